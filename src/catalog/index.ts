@@ -1,0 +1,25 @@
+export { SCOPES, CATALOG_PROTOS, catalogFileSchema, entrySchema, portSpecSchema, protoHasPorts } from './schema.js';
+export type { CatalogEntry, CatalogFile, CatalogProto, PlatformCatalog, PolicyDefaults, PortRange, Scope } from './schema.js';
+export {
+  MAX_CATALOG_BYTES,
+  MAX_CATALOG_ENTRIES,
+  builtinCatalogDir,
+  loadBuiltinCatalog,
+  loadCatalog,
+  loadCatalogFile,
+  mergeCatalogs,
+  parseCatalogText,
+} from './loader.js';
+export type { Catalog, CatalogResult } from './loader.js';
+export {
+  entriesFor,
+  formatEntryPort,
+  getPlatform,
+  listPlatforms,
+  listRoles,
+  lookupPort,
+  normalizeProto,
+  serviceEntryForPort,
+  serviceForPort,
+} from './lookup.js';
+export type { LookupOptions } from './lookup.js';

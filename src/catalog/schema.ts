@@ -1,0 +1,185 @@
+/**
+ * The role catalog's file format (catalog/<platform>.yaml), validated with zod. A catalog entry is one documented
+ * inbound requirement: protocol, port or range, service name, the roles that need it, where it may come from, and the
+ * document that says so.
+ */
+import { z } from 'zod';
+
+/** Where traffic to a port is expected to come from. `loopback` ports must never be opened to off-node sources. */
+export const SCOPES = ['cluster-nodes', 'control-plane-nodes', 'anywhere', 'loopback'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** Protocols a catalog entry may name. Only tcp/udp/sctp carry ports. */
+export const CATALOG_PROTOS = ['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'esp', 'ipip'] as const;
+export type CatalogProto = (typeof CATALOG_PROTOS)[number];
+const PORTED: ReadonlySet<string> = new Set(['tcp', 'udp', 'sctp']);
+export function protoHasPorts(proto: string): boolean {
+  return PORTED.has(proto);
+}
+
+/** An inclusive port range. */
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+const portNumber = z.number().int().min(0).max(65535);
+/** `22`, or `"30000-32767"` (inclusive). Normalised to {from, to}. */
+export const portSpecSchema = z
+  .union([portNumber, z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'expected N or "A-B"')])
+  .transform((v, ctx): PortRange => {
+    if (typeof v === 'number') return { from: v, to: v };
+    const [a, b] = v.split('-');
+    const from = Number(a);
+    const to = b === undefined ? from : Number(b);
+    if (from > 65535 || to > 65535 || from > to) {
+      ctx.addIssue({ code: 'custom', message: `bad port range "${v}"` });
+      return z.NEVER;
+    }
+    return { from, to };
+  });
+
+/** Source keys look like the facts file's: `[HV]`, `[TALOS-FW]`. */
+const sourceKey = z.string().regex(/^\[[A-Z0-9][A-Z0-9-]*\]$/, 'expected a source key like "[HV]"');
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
+
+export const entrySchema = z
+  .object({
+    proto: z.enum(CATALOG_PROTOS),
+    port: portSpecSchema.optional(),
+    icmpTypes: z.array(z.number().int().min(0).max(255)).min(1).optional(),
+    // used as the rule comment by `fwdiag compile`: nft allows 128 bytes, and no double quote
+    service: z.string().min(1).max(120).regex(/^[^"\\\u0000-\u001f\u007f]+$/, "no double quotes, backslashes or control characters"),
+    roles: z.array(name).min(1),
+    scope: z.enum(SCOPES),
+    source: sourceKey,
+    refs: z.array(sourceKey).optional(),
+    /** `low` where the facts file marks the row with `?` (an inference or a conflict between documents) */
+    confidence: z.enum(['high', 'low']).default('high'),
+    addon: name.optional(),
+    cni: name.optional(),
+    direction: z.enum(['inbound', 'outbound']).default('inbound'),
+    /** false: documented, named and suggestable, but not opened by `fwdiag compile` */
+    defaultOpen: z.boolean().default(true),
+    note: z.string().max(500).optional(),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (protoHasPorts(e.proto) && e.port === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${e.proto} entry "${e.service}" needs a port`, path: ['port'] });
+    }
+    if (!protoHasPorts(e.proto) && e.port !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `${e.proto} entry "${e.service}" cannot have a port`, path: ['port'] });
+    }
+    if (e.icmpTypes !== undefined && e.proto !== 'icmp' && e.proto !== 'icmpv6') {
+      ctx.addIssue({ code: 'custom', message: 'icmpTypes only for icmp/icmpv6', path: ['icmpTypes'] });
+    }
+  });
+
+const sourceDocSchema = z
+  .object({
+    title: z.string().min(1),
+    url: z.url().optional(),
+    /** a document shipped with the project (the seeds) when there is no public URL */
+    document: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((d) => d.url !== undefined || d.document !== undefined, 'a source needs a url or a document');
+
+/** Defaults `fwdiag compile --platform P` uses when the policy does not say. */
+export const policyDefaultsSchema = z
+  .object({
+    chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/).optional(),
+    interfaces: z.array(z.string().min(1).max(15)).optional(),
+    podCidr: z.string().optional(),
+    logPrefix: z.string().max(29).optional(),
+    addons: z.array(name).optional(),
+  })
+  .strict();
+
+export const catalogFileSchema = z
+  .object({
+    platform: name,
+    title: z.string().min(1),
+    roles: z.array(z.object({ name, description: z.string().optional() }).strict()).min(1),
+    addons: z
+      .array(z.object({ name, description: z.string().optional(), source: sourceKey }).strict())
+      .default([]),
+    cnis: z.array(name).default([]),
+    defaultCni: name.optional(),
+    policyDefaults: policyDefaultsSchema.default({}),
+    sources: z.record(sourceKey, sourceDocSchema),
+    entries: z.array(entrySchema),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    const roles = new Set(f.roles.map((r) => r.name));
+    const addons = new Set(f.addons.map((a) => a.name));
+    const known = (k: string) => Object.hasOwn(f.sources, k);
+    f.addons.forEach((a, i) => {
+      if (!known(a.source)) ctx.addIssue({ code: 'custom', message: `unknown source ${a.source}`, path: ['addons', i] });
+    });
+    if (f.defaultCni !== undefined && !f.cnis.includes(f.defaultCni)) {
+      ctx.addIssue({ code: 'custom', message: `defaultCni ${f.defaultCni} is not in cnis`, path: ['defaultCni'] });
+    }
+    for (const a of f.policyDefaults.addons ?? []) {
+      if (!addons.has(a)) ctx.addIssue({ code: 'custom', message: `unknown addon ${a}`, path: ['policyDefaults', 'addons'] });
+    }
+    f.entries.forEach((e, i) => {
+      for (const k of [e.source, ...(e.refs ?? [])]) {
+        if (!known(k)) ctx.addIssue({ code: 'custom', message: `unknown source ${k}`, path: ['entries', i, 'source'] });
+      }
+      for (const r of e.roles) {
+        if (!roles.has(r)) ctx.addIssue({ code: 'custom', message: `unknown role ${r}`, path: ['entries', i, 'roles'] });
+      }
+      if (e.addon !== undefined && !addons.has(e.addon)) {
+        ctx.addIssue({ code: 'custom', message: `unknown addon ${e.addon}`, path: ['entries', i, 'addon'] });
+      }
+      if (e.cni !== undefined && !f.cnis.includes(e.cni)) {
+        ctx.addIssue({ code: 'custom', message: `cni ${e.cni} is not in cnis`, path: ['entries', i, 'cni'] });
+      }
+    });
+  });
+
+export type CatalogFile = z.output<typeof catalogFileSchema>;
+export type CatalogFileEntry = z.output<typeof entrySchema>;
+export type PolicyDefaults = z.output<typeof policyDefaultsSchema>;
+
+/** One entry as lookups return it: the file entry plus its platform and the resolved source document. */
+export interface CatalogEntry {
+  platform: string;
+  proto: CatalogProto;
+  /** absent for protocols without ports (icmp, esp, ipip) */
+  port?: PortRange;
+  icmpTypes?: number[];
+  service: string;
+  roles: string[];
+  scope: Scope;
+  /** the document key, e.g. "[HV]" */
+  source: string;
+  /** the document's public URL, when it has one */
+  url?: string;
+  /** the document's title */
+  sourceTitle: string;
+  refs?: string[];
+  confidence: 'high' | 'low';
+  addon?: string;
+  cni?: string;
+  direction: 'inbound' | 'outbound';
+  defaultOpen: boolean;
+  note?: string;
+}
+
+export interface PlatformCatalog {
+  platform: string;
+  title: string;
+  roles: { name: string; description?: string }[];
+  addons: { name: string; description?: string; source: string }[];
+  cnis: string[];
+  defaultCni?: string;
+  policyDefaults: PolicyDefaults;
+  sources: Record<string, { title: string; url?: string; document?: string }>;
+  entries: CatalogEntry[];
+  /** where it was read from (a built-in file name or a user path) */
+  origin: string;
+}

@@ -1,0 +1,569 @@
+/**
+ * The classifier: per-packet verdicts (verdict.ts) + flows (flows.ts) + scan detection (scan.ts), over a stream
+ * of DropEvents. Synchronous and free of I/O: feed events with `classify`, get the summary with `end`.
+ */
+import type { DropEvent } from '../parse/event.js';
+import { UsageError } from '../cli/errors.js';
+import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
+import { catalogServiceLookup, type ServiceLookup } from './services.js';
+import { Flow, FlowTable, VERDICT_INDEX, VERDICT_RANK, flowKey, type WindowMarks } from './flows.js';
+import { ScanDetector } from './scan.js';
+import {
+  FLAG_ACK,
+  FLAG_SYN,
+  NODEPORT,
+  emptyJudgement,
+  explain,
+  flagsText,
+  judge,
+  type Judgement,
+  type RuleId,
+  type ServerSide,
+  type Verdict,
+  type VerdictContext,
+} from './verdict.js';
+
+/** A flow appeared, changed verdict, or became persistent. */
+export interface FlowChange {
+  kind: 'new' | 'verdict' | 'persistent';
+  flow: Flow;
+  /** the previous verdict, for `verdict` changes */
+  from?: Verdict;
+}
+
+/** One event with its verdict. `reason` is computed on first read. */
+export interface ClassifiedEvent {
+  event: DropEvent;
+  /** `ct-invalid`: a `nf_ct_proto_N:` line — corroborates a flow, not a drop of its own */
+  kind: 'drop' | 'ct-invalid';
+  verdict: Verdict;
+  rule: RuleId;
+  server: ServerSide;
+  /** service of the server port when known */
+  service: string | undefined;
+  readonly reason: string;
+  /** the flow this drop was counted in (undefined for ct-invalid lines without a flow yet) */
+  flow: Flow | undefined;
+}
+
+export type ClassifyResult = ClassifiedEvent & { changes?: FlowChange[] };
+
+export type VerdictCounts = Record<Verdict, number>;
+
+/** One flow in the final summary (JSON-ready). */
+export interface FlowSummary {
+  host: string | null;
+  proto: string;
+  server: string;
+  serverPort: number | null;
+  client: string;
+  verdict: Verdict;
+  rule: RuleId;
+  service: string | null;
+  count: number;
+  /** ISO 8601 UTC, or null when the lines carried no wall-clock time */
+  firstSeen: string | null;
+  lastSeen: string | null;
+  firstMono?: number;
+  lastMono?: number;
+  firstLine: number;
+  lastLine: number;
+  file?: string;
+  persistent: boolean;
+  reason: string;
+  /** TCP: packets per flag combination, e.g. {"ACK FIN": 3} */
+  flags?: Record<string, number>;
+  /** SYN flows: SYNs repeated from the same client port, and whether their gaps grew like TCP backoff */
+  retransmits?: number;
+  backoff?: boolean;
+  /** SYN flows: distinct client ports (connection attempts) */
+  attempts?: number;
+  /** scan flows: distinct destination ports */
+  ports?: number;
+  window?: WindowMarks;
+  /** conntrack INVALID lines corroborating this flow, and the kernel's last reason */
+  ctInvalid?: number;
+  ctReason?: string;
+}
+
+export interface AnalyzeSummary {
+  summary: {
+    /** drop events (ct-invalid lines not included) */
+    events: number;
+    'conntrack-loss': number;
+    'genuine-block': number;
+    scan: number;
+    undetermined: number;
+    /** `nf_ct_proto_N:` lines (conntrack INVALID logging) */
+    ctInvalid: number;
+    flows: number;
+    persistentFlows: number;
+    scanners: number;
+    flowsExpired: number;
+    flowsEvicted: number;
+    scanSourcesEvicted: number;
+    firstSeen: string | null;
+    lastSeen: string | null;
+    /** drops per verdict before/during/after `--window`, as judged when they came (scan re-labelling not applied) */
+    window?: { start: string; end: string; before: VerdictCounts; during: VerdictCounts; after: VerdictCounts };
+    /** added by the CLI: what was read (lines, events, skipped, issues, cut, bytes, sources) */
+    input?: Record<string, number>;
+  };
+  flows: FlowSummary[];
+}
+
+export interface Classifier {
+  classify(event: DropEvent): ClassifyResult;
+  /** The final summary. The classifier stays usable (a live view may call it more than once). */
+  end(): AnalyzeSummary;
+  /** A flow as the summary shows it, with its reason so far (for live output of changes). */
+  flowSummary(flow: Flow): FlowSummary;
+  readonly options: ClassifierOptions;
+}
+
+export interface ClassifierDeps {
+  /** service names by port; the role catalog (with the built-in table as fallback) when absent */
+  services?: ServiceLookup;
+}
+
+/** ct-invalid lines seen before their flow, waiting to be attached. Bounded: they are corroboration only. */
+const MAX_PENDING_CT = 4096;
+
+class Classified implements ClassifiedEvent {
+  changes?: FlowChange[];
+  private text: string | undefined;
+  constructor(
+    readonly event: DropEvent,
+    readonly kind: 'drop' | 'ct-invalid',
+    readonly verdict: Verdict,
+    readonly rule: RuleId,
+    readonly server: ServerSide,
+    readonly service: string | undefined,
+    readonly flow: Flow | undefined,
+    private readonly proto: string,
+    private readonly flags: number,
+    private readonly probe: boolean,
+    private readonly c: ClassifierCore,
+  ) {}
+
+  get reason(): string {
+    if (this.text === undefined) {
+      const j: Judgement = {
+        verdict: this.verdict, rule: this.rule, server: this.server, service: this.service,
+        proto: this.proto, flags: this.flags, probe: this.probe,
+      };
+      this.text = this.verdict === 'scan' ? this.c.scanReason(this.event, j) : explain(this.event, j, this.c.ctx);
+      if (this.kind === 'ct-invalid') {
+        this.text = `conntrack INVALID (${this.event.ctInvalid?.reason ?? '?'}): corroborates ${this.text}`;
+      }
+    }
+    return this.text;
+  }
+}
+
+function zeroCounts(): VerdictCounts {
+  return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0 };
+}
+
+/** Milliseconds → ISO 8601 UTC, without `.000`. */
+export function isoOf(ms: number): string {
+  const s = new Date(ms).toISOString();
+  return s.endsWith('.000Z') ? `${s.slice(0, -5)}Z` : s;
+}
+
+class ClassifierCore implements Classifier {
+  readonly ctx: VerdictContext;
+  private readonly j = emptyJudgement();
+  private readonly table: FlowTable;
+  private readonly scan: ScanDetector<Flow>;
+  private readonly counts = zeroCounts();
+  private readonly winCounts: { before: VerdictCounts; during: VerdictCounts; after: VerdictCounts } | null;
+  private readonly pendingCt = new Map<string, { count: number; reason: string }>();
+  private ctInvalid = 0;
+  private events = 0;
+  /** stands in for time when a line has none: one ms per event keeps order */
+  private seq = 0;
+  private now = -Infinity;
+  private firstTs: number | null = null;
+  private lastTs: number | null = null;
+
+  constructor(readonly options: ClassifierOptions, services: ServiceLookup) {
+    this.ctx = { ephemeral: options.ephemeral, nodePorts: options.nodePorts, services };
+    this.table = new FlowTable({ maxFlows: options.maxFlows, idleMs: options.flowIdleMs });
+    this.scan = new ScanDetector<Flow>(
+      { threshold: options.scanPorts, windowMs: options.scanWindowMs, maxSources: options.maxScanSources },
+      (f) => f.lastSeen,
+    );
+    this.table.onRemove = (f) => {
+      if (f.probe) this.scan.forget(f.client, f);
+    };
+    this.winCounts = options.window ? { before: zeroCounts(), during: zeroCounts(), after: zeroCounts() } : null;
+  }
+
+  classify(e: DropEvent): ClassifyResult {
+    const j = judge(e, this.ctx, this.j);
+    const t = e.ts ?? (e.mono !== null ? e.mono * 1000 : ++this.seq);
+    if (t > this.now) this.now = t;
+    if (e.ts !== null) {
+      if (this.firstTs === null) this.firstTs = e.ts;
+      this.lastTs = e.ts;
+    }
+    const src = e.srcShort ?? e.src ?? '?';
+    const dst = e.dstShort ?? e.dst ?? '?';
+    const srcIsServer = j.server === 'src';
+    const server = srcIsServer ? src : dst;
+    const client = srcIsServer ? dst : src;
+    const port = srcIsServer ? e.spt : e.dpt;
+    const serverPort = port === undefined ? null : port;
+
+    if (e.ctInvalid !== undefined) return this.corroborate(e, j, server, serverPort, client);
+
+    this.events++;
+    let verdict = j.verdict;
+    let changes: FlowChange[] | undefined;
+    let flow: Flow;
+
+    if (j.probe && this.scan.isScanner(client)) {
+      // a known scanner: its probes go to one flow per (host, proto, target, source) instead of one per port
+      verdict = 'scan';
+      this.scan.observe(client, serverPort ?? 0, false, t, undefined);
+      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []));
+      if (serverPort !== null) f.addPort(serverPort);
+      flow = f;
+    } else {
+      const key = flowKey(e.host, j.proto, server, serverPort, client);
+      let f = this.table.get(key);
+      if (f === undefined) {
+        f = this.newFlow(key, e, j, server, serverPort, client, verdict, t);
+        changes = [{ kind: 'new', flow: f }];
+      } else if (VERDICT_RANK[verdict] > VERDICT_RANK[f.verdict]) {
+        const from = f.verdict;
+        this.setVerdict(f, e, j, verdict);
+        (changes ??= []).push({ kind: 'verdict', flow: f, from });
+      }
+      flow = f;
+      if (j.probe) {
+        const known = j.service !== undefined && j.service !== NODEPORT;
+        const r = this.scan.observe(client, serverPort ?? 0, known, t, f);
+        if (r.became !== null) {
+          verdict = 'scan';
+          flow = this.foldScanner(r.became, f, e, j, server, client, t, (changes ??= []));
+          if (serverPort !== null) flow.addPort(serverPort);
+        }
+      }
+    }
+
+    this.counts[verdict]++;
+    flow.tally[VERDICT_INDEX[verdict]]!++;
+    this.update(flow, e, j, t);
+    if (!flow.persistent && t >= flow.persistAt) {
+      flow.persistent = true;
+      (changes ??= []).push({ kind: 'persistent', flow });
+    }
+    if (this.winCounts !== null) {
+      const w = this.options.window!;
+      (t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after)[verdict]++;
+    }
+    const out: ClassifyResult = new Classified(
+      e, 'drop', verdict, j.rule, j.server, j.service, flow, j.proto, j.flags, j.probe, this,
+    );
+    if (changes !== undefined && changes.length > 0) out.changes = changes;
+    return out;
+  }
+
+  /**
+   * A source just became a scanner: its earlier probe flows are re-labelled (reported as verdict changes) and
+   * folded into one scan flow per (host, proto, target, source), which this packet joins. Returns that flow.
+   */
+  private foldScanner(
+    became: Flow[], current: Flow, e: DropEvent, j: Judgement, server: string, client: string, t: number,
+    changes: FlowChange[],
+  ): Flow {
+    // the tipping packet's flow, if it was created by this very packet, is announced as the scan, never as a block
+    const i = changes.findIndex((c) => c.kind === 'new' && c.flow === current);
+    if (i >= 0) changes.splice(i, 1);
+    const fold: Flow[] = [];
+    for (const g of became) {
+      if (g.gone || !g.probe || g.verdict === 'scan') continue;
+      const from = g.verdict;
+      g.verdict = 'scan';
+      // its refused probes were scan packets all along: move their counts (lost-state packets stay what they were)
+      const gb = g.tally[GB]!;
+      const un = g.tally[UN]!;
+      g.tally[GB] = 0;
+      g.tally[UN] = 0;
+      g.tally[SC]! += gb + un;
+      this.counts['genuine-block'] -= gb;
+      this.counts.undetermined -= un;
+      this.counts.scan += gb + un;
+      g.reason = this.relabelReason(g);
+      if (g !== current || i < 0) changes.push({ kind: 'verdict', flow: g, from });
+      fold.push(g);
+    }
+    for (const g of fold) {
+      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes);
+      mergeInto(agg, g);
+      this.table.detach(g);
+    }
+    return this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, changes);
+  }
+
+  /** The scan flow of (host, proto, target, source), created (and announced) when missing. */
+  private scanAggregate(
+    host: string | null, proto: string, server: string, client: string, t: number, ts: number | null,
+    mono: number | null, line: number, file: string | undefined, rule: RuleId, changes: FlowChange[],
+  ): Flow {
+    const key = flowKey(host, proto, server, null, client);
+    let f = this.table.get(key);
+    if (f === undefined) {
+      const w = this.options.window;
+      const persistAt = w !== undefined && t < w.end ? w.end + this.options.settleMs : t + this.options.settleMs;
+      f = new Flow(key, host, proto, server, null, client, 'scan', rule, undefined, t, ts, mono, line, file, persistAt, w !== undefined, true);
+      f.portBits = new Uint8Array(8192);
+      this.table.add(f, this.now);
+      changes.push({ kind: 'new', flow: f });
+    }
+    return f;
+  }
+
+  private corroborate(e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string): ClassifyResult {
+    this.ctInvalid++;
+    const key = flowKey(e.host, j.proto, server, serverPort, client);
+    const f = this.table.get(key);
+    const reason = e.ctInvalid?.reason ?? '';
+    if (f !== undefined) {
+      f.ctInvalid++;
+      f.ctReason = reason;
+    } else {
+      const p = this.pendingCt.get(key);
+      if (p !== undefined) {
+        p.count++;
+        p.reason = reason;
+      } else if (this.pendingCt.size < MAX_PENDING_CT) {
+        this.pendingCt.set(key, { count: 1, reason });
+      }
+    }
+    return new Classified(e, 'ct-invalid', j.verdict, j.rule, j.server, j.service, f, j.proto, j.flags, j.probe, this);
+  }
+
+  private newFlow(
+    key: string, e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string,
+    verdict: Verdict, t: number,
+  ): Flow {
+    const w = this.options.window;
+    const persistAt = w !== undefined && t < w.end ? w.end + this.options.settleMs : t + this.options.settleMs;
+    const f = new Flow(
+      key, e.host, j.proto, server, serverPort, client, verdict, j.rule, j.service, t, e.ts, e.mono, e.line, e.file,
+      persistAt, w !== undefined, j.probe,
+    );
+    f.reason = verdict === 'scan' ? '' : explain(e, j, this.ctx);
+    if (this.pendingCt.size > 0) {
+      const p = this.pendingCt.get(key);
+      if (p !== undefined) {
+        f.ctInvalid = p.count;
+        f.ctReason = p.reason;
+        this.pendingCt.delete(key);
+      }
+    }
+    this.table.add(f, this.now);
+    return f;
+  }
+
+  private setVerdict(f: Flow, e: DropEvent, j: Judgement, verdict: Verdict): void {
+    f.verdict = verdict;
+    f.rule = j.rule;
+    if (j.service !== undefined) f.service = j.service;
+    f.reason = explain(e, j, this.ctx);
+    if (j.probe) f.probe = true;
+  }
+
+  private update(f: Flow, e: DropEvent, j: Judgement, t: number): void {
+    f.count++;
+    if (t > f.lastSeen) f.lastSeen = t;
+    if (e.ts !== null) f.lastTs = e.ts;
+    if (e.mono !== null) f.lastMono = e.mono;
+    f.lastLine = e.line;
+    if (f.flags !== null) f.flags.set(j.flags, (f.flags.get(j.flags) ?? 0) + 1);
+    if (f.window !== null) {
+      const w = this.options.window!;
+      if (t < w.start) f.window.before++;
+      else if (t < w.end) f.window.during++;
+      else f.window.after++;
+    }
+    if ((j.flags & (FLAG_SYN | FLAG_ACK)) === FLAG_SYN && e.spt !== undefined) this.trackSyn(f, e.spt, t);
+  }
+
+  /** TCP retries an unanswered SYN from the same port after ~1, 2, 4, 8… s: that is a real client waiting. */
+  private trackSyn(f: Flow, spt: number, t: number): void {
+    if (spt !== f.synPort) {
+      f.synPort = spt;
+      f.synGap = 0;
+      f.synStreak = 0;
+      f.attempts++;
+      f.synLast = t;
+      return;
+    }
+    const gap = t - f.synLast;
+    f.synLast = t;
+    if (gap <= 0) return;
+    f.retransmits++;
+    if (f.synGap > 0) {
+      // syslog stamps have 1 s resolution: allow a second of slack on the upper bound, but demand growth
+      const tol = t % 1000 === 0 ? 1000 : 150;
+      if (gap > f.synGap && gap >= 1.5 * f.synGap - tol && gap <= 2.5 * f.synGap + tol) {
+        if (++f.synStreak >= 2) f.backoff = true;
+      } else {
+        f.synStreak = 0;
+      }
+    }
+    f.synGap = gap;
+  }
+
+  scanReason(e: DropEvent, j: Judgement): string {
+    const src = e.srcShort ?? e.src ?? '?';
+    const what = j.proto === 'tcp' ? `TCP ${flagsText(j.flags)}` : j.proto.toUpperCase();
+    return `${what} from ${src} to port ${e.dpt ?? '?'}: ${src} is scanning (${this.options.scanPorts}+ distinct closed ports within ${seconds(this.options.scanWindowMs)}) — evidence of probing, never a reason to open a port`;
+  }
+
+  private relabelReason(f: Flow): string {
+    return `part of a scan by ${f.client} (${this.options.scanPorts}+ distinct closed ports within ${seconds(this.options.scanWindowMs)}); first judged: ${f.reason}`;
+  }
+
+  private flowReason(f: Flow): string {
+    let r = f.reason;
+    if (f.verdict === 'scan' && f.serverPort === null) {
+      r = `${f.client} probed ${f.ports} distinct closed ${f.proto.toUpperCase()} port${f.ports === 1 ? '' : 's'} on ${f.server}: port scan — evidence of probing, never a reason to open a port`;
+    }
+    if (f.backoff) r += `; SYN retransmitted with growing gaps (TCP backoff): a real client kept waiting on this port`;
+    else if (f.retransmits > 0 && f.verdict === 'genuine-block') r += `; SYN retransmitted ${f.retransmits}×`;
+    if (f.ctInvalid > 0) r += `; corroborated by ${f.ctInvalid} conntrack INVALID line${f.ctInvalid === 1 ? '' : 's'} (${f.ctReason ?? ''})`;
+    if (f.persistent) {
+      const w = this.options.window;
+      const span = w !== undefined && f.firstSeen < w.end
+        ? `still seen more than ${seconds(this.options.settleMs)} after the window ended`
+        : `went on for more than ${seconds(this.options.settleMs)}`;
+      r += f.verdict === 'conntrack-loss'
+        ? `; persistent: ${span} — worth a look (asymmetric routing, or a rule applied mid-connection that never heals)`
+        : f.verdict === 'genuine-block' ? `; persistent: ${span} — the rule is really missing` : `; persistent: ${span}`;
+    }
+    return r;
+  }
+
+  end(): AnalyzeSummary {
+    const flows: Flow[] = [...this.table.values()];
+    flows.sort((a, b) => VERDICT_RANK_REPORT[a.verdict] - VERDICT_RANK_REPORT[b.verdict] ||
+      Number(b.persistent) - Number(a.persistent) || b.count - a.count || a.firstSeen - b.firstSeen);
+    let persistent = 0;
+    const out: FlowSummary[] = flows.map((f) => {
+      if (f.persistent) persistent++;
+      return this.flowSummary(f);
+    });
+    const s: AnalyzeSummary['summary'] = {
+      events: this.events,
+      ...this.counts,
+      ctInvalid: this.ctInvalid,
+      flows: flows.length,
+      persistentFlows: persistent,
+      scanners: this.scan.scanners,
+      flowsExpired: this.table.expired,
+      flowsEvicted: this.table.evicted,
+      scanSourcesEvicted: this.scan.evicted,
+      firstSeen: this.firstTs === null ? null : isoOf(this.firstTs),
+      lastSeen: this.lastTs === null ? null : isoOf(this.lastTs),
+    };
+    const w = this.options.window;
+    if (w !== undefined && this.winCounts !== null) {
+      s.window = {
+        start: isoOf(w.start), end: isoOf(w.end),
+        before: { ...this.winCounts.before }, during: { ...this.winCounts.during }, after: { ...this.winCounts.after },
+      };
+    }
+    return { summary: s, flows: out };
+  }
+
+  flowSummary(f: Flow): FlowSummary {
+    const o: FlowSummary = {
+      host: f.host, proto: f.proto, server: f.server, serverPort: f.serverPort, client: f.client,
+      verdict: f.verdict, rule: f.rule, service: f.service ?? null, count: f.count,
+      firstSeen: f.firstTs === null ? null : isoOf(f.firstTs),
+      lastSeen: f.lastTs === null ? null : isoOf(f.lastTs),
+      firstLine: f.firstLine, lastLine: f.lastLine,
+      persistent: f.persistent,
+      reason: this.flowReason(f),
+    };
+    if (f.firstMono !== null) o.firstMono = f.firstMono;
+    if (f.lastMono !== null) o.lastMono = f.lastMono;
+    if (f.file !== undefined) o.file = f.file;
+    if (f.flags !== null && f.flags.size > 0) {
+      const flags: Record<string, number> = {};
+      for (const [bits, n] of f.flags) flags[flagsText(bits)] = n;
+      o.flags = flags;
+    }
+    if (f.attempts > 0) {
+      o.attempts = f.attempts;
+      o.retransmits = f.retransmits;
+      o.backoff = f.backoff;
+    }
+    if (f.portBits !== null) o.ports = f.ports;
+    if (f.window !== null) o.window = { ...f.window };
+    if (f.ctInvalid > 0) {
+      o.ctInvalid = f.ctInvalid;
+      if (f.ctReason !== undefined) o.ctReason = f.ctReason;
+    }
+    return o;
+  }
+}
+
+/** Adds flow `g`'s packets, span, ports, flags and marks to scan flow `agg`. */
+function mergeInto(agg: Flow, g: Flow): void {
+  agg.count += g.count;
+  for (let i = 0; i < g.tally.length; i++) agg.tally[i]! += g.tally[i]!;
+  if (g.firstSeen < agg.firstSeen) {
+    agg.firstSeen = g.firstSeen;
+    agg.firstTs = g.firstTs;
+    agg.firstMono = g.firstMono;
+    agg.firstLine = g.firstLine;
+  }
+  if (g.lastSeen > agg.lastSeen) {
+    agg.lastSeen = g.lastSeen;
+    agg.lastTs = g.lastTs;
+    agg.lastMono = g.lastMono;
+    agg.lastLine = g.lastLine;
+  }
+  if (g.serverPort !== null) agg.addPort(g.serverPort);
+  if (g.flags !== null && agg.flags !== null) for (const [b, n] of g.flags) agg.flags.set(b, (agg.flags.get(b) ?? 0) + n);
+  if (g.window !== null && agg.window !== null) {
+    agg.window.before += g.window.before;
+    agg.window.during += g.window.during;
+    agg.window.after += g.window.after;
+  }
+  agg.ctInvalid += g.ctInvalid;
+}
+
+const GB = VERDICT_INDEX['genuine-block'];
+const UN = VERDICT_INDEX.undetermined;
+const SC = VERDICT_INDEX.scan;
+
+/** Report order: what needs action first. */
+const VERDICT_RANK_REPORT: Record<Verdict, number> = {
+  'genuine-block': 0,
+  scan: 1,
+  undetermined: 2,
+  'conntrack-loss': 3,
+};
+
+function seconds(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${ms / 1000} s`;
+}
+
+/** Creates a classifier. Options are validated (zod); a bad option is a UsageError. */
+export function createClassifier(opts: ClassifierOptionsInput = {}, deps: ClassifierDeps = {}): Classifier {
+  const r = classifierOptionsSchema.safeParse(opts);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new UsageError(`bad classifier option ${i?.path.join('.') ?? ''}: ${i?.message ?? 'invalid'}`);
+  }
+  return new ClassifierCore(r.data, deps.services ?? catalogServiceLookup());
+}

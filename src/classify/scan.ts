@@ -1,0 +1,121 @@
+/**
+ * Scan detection: one source hitting many distinct closed ports in a short window. Only probes are fed here
+ * (SYN, UDP to a port, crafted TCP flags) — return traffic of lost connections lands on ever-changing client
+ * ports and must never look like a scan.
+ *
+ * A peer node whose firewall rules are missing for a whole role also hits many distinct ports — but known service
+ * ports (2379, 2380, 6443, 9345, 10250, 8472…). That is a missing-rule story, not probing, so at least half of the
+ * distinct ports must be ports no known service uses before a source is called a scanner.
+ */
+
+export interface ScanOptions {
+  /** distinct ports within the window that make a scanner */
+  threshold: number;
+  windowMs: number;
+  /** most sources tracked; the least recently seen is dropped first (counted) */
+  maxSources: number;
+}
+
+/** What the detector knows of one source. `T` is whatever the caller wants re-labelled when it turns out a scanner. */
+export interface SourceState<T> {
+  /** unknown-service port → last time seen (ms), within the window */
+  unknownPorts: Map<number, number>;
+  /** known-service port → last time seen (ms), within the window */
+  knownPorts: Map<number, number>;
+  /** items (flows) seen from this source before it was a scanner, in the window; cleared once it is one */
+  items: Set<T>;
+  scanner: boolean;
+  /** when it became a scanner (ms) */
+  since: number;
+  lastSeen: number;
+}
+
+/** Items kept per source for re-labelling: enough for a threshold's worth of ports on a few hosts. */
+const ITEMS_PER_THRESHOLD = 4;
+
+export class ScanDetector<T> {
+  private readonly sources = new Map<string, SourceState<T>>();
+  private readonly minUnknown: number;
+  /** sources dropped because of the cap */
+  evicted = 0;
+  /** sources that became scanners */
+  scanners = 0;
+
+  /** `lastSeenOf` tells when an item was last seen, so items older than the window can be pruned too. */
+  constructor(private readonly opts: ScanOptions, private readonly lastSeenOf: (item: T) => number) {
+    this.minUnknown = Math.ceil(opts.threshold / 2);
+  }
+
+  /** Is this source already a scanner? (No bookkeeping: for non-probe packets.) */
+  isScanner(src: string): boolean {
+    return this.sources.get(src)?.scanner === true;
+  }
+
+  /**
+   * Records one probe from `src` to `port` at `t`. Returns the items to re-label when this probe made the source a
+   * scanner, `null` otherwise; `state.scanner` says whether the source is (now) a scanner.
+   */
+  observe(src: string, port: number, known: boolean, t: number, item: T | undefined): { state: SourceState<T>; became: T[] | null } {
+    let s = this.sources.get(src);
+    if (s === undefined) {
+      if (this.sources.size >= this.opts.maxSources) this.evictOldest();
+      s = { unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t };
+    } else {
+      // re-insert to keep the Map in least-recently-seen order (probes are a small share of drops)
+      this.sources.delete(src);
+    }
+    this.sources.set(src, s);
+    s.lastSeen = t;
+    if (s.scanner) return { state: s, became: null };
+
+    (known ? s.knownPorts : s.unknownPorts).set(port, t);
+    if (item !== undefined && !s.items.has(item)) {
+      const cap = this.opts.threshold * ITEMS_PER_THRESHOLD;
+      if (s.items.size >= cap) this.pruneItems(s, t - this.opts.windowMs);
+      if (s.items.size < cap) s.items.add(item);
+    }
+
+    if (s.knownPorts.size + s.unknownPorts.size < this.opts.threshold) return { state: s, became: null };
+    // Prune only when the count could make a scanner: amortised O(1) per probe
+    const cutoff = t - this.opts.windowMs;
+    prune(s.unknownPorts, cutoff);
+    prune(s.knownPorts, cutoff);
+    this.pruneItems(s, cutoff);
+    if (s.knownPorts.size + s.unknownPorts.size >= this.opts.threshold && s.unknownPorts.size >= this.minUnknown) {
+      s.scanner = true;
+      s.since = t;
+      this.scanners++;
+      const became = [...s.items];
+      s.items.clear();
+      s.unknownPorts.clear();
+      s.knownPorts.clear();
+      return { state: s, became };
+    }
+    return { state: s, became: null };
+  }
+
+  /** Drops the item from its source's re-label set (e.g. when the flow table evicts it). */
+  forget(src: string, item: T): void {
+    this.sources.get(src)?.items.delete(item);
+  }
+
+  get size(): number {
+    return this.sources.size;
+  }
+
+  private pruneItems(s: SourceState<T>, cutoff: number): void {
+    for (const item of s.items) if (this.lastSeenOf(item) < cutoff) s.items.delete(item);
+  }
+
+  private evictOldest(): void {
+    const first = this.sources.keys().next();
+    if (!first.done) {
+      this.sources.delete(first.value);
+      this.evicted++;
+    }
+  }
+}
+
+function prune(m: Map<number, number>, cutoff: number): void {
+  for (const [port, seen] of m) if (seen < cutoff) m.delete(port);
+}

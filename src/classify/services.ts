@@ -1,0 +1,162 @@
+import { listPlatforms, serviceForPort } from '../catalog/index.js';
+
+/**
+ * A built-in table of the well-known node ports named by the seeds (Harvester, RKE2, K3s, kubeadm, Talos, Calico,
+ * Cilium, Flannel) and /work/shared/reference/port-catalog-facts.md. It is the classifier's fallback until the role
+ * catalog (src/catalog/) can be injected through {@link ServiceLookup}: the classifier only needs "is this port a
+ * known service, and what is it called".
+ */
+
+/** Finds the service name a node offers on `port`, or undefined. `proto` is lower-case (`tcp`, `udp`). */
+export type ServiceLookup = (proto: string, port: number) => string | undefined;
+
+const TCP: ReadonlyArray<readonly [number, string]> = [
+  [22, 'SSH'],
+  [53, 'DNS'],
+  [80, 'HTTP (Harvester UI / ingress)'],
+  [179, 'BGP (Calico)'],
+  [443, 'HTTPS (Harvester UI / ingress)'],
+  [2112, 'kube-vip metrics'],
+  [2379, 'etcd client'],
+  [2380, 'etcd peer'],
+  [2381, 'etcd metrics'],
+  [2382, 'etcd client (HTTP)'],
+  [3260, 'iSCSI (iscsid)'],
+  [4240, 'Cilium health checks'],
+  [4244, 'Hubble server'],
+  [4245, 'Hubble Relay'],
+  [5001, 'K3s embedded registry (Spegel)'],
+  [5473, 'Calico Typha'],
+  [6443, 'Kubernetes API'],
+  [6444, 'RKE2 agent / local API'],
+  [6641, 'OVN northbound DB'],
+  [6642, 'OVN southbound DB'],
+  [6643, 'OVN northd'],
+  [6644, 'OVN raft'],
+  [7471, 'Kube-OVN STT tunnel'],
+  [8080, 'kube-ovn-webhook HTTP'],
+  [8181, 'nginx-ingress-controller'],
+  [8443, 'kube-ovn-webhook HTTPS'],
+  [8444, 'nginx-ingress-controller'],
+  [9091, 'calico-node felix metrics'],
+  [9098, 'Calico Typha health checks'],
+  [9099, 'Canal/Calico CNI health checks'],
+  [9100, 'node-exporter'],
+  [9345, 'RKE2 supervisor API'],
+  [9796, 'node-exporter (rancher-monitoring)'],
+  [9962, 'cilium-agent metrics'],
+  [9963, 'cilium-operator metrics'],
+  [9964, 'cilium-envoy metrics'],
+  [10010, 'containerd'],
+  [10245, 'nginx-ingress-controller'],
+  [10246, 'nginx worker'],
+  [10247, 'nginx worker'],
+  [10248, 'nginx worker / kubelet health'],
+  [10249, 'nginx worker / kube-proxy metrics'],
+  [10250, 'kubelet API'],
+  [10251, 'kube-scheduler health'],
+  [10252, 'kube-controller-manager health'],
+  [10256, 'kube-proxy health'],
+  [10257, 'kube-controller-manager'],
+  [10258, 'cloud-controller-manager'],
+  [10259, 'kube-scheduler'],
+  [10260, 'cloud-controller-manager'],
+  [10660, 'kube-ovn-controller metrics'],
+  [10661, 'kube-ovn-monitor metrics'],
+  [10665, 'kube-ovn-daemon'],
+  [50000, 'Talos apid'],
+  [50001, 'Talos trustd'],
+];
+
+const UDP: ReadonlyArray<readonly [number, string]> = [
+  [53, 'DNS'],
+  [67, 'DHCP server'],
+  [68, 'DHCP client'],
+  [123, 'NTP'],
+  [4789, 'VXLAN (Calico/Flannel/Kube-OVN)'],
+  [6081, 'Geneve'],
+  [8285, 'Flannel UDP backend'],
+  [8472, 'VXLAN (Flannel/Canal/Cilium)'],
+  [51820, 'WireGuard (Canal/Calico/KubeSpan)'],
+  [51821, 'WireGuard IPv6'],
+  [51871, 'Cilium WireGuard'],
+];
+
+// Dense arrays indexed by port: one bounds-free load per lookup, which matters at millions of events per second.
+function table(rows: ReadonlyArray<readonly [number, string]>): Array<string | undefined> {
+  const t = new Array<string | undefined>(65536).fill(undefined);
+  for (const [port, name] of rows) t[port] = name;
+  return t;
+}
+
+const TCP_TABLE = table(TCP);
+const UDP_TABLE = table(UDP);
+
+/** The built-in lookup: TCP and UDP ports from the seeds; other protocols have no ports here. */
+export const builtinServiceForPort: ServiceLookup = (proto, port) => {
+  if (proto === 'tcp') return TCP_TABLE[port];
+  if (proto === 'udp' || proto === 'udplite') return UDP_TABLE[port];
+  return undefined;
+};
+
+/** Names for portless IP protocols a node may legitimately receive (`PROTO=4` etc.), by protocol number. */
+const IP_PROTOCOLS: ReadonlyMap<string, string> = new Map([
+  ['2', 'IGMP'],
+  ['4', 'IP-in-IP (Calico)'],
+  ['41', 'IPv6-in-IPv4'],
+  ['47', 'GRE'],
+  ['50', 'IPsec ESP'],
+  ['ESP', 'IPsec ESP'],
+  ['51', 'IPsec AH'],
+  ['AH', 'IPsec AH'],
+  ['89', 'OSPF'],
+  ['94', 'IP-in-IP (KA9Q)'],
+  ['103', 'PIM'],
+  ['112', 'VRRP (keepalived)'],
+  ['132', 'SCTP'],
+]);
+
+/** The service name for a portless protocol as printed after `PROTO=`, or undefined. */
+export function serviceForProtocol(proto: string): string | undefined {
+  return IP_PROTOCOLS.get(proto);
+}
+
+/**
+ * The role catalog (src/catalog) as a {@link ServiceLookup}, memoised per port: a catalog lookup filters entry
+ * lists (microseconds), far too slow per event, but there are only 2×65536 answers. With a platform, its entries
+ * name a port first; then the generic table, then every other platform (sorted), then the built-in table here
+ * (ports the catalog does not list yet). If the catalog cannot be loaded, the built-in table alone answers.
+ */
+export function catalogServiceLookup(platform?: string): ServiceLookup {
+  let platforms: string[];
+  try {
+    platforms = listPlatforms();
+  } catch {
+    // no catalog files (a broken install): the classifier must still work
+    return builtinServiceForPort;
+  }
+  const order = [
+    ...(platform !== undefined ? [platform] : []),
+    'generic',
+    ...platforms.filter((p) => p !== platform && p !== 'generic'),
+  ];
+  const memo: Record<string, Array<string | null | undefined>> = {};
+  return (proto, port) => {
+    let m = memo[proto];
+    if (m === undefined) {
+      if (proto !== 'tcp' && proto !== 'udp' && proto !== 'udplite') return undefined;
+      m = memo[proto] = new Array<string | null | undefined>(65536).fill(undefined);
+    }
+    const hit = m[port];
+    if (hit !== undefined) return hit ?? undefined;
+    let name: string | undefined;
+    const p = proto === 'udplite' ? 'udp' : proto;
+    for (const pl of order) {
+      name = serviceForPort(p, port, pl);
+      if (name !== undefined) break;
+    }
+    name ??= builtinServiceForPort(proto, port);
+    m[port] = name ?? null;
+    return name;
+  };
+}

@@ -1,0 +1,432 @@
+/**
+ * Per-packet verdict rules: what one dropped packet is, judged alone. TCP flags decide first (a packet without SYN
+ * belongs to a connection that already exists; SYN ACK answers a SYN), ports break ties (which side is the
+ * server), and the ephemeral range is only the last resort — peers use other ranges and SNAT remaps ports.
+ *
+ * The hot path (`judge`) writes into a caller-owned {@link Judgement} and builds no strings; `explain` builds the
+ * human reason only when someone will read it.
+ */
+import type { DropEvent } from '../parse/event.js';
+import type { PortRange } from './options.js';
+import { serviceForProtocol, type ServiceLookup } from './services.js';
+
+/** Stable verdict strings (they appear in JSON). */
+export type Verdict = 'conntrack-loss' | 'genuine-block' | 'scan' | 'undetermined';
+export const VERDICTS: readonly Verdict[] = ['conntrack-loss', 'genuine-block', 'scan', 'undetermined'];
+
+/** Which address of the packet is the server (the side offering the service). */
+export type ServerSide = 'src' | 'dst';
+
+/** Which rule decided; stable, so tests and later stages can branch on it instead of on reason text. */
+export type RuleId =
+  | 'no-protocol'
+  | 'arp'
+  | 'fragment'
+  | 'no-ports'
+  | 'port-zero'
+  | 'tcp-syn'
+  | 'tcp-syn-ack'
+  | 'tcp-crafted-flags'
+  | 'tcp-from-service'
+  | 'tcp-to-service'
+  | 'tcp-both-services'
+  | 'tcp-from-low-range'
+  | 'tcp-to-low-range'
+  | 'tcp-ambiguous-ports'
+  | 'udp-to-service'
+  | 'udp-from-service'
+  | 'udp-from-low-range'
+  | 'udp-to-port'
+  | 'udp-ambiguous-ports'
+  | 'icmp-echo-request'
+  | 'icmp-echo-reply'
+  | 'icmp-error-own'
+  | 'icmp-error-foreign'
+  | 'icmp-error-no-inner'
+  | 'icmp-neighbour-discovery'
+  | 'icmp-other'
+  | 'ip-protocol';
+
+/** The outcome of judging one packet. Mutable so the classifier can reuse one per stream. */
+export interface Judgement {
+  verdict: Verdict;
+  rule: RuleId;
+  server: ServerSide;
+  /** service name of the server port (or protocol), when known */
+  service: string | undefined;
+  /** lower-case protocol: `tcp`, `udp`, `icmp`, `icmpv6`, `esp`, `4`, … ('' when absent) */
+  proto: string;
+  /** TCP flag bits (see FLAG_*) */
+  flags: number;
+  /** a new-connection attempt the scan detector should count (SYN, UDP to a port, crafted TCP flags) */
+  probe: boolean;
+}
+
+export function emptyJudgement(): Judgement {
+  return { verdict: 'undetermined', rule: 'no-protocol', server: 'dst', service: undefined, proto: '', flags: 0, probe: false };
+}
+
+/** What the rules need besides the packet. */
+export interface VerdictContext {
+  ephemeral: PortRange;
+  nodePorts: PortRange;
+  services: ServiceLookup;
+}
+
+/** The service name given to ports in the NodePort range. */
+export const NODEPORT = 'NodePort';
+
+export const FLAG_FIN = 1;
+export const FLAG_SYN = 2;
+export const FLAG_RST = 4;
+export const FLAG_PSH = 8;
+export const FLAG_ACK = 16;
+export const FLAG_URG = 32;
+export const FLAG_ECE = 64;
+export const FLAG_CWR = 128;
+export const FLAG_AE = 256;
+
+/** Flag bits from the kernel's flag words. */
+export function flagBits(words: readonly string[] | undefined): number {
+  if (words === undefined) return 0;
+  let bits = 0;
+  for (let i = 0; i < words.length; i++) {
+    switch (words[i]) {
+      case 'ACK': bits |= FLAG_ACK; break;
+      case 'SYN': bits |= FLAG_SYN; break;
+      case 'FIN': bits |= FLAG_FIN; break;
+      case 'RST': bits |= FLAG_RST; break;
+      case 'PSH': bits |= FLAG_PSH; break;
+      case 'URG': bits |= FLAG_URG; break;
+      case 'ECE': bits |= FLAG_ECE; break;
+      case 'CWR': bits |= FLAG_CWR; break;
+      case 'AE': bits |= FLAG_AE; break;
+    }
+  }
+  return bits;
+}
+
+const FLAG_ORDER: ReadonlyArray<readonly [number, string]> = [
+  [FLAG_AE, 'AE'], [FLAG_CWR, 'CWR'], [FLAG_ECE, 'ECE'], [FLAG_URG, 'URG'], [FLAG_ACK, 'ACK'],
+  [FLAG_PSH, 'PSH'], [FLAG_RST, 'RST'], [FLAG_SYN, 'SYN'], [FLAG_FIN, 'FIN'],
+];
+
+/** Flag words in kernel order, e.g. `ACK FIN`; `none` for a packet without flags. */
+export function flagsText(bits: number): string {
+  const out: string[] = [];
+  for (const [bit, word] of FLAG_ORDER) if (bits & bit) out.push(word);
+  return out.length ? out.join(' ') : 'none';
+}
+
+const LOWER: Record<string, string> = { TCP: 'tcp', UDP: 'udp', UDPLITE: 'udplite', ICMP: 'icmp', ICMPv6: 'icmpv6' };
+
+/** Lower-case protocol name; cached because `toLowerCase` allocates. */
+const lowerCache = new Map<string, string>();
+export function lowerProto(proto: string | undefined): string {
+  if (proto === undefined) return '';
+  const known = LOWER[proto];
+  if (known !== undefined) return known;
+  let l = lowerCache.get(proto);
+  if (l === undefined) {
+    l = proto.toLowerCase();
+    // protocol names are a small set; the cap only guards against garbage input
+    if (lowerCache.size < 1024) lowerCache.set(proto, l);
+  }
+  return l;
+}
+
+function inRange(p: number, r: PortRange): boolean {
+  return p >= r.from && p <= r.to;
+}
+
+/**
+ * Judges one packet into `out` (and returns it). Pure: same event and context, same judgement.
+ */
+export function judge(e: DropEvent, ctx: VerdictContext, out: Judgement): Judgement {
+  const proto = lowerProto(e.proto);
+  out.proto = proto;
+  out.flags = 0;
+  out.service = undefined;
+  out.probe = false;
+  out.server = 'dst';
+  if (proto === 'tcp' || proto === 'udp' || proto === 'udplite') {
+    const spt = e.spt;
+    const dpt = e.dpt;
+    if (spt === undefined || dpt === undefined) {
+      return set(out, 'undetermined', e.frag !== undefined && e.frag > 0 ? 'fragment' : 'no-ports');
+    }
+    if (spt === 0 || dpt === 0) return set(out, 'undetermined', 'port-zero');
+    // the configured NodePort range wins over any catalog name, so NodePorts read the same whatever the catalog
+    const sSvc = inRange(spt, ctx.nodePorts) ? NODEPORT : ctx.services(proto, spt);
+    const dSvc = inRange(dpt, ctx.nodePorts) ? NODEPORT : ctx.services(proto, dpt);
+    return proto === 'tcp' ? judgeTcp(e, spt, dpt, sSvc, dSvc, ctx, out) : judgeUdp(spt, dpt, sSvc, dSvc, ctx, out);
+  }
+  if (proto === 'icmp' || proto === 'icmpv6') return judgeIcmp(e, proto === 'icmpv6', out);
+  if (proto === '') {
+    return set(out, 'undetermined', e.arp !== undefined ? 'arp' : e.frag !== undefined && e.frag > 0 ? 'fragment' : 'no-protocol');
+  }
+  // AH, ESP, IP-in-IP, GRE, VRRP…: a portless protocol reaching the node is a new flow the ruleset refused
+  out.service = serviceForProtocol(e.proto ?? '');
+  out.probe = false;
+  return set(out, 'genuine-block', 'ip-protocol');
+}
+
+function set(out: Judgement, verdict: Verdict, rule: RuleId): Judgement {
+  out.verdict = verdict;
+  out.rule = rule;
+  return out;
+}
+
+function judgeTcp(
+  e: DropEvent, spt: number, dpt: number, sSvc: string | undefined, dSvc: string | undefined,
+  ctx: VerdictContext, out: Judgement,
+): Judgement {
+  const f = flagBits(e.flags);
+  out.flags = f;
+  const syn = (f & FLAG_SYN) !== 0;
+  const ack = (f & FLAG_ACK) !== 0;
+  const finRst = (f & (FLAG_FIN | FLAG_RST)) !== 0;
+  if (syn) {
+    if (finRst) {
+      // SYN FIN / SYN RST never come from a real stack: crafted (scanner, fingerprinting)
+      out.probe = true;
+      out.service = dSvc ;
+      return set(out, 'undetermined', 'tcp-crafted-flags');
+    }
+    if (ack) {
+      // SYN ACK answers a SYN: the source is the server whatever the ports say
+      out.server = 'src';
+      out.service = sSvc ;
+      return set(out, 'conntrack-loss', 'tcp-syn-ack');
+    }
+    out.probe = true;
+    out.service = dSvc ;
+    return set(out, 'genuine-block', 'tcp-syn');
+  }
+  if (!ack && (f === 0 || (f & (FLAG_FIN | FLAG_PSH | FLAG_URG)) === (FLAG_FIN | FLAG_PSH | FLAG_URG))) {
+    // NULL and Xmas packets: no stack sends them
+    out.probe = true;
+    out.service = dSvc ;
+    return set(out, 'undetermined', 'tcp-crafted-flags');
+  }
+  // A bare FIN (no ACK) is what a FIN scan sends: counted for scans, judged like any non-SYN packet otherwise
+  if (!ack && (f & FLAG_FIN) !== 0 && (f & FLAG_RST) === 0) out.probe = true;
+  return nonSyn(spt, dpt, sSvc, dSvc, ctx, out);
+}
+
+/** Direction for a packet that is not a connection start: a known service side is the server. */
+function nonSyn(
+  spt: number, dpt: number, sSvc: string | undefined, dSvc: string | undefined,
+  ctx: VerdictContext, out: Judgement,
+): Judgement {
+  const sKnown = sSvc !== undefined || spt < 1024;
+  const dKnown = dSvc !== undefined || dpt < 1024;
+  if (sKnown && !dKnown) {
+    out.server = 'src';
+    out.service = sSvc ;
+    return set(out, 'conntrack-loss', 'tcp-from-service');
+  }
+  if (dKnown && !sKnown) {
+    out.server = 'dst';
+    out.service = dSvc ;
+    return set(out, 'conntrack-loss', 'tcp-to-service');
+  }
+  if (sKnown && dKnown) {
+    // both look like services (SNAT can remap a client port onto one): the lower port is the likelier server
+    const srcIsServer = spt <= dpt;
+    out.server = srcIsServer ? 'src' : 'dst';
+    out.service = srcIsServer ? sSvc  : dSvc ;
+    return set(out, 'conntrack-loss', 'tcp-both-services');
+  }
+  const sEph = inRange(spt, ctx.ephemeral);
+  const dEph = inRange(dpt, ctx.ephemeral);
+  if (!sEph && dEph) {
+    out.server = 'src';
+    return set(out, 'conntrack-loss', 'tcp-from-low-range');
+  }
+  if (sEph && !dEph) {
+    out.server = 'dst';
+    return set(out, 'conntrack-loss', 'tcp-to-low-range');
+  }
+  out.server = spt <= dpt ? 'src' : 'dst';
+  return set(out, 'undetermined', 'tcp-ambiguous-ports');
+}
+
+function judgeUdp(
+  spt: number, dpt: number, sSvc: string | undefined, dSvc: string | undefined,
+  ctx: VerdictContext, out: Judgement,
+): Judgement {
+  // UDP has no flags: ports decide. A datagram to a known service is a new flow (VXLAN, WireGuard and NTP use the
+  // same port on both ends, so "to a service" wins over "from a service").
+  if (dSvc !== undefined) {
+    out.probe = true;
+    out.service = dSvc ;
+    return set(out, 'genuine-block', 'udp-to-service');
+  }
+  if ((sSvc !== undefined || spt < 1024) && dpt >= 1024) {
+    out.server = 'src';
+    out.service = sSvc ;
+    return set(out, 'conntrack-loss', 'udp-from-service');
+  }
+  const sEph = inRange(spt, ctx.ephemeral);
+  const dEph = inRange(dpt, ctx.ephemeral);
+  if (!sEph && dEph && dpt >= 1024) {
+    out.server = 'src';
+    return set(out, 'conntrack-loss', 'udp-from-low-range');
+  }
+  if (!dEph) {
+    out.probe = true;
+    return set(out, 'genuine-block', 'udp-to-port');
+  }
+  return set(out, 'undetermined', 'udp-ambiguous-ports');
+}
+
+
+function judgeIcmp(e: DropEvent, v6: boolean, out: Judgement): Judgement {
+  const icmp = e.icmp;
+  if (icmp === undefined) return set(out, 'undetermined', 'no-ports');
+  const t = icmp.type;
+  const label = v6 ? 'ICMPv6' : 'ICMP';
+  if ((!v6 && t === 8) || (v6 && t === 128)) {
+    out.probe = false;
+    out.service = `${label} echo`;
+    return set(out, 'genuine-block', 'icmp-echo-request');
+  }
+  if ((!v6 && t === 0) || (v6 && t === 129)) {
+    out.server = 'src';
+    out.service = `${label} echo`;
+    return set(out, 'conntrack-loss', 'icmp-echo-reply');
+  }
+  const isError = v6 ? t >= 1 && t <= 4 : t === 3 || t === 4 || t === 5 || t === 11 || t === 12;
+  if (isError) {
+    out.server = 'src';
+    const inner = icmp.inner;
+    if (inner === undefined || inner.src === undefined) return set(out, 'undetermined', 'icmp-error-no-inner');
+    // The quoted packet left this host when its source is the address the error came back to
+    if (e.dst !== undefined && inner.src === e.dst) return set(out, 'conntrack-loss', 'icmp-error-own');
+    return set(out, 'undetermined', 'icmp-error-foreign');
+  }
+  if (v6 && t >= 130 && t <= 137) {
+    out.service = t <= 132 ? 'ICMPv6 multicast listener' : 'ICMPv6 neighbour discovery';
+    return set(out, 'genuine-block', 'icmp-neighbour-discovery');
+  }
+  out.service = `${label} type ${t}`;
+  return set(out, 'genuine-block', 'icmp-other');
+}
+
+const ICMP_ERROR_NAMES: Record<number, string> = {
+  3: 'destination unreachable', 4: 'source quench', 5: 'redirect', 11: 'time exceeded', 12: 'parameter problem',
+};
+const ICMP6_ERROR_NAMES: Record<number, string> = {
+  1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 4: 'parameter problem',
+};
+
+function endpoint(addr: string | undefined, port: number | undefined, svc: string | undefined): string {
+  const a = addr ?? '?';
+  return port === undefined ? a : svc ? `${a}:${port} (${svc})` : `${a}:${port}`;
+}
+
+function portWithService(port: number | undefined, svc: string | undefined): string {
+  return svc ? `${port} (${svc})` : String(port);
+}
+
+function tcpStory(f: number): string {
+  if (f & FLAG_RST) return 'reset of a connection whose conntrack state was lost';
+  if (f & FLAG_FIN) return (f & FLAG_ACK) ? 'teardown of a connection whose conntrack state was lost' : 'FIN without ACK (teardown of an untracked connection, or a FIN probe)';
+  if (f & FLAG_PSH) return 'data on a connection whose conntrack state was lost';
+  return 'traffic of a connection whose conntrack state was lost';
+}
+
+/** The human reason for a judgement, naming the evidence. Only called when the text will be shown. */
+export function explain(e: DropEvent, j: Judgement, ctx: VerdictContext): string {
+  const src = e.srcShort ?? e.src;
+  const dst = e.dstShort ?? e.dst;
+  const eph = `${ctx.ephemeral.from}-${ctx.ephemeral.to}`;
+  const ft = flagsText(j.flags);
+  const sSvc = j.server === 'src' ? j.service : undefined;
+  const dSvc = j.server === 'dst' ? j.service : undefined;
+  switch (j.rule) {
+    case 'no-protocol':
+      return 'no PROTO= field: nothing to classify';
+    case 'arp':
+      return 'ARP packet: not an IP flow';
+    case 'fragment':
+      return `non-first fragment (offset ${e.frag}) carries no ports: cannot tell which connection it belongs to`;
+    case 'no-ports':
+      return `${e.proto ?? 'packet'} without ports (truncated or malformed): cannot classify`;
+    case 'port-zero':
+      return `${e.proto} with port 0 (${src}:${e.spt} to ${e.dpt}): malformed or crafted, never a real connection`;
+    case 'tcp-syn':
+      return dSvc === NODEPORT
+        ? `SYN from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to}): new connection to a NodePort service refused by the ruleset`
+        : dSvc
+          ? `SYN from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): new connection refused by the ruleset — the rule for a known service is missing`
+          : `SYN from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: new connection refused by the ruleset, to a port no known service uses`;
+    case 'tcp-syn-ack':
+      return `SYN ACK from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own outbound SYN whose conntrack state was lost`;
+    case 'tcp-crafted-flags':
+      return `TCP flags ${ft} from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: no TCP stack sends this combination (crafted probe)`;
+    case 'tcp-from-service':
+      return `${ft} from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: ${tcpStory(j.flags)}`;
+    case 'tcp-to-service':
+      return `${ft} from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: mid-connection packet to a service (not SYN), ${tcpStory(j.flags)}`;
+    case 'tcp-both-services':
+      return `${ft} from ${src}:${e.spt} to ${e.dpt}: both ports are known services, taking ${j.server === 'src' ? e.spt : e.dpt} as the server; not SYN: ${tcpStory(j.flags)}`;
+    case 'tcp-from-low-range':
+      return `${ft} from ${src}:${e.spt} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but not SYN and the destination looks like a client port — likely ${tcpStory(j.flags)}`;
+    case 'tcp-to-low-range':
+      return `${ft} from ${src}:${e.spt} (in the ephemeral range ${eph}) to ${e.dpt}: no known service, but not SYN and the source looks like a client port — likely ${tcpStory(j.flags)}`;
+    case 'tcp-ambiguous-ports':
+      return `${ft} from ${src}:${e.spt} to ${e.dpt}: not SYN, but neither port is a known service and both are ${inRange(e.spt ?? 0, ctx.ephemeral) ? `in the ephemeral range ${eph}` : `outside the ephemeral range ${eph}`}: cannot tell which side is the server`;
+    case 'udp-to-service':
+      return dSvc === NODEPORT
+        ? `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to}): datagram to a NodePort service refused by the ruleset`
+        : `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram to a known service refused by the ruleset — the rule is missing`;
+    case 'udp-from-service':
+      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own request whose conntrack state was lost (or expired)`;
+    case 'udp-from-low-range':
+      return `UDP from ${src}:${e.spt} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but the destination looks like our client port — likely a reply whose conntrack state was lost`;
+    case 'udp-to-port':
+      return `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: datagram refused by the ruleset, to a port no known service uses`;
+    case 'udp-ambiguous-ports':
+      return `UDP from ${src}:${e.spt} to ${e.dpt}: neither port is a known service and both are in the ephemeral range ${eph}: cannot tell request from reply`;
+    case 'icmp-echo-request':
+      return `${j.service} request from ${src} to ${dst}: ping refused by the ruleset (most rulesets allow ICMP)`;
+    case 'icmp-echo-reply':
+      return `${j.service} reply from ${src} to ${dst}: answer to our own ping whose conntrack state was lost`;
+    case 'icmp-error-own':
+    case 'icmp-error-foreign':
+    case 'icmp-error-no-inner': {
+      const t = e.icmp?.type ?? -1;
+      const v6 = j.proto === 'icmpv6';
+      const name = (v6 ? ICMP6_ERROR_NAMES[t] : ICMP_ERROR_NAMES[t]) ?? `type ${t}`;
+      const what = `${v6 ? 'ICMPv6' : 'ICMP'} ${name} (code ${e.icmp?.code ?? '?'}) from ${src}`;
+      const inner = e.icmp?.inner;
+      const about = inner ? ` about ${inner.proto ?? 'a packet'} ${inner.srcShort ?? inner.src ?? '?'}${inner.spt !== undefined ? `:${inner.spt}` : ''} → ${inner.dstShort ?? inner.dst ?? '?'}${inner.dpt !== undefined ? `:${inner.dpt}` : ''}` : '';
+      const pmtu = (!v6 && t === 3 && e.icmp?.code === 4) || (v6 && t === 2) ? ' — dropping it breaks path MTU discovery' : '';
+      if (j.rule === 'icmp-error-own') return `${what}${about}: ICMP error about our own packet, its RELATED conntrack state was lost${pmtu}`;
+      if (j.rule === 'icmp-error-foreign') return `${what}${about}: the quoted packet is not from ${dst}, so this is not about our own traffic`;
+      return `${what}: the quoted packet is missing or truncated, cannot tell whose traffic it is about`;
+    }
+    case 'icmp-neighbour-discovery':
+      return `${j.service} (type ${e.icmp?.type}) from ${src} refused: IPv6 does not work without it`;
+    case 'icmp-other':
+      return `${j.service} from ${src} to ${dst} refused by the ruleset`;
+    case 'ip-protocol':
+      return `protocol ${e.proto}${j.service ? ` (${j.service})` : ''} from ${src} to ${dst} refused by the ruleset`;
+  }
+}
+
+/** A judgement with its reason, for callers that want one packet judged in one call (tests, tools). */
+export interface PacketVerdict {
+  verdict: Verdict;
+  rule: RuleId;
+  reason: string;
+  service: string | undefined;
+  server: ServerSide;
+}
+
+export function classifyPacket(e: DropEvent, ctx: VerdictContext): PacketVerdict {
+  const j = judge(e, ctx, emptyJudgement());
+  return { verdict: j.verdict, rule: j.rule, reason: explain(e, j, ctx), service: j.service, server: j.server };
+}

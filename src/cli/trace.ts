@@ -1,0 +1,163 @@
+/**
+ * `fwdiag trace --ruleset FILE|live LINE|-`: where in the ruleset a logged drop was decided, and which ACCEPT rules
+ * for the same port exist but did not apply. Wiring only: flags → options, ruleset text → model, line → event,
+ * trace → writer.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { InputError, RulesetError, UsageError } from './errors.js';
+import type { CliIO, Command } from './io.js';
+import { createParser } from '../parse/parse-line.js';
+import type { DropEvent } from '../parse/event.js';
+import { escapeControl, escapeJsonControl } from '../output/escape.js';
+import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
+import { formatTrace, mergeRulesets, parseRuleset, trace } from '../ruleset/index.js';
+import type { Ruleset } from '../ruleset/index.js';
+
+export const TRACE_USAGE = `Usage: fwdiag trace --ruleset FILE|live [options] LINE|-
+
+Trace a logged drop through a ruleset: the rules it visited, the rule or policy that decided it, and the
+ACCEPT rules for the same port that exist but did not apply (after the DROP, bound to another interface,
+limited to other sources or to a conntrack state).
+
+  --ruleset FILE|live   iptables-save / ip6tables-save text or \`nft -j list ruleset\` JSON (detected);
+                        live: run iptables-save and ip6tables-save now (needs root)
+  LINE                  one kernel LOG line (any envelope fwdiag reads), or - to read lines from stdin
+  --family 4|6          address family when the line has no SRC/DST (default: from the line, else 4)
+  --verbose             list every rule visited, not only the ones that matched
+  --json                one JSON object per traced line
+  -h, --help            this help
+
+A log line carries no conntrack state: ctstate matches are taken as not matching (said in the output).
+`;
+
+/** Lines read from stdin beyond this are not traced (a trace is an investigation tool, not a stream processor). */
+export const MAX_TRACE_LINES = 1000;
+
+const optionsSchema = z.object({
+  ruleset: z.string().min(1),
+  family: z.enum(['4', '6']).optional(),
+  verbose: z.boolean().default(false),
+  json: z.boolean().default(false),
+  line: z.string(),
+});
+export type TraceCliOptions = z.output<typeof optionsSchema>;
+
+export function parseTraceArgs(argv: string[]): TraceCliOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        ruleset: { type: 'string' },
+        family: { type: 'string' },
+        verbose: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (see fwdiag trace --help)`, { cause: e });
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.ruleset === undefined) throw new UsageError('--ruleset FILE|live is required (see fwdiag trace --help)');
+  if (parsed.positionals.length !== 1) throw new UsageError('give exactly one LOG line (quoted) or - for stdin');
+  const r = optionsSchema.safeParse({ ruleset: v.ruleset, family: v.family, verbose: v.verbose, json: v.json, line: parsed.positionals[0] });
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new UsageError(`--${String(i?.path[0] ?? '')}: ${i?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
+}
+
+/** Reads and parses the ruleset (I/O edge). `live` runs iptables-save and ip6tables-save. */
+export async function loadRuleset(spec: string): Promise<Ruleset> {
+  if (spec === 'live') {
+    const parts: Ruleset[] = [];
+    const errors: string[] = [];
+    for (const [cmd, fam] of [['iptables-save', 'ip'], ['ip6tables-save', 'ip6']] as const) {
+      try {
+        const r = parseRuleset(await run(cmd, []), { defaultFamily: fam });
+        if (r.ok) parts.push(r.value);
+        else if (!r.issues[0]?.startsWith('empty')) errors.push(`${cmd}: ${r.issues.join('; ')}`);
+      } catch (e) {
+        errors.push(`${cmd}: ${(e as Error).message.split('\n')[0] ?? ''}`);
+      }
+    }
+    if (parts.length === 0) throw new RulesetError(`--ruleset live: ${errors.join('; ') || 'no rules'}`);
+    const m = mergeRulesets(parts);
+    m.warnings.push(...errors);
+    return m;
+  }
+  let text: string;
+  try {
+    text = await readFile(spec, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read ruleset ${spec}: ${(e as Error).message}`, { cause: e });
+  }
+  const r = parseRuleset(text);
+  if (!r.ok) throw new RulesetError(`${spec}: ${r.issues.join('; ')}`);
+  return r.value;
+}
+
+async function readStdin(io: CliIO): Promise<string[]> {
+  const lines: string[] = [];
+  let buf = '';
+  for await (const chunk of io.stdin) {
+    buf += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    lines.push(...parts);
+    if (lines.length > MAX_TRACE_LINES) break;
+    if (buf.length > 1024 * 1024) throw new InputError('stdin: a line longer than 1 MiB');
+  }
+  if (buf !== '') lines.push(buf);
+  return lines;
+}
+
+export const traceCommand: Command = async (argv, io) => {
+  const opts = parseTraceArgs(argv);
+  guardOutput(io.stdout);
+  if (opts === 'help') {
+    await writeLines(io.stdout, TRACE_USAGE);
+    return 0;
+  }
+  const ruleset = await loadRuleset(opts.ruleset);
+  const lines = opts.line === '-' ? await readStdin(io) : [opts.line];
+  const parser = createParser({ now: io.now });
+  const events: DropEvent[] = [];
+  for (const l of lines.slice(0, MAX_TRACE_LINES)) {
+    const r = parser.parseLine(l);
+    if (r.kind === 'event') events.push(r.event);
+    else if (r.kind === 'issue' && r.event !== undefined) events.push(r.event);
+  }
+  for (const r of parser.flush()) if (r.kind === 'event') events.push(r.event);
+  if (events.length === 0) throw new InputError('no netfilter LOG line in the input');
+  for (const w of ruleset.warnings) io.stderr.write(`fwdiag trace: warning: ${escapeControl(w)}\n`);
+  if (lines.length > MAX_TRACE_LINES) io.stderr.write(`fwdiag trace: only the first ${MAX_TRACE_LINES} lines were traced\n`);
+  const family = opts.family === undefined ? {} : { family: Number(opts.family) as 4 | 6 };
+  let first = true;
+  for (const ev of events) {
+    if (isOutputClosed(io.stdout)) break;
+    const t = trace(ruleset, ev, family);
+    if (opts.json) {
+      await writeLines(io.stdout, `${escapeJsonControl(JSON.stringify({ line: ev.line, prefix: ev.prefix, ...t }))}\n`);
+    } else {
+      const head = events.length > 1 ? [`${first ? '' : '\n'}== line ${ev.line}`] : [];
+      await writeLines(io.stdout, `${[...head, ...formatTrace(t, { verbose: opts.verbose })].join('\n')}\n`);
+    }
+    first = false;
+  }
+  return 0;
+};

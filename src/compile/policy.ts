@@ -1,0 +1,246 @@
+/**
+ * The policy `fwdiag compile` reads (YAML/JSON, validated with zod), the fragment format `--extra` (and, later,
+ * `fwdiag suggest --format policy`) uses, and the resolution of both against the role catalog into one ordered list
+ * of abstract rules, in the structure of the Harvester seed: established/related, ICMP, pod CIDR, DHCP, the role's
+ * catalog ports, extras, rate-limited LOG, DROP.
+ */
+import { z } from 'zod';
+import { entriesFor, loadBuiltinCatalog } from '../catalog/index.js';
+import type { Catalog, CatalogEntry } from '../catalog/index.js';
+import { parsePrefix } from '../ruleset/addr.js';
+
+/** A comment that is safe in iptables (256), nft (128, no escapes) and shell double quotes. */
+const commentSchema = z
+  .string()
+  .min(1)
+  .max(120)
+  .regex(/^[^"\\$`\u0000-\u001f\u007f-\u009f]+$/, 'no double quotes, backslashes, $, backticks or control characters');
+
+const cidrSchema = z.string().refine((s) => parsePrefix(s) !== undefined, 'expected an IPv4/IPv6 address or CIDR');
+const portSchema = z.union([
+  z.number().int().min(0).max(65535),
+  z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'expected N or "A-B"').refine((s) => {
+    const [a, b] = s.split('-').map(Number);
+    return (a ?? 0) <= 65535 && (b ?? a ?? 0) <= 65535 && (a ?? 0) <= (b ?? a ?? 0);
+  }, 'bad port range'),
+]);
+
+/** One extra ACCEPT rule. `sources` absent or empty: from anywhere. */
+export const extraRuleSchema = z
+  .object({
+    proto: z.enum(['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'esp', 'ipip']),
+    /** ports or "a-b" ranges; required for tcp/udp/sctp, not allowed otherwise */
+    ports: z.array(portSchema).min(1).max(64).optional(),
+    sources: z.array(cidrSchema).max(256).optional(),
+    comment: commentSchema.optional(),
+  })
+  .strict()
+  .refine((r) => (['tcp', 'udp', 'sctp'].includes(r.proto) ? r.ports !== undefined : r.ports === undefined), {
+    message: 'ports are required for tcp/udp/sctp and not allowed for other protocols',
+    path: ['ports'],
+  });
+export type ExtraRule = z.output<typeof extraRuleSchema>;
+
+/**
+ * A policy fragment: extra rules only. `fwdiag compile --extra FILE` merges it into the policy; `fwdiag suggest
+ * --format policy` emits exactly this.
+ */
+export const fragmentSchema = z
+  .object({
+    extra: z.array(extraRuleSchema).max(1000),
+    /** free text: who wrote the fragment and why (ignored by the compiler) */
+    note: z.string().max(1000).optional(),
+  })
+  .strict();
+export type PolicyFragment = z.output<typeof fragmentSchema>;
+
+const logSchema = z
+  .object({
+    /** @default the platform's (HARVESTER_DROP_ …), else FWDIAG_DROP_ */
+    prefix: z.string().min(1).max(29).regex(/^[A-Za-z0-9_:.\- []+$/, 'letters, digits, _ : . - [ ] and spaces'),
+    /** iptables --limit syntax: N/second|minute|hour|day (or /s /min /h /d). @default 10/min */
+    rate: z.string().regex(/^\d+\/(s|sec|second|m|min|minute|h|hour|d|day)$/, 'expected N/sec|min|hour|day').default('10/min'),
+    /** syslog level 0-7. @default 4 */
+    level: z.number().int().min(0).max(7).default(4),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    platform: z.string().regex(/^[a-z0-9-]+$/),
+    role: z.string().regex(/^[a-z0-9-]+$/),
+    /** the chain (iptables) / chain name (nft). @default the platform's, else FWDIAG_INPUT */
+    chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/, 'up to 28 of A-Z a-z 0-9 _ -').optional(),
+    /** interfaces whose INPUT traffic goes through the chain; [] = all. @default the platform's, else [] */
+    interfaces: z.array(z.string().regex(/^[A-Za-z0-9_.:@+-]{1,15}$/, 'an interface name')).max(32).optional(),
+    /** pod CIDR whose traffic is accepted; null: no such rule. @default the platform's */
+    podCidr: cidrSchema.nullable().optional(),
+    /** all cluster machines: cluster-scoped catalog ports are opened to it only. @default anywhere */
+    clusterSubnet: cidrSchema.optional(),
+    /** control-plane addresses: control-plane-scoped ports (etcd …) are opened to them only. @default clusterSubnet */
+    controlPlane: z.array(cidrSchema).max(64).optional(),
+    /** @default the platform's default CNI */
+    cni: z.string().regex(/^[a-z0-9-]+$/).optional(),
+    /** @default the platform's (Harvester: kubeovn-operator, rancher-monitoring), else none */
+    addons: z.array(z.string().regex(/^[a-z0-9-]+$/)).optional(),
+    /** @default true */
+    established: z.boolean().default(true),
+    /** @default true */
+    icmp: z.boolean().default(true),
+    /** @default true */
+    dhcp: z.boolean().default(true),
+    /** false: no LOG rule. @default {prefix: platform's, rate: 10/min, level: 4} */
+    log: z.union([logSchema.partial({ prefix: true }), z.literal(false)]).optional(),
+    extra: z.array(extraRuleSchema).max(1000).default([]),
+  })
+  .strict();
+export type PolicyInput = z.input<typeof policySchema>;
+export type Policy = z.output<typeof policySchema>;
+
+export interface Range {
+  from: number;
+  to: number;
+}
+
+/** One rule of the compiled policy, target-neutral. Every rule ACCEPTs except `log` and `drop`. */
+export interface PolicyRule {
+  kind: 'established' | 'icmp' | 'pod' | 'dhcp' | 'catalog' | 'extra' | 'log' | 'drop';
+  proto?: 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmpv6' | 'esp' | 'ipip';
+  sport?: Range;
+  dport?: Range;
+  icmpTypes?: number[];
+  /** [] = any source */
+  sources: string[];
+  comment: string;
+}
+
+/** A policy with every default filled in, and its rules. */
+export interface ResolvedPolicy {
+  platform: string;
+  role: string;
+  chain: string;
+  interfaces: string[];
+  podCidr: string | null;
+  clusterSubnet?: string;
+  controlPlane: string[];
+  cni?: string;
+  addons: string[];
+  log: { prefix: string; rate: string; level: number } | false;
+  rules: PolicyRule[];
+  /** things the caller should tell the user (skipped catalog rows …) */
+  warnings: string[];
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; issues: string[] };
+
+function issues(e: z.ZodError, what: string): string[] {
+  return e.issues.map((i) => `${what}: ${i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`);
+}
+
+export function parsePolicy(raw: unknown): Result<Policy> {
+  const r = policySchema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, issues: issues(r.error, 'policy') };
+}
+
+export function parseFragment(raw: unknown, name = 'fragment'): Result<PolicyFragment> {
+  const r = fragmentSchema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, issues: issues(r.error, name) };
+}
+
+const toRange = (p: number | string): Range => {
+  if (typeof p === 'number') return { from: p, to: p };
+  const [a, b] = p.split('-').map(Number);
+  return { from: a ?? 0, to: b ?? a ?? 0 };
+};
+
+function sourcesFor(e: CatalogEntry, p: { clusterSubnet?: string; controlPlane: string[] }): string[] {
+  if (e.scope === 'cluster-nodes') return p.clusterSubnet === undefined ? [] : [p.clusterSubnet];
+  if (e.scope === 'control-plane-nodes') {
+    if (p.controlPlane.length > 0) return p.controlPlane;
+    return p.clusterSubnet === undefined ? [] : [p.clusterSubnet];
+  }
+  return [];
+}
+
+/**
+ * Fills the defaults from the platform's catalog and lists the rules. Pure (the catalog is passed in).
+ * Catalog rows that are loopback-only, outbound, or documented-but-not-default are not opened.
+ */
+export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment[] = [], catalog: Catalog = loadBuiltinCatalog()): Result<ResolvedPolicy> {
+  const cat = catalog.platforms.get(policy.platform);
+  if (cat === undefined) return { ok: false, issues: [`unknown platform "${policy.platform}" (known: ${[...catalog.platforms.keys()].sort().join(', ')})`] };
+  if (!cat.roles.some((r) => r.name === policy.role)) {
+    return { ok: false, issues: [`unknown role "${policy.role}" for ${policy.platform} (roles: ${cat.roles.map((r) => r.name).join(', ')})`] };
+  }
+  const d = cat.policyDefaults;
+  const cni = policy.cni ?? cat.defaultCni;
+  const knownCnis = new Set([...cat.cnis, ...(catalog.platforms.get('cni')?.roles.map((r) => r.name) ?? [])]);
+  if (cni !== undefined && !knownCnis.has(cni)) return { ok: false, issues: [`unknown CNI "${cni}"`] };
+  const addons = policy.addons ?? d.addons ?? [];
+  for (const a of addons) {
+    if (!cat.addons.some((x) => x.name === a)) return { ok: false, issues: [`unknown addon "${a}" for ${policy.platform}`] };
+  }
+  const warnings: string[] = [];
+  const logIn = policy.log;
+  const log = logIn === false ? false : { prefix: logIn?.prefix ?? d.logPrefix ?? 'FWDIAG_DROP_', rate: logIn?.rate ?? '10/min', level: logIn?.level ?? 4 };
+  const podCidr = policy.podCidr === undefined ? (d.podCidr ?? null) : policy.podCidr;
+  const scope = { ...(policy.clusterSubnet === undefined ? {} : { clusterSubnet: policy.clusterSubnet }), controlPlane: policy.controlPlane ?? [] };
+
+  const rules: PolicyRule[] = [];
+  if (policy.established) rules.push({ kind: 'established', sources: [], comment: 'Accept return traffic from established connections' });
+  if (policy.icmp) rules.push({ kind: 'icmp', proto: 'icmp', sources: [], comment: 'ICMP (ping, MTU discovery, etc.)' });
+  if (podCidr !== null) rules.push({ kind: 'pod', sources: [podCidr], comment: 'Allow pod network return traffic' });
+  if (policy.dhcp) {
+    rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 67, to: 67 }, dport: { from: 68, to: 68 }, sources: [], comment: 'DHCP server reply' });
+    rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 68, to: 68 }, dport: { from: 67, to: 67 }, sources: [], comment: 'DHCP client request' });
+  }
+  const seen = new Set<string>();
+  const opts = { catalog, addons, ...(cni === undefined ? {} : { cni }) };
+  for (const e of entriesFor(policy.platform, policy.role, opts)) {
+    if (!e.defaultOpen || e.direction !== 'inbound') continue;
+    if (e.scope === 'loopback') continue; // never opened to off-node sources
+    if ((e.proto === 'icmp' || e.proto === 'icmpv6') && policy.icmp) continue; // already accepted as a whole
+    const key = `${e.proto}/${e.port?.from}-${e.port?.to}/${e.icmpTypes?.join(',')}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const r: PolicyRule = { kind: 'catalog', proto: e.proto, sources: sourcesFor(e, scope), comment: e.service };
+    if (e.port !== undefined) r.dport = e.port;
+    if (e.icmpTypes !== undefined) r.icmpTypes = e.icmpTypes;
+    rules.push(r);
+  }
+  for (const x of [...policy.extra, ...fragments.flatMap((f) => f.extra)]) {
+    const base = { kind: 'extra' as const, proto: x.proto, sources: x.sources ?? [], comment: x.comment ?? `fwdiag extra ${x.proto}${x.ports === undefined ? '' : ` ${x.ports.join(',')}`}` };
+    if (x.ports === undefined) rules.push(base);
+    else for (const p of x.ports) rules.push({ ...base, dport: toRange(p) });
+  }
+  if (log !== false) rules.push({ kind: 'log', sources: [], comment: 'Rate-limit logging of dropped packets' });
+  rules.push({ kind: 'drop', sources: [], comment: 'Drop all other traffic' });
+
+  const value: ResolvedPolicy = {
+    platform: policy.platform,
+    role: policy.role,
+    chain: policy.chain ?? d.chain ?? 'FWDIAG_INPUT',
+    interfaces: policy.interfaces ?? d.interfaces ?? [],
+    podCidr,
+    controlPlane: scope.controlPlane,
+    addons,
+    log,
+    rules,
+    warnings,
+  };
+  if (policy.clusterSubnet !== undefined) value.clusterSubnet = policy.clusterSubnet;
+  if (cni !== undefined) value.cni = cni;
+  return { ok: true, value };
+}
+
+/** `10/min` → the nft spelling `10/minute`. */
+export function nftRate(rate: string): string {
+  const [n, u = ''] = rate.split('/');
+  const unit = u.startsWith('s') ? 'second' : u.startsWith('m') ? 'minute' : u.startsWith('h') ? 'hour' : 'day';
+  return `${n}/${unit}`;
+}
+
+/** Family of a source CIDR. */
+export function cidrFamily(c: string): 4 | 6 {
+  return c.includes(':') ? 6 : 4;
+}

@@ -1,0 +1,168 @@
+/**
+ * A file or stdin as a LineSource. Gzip is recognised by its magic bytes (1f 8b), not by the name, so
+ * `zcat`-less pipes (`cat syslog.2.gz | fwdiag parse -`) and misnamed files work alike.
+ */
+
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable, addAbortSignal } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { InputError } from '../cli/errors.js';
+import { createLineSplitter } from './split-lines.js';
+import type { InputStats, LineSource } from './types.js';
+
+/**
+ * Read size: one batch of lines per chunk (~1000 lines). Measured on 500k 260-byte lines from the page cache:
+ * 64 KiB reads alone ran at 2-5 M lines/s (one threadpool round trip each), 256 KiB at 10-11 M lines/s.
+ */
+const CHUNK_BYTES = 256 * 1024;
+
+export function emptyStats(): InputStats {
+  return { bytes: 0, lines: 0, cut: 0, overwritten: 0, rotations: 0 };
+}
+
+/** A one-line reason for an fs error, without Node's `ENOENT: …, open '…'` noise. */
+export function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'a path component is not a directory';
+    case 'ELOOP':
+      return 'too many symbolic links';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files';
+    default:
+      return e instanceof Error ? e.message : String(e);
+  }
+}
+
+function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true || (e as { name?: unknown } | undefined)?.name === 'AbortError';
+}
+
+/**
+ * Chunks of `raw`, gunzipped when the first two bytes are the gzip magic. Counts raw (compressed) bytes.
+ * Backpressure: everything is pulled by `for await`; zlib's stream buffers at most its highWaterMark.
+ */
+async function* decompressed(raw: AsyncIterable<Buffer>, stats: InputStats): AsyncGenerator<Buffer> {
+  const it = raw[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headLen = 0;
+  let done = false;
+  // A pipe may hand over a single byte first: collect at least two to look at the magic.
+  while (headLen < 2) {
+    const r = await it.next();
+    if (r.done === true) {
+      done = true;
+      break;
+    }
+    stats.bytes += r.value.length;
+    head.push(r.value);
+    headLen += r.value.length;
+  }
+  const first = head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head);
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    if (first.length > 0) yield first;
+    if (done) return;
+    for (let r = await it.next(); r.done !== true; r = await it.next()) {
+      stats.bytes += r.value.length;
+      yield r.value;
+    }
+  };
+  if (!(first[0] === 0x1f && first[1] === 0x8b)) {
+    yield* rest();
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: 128 * 1024 });
+  const src = Readable.from(rest(), { objectMode: false });
+  src.on('error', (e) => gunzip.destroy(e));
+  src.pipe(gunzip);
+  try {
+    for await (const chunk of gunzip) yield chunk as Buffer;
+  } finally {
+    src.destroy();
+    gunzip.destroy();
+  }
+}
+
+export interface FileSourceOptions {
+  /**
+   * Display name (events, messages).
+   * @default the path, or `-` for stdin
+   */
+  name?: string;
+}
+
+class StreamLineSource implements LineSource {
+  readonly stats: InputStats = emptyStats();
+  #used = false;
+
+  constructor(
+    readonly name: string,
+    private readonly open: () => Readable,
+  ) {}
+
+  async *batches(signal?: AbortSignal): AsyncGenerator<string[]> {
+    if (this.#used) throw new Error(`${this.name}: batches() can be iterated only once`);
+    this.#used = true;
+    if (signal?.aborted === true) return;
+    const stream = this.open();
+    if (signal !== undefined) addAbortSignal(signal, stream);
+    const splitter = createLineSplitter();
+    const stats = this.stats;
+    try {
+      for await (const chunk of decompressed(stream, stats)) {
+        const lines = splitter.push(chunk);
+        stats.cut = splitter.cut;
+        if (lines.length > 0) {
+          stats.lines += lines.length;
+          yield lines;
+        }
+      }
+      const last = splitter.end();
+      stats.cut = splitter.cut;
+      if (last.length > 0) {
+        stats.lines += last.length;
+        yield last;
+      }
+    } catch (e) {
+      if (isAbort(e, signal)) return;
+      const code = (e as { code?: unknown }).code;
+      const what =
+        code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR'
+          ? `corrupt or truncated gzip data (${(e as Error).message})`
+          : describeFsError(e);
+      throw new InputError(`cannot read ${this.name}: ${what}`, { cause: e });
+    } finally {
+      stream.destroy();
+    }
+  }
+}
+
+/**
+ * A LineSource for a file path. The path is checked now (missing file, directory, no permission → InputError
+ * before any work is done) but opened only when read, so many files do not hold many descriptors.
+ */
+export async function openFileSource(path: string, options: FileSourceOptions = {}): Promise<LineSource> {
+  const name = options.name ?? path;
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (e) {
+    throw new InputError(`cannot read ${name}: ${describeFsError(e)}`, { cause: e });
+  }
+  return new StreamLineSource(name, () => createReadStream(path, { highWaterMark: CHUNK_BYTES }));
+}
+
+/** A LineSource for an already open stream, normally stdin (`-`). */
+export function streamSource(stream: Readable, options: FileSourceOptions = {}): LineSource {
+  return new StreamLineSource(options.name ?? '-', () => stream);
+}

@@ -1,0 +1,352 @@
+/**
+ * `--follow FILE`: a live file as a LineSource, through tail-file (fs.watch on the directory, no polling), which
+ * notices rotation (the path now names another inode: it finishes the old file, then reads the new one from its
+ * start) and truncation (the file got shorter than the read position: it starts again at 0).
+ *
+ * tail-file is used for its file juggling only. Its own line handling is bypassed by replacing two methods
+ * (its constructor copies options onto the instance, the documented way to "hack" it):
+ * - `decode(chunk)` gets the raw bytes: our splitter does UTF-8, `\r`, the line cap and bounded memory (tail-file
+ *   would grow a string without limit on a file with no newline and emits one line per event-loop turn).
+ * - `readStuff()` is held back while our queue is full: that is the backpressure tail-file does not have.
+ *
+ * What tail-file cannot see, and what is done about it:
+ * - copytruncate (logrotate copies FILE to FILE.1, then truncates FILE): lines written after our last read and
+ *   before the truncation exist only in the copy. On a truncation we read them from FILE.1, from the byte where
+ *   we stopped, after checking that the copy holds the bytes we last read at the same offsets.
+ * - tail-file sees a truncation only when the file is found shorter than the read position. If the writer refills
+ *   it past that position first (we were paused by a slow consumer, or it wrote that much before the watch event
+ *   was handled), tail-file reads on from the old position in the new content: lines lost, a fragment delivered.
+ *   So the first read after EOF or a pause checks that the 256 bytes before the position are still the bytes we
+ *   read there; if not, it is handled as a truncation. Not caught: a rewrite that puts identical bytes there.
+ * - Lines written to the old file (through a descriptor the writer kept) after we switched to the new file are
+ *   not read: the writer is expected to reopen on rotation, as syslog daemons do on logrotate's HUP.
+ */
+
+import { createReadStream, read } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import Tail from 'tail-file';
+import { InputError } from '../cli/errors.js';
+import { describeFsError, emptyStats } from './file-source.js';
+import { createLineSplitter } from './split-lines.js';
+import type { InputStats, LineSource } from './types.js';
+
+export interface FollowOptions {
+  /**
+   * Where to begin: `end` reads only lines written from now on (like `tail -f -n 0`), `start` reads the file
+   * first. After a rotation the new file is always read from its start.
+   * @default 'end'
+   */
+  from?: 'end' | 'start';
+  /**
+   * Lines read but not yet taken by the consumer; reading pauses at this many.
+   * @default 16384
+   */
+  maxQueuedLines?: number;
+  /**
+   * Display name.
+   * @default the path
+   */
+  name?: string;
+  /**
+   * Called once the start position is fixed and the file is open: lines written after this are delivered.
+   * For tests and status lines.
+   */
+  onReady?: () => void;
+}
+
+/** Bytes compared between the file and its copy before trusting the copy (copytruncate recovery). */
+const VERIFY_BYTES = 256;
+const READ_BYTES = 64 * 1024;
+
+type Item = { lines: string[] } | { copyFrom: number; verifyFrom: number; verify: Buffer };
+
+/** The instance as our replacement methods see it (`this` inside them). */
+interface TailInternals {
+  pos: number | 'init';
+  fd?: number | 'init';
+  started: string | null;
+  reading: boolean;
+  onEndOfFile(): void;
+  _stop(): void;
+  setBytePos(pos: number): void;
+  emit(event: 'restart', reason: string): boolean;
+  start(): void;
+}
+
+class FollowSource implements LineSource {
+  readonly stats: InputStats = emptyStats();
+  #used = false;
+  /** lines cut while reading copies (the main splitter counts the rest) */
+  #copyCuts = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly path: string,
+    private readonly from: 'end' | 'start',
+    private readonly maxQueued: number,
+    /** when starting at the end of a file whose last line is not finished: skip to the next newline */
+    private readonly startsMidLine: boolean,
+    private readonly onReady: (() => void) | undefined,
+  ) {}
+
+  async *batches(signal?: AbortSignal): AsyncGenerator<string[]> {
+    if (this.#used) throw new Error(`${this.name}: batches() can be iterated only once`);
+    this.#used = true;
+    const stats = this.stats;
+    const path = this.path;
+    const maxQueued = this.maxQueued;
+    const splitter = createLineSplitter();
+
+    const queue: Item[] = [];
+    let queuedLines = 0;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+
+    // Backpressure: while paused, tail-file's reads are deferred and replayed on resume.
+    let paused = false;
+    let readDeferred = false;
+    // A read after EOF or a pause first checks the file was not rewritten under us (see readStuff).
+    let needVerify = false;
+    let verifying = false;
+    // Position (bytes) reached in the current file, and the last bytes read there, for copytruncate recovery.
+    let lastPos = 0;
+    let recent = Buffer.alloc(0);
+    let skipToNewline = this.startsMidLine;
+
+    const enqueue = (lines: string[]) => {
+      stats.cut = splitter.cut + this.#copyCuts;
+      if (lines.length === 0) return;
+      queue.push({ lines });
+      queuedLines += lines.length;
+      notify();
+    };
+
+    const tail = new Tail(path, {
+      startPos: this.from,
+      _bufsize: READ_BYTES,
+      decode(this: TailInternals & Tail, chunk: Buffer | null): void {
+        if (typeof this.pos === 'number') lastPos = this.pos;
+        if (chunk === null) {
+          needVerify = true;
+          this.onEndOfFile();
+          return;
+        }
+        stats.bytes += chunk.length;
+        // tail-file reuses its read buffer: keep a copy of the tail end only.
+        const keep = Math.min(VERIFY_BYTES, chunk.length);
+        recent = Buffer.concat([recent, chunk.subarray(chunk.length - keep)]);
+        if (recent.length > VERIFY_BYTES) recent = recent.subarray(recent.length - VERIFY_BYTES);
+        let data = chunk;
+        if (skipToNewline) {
+          const nl = chunk.indexOf(0x0a);
+          if (nl === -1) data = chunk.subarray(chunk.length);
+          else {
+            skipToNewline = false;
+            data = chunk.subarray(nl + 1);
+          }
+        }
+        enqueue(splitter.push(data));
+        if (queuedLines >= maxQueued) paused = true;
+        // Back-to-back reads while catching up need no check; the next one after a pause or EOF does.
+        needVerify = false;
+        this.readStuff();
+      },
+      readStuff(this: TailInternals & Tail): void {
+        if (paused || verifying) {
+          readDeferred = true;
+          needVerify = true;
+          return;
+        }
+        const fd = this.fd;
+        const pos = this.pos;
+        // A read or stat of tail-file's in flight: it calls again when done (the check waits for that call).
+        if (this.reading) return;
+        if (!needVerify || typeof fd !== 'number' || typeof pos !== 'number' || pos !== lastPos || recent.length === 0) {
+          needVerify = false;
+          Tail.prototype.readStuff.call(this);
+          return;
+        }
+        // Coming back after EOF or a pause: check that the bytes before our position are still the ones we read.
+        // If not, the file was truncated and written past our position again before tail-file could see it
+        // shorter (its only test): handle it as the truncation it is.
+        verifying = true;
+        const expected = recent;
+        const got = Buffer.alloc(expected.length);
+        read(fd, got, 0, got.length, pos - got.length, (err, n) => {
+          verifying = false;
+          needVerify = false;
+          readDeferred = false;
+          if (this.fd !== fd || this.pos !== pos) {
+            // tail-file restarted meanwhile; let it carry on from where it is now
+            this.readStuff();
+            return;
+          }
+          if (err === null && n === expected.length && got.equals(expected)) {
+            Tail.prototype.readStuff.call(this);
+            return;
+          }
+          this._stop();
+          this.setBytePos(0);
+          this.emit('restart', 'TRUNCATE');
+          this.start();
+        });
+      },
+    });
+
+    const onReady = this.onReady;
+    if (onReady !== undefined) tail.once('ready', () => onReady());
+    tail.on('error', (e: unknown) => {
+      failure = e;
+      notify();
+    });
+    tail.on('restart', (reason: string) => {
+      stats.rotations++;
+      if (reason === 'TRUNCATE') {
+        // Lines between our position and the truncation may survive in the copy: read them from FILE.1 first,
+        // holding tail-file back until the generator has done so.
+        const partial = splitter.reset();
+        const completeAt = lastPos - partial;
+        const verifyFrom = Math.max(0, lastPos - recent.length);
+        const verify = Buffer.from(recent.subarray(recent.length - (lastPos - verifyFrom)));
+        queue.push({ copyFrom: completeAt, verifyFrom, verify });
+        paused = true;
+        notify();
+      } else {
+        // NEWPRIME/PRIMEFOUND: the old file was read to its end; its unterminated last line is now complete.
+        enqueue(splitter.end());
+      }
+      skipToNewline = false;
+      lastPos = 0;
+      recent = Buffer.alloc(0);
+    });
+
+    const resume = () => {
+      if (!paused || queuedLines > maxQueued / 2) return;
+      if (queue.some((it) => 'copyFrom' in it)) return;
+      paused = false;
+      if (readDeferred) {
+        readDeferred = false;
+        tail.readStuff();
+      }
+    };
+
+    const onAbort = () => notify();
+    signal?.addEventListener('abort', onAbort);
+    tail.start();
+    // A function, not a property read: TypeScript would narrow `aborted` to false after the first check.
+    const aborted = (): boolean => signal?.aborted === true;
+    try {
+      for (;;) {
+        if (aborted()) return;
+        if (failure !== undefined) {
+          throw new InputError(`cannot follow ${this.name}: ${describeFsError(failure)}`, { cause: failure });
+        }
+        const item = queue.shift();
+        if (item === undefined) {
+          resume();
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+          continue;
+        }
+        if ('lines' in item) {
+          queuedLines -= item.lines.length;
+          stats.lines += item.lines.length;
+          resume();
+          yield item.lines;
+        } else {
+          for await (const lines of this.#fromCopy(item.copyFrom, item.verifyFrom, item.verify, signal)) {
+            stats.lines += lines.length;
+            yield lines;
+          }
+          resume();
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      // tail-file's stop() waits for a start in progress; never let that hold up the caller for long.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        tail.stop().catch(() => undefined),
+        new Promise((r) => {
+          timer = setTimeout(r, 1000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * After a copytruncate: the lines from `offset` to the end of FILE.1, if FILE.1 holds at `verifyFrom` the bytes
+   * we last read from FILE (then it is the copy of our file, not an older rotation).
+   */
+  async *#fromCopy(offset: number, verifyFrom: number, verify: Buffer, signal?: AbortSignal): AsyncGenerator<string[]> {
+    const copy = `${this.path}.1`;
+    let size: number;
+    try {
+      const fh = await open(copy, 'r');
+      try {
+        size = (await fh.stat()).size;
+        if (size <= offset) return;
+        if (verify.length > 0) {
+          const got = Buffer.alloc(verify.length);
+          const { bytesRead } = await fh.read(got, 0, verify.length, verifyFrom);
+          if (bytesRead !== verify.length || !got.equals(verify)) return;
+        }
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      return; // no copy: the lines are gone (counted nowhere: we cannot know how many)
+    }
+    const splitter = createLineSplitter();
+    const stream = createReadStream(copy, { start: offset, end: size - 1, highWaterMark: READ_BYTES });
+    try {
+      for await (const chunk of stream) {
+        if (signal?.aborted === true) return;
+        this.stats.bytes += (chunk as Buffer).length;
+        const lines = splitter.push(chunk as Buffer);
+        if (lines.length > 0) yield lines;
+      }
+      const last = splitter.end();
+      if (last.length > 0) yield last;
+    } finally {
+      this.#copyCuts += splitter.cut;
+      this.stats.cut += splitter.cut;
+      stream.destroy();
+    }
+  }
+}
+
+/**
+ * Follow `path` like `tail -F`. The file must exist now (InputError otherwise, one line); later it may be rotated
+ * or truncated at will. Stops when the AbortSignal passed to `batches()` fires, or when the consumer stops pulling.
+ */
+export async function openFollowSource(path: string, options: FollowOptions = {}): Promise<LineSource> {
+  const name = options.name ?? path;
+  const from = options.from ?? 'end';
+  let startsMidLine = false;
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    if (from === 'end' && st.size > 0) {
+      // Starting at the end of an unfinished line would deliver its tail as a line of its own.
+      const fh = await open(path, 'r');
+      try {
+        const b = Buffer.alloc(1);
+        await fh.read(b, 0, 1, st.size - 1);
+        startsMidLine = b[0] !== 0x0a;
+      } finally {
+        await fh.close();
+      }
+    }
+  } catch (e) {
+    throw new InputError(`cannot follow ${name}: ${describeFsError(e)}`, { cause: e });
+  }
+  return new FollowSource(name, path, from, options.maxQueuedLines ?? 16384, startsMidLine, options.onReady);
+}

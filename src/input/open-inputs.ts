@@ -1,0 +1,81 @@
+/**
+ * CLI-level input options → the LineSources to read, in order. Contradictions are refused here, before any
+ * reading, as UsageError; unreadable inputs are InputError (every file is checked up front, so a typo in the
+ * fifth path fails at once rather than after reading four files).
+ */
+
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { UsageError } from '../cli/errors.js';
+import { openFileSource, streamSource } from './file-source.js';
+import { openFollowSource } from './follow-source.js';
+import { openKmsgSource } from './kmsg-source.js';
+import type { LineSource } from './types.js';
+
+export interface InputOptions {
+  /** FILE arguments in order; `-` is stdin. */
+  files: string[];
+  /**
+   * Follow the single FILE as it grows, across rotation and truncation.
+   * @default false
+   */
+  follow: boolean;
+  /**
+   * With `follow`: read the file from its start first instead of only new lines.
+   * @default 'end'
+   */
+  followFrom?: 'end' | 'start';
+  /**
+   * Read the kernel log live from /dev/kmsg: `now` for new records only, `start` for the ring buffer first.
+   * @default false
+   */
+  kmsg: false | 'now' | 'start';
+  /** Standard input, read when there is no FILE and it is not a terminal (or for `-`). */
+  stdin: Readable & { isTTY?: boolean };
+}
+
+const schema = z.object({
+  files: z.array(z.string().min(1, 'an empty FILE argument')),
+  follow: z.boolean(),
+  followFrom: z.enum(['end', 'start']).optional(),
+  kmsg: z.union([z.literal(false), z.enum(['now', 'start'])]),
+});
+
+export async function openInputs(options: InputOptions): Promise<LineSource[]> {
+  const parsed = schema.safeParse({
+    files: options.files,
+    follow: options.follow,
+    followFrom: options.followFrom,
+    kmsg: options.kmsg,
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`invalid input options: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+  }
+  const { files, follow, kmsg } = parsed.data;
+
+  if (kmsg !== false) {
+    if (files.length > 0) throw new UsageError('--kmsg reads the kernel log itself: give no FILE with it');
+    if (follow) throw new UsageError('--kmsg is always live: drop --follow');
+    return [await openKmsgSource({ from: kmsg })];
+  }
+
+  if (follow) {
+    if (files.length !== 1) throw new UsageError('--follow takes exactly one FILE');
+    const [file] = files as [string];
+    if (file === '-') throw new UsageError('--follow needs a FILE, not stdin (a pipe is followed anyway)');
+    return [await openFollowSource(file, { from: parsed.data.followFrom ?? 'end' })];
+  }
+  if (parsed.data.followFrom !== undefined) throw new UsageError('--from-start needs --follow');
+
+  if (files.length === 0) {
+    if (options.stdin.isTTY === true) {
+      throw new UsageError('no input: give FILE arguments, pipe log lines to stdin, or use --kmsg');
+    }
+    return [streamSource(options.stdin)];
+  }
+  if (files.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+  const sources: LineSource[] = [];
+  for (const f of files) sources.push(f === '-' ? streamSource(options.stdin) : await openFileSource(f));
+  return sources;
+}

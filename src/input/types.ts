@@ -1,0 +1,34 @@
+/**
+ * Input adapters turn bytes from somewhere (stdin, files, gzip, a followed file, /dev/kmsg) into batches of
+ * text lines. They own all I/O; the parser never touches a stream.
+ */
+
+/** Counters an input keeps while it reads. All are cumulative. */
+export interface InputStats {
+  /** bytes read from the underlying source (compressed bytes for gzip) */
+  bytes: number;
+  /** lines delivered */
+  lines: number;
+  /** lines longer than the cap, delivered cut to the cap */
+  cut: number;
+  /** /dev/kmsg: records the kernel overwrote before we read them (from sequence gaps / EPIPE) */
+  overwritten: number;
+  /** times a followed file was seen rotated or truncated */
+  rotations: number;
+}
+
+export interface LineSource {
+  /** what to call it in messages and events: a path, `-` for stdin, `/dev/kmsg` */
+  readonly name: string;
+  /** wall-clock time of boot in ms since the epoch when known (live /dev/kmsg), to date monotonic stamps */
+  readonly bootTimeMs?: number;
+  readonly stats: InputStats;
+  /**
+   * Batches of complete lines, without their line terminators, in input order.
+   * Consumers pull: a source never reads ahead more than a bounded amount (backpressure).
+   */
+  batches(signal?: AbortSignal): AsyncIterable<string[]>;
+}
+
+/** Longest line delivered whole; longer lines are cut to this many bytes and counted in `stats.cut`. */
+export const MAX_LINE_BYTES = 64 * 1024;

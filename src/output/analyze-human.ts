@@ -1,0 +1,141 @@
+/**
+ * `analyze` for people: one line per new flow and per verdict change (not per packet — an upgrade burst is
+ * thousands of packets but a handful of flows), coloured by verdict, then a short report of what needs action.
+ */
+import type { Writable } from 'node:stream';
+import type { AnalyzeSummary, ClassifyResult, FlowChange, FlowSummary } from '../classify/classifier.js';
+import type { Flow } from '../classify/flows.js';
+import type { Verdict } from '../classify/verdict.js';
+import { escapeControl } from './escape.js';
+import { writeLines } from './safe-stdout.js';
+
+/** What the analyze command drives: buffer per event, write per batch, finish with the summary. */
+export interface AnalyzeWriter {
+  event(r: ClassifyResult): void;
+  /** writes what was buffered (honouring backpressure) */
+  flush(): Promise<void>;
+  end(summary: AnalyzeSummary): Promise<void>;
+}
+
+export interface AnalyzeHumanOptions {
+  stdout: Writable;
+  /** ANSI colours (the CLI decides from `--color`, NO_COLOR and the TTY) */
+  color: boolean;
+  /** for flows that have persisted: renders the flow's reason as the summary would */
+  describe: (f: Flow) => FlowSummary;
+  /** most flows listed per section of the final report @default 20 */
+  maxListed?: number;
+}
+
+const COLOURS: Record<Verdict, string> = {
+  'conntrack-loss': '\u001b[2m', // dim: noise
+  'genuine-block': '\u001b[1;31m', // bold red: needs a rule
+  scan: '\u001b[35m', // magenta: probing
+  undetermined: '\u001b[33m', // yellow: look yourself
+};
+const RESET = '\u001b[0m';
+const BOLD = '\u001b[1m';
+
+const LABEL_WIDTH = 14; // 'conntrack-loss'.length
+
+function when(r: ClassifyResult): string {
+  const e = r.event;
+  if (e.time !== null) return e.time;
+  if (e.mono !== null) return `[${e.mono.toFixed(6).padStart(12)}]`;
+  return `line ${e.line}`;
+}
+
+function endpoint(addr: string, port: number | null): string {
+  if (port === null) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** `client → server:port (service)` */
+function flowText(f: Flow | FlowSummary): string {
+  const svc = f.service ? ` (${f.service})` : '';
+  return `${f.proto} ${f.client} → ${endpoint(f.server, f.serverPort)}${svc}`;
+}
+
+export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWriter {
+  const paint = (code: string, s: string) => (opts.color ? `${code}${s}${RESET}` : s);
+  const label = (v: Verdict) => paint(COLOURS[v], v.padEnd(LABEL_WIDTH));
+  const maxListed = opts.maxListed ?? 20;
+  let buf = '';
+
+  function changeLine(r: ClassifyResult, c: FlowChange): string {
+    const f = c.flow;
+    const head = `${escapeControl(when(r))} ${escapeControl(f.host ?? '-')}`;
+    const what = escapeControl(flowText(f));
+    if (c.kind === 'new') {
+      // the first packet's reason explains the flow; for a scanner's aggregate flow the packet's reason does
+      return `${head} ${label(f.verdict)} ${what}: ${escapeControl(f.reason || r.reason)}\n`;
+    }
+    if (c.kind === 'verdict') {
+      const from = c.from ?? 'undetermined';
+      return `${head} ${paint(COLOURS[from], from)} → ${label(f.verdict)} ${what}: ${escapeControl(f.reason)}\n`;
+    }
+    const s = opts.describe(f);
+    return `${head} ${paint(BOLD, 'persistent')} ${label(f.verdict)} ${what}: ${f.count} packets since ${escapeControl(s.firstSeen ?? `line ${s.firstLine}`)} — ${escapeControl(s.reason)}\n`;
+  }
+
+  function section(title: string, flows: FlowSummary[]): string {
+    if (flows.length === 0) return '';
+    let out = `\n${paint(BOLD, title)}\n`;
+    for (const f of flows.slice(0, maxListed)) {
+      const span = f.firstSeen !== null ? `${f.firstSeen} … ${f.lastSeen}` : `lines ${f.firstLine}-${f.lastLine}`;
+      const extra = [
+        f.persistent ? 'persistent' : '',
+        f.backoff ? 'TCP backoff' : '',
+        f.ports !== undefined ? `${f.ports} ports` : '',
+        f.ctInvalid !== undefined ? `${f.ctInvalid} ct-invalid` : '',
+      ].filter(Boolean).join(', ');
+      out += `  ${label(f.verdict)} ${escapeControl(f.host ?? '-')} ${escapeControl(flowText(f))}  ×${f.count}  ${escapeControl(span)}${extra ? `  [${extra}]` : ''}\n`;
+      out += `    ${escapeControl(f.reason)}\n`;
+    }
+    if (flows.length > maxListed) out += `  … and ${flows.length - maxListed} more (use --json for all)\n`;
+    return out;
+  }
+
+  return {
+    event(r) {
+      if (r.changes === undefined) return;
+      for (const c of r.changes) buf += changeLine(r, c);
+    },
+    async flush() {
+      if (buf.length === 0) return;
+      const chunk = buf;
+      buf = '';
+      await writeLines(opts.stdout, chunk);
+    },
+    async end(summary) {
+      const s = summary.summary;
+      const counts = (['conntrack-loss', 'genuine-block', 'scan', 'undetermined'] as const)
+        .map((v) => `${paint(COLOURS[v], String(s[v]))} ${v}`)
+        .join(', ');
+      let out = `\n${paint(BOLD, 'Summary')}: ${s.events} drops in ${s.flows} flows — ${counts}`;
+      if (s.ctInvalid > 0) out += `; ${s.ctInvalid} conntrack INVALID lines`;
+      out += '\n';
+      if (s.firstSeen !== null) out += `  from ${s.firstSeen} to ${s.lastSeen}\n`;
+      if (s.window !== undefined) {
+        const w = s.window;
+        const c = (x: typeof w.during) => `${x['conntrack-loss']} conntrack-loss, ${x['genuine-block']} genuine-block, ${x.scan} scan, ${x.undetermined} undetermined`;
+        out += `  window ${w.start} … ${w.end}: before ${c(w.before)}; during ${c(w.during)}; after ${c(w.after)}\n`;
+      }
+      if (s.flowsEvicted > 0 || s.flowsExpired > 0 || s.scanSourcesEvicted > 0) {
+        out += `  bounded state: ${s.flowsExpired} idle flows expired, ${s.flowsEvicted} flows evicted, ${s.scanSourcesEvicted} scan sources evicted\n`;
+      }
+      const flows = summary.flows;
+      out += section('Genuine blocks (a rule is missing, or the traffic is unwanted):', flows.filter((f) => f.verdict === 'genuine-block'));
+      out += section('Scans (evidence of probing — never a reason to open a port):', flows.filter((f) => f.verdict === 'scan'));
+      out += section('Persistent conntrack loss (worth a look):', flows.filter((f) => f.verdict === 'conntrack-loss' && f.persistent));
+      out += section('Undetermined:', flows.filter((f) => f.verdict === 'undetermined'));
+      const noise = flows.filter((f) => f.verdict === 'conntrack-loss' && !f.persistent);
+      if (noise.length > 0) {
+        const packets = noise.reduce((n, f) => n + f.count, 0);
+        out += `\n${paint(COLOURS['conntrack-loss'], `${noise.length} conntrack-loss flows (${packets} packets) settled on their own: harmless return traffic of connections whose state was lost.`)}\n`;
+      }
+      buf += out;
+      await this.flush();
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Log text is hostile: any local process can write `host kernel: …` through syslog, and a prefix or hostname can
+ * carry terminal escape sequences. Every field printed to a terminal goes through here.
+ */
+
+// C0 controls (incl. ESC), DEL, and C1 controls (0x80-0x9f: 0x9b is a one-byte CSI on some terminals)
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+function hex(c: string): string {
+  const code = c.charCodeAt(0);
+  return `\\x${code < 16 ? '0' : ''}${code.toString(16)}`;
+}
+
+/**
+ * Replaces control characters (C0, ESC, DEL, C1) with visible `\xNN` escapes. Returns the same string (no
+ * allocation) when there is none — the common case.
+ */
+export function escapeControl(s: string): string {
+  return CONTROL.test(s) ? s.replace(CONTROL_ALL, hex) : s;
+}
+
+const C1_OR_DEL = /[\u007f-\u009f]/;
+const C1_OR_DEL_ALL = /[\u007f-\u009f]/g;
+
+/**
+ * For JSON text (already through `JSON.stringify`, which escapes C0 but not DEL or C1): escapes those as
+ * `\u00NN`, so NDJSON piped to a terminal is safe too and still valid JSON.
+ */
+export function escapeJsonControl(json: string): string {
+  return C1_OR_DEL.test(json)
+    ? json.replace(C1_OR_DEL_ALL, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)
+    : json;
+}

@@ -1,0 +1,88 @@
+/**
+ * Writing to stdout with backpressure, and ending quietly when the reader goes away (`fwdiag parse … | head`).
+ *
+ * Node reports a closed pipe as an asynchronous 'error' (EPIPE) on the stream; with no listener that is an
+ * uncaught exception and a stack trace on stderr. Here EPIPE marks the stream closed: pending and later writes
+ * resolve at once, and producers check `isOutputClosed()` to stop reading input.
+ */
+
+import type { Writable } from 'node:stream';
+
+interface State {
+  closed: boolean;
+  /** a write error other than EPIPE, rejected to the next writer */
+  error?: Error;
+  /** writers waiting for 'drain' (or for the end) */
+  waiters: Set<() => void>;
+}
+
+const states = new WeakMap<Writable, State>();
+
+function isEpipe(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  // ERR_STREAM_DESTROYED: a write raced with the EPIPE teardown; same meaning here.
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+}
+
+function stateOf(stream: Writable): State {
+  let st = states.get(stream);
+  if (st !== undefined) return st;
+  const s: State = { closed: false, waiters: new Set() };
+  st = s;
+  states.set(stream, s);
+  const wake = () => {
+    for (const w of s.waiters) w();
+    s.waiters.clear();
+  };
+  // One listener per stream for its lifetime: without it an EPIPE would crash the process.
+  stream.on('error', (e: unknown) => {
+    s.closed = true;
+    if (!isEpipe(e)) s.error = e instanceof Error ? e : new Error(String(e));
+    wake();
+  });
+  stream.on('close', () => {
+    s.closed = true;
+    wake();
+  });
+  stream.on('drain', wake);
+  return s;
+}
+
+/**
+ * Write `chunk` (normally several lines, each ending in `\n`) to `stream`. Resolves when the stream can take more:
+ * at once when `write()` returned true, after 'drain' when it returned false. Resolves (does not reject) once the
+ * reader has gone away (EPIPE); rejects on any other write error.
+ */
+export async function writeLines(stream: Writable, chunk: string | Uint8Array): Promise<void> {
+  const st = stateOf(stream);
+  if (st.error !== undefined) throw st.error;
+  if (st.closed || stream.destroyed || stream.writableEnded) {
+    st.closed = true;
+    return;
+  }
+  let ok: boolean;
+  try {
+    ok = stream.write(chunk);
+  } catch (e) {
+    // Some Writables throw synchronously instead of emitting.
+    st.closed = true;
+    if (isEpipe(e)) return;
+    throw e;
+  }
+  if (ok || st.closed) return;
+  await new Promise<void>((resolve) => {
+    st.waiters.add(resolve);
+  });
+  if (st.error !== undefined) throw st.error;
+}
+
+/** True once the reader has gone away (EPIPE) or the stream was closed: stop producing output. */
+export function isOutputClosed(stream: Writable): boolean {
+  const st = states.get(stream);
+  return st?.closed === true || stream.destroyed || stream.writableEnded;
+}
+
+/** Install the EPIPE guard on a stream before anything else writes to it (e.g. a renderer writing directly). */
+export function guardOutput(stream: Writable): void {
+  stateOf(stream);
+}

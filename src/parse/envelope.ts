@@ -1,0 +1,385 @@
+import type { Envelope, Transport } from './event.js';
+import { CtimeClock, SyslogClock, monthAt, parseIso, readUint } from './time.js';
+
+/**
+ * Envelope detection: what wraps the kernel's message on one line (syslog, journald, dmesg, /dev/kmsg, talosctl).
+ * Detection is per line (one stream may mix them) and decided from the first characters, so a line costs one
+ * dispatch, not a cascade of regular expressions.
+ */
+
+/** The decoded envelope of one line. One instance is reused for every line (no allocation per line). */
+export interface EnvelopeInfo {
+  /** the string holding the message (the line itself, or a journal MESSAGE) */
+  s: string;
+  /** index in `s` where the kernel message starts */
+  msg: number;
+  /** wall-clock epoch ms or NaN */
+  ms: number;
+  /** fraction-of-second digits as written in the source */
+  frac: string;
+  /** kernel monotonic seconds or NaN */
+  mono: number;
+  host: string | null;
+  envelope: Envelope;
+  transport: Transport | undefined;
+}
+
+export interface EnvelopeContext {
+  syslog: SyslogClock;
+  ctime: CtimeClock;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Seconds like `  499.178765` in s[a..b) (leading spaces allowed) → number, NaN when malformed. */
+export function readSeconds(s: string, a: number, b: number): number {
+  while (a < b && s.charCodeAt(a) === 32) a++;
+  const dot = s.indexOf('.', a);
+  if (dot < 0 || dot >= b) {
+    const v = readUint(s, a, b);
+    return v < 0 ? NaN : v;
+  }
+  const ip = readUint(s, a, dot);
+  const fp = readUint(s, dot + 1, b);
+  if (ip < 0 || fp < 0) return NaN;
+  return ip + fp / 10 ** (b - dot - 1);
+}
+
+function reset(env: EnvelopeInfo, s: string): void {
+  env.s = s;
+  env.msg = 0;
+  env.ms = NaN;
+  env.frac = '';
+  env.mono = NaN;
+  env.host = null;
+  env.envelope = 'bare';
+  env.transport = undefined;
+}
+
+/**
+ * After a syslog-style timestamp ending at `p`: ` host kernel: `. Returns false when the tag is not the kernel's
+ * (the line is some other program's, not a kernel line).
+ */
+function syslogTail(env: EnvelopeInfo, s: string, p: number): boolean {
+  if (s.charCodeAt(p) !== 32) return false;
+  p++;
+  while (s.charCodeAt(p) === 32) p++;
+  if (s.startsWith('kernel: ', p)) {
+    // A syslog without a host field.
+    env.msg = p + 8;
+    env.transport = 'syslog';
+    return true;
+  }
+  const sp = s.indexOf(' ', p);
+  if (sp < 0) return false;
+  if (!s.startsWith('kernel: ', sp + 1)) return false;
+  env.host = s.slice(p, sp);
+  env.msg = sp + 9;
+  env.transport = 'syslog';
+  return true;
+}
+
+/** `Apr  2 10:00:01[.123456] host kernel: ` at p. */
+function rfc3164(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeContext): boolean {
+  // Day is space- or zero-padded to two characters; tolerate an unpadded single digit too.
+  let d0 = s.charCodeAt(p + 4);
+  const d1 = s.charCodeAt(p + 5);
+  let day: number;
+  let t: number;
+  if (d1 === 32) {
+    day = d0 - 48;
+    t = p + 6;
+  } else {
+    if (d0 === 32) d0 = 48;
+    day = (d0 - 48) * 10 + (d1 - 48);
+    if (s.charCodeAt(p + 6) !== 32) return false;
+    t = p + 7;
+  }
+  if (s.charCodeAt(t + 2) !== 58 || s.charCodeAt(t + 5) !== 58) return false;
+  const h = readUint(s, t, t + 2);
+  const mi = readUint(s, t + 3, t + 5);
+  const sec = readUint(s, t + 6, t + 8);
+  if (h < 0 || mi < 0 || sec < 0 || day < 1 || day > 31) return false;
+  let end = t + 8;
+  let frac = '';
+  if (s.charCodeAt(end) === 46) {
+    const a = end + 1;
+    end = a;
+    while (isDigit(s.charCodeAt(end))) end++;
+    frac = s.slice(a, end);
+  }
+  // The minute cache keys on 12 characters; only the canonical two-character day has that layout.
+  const minute = t === p + 7 ? ctx.syslog.minute(s, p, day, h, mi) : ctx.syslog.minute(`${s.slice(p, p + 4)} ${s.slice(p + 4, t)}${s.slice(t, t + 5)}`, 0, day, h, mi);
+  if (Number.isNaN(minute)) return false;
+  env.ms = minute + sec * 1000 + (frac === '' ? 0 : Number(`0.${frac}`) * 1000);
+  env.frac = frac;
+  env.envelope = 'rfc3164';
+  return syslogTail(env, s, end);
+}
+
+/** `2024-04-22T10:00:01.123+00:00 host kernel: ` (rsyslog RFC3339 files, journalctl short-iso). */
+function rfc3339(env: EnvelopeInfo, s: string, p: number): boolean {
+  const r = parseIso(s, p);
+  if (Number.isNaN(r.ms)) return false;
+  env.ms = r.ms;
+  env.frac = r.frac;
+  env.envelope = 'rfc3339';
+  return syslogTail(env, s, r.end);
+}
+
+/** `<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG` — p is after `1 `. */
+function rfc5424(env: EnvelopeInfo, s: string, p: number): boolean {
+  env.envelope = 'rfc5424';
+  let q = p;
+  if (s.charCodeAt(q) === 45 /* - */) {
+    q += 1;
+  } else {
+    const r = parseIso(s, q);
+    if (Number.isNaN(r.ms)) return false;
+    env.ms = r.ms;
+    env.frac = r.frac;
+    q = r.end;
+  }
+  if (s.charCodeAt(q) !== 32) return false;
+  const hostEnd = s.indexOf(' ', q + 1);
+  if (hostEnd < 0) return false;
+  const host = s.slice(q + 1, hostEnd);
+  env.host = host === '-' ? null : host;
+  const appEnd = s.indexOf(' ', hostEnd + 1);
+  if (appEnd < 0 || s.slice(hostEnd + 1, appEnd) !== 'kernel') return false;
+  const procEnd = s.indexOf(' ', appEnd + 1);
+  if (procEnd < 0) return false;
+  const msgidEnd = s.indexOf(' ', procEnd + 1);
+  if (msgidEnd < 0) return false;
+  let i = msgidEnd + 1;
+  if (s.charCodeAt(i) === 45) {
+    i += 1;
+  } else {
+    // Structured data: one or more [id k="v" …] elements; `]` inside values is escaped as `\]`.
+    while (s.charCodeAt(i) === 91) {
+      i++;
+      while (i < s.length) {
+        const c = s.charCodeAt(i);
+        if (c === 92) i += 2;
+        else if (c === 93) break;
+        else i++;
+      }
+      i++;
+    }
+  }
+  if (s.charCodeAt(i) === 32) i++;
+  // An optional UTF-8 BOM before MSG.
+  if (s.charCodeAt(i) === 0xfeff) i++;
+  env.msg = i;
+  env.transport = 'syslog';
+  return true;
+}
+
+/** `[  499.178765] ` at p: dmesg, or journalctl short-monotonic when ` host kernel: ` follows. */
+function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeContext): boolean {
+  const close = s.indexOf(']', p);
+  if (close < 0) return false;
+  const c1 = s.charCodeAt(p + 1);
+  if ((c1 >= 65 && c1 <= 90) || (c1 >= 97 && c1 <= 122)) {
+    // dmesg -T: `[Mon Apr 22 10:00:01 2024] `
+    const ms = ctx.ctime.parse(s, p + 1, close);
+    if (Number.isNaN(ms)) return false;
+    env.ms = ms;
+    env.envelope = 'dmesg-T';
+    env.transport = 'kernel';
+    env.msg = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
+    return true;
+  }
+  const mono = readSeconds(s, p + 1, close);
+  if (Number.isNaN(mono)) return false;
+  env.mono = mono;
+  const after = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
+  // short-monotonic: `[ 1835.131574] host kernel: msg`
+  const sp = s.indexOf(' ', after);
+  if (sp > after && s.startsWith('kernel: ', sp + 1) && s.indexOf('=', after) > sp) {
+    env.host = s.slice(after, sp);
+    env.msg = sp + 9;
+    env.envelope = 'journal-short-monotonic';
+    env.transport = 'syslog';
+    return true;
+  }
+  env.envelope = 'dmesg';
+  env.transport = 'kernel';
+  env.msg = after;
+  return true;
+}
+
+/** `/dev/kmsg`: `prio,seq,usec,flag[,more];message`. */
+function kmsg(env: EnvelopeInfo, s: string, firstComma: number): boolean {
+  const prio = readUint(s, 0, firstComma);
+  const c2 = s.indexOf(',', firstComma + 1);
+  if (c2 < 0) return false;
+  const c3 = s.indexOf(',', c2 + 1);
+  const semi = s.indexOf(';', c2 + 1);
+  if (c3 < 0 || semi < 0 || c3 > semi) return false;
+  const usec = readUint(s, c2 + 1, c3);
+  if (prio < 0 || usec < 0) return false;
+  env.mono = usec / 1e6;
+  env.envelope = 'kmsg';
+  // Userspace writes to /dev/kmsg cannot use facility 0 (the kernel forces LOG_USER): facility 0 proves the kernel.
+  env.transport = prio >> 3 === 0 ? 'kernel' : 'syslog';
+  env.msg = semi + 1;
+  return true;
+}
+
+/** talosctl dmesg: `172.20.1.2: kern:    warn: [2021-11-10T10:09:37.662764956Z]: msg`. */
+function talos(env: EnvelopeInfo, s: string, hostEnd: number): boolean {
+  let i = hostEnd + 1;
+  while (s.charCodeAt(i) === 32) i++;
+  const facEnd = s.indexOf(':', i);
+  if (facEnd < 0 || facEnd - i > 8) return false;
+  const facility = s.slice(i, facEnd);
+  i = facEnd + 1;
+  while (s.charCodeAt(i) === 32) i++;
+  const lvlEnd = s.indexOf(':', i);
+  if (lvlEnd < 0 || lvlEnd - i > 8) return false;
+  i = lvlEnd + 1;
+  while (s.charCodeAt(i) === 32) i++;
+  if (s.charCodeAt(i) !== 91) return false;
+  const r = parseIso(s, i + 1);
+  if (Number.isNaN(r.ms) || s.charCodeAt(r.end) !== 93) return false;
+  env.ms = r.ms;
+  // Talos prints nanoseconds; ISO output keeps microseconds.
+  env.frac = r.frac.length > 6 ? r.frac.slice(0, 6) : r.frac;
+  env.host = s.slice(0, hostEnd);
+  env.envelope = 'talos';
+  env.transport = facility === 'kern' ? 'kernel' : 'syslog';
+  let m = r.end + 1;
+  if (s.charCodeAt(m) === 58) m++;
+  if (s.charCodeAt(m) === 32) m++;
+  env.msg = m;
+  return true;
+}
+
+/** A `host: facility:` talosctl line? (host is an address or name followed by `: `) */
+function talosHostEnd(s: string): number {
+  const colon = s.indexOf(': ');
+  if (colon <= 0 || colon > 64) return -1;
+  for (let i = 0; i < colon; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 61 /* = */) return -1;
+  }
+  // The facility word follows: kern, user, daemon, …
+  let j = colon + 2;
+  while (s.charCodeAt(j) === 32) j++;
+  const c = s.charCodeAt(j);
+  return c >= 97 && c <= 122 ? colon : -1;
+}
+
+/**
+ * Decodes the envelope of a line that is not JSON or journal-export. Returns false when the line is a syslog or
+ * journal line from a program other than the kernel (not a kernel line at all).
+ */
+export function decodeEnvelope(env: EnvelopeInfo, s: string, ctx: EnvelopeContext): boolean {
+  reset(env, s);
+  const c0 = s.charCodeAt(0);
+  if (c0 === 60 /* < */) {
+    const gt = s.indexOf('>', 1);
+    if (gt < 2 || gt > 4) return true;
+    const pri = readUint(s, 1, gt);
+    if (pri < 0) return true;
+    const p = gt + 1;
+    const c = s.charCodeAt(p);
+    if (c === 49 /* 1 */ && s.charCodeAt(p + 1) === 32) return rfc5424(env, s, p + 2);
+    if (c === 91 /* [ */) {
+      // dmesg -r: `<4>[  499.178765] `; the facility tells kernel from userspace writes.
+      const ok = bracketStamp(env, s, p, ctx);
+      if (ok && env.envelope === 'dmesg') env.transport = pri >> 3 === 0 ? 'kernel' : 'syslog';
+      return ok;
+    }
+    if (monthAt(s, p) >= 0 && s.charCodeAt(p + 3) === 32) return rfc3164(env, s, p, ctx);
+    if (isDigit(c) && s.charCodeAt(p + 4) === 45) return rfc3339(env, s, p);
+    env.msg = p;
+    return true;
+  }
+  if (c0 === 91 /* [ */) {
+    if (bracketStamp(env, s, 0, ctx)) return true;
+    reset(env, s);
+    return true;
+  }
+  if (isDigit(c0)) {
+    let k = 1;
+    while (isDigit(s.charCodeAt(k))) k++;
+    const ck = s.charCodeAt(k);
+    if (ck === 44 /* , */) {
+      if (kmsg(env, s, k)) return true;
+      reset(env, s);
+      return true;
+    }
+    if (ck === 45 /* - */ && k === 4) {
+      if (rfc3339(env, s, 0)) return true;
+      return env.envelope === 'rfc3339' ? false : (reset(env, s), true);
+    }
+    if (ck === 46 /* . */) {
+      // journalctl short-unix: `1713780001.123456 host kernel: `
+      let j = k + 1;
+      while (isDigit(s.charCodeAt(j))) j++;
+      if (s.charCodeAt(j) === 32 && j > k + 1) {
+        const secs = readUint(s, 0, k);
+        const frac = s.slice(k + 1, j);
+        env.ms = secs * 1000 + Number(`0.${frac}`) * 1000;
+        env.frac = frac;
+        env.envelope = 'journal-short-unix';
+        return syslogTail(env, s, j);
+      }
+    }
+  }
+  const c1 = s.charCodeAt(1);
+  if (c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122 && s.charCodeAt(3) === 32 && monthAt(s, 0) >= 0) {
+    if (rfc3164(env, s, 0, ctx)) return true;
+    if (env.envelope === 'rfc3164') return false;
+    reset(env, s);
+  }
+  const hostEnd = talosHostEnd(s);
+  if (hostEnd > 0 && talos(env, s, hostEnd)) return true;
+  reset(env, s);
+  return true;
+}
+
+/** The kernel's own `[sec.usec] ` stamp at the start of a relayed message (printk time in syslog). */
+export function kernelStampAt(env: EnvelopeInfo): void {
+  const s = env.s;
+  const p = env.msg;
+  if (s.charCodeAt(p) !== 91) return;
+  const close = s.indexOf(']', p);
+  if (close < 0 || close - p > 20) return;
+  const mono = readSeconds(s, p + 1, close);
+  if (Number.isNaN(mono)) return;
+  if (Number.isNaN(env.mono)) env.mono = mono;
+  env.msg = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
+}
+
+/** Journal fields (from `-o json` or `-o export`) → envelope. Returns false when it is not a kernel message. */
+export function journalEnvelope(env: EnvelopeInfo, f: Record<string, unknown>, envelope: Envelope): boolean {
+  let msg = f['MESSAGE'];
+  if (Array.isArray(msg)) {
+    // journald gives non-UTF-8 messages as an array of bytes.
+    msg = Buffer.from(msg.filter((b): b is number => typeof b === 'number')).toString('utf8');
+  }
+  if (typeof msg !== 'string') return false;
+  reset(env, msg);
+  env.envelope = envelope;
+  const transport = f['_TRANSPORT'];
+  const ident = f['SYSLOG_IDENTIFIER'];
+  if (transport === 'kernel') env.transport = 'kernel';
+  else if (ident === 'kernel') env.transport = 'syslog';
+  else return false;
+  const rt = f['__REALTIME_TIMESTAMP'];
+  if (typeof rt === 'string' && /^\d+$/.test(rt)) {
+    const us = Number(rt);
+    env.ms = us / 1000;
+    env.frac = String(us % 1_000_000).padStart(6, '0');
+  }
+  const mono = f['_SOURCE_MONOTONIC_TIMESTAMP'];
+  if (typeof mono === 'string' && /^\d+$/.test(mono)) env.mono = Number(mono) / 1e6;
+  const host = f['_HOSTNAME'];
+  if (typeof host === 'string') env.host = host;
+  return true;
+}

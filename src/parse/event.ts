@@ -1,0 +1,199 @@
+/**
+ * The event contract: one netfilter LOG line, as the kernel printed it, with its envelope decoded.
+ * Absent fields are absent (never `undefined`-valued keys, never invented defaults).
+ * See README "Event contract".
+ */
+
+/** Who proves the line came from the kernel. */
+export type Transport = 'kernel' | 'syslog';
+
+/** The envelope a line was found in. */
+export type Envelope =
+  | 'rfc3164'
+  | 'rfc3339'
+  | 'rfc5424'
+  | 'journal-short-monotonic'
+  | 'journal-short-unix'
+  | 'journal-json'
+  | 'journal-export'
+  | 'dmesg'
+  | 'dmesg-T'
+  | 'kmsg'
+  | 'talos'
+  | 'bare';
+
+/** The packet quoted inside an ICMP/ICMPv6 error, between `[` and `]`. Never merged into the outer packet. */
+export interface InnerPacket {
+  src?: string;
+  dst?: string;
+  srcShort?: string;
+  dstShort?: string;
+  len?: number;
+  tos?: number;
+  prec?: number;
+  ttl?: number;
+  id?: number;
+  tc?: number;
+  hoplimit?: number;
+  flowlbl?: number;
+  ipFlags?: string[];
+  frag?: number;
+  proto?: string;
+  spt?: number;
+  dpt?: number;
+  seq?: number;
+  ack?: number;
+  window?: number;
+  res?: number;
+  flags?: string[];
+  urgp?: number;
+  udpLen?: number;
+  icmp?: IcmpInfo;
+  spi?: number;
+  incomplete?: number;
+  truncated?: true;
+  ipOpt?: string;
+  tcpOpt?: string;
+  unknown?: string[];
+}
+
+export interface IcmpInfo {
+  type: number;
+  code: number;
+  id?: number;
+  seq?: number;
+  parameter?: number;
+  pointer?: number;
+  gateway?: string;
+  mtu?: number;
+  inner?: InnerPacket;
+}
+
+export interface ArpInfo {
+  htype: number;
+  ptype: number;
+  opcode: number;
+  macsrc?: string;
+  ipsrc?: string;
+  macdst?: string;
+  ipdst?: string;
+}
+
+/** A conntrack-INVALID line (`nf_ct_proto_<n>: <reason> …`), direct evidence of lost or confused state. */
+export interface CtInvalid {
+  /** the L4 protocol number in the prefix */
+  protonum: number;
+  /** the kernel's reason text, e.g. "invalid packet ignored in state ESTABLISHED" */
+  reason: string;
+}
+
+export interface DropEvent {
+  /** 1-based number of the input line within its source (for multi-line records, the record's first line) */
+  line: number;
+  /** the input file, when more than one source is read */
+  file?: string;
+  /** ISO 8601 in UTC, or null when the envelope carries no wall-clock time */
+  time: string | null;
+  /** milliseconds since the epoch, same instant as `time` (NaN never appears: null when unknown) */
+  ts: number | null;
+  /** kernel monotonic seconds, or null */
+  mono: number | null;
+  host: string | null;
+  envelope: Envelope;
+  transport?: Transport;
+  /** log prefix exactly as printed, including a trailing space when the rule had one */
+  prefix: string;
+  in: string;
+  out: string;
+  physin?: string;
+  physout?: string;
+  /** `MAC=` raw hard-header bytes; empty string for L3 devices */
+  mac?: string;
+  macsrc?: string;
+  macdst?: string;
+  /** EtherType from `MAC=` (Ethernet headers) or `MACPROTO=` */
+  macproto?: string;
+  vproto?: string;
+  vid?: number;
+  family?: 4 | 6;
+  /** as printed (IPv6: the kernel's full form) */
+  src?: string;
+  dst?: string;
+  /** IPv6 only: RFC 5952 compressed form of src/dst */
+  srcShort?: string;
+  dstShort?: string;
+  len?: number;
+  tos?: number;
+  prec?: number;
+  ttl?: number;
+  id?: number;
+  tc?: number;
+  hoplimit?: number;
+  flowlbl?: number;
+  /** IPv4 `CE`, `DF`, `MF` in kernel order */
+  ipFlags?: string[];
+  /** fragment offset (IPv4 `FRAG:`) or IPv6 fragment header offset */
+  frag?: number;
+  /** IPv6 fragment id (`ID:%08x`), hex as printed */
+  fragId?: string;
+  /** hex of `OPT (…)` after the IP header */
+  ipOpt?: string;
+  /** `TCP`, `UDP`, `UDPLITE`, `ICMP`, `ICMPv6`, `AH`, `ESP`, … or the protocol number as a string */
+  proto?: string;
+  spt?: number;
+  dpt?: number;
+  seq?: number;
+  ack?: number;
+  window?: number;
+  res?: number;
+  /** TCP flag words in kernel order (`AE CWR ECE URG ACK PSH RST SYN FIN`); present for TCP only */
+  flags?: string[];
+  urgp?: number;
+  tcpOpt?: string;
+  /** UDP's own LEN (the second `LEN=` on the line) */
+  udpLen?: number;
+  icmp?: IcmpInfo;
+  spi?: number;
+  /** `INCOMPLETE [N bytes]` */
+  incomplete?: number;
+  truncated?: true;
+  uid?: number;
+  gid?: number;
+  mark?: number;
+  arp?: ArpInfo;
+  ctInvalid?: CtInvalid;
+  /** tokens fwdiag did not recognise, kept verbatim */
+  unknown?: string[];
+}
+
+export type IssueCode =
+  | 'line-too-long'
+  | 'malformed-field'
+  | 'missing-field'
+  | 'truncated'
+  | 'bad-envelope';
+
+/** A line that looked like a LOG line but could not be fully read. */
+export interface ParseIssue {
+  issue: IssueCode;
+  message: string;
+  line: number;
+  /** the offending input line, possibly cut to 1 KiB */
+  text: string;
+}
+
+/** What one input line yielded. */
+export type LineResult =
+  | { kind: 'event'; event: DropEvent }
+  | { kind: 'issue'; issue: ParseIssue; event?: DropEvent }
+  | { kind: 'skip' }
+  | { kind: 'pending' };
+
+export interface ParseCounters {
+  lines: number;
+  events: number;
+  skipped: number;
+  issues: number;
+  /** lines cut at the line-length cap */
+  cut: number;
+}

@@ -1,0 +1,47 @@
+/**
+ * The kernel prints IPv6 addresses in full (`%pI6`: `fe80:0000:…:0001`); operators and rule syntaxes use the
+ * RFC 5952 compressed form. Returns the input unchanged when it is not eight groups of hex.
+ */
+export function compressIpv6(full: string): string {
+  const groups = full.split(':');
+  if (groups.length !== 8) return full;
+  const parts: string[] = new Array<string>(8);
+  for (let i = 0; i < 8; i++) {
+    const g = groups[i] as string;
+    if (g.length === 0 || g.length > 4 || !/^[0-9a-fA-F]+$/.test(g)) return full;
+    parts[i] = g.replace(/^0+(?=.)/, '').toLowerCase();
+  }
+  // Longest run of at least two zero groups; the first one on a tie (RFC 5952 §4.2).
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (parts[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && parts[j] === '0') j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestStart < 0) return parts.join(':');
+  const head = parts.slice(0, bestStart).join(':');
+  const tail = parts.slice(bestStart + bestLen).join(':');
+  return `${head}::${tail}`;
+}
+
+const cache = new Map<string, string>();
+
+/** compressIpv6 with a bounded memo: a log names the same few addresses over and over. */
+export function compressIpv6Cached(full: string): string {
+  let v = cache.get(full);
+  if (v === undefined) {
+    v = compressIpv6(full);
+    if (cache.size >= 4096) cache.clear();
+    cache.set(full, v);
+  }
+  return v;
+}

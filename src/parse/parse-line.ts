@@ -1,0 +1,205 @@
+import type { DropEvent, LineResult, ParseCounters, ParseIssue } from './event.js';
+import { findBodyStart, parseBody } from './body.js';
+import {
+  type EnvelopeContext,
+  type EnvelopeInfo,
+  decodeEnvelope,
+  journalEnvelope,
+  kernelStampAt,
+} from './envelope.js';
+import { CtimeClock, IsoFormatter, SyslogClock } from './time.js';
+
+export interface ParserOptions {
+  /**
+   * IANA zone for envelopes that carry local wall-clock time without an offset (RFC3164 syslog, dmesg -T).
+   * @default the process's local zone
+   */
+  tz?: string;
+  /** Reference clock (ms since the epoch) for inferring the year of RFC3164 stamps. @default Date.now */
+  now?: () => number;
+  /** Wall-clock boot time (ms) used to date /dev/kmsg and dmesg monotonic stamps. @default unknown (time null) */
+  bootTimeMs?: number;
+  /** Source name put on every event as `file`. @default none */
+  file?: string;
+}
+
+export interface LineParser {
+  /** Parses the next input line (numbered 1, 2, … per parser). */
+  parseLine(text: string): LineResult;
+  /** Ends a pending multi-line record (journal export without a final blank line). */
+  flush(): LineResult[];
+  readonly counters: ParseCounters;
+}
+
+/** An issue record keeps at most this much of the offending line. */
+const ISSUE_TEXT_MAX = 1024;
+
+const SKIP: LineResult = { kind: 'skip' };
+const PENDING: LineResult = { kind: 'pending' };
+
+/** Quick test before the JSON parse: could this line hold a LOG body at all? */
+function mayHoldLog(s: string): boolean {
+  return s.indexOf('IN=') >= 0 || s.indexOf('SRC=') >= 0;
+}
+
+/**
+ * Creates a stateful line parser for one input stream. Pure apart from its own state (year inference, the
+ * pending journal-export record): no I/O.
+ */
+export function createParser(opts: ParserOptions = {}): LineParser {
+  const now = opts.now ?? Date.now;
+  const ctx: EnvelopeContext = { syslog: new SyslogClock(opts.tz, now), ctime: new CtimeClock(opts.tz) };
+  const iso = new IsoFormatter();
+  const bootTimeMs = opts.bootTimeMs;
+  const file = opts.file;
+  const counters: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const env: EnvelopeInfo = {
+    s: '',
+    msg: 0,
+    ms: NaN,
+    frac: '',
+    mono: NaN,
+    host: null,
+    envelope: 'bare',
+    transport: undefined,
+  };
+
+  // journalctl -o export: `KEY=value` lines until a blank line.
+  let exportFields: Record<string, unknown> | null = null;
+  let exportLine = 0;
+  let exportBinaryKey: string | null = null;
+
+  function issue(code: ParseIssue['issue'], message: string, line: number, text: string): LineResult {
+    counters.issues++;
+    return {
+      kind: 'issue',
+      issue: { issue: code, message, line, text: text.length > ISSUE_TEXT_MAX ? text.slice(0, ISSUE_TEXT_MAX) : text },
+    };
+  }
+
+  function fromEnvelope(line: number, raw: string): LineResult {
+    kernelStampAt(env);
+    const s = env.s;
+    const start = env.msg;
+    const body = findBodyStart(s, start);
+    if (body < 0) {
+      // Not a LOG line — unless it plainly tries to be one (addresses and a protocol without IN=/OUT=).
+      if (s.indexOf('SRC=', start) >= 0 && s.indexOf(' DST=', start) >= 0 && s.indexOf(' PROTO=', start) >= 0) {
+        return issue('missing-field', 'LOG-like line without IN=/OUT=', line, raw);
+      }
+      counters.skipped++;
+      return SKIP;
+    }
+    let ms = env.ms;
+    const mono = env.mono;
+    let frac = env.frac;
+    if (Number.isNaN(ms) && bootTimeMs !== undefined && !Number.isNaN(mono) && (env.envelope === 'kmsg' || env.envelope === 'dmesg')) {
+      ms = bootTimeMs + mono * 1000;
+      frac = '';
+    }
+    const hasTime = !Number.isNaN(ms);
+    const ev: DropEvent = {
+      line,
+      time: hasTime ? iso.format(ms, frac) : null,
+      ts: hasTime ? ms : null,
+      mono: Number.isNaN(mono) ? null : mono,
+      host: env.host,
+      envelope: env.envelope,
+      prefix: '',
+      in: '',
+      out: '',
+    };
+    if (file !== undefined) ev.file = file;
+    if (env.transport !== undefined) ev.transport = env.transport;
+    const err = parseBody(s, start, body, ev);
+    if (err !== null) {
+      counters.issues++;
+      return {
+        kind: 'issue',
+        issue: { issue: err.code, message: err.message, line, text: raw.length > ISSUE_TEXT_MAX ? raw.slice(0, ISSUE_TEXT_MAX) : raw },
+        event: ev,
+      };
+    }
+    counters.events++;
+    return { kind: 'event', event: ev };
+  }
+
+  function endExport(): LineResult {
+    const f = exportFields;
+    const line = exportLine;
+    exportFields = null;
+    exportBinaryKey = null;
+    if (f === null) return SKIP;
+    if (!journalEnvelope(env, f, 'journal-export')) {
+      counters.skipped++;
+      return SKIP;
+    }
+    return fromEnvelope(line, env.s);
+  }
+
+  function exportLineIn(text: string, line: number): LineResult {
+    if (exportFields === null) {
+      exportFields = {};
+      exportLine = line;
+    }
+    if (text.length === 0) return endExport();
+    if (exportBinaryKey !== null) {
+      // Binary field: 8-byte little-endian length, then the data. LOG lines hold no newline, so the data is the
+      // rest of this line (the length bytes decode to 8 characters, valid or U+FFFD).
+      exportFields[exportBinaryKey] = text.slice(8);
+      exportBinaryKey = null;
+      return PENDING;
+    }
+    const eq = text.indexOf('=');
+    if (eq < 0) {
+      exportBinaryKey = text;
+      return PENDING;
+    }
+    exportFields[text.slice(0, eq)] = text.slice(eq + 1);
+    return PENDING;
+  }
+
+  function parseLine(text: string): LineResult {
+    const line = ++counters.lines;
+    // Inside a journal-export record every line is a field; the blank line that ends it yields the record.
+    if (exportFields !== null) return exportLineIn(text, line);
+    const c0 = text.charCodeAt(0);
+    if (c0 === 95 /* _ */ && (text.startsWith('__CURSOR=') || text.startsWith('__REALTIME_TIMESTAMP='))) {
+      return exportLineIn(text, line);
+    }
+    if (c0 === 123 /* { */) {
+      if (!mayHoldLog(text)) {
+        counters.skipped++;
+        return SKIP;
+      }
+      let obj: unknown;
+      try {
+        obj = JSON.parse(text);
+      } catch {
+        return issue('bad-envelope', 'line starts like journal JSON but is not valid JSON', line, text);
+      }
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+        counters.skipped++;
+        return SKIP;
+      }
+      if (!journalEnvelope(env, obj as Record<string, unknown>, 'journal-json')) {
+        counters.skipped++;
+        return SKIP;
+      }
+      return fromEnvelope(line, text);
+    }
+    if (!decodeEnvelope(env, text, ctx)) {
+      counters.skipped++;
+      return SKIP;
+    }
+    return fromEnvelope(line, text);
+  }
+
+  function flush(): LineResult[] {
+    if (exportFields === null) return [];
+    const r = endExport();
+    return r.kind === 'skip' ? [] : [r];
+  }
+
+  return { parseLine, flush, counters };
+}

@@ -1,0 +1,192 @@
+import { TZDate } from '@date-fns/tz';
+import { getYear } from 'date-fns';
+
+/**
+ * Timestamps cost more than anything else on a log line if done naively (a Date and a zone lookup per line).
+ * Every converter here caches per minute: consecutive lines almost always share it, so date-fns runs once a
+ * minute of log and each line costs a string compare plus integer arithmetic.
+ */
+
+const MONTHS: Record<string, number> = {
+  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
+};
+
+/** Month index for a three-letter English month name at `s[p..p+3)`, or -1. */
+export function monthAt(s: string, p: number): number {
+  const m = MONTHS[s.slice(p, p + 3)];
+  return m === undefined ? -1 : m;
+}
+
+/** Reads decimal digits in `s[a..b)`; -1 when empty or not all digits. */
+export function readUint(s: string, a: number, b: number): number {
+  if (b <= a) return -1;
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** Wall-clock minute in a zone → epoch ms. `tz` undefined means the process's local zone. */
+function zonedMinute(tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): number {
+  return tz === undefined ? new Date(y, mo, d, h, mi).getTime() : new TZDate(y, mo, d, h, mi, 0, tz).getTime();
+}
+
+/** Lines a little ahead of our clock (another host's skew, a wrong --tz) still count as this year. */
+const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000;
+
+/**
+ * RFC3164 stamps (`Apr  2 10:00:01`) carry no year: take the newest date that is not in the future relative to
+ * `now` (so `Dec 31` read on Jan 1 is last year's). One instance per stream.
+ */
+export class SyslogClock {
+  private key = '';
+  private minuteMs = 0;
+  constructor(
+    private readonly tz: string | undefined,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Epoch ms of `Mmm dd HH:MM` at `s[p..p+12)` (day already normalised by the caller into `day`), or NaN.
+   */
+  minute(s: string, p: number, day: number, hour: number, min: number): number {
+    // 12 chars cover "Apr  2 10:00"; compare without allocating.
+    if (this.key.length === 12 && s.startsWith(this.key, p)) return this.minuteMs;
+    const mo = monthAt(s, p);
+    if (mo < 0 || day < 1 || day > 31 || hour > 23 || min > 59) return NaN;
+    const nowMs = this.now();
+    let year = getYear(nowMs);
+    let ms = zonedMinute(this.tz, year, mo, day, hour, min);
+    if (ms > nowMs + FUTURE_TOLERANCE_MS) {
+      year -= 1;
+      ms = zonedMinute(this.tz, year, mo, day, hour, min);
+    }
+    this.key = s.slice(p, p + 12);
+    this.minuteMs = ms;
+    return ms;
+  }
+}
+
+/** dmesg -T stamps (`Mon Apr 22 10:00:01 2024`) in the reader's zone. */
+export class CtimeClock {
+  private key = '';
+  private minuteMs = 0;
+  constructor(private readonly tz: string | undefined) {}
+
+  /** `s[p..]` holds `Www Mmm dd HH:MM:SS YYYY`; returns epoch ms of the whole stamp or NaN. */
+  parse(s: string, p: number, end: number): number {
+    // "Mon Apr 22 10:00:01 2024": day may be space-padded ("Apr  2").
+    const stamp = s.slice(p, end);
+    const parts = stamp.split(' ').filter((x) => x !== '');
+    if (parts.length !== 5) return NaN;
+    const [, mon, dayS, hms, yearS] = parts as [string, string, string, string, string];
+    const mo = MONTHS[mon];
+    const day = readUint(dayS, 0, dayS.length);
+    const year = readUint(yearS, 0, yearS.length);
+    if (mo === undefined || day < 1 || year < 1970 || hms.length !== 8) return NaN;
+    const h = readUint(hms, 0, 2);
+    const mi = readUint(hms, 3, 5);
+    const sec = readUint(hms, 6, 8);
+    if (h < 0 || mi < 0 || sec < 0) return NaN;
+    const key = `${yearS} ${mon} ${day} ${h}:${mi}`;
+    if (key !== this.key) {
+      this.key = key;
+      this.minuteMs = zonedMinute(this.tz, year, mo, day, h, mi);
+    }
+    return this.minuteMs + sec * 1000;
+  }
+}
+
+/**
+ * ISO 8601 / RFC 3339 stamps with an explicit offset (`2024-04-22T10:00:01.123456+02:00`, `+0200`, `Z`).
+ * Returns the epoch ms and where the stamp ended, or NaN.
+ */
+export interface IsoResult {
+  ms: number;
+  end: number;
+  /** fraction digits as written, '' when none (kept so output keeps the source's precision) */
+  frac: string;
+}
+
+const isoOut: IsoResult = { ms: NaN, end: 0, frac: '' };
+
+/** Parses at `s[p..]`; the returned object is reused between calls. */
+export function parseIso(s: string, p: number): IsoResult {
+  isoOut.ms = NaN;
+  if (s.charCodeAt(p + 4) !== 45 /* - */ || s.charCodeAt(p + 7) !== 45 || s.charCodeAt(p + 13) !== 58) return isoOut;
+  const sep = s.charCodeAt(p + 10);
+  if (sep !== 84 /* T */ && sep !== 32 && sep !== 116 /* t */) return isoOut;
+  const y = readUint(s, p, p + 4);
+  const mo = readUint(s, p + 5, p + 7);
+  const d = readUint(s, p + 8, p + 10);
+  const h = readUint(s, p + 11, p + 13);
+  const mi = readUint(s, p + 14, p + 16);
+  const sec = readUint(s, p + 17, p + 19);
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60) {
+    return isoOut;
+  }
+  let i = p + 19;
+  let frac = '';
+  let fracMs = 0;
+  if (s.charCodeAt(i) === 46 /* . */ || s.charCodeAt(i) === 44 /* , */) {
+    const a = i + 1;
+    i = a;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      i++;
+    }
+    if (i === a) return isoOut;
+    frac = s.slice(a, i);
+    fracMs = Number(`0.${frac}`) * 1000;
+  }
+  let offsetMin = 0;
+  const z = s.charCodeAt(i);
+  if (z === 90 /* Z */ || z === 122) {
+    i++;
+  } else if (z === 43 /* + */ || z === 45 /* - */) {
+    const oh = readUint(s, i + 1, i + 3);
+    let om: number;
+    if (s.charCodeAt(i + 3) === 58) {
+      om = readUint(s, i + 4, i + 6);
+      i += 6;
+    } else {
+      om = readUint(s, i + 3, i + 5);
+      i += 5;
+    }
+    if (oh < 0 || om < 0) return isoOut;
+    offsetMin = (oh * 60 + om) * (z === 43 ? 1 : -1);
+  } else {
+    return isoOut;
+  }
+  isoOut.ms = Date.UTC(y, mo - 1, d, h, mi, sec) - offsetMin * 60000 + fracMs;
+  isoOut.end = i;
+  isoOut.frac = frac;
+  return isoOut;
+}
+
+/**
+ * Formats epoch ms as ISO 8601 UTC, keeping `frac` digits (microseconds, nanoseconds…) when the source had them.
+ * Caches the formatted second: one toISOString per second of log.
+ */
+export class IsoFormatter {
+  private sec = NaN;
+  private head = '';
+
+  format(ms: number, frac: string): string {
+    const sec = Math.floor(ms / 1000);
+    if (sec !== this.sec) {
+      this.sec = sec;
+      this.head = new Date(sec * 1000).toISOString().slice(0, 19);
+    }
+    if (frac === '') {
+      const rem = ms - sec * 1000;
+      if (rem === 0) return `${this.head}Z`;
+      return `${this.head}.${String(Math.min(999_999, Math.round(rem * 1000))).padStart(6, '0')}Z`;
+    }
+    return `${this.head}.${frac}Z`;
+  }
+}

@@ -1,0 +1,76 @@
+/** Minimal IPv4/IPv6 address and prefix arithmetic (bigint), for `-s`/`-d`/`saddr` matching. */
+
+export interface Prefix {
+  family: 4 | 6;
+  /** network address as a number */
+  net: bigint;
+  len: number;
+}
+
+/** Parses an IPv4 or IPv6 address (full kernel form or compressed); undefined when it is neither. */
+export function parseIp(text: string): { family: 4 | 6; value: bigint } | undefined {
+  if (text.includes(':')) {
+    let s = text;
+    let tail: bigint[] = [];
+    // embedded IPv4 (::ffff:1.2.3.4)
+    const v4 = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+    if (v4 !== null) {
+      const p = parseIp(v4[2] ?? '');
+      if (p === undefined || p.family !== 4) return undefined;
+      s = `${v4[1] ?? ''}0:0`;
+      tail = [p.value];
+    }
+    const halves = s.split('::');
+    if (halves.length > 2) return undefined;
+    const groups = (h: string | undefined) => (h === undefined || h === '' ? [] : h.split(':'));
+    const head = groups(halves[0]);
+    const rest = groups(halves[1]);
+    const missing = 8 - head.length - rest.length;
+    if (halves.length === 1 ? missing !== 0 : missing < 0) return undefined;
+    const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...rest];
+    let value = 0n;
+    for (const g of all) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      value = (value << 16n) | BigInt(parseInt(g, 16));
+    }
+    if (tail.length === 1) value = (value & ~0xffffffffn) | (tail[0] ?? 0n);
+    return { family: 6, value };
+  }
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0n;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
+    value = (value << 8n) | BigInt(Number(p));
+  }
+  return { family: 4, value };
+}
+
+/** `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `fe80::/10`, or a bare address (a host prefix). */
+export function parsePrefix(text: string): Prefix | undefined {
+  const [addr, mask] = text.split('/');
+  const ip = parseIp(addr ?? '');
+  if (ip === undefined) return undefined;
+  const bits = ip.family === 4 ? 32 : 128;
+  let len = bits;
+  if (mask !== undefined) {
+    if (/^\d+$/.test(mask)) len = Number(mask);
+    else {
+      const m = parseIp(mask);
+      if (m === undefined || m.family !== ip.family) return undefined;
+      const s = m.value.toString(2).padStart(bits, '0');
+      if (!/^1*0*$/.test(s)) return undefined;
+      len = s.indexOf('0') === -1 ? bits : s.indexOf('0');
+    }
+  }
+  if (len < 0 || len > bits) return undefined;
+  const shift = BigInt(bits - len);
+  return { family: ip.family, net: (ip.value >> shift) << shift, len };
+}
+
+/** Whether `ip` lies in `prefix` (false across families). */
+export function prefixContains(prefix: Prefix, ip: { family: 4 | 6; value: bigint }): boolean {
+  if (prefix.family !== ip.family) return false;
+  const shift = BigInt((ip.family === 4 ? 32 : 128) - prefix.len);
+  return (ip.value >> shift) << shift === prefix.net;
+}

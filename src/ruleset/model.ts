@@ -1,0 +1,98 @@
+/**
+ * One model for both ruleset formats fwdiag reads (iptables-save text and `nft -j list ruleset` JSON): tables of
+ * chains of rules, each rule a list of the matches fwdiag understands plus at most one log action and one verdict.
+ * Matches fwdiag cannot evaluate are kept as `unknown` with their text, never dropped.
+ */
+
+export type TableFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
+export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
+
+/** An inclusive port range. */
+export interface Range {
+  from: number;
+  to: number;
+}
+
+export type Match =
+  | { kind: 'iif' | 'oif'; names: string[]; neg: boolean }
+  | { kind: 'saddr' | 'daddr'; cidrs: string[]; neg: boolean }
+  /** protocol names as fwdiag normalises them: tcp, udp, icmp, icmpv6, sctp, esp, ah, gre, ipip, or a number */
+  | { kind: 'proto'; protos: string[]; neg: boolean }
+  | { kind: 'dport' | 'sport'; ranges: Range[]; neg: boolean }
+  /** multiport `--ports`: source or destination port */
+  | { kind: 'anyport'; ranges: Range[]; neg: boolean }
+  /** conntrack states, lower case: new, established, related, invalid, untracked */
+  | { kind: 'ctstate'; states: string[]; neg: boolean }
+  /** TCP flags: the packet's flags within `mask` must equal `comp` */
+  | { kind: 'tcpflags'; mask: string[]; comp: string[]; neg: boolean }
+  | { kind: 'icmptype'; types: number[]; neg: boolean }
+  /** nft `meta nfproto ipv4|ipv6` */
+  | { kind: 'nfproto'; family: 4 | 6; neg: boolean }
+  | { kind: 'limit'; rate: string; burst?: number }
+  /** anything else, kept verbatim: evaluated as "unknown" */
+  | { kind: 'unknown'; text: string };
+
+export type Verdict =
+  | { kind: 'accept' }
+  | { kind: 'drop' }
+  | { kind: 'reject'; with?: string }
+  | { kind: 'return' }
+  | { kind: 'jump'; target: string }
+  | { kind: 'goto'; target: string }
+  /** no verdict: the rule only logs/counts, or its target does not end the chain (MARK, CT, …) */
+  | { kind: 'continue'; target?: string }
+  /** a target that ends traversal but is none of the above (NFQUEUE, DNAT, …) */
+  | { kind: 'other'; target: string };
+
+export interface LogAction {
+  /** undefined when the ruleset does not show it (iptables-nft `xt` targets in nft JSON) */
+  prefix?: string;
+  level?: string;
+}
+
+export interface Rule {
+  /** 1-based position in its chain */
+  index: number;
+  /** the rule as the ruleset shows it (`-A …` line, or nft syntax rebuilt from JSON) */
+  text: string;
+  /** nft rule handle */
+  handle?: number;
+  matches: Match[];
+  log?: LogAction;
+  verdict: Verdict;
+  comment?: string;
+}
+
+export interface Chain {
+  name: string;
+  /** base chains only */
+  hook?: Hook;
+  priority?: number;
+  /** nft chain type: filter, nat, route */
+  type?: string;
+  /** base chains only; absent = accept */
+  policy?: 'accept' | 'drop';
+  rules: Rule[];
+}
+
+export interface Table {
+  family: TableFamily;
+  name: string;
+  chains: Chain[];
+}
+
+export interface Ruleset {
+  format: 'iptables-save' | 'nft-json';
+  tables: Table[];
+  /** things the parser skipped or could not model, as one-line messages */
+  warnings: string[];
+}
+
+/** Identifies one rule in a ruleset. */
+export interface RuleRef {
+  family: TableFamily;
+  table: string;
+  chain: string;
+  index: number;
+  text: string;
+}

@@ -1,0 +1,430 @@
+/**
+ * Traces one logged drop through a ruleset: the path of rules it visited, the rule (or policy) that decided it, and
+ * the "near misses" — ACCEPT rules for the same protocol/port that exist but did not let the packet through, and why.
+ * Pure and synchronous.
+ *
+ * What a log line cannot tell: conntrack state, marks, ipset membership, rate-limit buckets. Matches on those are
+ * "unknown": ctstate and other unknown matches are taken as NOT matching (the packet was logged as dropped, so no
+ * ACCEPT that depended on them let it through); rate limits are taken as not exceeded. Every such assumption is
+ * listed in the step and in `notes`.
+ */
+import type { DropEvent } from '../parse/event.js';
+import { parseIp, parsePrefix, prefixContains } from './addr.js';
+import { normProto } from './iptables-save.js';
+import type { Chain, Hook, Match, Range, Rule, RuleRef, Ruleset, Table } from './model.js';
+
+/** Rule evaluations per trace beyond this stop the trace (a loop in the ruleset, or a huge one). */
+export const MAX_TRACE_STEPS = 20_000;
+/** Jump depth beyond this stops the trace (the kernel refuses loops; a saved ruleset may still contain one). */
+export const MAX_JUMP_DEPTH = 64;
+/** Near misses reported per trace. */
+export const MAX_NEAR_MISSES = 50;
+
+/** The packet as far as a log line describes it. */
+export interface Packet {
+  family: 4 | 6;
+  in: string;
+  out: string;
+  src?: string;
+  dst?: string;
+  /** lower-case: tcp, udp, icmp, icmpv6, … */
+  proto?: string;
+  spt?: number;
+  dpt?: number;
+  flags?: string[];
+  icmpType?: number;
+}
+
+export type Tri = 'yes' | 'no' | 'unknown';
+
+export interface MatchEval {
+  match: Match;
+  result: Tri;
+  /** human text: what the rule wants and what the packet has */
+  why: string;
+}
+
+export type StepAction =
+  | 'none' | 'log' | 'accept' | 'drop' | 'reject' | 'jump' | 'goto' | 'return' | 'continue' | 'other'
+  | 'policy-accept' | 'policy-drop';
+
+export interface TraceStep {
+  /** the rule, or for a policy step the chain (index 0, text "policy …") */
+  ref: RuleRef;
+  policy: boolean;
+  matched: boolean;
+  action: StepAction;
+  /** jump depth, 0 in a base chain */
+  depth: number;
+  /** matches the packet failed */
+  failed: MatchEval[];
+  /** matches that could not be evaluated, and what was assumed */
+  assumed: MatchEval[];
+  /** the LOG prefix when this rule logged */
+  logPrefix?: string;
+  /** the chain a jump/goto went to, or the target of an `other` verdict */
+  target?: string;
+}
+
+export type NearMissKind = 'shadowed' | 'interface' | 'source' | 'ctstate' | 'unreachable' | 'other';
+
+export interface NearMissReason {
+  kind: NearMissKind;
+  detail: string;
+  /** the jump rule the reason belongs to, when it is not the ACCEPT itself */
+  via?: RuleRef;
+}
+
+export interface NearMiss {
+  rule: RuleRef;
+  comment?: string;
+  reasons: NearMissReason[];
+}
+
+export interface TraceResult {
+  packet: Packet;
+  hooks: Hook[];
+  steps: TraceStep[];
+  /** the traced outcome; `none`: no base chain of this family sees the packet */
+  verdict: 'accept' | 'drop' | 'reject' | 'other' | 'none';
+  /** the step that decided a drop/reject (a rule or a policy) */
+  decidedBy?: TraceStep;
+  /** the LOG rule whose prefix equals the event's, and whether the trace reached it */
+  logRule?: { ref: RuleRef; reached: boolean };
+  nearMisses: NearMiss[];
+  notes: string[];
+  truncated: boolean;
+}
+
+export interface TraceOptions {
+  /** family when the event has none (no SRC/DST). @default inferred from the event's addresses, else 4 */
+  family?: 4 | 6;
+}
+
+/** The packet fields fwdiag can match on, from a parsed LOG line. */
+export function packetFromEvent(ev: DropEvent, opts: TraceOptions = {}): Packet {
+  const family = ev.family ?? opts.family ?? (ev.src?.includes(':') ? 6 : 4);
+  const p: Packet = { family, in: ev.in, out: ev.out };
+  if (ev.src !== undefined) p.src = ev.src;
+  if (ev.dst !== undefined) p.dst = ev.dst;
+  if (ev.proto !== undefined) p.proto = normProto(ev.proto);
+  if (ev.spt !== undefined) p.spt = ev.spt;
+  if (ev.dpt !== undefined) p.dpt = ev.dpt;
+  if (ev.flags !== undefined) p.flags = ev.flags;
+  if (ev.icmp !== undefined) p.icmpType = ev.icmp.type;
+  return p;
+}
+
+/** Which hooks a logged packet went through, in order: from IN=/OUT= (both set: forwarded). */
+export function hooksFor(p: Packet): Hook[] {
+  if (p.in !== '' && p.out !== '') return ['prerouting', 'forward'];
+  if (p.in !== '') return ['prerouting', 'input'];
+  return ['output'];
+}
+
+const ranges = (rs: Range[]) => rs.map((r) => (r.from === r.to ? String(r.from) : `${r.from}:${r.to}`)).join(',');
+const inRanges = (rs: Range[], n: number) => rs.some((r) => n >= r.from && n <= r.to);
+const not = (neg: boolean) => (neg ? '! ' : '');
+
+function ifaceMatches(pattern: string, name: string): boolean {
+  return pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+}
+
+/** Evaluates one match against the packet. */
+export function evalMatch(m: Match, p: Packet): MatchEval {
+  const res = (result: Tri, why: string): MatchEval => ({ match: m, result, why });
+  const flip = (ok: boolean, neg: boolean): Tri => (ok !== neg ? 'yes' : 'no');
+  switch (m.kind) {
+    case 'iif':
+    case 'oif': {
+      const dev = m.kind === 'iif' ? p.in : p.out;
+      const ok = m.names.some((n) => ifaceMatches(n, dev));
+      return res(flip(ok, m.neg), `${m.kind === 'iif' ? 'in' : 'out'}-interface ${not(m.neg)}${m.names.join(',')} (packet ${m.kind === 'iif' ? 'IN' : 'OUT'}=${dev || '""'})`);
+    }
+    case 'saddr':
+    case 'daddr': {
+      const addr = m.kind === 'saddr' ? p.src : p.dst;
+      const label = `${m.kind === 'saddr' ? 'source' : 'destination'} ${not(m.neg)}${m.cidrs.join(',')}`;
+      if (addr === undefined) return res('unknown', `${label} (the line has no address)`);
+      const ip = parseIp(addr);
+      const prefixes = m.cidrs.map(parsePrefix);
+      if (ip === undefined || prefixes.some((x) => x === undefined)) return res('unknown', `${label} (not an address fwdiag can compare)`);
+      const ok = prefixes.some((x) => x !== undefined && prefixContains(x, ip));
+      return res(flip(ok, m.neg), `${label} (packet ${m.kind === 'saddr' ? 'SRC' : 'DST'}=${addr})`);
+    }
+    case 'proto': {
+      if (p.proto === undefined) return res('unknown', `protocol ${not(m.neg)}${m.protos.join(',')} (the line has no PROTO)`);
+      return res(flip(m.protos.includes(p.proto), m.neg), `protocol ${not(m.neg)}${m.protos.join(',')} (packet ${p.proto})`);
+    }
+    case 'dport':
+    case 'sport':
+    case 'anyport': {
+      const label = `${m.kind === 'anyport' ? 'ports' : m.kind} ${not(m.neg)}${ranges(m.ranges)}`;
+      const ports = m.kind === 'dport' ? [p.dpt] : m.kind === 'sport' ? [p.spt] : [p.spt, p.dpt];
+      if (ports.every((x) => x === undefined)) return res('no', `${label} (packet has no ports)`);
+      const ok = ports.some((x) => x !== undefined && inRanges(m.ranges, x));
+      const have = m.kind === 'dport' ? `DPT=${p.dpt}` : m.kind === 'sport' ? `SPT=${p.spt}` : `SPT=${p.spt} DPT=${p.dpt}`;
+      return res(flip(ok, m.neg), `${label} (packet ${have})`);
+    }
+    case 'ctstate':
+      return res('unknown', `ctstate ${not(m.neg)}${m.states.join(',')} (not in a log line: taken as not matching)`);
+    case 'tcpflags': {
+      const label = `tcp-flags ${not(m.neg)}${m.mask.join(',')} ${m.comp.join(',') || 'NONE'}`;
+      if (p.proto !== 'tcp') return res('no', `${label} (not TCP)`);
+      if (p.flags === undefined) return res('unknown', `${label} (the line has no TCP flags)`);
+      const flags = p.flags;
+      const ok = m.mask.every((f) => flags.includes(f) === m.comp.includes(f));
+      return res(flip(ok, m.neg), `${label} (packet ${flags.join(' ') || 'no flags'})`);
+    }
+    case 'icmptype': {
+      const label = `icmp type ${not(m.neg)}${m.types.join(',')}`;
+      if (p.icmpType === undefined) return res('no', `${label} (not ICMP)`);
+      return res(flip(m.types.includes(p.icmpType), m.neg), `${label} (packet TYPE=${p.icmpType})`);
+    }
+    case 'nfproto':
+      return res(flip(m.family === p.family, m.neg), `${not(m.neg)}ipv${m.family} (packet IPv${p.family})`);
+    case 'limit':
+      return res('unknown', `limit ${m.rate}${m.burst === undefined ? '' : ` burst ${m.burst}`} (taken as under the rate)`);
+    case 'unknown':
+      return res('unknown', `${m.text} (fwdiag cannot evaluate this: taken as not matching)`);
+  }
+}
+
+/** Whether an unknown result is assumed to match: only rate limits (the logged packet itself passed the LOG's). */
+const assumeYes = (e: MatchEval) => e.match.kind === 'limit';
+
+interface Evaluated {
+  matched: boolean;
+  failed: MatchEval[];
+  assumed: MatchEval[];
+}
+
+function evaluate(rule: Rule, p: Packet): Evaluated {
+  const failed: MatchEval[] = [];
+  const assumed: MatchEval[] = [];
+  for (const m of rule.matches) {
+    const e = evalMatch(m, p);
+    if (e.result === 'no') failed.push(e);
+    else if (e.result === 'unknown') assumed.push(e);
+  }
+  return { matched: failed.length === 0 && assumed.every(assumeYes), failed, assumed };
+}
+
+const HOOK_ORDER: Hook[] = ['ingress', 'prerouting', 'input', 'forward', 'output', 'postrouting', 'egress'];
+
+function refOf(t: Table, c: Chain, r: Rule): RuleRef {
+  return { family: t.family, table: t.name, chain: c.name, index: r.index, text: r.text };
+}
+
+function tableSees(t: Table, family: 4 | 6): boolean {
+  return t.family === 'inet' || (family === 4 ? t.family === 'ip' : t.family === 'ip6');
+}
+
+/** Traces a logged drop through the ruleset. */
+export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {}): TraceResult {
+  const p = packetFromEvent(event, opts);
+  const hooks = hooksFor(p);
+  const steps: TraceStep[] = [];
+  const visited = new Set<Rule>();
+  const notes: string[] = [];
+  let truncated = false;
+
+  const tables = model.tables.filter((t) => tableSees(t, p.family));
+  const bases: { t: Table; c: Chain }[] = [];
+  for (const t of tables) {
+    for (const c of t.chains) {
+      // NAT chains see only a connection's first packet and never filter: not traced
+      if (c.hook !== undefined && hooks.includes(c.hook) && c.type !== 'nat') bases.push({ t, c });
+    }
+  }
+  bases.sort((a, b) => HOOK_ORDER.indexOf(a.c.hook as Hook) - HOOK_ORDER.indexOf(b.c.hook as Hook) || (a.c.priority ?? 0) - (b.c.priority ?? 0));
+
+  type Outcome = 'accept' | 'drop' | 'reject' | 'other' | 'return' | 'end' | 'abort';
+  const run = (t: Table, c: Chain, depth: number): Outcome => {
+    if (depth > MAX_JUMP_DEPTH) {
+      notes.push(`jump depth above ${MAX_JUMP_DEPTH} at chain ${c.name}: a loop? trace stopped`);
+      truncated = true;
+      return 'abort';
+    }
+    for (const r of c.rules) {
+      if (steps.length >= MAX_TRACE_STEPS) {
+        truncated = true;
+        return 'abort';
+      }
+      visited.add(r);
+      const ev = evaluate(r, p);
+      const step: TraceStep = { ref: refOf(t, c, r), policy: false, matched: ev.matched, action: 'none', depth, failed: ev.failed, assumed: ev.assumed };
+      steps.push(step);
+      if (!ev.matched) continue;
+      if (r.log !== undefined) {
+        step.action = 'log';
+        if (r.log.prefix !== undefined) step.logPrefix = r.log.prefix;
+      }
+      const v = r.verdict;
+      switch (v.kind) {
+        case 'accept': case 'drop': case 'reject':
+          step.action = v.kind;
+          return v.kind;
+        case 'other':
+          step.action = 'other';
+          step.target = v.target;
+          return 'other';
+        case 'return':
+          step.action = 'return';
+          return 'return';
+        case 'continue':
+          if (step.action === 'none') step.action = 'continue';
+          break;
+        case 'jump':
+        case 'goto': {
+          step.action = v.kind;
+          step.target = v.target;
+          const target = t.chains.find((x) => x.name === v.target);
+          if (target === undefined) {
+            notes.push(`${c.name}#${r.index} jumps to ${v.target}, which is not in the ruleset`);
+            break;
+          }
+          const o = run(t, target, depth + 1);
+          if (o !== 'return' && o !== 'end') return o;
+          if (v.kind === 'goto') return 'return';
+          break;
+        }
+      }
+    }
+    return 'end';
+  };
+
+  let verdict: TraceResult['verdict'] = bases.length === 0 ? 'none' : 'accept';
+  let decidedBy: TraceStep | undefined;
+  for (const { t, c } of bases) {
+    let o = run(t, c, 0);
+    if (o === 'abort') {
+      verdict = 'other';
+      break;
+    }
+    if (o === 'return' || o === 'end') {
+      const pol = c.policy ?? 'accept';
+      const step: TraceStep = {
+        ref: { family: t.family, table: t.name, chain: c.name, index: 0, text: `policy ${pol.toUpperCase()}` },
+        policy: true, matched: true, action: pol === 'drop' ? 'policy-drop' : 'policy-accept', depth: 0, failed: [], assumed: [],
+      };
+      steps.push(step);
+      o = pol;
+      if (pol === 'drop') decidedBy = step;
+    }
+    if (o === 'drop' || o === 'reject' || o === 'other') {
+      verdict = o;
+      decidedBy ??= [...steps].reverse().find((s) => s.matched && (s.action === 'drop' || s.action === 'reject' || s.action === 'other'));
+      break;
+    }
+  }
+  if (bases.length === 0) notes.push(`no ${p.family === 4 ? 'IPv4' : 'IPv6'} base chain on hook ${hooks.join('/')} in this ruleset`);
+
+  // What the log line cannot say, said once.
+  const all = steps.flatMap((s) => s.assumed);
+  if (all.some((e) => e.match.kind === 'ctstate')) {
+    notes.push('conntrack state is not in a log line: ctstate matches were taken as not matching (an ESTABLISHED/RELATED ACCEPT did not let this logged packet through)');
+  }
+  if (all.some((e) => e.match.kind === 'limit')) notes.push('rate limits were taken as not exceeded');
+  const unk = all.filter((e) => e.match.kind === 'unknown' || e.match.kind === 'saddr' || e.match.kind === 'daddr' || e.match.kind === 'tcpflags' || e.match.kind === 'proto');
+  if (unk.length > 0) notes.push(`${unk.length} match(es) fwdiag cannot evaluate were taken as not matching`);
+  if (verdict === 'accept') {
+    notes.push('the trace ends in ACCEPT although the packet was logged as dropped: a rate limit was exceeded, an assumption above is wrong, or this is not the ruleset that logged it');
+  }
+
+  // The LOG rule that wrote this line, found by its prefix.
+  let logRule: TraceResult['logRule'];
+  if (event.prefix !== '') {
+    const want = event.prefix.trim();
+    outer: for (const t of tables) {
+      for (const c of t.chains) {
+        for (const r of c.rules) {
+          if (r.log?.prefix !== undefined && r.log.prefix.trim() === want) {
+            logRule = { ref: refOf(t, c, r), reached: steps.some((s) => s.action === 'log' && s.logPrefix?.trim() === want) };
+            break outer;
+          }
+        }
+      }
+    }
+    const hidden = steps.filter((s) => s.action === 'log' && s.logPrefix === undefined);
+    if (logRule === undefined && hidden.length > 0) {
+      notes.push(`the trace reached LOG rule(s) whose prefix this ruleset does not show (${hidden.map((s) => `${s.ref.chain}#${s.ref.index}`).join(', ')}): read the ruleset with iptables-save to confirm which one logged`);
+    } else if (logRule === undefined) notes.push(`no LOG rule with prefix ${JSON.stringify(event.prefix)} in this ruleset`);
+    else if (!logRule.reached) notes.push(`the LOG rule with this prefix (${logRule.ref.chain}#${logRule.ref.index}) was not reached by the trace: the ruleset may differ from the one that logged the line`);
+  }
+
+  const nearMisses = verdict === 'accept' ? [] : findNearMisses(bases, p, visited, decidedBy);
+  return { packet: p, hooks, steps, verdict, ...(decidedBy === undefined ? {} : { decidedBy }), ...(logRule === undefined ? {} : { logRule }), nearMisses, notes, truncated };
+}
+
+/** An ACCEPT "for this traffic": it names the packet's destination port (or, without ports, its protocol). */
+function coversService(r: Rule, p: Packet): boolean {
+  if (r.verdict.kind !== 'accept' || p.proto === undefined) return false;
+  const proto = r.matches.find((m) => m.kind === 'proto');
+  if (proto?.kind === 'proto' && (proto.neg || !proto.protos.includes(p.proto))) return false;
+  if (p.dpt !== undefined) {
+    return r.matches.some((m) => (m.kind === 'dport' || m.kind === 'anyport') && !m.neg && inRanges(m.ranges, p.dpt as number));
+  }
+  return proto !== undefined && !r.matches.some((m) => m.kind === 'dport' || m.kind === 'sport');
+}
+
+function kindOf(e: MatchEval): NearMissKind {
+  switch (e.match.kind) {
+    case 'iif': case 'oif': return 'interface';
+    case 'saddr': case 'daddr': return 'source';
+    case 'ctstate': return 'ctstate';
+    default: return 'other';
+  }
+}
+
+function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set<Rule>, decidedBy: TraceStep | undefined): NearMiss[] {
+  const out: NearMiss[] = [];
+  for (const { t, c: base } of bases) {
+    // first path (in rule order) of jump rules from this base chain to every chain it reaches
+    const paths = new Map<string, { c: Chain; r: Rule }[]>([[base.name, []]]);
+    const queue: Chain[] = [base];
+    while (queue.length > 0) {
+      const c = queue.shift() as Chain;
+      for (const r of c.rules) {
+        if ((r.verdict.kind === 'jump' || r.verdict.kind === 'goto') && !paths.has(r.verdict.target)) {
+          const target = t.chains.find((x) => x.name === (r.verdict as { target: string }).target);
+          if (target === undefined) continue;
+          paths.set(target.name, [...(paths.get(c.name) ?? []), { c, r }]);
+          queue.push(target);
+        }
+      }
+    }
+    for (const c of t.chains) {
+      if (c.hook !== undefined && c !== base) continue;
+      for (const r of c.rules) {
+        if (out.length >= MAX_NEAR_MISSES) return out;
+        if (!coversService(r, p) || out.some((n) => n.rule.text === r.text && n.rule.chain === c.name && n.rule.table === t.name)) continue;
+        const reasons: NearMissReason[] = [];
+        const path = paths.get(c.name);
+        if (path === undefined) {
+          if (c.hook !== undefined) continue;
+          reasons.push({ kind: 'unreachable', detail: `chain ${c.name} is not jumped to from ${base.name}` });
+        } else {
+          for (const j of path) {
+            const ev = evaluate(j.r, p);
+            for (const e of [...ev.failed, ...ev.assumed.filter((x) => !assumeYes(x))]) {
+              reasons.push({ kind: kindOf(e), detail: `the jump to ${c.name} needs ${e.why}`, via: refOf(t, j.c, j.r) });
+            }
+          }
+        }
+        const own = evaluate(r, p);
+        for (const e of [...own.failed, ...own.assumed.filter((x) => !assumeYes(x))]) reasons.push({ kind: kindOf(e), detail: e.why });
+        if (!visited.has(r) && path !== undefined && reasons.every((x) => x.via === undefined)) {
+          const d = decidedBy?.ref;
+          const where = d === undefined ? 'the decision' : d.index === 0 ? `the ${d.chain} policy` : `${d.chain}#${d.index} (${decidedBy?.action.toUpperCase()})`;
+          reasons.unshift({ kind: 'shadowed', detail: `never reached: the packet was already decided by ${where}` });
+        }
+        if (reasons.length === 0) continue;
+        const nm: NearMiss = { rule: refOf(t, c, r), reasons };
+        if (r.comment !== undefined) nm.comment = r.comment;
+        out.push(nm);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import { createClassifier, type ClassifyResult } from '../../src/classify/classifier.js';
+import { UsageError } from '../../src/cli/errors.js';
+import { eventsOf, hv, tcp, udp } from './helpers.js';
+
+const A = '192.168.122.61';
+const B = '192.168.122.62';
+const ME = '192.168.122.63';
+
+function clock(startSec: number): (s: number) => string {
+  return (s) => {
+    const t = startSec + s;
+    const hh = String(Math.floor(t / 3600) % 24).padStart(2, '0');
+    const mm = String(Math.floor(t / 60) % 60).padStart(2, '0');
+    const ss = String(t % 60).padStart(2, '0');
+    return `${hh}:${mm}:${ss}`;
+  };
+}
+const at = clock(10 * 3600); // 10:00:00 + s
+
+function run(lines: string[], opts: Parameters<typeof createClassifier>[0] = {}) {
+  const c = createClassifier(opts);
+  const results: ClassifyResult[] = eventsOf(lines).map((e) => c.classify(e));
+  return { c, results, summary: c.end() };
+}
+
+describe('flows', () => {
+  it('aggregates conntrack-loss packets of one server/client pair across client ports, with a flag histogram', () => {
+    const lines = [
+      hv(at(0), 'harvester3', A, ME, tcp(9345, 46002, 'ACK FIN')),
+      hv(at(1), 'harvester3', A, ME, tcp(9345, 46002, 'ACK')),
+      hv(at(2), 'harvester3', A, ME, tcp(9345, 46010, 'ACK PSH')),
+      hv(at(3), 'harvester3', A, ME, tcp(9345, 46020, 'ACK FIN')),
+      hv(at(3), 'harvester2', A, B, tcp(9345, 46002, 'ACK FIN')),
+    ];
+    const { results, summary } = run(lines);
+    expect(results.map((r) => r.changes?.map((c) => c.kind) ?? [])).toEqual([['new'], [], [], [], ['new']]);
+    expect(summary.summary['conntrack-loss']).toBe(5);
+    expect(summary.summary.flows).toBe(2);
+    const f = summary.flows.find((x) => x.host === 'harvester3')!;
+    expect(f).toMatchObject({
+      proto: 'tcp', server: A, serverPort: 9345, client: ME, verdict: 'conntrack-loss', service: 'RKE2 supervisor API',
+      count: 4, firstSeen: '2026-04-22T10:00:00Z', lastSeen: '2026-04-22T10:00:03Z', persistent: false,
+      flags: { 'ACK FIN': 2, ACK: 1, 'ACK PSH': 1 }, firstLine: 1, lastLine: 4,
+    });
+    expect(f.reason).toContain('teardown of a connection whose conntrack state was lost');
+  });
+
+  it('marks a conntrack-loss flow persistent once it outlives --settle, and reports the change once', () => {
+    const lines = [0, 60, 200, 301, 400].map((s) => hv(at(s), 'harvester3', A, ME, tcp(6443, 43000 + s, 'ACK')));
+    const { results, summary } = run(lines, { settleMs: 300_000 });
+    const kinds = results.map((r) => r.changes?.map((c) => c.kind).join(',') ?? '');
+    expect(kinds).toEqual(['new', '', '', 'persistent', '']);
+    expect(summary.flows[0]!.persistent).toBe(true);
+    expect(summary.flows[0]!.reason).toContain('persistent: went on for more than 5 min');
+    expect(summary.summary.persistentFlows).toBe(1);
+  });
+
+  it('raises a flow\'s verdict when a SYN follows lost-state ACKs to the same service, and says so', () => {
+    const lines = [
+      hv(at(0), 'harvester3', B, ME, tcp(43707, 2380, 'ACK')),
+      hv(at(1), 'harvester3', B, ME, tcp(43800, 2380, 'SYN')),
+      hv(at(2), 'harvester3', B, ME, tcp(43707, 2380, 'ACK')),
+    ];
+    const { results, summary } = run(lines);
+    expect(results.map((r) => r.verdict)).toEqual(['conntrack-loss', 'genuine-block', 'conntrack-loss']);
+    expect(results[1]!.changes).toEqual([expect.objectContaining({ kind: 'verdict', from: 'conntrack-loss' })]);
+    expect(summary.flows).toHaveLength(1);
+    expect(summary.flows[0]).toMatchObject({ verdict: 'genuine-block', service: 'etcd peer', count: 3 });
+  });
+
+  it('uses mono seconds when lines have no wall clock, and line order when they have neither', () => {
+    const c = createClassifier({ settleMs: 10_000 });
+    const mono = eventsOf([
+      `[ 1000.000000] HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${A} DST=${ME} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(6443, 43707, 'ACK')}`,
+      `[ 1011.500000] HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${A} DST=${ME} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(6443, 43707, 'ACK')}`,
+    ]);
+    expect(mono[0]!.ts).toBeNull();
+    expect(mono[0]!.mono).toBe(1000);
+    c.classify(mono[0]!);
+    expect(c.classify(mono[1]!).changes?.[0]?.kind).toBe('persistent');
+    const f = c.end().flows[0]!;
+    expect(f).toMatchObject({ firstSeen: null, firstMono: 1000, lastMono: 1011.5, persistent: true });
+  });
+});
+
+describe('SYN retransmission backoff', () => {
+  it('detects 1, 2, 4 s gaps from the same client port as TCP backoff', () => {
+    const lines = [0, 1, 3, 7, 15].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240), { len: 60 }));
+    const f = run(lines).summary.flows[0]!;
+    expect(f).toMatchObject({ verdict: 'genuine-block', attempts: 1, retransmits: 4, backoff: true });
+    expect(f.reason).toContain('TCP backoff');
+  });
+
+  it('does not call a steady 1 s retry loop, or SYNs from new ports, backoff', () => {
+    const steady = [0, 1, 2, 3, 4].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240)));
+    expect(run(steady).summary.flows[0]).toMatchObject({ retransmits: 4, backoff: false });
+    const newPorts = [0, 1, 3, 7].map((s, i) => hv(at(s), 'harvester3', B, ME, tcp(51514 + i, 2380, 'SYN', 64240)));
+    expect(run(newPorts).summary.flows[0]).toMatchObject({ attempts: 4, retransmits: 0, backoff: false });
+  });
+});
+
+describe('scan detection', () => {
+  const scanner = '203.0.113.50';
+  const unknownPorts = [1, 7, 9, 13, 21, 23, 25, 111, 135, 139, 445, 1433, 3306, 5432, 5900];
+
+  it('turns a source hitting 10 distinct closed ports within 60 s into a scanner and re-labels its earlier flows', () => {
+    const lines = unknownPorts.map((p, i) => hv(at(i * 2), 'harvester3', scanner, ME, tcp(40001, p, 'SYN', 1024), { len: 44, ttl: 41, df: false }));
+    const { results, summary } = run(lines);
+    // the first nine are blocks; the tenth tips it: the nine earlier flows are re-labelled (reported as verdict
+    // changes) and folded, with the tenth packet, into one scan flow for (host, proto, target, source)
+    expect(results.slice(0, 9).every((r) => r.verdict === 'genuine-block')).toBe(true);
+    expect(results[9]!.verdict).toBe('scan');
+    const ch = results[9]!.changes!;
+    const relabels = ch.filter((c) => c.kind === 'verdict');
+    expect(relabels).toHaveLength(9);
+    expect(relabels.every((c) => c.from === 'genuine-block' && c.flow.verdict === 'scan')).toBe(true);
+    expect(relabels.map((c) => c.flow.serverPort)).toEqual(unknownPorts.slice(0, 9));
+    expect(ch.filter((c) => c.kind === 'new').map((c) => c.flow.serverPort)).toEqual([null]);
+    // later probes join that flow silently
+    expect(results.slice(10).every((r) => r.verdict === 'scan')).toBe(true);
+    expect(results.slice(10).every((r) => r.changes === undefined)).toBe(true);
+    expect(results[12]!.reason).toContain('is scanning');
+    expect(summary.summary).toMatchObject({ scan: 15, 'genuine-block': 0, scanners: 1, flows: 1 });
+    expect(summary.flows[0]).toMatchObject({
+      verdict: 'scan', serverPort: null, ports: 15, count: 15, client: scanner, server: ME,
+      firstSeen: '2026-04-22T10:00:00Z', lastSeen: '2026-04-22T10:00:28Z', firstLine: 1, lastLine: 15,
+    });
+    expect(summary.flows[0]!.reason).toContain('probed 15 distinct closed TCP ports');
+  });
+
+  it('keeps a scanner\'s targets apart: one scan flow per host and target', () => {
+    const lines = unknownPorts.map((p, i) => hv(at(i), i % 2 ? 'harvester3' : 'harvester2', scanner, i % 2 ? ME : B, tcp(40001, p, 'SYN', 1024)));
+    const { summary } = run(lines);
+    expect(summary.flows.map((f) => [f.host, f.ports, f.count])).toEqual(
+      expect.arrayContaining([['harvester2', 8, 8], ['harvester3', 7, 7]]),
+    );
+    expect(summary.flows).toHaveLength(2);
+  });
+
+  it('does not call a slow sweep (outside the window) a scan, nor honour a lower threshold it was not given', () => {
+    const slow = unknownPorts.map((p, i) => hv(at(i * 10), 'harvester3', scanner, ME, tcp(40001, p, 'SYN', 1024)));
+    expect(run(slow, { scanWindowMs: 60_000 }).summary.summary.scanners).toBe(0);
+    expect(run(slow, { scanWindowMs: 60_000, scanPorts: 5 }).summary.summary.scanners).toBe(1);
+  });
+
+  it('never calls a peer node hitting many known service ports a scanner (a missing role, not probing)', () => {
+    const known = [2379, 2380, 6443, 9345, 10250, 9099, 9091, 9796, 10256, 2381, 10257, 10259];
+    const lines = known.map((p, i) => hv(at(i), 'harvester3', B, ME, tcp(40000 + i, p, 'SYN', 64240)));
+    const { summary } = run(lines);
+    expect(summary.summary.scanners).toBe(0);
+    expect(summary.summary['genuine-block']).toBe(12);
+  });
+
+  it('never counts lost-state return traffic (ever-changing client ports) as a scan', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => hv(at(i), 'harvester3', A, ME, tcp(6443, 33000 + i * 97, 'ACK')));
+    const { summary } = run(lines);
+    expect(summary.summary).toMatchObject({ scanners: 0, 'conntrack-loss': 50, flows: 1 });
+  });
+
+  it('counts UDP probes too', () => {
+    const lines = unknownPorts.map((p, i) => hv(at(i), 'harvester3', scanner, ME, udp(53211, p, 0)));
+    expect(run(lines).summary.summary.scanners).toBe(1);
+  });
+});
+
+describe('bounded state', () => {
+  it('evicts least recently seen flows beyond the cap (noise first) and counts them', () => {
+    // 40 conntrack-loss flows (different clients), then 30 genuine blocks; cap 50
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i++) lines.push(hv(at(i), 'harvester3', A, `192.168.122.${100 + i}`, tcp(6443, 45000, 'ACK')));
+    for (let i = 0; i < 30; i++) lines.push(hv(at(100 + i), 'harvester3', `192.168.122.${10 + i}`, ME, tcp(45000, 2380, 'SYN', 64240)));
+    const { summary } = run(lines, { maxFlows: 50 });
+    expect(summary.summary.flowsEvicted).toBeGreaterThan(0);
+    expect(summary.summary.flows).toBeLessThanOrEqual(50);
+    expect(summary.summary.flows + summary.summary.flowsEvicted).toBe(70);
+    // every genuine block survived: noise went first
+    expect(summary.flows.filter((f) => f.verdict === 'genuine-block')).toHaveLength(30);
+    // packet counts are kept even for evicted flows
+    expect(summary.summary['conntrack-loss']).toBe(40);
+  });
+
+  it('expires idle noise flows but keeps genuine blocks', () => {
+    const lines: string[] = [hv(at(0), 'harvester3', B, ME, tcp(45000, 2380, 'SYN', 64240))];
+    for (let i = 0; i < 5000; i++) lines.push(hv(at(i < 10 ? 1 : 7200), 'harvester3', A, `10.${i >> 8}.${i & 255}.1`, tcp(6443, 45000, 'ACK')));
+    const { summary } = run(lines, { flowIdleMs: 3_600_000 });
+    expect(summary.summary.flowsExpired).toBe(10);
+    expect(summary.flows.some((f) => f.verdict === 'genuine-block' && f.serverPort === 2380)).toBe(true);
+  });
+
+  it('rejects bad options as a UsageError', () => {
+    expect(() => createClassifier({ scanPorts: 1 })).toThrow(UsageError);
+    expect(() => createClassifier({ ephemeral: { from: 60999, to: 32768 } })).toThrow(UsageError);
+  });
+});
+
+describe('window marks', () => {
+  const window = { start: Date.UTC(2026, 3, 22, 10, 0, 0), end: Date.UTC(2026, 3, 22, 10, 10, 0) };
+
+  it('splits counts before/during/after and marks what persisted after the window', () => {
+    const lines = [
+      hv(at(-30), 'harvester1', B, ME, tcp(10250, 56266, 'ACK RST')), // before
+      hv(at(30), 'harvester1', B, ME, tcp(10250, 56266, 'ACK RST')), // during
+      hv(at(500), 'harvester1', B, ME, tcp(10250, 56300, 'ACK RST')), // during (500 s > settle, yet during the upgrade)
+      hv(at(40), 'harvester1', A, ME, tcp(6443, 43707, 'ACK')), // during
+      hv(at(600 + 301), 'harvester1', A, ME, tcp(6443, 43708, 'ACK')), // after end + settle: persisted
+      hv(at(700), 'harvester1', B, ME, tcp(45000, 2380, 'SYN', 64240)), // after
+    ];
+    const { summary } = run(lines, { window, settleMs: 300_000 });
+    expect(summary.summary.window).toEqual({
+      start: '2026-04-22T10:00:00Z', end: '2026-04-22T10:10:00Z',
+      before: { 'conntrack-loss': 1, 'genuine-block': 0, scan: 0, undetermined: 0 },
+      during: { 'conntrack-loss': 3, 'genuine-block': 0, scan: 0, undetermined: 0 },
+      after: { 'conntrack-loss': 1, 'genuine-block': 1, scan: 0, undetermined: 0 },
+    });
+    const kubelet = summary.flows.find((f) => f.serverPort === 10250)!;
+    const api = summary.flows.find((f) => f.serverPort === 6443)!;
+    expect(kubelet).toMatchObject({ persistent: false, window: { before: 1, during: 2, after: 0 } });
+    expect(api).toMatchObject({ persistent: true, window: { before: 0, during: 1, after: 1 } });
+    expect(api.reason).toContain('after the window ended');
+  });
+});
+
+describe('conntrack INVALID lines', () => {
+  it('corroborate the matching flow instead of counting as drops, also when they come first', () => {
+    const ct = `Apr 22 10:00:01 harvester3 kernel: nf_ct_proto_6: invalid packet ignored in state ESTABLISHED IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${A} DST=${ME} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(9345, 46002, 'ACK FIN')}`;
+    const lines = [ct, hv(at(1), 'harvester3', A, ME, tcp(9345, 46002, 'ACK FIN')), ct];
+    const { results, summary } = run(lines);
+    expect(results[0]!.kind).toBe('ct-invalid');
+    expect(results[0]!.reason).toContain('conntrack INVALID (invalid packet ignored in state ESTABLISHED)');
+    expect(summary.summary).toMatchObject({ events: 1, 'conntrack-loss': 1, ctInvalid: 2, flows: 1 });
+    expect(summary.flows[0]).toMatchObject({ ctInvalid: 2, ctReason: 'invalid packet ignored in state ESTABLISHED' });
+    expect(summary.flows[0]!.reason).toContain('corroborated by 2 conntrack INVALID lines');
+  });
+});

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { classifyPacket, type VerdictContext } from '../../src/classify/verdict.js';
+import { builtinServiceForPort } from '../../src/classify/services.js';
+import { eventOf } from './helpers.js';
+
+const ctx: VerdictContext = {
+  ephemeral: { from: 32768, to: 60999 },
+  nodePorts: { from: 30000, to: 32767 },
+  services: builtinServiceForPort,
+};
+
+const H = 'kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00';
+
+// [name, real line, verdict, rule, server side, service, reason substring]
+const cases: Array<[string, string, string, string, 'src' | 'dst', string | undefined, string]> = [
+  ['seed: ACK FIN from RKE2 supervisor to an ephemeral port',
+    `Apr 22 10:00:01 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=9345 DPT=46002 WINDOW=521 RES=0x00 ACK FIN URGP=0 `,
+    'conntrack-loss', 'tcp-from-service', 'src', 'RKE2 supervisor API',
+    'ACK FIN from 192.168.122.61:9345 (RKE2 supervisor API) to 46002: teardown of a connection whose conntrack state was lost'],
+  ['seed (upgrade): ACK RST from kubelet',
+    `May 05 04:40:28 harvester1 ${H} SRC=192.168.122.62 DST=192.168.122.61 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=10250 DPT=56266 WINDOW=0 RES=0x00 ACK RST URGP=0 `,
+    'conntrack-loss', 'tcp-from-service', 'src', 'kubelet API', 'reset of a connection whose conntrack state was lost'],
+  ['seed (upgrade): ACK from the API server',
+    `May 05 04:43:35 harvester2 ${H} SRC=192.168.122.61 DST=192.168.122.62 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=51721 DF PROTO=TCP SPT=6443 DPT=43707 WINDOW=1234 RES=0x00 ACK URGP=0 `,
+    'conntrack-loss', 'tcp-from-service', 'src', 'Kubernetes API', 'ACK from 192.168.122.61:6443 (Kubernetes API) to 43707'],
+  ['RST alone from kubelet',
+    `May 05 04:40:29 harvester1 ${H} SRC=192.168.122.62 DST=192.168.122.61 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=10250 DPT=56266 WINDOW=0 RES=0x00 RST URGP=0 `,
+    'conntrack-loss', 'tcp-from-service', 'src', 'kubelet API', 'RST from 192.168.122.62:10250'],
+  ['ACK PSH from etcd to a port below the ephemeral range (SNAT or another OS) is still conntrack loss',
+    `Apr 22 10:00:03 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=1500 TOS=0x00 PREC=0x00 TTL=64 ID=3312 DF PROTO=TCP SPT=2379 DPT=20417 WINDOW=501 RES=0x00 ACK PSH URGP=0 `,
+    'conntrack-loss', 'tcp-from-service', 'src', 'etcd client', 'data on a connection whose conntrack state was lost'],
+  ['SYN ACK from a service answers our own SYN',
+    `Apr 22 10:00:04 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=9345 DPT=51514 WINDOW=65160 RES=0x00 ACK SYN URGP=0 `,
+    'conntrack-loss', 'tcp-syn-ack', 'src', 'RKE2 supervisor API', 'reply to our own outbound SYN'],
+  ['SYN ACK between unknown ports: flags still make the source the server',
+    `Apr 22 10:00:04 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=45000 DPT=51000 WINDOW=65160 RES=0x00 ACK SYN URGP=0 `,
+    'conntrack-loss', 'tcp-syn-ack', 'src', undefined, 'SYN ACK from 192.168.122.61:45000 to 51000'],
+  ['ACK from the client side to a service (our state lost)',
+    `Apr 22 10:00:05 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=2 DF PROTO=TCP SPT=43707 DPT=6443 WINDOW=501 RES=0x00 ACK URGP=0 `,
+    'conntrack-loss', 'tcp-to-service', 'dst', 'Kubernetes API', 'mid-connection packet to a service (not SYN)'],
+  ['SYN to etcd peer: a missing rule for a known service',
+    `Apr 22 10:00:06 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=23022 DF PROTO=TCP SPT=39120 DPT=2380 WINDOW=64240 RES=0x00 SYN URGP=0 `,
+    'genuine-block', 'tcp-syn', 'dst', 'etcd peer', 'SYN from 192.168.122.64:39120 to 2380 (etcd peer): new connection refused'],
+  ['ECN SYN (SYN with ECE CWR) is still a new connection',
+    `Apr 22 10:00:06 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=23022 DF PROTO=TCP SPT=39121 DPT=6443 WINDOW=64240 RES=0x00 CWR ECE SYN URGP=0 `,
+    'genuine-block', 'tcp-syn', 'dst', 'Kubernetes API', 'new connection refused'],
+  ['SYN to a NodePort is a NodePort connection, never ephemeral',
+    `Apr 22 10:00:07 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=881 DF PROTO=TCP SPT=52144 DPT=31000 WINDOW=64240 RES=0x00 SYN URGP=0 `,
+    'genuine-block', 'tcp-syn', 'dst', 'NodePort', 'NodePort range 30000-32767'],
+  ['ACK from a NodePort to a high port: the NodePort side is the server',
+    `Apr 22 10:00:08 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=31000 DPT=40000 WINDOW=501 RES=0x00 ACK URGP=0 `,
+    'conntrack-loss', 'tcp-from-service', 'src', 'NodePort', 'from 192.168.122.61:31000 (NodePort) to 40000'],
+  ['SYN from a high port to an unknown high port',
+    `Apr 22 10:00:09 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=44312 DPT=12345 WINDOW=64240 RES=0x00 SYN URGP=0 `,
+    'genuine-block', 'tcp-syn', 'dst', undefined, 'to a port no known service uses'],
+  ['ACK between two ephemeral ports, neither known: undetermined',
+    `Apr 22 10:00:10 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=45000 DPT=51000 WINDOW=501 RES=0x00 ACK URGP=0 `,
+    'undetermined', 'tcp-ambiguous-ports', 'src', undefined, 'cannot tell which side is the server'],
+  ['ACK from an unknown non-ephemeral port to an ephemeral one: weak conntrack loss',
+    `Apr 22 10:00:11 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=7777 DPT=51000 WINDOW=501 RES=0x00 ACK PSH URGP=0 `,
+    'conntrack-loss', 'tcp-from-low-range', 'src', undefined, 'likely data on a connection'],
+  ['bare FIN from a service',
+    `Apr 22 10:00:12 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=6443 DPT=40001 WINDOW=501 RES=0x00 FIN URGP=0 `,
+    'conntrack-loss', 'tcp-from-service', 'src', 'Kubernetes API', 'FIN without ACK'],
+  ['NULL packet (no flags) is crafted',
+    `Apr 22 10:00:13 harvester3 ${H} SRC=203.0.113.9 DST=192.168.122.63 LEN=40 TOS=0x00 PREC=0x00 TTL=44 ID=5513 PROTO=TCP SPT=61882 DPT=22 WINDOW=1024 RES=0x00 URGP=0 `,
+    'undetermined', 'tcp-crafted-flags', 'dst', 'SSH', 'crafted probe'],
+  ['SYN FIN is crafted',
+    `Apr 22 10:00:13 harvester3 ${H} SRC=203.0.113.9 DST=192.168.122.63 LEN=40 TOS=0x00 PREC=0x00 TTL=44 ID=5514 PROTO=TCP SPT=61882 DPT=80 WINDOW=1024 RES=0x00 SYN FIN URGP=0 `,
+    'undetermined', 'tcp-crafted-flags', 'dst', 'HTTP (Harvester UI / ingress)', 'TCP flags SYN FIN'],
+  ['TCP to port 0 is malformed',
+    `Apr 22 10:00:14 harvester3 ${H} SRC=203.0.113.9 DST=192.168.122.63 LEN=40 TOS=0x00 PREC=0x00 TTL=44 ID=5515 PROTO=TCP SPT=40000 DPT=0 WINDOW=1024 RES=0x00 SYN URGP=0 `,
+    'undetermined', 'port-zero', 'dst', undefined, 'port 0'],
+  ['non-first fragment has no ports',
+    `Apr 22 10:00:15 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=548 TOS=0x00 PREC=0x00 TTL=64 ID=4321 FRAG:185 PROTO=UDP `,
+    'undetermined', 'fragment', 'dst', undefined, 'non-first fragment (offset 185)'],
+  ['UDP DNS reply to a high port',
+    `Apr 22 10:00:16 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=120 TOS=0x00 PREC=0x00 TTL=64 ID=61201 PROTO=UDP SPT=53 DPT=48211 LEN=100 `,
+    'conntrack-loss', 'udp-from-service', 'src', 'DNS', 'UDP from 192.168.122.1:53 (DNS) to 48211: reply to our own request'],
+  ['UDP NTP reply to a high port',
+    `Apr 22 10:00:16 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=76 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=UDP SPT=123 DPT=51377 LEN=56 `,
+    'conntrack-loss', 'udp-from-service', 'src', 'NTP', 'reply to our own request'],
+  ['UDP to VXLAN 8472 is a new flow refused',
+    `Apr 22 10:00:17 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=134 TOS=0x00 PREC=0x00 TTL=64 ID=40291 PROTO=UDP SPT=43512 DPT=8472 LEN=114 `,
+    'genuine-block', 'udp-to-service', 'dst', 'VXLAN (Flannel/Canal/Cilium)', 'datagram to a known service refused'],
+  ['UDP 8472 to 8472: same port both ends, to-service wins',
+    `Apr 22 10:00:17 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=134 TOS=0x00 PREC=0x00 TTL=64 ID=40292 PROTO=UDP SPT=8472 DPT=8472 LEN=114 `,
+    'genuine-block', 'udp-to-service', 'dst', 'VXLAN (Flannel/Canal/Cilium)', 'to 8472'],
+  ['UDP to an unknown low port',
+    `Apr 22 10:00:18 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=40293 PROTO=UDP SPT=50112 DPT=161 LEN=58 `,
+    'genuine-block', 'udp-to-port', 'dst', undefined, 'no known service uses'],
+  ['UDP between two ephemeral ports',
+    `Apr 22 10:00:18 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=40294 PROTO=UDP SPT=50112 DPT=50113 LEN=58 `,
+    'undetermined', 'udp-ambiguous-ports', 'dst', undefined, 'cannot tell request from reply'],
+  ['ICMP echo request: a ping refused',
+    `Apr 22 10:00:19 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=12763 DF PROTO=ICMP TYPE=8 CODE=0 ID=4 SEQ=1 `,
+    'genuine-block', 'icmp-echo-request', 'dst', 'ICMP echo', 'ping refused'],
+  ['ICMP echo reply answers our ping',
+    `Apr 22 10:00:19 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=2121 PROTO=ICMP TYPE=0 CODE=0 ID=4 SEQ=1 `,
+    'conntrack-loss', 'icmp-echo-reply', 'src', 'ICMP echo', 'answer to our own ping'],
+  ['ICMP fragmentation-needed about our own packet',
+    `Apr 22 10:00:20 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=576 TOS=0x00 PREC=0xC0 TTL=64 ID=4242 PROTO=ICMP TYPE=3 CODE=4 [SRC=192.168.122.63 DST=192.168.122.9 LEN=1500 TOS=0x00 PREC=0x00 TTL=63 ID=1 DF PROTO=TCP SPT=6443 DPT=51000 WINDOW=501 RES=0x00 ACK PSH URGP=0 ] MTU=1450 `,
+    'conntrack-loss', 'icmp-error-own', 'src', undefined, 'ICMP error about our own packet'],
+  ['ICMP port unreachable about someone else\'s packet',
+    `Apr 22 10:00:21 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=112 TOS=0x00 PREC=0xC0 TTL=64 ID=4243 PROTO=ICMP TYPE=3 CODE=3 [SRC=192.168.122.70 DST=192.168.122.1 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=7 PROTO=UDP SPT=40000 DPT=53 LEN=64 ] `,
+    'undetermined', 'icmp-error-foreign', 'src', undefined, 'not from 192.168.122.63'],
+  ['IP-in-IP (protocol 4)',
+    `Apr 22 10:00:22 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=104 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=4 `,
+    'genuine-block', 'ip-protocol', 'dst', 'IP-in-IP (Calico)', 'protocol 4 (IP-in-IP (Calico))'],
+];
+
+describe('per-packet verdicts on real kernel lines', () => {
+  it.each(cases)('%s', (_name, line, verdict, rule, server, service, reason) => {
+    const v = classifyPacket(eventOf(line), ctx);
+    expect(v.verdict).toBe(verdict);
+    expect(v.rule).toBe(rule);
+    expect(v.server).toBe(server);
+    expect(v.service).toBe(service);
+    expect(v.reason).toContain(reason);
+  });
+
+  it('honours a configured ephemeral range', () => {
+    // With a peer range of 49152-65535, 45000 is no longer a client port: the ACK from it becomes a weak reply
+    const line = `Apr 22 10:00:10 harvester3 ${H} SRC=192.168.122.61 DST=192.168.122.63 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=45000 DPT=51000 WINDOW=501 RES=0x00 ACK URGP=0 `;
+    const v = classifyPacket(eventOf(line), { ...ctx, ephemeral: { from: 49152, to: 65535 } });
+    expect(v.verdict).toBe('conntrack-loss');
+    expect(v.rule).toBe('tcp-from-low-range');
+    expect(v.reason).toContain('49152-65535');
+  });
+
+  it('uses an injected service lookup (the role catalog)', () => {
+    const line = `Apr 22 10:00:09 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=44312 DPT=12345 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    const v = classifyPacket(eventOf(line), { ...ctx, services: (p, port) => (p === 'tcp' && port === 12345 ? 'my service' : undefined) });
+    expect(v.service).toBe('my service');
+    expect(v.reason).toContain('the rule for a known service is missing');
+  });
+
+  it('IPv6: ICMPv6 neighbour solicitation and echo, addresses in short form', () => {
+    const ns = `Apr 22 10:00:23 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=33:33:ff:00:00:63:52:54:00:3a:7c:61:86:dd SRC=fe80:0000:0000:0000:5054:00ff:fe3a:7c61 DST=ff02:0000:0000:0000:0000:0001:ff00:0063 LEN=72 TC=0 HOPLIMIT=255 FLOWLBL=0 PROTO=ICMPv6 TYPE=135 CODE=0 `;
+    const v = classifyPacket(eventOf(ns), ctx);
+    expect(v.verdict).toBe('genuine-block');
+    expect(v.service).toBe('ICMPv6 neighbour discovery');
+    expect(v.reason).toContain('fe80::5054:ff:fe3a:7c61');
+  });
+});

@@ -1,0 +1,173 @@
+import {
+  closeSync,
+  copyFileSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InputError } from '../../src/cli/errors.js';
+import { openFollowSource } from '../../src/input/follow-source.js';
+import type { LineSource } from '../../src/input/types.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const line = (n: number) => `fwdiag-follow ${n} ${'x'.repeat(n % 37)}\n`;
+
+let dir: string;
+let log: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fwdiag-follow-'));
+  log = join(dir, 'kern.log');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Pull lines from `src` into `got` until `done(got)` or the deadline; then abort. */
+async function consume(src: LineSource, got: string[], ac: AbortController, until: (got: string[]) => boolean, ms: number) {
+  const deadline = setTimeout(() => ac.abort(), ms);
+  try {
+    for await (const batch of src.batches(ac.signal)) {
+      got.push(...batch);
+      if (until(got)) break;
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+}
+
+const numbers = (got: string[]) => got.map((l) => Number(l.split(' ')[1]));
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+describe('openFollowSource', () => {
+  it('survives rename-rotation and copytruncate without losing or repeating a line', async () => {
+    writeFileSync(log, 'old line, written before following started\nand an unfinished one');
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const src = await openFollowSource(log, { onReady: () => ready() });
+    const ac = new AbortController();
+    const got: string[] = [];
+    const reading = consume(src, got, ac, (g) => g.some((l) => l.startsWith('fwdiag-follow 400 ')), 12_000);
+    await isReady;
+
+    let fd = openSync(log, 'a');
+    writeSync(fd, ' - finished after start\n'); // ends the unfinished line: not a line of ours
+    let n = 0;
+    const burst = async (count: number, pause: number) => {
+      for (let i = 0; i < count; i++) {
+        writeSync(fd, line(++n));
+        if (pause > 0 && i % 10 === 9) await sleep(pause);
+      }
+    };
+    await burst(100, 5);
+
+    // Rotation, syslog style: rename, the writer keeps writing to its old descriptor for a while, then reopens.
+    renameSync(log, `${log}.1`);
+    await burst(20, 5);
+    await sleep(100);
+    closeSync(fd);
+    fd = openSync(log, 'a');
+    await burst(80, 5);
+
+    // copytruncate, logrotate style: shift .1 to .2, copy, truncate. Lines 301-320 are written in the same tick
+    // as the copy and the truncation, so the follower cannot have read them from the original file.
+    await burst(100, 5);
+    await sleep(200);
+    await burst(20, 0);
+    renameSync(`${log}.1`, `${log}.2`);
+    copyFileSync(log, `${log}.1`);
+    ftruncateSync(fd, 0);
+    // Give the follower time to see the file shorter than its position (see the module comment).
+    await sleep(300);
+    await burst(80, 5);
+    closeSync(fd);
+
+    await reading;
+    expect(numbers(got)).toEqual(range(1, 400));
+    expect(got.every((l) => l.startsWith('fwdiag-follow '))).toBe(true);
+    expect(src.stats.rotations).toBe(2);
+    expect(src.stats.lines).toBe(400);
+  }, 15_000);
+
+  it('recovers lines still unread at a copytruncate while paused by a slow consumer', async () => {
+    writeFileSync(log, range(1, 30000).map(line).join(''));
+    const src = await openFollowSource(log, { from: 'start', maxQueuedLines: 50 });
+    const ac = new AbortController();
+    const it = src.batches(ac.signal)[Symbol.asyncIterator]();
+    const got: string[] = [];
+    const first = await it.next();
+    got.push(...(first.value as string[]));
+    await sleep(200); // the follower fills its queue and pauses, far from the end of the file
+    expect(src.stats.bytes).toBeLessThan(400 * 1024);
+    copyFileSync(log, `${log}.1`);
+    writeFileSync(log, ''); // truncate
+    await sleep(100);
+    const fd = openSync(log, 'a');
+    for (let n = 30001; n <= 30010; n++) writeSync(fd, line(n));
+    closeSync(fd);
+    const deadline = Date.now() + 8000;
+    while (!got.some((l) => l.startsWith('fwdiag-follow 30010 ')) && Date.now() < deadline) {
+      const r = await Promise.race([it.next(), sleep(2000).then(() => undefined)]);
+      if (r === undefined || r.done === true) break;
+      got.push(...r.value);
+    }
+    ac.abort();
+    await it.return?.();
+    expect(numbers(got)).toEqual(range(1, 30010));
+    expect(src.stats.rotations).toBe(1);
+  }, 15_000);
+
+  it('sees a copytruncate even when the file is refilled past the old position before it looks', async () => {
+    writeFileSync(log, range(1, 1000).map(line).join(''));
+    const src = await openFollowSource(log, { from: 'start' });
+    const ac = new AbortController();
+    const got: string[] = [];
+    const reading = consume(src, got, ac, (g) => g.some((l) => l.startsWith('fwdiag-follow 3000 ')), 8000);
+    while (got.length < 1000) await sleep(20);
+    // All in one tick: the follower cannot look between the truncation and the refill.
+    const fd = openSync(log, 'a');
+    for (let n = 1001; n <= 1010; n++) writeSync(fd, line(n)); // unread when the copy is made
+    copyFileSync(log, `${log}.1`);
+    ftruncateSync(fd, 0);
+    for (let n = 1011; n <= 3000; n++) writeSync(fd, line(n)); // ~2.5x the old size
+    closeSync(fd);
+    await reading;
+    expect(numbers(got)).toEqual(range(1, 3000));
+    expect(src.stats.rotations).toBe(1);
+  }, 15_000);
+
+  it('from start reads what is there, then follows', async () => {
+    writeFileSync(log, `${line(1)}${line(2)}`);
+    let ready!: () => void;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const src = await openFollowSource(log, { from: 'start', onReady: () => ready() });
+    const ac = new AbortController();
+    const got: string[] = [];
+    const reading = consume(src, got, ac, (g) => g.length >= 3, 5000);
+    await isReady;
+    writeFileSync(log, line(3), { flag: 'a' });
+    await reading;
+    expect(numbers(got)).toEqual([1, 2, 3]);
+  });
+
+  it('stops when aborted while waiting for lines', async () => {
+    writeFileSync(log, '');
+    const src = await openFollowSource(log);
+    const ac = new AbortController();
+    const t0 = Date.now();
+    setTimeout(() => ac.abort(), 100);
+    const got: string[] = [];
+    for await (const b of src.batches(ac.signal)) got.push(...b);
+    expect(got).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('a missing file is an InputError', async () => {
+    await expect(openFollowSource(join(dir, 'missing.log'))).rejects.toThrow(InputError);
+    await expect(openFollowSource(join(dir, 'missing.log'))).rejects.toThrow(/^cannot follow .*missing\.log: no such file$/);
+  });
+});

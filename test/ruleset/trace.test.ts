@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createParser } from '../../src/parse/parse-line.js';
+import type { DropEvent } from '../../src/parse/event.js';
+import { formatTrace, parseRuleset, trace } from '../../src/ruleset/index.js';
+import type { Ruleset } from '../../src/ruleset/index.js';
+
+const FIX = 'fixtures/rulesets';
+function load(f: string): Ruleset {
+  const r = parseRuleset(readFileSync(`${FIX}/${f}`, 'utf8'));
+  if (!r.ok) throw new Error(r.issues.join());
+  return r.value;
+}
+function parseLines(text: string): DropEvent[] {
+  const p = createParser();
+  return text.split('\n').flatMap((l) => {
+    const r = p.parseLine(l);
+    return r.kind === 'event' ? [r.event] : [];
+  });
+}
+/** A hand-built event: what a LOG line with these fields parses to. */
+function ev(over: Partial<DropEvent>): DropEvent {
+  return {
+    line: 1, time: null, ts: null, mono: null, host: null, envelope: 'bare', prefix: 'NODE_DROP ', in: 'eth0', out: '',
+    family: 4, src: '198.18.0.2', dst: '198.18.0.1', proto: 'TCP', spt: 40000, dpt: 9999, flags: ['SYN'], ...over,
+  };
+}
+
+describe('real kernel drops (fixtures/rulesets/harvester-control-plane.drops.log) on the real ruleset', () => {
+  const rs = load('harvester-control-plane-extra.iptables-save');
+  const [syn9999, syn7777] = parseLines(readFileSync(`${FIX}/harvester-control-plane.drops.log`, 'utf8'));
+  it('parses the dmesg lines', () => {
+    expect(syn9999?.dpt).toBe(9999);
+    expect(syn7777?.dpt).toBe(7777);
+  });
+  it('a SYN to a port nobody opened: decided by the DROP after visiting the LOG rule, with the ctstate note', () => {
+    const t = trace(rs, syn9999 as DropEvent);
+    expect(t.hooks).toEqual(['prerouting', 'input']);
+    expect(t.verdict).toBe('drop');
+    expect(t.decidedBy?.ref).toMatchObject({ table: 'filter', chain: 'HARVESTER_INPUT', index: 26 });
+    const matched = t.steps.filter((s) => s.matched).map((s) => `${s.ref.chain}#${s.ref.index}:${s.action}`);
+    expect(matched).toEqual(['INPUT#2:jump', 'HARVESTER_INPUT#25:log', 'HARVESTER_INPUT#26:drop']);
+    expect(t.logRule).toMatchObject({ reached: true, ref: { chain: 'HARVESTER_INPUT', index: 25 } });
+    // the ESTABLISHED,RELATED rule: unknown for a log line, taken as not matching, and said so
+    const est = t.steps.find((s) => s.ref.chain === 'HARVESTER_INPUT' && s.ref.index === 1);
+    expect(est?.matched).toBe(false);
+    expect(est?.assumed[0]?.match.kind).toBe('ctstate');
+    expect(t.notes.join('\n')).toMatch(/ctstate matches were taken as not matching/);
+  });
+  it('reports the ACCEPT after the DROP as shadowed and the one on another NIC as interface-bound', () => {
+    const t1 = trace(rs, syn9999 as DropEvent);
+    expect(t1.nearMisses.map((n) => [n.rule.chain, n.rule.index, n.reasons.map((r) => r.kind)])).toEqual([['HARVESTER_INPUT', 27, ['shadowed']]]);
+    expect(t1.nearMisses[0]?.reasons[0]?.detail).toContain('HARVESTER_INPUT#26 (DROP)');
+    const t2 = trace(rs, syn7777 as DropEvent);
+    expect(t2.nearMisses.map((n) => [n.rule.chain, n.rule.index, n.reasons.map((r) => r.kind)])).toEqual([['INPUT', 1, ['interface']]]);
+    expect(t2.nearMisses[0]?.reasons[0]?.detail).toBe('in-interface other0 (packet IN=mgmt-br)');
+  });
+  it('prints the path, the verdict and the near misses', () => {
+    const out = formatTrace(trace(rs, syn9999 as DropEvent)).join('\n');
+    expect(out).toContain('packet   IPv4 TCP 198.18.7.2:41582 -> 198.18.7.1:9999 IN=mgmt-br OUT= SYN');
+    expect(out).toContain('ip filter HARVESTER_INPUT#25  LOG "HARVESTER_DROP_"');
+    expect(out).toContain('verdict  DROP by ip filter HARVESTER_INPUT#26');
+    expect(out).toContain('shadowed: never reached');
+    expect(out).toContain('(25 rules did not match; --verbose lists them)');
+    const verbose = formatTrace(trace(rs, syn9999 as DropEvent), { verbose: true }).join('\n');
+    expect(verbose).toContain('HARVESTER_INPUT#1  no match: ctstate related,established');
+  });
+  it('the same line against the unmodified seed ruleset has no near miss', () => {
+    const t = trace(load('harvester-control-plane.iptables-save'), syn9999 as DropEvent);
+    expect(t.verdict).toBe('drop');
+    expect(t.nearMisses).toEqual([]);
+  });
+  it('a port the seed opens from a packet on another NIC never enters HARVESTER_INPUT', () => {
+    const t = trace(load('harvester-control-plane.iptables-save'), { ...(syn9999 as DropEvent), in: 'eth9', dpt: 9345 });
+    expect(t.verdict).toBe('accept'); // INPUT policy ACCEPT: this ruleset would not have dropped it
+    expect(t.notes.join('\n')).toMatch(/not reached by the trace/);
+  });
+});
+
+describe('hand-built events on the tricky ruleset', () => {
+  const rs = load('tricky.iptables-save');
+  it('an ACCEPT limited to other sources', () => {
+    const t = trace(rs, ev({ dpt: 6443 }));
+    expect(t.verdict).toBe('reject');
+    expect(t.decidedBy?.ref.index).toBe(7);
+    expect(t.nearMisses.map((n) => n.reasons.map((r) => `${r.kind}: ${r.detail}`))).toEqual([['source: source 198.18.5.0/24 (packet SRC=198.18.0.2)']]);
+  });
+  it('an ACCEPT that requires ctstate NEW is a ctstate near miss', () => {
+    const t = trace(rs, ev({ dpt: 10250 }));
+    expect(t.nearMisses[0]?.reasons.map((r) => r.kind)).toEqual(['ctstate']);
+  });
+  it('an ACK without state hits the "! --syn" DROP before the multiport ACCEPT matters', () => {
+    const t = trace(rs, ev({ dpt: 33000, flags: ['ACK'] }));
+    expect(t.decidedBy?.ref.text).toContain('non-SYN without state');
+    expect(t.steps.some((s) => s.action === 'log')).toBe(false);
+    expect(t.notes.join('\n')).toMatch(/LOG rule with this prefix \(NODE_IN#6\) was not reached/);
+  });
+  it('the multiport ACCEPT lets SSH through: the trace ends in ACCEPT and says that contradicts the log', () => {
+    const t = trace(rs, ev({ dpt: 22 }));
+    expect(t.verdict).toBe('accept');
+    expect(t.notes.join('\n')).toMatch(/ends in ACCEPT although the packet was logged/);
+  });
+  it('MGMT_ONLY returns to INPUT and the DROP policy decides for eth1 traffic', () => {
+    const t = trace(rs, ev({ in: 'eth1', dpt: 9345 }));
+    expect(t.verdict).toBe('drop');
+    expect(t.decidedBy?.policy).toBe(true);
+    expect(t.steps.filter((s) => s.matched).map((s) => `${s.ref.chain}#${s.ref.index}:${s.action}`)).toEqual(['INPUT#3:jump', 'MGMT_ONLY#2:return', 'INPUT#0:policy-drop']);
+    // the 9345 ACCEPT sits in NODE_IN, entered only from eth0, and after the DROP
+    const nm = t.nearMisses.find((n) => n.rule.chain === 'NODE_IN');
+    expect(nm?.reasons.map((r) => r.kind)).toEqual(['interface']);
+    expect(nm?.reasons[0]?.via?.index).toBe(4);
+  });
+  it('UDP to a NodePort is accepted; ICMP has no port near misses', () => {
+    expect(trace(rs, ev({ proto: 'UDP', dpt: 31000, flags: undefined })).verdict).toBe('accept');
+    const icmp = trace(rs, ev({ proto: 'ICMP', dpt: undefined, spt: undefined, flags: undefined, icmp: { type: 8, code: 0 } }));
+    expect(icmp.verdict).toBe('drop');
+    expect(icmp.nearMisses).toEqual([]);
+  });
+  it('an IPv6 packet sees no IPv4 table', () => {
+    const t = trace(rs, ev({ family: 6, src: 'fd00:0000:0000:0000:0000:0000:0000:0002', dst: 'fd00::1' }));
+    expect(t.verdict).toBe('none');
+    expect(t.notes[0]).toMatch(/no IPv6 base chain/);
+  });
+});
+
+describe('nft ruleset traces', () => {
+  const rs = load('talos-like.nft.json');
+  it('shadowed trustd ACCEPT after the drop; interface-bound API ACCEPT; named-set source ACCEPT', () => {
+    const trustd = trace(rs, ev({ prefix: 'TALOS_DROP ', dpt: 50001 }));
+    expect(trustd.verdict).toBe('drop');
+    expect(trustd.logRule?.reached).toBe(true);
+    expect(trustd.nearMisses.map((n) => n.reasons.map((r) => r.kind))).toEqual([['shadowed']]);
+    const api = trace(rs, ev({ prefix: 'TALOS_DROP ', dpt: 6443 }));
+    expect(api.nearMisses[0]?.reasons.map((r) => r.detail)).toEqual(['in-interface eth1 (packet IN=eth0)']);
+    const kubelet = trace(rs, ev({ prefix: 'TALOS_DROP ', src: '203.0.113.9', dpt: 10250 }));
+    expect(kubelet.nearMisses[0]?.reasons.map((r) => r.kind)).toEqual(['source']);
+    expect(trace(rs, ev({ prefix: 'TALOS_DROP ', src: '198.18.0.9', dpt: 10250 })).verdict).toBe('accept');
+  });
+  it('the VXLAN jump returns for foreign sources and the chain then drops', () => {
+    const t = trace(rs, ev({ prefix: 'TALOS_DROP ', proto: 'UDP', src: '203.0.113.9', dpt: 4789, flags: undefined }));
+    expect(t.verdict).toBe('drop');
+    expect(t.steps.filter((s) => s.matched).map((s) => s.action)).toEqual(['jump', 'return', 'log', 'drop']);
+  });
+  it('a jump loop is cut, not followed forever', () => {
+    const loop = parseRuleset('*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n-A INPUT -j A\n-A A -j B\n-A B -j A\nCOMMIT\n');
+    if (!loop.ok) throw new Error('parse');
+    const t = trace(loop.value, ev({}));
+    expect(t.truncated).toBe(true);
+  });
+});
