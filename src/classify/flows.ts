@@ -131,7 +131,7 @@ export interface FlowTableOptions {
   idleMs: number;
 }
 
-/** How often (in added flows) idle flows are looked for. */
+/** Idle flows are looked for after this many adds, or a quarter of the table's size if larger (amortised O(1)). */
 const SWEEP_EVERY = 4096;
 
 /**
@@ -159,7 +159,7 @@ export class FlowTable {
 
   /** Adds a new flow; `now` (event time) drives idle expiry. */
   add(flow: Flow, now: number): void {
-    if (++this.addsSinceSweep >= SWEEP_EVERY) {
+    if (++this.addsSinceSweep >= SWEEP_EVERY && this.addsSinceSweep >= this.map.size >>> 2) {
       this.addsSinceSweep = 0;
       this.expire(now);
     }
@@ -187,15 +187,19 @@ export class FlowTable {
     }
   }
 
-  /** Makes room for a tenth of the cap: oldest noise first, then oldest of any kind. */
+  /** Makes room for a tenth of the cap (amortised): oldest noise first, then oldest of any kind. */
   private evict(): void {
-    const target = Math.floor(this.opts.maxFlows * 0.9);
-    let excess = this.map.size - target;
-    const all = [...this.map.values()];
-    all.sort((a, b) => Number(isNoise(b)) - Number(isNoise(a)) || a.lastSeen - b.lastSeen);
-    for (let i = 0; i < all.length && excess > 0; i++, excess--) {
-      this.remove(all[i]!);
-      this.evicted++;
+    let excess = this.map.size - Math.floor(this.opts.maxFlows * 0.9);
+    const noise: Flow[] = [];
+    const rest: Flow[] = [];
+    for (const f of this.map.values()) (isNoise(f) ? noise : rest).push(f);
+    for (const group of [noise, rest]) {
+      if (excess <= 0) break;
+      group.sort((a, b) => a.lastSeen - b.lastSeen);
+      for (let i = 0; i < group.length && excess > 0; i++, excess--) {
+        this.remove(group[i]!);
+        this.evicted++;
+      }
     }
   }
 

@@ -1,4 +1,4 @@
-import { listPlatforms, serviceForPort } from '../catalog/index.js';
+import { loadBuiltinCatalog, type Catalog, type CatalogEntry } from '../catalog/index.js';
 
 /**
  * A built-in table of the well-known node ports named by the seeds (Harvester, RKE2, K3s, kubeadm, Talos, Calico,
@@ -122,41 +122,48 @@ export function serviceForProtocol(proto: string): string | undefined {
 }
 
 /**
- * The role catalog (src/catalog) as a {@link ServiceLookup}, memoised per port: a catalog lookup filters entry
- * lists (microseconds), far too slow per event, but there are only 2×65536 answers. With a platform, its entries
- * name a port first; then the generic table, then every other platform (sorted), then the built-in table here
- * (ports the catalog does not list yet). If the catalog cannot be loaded, the built-in table alone answers.
+ * The role catalog (src/catalog) as a {@link ServiceLookup}. A catalog lookup filters entry lists (microseconds) —
+ * far too slow per event — so the catalog is flattened once into dense per-port tables. Precedence, first name
+ * wins: the given platform's entries, then the generic table, then every other platform (sorted); within each,
+ * inbound entries before loopback-only ones; then the built-in table here (ports the catalog does not list yet).
+ * If the catalog cannot be loaded, the built-in table alone answers.
  */
-export function catalogServiceLookup(platform?: string): ServiceLookup {
-  let platforms: string[];
+export function catalogServiceLookup(platform?: string, catalog?: Catalog): ServiceLookup {
+  let cat: Catalog;
   try {
-    platforms = listPlatforms();
+    cat = catalog ?? loadBuiltinCatalog();
   } catch {
     // no catalog files (a broken install): the classifier must still work
     return builtinServiceForPort;
   }
+  const names = [...cat.platforms.keys()].sort();
   const order = [
-    ...(platform !== undefined ? [platform] : []),
-    'generic',
-    ...platforms.filter((p) => p !== platform && p !== 'generic'),
+    ...(platform !== undefined && cat.platforms.has(platform) ? [platform] : []),
+    ...(cat.platforms.has('generic') && platform !== 'generic' ? ['generic'] : []),
+    ...names.filter((p) => p !== platform && p !== 'generic'),
   ];
-  const memo: Record<string, Array<string | null | undefined>> = {};
+  const tcp = new Array<string | undefined>(65536).fill(undefined);
+  const udp = new Array<string | undefined>(65536).fill(undefined);
+  const fill = (entries: CatalogEntry[]) => {
+    for (const e of entries) {
+      if (e.port === undefined) continue;
+      const t = e.proto === 'tcp' ? tcp : e.proto === 'udp' ? udp : undefined;
+      if (t === undefined) continue;
+      for (let p = e.port.from; p <= e.port.to; p++) t[p] ??= e.service;
+    }
+  };
+  for (const name of order) {
+    const entries = cat.platforms.get(name)?.entries ?? [];
+    fill(entries.filter((e) => e.scope !== 'loopback'));
+    fill(entries.filter((e) => e.scope === 'loopback'));
+  }
+  for (let p = 0; p < 65536; p++) {
+    tcp[p] ??= TCP_TABLE[p];
+    udp[p] ??= UDP_TABLE[p];
+  }
   return (proto, port) => {
-    let m = memo[proto];
-    if (m === undefined) {
-      if (proto !== 'tcp' && proto !== 'udp' && proto !== 'udplite') return undefined;
-      m = memo[proto] = new Array<string | null | undefined>(65536).fill(undefined);
-    }
-    const hit = m[port];
-    if (hit !== undefined) return hit ?? undefined;
-    let name: string | undefined;
-    const p = proto === 'udplite' ? 'udp' : proto;
-    for (const pl of order) {
-      name = serviceForPort(p, port, pl);
-      if (name !== undefined) break;
-    }
-    name ??= builtinServiceForPort(proto, port);
-    m[port] = name ?? null;
-    return name;
+    if (proto === 'tcp') return tcp[port];
+    if (proto === 'udp' || proto === 'udplite') return udp[port];
+    return undefined;
   };
 }

@@ -4,7 +4,7 @@
  * trace → writer.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
@@ -13,7 +13,7 @@ import { createParser } from '../parse/parse-line.js';
 import type { DropEvent } from '../parse/event.js';
 import { escapeControl, escapeJsonControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
-import { formatTrace, mergeRulesets, parseRuleset, trace } from '../ruleset/index.js';
+import { MAX_RULESET_BYTES, formatTrace, mergeRulesets, parseRuleset, trace } from '../ruleset/index.js';
 import type { Ruleset } from '../ruleset/index.js';
 
 export const TRACE_USAGE = `Usage: fwdiag trace --ruleset FILE|live [options] LINE|-
@@ -88,9 +88,15 @@ export async function loadRuleset(spec: string): Promise<Ruleset> {
     const errors: string[] = [];
     for (const [cmd, fam] of [['iptables-save', 'ip'], ['ip6tables-save', 'ip6']] as const) {
       try {
-        const r = parseRuleset(await run(cmd, []), { defaultFamily: fam });
+        const text = await run(cmd, []);
+        // no tables at all is a valid (empty) ruleset
+        if (text.trim() === '') {
+          parts.push({ format: 'iptables-save', tables: [], warnings: [`${cmd} printed no tables`] });
+          continue;
+        }
+        const r = parseRuleset(text, { defaultFamily: fam });
         if (r.ok) parts.push(r.value);
-        else if (!r.issues[0]?.startsWith('empty')) errors.push(`${cmd}: ${r.issues.join('; ')}`);
+        else errors.push(`${cmd}: ${r.issues.join('; ')}`);
       } catch (e) {
         errors.push(`${cmd}: ${(e as Error).message.split('\n')[0] ?? ''}`);
       }
@@ -102,8 +108,11 @@ export async function loadRuleset(spec: string): Promise<Ruleset> {
   }
   let text: string;
   try {
+    // read whole: refuse what would not fit comfortably before reading it
+    if ((await stat(spec)).size > MAX_RULESET_BYTES) throw new InputError(`${spec}: ruleset larger than ${MAX_RULESET_BYTES} bytes`);
     text = await readFile(spec, 'utf8');
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(`cannot read ruleset ${spec}: ${(e as Error).message}`, { cause: e });
   }
   const r = parseRuleset(text);

@@ -208,6 +208,11 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     if (e.icmpTypes !== undefined) r.icmpTypes = e.icmpTypes;
     rules.push(r);
   }
+  const widened = rules.filter((r) => r.kind === 'catalog' && r.sources.length === 0).length;
+  const scoped = entriesFor(policy.platform, policy.role, opts).some((e) => e.defaultOpen && (e.scope === 'cluster-nodes' || e.scope === 'control-plane-nodes'));
+  if (policy.clusterSubnet === undefined && widened > 0 && scoped) {
+    warnings.push('no clusterSubnet: ports meant for cluster nodes / control-plane nodes are opened to any source (set clusterSubnet and controlPlane to narrow them)');
+  }
   for (const x of [...policy.extra, ...fragments.flatMap((f) => f.extra)]) {
     const base = { kind: 'extra' as const, proto: x.proto, sources: x.sources ?? [], comment: x.comment ?? `fwdiag extra ${x.proto}${x.ports === undefined ? '' : ` ${x.ports.join(',')}`}` };
     if (x.ports === undefined) rules.push(base);

@@ -56,7 +56,8 @@ export interface FollowOptions {
 
 /** Bytes compared between the file and its copy before trusting the copy (copytruncate recovery). */
 const VERIFY_BYTES = 256;
-const READ_BYTES = 64 * 1024;
+/** tail-file read size (its default is 4 KiB); 256 KiB as for files (see file-source.ts). */
+const READ_BYTES = 256 * 1024;
 
 type Item = { lines: string[] } | { copyFrom: number; verifyFrom: number; verify: Buffer };
 

@@ -2,9 +2,10 @@
  * Bytes → lines, fast. Pure and synchronous: the input adapters feed it chunks and get back complete lines.
  *
  * Speed comes from doing the work once per chunk, not once per line or byte: the span of a chunk that holds only
- * complete lines (from just after the first `\n` to its last `\n`) is decoded with one `toString('utf8')` and cut
- * with one `split('\n')`. `\n` (0x0A) never occurs inside a multi-byte UTF-8 sequence, so decoding a span that
- * starts and ends at newlines cannot split a character. Only the one line that straddles a chunk boundary is copied.
+ * complete lines (from just after the first `\n` to its last `\n`) is decoded with one `toString` and cut with one
+ * `split('\n')` (see spanText for non-ASCII). `\n` (0x0A) never occurs inside a multi-byte UTF-8 sequence, so a span
+ * that starts and ends at newlines cannot split a character. Only the line straddling a chunk boundary is copied.
+ * Measured (bench/split-lines.mjs, 2 busy vCPUs): 11-19 M lines/s for 259-byte ASCII lines in 64 KiB chunks.
  */
 
 import { isAscii } from 'node:buffer';

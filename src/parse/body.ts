@@ -93,14 +93,15 @@ function fail(code: IssueCode, message: string): void {
 /** A decimal field value; -1 (and the line's first error recorded) when malformed. */
 function num(s: string, a: number, b: number, key: string): number {
   const v = readUint(s, a, b);
-  if (v < 0) fail('malformed-field', `${key}= has a non-numeric value`);
+  // A value cut by the end of the line is a truncated line, not a bad value.
+  if (v < 0) fail(b >= s.length ? 'truncated' : 'malformed-field', `${key}= has a non-numeric value`);
   return v;
 }
 
 /** A `0x…` field value; -1 (and the line's first error recorded) when malformed. */
 function hex(s: string, a: number, b: number, key: string): number {
   const v = readHex0x(s, a, b);
-  if (v < 0) fail('malformed-field', `${key}= has a malformed hex value`);
+  if (v < 0) fail(b >= s.length ? 'truncated' : 'malformed-field', `${key}= has a malformed hex value`);
   return v;
 }
 
@@ -304,7 +305,10 @@ function parseKey(s: string, ks: number, k: number, a: number, e: number, lv: Le
     const p = s.slice(a, e);
     lv.proto = p;
     t.proto = p;
-    if (p.length === 0) fail('malformed-field', 'PROTO= is empty');
+    // The kernel names these protocols and prints every other one as a number.
+    if (!KNOWN_PROTOS.has(p) && readUint(p, 0, p.length) < 0) {
+      fail(e >= s.length ? 'truncated' : 'malformed-field', `PROTO=${p.slice(0, 16)} is not a protocol the kernel prints`);
+    }
     return true;
   }
   if (k === K_SPT && s.startsWith('SPT', ks)) {
@@ -362,15 +366,13 @@ function parseKey(s: string, ks: number, k: number, a: number, e: number, lv: Le
     return true;
   }
   if (k === K_TYPE && s.startsWith('TYPE', ks)) {
-    const v = readUint(s, a, e);
-    if (v < 0) fail('malformed-field', 'TYPE= has a non-numeric value');
-    else icmpOf(lv).type = v;
+    const v = num(s, a, e, 'TYPE');
+    if (v >= 0) icmpOf(lv).type = v;
     return true;
   }
   if (k === K_CODE && s.startsWith('CODE', ks)) {
-    const v = readUint(s, a, e);
-    if (v < 0) fail('malformed-field', 'CODE= has a non-numeric value');
-    else icmpOf(lv).code = v;
+    const v = num(s, a, e, 'CODE');
+    if (v >= 0) icmpOf(lv).code = v;
     return true;
   }
   if (k === K_TC && s.startsWith('TC', ks)) {
@@ -410,15 +412,13 @@ function parseKey(s: string, ks: number, k: number, a: number, e: number, lv: Le
     return true;
   }
   if (k === K_MTU && s.startsWith('MTU', ks)) {
-    const v = readUint(s, a, e);
-    if (v < 0) fail('malformed-field', 'MTU= has a non-numeric value');
-    else icmpOf(lv).mtu = v;
+    const v = num(s, a, e, 'MTU');
+    if (v >= 0) icmpOf(lv).mtu = v;
     return true;
   }
   if (k === K_PARAMETER && s.startsWith('PARAMETER', ks)) {
-    const v = readUint(s, a, e);
-    if (v < 0) fail('malformed-field', 'PARAMETER= has a non-numeric value');
-    else icmpOf(lv).parameter = v;
+    const v = num(s, a, e, 'PARAMETER');
+    if (v >= 0) icmpOf(lv).parameter = v;
     return true;
   }
   if (k === K_POINTER && s.startsWith('POINTER', ks)) {
@@ -482,6 +482,7 @@ function parseKey(s: string, ks: number, k: number, a: number, e: number, lv: Le
 }
 
 const CT_PREFIX = 'nf_ct_proto_';
+const KNOWN_PROTOS = new Set(['TCP', 'UDP', 'UDPLITE', 'ICMP', 'ICMPv6', 'AH', 'ESP']);
 let lastPrefix = '';
 
 /**

@@ -2,7 +2,11 @@
  * Real-kernel tests: the committed fixtures are what iptables-save / nft -j print for these rules, and traces of
  * drops the kernel really logged agree with what the kernel did.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { traceCommand } from '../../src/cli/trace.js';
+import { memoryIO } from '../catalog/cli-io.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createParser } from '../../src/parse/parse-line.js';
 import type { DropEvent } from '../../src/parse/event.js';
@@ -107,6 +111,36 @@ describe('drops the kernel logged, traced', () => {
       expect(bound?.reasons.map((r) => r.kind)).toEqual(['interface']);
       expect(bound?.reasons[0]?.detail).toContain('IN=mgmt-br');
     } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('--ruleset live', () => {
+  it('runs iptables-save and ip6tables-save (here: inside a namespace, through PATH shims) and traces against both', async () => {
+    const ns = addNs('live');
+    const shims = mkdtempSync(join(tmpdir(), 'fwrs-shims-'));
+    const oldPath = process.env.PATH;
+    try {
+      inNs(ns, `sh ${FIX}/harvester-control-plane.commands.sh`);
+      inNs(ns, 'ip6tables -P INPUT DROP');
+      for (const tool of ['iptables-save', 'ip6tables-save']) {
+        writeFileSync(join(shims, tool), `#!/bin/sh\nexec ip netns exec ${ns} /usr/sbin/${tool} "$@"\n`);
+        chmodSync(join(shims, tool), 0o755);
+      }
+      process.env.PATH = `${shims}:${oldPath ?? ''}`;
+      const line = readFileSync(`${FIX}/harvester-control-plane.drops.log`, 'utf8').split('\n')[0] ?? '';
+      const m = memoryIO();
+      expect(await traceCommand(['--ruleset', 'live', line], m.io)).toBe(0);
+      expect(m.out()).toContain('verdict  DROP by ip filter HARVESTER_INPUT#26');
+      // the IPv6 table came along: an IPv6 packet is decided by its DROP policy
+      const v6 = memoryIO();
+      await traceCommand(['--ruleset', 'live', '--json', 'X IN=mgmt-br OUT= SRC=fd00:0000:0000:0000:0000:0000:0000:0002 DST=fd00:0000:0000:0000:0000:0000:0000:0001 LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=1 PROTO=TCP SPT=1 DPT=2 WINDOW=1 RES=0x00 SYN URGP=0'], v6.io);
+      const o = JSON.parse(v6.out());
+      expect([o.verdict, o.decidedBy.ref.family, o.decidedBy.policy]).toEqual(['drop', 'ip6', true]);
+    } finally {
+      process.env.PATH = oldPath;
+      rmSync(shims, { recursive: true, force: true });
       cleanup();
     }
   });

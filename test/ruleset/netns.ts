@@ -45,12 +45,10 @@ export function cleanup(): void {
 
 /** A veth pair between two namespaces: node side `nodeIf` gets .1, peer side `peerIf` gets .2, in 198.18.<octet>.0/24. */
 export function link(node: string, peer: string, nodeIf: string, peerIf: string, octet: number): { nodeIp: string; peerIp: string } {
-  const tmpA = `fwrsa${process.pid % 100000}`;
-  const tmpB = `fwrsb${process.pid % 100000}`;
-  sh(`ip link add ${tmpA} type veth peer name ${tmpB}`);
-  sh(`ip link set ${tmpA} netns ${node} && ip link set ${tmpB} netns ${peer}`);
-  inNs(node, `ip link set ${tmpA} name ${nodeIf} && ip addr add 198.18.${octet}.1/24 dev ${nodeIf} && ip link set ${nodeIf} up`);
-  inNs(peer, `ip link set ${tmpB} name ${peerIf} && ip addr add 198.18.${octet}.2/24 dev ${peerIf} && ip link set ${peerIf} up`);
+  // created inside the node namespace with its peer end put straight into the peer namespace: nothing touches the host's
+  sh(`ip -n ${node} link add ${nodeIf} type veth peer name ${peerIf} netns ${peer}`);
+  inNs(node, `ip addr add 198.18.${octet}.1/24 dev ${nodeIf} && ip link set ${nodeIf} up`);
+  inNs(peer, `ip addr add 198.18.${octet}.2/24 dev ${peerIf} && ip link set ${peerIf} up`);
   return { nodeIp: `198.18.${octet}.1`, peerIp: `198.18.${octet}.2` };
 }
 

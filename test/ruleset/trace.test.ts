@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createParser } from '../../src/parse/parse-line.js';
 import type { DropEvent } from '../../src/parse/event.js';
-import { formatTrace, parseRuleset, trace } from '../../src/ruleset/index.js';
+import { formatTrace, mergeRulesets, parseRuleset, trace } from '../../src/ruleset/index.js';
 import type { Ruleset } from '../../src/ruleset/index.js';
 
 const FIX = 'fixtures/rulesets';
@@ -146,5 +146,19 @@ describe('nft ruleset traces', () => {
     if (!loop.ok) throw new Error('parse');
     const t = trace(loop.value, ev({}));
     expect(t.truncated).toBe(true);
+  });
+});
+
+describe('several base chains on one hook', () => {
+  it('an ACCEPT in one table does not stop the next base chain: the iptables-nft table still drops', () => {
+    const both = mergeRulesets([load('talos-like.nft.json'), load('harvester-control-plane.iptables-nft.json')]);
+    const t = trace(both, ev({ prefix: 'HARVESTER_DROP_', in: 'mgmt-br', dpt: 50000 }));
+    const decisions = t.steps.filter((s) => s.matched && s.action !== 'log' && s.action !== 'jump').map((s) => `${s.ref.table}/${s.ref.chain}#${s.ref.index}:${s.action}`);
+    expect(decisions).toEqual(['fwrs_talos/ingress#7:accept', 'filter/HARVESTER_INPUT#26:drop']);
+    expect(t.verdict).toBe('drop');
+    // and the other way round: the inet table drops first, so the ip table is never consulted
+    const t2 = trace(both, ev({ prefix: 'TALOS_DROP ', in: 'mgmt-br', dpt: 9345 }));
+    expect(t2.decidedBy?.ref.table).toBe('fwrs_talos');
+    expect(t2.steps.some((s) => s.ref.table === 'filter')).toBe(false);
   });
 });

@@ -1,0 +1,2 @@
+export function makeLine(rnd: () => number, i: number): string;
+export function ensureCorpus(path: string, lines: number): Promise<string>;

@@ -1,0 +1,52 @@
+// One measurement in a fresh process (so peak RSS is this measurement's alone). Prints one JSON line to fd 3.
+// Usage: node bench/measure.mjs MODE CORPUS
+import { createReadStream, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+const [mode, corpus] = process.argv.slice(2);
+const report = (lines) => {
+  const seconds = (performance.now() - t0) / 1000;
+  writeSync(3, `${JSON.stringify({ mode, lines, seconds, linesPerSec: lines / seconds, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+};
+let t0 = performance.now();
+
+if (mode === 'naive') {
+  // The baseline the issue names: readline plus one regular expression pulling SRC/DST/PROTO/SPT/DPT.
+  const re = /SRC=(\S+) DST=(\S+).*?PROTO=(\S+)(?: SPT=(\d+) DPT=(\d+))?/;
+  let n = 0;
+  let hits = 0;
+  const rl = createInterface({ input: createReadStream(corpus), crlfDelay: Infinity });
+  for await (const line of rl) {
+    n++;
+    const m = re.exec(line);
+    if (m !== null) hits += m[4] === undefined ? 1 : 2;
+  }
+  if (hits === 0) throw new Error('baseline matched nothing');
+  report(n);
+} else if (mode === 'parse-core') {
+  // Bytes to event objects: file reads → line splitter → parser, nothing written.
+  const { openFileSource } = await import('../dist/input/file-source.js');
+  const { readResults } = await import('../dist/cli/read-loop.js');
+  const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  t0 = performance.now();
+  const src = await openFileSource(corpus);
+  let events = 0;
+  for await (const { results } of readResults([src], { now: Date.now, signal: new AbortController().signal }, totals)) {
+    for (const r of results) if (r.kind === 'event' && r.event.proto !== undefined) events++;
+  }
+  if (events !== totals.events) throw new Error('event count mismatch');
+  report(totals.lines);
+} else if (mode === 'parse-cli' || mode === 'analyze-cli') {
+  // The CLI exactly as `fwdiag parse FILE > /dev/null` / `fwdiag analyze --summary FILE > /dev/null` runs it
+  // (bin/fwdiag.js only calls run()); stdout is /dev/null, opened by the parent.
+  const { run } = await import('../dist/cli/main.js');
+  const argv = mode === 'parse-cli' ? ['parse', '--stats', corpus] : ['analyze', '--summary', corpus];
+  let stats = '';
+  const stderr = { write: (s) => { stats += s; return true; }, isTTY: false };
+  const code = await run(argv, { stdin: process.stdin, stdout: process.stdout, stderr, env: {}, now: Date.now });
+  if (code !== 0) throw new Error(`exit ${code}: ${stats}`);
+  const m = /"lines":(\d+)/.exec(stats);
+  report(m === null ? Number(process.env.BENCH_LINES) : Number(m[1]));
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}

@@ -1,0 +1,54 @@
+// `npm run bench`: a deterministic corpus, then each measurement in its own process, best of RUNS, next to the
+// naive baseline measured in the same run. Targets are the issues' (one core).
+import { spawnSync } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { cpus } from 'node:os';
+import { ensureCorpus } from './corpus.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const LINES = Number(process.env.BENCH_LINES ?? 1_200_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const corpus = await ensureCorpus(join(here, '.corpus', `corpus-${LINES}.log`), LINES);
+
+function measure(mode) {
+  let best = null;
+  let maxRss = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const devnull = openSync('/dev/null', 'w');
+    const r = spawnSync(process.execPath, [join(here, 'measure.mjs'), mode, corpus], {
+      stdio: ['ignore', devnull, 'inherit', 'pipe'],
+      env: { ...process.env, BENCH_LINES: String(LINES), NO_COLOR: '1' },
+      maxBuffer: 1 << 20,
+    });
+    closeSync(devnull);
+    if (r.status !== 0) throw new Error(`${mode} failed with status ${r.status}`);
+    const m = JSON.parse(r.output[3].toString());
+    maxRss = Math.max(maxRss, m.maxRssMB);
+    if (best === null || m.linesPerSec > best.linesPerSec) best = m;
+  }
+  return { ...best, maxRssMB: maxRss };
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+console.log(`fwdiag bench: ${fmt(LINES)} lines (${corpus}), best of ${RUNS}, node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}`);
+const naive = measure('naive');
+const rows = [
+  ['naive baseline (readline + regex)', naive, null, null],
+  ['parse: bytes → events', measure('parse-core'), 2_000_000, 3],
+  ['parse FILE > /dev/null (NDJSON)', measure('parse-cli'), 1_000_000, null],
+  ['analyze --summary FILE', measure('analyze-cli'), 1_500_000, 2],
+];
+console.log('');
+console.log(`${'measurement'.padEnd(36)} ${'lines/s'.padStart(12)} ${'x naive'.padStart(8)} ${'peak RSS'.padStart(10)}  target`);
+for (const [name, m, target, ratio] of rows) {
+  const x = m.linesPerSec / naive.linesPerSec;
+  const rssOk = m.maxRssMB < 150;
+  let verdict = '';
+  if (target !== null) {
+    const ok = m.linesPerSec >= target && (ratio === null || x >= ratio) && rssOk;
+    verdict = `${ok ? 'met' : 'MISSED'} (≥${fmt(target)}/s${ratio === null ? '' : `, ≥${ratio}x`}, <150 MB)`;
+  }
+  console.log(`${name.padEnd(36)} ${fmt(m.linesPerSec).padStart(12)} ${x.toFixed(2).padStart(8)} ${`${m.maxRssMB.toFixed(0)} MB`.padStart(10)}  ${verdict}`);
+}

@@ -1,0 +1,72 @@
+/**
+ * The CLI entry: picks the subcommand, runs it, maps errors to exit codes. The only place that sets
+ * process.exitCode. Errors print as one line; the stack only with --debug.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command, CliIO } from './io.js';
+import { isFwdiagError } from './errors.js';
+import { parseCommand } from './parse.js';
+import { analyzeCommand } from './analyze.js';
+import { catalogCommand } from './catalog.js';
+import { traceCommand } from './trace.js';
+
+const COMMANDS: Record<string, Command> = {
+  parse: parseCommand,
+  analyze: analyzeCommand,
+  catalog: catalogCommand,
+  trace: traceCommand,
+};
+
+export const MAIN_USAGE = `Usage: fwdiag [COMMAND] [options] [FILE…]
+
+Diagnose host-firewall drops on Kubernetes nodes from the kernel's netfilter LOG lines.
+
+  journalctl -k -f | fwdiag          classify drops as they happen (same as: fwdiag analyze)
+  fwdiag analyze [FILE…]             verdict per drop: conntrack-loss, genuine-block, scan, undetermined
+  fwdiag parse [FILE…]               every LOG line as one JSON object (NDJSON)
+  fwdiag catalog [PLATFORM[/ROLE]]   the ports each platform and node role needs
+  fwdiag trace --ruleset FILE LINE   which rule of a ruleset decided a logged packet
+
+Run 'fwdiag COMMAND --help' for a command's options. Global: --debug (stack traces), --version, -h/--help.
+`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+export function defaultIO(): CliIO {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, now: Date.now };
+}
+
+/** Runs fwdiag with `argv` (without node and script); resolves to the exit code. */
+export async function run(argv: string[], io: CliIO): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    const first = argv[0];
+    if (first === '--version' || first === '-V') {
+      io.stdout.write(`${version()}\n`);
+      return 0;
+    }
+    if (first === '--help' || first === '-h' || first === 'help') {
+      io.stdout.write(MAIN_USAGE);
+      return 0;
+    }
+    const cmd = first === undefined ? undefined : COMMANDS[first];
+    if (cmd !== undefined) return await cmd(argv.slice(1), io);
+    // No subcommand: `fwdiag [FILE…]` and `… | fwdiag` analyse.
+    return await analyzeCommand(argv, io);
+  } catch (e) {
+    const code = isFwdiagError(e) ? e.exitCode : 1;
+    const msg = e instanceof Error ? e.message : String(e);
+    io.stderr.write(`fwdiag: ${msg.split('\n')[0]}\n`);
+    if (code === 2) io.stderr.write(`Run 'fwdiag ${argv[0] !== undefined && COMMANDS[argv[0]] !== undefined ? `${argv[0]} ` : ''}--help' for usage.\n`);
+    if (debug && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
+    return code;
+  }
+}
+
+/** The bin's entry point. */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await run(argv, defaultIO());
+}

@@ -1,0 +1,119 @@
+/**
+ * `fwdiag parse [FILE…]`: every netfilter LOG line → one NDJSON event. Wiring only: flags → options (zod), inputs →
+ * parser → NDJSON writer with backpressure.
+ */
+import { parseArgs } from 'node:util';
+import type { Command, CliIO } from './io.js';
+import { UsageError } from './errors.js';
+import { flag, kmsgSchema, normaliseKmsgFlag, tzSchema, usageFromParseArgs } from './options.js';
+import { readResults, signalController } from './read-loop.js';
+import { openInputs } from '../input/open-inputs.js';
+import type { ParseCounters } from '../parse/event.js';
+import { eventToJson, issueToJson } from '../output/ndjson.js';
+import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
+
+export const PARSE_USAGE = `Usage: fwdiag parse [options] [FILE…]
+
+Turn every netfilter LOG line (any envelope: syslog, journald short/iso/json/export/cat, dmesg, /dev/kmsg,
+talosctl) into one JSON object per line (NDJSON). Reads FILEs (plain or gzip; - for stdin), or stdin.
+
+  --issues               also print issue records for malformed or truncated LOG lines
+  --stats                print counters (lines, events, skipped, issues, cut) to stderr at the end
+  --tz ZONE              zone of stamps without an offset (RFC3164, dmesg -T) (default: local)
+  --follow               follow the FILE as it grows, across rotation and truncation (Ctrl-C ends)
+  --from-start           with --follow: read what the file holds first
+  --kmsg[=now|start]     read /dev/kmsg directly: new records (now) or the whole ring buffer first (start)
+  --debug                stack traces on errors
+  -h, --help             this help
+`;
+
+export interface ParseOptions {
+  files: string[];
+  issues: boolean;
+  stats: boolean;
+  tz: string | undefined;
+  follow: boolean;
+  fromStart: boolean;
+  kmsg: false | 'now' | 'start';
+}
+
+export function parseParseArgs(argv: string[]): ParseOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: normaliseKmsgFlag(argv),
+      allowPositionals: true,
+      strict: true,
+      options: {
+        issues: { type: 'boolean' },
+        stats: { type: 'boolean' },
+        tz: { type: 'string' },
+        follow: { type: 'boolean' },
+        'from-start': { type: 'boolean' },
+        kmsg: { type: 'string' },
+        debug: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    usageFromParseArgs(e);
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+  if (v['from-start'] === true && v.follow !== true) throw new UsageError('--from-start goes with --follow');
+  return {
+    files: parsed.positionals,
+    issues: v.issues === true,
+    stats: v.stats === true,
+    tz: v.tz === undefined ? undefined : flag(tzSchema, v.tz, '--tz'),
+    follow: v.follow === true,
+    fromStart: v['from-start'] === true,
+    kmsg: v.kmsg === undefined ? false : flag(kmsgSchema, v.kmsg, '--kmsg'),
+  };
+}
+
+/** Lines of NDJSON gathered per input batch before one write. */
+export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
+  if (opts.files.length === 0 && opts.kmsg === false && io.stdin.isTTY === true) {
+    throw new UsageError('no input: give a FILE, pipe a log into stdin, or use --kmsg');
+  }
+  const sources = await openInputs({
+    files: opts.files,
+    follow: opts.follow,
+    ...(opts.follow ? { followFrom: opts.fromStart ? ('start' as const) : ('end' as const) } : {}),
+    kmsg: opts.kmsg,
+    stdin: io.stdin,
+  });
+  guardOutput(io.stdout);
+  const { controller, dispose } = signalController();
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  try {
+    for await (const { source, results } of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal }, totals)) {
+      if (results.length === 0) continue;
+      let out = '';
+      for (const r of results) {
+        if (r.kind === 'event') out += `${eventToJson(r.event)}\n`;
+        else if (r.kind === 'issue' && opts.issues) out += `${issueToJson(r.issue, sources.length > 1 ? source.name : undefined)}\n`;
+      }
+      if (out !== '') await writeLines(io.stdout, out);
+      if (isOutputClosed(io.stdout)) {
+        // The reader went away (`| head`): stop reading, end quietly.
+        controller.abort();
+        break;
+      }
+    }
+  } finally {
+    dispose();
+  }
+  if (opts.stats) io.stderr.write(`${JSON.stringify({ stats: totals })}\n`);
+  return 0;
+}
+
+export const parseCommand: Command = async (argv, io) => {
+  const opts = parseParseArgs(argv);
+  if (opts === 'help') {
+    io.stdout.write(PARSE_USAGE);
+    return 0;
+  }
+  return runParse(opts, io);
+};

@@ -1,0 +1,79 @@
+import type { LineSource } from '../input/types.js';
+import type { LineResult, ParseCounters } from '../parse/event.js';
+import { createParser } from '../parse/parse-line.js';
+
+export interface ReadLoopOptions {
+  /** IANA zone for stamps without an offset. @default local */
+  tz?: string | undefined;
+  /** reference clock for RFC3164 year inference */
+  now: () => number;
+  /** stops reading between batches */
+  signal: AbortSignal;
+}
+
+/** One batch of parse results, with the source it came from. */
+export interface ResultBatch {
+  source: LineSource;
+  results: LineResult[];
+}
+
+/**
+ * Reads every source in order through its own parser (line numbers, year inference and pending journal-export
+ * records are per source) and yields the results batch by batch. The consumer's awaiting between batches is what
+ * gives backpressure: a source reads its next chunk only when asked. Events carry `file` when there is more than
+ * one source.
+ */
+export async function* readResults(
+  sources: LineSource[],
+  opts: ReadLoopOptions,
+  totals: ParseCounters,
+): AsyncGenerator<ResultBatch> {
+  const multi = sources.length > 1;
+  for (const source of sources) {
+    if (opts.signal.aborted) break;
+    const parser = createParser({
+      ...(opts.tz !== undefined ? { tz: opts.tz } : {}),
+      now: opts.now,
+      ...(source.bootTimeMs !== undefined ? { bootTimeMs: source.bootTimeMs } : {}),
+      ...(multi ? { file: source.name } : {}),
+    });
+    const c = parser.counters;
+    const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues };
+    try {
+      for await (const lines of source.batches(opts.signal)) {
+        const results: LineResult[] = new Array<LineResult>(lines.length);
+        let k = 0;
+        for (let i = 0; i < lines.length; i++) {
+          const r = parser.parseLine(lines[i] as string);
+          if (r.kind === 'event' || r.kind === 'issue') results[k++] = r;
+        }
+        results.length = k;
+        yield { source, results };
+        if (opts.signal.aborted) break;
+      }
+      const tail = parser.flush();
+      if (tail.length > 0) yield { source, results: tail };
+    } finally {
+      totals.lines += c.lines - before.lines;
+      totals.events += c.events - before.events;
+      totals.skipped += c.skipped - before.skipped;
+      totals.issues += c.issues - before.issues;
+      totals.cut += source.stats.cut;
+    }
+  }
+}
+
+/** An AbortController that SIGINT/SIGTERM trip (so inputs end and summaries still print); `dispose` unhooks it. */
+export function signalController(): { controller: AbortController; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    controller,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}

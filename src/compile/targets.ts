@@ -1,0 +1,224 @@
+/**
+ * The compile targets: a ResolvedPolicy → text. Pure. Each output is idempotent when applied as its header says:
+ * the iptables commands clean up first (like the Harvester seed), the nft file deletes and recreates its own table,
+ * the iptables-restore file recreates its chain (its INPUT hook line is guarded by the documented -D).
+ */
+import { stringify } from 'yaml';
+import { cidrFamily, nftRate } from './policy.js';
+import type { PolicyRule, Range, ResolvedPolicy } from './policy.js';
+
+export const TARGETS = ['iptables', 'iptables-restore', 'nft', 'talos', 'harvester-cloudinit'] as const;
+export type Target = (typeof TARGETS)[number];
+
+export interface CompileOutput {
+  text: string;
+  warnings: string[];
+  /** set when the policy cannot be expressed in this target at all (then `text` is empty) */
+  error?: string;
+}
+
+const PROTO_NUM: Record<string, string> = { esp: '50', ipip: '4' };
+const range = (r: Range, sep: string) => (r.from === r.to ? String(r.from) : `${r.from}${sep}${r.to}`);
+
+/** `-A CHAIN …` argument lists for one rule (one per source, IPv4 only; IPv6 sources are skipped with a warning). */
+function iptablesRuleArgs(p: ResolvedPolicy, r: PolicyRule, warnings: string[]): string[] {
+  const v4 = r.sources.filter((s) => cidrFamily(s) === 4);
+  if (r.sources.length > 0 && v4.length < r.sources.length) warnings.push(`iptables: IPv6 source(s) of "${r.comment}" skipped (use the nft target for IPv6)`);
+  if (r.sources.length > 0 && v4.length === 0) return [];
+  const out: string[] = [];
+  for (const src of v4.length > 0 ? v4 : [undefined]) {
+    const a: string[] = [];
+    if (r.kind === 'established') a.push('-m conntrack --ctstate ESTABLISHED,RELATED');
+    if (src !== undefined) a.push(`-s ${src}`);
+    if (r.proto !== undefined) {
+      if (r.proto === 'icmpv6') {
+        warnings.push(`iptables: ICMPv6 rule "${r.comment}" skipped (IPv4 only)`);
+        return [];
+      }
+      a.push(`-p ${PROTO_NUM[r.proto] ?? r.proto}`);
+    }
+    if (r.sport !== undefined) a.push(`--sport ${range(r.sport, ':')}`);
+    if (r.dport !== undefined) a.push(`--dport ${range(r.dport, ':')}`);
+    const tail =
+      r.kind === 'log' && p.log !== false
+        ? [`-m limit --limit ${p.log.rate}`, `-m comment --comment "${r.comment}"`, `-j LOG --log-prefix ${quotePrefix(p.log.prefix)} --log-level ${p.log.level}`]
+        : [`-m comment --comment "${r.comment}"`, r.kind === 'drop' ? '-j DROP' : '-j ACCEPT'];
+    // --icmp-type takes one type: one rule per type
+    for (const t of r.icmpTypes ?? [undefined]) out.push([...a, ...(t === undefined ? [] : [`--icmp-type ${t}`]), ...tail].join(' '));
+  }
+  return out;
+}
+
+/** The seed writes the prefix bare; a prefix with spaces or brackets needs quotes. */
+function quotePrefix(prefix: string): string {
+  return /^[A-Za-z0-9_:.-]+$/.test(prefix) ? prefix : `"${prefix}"`;
+}
+
+function hookArgs(p: ResolvedPolicy): string[] {
+  return p.interfaces.length === 0 ? [`-j ${p.chain}`] : p.interfaces.map((i) => `-i ${i} -j ${p.chain}`);
+}
+
+function header(p: ResolvedPolicy, how: string): string[] {
+  return [
+    `# fwdiag compile: ${p.platform} ${p.role}${p.cni === undefined ? '' : ` (cni ${p.cni})`}${p.addons.length > 0 ? ` addons ${p.addons.join(',')}` : ''}`,
+    `# ${how}`,
+  ];
+}
+
+/** The command lines, clean-up first, exactly in the Harvester seed's structure. */
+export function iptablesCommands(p: ResolvedPolicy, warnings: string[]): string[] {
+  const c = p.chain;
+  const cmds = [
+    ...hookArgs(p).map((h) => `iptables -D INPUT ${h} 2>/dev/null || true`),
+    `iptables -F ${c} 2>/dev/null || true`,
+    `iptables -X ${c} 2>/dev/null || true`,
+    `iptables -N ${c}`,
+    ...hookArgs(p).map((h) => `iptables -A INPUT ${h}`),
+  ];
+  for (const r of p.rules) for (const a of iptablesRuleArgs(p, r, warnings)) cmds.push(`iptables -A ${c} ${a}`);
+  return cmds;
+}
+
+export function compileIptables(p: ResolvedPolicy): CompileOutput {
+  const warnings = [...p.warnings];
+  const lines = ['#!/bin/sh', ...header(p, 'shell commands; safe to run again: the chain is removed and rebuilt first'), ...iptablesCommands(p, warnings)];
+  return { text: `${lines.join('\n')}\n`, warnings };
+}
+
+export function compileIptablesRestore(p: ResolvedPolicy): CompileOutput {
+  const warnings = [...p.warnings];
+  const c = p.chain;
+  const unhook = hookArgs(p).map((h) => `iptables -D INPUT ${h} 2>/dev/null`).join('; ');
+  const lines = [
+    ...header(p, `apply with: ${unhook}; iptables-restore --noflush FILE`),
+    `# --noflush keeps every other rule; the ${c} line below empties and refills this chain on every apply, and the`,
+    '# -D first removes the INPUT hook a previous apply added (iptables-restore cannot add a rule only if missing).',
+    '*filter',
+    `:${c} - [0:0]`,
+    ...hookArgs(p).map((h) => `-A INPUT ${h}`),
+  ];
+  for (const r of p.rules) for (const a of iptablesRuleArgs(p, r, warnings)) lines.push(`-A ${c} ${a}`);
+  lines.push('COMMIT');
+  return { text: `${lines.join('\n')}\n`, warnings };
+}
+
+const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'];
+
+function nftRules(p: ResolvedPolicy): string[] {
+  const out: string[] = [];
+  if (p.interfaces.length > 0) {
+    const set = p.interfaces.map((i) => `"${i.replace(/\+$/, '*')}"`).join(', ');
+    out.push(`iifname != { ${set} } return comment "other interfaces: not this chain's business"`);
+  }
+  for (const r of p.rules) {
+    const cm = ` comment "${r.comment}"`;
+    if (r.kind === 'established') out.push(`ct state established,related accept${cm}`);
+    else if (r.kind === 'icmp') out.push(`meta l4proto { icmp, ipv6-icmp } accept${cm}`);
+    else if (r.kind === 'log' && p.log !== false) out.push(`limit rate ${nftRate(p.log.rate)} log prefix "${p.log.prefix}" level ${LEVELS[p.log.level]}${cm}`);
+    else if (r.kind === 'drop') out.push(`drop${cm}`);
+    else {
+      const groups = new Map<4 | 6 | 0, string[]>();
+      for (const s of r.sources) groups.set(cidrFamily(s), [...(groups.get(cidrFamily(s)) ?? []), s]);
+      if (r.sources.length === 0) groups.set(0, []);
+      for (const [fam, srcs] of groups) {
+        const parts: string[] = [];
+        if (fam !== 0) parts.push(`${fam === 4 ? 'ip' : 'ip6'} saddr ${srcs.length === 1 ? srcs[0] : `{ ${srcs.join(', ')} }`}`);
+        if (r.proto === 'tcp' || r.proto === 'udp' || r.proto === 'sctp') {
+          if (r.sport !== undefined) parts.push(`${r.proto} sport ${range(r.sport, '-')}`);
+          if (r.dport !== undefined) parts.push(`${r.proto} dport ${range(r.dport, '-')}`);
+          if (r.sport === undefined && r.dport === undefined) parts.push(`meta l4proto ${r.proto}`);
+        } else if (r.proto === 'icmp' || r.proto === 'icmpv6') {
+          const kw = r.proto === 'icmp' ? 'icmp' : 'icmpv6';
+          parts.push(r.icmpTypes === undefined ? `meta l4proto ${r.proto === 'icmp' ? 'icmp' : 'ipv6-icmp'}` : `${kw} type { ${r.icmpTypes.join(', ')} }`);
+        } else if (r.proto !== undefined) parts.push(`meta l4proto ${PROTO_NUM[r.proto] ?? r.proto}`);
+        out.push(`${parts.join(' ')} accept${cm}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** An nft script: its own `inet` table, deleted and recreated atomically, so applying it twice changes nothing. */
+export function compileNft(p: ResolvedPolicy, table = 'fwdiag'): CompileOutput {
+  const lines = [
+    '#!/usr/sbin/nft -f',
+    ...header(p, `apply with: nft -f FILE (atomic; the table inet ${table} is deleted and recreated, other tables are untouched)`),
+    `table inet ${table}`,
+    `delete table inet ${table}`,
+    `table inet ${table} {`,
+    `\tchain ${p.chain} {`,
+    '\t\ttype filter hook input priority filter; policy accept;',
+    ...nftRules(p).map((r) => `\t\t${r}`),
+    '\t}',
+    '}',
+  ];
+  return { text: `${lines.join('\n')}\n`, warnings: [...p.warnings] };
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'rule';
+}
+
+/** Talos machine-config documents: NetworkDefaultActionConfig (block) + one NetworkRuleConfig per port rule. */
+export function compileTalos(p: ResolvedPolicy): CompileOutput {
+  const warnings = [...p.warnings];
+  const docs: unknown[] = [{ apiVersion: 'v1alpha1', kind: 'NetworkDefaultActionConfig', ingress: 'block' }];
+  if (p.interfaces.length > 0) warnings.push('talos: rules cannot be bound to interfaces; interfaces ignored');
+  if (p.log !== false) warnings.push('talos: the ingress firewall has no LOG action; log settings ignored');
+  const names = new Set<string>();
+  for (const r of p.rules) {
+    if (r.kind === 'established' || r.kind === 'icmp' || r.kind === 'pod' || r.kind === 'log' || r.kind === 'drop') continue; // built into block mode, or not expressible
+    if (r.kind === 'dhcp') continue;
+    if ((r.proto !== 'tcp' && r.proto !== 'udp') || r.dport === undefined) {
+      warnings.push(`talos: "${r.comment}" (${r.proto ?? 'any'}) skipped: NetworkRuleConfig has tcp/udp ports only`);
+      continue;
+    }
+    let name = `${slug(r.comment)}-ingress`;
+    for (let i = 2; names.has(name); i++) name = `${slug(r.comment)}-${i}-ingress`;
+    names.add(name);
+    const subnets = r.sources.length > 0 ? r.sources : ['0.0.0.0/0', '::/0'];
+    docs.push({
+      apiVersion: 'v1alpha1',
+      kind: 'NetworkRuleConfig',
+      name,
+      portSelector: { ports: [r.dport.from === r.dport.to ? r.dport.from : `${r.dport.from}-${r.dport.to}`], protocol: r.proto },
+      ingress: subnets.map((s) => ({ subnet: s.includes('/') ? s : `${s}/${cidrFamily(s) === 4 ? 32 : 128}` })),
+    });
+  }
+  if (p.rules.some((r) => r.kind === 'dhcp')) warnings.push('talos: DHCP rules skipped (not part of the Talos recommended rules)');
+  const text = `# fwdiag compile: talos ${p.role} — machine-config patch documents; apply with talosctl (try --mode=try first)\n${docs.map((d) => stringify(d)).join('---\n')}`;
+  return { text, warnings };
+}
+
+const SELECTORS: Record<string, Record<string, string>> = {
+  'control-plane': { 'node-role.kubernetes.io/control-plane': 'true', 'node-role.kubernetes.io/etcd': 'true' },
+  worker: { 'node-role.harvesterhci.io/worker': 'true' },
+  witness: { 'node-role.harvesterhci.io/witness': 'true' },
+};
+
+/** Harvester CloudInit resource running the iptables commands at the boot stage, as in the seed. */
+export function compileHarvesterCloudInit(p: ResolvedPolicy): CompileOutput {
+  const warnings = [...p.warnings];
+  const selector = SELECTORS[p.role];
+  if (p.platform !== 'harvester' || selector === undefined) {
+    return { text: '', warnings, error: `harvester-cloudinit needs platform harvester and a role of control-plane, worker or witness (got ${p.platform}/${p.role})` };
+  }
+  const contents = stringify({ stages: { boot: [{ name: `Apply iptables rules for ${p.role} node`, commands: iptablesCommands(p, warnings) }] } }, { lineWidth: 0 });
+  const doc = {
+    apiVersion: 'node.harvesterhci.io/v1beta1',
+    kind: 'CloudInit',
+    metadata: { name: `iptables-${p.role}` },
+    spec: { matchSelector: selector, filename: `91-iptables-${p.role}`, contents, paused: false },
+  };
+  return { text: `# fwdiag compile: harvester ${p.role} — kubectl apply -f FILE, then reboot the nodes (or run the commands once by hand)\n${stringify(doc, { lineWidth: 0 })}`, warnings };
+}
+
+export function compileTarget(p: ResolvedPolicy, target: Target): CompileOutput {
+  switch (target) {
+    case 'iptables': return compileIptables(p);
+    case 'iptables-restore': return compileIptablesRestore(p);
+    case 'nft': return compileNft(p);
+    case 'talos': return compileTalos(p);
+    case 'harvester-cloudinit': return compileHarvesterCloudInit(p);
+  }
+}

@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parseFragment, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
+import { commandLines, compile, resolve, seedCommands } from './helpers.js';
+
+describe('compiling the Harvester seed', () => {
+  it.each(['control-plane', 'worker', 'witness'] as const)('--platform harvester --role %s reproduces the seed commands exactly', (role) => {
+    const out = compile({ platform: 'harvester', role }, 'iptables');
+    expect(commandLines(out.text)).toEqual(seedCommands(role));
+    // the seed opens every port to any source on mgmt-br: said once
+    expect(out.warnings).toEqual([expect.stringMatching(/^no clusterSubnet: /)]);
+    expect(compile({ platform: 'harvester', role, clusterSubnet: '198.18.0.0/24' }, 'iptables').warnings).toEqual([]);
+  });
+  it('without addons the kubeovn and node-exporter rules go', () => {
+    const lines = commandLines(compile({ platform: 'harvester', role: 'worker', addons: [] }, 'iptables').text);
+    expect(lines.some((l) => l.includes('kubeovn'))).toBe(false);
+    expect(lines.some((l) => l.includes('9796'))).toBe(false);
+    expect(lines).toHaveLength(seedCommands('worker').length - 6);
+  });
+  it('harvester-cloudinit: the seed CloudInit shape with the seed commands in stages.boot', () => {
+    for (const role of ['control-plane', 'worker', 'witness'] as const) {
+      const out = compile({ platform: 'harvester', role }, 'harvester-cloudinit');
+      const doc = parseYaml(out.text) as Record<string, any>;
+      expect(doc.apiVersion).toBe('node.harvesterhci.io/v1beta1');
+      expect(doc.kind).toBe('CloudInit');
+      expect(doc.metadata).toEqual({ name: `iptables-${role}` });
+      expect(doc.spec.filename).toBe(`91-iptables-${role}`);
+      expect(doc.spec.paused).toBe(false);
+      expect(typeof doc.spec.contents).toBe('string');
+      const contents = parseYaml(doc.spec.contents) as Record<string, any>;
+      expect(Object.keys(contents)).toEqual(['stages']);
+      expect(contents.stages.boot).toHaveLength(1);
+      expect(contents.stages.boot[0].name).toBe(`Apply iptables rules for ${role} node`);
+      expect(contents.stages.boot[0].commands).toEqual(seedCommands(role));
+    }
+    expect(parseYaml(compile({ platform: 'harvester', role: 'control-plane' }, 'harvester-cloudinit').text).spec.matchSelector).toEqual({
+      'node-role.kubernetes.io/control-plane': 'true', 'node-role.kubernetes.io/etcd': 'true',
+    });
+    expect(compile({ platform: 'rke2', role: 'server' }, 'harvester-cloudinit').error).toMatch(/needs platform harvester/);
+  });
+});
+
+describe('policy defaults and options', () => {
+  it('rke2 server: its own chain on every interface, Canal ports, the RKE2 pod CIDR', () => {
+    const lines = commandLines(compile({ platform: 'rke2', role: 'server' }, 'iptables').text);
+    expect(lines.slice(0, 5)).toEqual([
+      'iptables -D INPUT -j RKE2_INPUT 2>/dev/null || true', 'iptables -F RKE2_INPUT 2>/dev/null || true',
+      'iptables -X RKE2_INPUT 2>/dev/null || true', 'iptables -N RKE2_INPUT', 'iptables -A INPUT -j RKE2_INPUT',
+    ]);
+    expect(lines).toContain('iptables -A RKE2_INPUT -s 10.42.0.0/16 -m comment --comment "Allow pod network return traffic" -j ACCEPT');
+    expect(lines).toContain('iptables -A RKE2_INPUT -p tcp --dport 9345 -m comment --comment "RKE2 supervisor API" -j ACCEPT');
+    expect(lines).toContain('iptables -A RKE2_INPUT -p udp --dport 8472 -m comment --comment "Canal CNI with VXLAN" -j ACCEPT');
+    expect(lines.some((l) => l.includes('51820'))).toBe(false); // WireGuard rows are not-default
+    expect(lines.some((l) => l.includes('4789'))).toBe(false); // not Canal
+    expect(lines.at(-2)).toContain('--log-prefix RKE2_DROP_');
+  });
+  it('rke2 agent with cilium: the ICMP health-check types only when ICMP is not accepted wholesale', () => {
+    const withIcmp = commandLines(compile({ platform: 'rke2', role: 'agent', cni: 'cilium' }, 'iptables').text);
+    expect(withIcmp.filter((l) => l.includes('--icmp-type'))).toEqual([]);
+    const noIcmp = commandLines(compile({ platform: 'rke2', role: 'agent', cni: 'cilium', icmp: false }, 'iptables').text);
+    expect(noIcmp.filter((l) => l.includes('--icmp-type'))).toEqual([
+      'iptables -A RKE2_INPUT -p icmp --icmp-type 0 -m comment --comment "Cilium CNI health checks" -j ACCEPT',
+      'iptables -A RKE2_INPUT -p icmp --icmp-type 8 -m comment --comment "Cilium CNI health checks" -j ACCEPT',
+    ]);
+    expect(noIcmp).toContain('iptables -A RKE2_INPUT -p tcp --dport 4240 -m comment --comment "Cilium CNI health checks" -j ACCEPT');
+  });
+  it('loopback-only ports are never opened (k3s Local Ports, kubeadm scheduler/controller-manager)', () => {
+    const k3s = commandLines(compile({ platform: 'k3s', role: 'server' }, 'iptables').text).join('\n');
+    for (const port of ['6444', '10248', '10249', '10257', '10259']) expect(k3s).not.toContain(`--dport ${port} `);
+    expect(k3s).toContain('--dport 6443 ');
+    const kubeadm = commandLines(compile({ platform: 'kubeadm', role: 'control-plane' }, 'iptables').text).join('\n');
+    expect(kubeadm).not.toContain('--dport 10259');
+    expect(kubeadm).toContain('--dport 2379:2380');
+  });
+  it('kubeadm + calico takes the CNI rows from the CNI catalog (IP-in-IP as protocol 4)', () => {
+    const lines = commandLines(compile({ platform: 'kubeadm', role: 'worker', cni: 'calico' }, 'iptables').text);
+    expect(lines).toContain('iptables -A KUBE_NODE_INPUT -p tcp --dport 179 -m comment --comment "Calico networking (BGP)" -j ACCEPT');
+    expect(lines).toContain('iptables -A KUBE_NODE_INPUT -p 4 -m comment --comment "Calico networking with IP-in-IP (default)" -j ACCEPT');
+  });
+  it('clusterSubnet and controlPlane limit the sources by scope', () => {
+    const lines = commandLines(compile({ platform: 'harvester', role: 'control-plane', clusterSubnet: '198.18.0.0/24', controlPlane: ['198.18.0.1', '198.18.0.2'] }, 'iptables').text);
+    expect(lines.filter((l) => l.includes('etcd client/peer'))).toEqual([
+      'iptables -A HARVESTER_INPUT -s 198.18.0.1 -p tcp --dport 2379:2380 -m comment --comment "etcd client/peer" -j ACCEPT',
+      'iptables -A HARVESTER_INPUT -s 198.18.0.2 -p tcp --dport 2379:2380 -m comment --comment "etcd client/peer" -j ACCEPT',
+    ]);
+    expect(lines).toContain('iptables -A HARVESTER_INPUT -s 198.18.0.0/24 -p tcp --dport 10250 -m comment --comment "kubelet API" -j ACCEPT');
+    expect(lines).toContain('iptables -A HARVESTER_INPUT -p tcp --dport 22 -m comment --comment "SSH" -j ACCEPT'); // anywhere
+  });
+  it('interfaces [], custom chain, no pod CIDR, no DHCP, log off', () => {
+    const lines = commandLines(compile({ platform: 'kubeadm', role: 'worker', chain: 'EDGE', interfaces: ['eth0', 'bond+'], podCidr: null, dhcp: false, log: false }, 'iptables').text);
+    expect(lines.filter((l) => l.startsWith('iptables -A INPUT'))).toEqual(['iptables -A INPUT -i eth0 -j EDGE', 'iptables -A INPUT -i bond+ -j EDGE']);
+    expect(lines.some((l) => l.includes('LOG') || l.includes('DHCP') || l.includes('pod network'))).toBe(false);
+    expect(lines.at(-1)).toBe('iptables -A EDGE -m comment --comment "Drop all other traffic" -j DROP');
+  });
+});
+
+describe('fragments (--extra)', () => {
+  const fragment = { extra: [{ proto: 'tcp', ports: [9100, '9400-9410'], sources: ['198.18.0.0/24'], comment: 'node metrics' }, { proto: 'udp', ports: [51820] }], note: 'from fwdiag suggest' };
+  it('the fragment schema accepts what suggest will emit and rejects the rest', () => {
+    expect(parseFragment(fragment).ok).toBe(true);
+    for (const bad of [{ extra: [{ proto: 'tcp' }] }, { extra: [{ proto: 'tcp', ports: ['1-0'] }] }, { extra: [{ proto: 'tcp', ports: [1], sources: ['nope'] }] },
+      { extra: [{ proto: 'tcp', ports: [1], comment: 'a"b' }] }, { extra: [{ proto: 'icmp', ports: [1] }] }, { extra: [], other: 1 }, { extra: [{ proto: 'tcp', ports: [70000] }] }]) {
+      expect(parseFragment(bad).ok, JSON.stringify(bad)).toBe(false);
+    }
+  });
+  it('extras go after the catalog ports and before the LOG, one rule per port range', () => {
+    const fr = parseFragment(fragment);
+    if (!fr.ok) throw new Error('fragment');
+    const lines = commandLines(compile({ platform: 'harvester', role: 'worker' }, 'iptables', [fr.value]).text);
+    const i = lines.findIndex((l) => l.includes('"node metrics"'));
+    expect(lines.slice(i, i + 3)).toEqual([
+      'iptables -A HARVESTER_INPUT -s 198.18.0.0/24 -p tcp --dport 9100 -m comment --comment "node metrics" -j ACCEPT',
+      'iptables -A HARVESTER_INPUT -s 198.18.0.0/24 -p tcp --dport 9400:9410 -m comment --comment "node metrics" -j ACCEPT',
+      'iptables -A HARVESTER_INPUT -p udp --dport 51820 -m comment --comment "fwdiag extra udp 51820" -j ACCEPT',
+    ]);
+    expect(lines[i - 1]).toContain('VXLAN (Kube-OVN');
+    expect(lines[i + 3]).toContain('-j LOG');
+  });
+});
+
+describe('policy validation', () => {
+  it.each([
+    [{ platform: 'harvester' }, 'role'],
+    [{ platform: 'harvester', role: 'worker', podCidr: '10.52.0.0/33' }, 'podCidr'],
+    [{ platform: 'harvester', role: 'worker', chain: 'X'.repeat(29) }, 'chain'],
+    [{ platform: 'harvester', role: 'worker', log: { prefix: 'bad"prefix' } }, 'log'],
+    [{ platform: 'harvester', role: 'worker', interfaces: ['eth0; rm -rf /'] }, 'interfaces'],
+    [{ platform: 'harvester', role: 'worker', colour: 'blue' }, 'colour'],
+  ])('rejects %j', (raw, path) => {
+    const r = parsePolicy(raw);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues.join('\n')).toContain(path);
+  });
+  it('rejects unknown platform, role, CNI and addon against the catalog', () => {
+    const go = (raw: object) => {
+      const p = parsePolicy(raw);
+      if (!p.ok) throw new Error('schema');
+      const r = resolvePolicy(p.value);
+      return r.ok ? '' : r.issues.join();
+    };
+    expect(go({ platform: 'openshift', role: 'x' })).toMatch(/unknown platform/);
+    expect(go({ platform: 'rke2', role: 'control-plane' })).toMatch(/unknown role "control-plane" for rke2 \(roles: server, agent\)/);
+    expect(go({ platform: 'rke2', role: 'server', cni: 'weave' })).toMatch(/unknown CNI/);
+    expect(go({ platform: 'rke2', role: 'server', addons: ['kubeovn-operator'] })).toMatch(/unknown addon/);
+  });
+  it('resolves every default', () => {
+    const r = resolve({ platform: 'harvester', role: 'witness' });
+    expect({ chain: r.chain, interfaces: r.interfaces, podCidr: r.podCidr, cni: r.cni, addons: r.addons, log: r.log }).toEqual({
+      chain: 'HARVESTER_INPUT', interfaces: ['mgmt-br'], podCidr: '10.52.0.0/16', cni: 'canal', addons: ['kubeovn-operator', 'rancher-monitoring'],
+      log: { prefix: 'HARVESTER_DROP_', rate: '10/min', level: 4 },
+    });
+  });
+});
+
+describe('talos target', () => {
+  it('controlplane: the seed recommended rules, with $CLUSTER_SUBNET and $CPn filled in', () => {
+    const out = compile({ platform: 'talos', role: 'controlplane', clusterSubnet: '198.18.0.0/24', controlPlane: ['198.18.0.11', '198.18.0.12', '198.18.0.13'] }, 'talos');
+    const docs = parseAllDocuments(out.text).map((d) => d.toJS() as Record<string, any>);
+    expect(docs[0]).toEqual({ apiVersion: 'v1alpha1', kind: 'NetworkDefaultActionConfig', ingress: 'block' });
+    const rules = docs.slice(1);
+    for (const d of rules) {
+      expect(Object.keys(d)).toEqual(['apiVersion', 'kind', 'name', 'portSelector', 'ingress']);
+      expect(d.kind).toBe('NetworkRuleConfig');
+      expect(Object.keys(d.portSelector)).toEqual(['ports', 'protocol']);
+    }
+    expect(new Set(rules.map((d) => d.name)).size).toBe(rules.length);
+    const shape = rules.map((d) => [d.portSelector.ports, d.portSelector.protocol, d.ingress.map((i: { subnet: string }) => i.subnet)]);
+    // the seed's controlplane example: kubelet, apid, trustd, kubernetes-api, etcd, cni-vxlan (Flannel: 4789)
+    expect(shape).toEqual([
+      [[10250], 'tcp', ['198.18.0.0/24']],
+      [[50000], 'tcp', ['0.0.0.0/0', '::/0']],
+      [[50001], 'tcp', ['198.18.0.0/24']],
+      [[6443], 'tcp', ['0.0.0.0/0', '::/0']],
+      [['2379-2380'], 'tcp', ['198.18.0.11/32', '198.18.0.12/32', '198.18.0.13/32']],
+      [[4789], 'udp', ['198.18.0.0/24']],
+    ]);
+  });
+  it('worker with cilium: VXLAN 8472; DHCP and LOG are reported as not expressible', () => {
+    const out = compile({ platform: 'talos', role: 'worker', clusterSubnet: '198.18.0.0/24', cni: 'cilium' }, 'talos');
+    const docs = parseAllDocuments(out.text).map((d) => d.toJS() as Record<string, any>);
+    expect(docs.slice(1).map((d) => d.portSelector.ports[0])).toEqual([10250, 50000, 8472]);
+    expect(out.warnings.join('\n')).toMatch(/no LOG action/);
+    expect(out.warnings.join('\n')).toMatch(/DHCP rules skipped/);
+  });
+});
+
+describe('nft target text', () => {
+  it('own inet table, deleted and recreated; the interface guard; ranges and sources in nft syntax', () => {
+    const out = compile({ platform: 'harvester', role: 'control-plane', clusterSubnet: '198.18.0.0/24', controlPlane: ['198.18.0.1', 'fd00::1'] }, 'nft').text;
+    expect(out.split('\n').slice(3, 6)).toEqual(['table inet fwdiag', 'delete table inet fwdiag', 'table inet fwdiag {']);
+    expect(out).toContain('iifname != { "mgmt-br" } return');
+    expect(out).toContain('ip saddr 198.18.0.1 tcp dport 2379-2380 accept comment "etcd client/peer"');
+    expect(out).toContain('ip6 saddr fd00::1 tcp dport 2379-2380 accept comment "etcd client/peer"');
+    expect(out).toContain('limit rate 10/minute log prefix "HARVESTER_DROP_" level warn');
+  });
+});

@@ -1,0 +1,135 @@
+/**
+ * One real kernel LOG body (from fixtures/kernel/kmsg.txt, written by the kernel) in every envelope fwdiag reads.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createParser } from '../../src/parse/parse-line.js';
+import type { DropEvent, LineResult } from '../../src/parse/event.js';
+
+const kmsgLine = readFileSync(new URL('../../fixtures/kernel/kmsg.txt', import.meta.url), 'utf8').split('\n')[0] as string;
+const BODY = kmsgLine.slice(kmsgLine.indexOf(';') + 1);
+const NOW = Date.parse('2024-06-01T00:00:00Z');
+
+function ev(r: LineResult): DropEvent {
+  if (r.kind !== 'event') throw new Error(`not an event: ${JSON.stringify(r)}`);
+  return r.event;
+}
+const parse1 = (line: string, opts = {}): LineResult => createParser({ tz: 'UTC', now: () => NOW, ...opts }).parseLine(line);
+
+const cases: Array<{ name: string; line: string; envelope: string; time: string | null; host: string | null; mono: number | null; transport?: string }> = [
+  { name: 'RFC3164, day space-padded', line: `Apr  2 10:00:01 node-a kernel: ${BODY}`, envelope: 'rfc3164', time: '2024-04-02T10:00:01Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'RFC3164, day zero-padded, <PRI>', line: `<4>Apr 02 10:00:01 node-a kernel: ${BODY}`, envelope: 'rfc3164', time: '2024-04-02T10:00:01Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'RFC3164 with the kernel stamp', line: `Apr 22 10:00:01 node-a kernel: [1072190.394592] ${BODY}`, envelope: 'rfc3164', time: '2024-04-22T10:00:01Z', host: 'node-a', mono: 1072190.394592, transport: 'syslog' },
+  { name: 'journalctl short-precise', line: `Apr 22 10:00:01.123456 node-a kernel: ${BODY}`, envelope: 'rfc3164', time: '2024-04-22T10:00:01.123456Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'rsyslog RFC3339', line: `2021-03-02T19:00:36.192Z node-a kernel: ${BODY}`, envelope: 'rfc3339', time: '2021-03-02T19:00:36.192Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'journalctl short-iso', line: `2024-04-22T10:00:01+02:00 node-a kernel: ${BODY}`, envelope: 'rfc3339', time: '2024-04-22T08:00:01Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'journalctl short-iso, older +0000', line: `2024-04-22T10:00:01+0000 node-a kernel: ${BODY}`, envelope: 'rfc3339', time: '2024-04-22T10:00:01Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'journalctl short-iso-precise', line: `2024-04-22T10:00:01.654321-05:00 node-a kernel: ${BODY}`, envelope: 'rfc3339', time: '2024-04-22T15:00:01.654321Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'RFC5424', line: `<4>1 2023-04-03T16:24:41.390796-06:00 node-a kernel - - - [849085.223282] ${BODY}`, envelope: 'rfc5424', time: '2023-04-03T22:24:41.390796Z', host: 'node-a', mono: 849085.223282, transport: 'syslog' },
+  { name: 'RFC5424 with structured data', line: `<4>1 2023-04-03T16:24:41Z node-a kernel - - [meta x="a\\]b"] ${BODY}`, envelope: 'rfc5424', time: '2023-04-03T16:24:41Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'journalctl short-monotonic', line: `[ 1835.131574] node-a kernel: ${BODY}`, envelope: 'journal-short-monotonic', time: null, host: 'node-a', mono: 1835.131574, transport: 'syslog' },
+  { name: 'journalctl short-unix', line: `1713780001.123456 node-a kernel: ${BODY}`, envelope: 'journal-short-unix', time: '2024-04-22T10:00:01.123456Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'journalctl cat', line: BODY, envelope: 'bare', time: null, host: null, mono: null },
+  { name: 'dmesg', line: `[  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
+  { name: 'dmesg -r', line: `<4>[  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
+  { name: 'dmesg -T', line: `[Mon Apr 22 10:00:01 2024] ${BODY}`, envelope: 'dmesg-T', time: '2024-04-22T10:00:01Z', host: null, mono: null, transport: 'kernel' },
+  { name: '/dev/kmsg', line: kmsgLine, envelope: 'kmsg', time: null, host: null, mono: 692.091208, transport: 'kernel' },
+  { name: '/dev/kmsg written by userspace (facility 1)', line: `12,5,100,-;${BODY}`, envelope: 'kmsg', time: null, host: null, mono: 0.0001, transport: 'syslog' },
+  { name: 'talosctl dmesg', line: `172.20.1.2: kern:    warn: [2021-11-10T10:09:37.662764956Z]: ${BODY}`, envelope: 'talos', time: '2021-11-10T10:09:37.662764Z', host: '172.20.1.2', mono: null, transport: 'kernel' },
+  {
+    name: 'journalctl json',
+    line: JSON.stringify({ MESSAGE: BODY, _TRANSPORT: 'kernel', __REALTIME_TIMESTAMP: '1713780001123456', _SOURCE_MONOTONIC_TIMESTAMP: '1835131574', _HOSTNAME: 'node-a', PRIORITY: '4' }),
+    envelope: 'journal-json', time: '2024-04-22T10:00:01.123456Z', host: 'node-a', mono: 1835.131574, transport: 'kernel',
+  },
+  {
+    name: 'journalctl json, MESSAGE as bytes',
+    line: JSON.stringify({ MESSAGE: [...Buffer.from(BODY)], _TRANSPORT: 'kernel', __REALTIME_TIMESTAMP: '1713780001000000', _HOSTNAME: 'node-a' }),
+    envelope: 'journal-json', time: '2024-04-22T10:00:01.000000Z', host: 'node-a', mono: null, transport: 'kernel',
+  },
+];
+
+describe('envelopes', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const e = ev(parse1(c.line));
+      expect(e.envelope).toBe(c.envelope);
+      expect(e.time).toBe(c.time);
+      expect(e.host).toBe(c.host);
+      if (c.mono === null) expect(e.mono).toBeNull();
+      else expect(e.mono).toBeCloseTo(c.mono, 6);
+      expect(e.transport).toBe(c.transport);
+      expect(e.ts === null ? null : new Date(e.ts).toISOString().slice(0, 19)).toBe(c.time === null ? null : c.time.slice(0, 19));
+      // The body is the same whatever the envelope.
+      expect([e.prefix, e.src, e.dst, e.proto, e.spt, e.dpt, e.flags]).toEqual(['FWFX_SYN_DROP_', '198.18.0.1', '198.18.0.2', 'TCP', 40001, 10250, ['SYN']]);
+    });
+  }
+
+  it('one stream may mix envelopes; line numbers count every input line', () => {
+    const p = createParser({ tz: 'UTC', now: () => NOW });
+    const lines = [cases[0]!.line, 'Apr  2 10:00:02 node-a systemd[1]: Started foo.', cases[4]!.line, cases[13]!.line];
+    const out = lines.map((l) => p.parseLine(l));
+    expect(out.map((r) => r.kind)).toEqual(['event', 'skip', 'event', 'event']);
+    expect(out.filter((r) => r.kind === 'event').map((r) => ev(r).line)).toEqual([1, 3, 4]);
+    expect(p.counters).toMatchObject({ lines: 4, events: 3, skipped: 1, issues: 0 });
+  });
+
+  it('a syslog line from another program claiming a LOG body is not a kernel line', () => {
+    expect(parse1(`Apr  2 10:00:01 node-a evil[12]: ${BODY}`).kind).toBe('skip');
+    expect(parse1(`2024-04-22T10:00:01Z node-a logger: ${BODY}`).kind).toBe('skip');
+    expect(parse1(JSON.stringify({ MESSAGE: BODY, _TRANSPORT: 'stdout', SYSLOG_IDENTIFIER: 'evil' })).kind).toBe('skip');
+  });
+
+  it('journalctl export: multi-line records, binary MESSAGE, record line number', () => {
+    const p = createParser({ tz: 'UTC', now: () => NOW });
+    const rec = [
+      '__CURSOR=s=abc;i=1',
+      '__REALTIME_TIMESTAMP=1713780001123456',
+      '_TRANSPORT=kernel',
+      '_HOSTNAME=node-b',
+      `MESSAGE=${BODY}`,
+      '',
+      '__CURSOR=s=abc;i=2',
+      '__REALTIME_TIMESTAMP=1713780002000000',
+      '_TRANSPORT=kernel',
+      'MESSAGE',
+      // 8-byte little-endian length, then the bytes (what journalctl -o export prints for non-UTF-8 data)
+      `${String.fromCharCode(BODY.length & 0xff, BODY.length >> 8, 0, 0, 0, 0, 0, 0)}${BODY}`,
+      '_HOSTNAME=node-c',
+    ];
+    const out = rec.map((l) => p.parseLine(l));
+    const events = [...out, ...p.flush()].filter((r) => r.kind === 'event').map(ev);
+    expect(events.map((e) => [e.line, e.host, e.time, e.envelope, e.transport, e.dpt])).toEqual([
+      [1, 'node-b', '2024-04-22T10:00:01.123456Z', 'journal-export', 'kernel', 10250],
+      [7, 'node-c', '2024-04-22T10:00:02.000000Z', 'journal-export', 'kernel', 10250],
+    ]);
+  });
+
+  it('a prefix glued to IN=, with spaces, brackets or quotes', () => {
+    const body = BODY.slice(BODY.indexOf('IN='));
+    for (const prefix of ['', 'HARVESTER_DROP_', '[UFW BLOCK] ', '"filter_IN_public_REJECT: "', 'calico-packet: ', 'IN=OUT= weird ']) {
+      const e = ev(parse1(`${prefix}${body}`));
+      expect(e.prefix).toBe(prefix);
+      expect(e.in).toBe('eth0');
+    }
+  });
+});
+
+describe('RFC3164 year inference', () => {
+  const at = (now: string, stamp: string): string | null =>
+    ev(createParser({ tz: 'UTC', now: () => Date.parse(now) }).parseLine(`${stamp} h kernel: ${BODY}`)).time;
+  it('takes the newest year that is not in the future', () => {
+    expect(at('2024-06-01T00:00:00Z', 'Apr 22 10:00:01')).toBe('2024-04-22T10:00:01Z');
+    expect(at('2024-06-01T00:00:00Z', 'Dec 31 23:59:59')).toBe('2023-12-31T23:59:59Z');
+  });
+  it('rolls over Dec → Jan within one stream', () => {
+    const p = createParser({ tz: 'UTC', now: () => Date.parse('2025-01-01T00:05:00Z') });
+    const a = ev(p.parseLine(`Dec 31 23:59:59 h kernel: ${BODY}`));
+    const b = ev(p.parseLine(`Jan  1 00:00:01 h kernel: ${BODY}`));
+    expect([a.time, b.time]).toEqual(['2024-12-31T23:59:59Z', '2025-01-01T00:00:01Z']);
+  });
+  it('applies --tz to stamps without an offset', () => {
+    const p = createParser({ tz: 'Europe/Berlin', now: () => NOW });
+    expect(ev(p.parseLine(`Apr 22 10:00:01 h kernel: ${BODY}`)).time).toBe('2024-04-22T08:00:01Z');
+    expect(ev(p.parseLine(`[Mon Apr 22 10:00:01 2024] ${BODY}`)).time).toBe('2024-04-22T08:00:01Z');
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * Bad input is data: the parser never throws or hangs, malformed LOG lines become issue records, and the fast
+ * path agrees with the general tokenizer on every line it accepts.
+ */
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createParser } from '../../src/parse/parse-line.js';
+import { makeLine } from '../../bench/corpus.mjs';
+
+const kmsg = readFileSync(new URL('../../fixtures/kernel/kmsg.txt', import.meta.url), 'utf8').split('\n').filter(Boolean);
+const syslog = readFileSync(new URL('../../fixtures/kernel/syslog.txt', import.meta.url), 'utf8').split('\n').filter(Boolean);
+const REAL = [...kmsg, ...syslog];
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('hostile and malformed input', () => {
+  it('never throws on arbitrary strings, and every result is one of the four kinds', () => {
+    const p = createParser({ tz: 'UTC', now: () => 0 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (s) => {
+        const r = p.parseLine(s);
+        expect(['event', 'issue', 'skip', 'pending']).toContain(r.kind);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('never throws on real kernel lines with bytes inserted, deleted or replaced anywhere', () => {
+    const p = createParser({ tz: 'UTC', now: () => 0 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...REAL),
+        fc.nat(),
+        fc.nat({ max: 40 }),
+        fc.string({ unit: 'binary', maxLength: 20 }),
+        (line, at, del, ins) => {
+          const i = at % (line.length + 1);
+          const mutated = line.slice(0, i) + ins + line.slice(i + del);
+          const r = p.parseLine(mutated);
+          if (r.kind === 'issue') {
+            expect(r.issue.line).toBe(p.counters.lines);
+            expect(r.issue.text.length).toBeLessThanOrEqual(1024);
+          }
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('a real line cut anywhere after its addresses is an event or a truncated-line issue, never a wrong event', () => {
+    const line = kmsg[0] as string; // a TCP SYN: complete only with URGP=
+    const urgp = line.indexOf('URGP=');
+    const p = createParser();
+    for (let cut = line.indexOf('SRC='); cut < line.length; cut++) {
+      const r = p.parseLine(line.slice(0, cut));
+      if (cut <= urgp + 5) {
+        expect(r.kind, `cut at ${cut}: ${line.slice(0, cut)}`).toBe('issue');
+        if (r.kind === 'issue') expect(['truncated', 'missing-field']).toContain(r.issue.issue);
+      } else {
+        expect(r.kind).toBe('event');
+      }
+    }
+    expect(p.counters.issues).toBeGreaterThan(100);
+  });
+
+  it('a non-numeric field value is a malformed-field issue', () => {
+    const bad = (kmsg[0] as string).replace('DPT=10250', 'DPT=10x50');
+    const r = createParser().parseLine(bad);
+    expect(r.kind).toBe('issue');
+    if (r.kind === 'issue') expect(r.issue).toMatchObject({ issue: 'malformed-field', line: 1 });
+  });
+
+  it('control characters and NULs in the prefix and host are kept as data (escaping is the printers\' job)', () => {
+    const body = (kmsg[0] as string).slice((kmsg[0] as string).indexOf('IN='));
+    const r = createParser({ tz: 'UTC', now: () => 0 }).parseLine(`Jan  1 00:00:00 h\u001b[31m kernel: \u0000\u001b]0;pwn\u0007${body}`);
+    expect(r.kind).toBe('event');
+    if (r.kind === 'event') {
+      expect(r.event.prefix).toBe('\u0000\u001b]0;pwn\u0007');
+      expect(r.event.host).toBe('h\u001b[31m');
+    }
+  });
+
+  it('unknown tokens are kept, not dropped', () => {
+    const line = (kmsg[0] as string).replace('URGP=0', 'URGP=0 FUTURE=1 NEWFLAG');
+    const r = createParser().parseLine(line);
+    expect(r.kind).toBe('event');
+    if (r.kind === 'event') expect(r.event.unknown).toEqual(['FUTURE=1', 'NEWFLAG']);
+  });
+});
+
+describe('fast path = general tokenizer', () => {
+  it('on every kernel fixture line and 20,000 synthetic lines in every envelope', () => {
+    const rnd = mulberry32(7);
+    const lines = [...REAL];
+    for (let i = 0; i < 20_000; i++) lines.push(makeLine(rnd, i) as string);
+    const fast = createParser({ tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') });
+    const slow = createParser({ tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z'), fastPath: false });
+    let events = 0;
+    for (const l of lines) {
+      const a = fast.parseLine(l);
+      const b = slow.parseLine(l);
+      expect(a).toEqual(b);
+      if (a.kind === 'event') events++;
+    }
+    expect(events).toBeGreaterThan(18_000);
+  });
+});
