@@ -9,12 +9,14 @@ import { parseCommand } from './parse.js';
 import { analyzeCommand } from './analyze.js';
 import { catalogCommand } from './catalog.js';
 import { traceCommand } from './trace.js';
+import { compileCommand } from './compile.js';
 
 const COMMANDS: Record<string, Command> = {
   parse: parseCommand,
   analyze: analyzeCommand,
   catalog: catalogCommand,
   trace: traceCommand,
+  compile: compileCommand,
 };
 
 export const MAIN_USAGE = `Usage: fwdiag [COMMAND] [options] [FILE…]
@@ -26,6 +28,7 @@ Diagnose host-firewall drops on Kubernetes nodes from the kernel's netfilter LOG
   fwdiag parse [FILE…]               every LOG line as one JSON object (NDJSON)
   fwdiag catalog [PLATFORM[/ROLE]]   the ports each platform and node role needs
   fwdiag trace --ruleset FILE LINE   which rule of a ruleset decided a logged packet
+  fwdiag compile --target T …        a role's firewall policy as iptables, iptables-restore, nft, talos, harvester-cloudinit
 
 Run 'fwdiag COMMAND --help' for a command's options. Global: --debug (stack traces), --version, -h/--help.
 `;

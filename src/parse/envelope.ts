@@ -1,5 +1,5 @@
 import type { Envelope, Transport } from './event.js';
-import { CtimeClock, SyslogClock, monthAt, parseIso, readUint } from './time.js';
+import { CtimeClock, SyslogClock, fracToMs, monthAt, parseIso, readUint } from './time.js';
 
 /**
  * Envelope detection: what wraps the kernel's message on one line (syslog, journald, dmesg, /dev/kmsg, talosctl).
@@ -113,7 +113,7 @@ function rfc3164(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeContext):
   // The minute cache keys on 12 characters; only the canonical two-character day has that layout.
   const minute = t === p + 7 ? ctx.syslog.minute(s, p, day, h, mi) : ctx.syslog.minute(`${s.slice(p, p + 4)} ${s.slice(p + 4, t)}${s.slice(t, t + 5)}`, 0, day, h, mi);
   if (Number.isNaN(minute)) return false;
-  env.ms = minute + sec * 1000 + (frac === '' ? 0 : Number(`0.${frac}`) * 1000);
+  env.ms = minute + sec * 1000 + (frac === '' ? 0 : fracToMs(s, end - frac.length, end));
   env.frac = frac;
   env.envelope = 'rfc3164';
   return syslogTail(env, s, end);
@@ -324,7 +324,7 @@ export function decodeEnvelope(env: EnvelopeInfo, s: string, ctx: EnvelopeContex
       if (s.charCodeAt(j) === 32 && j > k + 1) {
         const secs = readUint(s, 0, k);
         const frac = s.slice(k + 1, j);
-        env.ms = secs * 1000 + Number(`0.${frac}`) * 1000;
+        env.ms = secs * 1000 + fracToMs(s, k + 1, j);
         env.frac = frac;
         env.envelope = 'journal-short-unix';
         return syslogTail(env, s, j);

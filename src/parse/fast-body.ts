@@ -34,8 +34,31 @@ const GI_PROTO = 1, GI_TYPE = 2, GI_CODE = 3, GI_ID = 4, GI_SEQ = 5, GI_UID = 6;
 const FLAG_WORDS = new Set(['AE', 'CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN']);
 const flagCache = new Map<string, string[] | null>();
 
-/** `ACK PSH ` → ['ACK', 'PSH'] (a fresh array each time; the split is cached), null for non-flag words. */
+/** `ACK PSH ` → ['ACK', 'PSH'] (a fresh array each time), null for words that are not TCP flags. */
 function flagsOf(text: string): string[] | null {
+  // The combinations a firewall log is made of, compared directly: cheaper than hashing the capture for a Map.
+  switch (text) {
+    case 'ACK ':
+      return ['ACK'];
+    case 'SYN ':
+      return ['SYN'];
+    case 'ACK PSH ':
+      return ['ACK', 'PSH'];
+    case 'ACK FIN ':
+      return ['ACK', 'FIN'];
+    case 'ACK RST ':
+      return ['ACK', 'RST'];
+    case 'RST ':
+      return ['RST'];
+    case 'ACK SYN ':
+      return ['ACK', 'SYN'];
+    case 'ACK PSH FIN ':
+      return ['ACK', 'PSH', 'FIN'];
+    case 'FIN ':
+      return ['FIN'];
+    default:
+      break;
+  }
   let f = flagCache.get(text);
   if (f === undefined) {
     const words = text === '' ? [] : text.trimEnd().split(' ');

@@ -13,8 +13,21 @@ const MONTHS: Record<string, number> = {
 
 /** Month index for a three-letter English month name at `s[p..p+3)`, or -1. */
 export function monthAt(s: string, p: number): number {
-  const m = MONTHS[s.slice(p, p + 3)];
+  // Three char codes packed into one integer: no substring, no hash lookup.
+  const k = (s.charCodeAt(p) << 16) | (s.charCodeAt(p + 1) << 8) | s.charCodeAt(p + 2);
+  const m = MONTH_CODES.get(k);
   return m === undefined ? -1 : m;
+}
+
+const MONTH_CODES = new Map<number, number>(
+  Object.entries(MONTHS).map(([name, i]) => [(name.charCodeAt(0) << 16) | (name.charCodeAt(1) << 8) | name.charCodeAt(2), i]),
+);
+
+/** Fraction-of-second digits in s[a..b) → milliseconds (first 9 digits; more add nothing an event needs). */
+export function fracToMs(s: string, a: number, b: number): number {
+  const end = Math.min(b, a + 9);
+  const v = readUint(s, a, end);
+  return v < 0 ? 0 : (v * 1000) / 10 ** (end - a);
 }
 
 /** Reads decimal digits in `s[a..b)`; -1 when empty or not all digits. */
@@ -113,9 +126,17 @@ export interface IsoResult {
 
 const isoOut: IsoResult = { ms: NaN, end: 0, frac: '' };
 
+/** `YYYY-MM-DDTHH:MM` of the last stamp and its UTC epoch ms (before the offset): most lines share the minute. */
+let isoMinuteKey = '';
+let isoMinuteMs = 0;
+
 /** Parses at `s[p..]`; the returned object is reused between calls. */
 export function parseIso(s: string, p: number): IsoResult {
   isoOut.ms = NaN;
+  if (isoMinuteKey.length === 16 && s.startsWith(isoMinuteKey, p) && s.charCodeAt(p + 16) === 58) {
+    const sec = readUint(s, p + 17, p + 19);
+    if (sec >= 0 && sec <= 60) return isoTail(s, p + 19, isoMinuteMs + sec * 1000);
+  }
   if (s.charCodeAt(p + 4) !== 45 /* - */ || s.charCodeAt(p + 7) !== 45 || s.charCodeAt(p + 13) !== 58) return isoOut;
   const sep = s.charCodeAt(p + 10);
   if (sep !== 84 /* T */ && sep !== 32 && sep !== 116 /* t */) return isoOut;
@@ -128,7 +149,13 @@ export function parseIso(s: string, p: number): IsoResult {
   if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60) {
     return isoOut;
   }
-  let i = p + 19;
+  isoMinuteKey = s.slice(p, p + 16);
+  isoMinuteMs = Date.UTC(y, mo - 1, d, h, mi, 0);
+  return isoTail(s, p + 19, isoMinuteMs + sec * 1000);
+}
+
+/** Fraction and offset after `…:SS` at `i`; `base` is the stamp's ms as if it were UTC. */
+function isoTail(s: string, i: number, base: number): IsoResult {
   let frac = '';
   let fracMs = 0;
   if (s.charCodeAt(i) === 46 /* . */ || s.charCodeAt(i) === 44 /* , */) {
@@ -141,7 +168,7 @@ export function parseIso(s: string, p: number): IsoResult {
     }
     if (i === a) return isoOut;
     frac = s.slice(a, i);
-    fracMs = Number(`0.${frac}`) * 1000;
+    fracMs = fracToMs(s, a, i);
   }
   let offsetMin = 0;
   const z = s.charCodeAt(i);
@@ -162,7 +189,7 @@ export function parseIso(s: string, p: number): IsoResult {
   } else {
     return isoOut;
   }
-  isoOut.ms = Date.UTC(y, mo - 1, d, h, mi, sec) - offsetMin * 60000 + fracMs;
+  isoOut.ms = base - offsetMin * 60000 + fracMs;
   isoOut.end = i;
   isoOut.frac = frac;
   return isoOut;

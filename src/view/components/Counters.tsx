@@ -1,0 +1,46 @@
+import { Box, Text } from 'ink';
+import type { Verdict } from '../../classify/verdict.js';
+import type { ViewSnapshot } from '../store.js';
+import { compact, fit, VERDICT_COLOR } from '../format.js';
+import { Sparkline } from './Sparkline.js';
+
+export interface CountersProps {
+  snap: ViewSnapshot;
+  width: number;
+  color: boolean;
+}
+
+/** The order operators read them in: what needs action first. */
+const ORDER: readonly Verdict[] = ['genuine-block', 'scan', 'undetermined', 'conntrack-loss'];
+
+/** Verdict counters, two per line, each with a sparkline of its rate (buckets of `sparkBucketMs`, newest right). */
+export function Counters({ snap, width, color }: CountersProps): React.JSX.Element {
+  const half = Math.floor(width / 2);
+  const label = 15;
+  const num = 8;
+  const bucketsFit = Math.max(0, half - label - num - 3);
+  const cell = (v: Verdict): React.JSX.Element => {
+    const values = snap.spark[v];
+    const shown = values.slice(Math.max(0, values.length - bucketsFit));
+    const c = color ? VERDICT_COLOR[v] : {};
+    return (
+      <Box width={half} key={v}>
+        <Text {...c}>{fit(v, label)}</Text>
+        <Text {...(color && v === 'genuine-block' && snap.counts[v] > 0 ? { bold: true } : {})}>{compact(snap.counts[v]).padStart(num - 1)} </Text>
+        <Sparkline values={shown} color={color ? VERDICT_COLOR[v].color : undefined} />
+      </Box>
+    );
+  };
+  return (
+    <Box flexDirection="column">
+      <Box>
+        {cell(ORDER[0]!)}
+        {cell(ORDER[1]!)}
+      </Box>
+      <Box>
+        {cell(ORDER[2]!)}
+        {cell(ORDER[3]!)}
+      </Box>
+    </Box>
+  );
+}

@@ -1,0 +1,67 @@
+import { Box, Text } from 'ink';
+import type { DropEvent } from '../../parse/event.js';
+import type { Flow } from '../../classify/flows.js';
+import type { FlowRow, ViewSuggestion } from '../store.js';
+import { clean, endpoint, evidenceLine, fit, wrap } from '../format.js';
+
+export type DetailsItem = { kind: 'flow'; row: FlowRow } | { kind: 'suggestion'; suggestion: ViewSuggestion } | null;
+
+export interface DetailsProps {
+  item: DetailsItem;
+  height: number;
+  width: number;
+  color: boolean;
+  /** the flow's reason as the summary would give it (computed only for the selected flow) */
+  describe: (flow: Flow) => string;
+  /** the trace of one event through the `--ruleset`, as lines; absent when no ruleset was given */
+  trace?: ((event: DropEvent) => string[]) | undefined;
+}
+
+/** The lines of the details pane for a flow: what, why, evidence, and the path through the ruleset. */
+export function flowDetails(row: FlowRow, width: number, height: number, describe: DetailsProps['describe'], trace: DetailsProps['trace']): string[] {
+  const svc = row.service !== undefined ? ` (${row.service})` : '';
+  const head = `${row.verdict}${row.persistent ? ' (persistent)' : ''}: ${row.proto} ${row.client} → ${endpoint(row.server, row.serverPort)}${svc} on ${row.host ?? '-'} — ${row.count} packet${row.count === 1 ? '' : 's'}`;
+  const out = [clean(head)];
+  out.push(...wrap(`why: ${clean(describe(row.flow))}`, width, 3));
+  const traceRoom = trace === undefined ? 1 : Math.max(2, Math.floor((height - out.length) / 2));
+  const evRoom = Math.max(1, Math.min(row.evidence.length, height - out.length - traceRoom - 1));
+  out.push(`evidence (first and latest of ${row.count}):`);
+  for (const e of row.evidence.slice(-evRoom)) out.push(`  ${evidenceLine(e)}`);
+  if (trace === undefined) out.push('trace: no --ruleset given');
+  else {
+    const last = row.evidence.at(-1);
+    if (last === undefined) out.push('trace: no event');
+    else {
+      out.push('trace of the latest packet through --ruleset:');
+      for (const l of trace(last)) out.push(`  ${clean(l)}`);
+    }
+  }
+  return out;
+}
+
+export function suggestionDetails(s: ViewSuggestion, width: number): string[] {
+  const out = [clean(s.rendered)];
+  const scope = s.sources.length === 0 ? 'anywhere' : s.sources.join(', ');
+  out.push(...wrap(`scope (sources): ${clean(scope)}`, width, 2));
+  out.push(...wrap(`why: ${clean(s.reason)}`, width, 3));
+  out.push(`rule: {proto: ${clean(s.proto)}, ports: [${s.ports.join(', ')}]${s.sources.length > 0 ? `, sources: [${s.sources.length}]` : ''}} — w writes all suggestions as a fragment`);
+  return out;
+}
+
+/** The details pane: exactly `height` lines (+ its title), cut to the width. */
+export function Details(p: DetailsProps): React.JSX.Element {
+  const lines =
+    p.item === null ? ['select a flow or a suggestion (arrows; Tab switches panel)']
+      : p.item.kind === 'flow' ? flowDetails(p.item.row, p.width, p.height, p.describe, p.trace)
+        : suggestionDetails(p.item.suggestion, p.width);
+  const shown = lines.slice(0, p.height);
+  while (shown.length < p.height) shown.push(' ');
+  return (
+    <Box flexDirection="column">
+      <Text {...(p.color ? { bold: true } : {})}>{fit('  Details', p.width)}</Text>
+      {shown.map((l, i) => (
+        <Text key={i}>{fit(l, p.width)}</Text>
+      ))}
+    </Box>
+  );
+}

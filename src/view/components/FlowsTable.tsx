@@ -1,0 +1,91 @@
+import { Box, Text } from 'ink';
+import type { FlowRow } from '../store.js';
+import { clean, clock, compact, endpoint, fit, fitRight, VERDICT_COLOR } from '../format.js';
+
+export interface FlowsTableProps {
+  rows: readonly FlowRow[];
+  /** index into `rows` of the selected row, or -1 */
+  selected: number;
+  /** first row shown */
+  offset: number;
+  /** data rows shown */
+  height: number;
+  width: number;
+  color: boolean;
+  focused: boolean;
+  /** the title line (sort, filters, counts) */
+  title: string;
+}
+
+interface Widths {
+  verdict: number;
+  host: number;
+  proto: number;
+  server: number;
+  service: number;
+  client: number;
+  count: number;
+  last: number;
+}
+
+/** Column widths for a terminal `width` wide: fixed columns first, the rest shared by the address columns. */
+export function columnWidths(width: number): Widths {
+  const fixed = { verdict: 14, proto: 5, count: 7, last: 8 };
+  const gaps = 7 + 2; // between 8 columns, and the selection marker
+  const flex = Math.max(20, width - gaps - fixed.verdict - fixed.proto - fixed.count - fixed.last);
+  const host = Math.floor(flex * 0.18);
+  const server = Math.floor(flex * 0.34);
+  const client = Math.floor(flex * 0.28);
+  const service = flex - host - server - client;
+  return { ...fixed, host, server, service, client };
+}
+
+function cells(w: Widths, r: FlowRow): string {
+  const service = r.ports !== null ? `${r.ports} ports` : r.service ?? '';
+  return [
+    fit(clean(r.host ?? '-'), w.host),
+    fit(clean(r.proto), w.proto),
+    fit(clean(endpoint(r.server, r.serverPort)), w.server),
+    fit(clean(service), w.service),
+    fit(clean(r.client), w.client),
+    fitRight(compact(r.count), w.count),
+    fitRight(clean(clock(r.lastTime, r.lastLine)), w.last),
+  ].join(' ');
+}
+
+/** The flows: one line per flow, coloured by verdict, noise dimmed; scrolls to keep the selection in view. */
+export function FlowsTable(p: FlowsTableProps): React.JSX.Element {
+  const w = columnWidths(p.width);
+  const head = `  ${fit('verdict', w.verdict)} ${[
+    fit('host', w.host),
+    fit('proto', w.proto),
+    fit('server:port', w.server),
+    fit('service', w.service),
+    fit('client', w.client),
+    fitRight('count', w.count),
+    fitRight('last', w.last),
+  ].join(' ')}`;
+  const shown = p.rows.slice(p.offset, p.offset + p.height);
+  return (
+    <Box flexDirection="column">
+      <Text {...(p.color ? { bold: p.focused, underline: p.focused } : {})}>{fit(`${p.focused ? '▶ ' : '  '}${p.title}`, p.width)}</Text>
+      <Text {...(p.color ? { dimColor: true } : {})}>{fit(head, p.width)}</Text>
+      {shown.map((r, i) => {
+        const sel = p.offset + i === p.selected;
+        const style = p.color ? (r.noise ? { dimColor: true } : VERDICT_COLOR[r.verdict]) : {};
+        const mark = sel ? (p.focused ? '› ' : '· ') : '  ';
+        const label = r.persistent && r.verdict !== 'conntrack-loss' ? `${r.verdict}*` : r.verdict;
+        return (
+          <Text key={r.key} {...(sel && p.focused && p.color ? { inverse: true } : {})}>
+            {mark}
+            <Text {...style}>{fit(label, w.verdict)}</Text>
+            <Text {...(p.color && r.noise ? { dimColor: true } : {})}>{` ${cells(w, r)}`}</Text>
+          </Text>
+        );
+      })}
+      {Array.from({ length: Math.max(0, p.height - shown.length) }, (_, i) => (
+        <Text key={`pad${i}`}>{i === 0 && p.rows.length === 0 ? '  (no flows yet)' : ' '}</Text>
+      ))}
+    </Box>
+  );
+}

@@ -1,0 +1,33 @@
+import { Box, Text } from 'ink';
+import type { ViewSnapshot } from '../store.js';
+import { clean, compact, elapsed, fit } from '../format.js';
+
+export interface HeaderProps {
+  snap: ViewSnapshot;
+  width: number;
+  color: boolean;
+}
+
+/** Two lines: what is read and how fast; then the state (paused, input ended, no keys, last message). */
+export function Header({ snap, width, color }: HeaderProps): React.JSX.Element {
+  const parts = [
+    `fwdiag live · ${clean(snap.source)}`,
+    elapsed(snap.now - snap.startedAt),
+    `${compact(snap.lines)} lines`,
+    `${snap.eps < 10 ? snap.eps.toFixed(1) : compact(snap.eps)} ev/s`,
+    `${compact(snap.issues)} parse issue${snap.issues === 1 ? '' : 's'}`,
+    `${snap.evicted === null ? '?' : compact(snap.evicted)} evicted`,
+  ];
+  const state: string[] = [];
+  state.push(snap.paused ? 'PAUSED (p resumes)' : 'live');
+  if (snap.ended) state.push('input ended');
+  if (snap.noKeys !== null) state.push(`no keys: ${snap.noKeys} — Ctrl-C quits`);
+  const line2 = `${state.join(' · ')}${snap.status !== null ? ` · ${clean(snap.status)}` : ''}`;
+  const warn = snap.paused || snap.ended || snap.noKeys !== null;
+  return (
+    <Box flexDirection="column">
+      <Text {...(color ? { bold: true } : {})}>{fit(parts.join(' │ '), width)}</Text>
+      <Text {...(color && warn ? { color: snap.paused ? 'yellow' : 'cyan' } : {})}>{fit(line2, width)}</Text>
+    </Box>
+  );
+}

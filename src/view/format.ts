@@ -1,0 +1,114 @@
+/**
+ * Text helpers for the live view's components: all pure. Every log-derived string goes through `clean` (control
+ * characters escaped) before it is measured, cut or shown.
+ */
+import { escapeControl } from '../output/escape.js';
+import type { DropEvent } from '../parse/event.js';
+import type { Verdict } from '../classify/verdict.js';
+
+export const clean = escapeControl;
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/** A sparkline: one block per value, scaled to the largest; zero is a blank-looking lowest block. */
+export function sparkline(values: readonly number[]): string {
+  let max = 0;
+  for (const v of values) if (v > max) max = v;
+  let out = '';
+  for (const v of values) {
+    if (v <= 0 || max === 0) out += ' ';
+    else out += SPARK[Math.min(SPARK.length - 1, Math.floor((v / max) * (SPARK.length - 1) + 0.5))] ?? ' ';
+  }
+  return out;
+}
+
+/** Cuts to `width` columns with an ellipsis; pads to `width` when `pad`. (Log text here is ASCII once cleaned.) */
+export function fit(s: string, width: number, pad = true): string {
+  if (width <= 0) return '';
+  const t = s.length > width ? (width === 1 ? '…' : `${s.slice(0, width - 1)}…`) : s;
+  return pad ? t.padEnd(width) : t;
+}
+
+/** Right-aligned fit (numbers). */
+export function fitRight(s: string, width: number): string {
+  return s.length > width ? fit(s, width, false) : s.padStart(width);
+}
+
+/** Word-wraps to `width`, at most `maxLines` lines (the last one ellipsised when text is left over). */
+export function wrap(s: string, width: number, maxLines: number): string[] {
+  if (width <= 0 || maxLines <= 0) return [];
+  const out: string[] = [];
+  let rest = s;
+  while (rest.length > 0 && out.length < maxLines) {
+    if (rest.length <= width) {
+      out.push(rest);
+      rest = '';
+      break;
+    }
+    let cut = rest.lastIndexOf(' ', width);
+    if (cut <= width / 3) cut = width;
+    out.push(rest.slice(0, cut).trimEnd());
+    rest = rest.slice(cut).trimStart();
+  }
+  if (rest.length > 0 && out.length > 0) out[out.length - 1] = fit(`${out[out.length - 1]!} ${rest}`, width, false);
+  return out;
+}
+
+/** `1:05`, `1:02:03` */
+export function elapsed(ms: number): string {
+  const t = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(t / 3600);
+  const m = Math.floor((t % 3600) / 60);
+  const s = t % 60;
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** `12`, `12.3k`, `4.5M` */
+export function compact(n: number): string {
+  if (n < 10_000) return String(Math.round(n));
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+export function endpoint(addr: string, port: number | null): string {
+  if (port === null) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** `10:47:19` from an ISO time; else `line N`. */
+export function clock(iso: string | null, line: number): string {
+  if (iso === null) return `l.${line}`;
+  const m = /T(\d\d:\d\d:\d\d)/.exec(iso);
+  return m?.[1] ?? iso;
+}
+
+/** One logged packet as a compact evidence line (rebuilt from the event: works for every envelope). */
+export function evidenceLine(e: DropEvent): string {
+  const when = e.time ?? (e.mono !== null ? `[${e.mono.toFixed(6)}]` : `line ${e.line}`);
+  const parts = [when, e.host ?? '-', `${e.prefix}IN=${e.in} OUT=${e.out}`];
+  if (e.src !== undefined) parts.push(`SRC=${e.srcShort ?? e.src}`);
+  if (e.dst !== undefined) parts.push(`DST=${e.dstShort ?? e.dst}`);
+  if (e.proto !== undefined) parts.push(`PROTO=${e.proto}`);
+  if (e.spt !== undefined) parts.push(`SPT=${e.spt}`);
+  if (e.dpt !== undefined) parts.push(`DPT=${e.dpt}`);
+  if (e.flags !== undefined && e.flags.length > 0) parts.push(e.flags.join(' '));
+  if (e.icmp !== undefined) parts.push(`TYPE=${e.icmp.type} CODE=${e.icmp.code}`);
+  return clean(parts.join(' '));
+}
+
+/** Ink colour props per verdict (only when colour is on). */
+export const VERDICT_COLOR: Record<Verdict, { color?: string; bold?: boolean; dimColor?: boolean }> = {
+  'genuine-block': { color: 'red', bold: true },
+  scan: { color: 'magenta' },
+  undetermined: { color: 'yellow' },
+  'conntrack-loss': { dimColor: true },
+};
+
+/** Short labels for narrow columns. */
+export const VERDICT_SHORT: Record<Verdict, string> = {
+  'genuine-block': 'genuine-block',
+  scan: 'scan',
+  undetermined: 'undetermined',
+  'conntrack-loss': 'conntrack-loss',
+};

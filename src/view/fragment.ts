@@ -1,0 +1,53 @@
+/**
+ * The live view's `w` key: suggestions → a policy fragment (`{extra: [...]}`, the shape `fwdiag compile --extra`
+ * reads, validated with the compiler's own schema) → YAML text. Pure; run-live does the file I/O.
+ */
+import { stringify } from 'yaml';
+import { extraRuleSchema, fragmentSchema, type ExtraRule, type PolicyFragment } from '../compile/policy.js';
+import type { ViewSuggestion } from './store.js';
+
+/** Characters the compiler's comment schema refuses (quotes, backslash, $, backtick, controls). */
+const COMMENT_BAD = /["\\$`\u0000-\u001f\u007f-\u009f]/g;
+const MAX_COMMENT = 120;
+
+export interface FragmentResult {
+  fragment: PolicyFragment;
+  /** suggestions the schema refused (e.g. an address that is not a CIDR), with why */
+  skipped: { rendered: string; why: string }[];
+}
+
+function commentFor(s: ViewSuggestion): string {
+  const what = s.service !== undefined ? s.service : `${s.proto}/${s.ports.join(',')}`;
+  const from = s.sources.length === 0 ? 'anywhere' : `${s.sources.length} source${s.sources.length === 1 ? '' : 's'}`;
+  const text = `fwdiag live: ${what} from ${from}`.replace(COMMENT_BAD, '').replace(/\s+/g, ' ').trim();
+  return text.length > MAX_COMMENT ? `${text.slice(0, MAX_COMMENT - 1)}…` : text;
+}
+
+/** Builds the fragment; each rule is validated on its own so one bad rule does not lose the rest. */
+export function suggestionsToFragment(list: readonly ViewSuggestion[], nowMs: number): FragmentResult {
+  const extra: ExtraRule[] = [];
+  const skipped: FragmentResult['skipped'] = [];
+  for (const s of list) {
+    const raw: Record<string, unknown> = { proto: s.proto, ports: s.ports, comment: commentFor(s) };
+    if (s.sources.length > 0) raw['sources'] = s.sources;
+    const r = extraRuleSchema.safeParse(raw);
+    if (r.success) extra.push(r.data);
+    else skipped.push({ rendered: s.rendered, why: r.error.issues[0]?.message ?? 'invalid' });
+  }
+  const fragment = fragmentSchema.parse({
+    extra: extra.slice(0, 1000),
+    note: `written by the fwdiag live view at ${new Date(nowMs).toISOString()}: review before use`,
+  });
+  return { fragment, skipped };
+}
+
+/** The fragment as YAML, with a header comment. */
+export function fragmentYaml(f: PolicyFragment): string {
+  return `# fwdiag policy fragment: merge with \`fwdiag compile --extra FILE\`\n${stringify(f)}`;
+}
+
+/** `fwdiag-extra-20260422T104719Z.yaml` */
+export function fragmentFileName(nowMs: number): string {
+  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `fwdiag-extra-${stamp}.yaml`;
+}
