@@ -12,7 +12,7 @@ export interface ScanOptions {
   /** distinct ports within the window that make a scanner */
   threshold: number;
   windowMs: number;
-  /** most sources tracked; the least recently seen is dropped first (counted) */
+  /** most sources tracked; the least recently seen are dropped first (counted) */
   maxSources: number;
 }
 
@@ -35,6 +35,8 @@ const ITEMS_PER_THRESHOLD = 4;
 
 export class ScanDetector<T> {
   private readonly sources = new Map<string, SourceState<T>>();
+  /** sources that are scanners: usually empty, so the per-packet check costs one size test */
+  private readonly scannerSet = new Set<string>();
   private readonly minUnknown: number;
   /** sources dropped because of the cap */
   evicted = 0;
@@ -46,27 +48,24 @@ export class ScanDetector<T> {
     this.minUnknown = Math.ceil(opts.threshold / 2);
   }
 
-  /** Is this source already a scanner? (No bookkeeping: for non-probe packets.) */
+  /** Is this source a scanner? */
   isScanner(src: string): boolean {
-    return this.sources.get(src)?.scanner === true;
+    return this.scannerSet.size !== 0 && this.scannerSet.has(src);
   }
 
   /**
-   * Records one probe from `src` to `port` at `t`. Returns the items to re-label when this probe made the source a
-   * scanner, `null` otherwise; `state.scanner` says whether the source is (now) a scanner.
+   * Records one probe from `src` to `port` at `t`, remembering `item` for re-labelling. Returns the items to
+   * re-label when this probe made the source a scanner, `null` otherwise.
    */
-  observe(src: string, port: number, known: boolean, t: number, item: T | undefined): { state: SourceState<T>; became: T[] | null } {
+  observe(src: string, port: number, known: boolean, t: number, item: T | undefined): T[] | null {
     let s = this.sources.get(src);
     if (s === undefined) {
       if (this.sources.size >= this.opts.maxSources) this.evictOldest();
       s = { unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t };
-    } else {
-      // re-insert to keep the Map in least-recently-seen order (probes are a small share of drops)
-      this.sources.delete(src);
+      this.sources.set(src, s);
     }
-    this.sources.set(src, s);
-    s.lastSeen = t;
-    if (s.scanner) return { state: s, became: null };
+    if (t > s.lastSeen) s.lastSeen = t;
+    if (s.scanner) return null;
 
     (known ? s.knownPorts : s.unknownPorts).set(port, t);
     if (item !== undefined && !s.items.has(item)) {
@@ -75,7 +74,7 @@ export class ScanDetector<T> {
       if (s.items.size < cap) s.items.add(item);
     }
 
-    if (s.knownPorts.size + s.unknownPorts.size < this.opts.threshold) return { state: s, became: null };
+    if (s.knownPorts.size + s.unknownPorts.size < this.opts.threshold) return null;
     // Prune only when the count could make a scanner: amortised O(1) per probe
     const cutoff = t - this.opts.windowMs;
     prune(s.unknownPorts, cutoff);
@@ -85,13 +84,14 @@ export class ScanDetector<T> {
       s.scanner = true;
       s.since = t;
       this.scanners++;
+      this.scannerSet.add(src);
       const became = [...s.items];
       s.items.clear();
       s.unknownPorts.clear();
       s.knownPorts.clear();
-      return { state: s, became };
+      return became;
     }
-    return { state: s, became: null };
+    return null;
   }
 
   /** Drops the item from its source's re-label set (e.g. when the flow table evicts it). */
@@ -107,10 +107,15 @@ export class ScanDetector<T> {
     for (const item of s.items) if (this.lastSeenOf(item) < cutoff) s.items.delete(item);
   }
 
+  /** Drops the least recently seen tenth of the sources: amortised, no per-probe LRU bookkeeping. */
   private evictOldest(): void {
-    const first = this.sources.keys().next();
-    if (!first.done) {
-      this.sources.delete(first.value);
+    const all = [...this.sources];
+    all.sort((a, b) => a[1].lastSeen - b[1].lastSeen);
+    const n = Math.max(1, Math.floor(all.length / 10));
+    for (let i = 0; i < n; i++) {
+      const [src] = all[i]!;
+      this.sources.delete(src);
+      this.scannerSet.delete(src);
       this.evicted++;
     }
   }

@@ -104,6 +104,11 @@ export interface ViewStoreOptions {
   sparkBucketMs?: number;
   /** seconds averaged for events/s. @default 5 */
   rateWindowS?: number;
+  /**
+   * The classifier's flow cap. Until the input ends (when the summary gives the exact number), evicted flows are
+   * known to be 0 while fewer flows than this were seen, and unknown after. @default 100000
+   */
+  maxFlows?: number;
 }
 
 export interface ViewStore {
@@ -155,6 +160,7 @@ class Store implements ViewStore {
   private readonly rateWindowS: number;
   private readonly startedAt: number;
   private readonly source: string;
+  private readonly maxFlows: number;
 
   private readonly counts = zero();
   private events = 0;
@@ -200,6 +206,7 @@ class Store implements ViewStore {
     this.sparkBucketMs = o.sparkBucketMs ?? 10_000;
     this.rateWindowS = o.rateWindowS ?? 5;
     this.source = o.source ?? 'stdin';
+    this.maxFlows = o.maxFlows ?? 100_000;
     this.startedAt = this.now();
     this.secs = Math.max(Math.ceil((this.sparkBuckets * this.sparkBucketMs) / 1000), this.rateWindowS) + 2;
     this.ring = new Float64Array(this.secs * VERDICTS.length);
@@ -430,7 +437,8 @@ class Store implements ViewStore {
       events: this.events,
       ctInvalid: this.ctInvalid,
       issues: this.issues,
-      evicted: this.evicted,
+      // the classifier evicts only when its table is full, and it holds no more flows than were announced
+      evicted: this.evicted ?? (this.flowsSeen < this.maxFlows - 1 ? 0 : null),
       eps: recent / span,
       ended: this.ended,
       paused: this.paused,

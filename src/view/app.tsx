@@ -1,0 +1,247 @@
+/**
+ * The live view. Components are pure functions of the store's snapshot and of this component's UI state
+ * (panel, selection, filters); the store decides how often a new snapshot comes (≤ 10×/s).
+ */
+import { useCallback, useMemo, useRef, useState } from 'react';
+import { Box, Text } from 'ink';
+import type { Flow } from '../classify/flows.js';
+import type { Verdict } from '../classify/verdict.js';
+import type { DropEvent } from '../parse/event.js';
+import { SORT_KEYS, type FlowRow, type ViewStore } from './store.js';
+import { useStore } from './hooks/use-store.js';
+import { useKeys, type KeyAction } from './hooks/use-keys.js';
+import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
+import { Header } from './components/Header.js';
+import { Counters } from './components/Counters.js';
+import { FlowsTable } from './components/FlowsTable.js';
+import { Suggestions } from './components/Suggestions.js';
+import { Details, type DetailsItem } from './components/Details.js';
+import { Help } from './components/Help.js';
+import { clean, fit } from './format.js';
+
+export type VerdictFilter = Verdict | 'all';
+export const VERDICT_FILTERS: readonly VerdictFilter[] = ['all', 'genuine-block', 'scan', 'undetermined', 'conntrack-loss'];
+
+export interface AppProps {
+  store: ViewStore;
+  /** colours on (the CLI decides from --color, NO_COLOR, TERM) */
+  color: boolean;
+  /** keys can be read (a terminal for input was opened) */
+  keys: boolean;
+  /** a flow's full reason (the classifier's flowSummary) */
+  describe: (flow: Flow) => string;
+  /** trace lines for an event through the `--ruleset`; absent without one */
+  trace?: ((event: DropEvent) => string[]) | undefined;
+  onQuit: () => void;
+  /** `w`: write the suggestions (the caller does the I/O and reports through store.setStatus) */
+  onWrite: () => void;
+  /** size when the output is not a terminal (tests) @default {columns: 100, rows: 40} */
+  fallbackSize?: TerminalSize;
+}
+
+const DEFAULT_SIZE: TerminalSize = { columns: 100, rows: 40 };
+const MAX_FILTER = 100;
+
+/** Does a row match the `/` filter text? Host, addresses, port, service, protocol and verdict, case-insensitive. */
+export function rowMatches(r: FlowRow, text: string): boolean {
+  if (text === '') return true;
+  const hay = `${r.host ?? ''} ${r.proto} ${r.server}:${r.serverPort ?? ''} ${r.service ?? ''} ${r.client} ${r.verdict}`.toLowerCase();
+  return text.toLowerCase().split(/\s+/).filter(Boolean).every((t) => hay.includes(t));
+}
+
+const clamp = (n: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, n));
+
+/** First row shown so that `sel` is visible in `height` rows. */
+function scrollOffset(sel: number, height: number, total: number): number {
+  if (sel < height) return 0;
+  return clamp(sel - height + 1, 0, Math.max(0, total - height));
+}
+
+export function App(props: AppProps): React.JSX.Element {
+  const { store, color } = props;
+  const snap = useStore(store);
+  const size = useTerminalSize(props.fallbackSize ?? DEFAULT_SIZE);
+  const width = Math.max(40, size.columns - 1);
+  const rows = Math.max(16, size.rows);
+
+  const [panel, setPanel] = useState<'flows' | 'suggestions'>('flows');
+  const [selKey, setSelKey] = useState<string | null>(null);
+  const [sugSel, setSugSel] = useState(0);
+  const [filter, setFilter] = useState('');
+  const [draft, setDraft] = useState('');
+  const [editing, setEditing] = useState(false);
+  const [verdictFilter, setVerdictFilter] = useState<VerdictFilter>('all');
+  const [showNoise, setShowNoise] = useState(false);
+  const [help, setHelp] = useState(false);
+
+  const { visible, hiddenNoise } = useMemo(() => {
+    let hidden = 0;
+    const out: FlowRow[] = [];
+    for (const r of snap.rows) {
+      if (verdictFilter !== 'all' && r.verdict !== verdictFilter) continue;
+      if (!rowMatches(r, filter)) continue;
+      // the noise filter does not apply when noise is what was asked for
+      if (r.noise && !showNoise && verdictFilter !== 'conntrack-loss') {
+        hidden++;
+        continue;
+      }
+      out.push(r);
+    }
+    return { visible: out, hiddenNoise: hidden };
+  }, [snap.rows, filter, verdictFilter, showNoise]);
+
+  // layout: every part has a fixed height so the frame never outgrows the terminal
+  const sugRows = clamp(snap.suggestions.length, 2, 4);
+  const detailRows = rows >= 34 ? 9 : rows >= 26 ? 6 : 3;
+  const tableRows = Math.max(3, rows - 1 - 9 - sugRows - detailRows);
+
+  const selIndex = visible.length === 0 ? -1 : Math.max(0, selKey === null ? 0 : visible.findIndex((r) => r.key === selKey));
+  const sugIndex = snap.suggestions.length === 0 ? -1 : clamp(sugSel, 0, snap.suggestions.length - 1);
+
+  const move = useCallback(
+    (delta: number | 'home' | 'end') => {
+      if (panel === 'flows') {
+        if (visible.length === 0) return;
+        const to = delta === 'home' ? 0 : delta === 'end' ? visible.length - 1 : clamp(selIndex + delta, 0, visible.length - 1);
+        setSelKey(visible[to]!.key);
+      } else {
+        const n = snap.suggestions.length;
+        if (n === 0) return;
+        setSugSel(delta === 'home' ? 0 : delta === 'end' ? n - 1 : clamp(sugIndex + delta, 0, n - 1));
+      }
+    },
+    [panel, visible, selIndex, sugIndex, snap.suggestions.length],
+  );
+
+  const onAction = (a: KeyAction): void => {
+    if (a.type === 'quit') {
+      props.onQuit();
+      return;
+    }
+    if (help) {
+      setHelp(false);
+      return;
+    }
+    if (editing) {
+      if (a.type === 'enter') {
+        setFilter(draft.trim());
+        setEditing(false);
+        setSelKey(null);
+      } else if (a.type === 'escape') {
+        setDraft('');
+        setFilter('');
+        setEditing(false);
+      } else if (a.type === 'backspace') setDraft((d) => d.slice(0, -1));
+      else if (a.type === 'char') setDraft((d) => (d + a.text).slice(0, MAX_FILTER));
+      return;
+    }
+    const page = panel === 'flows' ? tableRows : sugRows;
+    switch (a.type) {
+      case 'up': return move(-1);
+      case 'down': return move(1);
+      case 'pageUp': return move(-page);
+      case 'pageDown': return move(page);
+      case 'home': return move('home');
+      case 'end': return move('end');
+      case 'panel':
+        setPanel((p) => (p === 'flows' ? 'suggestions' : 'flows'));
+        return;
+      case 'filter':
+        setDraft(filter);
+        setEditing(true);
+        return;
+      case 'escape':
+        setFilter('');
+        setVerdictFilter('all');
+        return;
+      case 'verdict':
+        setVerdictFilter((v) => VERDICT_FILTERS[(VERDICT_FILTERS.indexOf(v) + 1) % VERDICT_FILTERS.length]!);
+        setSelKey(null);
+        return;
+      case 'sort':
+        store.setSort(SORT_KEYS[(SORT_KEYS.indexOf(snap.sort) + 1) % SORT_KEYS.length]!);
+        return;
+      case 'noise':
+        setShowNoise((s) => !s);
+        return;
+      case 'pause':
+        store.setPaused(!snap.paused);
+        return;
+      case 'write':
+        props.onWrite();
+        return;
+      case 'help':
+        setHelp(true);
+        return;
+      default:
+        return;
+    }
+  };
+  useKeys(props.keys, editing, onAction);
+
+  // the trace of one event is computed once, not on every redraw
+  const traceCache = useRef<{ event: DropEvent; lines: string[] } | null>(null);
+  const trace = props.trace;
+  const cachedTrace = useMemo(
+    () =>
+      trace === undefined
+        ? undefined
+        : (e: DropEvent): string[] => {
+            if (traceCache.current?.event !== e) traceCache.current = { event: e, lines: trace(e) };
+            return traceCache.current.lines;
+          },
+    [trace],
+  );
+
+  const item: DetailsItem =
+    panel === 'flows'
+      ? selIndex >= 0 ? { kind: 'flow', row: visible[selIndex]! } : null
+      : sugIndex >= 0 ? { kind: 'suggestion', suggestion: snap.suggestions[sugIndex]! } : null;
+
+  const title = [
+    `Flows: ${visible.length} shown of ${snap.flowsSeen} seen`,
+    `sort: ${snap.sort === 'recency' ? 'most recent' : 'most packets'} (s)`,
+    `verdict: ${verdictFilter} (v)`,
+    filter !== '' ? `filter: "${clean(filter)}"` : '',
+    hiddenNoise > 0 ? `${hiddenNoise} noise hidden (c)` : showNoise ? 'noise shown (c)' : '',
+  ].filter(Boolean).join(' · ');
+
+  const footer = !props.keys
+    ? 'no keys: /dev/tty could not be opened — Ctrl-C quits and prints the summary'
+    : editing ? `/${clean(draft)}▏  Enter applies · Esc clears`
+      : '↑↓ select · Tab panel · / filter · v verdict · s sort · c noise · p pause · w write · ? help · q quit';
+
+  return (
+    <Box flexDirection="column" width={width + 1}>
+      <Header snap={snap} width={width} color={color} />
+      {help ? (
+        <Help width={width} height={rows - 1 - 2 - 1} />
+      ) : (
+        <>
+          <Counters snap={snap} width={width} color={color} />
+          <FlowsTable
+            rows={visible}
+            selected={selIndex}
+            offset={scrollOffset(selIndex, tableRows, visible.length)}
+            height={tableRows}
+            width={width}
+            color={color}
+            focused={panel === 'flows'}
+            title={title}
+          />
+          <Suggestions
+            list={snap.suggestions}
+            selected={sugIndex}
+            offset={scrollOffset(sugIndex, sugRows, snap.suggestions.length)}
+            height={sugRows}
+            width={width}
+            color={color}
+            focused={panel === 'suggestions'}
+          />
+          <Details item={item} height={detailRows} width={width} color={color} describe={props.describe} trace={cachedTrace} />
+        </>
+      )}
+      <Text {...(color ? { dimColor: !editing } : {})}>{fit(footer, width)}</Text>
+    </Box>
+  );
+}

@@ -1,0 +1,187 @@
+/**
+ * The live view's edge: reads the inputs, classifies, feeds the store, runs Ink on the terminal, and on `q` /
+ * Ctrl-C prints analyze's human summary. Keys come from /dev/tty because stdin is usually the log pipe.
+ *
+ * The reading loop never awaits rendering: it pushes a batch into the store synchronously, then yields to the event
+ * loop (setImmediate) so Ink can draw and keys arrive; the store limits redraws to 10 a second.
+ */
+import { openSync, closeSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { ReadStream, isatty } from 'node:tty';
+import { createElement } from 'react';
+import { render } from 'ink';
+import type { CliIO } from '../cli/io.js';
+import { readResults, signalController } from '../cli/read-loop.js';
+import { createClassifier } from '../classify/classifier.js';
+import type { ClassifierOptionsInput } from '../classify/options.js';
+import { catalogServiceLookup } from '../classify/services.js';
+import type { LineSource } from '../input/types.js';
+import type { ParseCounters } from '../parse/event.js';
+import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
+import { escapeControl } from '../output/escape.js';
+import { formatTrace, trace, type Ruleset } from '../ruleset/index.js';
+import { App } from './app.js';
+import { fragmentFileName, fragmentYaml, suggestionsToFragment } from './fragment.js';
+import { createViewStore, type ViewStore } from './store.js';
+
+export interface LiveOptions {
+  /** the opened inputs (read in order, like analyze) */
+  sources: LineSource[];
+  io: CliIO;
+  /** zone for stamps without an offset @default local */
+  tz?: string | undefined;
+  /** validated by the classifier (zod) @default {} */
+  classifier?: ClassifierOptionsInput;
+  /** name ports from this catalog platform first */
+  platform?: string | undefined;
+  /** colours (the CLI decides from --color, NO_COLOR, TERM) */
+  color: boolean;
+  /** a parsed `--ruleset`: the details pane traces the selected flow's latest packet through it */
+  ruleset?: Ruleset | undefined;
+  /** where `w` writes its fragment @default process.cwd() */
+  writeDir?: string;
+  /** the terminal keys are read from @default '/dev/tty' */
+  ttyPath?: string;
+  /** ends the view like `q` (the caller's SIGINT/SIGTERM handling) */
+  signal?: AbortSignal;
+}
+
+/** Opens the terminal for keys. Fails (no controlling terminal, e.g. under a service manager): no keys. */
+function openTty(path: string): { stream: ReadStream } | { error: string } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (!isatty(fd)) {
+      closeSync(fd);
+      return { error: `${path} is not a terminal` };
+    }
+    return { stream: new ReadStream(fd) };
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    return { error: `cannot open ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+}
+
+const ALT_SCREEN_ON = '\u001b[?1049h';
+const ALT_SCREEN_OFF = '\u001b[?1049l';
+
+/** Writes the suggestions as a policy fragment next to the operator, never over an existing file. */
+async function writeSuggestions(store: ViewStore, dir: string, now: () => number): Promise<void> {
+  const { fragment, skipped } = suggestionsToFragment(store.getSnapshot().suggestions, now());
+  if (fragment.extra.length === 0) {
+    store.setStatus(skipped.length > 0 ? `nothing written: ${skipped.length} suggestions refused by the fragment schema` : 'nothing to write: no suggestions yet');
+    return;
+  }
+  const path = resolve(join(dir, fragmentFileName(now())));
+  try {
+    await writeFile(path, fragmentYaml(fragment), { flag: 'wx', mode: 0o644 });
+    const n = fragment.extra.length;
+    store.setStatus(`wrote ${n} rule${n === 1 ? '' : 's'} to ${path}${skipped.length > 0 ? ` (${skipped.length} skipped)` : ''}`);
+  } catch (e) {
+    store.setStatus(`could not write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Runs the live view until `q`, Ctrl-C or a signal; then prints the summary. Resolves to the exit code. */
+export async function runLive(opts: LiveOptions): Promise<number> {
+  const { io, sources } = opts;
+  const classifier = createClassifier(opts.classifier ?? {}, { services: catalogServiceLookup(opts.platform) });
+  const store = createViewStore({
+    now: io.now,
+    source: sources.map((s) => s.name).join(', ') || 'stdin',
+    maxFlows: classifier.options.maxFlows,
+  });
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const { controller: stop, dispose } = signalController();
+
+  let quit!: () => void;
+  const quitting = new Promise<void>((r) => {
+    quit = r;
+  });
+  stop.signal.addEventListener('abort', () => quit(), { once: true });
+  const onOuter = (): void => quit();
+  opts.signal?.addEventListener('abort', onOuter, { once: true });
+  if (opts.signal?.aborted === true) quit();
+
+  const tty = openTty(opts.ttyPath ?? '/dev/tty');
+  if ('error' in tty) store.setNoKeys(tty.error);
+  // Ink must never touch process.stdin (the log): without a terminal for keys it gets an inert stream
+  const keysIn = 'stream' in tty ? tty.stream : (Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.ReadStream);
+
+  const model = opts.ruleset;
+  const traceLines = model === undefined ? undefined : (e: Parameters<typeof trace>[1]) => formatTrace(trace(model, e));
+
+  const stdout = io.stdout as unknown as NodeJS.WriteStream;
+  const alt = io.stdout.isTTY === true;
+  if (alt) io.stdout.write(ALT_SCREEN_ON);
+  const ink = render(
+    createElement(App, {
+      store,
+      color: opts.color,
+      keys: 'stream' in tty,
+      describe: (f) => classifier.flowSummary(f).reason,
+      trace: traceLines,
+      onQuit: () => quit(),
+      onWrite: () => void writeSuggestions(store, opts.writeDir ?? process.cwd(), io.now),
+    }),
+    { stdout, stdin: keysIn, stderr: io.stderr as unknown as NodeJS.WriteStream, maxFps: 10, exitOnCtrlC: false },
+  );
+
+  let inputError: unknown;
+  const reading = (async () => {
+    try {
+      for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal }, totals)) {
+        for (let i = 0; i < results.length; i++) {
+          const r = results[i]!;
+          if (r.kind === 'event') store.push(classifier.classify(r.event));
+          else if (r.kind === 'issue') {
+            store.addIssue();
+            if (r.event !== undefined) store.push(classifier.classify(r.event));
+          }
+        }
+        let lines = 0;
+        for (const s of sources) lines += s.stats.lines;
+        store.setLines(lines);
+        // let Ink draw and keys arrive before the next batch
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      if (!stop.signal.aborted) {
+        const s = classifier.end().summary;
+        store.setEnded({
+          counts: { 'conntrack-loss': s['conntrack-loss'], 'genuine-block': s['genuine-block'], scan: s.scan, undetermined: s.undetermined },
+          evicted: s.flowsEvicted,
+        });
+      }
+    } catch (e) {
+      inputError = e;
+      store.setStatus(`input error: ${escapeControl((e as Error).message)}`);
+      store.setEnded();
+    }
+  })();
+
+  try {
+    await quitting;
+  } finally {
+    stop.abort();
+    opts.signal?.removeEventListener('abort', onOuter);
+    // a source blocked on a pipe ends at its next chunk; the summary does not wait for it
+    await Promise.race([reading, new Promise((r) => setTimeout(r, 500).unref())]);
+    store.flush();
+    ink.unmount();
+    await ink.waitUntilExit().catch(() => undefined);
+    store.dispose();
+    if ('stream' in tty) tty.stream.destroy();
+    if (alt) io.stdout.write(ALT_SCREEN_OFF);
+    dispose();
+  }
+
+  const result = classifier.end();
+  let bytes = 0;
+  for (const s of sources) bytes += s.stats.bytes;
+  const writer = createAnalyzeHumanWriter({ stdout: io.stdout, color: opts.color, describe: (f) => classifier.flowSummary(f) });
+  await writer.end({ summary: { ...result.summary, input: { ...totals, sources: sources.length, bytes } }, flows: result.flows });
+  if (inputError !== undefined) throw inputError;
+  return 0;
+}
