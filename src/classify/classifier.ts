@@ -244,10 +244,10 @@ class ClassifierCore implements Classifier {
       flow = f;
       if (j.probe) {
         const known = j.service !== undefined && j.service !== NODEPORT;
-        const r = this.scan.observe(client, serverPort ?? 0, known, t, f);
-        if (r.became !== null) {
+        const became = this.scan.observe(client, serverPort ?? 0, known, t, f);
+        if (became !== null) {
           verdict = 'scan';
-          flow = this.foldScanner(r.became, f, e, j, server, client, t, (changes ??= []));
+          flow = this.foldScanner(became, f, e, j, server, client, t, (changes ??= []));
           if (serverPort !== null) flow.addPort(serverPort);
         }
       }
@@ -319,7 +319,7 @@ class ClassifierCore implements Classifier {
       const w = this.options.window;
       const persistAt = w !== undefined && t < w.end ? w.end + this.options.settleMs : t + this.options.settleMs;
       f = new Flow(key, host, proto, server, null, client, 'scan', rule, undefined, t, ts, mono, line, file, persistAt, w !== undefined, true);
-      f.portBits = new Uint8Array(8192);
+      f.portSet = new Set();
       this.table.add(f, this.now);
       changes.push({ kind: 'new', flow: f });
     }
@@ -383,7 +383,7 @@ class ClassifierCore implements Classifier {
     if (e.ts !== null) f.lastTs = e.ts;
     if (e.mono !== null) f.lastMono = e.mono;
     f.lastLine = e.line;
-    if (f.flags !== null) f.flags.set(j.flags, (f.flags.get(j.flags) ?? 0) + 1);
+    if (f.flagMasks !== null) f.addFlags(j.flags, 1);
     if (f.window !== null) {
       const w = this.options.window!;
       if (t < w.start) f.window.before++;
@@ -432,7 +432,8 @@ class ClassifierCore implements Classifier {
   private flowReason(f: Flow): string {
     let r = f.reason;
     if (f.verdict === 'scan' && f.serverPort === null) {
-      r = `${f.client} probed ${f.ports} distinct closed ${f.proto.toUpperCase()} port${f.ports === 1 ? '' : 's'} on ${f.server}: port scan — evidence of probing, never a reason to open a port`;
+      const n = f.portSet?.size ?? 0;
+      r = `${f.client} probed ${n} distinct closed ${f.proto.toUpperCase()} port${n === 1 ? '' : 's'} on ${f.server}: port scan — evidence of probing, never a reason to open a port`;
     }
     if (f.backoff) r += `; SYN retransmitted with growing gaps (TCP backoff): a real client kept waiting on this port`;
     else if (f.retransmits > 0 && f.verdict === 'genuine-block') r += `; SYN retransmitted ${f.retransmits}×`;
@@ -494,9 +495,9 @@ class ClassifierCore implements Classifier {
     if (f.firstMono !== null) o.firstMono = f.firstMono;
     if (f.lastMono !== null) o.lastMono = f.lastMono;
     if (f.file !== undefined) o.file = f.file;
-    if (f.flags !== null && f.flags.size > 0) {
+    if (f.flagMasks !== null && f.flagMasks.length > 0) {
       const flags: Record<string, number> = {};
-      for (const [bits, n] of f.flags) flags[flagsText(bits)] = n;
+      for (let i = 0; i < f.flagMasks.length; i++) flags[flagsText(f.flagMasks[i]!)] = f.flagCounts[i]!;
       o.flags = flags;
     }
     if (f.attempts > 0) {
@@ -504,7 +505,7 @@ class ClassifierCore implements Classifier {
       o.retransmits = f.retransmits;
       o.backoff = f.backoff;
     }
-    if (f.portBits !== null) o.ports = f.ports;
+    if (f.portSet !== null) o.ports = f.portSet.size;
     if (f.window !== null) o.window = { ...f.window };
     if (f.ctInvalid > 0) {
       o.ctInvalid = f.ctInvalid;
@@ -531,7 +532,9 @@ function mergeInto(agg: Flow, g: Flow): void {
     agg.lastLine = g.lastLine;
   }
   if (g.serverPort !== null) agg.addPort(g.serverPort);
-  if (g.flags !== null && agg.flags !== null) for (const [b, n] of g.flags) agg.flags.set(b, (agg.flags.get(b) ?? 0) + n);
+  if (g.flagMasks !== null && agg.flagMasks !== null) {
+    for (let i = 0; i < g.flagMasks.length; i++) agg.addFlags(g.flagMasks[i]!, g.flagCounts[i]!);
+  }
   if (g.window !== null && agg.window !== null) {
     agg.window.before += g.window.before;
     agg.window.during += g.window.during;

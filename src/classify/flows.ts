@@ -47,8 +47,10 @@ export class Flow {
   firstLine: number;
   lastLine: number;
   file: string | undefined;
-  /** TCP flag bits → packets; null for other protocols */
-  flags: Map<number, number> | null;
+  /** TCP: distinct flag combinations (bits) and their packet counts, in first-seen order; null for other protocols.
+   * Parallel arrays, not a Map: a flow sees one to three combinations, and a linear scan beats hashing. */
+  flagMasks: number[] | null;
+  flagCounts: number[] = [];
   persistent = false;
   /** event time from which the flow counts as persistent */
   persistAt: number;
@@ -69,9 +71,8 @@ export class Flow {
   ctReason: string | undefined;
   /** first packet was a probe (SYN, UDP to a port, crafted flags): re-labelled when its source turns out a scanner */
   probe: boolean;
-  /** scan flows only: distinct destination ports, as a bitmap + count */
-  portBits: Uint8Array | null = null;
-  ports = 0;
+  /** scan flows only: distinct destination ports (a Set: memory follows what was probed, at most 65536) */
+  portSet: Set<number> | null = null;
   /** set when the table dropped it (so late references do not report it) */
   gone = false;
 
@@ -102,22 +103,29 @@ export class Flow {
     this.firstMono = this.lastMono = mono;
     this.firstLine = this.lastLine = line;
     this.file = file;
-    this.flags = proto === 'tcp' ? new Map() : null;
+    this.flagMasks = proto === 'tcp' ? [] : null;
     this.persistAt = persistAt;
     this.window = withWindow ? { before: 0, during: 0, after: 0 } : null;
     this.probe = probe;
   }
 
+  /** Counts `n` packets with flag bits `mask`. */
+  addFlags(mask: number, n: number): void {
+    const masks = this.flagMasks;
+    if (masks === null) return;
+    for (let i = 0; i < masks.length; i++) {
+      if (masks[i] === mask) {
+        this.flagCounts[i]! += n;
+        return;
+      }
+    }
+    masks.push(mask);
+    this.flagCounts.push(n);
+  }
+
   /** Records a destination port on a scan flow. */
   addPort(port: number): void {
-    const bits = (this.portBits ??= new Uint8Array(8192));
-    const i = port >>> 3;
-    const m = 1 << (port & 7);
-    const b = bits[i] ?? 0;
-    if ((b & m) === 0) {
-      bits[i] = b | m;
-      this.ports++;
-    }
+    (this.portSet ??= new Set()).add(port);
   }
 }
 

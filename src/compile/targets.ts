@@ -20,8 +20,11 @@ export interface CompileOutput {
 const PROTO_NUM: Record<string, string> = { esp: '50', ipip: '4' };
 const range = (r: Range, sep: string) => (r.from === r.to ? String(r.from) : `${r.from}${sep}${r.to}`);
 
-/** `-A CHAIN …` argument lists for one rule (one per source, IPv4 only; IPv6 sources are skipped with a warning). */
-function iptablesRuleArgs(p: ResolvedPolicy, r: PolicyRule, warnings: string[]): string[] {
+/**
+ * `-A CHAIN …` argument lists for one rule (one per source, IPv4 only; IPv6 sources are skipped with a warning).
+ * Exported for `fwdiag suggest`, which renders single rules without a second generator.
+ */
+export function iptablesRuleArgs(p: ResolvedPolicy, r: PolicyRule, warnings: string[]): string[] {
   const v4 = r.sources.filter((s) => cidrFamily(s) === 4);
   if (r.sources.length > 0 && v4.length < r.sources.length) warnings.push(`iptables: IPv6 source(s) of "${r.comment}" skipped (use the nft target for IPv6)`);
   if (r.sources.length > 0 && v4.length === 0) return [];
@@ -136,6 +139,14 @@ function nftRules(p: ResolvedPolicy): string[] {
     }
   }
   return out;
+}
+
+/**
+ * The nft rule text(s) for one rule of `p` (one per address family of its sources), without the table/chain around
+ * it. For `fwdiag suggest`, which renders single rules with the compiler's own nft spelling.
+ */
+export function nftRuleLines(p: ResolvedPolicy, r: PolicyRule): string[] {
+  return nftRules({ ...p, interfaces: [], rules: [r] });
 }
 
 /** An nft script: its own `inet` table, deleted and recreated atomically, so applying it twice changes nothing. */

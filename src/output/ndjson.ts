@@ -7,14 +7,45 @@ import type { DropEvent, ParseIssue } from '../parse/event.js';
  * valid JSON for any consumer.
  */
 
-const PLAIN = /^[\u0020\u0021\u0023-\u005b\u005d-\u007e]*$/;
 const UNSAFE_AFTER_STRINGIFY = /[\u007f-\u009f\u2028\u2029]/g;
+
+/** True when `v` needs no escaping inside a JSON string: printable ASCII other than `"` and `\`. */
+function isPlain(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
+}
 
 /** A JSON string literal for `v`, escaping every control character (C0, DEL, C1) and the JS line separators. */
 export function jsonString(v: string): string {
-  if (PLAIN.test(v)) return `"${v}"`;
+  if (isPlain(v)) return `"${v}"`;
   return JSON.stringify(v).replace(UNSAFE_AFTER_STRINGIFY, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * Fields that repeat line after line (prefix, host, interfaces, MAC header) keep their last encoding: a string
+ * compare instead of a scan.
+ */
+class Memo {
+  private last = '';
+  private json = '""';
+  get(v: string): string {
+    if (v !== this.last) {
+      this.last = v;
+      this.json = jsonString(v);
+    }
+    return this.json;
+  }
+}
+const mPrefix = new Memo();
+const mHost = new Memo();
+const mIn = new Memo();
+const mOut = new Memo();
+const mMac = new Memo();
+const mMacSrc = new Memo();
+const mMacDst = new Memo();
 
 /** Any JSON value with the same escaping as jsonString for every string inside it. */
 export function jsonValue(v: unknown): string {
@@ -37,15 +68,15 @@ export function eventToJson(ev: DropEvent, extra = ''): string {
   o += ev.time === null ? ',"time":null' : `,"time":"${ev.time}"`;
   o += ev.ts === null ? ',"ts":null' : `,"ts":${ev.ts}`;
   o += ev.mono === null ? ',"mono":null' : `,"mono":${ev.mono}`;
-  o += ev.host === null ? ',"host":null' : `,"host":${jsonString(ev.host)}`;
+  o += ev.host === null ? ',"host":null' : `,"host":${mHost.get(ev.host)}`;
   o += `,"envelope":"${ev.envelope}"`;
   if (ev.transport !== undefined) o += `,"transport":"${ev.transport}"`;
-  o += `,"prefix":${jsonString(ev.prefix)},"in":${jsonString(ev.in)},"out":${jsonString(ev.out)}`;
+  o += `,"prefix":${mPrefix.get(ev.prefix)},"in":${mIn.get(ev.in)},"out":${mOut.get(ev.out)}`;
   if (ev.physin !== undefined) o += `,"physin":${jsonString(ev.physin)}`;
   if (ev.physout !== undefined) o += `,"physout":${jsonString(ev.physout)}`;
-  if (ev.mac !== undefined) o += `,"mac":${jsonString(ev.mac)}`;
-  if (ev.macsrc !== undefined) o += `,"macsrc":${jsonString(ev.macsrc)}`;
-  if (ev.macdst !== undefined) o += `,"macdst":${jsonString(ev.macdst)}`;
+  if (ev.mac !== undefined) o += `,"mac":${mMac.get(ev.mac)}`;
+  if (ev.macsrc !== undefined) o += `,"macsrc":${mMacSrc.get(ev.macsrc)}`;
+  if (ev.macdst !== undefined) o += `,"macdst":${mMacDst.get(ev.macdst)}`;
   if (ev.macproto !== undefined) o += `,"macproto":${jsonString(ev.macproto)}`;
   if (ev.vproto !== undefined) o += `,"vproto":${jsonString(ev.vproto)}`;
   if (ev.vid !== undefined) o += `,"vid":${ev.vid}`;
@@ -66,7 +97,7 @@ export function eventToJson(ev: DropEvent, extra = ''): string {
   if (ev.frag !== undefined) o += `,"frag":${ev.frag}`;
   if (ev.fragId !== undefined) o += `,"fragId":${jsonString(ev.fragId)}`;
   if (ev.ipOpt !== undefined) o += `,"ipOpt":${jsonString(ev.ipOpt)}`;
-  if (ev.proto !== undefined) o += `,"proto":${jsonString(ev.proto)}`;
+  if (ev.proto !== undefined) o += `,"proto":${ev.proto === 'TCP' ? '"TCP"' : jsonString(ev.proto)}`;
   if (ev.spt !== undefined) o += `,"spt":${ev.spt}`;
   if (ev.dpt !== undefined) o += `,"dpt":${ev.dpt}`;
   if (ev.seq !== undefined) o += `,"seq":${ev.seq}`;

@@ -475,7 +475,7 @@ class Store implements ViewStore {
         verdict: f.verdict,
         persistent: f.persistent,
         noise: f.verdict === 'conntrack-loss' && !f.persistent,
-        ports: f.portBits !== null ? f.ports : null,
+        ports: f.portSet !== null ? f.portSet.size : null,
         lastTime: s.recent.at(-1)?.time ?? s.first.time,
         lastLine: f.lastLine,
         evidence,

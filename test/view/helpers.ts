@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { createParser } from '../../src/parse/parse-line.js';
+import { createClassifier, type Classifier } from '../../src/classify/classifier.js';
+import { createViewStore, type ViewStore, type ViewStoreOptions } from '../../src/view/store.js';
+
+export const SAMPLE = new URL('../../fixtures/sample/harvester-upgrade.log', import.meta.url);
+export const KMSG = new URL('../../fixtures/kernel/kmsg.txt', import.meta.url);
+
+export function fixtureLines(url: URL): string[] {
+  return readFileSync(url, 'utf8').split('\n').filter((l) => l !== '');
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.UTC(2026, 3, 22, 11, 0, 0)): { now: () => number; advance: (ms: number) => void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+}
+
+export interface Fed {
+  store: ViewStore;
+  classifier: Classifier;
+  lines: number;
+  issues: number;
+}
+
+/** Real lines → parser → classifier → store, the way run-live feeds it. */
+export function feed(lines: string[], opts: ViewStoreOptions = {}, into?: Fed): Fed {
+  const classifier = into?.classifier ?? createClassifier({});
+  const store = into?.store ?? createViewStore({ notifyMs: 100, ...opts });
+  const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 4, 30) });
+  let issues = into?.issues ?? 0;
+  for (const l of lines) {
+    const r = parser.parseLine(l);
+    if (r.kind === 'event') store.push(classifier.classify(r.event));
+    else if (r.kind === 'issue') {
+      issues++;
+      store.addIssue();
+      if (r.event !== undefined) store.push(classifier.classify(r.event));
+    }
+  }
+  for (const r of parser.flush()) if (r.kind === 'event') store.push(classifier.classify(r.event));
+  const total = (into?.lines ?? 0) + lines.length;
+  store.setLines(total);
+  return { store, classifier, lines: total, issues };
+}

@@ -1,0 +1,10 @@
+// Runs the live view on a file (or `-`: stdin) — for the tmux end-to-end test until `fwdiag` wires runLive itself.
+// Usage: node test/view/live-e2e.mjs FILE|- [WRITE_DIR]
+import { openFileSource, streamSource } from '../../dist/input/file-source.js';
+import { runLive } from '../../dist/view/run-live.js';
+
+const [file = '-', writeDir = process.cwd()] = process.argv.slice(2);
+const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, now: Date.now };
+const sources = [file === '-' ? streamSource(process.stdin) : await openFileSource(file)];
+const noColor = process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
+process.exitCode = await runLive({ sources, io, color: !noColor, tz: 'UTC', writeDir });

@@ -1,0 +1,174 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { VERDICTS } from '../../src/classify/verdict.js';
+import { createViewStore } from '../../src/view/store.js';
+import { fragmentYaml, suggestionsToFragment } from '../../src/view/fragment.js';
+import { parseFragment } from '../../src/compile/policy.js';
+import { feed, fixtureLines, manualClock, SAMPLE, KMSG } from './helpers.js';
+
+const sample = fixtureLines(SAMPLE);
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A SYN to a distinct port from a distinct client: every line a new flow. */
+function synLine(i: number): string {
+  const c = `198.18.${(i >> 8) & 255}.${i & 255}`;
+  return `Apr 22 10:00:${String(i % 60).padStart(2, '0')} node1 kernel: DROP_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:08:00 SRC=${c} DST=198.19.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${1000 + (i % 5)} WINDOW=64240 RES=0x00 SYN URGP=0 `;
+}
+
+describe('view store', () => {
+  it('counts what the classifier counts, scan re-labelling included', () => {
+    const { store, classifier } = feed(sample);
+    store.flush();
+    const snap = store.getSnapshot();
+    const s = classifier.end().summary;
+    expect(s.scan).toBeGreaterThan(0); // the fixture has a scanner whose earlier probes get re-labelled
+    for (const v of VERDICTS) expect(snap.counts[v], v).toBe(s[v]);
+    expect(snap.events).toBe(s.events);
+    expect(snap.ctInvalid).toBe(s.ctInvalid);
+    store.dispose();
+  });
+
+  it('keeps flow rows bounded, newest first, and counts what it dropped', () => {
+    const lines = Array.from({ length: 600 }, (_, i) => synLine(i));
+    const { store, classifier } = feed(lines, { maxRows: 50 });
+    store.flush();
+    const snap = store.getSnapshot();
+    expect(snap.rows.length).toBe(50);
+    expect(snap.rowsDropped).toBeGreaterThanOrEqual(600 - 50 * 1.5);
+    expect(snap.flowsSeen).toBe(classifier.end().summary.flows);
+    // recency: the first row is the last line's flow
+    expect(snap.rows[0]!.client).toBe('198.18.2.87');
+    expect(snap.rows[1]!.client).toBe('198.18.2.86');
+    store.dispose();
+  });
+
+  it('sorts by packets when asked', () => {
+    const { store } = feed(sample);
+    store.setSort('count');
+    const rows = store.getSnapshot().rows;
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1]!.count).toBeGreaterThanOrEqual(rows[i]!.count);
+    expect(rows[0]!.count).toBe(Math.max(...rows.map((r) => r.count)));
+    store.dispose();
+  });
+
+  it('notifies subscribers at most 10 times a second however fast events come', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 3, 22, 11, 0, 0) });
+    const { store } = feed([], { now: () => Date.now() });
+    let notified = 0;
+    const unsub = store.subscribe(() => notified++);
+    const lines = fixtureLines(SAMPLE);
+    const fed = { store, classifier: feed([]).classifier, lines: 0, issues: 0 };
+    // 2 s of input, a batch of 26 lines every 5 ms (~5,000 lines/s)
+    for (let t = 0; t < 2000; t += 5) {
+      feed(lines.slice((t / 5) % 20 * 26, ((t / 5) % 20 + 1) * 26), {}, fed);
+      vi.advanceTimersByTime(5);
+    }
+    vi.advanceTimersByTime(200);
+    expect(notified).toBeGreaterThanOrEqual(15);
+    expect(notified).toBeLessThanOrEqual(2000 / 100 + 2 + 2); // + the 1 s idle ticks that fall due
+    unsub();
+    store.dispose();
+  });
+
+  it('keeps per-verdict rates in buckets that age out', () => {
+    const clock = manualClock();
+    const { store, classifier } = feed(sample, { now: clock.now, sparkBuckets: 6, sparkBucketMs: 10_000 });
+    store.flush();
+    let snap = store.getSnapshot();
+    const s = classifier.end().summary;
+    // all of it arrived in this second: the newest bucket holds it, older buckets are empty
+    expect(snap.spark['conntrack-loss'].at(-1)).toBeGreaterThan(0);
+    expect(snap.spark['conntrack-loss'].slice(0, -1).every((n) => n === 0)).toBe(true);
+    const sum = VERDICTS.reduce((n, v) => n + snap.spark[v].reduce((a, b) => a + b, 0), 0);
+    expect(sum).toBe(s.events); // rates are as judged on arrival; re-labelling moves packets between verdicts only
+    expect(snap.eps).toBe(s.events); // the first second: everything so far
+    clock.advance(25_000);
+    store.flush();
+    snap = store.getSnapshot();
+    expect(snap.spark['conntrack-loss'].at(-1)).toBe(0);
+    expect(snap.spark['conntrack-loss'].at(-3)).toBeGreaterThan(0);
+    expect(snap.eps).toBe(0);
+    clock.advance(60_000);
+    store.flush();
+    snap = store.getSnapshot();
+    expect(VERDICTS.every((v) => snap.spark[v].every((n) => n === 0))).toBe(true);
+    store.dispose();
+  });
+
+  it('freezes the table while paused but keeps counting', () => {
+    const half = Math.floor(sample.length / 2);
+    const fed = feed(sample.slice(0, half));
+    fed.store.setPaused(true);
+    const before = fed.store.getSnapshot();
+    feed(sample.slice(half), {}, fed);
+    fed.store.flush();
+    const after = fed.store.getSnapshot();
+    expect(after.paused).toBe(true);
+    expect(after.rows).toBe(before.rows);
+    expect(after.events).toBeGreaterThan(before.events);
+    fed.store.setPaused(false);
+    expect(fed.store.getSnapshot().rows).not.toBe(before.rows);
+    fed.store.dispose();
+  });
+
+  it('suggests one rule per genuine-blocked (proto, port), scoped to the clients seen', () => {
+    const { store, classifier } = feed(sample);
+    store.flush();
+    const list = store.getSnapshot().suggestions;
+    const blocks = classifier.end().flows.filter((f) => f.verdict === 'genuine-block' && f.serverPort !== null);
+    const expected = new Map<string, Set<string>>();
+    for (const f of blocks) {
+      const k = `${f.proto}/${f.serverPort}`;
+      if (!expected.has(k)) expected.set(k, new Set());
+      expected.get(k)!.add(f.client);
+    }
+    expect(list.length).toBe(expected.size);
+    for (const s of list) {
+      const want = expected.get(`${s.proto}/${s.ports[0]}`);
+      expect(want, s.rendered).toBeDefined();
+      expect(s.sources).toEqual([...want!].sort());
+    }
+    // the scanner's probes were re-labelled: none of its targets is suggested
+    expect(list.some((s) => s.sources.includes('192.168.122.213'))).toBe(false);
+    store.dispose();
+  });
+
+  it('writes suggestions as a fragment the compiler accepts', () => {
+    const { store } = feed(sample);
+    store.flush();
+    const list = store.getSnapshot().suggestions;
+    const { fragment, skipped } = suggestionsToFragment(list, Date.UTC(2026, 3, 22, 11));
+    expect(skipped).toEqual([]);
+    const back = parseFragment(parseYaml(fragmentYaml(fragment)));
+    expect(back.ok).toBe(true);
+    if (!back.ok) return;
+    expect(back.value.extra.map((x) => `${x.proto}/${String(x.ports?.[0])}`)).toEqual(list.map((s) => `${s.proto}/${s.ports[0]}`));
+    expect(back.value.extra.map((x) => x.sources)).toEqual(list.map((s) => s.sources));
+    store.dispose();
+  });
+
+  it('takes the suggestion engine\'s list instead of its own once given one', () => {
+    const { store } = feed(fixtureLines(KMSG));
+    store.setSuggestions([{ proto: 'udp', ports: [8472], sources: ['198.18.0.1'], reason: 'engine', rendered: 'allow udp/8472' }]);
+    feed(sample, {}, { store, classifier: feed([]).classifier, lines: 0, issues: 0 });
+    store.flush();
+    expect(store.getSnapshot().suggestions.map((s) => s.reason)).toEqual(['engine']);
+    store.dispose();
+  });
+
+  it('knows no flow was evicted while fewer flows than the cap were seen', () => {
+    const s1 = createViewStore({ maxFlows: 100 });
+    expect(s1.getSnapshot().evicted).toBe(0);
+    const { store } = feed(Array.from({ length: 200 }, (_, i) => synLine(i)), { maxFlows: 100 });
+    store.flush();
+    expect(store.getSnapshot().evicted).toBeNull();
+    store.setEnded({ counts: store.getSnapshot().counts, evicted: 7 });
+    expect(store.getSnapshot().evicted).toBe(7);
+    expect(store.getSnapshot().ended).toBe(true);
+    store.dispose();
+    s1.dispose();
+  });
+});
