@@ -17,7 +17,7 @@ import { FlowsTable } from './components/FlowsTable.js';
 import { Suggestions } from './components/Suggestions.js';
 import { Details, type DetailsItem } from './components/Details.js';
 import { Help } from './components/Help.js';
-import { clean, fit } from './format.js';
+import { clean, compact, fit } from './format.js';
 
 export type VerdictFilter = Verdict | 'all';
 export const VERDICT_FILTERS: readonly VerdictFilter[] = ['all', 'genuine-block', 'scan', 'undetermined', 'conntrack-loss'];
@@ -41,6 +41,8 @@ export interface AppProps {
 
 const DEFAULT_SIZE: TerminalSize = { columns: 100, rows: 40 };
 const MAX_FILTER = 100;
+const KEYS_LONG = '↑↓ select · Tab panel · / filter · v verdict · s sort · c noise · p pause · w write · ? help · q quit';
+const KEYS_SHORT = '↑↓ Tab / v s c p w · ? help · q quit';
 
 /** Does a row match the `/` filter text? Host, addresses, port, service, protocol and verdict, case-insensitive. */
 export function rowMatches(r: FlowRow, text: string): boolean {
@@ -199,7 +201,7 @@ export function App(props: AppProps): React.JSX.Element {
       : sugIndex >= 0 ? { kind: 'suggestion', suggestion: snap.suggestions[sugIndex]! } : null;
 
   const title = [
-    `Flows: ${visible.length} shown of ${snap.flowsSeen} seen`,
+    `Flows: ${visible.length} shown of ${snap.rows.length}${snap.rowsDropped > 0 ? ` (${compact(snap.rowsDropped)} older not kept)` : ''}`,
     `sort: ${snap.sort === 'recency' ? 'most recent' : 'most packets'} (s)`,
     `verdict: ${verdictFilter} (v)`,
     filter !== '' ? `filter: "${clean(filter)}"` : '',
@@ -209,7 +211,7 @@ export function App(props: AppProps): React.JSX.Element {
   const footer = !props.keys
     ? 'no keys: /dev/tty could not be opened — Ctrl-C quits and prints the summary'
     : editing ? `/${clean(draft)}▏  Enter applies · Esc clears`
-      : '↑↓ select · Tab panel · / filter · v verdict · s sort · c noise · p pause · w write · ? help · q quit';
+      : width >= KEYS_LONG.length ? KEYS_LONG : KEYS_SHORT;
 
   return (
     <Box flexDirection="column" width={width + 1}>

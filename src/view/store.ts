@@ -79,7 +79,7 @@ export interface ViewSnapshot {
   spark: Record<Verdict, number[]>;
   sparkBucketMs: number;
   rows: FlowRow[];
-  /** rows that fell out of the table's cap (the classifier still has them) */
+  /** rows that fell out of the table's cap (the classifier may still have them) */
   rowsDropped: number;
   /** distinct flows announced by the classifier so far */
   flowsSeen: number;
@@ -456,7 +456,15 @@ class Store implements ViewStore {
   }
 
   private buildRows(): FlowRow[] {
-    const states = [...this.rows.values()];
+    const states: RowState[] = [];
+    for (const s of this.rows.values()) {
+      // the classifier let go of it (merged into a scan flow, expired or evicted): the table follows the classifier
+      if (s.flow.gone) {
+        this.rows.delete(s.flow);
+        continue;
+      }
+      states.push(s);
+    }
     states.sort((a, b) => this.compare(a, b));
     const out: FlowRow[] = new Array<FlowRow>(Math.min(states.length, this.maxRows));
     for (let i = 0; i < out.length; i++) {

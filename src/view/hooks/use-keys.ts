@@ -1,3 +1,4 @@
+import { useCallback, useRef } from 'react';
 import { useInput, type Key } from 'ink';
 
 /** What a key asks the view to do. Text entry (the `/` filter) is handled by the caller's `editing` mode. */
@@ -5,7 +6,9 @@ export type KeyAction =
   | { type: 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end' }
   | { type: 'panel' | 'filter' | 'verdict' | 'sort' | 'pause' | 'write' | 'help' | 'noise' | 'quit' | 'escape' }
   | { type: 'char'; text: string }
-  | { type: 'backspace' | 'enter' };
+  | { type: 'backspace' | 'enter' }
+  /** a key with no binding (closes the help) */
+  | { type: 'other' };
 
 /** Maps one keypress to an action. `editing`: keys are text for the filter (except Enter, Esc, Backspace, Ctrl-C). */
 export function keyAction(input: string, key: Key, editing: boolean): KeyAction | undefined {
@@ -38,17 +41,21 @@ export function keyAction(input: string, key: Key, editing: boolean): KeyAction 
     case 'c': return { type: 'noise' };
     case 'k': return { type: 'up' };
     case 'j': return { type: 'down' };
-    default: return undefined;
+    default: return { type: 'other' };
   }
 }
 
-/** Subscribes to keys (from the tty Ink was given) while `active`; without a terminal for keys, stays inactive. */
+/**
+ * Subscribes to keys (from the tty Ink was given) while `active`; without a terminal for keys, stays inactive.
+ * The handler Ink holds is stable and reads the latest render's state through a ref: Ink re-subscribes a new
+ * handler only in a passive effect, and a key typed before that effect runs would otherwise see stale state.
+ */
 export function useKeys(active: boolean, editing: boolean, onAction: (a: KeyAction) => void): void {
-  useInput(
-    (input, key) => {
-      const a = keyAction(input, key, editing);
-      if (a !== undefined) onAction(a);
-    },
-    { isActive: active },
-  );
+  const latest = useRef({ editing, onAction });
+  latest.current = { editing, onAction };
+  const handler = useCallback((input: string, key: Key) => {
+    const a = keyAction(input, key, latest.current.editing);
+    if (a !== undefined) latest.current.onAction(a);
+  }, []);
+  useInput(handler, { isActive: active });
 }

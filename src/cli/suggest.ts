@@ -1,0 +1,302 @@
+/**
+ * `fwdiag suggest [FILE…] --platform P --role R`: the narrowest ACCEPT rules for the genuinely blocked flows, with
+ * why and the evidence. Wiring only: flags → zod-validated options, inputs → parser → classifier (plus a bounded
+ * sampler of raw lines per flow, which the classifier does not keep) → suggest() → renderer.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { Command, CliIO } from './io.js';
+import { UsageError } from './errors.js';
+import { loadRuleset } from './trace.js';
+import { createParser } from '../parse/parse-line.js';
+import type { DropEvent, LineResult } from '../parse/event.js';
+import { openInputs } from '../input/open-inputs.js';
+import { createClassifier } from '../classify/classifier.js';
+import { flowKey } from '../classify/flows.js';
+import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
+import { catalogServiceLookup } from '../classify/services.js';
+import { listRoles, loadCatalog } from '../catalog/index.js';
+import { parsePrefix } from '../ruleset/addr.js';
+import { escapeControl } from '../output/escape.js';
+import { jsonValue } from '../output/ndjson.js';
+import { guardOutput, writeLines } from '../output/safe-stdout.js';
+import { SUGGEST_FORMATS, formatHuman, renderRules, suggest } from '../suggest/index.js';
+import type { SuggestContext, SuggestFlow } from '../suggest/index.js';
+
+export const SUGGEST_USAGE = `Usage: fwdiag suggest [FILE…] --platform P --role R [options]
+
+Propose the narrowest ACCEPT rules for the genuinely blocked traffic in the logs, in the spirit of audit2allow:
+each with the reason (a catalog service missing for the role, an ACCEPT shadowed by the DROP, an unknown port to
+confirm) and the evidence (drops, hosts, clients, first/last seen, sample lines). Scans and conntrack loss never
+produce an ACCEPT. Reads FILEs (plain or .gz; - for stdin), or stdin when none is given.
+
+  --platform P            catalog platform (harvester, rke2, k3s, kubeadm, talos, konvoy, generic)
+  --role R                the node role of the hosts in the logs (control-plane, worker, server, agent, …)
+  --host-role HOST=ROLE   the role of one log host (repeatable); other hosts have --role
+  --ruleset FILE|live     the ruleset that logged the drops (iptables-save or nft -j JSON; live: iptables-save
+                          now): shadowed or inapplicable ACCEPTs become the reason, and rules are placed before
+                          the chain's LOG/DROP
+  --cluster-subnet CIDR   all cluster machines: cluster-scoped ports are opened to it (else: observed clients)
+  --control-plane ADDR    control-plane address or CIDR (repeatable, or comma-separated): control-plane ports
+                          (etcd …) are opened to them (else: observed clients)
+  --allow-unknown         also suggest ports no catalog names (low confidence)
+  --chain NAME            chain for the rules when no ruleset says (default: the platform's, else FWDIAG_INPUT)
+  --catalog FILE          extra catalog file(s); repeatable
+  --samples N             sample lines per suggestion, 0-10 (default 3)
+Output (one of):
+  (default)               human report
+  --json                  {"suggestions": [{action, kind, proto, ports, sources, service, role, chain,
+                          insertBefore, confidence, reason, notes, evidence, rendered}], "ignored": {…}}
+  --format F              rules only: iptables | nft | talos | harvester-cloudinit | policy (a fragment for
+                          fwdiag compile --extra; the --role's suggestions)
+Classification:
+  --settle DURATION       a flow still going after this is persistent (default 5m)
+  --scan-ports N          distinct closed ports that make a scanner (default 10)
+  --scan-window DURATION  window for scan detection (default 60s)
+  --ephemeral A-B         local ephemeral port range (default 32768-60999)
+  --tz ZONE               zone of syslog stamps without an offset (default: local)
+  -h, --help              this help
+
+Never suggested: 0.0.0.0/0 for etcd (2379-2381), kubelet (10250) or the RKE2 supervisor (9345); loopback-only
+catalog ports; anything from scan or conntrack-loss flows.
+`;
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
+const cidr = z.string().refine((s) => parsePrefix(s) !== undefined, 'expected an IPv4/IPv6 address or CIDR');
+
+const optionsSchema = z.object({
+  files: z.array(z.string().min(1)),
+  platform: name,
+  role: name,
+  hostRoles: z.array(z.tuple([z.string().min(1).max(255), name])),
+  ruleset: z.string().min(1).optional(),
+  clusterSubnet: cidr.optional(),
+  controlPlane: z.array(cidr).max(64),
+  allowUnknown: z.boolean(),
+  chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/, 'up to 28 of A-Z a-z 0-9 _ -').optional(),
+  catalogs: z.array(z.string().min(1)),
+  samples: z.number().int().min(0).max(10),
+  output: z.enum(['human', 'json', ...SUGGEST_FORMATS.filter((f) => f !== 'human')]),
+  tz: z.string().optional(),
+  classifier: classifierOptionsSchema.partial(),
+});
+export type SuggestCliOptions = z.output<typeof optionsSchema>;
+
+const FLAG_OF: Record<string, string> = {
+  platform: '--platform', role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', clusterSubnet: '--cluster-subnet',
+  controlPlane: '--control-plane', chain: '--chain', samples: '--samples', output: '--format', classifier: 'option',
+};
+
+/** argv → options; every problem is a UsageError before any input is opened. */
+export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        platform: { type: 'string' },
+        role: { type: 'string' },
+        'host-role': { type: 'string', multiple: true },
+        ruleset: { type: 'string' },
+        'cluster-subnet': { type: 'string' },
+        'control-plane': { type: 'string', multiple: true },
+        'allow-unknown': { type: 'boolean' },
+        chain: { type: 'string' },
+        catalog: { type: 'string', multiple: true },
+        samples: { type: 'string' },
+        json: { type: 'boolean' },
+        format: { type: 'string' },
+        settle: { type: 'string' },
+        'scan-ports': { type: 'string' },
+        'scan-window': { type: 'string' },
+        ephemeral: { type: 'string' },
+        tz: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (see fwdiag suggest --help)`, { cause: e });
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.platform === undefined || v.role === undefined) throw new UsageError('--platform P and --role R are required (see fwdiag suggest --help)');
+  if (v.json === true && v.format !== undefined && v.format !== 'human') throw new UsageError('--json and --format are exclusive: pick one output');
+  const hostRoles = (v['host-role'] ?? []).map((h) => {
+    const i = h.lastIndexOf('=');
+    if (i <= 0 || i === h.length - 1) throw new UsageError(`--host-role: expected HOST=ROLE, got "${h}"`);
+    return [h.slice(0, i), h.slice(i + 1)] as [string, string];
+  });
+  const classifier: ClassifierOptionsInput = {};
+  const must = <T>(r: { ok: true; value: T } | { ok: false; message: string }, flag: string): T => {
+    if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
+    return r.value;
+  };
+  if (v.settle !== undefined) classifier.settleMs = must(parseDuration(v.settle), '--settle');
+  if (v['scan-window'] !== undefined) classifier.scanWindowMs = must(parseDuration(v['scan-window']), '--scan-window');
+  if (v.ephemeral !== undefined) classifier.ephemeral = must(parsePortRange(v.ephemeral), '--ephemeral');
+  if (v['scan-ports'] !== undefined) {
+    if (!/^\d+$/.test(v['scan-ports'])) throw new UsageError(`--scan-ports: not a positive integer: "${v['scan-ports']}"`);
+    classifier.scanPorts = Number(v['scan-ports']);
+  }
+  if (v.tz !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: v.tz });
+    } catch {
+      throw new UsageError(`--tz: unknown time zone "${v.tz}"`);
+    }
+  }
+  if (v.samples !== undefined && !/^\d+$/.test(v.samples)) throw new UsageError(`--samples: not a number: "${v.samples}"`);
+  const r = optionsSchema.safeParse({
+    files: parsed.positionals,
+    platform: v.platform,
+    role: v.role,
+    hostRoles,
+    ruleset: v.ruleset,
+    clusterSubnet: v['cluster-subnet'],
+    controlPlane: (v['control-plane'] ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c !== ''),
+    allowUnknown: v['allow-unknown'] === true,
+    chain: v.chain,
+    catalogs: v.catalog ?? [],
+    samples: v.samples === undefined ? 3 : Number(v.samples),
+    output: v.json === true ? 'json' : (v.format ?? 'human'),
+    tz: v.tz,
+    classifier,
+  });
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const key = String(i?.path[0] ?? '');
+    if (key === 'output') throw new UsageError(`--format: use ${SUGGEST_FORMATS.join(', ')}`);
+    throw new UsageError(`${FLAG_OF[key] ?? `--${key}`}: ${i?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}
+
+/** Flows whose raw lines and first event are kept; beyond it, flows are not sampled (counted). */
+export const MAX_SAMPLED_FLOWS = 10_000;
+/** A kept sample line is cut to this many characters. */
+export const MAX_SAMPLE_CHARS = 1024;
+
+/**
+ * Keeps, per flow key, the first few raw lines and the first event (for the ruleset trace). Bounded: at most
+ * {@link MAX_SAMPLED_FLOWS} flows × `perFlow` lines of at most {@link MAX_SAMPLE_CHARS}; scan packets are not kept.
+ */
+export class FlowSampler {
+  private readonly map = new Map<string, { lines: string[]; event: DropEvent }>();
+  /** flows not sampled because the cap was reached */
+  skipped = 0;
+  constructor(private readonly perFlow: number) {}
+
+  add(key: string, line: string, event: DropEvent): void {
+    let s = this.map.get(key);
+    if (s === undefined) {
+      if (this.map.size >= MAX_SAMPLED_FLOWS) {
+        this.skipped++;
+        return;
+      }
+      s = { lines: [], event };
+      this.map.set(key, s);
+    }
+    if (s.lines.length < this.perFlow) s.lines.push(line.length > MAX_SAMPLE_CHARS ? `${line.slice(0, MAX_SAMPLE_CHARS)}…` : line);
+  }
+
+  get(key: string): { lines: string[]; event: DropEvent } | undefined {
+    return this.map.get(key);
+  }
+}
+
+/** Runs suggest with validated options. */
+export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: AbortSignal): Promise<number> {
+  guardOutput(io.stdout);
+  const catalog = loadCatalog(opts.catalogs);
+  const platform = catalog.platforms.get(opts.platform);
+  if (platform === undefined) throw new UsageError(`--platform: unknown platform "${opts.platform}" (known: ${[...catalog.platforms.keys()].sort().join(', ')})`);
+  const roles = listRoles(opts.platform, catalog);
+  for (const role of [opts.role, ...opts.hostRoles.map(([, r]) => r)]) {
+    if (!roles.includes(role)) throw new UsageError(`unknown role "${role}" for ${opts.platform} (roles: ${roles.join(', ')})`);
+  }
+  // the ruleset is read before the logs: a bad path fails at once, not after a long read
+  const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
+  if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag suggest: ruleset: ${escapeControl(w)}\n`);
+
+  const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform, catalog) });
+  // samples are needed for the evidence; one event per flow for the trace even with --samples 0
+  const sampler = new FlowSampler(opts.samples);
+  const sources = await openInputs({ files: opts.files, follow: false, kmsg: false, stdin: io.stdin });
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let issues = 0;
+  const handle = (r: LineResult, text: string) => {
+    const ev = r.kind === 'event' ? r.event : r.kind === 'issue' ? r.event : undefined;
+    if (r.kind === 'issue') issues++;
+    if (ev === undefined) return;
+    const c = classifier.classify(ev);
+    if (c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined) sampler.add(c.flow.key, text, ev);
+  };
+  try {
+    for (const src of sources) {
+      if (stop.signal.aborted) break;
+      const parser = createParser({
+        ...(opts.tz !== undefined ? { tz: opts.tz } : {}),
+        now: io.now,
+        ...(src.bootTimeMs !== undefined ? { bootTimeMs: src.bootTimeMs } : {}),
+        ...(sources.length > 1 ? { file: src.name } : {}),
+      });
+      for await (const batch of src.batches(stop.signal)) {
+        for (const line of batch) handle(parser.parseLine(line), line);
+      }
+      for (const r of parser.flush()) handle(r, '');
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+
+  const summary = classifier.end();
+  const flows: SuggestFlow[] = summary.flows.map((f) => {
+    const s = sampler.get(flowKey(f.host, f.proto, f.server, f.serverPort, f.client));
+    return s === undefined ? f : { ...f, samples: s.lines, event: s.event };
+  });
+  const ctx: SuggestContext = {
+    catalog, platform: opts.platform, role: opts.role, hostRoles: new Map(opts.hostRoles), allowUnknown: opts.allowUnknown,
+    sampleLines: opts.samples, controlPlane: opts.controlPlane,
+    ...(ruleset === undefined ? {} : { ruleset }),
+    ...(opts.clusterSubnet === undefined ? {} : { clusterSubnet: opts.clusterSubnet }),
+    ...(opts.chain === undefined ? {} : { chain: opts.chain }),
+  };
+  const result = suggest(flows, ctx);
+  if (issues > 0) io.stderr.write(`fwdiag suggest: ${issues} line(s) could not be fully parsed\n`);
+  if (sampler.skipped > 0) io.stderr.write(`fwdiag suggest: ${sampler.skipped} flow(s) beyond ${MAX_SAMPLED_FLOWS} kept no sample lines\n`);
+  if (summary.summary.flowsEvicted > 0) io.stderr.write(`fwdiag suggest: ${summary.summary.flowsEvicted} flow(s) evicted (flow table full): evidence may be incomplete\n`);
+
+  if (opts.output === 'human') {
+    await writeLines(io.stdout, formatHuman(result, { platform: opts.platform, role: opts.role }));
+  } else if (opts.output === 'json') {
+    await writeLines(io.stdout, `${jsonValue({ suggestions: result.suggestions, ignored: result.ignored })}\n`);
+  } else {
+    const out = renderRules(result.suggestions, opts.output, { platform: opts.platform, role: opts.role });
+    for (const w of out.warnings) io.stderr.write(`fwdiag suggest: warning: ${escapeControl(w)}\n`);
+    await writeLines(io.stdout, out.text);
+  }
+  return 0;
+}
+
+export const suggestCommand: Command = async (argv, io) => {
+  const opts = parseSuggestArgs(argv);
+  if (opts === 'help') {
+    guardOutput(io.stdout);
+    await writeLines(io.stdout, SUGGEST_USAGE);
+    return 0;
+  }
+  const ac = new AbortController();
+  const onSignal = () => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await runSuggest(opts, io, ac.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+};

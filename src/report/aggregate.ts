@@ -1,0 +1,281 @@
+/**
+ * One pass over classified drops, bounded: what the report needs that the classifier's summary does not keep.
+ *
+ * - A timeline: drops per host × time bucket × verdict. Buckets start at one minute; when the number of
+ *   (host, bucket) cells passes the cap, the bucket width doubles and cells merge (counted in `coarsened`), so a
+ *   week of logs costs the same memory as an hour, only coarser.
+ * - Per flow (the classifier's Flow objects), its activity as a short list of time buckets with counts, so window
+ *   statistics (drops during / after a window, when a flow stopped) can be computed once the windows are known at
+ *   the end. Each flow holds at most {@link MAX_FLOW_BUCKETS} buckets; beyond it its own bucket width doubles.
+ * - Distinct conntrack-loss flows per global bucket, for window detection ("a burst across ≥ 2 flows").
+ *
+ * Everything here is order-independent within a host's stream apart from the per-flow "last bucket" fast path
+ * (an out-of-order event is inserted by search, not appended), so files may be fed one after another or merged.
+ * Pure and synchronous: feed `ClassifyResult`s with `add`.
+ */
+import type { ClassifyResult } from '../classify/classifier.js';
+import type { Flow } from '../classify/flows.js';
+import type { Verdict } from '../classify/verdict.js';
+
+/** Verdict order used by every count array in the report: index 0..3. */
+export const REPORT_VERDICTS = ['conntrack-loss', 'genuine-block', 'scan', 'undetermined'] as const satisfies readonly Verdict[];
+const VI: Record<Verdict, number> = { 'conntrack-loss': 0, 'genuine-block': 1, scan: 2, undetermined: 3 };
+
+/** Buckets kept per flow before its width doubles. */
+export const MAX_FLOW_BUCKETS = 32;
+/** New flows between sweeps of flows the classifier dropped (expired, evicted, folded into a scan). */
+const SWEEP_EVERY = 4096;
+
+export interface AggregateOptions {
+  /**
+   * Most (host, bucket) cells in the timeline; beyond it the bucket width doubles.
+   * @default 200000
+   */
+  maxCells?: number;
+  /**
+   * Most hosts in the timeline; drops of further hosts are counted in `hostsDropped` only.
+   * @default 1000
+   */
+  maxHosts?: number;
+  /**
+   * Start width of a timeline bucket, in ms.
+   * @default 60000
+   */
+  bucketMs?: number;
+}
+
+/** A flow's activity: bucket starts (ms) and packet counts, in time order; `w` is the bucket width (ms). */
+export interface FlowActivity {
+  starts: number[];
+  counts: number[];
+  w: number;
+  /** bucket start of the last conntrack-loss packet counted towards the global distinct-flow count */
+  lastCt: number;
+}
+
+/** What kind of clock the report's times are: wall clock (ms since the epoch) or kernel monotonic (ms since boot). */
+export type ClockKind = 'wall' | 'boot';
+
+export class ReportAggregate {
+  readonly maxCells: number;
+  readonly maxHosts: number;
+  bucketMs: number;
+  /** host → bucket start → counts by verdict (REPORT_VERDICTS order) */
+  readonly cells = new Map<string, Map<number, number[]>>();
+  private cellCount = 0;
+  /** global bucket start → distinct conntrack-loss flows seen in it (sums of sub-buckets after coarsening) */
+  readonly ctFlows = new Map<number, number>();
+  readonly activity = new Map<Flow, FlowActivity>();
+  private addsSinceSweep = 0;
+  clock: ClockKind | null = null;
+  first = Infinity;
+  last = -Infinity;
+  /** drops without a usable time (no stamp, or a different clock than the first timed drop) */
+  untimed = 0;
+  /** drops of hosts beyond `maxHosts` (kept out of the timeline) */
+  hostsDropped = 0;
+  /** times the timeline's bucket width doubled */
+  coarsened = 0;
+  /** flows whose own bucket width had to grow (their window split is approximate to that width) */
+  flowsCoarsened = 0;
+  readonly totals = [0, 0, 0, 0];
+
+  constructor(opts: AggregateOptions = {}) {
+    this.maxCells = opts.maxCells ?? 200_000;
+    this.maxHosts = opts.maxHosts ?? 1000;
+    this.bucketMs = opts.bucketMs ?? 60_000;
+  }
+
+  /** The time of a drop on the report's clock, or null. The first timed drop decides the clock. */
+  timeOf(r: ClassifyResult): number | null {
+    const e = r.event;
+    if (e.ts !== null) {
+      if (this.clock === null) this.clock = 'wall';
+      return this.clock === 'wall' ? e.ts : null;
+    }
+    if (e.mono !== null) {
+      if (this.clock === null) this.clock = 'boot';
+      return this.clock === 'boot' ? Math.round(e.mono * 1000) : null;
+    }
+    return null;
+  }
+
+  /** Adds one classified line. Conntrack INVALID corroboration lines are not drops and are ignored. */
+  add(r: ClassifyResult, hostLabel: string): void {
+    if (r.kind !== 'drop') return;
+    const v = VI[r.verdict];
+    this.totals[v]!++;
+    const t = this.timeOf(r);
+    if (t === null) {
+      this.untimed++;
+      return;
+    }
+    if (t < this.first) this.first = t;
+    if (t > this.last) this.last = t;
+    this.addCell(hostLabel, t, v);
+    const flow = r.flow;
+    if (flow === undefined) return;
+    if (r.changes !== undefined) this.onChanges(r, flow);
+    let a = this.activity.get(flow);
+    if (a === undefined) {
+      a = { starts: [], counts: [], w: this.bucketMs, lastCt: -Infinity };
+      this.activity.set(flow, a);
+      if (++this.addsSinceSweep >= SWEEP_EVERY) this.sweep();
+    }
+    const b = record(a, t);
+    if (b !== 0) this.flowsCoarsened += b;
+    if (v === 0) {
+      const g = t - (t % this.bucketMs);
+      if (a.lastCt !== g) {
+        a.lastCt = g;
+        this.ctFlows.set(g, (this.ctFlows.get(g) ?? 0) + 1);
+      }
+    }
+  }
+
+  /**
+   * A source just turned out a scanner: the classifier folded its probe flows into one scan flow. Their activity
+   * moves to that flow when it is the one this packet joined (same host, target and source); otherwise it is
+   * dropped with them at the next sweep.
+   */
+  private onChanges(r: ClassifyResult, flow: Flow): void {
+    for (const c of r.changes ?? []) {
+      const g = c.flow;
+      if (c.kind !== 'verdict' || g === flow || !g.gone || g.verdict !== 'scan') continue;
+      if (g.host !== flow.host || g.server !== flow.server || g.client !== flow.client) continue;
+      const from = this.activity.get(g);
+      if (from === undefined) continue;
+      let to = this.activity.get(flow);
+      if (to === undefined) {
+        to = { starts: [], counts: [], w: from.w, lastCt: -Infinity };
+        this.activity.set(flow, to);
+      }
+      for (let i = 0; i < from.starts.length; i++) record(to, from.starts[i]!, from.counts[i]!);
+      this.activity.delete(g);
+    }
+  }
+
+  /** Forgets flows the classifier no longer holds (they are not in its summary either). */
+  sweep(): void {
+    this.addsSinceSweep = 0;
+    for (const f of this.activity.keys()) if (f.gone) this.activity.delete(f);
+  }
+
+  private addCell(host: string, t: number, v: number): void {
+    let h = this.cells.get(host);
+    if (h === undefined) {
+      if (this.cells.size >= this.maxHosts) {
+        this.hostsDropped++;
+        return;
+      }
+      h = new Map();
+      this.cells.set(host, h);
+    }
+    const g = t - (t % this.bucketMs);
+    let c = h.get(g);
+    if (c === undefined) {
+      c = [0, 0, 0, 0];
+      h.set(g, c);
+      if (++this.cellCount > this.maxCells) this.coarsen();
+      // the cell may have merged into a wider one
+      const g2 = t - (t % this.bucketMs);
+      c = this.cells.get(host)!.get(g2)!;
+    }
+    c[v]!++;
+  }
+
+  /** Doubles the bucket width until the cells fit in the cap again. */
+  private coarsen(): void {
+    while (this.cellCount > this.maxCells) {
+      this.bucketMs *= 2;
+      this.coarsened++;
+      let n = 0;
+      for (const [host, h] of this.cells) {
+        const m = new Map<number, number[]>();
+        for (const [g, c] of h) {
+          const g2 = g - (g % this.bucketMs);
+          const d = m.get(g2);
+          if (d === undefined) m.set(g2, c);
+          else for (let i = 0; i < 4; i++) d[i]! += c[i]!;
+        }
+        this.cells.set(host, m);
+        n += m.size;
+      }
+      this.cellCount = n;
+      const ct = new Map<number, number>();
+      for (const [g, k] of this.ctFlows) {
+        const g2 = g - (g % this.bucketMs);
+        ct.set(g2, (ct.get(g2) ?? 0) + k);
+      }
+      this.ctFlows.clear();
+      for (const [g, k] of ct) this.ctFlows.set(g, k);
+    }
+  }
+
+  /** Conntrack-loss drops and distinct conntrack-loss flows per global bucket, in time order. */
+  ctSeries(): { start: number; drops: number; flows: number }[] {
+    const drops = new Map<number, number>();
+    for (const h of this.cells.values()) for (const [g, c] of h) if (c[0]! > 0) drops.set(g, (drops.get(g) ?? 0) + c[0]!);
+    return [...drops].sort((a, b) => a[0] - b[0]).map(([start, d]) => ({ start, drops: d, flows: this.ctFlows.get(start) ?? 0 }));
+  }
+}
+
+/**
+ * Counts `n` packets at `t` in a flow's activity. Returns 1 when the flow's bucket width had to grow (first time
+ * only), else 0.
+ */
+export function record(a: FlowActivity, t: number, n = 1): number {
+  const g = t - (t % a.w);
+  const k = a.starts.length;
+  if (k > 0 && a.starts[k - 1] === g) {
+    a.counts[k - 1]! += n;
+    return 0;
+  }
+  if (k === 0 || a.starts[k - 1]! < g) {
+    a.starts.push(g);
+    a.counts.push(n);
+  } else {
+    // out of order (two files of one host fed one after the other): insert in place
+    let i = k - 1;
+    while (i > 0 && a.starts[i - 1]! >= g) i--;
+    if (a.starts[i] === g) a.counts[i]! += n;
+    else {
+      a.starts.splice(i, 0, g);
+      a.counts.splice(i, 0, n);
+    }
+  }
+  if (a.starts.length <= MAX_FLOW_BUCKETS) return 0;
+  const was = a.w;
+  while (a.starts.length > MAX_FLOW_BUCKETS) {
+    a.w *= 2;
+    const s: number[] = [];
+    const c: number[] = [];
+    for (let i = 0; i < a.starts.length; i++) {
+      const g2 = a.starts[i]! - (a.starts[i]! % a.w);
+      if (s.length > 0 && s[s.length - 1] === g2) c[c.length - 1]! += a.counts[i]!;
+      else {
+        s.push(g2);
+        c.push(a.counts[i]!);
+      }
+    }
+    a.starts = s;
+    a.counts = c;
+  }
+  return was === a.w ? 0 : 1;
+}
+
+/** Packets of a flow in [from, to): buckets are attributed by their start. */
+export function packetsIn(a: FlowActivity, from: number, to: number): number {
+  let n = 0;
+  for (let i = 0; i < a.starts.length; i++) {
+    const s = a.starts[i]!;
+    if (s >= from && s < to) n += a.counts[i]!;
+  }
+  return n;
+}
+
+/** End (exclusive, ms) of the flow's last bucket starting before `to`, or null when none does. */
+export function lastActiveBefore(a: FlowActivity, to: number): number | null {
+  for (let i = a.starts.length - 1; i >= 0; i--) if (a.starts[i]! < to) return a.starts[i]! + a.w;
+  return null;
+}

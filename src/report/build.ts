@@ -1,0 +1,348 @@
+/**
+ * Aggregate + classifier state → the report model. Pure: the clock and the suggestion engine are injected.
+ *
+ * Windows come from `--window` when given, else from {@link detectWindows} over the whole input, so flows can be
+ * judged against windows found only at the end: each flow's bucketed activity tells how many of its packets fell
+ * during a window and after it (up to the next window, or the end of the input), and when it stopped.
+ */
+import type { Classifier, FlowSummary } from '../classify/classifier.js';
+import { isoOf } from '../classify/classifier.js';
+import type { Flow } from '../classify/flows.js';
+import type { Verdict } from '../classify/verdict.js';
+import { REPORT_VERDICTS, lastActiveBefore, packetsIn, type ClockKind, type FlowActivity, type ReportAggregate } from './aggregate.js';
+import { detectWindows, windowOptionsSchema, type WindowOptionsInput } from './windows.js';
+import type {
+  BlockGroup,
+  FlowStatus,
+  HostWindowStats,
+  Report,
+  ReportFlow,
+  ReportWindow,
+  SuggestFn,
+  TimelineHost,
+  VerdictCounts,
+} from './types.js';
+import { oneLineVerdict } from './verdict.js';
+
+export interface BuildOptions {
+  /** wall clock for `generatedAt`, ms */
+  now: number;
+  /**
+   * How long after a window's end conntrack loss may go on before it counts as not settled, ms (the classifier's
+   * `settleMs`).
+   */
+  settleMs: number;
+  /** the window given with `--window`; when absent, windows are detected */
+  window?: { start: number; end: number } | undefined;
+  /** burst detection settings */
+  windowOptions?: WindowOptionsInput;
+  /**
+   * Most flows listed; the rest are counted by status in `flowsOmitted`.
+   * @default 100
+   */
+  maxRows?: number;
+  /** the suggestion engine bound to its context; absent → no suggestions */
+  suggest?: SuggestFn | undefined;
+  /** input totals (what was read) */
+  input: Report['input'];
+}
+
+/** Most clients named in one block group. */
+const MAX_GROUP_CLIENTS = 20;
+
+/** A time on the report's clock as text. */
+export function formatTime(ms: number, clock: ClockKind): string {
+  if (clock === 'wall') return isoOf(ms);
+  const s = Math.floor(ms / 1000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `boot+${p(Math.floor(s / 3600))}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}`;
+}
+
+export function zeroCounts(): VerdictCounts {
+  return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0 };
+}
+
+function addCounts(to: VerdictCounts, c: readonly number[]): void {
+  for (let i = 0; i < REPORT_VERDICTS.length; i++) to[REPORT_VERDICTS[i]!] += c[i]!;
+}
+
+interface Row {
+  flow: Flow;
+  act: FlowActivity;
+  sum: FlowSummary;
+  host: string;
+  /** exact last packet on the report clock, or null */
+  lastMs: number | null;
+  during: number[];
+  after: number[];
+  /** per window: when the flow stopped relative to the window's end (ms, ≥ 0), or -1 when not active by then */
+  stopAfterEnd: number[];
+  status: FlowStatus;
+  note: string;
+}
+
+const STATUS_RANK: Record<FlowStatus, number> = { action: 0, check: 1, scan: 2, ok: 3 };
+
+function lastOf(f: Flow, clock: ClockKind): number | null {
+  if (clock === 'wall') return f.lastTs;
+  return f.lastMono === null ? null : Math.round(f.lastMono * 1000);
+}
+
+function minutes(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  const m = ms / 60_000;
+  return `${Number.isInteger(m) ? m : m.toFixed(1)} min`;
+}
+
+function portLabel(proto: string, port: number | null): string {
+  return port === null ? proto : `${proto}/${port}`;
+}
+
+export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: BuildOptions): Report {
+  const clock: ClockKind = agg.clock ?? 'wall';
+  const wo = windowOptionsSchema.parse(opts.windowOptions ?? {});
+  const settle = opts.settleMs;
+  const maxRows = opts.maxRows ?? 100;
+  const end = classifier.end();
+  agg.sweep();
+
+  // windows: given, or detected from the conntrack-loss series
+  const bounds: Array<{ start: number; end: number; peak: number | null; source: 'detected' | 'given' }> =
+    opts.window !== undefined
+      ? [{ start: opts.window.start, end: opts.window.end, peak: null, source: 'given' }]
+      : detectWindows(agg.ctSeries(), agg.bucketMs, wo).map((w) => ({ start: w.start, end: w.end, peak: w.peakPerMin, source: 'detected' as const }));
+  const dataEnd = Number.isFinite(agg.last) ? agg.last + 1 : 0;
+  const horizons = bounds.map((b, i) => Math.max(b.end, bounds[i + 1]?.start ?? dataEnd));
+
+  // one row per flow the classifier still holds
+  const rows: Row[] = [];
+  for (const [flow, act] of agg.activity) {
+    if (flow.gone) continue;
+    const sum = classifier.flowSummary(flow);
+    const lastMs = lastOf(flow, clock);
+    const during: number[] = [];
+    const after: number[] = [];
+    const stopAfterEnd: number[] = [];
+    bounds.forEach((b, i) => {
+      const h = horizons[i]!;
+      during.push(packetsIn(act, b.start, b.end));
+      after.push(packetsIn(act, b.end, h));
+      let stop = lastActiveBefore(act, h);
+      // the exact last packet beats the bucket's end when it falls in the same span
+      if (stop !== null && lastMs !== null && lastMs < h && lastMs < stop) stop = lastMs;
+      stopAfterEnd.push(stop === null ? -1 : Math.max(0, stop - b.end));
+    });
+    rows.push({ flow, act, sum, host: sum.host ?? '-', lastMs, during, after, stopAfterEnd, status: 'ok', note: '' });
+  }
+  for (const r of rows) judgeRow(r, bounds, settle);
+
+  rows.sort((a, b) =>
+    STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.sum.count - a.sum.count || cmp(a.host, b.host) ||
+    cmp(a.sum.proto, b.sum.proto) || (a.sum.serverPort ?? -1) - (b.sum.serverPort ?? -1) ||
+    cmp(a.sum.server, b.sum.server) || cmp(a.sum.client, b.sum.client));
+
+  const windows: ReportWindow[] = bounds.map((b, i) => {
+    const h = horizons[i]!;
+    const during = zeroCounts();
+    const after = zeroCounts();
+    const hosts: HostWindowStats[] = [];
+    for (const [host, cells] of [...agg.cells].sort((x, y) => cmp(x[0], y[0]))) {
+      const hs: HostWindowStats = { host, during: zeroCounts(), after: zeroCounts(), flows: 0 };
+      for (const [g, c] of cells) {
+        if (g >= b.start && g < b.end) addCounts(hs.during, c);
+        else if (g >= b.end && g < h) addCounts(hs.after, c);
+      }
+      for (const r of rows) if (r.host === host && r.during[i]! > 0) hs.flows++;
+      addCounts(during, REPORT_VERDICTS.map((v) => hs.during[v]));
+      addCounts(after, REPORT_VERDICTS.map((v) => hs.after[v]));
+      hosts.push(hs);
+    }
+    let ctFlows = 0;
+    let stopped = 0;
+    let unsettled = 0;
+    for (const r of rows) {
+      if (r.sum.verdict !== 'conntrack-loss' || r.during[i]! === 0) continue;
+      ctFlows++;
+      const s = r.stopAfterEnd[i]!;
+      if (s > stopped) stopped = s;
+      if (s > settle) unsettled++;
+    }
+    const persisted = groupBlocks(rows.filter((r) => r.after[i]! > 0 && isBlock(r)), (r) => r.after[i]!, clock);
+    const duringOnly = groupBlocks(
+      rows.filter((r) => r.sum.verdict === 'genuine-block' && r.during[i]! > 0 && r.after[i]! === 0), (r) => r.during[i]!, clock);
+    return {
+      id: i + 1,
+      source: b.source,
+      start: formatTime(b.start, clock),
+      end: formatTime(b.end, clock),
+      startMs: b.start,
+      endMs: b.end,
+      horizon: formatTime(h, clock),
+      horizonMs: h,
+      peakPerMin: b.peak,
+      during,
+      after,
+      hosts,
+      conntrackLoss: { drops: during['conntrack-loss'], flows: ctFlows, stoppedWithinMs: stopped, unsettled },
+      persisted,
+      duringOnly,
+    };
+  });
+
+  const timeline: TimelineHost[] = [...agg.cells].sort((x, y) => cmp(x[0], y[0])).map(([host, cells]) => {
+    const totals = zeroCounts();
+    const buckets = [...cells].sort((x, y) => x[0] - y[0]).map(([g, c]): [number, number, number, number, number] => {
+      addCounts(totals, c);
+      return [g, c[0]!, c[1]!, c[2]!, c[3]!];
+    });
+    return { host, buckets, totals };
+  });
+
+  const flows: ReportFlow[] = [];
+  const flowsOmitted: Record<FlowStatus, number> = { action: 0, check: 0, scan: 0, ok: 0 };
+  for (const r of rows) {
+    if (flows.length >= maxRows) {
+      flowsOmitted[r.status]++;
+      continue;
+    }
+    const s = r.sum;
+    const rf: ReportFlow = {
+      host: r.host, proto: s.proto, server: s.server, port: s.serverPort, service: s.service, client: s.client,
+      verdict: s.verdict, status: r.status, count: s.count,
+      firstSeen: s.firstSeen ?? (s.firstMono !== undefined ? formatTime(s.firstMono * 1000, 'boot') : null),
+      lastSeen: s.lastSeen ?? (s.lastMono !== undefined ? formatTime(s.lastMono * 1000, 'boot') : null),
+      windows: bounds.map((_, i) => ({ window: i + 1, during: r.during[i]!, after: r.after[i]! })),
+      note: r.note, reason: s.reason,
+    };
+    if (s.file !== undefined) rf.file = s.file;
+    flows.push(rf);
+  }
+
+  const suggestions = opts.suggest !== undefined ? opts.suggest(rows.map((r) => r.sum)) : [];
+  const sm = end.summary;
+  const hasTime = Number.isFinite(agg.first);
+  const report: Report = {
+    report: 'fwdiag',
+    version: 1,
+    generatedAt: isoOf(opts.now),
+    verdict: { level: 'ok', text: '' },
+    clock,
+    input: opts.input,
+    first: hasTime ? formatTime(agg.first, clock) : null,
+    last: hasTime ? formatTime(agg.last, clock) : null,
+    firstMs: hasTime ? agg.first : null,
+    lastMs: hasTime ? agg.last : null,
+    totals: {
+      'conntrack-loss': sm['conntrack-loss'], 'genuine-block': sm['genuine-block'], scan: sm.scan, undetermined: sm.undetermined,
+      drops: sm.events, flows: sm.flows, ctInvalid: sm.ctInvalid,
+    },
+    settings: {
+      bucketMs: agg.bucketMs, settleMs: settle, windowsFrom: opts.window !== undefined ? 'given' : 'detected',
+      minDropsPerMin: wo.minDropsPerMin, minFlows: wo.minFlows, mergeGapMs: wo.mergeGapMs,
+    },
+    windows,
+    hosts: timeline.map((t) => t.host),
+    timeline: { bucketMs: agg.bucketMs, hosts: timeline },
+    flows,
+    flowsOmitted,
+    suggestions,
+    suggestionsFrom: opts.suggest !== undefined ? 'engine' : 'none',
+    limits: {
+      untimed: agg.untimed, hostsDropped: agg.hostsDropped, timelineCoarsened: agg.coarsened,
+      flowsCoarsened: agg.flowsCoarsened, flowsExpired: sm.flowsExpired, flowsEvicted: sm.flowsEvicted,
+    },
+  };
+  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action'), (r) => r.sum.count, clock));
+  return report;
+}
+
+/** A drop that needs a rule when it goes on after a window: a refused new connection, or traffic to a port nothing explains. */
+function isBlock(r: Row): boolean {
+  return r.sum.verdict === 'genuine-block' || (r.sum.verdict === 'undetermined' && r.sum.serverPort !== null);
+}
+
+function judgeRow(r: Row, bounds: ReadonlyArray<{ start: number; end: number }>, settle: number): void {
+  const v: Verdict = r.sum.verdict;
+  if (v === 'scan') {
+    r.status = 'scan';
+    r.note = 'scan: evidence of probing, never a reason to open a port';
+    return;
+  }
+  const afterIn = r.after.findIndex((n) => n > 0);
+  const duringIn = r.during.findIndex((n) => n > 0);
+  if (bounds.length === 0) {
+    if (isBlock(r)) {
+      r.status = v === 'genuine-block' ? 'action' : 'check';
+      r.note = v === 'genuine-block' ? 'refused (no window to compare with)' : 'no verdict: port unexplained';
+    } else if (v === 'undetermined') {
+      r.status = 'check';
+      r.note = 'no verdict';
+    } else if (r.sum.persistent) {
+      r.status = 'check';
+      r.note = `lost state for more than ${minutes(settle)}`;
+    } else r.note = 'lost state, stopped';
+    return;
+  }
+  if (isBlock(r)) {
+    if (afterIn >= 0) {
+      r.status = 'action';
+      r.note = `${v === 'genuine-block' ? 'still refused' : 'unexplained drops to a port'} after window ${afterIn + 1}`;
+    } else {
+      r.status = 'check';
+      r.note = duringIn >= 0 ? `refused during window ${duringIn + 1} only` : 'refused outside the windows';
+    }
+    return;
+  }
+  if (v === 'undetermined') {
+    r.status = 'check';
+    r.note = afterIn >= 0 ? `no verdict; seen after window ${afterIn + 1}` : 'no verdict';
+    return;
+  }
+  // conntrack-loss
+  const late = r.stopAfterEnd.findIndex((s, i) => r.during[i]! > 0 && s > settle);
+  if (late >= 0) {
+    r.status = 'check';
+    r.note = `still losing state ${minutes(r.stopAfterEnd[late]!)} after window ${late + 1} ended`;
+  } else if (duringIn < 0 && r.sum.persistent) {
+    r.status = 'check';
+    r.note = `lost state for more than ${minutes(settle)} outside any window (asymmetric routing?)`;
+  } else {
+    r.note = duringIn >= 0 ? `lost state in window ${duringIn + 1}, stopped` : 'lost state, stopped';
+  }
+}
+
+function groupBlocks(rows: Row[], packets: (r: Row) => number, clock: ClockKind): BlockGroup[] {
+  const m = new Map<string, { g: BlockGroup; clients: Set<string>; last: number | null }>();
+  for (const r of rows) {
+    const key = `${r.host}|${r.sum.proto}|${r.sum.serverPort ?? ''}`;
+    let e = m.get(key);
+    if (e === undefined) {
+      e = {
+        g: { host: r.host, proto: r.sum.proto, port: r.sum.serverPort, service: r.sum.service, flows: 0, clients: [], packets: 0, lastSeen: null },
+        clients: new Set(),
+        last: null,
+      };
+      m.set(key, e);
+    }
+    e.g.flows++;
+    e.g.packets += packets(r);
+    e.g.service ??= r.sum.service;
+    e.clients.add(r.sum.client);
+    if (r.lastMs !== null && (e.last === null || r.lastMs > e.last)) e.last = r.lastMs;
+  }
+  const out = [...m.values()].map(({ g, clients, last }) => {
+    g.clients = [...clients].sort(cmp).slice(0, MAX_GROUP_CLIENTS);
+    g.lastSeen = last === null ? null : formatTime(last, clock);
+    return g;
+  });
+  out.sort((a, b) => b.packets - a.packets || cmp(a.host, b.host) || cmp(a.proto, b.proto) || (a.port ?? -1) - (b.port ?? -1));
+  return out;
+}
+
+export function blockLabel(g: BlockGroup): string {
+  return `${portLabel(g.proto, g.port)} on ${g.host}`;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

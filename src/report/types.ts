@@ -1,0 +1,168 @@
+/**
+ * The report model: one plain, JSON-ready object that every renderer (Markdown, HTML, JSON) reads. Times are
+ * ISO 8601 UTC strings on a wall clock, or `boot+HH:MM:SS` on a kernel-monotonic clock (dmesg/kmsg without a
+ * boot time); `*Ms` fields are the same instants as numbers (ms since the epoch, or since boot).
+ */
+import type { FlowSummary } from '../classify/classifier.js';
+import type { Verdict } from '../classify/verdict.js';
+import type { Suggestion } from '../suggest/suggest.js';
+import type { ClockKind } from './aggregate.js';
+
+/** Counts in REPORT_VERDICTS order, as an object for readers. */
+export type VerdictCounts = Record<Verdict, number>;
+
+/** A suggestion exactly as the suggestion engine (src/suggest) makes it. */
+export type ReportSuggestion = Suggestion;
+
+/**
+ * The injected suggestion engine, bound to its context (catalog, platform, roles, ruleset) by the caller:
+ * every flow the classifier still holds → suggestions.
+ */
+export type SuggestFn = (flows: FlowSummary[]) => Suggestion[];
+
+/** What a flow means for the operator, relative to the windows. */
+export type FlowStatus =
+  /** a genuine block (or a drop to a service port with no verdict) still seen after a window, or with no window */
+  | 'action'
+  /** worth a look: conntrack loss that did not settle, a block seen only during a window, an odd portless drop */
+  | 'check'
+  /** a scan: evidence of probing, never a reason to open a port */
+  | 'scan'
+  /** conntrack-loss noise that stopped */
+  | 'ok';
+
+export interface ReportFlowWindow {
+  /** window id */
+  window: number;
+  during: number;
+  /** packets from the window's end until the next window (or the end of the input) */
+  after: number;
+}
+
+export interface ReportFlow {
+  host: string;
+  proto: string;
+  server: string;
+  port: number | null;
+  service: string | null;
+  client: string;
+  verdict: Verdict;
+  status: FlowStatus;
+  count: number;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  windows: ReportFlowWindow[];
+  /** why the status (short, for tables) */
+  note: string;
+  /** the classifier's reason */
+  reason: string;
+  file?: string;
+}
+
+export interface HostWindowStats {
+  host: string;
+  during: VerdictCounts;
+  after: VerdictCounts;
+  /** flows with drops during the window */
+  flows: number;
+}
+
+/** A genuine block grouped by host and port, as the verdict names it. */
+export interface BlockGroup {
+  host: string;
+  proto: string;
+  port: number | null;
+  service: string | null;
+  flows: number;
+  clients: string[];
+  packets: number;
+  lastSeen: string | null;
+}
+
+export interface ReportWindow {
+  id: number;
+  source: 'detected' | 'given';
+  start: string;
+  end: string;
+  startMs: number;
+  endMs: number;
+  /** end of the "after" span: the next window's start or the end of the input */
+  horizon: string;
+  horizonMs: number;
+  peakPerMin: number | null;
+  during: VerdictCounts;
+  after: VerdictCounts;
+  hosts: HostWindowStats[];
+  conntrackLoss: {
+    drops: number;
+    flows: number;
+    /** latest stop of a conntrack-loss flow active in the window, ms after the window's end (0: none outlasted it) */
+    stoppedWithinMs: number;
+    /** flows still going more than `settle` after the end */
+    unsettled: number;
+  };
+  /** genuine blocks (and drops to service ports without a verdict) seen after the window */
+  persisted: BlockGroup[];
+  /** genuine blocks seen during the window only */
+  duringOnly: BlockGroup[];
+}
+
+export interface TimelineHost {
+  host: string;
+  /** [bucket start ms, conntrack-loss, genuine-block, scan, undetermined] for non-empty buckets */
+  buckets: Array<[number, number, number, number, number]>;
+  totals: VerdictCounts;
+}
+
+export interface ReportVerdict {
+  level: 'ok' | 'check' | 'action';
+  text: string;
+}
+
+export interface Report {
+  report: 'fwdiag';
+  version: 1;
+  generatedAt: string;
+  verdict: ReportVerdict;
+  clock: ClockKind;
+  input: {
+    sources: string[];
+    lines: number;
+    events: number;
+    skipped: number;
+    issues: number;
+    cut: number;
+    bytes: number;
+  };
+  first: string | null;
+  last: string | null;
+  firstMs: number | null;
+  lastMs: number | null;
+  totals: VerdictCounts & { drops: number; flows: number; ctInvalid: number };
+  settings: {
+    bucketMs: number;
+    settleMs: number;
+    windowsFrom: 'detected' | 'given';
+    minDropsPerMin: number;
+    minFlows: number;
+    mergeGapMs: number;
+  };
+  windows: ReportWindow[];
+  hosts: string[];
+  timeline: { bucketMs: number; hosts: TimelineHost[] };
+  flows: ReportFlow[];
+  /** flows not listed (beyond the row cap), by status */
+  flowsOmitted: Record<FlowStatus, number>;
+  suggestions: ReportSuggestion[];
+  /** 'engine': made by src/suggest; 'none': no engine context given (no --platform) */
+  suggestionsFrom: 'engine' | 'none';
+  /** what the bounds cost: anything non-zero means some detail was dropped or coarsened */
+  limits: {
+    untimed: number;
+    hostsDropped: number;
+    timelineCoarsened: number;
+    flowsCoarsened: number;
+    flowsExpired: number;
+    flowsEvicted: number;
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * The report's first line: the answer to "was anything really blocked, or was it all conntrack noise?", with the
+ * numbers that back it. Pure: a function of the report model.
+ */
+import type { BlockGroup, Report, ReportVerdict } from './types.js';
+
+/** Block groups named in the line before "+N more". */
+const MAX_NAMED = 4;
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+/** `40 s`, `3 min`, `2 h 5 min` — rounded up, because "stopped within" must not understate. */
+export function formatSpan(ms: number): string {
+  if (ms < 60_000) return `${Math.ceil(ms / 1000)} s`;
+  const m = Math.ceil(ms / 60_000);
+  if (m < 120) return `${m} min`;
+  return `${Math.floor(m / 60)} h${m % 60 === 0 ? '' : ` ${m % 60} min`}`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+function names(groups: readonly BlockGroup[]): string {
+  const shown = groups.slice(0, MAX_NAMED).map((g) => `${g.port === null ? g.proto : `${g.proto}/${g.port}`} on ${g.host}`);
+  const more = groups.length - shown.length;
+  return shown.join(', ') + (more > 0 ? `, +${more} more` : '');
+}
+
+/** Groups across windows, one per host × proto × port (the first window's numbers win). */
+function union(lists: ReadonlyArray<readonly BlockGroup[]>): BlockGroup[] {
+  const m = new Map<string, BlockGroup>();
+  for (const l of lists) for (const g of l) {
+    const k = `${g.host}|${g.proto}|${g.port ?? ''}`;
+    if (!m.has(k)) m.set(k, g);
+  }
+  return [...m.values()];
+}
+
+/**
+ * The one-line verdict. `blocks` are the genuine blocks of the whole input grouped by host and port (used when no
+ * window was found).
+ */
+export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[]): ReportVerdict {
+  if (r.totals.drops === 0) return { level: 'ok', text: 'No drops: the input held no netfilter LOG lines of dropped packets.' };
+  const ws = r.windows;
+  if (ws.length === 0) {
+    if (blocks.length > 0) {
+      return {
+        level: 'action',
+        text: `Action needed: ${plural(blocks.length, 'genuine block')} (${names(blocks)}); no upgrade window found (no burst of conntrack loss)`,
+      };
+    }
+    const ct = r.totals['conntrack-loss'];
+    return {
+      level: r.flows.some((f) => f.status === 'check') ? 'check' : 'ok',
+      text: `No genuine blocks and no upgrade window: ${plural(ct, 'conntrack-loss drop')}` +
+        `${r.totals.scan > 0 ? `, ${plural(r.totals.scan, 'scan drop')}` : ''}` +
+        `${r.totals.undetermined > 0 ? `, ${plural(r.totals.undetermined, 'drop')} without a verdict` : ''}`,
+    };
+  }
+  const one = ws.length === 1;
+  const theWindow = one ? 'the window' : `the ${ws.length} windows`;
+  const persisted = union(ws.map((w) => w.persisted));
+  if (persisted.length > 0) {
+    return {
+      level: 'action',
+      text: `Action needed: ${plural(persisted.length, 'genuine block')} persisted after ${theWindow} (${names(persisted)})`,
+    };
+  }
+  let drops = 0;
+  let flows = 0;
+  let stopped = 0;
+  let unsettled = 0;
+  for (const w of ws) {
+    drops += w.conntrackLoss.drops;
+    flows += w.conntrackLoss.flows;
+    unsettled += w.conntrackLoss.unsettled;
+    stopped = Math.max(stopped, w.conntrackLoss.stoppedWithinMs);
+  }
+  const end = one ? "the window's end" : "their window's end";
+  const noise = `${plural(drops, 'conntrack-loss drop')} on ${plural(flows, 'flow')}`;
+  const settled = unsettled > 0
+    ? `${plural(unsettled, 'flow')} still losing state ${formatSpan(stopped)} after ${end}`
+    : stopped === 0 ? `all stopped by ${end}` : `all stopped within ${formatSpan(stopped)} of ${end}`;
+  const duringOnly = union(ws.map((w) => w.duringOnly));
+  if (duringOnly.length > 0) {
+    return {
+      level: 'check',
+      text: `Check: ${plural(duringOnly.length, 'genuine block')} during ${theWindow}, none seen after (${names(duringOnly)}); ${noise}, ${settled}`,
+    };
+  }
+  return { level: unsettled > 0 ? 'check' : 'ok', text: `No genuine blocks: ${noise}, ${settled}` };
+}

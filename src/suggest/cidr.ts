@@ -1,0 +1,95 @@
+/**
+ * Source aggregation for suggestions: observed client addresses → the fewest CIDRs that cover exactly those
+ * addresses (sibling prefixes are merged only when both halves were seen), so a suggestion never admits an address
+ * nobody observed unless the catalog scope (a cluster subnet, the control-plane list) says so.
+ */
+import { parseIp, parsePrefix, prefixContains } from '../ruleset/addr.js';
+
+interface Net {
+  family: 4 | 6;
+  net: bigint;
+  len: number;
+}
+
+function bits(family: 4 | 6): number {
+  return family === 4 ? 32 : 128;
+}
+
+/** IPv4 dotted quad, or RFC 5952 IPv6 (longest run of zero groups, ≥ 2, compressed; lower case). */
+export function formatIp(family: 4 | 6, v: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+function formatNet(n: Net): string {
+  return `${formatIp(n.family, n.net)}/${n.len}`;
+}
+
+/**
+ * The fewest CIDRs covering exactly `addresses` (host prefixes merged with their siblings when both are present).
+ * Strings that are not addresses are ignored. IPv4 first, then IPv6, each in address order.
+ */
+export function collapseAddresses(addresses: Iterable<string>): string[] {
+  const out: string[] = [];
+  for (const family of [4, 6] as const) {
+    const width = bits(family);
+    // one set of network values per prefix length; merging climbs from the host length to /1 (never /0)
+    let level = new Set<bigint>();
+    for (const a of addresses) {
+      const ip = parseIp(a);
+      if (ip !== undefined && ip.family === family) level.add(ip.value);
+    }
+    const result: Net[] = [];
+    for (let len = width; len >= 1 && level.size > 0; len--) {
+      const step = 1n << BigInt(width - len);
+      const up = new Set<bigint>();
+      for (const v of level) {
+        const sibling = v ^ step;
+        const parent = v & ~step;
+        if (level.has(sibling) && len > 1) up.add(parent);
+        else result.push({ family, net: v, len });
+      }
+      level = up;
+    }
+    result.sort((a, b) => (a.net < b.net ? -1 : a.net > b.net ? 1 : a.len - b.len));
+    out.push(...result.map(formatNet));
+  }
+  return out;
+}
+
+/** Whether `addr` lies in `cidr` (a bare address is a host prefix); false when either does not parse. */
+export function cidrContains(cidr: string, addr: string): boolean {
+  const p = parsePrefix(cidr);
+  const ip = parseIp(addr);
+  return p !== undefined && ip !== undefined && prefixContains(p, ip);
+}
+
+/** Prefix length of a CIDR (a bare address: the host length); undefined when it does not parse. */
+export function prefixLength(cidr: string): number | undefined {
+  return parsePrefix(cidr)?.len;
+}
+
+/** `198.18.0.1` → `198.18.0.1/32`, `2001:db8::1` → `2001:db8::1/128`; CIDRs are returned normalised. */
+export function asCidr(text: string): string | undefined {
+  const p = parsePrefix(text);
+  return p === undefined ? undefined : formatNet(p);
+}

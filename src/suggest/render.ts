@@ -1,0 +1,205 @@
+/**
+ * Suggestions → text: iptables insert commands, nft insert commands, Talos NetworkRuleConfig documents, command
+ * lines for a Harvester CloudInit resource, a policy fragment `fwdiag compile --extra` reads unchanged, and the
+ * human report. Pure. Rule spelling is the compiler's (src/compile/targets.ts): no second generator here.
+ */
+import { parseAllDocuments, stringify } from 'yaml';
+import { fragmentSchema } from '../compile/policy.js';
+import type { ExtraRule, PolicyFragment, PolicyRule, ResolvedPolicy } from '../compile/policy.js';
+import { compileTalos, iptablesRuleArgs, nftRuleLines } from '../compile/targets.js';
+import { escapeControl } from '../output/escape.js';
+import type { Suggestion, SuggestResult } from './suggest.js';
+
+export const SUGGEST_FORMATS = ['human', 'iptables', 'nft', 'talos', 'harvester-cloudinit', 'policy'] as const;
+export type SuggestFormat = (typeof SUGGEST_FORMATS)[number];
+
+export interface RenderOutput {
+  text: string;
+  warnings: string[];
+}
+
+/** Characters the compiler's comment schema refuses (quotes, backslash, $, backtick, controls). */
+const COMMENT_BAD = /["\\$`\u0000-\u001f\u007f-\u009f]/g;
+const MAX_COMMENT = 120;
+
+/** The rule comment: `fwdiag suggest: <service or proto/ports>`, safe for iptables, nft and the fragment schema. */
+export function commentFor(s: Suggestion): string {
+  const what = s.service ?? `${s.proto}${s.ports.length === 0 ? '' : `/${s.ports.join(',')}`}`;
+  const text = `fwdiag suggest: ${what}`.replace(COMMENT_BAD, '').replace(/\s+/g, ' ').trim();
+  return text.length > MAX_COMMENT ? text.slice(0, MAX_COMMENT) : text;
+}
+
+type RuleProto = NonNullable<PolicyRule['proto']>;
+const RULE_PROTOS: ReadonlySet<string> = new Set(['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'esp', 'ipip']);
+
+/** The compiler's abstract rules for one ACCEPT suggestion: one per port item (as compile does for extras). */
+export function policyRules(s: Suggestion): PolicyRule[] {
+  if (s.action !== 'accept' || !RULE_PROTOS.has(s.proto)) return [];
+  const base: PolicyRule = { kind: 'extra', proto: s.proto as RuleProto, sources: [...s.sources], comment: commentFor(s) };
+  if (s.ports.length === 0) return [base];
+  return s.ports.map((p) => {
+    const [a, b] = String(p).split('-').map(Number);
+    return { ...base, dport: { from: a ?? 0, to: b ?? a ?? 0 } };
+  });
+}
+
+/** A ResolvedPolicy holding only `rules`: what the compiler's renderers need to spell single rules. */
+function stubPolicy(s: Pick<Suggestion, 'chain' | 'role'>, platform: string, rules: PolicyRule[]): ResolvedPolicy {
+  return { platform, role: s.role, chain: s.chain, interfaces: [], podCidr: null, controlPlane: [], addons: [], log: false, rules, warnings: [] };
+}
+
+/** `iptables -I CHAIN N …` for one ACCEPT suggestion (N: before the chain's LOG/DROP when known, else 1). */
+export function renderIptablesInsert(s: Suggestion, warnings: string[] = []): string[] {
+  const p = stubPolicy(s, '', []);
+  const at = s.insertBefore ?? 1;
+  return policyRules(s).flatMap((r) => iptablesRuleArgs(p, r, warnings).map((a) => `iptables -I ${s.chain} ${at} ${a}`));
+}
+
+function accepts(list: readonly Suggestion[]): Suggestion[] {
+  return list.filter((s) => s.action === 'accept');
+}
+
+function iptablesText(list: readonly Suggestion[]): RenderOutput {
+  const warnings: string[] = [];
+  const lines = ['#!/bin/sh', '# fwdiag suggest: ACCEPT rules inserted before the chain\'s LOG/DROP rule; review each one before running'];
+  for (const s of accepts(list)) {
+    lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
+    if (s.insertBefore === null) lines.push(`# (no ruleset given: inserted at the top of ${s.chain}, which is before its LOG/DROP)`);
+    lines.push(...renderIptablesInsert(s, warnings));
+  }
+  return { text: `${lines.join('\n')}\n`, warnings };
+}
+
+/** nft insert commands; the table is the compiler's (`inet fwdiag`) unless the caller names another. */
+function nftText(list: readonly Suggestion[], platform: string, table: string): RenderOutput {
+  const lines = ['#!/bin/sh', `# fwdiag suggest: nft rules inserted at the top of their chain in table ${table} (before its log/drop)`];
+  for (const s of accepts(list)) {
+    lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
+    for (const r of policyRules(s)) {
+      for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${table} ${s.chain} ${shellQuote(t)}`);
+    }
+  }
+  return { text: `${lines.join('\n')}\n`, warnings: [] };
+}
+
+/** nft reads the rule from one argument: single quotes keep its double-quoted comment intact. */
+function shellQuote(t: string): string {
+  return `'${t.replace(/'/g, `'\\''`)}'`;
+}
+
+function talosText(list: readonly Suggestion[], platform: string): RenderOutput {
+  const rules = accepts(list);
+  const warnings: string[] = [];
+  const docs: string[] = [];
+  for (const s of rules) {
+    const out = compileTalos(stubPolicy(s, platform, policyRules(s)));
+    warnings.push(...out.warnings);
+    // the compiler's first document is the NetworkDefaultActionConfig: a suggestion adds rules, it does not set the default
+    for (const d of parseAllDocuments(out.text)) {
+      const v = d.toJS() as { kind?: string } | null;
+      if (v?.kind === 'NetworkRuleConfig') docs.push(`# ${oneLine(s.reason)} [${s.confidence}]\n${stringify(v)}`);
+    }
+  }
+  const head = '# fwdiag suggest: Talos NetworkRuleConfig documents (machine-config patches); apply with talosctl patch mc --mode=try first\n';
+  return { text: `${head}${docs.join('---\n')}`, warnings: [...new Set(warnings)] };
+}
+
+function cloudInitText(list: readonly Suggestion[]): RenderOutput {
+  const warnings: string[] = [];
+  const byRole = new Map<string, Suggestion[]>();
+  for (const s of accepts(list)) byRole.set(s.role, [...(byRole.get(s.role) ?? []), s]);
+  const out: string[] = [];
+  for (const [role, ss] of byRole) {
+    const cmds: string[] = [];
+    for (const s of ss) {
+      const p = stubPolicy(s, 'harvester', []);
+      for (const r of policyRules(s)) for (const a of iptablesRuleArgs(p, r, warnings)) cmds.push(`iptables -A ${s.chain} ${a}`);
+    }
+    out.push(
+      `# CloudInit iptables-${role}: add to spec.contents → stages.boot[0].commands, just before the "-j LOG" rule of the chain`,
+      stringify(cmds, { lineWidth: 0 }).trimEnd(),
+    );
+  }
+  return { text: `${out.join('\n')}\n`, warnings };
+}
+
+/**
+ * The policy fragment for `role`'s ACCEPT suggestions, validated with the compiler's own schema. Suggestions for
+ * other roles are left out and counted in `warnings` (a fragment belongs to one policy, i.e. one role).
+ */
+export function toFragment(list: readonly Suggestion[], role: string, note?: string): { fragment: PolicyFragment; warnings: string[] } {
+  const warnings: string[] = [];
+  const extra: ExtraRule[] = [];
+  const other = new Set<string>();
+  for (const s of accepts(list)) {
+    if (s.role !== role) {
+      other.add(s.role);
+      continue;
+    }
+    const raw: Record<string, unknown> = { proto: s.proto, comment: commentFor(s) };
+    if (s.ports.length > 0) raw['ports'] = s.ports;
+    if (s.sources.length > 0) raw['sources'] = s.sources;
+    extra.push(raw as ExtraRule);
+  }
+  for (const r of other) warnings.push(`suggestions for role ${r} are not in this fragment (rerun with --role ${r})`);
+  const r = fragmentSchema.safeParse({ extra, ...(note === undefined ? {} : { note }) });
+  if (!r.success) throw new Error(`internal: suggested fragment does not validate: ${r.error.issues[0]?.message ?? ''}`);
+  return { fragment: r.data, warnings };
+}
+
+function policyText(list: readonly Suggestion[], role: string): RenderOutput {
+  const { fragment, warnings } = toFragment(list, role, `fwdiag suggest for role ${role}: review before use`);
+  return { text: `# fwdiag policy fragment: fwdiag compile --extra FILE\n${stringify(fragment)}`, warnings };
+}
+
+function oneLine(s: string): string {
+  return escapeControl(s).replace(/\s+/g, ' ');
+}
+
+export interface RenderOptions {
+  platform: string;
+  /** the role whose suggestions go into a `policy` fragment */
+  role: string;
+  /** nft table for `nft`. @default 'inet fwdiag' (the compiler's) */
+  nftTable?: string;
+}
+
+/** One of the rule formats (everything but `human`). Notes are never rendered as rules. */
+export function renderRules(list: readonly Suggestion[], format: Exclude<SuggestFormat, 'human'>, o: RenderOptions): RenderOutput {
+  switch (format) {
+    case 'iptables': return iptablesText(list);
+    case 'nft': return nftText(list, o.platform, o.nftTable ?? 'inet fwdiag');
+    case 'talos': return talosText(list, o.platform);
+    case 'harvester-cloudinit': return cloudInitText(list);
+    case 'policy': return policyText(list, o.role);
+  }
+}
+
+/** The human report: one block per suggestion, ACCEPTs first; every log-derived string escaped. */
+export function formatHuman(r: SuggestResult, o: { platform: string; role: string }): string {
+  const acc = r.suggestions.filter((s) => s.action === 'accept').length;
+  const notes = r.suggestions.length - acc;
+  const lines: string[] = [
+    `fwdiag suggest: ${acc} ACCEPT suggestion${acc === 1 ? '' : 's'}, ${notes} note${notes === 1 ? '' : 's'} (${o.platform}, role ${o.role}); ` +
+      `no ACCEPT from ${r.ignored.scan} scan, ${r.ignored['conntrack-loss']} conntrack-loss, ${r.ignored.undetermined} undetermined flow(s)`,
+  ];
+  r.suggestions.forEach((s, i) => {
+    const what = `${s.proto}${s.ports.length === 0 ? '' : ` ${s.ports.join(',')}`}`;
+    const from = s.sources.length === 0 ? 'any source' : s.sources.join(', ');
+    lines.push('');
+    lines.push(s.action === 'accept'
+      ? `${i + 1}. ACCEPT ${what} from ${escapeControl(from)} into ${s.chain}  [${s.confidence}] (role ${s.role})`
+      : `${i + 1}. NOTE ${what} [${s.kind}] (role ${s.role})`);
+    if (s.service !== null) lines.push(`   service:  ${escapeControl(s.service)}`);
+    lines.push(`   why:      ${oneLine(s.reason)}`);
+    for (const n of s.notes) lines.push(`             ${oneLine(n)}`);
+    const e = s.evidence;
+    const span = e.firstSeen === null ? '' : `, ${e.firstSeen} … ${e.lastSeen ?? '?'}`;
+    const hosts = e.hosts.length === 0 ? '' : ` on ${escapeControl(e.hosts.join(', '))}`;
+    const clients = `${escapeControl(e.clients.join(', '))}${e.clientsTotal > e.clients.length ? ` (+${e.clientsTotal - e.clients.length} more)` : ''}`;
+    lines.push(`   evidence: ${e.count} drop${e.count === 1 ? '' : 's'} in ${e.flows} flow${e.flows === 1 ? '' : 's'} from ${clients}${hosts}${span}`);
+    for (const l of e.samples) lines.push(`     | ${escapeControl(l)}`);
+    if (s.rendered !== '') for (const l of s.rendered.split('\n')) lines.push(`   rule:     ${l}`);
+  });
+  return `${lines.join('\n')}\n`;
+}

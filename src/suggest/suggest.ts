@@ -1,0 +1,524 @@
+/**
+ * The suggestion engine: classified flows → the narrowest ACCEPT rules that would let the genuinely blocked traffic
+ * through, each with an audit2allow-style explanation and its evidence. Pure and synchronous: the catalog and the
+ * ruleset model are passed in, nothing is read or printed here.
+ *
+ * What never becomes an ACCEPT: scan flows (evidence of probing), conntrack-loss flows (the connection was allowed;
+ * its state was lost), loopback-only catalog ports, and unknown ports unless `allowUnknown`.
+ */
+import type { FlowSummary } from '../classify/classifier.js';
+import type { DropEvent } from '../parse/event.js';
+import { lookupPort, normalizeProto, protoHasPorts } from '../catalog/index.js';
+import type { Catalog, CatalogEntry, Scope } from '../catalog/index.js';
+import { trace } from '../ruleset/trace.js';
+import type { Ruleset, TraceResult } from '../ruleset/index.js';
+import { cidrContains, collapseAddresses, prefixLength } from './cidr.js';
+import { renderIptablesInsert } from './render.js';
+
+/** A flow as the suggestion engine reads it: the classifier's summary plus what the read loop kept of it. */
+export interface SuggestFlow extends FlowSummary {
+  /** raw input lines of this flow (the classifier keeps none; the suggest command's read loop collects a few) */
+  samples?: string[];
+  /** one parsed event of the flow, to trace through a ruleset */
+  event?: DropEvent;
+}
+
+export interface SuggestContext {
+  catalog: Catalog;
+  /** catalog platform (harvester, rke2, talos, …) */
+  platform: string;
+  /** the node role of every host not named in `hostRoles` */
+  role: string;
+  /** log host name → its role. @default none: every host has `role` */
+  hostRoles?: ReadonlyMap<string, string>;
+  /** the ruleset that logged the drops: near misses (shadowed, wrong interface …) become the reason. @default none */
+  ruleset?: Ruleset;
+  /** suggest ACCEPTs (low confidence) for ports no catalog names. @default false */
+  allowUnknown?: boolean;
+  /** sample lines kept per suggestion. @default 3 */
+  sampleLines?: number;
+  /** every cluster machine: cluster-scoped ports are opened to it. @default none: the observed clients */
+  clusterSubnet?: string;
+  /** control-plane addresses/CIDRs: control-plane-scoped ports are opened to them. @default none: the observed clients */
+  controlPlane?: readonly string[];
+  /** the chain rules go into when no ruleset says. @default the platform's policy default, else FWDIAG_INPUT */
+  chain?: string;
+}
+
+export type SuggestionAction = 'accept' | 'note';
+export type Confidence = 'high' | 'medium' | 'low';
+
+/**
+ * Why a suggestion exists; stable, so callers branch on it, never on `reason`:
+ * - `missing`: a catalog service of this role has no ACCEPT
+ * - `shadowed`: an ACCEPT exists in the ruleset but the packet never reaches it (after the DROP)
+ * - `near-miss`: an ACCEPT exists but does not apply (interface, source, conntrack state, unreachable chain)
+ * - `other-role`: the catalog names the port for another role of the platform
+ * - `generic`: only the generic well-known table names the port
+ * - `unknown`: no catalog names the port
+ * - `loopback`: the catalog says the port is loopback-only (never opened)
+ * - `outside-scope`: every client is outside the catalog scope (cluster subnet / control-plane list)
+ * - `already-accepted`: the given ruleset would accept the packet (another ruleset logged it)
+ * - `egress`: dropped on output: not an INPUT rule
+ * - `conntrack-loss`: persistent lost-state drops: what to check, never a port to open
+ */
+export type SuggestionKind =
+  | 'missing' | 'shadowed' | 'near-miss' | 'other-role' | 'generic' | 'unknown' | 'loopback' | 'outside-scope'
+  | 'already-accepted' | 'egress' | 'conntrack-loss';
+
+export interface Evidence {
+  /** drops */
+  count: number;
+  flows: number;
+  /** log hosts (empty when the lines carried none) */
+  hosts: string[];
+  /** client addresses, up to {@link MAX_EVIDENCE_CLIENTS} */
+  clients: string[];
+  clientsTotal: number;
+  firstSeen: string | null;
+  lastSeen: string | null;
+  /** up to `sampleLines` raw lines */
+  samples: string[];
+}
+
+export interface Suggestion {
+  action: SuggestionAction;
+  kind: SuggestionKind;
+  /** lower-case: tcp, udp, sctp, icmp, esp, … */
+  proto: string;
+  /** numbers or "A-B" strings (adjacent ports merged); empty for portless protocols */
+  ports: Array<number | string>;
+  /** CIDRs; empty = any source (only where the catalog says anywhere and the port is not sensitive) */
+  sources: string[];
+  service: string | null;
+  role: string;
+  chain: string;
+  /** with a ruleset: the rule number the ACCEPT goes before (the chain's LOG/DROP); null = insert at the top */
+  insertBefore: number | null;
+  confidence: Confidence;
+  reason: string;
+  /** further sentences: scope decisions, near misses, what to check */
+  notes: string[];
+  evidence: Evidence;
+  /** the iptables command(s) for an ACCEPT, '' for a note */
+  rendered: string;
+}
+
+export interface SuggestResult {
+  suggestions: Suggestion[];
+  /** flows that produced nothing, by why */
+  ignored: { scan: number; 'conntrack-loss': number; undetermined: number };
+}
+
+/** Ports never opened to any source, whatever a catalog says: etcd, kubelet, the RKE2 supervisor. */
+export const SENSITIVE_TCP: ReadonlyArray<{ from: number; to: number; name: string }> = [
+  { from: 2379, to: 2381, name: 'etcd' },
+  { from: 10250, to: 10250, name: 'kubelet' },
+  { from: 9345, to: 9345, name: 'the RKE2 supervisor API' },
+];
+export const MAX_EVIDENCE_CLIENTS = 20;
+/** sources per rule (the policy fragment schema allows 256) */
+export const MAX_SOURCES = 256;
+/** groups traced through the ruleset (each trace walks the whole ruleset) */
+export const MAX_TRACES = 500;
+
+interface PortInfo {
+  kind: 'missing' | 'other-role' | 'generic' | 'unknown' | 'loopback';
+  entry: CatalogEntry | undefined;
+  /** merging key: ports with the same identity and adjacent numbers become one range */
+  identity: string;
+}
+
+interface PortGroup {
+  role: string;
+  proto: string;
+  port: number | null;
+  flows: SuggestFlow[];
+  info: PortInfo;
+}
+
+function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: number | undefined): PortInfo {
+  const inbound = (l: CatalogEntry[]) => l.filter((e) => e.direction === 'inbound');
+  const opts = { catalog: ctx.catalog };
+  const own = inbound(lookupPort(ctx.platform, role, proto, port, opts));
+  const open = own.find((e) => e.scope !== 'loopback');
+  if (open !== undefined) return { kind: 'missing', entry: open, identity: `m|${open.service}` };
+  if (own.length > 0) return { kind: 'loopback', entry: own[0], identity: `l|${own[0]?.service ?? ''}` };
+  const other = inbound(lookupPort(ctx.platform, undefined, proto, port, opts)).find((e) => e.scope !== 'loopback');
+  if (other !== undefined) return { kind: 'other-role', entry: other, identity: `o|${other.service}` };
+  const generic = ctx.platform === 'generic' ? undefined : inbound(lookupPort('generic', undefined, proto, port, opts)).find((e) => e.scope !== 'loopback');
+  if (generic !== undefined) return { kind: 'generic', entry: generic, identity: `g|${generic.service}` };
+  return { kind: 'unknown', entry: undefined, identity: 'u' };
+}
+
+function sensitiveName(proto: string, from: number, to: number): string | undefined {
+  if (proto !== 'tcp') return undefined;
+  return SENSITIVE_TCP.find((s) => from <= s.to && to >= s.from)?.name;
+}
+
+function portItem(from: number, to: number): number | string {
+  return from === to ? from : `${from}-${to}`;
+}
+
+function portsText(ports: Array<number | string>): string {
+  return ports.map(String).join(',');
+}
+
+function defaultChain(ctx: SuggestContext): string {
+  return ctx.chain ?? ctx.catalog.platforms.get(ctx.platform)?.policyDefaults.chain ?? 'FWDIAG_INPUT';
+}
+
+/** How sources are chosen: the catalog scope is the ceiling, the observed clients the floor. */
+function chooseSources(
+  ctx: SuggestContext, scope: Scope | undefined, sensitive: string | undefined, clients: string[],
+): { sources: string[]; notes: string[]; outside: string[] } {
+  const notes: string[] = [];
+  const observed = (list: string[]) => {
+    let s = collapseAddresses(list);
+    if (s.length > MAX_SOURCES) {
+      notes.push(`only the first ${MAX_SOURCES} of ${s.length} source prefixes are listed`);
+      s = s.slice(0, MAX_SOURCES);
+    }
+    return s;
+  };
+  // a cluster subnet of /0 is "anywhere" in disguise: never for sensitive ports
+  const subnet = ctx.clusterSubnet !== undefined && !(sensitive !== undefined && prefixLength(ctx.clusterSubnet) === 0) ? ctx.clusterSubnet : undefined;
+  const inSubnet = (c: string) => subnet === undefined || cidrContains(subnet, c);
+  if (scope === 'anywhere') {
+    if (sensitive === undefined) {
+      notes.push('the catalog allows any source for this port');
+      return { sources: [], notes, outside: [] };
+    }
+    notes.push(`the catalog allows any source, but fwdiag never opens ${sensitive} to 0.0.0.0/0: only the observed clients`);
+    return { sources: observed(clients), notes, outside: [] };
+  }
+  if (scope === 'cluster-nodes') {
+    if (subnet !== undefined) {
+      const inside = clients.filter(inSubnet);
+      const outside = clients.filter((c) => !inSubnet(c));
+      if (inside.length === 0) return { sources: [], notes, outside };
+      notes.push(`cluster nodes: opened to the cluster subnet ${subnet}`);
+      return { sources: [subnet], notes, outside };
+    }
+    notes.push('cluster nodes: only the observed clients (give --cluster-subnet to open it to every node)');
+    return { sources: observed(clients), notes, outside: [] };
+  }
+  if (scope === 'control-plane-nodes') {
+    const cp = (ctx.controlPlane ?? []).filter((c) => !(sensitive !== undefined && prefixLength(c) === 0));
+    if (cp.length > 0) {
+      const within = (c: string) => cp.some((x) => cidrContains(x, c));
+      const inside = clients.filter(within);
+      const outside = clients.filter((c) => !within(c));
+      if (inside.length === 0) return { sources: [], notes, outside };
+      notes.push(`control-plane nodes: opened to the control-plane addresses ${cp.join(', ')}`);
+      return { sources: [...cp], notes, outside };
+    }
+    const inside = clients.filter(inSubnet);
+    const outside = clients.filter((c) => !inSubnet(c));
+    if (inside.length === 0) return { sources: [], notes, outside };
+    notes.push('control-plane nodes: only the observed clients (give --control-plane to name every control-plane node)');
+    return { sources: observed(inside), notes, outside };
+  }
+  // unknown port (or no scope): the observed clients only
+  return { sources: observed(clients), notes, outside: [] };
+}
+
+function evidenceOf(flows: SuggestFlow[], sampleLines: number): Evidence {
+  const hosts = new Set<string>();
+  const clients = new Set<string>();
+  let count = 0;
+  let first: string | null = null;
+  let last: string | null = null;
+  for (const f of flows) {
+    count += f.count;
+    if (f.host !== null) hosts.add(f.host);
+    clients.add(f.client);
+    if (f.firstSeen !== null && (first === null || f.firstSeen < first)) first = f.firstSeen;
+    if (f.lastSeen !== null && (last === null || f.lastSeen > last)) last = f.lastSeen;
+  }
+  const samples: string[] = [];
+  // busiest flows first, one line each round, so the samples show several clients when there are several
+  const byCount = [...flows].sort((a, b) => b.count - a.count);
+  for (let round = 0; samples.length < sampleLines && round < sampleLines; round++) {
+    for (const f of byCount) {
+      const s = f.samples?.[round];
+      if (s !== undefined && samples.length < sampleLines) samples.push(s);
+    }
+  }
+  const clientList = [...clients].sort(compareAddr);
+  return {
+    count, flows: flows.length, hosts: [...hosts].sort(), clients: clientList.slice(0, MAX_EVIDENCE_CLIENTS),
+    clientsTotal: clientList.length, firstSeen: first, lastSeen: last, samples,
+  };
+}
+
+function compareAddr(a: string, b: string): number {
+  return collapseOrder(a) - collapseOrder(b) || a.localeCompare(b, 'en', { numeric: true });
+}
+function collapseOrder(a: string): number {
+  return a.includes(':') ? 1 : 0;
+}
+
+/** Sentences from a trace: the near misses in audit2allow's words. */
+function traceSentences(t: TraceResult): { kind: 'shadowed' | 'near-miss' | 'already-accepted' | undefined; reason?: string; notes: string[] } {
+  if (t.verdict === 'accept') {
+    return {
+      kind: 'already-accepted',
+      reason: 'the given ruleset already accepts this packet (the trace ends in ACCEPT): the drops were logged by another ruleset, or under a rate limit or conntrack state the log line cannot show',
+      notes: [],
+    };
+  }
+  const notes: string[] = [];
+  let kind: 'shadowed' | 'near-miss' | undefined;
+  let reason: string | undefined;
+  const d = t.decidedBy?.ref;
+  const by = d === undefined ? 'the chain policy' : d.index === 0 ? `the ${d.chain} policy (${t.decidedBy?.action === 'policy-drop' ? 'DROP' : 'ACCEPT'})` : `the ${(t.decidedBy?.action ?? 'drop').toUpperCase()} at rule ${d.index}${d.chain === undefined ? '' : ` of chain ${d.chain}`}`;
+  for (const nm of t.nearMisses) {
+    const what = `rule ${nm.rule.index} of chain ${nm.rule.chain}${nm.comment === undefined ? '' : ` ("${nm.comment}")`}`;
+    const shadowed = nm.reasons.find((r) => r.kind === 'shadowed');
+    if (shadowed !== undefined) {
+      const s = `already allowed by ${what} but shadowed by ${by}: move that rule before it (or add the rule below)`;
+      if (kind !== 'shadowed') {
+        kind = 'shadowed';
+        reason = s;
+      } else notes.push(s);
+      continue;
+    }
+    const why = nm.reasons.map((r) => r.detail).join('; ');
+    const s = `allowed by ${what}, which does not apply: ${why}`;
+    if (kind === undefined) {
+      kind = 'near-miss';
+      reason = s;
+    } else notes.push(s);
+  }
+  return reason === undefined ? { kind, notes } : { kind, reason, notes };
+}
+
+/** Where in the chain the ACCEPT must go: before the first LOG or DROP/REJECT the traced packet met there. */
+function insertionPoint(t: TraceResult): { chain: string; before: number } | undefined {
+  const d = t.decidedBy;
+  if (d === undefined || d.policy) return undefined;
+  const chain = d.ref.chain;
+  let before = d.ref.index;
+  for (const s of t.steps) {
+    if (s.ref.chain === chain && s.matched && !s.policy && s.action === 'log' && s.ref.index < before) before = s.ref.index;
+  }
+  if (t.logRule?.reached === true && t.logRule.ref.chain === chain && t.logRule.ref.index < before) before = t.logRule.ref.index;
+  return { chain, before };
+}
+
+/** Suggestions for a set of classified flows. */
+export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): SuggestResult {
+  const sampleLines = ctx.sampleLines ?? 3;
+  const ignored = { scan: 0, 'conntrack-loss': 0, undetermined: 0 };
+  const groups = new Map<string, PortGroup>();
+  const ctGroups = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
+  const egress = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
+  const infoCache = new Map<string, PortInfo>();
+
+  for (const f of flows) {
+    const role = (f.host !== null ? ctx.hostRoles?.get(f.host) : undefined) ?? ctx.role;
+    if (f.verdict === 'scan') {
+      ignored.scan++;
+      continue;
+    }
+    if (f.verdict === 'undetermined') {
+      ignored.undetermined++;
+      continue;
+    }
+    if (f.verdict === 'conntrack-loss') {
+      ignored['conntrack-loss']++;
+      if (!f.persistent) continue;
+      const k = `${role}|${f.proto}|${f.serverPort ?? ''}`;
+      const g = ctGroups.get(k) ?? { role, proto: f.proto, port: f.serverPort, flows: [] };
+      g.flows.push(f);
+      ctGroups.set(k, g);
+      continue;
+    }
+    const proto = normalizeProto(f.proto) ?? f.proto;
+    if (f.event !== undefined && f.event.in === '') {
+      const k = `${role}|${proto}|${f.serverPort ?? ''}`;
+      const g = egress.get(k) ?? { role, proto, port: f.serverPort, flows: [] };
+      g.flows.push(f);
+      egress.set(k, g);
+      continue;
+    }
+    const port = protoHasPorts(proto) ? f.serverPort : null;
+    if (protoHasPorts(proto) && port === null) {
+      ignored.undetermined++;
+      continue;
+    }
+    const key = `${role}|${proto}|${port ?? ''}`;
+    let g = groups.get(key);
+    if (g === undefined) {
+      const ik = `${role}|${proto}|${port ?? ''}`;
+      let info = infoCache.get(ik);
+      if (info === undefined) {
+        info = lookupInfo(ctx, role, proto, port ?? undefined);
+        infoCache.set(ik, info);
+      }
+      g = { role, proto, port, flows: [], info };
+      groups.set(key, g);
+    }
+    g.flows.push(f);
+  }
+
+  // merge adjacent ports of the same service (or consecutive unknowns) per role and protocol
+  const byRP = new Map<string, PortGroup[]>();
+  for (const g of groups.values()) {
+    const k = `${g.role}|${g.proto}`;
+    byRP.set(k, [...(byRP.get(k) ?? []), g]);
+  }
+  const merged: { role: string; proto: string; from: number | null; to: number | null; parts: PortGroup[] }[] = [];
+  for (const list of byRP.values()) {
+    list.sort((a, b) => (a.port ?? -1) - (b.port ?? -1));
+    for (const g of list) {
+      const last = merged[merged.length - 1];
+      if (last !== undefined && last.role === g.role && last.proto === g.proto && g.port !== null && last.to !== null &&
+          g.port === last.to + 1 && last.parts[0]?.info.identity === g.info.identity) {
+        last.to = g.port;
+        last.parts.push(g);
+      } else merged.push({ role: g.role, proto: g.proto, from: g.port, to: g.port, parts: [g] });
+    }
+  }
+
+  const out: Suggestion[] = [];
+  let traces = 0;
+  for (const m of merged) {
+    const first = m.parts[0] as PortGroup;
+    const info = first.info;
+    const flowsOf = m.parts.flatMap((p) => p.flows);
+    const clients = [...new Set(flowsOf.map((f) => f.client))].sort(compareAddr);
+    const ports = m.from === null || m.to === null ? [] : [portItem(m.from, m.to)];
+    const pText = ports.length === 0 ? m.proto : `${m.proto}/${portsText(ports)}`;
+    const sensitive = m.from === null || m.to === null ? undefined : sensitiveName(m.proto, m.from, m.to);
+    const e = info.entry;
+    const service = e?.service ?? null;
+    const notes: string[] = [];
+    let action: SuggestionAction = 'accept';
+    let kind: SuggestionKind = info.kind;
+    let confidence: Confidence;
+    let reason: string;
+    switch (info.kind) {
+      case 'missing':
+        confidence = e?.confidence === 'low' ? 'medium' : 'high';
+        reason = `catalog service "${service}" for role ${m.role} is missing from the ruleset`;
+        if (e?.confidence === 'low') notes.push(`the catalog marks this row as uncertain (${e.sourceTitle})`);
+        if (e !== undefined && !e.defaultOpen) notes.push(`documented by ${e.sourceTitle}, but not opened by the platform's default rules`);
+        break;
+      case 'other-role':
+        confidence = 'medium';
+        reason = `catalog service "${service}" is documented for ${ctx.platform} role(s) ${e?.roles.join(', ') ?? '?'}, not for ${m.role}: check the node's role (--host-role) before opening it`;
+        break;
+      case 'generic':
+        confidence = 'medium';
+        reason = `well-known service "${service}" on ${pText}, not in the ${ctx.platform} catalog: confirm the node runs it`;
+        break;
+      case 'loopback':
+        confidence = 'high';
+        action = 'note';
+        reason = `catalog service "${service}" listens on loopback only: never open it to other hosts; find out why ${clients.slice(0, 3).join(', ')} connects to it`;
+        break;
+      case 'unknown':
+      default:
+        confidence = 'low';
+        reason = `unknown service on port ${ports.length === 0 ? m.proto : portsText(ports)}: confirm before opening`;
+        if (ctx.allowUnknown !== true) {
+          action = 'note';
+          notes.push('not suggested: no catalog names this port (rerun with --allow-unknown once you know what listens there)');
+        }
+        break;
+    }
+    let sources: string[] = [];
+    if (action === 'accept') {
+      const s = chooseSources(ctx, info.kind === 'unknown' ? undefined : e?.scope, sensitive, clients);
+      sources = s.sources;
+      notes.push(...s.notes);
+      if (s.outside.length > 0) {
+        const shown = s.outside.slice(0, 5).join(', ');
+        const more = s.outside.length > 5 ? ` and ${s.outside.length - 5} more` : '';
+        if (s.sources.length === 0) {
+          action = 'note';
+          kind = 'outside-scope';
+          reason = `${service === null ? pText : `"${service}"`} was refused to ${shown}${more}, outside the catalog scope (${e?.scope ?? '?'}): not opened; check where that traffic comes from`;
+        } else notes.push(`left out, outside the catalog scope (${e?.scope ?? '?'}): ${shown}${more}`);
+      }
+    }
+
+    let chain = defaultChain(ctx);
+    let insertBefore: number | null = null;
+    if (ctx.ruleset !== undefined && action === 'accept') {
+      // one trace per port of the group (its busiest flow's event), bounded overall
+      let decided = false;
+      for (const p of m.parts) {
+        if (traces >= MAX_TRACES) break;
+        const ev = [...p.flows].sort((a, b) => b.count - a.count).find((f) => f.event !== undefined)?.event;
+        if (ev === undefined) continue;
+        traces++;
+        const t = trace(ctx.ruleset, ev);
+        const ts = traceSentences(t);
+        if (ts.kind === 'already-accepted') {
+          action = 'note';
+          kind = 'already-accepted';
+          reason = ts.reason ?? reason;
+          break;
+        }
+        if (ts.kind !== undefined && ts.reason !== undefined && (kind === 'missing' || kind === 'other-role' || kind === 'generic' || kind === 'unknown')) {
+          // the ruleset's own ACCEPT is the better story; the catalog's sentence becomes a note
+          notes.unshift(reason);
+          reason = ts.reason;
+          kind = ts.kind;
+        } else if (ts.reason !== undefined) notes.push(ts.reason);
+        notes.push(...ts.notes);
+        const ip = insertionPoint(t);
+        if (!decided && ip !== undefined) {
+          chain = ip.chain;
+          insertBefore = ip.before;
+          decided = true;
+          if (t.decidedBy !== undefined && ts.kind === undefined) notes.push(`traced: no ACCEPT for ${pText} in the ruleset; decided by rule ${t.decidedBy.ref.index} of chain ${t.decidedBy.ref.chain}`);
+        }
+      }
+    }
+
+    const s: Suggestion = {
+      action, kind, proto: m.proto, ports, sources: action === 'accept' ? sources : [], service, role: m.role, chain,
+      insertBefore, confidence, reason, notes: [...new Set(notes)], evidence: evidenceOf(flowsOf, sampleLines), rendered: '',
+    };
+    if (action === 'accept') s.rendered = renderIptablesInsert(s).join('\n');
+    out.push(s);
+  }
+
+  for (const g of egress.values()) {
+    const ports = g.port === null ? [] : [g.port];
+    out.push({
+      action: 'note', kind: 'egress', proto: g.proto, ports, sources: [], service: null, role: g.role, chain: 'OUTPUT',
+      insertBefore: null, confidence: 'medium',
+      reason: `${g.proto}${g.port === null ? '' : `/${g.port}`} was dropped on output (no IN= interface): an egress rule is missing; fwdiag suggests INPUT rules only`,
+      notes: [], evidence: evidenceOf(g.flows, sampleLines), rendered: '',
+    });
+  }
+
+  for (const g of ctGroups.values()) {
+    const servers = [...new Set(g.flows.map((f) => f.server))].sort(compareAddr);
+    const svc = g.flows.find((f) => f.service !== null)?.service ?? null;
+    const where = `${g.proto}${g.port === null ? '' : `/${g.port}`}${svc === null ? '' : ` (${svc})`}`;
+    out.push({
+      action: 'note', kind: 'conntrack-loss', proto: g.proto, ports: g.port === null ? [] : [g.port], sources: [],
+      service: svc, role: g.role, chain: defaultChain(ctx), insertBefore: null, confidence: 'medium',
+      reason: `persistent conntrack loss on ${where} from ${servers.slice(0, 3).join(', ')}${servers.length > 3 ? ` and ${servers.length - 3} more` : ''}: the connection was allowed and its state was lost — never open a port for it`,
+      notes: [
+        'check: asymmetric routing (replies arriving on another interface or via another gateway; rp_filter)',
+        'check: a full conntrack table (nf_conntrack_count vs nf_conntrack_max; "table full, dropping packet" in dmesg)',
+        'check: rules reloaded or conntrack flushed mid-connection (an upgrade, a restart) — it heals when the peers reconnect',
+        'check: timeouts shorter than the connection\'s idle time (nf_conntrack_tcp_timeout_established, UDP stream timeouts)',
+      ],
+      evidence: evidenceOf(g.flows, sampleLines), rendered: '',
+    });
+  }
+
+  const rank = (s: Suggestion) => (s.action === 'accept' ? 0 : 1);
+  const conf: Record<Confidence, number> = { high: 0, medium: 1, low: 2 };
+  out.sort((a, b) => rank(a) - rank(b) || conf[a.confidence] - conf[b.confidence] || b.evidence.count - a.evidence.count ||
+    a.role.localeCompare(b.role) || a.proto.localeCompare(b.proto) || String(a.ports[0] ?? '').localeCompare(String(b.ports[0] ?? ''), 'en', { numeric: true }));
+  return { suggestions: out, ignored };
+}

@@ -1,0 +1,84 @@
+/**
+ * `fwdiag parse` end to end: the real bin (built by `npm test`'s tsc step) spawned on real kernel fixtures.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+
+const root = new URL('../../', import.meta.url).pathname;
+const bin = join(root, 'bin/fwdiag.js');
+const kmsg = join(root, 'fixtures/kernel/kmsg.txt');
+const syslog = join(root, 'fixtures/kernel/syslog.txt');
+const run = (args: string[], input?: string | Buffer) =>
+  spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', env: { ...process.env, TZ: 'UTC', NO_COLOR: '1' } });
+
+describe('fwdiag parse (bin)', () => {
+  it('prints one JSON event per kernel line, with --stats on stderr', () => {
+    const r = run(['parse', '--stats', kmsg]);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const n = readFileSync(kmsg, 'utf8').trim().split('\n').length;
+    expect(lines).toHaveLength(n);
+    const first = JSON.parse(lines[0] as string);
+    expect(first).toMatchObject({ line: 1, envelope: 'kmsg', transport: 'kernel', prefix: 'FWFX_SYN_DROP_', proto: 'TCP', dpt: 10250, flags: ['SYN'] });
+    expect(JSON.parse(r.stderr.trim())).toEqual({ stats: { lines: n, events: n, skipped: 0, issues: 0, cut: 0 } });
+  });
+
+  it('reads stdin, gzip by content, several files (events name their file)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-parse-'));
+    const gz = join(dir, 'rotated.1'); // no .gz suffix on purpose
+    writeFileSync(gz, gzipSync(readFileSync(syslog)));
+    const viaStdin = run(['parse'], readFileSync(syslog));
+    const viaGzip = run(['parse', gz]);
+    expect(viaStdin.status).toBe(0);
+    expect(viaGzip.stdout).toBe(viaStdin.stdout);
+    const both = run(['parse', kmsg, gz]).stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string });
+    expect(new Set(both.map((e) => e.file))).toEqual(new Set([kmsg, gz]));
+  });
+
+  it('--issues prints issue records for malformed lines; the stream goes on', () => {
+    const good = readFileSync(kmsg, 'utf8').split('\n')[0] as string;
+    const input = [good, good.slice(0, good.indexOf('URGP=')), 'not a log line', good.replace('DPT=10250', 'DPT=1x'), good].join('\n');
+    const r = run(['parse', '--issues', '--stats'], input);
+    const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(out.map((o) => o['issue'] ?? 'event')).toEqual(['event', 'truncated', 'malformed-field', 'event']);
+    expect(out[1]).toMatchObject({ line: 2, message: 'TCP line ends before URGP=' });
+    expect(JSON.parse(r.stderr)).toEqual({ stats: { lines: 5, events: 2, skipped: 1, issues: 2, cut: 0 } });
+  });
+
+  it('bad flags exit 2 with a one-line message and a usage hint; a missing file exits 1', () => {
+    const bad = run(['parse', '--frobnicate']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.split('\n')[0]).toMatch(/^fwdiag: .*frobnicate/);
+    expect(bad.stderr).toContain("Run 'fwdiag parse --help'");
+    const tz = run(['parse', '--tz', 'Mars/Olympus', kmsg]);
+    expect(tz.status).toBe(2);
+    expect(tz.stderr).toContain('--tz');
+    const missing = run(['parse', '/nonexistent/kern.log']);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).not.toContain('    at ');
+    const debug = run(['parse', '--debug', '/nonexistent/kern.log']);
+    expect(debug.stderr).toContain('    at ');
+  });
+
+  it('--help prints the usage and exits 0', () => {
+    const r = run(['parse', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Usage: fwdiag parse');
+  });
+
+  it('ends quietly when the reader goes away (| head)', () => {
+    const big = Array.from({ length: 40 }, () => readFileSync(syslog, 'utf8')).join('');
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-head-'));
+    const f = join(dir, 'big.log');
+    writeFileSync(f, big.repeat(50));
+    const out = execFileSync('bash', ['-c', `set -o pipefail; node "${bin}" parse "${f}" 2>"${dir}/err" | head -n 2; echo "exit=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(out.trim().split('\n')).toHaveLength(3);
+    expect(out).toContain('exit=0');
+    expect(readFileSync(join(dir, 'err'), 'utf8')).toBe('');
+  });
+});

@@ -1,0 +1,240 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { render, cleanup } from 'ink-testing-library';
+import { App, type AppProps } from '../../src/view/app.js';
+import type { ViewStore } from '../../src/view/store.js';
+import type { Classifier } from '../../src/classify/classifier.js';
+import { feed, fixtureLines, SAMPLE } from './helpers.js';
+
+const sample = fixtureLines(SAMPLE);
+const tick = (ms = 30): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const KEY = { down: '\u001b[B', up: '\u001b[A', tab: '\t', enter: '\r', esc: '\u001b', pageDown: '\u001b[6~', ctrlC: '\u0003' };
+
+interface Mounted {
+  store: ViewStore;
+  classifier: Classifier;
+  frame: () => string;
+  press: (...keys: string[]) => Promise<string>;
+  quits: number[];
+  writes: number[];
+  unmount: () => void;
+}
+
+async function mount(lines: string[], extra: Partial<AppProps> = {}): Promise<Mounted> {
+  const { store, classifier } = feed(lines);
+  store.flush();
+  const quits: number[] = [];
+  const writes: number[] = [];
+  const ui = render(
+    <App
+      store={store}
+      color={false}
+      keys
+      describe={(f) => classifier.flowSummary(f).reason}
+      onQuit={() => quits.push(1)}
+      onWrite={() => writes.push(1)}
+      fallbackSize={{ columns: 120, rows: 40 }}
+      {...extra}
+    />,
+  );
+  await tick();
+  const frame = (): string => ui.lastFrame() ?? '';
+  return {
+    store,
+    classifier,
+    frame,
+    quits,
+    writes,
+    unmount: () => {
+      ui.unmount();
+      store.dispose();
+    },
+    press: async (...keys) => {
+      for (const k of keys) {
+        ui.stdin.write(k);
+        await tick();
+      }
+      return frame();
+    },
+  };
+}
+
+/** The flows table's lines (after its title and column header, before the suggestions), blank padding included. */
+function tableArea(frame: string): string[] {
+  const lines = frame.split('\n');
+  const start = lines.findIndex((l) => l.includes('verdict') && l.includes('server:port'));
+  const end = lines.findIndex((l) => l.includes('Suggestions ('));
+  return lines.slice(start + 1, end);
+}
+const tableLines = (frame: string): string[] => tableArea(frame).filter((l) => l.trim() !== '');
+/** How many rows the table has room for, and how many it says it shows. */
+function shown(frame: string): { room: number; shown: number } {
+  const m = /Flows: (\d+) shown/.exec(frame);
+  return { room: tableArea(frame).length, shown: Number(m?.[1]) };
+}
+
+function detailsLines(frame: string): string[] {
+  const lines = frame.split('\n');
+  const start = lines.findIndex((l) => l.trim() === 'Details');
+  return lines.slice(start + 1);
+}
+
+afterEach(() => cleanup());
+
+describe('live view App', () => {
+  it('shows the counters, the flows and the suggestions of the fixture, noise collapsed', async () => {
+    const m = await mount(sample);
+    const s = m.classifier.end();
+    const f = m.frame();
+    expect(f).toMatch(new RegExp(`genuine-block\\s+${s.summary['genuine-block']}\\b`));
+    expect(f).toMatch(new RegExp(`conntrack-loss\\s+${s.summary['conntrack-loss']}\\b`));
+    expect(f).toMatch(new RegExp(`scan\\s+${s.summary.scan}\\b`));
+    expect(f).toContain(`${sample.length} lines`);
+    const noise = s.flows.filter((x) => x.verdict === 'conntrack-loss' && !x.persistent).length;
+    expect(noise).toBeGreaterThan(0);
+    expect(f).toContain(`${noise} noise hidden (c)`);
+    const rows = tableLines(f);
+    expect(shown(f).shown).toBe(s.flows.length - noise);
+    expect(rows.length).toBe(Math.min(s.flows.length - noise, shown(f).room));
+    expect(f).toContain(`shown of ${s.flows.length}`);
+    expect(f).toContain('Suggestions (');
+    expect(f).toContain('allow tcp/2380 (etcd peer) from 192.168.122.61, 192.168.122.62');
+    // the first row is selected and described
+    expect(rows[0]!.startsWith('› ')).toBe(true);
+    m.unmount();
+  });
+
+  it('c shows the noise; v cycles the verdict filter', async () => {
+    const m = await mount(sample);
+    const s = m.classifier.end();
+    let f = await m.press('c');
+    expect(shown(f).shown).toBe(s.flows.length);
+    expect(tableLines(f).length).toBe(Math.min(s.flows.length, shown(f).room));
+    expect(f).toContain('noise shown (c)');
+    f = await m.press('v');
+    expect(f).toContain('verdict: genuine-block (v)');
+    const blocks = s.flows.filter((x) => x.verdict === 'genuine-block');
+    const rows = tableLines(f);
+    expect(rows.length).toBe(blocks.length);
+    expect(rows.every((r) => /^. genuine-block/.test(r))).toBe(true);
+    f = await m.press('v');
+    expect(f).toContain('verdict: scan (v)');
+    expect(tableLines(f).length).toBe(s.flows.filter((x) => x.verdict === 'scan').length);
+    expect(tableLines(f)[0]).toContain('192.168.122.213');
+    m.unmount();
+  });
+
+  it('/ filters by port text; Esc clears', async () => {
+    const m = await mount(sample);
+    let f = await m.press('/', '2', '3', '8', '0');
+    expect(f).toContain('/2380▏');
+    f = await m.press(KEY.enter);
+    expect(f).toContain('filter: "2380"');
+    const rows = tableLines(f);
+    // noise stays collapsed under a filter (the title counts it)
+    const want = m.classifier.end().flows.filter((x) => x.serverPort === 2380 && !(x.verdict === 'conntrack-loss' && !x.persistent)).length;
+    expect(want).toBeGreaterThan(0);
+    expect(rows.length).toBe(want);
+    expect(rows.every((r) => r.includes(':2380'))).toBe(true);
+    f = await m.press(KEY.esc);
+    expect(f).not.toContain('filter: "2380"');
+    m.unmount();
+  });
+
+  it('arrows move the selection and the details follow it', async () => {
+    const m = await mount(sample);
+    const first = detailsLines(m.frame())[0]!;
+    let f = await m.press(KEY.down);
+    const rows = tableLines(f);
+    expect(rows[1]!.startsWith('› ')).toBe(true);
+    expect(rows[0]!.startsWith('  ')).toBe(true);
+    const second = detailsLines(f)[0]!;
+    expect(second).not.toBe(first);
+    // the details name the selected flow's client and server
+    const sel = m.store.getSnapshot().rows.filter((r) => !r.noise)[1]!;
+    expect(second).toContain(sel.client);
+    expect(second).toContain(`${sel.server}`);
+    expect(detailsLines(f).join('\n')).toContain('evidence (first and latest');
+    expect(detailsLines(f).join('\n')).toContain('trace: no --ruleset given');
+    f = await m.press(KEY.up);
+    expect(detailsLines(f)[0]).toBe(first);
+    m.unmount();
+  });
+
+  it('Tab switches to the suggestions; the details show the scope', async () => {
+    const m = await mount(sample);
+    const f = await m.press(KEY.tab);
+    expect(f).toContain('▶ Suggestions');
+    const s = m.store.getSnapshot().suggestions[0]!;
+    const d = detailsLines(f).join('\n');
+    expect(d).toContain(s.rendered);
+    expect(d).toContain(`scope (sources): ${s.sources.join(', ')}`);
+    m.unmount();
+  });
+
+  it('s sorts by packets: the busiest flow comes first', async () => {
+    const m = await mount(sample);
+    const f = await m.press('s', 'c');
+    expect(f).toContain('sort: most packets');
+    const busiest = m.classifier.end().flows.reduce((a, b) => (b.count > a.count ? b : a));
+    expect(tableLines(f)[0]).toContain(String(busiest.count));
+    expect(tableLines(f)[0]).toContain(busiest.client);
+    m.unmount();
+  });
+
+  it('p pauses: the table holds still while counters go on', async () => {
+    const half = Math.floor(sample.length / 2);
+    const m = await mount(sample.slice(0, half));
+    const f0 = await m.press('p');
+    expect(f0).toContain('PAUSED');
+    feed(sample.slice(half), {}, { store: m.store, classifier: m.classifier, lines: half, issues: 0 });
+    m.store.flush();
+    await m.press();
+    await new Promise((r) => setTimeout(r, 50));
+    const f1 = m.frame();
+    expect(tableLines(f1)).toEqual(tableLines(f0));
+    expect(f1).toContain(`${sample.length} lines`);
+    const f2 = await m.press('p');
+    expect(f2).not.toContain('PAUSED');
+    m.unmount();
+  });
+
+  it('w asks for the fragment, ? shows help, q and Ctrl-C quit', async () => {
+    const m = await mount(sample);
+    await m.press('w');
+    expect(m.writes.length).toBe(1);
+    m.store.setStatus('wrote 3 rules to /tmp/x.yaml');
+    await m.press();
+    expect(m.frame()).toContain('wrote 3 rules to /tmp/x.yaml');
+    let f = await m.press('?');
+    expect(f).toContain('cycle the verdict filter');
+    f = await m.press('x');
+    expect(f).not.toContain('cycle the verdict filter');
+    await m.press('q');
+    expect(m.quits.length).toBe(1);
+    await m.press(KEY.ctrlC);
+    expect(m.quits.length).toBe(2);
+    m.unmount();
+  });
+
+  it('never puts log control characters on the screen', async () => {
+    const evil = `Apr 22 10:00:00 node1 kernel: \u001b]0;pwned\u0007\u001b[2JEVIL_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:08:00 SRC=198.18.0.9 DST=198.19.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=2222 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    const m = await mount([evil]);
+    const f = m.frame();
+    expect(tableLines(f).length).toBe(1);
+    const d = detailsLines(f).join('\n');
+    expect(d).toContain('\\x1b]0;pwned\\x07\\x1b[2JEVIL_IN=eth0');
+    expect(f).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    m.unmount();
+  });
+
+  it('shows the trace through the ruleset when one is given', async () => {
+    const m = await mount(sample, { trace: (e) => [`traced ${e.dstShort ?? e.dst ?? '?'}:${e.dpt ?? ''}`] });
+    const d = detailsLines(m.frame()).join('\n');
+    const row = m.store.getSnapshot().rows.find((r) => !r.noise)!;
+    const last = row.evidence.at(-1)!;
+    expect(d).toContain('trace of the latest packet through --ruleset:');
+    expect(d).toContain(`traced ${last.dst}:${last.dpt}`);
+    m.unmount();
+  });
+});
