@@ -6,7 +6,7 @@ import type { DropEvent } from '../parse/event.js';
 import { UsageError } from '../cli/errors.js';
 import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
 import { catalogServiceLookup, type ServiceLookup } from './services.js';
-import { Flow, FlowTable, VERDICT_INDEX, VERDICT_RANK, flowKey, type WindowMarks } from './flows.js';
+import { Flow, FlowTable, VERDICT_RANK, flowKey, own, type WindowMarks } from './flows.js';
 import { ScanDetector } from './scan.js';
 import {
   FLAG_ACK,
@@ -15,6 +15,7 @@ import {
   emptyJudgement,
   explain,
   flagsText,
+  type ExplainInput,
   judge,
   type Judgement,
   type RuleId,
@@ -126,6 +127,12 @@ export interface ClassifierDeps {
   services?: ServiceLookup;
 }
 
+/** Most strings kept interned at once (addresses and host names: a cluster has far fewer). */
+const MAX_INTERNED = 65536;
+
+/** `PROTO=` values as constants, so flows do not each keep a copy. */
+const PROTO_NAMES: Record<string, string> = { TCP: 'TCP', UDP: 'UDP', UDPLITE: 'UDPLITE', ICMP: 'ICMP', ICMPv6: 'ICMPv6' };
+
 /** ct-invalid lines seen before their flow, waiting to be attached. Bounded: they are corroboration only. */
 const MAX_PENDING_CT = 4096;
 
@@ -179,6 +186,7 @@ class ClassifierCore implements Classifier {
   private readonly counts = zeroCounts();
   private readonly winCounts: { before: VerdictCounts; during: VerdictCounts; after: VerdictCounts } | null;
   private readonly pendingCt = new Map<string, { count: number; reason: string }>();
+  private readonly strings = new Map<string, string>();
   private ctInvalid = 0;
   private events = 0;
   /** stands in for time when a line has none: one ms per event keeps order */
@@ -227,14 +235,14 @@ class ClassifierCore implements Classifier {
       // a known scanner: its probes go to one flow per (host, proto, target, source) instead of one per port
       verdict = 'scan';
       this.scan.observe(client, serverPort ?? 0, false, t, undefined);
-      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []));
+      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []), false);
       if (serverPort !== null) f.addPort(serverPort);
       flow = f;
     } else {
       const key = flowKey(e.host, j.proto, server, serverPort, client);
       let f = this.table.get(key);
       if (f === undefined) {
-        f = this.newFlow(key, e, j, server, serverPort, client, verdict, t);
+        f = this.newFlow(e, j, server, serverPort, client, verdict, t);
         changes = [{ kind: 'new', flow: f }];
       } else if (VERDICT_RANK[verdict] > VERDICT_RANK[f.verdict]) {
         const from = f.verdict;
@@ -254,7 +262,8 @@ class ClassifierCore implements Classifier {
     }
 
     this.counts[verdict]++;
-    flow.tally[VERDICT_INDEX[verdict]]!++;
+    if (verdict === 'genuine-block') flow.nBlock++;
+    else if (verdict === 'undetermined') flow.nUndet++;
     this.update(flow, e, j, t);
     if (!flow.persistent && t >= flow.persistAt) {
       flow.persistent = true;
@@ -286,39 +295,42 @@ class ClassifierCore implements Classifier {
     for (const g of became) {
       if (g.gone || !g.probe || g.verdict === 'scan') continue;
       const from = g.verdict;
+      const first = this.reasonOf(g);
       g.verdict = 'scan';
       // its refused probes were scan packets all along: move their counts (lost-state packets stay what they were)
-      const gb = g.tally[GB]!;
-      const un = g.tally[UN]!;
-      g.tally[GB] = 0;
-      g.tally[UN] = 0;
-      g.tally[SC]! += gb + un;
+      const gb = g.nBlock;
+      const un = g.nUndet;
+      g.nBlock = 0;
+      g.nUndet = 0;
       this.counts['genuine-block'] -= gb;
       this.counts.undetermined -= un;
       this.counts.scan += gb + un;
-      g.reason = this.relabelReason(g);
+      g.reason = this.relabelReason(g, first);
       if (g !== current || i < 0) changes.push({ kind: 'verdict', flow: g, from });
       fold.push(g);
     }
     for (const g of fold) {
-      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes);
+      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes, true);
       mergeInto(agg, g);
       this.table.detach(g);
     }
-    return this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, changes);
+    return this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, changes, false);
   }
 
   /** The scan flow of (host, proto, target, source), created (and announced) when missing. */
   private scanAggregate(
     host: string | null, proto: string, server: string, client: string, t: number, ts: number | null,
     mono: number | null, line: number, file: string | undefined, rule: RuleId, changes: FlowChange[],
+    owned: boolean,
   ): Flow {
     const key = flowKey(host, proto, server, null, client);
     let f = this.table.get(key);
     if (f === undefined) {
-      const w = this.options.window;
-      const persistAt = w !== undefined && t < w.end ? w.end + this.options.settleMs : t + this.options.settleMs;
-      f = new Flow(key, host, proto, server, null, client, 'scan', rule, undefined, t, ts, mono, line, file, persistAt, w !== undefined, true);
+      f = owned
+        ? new Flow(own(key), host, proto, server, null, client)
+        : new Flow(own(flowKey(this.internHost(host), proto, this.intern(server), null, this.intern(client))),
+            this.internHost(host), proto, this.intern(server), null, this.intern(client));
+      this.initFlow(f, 'scan', rule, undefined, t, ts, mono, line, file, true);
       f.portSet = new Set();
       this.table.add(f, this.now);
       changes.push({ kind: 'new', flow: f });
@@ -326,37 +338,105 @@ class ClassifierCore implements Classifier {
     return f;
   }
 
+  /**
+   * A copy of an address or host name that does not pin input text, shared by every flow that names it.
+   * Bounded: when full it starts over (copies already handed out stay valid).
+   */
+  private intern(s: string): string {
+    let v = this.strings.get(s);
+    if (v === undefined) {
+      if (this.strings.size >= MAX_INTERNED) this.strings.clear();
+      v = own(s);
+      this.strings.set(v, v);
+    }
+    return v;
+  }
+
+  private internHost(h: string | null): string | null {
+    return h === null ? null : this.intern(h);
+  }
+
+  private initFlow(
+    f: Flow, verdict: Verdict, rule: RuleId, service: string | undefined, t: number, ts: number | null,
+    mono: number | null, line: number, file: string | undefined, probe: boolean,
+  ): void {
+    const w = this.options.window;
+    f.verdict = verdict;
+    f.rule = rule;
+    f.service = service;
+    f.firstSeen = f.lastSeen = t;
+    f.firstTs = f.lastTs = ts;
+    f.firstMono = f.lastMono = mono;
+    f.firstLine = f.lastLine = line;
+    f.file = file;
+    f.persistAt = w !== undefined && t < w.end ? w.end + this.options.settleMs : t + this.options.settleMs;
+    if (w !== undefined) f.window = { before: 0, during: 0, after: 0 };
+    f.probe = probe;
+  }
+
+  /** Keeps what the packet's reason needs, to build it when someone asks (most flows are never printed). */
+  private exemplar(f: Flow, e: DropEvent, j: Judgement): void {
+    f.exSpt = e.spt ?? -1;
+    f.exDpt = e.dpt ?? -1;
+    f.exFrag = e.frag ?? -1;
+    f.exFlags = j.flags;
+    f.exSrcIsServer = j.server === 'src';
+    f.exProto = e.proto === undefined ? '' : PROTO_NAMES[e.proto] ?? this.intern(e.proto);
+    // ICMP reasons quote the inner packet: too much to keep as numbers, and ICMP drops are rare
+    f.reason = j.proto === 'icmp' || j.proto === 'icmpv6' ? own(explain(e, j, this.ctx)) : '';
+  }
+
+  /** The reason of the packet that set the flow's verdict (built on first use). */
+  reasonOf(f: Flow): string {
+    if (f.reason === '' && f.verdict !== 'scan') {
+      const src = f.exSrcIsServer ? f.server : f.client;
+      const dst = f.exSrcIsServer ? f.client : f.server;
+      const ex: ExplainInput = { src, dst };
+      if (f.exSpt >= 0) ex.spt = f.exSpt;
+      if (f.exDpt >= 0) ex.dpt = f.exDpt;
+      if (f.exFrag >= 0) ex.frag = f.exFrag;
+      if (f.exProto !== '') ex.proto = f.exProto;
+      const j: Judgement = {
+        verdict: f.verdict, rule: f.rule, server: f.exSrcIsServer ? 'src' : 'dst', service: f.service,
+        proto: f.proto, flags: f.exFlags, probe: f.probe,
+      };
+      f.reason = explain(ex, j, this.ctx);
+    }
+    return f.reason;
+  }
+
   private corroborate(e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string): ClassifyResult {
     this.ctInvalid++;
     const key = flowKey(e.host, j.proto, server, serverPort, client);
     const f = this.table.get(key);
-    const reason = e.ctInvalid?.reason ?? '';
+    const reason = own(e.ctInvalid?.reason ?? '');
     if (f !== undefined) {
       f.ctInvalid++;
-      f.ctReason = reason;
+      if (f.ctReason !== reason) f.ctReason = reason;
     } else {
       const p = this.pendingCt.get(key);
       if (p !== undefined) {
         p.count++;
         p.reason = reason;
       } else if (this.pendingCt.size < MAX_PENDING_CT) {
-        this.pendingCt.set(key, { count: 1, reason });
+        this.pendingCt.set(own(key), { count: 1, reason });
       }
     }
     return new Classified(e, 'ct-invalid', j.verdict, j.rule, j.server, j.service, f, j.proto, j.flags, j.probe, this);
   }
 
   private newFlow(
-    key: string, e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string,
-    verdict: Verdict, t: number,
+    e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string, verdict: Verdict, t: number,
   ): Flow {
-    const w = this.options.window;
-    const persistAt = w !== undefined && t < w.end ? w.end + this.options.settleMs : t + this.options.settleMs;
-    const f = new Flow(
-      key, e.host, j.proto, server, serverPort, client, verdict, j.rule, j.service, t, e.ts, e.mono, e.line, e.file,
-      persistAt, w !== undefined, j.probe,
-    );
-    f.reason = verdict === 'scan' ? '' : explain(e, j, this.ctx);
+    const host = this.internHost(e.host);
+    const srv = this.intern(server);
+    const cli = this.intern(client);
+    // built from interned parts (the table's key must not pin input text either), and flat: a template's
+    // concatenation tree would otherwise stay alive as the key
+    const key = own(flowKey(host, j.proto, srv, serverPort, cli));
+    const f = new Flow(key, host, j.proto, srv, serverPort, cli);
+    this.initFlow(f, verdict, j.rule, j.service, t, e.ts, e.mono, e.line, e.file, j.probe);
+    this.exemplar(f, e, j);
     if (this.pendingCt.size > 0) {
       const p = this.pendingCt.get(key);
       if (p !== undefined) {
@@ -373,7 +453,7 @@ class ClassifierCore implements Classifier {
     f.verdict = verdict;
     f.rule = j.rule;
     if (j.service !== undefined) f.service = j.service;
-    f.reason = explain(e, j, this.ctx);
+    this.exemplar(f, e, j);
     if (j.probe) f.probe = true;
   }
 
@@ -383,7 +463,7 @@ class ClassifierCore implements Classifier {
     if (e.ts !== null) f.lastTs = e.ts;
     if (e.mono !== null) f.lastMono = e.mono;
     f.lastLine = e.line;
-    if (f.flagMasks !== null) f.addFlags(j.flags, 1);
+    if (f.proto === 'tcp') f.addFlags(j.flags, 1);
     if (f.window !== null) {
       const w = this.options.window!;
       if (t < w.start) f.window.before++;
@@ -395,28 +475,29 @@ class ClassifierCore implements Classifier {
 
   /** TCP retries an unanswered SYN from the same port after ~1, 2, 4, 8… s: that is a real client waiting. */
   private trackSyn(f: Flow, spt: number, t: number): void {
-    if (spt !== f.synPort) {
-      f.synPort = spt;
-      f.synGap = 0;
-      f.synStreak = 0;
-      f.attempts++;
-      f.synLast = t;
+    const s = (f.syn ??= { port: -1, last: 0, gap: 0, streak: 0, retransmits: 0, backoff: false, attempts: 0 });
+    if (spt !== s.port) {
+      s.port = spt;
+      s.gap = 0;
+      s.streak = 0;
+      s.attempts++;
+      s.last = t;
       return;
     }
-    const gap = t - f.synLast;
-    f.synLast = t;
+    const gap = t - s.last;
+    s.last = t;
     if (gap <= 0) return;
-    f.retransmits++;
-    if (f.synGap > 0) {
+    s.retransmits++;
+    if (s.gap > 0) {
       // syslog stamps have 1 s resolution: allow a second of slack on the upper bound, but demand growth
       const tol = t % 1000 === 0 ? 1000 : 150;
-      if (gap > f.synGap && gap >= 1.5 * f.synGap - tol && gap <= 2.5 * f.synGap + tol) {
-        if (++f.synStreak >= 2) f.backoff = true;
+      if (gap > s.gap && gap >= 1.5 * s.gap - tol && gap <= 2.5 * s.gap + tol) {
+        if (++s.streak >= 2) s.backoff = true;
       } else {
-        f.synStreak = 0;
+        s.streak = 0;
       }
     }
-    f.synGap = gap;
+    s.gap = gap;
   }
 
   scanReason(e: DropEvent, j: Judgement): string {
@@ -425,18 +506,19 @@ class ClassifierCore implements Classifier {
     return `${what} from ${src} to port ${e.dpt ?? '?'}: ${src} is scanning (${this.options.scanPorts}+ distinct closed ports within ${seconds(this.options.scanWindowMs)}) — evidence of probing, never a reason to open a port`;
   }
 
-  private relabelReason(f: Flow): string {
-    return `part of a scan by ${f.client} (${this.options.scanPorts}+ distinct closed ports within ${seconds(this.options.scanWindowMs)}); first judged: ${f.reason}`;
+  private relabelReason(f: Flow, first: string): string {
+    return `part of a scan by ${f.client} (${this.options.scanPorts}+ distinct closed ports within ${seconds(this.options.scanWindowMs)}); first judged: ${first}`;
   }
 
   private flowReason(f: Flow): string {
-    let r = f.reason;
+    let r = this.reasonOf(f);
     if (f.verdict === 'scan' && f.serverPort === null) {
       const n = f.portSet?.size ?? 0;
       r = `${f.client} probed ${n} distinct closed ${f.proto.toUpperCase()} port${n === 1 ? '' : 's'} on ${f.server}: port scan — evidence of probing, never a reason to open a port`;
     }
-    if (f.backoff) r += `; SYN retransmitted with growing gaps (TCP backoff): a real client kept waiting on this port`;
-    else if (f.retransmits > 0 && f.verdict === 'genuine-block') r += `; SYN retransmitted ${f.retransmits}×`;
+    const syn = f.syn;
+    if (syn?.backoff) r += `; SYN retransmitted with growing gaps (TCP backoff): a real client kept waiting on this port`;
+    else if (syn !== null && syn.retransmits > 0 && f.verdict === 'genuine-block') r += `; SYN retransmitted ${syn.retransmits}×`;
     if (f.ctInvalid > 0) r += `; corroborated by ${f.ctInvalid} conntrack INVALID line${f.ctInvalid === 1 ? '' : 's'} (${f.ctReason ?? ''})`;
     if (f.persistent) {
       const w = this.options.window;
@@ -495,15 +577,16 @@ class ClassifierCore implements Classifier {
     if (f.firstMono !== null) o.firstMono = f.firstMono;
     if (f.lastMono !== null) o.lastMono = f.lastMono;
     if (f.file !== undefined) o.file = f.file;
-    if (f.flagMasks !== null && f.flagMasks.length > 0) {
+    const fl = f.flagCounts();
+    if (fl.length > 0) {
       const flags: Record<string, number> = {};
-      for (let i = 0; i < f.flagMasks.length; i++) flags[flagsText(f.flagMasks[i]!)] = f.flagCounts[i]!;
+      for (let i = 0; i < fl.length; i += 2) flags[flagsText(fl[i]!)] = fl[i + 1]!;
       o.flags = flags;
     }
-    if (f.attempts > 0) {
-      o.attempts = f.attempts;
-      o.retransmits = f.retransmits;
-      o.backoff = f.backoff;
+    if (f.syn !== null) {
+      o.attempts = f.syn.attempts;
+      o.retransmits = f.syn.retransmits;
+      o.backoff = f.syn.backoff;
     }
     if (f.portSet !== null) o.ports = f.portSet.size;
     if (f.window !== null) o.window = { ...f.window };
@@ -518,7 +601,6 @@ class ClassifierCore implements Classifier {
 /** Adds flow `g`'s packets, span, ports, flags and marks to scan flow `agg`. */
 function mergeInto(agg: Flow, g: Flow): void {
   agg.count += g.count;
-  for (let i = 0; i < g.tally.length; i++) agg.tally[i]! += g.tally[i]!;
   if (g.firstSeen < agg.firstSeen) {
     agg.firstSeen = g.firstSeen;
     agg.firstTs = g.firstTs;
@@ -532,8 +614,9 @@ function mergeInto(agg: Flow, g: Flow): void {
     agg.lastLine = g.lastLine;
   }
   if (g.serverPort !== null) agg.addPort(g.serverPort);
-  if (g.flagMasks !== null && agg.flagMasks !== null) {
-    for (let i = 0; i < g.flagMasks.length; i++) agg.addFlags(g.flagMasks[i]!, g.flagCounts[i]!);
+  if (g.proto === 'tcp') {
+    const fl = g.flagCounts();
+    for (let i = 0; i < fl.length; i += 2) agg.addFlags(fl[i]!, fl[i + 1]!);
   }
   if (g.window !== null && agg.window !== null) {
     agg.window.before += g.window.before;
@@ -543,9 +626,6 @@ function mergeInto(agg: Flow, g: Flow): void {
   agg.ctInvalid += g.ctInvalid;
 }
 
-const GB = VERDICT_INDEX['genuine-block'];
-const UN = VERDICT_INDEX.undetermined;
-const SC = VERDICT_INDEX.scan;
 
 /** Report order: what needs action first. */
 const VERDICT_RANK_REPORT: Record<Verdict, number> = {

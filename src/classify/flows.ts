@@ -12,13 +12,14 @@ export const VERDICT_RANK: Record<Verdict, number> = {
   scan: 3,
 };
 
-/** Index of each verdict in {@link Flow.tally}. */
-export const VERDICT_INDEX: Record<Verdict, number> = {
-  'conntrack-loss': 0,
-  'genuine-block': 1,
-  scan: 2,
-  undetermined: 3,
-};
+/**
+ * A copy of `s` that does not keep its input line alive. Parser fields are slices of the batch text they came
+ * from; a flow living for an hour would otherwise pin whole input chunks in memory. Flattening `' ' + s` builds
+ * a new flat string; the slice points into that, not into the input.
+ */
+export function own(s: string): string {
+  return (' ' + s).slice(1);
+}
 
 /** Where a flow's packets fell relative to the `--window`. */
 export interface WindowMarks {
@@ -27,55 +28,75 @@ export interface WindowMarks {
   after: number;
 }
 
-/** One flow's live state. Fields are public for the classifier and writers; treat as read-only outside classify/. */
+/** SYN retransmission tracking of a flow (created on its first SYN). */
+export interface SynTrack {
+  /** client port of the attempt being followed */
+  port: number;
+  last: number;
+  gap: number;
+  streak: number;
+  /** SYNs repeated from the same client port */
+  retransmits: number;
+  /** gaps grew like TCP's exponential backoff: a real client waiting on this port */
+  backoff: boolean;
+  /** distinct client ports seen on SYNs (connection attempts) */
+  attempts: number;
+}
+
+/**
+ * One flow's live state. Fields are public for the classifier and writers; treat as read-only outside classify/.
+ * Every field is set in the constructor (one hidden class for all flows); rare parts (SYN tracking, window marks,
+ * scan ports) are sub-objects created when first needed, so the common flow stays small.
+ */
 export class Flow {
-  verdict: Verdict;
-  rule: RuleId;
-  service: string | undefined;
-  /** the reason of the packet that set the current verdict */
+  verdict: Verdict = 'undetermined';
+  rule: RuleId = 'no-protocol';
+  service: string | undefined = undefined;
+  /** the reason of the packet that set the current verdict; '' until someone asks (built from the exemplar) */
   reason = '';
+  /** that packet, as much as its reason needs: numbers only, strings would pin the input text in memory */
+  exSpt = -1;
+  exDpt = -1;
+  exFrag = -1;
+  exFlags = 0;
+  exSrcIsServer = false;
+  /** `PROTO=` as printed (interned) */
+  exProto = '';
   count = 0;
-  /** packets per verdict as judged when they came (index: VERDICT_INDEX) — re-labelling moves them */
-  readonly tally: number[] = [0, 0, 0, 0];
+  /** packets counted as genuine-block / undetermined when they came: re-labelling a scanner's flow moves them */
+  nBlock = 0;
+  nUndet = 0;
   /** event time (ms: `ts`, else `mono`×1000, else the classifier's line counter) */
-  firstSeen: number;
-  lastSeen: number;
-  firstTs: number | null;
-  lastTs: number | null;
-  firstMono: number | null;
-  lastMono: number | null;
-  firstLine: number;
-  lastLine: number;
-  file: string | undefined;
-  /** TCP: distinct flag combinations (bits) and their packet counts, in first-seen order; null for other protocols.
-   * Parallel arrays, not a Map: a flow sees one to three combinations, and a linear scan beats hashing. */
-  flagMasks: number[] | null;
-  flagCounts: number[] = [];
+  firstSeen = 0;
+  lastSeen = 0;
+  firstTs: number | null = null;
+  lastTs: number | null = null;
+  firstMono: number | null = null;
+  lastMono: number | null = null;
+  firstLine = 0;
+  lastLine = 0;
+  file: string | undefined = undefined;
+  /** TCP: packets per flag combination, in first-seen order — the first inline (most flows see one), more in
+   * `flagsMore` as [mask, count, …]. Not a Map: a linear scan over one to three entries beats hashing. */
+  flag0 = -1;
+  flag0n = 0;
+  flagsMore: number[] | null = null;
   persistent = false;
   /** event time from which the flow counts as persistent */
-  persistAt: number;
-  /** SYN retransmission tracking (same client port, growing gaps) */
-  synPort = -1;
-  synLast = 0;
-  synGap = 0;
-  synStreak = 0;
-  /** SYNs repeated from the same client port */
-  retransmits = 0;
-  /** gaps grew like TCP's exponential backoff: a real client waiting on this port */
-  backoff = false;
-  /** distinct client ports seen on SYNs (connection attempts) */
-  attempts = 0;
-  window: WindowMarks | null;
+  persistAt = Infinity;
+  syn: SynTrack | null = null;
+  window: WindowMarks | null = null;
   /** conntrack INVALID lines (`nf_ct_proto_N:`) for this flow */
   ctInvalid = 0;
-  ctReason: string | undefined;
-  /** first packet was a probe (SYN, UDP to a port, crafted flags): re-labelled when its source turns out a scanner */
-  probe: boolean;
+  ctReason: string | undefined = undefined;
+  /** a probe (SYN, UDP to a port, crafted flags) set its verdict: re-labelled when its source turns out a scanner */
+  probe = false;
   /** scan flows only: distinct destination ports (a Set: memory follows what was probed, at most 65536) */
   portSet: Set<number> | null = null;
   /** set when the table dropped it (so late references do not report it) */
   gone = false;
 
+  /** Strings must not be slices of input text (see {@link own}): a flow outlives the chunk it was read from. */
   constructor(
     readonly key: string,
     readonly host: string | null,
@@ -83,44 +104,33 @@ export class Flow {
     readonly server: string,
     readonly serverPort: number | null,
     readonly client: string,
-    verdict: Verdict,
-    rule: RuleId,
-    service: string | undefined,
-    t: number,
-    ts: number | null,
-    mono: number | null,
-    line: number,
-    file: string | undefined,
-    persistAt: number,
-    withWindow: boolean,
-    probe: boolean,
-  ) {
-    this.verdict = verdict;
-    this.rule = rule;
-    this.service = service;
-    this.firstSeen = this.lastSeen = t;
-    this.firstTs = this.lastTs = ts;
-    this.firstMono = this.lastMono = mono;
-    this.firstLine = this.lastLine = line;
-    this.file = file;
-    this.flagMasks = proto === 'tcp' ? [] : null;
-    this.persistAt = persistAt;
-    this.window = withWindow ? { before: 0, during: 0, after: 0 } : null;
-    this.probe = probe;
-  }
+  ) {}
 
   /** Counts `n` packets with flag bits `mask`. */
   addFlags(mask: number, n: number): void {
-    const masks = this.flagMasks;
-    if (masks === null) return;
-    for (let i = 0; i < masks.length; i++) {
-      if (masks[i] === mask) {
-        this.flagCounts[i]! += n;
+    if (this.flag0 === mask) {
+      this.flag0n += n;
+      return;
+    }
+    if (this.flag0 === -1) {
+      this.flag0 = mask;
+      this.flag0n = n;
+      return;
+    }
+    const f = (this.flagsMore ??= []);
+    for (let i = 0; i < f.length; i += 2) {
+      if (f[i] === mask) {
+        f[i + 1]! += n;
         return;
       }
     }
-    masks.push(mask);
-    this.flagCounts.push(n);
+    f.push(mask, n);
+  }
+
+  /** [mask, count, …] for every flag combination seen. */
+  flagCounts(): number[] {
+    if (this.flag0 === -1) return [];
+    return this.flagsMore === null ? [this.flag0, this.flag0n] : [this.flag0, this.flag0n, ...this.flagsMore];
   }
 
   /** Records a destination port on a scan flow. */
@@ -195,18 +205,35 @@ export class FlowTable {
     }
   }
 
-  /** Makes room for a tenth of the cap (amortised): oldest noise first, then oldest of any kind. */
+  /**
+   * Makes room for a fifth of the cap (amortised: one round per maxFlows/5 adds): the least recently seen noise
+   * flows first, then the least recently seen of any kind. No sort: a sample of 1024 flows estimates the lastSeen
+   * cutoff, then one pass removes flows at or below it.
+   */
   private evict(): void {
-    let excess = this.map.size - Math.floor(this.opts.maxFlows * 0.9);
-    const noise: Flow[] = [];
-    const rest: Flow[] = [];
-    for (const f of this.map.values()) (isNoise(f) ? noise : rest).push(f);
-    for (const group of [noise, rest]) {
+    let excess = this.map.size - Math.floor(this.opts.maxFlows * 0.8);
+    for (const noiseOnly of [true, false]) {
       if (excess <= 0) break;
-      group.sort((a, b) => a.lastSeen - b.lastSeen);
-      for (let i = 0; i < group.length && excess > 0; i++, excess--) {
-        this.remove(group[i]!);
-        this.evicted++;
+      let candidates = 0;
+      for (const f of this.map.values()) if (!noiseOnly || isNoise(f)) candidates++;
+      if (candidates === 0) continue;
+      const want = Math.min(excess, candidates);
+      const step = Math.max(1, Math.floor(candidates / 1024));
+      const sample: number[] = [];
+      let i = 0;
+      for (const f of this.map.values()) {
+        if (noiseOnly && !isNoise(f)) continue;
+        if (i++ % step === 0) sample.push(f.lastSeen);
+      }
+      sample.sort((a, b) => a - b);
+      const cutoff = sample[Math.min(sample.length - 1, Math.ceil((want / candidates) * sample.length))]!;
+      for (const f of this.map.values()) {
+        if (excess <= 0) break;
+        if (f.lastSeen <= cutoff && (!noiseOnly || isNoise(f))) {
+          this.remove(f);
+          this.evicted++;
+          excess--;
+        }
       }
     }
   }

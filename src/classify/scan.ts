@@ -62,6 +62,8 @@ export class ScanDetector<T> {
     if (s === undefined) {
       if (this.sources.size >= this.opts.maxSources) this.evictOldest();
       s = { unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t };
+      // a copy: the caller's string is a slice of an input chunk that must not stay alive with this entry
+      src = (' ' + src).slice(1);
       this.sources.set(src, s);
     }
     if (t > s.lastSeen) s.lastSeen = t;

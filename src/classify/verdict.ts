@@ -337,8 +337,11 @@ function tcpStory(f: number): string {
   return 'traffic of a connection whose conntrack state was lost';
 }
 
+/** What `explain` reads of a packet: a DropEvent, or what a flow keeps of one. */
+export type ExplainInput = Pick<DropEvent, 'src' | 'dst' | 'srcShort' | 'dstShort' | 'spt' | 'dpt' | 'frag' | 'proto' | 'icmp'>;
+
 /** The human reason for a judgement, naming the evidence. Only called when the text will be shown. */
-export function explain(e: DropEvent, j: Judgement, ctx: VerdictContext): string {
+export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): string {
   const src = e.srcShort ?? e.src;
   const dst = e.dstShort ?? e.dst;
   const eph = `${ctx.ephemeral.from}-${ctx.ephemeral.to}`;

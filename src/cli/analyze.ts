@@ -5,12 +5,11 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
-import { InputError, UsageError } from './errors.js';
-import { createParser } from '../parse/parse-line.js';
+import { UsageError } from './errors.js';
+import { kmsgSchema, normaliseKmsgFlag, tzSchema, flag, usageFromParseArgs } from './options.js';
+import { readResults, signalController } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
-import type { LineSource } from '../input/types.js';
-import { openFileSource, streamSource } from '../input/file-source.js';
-import { openFollowSource } from '../input/follow-source.js';
+import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
 import {
   classifierOptionsSchema,
@@ -46,8 +45,10 @@ Classification:
   --platform NAME        name ports from this catalog platform first (harvester, rke2, talos, …)
 Input:
   --tz ZONE              zone of syslog stamps without offset, and of --window times (default: local)
-  --follow               keep reading FILEs as they grow (until Ctrl-C)
-  --kmsg[=now|start]     read the kernel ring buffer (/dev/kmsg)
+  --follow               keep reading FILE as it grows, across rotation (until Ctrl-C)
+  --from-start           with --follow: read what the file holds first
+  --kmsg[=now|start]     read the kernel log live from /dev/kmsg (start: the ring buffer first)
+  --debug                stack traces on errors
   -h, --help             this help
 `;
 
@@ -60,31 +61,30 @@ export interface AnalyzeOptions {
   summaryOnly: boolean;
   color: z.infer<typeof colorSchema>;
   follow: boolean;
+  fromStart: boolean;
   kmsg: 'now' | 'start' | undefined;
   tz: string | undefined;
   platform: string | undefined;
   classifier: ClassifierOptionsInput;
 }
 
-function must<T>(r: ParseResult<T>, flag: string): T {
-  if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
+function must<T>(r: ParseResult<T>, name: string): T {
+  if (!r.ok) throw new UsageError(`${name}: ${r.message}`);
   return r.value;
 }
 
-function positiveInt(text: string, flag: string): number {
+function positiveInt(text: string, name: string): number {
   const r = z.coerce.number().int().positive().safeParse(text);
-  if (!r.success || !/^\d+$/.test(text.trim())) throw new UsageError(`${flag}: not a positive integer: "${text}"`);
+  if (!r.success || !/^\d+$/.test(text.trim())) throw new UsageError(`${name}: not a positive integer: "${text}"`);
   return r.data;
 }
 
 /** argv → options; every problem is a UsageError before any input is opened. */
 export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
-  // parseArgs wants a value for string options: a bare --kmsg means --kmsg=now
-  const args = argv.map((a) => (a === '--kmsg' ? '--kmsg=now' : a));
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: normaliseKmsgFlag(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -100,27 +100,21 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
         platform: { type: 'string' },
         tz: { type: 'string' },
         follow: { type: 'boolean' },
+        'from-start': { type: 'boolean' },
         kmsg: { type: 'string' },
+        debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see fwdiag analyze --help)`, { cause: e });
+    usageFromParseArgs(e);
   }
   const v = parsed.values;
   if (v.help) return 'help';
 
-  const color = colorSchema.safeParse(v.color ?? 'auto');
-  if (!color.success) throw new UsageError(`--color: use auto, always or never (got "${v.color}")`);
-  const kmsg = v.kmsg === undefined ? undefined : z.enum(['now', 'start']).safeParse(v.kmsg);
-  if (kmsg !== undefined && !kmsg.success) throw new UsageError(`--kmsg: use --kmsg, --kmsg=now or --kmsg=start`);
-  if (v.tz !== undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: v.tz });
-    } catch {
-      throw new UsageError(`--tz: unknown time zone "${v.tz}"`);
-    }
-  }
+  const color = flag(colorSchema, v.color ?? 'auto', '--color');
+  const kmsg = v.kmsg === undefined ? undefined : flag(kmsgSchema, v.kmsg, '--kmsg');
+  const tz = v.tz === undefined ? undefined : flag(tzSchema, v.tz, '--tz');
   if (v.platform !== undefined) {
     let known: string[] = [];
     try {
@@ -136,7 +130,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
   const classifier: ClassifierOptionsInput = {};
   if (v.settle !== undefined) classifier.settleMs = must(parseDuration(v.settle), '--settle');
   if (v['scan-window'] !== undefined) classifier.scanWindowMs = must(parseDuration(v['scan-window']), '--scan-window');
-  if (v.window !== undefined) classifier.window = must(parseTimeWindow(v.window, v.tz), '--window');
+  if (v.window !== undefined) classifier.window = must(parseTimeWindow(v.window, tz), '--window');
   if (v.ephemeral !== undefined) classifier.ephemeral = must(parsePortRange(v.ephemeral), '--ephemeral');
   if (v['scan-ports'] !== undefined) classifier.scanPorts = positiveInt(v['scan-ports'], '--scan-ports');
   if (v['max-flows'] !== undefined) classifier.maxFlows = positiveInt(v['max-flows'], '--max-flows');
@@ -153,19 +147,19 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
 
   const files = parsed.positionals;
   const follow = v.follow === true;
-  if (kmsg !== undefined && files.length > 0) throw new UsageError('--kmsg reads the kernel ring buffer: give no FILE with it');
-  if (kmsg !== undefined && follow) throw new UsageError('--kmsg already follows the ring buffer: drop --follow');
-  if (follow && (files.length === 0 || files.includes('-'))) throw new UsageError('--follow needs FILEs (stdin is followed anyway)');
-  if (files.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
+  const fromStart = v['from-start'] === true;
+  // the other contradictions (--kmsg with FILEs, --follow with stdin…) are refused by openInputs
+  if (fromStart && !follow) throw new UsageError('--from-start goes with --follow');
 
   return {
     files,
     json: v.json === true || summaryOnly,
     summaryOnly,
-    color: color.data,
+    color,
     follow,
-    kmsg: kmsg?.data,
-    tz: v.tz,
+    fromStart,
+    kmsg,
+    tz,
     platform: v.platform,
     classifier,
   };
@@ -180,30 +174,6 @@ export function useColor(mode: AnalyzeOptions['color'], io: CliIO): boolean {
   if (io.env['TERM'] === 'dumb') return false;
   return io.stdout.isTTY === true;
 }
-
-/** Opens the inputs named by the options. Until src/input/open-inputs.ts lands this covers files, stdin, --follow. */
-async function openInputs(opts: AnalyzeOptions, io: CliIO): Promise<LineSource[]> {
-  if (opts.kmsg !== undefined) {
-    // TODO(lead): wire the /dev/kmsg source when src/input has it (bootTimeMs comes with it)
-    throw new InputError('--kmsg: reading /dev/kmsg is not available in this build yet');
-  }
-  if (opts.files.length === 0) {
-    if (io.stdin.isTTY === true) throw new UsageError('no input: give FILEs, or pipe log lines to stdin (see fwdiag analyze --help)');
-    return [streamSource(io.stdin)];
-  }
-  const out: LineSource[] = [];
-  for (const f of opts.files) {
-    if (f === '-') out.push(streamSource(io.stdin));
-    else out.push(opts.follow ? await openFollowSource(f) : await openFileSource(f));
-  }
-  return out;
-}
-
-/** Totals over every input, for the summary. */
-type InputTotals = ParseCounters & {
-  sources: number;
-  bytes: number;
-};
 
 /** How many parse issues are shown on stderr before only counting them. */
 const MAX_SHOWN_ISSUES = 5;
@@ -221,12 +191,14 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
         color: useColor(opts.color, io),
         describe: (f) => classifier.flowSummary(f),
       });
-  const sources = await openInputs(opts, io);
-  const totals: InputTotals = { sources: sources.length, lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, bytes: 0 };
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  if (signal?.aborted) stop.abort();
+  const sources = await openInputs({
+    files: opts.files,
+    follow: opts.follow,
+    ...(opts.follow ? { followFrom: opts.fromStart ? 'start' : 'end' } : {}),
+    kmsg: opts.kmsg ?? false,
+    stdin: io.stdin,
+  });
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
   let shownIssues = 0;
 
   const handle = (r: LineResult) => {
@@ -240,47 +212,25 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     }
   };
 
-  const readOne = async (src: LineSource) => {
-    const parser = createParser({
-      ...(opts.tz !== undefined ? { tz: opts.tz } : {}),
-      now: io.now,
-      ...(src.bootTimeMs !== undefined ? { bootTimeMs: src.bootTimeMs } : {}),
-      ...(sources.length > 1 ? { file: src.name } : {}),
-    });
-    try {
-      for await (const batch of src.batches(stop.signal)) {
-        for (let i = 0; i < batch.length; i++) handle(parser.parseLine(batch[i]!));
-        await writer.flush();
-        if (isOutputClosed(io.stdout)) {
-          stop.abort();
-          break;
-        }
-      }
-      for (const r of parser.flush()) handle(r);
-    } finally {
-      const c = parser.counters;
-      totals.lines += c.lines;
-      totals.events += c.events;
-      totals.skipped += c.skipped;
-      totals.issues += c.issues;
-      totals.cut += src.stats.cut;
-      totals.bytes += src.stats.bytes;
-    }
-  };
-
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  if (signal?.aborted) stop.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    // followed files interleave; plain files are read one after another, in order
-    if (opts.follow) await Promise.all(sources.map(readOne));
-    else for (const s of sources) {
-      if (stop.signal.aborted) break;
-      await readOne(s);
+    for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal }, totals)) {
+      for (let i = 0; i < results.length; i++) handle(results[i]!);
+      await writer.flush();
+      // the reader went away (`| head`): stop quietly
+      if (isOutputClosed(io.stdout)) stop.abort();
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
   if (isOutputClosed(io.stdout)) return 0;
   const result = classifier.end();
-  await writer.end({ summary: { ...result.summary, input: { ...totals } }, flows: result.flows });
+  let bytes = 0;
+  for (const src of sources) bytes += src.stats.bytes;
+  await writer.end({ summary: { ...result.summary, input: { sources: sources.length, ...totals, bytes } }, flows: result.flows });
   if (shownIssues < totals.issues && !opts.json) {
     io.stderr.write(`fwdiag: ${totals.issues} lines could not be fully parsed (${totals.issues - shownIssues} not shown)\n`);
   }
@@ -293,14 +243,10 @@ export const analyzeCommand: Command = async (argv, io) => {
     await writeLines(io.stdout, ANALYZE_USAGE);
     return 0;
   }
-  const ac = new AbortController();
-  const onSignal = () => ac.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { controller, dispose } = signalController();
   try {
-    return await runAnalyze(opts, io, ac.signal);
+    return await runAnalyze(opts, io, controller.signal);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    dispose();
   }
 };

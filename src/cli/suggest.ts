@@ -9,10 +9,7 @@ import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { loadRuleset } from './trace.js';
 import { createParser } from '../parse/parse-line.js';
-import type { DropEvent, LineResult } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
-import { createClassifier } from '../classify/classifier.js';
-import { flowKey } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadCatalog } from '../catalog/index.js';
@@ -20,8 +17,9 @@ import { parsePrefix } from '../ruleset/addr.js';
 import { escapeControl } from '../output/escape.js';
 import { jsonValue } from '../output/ndjson.js';
 import { guardOutput, writeLines } from '../output/safe-stdout.js';
-import { SUGGEST_FORMATS, formatHuman, renderRules, suggest } from '../suggest/index.js';
-import type { SuggestContext, SuggestFlow } from '../suggest/index.js';
+import { MAX_SAMPLED_FLOWS, SUGGEST_FORMATS, createFlowCollector, formatHuman, renderRules, suggest } from '../suggest/index.js';
+import type { SuggestContext } from '../suggest/index.js';
+
 
 export const SUGGEST_USAGE = `Usage: fwdiag suggest [FILE…] --platform P --role R [options]
 
@@ -173,39 +171,6 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
   return r.data;
 }
 
-/** Flows whose raw lines and first event are kept; beyond it, flows are not sampled (counted). */
-export const MAX_SAMPLED_FLOWS = 10_000;
-/** A kept sample line is cut to this many characters. */
-export const MAX_SAMPLE_CHARS = 1024;
-
-/**
- * Keeps, per flow key, the first few raw lines and the first event (for the ruleset trace). Bounded: at most
- * {@link MAX_SAMPLED_FLOWS} flows × `perFlow` lines of at most {@link MAX_SAMPLE_CHARS}; scan packets are not kept.
- */
-export class FlowSampler {
-  private readonly map = new Map<string, { lines: string[]; event: DropEvent }>();
-  /** flows not sampled because the cap was reached */
-  skipped = 0;
-  constructor(private readonly perFlow: number) {}
-
-  add(key: string, line: string, event: DropEvent): void {
-    let s = this.map.get(key);
-    if (s === undefined) {
-      if (this.map.size >= MAX_SAMPLED_FLOWS) {
-        this.skipped++;
-        return;
-      }
-      s = { lines: [], event };
-      this.map.set(key, s);
-    }
-    if (s.lines.length < this.perFlow) s.lines.push(line.length > MAX_SAMPLE_CHARS ? `${line.slice(0, MAX_SAMPLE_CHARS)}…` : line);
-  }
-
-  get(key: string): { lines: string[]; event: DropEvent } | undefined {
-    return this.map.get(key);
-  }
-}
-
 /** Runs suggest with validated options. */
 export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: AbortSignal): Promise<number> {
   guardOutput(io.stdout);
@@ -220,21 +185,15 @@ export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: Ab
   const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
   if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag suggest: ruleset: ${escapeControl(w)}\n`);
 
-  const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform, catalog) });
-  // samples are needed for the evidence; one event per flow for the trace even with --samples 0
-  const sampler = new FlowSampler(opts.samples);
+  const collector = createFlowCollector(
+    { classifier: opts.classifier, samplesPerFlow: opts.samples },
+    { services: catalogServiceLookup(opts.platform, catalog) },
+  );
   const sources = await openInputs({ files: opts.files, follow: false, kmsg: false, stdin: io.stdin });
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  let issues = 0;
-  const handle = (r: LineResult, text: string) => {
-    const ev = r.kind === 'event' ? r.event : r.kind === 'issue' ? r.event : undefined;
-    if (r.kind === 'issue') issues++;
-    if (ev === undefined) return;
-    const c = classifier.classify(ev);
-    if (c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined) sampler.add(c.flow.key, text, ev);
-  };
+  if (signal?.aborted === true) stop.abort();
   try {
     for (const src of sources) {
       if (stop.signal.aborted) break;
@@ -245,19 +204,15 @@ export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: Ab
         ...(sources.length > 1 ? { file: src.name } : {}),
       });
       for await (const batch of src.batches(stop.signal)) {
-        for (const line of batch) handle(parser.parseLine(line), line);
+        for (const line of batch) collector.add(parser.parseLine(line), line);
       }
-      for (const r of parser.flush()) handle(r, '');
+      for (const r of parser.flush()) collector.add(r, '');
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
 
-  const summary = classifier.end();
-  const flows: SuggestFlow[] = summary.flows.map((f) => {
-    const s = sampler.get(flowKey(f.host, f.proto, f.server, f.serverPort, f.client));
-    return s === undefined ? f : { ...f, samples: s.lines, event: s.event };
-  });
+  const { flows, summary } = collector.end();
   const ctx: SuggestContext = {
     catalog, platform: opts.platform, role: opts.role, hostRoles: new Map(opts.hostRoles), allowUnknown: opts.allowUnknown,
     sampleLines: opts.samples, controlPlane: opts.controlPlane,
@@ -266,9 +221,9 @@ export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: Ab
     ...(opts.chain === undefined ? {} : { chain: opts.chain }),
   };
   const result = suggest(flows, ctx);
-  if (issues > 0) io.stderr.write(`fwdiag suggest: ${issues} line(s) could not be fully parsed\n`);
-  if (sampler.skipped > 0) io.stderr.write(`fwdiag suggest: ${sampler.skipped} flow(s) beyond ${MAX_SAMPLED_FLOWS} kept no sample lines\n`);
-  if (summary.summary.flowsEvicted > 0) io.stderr.write(`fwdiag suggest: ${summary.summary.flowsEvicted} flow(s) evicted (flow table full): evidence may be incomplete\n`);
+  if (collector.issues > 0) io.stderr.write(`fwdiag suggest: ${collector.issues} line(s) could not be fully parsed\n`);
+  if (collector.unsampled > 0) io.stderr.write(`fwdiag suggest: ${collector.unsampled} flow(s) beyond ${MAX_SAMPLED_FLOWS} kept no sample lines\n`);
+  if (summary.flowsEvicted > 0) io.stderr.write(`fwdiag suggest: ${summary.flowsEvicted} flow(s) evicted (flow table full): evidence may be incomplete\n`);
 
   if (opts.output === 'human') {
     await writeLines(io.stdout, formatHuman(result, { platform: opts.platform, role: opts.role }));

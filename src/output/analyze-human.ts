@@ -67,12 +67,12 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
     const head = `${escapeControl(when(r))} ${escapeControl(f.host ?? '-')}`;
     const what = escapeControl(flowText(f));
     if (c.kind === 'new') {
-      // the first packet's reason explains the flow; for a scanner's aggregate flow the packet's reason does
-      return `${head} ${label(f.verdict)} ${what}: ${escapeControl(f.reason || r.reason)}\n`;
+      // this packet created the flow: its reason is the flow's (for a scanner's flow, the scan reason)
+      return `${head} ${label(f.verdict)} ${what}: ${escapeControl(r.reason)}\n`;
     }
     if (c.kind === 'verdict') {
       const from = c.from ?? 'undetermined';
-      return `${head} ${paint(COLOURS[from], from)} → ${label(f.verdict)} ${what}: ${escapeControl(f.reason)}\n`;
+      return `${head} ${paint(COLOURS[from], from)} → ${label(f.verdict)} ${what}: ${escapeControl(opts.describe(f).reason)}\n`;
     }
     const s = opts.describe(f);
     return `${head} ${paint(BOLD, 'persistent')} ${label(f.verdict)} ${what}: ${f.count} packets since ${escapeControl(s.firstSeen ?? `line ${s.firstLine}`)} — ${escapeControl(s.reason)}\n`;

@@ -3,9 +3,8 @@
  * then one final `{"summary": …, "flows": […]}` object. `--summary` writes only the final object.
  */
 import type { Writable } from 'node:stream';
-import type { DropEvent } from '../parse/event.js';
 import type { AnalyzeSummary, ClassifyResult } from '../classify/classifier.js';
-import { escapeJsonControl } from './escape.js';
+import { eventToJson, jsonString, jsonValue } from './ndjson.js';
 import { writeLines } from './safe-stdout.js';
 import type { AnalyzeWriter } from './analyze-human.js';
 
@@ -15,15 +14,12 @@ export interface AnalyzeJsonOptions {
   summaryOnly?: boolean;
 }
 
-/** One event as a JSON line (without the newline). */
+/** One event as a JSON line (without the newline): the parser's fields, then verdict, rule, reason, service. */
 export function classifiedEventJson(r: ClassifyResult): string {
-  const ev: DropEvent = r.event;
-  const base = JSON.stringify(ev);
-  // splice the verdict fields in before the closing brace: one stringify of the event, none of a merged copy
-  const tail =
-    `,"verdict":"${r.verdict}","rule":"${r.rule}","reason":${JSON.stringify(r.reason)},` +
-    `"service":${r.service === undefined ? 'null' : JSON.stringify(r.service)}}`;
-  return escapeJsonControl(base.length > 2 ? base.slice(0, -1) + tail : `{${tail.slice(1)}`);
+  const extra =
+    `"verdict":"${r.verdict}","rule":"${r.rule}","reason":${jsonString(r.reason)},` +
+    `"service":${r.service === undefined ? 'null' : jsonString(r.service)}`;
+  return eventToJson(r.event, extra);
 }
 
 export function createAnalyzeJsonWriter(opts: AnalyzeJsonOptions): AnalyzeWriter {
@@ -39,7 +35,7 @@ export function createAnalyzeJsonWriter(opts: AnalyzeJsonOptions): AnalyzeWriter
       await writeLines(opts.stdout, chunk);
     },
     async end(summary: AnalyzeSummary) {
-      buf += escapeJsonControl(JSON.stringify(summary)) + '\n';
+      buf += jsonValue(summary) + '\n';
       await this.flush();
     },
   };

@@ -20,15 +20,16 @@ export function escapeControl(s: string): string {
   return CONTROL.test(s) ? s.replace(CONTROL_ALL, hex) : s;
 }
 
-const C1_OR_DEL = /[\u007f-\u009f]/;
-const C1_OR_DEL_ALL = /[\u007f-\u009f]/g;
+const C1_OR_DEL = /[\u007f-\u009f\u2028\u2029]/;
+const C1_OR_DEL_ALL = /[\u007f-\u009f\u2028\u2029]/g;
 
 /**
- * For JSON text (already through `JSON.stringify`, which escapes C0 but not DEL or C1): escapes those as
- * `\u00NN`, so NDJSON piped to a terminal is safe too and still valid JSON.
+ * For JSON text (already through `JSON.stringify`, which escapes C0 but not DEL, C1 or U+2028/9): escapes those
+ * as `\uNNNN`, so JSON piped to a terminal is safe too and still valid JSON. (src/output/ndjson.ts `jsonValue`
+ * does the same for NDJSON writers.)
  */
 export function escapeJsonControl(json: string): string {
   return C1_OR_DEL.test(json)
-    ? json.replace(C1_OR_DEL_ALL, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)
+    ? json.replace(C1_OR_DEL_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
     : json;
 }

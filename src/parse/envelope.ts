@@ -72,14 +72,28 @@ function syslogTail(env: EnvelopeInfo, s: string, p: number): boolean {
     env.transport = 'syslog';
     return true;
   }
-  const sp = s.indexOf(' ', p);
-  if (sp < 0) return false;
+  // Consecutive lines mostly come from the same host: reuse its string (no allocation, and its hash is cached
+  // for every map keyed by host downstream).
+  const last = lastHost;
+  let sp: number;
+  let host: string;
+  if (last.length > 0 && s.charCodeAt(p + last.length) === 32 && s.startsWith(last, p)) {
+    sp = p + last.length;
+    host = last;
+  } else {
+    sp = s.indexOf(' ', p);
+    if (sp < 0) return false;
+    host = s.slice(p, sp);
+  }
   if (!s.startsWith('kernel: ', sp + 1)) return false;
-  env.host = s.slice(p, sp);
+  lastHost = host;
+  env.host = host;
   env.msg = sp + 9;
   env.transport = 'syslog';
   return true;
 }
+
+let lastHost = '';
 
 /** `Apr  2 10:00:01[.123456] host kernel: ` at p. */
 function rfc3164(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeContext): boolean {

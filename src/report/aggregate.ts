@@ -21,6 +21,11 @@ import type { Verdict } from '../classify/verdict.js';
 export const REPORT_VERDICTS = ['conntrack-loss', 'genuine-block', 'scan', 'undetermined'] as const satisfies readonly Verdict[];
 const VI: Record<Verdict, number> = { 'conntrack-loss': 0, 'genuine-block': 1, scan: 2, undetermined: 3 };
 
+/** Start of the `w`-wide bucket holding `t` (floor, so times before 1970 — a syslog year guessed wrong — bucket right too). */
+export function floorTo(t: number, w: number): number {
+  return Math.floor(t / w) * w;
+}
+
 /** Buckets kept per flow before its width doubles. */
 export const MAX_FLOW_BUCKETS = 32;
 /** New flows between sweeps of flows the classifier dropped (expired, evicted, folded into a scan). */
@@ -125,7 +130,7 @@ export class ReportAggregate {
     const b = record(a, t);
     if (b !== 0) this.flowsCoarsened += b;
     if (v === 0) {
-      const g = t - (t % this.bucketMs);
+      const g = floorTo(t, this.bucketMs);
       if (a.lastCt !== g) {
         a.lastCt = g;
         this.ctFlows.set(g, (this.ctFlows.get(g) ?? 0) + 1);
@@ -141,6 +146,7 @@ export class ReportAggregate {
   private onChanges(r: ClassifyResult, flow: Flow): void {
     for (const c of r.changes ?? []) {
       const g = c.flow;
+      if (c.kind === 'verdict' && g.verdict === 'scan' && c.from !== undefined && c.from !== 'scan') this.relabel(g, c.from);
       if (c.kind !== 'verdict' || g === flow || !g.gone || g.verdict !== 'scan') continue;
       if (g.host !== flow.host || g.server !== flow.server || g.client !== flow.client) continue;
       const from = this.activity.get(g);
@@ -152,6 +158,34 @@ export class ReportAggregate {
       }
       for (let i = 0; i < from.starts.length; i++) record(to, from.starts[i]!, from.counts[i]!);
       this.activity.delete(g);
+    }
+  }
+
+  /**
+   * The classifier re-labelled a probe flow as part of a scan and moved its refused packets to `scan`
+   * (`tally[scan]` now holds how many): move as many on the timeline, in the flow's own buckets, so the chart and
+   * the window counts show a scan, not a burst of genuine blocks. Exact for pure probe flows (the usual case);
+   * a flow that also lost state may move a neighbour's packet of the same minute.
+   */
+  private relabel(g: Flow, from: Verdict): void {
+    let left = g.tally[VI.scan]!;
+    const act = this.activity.get(g);
+    const cells = this.cells.get(g.host ?? '-');
+    if (left <= 0 || act === undefined || cells === undefined) return;
+    const order = from === 'undetermined' ? [VI.undetermined, VI['genuine-block']] : [VI['genuine-block'], VI.undetermined];
+    for (let i = act.starts.length - 1; i >= 0 && left > 0; i--) {
+      const c = cells.get(floorTo(act.starts[i]!, this.bucketMs));
+      if (c === undefined) continue;
+      let m = Math.min(act.counts[i]!, left);
+      for (const k of order) {
+        const x = Math.min(m, c[k]!);
+        c[k]! -= x;
+        c[VI.scan]! += x;
+        this.totals[k]! -= x;
+        this.totals[VI.scan]! += x;
+        m -= x;
+        left -= x;
+      }
     }
   }
 
@@ -171,14 +205,14 @@ export class ReportAggregate {
       h = new Map();
       this.cells.set(host, h);
     }
-    const g = t - (t % this.bucketMs);
+    const g = floorTo(t, this.bucketMs);
     let c = h.get(g);
     if (c === undefined) {
       c = [0, 0, 0, 0];
       h.set(g, c);
       if (++this.cellCount > this.maxCells) this.coarsen();
       // the cell may have merged into a wider one
-      const g2 = t - (t % this.bucketMs);
+      const g2 = floorTo(t, this.bucketMs);
       c = this.cells.get(host)!.get(g2)!;
     }
     c[v]!++;
@@ -193,7 +227,7 @@ export class ReportAggregate {
       for (const [host, h] of this.cells) {
         const m = new Map<number, number[]>();
         for (const [g, c] of h) {
-          const g2 = g - (g % this.bucketMs);
+          const g2 = floorTo(g, this.bucketMs);
           const d = m.get(g2);
           if (d === undefined) m.set(g2, c);
           else for (let i = 0; i < 4; i++) d[i]! += c[i]!;
@@ -204,7 +238,7 @@ export class ReportAggregate {
       this.cellCount = n;
       const ct = new Map<number, number>();
       for (const [g, k] of this.ctFlows) {
-        const g2 = g - (g % this.bucketMs);
+        const g2 = floorTo(g, this.bucketMs);
         ct.set(g2, (ct.get(g2) ?? 0) + k);
       }
       this.ctFlows.clear();
@@ -225,7 +259,7 @@ export class ReportAggregate {
  * only), else 0.
  */
 export function record(a: FlowActivity, t: number, n = 1): number {
-  const g = t - (t % a.w);
+  const g = floorTo(t, a.w);
   const k = a.starts.length;
   if (k > 0 && a.starts[k - 1] === g) {
     a.counts[k - 1]! += n;
@@ -251,7 +285,7 @@ export function record(a: FlowActivity, t: number, n = 1): number {
     const s: number[] = [];
     const c: number[] = [];
     for (let i = 0; i < a.starts.length; i++) {
-      const g2 = a.starts[i]! - (a.starts[i]! % a.w);
+      const g2 = floorTo(a.starts[i]!, a.w);
       if (s.length > 0 && s[s.length - 1] === g2) c[c.length - 1]! += a.counts[i]!;
       else {
         s.push(g2);

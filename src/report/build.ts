@@ -9,7 +9,7 @@ import type { Classifier, FlowSummary } from '../classify/classifier.js';
 import { isoOf } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
-import { REPORT_VERDICTS, lastActiveBefore, packetsIn, type ClockKind, type FlowActivity, type ReportAggregate } from './aggregate.js';
+import { REPORT_VERDICTS, floorTo, lastActiveBefore, packetsIn, type ClockKind, type FlowActivity, type ReportAggregate } from './aggregate.js';
 import { detectWindows, windowOptionsSchema, type WindowOptionsInput } from './windows.js';
 import type {
   BlockGroup,
@@ -111,7 +111,8 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     opts.window !== undefined
       ? [{ start: opts.window.start, end: opts.window.end, peak: null, source: 'given' }]
       : detectWindows(agg.ctSeries(), agg.bucketMs, wo).map((w) => ({ start: w.start, end: w.end, peak: w.peakPerMin, source: 'detected' as const }));
-  const dataEnd = Number.isFinite(agg.last) ? agg.last + 1 : 0;
+  // the "after" span of the last window runs to the end of the input's last bucket
+  const dataEnd = Number.isFinite(agg.last) ? floorTo(agg.last, agg.bucketMs) + agg.bucketMs : 0;
   const horizons = bounds.map((b, i) => Math.max(b.end, bounds[i + 1]?.start ?? dataEnd));
 
   // one row per flow the classifier still holds
@@ -218,7 +219,12 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     flows.push(rf);
   }
 
-  const suggestions = opts.suggest !== undefined ? opts.suggest(rows.map((r) => r.sum)) : [];
+  // the engine reads `persistent` as "went on after things should have settled": with windows, conntrack loss that
+  // stopped by its window's end is not persistent (as the classifier itself judges it when given --window)
+  const forEngine = rows.map((r) => (r.sum.verdict === 'conntrack-loss' && bounds.length > 0 && opts.window === undefined
+    ? { ...r.sum, persistent: r.status === 'check' }
+    : r.sum));
+  const suggestions = opts.suggest !== undefined ? opts.suggest(forEngine) : [];
   const sm = end.summary;
   const hasTime = Number.isFinite(agg.first);
   const report: Report = {
@@ -307,7 +313,8 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ start: number; end: number }>,
     r.status = 'check';
     r.note = `lost state for more than ${minutes(settle)} outside any window (asymmetric routing?)`;
   } else {
-    r.note = duringIn >= 0 ? `lost state in window ${duringIn + 1}, stopped` : 'lost state, stopped';
+    const ids = r.during.flatMap((n, i) => (n > 0 ? [i + 1] : []));
+    r.note = ids.length === 0 ? 'lost state, stopped' : `lost state in window${ids.length === 1 ? '' : 's'} ${ids.join(', ')}, stopped`;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { FlowSummary } from '../classify/classifier.js';
 import type { Verdict } from '../classify/verdict.js';
-import type { Suggestion } from '../suggest/suggest.js';
+import type { Suggestion } from '../suggest/index.js';
 import type { ClockKind } from './aggregate.js';
 
 /** Counts in REPORT_VERDICTS order, as an object for readers. */

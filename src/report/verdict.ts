@@ -65,9 +65,11 @@ export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[]): Report
   const theWindow = one ? 'the window' : `the ${ws.length} windows`;
   const persisted = union(ws.map((w) => w.persisted));
   if (persisted.length > 0) {
+    const ids = ws.filter((w) => w.persisted.length > 0).map((w) => w.id);
+    const which = one ? 'the window' : `window${ids.length === 1 ? '' : 's'} ${ids.join(', ')}`;
     return {
       level: 'action',
-      text: `Action needed: ${plural(persisted.length, 'genuine block')} persisted after ${theWindow} (${names(persisted)})`,
+      text: `Action needed: ${plural(persisted.length, 'genuine block')} persisted after ${which} (${names(persisted)})`,
     };
   }
   let drops = 0;

@@ -3,3 +3,5 @@ export type { Confidence, Evidence, SuggestContext, SuggestFlow, SuggestResult, 
 export { SUGGEST_FORMATS, commentFor, formatHuman, policyRules, renderIptablesInsert, renderRules, toFragment } from './render.js';
 export type { RenderOptions, RenderOutput, SuggestFormat } from './render.js';
 export { asCidr, cidrContains, collapseAddresses, formatIp } from './cidr.js';
+export { createFlowCollector, MAX_SAMPLED_FLOWS, MAX_SAMPLE_CHARS } from './collect.js';
+export type { FlowCollector } from './collect.js';

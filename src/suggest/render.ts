@@ -76,7 +76,7 @@ function nftText(list: readonly Suggestion[], platform: string, table: string): 
   for (const s of accepts(list)) {
     lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
     for (const r of policyRules(s)) {
-      for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${table} ${s.chain} ${shellQuote(t)}`);
+      for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${s.table ?? table} ${s.chain} ${shellQuote(t)}`);
     }
   }
   return { text: `${lines.join('\n')}\n`, warnings: [] };
@@ -91,13 +91,21 @@ function talosText(list: readonly Suggestion[], platform: string): RenderOutput 
   const rules = accepts(list);
   const warnings: string[] = [];
   const docs: string[] = [];
+  const names = new Set<string>();
   for (const s of rules) {
     const out = compileTalos(stubPolicy(s, platform, policyRules(s)));
     warnings.push(...out.warnings);
     // the compiler's first document is the NetworkDefaultActionConfig: a suggestion adds rules, it does not set the default
     for (const d of parseAllDocuments(out.text)) {
-      const v = d.toJS() as { kind?: string } | null;
-      if (v?.kind === 'NetworkRuleConfig') docs.push(`# ${oneLine(s.reason)} [${s.confidence}]\n${stringify(v)}`);
+      const v = d.toJS() as { kind?: string; name?: string } | null;
+      if (v?.kind !== 'NetworkRuleConfig') continue;
+      // names are unique per compile call; across suggestions they are made unique here
+      const base = String(v.name ?? 'fwdiag-suggest-ingress').replace(/-ingress$/, '');
+      let name = `${base}-ingress`;
+      for (let i = 2; names.has(name); i++) name = `${base}-${i}-ingress`;
+      names.add(name);
+      v.name = name;
+      docs.push(`# ${oneLine(s.reason)} [${s.confidence}]\n${stringify(v)}`);
     }
   }
   const head = '# fwdiag suggest: Talos NetworkRuleConfig documents (machine-config patches); apply with talosctl patch mc --mode=try first\n';

@@ -93,6 +93,8 @@ export interface Suggestion {
   service: string | null;
   role: string;
   chain: string;
+  /** with a ruleset: the chain's table as `family name` (e.g. `ip filter`, `inet fwdiag`); absent without one */
+  table?: string;
   /** with a ruleset: the rule number the ACCEPT goes before (the chain's LOG/DROP); null = insert at the top */
   insertBefore: number | null;
   confidence: Confidence;
@@ -295,7 +297,7 @@ function traceSentences(t: TraceResult): { kind: 'shadowed' | 'near-miss' | 'alr
 }
 
 /** Where in the chain the ACCEPT must go: before the first LOG or DROP/REJECT the traced packet met there. */
-function insertionPoint(t: TraceResult): { chain: string; before: number } | undefined {
+function insertionPoint(t: TraceResult): { chain: string; table: string; before: number } | undefined {
   const d = t.decidedBy;
   if (d === undefined || d.policy) return undefined;
   const chain = d.ref.chain;
@@ -304,7 +306,7 @@ function insertionPoint(t: TraceResult): { chain: string; before: number } | und
     if (s.ref.chain === chain && s.matched && !s.policy && s.action === 'log' && s.ref.index < before) before = s.ref.index;
   }
   if (t.logRule?.reached === true && t.logRule.ref.chain === chain && t.logRule.ref.index < before) before = t.logRule.ref.index;
-  return { chain, before };
+  return { chain, table: `${d.ref.family} ${d.ref.table}`, before };
 }
 
 /** Suggestions for a set of classified flows. */
@@ -422,13 +424,60 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       case 'unknown':
       default:
         confidence = 'low';
-        reason = `unknown service on port ${ports.length === 0 ? m.proto : portsText(ports)}: confirm before opening`;
+        reason = ports.length === 0
+          ? `unknown service: protocol ${m.proto} is not in the catalog for this role: confirm before opening`
+          : `unknown service on port ${portsText(ports)}: confirm before opening`;
         if (ctx.allowUnknown !== true) {
           action = 'note';
           notes.push('not suggested: no catalog names this port (rerun with --allow-unknown once you know what listens there)');
         }
         break;
     }
+    let chain = defaultChain(ctx);
+    let insertBefore: number | null = null;
+    let table: string | undefined;
+    if (ctx.ruleset !== undefined && (action === 'accept' || info.kind === 'unknown')) {
+      // one trace per port of the group (its busiest flow's event), bounded overall
+      let placed = false;
+      for (const p of m.parts) {
+        if (traces >= MAX_TRACES) break;
+        const ev = [...p.flows].sort((x, y) => y.count - x.count).find((f) => f.event !== undefined)?.event;
+        if (ev === undefined) continue;
+        traces++;
+        const t = trace(ctx.ruleset, ev);
+        const ts = traceSentences(t);
+        if (ts.kind === 'already-accepted') {
+          action = 'note';
+          kind = 'already-accepted';
+          reason = ts.reason ?? reason;
+          break;
+        }
+        if (ts.kind === 'shadowed' && info.kind === 'unknown' && action === 'note') {
+          // the ruleset's own ACCEPT for this port is the confirmation an unknown port needs
+          action = 'accept';
+          confidence = 'medium';
+          notes.splice(0, notes.length);
+        }
+        if (ts.kind !== undefined && ts.reason !== undefined && kind === info.kind) {
+          // the ruleset's story (an ACCEPT that exists but does not apply) leads; the catalog's sentence follows
+          notes.unshift(reason);
+          reason = ts.reason;
+          kind = ts.kind;
+        } else if (ts.reason !== undefined) notes.push(ts.reason);
+        notes.push(...ts.notes);
+        const ip = insertionPoint(t);
+        if (!placed && ip !== undefined) {
+          chain = ip.chain;
+          insertBefore = ip.before;
+          table = ip.table;
+          placed = true;
+          if (t.decidedBy !== undefined && ts.kind === undefined) {
+            notes.push(`traced through the ruleset: no ACCEPT for ${pText}; decided by rule ${t.decidedBy.ref.index} of chain ${t.decidedBy.ref.chain}`);
+          }
+        }
+      }
+    }
+
     let sources: string[] = [];
     if (action === 'accept') {
       const s = chooseSources(ctx, info.kind === 'unknown' ? undefined : e?.scope, sensitive, clients);
@@ -445,45 +494,11 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       }
     }
 
-    let chain = defaultChain(ctx);
-    let insertBefore: number | null = null;
-    if (ctx.ruleset !== undefined && action === 'accept') {
-      // one trace per port of the group (its busiest flow's event), bounded overall
-      let decided = false;
-      for (const p of m.parts) {
-        if (traces >= MAX_TRACES) break;
-        const ev = [...p.flows].sort((a, b) => b.count - a.count).find((f) => f.event !== undefined)?.event;
-        if (ev === undefined) continue;
-        traces++;
-        const t = trace(ctx.ruleset, ev);
-        const ts = traceSentences(t);
-        if (ts.kind === 'already-accepted') {
-          action = 'note';
-          kind = 'already-accepted';
-          reason = ts.reason ?? reason;
-          break;
-        }
-        if (ts.kind !== undefined && ts.reason !== undefined && (kind === 'missing' || kind === 'other-role' || kind === 'generic' || kind === 'unknown')) {
-          // the ruleset's own ACCEPT is the better story; the catalog's sentence becomes a note
-          notes.unshift(reason);
-          reason = ts.reason;
-          kind = ts.kind;
-        } else if (ts.reason !== undefined) notes.push(ts.reason);
-        notes.push(...ts.notes);
-        const ip = insertionPoint(t);
-        if (!decided && ip !== undefined) {
-          chain = ip.chain;
-          insertBefore = ip.before;
-          decided = true;
-          if (t.decidedBy !== undefined && ts.kind === undefined) notes.push(`traced: no ACCEPT for ${pText} in the ruleset; decided by rule ${t.decidedBy.ref.index} of chain ${t.decidedBy.ref.chain}`);
-        }
-      }
-    }
-
     const s: Suggestion = {
       action, kind, proto: m.proto, ports, sources: action === 'accept' ? sources : [], service, role: m.role, chain,
       insertBefore, confidence, reason, notes: [...new Set(notes)], evidence: evidenceOf(flowsOf, sampleLines), rendered: '',
     };
+    if (table !== undefined) s.table = table;
     if (action === 'accept') s.rendered = renderIptablesInsert(s).join('\n');
     out.push(s);
   }

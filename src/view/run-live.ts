@@ -10,8 +10,6 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ReadStream, isatty } from 'node:tty';
-import { createElement } from 'react';
-import { render } from 'ink';
 import type { CliIO } from '../cli/io.js';
 import { readResults, signalController } from '../cli/read-loop.js';
 import { createClassifier } from '../classify/classifier.js';
@@ -22,7 +20,6 @@ import type { ParseCounters } from '../parse/event.js';
 import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
 import { escapeControl } from '../output/escape.js';
 import { formatTrace, trace, type Ruleset } from '../ruleset/index.js';
-import { App } from './app.js';
 import { fragmentFileName, fragmentYaml, suggestionsToFragment } from './fragment.js';
 import { createViewStore, type ViewStore } from './store.js';
 
@@ -87,6 +84,11 @@ async function writeSuggestions(store: ViewStore, dir: string, now: () => number
 /** Runs the live view until `q`, Ctrl-C or a signal; then prints the summary. Resolves to the exit code. */
 export async function runLive(opts: LiveOptions): Promise<number> {
   const { io, sources } = opts;
+  // React's development build records a performance-track entry with a props diff for every commit: measured at 5×
+  // the CPU of parsing. Production unless the user chose otherwise — set before React loads, hence the imports
+  // below are dynamic (which also keeps Ink out of `fwdiag`'s start-up when no live view runs).
+  process.env['NODE_ENV'] ??= 'production';
+  const [{ createElement }, { render }, { App }] = await Promise.all([import('react'), import('ink'), import('./app.js')]);
   const classifier = createClassifier(opts.classifier ?? {}, { services: catalogServiceLookup(opts.platform) });
   const store = createViewStore({
     now: io.now,

@@ -143,7 +143,9 @@ interface RowState {
   flow: Flow;
   seq: number;
   first: DropEvent;
+  /** the latest events, a ring once full (oldest at `next`) */
   recent: DropEvent[];
+  next: number;
 }
 
 function zero(): Record<Verdict, number> {
@@ -233,8 +235,12 @@ class Store implements ViewStore {
     }
     this.events++;
     this.counts[r.verdict]++;
-    const sec = Math.floor(this.now() / 1000);
-    if (sec > this.lastSec) this.advance(sec);
+    // the clock is read every 64 events: a batch arrives within milliseconds, and Date.now() per event shows up
+    // at 100,000 lines/s
+    if ((this.events & 63) === 1) {
+      const sec = Math.floor(this.now() / 1000);
+      if (sec > this.lastSec) this.advance(sec);
+    }
     this.ring[VERDICT_SLOT[r.verdict] * this.secs + (this.lastSec % this.secs)]! += 1;
 
     if (r.changes !== undefined) {
@@ -256,12 +262,16 @@ class Store implements ViewStore {
     if (f !== undefined) {
       let row = this.rows.get(f);
       if (row === undefined) {
-        row = { flow: f, seq: 0, first: r.event, recent: [] };
+        row = { flow: f, seq: 0, first: r.event, recent: [], next: 0 };
         this.rows.set(f, row);
         if (this.rows.size > this.maxRows * PRUNE_SLACK) this.prune();
-      } else {
-        if (row.recent.length >= this.perRow) row.recent.shift();
-        row.recent.push(r.event);
+      } else if (this.perRow > 0) {
+        // a ring: `next` is the oldest slot once full
+        if (row.recent.length < this.perRow) row.recent.push(r.event);
+        else {
+          row.recent[row.next] = r.event;
+          row.next = (row.next + 1) % this.perRow;
+        }
       }
       row.seq = ++this.seq;
     }
@@ -470,7 +480,8 @@ class Store implements ViewStore {
     for (let i = 0; i < out.length; i++) {
       const s = states[i]!;
       const f = s.flow;
-      const evidence = s.recent[0] === s.first ? [...s.recent] : [s.first, ...s.recent];
+      const recent = s.next === 0 ? s.recent : [...s.recent.slice(s.next), ...s.recent.slice(0, s.next)];
+      const evidence = [s.first, ...recent];
       out[i] = {
         key: f.key,
         host: f.host,
@@ -484,7 +495,7 @@ class Store implements ViewStore {
         persistent: f.persistent,
         noise: f.verdict === 'conntrack-loss' && !f.persistent,
         ports: f.portSet !== null ? f.portSet.size : null,
-        lastTime: s.recent.at(-1)?.time ?? s.first.time,
+        lastTime: recent.at(-1)?.time ?? s.first.time,
         lastLine: f.lastLine,
         evidence,
         flow: f,

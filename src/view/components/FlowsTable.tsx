@@ -28,15 +28,28 @@ interface Widths {
   last: number;
 }
 
-/** Column widths for a terminal `width` wide: fixed columns first, the rest shared by the address columns. */
+/**
+ * Column widths for a terminal `width` wide. Addresses matter most (an IPv4 `server:port` is up to 21 columns, a
+ * client 15): they get their room first, the service name takes what is left, and only then do addresses shrink.
+ */
 export function columnWidths(width: number): Widths {
   const fixed = { verdict: 14, proto: 5, count: 7, last: 8 };
   const gaps = 7 + 2; // between 8 columns, and the selection marker
-  const flex = Math.max(20, width - gaps - fixed.verdict - fixed.proto - fixed.count - fixed.last);
-  const host = Math.floor(flex * 0.18);
-  const server = Math.floor(flex * 0.34);
-  const client = Math.floor(flex * 0.28);
-  const service = flex - host - server - client;
+  const flex = Math.max(12, width - gaps - fixed.verdict - fixed.proto - fixed.count - fixed.last);
+  const base = { server: 21, client: 15, host: 10 };
+  const need = base.server + base.client + base.host;
+  if (flex <= need) {
+    const host = Math.max(4, Math.floor((flex * base.host) / need));
+    const client = Math.max(4, Math.floor((flex * base.client) / need));
+    return { ...fixed, host, client, server: Math.max(4, flex - host - client), service: 0 };
+  }
+  const extra = flex - need;
+  // a service column narrower than 5 says nothing: hide it (the details pane names the service)
+  const service = extra < 5 ? 0 : Math.min(extra, 12 + Math.floor(Math.max(0, extra - 12) * 0.4));
+  const rest = extra - service;
+  const server = base.server + Math.floor(rest * 0.35);
+  const client = base.client + Math.floor(rest * 0.35);
+  const host = base.host + (rest - Math.floor(rest * 0.35) * 2);
   return { ...fixed, host, server, service, client };
 }
 
@@ -46,7 +59,7 @@ function cells(w: Widths, r: FlowRow): string {
     fit(clean(r.host ?? '-'), w.host),
     fit(clean(r.proto), w.proto),
     fit(clean(endpoint(r.server, r.serverPort)), w.server),
-    fit(clean(service), w.service),
+    ...(w.service > 0 ? [fit(clean(service), w.service)] : []),
     fit(clean(r.client), w.client),
     fitRight(compact(r.count), w.count),
     fitRight(clean(clock(r.lastTime, r.lastLine)), w.last),
@@ -60,7 +73,7 @@ export function FlowsTable(p: FlowsTableProps): React.JSX.Element {
     fit('host', w.host),
     fit('proto', w.proto),
     fit('server:port', w.server),
-    fit('service', w.service),
+    ...(w.service > 0 ? [fit('service', w.service)] : []),
     fit('client', w.client),
     fitRight('count', w.count),
     fitRight('last', w.last),

@@ -1,0 +1,361 @@
+/**
+ * `fwdiag report [FILE…]`: after an upgrade (or any window), was anything really blocked, or was it all conntrack
+ * noise? Wiring only: flags → zod-validated options; every input through its own parser, merged by time (k-way,
+ * one batch per file in memory); classifier + report aggregate in one pass; windows, verdict and suggestions at
+ * the end; one renderer (Markdown, HTML, JSON) to stdout or `-o FILE`.
+ *
+ * Many files are merged by time rather than read one after another: the classifier's flow state is per host,
+ * but scan detection and flow expiry follow event time, which must not jump back by hours at each file boundary.
+ */
+import { stat, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { Command, CliIO } from './io.js';
+import { InputError, UsageError } from './errors.js';
+import { readResults, signalController } from './read-loop.js';
+import { loadRuleset } from './trace.js';
+import type { DropEvent, LineResult, ParseCounters } from '../parse/event.js';
+import type { LineSource } from '../input/types.js';
+import { openInputs } from '../input/open-inputs.js';
+import { createClassifier } from '../classify/classifier.js';
+import { flowKey } from '../classify/flows.js';
+import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
+import { catalogServiceLookup } from '../classify/services.js';
+import { listRoles, loadBuiltinCatalog } from '../catalog/index.js';
+import { escapeControl } from '../output/escape.js';
+import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
+import { MAX_SAMPLED_FLOWS, suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
+import { ReportAggregate } from '../report/aggregate.js';
+import { buildReport } from '../report/build.js';
+import { mergeByTime } from '../report/merge.js';
+import { createProgress } from '../report/progress.js';
+import { renderHtml } from '../report/html.js';
+import { renderJson } from '../report/json.js';
+import { renderMarkdown } from '../report/markdown.js';
+import type { Report, SuggestFn } from '../report/types.js';
+import { windowOptionsSchema } from '../report/windows.js';
+
+export const REPORT_USAGE = `Usage: fwdiag report [options] [FILE…]
+
+After an upgrade (or any window): was anything really blocked, or was it all conntrack noise? Finds the upgrade
+windows (dense bursts of conntrack-loss drops across flows) unless --window is given, and reports per window and
+host the drops by verdict, the flows still dropped after the window (a refused SYN or a port nothing explains:
+action needed), how soon the conntrack loss stopped, and the rules the suggestion engine proposes. Opens with a
+one-line verdict. Reads FILEs (plain or .gz; - for stdin; many hosts' logs are merged by time), or stdin.
+
+Output:
+  --format md|html|json   Markdown (default), one self-contained HTML file with a timeline chart, or JSON
+  -o, --output FILE       write the report to FILE instead of stdout (HTML on a terminal needs it)
+  --max-rows N            flows listed (default 100; the rest are counted)
+Windows:
+  --window START..END     the window to judge (ISO 8601 times); no detection
+  --burst N               conntrack-loss drops per minute that make a burst (default 5)
+  --burst-flows N         distinct conntrack-loss flows a burst needs (default 2)
+  --merge-gap DURATION    quiet time that still joins two bursts into one window (default 5m)
+  --settle DURATION       conntrack loss going on longer after a window has not settled (default 5m)
+Suggestions (the suggestion engine needs the platform and the nodes' roles):
+  --platform P            catalog platform (harvester, rke2, k3s, kubeadm, talos, konvoy, generic)
+  --role R                the role of the hosts in the logs
+  --host-role HOST=ROLE   the role of one log host (repeatable); hosts without a role get no suggestion
+  --ruleset FILE|live     the ruleset that logged the drops (iptables-save or nft -j JSON)
+  --allow-unknown         also suggest ports no catalog names (low confidence)
+Input:
+  --tz ZONE               zone of syslog stamps without an offset, and of --window times (default: local)
+  --no-progress           no progress bar (shown on a terminal for large files)
+  -h, --help              this help
+
+Lines without a host name (dmesg, /dev/kmsg captures) are reported under their file's name.
+`;
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
+
+const optionsSchema = z.object({
+  files: z.array(z.string().min(1, 'an empty FILE argument')),
+  format: z.enum(['md', 'html', 'json']),
+  output: z.string().min(1).optional(),
+  maxRows: z.number().int().min(0).max(100_000),
+  window: z.object({ start: z.number(), end: z.number() }).optional(),
+  windowOptions: windowOptionsSchema,
+  platform: name.optional(),
+  role: name.optional(),
+  hostRoles: z.array(z.tuple([z.string().min(1).max(255), name])),
+  ruleset: z.string().min(1).optional(),
+  allowUnknown: z.boolean(),
+  tz: z.string().optional(),
+  progress: z.boolean(),
+  classifier: classifierOptionsSchema.partial(),
+});
+export type ReportCliOptions = z.output<typeof optionsSchema>;
+
+const FLAG_OF: Record<string, string> = {
+  format: '--format', output: '--output', maxRows: '--max-rows', windowOptions: 'window option', platform: '--platform',
+  role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', files: 'FILE', classifier: 'option',
+};
+
+function count(text: string, flag: string): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag}: not a non-negative integer: "${text}"`);
+  return Number(text);
+}
+
+function must<T>(r: { ok: true; value: T } | { ok: false; message: string }, flag: string): T {
+  if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
+  return r.value;
+}
+
+/** argv → options; every problem is a UsageError before any input is opened. */
+export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        format: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        'max-rows': { type: 'string' },
+        window: { type: 'string' },
+        burst: { type: 'string' },
+        'burst-flows': { type: 'string' },
+        'merge-gap': { type: 'string' },
+        settle: { type: 'string' },
+        platform: { type: 'string' },
+        role: { type: 'string' },
+        'host-role': { type: 'string', multiple: true },
+        ruleset: { type: 'string' },
+        'allow-unknown': { type: 'boolean' },
+        tz: { type: 'string' },
+        'no-progress': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message} (see fwdiag report --help)`, { cause: e });
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (v.tz !== undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: v.tz });
+    } catch {
+      throw new UsageError(`--tz: unknown time zone "${v.tz}"`);
+    }
+  }
+  const hostRoles = (v['host-role'] ?? []).map((h) => {
+    const i = h.lastIndexOf('=');
+    if (i <= 0 || i === h.length - 1) throw new UsageError(`--host-role: expected HOST=ROLE, got "${h}"`);
+    return [h.slice(0, i), h.slice(i + 1)] as [string, string];
+  });
+  if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true)) {
+    throw new UsageError('--role, --host-role, --ruleset and --allow-unknown are for suggestions: give --platform P too');
+  }
+  if (v.platform !== undefined && v.role === undefined && hostRoles.length === 0) {
+    throw new UsageError('--platform needs --role R or --host-role HOST=ROLE (which ports should each node serve?)');
+  }
+  if (v.window !== undefined && (v.burst !== undefined || v['burst-flows'] !== undefined || v['merge-gap'] !== undefined)) {
+    throw new UsageError('--window replaces window detection: drop --burst, --burst-flows and --merge-gap');
+  }
+  const classifier: ClassifierOptionsInput = {};
+  if (v.settle !== undefined) classifier.settleMs = must(parseDuration(v.settle), '--settle');
+  const window = v.window === undefined ? undefined : must(parseTimeWindow(v.window, v.tz), '--window');
+  if (window !== undefined) classifier.window = window;
+  const windowOptions: Record<string, number> = {};
+  if (v.burst !== undefined) {
+    const b = Number(v.burst);
+    if (!Number.isFinite(b) || b <= 0) throw new UsageError(`--burst: not a positive number: "${v.burst}"`);
+    windowOptions['minDropsPerMin'] = b;
+  }
+  if (v['burst-flows'] !== undefined) windowOptions['minFlows'] = count(v['burst-flows'], '--burst-flows');
+  if (v['merge-gap'] !== undefined) windowOptions['mergeGapMs'] = must(parseDuration(v['merge-gap']), '--merge-gap');
+
+  const r = optionsSchema.safeParse({
+    files: parsed.positionals,
+    format: v.format ?? 'md',
+    output: v.output,
+    maxRows: v['max-rows'] === undefined ? 100 : count(v['max-rows'], '--max-rows'),
+    window,
+    windowOptions,
+    platform: v.platform,
+    role: v.role,
+    hostRoles,
+    ruleset: v.ruleset,
+    allowUnknown: v['allow-unknown'] === true,
+    tz: v.tz,
+    progress: v['no-progress'] !== true,
+    classifier,
+  });
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const key = String(i?.path[0] ?? '');
+    if (key === 'format') throw new UsageError('--format: use md, html or json');
+    if (key === 'windowOptions') {
+      const sub: Record<string, string> = { minDropsPerMin: '--burst', minFlows: '--burst-flows', mergeGapMs: '--merge-gap' };
+      throw new UsageError(`${sub[String(i?.path[1])] ?? 'window option'}: ${i?.message ?? 'invalid'}`);
+    }
+    throw new UsageError(`${FLAG_OF[key] ?? `--${key}`}: ${i?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}
+
+/** Inputs this large (bytes, all files together) get a progress bar on a terminal. */
+export const PROGRESS_MIN_BYTES = 16 * 1024 * 1024;
+
+/** Total size of the named files, or null when any input is not a regular file (stdin, a pipe). */
+async function totalSize(files: string[]): Promise<number | null> {
+  if (files.length === 0) return null;
+  let n = 0;
+  for (const f of files) {
+    if (f === '-') return null;
+    try {
+      const s = await stat(f);
+      if (!s.isFile()) return null;
+      n += s.size;
+    } catch {
+      return null;
+    }
+  }
+  return n;
+}
+
+/** Host label for lines without a host: the file's name without directories and compression suffix. */
+function hostLabelOf(src: LineSource): string {
+  if (src.name === '-') return 'stdin';
+  return basename(src.name).replace(/\.(gz|log|txt)$/i, '').replace(/\.(log|txt)$/i, '') || src.name;
+}
+
+/** One source's results, with its host label put on events that carry none. */
+async function* labelled(src: LineSource, opts: { tz?: string | undefined; now: () => number; signal: AbortSignal }, totals: ParseCounters): AsyncGenerator<LineResult[]> {
+  const label = hostLabelOf(src);
+  for await (const b of readResults([src], opts, totals)) {
+    for (const r of b.results) {
+      const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
+      if (e !== undefined && e.host === null) e.host = label;
+    }
+    yield b.results;
+  }
+}
+
+/** The report, built from validated options (exported for tests: no rendering, no output). */
+export async function buildReportFromInputs(opts: ReportCliOptions, io: CliIO, signal?: AbortSignal): Promise<Report> {
+  // roles and the ruleset are checked before the logs are read: a typo fails at once, not after a long read
+  let suggestFn: SuggestFn | undefined;
+  // one event per flow for the engine (egress detection, the ruleset trace); copied, so it pins no input chunk
+  let firstEvents: Map<string, DropEvent> | undefined;
+  if (opts.platform !== undefined) {
+    const catalog = loadBuiltinCatalog();
+    if (!catalog.platforms.has(opts.platform)) {
+      throw new UsageError(`--platform: unknown platform "${opts.platform}" (known: ${[...catalog.platforms.keys()].sort().join(', ')})`);
+    }
+    const roles = listRoles(opts.platform, catalog);
+    for (const role of [...(opts.role !== undefined ? [opts.role] : []), ...opts.hostRoles.map(([, r]) => r)]) {
+      if (!roles.includes(role)) throw new UsageError(`unknown role "${role}" for ${opts.platform} (roles: ${roles.join(', ')})`);
+    }
+    const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
+    if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag report: ruleset: ${escapeControl(w)}\n`);
+    const hostRoles = new Map(opts.hostRoles);
+    const platform = opts.platform;
+    const kept = new Map<string, DropEvent>();
+    firstEvents = kept;
+    suggestFn = (flows) => {
+      // hosts without a role get no suggestion (the engine needs one for every flow)
+      const mine = opts.role !== undefined ? flows : flows.filter((f) => f.host !== null && hostRoles.has(f.host));
+      const withEvents: SuggestFlow[] = mine.map((f) => {
+        const e = kept.get(flowKey(f.host, f.proto, f.server, f.serverPort, f.client));
+        return e === undefined ? f : { ...f, event: e };
+      });
+      const ctx: SuggestContext = {
+        catalog, platform, role: opts.role ?? opts.hostRoles[0]![1], hostRoles, allowUnknown: opts.allowUnknown, sampleLines: 0,
+        ...(ruleset === undefined ? {} : { ruleset }),
+      };
+      return suggest(withEvents, ctx).suggestions;
+    };
+  }
+
+  const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform) });
+  const agg = new ReportAggregate();
+  const sources = await openInputs({ files: opts.files, follow: false, kmsg: false, stdin: io.stdin });
+  const size = opts.progress && io.stderr.isTTY === true ? await totalSize(opts.files) : null;
+  const progress = size !== null && size >= PROGRESS_MIN_BYTES ? createProgress({ stderr: io.stderr, total: size, now: io.now }) : null;
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted === true) stop.abort();
+  const ropts = { tz: opts.tz, now: io.now, signal: stop.signal };
+  try {
+    for await (const batch of mergeByTime(sources.map((s) => labelled(s, ropts, totals)))) {
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i]!;
+        const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
+        if (e === undefined) continue;
+        const c = classifier.classify(e);
+        agg.add(c, e.host ?? '-');
+        if (firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
+          firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key)) {
+          // parser strings are slices of the input batch: a JSON round trip makes flat copies
+          firstEvents.set(c.flow.key, JSON.parse(JSON.stringify(e)) as DropEvent);
+        }
+      }
+      if (progress !== null) {
+        let bytes = 0;
+        for (const s of sources) bytes += s.stats.bytes;
+        progress.update(bytes);
+      }
+    }
+  } finally {
+    progress?.done();
+    signal?.removeEventListener('abort', onAbort);
+  }
+  let bytes = 0;
+  for (const s of sources) bytes += s.stats.bytes;
+  return buildReport(agg, classifier, {
+    now: io.now(),
+    settleMs: classifierOptionsSchema.parse(opts.classifier).settleMs,
+    window: opts.window,
+    windowOptions: opts.windowOptions,
+    maxRows: opts.maxRows,
+    suggest: suggestFn,
+    input: { sources: sources.map((s) => s.name), lines: totals.lines, events: totals.events, skipped: totals.skipped, issues: totals.issues, cut: totals.cut, bytes },
+  });
+}
+
+export function renderReport(r: Report, format: ReportCliOptions['format']): string {
+  return format === 'html' ? renderHtml(r) : format === 'json' ? renderJson(r) : renderMarkdown(r);
+}
+
+export async function runReport(opts: ReportCliOptions, io: CliIO, signal?: AbortSignal): Promise<number> {
+  if (opts.format === 'html' && opts.output === undefined && io.stdout.isTTY === true) {
+    throw new UsageError('--format html writes a file: give -o FILE (or redirect stdout)');
+  }
+  guardOutput(io.stdout);
+  const report = await buildReportFromInputs(opts, io, signal);
+  const text = renderReport(report, opts.format);
+  if (opts.output !== undefined) {
+    try {
+      await writeFile(opts.output, text);
+    } catch (e) {
+      throw new InputError(`cannot write ${opts.output}: ${(e as Error).message}`, { cause: e });
+    }
+    io.stderr.write(`fwdiag report: ${escapeControl(report.verdict.text)}\nfwdiag report: wrote ${escapeControl(opts.output)}\n`);
+  } else if (!isOutputClosed(io.stdout)) {
+    await writeLines(io.stdout, text);
+  }
+  if (report.input.issues > 0) io.stderr.write(`fwdiag report: ${report.input.issues} line(s) could not be fully parsed\n`);
+  return 0;
+}
+
+export const reportCommand: Command = async (argv, io) => {
+  const opts = parseReportArgs(argv);
+  if (opts === 'help') {
+    guardOutput(io.stdout);
+    await writeLines(io.stdout, REPORT_USAGE);
+    return 0;
+  }
+  const { controller, dispose } = signalController();
+  try {
+    return await runReport(opts, io, controller.signal);
+  } finally {
+    dispose();
+  }
+};

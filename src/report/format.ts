@@ -1,0 +1,72 @@
+/**
+ * Text helpers shared by the renderers: escaping of log-derived strings for Markdown and HTML, and short labels.
+ * Log text is hostile (any local process can write `kernel: …` lines through syslog): every host name, address,
+ * prefix, reason and rendered rule goes through `md` or `html` before it is printed.
+ */
+import { escapeControl } from '../output/escape.js';
+import type { ReportSuggestion, VerdictCounts } from './types.js';
+import { REPORT_VERDICTS } from './aggregate.js';
+
+const MD_SPECIAL = /[\\`*_{}[\]|~>]/g;
+
+/**
+ * Markdown text (also safe in a table cell): control characters made visible, Markdown punctuation
+ * backslash-escaped, `&` and `<` as entities so no log text becomes inline HTML or a link.
+ */
+export function md(s: string): string {
+  const t = escapeControl(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(MD_SPECIAL, (c) => `\\${c}`);
+  // a heading, list or rule marker only matters at the start of a line
+  return /^(?:[#+\-=]|\d+[.)])/.test(t) ? `\\${t}` : t;
+}
+
+/** A Markdown code span for `s` (control characters made visible; the fence outgrows any backtick run). */
+export function mdCode(s: string): string {
+  const t = escapeControl(s).replace(/\n/g, ' ');
+  let fence = '`';
+  while (t.includes(fence)) fence += '`';
+  const pad = t.startsWith('`') || t.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${t}${pad}${fence}`;
+}
+
+/** A fenced Markdown code block for `s`. */
+export function mdBlock(s: string, lang = ''): string {
+  const t = s.split('\n').map(escapeControl).join('\n');
+  let fence = '```';
+  while (t.includes(fence)) fence += '`';
+  return `${fence}${lang}\n${t}\n${fence}`;
+}
+
+/** HTML text or attribute value: control characters made visible, then `& < > " '` as entities. */
+export function html(s: string): string {
+  return escapeControl(s)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+export function portText(proto: string, port: number | null): string {
+  return port === null ? proto : `${proto}/${port}`;
+}
+
+export function countsText(c: VerdictCounts): string {
+  const parts = REPORT_VERDICTS.filter((v) => c[v] > 0).map((v) => `${c[v].toLocaleString('en-US')} ${v}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
+export function sumCounts(c: VerdictCounts): number {
+  return c['conntrack-loss'] + c['genuine-block'] + c.scan + c.undetermined;
+}
+
+export function suggestionPorts(s: ReportSuggestion): string {
+  return s.ports.length === 0 ? s.proto : `${s.proto}/${s.ports.join(',')}`;
+}
+
+/** `HH:MM` (or `MM-DD HH:MM` when `withDay`) of an ISO time; boot times stay as they are. */
+export function clockLabel(iso: string, withDay = false): string {
+  if (iso.startsWith('boot+')) return iso;
+  const d = iso.slice(5, 10);
+  const t = iso.slice(11, 16);
+  return withDay ? `${d} ${t}` : t;
+}

@@ -1,0 +1,277 @@
+/**
+ * The report as one self-contained HTML file: inline CSS, inline SVG charts built as strings, no script, no
+ * external asset (a Content-Security-Policy forbids loading any). The timeline shows drops per bucket stacked by
+ * verdict with the windows shaded — one chart for all hosts, then small multiples per host on the same scales.
+ * Every log-derived string goes through `html()`.
+ */
+import { REPORT_VERDICTS, floorTo } from './aggregate.js';
+import { formatSpan } from './verdict.js';
+import { clockLabel, countsText, html, portText, suggestionPorts, sumCounts } from './format.js';
+import type { BlockGroup, Report, ReportWindow } from './types.js';
+
+const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
+  'conntrack-loss': '#8da2bf',
+  'genuine-block': '#d1495b',
+  scan: '#edae49',
+  undetermined: '#8e7dbe',
+};
+
+/** Most bars in one chart: buckets are merged into wider bins beyond it. */
+const MAX_BARS = 180;
+const NICE_MIN = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080];
+
+type Bins = Map<number, number[]>;
+
+/** Bin width (ms): the report's bucket, or the smallest nice multiple that keeps the chart under MAX_BARS bars. */
+export function binWidth(spanMs: number, bucketMs: number): number {
+  for (const m of NICE_MIN) {
+    const w = m * 60_000;
+    if (w >= bucketMs && spanMs / w <= MAX_BARS) return w;
+  }
+  return Math.max(bucketMs, Math.ceil(spanMs / MAX_BARS / 60_000) * 60_000);
+}
+
+function rebin(buckets: ReadonlyArray<readonly [number, number, number, number, number]>, w: number, into: Bins = new Map()): Bins {
+  for (const [g, a, b, c, d] of buckets) {
+    const k = floorTo(g, w);
+    const x = into.get(k);
+    if (x === undefined) into.set(k, [a, b, c, d]);
+    else {
+      x[0]! += a;
+      x[1]! += b;
+      x[2]! += c;
+      x[3]! += d;
+    }
+  }
+  return into;
+}
+
+function fmtNum(x: number): string {
+  return x.toLocaleString('en-US');
+}
+
+function niceMax(v: number): number {
+  if (v <= 5) return Math.max(1, Math.ceil(v));
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+interface ChartSpec {
+  bins: Bins;
+  x0: number;
+  x1: number;
+  w: number;
+  yMax: number;
+  windows: readonly ReportWindow[];
+  width: number;
+  height: number;
+  title: string;
+  clock: Report['clock'];
+  withDay: boolean;
+}
+
+function timeText(ms: number, clock: Report['clock'], withDay: boolean): string {
+  if (clock === 'boot') {
+    const s = Math.floor(ms / 1000);
+    const p = (n: number) => String(n).padStart(2, '0');
+    return `+${p(Math.floor(s / 3600))}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}`;
+  }
+  return clockLabel(new Date(ms).toISOString(), withDay);
+}
+
+/** One stacked bar chart as an SVG string. */
+function chart(c: ChartSpec): string {
+  const ml = 44;
+  const mr = 8;
+  const mt = 18;
+  const mb = 22;
+  const pw = c.width - ml - mr;
+  const ph = c.height - mt - mb;
+  const n = Math.max(1, Math.round((c.x1 - c.x0) / c.w));
+  const bw = pw / n;
+  const xOf = (t: number) => ml + ((t - c.x0) / (c.x1 - c.x0)) * pw;
+  const yOf = (v: number) => mt + ph - (v / c.yMax) * ph;
+  const o: string[] = [];
+  o.push(`<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${c.width} ${c.height}" width="${c.width}" height="${c.height}" role="img" aria-label="${html(c.title)}">`);
+  o.push(`<text class="title" x="${ml}" y="12">${html(c.title)}</text>`);
+  for (const w of c.windows) {
+    const a = Math.max(c.x0, w.startMs);
+    const b = Math.min(c.x1, w.endMs);
+    if (b <= a) continue;
+    o.push(`<rect class="win" x="${xOf(a).toFixed(1)}" y="${mt}" width="${Math.max(1, xOf(b) - xOf(a)).toFixed(1)}" height="${ph}"><title>window ${w.id}: ${html(w.start)} → ${html(w.end)}</title></rect>`);
+  }
+  for (const f of [0.5, 1]) {
+    const y = yOf(c.yMax * f).toFixed(1);
+    o.push(`<line class="grid" x1="${ml}" x2="${ml + pw}" y1="${y}" y2="${y}"/><text class="ylab" x="${ml - 4}" y="${y}" dy="3">${fmtNum(c.yMax * f)}</text>`);
+  }
+  o.push(`<line class="axis" x1="${ml}" x2="${ml + pw}" y1="${mt + ph}" y2="${mt + ph}"/><text class="ylab" x="${ml - 4}" y="${mt + ph}" dy="3">0</text>`);
+  // x labels: about six, on bin boundaries
+  const step = Math.max(1, Math.ceil(n / 6));
+  for (let i = 0; i <= n; i += step) {
+    const t = c.x0 + i * c.w;
+    const x = xOf(t).toFixed(1);
+    o.push(`<line class="tick" x1="${x}" x2="${x}" y1="${mt + ph}" y2="${mt + ph + 3}"/><text class="xlab" x="${x}" y="${mt + ph + 14}">${html(timeText(t, c.clock, c.withDay))}</text>`);
+  }
+  const keys = [...c.bins.keys()].sort((a, b) => a - b);
+  for (const k of keys) {
+    const v = c.bins.get(k)!;
+    const total = v[0]! + v[1]! + v[2]! + v[3]!;
+    if (total === 0) continue;
+    const x = xOf(k);
+    const tip = `${timeText(k, c.clock, true)} (${formatSpan(c.w)}): ${REPORT_VERDICTS.map((name, i) => `${name} ${v[i]}`).filter((_, i) => v[i]! > 0).join(', ')}`;
+    o.push(`<g class="bin"><title>${html(tip)}</title>`);
+    let acc = 0;
+    REPORT_VERDICTS.forEach((name, i) => {
+      const val = v[i]!;
+      if (val === 0) return;
+      const y1 = yOf(acc + val);
+      const y0 = yOf(acc);
+      acc += val;
+      o.push(`<rect class="bar v-${name}" x="${(x + 0.5).toFixed(1)}" y="${y1.toFixed(1)}" width="${Math.max(1, bw - 1).toFixed(1)}" height="${Math.max(0.5, y0 - y1).toFixed(1)}" fill="${COLORS[name]}"/>`);
+    });
+    o.push('</g>');
+  }
+  o.push('</svg>');
+  return o.join('');
+}
+
+function badge(level: string, text: string): string {
+  return `<span class="badge ${html(level)}">${html(text)}</span>`;
+}
+
+function groupItem(g: BlockGroup, what: string): string {
+  const svc = g.service !== null ? ` (${html(g.service)})` : '';
+  const more = g.flows > g.clients.length ? ` and ${g.flows - g.clients.length} more` : '';
+  return `<li><strong>${html(portText(g.proto, g.port))} on ${html(g.host)}</strong>${svc}: ${fmtNum(g.packets)} drop${g.packets === 1 ? '' : 's'}${what} from ` +
+    `${g.clients.map((c) => `<code>${html(c)}</code>`).join(', ')}${more}${g.lastSeen !== null ? `; last seen ${html(g.lastSeen)}` : ''}</li>`;
+}
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:16px 24px;color:#1d2330;background:#fff}
+h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #dde2ea;padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
+.verdict{font-size:16px;font-weight:600;padding:10px 14px;border-radius:6px;border-left:6px solid}
+.verdict.action{background:#fdecee;border-color:#d1495b}.verdict.check{background:#fff6e0;border-color:#edae49}.verdict.ok{background:#e9f6ec;border-color:#3c9d5d}
+.meta{color:#5b6475}
+table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border-bottom:1px solid #e6e9ef;padding:3px 8px;text-align:left;vertical-align:top}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}pre{background:#f5f7fa;padding:8px;overflow:auto;border-radius:4px}
+.legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}
+.legend i.win{background:#fff1bf;border:1px solid #e8d27a}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:6px 16px}
+svg.chart{display:block;max-width:100%;height:auto}
+svg .title{font-size:12px;font-weight:600;fill:#1d2330}svg .xlab{font-size:10px;fill:#5b6475;text-anchor:middle}svg .ylab{font-size:10px;fill:#5b6475;text-anchor:end}
+svg .grid{stroke:#eef0f4}svg .axis,svg .tick{stroke:#9aa3b2}svg .win{fill:#fff1bf;stroke:#e8d27a;stroke-width:.5}
+.badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;background:#eef0f4}
+.badge.action{background:#d1495b;color:#fff}.badge.check{background:#edae49}.badge.scan{background:#f6dca8}.badge.ok{background:#dfeee3}
+.sugg{border:1px solid #e6e9ef;border-radius:6px;padding:4px 12px;margin:8px 0}
+`;
+
+export function renderHtml(r: Report): string {
+  const o: string[] = [];
+  const p = (s: string) => o.push(s);
+  p('<!doctype html><html lang="en"><head><meta charset="utf-8">');
+  p(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`);
+  p('<meta name="viewport" content="width=device-width, initial-scale=1">');
+  p(`<meta name="generator" content="fwdiag report">`);
+  p(`<title>fwdiag report — ${html(r.verdict.text)}</title><style>${CSS}</style></head><body>`);
+  p('<h1>Firewall drop report</h1>');
+  p(`<p class="verdict ${r.verdict.level}" id="verdict">${html(r.verdict.text)}</p>`);
+  const span = r.first !== null && r.last !== null ? `, ${html(r.first)} → ${html(r.last)}` : '';
+  p(`<p class="meta">Input: ${r.input.sources.map((s) => `<code>${html(s)}</code>`).join(', ') || 'stdin'} — ${fmtNum(r.input.lines)} lines, ` +
+    `${fmtNum(r.totals.drops)} drops on ${fmtNum(r.totals.flows)} flows from ${fmtNum(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
+    `${r.clock === 'boot' ? ' (kernel monotonic clock)' : ' (UTC)'}. Generated ${html(r.generatedAt)}.</p>`);
+
+  // timeline
+  p('<h2>Timeline</h2>');
+  const x0raw = r.firstMs;
+  const x1raw = r.lastMs;
+  if (x0raw === null || x1raw === null) {
+    p('<p>No timed drops to chart.</p>');
+  } else {
+    const span0 = Math.max(x1raw - x0raw + 1, r.timeline.bucketMs);
+    const w = binWidth(span0, r.timeline.bucketMs);
+    const x0 = floorTo(x0raw, w);
+    const x1 = Math.max(x0 + w, floorTo(x1raw, w) + w);
+    const withDay = x1 - x0 > 86_400_000;
+    const all: Bins = new Map();
+    const per = r.timeline.hosts.map((h) => ({ host: h.host, bins: rebin(h.buckets, w) }));
+    for (const h of r.timeline.hosts) rebin(h.buckets, w, all);
+    const maxOf = (b: Bins) => Math.max(0, ...[...b.values()].map((v) => v[0]! + v[1]! + v[2]! + v[3]!));
+    const unit = `drops per ${formatSpan(w)}`;
+    p(`<p class="legend">${REPORT_VERDICTS.map((v) => `<span><i style="background:${COLORS[v]}"></i>${v}</span>`).join('')}<span><i class="win"></i>window</span> — ${unit}, UTC</p>`);
+    p(`<div id="overview">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay })}</div>`);
+    if (per.length > 1) {
+      const yMax = niceMax(Math.max(...per.map((h) => maxOf(h.bins))));
+      p('<h3>Per host</h3><div class="multiples" id="hosts">');
+      for (const h of per) p(chart({ bins: h.bins, x0, x1, w, yMax, windows: r.windows, width: 520, height: 130, title: h.host, clock: r.clock, withDay }));
+      p('</div>');
+    }
+  }
+
+  // windows
+  p('<h2>Windows</h2>');
+  if (r.windows.length === 0) {
+    p(`<p>${r.settings.windowsFrom === 'given' ? 'The given window held no drops.' : `No upgrade window found: no minute had ${r.settings.minDropsPerMin}+ conntrack-loss drops on ${r.settings.minFlows}+ flows.`}</p>`);
+  }
+  for (const w of r.windows) {
+    const how = w.source === 'given' ? 'given' : `detected, peak ${Math.round(w.peakPerMin ?? 0)} conntrack-loss drops/min`;
+    p(`<h3 id="window-${w.id}">Window ${w.id}: ${html(w.start)} → ${html(w.end)} (${formatSpan(w.endMs - w.startMs)}, ${how})</h3>`);
+    p(`<p>During: ${countsText(w.during)}. After (until ${html(w.horizon)}): ${countsText(w.after)}.</p>`);
+    const ct = w.conntrackLoss;
+    if (ct.flows > 0) {
+      p(`<p>Conntrack loss: ${fmtNum(ct.drops)} drops on ${fmtNum(ct.flows)} flows; ${ct.unsettled > 0
+        ? `<strong>${fmtNum(ct.unsettled)} still losing state more than ${formatSpan(r.settings.settleMs)} after the end</strong>`
+        : ct.stoppedWithinMs === 0 ? "all stopped by the window's end" : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end`}.</p>`);
+    }
+    p(`<table><thead><tr><th>host</th>${REPORT_VERDICTS.map((v) => `<th class="n">during ${v}</th>`).join('')}<th class="n">flows</th>${REPORT_VERDICTS.map((v) => `<th class="n">after ${v}</th>`).join('')}</tr></thead><tbody>`);
+    for (const h of w.hosts) {
+      p(`<tr><td>${html(h.host)}</td>${REPORT_VERDICTS.map((v) => `<td class="n">${fmtNum(h.during[v])}</td>`).join('')}<td class="n">${fmtNum(h.flows)}</td>${REPORT_VERDICTS.map((v) => `<td class="n">${fmtNum(h.after[v])}</td>`).join('')}</tr>`);
+    }
+    p('</tbody></table>');
+    if (w.persisted.length > 0) p(`<p><strong>Persisted after the window (action needed):</strong></p><ul>${w.persisted.map((g) => groupItem(g, ' after the window')).join('')}</ul>`);
+    if (w.duringOnly.length > 0) p(`<p>Refused during the window only (check that the clients recovered):</p><ul>${w.duringOnly.map((g) => groupItem(g, '')).join('')}</ul>`);
+  }
+
+  // flows
+  p('<h2>Flows</h2>');
+  if (r.flows.length === 0) p('<p>No flows.</p>');
+  else {
+    p(`<table id="flows"><thead><tr><th>status</th><th>host</th><th>port</th><th>service</th><th>server</th><th>client</th><th>verdict</th><th class="n">drops</th>` +
+      `${r.windows.map((w) => `<th class="n">W${w.id} during / after</th>`).join('')}<th>last seen</th><th>note</th></tr></thead><tbody>`);
+    for (const f of r.flows) {
+      p(`<tr><td>${badge(f.status, f.status)}</td><td>${html(f.host)}</td><td>${html(portText(f.proto, f.port))}</td><td>${f.service === null ? '' : html(f.service)}</td>` +
+        `<td><code>${html(f.server)}</code></td><td><code>${html(f.client)}</code></td><td>${f.verdict}</td><td class="n">${fmtNum(f.count)}</td>` +
+        `${f.windows.map((x) => `<td class="n">${fmtNum(x.during)} / ${fmtNum(x.after)}</td>`).join('')}` +
+        `<td>${f.lastSeen === null ? '' : html(f.lastSeen)}</td><td title="${html(f.reason)}">${html(f.note)}</td></tr>`);
+    }
+    p('</tbody></table>');
+    const om = r.flowsOmitted;
+    const omitted = om.action + om.check + om.scan + om.ok;
+    if (omitted > 0) p(`<p>${fmtNum(omitted)} more flows not listed (${(['action', 'check', 'scan', 'ok'] as const).filter((s) => om[s] > 0).map((s) => `${fmtNum(om[s])} ${s}`).join(', ')}).</p>`);
+  }
+
+  // suggestions
+  p('<h2>Suggestions</h2>');
+  if (r.suggestionsFrom === 'none') {
+    p('<p><em>No suggestions: give <code>--platform P --role R</code> (or <code>--host-role HOST=ROLE</code>) so the suggestion engine knows which ports each node should serve.</em></p>');
+  } else if (r.suggestions.length === 0) {
+    p('<p>No rule to add: nothing the suggestion engine would open.</p>');
+  } else {
+    for (const s of r.suggestions) {
+      const svc = s.service !== null ? ` (${html(s.service)})` : '';
+      const src = s.action === 'accept' ? (s.sources.length > 0 ? ` from ${s.sources.map((x) => `<code>${html(x)}</code>`).join(', ')}` : ' from anywhere') : '';
+      p(`<div class="sugg"><h3>${badge(s.action === 'accept' ? 'action' : 'check', s.action)} ${html(suggestionPorts(s))}${svc}${src} — ${html(s.role)}, ${html(String(s.confidence))} confidence</h3>`);
+      p(`<p>${html(s.reason)}</p>${s.notes.length > 0 ? `<ul>${s.notes.map((x) => `<li>${html(x)}</li>`).join('')}</ul>` : ''}`);
+      const e = s.evidence;
+      p(`<p class="meta">Evidence: ${fmtNum(e.count)} drops on ${fmtNum(e.flows)} flows${e.hosts.length > 0 ? ` on ${e.hosts.map(html).join(', ')}` : ''}${e.firstSeen !== null ? `, ${html(e.firstSeen)} → ${html(e.lastSeen ?? e.firstSeen)}` : ''}.</p>`);
+      if (s.rendered !== '') p(`<pre>${html(s.rendered)}</pre>`);
+      p('</div>');
+    }
+  }
+  const totalByHost = r.timeline.hosts.map((h) => `${html(h.host)}: ${fmtNum(sumCounts(h.totals))}`).join(', ');
+  p(`<p class="meta">Drops by host: ${totalByHost || 'none'}. Settle ${formatSpan(r.settings.settleMs)}; windows ${r.settings.windowsFrom}` +
+    `${r.settings.windowsFrom === 'detected' ? ` (${r.settings.minDropsPerMin}+ conntrack-loss drops/min on ${r.settings.minFlows}+ flows, gaps ≤ ${formatSpan(r.settings.mergeGapMs)} merged)` : ''}.</p>`);
+  p('</body></html>');
+  return `${o.join('\n')}\n`;
+}

@@ -1,0 +1,152 @@
+/**
+ * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
+ */
+import { REPORT_VERDICTS } from './aggregate.js';
+import { formatSpan } from './verdict.js';
+import { countsText, md, mdBlock, mdCode, portText, suggestionPorts, sumCounts } from './format.js';
+import type { BlockGroup, Report, ReportWindow } from './types.js';
+
+const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
+
+function n(x: number): string {
+  return x.toLocaleString('en-US');
+}
+
+function windowSpan(w: ReportWindow): string {
+  return formatSpan(w.endMs - w.startMs);
+}
+
+function group(g: BlockGroup, what: string): string {
+  const svc = g.service !== null ? ` (${md(g.service)})` : '';
+  const clients = g.clients.map((c) => mdCode(c)).join(', ');
+  const more = g.flows > g.clients.length ? ` and ${g.flows - g.clients.length} more` : '';
+  return `- **${md(portText(g.proto, g.port))} on ${md(g.host)}**${svc}: ${n(g.packets)} drop${g.packets === 1 ? '' : 's'}${what} from ${clients}${more}` +
+    `${g.lastSeen !== null ? `; last seen ${md(g.lastSeen)}` : ''}`;
+}
+
+export function renderMarkdown(r: Report): string {
+  const out: string[] = [];
+  const p = (s = '') => out.push(s);
+  p('# Firewall drop report');
+  p();
+  p(`${LEVEL_MARK[r.verdict.level]} **${md(r.verdict.text)}**`);
+  p();
+  const span = r.first !== null && r.last !== null ? `, ${md(r.first)} → ${md(r.last)}` : '';
+  p(`Input: ${r.input.sources.map(mdCode).join(', ') || 'stdin'} — ${n(r.input.lines)} lines, ${n(r.totals.drops)} drops ` +
+    `on ${n(r.totals.flows)} flows from ${n(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
+    `${r.clock === 'boot' ? ' (kernel monotonic clock: no wall-clock stamps in the input)' : ' (UTC)'}. Generated ${md(r.generatedAt)}.`);
+  p();
+
+  p('## Drops by verdict');
+  p();
+  p(`| host | ${REPORT_VERDICTS.join(' | ')} | total |`);
+  p(`|---|${REPORT_VERDICTS.map(() => '--:').join('|')}|--:|`);
+  for (const h of r.timeline.hosts) p(`| ${md(h.host)} | ${REPORT_VERDICTS.map((v) => n(h.totals[v])).join(' | ')} | ${n(sumCounts(h.totals))} |`);
+  p(`| **all** | ${REPORT_VERDICTS.map((v) => `**${n(r.totals[v])}**`).join(' | ')} | **${n(r.totals.drops)}** |`);
+  p();
+
+  p('## Windows');
+  p();
+  if (r.windows.length === 0) {
+    p(r.settings.windowsFrom === 'given'
+      ? 'The given window held no drops.'
+      : `No upgrade window found: no minute had ${r.settings.minDropsPerMin}+ conntrack-loss drops on ${r.settings.minFlows}+ flows.`);
+    p();
+  }
+  for (const w of r.windows) {
+    const how = w.source === 'given' ? 'given' : `detected, peak ${Math.round(w.peakPerMin ?? 0)} conntrack-loss drops/min`;
+    p(`### Window ${w.id}: ${md(w.start)} → ${md(w.end)} (${windowSpan(w)}, ${how})`);
+    p();
+    p(`During: ${countsText(w.during)}. After (until ${md(w.horizon)}): ${countsText(w.after)}.`);
+    p();
+    const ct = w.conntrackLoss;
+    if (ct.flows > 0) {
+      p(`Conntrack loss: ${n(ct.drops)} drops on ${n(ct.flows)} flows; ` +
+        (ct.unsettled > 0
+          ? `**${n(ct.unsettled)} flow${ct.unsettled === 1 ? '' : 's'} still losing state more than ${formatSpan(r.settings.settleMs)} after the end** (latest ${formatSpan(ct.stoppedWithinMs)}).`
+          : ct.stoppedWithinMs === 0 ? 'all stopped by the window\'s end.' : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end.`));
+      p();
+    }
+    p(`| host | during: ${REPORT_VERDICTS.join(' / ')} | flows | after: ${REPORT_VERDICTS.join(' / ')} |`);
+    p('|---|--:|--:|--:|');
+    for (const h of w.hosts) {
+      p(`| ${md(h.host)} | ${REPORT_VERDICTS.map((v) => n(h.during[v])).join(' / ')} | ${n(h.flows)} | ${REPORT_VERDICTS.map((v) => n(h.after[v])).join(' / ')} |`);
+    }
+    p();
+    if (w.persisted.length > 0) {
+      p('**Persisted after the window (action needed):**');
+      p();
+      for (const g of w.persisted) p(group(g, ' after the window'));
+      p();
+    }
+    if (w.duringOnly.length > 0) {
+      p('Refused during the window only (check that the clients recovered):');
+      p();
+      for (const g of w.duringOnly) p(group(g, ''));
+      p();
+    }
+  }
+
+  p('## Flows');
+  p();
+  if (r.flows.length === 0) p('No flows.');
+  else {
+    const wcols = r.windows.map((w) => `W${w.id} during/after`);
+    p(`| status | host | port | service | server | client | verdict | drops | ${wcols.length > 0 ? `${wcols.join(' | ')} | ` : ''}last seen | note |`);
+    p(`|---|---|---|---|---|---|---|--:|${wcols.map(() => '--:|').join('')}---|---|`);
+    for (const f of r.flows) {
+      const ws = f.windows.map((x) => `${n(x.during)} / ${n(x.after)}`);
+      p(`| ${f.status} | ${md(f.host)} | ${md(portText(f.proto, f.port))} | ${f.service === null ? '' : md(f.service)} | ` +
+        `${mdCode(f.server)} | ${mdCode(f.client)} | ${f.verdict} | ${n(f.count)} | ${ws.length > 0 ? `${ws.join(' | ')} | ` : ''}` +
+        `${f.lastSeen === null ? '' : md(f.lastSeen)} | ${md(f.note)} |`);
+    }
+    const om = r.flowsOmitted;
+    const omitted = om.action + om.check + om.scan + om.ok;
+    if (omitted > 0) {
+      p();
+      p(`${n(omitted)} more flows not listed (${(['action', 'check', 'scan', 'ok'] as const).filter((s) => om[s] > 0).map((s) => `${n(om[s])} ${s}`).join(', ')}); use --format json --max-rows N for more.`);
+    }
+  }
+  p();
+
+  p('## Suggestions');
+  p();
+  if (r.suggestionsFrom === 'none') {
+    p('_No suggestions: give `--platform P --role R` (or `--host-role HOST=ROLE`) so the suggestion engine knows which ports each node should serve._');
+  } else if (r.suggestions.length === 0) {
+    p('No rule to add: nothing the suggestion engine would open.');
+  } else {
+    for (const s of r.suggestions) {
+      const svc = s.service !== null ? ` (${md(s.service)})` : '';
+      const src = s.sources.length > 0 ? ` from ${s.sources.map(mdCode).join(', ')}` : ' from anywhere';
+      p(`### ${s.action === 'accept' ? 'Accept' : 'Note'} ${md(suggestionPorts(s))}${svc}${s.action === 'accept' ? src : ''} — ${md(s.role)}, ${s.confidence} confidence`);
+      p();
+      p(md(s.reason));
+      for (const note of s.notes) p(`- ${md(note)}`);
+      p();
+      const e = s.evidence;
+      p(`Evidence: ${n(e.count)} drops on ${n(e.flows)} flows${e.hosts.length > 0 ? ` on ${e.hosts.map(md).join(', ')}` : ''}` +
+        `${e.firstSeen !== null ? `, ${md(e.firstSeen)} → ${md(e.lastSeen ?? e.firstSeen)}` : ''}.`);
+      if (s.rendered !== '') {
+        p();
+        p(mdBlock(s.rendered, 'sh'));
+      }
+      p();
+    }
+  }
+
+  const l = r.limits;
+  const lim: string[] = [];
+  if (l.untimed > 0) lim.push(`${n(l.untimed)} drops without a usable time are counted but not on the timeline`);
+  if (l.hostsDropped > 0) lim.push(`${n(l.hostsDropped)} drops of hosts beyond the host cap are not on the timeline`);
+  if (l.timelineCoarsened > 0) lim.push(`the timeline was coarsened to ${formatSpan(r.timeline.bucketMs)} buckets to stay within its memory cap`);
+  if (l.flowsCoarsened > 0) lim.push(`${n(l.flowsCoarsened)} long-lived flows keep their activity in coarser buckets: their during/after split is approximate`);
+  if (l.flowsExpired + l.flowsEvicted > 0) lim.push(`${n(l.flowsExpired)} idle noise flows expired and ${n(l.flowsEvicted)} flows were evicted (their drops are counted, the flows not listed)`);
+  if (lim.length > 0) {
+    p('## Limits');
+    p();
+    for (const x of lim) p(`- ${x}`);
+    p();
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}

@@ -1,0 +1,76 @@
+/**
+ * Parse results → the flows `suggest()` reads: the classifier's summary plus, per flow, a few raw lines and one
+ * event (the classifier keeps neither). Pure and synchronous; the CLI feeds it line by line from any source.
+ */
+import { createClassifier } from '../classify/classifier.js';
+import type { AnalyzeSummary, ClassifierDeps } from '../classify/classifier.js';
+import { flowKey } from '../classify/flows.js';
+import type { ClassifierOptionsInput } from '../classify/options.js';
+import type { DropEvent, LineResult } from '../parse/event.js';
+import type { SuggestFlow } from './suggest.js';
+
+/** Flows whose raw lines and first event are kept; beyond it, flows are not sampled (counted in `unsampled`). */
+export const MAX_SAMPLED_FLOWS = 10_000;
+/** A kept sample line is cut to this many characters. */
+export const MAX_SAMPLE_CHARS = 1024;
+
+export interface FlowCollector {
+  /** One parse result and the raw line it came from. */
+  add(result: LineResult, text: string): void;
+  /** The classified flows with their samples, and the classifier's summary counters. */
+  end(): { flows: SuggestFlow[]; summary: AnalyzeSummary['summary'] };
+  /** parse issues seen */
+  readonly issues: number;
+  /** flows beyond {@link MAX_SAMPLED_FLOWS} that kept no sample */
+  readonly unsampled: number;
+}
+
+/**
+ * A collector. Bounded: at most {@link MAX_SAMPLED_FLOWS} flows × `samplesPerFlow` lines of at most
+ * {@link MAX_SAMPLE_CHARS} characters; packets judged part of a scan are not sampled (they never become rules).
+ */
+export function createFlowCollector(
+  opts: { classifier?: ClassifierOptionsInput; samplesPerFlow?: number } = {},
+  deps: ClassifierDeps = {},
+): FlowCollector {
+  const classifier = createClassifier(opts.classifier ?? {}, deps);
+  const perFlow = opts.samplesPerFlow ?? 3;
+  const kept = new Map<string, { lines: string[]; event: DropEvent }>();
+  let issues = 0;
+  let unsampled = 0;
+  return {
+    add(r, text) {
+      if (r.kind === 'issue') issues++;
+      const ev = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
+      if (ev === undefined) return;
+      const c = classifier.classify(ev);
+      if (c.kind !== 'drop' || c.verdict === 'scan' || c.flow === undefined) return;
+      let s = kept.get(c.flow.key);
+      if (s === undefined) {
+        if (kept.size >= MAX_SAMPLED_FLOWS) {
+          unsampled++;
+          return;
+        }
+        s = { lines: [], event: ev };
+        kept.set(c.flow.key, s);
+      }
+      if (s.lines.length < perFlow) s.lines.push(text.length > MAX_SAMPLE_CHARS ? `${text.slice(0, MAX_SAMPLE_CHARS)}…` : text);
+    },
+    end() {
+      const { summary, flows } = classifier.end();
+      return {
+        summary,
+        flows: flows.map((f) => {
+          const s = kept.get(flowKey(f.host, f.proto, f.server, f.serverPort, f.client));
+          return s === undefined ? f : { ...f, samples: s.lines, event: s.event };
+        }),
+      };
+    },
+    get issues() {
+      return issues;
+    },
+    get unsampled() {
+      return unsampled;
+    },
+  };
+}

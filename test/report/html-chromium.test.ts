@@ -1,0 +1,108 @@
+/**
+ * The HTML report in a real headless Chromium (Debian's `chromium`, driven by playwright-core): the page loads
+ * with no console error and no request beyond itself, the timeline charts rendered (SVG bars with real size), and a
+ * screenshot is saved under test-output/ for a human to look at.
+ */
+import { mkdirSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { buildReportFromInputs, parseReportArgs, renderReport, type ReportCliOptions } from '../../src/cli/report.js';
+import { KMSG, ROOT, SAMPLE, memoryIO } from './helpers.js';
+
+const OUT = join(ROOT, 'test-output');
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+let browser: BrowserContext;
+let profile: string;
+
+beforeAll(async () => {
+  profile = mkdtempSync(join(tmpdir(), 'fwdiag-chromium-'));
+  // a fresh profile per run: playwright wants it as launchPersistentContext's argument, not as --user-data-dir
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1200, height: 900 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync',
+    ],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+async function htmlReport(argv: string[], name: string): Promise<string> {
+  const r = await buildReportFromInputs(parseReportArgs(argv) as ReportCliOptions, memoryIO().io);
+  mkdirSync(OUT, { recursive: true });
+  const file = join(OUT, `${name}.html`);
+  writeFileSync(file, renderReport(r, 'html'));
+  return file;
+}
+
+interface Bar { cls: string; w: number; h: number }
+
+async function open(file: string, shot: string) {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+  const charts = await page.$$eval('svg.chart', (els) => els.map((e) => {
+    const b = e.getBoundingClientRect();
+    return { w: b.width, h: b.height, title: e.getAttribute('aria-label') ?? '' };
+  }));
+  const bars: Bar[] = await page.$$eval('svg.chart rect.bar', (els) => els.map((e) => {
+    const b = (e as SVGGraphicsElement).getBBox();
+    return { cls: e.getAttribute('class') ?? '', w: b.width, h: b.height };
+  }));
+  const windows = await page.$$eval('#overview rect.win', (els) => els.length);
+  const verdict = await page.textContent('#verdict');
+  const png = join(OUT, shot);
+  await page.screenshot({ path: png, fullPage: true });
+  await page.close();
+  return { errors, requests, charts, bars, windows, verdict, png };
+}
+
+describe('HTML report in headless Chromium', () => {
+  it('renders the sample: overview + one chart per host, bars stacked by verdict, windows shaded', async () => {
+    const file = await htmlReport([SAMPLE, '--platform', 'harvester', '--role', 'control-plane'], 'report-harvester-upgrade');
+    const p = await open(file, 'report-harvester-upgrade.png');
+    expect(p.errors).toEqual([]);
+    // nothing but the file itself: no external asset
+    expect(p.requests).toEqual([pathToFileURL(file).href]);
+    expect(p.charts.map((c) => c.title)).toEqual(['all hosts — drops per 1 min', 'harvester1', 'harvester2', 'harvester3']);
+    for (const c of p.charts) {
+      expect(c.w).toBeGreaterThan(200);
+      expect(c.h).toBeGreaterThan(80);
+    }
+    expect(p.bars.length).toBeGreaterThan(50);
+    for (const b of p.bars) {
+      expect(b.w).toBeGreaterThan(0);
+      expect(b.h).toBeGreaterThan(0);
+    }
+    // every verdict of the sample shows up as bars
+    for (const v of ['conntrack-loss', 'genuine-block', 'scan', 'undetermined']) expect(p.bars.some((b) => b.cls.includes(`v-${v}`))).toBe(true);
+    expect(p.windows).toBe(2);
+    expect(p.verdict).toContain('Action needed: 3 genuine blocks persisted after window 2');
+    expect(statSync(p.png).size).toBeGreaterThan(10_000);
+  });
+
+  it('renders the kernel-lab capture on the monotonic clock', async () => {
+    const file = await htmlReport([KMSG], 'report-kmsg');
+    const p = await open(file, 'report-kmsg.png');
+    expect(p.errors).toEqual([]);
+    expect(p.charts).toHaveLength(1);
+    expect(p.bars.length).toBeGreaterThan(0);
+    expect(p.windows).toBe(1);
+  });
+});

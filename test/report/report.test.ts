@@ -1,0 +1,185 @@
+/**
+ * The report on fixtures: Markdown and JSON snapshots (fixed clock, TZ=UTC) of the Harvester upgrade sample and of
+ * the kernel-lab capture, plus the behaviour the snapshots stand for, checked against independent counts.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildReportFromInputs, parseReportArgs, renderReport, type ReportCliOptions } from '../../src/cli/report.js';
+import { createParser } from '../../src/parse/parse-line.js';
+import { createClassifier } from '../../src/classify/classifier.js';
+import type { Report } from '../../src/report/types.js';
+import { KMSG, NOW, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function report(argv: string[], stdin?: string): Promise<Report> {
+  const opts = parseReportArgs(argv) as ReportCliOptions;
+  return buildReportFromInputs(opts, memoryIO(stdin !== undefined ? { stdin } : {}).io);
+}
+
+/** The JSON renderer's output, pretty-printed for a readable snapshot (the output itself is one line). */
+function prettyJson(r: Report): string {
+  const text = renderReport(r, 'json');
+  expect(text.endsWith('\n')).toBe(true);
+  expect(text.trimEnd().includes('\n')).toBe(false);
+  return `${JSON.stringify(JSON.parse(text), null, 2)}\n`;
+}
+
+/** Per-packet verdicts of the sample from the classifier alone, with their times: an independent tally. */
+function classifiedSample(): Array<{ ts: number; verdict: string; host: string }> {
+  const parser = createParser({ tz: 'UTC', now: () => NOW });
+  const c = createClassifier();
+  const out: Array<{ ts: number; verdict: string; host: string }> = [];
+  for (const line of readFileSync(SAMPLE, 'utf8').split('\n')) {
+    const r = parser.parseLine(line);
+    if (r.kind !== 'event') continue;
+    const x = c.classify(r.event);
+    if (x.kind === 'drop') out.push({ ts: r.event.ts!, verdict: x.verdict, host: r.event.host! });
+  }
+  return out;
+}
+
+const at = (hhmm: string) => Date.parse(`2026-04-22T${hhmm}:00Z`);
+
+describe('report on the Harvester upgrade sample', () => {
+  it('finds the rules-applied burst and the upgrade, and names the blocks that persisted', async () => {
+    const r = await report([SAMPLE]);
+    expect(r.windows.map((w) => [w.start, w.end])).toEqual([
+      ['2026-04-22T09:58:00Z', '2026-04-22T10:00:00Z'],
+      ['2026-04-22T10:06:00Z', '2026-04-22T10:29:00Z'],
+    ]);
+    expect(r.verdict).toEqual({
+      level: 'action',
+      text: 'Action needed: 3 genuine blocks persisted after window 2 (tcp/2380 on harvester3, udp/8472 on harvester3, tcp/2379 on harvester3)',
+    });
+    // per host × window counts equal an independent tally of the classifier's per-packet verdicts
+    const pkts = classifiedSample();
+    for (const w of r.windows) {
+      for (const h of w.hosts) {
+        for (const v of ['conntrack-loss', 'genuine-block', 'scan', 'undetermined'] as const) {
+          const during = pkts.filter((p) => p.host === h.host && p.verdict === v && p.ts >= w.startMs && p.ts < w.endMs).length;
+          const after = pkts.filter((p) => p.host === h.host && p.verdict === v && p.ts >= w.endMs && p.ts < w.horizonMs).length;
+          expect([w.id, h.host, v, h.during[v], h.after[v]]).toEqual([w.id, h.host, v, during, after]);
+        }
+      }
+    }
+    const w2 = r.windows[1]!;
+    expect(w2.persisted.map((g) => [g.host, g.proto, g.port, g.clients])).toEqual([
+      ['harvester3', 'tcp', 2380, ['192.168.122.61', '192.168.122.62']],
+      ['harvester3', 'udp', 8472, ['192.168.122.61', '192.168.122.62', '192.168.122.64']],
+      ['harvester3', 'tcp', 2379, ['192.168.122.61', '192.168.122.62']],
+    ]);
+    // the etcd restart's lost-state flows (last packets 10:29:30, 10:29:34) stopped within a minute of 10:29
+    expect(w2.conntrackLoss.unsettled).toBe(0);
+    expect(w2.conntrackLoss.stoppedWithinMs).toBe(34_000);
+    const byStatus = (s: string) => r.flows.filter((f) => f.status === s);
+    expect(byStatus('scan').map((f) => f.client)).toEqual(['192.168.122.213']);
+    // the gateway's replies that never settle, outside any window, are worth a look — not a block, not noise
+    expect(byStatus('check').find((f) => f.port === 443)).toMatchObject({ verdict: 'conntrack-loss', server: '192.168.122.1' });
+    expect(byStatus('action').every((f) => f.host === 'harvester3' && f.verdict === 'genuine-block')).toBe(true);
+  });
+
+  it('renders Markdown and JSON as in the snapshots', async () => {
+    const r = await report([SAMPLE]);
+    r.input.sources = ['harvester-upgrade.log'];
+    await expect(renderReport(r, 'md')).toMatchFileSnapshot('__snapshots__/harvester-upgrade.md');
+    await expect(prettyJson(r)).toMatchFileSnapshot('__snapshots__/harvester-upgrade.json');
+  });
+
+  it('says "no genuine blocks" when the input ends before harvester3 lost its rules', async () => {
+    const before = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l.slice(7, 15) < '10:20:00').join('\n');
+    const r = await report([], before);
+    const pkts = classifiedSample().filter((p) => p.ts < at('10:20'));
+    expect(pkts.some((p) => p.verdict === 'genuine-block')).toBe(false);
+    const ct = pkts.filter((p) => p.verdict === 'conntrack-loss' && r.windows.some((w) => p.ts >= w.startMs && p.ts < w.endMs)).length;
+    const flows = r.windows.reduce((n, w) => n + w.conntrackLoss.flows, 0);
+    const stopped = Math.max(...r.windows.map((w) => w.conntrackLoss.stoppedWithinMs));
+    expect(r.verdict.level).toBe('ok');
+    expect(r.verdict.text).toBe(`No genuine blocks: ${ct} conntrack-loss drops on ${flows} flows, all stopped within ${Math.ceil(stopped / 1000)} s of their window's end`);
+  });
+
+  it('merges per-host files (one gzipped) by time into the same report', async () => {
+    const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '');
+    const files: string[] = [];
+    for (const host of ['harvester1', 'harvester2', 'harvester3']) {
+      const text = `${lines.filter((l) => l.split(' ')[3] === host).join('\n')}\n`;
+      const f = join(tmp, host === 'harvester2' ? `${host}.log.gz` : `${host}.log`);
+      writeFileSync(f, host === 'harvester2' ? gzipSync(text) : text);
+      files.push(f);
+    }
+    const one = await report([SAMPLE]);
+    const many = await report(files);
+    expect(many.input.sources).toEqual(files);
+    expect(many.input.lines).toBe(one.input.lines);
+    for (const k of ['verdict', 'windows', 'timeline', 'totals', 'flows', 'hosts'] as const) expect([k, many[k]]).toEqual([k, one[k]]);
+  });
+
+  it('judges a given --window instead of detecting one', async () => {
+    const r = await report([SAMPLE, '--window', '2026-04-22T10:05:00Z..2026-04-22T10:31:00Z']);
+    expect(r.settings.windowsFrom).toBe('given');
+    expect(r.windows).toHaveLength(1);
+    expect(r.windows[0]).toMatchObject({ source: 'given', start: '2026-04-22T10:05:00Z', end: '2026-04-22T10:31:00Z', horizon: '2026-04-22T10:50:00Z' });
+    expect(r.verdict.text).toBe('Action needed: 3 genuine blocks persisted after the window (tcp/2380 on harvester3, udp/8472 on harvester3, tcp/2379 on harvester3)');
+  });
+
+  it('with the platform and role, carries the suggestion engine\'s rules for what persisted', async () => {
+    const r = await report([SAMPLE, '--platform', 'harvester', '--role', 'control-plane']);
+    expect(r.suggestionsFrom).toBe('engine');
+    const accepts = r.suggestions.filter((s) => s.action === 'accept');
+    expect(accepts.map((s) => [s.proto, s.ports])).toEqual([['tcp', ['2379-2380']], ['udp', [8472]]]);
+    expect(accepts.every((s) => s.rendered.includes('-j ACCEPT'))).toBe(true);
+    // lost state that stopped with its window is not "persistent" for the engine: only the gateway's replies are
+    const notes = r.suggestions.filter((s) => s.action === 'note');
+    expect(notes.map((s) => [s.proto, s.ports])).toEqual([['tcp', [443]]]);
+    expect(renderReport(r, 'md')).toContain('iptables -I HARVESTER_INPUT');
+  });
+});
+
+describe('report on the kernel-lab capture (/dev/kmsg records, no wall clock)', () => {
+  it('reports on the kernel monotonic clock and finds the lab burst', async () => {
+    const r = await report([KMSG]);
+    expect(r.clock).toBe('boot');
+    expect(r.hosts).toEqual(['kmsg']);
+    expect(r.first).toBe('boot+00:11:32');
+    expect(r.windows).toHaveLength(1);
+    expect(r.verdict.level).toBe('check');
+    expect(r.verdict.text.startsWith('Check: 9 genuine blocks during the window, none seen after (tcp/10250 on kmsg')).toBe(true);
+    r.input.sources = ['kmsg.txt'];
+    await expect(renderReport(r, 'md')).toMatchFileSnapshot('__snapshots__/kmsg.md');
+    await expect(prettyJson(r)).toMatchFileSnapshot('__snapshots__/kmsg.json');
+  });
+
+  it('gives the same verdicts from the same capture as syslog lines', async () => {
+    const k = await report([KMSG]);
+    const s = await report([SYSLOG]);
+    expect(s.clock).toBe('wall');
+    expect(s.totals).toEqual(k.totals);
+    expect(s.flows.map((f) => [f.status, f.verdict, f.proto, f.port, f.count])).toEqual(k.flows.map((f) => [f.status, f.verdict, f.proto, f.port, f.count]));
+  });
+});
+
+describe('hostile log text', () => {
+  const evil = '<img/src=x/onerror=alert(1)>|**x**\u001b[31m';
+  const line = (t: string, spt: number, flags: string) =>
+    `Apr 22 10:0${t} ${evil} kernel: DROP IN=eth0 OUT= MAC=52:54:00:00:00:01:52:54:00:00:00:02:08:00 SRC=198.18.0.1 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${spt} DPT=2380 WINDOW=64240 RES=0x00 ${flags} URGP=0 `;
+  const input = [line('1:00', 40000, 'SYN'), line('1:01', 40000, 'SYN'), line('2:00', 40001, 'SYN')].join('\n');
+
+  it('is escaped in every format', async () => {
+    const r = await report([], input);
+    expect(r.hosts).toEqual([evil]);
+    const md = renderReport(r, 'md');
+    const html = renderReport(r, 'html');
+    const json = renderReport(r, 'json');
+    for (const out of [md, html, json]) expect(out).not.toContain('\u001b');
+    // Markdown renderers pass inline HTML through: no raw tag in either
+    for (const out of [md, html]) expect(out).not.toContain('<img');
+    expect(md).toContain('&lt;img/src=x/onerror=alert\\(1)>'.replace('\\(', '(').replace('>', '\\>'));
+    expect(md).toContain('\\|\\*\\*x\\*\\*\\x1b\\[31m');
+    expect(html).toContain('&lt;img/src=x/onerror=alert(1)&gt;|**x**\\x1b[31m');
+    expect(JSON.parse(json).hosts).toEqual([evil]);
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * End to end: the real live view on a real terminal. tmux gives it a pty (stdout is a TTY, /dev/tty exists) while
+ * stdin is a pipe carrying the fixture — exactly `journalctl -k | fwdiag` on a node. We read the screen with
+ * `capture-pane`, press keys with `send-keys`, and check `q` / Ctrl-C leave the summary on the normal screen.
+ *
+ * Runs test/view/live-e2e.mjs (dist/view/run-live.js) until the CLI wires runLive into `fwdiag`; build first
+ * (`npm test` does). Each run uses its own tmux server socket, killed afterwards.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { parseFragment } from '../../src/compile/policy.js';
+import { createAnalyzeHumanWriter } from '../../src/output/analyze-human.js';
+import { feed, fixtureLines, SAMPLE } from './helpers.js';
+import { Writable } from 'node:stream';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SCRIPT = join(ROOT, 'test/view/live-e2e.mjs');
+const FIXTURE = fileURLToPath(SAMPLE);
+const SOCKET = `fwdiag-view-${process.pid}`;
+const WIDTH = 120;
+const HEIGHT = 40;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+}
+
+/** The visible screen (wrapped lines joined, so long lines compare whole). */
+function screen(session: string, history = false): string {
+  return tmux('capture-pane', '-p', '-J', '-t', session, ...(history ? ['-S', '-300'] : []));
+}
+
+async function waitFor(session: string, pred: (s: string) => boolean, what: string, ms = 15_000, history = false): Promise<string> {
+  const end = Date.now() + ms;
+  let last = '';
+  while (Date.now() < end) {
+    last = screen(session, history);
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
+}
+
+/** One key at a time, each given time to be read on its own (a terminal delivers a keypress per read). */
+async function keys(session: string, ...ks: string[]): Promise<void> {
+  for (const k of ks) {
+    tmux('send-keys', '-t', session, k);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+/** The summary analyze prints for the fixture, computed in-process (the same writer, no colour). */
+async function expectedSummary(): Promise<string> {
+  const { classifier } = feed(fixtureLines(SAMPLE));
+  let out = '';
+  const sink = new Writable({ write(c, _e, cb) { out += String(c); cb(); } });
+  const w = createAnalyzeHumanWriter({ stdout: sink, color: false, describe: (f) => classifier.flowSummary(f) });
+  await w.end(classifier.end());
+  return out;
+}
+
+let dir = '';
+let n = 0;
+
+/** Starts the view in a fresh session on the fixture piped into stdin; returns the session name. */
+function start(): string {
+  const name = `v${++n}`;
+  const cmd = `cat '${FIXTURE}' | NO_COLOR=1 node '${SCRIPT}' - '${dir}'; echo "EXIT=$?"; sleep 120`;
+  tmux('new-session', '-d', '-s', name, '-x', String(WIDTH), '-y', String(HEIGHT), cmd);
+  return name;
+}
+
+beforeAll(() => {
+  // no skipping: the e2e test needs tmux (.ci/run installs it) and a build (npm test builds first)
+  execFileSync('tmux', ['-V']);
+  if (!existsSync(join(ROOT, 'dist/view/run-live.js'))) throw new Error('dist/view/run-live.js missing: run `npx tsc -p tsconfig.json` first');
+  dir = mkdtempSync(join(tmpdir(), 'fwdiag-view-'));
+});
+
+afterAll(() => {
+  try {
+    tmux('kill-server');
+  } catch {
+    // the server is gone already
+  }
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+describe('live view in a real terminal (tmux)', () => {
+  it('shows the fixture live, reacts to keys from /dev/tty, writes the fragment, and q prints the summary', async () => {
+    const lines = fixtureLines(SAMPLE);
+    const { classifier } = feed(lines);
+    const s = classifier.end();
+    const s0 = start();
+
+    let sc = await waitFor(s0, (x) => x.includes('input ended'), 'the input to end');
+    expect(sc).toContain(`${lines.length} lines`);
+    expect(sc).toMatch(new RegExp(`genuine-block\\s+${s.summary['genuine-block']}\\b`));
+    expect(sc).toMatch(new RegExp(`conntrack-loss\\s+${s.summary['conntrack-loss']}\\b`));
+    const noise = s.flows.filter((f) => f.verdict === 'conntrack-loss' && !f.persistent).length;
+    expect(sc).toContain(`Flows: ${s.flows.length - noise} shown of ${s.flows.length}`);
+    expect(sc).toContain(`${noise} noise hidden (c)`);
+    // stays on screen after the input ended, like less; the frame fits the terminal
+    expect(sc.split('\n').every((l) => l.length <= WIDTH)).toBe(true);
+    expect(sc).toContain('q quit');
+
+    // v: only genuine blocks
+    await keys(s0, 'v');
+    sc = await waitFor(s0, (x) => x.includes('verdict: genuine-block (v)'), 'the verdict filter');
+    const table = sc.split('\n').filter((l) => /^[›· ] (genuine-block|scan|undetermined|conntrack-loss)/.test(l));
+    expect(table.length).toBe(s.flows.filter((f) => f.verdict === 'genuine-block').length);
+    expect(table.every((l) => l.includes('genuine-block'))).toBe(true);
+
+    // arrows move the selection: the details pane follows
+    const before = sc.split('\n').find((l) => l.startsWith('genuine-block'));
+    await keys(s0, 'Down');
+    sc = await waitFor(s0, (x) => x.split('\n').find((l) => l.startsWith('genuine-block')) !== before, 'the details to change');
+    expect(sc.split('\n').filter((l) => l.startsWith('› ')).length).toBe(1);
+
+    // Tab: suggestions, with their scope
+    await keys(s0, 'Tab');
+    sc = await waitFor(s0, (x) => x.includes('▶ Suggestions'), 'the suggestions panel');
+    expect(sc).toContain('scope (sources): 192.168.122.61, 192.168.122.62');
+
+    // w: the fragment is written and the header says where
+    await keys(s0, 'w');
+    sc = await waitFor(s0, (x) => /wrote \d+ rules? to /.test(x), 'the write message');
+    const files = readdirSync(dir).filter((f) => f.startsWith('fwdiag-extra-') && f.endsWith('.yaml'));
+    expect(files.length).toBe(1);
+    expect(sc).toContain(join(dir, files[0]!));
+    const frag = parseFragment(parseYaml(readFileSync(join(dir, files[0]!), 'utf8')));
+    expect(frag.ok).toBe(true);
+    if (frag.ok) expect(frag.value.extra.map((x) => `${x.proto}/${String(x.ports?.[0])}`).sort()).toEqual(['tcp/2379', 'tcp/2380', 'udp/8472']);
+
+    // the terminal shrinks: the view reflows to the new width
+    tmux('resize-window', '-t', s0, '-x', '90', '-y', '30');
+    sc = await waitFor(s0, (x) => x.split('\n').every((l) => l.length <= 90) && x.includes('? help'), 'the reflow');
+    expect(sc.trimEnd().split('\n').length).toBeLessThanOrEqual(30);
+    expect(sc).toContain('fwdiag live'); // the header is still on top: the frame was redrawn, not scrolled
+
+    // q: the view goes, the summary (analyze's text) is printed, exit 0
+    await keys(s0, 'q');
+    sc = await waitFor(s0, (x) => x.includes('EXIT='), 'exit', 10_000, true);
+    expect(sc).toContain('EXIT=0');
+    expect(sc).not.toContain('q quit'); // the alternate screen is gone
+    const want = (await expectedSummary()).split('\n').filter((l) => l.trim() !== '').slice(0, 6);
+    for (const l of want) expect(sc).toContain(l);
+  }, 60_000);
+
+  it('Ctrl-C quits with the summary too', async () => {
+    const s1 = start();
+    await waitFor(s1, (x) => x.includes('input ended'), 'the input to end');
+    await keys(s1, 'C-c');
+    const sc = await waitFor(s1, (x) => x.includes('EXIT='), 'exit', 10_000, true);
+    expect(sc).toContain('EXIT=0');
+    expect(sc).toMatch(/Summary: \d+ drops in \d+ flows/);
+  }, 30_000);
+});
