@@ -261,6 +261,8 @@ class ClassifierCore implements Classifier {
       }
     }
 
+    // "still going": a quiet gap longer than --settle ends an episode; persistence is counted from the new one
+    if (!flow.persistent && t - flow.lastSeen > this.options.settleMs) flow.persistAt = this.persistAtFrom(t);
     this.counts[verdict]++;
     if (verdict === 'genuine-block') flow.nBlock++;
     else if (verdict === 'undetermined') flow.nUndet++;
@@ -369,9 +371,19 @@ class ClassifierCore implements Classifier {
     f.firstMono = f.lastMono = mono;
     f.firstLine = f.lastLine = line;
     f.file = file;
-    f.persistAt = w !== undefined && t < w.end ? w.end + this.options.settleMs : t + this.options.settleMs;
+    f.persistAt = this.persistAtFrom(t);
     if (w !== undefined) f.window = { before: 0, during: 0, after: 0 };
     f.probe = probe;
+  }
+
+  /**
+   * When a flow whose current episode began at `t` becomes persistent: after --settle of unbroken activity, and
+   * for an episode that began before the end of --window, only once it has gone on --settle past the window.
+   */
+  private persistAtFrom(t: number): number {
+    const w = this.options.window;
+    const settle = this.options.settleMs;
+    return w !== undefined && t < w.end ? Math.max(t, w.end) + settle : t + settle;
   }
 
   /** Keeps what the packet's reason needs, to build it when someone asks (most flows are never printed). */
@@ -523,8 +535,8 @@ class ClassifierCore implements Classifier {
     if (f.persistent) {
       const w = this.options.window;
       const span = w !== undefined && f.firstSeen < w.end
-        ? `still seen more than ${seconds(this.options.settleMs)} after the window ended`
-        : `went on for more than ${seconds(this.options.settleMs)}`;
+        ? `still going more than ${seconds(this.options.settleMs)} after the window ended`
+        : `went on for more than ${seconds(this.options.settleMs)} without a pause that long`;
       r += f.verdict === 'conntrack-loss'
         ? `; persistent: ${span} — worth a look (asymmetric routing, or a rule applied mid-connection that never heals)`
         : f.verdict === 'genuine-block' ? `; persistent: ${span} — the rule is really missing` : `; persistent: ${span}`;

@@ -56,6 +56,14 @@ export interface FlowActivity {
   w: number;
   /** bucket start of the last conntrack-loss packet counted towards the global distinct-flow count */
   lastCt: number;
+  /** packets judged genuine-block / undetermined when they came (moved to scan if the flow turns out a probe) */
+  block: number;
+  undet: number;
+}
+
+/** An empty activity of bucket width `w`. */
+export function newActivity(w: number): FlowActivity {
+  return { starts: [], counts: [], w, lastCt: -Infinity, block: 0, undet: 0 };
 }
 
 /** What kind of clock the report's times are: wall clock (ms since the epoch) or kernel monotonic (ms since boot). */
@@ -123,10 +131,12 @@ export class ReportAggregate {
     if (r.changes !== undefined) this.onChanges(r, flow);
     let a = this.activity.get(flow);
     if (a === undefined) {
-      a = { starts: [], counts: [], w: this.bucketMs, lastCt: -Infinity };
+      a = newActivity(this.bucketMs);
       this.activity.set(flow, a);
       if (++this.addsSinceSweep >= SWEEP_EVERY) this.sweep();
     }
+    if (v === VI['genuine-block']) a.block++;
+    else if (v === VI.undetermined) a.undet++;
     const b = record(a, t);
     if (b !== 0) this.flowsCoarsened += b;
     if (v === 0) {
@@ -146,14 +156,14 @@ export class ReportAggregate {
   private onChanges(r: ClassifyResult, flow: Flow): void {
     for (const c of r.changes ?? []) {
       const g = c.flow;
-      if (c.kind === 'verdict' && g.verdict === 'scan' && c.from !== undefined && c.from !== 'scan') this.relabel(g, c.from);
+      if (c.kind === 'verdict' && g.verdict === 'scan' && c.from !== 'scan') this.relabel(g);
       if (c.kind !== 'verdict' || g === flow || !g.gone || g.verdict !== 'scan') continue;
       if (g.host !== flow.host || g.server !== flow.server || g.client !== flow.client) continue;
       const from = this.activity.get(g);
       if (from === undefined) continue;
       let to = this.activity.get(flow);
       if (to === undefined) {
-        to = { starts: [], counts: [], w: from.w, lastCt: -Infinity };
+        to = newActivity(from.w);
         this.activity.set(flow, to);
       }
       for (let i = 0; i < from.starts.length; i++) record(to, from.starts[i]!, from.counts[i]!);
@@ -162,31 +172,30 @@ export class ReportAggregate {
   }
 
   /**
-   * The classifier re-labelled a probe flow as part of a scan and moved its refused packets to `scan`
-   * (`tally[scan]` now holds how many): move as many on the timeline, in the flow's own buckets, so the chart and
-   * the window counts show a scan, not a burst of genuine blocks. Exact for pure probe flows (the usual case);
-   * a flow that also lost state may move a neighbour's packet of the same minute.
+   * The classifier re-labelled a probe flow as part of a scan: its refused (and undetermined) packets were scan
+   * packets all along, lost-state ones stay. Move as many on the timeline, in the flow's own buckets (latest
+   * first), so the chart and the window counts show a scan, not a burst of genuine blocks. Exact for pure probe
+   * flows (the usual case); a flow that also lost state may move a neighbour's packet of the same minute.
    */
-  private relabel(g: Flow, from: Verdict): void {
-    let left = g.tally[VI.scan]!;
+  private relabel(g: Flow): void {
     const act = this.activity.get(g);
     const cells = this.cells.get(g.host ?? '-');
-    if (left <= 0 || act === undefined || cells === undefined) return;
-    const order = from === 'undetermined' ? [VI.undetermined, VI['genuine-block']] : [VI['genuine-block'], VI.undetermined];
-    for (let i = act.starts.length - 1; i >= 0 && left > 0; i--) {
-      const c = cells.get(floorTo(act.starts[i]!, this.bucketMs));
-      if (c === undefined) continue;
-      let m = Math.min(act.counts[i]!, left);
-      for (const k of order) {
-        const x = Math.min(m, c[k]!);
+    if (act === undefined || cells === undefined) return;
+    for (const [k, n] of [[VI['genuine-block'], act.block], [VI.undetermined, act.undet]] as const) {
+      let left = n;
+      for (let i = act.starts.length - 1; i >= 0 && left > 0; i--) {
+        const c = cells.get(floorTo(act.starts[i]!, this.bucketMs));
+        if (c === undefined) continue;
+        const x = Math.min(act.counts[i]!, left, c[k]!);
         c[k]! -= x;
         c[VI.scan]! += x;
         this.totals[k]! -= x;
         this.totals[VI.scan]! += x;
-        m -= x;
         left -= x;
       }
     }
+    act.block = 0;
+    act.undet = 0;
   }
 
   /** Forgets flows the classifier no longer holds (they are not in its summary either). */

@@ -18,6 +18,8 @@ const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
 
 /** Most bars in one chart: buckets are merged into wider bins beyond it. */
 const MAX_BARS = 180;
+/** Fewest bins on the x axis (short inputs are padded with empty time on both sides). */
+const MIN_BARS = 15;
 const NICE_MIN = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080];
 
 type Bins = Map<number, number[]>;
@@ -154,7 +156,7 @@ h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom
 .verdict.action{background:#fdecee;border-color:#d1495b}.verdict.check{background:#fff6e0;border-color:#edae49}.verdict.ok{background:#e9f6ec;border-color:#3c9d5d}
 .meta{color:#5b6475}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border-bottom:1px solid #e6e9ef;padding:3px 8px;text-align:left;vertical-align:top}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td code,td.t{white-space:nowrap}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}pre{background:#f5f7fa;padding:8px;overflow:auto;border-radius:4px}
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}
 .legend i.win{background:#fff1bf;border:1px solid #e8d27a}
@@ -179,7 +181,7 @@ export function renderHtml(r: Report): string {
   p(`<p class="verdict ${r.verdict.level}" id="verdict">${html(r.verdict.text)}</p>`);
   const span = r.first !== null && r.last !== null ? `, ${html(r.first)} → ${html(r.last)}` : '';
   p(`<p class="meta">Input: ${r.input.sources.map((s) => `<code>${html(s)}</code>`).join(', ') || 'stdin'} — ${fmtNum(r.input.lines)} lines, ` +
-    `${fmtNum(r.totals.drops)} drops on ${fmtNum(r.totals.flows)} flows from ${fmtNum(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
+    `${fmtNum(r.totals.drops)} drops on ${fmtNum(r.totals.flows)} flow${r.totals.flows === 1 ? '' : 's'} from ${fmtNum(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock)' : ' (UTC)'}. Generated ${html(r.generatedAt)}.</p>`);
 
   // timeline
@@ -191,15 +193,23 @@ export function renderHtml(r: Report): string {
   } else {
     const span0 = Math.max(x1raw - x0raw + 1, r.timeline.bucketMs);
     const w = binWidth(span0, r.timeline.bucketMs);
-    const x0 = floorTo(x0raw, w);
-    const x1 = Math.max(x0 + w, floorTo(x1raw, w) + w);
+    let x0 = floorTo(x0raw, w);
+    let x1 = Math.max(x0 + w, floorTo(x1raw, w) + w);
+    // a capture of a few minutes would draw a few page-wide bars: show at least MIN_BARS bins around it
+    const bins = Math.round((x1 - x0) / w);
+    if (bins < MIN_BARS) {
+      x0 -= Math.floor((MIN_BARS - bins) / 2) * w;
+      // no time before boot
+      if (r.clock === 'boot' && x0 < 0) x0 = 0;
+      x1 = x0 + MIN_BARS * w;
+    }
     const withDay = x1 - x0 > 86_400_000;
     const all: Bins = new Map();
     const per = r.timeline.hosts.map((h) => ({ host: h.host, bins: rebin(h.buckets, w) }));
     for (const h of r.timeline.hosts) rebin(h.buckets, w, all);
     const maxOf = (b: Bins) => Math.max(0, ...[...b.values()].map((v) => v[0]! + v[1]! + v[2]! + v[3]!));
     const unit = `drops per ${formatSpan(w)}`;
-    p(`<p class="legend">${REPORT_VERDICTS.map((v) => `<span><i style="background:${COLORS[v]}"></i>${v}</span>`).join('')}<span><i class="win"></i>window</span> — ${unit}, UTC</p>`);
+    p(`<p class="legend">${REPORT_VERDICTS.map((v) => `<span><i style="background:${COLORS[v]}"></i>${v}</span>`).join('')}<span><i class="win"></i>window</span> — ${unit}, ${r.clock === 'boot' ? 'kernel clock (time since boot)' : 'UTC'}</p>`);
     p(`<div id="overview">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay })}</div>`);
     if (per.length > 1) {
       const yMax = niceMax(Math.max(...per.map((h) => maxOf(h.bins))));
@@ -243,7 +253,7 @@ export function renderHtml(r: Report): string {
       p(`<tr><td>${badge(f.status, f.status)}</td><td>${html(f.host)}</td><td>${html(portText(f.proto, f.port))}</td><td>${f.service === null ? '' : html(f.service)}</td>` +
         `<td><code>${html(f.server)}</code></td><td><code>${html(f.client)}</code></td><td>${f.verdict}</td><td class="n">${fmtNum(f.count)}</td>` +
         `${f.windows.map((x) => `<td class="n">${fmtNum(x.during)} / ${fmtNum(x.after)}</td>`).join('')}` +
-        `<td>${f.lastSeen === null ? '' : html(f.lastSeen)}</td><td title="${html(f.reason)}">${html(f.note)}</td></tr>`);
+        `<td class="t">${f.lastSeen === null ? '' : html(f.lastSeen)}</td><td title="${html(f.reason)}">${html(f.note)}</td></tr>`);
     }
     p('</tbody></table>');
     const om = r.flowsOmitted;

@@ -30,7 +30,8 @@ export function commentFor(s: Suggestion): string {
 }
 
 type RuleProto = NonNullable<PolicyRule['proto']>;
-const RULE_PROTOS: ReadonlySet<string> = new Set(['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'esp', 'ipip']);
+/** Protocols the compiler's rules (and the policy fragment) can express. */
+export const RULE_PROTOS: ReadonlySet<string> = new Set(['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'esp', 'ipip']);
 
 /** The compiler's abstract rules for one ACCEPT suggestion: one per port item (as compile does for extras). */
 export function policyRules(s: Suggestion): PolicyRule[] {
@@ -140,6 +141,7 @@ export function toFragment(list: readonly Suggestion[], role: string, note?: str
   const extra: ExtraRule[] = [];
   const other = new Set<string>();
   for (const s of accepts(list)) {
+    if (!RULE_PROTOS.has(s.proto)) continue;
     if (s.role !== role) {
       other.add(s.role);
       continue;

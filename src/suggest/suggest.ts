@@ -13,7 +13,7 @@ import type { Catalog, CatalogEntry, Scope } from '../catalog/index.js';
 import { trace } from '../ruleset/trace.js';
 import type { Ruleset, TraceResult } from '../ruleset/index.js';
 import { cidrContains, collapseAddresses, prefixLength } from './cidr.js';
-import { renderIptablesInsert } from './render.js';
+import { RULE_PROTOS, renderIptablesInsert } from './render.js';
 
 /** A flow as the suggestion engine reads it: the classifier's summary plus what the read loop kept of it. */
 export interface SuggestFlow extends FlowSummary {
@@ -499,6 +499,11 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       insertBefore, confidence, reason, notes: [...new Set(notes)], evidence: evidenceOf(flowsOf, sampleLines), rendered: '',
     };
     if (table !== undefined) s.table = table;
+    if (s.action === 'accept' && !RULE_PROTOS.has(s.proto)) {
+      s.action = 'note';
+      s.sources = [];
+      s.notes.push(`fwdiag's rule formats cannot express protocol ${s.proto}: write this ACCEPT by hand`);
+    }
     if (action === 'accept') s.rendered = renderIptablesInsert(s).join('\n');
     out.push(s);
   }

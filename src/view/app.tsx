@@ -243,7 +243,7 @@ export function App(props: AppProps): React.JSX.Element {
           <Details item={item} height={detailRows} width={width} color={color} describe={props.describe} trace={cachedTrace} />
         </>
       )}
-      <Text {...(color ? { dimColor: !editing } : {})}>{fit(footer, width)}</Text>
+      <Text wrap="truncate-end" {...(color ? { dimColor: !editing } : {})}>{fit(footer, width)}</Text>
     </Box>
   );
 }

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ReadStream, isatty } from 'node:tty';
 import type { CliIO } from '../cli/io.js';
-import { readResults, signalController } from '../cli/read-loop.js';
+import { readResults } from '../cli/read-loop.js';
 import { createClassifier } from '../classify/classifier.js';
 import type { ClassifierOptionsInput } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
@@ -71,14 +71,22 @@ async function writeSuggestions(store: ViewStore, dir: string, now: () => number
     store.setStatus(skipped.length > 0 ? `nothing written: ${skipped.length} suggestions refused by the fragment schema` : 'nothing to write: no suggestions yet');
     return;
   }
-  const path = resolve(join(dir, fragmentFileName(now())));
-  try {
-    await writeFile(path, fragmentYaml(fragment), { flag: 'wx', mode: 0o644 });
-    const n = fragment.extra.length;
-    store.setStatus(`wrote ${n} rule${n === 1 ? '' : 's'} to ${path}${skipped.length > 0 ? ` (${skipped.length} skipped)` : ''}`);
-  } catch (e) {
-    store.setStatus(`could not write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  const base = fragmentFileName(now());
+  // never overwrite: a second `w` in the same second gets a numbered name
+  for (let i = 1; i <= 20; i++) {
+    const path = resolve(join(dir, i === 1 ? base : base.replace(/\.yaml$/, `-${i}.yaml`)));
+    try {
+      await writeFile(path, fragmentYaml(fragment), { flag: 'wx', mode: 0o644 });
+      const n = fragment.extra.length;
+      store.setStatus(`wrote ${n} rule${n === 1 ? '' : 's'} to ${path}${skipped.length > 0 ? ` (${skipped.length} skipped)` : ''}`);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      store.setStatus(`could not write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      return;
+    }
   }
+  store.setStatus(`could not write ${resolve(join(dir, base))}: too many fragments this second`);
 }
 
 /** Runs the live view until `q`, Ctrl-C or a signal; then prints the summary. Resolves to the exit code. */
@@ -96,7 +104,16 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     maxFlows: classifier.options.maxFlows,
   });
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
-  const { controller: stop, dispose } = signalController();
+  const stop = new AbortController();
+  // `on`, not `once`: Ink's signal-exit re-raises a signal when it finds itself the last listener, and a `once`
+  // listener is removed before signal-exit's runs — the process would die without its summary
+  const onSignal = (): void => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const dispose = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
 
   let quit!: () => void;
   const quitting = new Promise<void>((r) => {
@@ -131,6 +148,9 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     { stdout, stdin: keysIn, stderr: io.stderr as unknown as NodeJS.WriteStream, maxFps: 10, exitOnCtrlC: false },
   );
 
+  // the view stays until quit, like less: once the input has ended and without a terminal for keys nothing else
+  // keeps the event loop alive
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   let inputError: unknown;
   const reading = (async () => {
     try {
@@ -174,6 +194,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     ink.unmount();
     await ink.waitUntilExit().catch(() => undefined);
     store.dispose();
+    clearInterval(keepAlive);
     if ('stream' in tty) tty.stream.destroy();
     if (alt) io.stdout.write(ALT_SCREEN_OFF);
     dispose();

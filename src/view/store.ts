@@ -7,10 +7,11 @@
  * capped: flow rows (top-N by the current sort), evidence per row, rate buckets (a fixed ring), suggestions.
  */
 import type { ClassifyResult } from '../classify/classifier.js';
-import { VERDICT_INDEX, type Flow } from '../classify/flows.js';
+import { own, type Flow } from '../classify/flows.js';
 import { VERDICTS, type Verdict } from '../classify/verdict.js';
 import type { DropEvent } from '../parse/event.js';
 import { InterimSuggestions } from './interim-suggestions.js';
+import { evidenceLine } from './format.js';
 
 /** One proposed rule, as the live view shows and writes it. The suggestion engine will produce these. */
 export interface ViewSuggestion {
@@ -47,8 +48,10 @@ export interface FlowRow {
   /** event time of the last packet (ISO), or null */
   lastTime: string | null;
   lastLine: number;
-  /** the first packet and the latest few, oldest first */
-  evidence: DropEvent[];
+  /** the first packet and a few of the latest, oldest first, as display lines (escaped) */
+  evidence: string[];
+  /** the latest packet sampled (a copy that pins no input text), for the `--ruleset` trace */
+  latest: DropEvent | null;
   /** the classifier's flow, for details computed on demand (reason, trace) */
   flow: Flow;
 }
@@ -94,7 +97,7 @@ export interface ViewStoreOptions {
   source?: string;
   /** flow rows kept (top-N by the current sort). @default 2000 */
   maxRows?: number;
-  /** evidence events kept per row besides the first. @default 3 */
+  /** evidence lines kept per row besides the first (sampled at snapshot time). @default 3 */
   evidencePerRow?: number;
   /** least time between two notifications of subscribers, in ms (100 = 10 redraws/s). @default 100 */
   notifyMs?: number;
@@ -139,13 +142,41 @@ const PRUNE_SLACK = 1.5;
 /** the view refreshes at least this often without input (elapsed time, rates decaying) */
 const IDLE_TICK_MS = 1000;
 
+/**
+ * Parsed events hold slices of the input batch's text: keeping one pins its whole chunk. So a row holds the raw
+ * event only until the next snapshot (≤ 100 ms), which turns it into an evidence line and a detached copy.
+ */
 interface RowState {
   flow: Flow;
   seq: number;
-  first: DropEvent;
-  /** the latest events, a ring once full (oldest at `next`) */
-  recent: DropEvent[];
+  /** the first packet, until rendered into `firstText` */
+  firstPending: DropEvent | null;
+  firstText: string;
+  /** the newest packet since the last snapshot */
+  pending: DropEvent | null;
+  /** the latest evidence lines, a ring once full (oldest at `next`) */
+  recent: string[];
   next: number;
+  latest: DropEvent | null;
+}
+
+/** The fields of an event the trace and the evidence need, as fresh strings (nothing pinned). */
+function detach(e: DropEvent): DropEvent {
+  const d: DropEvent = {
+    line: e.line, time: e.time === null ? null : own(e.time), ts: e.ts, mono: e.mono, host: e.host === null ? null : own(e.host),
+    envelope: e.envelope, prefix: own(e.prefix), in: own(e.in), out: own(e.out),
+  };
+  if (e.family !== undefined) d.family = e.family;
+  if (e.src !== undefined) d.src = own(e.src);
+  if (e.dst !== undefined) d.dst = own(e.dst);
+  if (e.srcShort !== undefined) d.srcShort = own(e.srcShort);
+  if (e.dstShort !== undefined) d.dstShort = own(e.dstShort);
+  if (e.proto !== undefined) d.proto = own(e.proto);
+  if (e.spt !== undefined) d.spt = e.spt;
+  if (e.dpt !== undefined) d.dpt = e.dpt;
+  if (e.flags !== undefined) d.flags = e.flags.map(own);
+  if (e.icmp !== undefined) d.icmp = { type: e.icmp.type, code: e.icmp.code };
+  return d;
 }
 
 function zero(): Record<Verdict, number> {
@@ -179,6 +210,12 @@ class Store implements ViewStore {
   private rowsDropped = 0;
 
   private readonly rows = new Map<Flow, RowState>();
+  /**
+   * Packets counted as genuine-block / undetermined per flow, so that when the classifier re-labels a scanner's
+   * earlier flows the counters can move them to `scan` too. Weak: an entry lives as long as the classifier keeps
+   * the flow, so it is bounded by the classifier's own cap.
+   */
+  private readonly probeCounts = new WeakMap<Flow, { gb: number; un: number }>();
   private seq = 0;
 
   /** per-second ring of counts per verdict: slot = second % secs, verdict-major */
@@ -246,13 +283,15 @@ class Store implements ViewStore {
     if (r.changes !== undefined) {
       for (const c of r.changes) {
         if (c.kind === 'new') this.flowsSeen++;
-        else if (c.kind === 'verdict' && c.flow.verdict === 'scan' && c.from !== undefined && c.from !== 'scan' && c.flow !== r.flow) {
-          // a source just turned out to be a scanner: the classifier moved this flow's earlier packets to `scan`
-          // (its scan tally is what moved: a non-aggregate flow gets scan packets only that way)
-          const moved = c.flow.tally[VERDICT_INDEX.scan] ?? 0;
-          const take = Math.min(moved, this.counts[c.from]);
-          this.counts[c.from] -= take;
-          this.counts.scan += take;
+        else if (c.kind === 'verdict' && c.flow.verdict === 'scan') {
+          // a source just turned out to be a scanner: the classifier moved this flow's refused probes to `scan`
+          const moved = this.probeCounts.get(c.flow);
+          if (moved !== undefined) {
+            this.counts['genuine-block'] -= moved.gb;
+            this.counts.undetermined -= moved.un;
+            this.counts.scan += moved.gb + moved.un;
+            this.probeCounts.delete(c.flow);
+          }
         }
       }
       if (this.engineSuggestions === null) this.interim.observe(r);
@@ -260,18 +299,19 @@ class Store implements ViewStore {
 
     const f = r.flow;
     if (f !== undefined) {
+      if ((r.verdict === 'genuine-block' || r.verdict === 'undetermined') && f.verdict !== 'scan') {
+        let pc = this.probeCounts.get(f);
+        if (pc === undefined) this.probeCounts.set(f, (pc = { gb: 0, un: 0 }));
+        if (r.verdict === 'genuine-block') pc.gb++;
+        else pc.un++;
+      }
       let row = this.rows.get(f);
       if (row === undefined) {
-        row = { flow: f, seq: 0, first: r.event, recent: [], next: 0 };
+        row = { flow: f, seq: 0, firstPending: r.event, firstText: '', pending: null, recent: [], next: 0, latest: null };
         this.rows.set(f, row);
         if (this.rows.size > this.maxRows * PRUNE_SLACK) this.prune();
-      } else if (this.perRow > 0) {
-        // a ring: `next` is the oldest slot once full
-        if (row.recent.length < this.perRow) row.recent.push(r.event);
-        else {
-          row.recent[row.next] = r.event;
-          row.next = (row.next + 1) % this.perRow;
-        }
+      } else {
+        row.pending = r.event;
       }
       row.seq = ++this.seq;
     }
@@ -396,10 +436,33 @@ class Store implements ViewStore {
     this.listeners.clear();
   }
 
+  /** Turns the raw events rows hold into evidence lines and detached copies (see RowState). */
+  private settleEvidence(): void {
+    for (const row of this.rows.values()) {
+      if (row.firstPending !== null) {
+        row.firstText = evidenceLine(row.firstPending);
+        row.latest = detach(row.firstPending);
+        row.firstPending = null;
+      }
+      const e = row.pending;
+      if (e === null) continue;
+      row.pending = null;
+      row.latest = detach(e);
+      if (this.perRow === 0) continue;
+      const text = evidenceLine(e);
+      if (row.recent.length < this.perRow) row.recent.push(text);
+      else {
+        row.recent[row.next] = text;
+        row.next = (row.next + 1) % this.perRow;
+      }
+    }
+  }
+
   private build(): ViewSnapshot {
     const now = this.now();
     const sec = Math.floor(now / 1000);
     this.advance(sec);
+    this.settleEvidence();
 
     // while paused the table and the list hold still (so a selection stays put); the header stays live
     if (!this.paused) {
@@ -481,7 +544,7 @@ class Store implements ViewStore {
       const s = states[i]!;
       const f = s.flow;
       const recent = s.next === 0 ? s.recent : [...s.recent.slice(s.next), ...s.recent.slice(0, s.next)];
-      const evidence = [s.first, ...recent];
+      const evidence = [s.firstText, ...recent];
       out[i] = {
         key: f.key,
         host: f.host,
@@ -495,9 +558,10 @@ class Store implements ViewStore {
         persistent: f.persistent,
         noise: f.verdict === 'conntrack-loss' && !f.persistent,
         ports: f.portSet !== null ? f.portSet.size : null,
-        lastTime: recent.at(-1)?.time ?? s.first.time,
+        lastTime: f.lastTs === null ? null : new Date(f.lastTs).toISOString(),
         lastLine: f.lastLine,
         evidence,
+        latest: s.latest,
         flow: f,
       };
     }

@@ -73,12 +73,14 @@ describe('flows', () => {
     const c = createClassifier({ settleMs: 10_000 });
     const mono = eventsOf([
       `[ 1000.000000] HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${A} DST=${ME} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(6443, 43707, 'ACK')}`,
+      `[ 1005.250000] HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${A} DST=${ME} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(6443, 43707, 'ACK')}`,
       `[ 1011.500000] HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${A} DST=${ME} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(6443, 43707, 'ACK')}`,
     ]);
     expect(mono[0]!.ts).toBeNull();
     expect(mono[0]!.mono).toBe(1000);
     c.classify(mono[0]!);
-    expect(c.classify(mono[1]!).changes?.[0]?.kind).toBe('persistent');
+    expect(c.classify(mono[1]!).changes).toBeUndefined();
+    expect(c.classify(mono[2]!).changes?.[0]?.kind).toBe('persistent');
     const f = c.end().flows[0]!;
     expect(f).toMatchObject({ firstSeen: null, firstMono: 1000, lastMono: 1011.5, persistent: true });
   });
@@ -201,23 +203,30 @@ describe('window marks', () => {
     const lines = [
       hv(at(-30), 'harvester1', B, ME, tcp(10250, 56266, 'ACK RST')), // before
       hv(at(30), 'harvester1', B, ME, tcp(10250, 56266, 'ACK RST')), // during
-      hv(at(500), 'harvester1', B, ME, tcp(10250, 56300, 'ACK RST')), // during (500 s > settle, yet during the upgrade)
-      hv(at(40), 'harvester1', A, ME, tcp(6443, 43707, 'ACK')), // during
-      hv(at(600 + 301), 'harvester1', A, ME, tcp(6443, 43708, 'ACK')), // after end + settle: persisted
+      hv(at(500), 'harvester1', B, ME, tcp(10250, 56300, 'ACK RST')), // during, after a quiet gap: a new episode
+      // the API flow keeps going (gaps under 5 min) from inside the window to 5 min past its end
+      ...[40, 200, 400, 600, 750, 901].map((s) => hv(at(s), 'harvester1', A, ME, tcp(6443, 43707 + s, 'ACK'))),
       hv(at(700), 'harvester1', B, ME, tcp(45000, 2380, 'SYN', 64240)), // after
     ];
-    const { summary } = run(lines, { window, settleMs: 300_000 });
+    const { results, summary } = run(lines, { window, settleMs: 300_000 });
     expect(summary.summary.window).toEqual({
       start: '2026-04-22T10:00:00Z', end: '2026-04-22T10:10:00Z',
       before: { 'conntrack-loss': 1, 'genuine-block': 0, scan: 0, undetermined: 0 },
-      during: { 'conntrack-loss': 3, 'genuine-block': 0, scan: 0, undetermined: 0 },
-      after: { 'conntrack-loss': 1, 'genuine-block': 1, scan: 0, undetermined: 0 },
+      during: { 'conntrack-loss': 5, 'genuine-block': 0, scan: 0, undetermined: 0 },
+      after: { 'conntrack-loss': 3, 'genuine-block': 1, scan: 0, undetermined: 0 },
     });
     const kubelet = summary.flows.find((f) => f.serverPort === 10250)!;
     const api = summary.flows.find((f) => f.serverPort === 6443)!;
     expect(kubelet).toMatchObject({ persistent: false, window: { before: 1, during: 2, after: 0 } });
-    expect(api).toMatchObject({ persistent: true, window: { before: 0, during: 1, after: 1 } });
-    expect(api.reason).toContain('after the window ended');
+    expect(api).toMatchObject({ persistent: true, window: { before: 0, during: 3, after: 3 } });
+    expect(api.reason).toContain('still going more than 5 min after the window ended');
+    // it became persistent exactly at end + settle, not at 40 s + settle
+    expect(results.findIndex((r) => r.changes?.some((c) => c.kind === 'persistent'))).toBe(lines.length - 2);
+  });
+
+  it('a quiet gap longer than --settle starts a new episode: recurring bursts are not persistent', () => {
+    const lines = [0, 20, 40, 400, 420, 800, 830].map((s) => hv(at(s), 'harvester2', A, B, tcp(6443, 40000 + s, 'ACK')));
+    expect(run(lines, { settleMs: 300_000 }).summary.flows[0]).toMatchObject({ count: 7, persistent: false });
   });
 });
 

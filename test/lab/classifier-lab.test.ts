@@ -282,7 +282,9 @@ describe('classifier on a real kernel (namespace cluster, /dev/kmsg)', () => {
     for (const p of [3000, 3001, 4000, 4001, 5000, 5002, 7000, 7001, 8000, 8001, 8888, 9000, 9001, 9999, 4444, 5555, 7777, 4321, 7443]) {
       expect(lookup('tcp', p), `tcp/${p} must be unknown to the catalog for this lab`).toBeUndefined();
     }
-    expect(lookup('udp', 5999)).toBeUndefined();
+    for (const p of [5999, 2000, 2001, 2002, 3003, 4004, 5005, 6006, 7007, 8008, 9009, 11011, 12012]) {
+      expect(lookup('udp', p), `udp/${p} must be unknown to the catalog for this lab`).toBeUndefined();
+    }
 
     const started = Date.now();
     const prefix = `HARVESTER_DROP_${RUN}_`;

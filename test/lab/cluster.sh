@@ -6,12 +6,12 @@
 #   optional: FWCL_TAG (namespace tag, default fwfx-cl-), FWCL_NET (default 198.19.201), FWCL_KMSG_OUT (raw records)
 #
 # Topology (namespaces $FWCL_TAG*, addresses $FWCL_NET.0/24 only; host numbers below): a switch namespace "sw"
-# holding bridge br0, and five hosts, each with one veth "mgmt-br" plugged into br0:
-#   cp1 198.19.201.11  control-plane   rules: the seed's control-plane chain WITHOUT 2380 (etcd peer)
-#   cp2 198.19.201.12  control-plane   rules: the seed's control-plane chain WITHOUT 9345 (RKE2 supervisor)
-#   w1  198.19.201.21  worker          rules: the seed's worker chain WITHOUT 8472/udp (VXLAN)
-#   out1 198.19.201.101, out2 198.19.201.102: outside hosts, no firewall (out1 scans; out2 probes a few ports and
-#   serves an application on 7443 and NFS on 2049)
+# holding bridge br0, and six hosts, each with one veth "mgmt-br" plugged into br0:
+#   cp1 .11  control-plane   rules: the seed's control-plane chain WITHOUT 2380 (etcd peer)
+#   cp2 .12  control-plane   rules: the seed's control-plane chain WITHOUT 9345 (RKE2 supervisor)
+#   w1  .21  worker          rules: the seed's worker chain WITHOUT 8472/udp (VXLAN)
+#   out1 .101, out2 .102, out3 .103: outside hosts, no firewall (out1 scans with SYNs, out3 with UDP; out2 probes a
+#   few ports and serves an application on 7443 and NFS on 2049)
 # Every node's HARVESTER_INPUT ends in LOG (prefix FWCL_PREFIX, no rate limit: every drop must be logged) + DROP.
 #
 # Protocol with the caller (so that it can start its /dev/kmsg reader between set-up and traffic):
@@ -53,9 +53,9 @@ lab_down
 # log cannot mix their flows.
 NET="${FWCL_NET:-198.19.201}"
 [[ "$NET" =~ ^198\.19\.([0-9]{1,3})$ && ${BASH_REMATCH[1]} -le 255 ]] || { echo "cluster.sh: FWCL_NET must be 198.19.N" >&2; exit 2; }
-declare -A ADDR=([cp1]=$NET.11 [cp2]=$NET.12 [w1]=$NET.21 [out1]=$NET.101 [out2]=$NET.102)
-declare -A MACID=([cp1]=11 [cp2]=12 [w1]=21 [out1]=65 [out2]=66)
-NODES=(cp1 cp2 w1 out1 out2)
+declare -A ADDR=([cp1]=$NET.11 [cp2]=$NET.12 [w1]=$NET.21 [out1]=$NET.101 [out2]=$NET.102 [out3]=$NET.103)
+declare -A MACID=([cp1]=11 [cp2]=12 [w1]=21 [out1]=65 [out2]=66 [out3]=67)
+NODES=(cp1 cp2 w1 out1 out2 out3)
 
 # ---- topology ------------------------------------------------------------------------------------------------------
 lab_ns sw
@@ -135,37 +135,63 @@ midstream() {
     --server-addr "${ADDR[$2]}" --server-port "$3" --client-port "$5" --mode "$1" --window "${6:-1.7}"
 }
 
-# udp_reply SERVER PORT CLIENT CLIENTPORT — a UDP request/reply: the server answers 0.8 s after the request (twice,
-# 0.2 s apart); the client flushes its own conntrack table right after sending, so both answers find no state.
+# udp_reply SERVER PORT CLIENT CLIENTPORT — a UDP request/reply driven by one process in both namespaces (setns, as
+# traffic.py does): the server socket is bound before the request leaves, the client flushes its own conntrack table
+# right after sending, and only then does the server answer (twice): both answers find no state.
 udp_reply() {
-  lab_exec "$1" "$PY" - "${ADDR[$1]}" "$2" <<'PYEOF' &
-import socket, sys, time
+  "$PY" - "$(lab_nsname "$1")" "${ADDR[$1]}" "$2" "$(lab_nsname "$3")" "$4" "$(dirname "$TRAFFIC")" <<'PYEOF'
+import socket, subprocess, sys
+sys.path.insert(0, sys.argv[6])
+from traffic import setns
+server_ns, server_addr, port, client_ns, client_port = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+setns(server_ns)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.settimeout(4)
-data, peer = s.recvfrom(512)
-time.sleep(0.8)
-for i in range(2):
-    s.sendto(b"pong" + data, peer)
-    time.sleep(0.2)
-PYEOF
-  local srv=$!
-  sleep 0.4
-  lab_exec "$3" "$PY" - "${ADDR[$1]}" "$2" "$4" <<'PYEOF'
-import socket, subprocess, sys, time
+s.bind((server_addr, port))
+s.settimeout(3)
+setns(client_ns)
 c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-c.bind(("0.0.0.0", int(sys.argv[3])))
-c.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
-# still inside the client's namespace: flush its table before the answer can come back
-subprocess.run(["conntrack", "-F"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-c.settimeout(1.5)
+c.bind(("0.0.0.0", client_port))
+c.sendto(b"ping", (server_addr, port))
+data, peer = s.recvfrom(512)
+subprocess.run(["ip", "netns", "exec", client_ns, "conntrack", "-F"], check=True,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+for _ in range(2):
+    s.sendto(b"pong" + data, peer)
+c.settimeout(0.5)
 try:
     c.recv(512)
     sys.exit("udp_reply: an answer got through the flushed client")
 except socket.timeout:
     pass
 PYEOF
-  wait "$srv" || true
+}
+
+# burst NS PROTO DST SPORT_BASE PORT... — one process probes many ports at once (the lab host has few CPUs; a process
+# per probe would stretch a one-second scan over many seconds): TCP connect attempts from SPORT_BASE+i, abandoned
+# after 0.6 s (one SYN each, never answered), or one UDP datagram each.
+burst() {
+  lab_exec "$1" "$PY" - "$2" "$3" "$4" "${@:5}" <<'PYEOF'
+import socket, struct, sys, time
+proto, dst, base, ports = sys.argv[1], sys.argv[2], int(sys.argv[3]), [int(p) for p in sys.argv[4:]]
+socks = []
+for i, port in enumerate(ports):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", base + i))
+    if proto == "tcp":
+        s.setblocking(False)
+        try:
+            s.connect((dst, port))
+        except BlockingIOError:
+            pass
+    else:
+        s.sendto(b"probe", (dst, port))
+    socks.append(s)
+time.sleep(0.6 if proto == "tcp" else 0.05)
+for s in socks:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+PYEOF
 }
 
 lab_nflog_enable
@@ -182,9 +208,13 @@ T0=$(date +%s%N)
 (
   lab_bg cp1 timeout 4 socat "TCP-LISTEN:6443,bind=${ADDR[cp1]},reuseaddr" \
     SYSTEM:'i=0; while [ $i -lt 15 ]; do echo push$i; i=$((i+1)); sleep 0.2; done'
-  sleep 0.3
-  lab_bg cp2 timeout 3.5 socat -u "TCP:${ADDR[cp1]}:6443,sourceport=46101" OPEN:/dev/null
-  sleep 0.8
+  # the client retries until the listener is up, and the flush waits for the connection, however slow the host
+  lab_bg cp2 timeout 3.5 socat -u "TCP:${ADDR[cp1]}:6443,sourceport=46101,retry=20,interval=0.1" OPEN:/dev/null
+  for _ in $(seq 30); do
+    [[ -n "$(lab_exec cp2 ss -Htn state established "dst ${ADDR[cp1]}:6443")" ]] && break
+    sleep 0.1
+  done
+  sleep 0.5
   lab_exec cp2 conntrack -F >/dev/null 2>&1
   wait
 ) &
@@ -201,6 +231,7 @@ J2=$!
 midstream rst cp2 2379 cp1 46103 &
 J3=$!
 wait "$J1" "$J2" "$J3"
+echo "cluster.sh: phase 1 took $(( ($(date +%s%N) - T0) / 1000000 )) ms" >&2
 truth conntrack-loss cp2 tcp cp1 6443 cp2 conntrack-loss true "server pushes ACK PSH after conntrack -F in the client (socat)"
 truth conntrack-loss w1 tcp cp1 10250 w1 conntrack-loss true "server closes (ACK FIN) after conntrack -F in the client"
 truth conntrack-loss w1 tcp out2 2049 w1 conntrack-loss true "NFS server pushes to a reserved client port (702) after conntrack -F in the client"
@@ -239,23 +270,20 @@ truth genuine-block w1 udp w1 8472 cp1 genuine-block true "VXLAN datagrams to th
 #    a known scanner's probes of another host are scan traffic too.
 SCAN_PORTS=(3000 3001 4000 4001 5000 5002 7000 7001 8000 8001 8888 9000 9001 9999)
 (
-  i=0
-  for p in "${SCAN_PORTS[@]}"; do
-    tr_ out1 syn --dst "${ADDR[w1]}" --dport "$p" --sport $((48000 + i)) --wait 0.6 &
-    i=$((i + 1))
-  done
-  wait
-  sleep 0.3
-  tr_ out1 syn --dst "${ADDR[cp1]}" --dport 4444 --sport 48100 --wait 0.6 &
-  tr_ out1 syn --dst "${ADDR[cp1]}" --dport 5555 --sport 48101 --wait 0.6 &
-  wait
+  burst out1 tcp "${ADDR[w1]}" 48000 "${SCAN_PORTS[@]}"
+  sleep 0.2
+  burst out1 tcp "${ADDR[cp1]}" 48100 4444 5555
 ) &
 truth scan w1 tcp w1 null out1 scan false "SYNs to ${#SCAN_PORTS[@]} distinct closed ports within a second"
 truth scan cp1 tcp cp1 null out1 scan false "the same scanner then touches 2 ports on cp1"
 
+# 3b. out3 scans cp2 with single UDP datagrams to 12 closed ports (below the ephemeral range, outside NodePorts).
+UDP_SCAN_PORTS=(2000 2001 2002 3003 4004 5005 6006 7007 8008 9009 11011 12012)
+burst out3 udp "${ADDR[cp2]}" 41000 "${UDP_SCAN_PORTS[@]}" &
+truth scan cp2 udp cp2 null out3 scan false "UDP datagrams to ${#UDP_SCAN_PORTS[@]} distinct closed ports within a second"
+
 # 4. a few random ports touched by another outside host: not enough for a scan, so genuine blocks of unknown ports.
-tr_ out2 syn --dst "${ADDR[cp1]}" --dport 7777 --sport 49001 --wait 0.6 &
-tr_ out2 syn --dst "${ADDR[cp1]}" --dport 4321 --sport 49002 --wait 0.6 &
+burst out2 tcp "${ADDR[cp1]}" 49001 7777 4321 &
 tr_ out2 udp --dst "${ADDR[cp1]}" --dport 5999 --sport 49003 --count 2 --size 20 &
 truth random-ports cp1 tcp cp1 7777 out2 genuine-block false "one SYN to an unknown port"
 truth random-ports cp1 tcp cp1 4321 out2 genuine-block false "one SYN to an unknown port"

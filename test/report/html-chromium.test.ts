@@ -62,7 +62,8 @@ async function open(file: string, shot: string) {
     return { w: b.width, h: b.height, title: e.getAttribute('aria-label') ?? '' };
   }));
   const bars: Bar[] = await page.$$eval('svg.chart rect.bar', (els) => els.map((e) => {
-    const b = (e as SVGGraphicsElement).getBBox();
+    // runs in the page: an SVG element (the DOM types are not in this project's lib)
+    const b = (e as unknown as { getBBox(): { width: number; height: number } }).getBBox();
     return { cls: e.getAttribute('class') ?? '', w: b.width, h: b.height };
   }));
   const windows = await page.$$eval('#overview rect.win', (els) => els.length);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createParser } from '../../src/parse/parse-line.js';
-import { createClassifier, type Classifier } from '../../src/classify/classifier.js';
+import { createClassifier, type Classifier, type FlowSummary } from '../../src/classify/classifier.js';
 import { createViewStore, type ViewStore, type ViewStoreOptions } from '../../src/view/store.js';
 
 export const SAMPLE = new URL('../../fixtures/sample/harvester-upgrade.log', import.meta.url);
@@ -42,4 +42,21 @@ export function feed(lines: string[], opts: ViewStoreOptions = {}, into?: Fed): 
   const total = (into?.lines ?? 0) + lines.length;
   store.setLines(total);
   return { store, classifier, lines: total, issues };
+}
+
+/** What the interim suggestions should hold, from the classifier's own summary: clients per genuine-blocked port. */
+export function blockedPorts(flows: FlowSummary[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const f of flows) {
+    if (f.verdict !== 'genuine-block' || f.serverPort === null || !['tcp', 'udp', 'sctp'].includes(f.proto)) continue;
+    const k = `${f.proto}/${f.serverPort}`;
+    if (!out.has(k)) out.set(k, new Set());
+    out.get(k)!.add(f.client);
+  }
+  return out;
+}
+
+/** Sources of scan flows (scanners). */
+export function scanners(flows: FlowSummary[]): Set<string> {
+  return new Set(flows.filter((f) => f.verdict === 'scan').map((f) => f.client));
 }

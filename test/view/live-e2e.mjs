@@ -1,7 +1,11 @@
 // Runs the live view on a file (or `-`: stdin) — for the tmux end-to-end test until `fwdiag` wires runLive itself.
 // Usage: node test/view/live-e2e.mjs FILE|- [WRITE_DIR]
 import { openFileSource, streamSource } from '../../dist/input/file-source.js';
+import { writeFileSync } from 'node:fs';
 import { runLive } from '../../dist/view/run-live.js';
+
+// the tmux test signals the process directly when it has no terminal for keys
+if (process.env.FWDIAG_PIDFILE) writeFileSync(process.env.FWDIAG_PIDFILE, String(process.pid));
 
 const [file = '-', writeDir = process.cwd()] = process.argv.slice(2);
 const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, now: Date.now };

@@ -25,8 +25,8 @@ export function Counters({ snap, width, color }: CountersProps): React.JSX.Eleme
     const c = color ? VERDICT_COLOR[v] : {};
     return (
       <Box width={half} key={v}>
-        <Text {...c}>{fit(v, label)}</Text>
-        <Text {...(color && v === 'genuine-block' && snap.counts[v] > 0 ? { bold: true } : {})}>{compact(snap.counts[v]).padStart(num - 1)} </Text>
+        <Text wrap="truncate-end" {...c}>{fit(v, label)}</Text>
+        <Text wrap="truncate-end" {...(color && v === 'genuine-block' && snap.counts[v] > 0 ? { bold: true } : {})}>{compact(snap.counts[v]).padStart(num - 1)} </Text>
         <Sparkline values={shown} color={color ? VERDICT_COLOR[v].color : undefined} />
       </Box>
     );

@@ -2,7 +2,7 @@ import { Box, Text } from 'ink';
 import type { DropEvent } from '../../parse/event.js';
 import type { Flow } from '../../classify/flows.js';
 import type { FlowRow, ViewSuggestion } from '../store.js';
-import { clean, endpoint, evidenceLine, fit, wrap } from '../format.js';
+import { clean, endpoint, fit, wrap } from '../format.js';
 
 export type DetailsItem = { kind: 'flow'; row: FlowRow } | { kind: 'suggestion'; suggestion: ViewSuggestion } | null;
 
@@ -26,11 +26,11 @@ export function flowDetails(row: FlowRow, width: number, height: number, describ
   const traceRoom = trace === undefined ? 1 : Math.max(2, Math.floor((height - out.length) / 2));
   const evRoom = Math.max(1, Math.min(row.evidence.length, height - out.length - traceRoom - 1));
   out.push(`evidence (first and latest of ${row.count}):`);
-  for (const e of row.evidence.slice(-evRoom)) out.push(`  ${evidenceLine(e)}`);
+  for (const line of row.evidence.slice(-evRoom)) out.push(`  ${line}`);
   if (trace === undefined) out.push('trace: no --ruleset given');
   else {
-    const last = row.evidence.at(-1);
-    if (last === undefined) out.push('trace: no event');
+    const last = row.latest;
+    if (last === null) out.push('trace: no event');
     else {
       out.push('trace of the latest packet through --ruleset:');
       for (const l of trace(last)) out.push(`  ${clean(l)}`);
@@ -58,9 +58,9 @@ export function Details(p: DetailsProps): React.JSX.Element {
   while (shown.length < p.height) shown.push(' ');
   return (
     <Box flexDirection="column">
-      <Text {...(p.color ? { bold: true } : {})}>{fit('  Details', p.width)}</Text>
+      <Text wrap="truncate-end" {...(p.color ? { bold: true } : {})}>{fit('  Details', p.width)}</Text>
       {shown.map((l, i) => (
-        <Text key={i}>{fit(l, p.width)}</Text>
+        <Text wrap="truncate-end" key={i}>{fit(l, p.width)}</Text>
       ))}
     </Box>
   );

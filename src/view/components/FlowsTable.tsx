@@ -81,15 +81,15 @@ export function FlowsTable(p: FlowsTableProps): React.JSX.Element {
   const shown = p.rows.slice(p.offset, p.offset + p.height);
   return (
     <Box flexDirection="column">
-      <Text {...(p.color ? { bold: p.focused, underline: p.focused } : {})}>{fit(`${p.focused ? '▶ ' : '  '}${p.title}`, p.width)}</Text>
-      <Text {...(p.color ? { dimColor: true } : {})}>{fit(head, p.width)}</Text>
+      <Text wrap="truncate-end" {...(p.color ? { bold: p.focused, underline: p.focused } : {})}>{fit(`${p.focused ? '▶ ' : '  '}${p.title}`, p.width)}</Text>
+      <Text wrap="truncate-end" {...(p.color ? { dimColor: true } : {})}>{fit(head, p.width)}</Text>
       {shown.map((r, i) => {
         const sel = p.offset + i === p.selected;
         const style = p.color ? (r.noise ? { dimColor: true } : VERDICT_COLOR[r.verdict]) : {};
         const mark = sel ? (p.focused ? '› ' : '· ') : '  ';
         const label = r.persistent && r.verdict !== 'conntrack-loss' ? `${r.verdict}*` : r.verdict;
         return (
-          <Text key={r.key} {...(sel && p.focused && p.color ? { inverse: true } : {})}>
+          <Text wrap="truncate-end" key={r.key} {...(sel && p.focused && p.color ? { inverse: true } : {})}>
             {mark}
             <Text {...style}>{fit(label, w.verdict)}</Text>
             <Text {...(p.color && r.noise ? { dimColor: true } : {})}>{` ${cells(w, r)}`}</Text>
@@ -97,7 +97,7 @@ export function FlowsTable(p: FlowsTableProps): React.JSX.Element {
         );
       })}
       {Array.from({ length: Math.max(0, p.height - shown.length) }, (_, i) => (
-        <Text key={`pad${i}`}>{i === 0 && p.rows.length === 0 ? '  (no flows yet)' : ' '}</Text>
+        <Text wrap="truncate-end" key={`pad${i}`}>{i === 0 && p.rows.length === 0 ? '  (no flows yet)' : ' '}</Text>
       ))}
     </Box>
   );

@@ -26,8 +26,8 @@ export function Header({ snap, width, color }: HeaderProps): React.JSX.Element {
   const warn = snap.paused || snap.ended || snap.noKeys !== null;
   return (
     <Box flexDirection="column">
-      <Text {...(color ? { bold: true } : {})}>{fit(parts.join(' │ '), width)}</Text>
-      <Text {...(color && warn ? { color: snap.paused ? 'yellow' : 'cyan' } : {})}>{fit(line2, width)}</Text>
+      <Text wrap="truncate-end" {...(color ? { bold: true } : {})}>{fit(parts.join(' │ '), width)}</Text>
+      <Text wrap="truncate-end" {...(color && warn ? { color: snap.paused ? 'yellow' : 'cyan' } : {})}>{fit(line2, width)}</Text>
     </Box>
   );
 }

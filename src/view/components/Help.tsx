@@ -28,7 +28,7 @@ export function Help(props: { width: number; height: number }): React.JSX.Elemen
   return (
     <Box flexDirection="column">
       {lines.map((l, i) => (
-        <Text key={i}>{fit(l, props.width)}</Text>
+        <Text wrap="truncate-end" key={i}>{fit(l, props.width)}</Text>
       ))}
     </Box>
   );

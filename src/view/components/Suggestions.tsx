@@ -18,19 +18,19 @@ export function Suggestions(p: SuggestionsProps): React.JSX.Element {
   const title = `${p.focused ? '▶ ' : '  '}Suggestions (${p.list.length}) — from genuine blocks; w writes them as a policy fragment`;
   return (
     <Box flexDirection="column">
-      <Text {...(p.color ? { bold: p.focused, underline: p.focused } : {})}>{fit(title, p.width)}</Text>
+      <Text wrap="truncate-end" {...(p.color ? { bold: p.focused, underline: p.focused } : {})}>{fit(title, p.width)}</Text>
       {shown.map((s, i) => {
         const sel = p.offset + i === p.selected;
         const mark = sel ? (p.focused ? '› ' : '· ') : '  ';
         const scope = s.sources.length === 0 ? 'scope: anywhere' : `scope: ${s.sources.length} source${s.sources.length === 1 ? '' : 's'}`;
         return (
-          <Text key={`${s.proto}/${s.ports.join(',')}/${i}`} {...(sel && p.focused && p.color ? { inverse: true } : {})}>
+          <Text wrap="truncate-end" key={`${s.proto}/${s.ports.join(',')}/${i}`} {...(sel && p.focused && p.color ? { inverse: true } : {})}>
             {fit(`${mark}${clean(s.rendered)}  [${scope}]`, p.width)}
           </Text>
         );
       })}
       {Array.from({ length: Math.max(0, p.height - shown.length) }, (_, i) => (
-        <Text key={`pad${i}`}>{i === 0 && p.list.length === 0 ? '  (none yet: no genuine blocks)' : ' '}</Text>
+        <Text wrap="truncate-end" key={`pad${i}`}>{i === 0 && p.list.length === 0 ? '  (none yet: no genuine blocks)' : ' '}</Text>
       ))}
     </Box>
   );

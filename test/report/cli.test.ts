@@ -1,0 +1,107 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PROGRESS_MIN_BYTES, parseReportArgs, reportCommand } from '../../src/cli/report.js';
+import { UsageError } from '../../src/cli/errors.js';
+import { createProgress, progressLine } from '../../src/report/progress.js';
+import { PassThrough } from 'node:stream';
+import { SAMPLE, memoryIO } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+/** drops in one copy of the sample (set by the JSON test, which runs first) */
+let oneCopyDrops = 0;
+
+describe('fwdiag report flags', () => {
+  it.each([
+    [['--format', 'pdf'], '--format: use md, html or json'],
+    [['--role', 'worker'], 'give --platform P too'],
+    [['--ruleset', 'x.rules'], 'give --platform P too'],
+    [['--platform', 'harvester'], '--platform needs --role R or --host-role HOST=ROLE'],
+    [['--platform', 'harvester', '--host-role', 'noequals'], '--host-role: expected HOST=ROLE'],
+    [['--window', '2026-04-22T10:00..2026-04-22T11:00', '--burst', '3'], '--window replaces window detection'],
+    [['--window', '2026-04-22T11:00..2026-04-22T10:00'], '--window: bad window'],
+    [['--burst', '0'], '--burst: not a positive number'],
+    [['--burst-flows', '0'], '--burst-flows: '],
+    [['--merge-gap', 'soon'], '--merge-gap: not a duration'],
+    [['--max-rows', '-1'], ''],
+    [['--tz', 'Mars/Olympus'], '--tz: unknown time zone'],
+    [['--bogus'], 'Unknown option'],
+  ])('%j is a usage error', (argv, msg) => {
+    expect(() => parseReportArgs(argv)).toThrow(UsageError);
+    if (msg !== '') expect(() => parseReportArgs(argv)).toThrow(msg);
+  });
+
+  it('refuses unknown roles before reading any input', async () => {
+    const { io } = memoryIO();
+    await expect(reportCommand([SAMPLE, '--platform', 'harvester', '--role', 'server'], io)).rejects.toThrow('unknown role "server" for harvester');
+  });
+
+  it('refuses to print HTML on a terminal, writes it with -o', async () => {
+    const t = memoryIO({ tty: { stdout: true } });
+    await expect(reportCommand([SAMPLE, '--format', 'html'], t.io)).rejects.toThrow('give -o FILE');
+    const out = join(tmp, 'r.html');
+    const m = memoryIO();
+    expect(await reportCommand([SAMPLE, '--format', 'html', '-o', out], m.io)).toBe(0);
+    expect(m.out()).toBe('');
+    expect(m.err()).toContain('fwdiag report: Action needed: 3 genuine blocks persisted after window 2');
+    const html = readFileSync(out, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    // self-contained: no external reference of any kind
+    expect(html).not.toMatch(/(?:src|href)=|url\(|@import|<script/i);
+  });
+
+  it('prints Markdown by default and JSON on request', async () => {
+    const md = memoryIO();
+    expect(await reportCommand([SAMPLE], md.io)).toBe(0);
+    expect(md.out().split('\n')[2]).toMatch(/^🔴 \*\*Action needed: 3 genuine blocks persisted after window 2 \(.*tcp\/2380 on harvester3.*\)\*\*$/);
+    const js = memoryIO();
+    expect(await reportCommand([SAMPLE, '--format', 'json'], js.io)).toBe(0);
+    const r = JSON.parse(js.out()) as { verdict: { level: string }; windows: unknown[]; totals: { drops: number } };
+    expect(r.verdict.level).toBe('action');
+    expect(r.windows).toHaveLength(2);
+    oneCopyDrops = r.totals.drops;
+  });
+
+  it('shows a progress bar on a terminal stderr for large files, and none otherwise', async () => {
+    const sample = readFileSync(SAMPLE);
+    const big = join(tmp, 'big.log');
+    const copies = Math.ceil(PROGRESS_MIN_BYTES / sample.length) + 1;
+    writeFileSync(big, Buffer.concat(Array.from({ length: copies }, () => sample)));
+    const tty = memoryIO({ tty: { stderr: true } });
+    expect(await reportCommand([big, '--format', 'json'], tty.io)).toBe(0);
+    expect(tty.err()).toMatch(/^\rreading +\d+% \[[#-]{30}\] [\d.]+ [KM]B \/ [\d.]+ MB/);
+    expect(tty.err().endsWith('\r\u001b[K')).toBe(true);
+    const r = JSON.parse(tty.out()) as { totals: { drops: number } };
+    expect(oneCopyDrops).toBeGreaterThan(0);
+    expect(r.totals.drops).toBe(oneCopyDrops * copies);
+    const plain = memoryIO();
+    expect(await reportCommand([big, '--format', 'json'], plain.io)).toBe(0);
+    expect(plain.err()).toBe('');
+    const off = memoryIO({ tty: { stderr: true } });
+    expect(await reportCommand([big, '--format', 'json', '--no-progress'], off.io)).toBe(0);
+    expect(off.err()).toBe('');
+  }, 60_000);
+});
+
+describe('progress bar', () => {
+  it('draws at most every interval and erases itself', () => {
+    let t = 0;
+    let text = '';
+    const stderr = new PassThrough();
+    stderr.on('data', (c: Buffer) => (text += c.toString()));
+    const p = createProgress({ stderr, total: 2_000_000, now: () => t });
+    p.update(500_000);
+    t = 50;
+    p.update(900_000);
+    t = 150;
+    p.update(2_000_000);
+    p.done();
+    return new Promise<void>((resolve) => setImmediate(() => {
+      expect(text).toBe(`\r${progressLine(500_000, 2_000_000)}\r${progressLine(2_000_000, 2_000_000)}\r\u001b[K`);
+      expect(progressLine(500_000, 2_000_000)).toBe('reading  25% [########----------------------] 500.0 KB / 2.0 MB');
+      resolve();
+    }));
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { suggestCommand, parseSuggestArgs, SUGGEST_USAGE } from '../../src/cli/suggest.js';
+import { UsageError, InputError } from '../../src/cli/errors.js';
+import { analyzeCommand } from '../../src/cli/analyze.js';
+import { Readable } from 'node:stream';
+import { memoryIO as stringIO } from '../catalog/cli-io.js';
+
+/** stdin as bytes, as a real pipe delivers it (the line splitter reads Buffers). */
+function memoryIO(stdin = '') {
+  const m = stringIO();
+  m.io.stdin = Readable.from([Buffer.from(stdin)]);
+  return m;
+}
+import { synLine } from './helpers.js';
+
+const SAMPLE = 'fixtures/sample/harvester-upgrade.log';
+const base = ['--platform', 'harvester', '--role', 'control-plane'];
+
+describe('fwdiag suggest: options', () => {
+  it.each([
+    [[SAMPLE], /--platform P and --role R are required/],
+    [[...base, '--json', '--format', 'nft'], /--json and --format are exclusive/],
+    [[...base, '--format', 'ufw'], /--format: use human, iptables, nft, talos, harvester-cloudinit, policy/],
+    [[...base, '--host-role', 'harvester3'], /--host-role: expected HOST=ROLE/],
+    [[...base, '--cluster-subnet', '10.0.0.0/33'], /--cluster-subnet: expected an IPv4\/IPv6 address or CIDR/],
+    [[...base, '--control-plane', '10.0.0.1,nope'], /--control-plane: expected an IPv4\/IPv6 address or CIDR/],
+    [[...base, '--samples', '11'], /--samples/],
+    [[...base, '--settle', 'soon'], /--settle: not a duration/],
+    [[...base, '--bogus'], /Unknown option '--bogus'/],
+    [['--platform', 'Harvester', '--role', 'x'], /--platform: expected a lower-case name/],
+  ])('%j is a usage error', (argv, msg) => {
+    expect(() => parseSuggestArgs(argv)).toThrow(UsageError);
+    expect(() => parseSuggestArgs(argv)).toThrow(msg);
+  });
+
+  it('defaults, and lists split on commas', () => {
+    expect(parseSuggestArgs([...base, '--control-plane', '10.0.0.1, 10.0.0.2', '--control-plane', '10.0.0.3', '--host-role', 'a=b=worker'])).toMatchObject({
+      output: 'human', samples: 3, allowUnknown: false, controlPlane: ['10.0.0.1', '10.0.0.2', '10.0.0.3'], hostRoles: [['a=b', 'worker']],
+    });
+    expect(parseSuggestArgs(['-h'])).toBe('help');
+  });
+
+  it('--help prints the usage; unknown platform or role and a missing ruleset fail before reading', async () => {
+    const m = memoryIO();
+    expect(await suggestCommand(['--help'], m.io)).toBe(0);
+    expect(m.out()).toBe(SUGGEST_USAGE);
+    await expect(suggestCommand([SAMPLE, '--platform', 'nosuch', '--role', 'worker'], memoryIO().io)).rejects.toThrow(/unknown platform "nosuch"/);
+    await expect(suggestCommand([SAMPLE, ...base, '--host-role', 'harvester3=server'], memoryIO().io)).rejects.toThrow(/unknown role "server" for harvester/);
+    await expect(suggestCommand([SAMPLE, ...base, '--ruleset', '/nonexistent/rules'], memoryIO().io)).rejects.toThrow(InputError);
+  });
+});
+
+describe('fwdiag suggest: output', () => {
+  it('--json: the documented shape, lower-case proto, ports as numbers or "A-B", CIDR sources', async () => {
+    const m = memoryIO();
+    expect(await suggestCommand([SAMPLE, ...base, '--json', '--cluster-subnet', '192.168.122.0/24'], m.io)).toBe(0);
+    const j = JSON.parse(m.out()) as { suggestions: Array<Record<string, unknown>>; ignored: Record<string, number> };
+    expect(Object.keys(j)).toEqual(['suggestions', 'ignored']);
+    const first = j.suggestions[0] as Record<string, unknown>;
+    for (const k of ['action', 'proto', 'ports', 'sources', 'service', 'role', 'chain', 'confidence', 'reason', 'evidence', 'rendered']) expect(first).toHaveProperty(k);
+    expect(first).toMatchObject({ action: 'accept', proto: 'tcp', ports: ['2379-2380'], role: 'control-plane', chain: 'HARVESTER_INPUT', confidence: 'high' });
+    expect(first['rendered']).toBe(
+      'iptables -I HARVESTER_INPUT 1 -s 192.168.122.61/32 -p tcp --dport 2379:2380 -m comment --comment "fwdiag suggest: etcd client/peer" -j ACCEPT\n' +
+      'iptables -I HARVESTER_INPUT 1 -s 192.168.122.62/32 -p tcp --dport 2379:2380 -m comment --comment "fwdiag suggest: etcd client/peer" -j ACCEPT',
+    );
+    expect(j.suggestions[1]).toMatchObject({ proto: 'udp', ports: [8472], sources: ['192.168.122.0/24'] });
+    // every flow that is not a genuine block is accounted for as ignored (no ACCEPT), as analyze classifies them
+    const a = memoryIO();
+    await analyzeCommand([SAMPLE, '--summary', '--platform', 'harvester'], a.io);
+    const flows = (JSON.parse(a.out()) as { flows: Array<{ verdict: string }> }).flows;
+    const n = (v: string) => flows.filter((f) => f.verdict === v).length;
+    expect(j.ignored).toEqual({ scan: n('scan'), 'conntrack-loss': n('conntrack-loss'), undetermined: n('undetermined') });
+    expect(j.ignored.scan).toBeGreaterThanOrEqual(1);
+  });
+
+  it('human output from stdin; hostile bytes in log text are escaped', async () => {
+    const evil = synLine({ host: 'evil\u001b[2Jhost', src: '198.18.9.7', dst: '198.18.9.1', spt: 40000, dpt: 9345 }).replace('FWDIAG_DROP_', 'X\u009b31m_');
+    const m = memoryIO(`${evil}\n${evil.replace('SPT=40000', 'SPT=40001')}\n`);
+    expect(await suggestCommand(base, m.io)).toBe(0);
+    const out = m.out();
+    expect(out).toMatch(/^fwdiag suggest: 1 ACCEPT suggestion, 0 notes \(harvester, role control-plane\)/);
+    expect(out).toContain('1. ACCEPT tcp 9345 from 198.18.9.7/32 into HARVESTER_INPUT  [high] (role control-plane)');
+    expect(out).toContain('why:      catalog service "RKE2 supervisor API" for role control-plane is missing from the ruleset');
+    expect(out).not.toMatch(/[\u001b\u009b]/);
+    expect(out).toContain('\\x1b[2J');
+  });
+
+  it('--format policy with a ruleset: the shadowed 9999 rule comes back as a fragment rule', async () => {
+    const m = memoryIO();
+    const code = await suggestCommand(['fixtures/rulesets/harvester-control-plane.drops.log', ...base, '--format', 'policy',
+      '--ruleset', 'fixtures/rulesets/harvester-control-plane-extra.iptables-save'], m.io);
+    expect(code).toBe(0);
+    expect(m.out()).toBe([
+      '# fwdiag policy fragment: fwdiag compile --extra FILE',
+      'extra:',
+      '  - proto: tcp',
+      '    ports:',
+      '      - 9999',
+      '    sources:',
+      '      - 198.18.7.2/32',
+      '    comment: "fwdiag suggest: tcp/9999"',
+      'note: "fwdiag suggest for role control-plane: review before use"',
+      '',
+    ].join('\n'));
+  });
+});

@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { parseFragment, parsePolicy, resolvePolicy, compileTarget } from '../../src/compile/index.js';
+import { cidrContains, collapseAddresses, renderRules, toFragment } from '../../src/suggest/index.js';
+import type { Suggestion } from '../../src/suggest/index.js';
+import { accepts, catalog, fixtureLines, ruleset, suggestLines, synLine, udpLine } from './helpers.js';
+
+const SAMPLE = fixtureLines('fixtures/sample/harvester-upgrade.log');
+const KMSG = fixtureLines('fixtures/kernel/kmsg.txt');
+const key = (s: Suggestion) => `${s.role} ${s.proto}/${s.ports.join(',')}`;
+
+describe('collapseAddresses: exact aggregation, never wider than what was seen', () => {
+  it.each([
+    [['192.168.122.61'], ['192.168.122.61/32']],
+    [['192.168.122.62', '192.168.122.63'], ['192.168.122.62/31']],
+    [['192.168.122.61', '192.168.122.62', '192.168.122.63'], ['192.168.122.61/32', '192.168.122.62/31']],
+    [['10.0.0.0', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.3'], ['10.0.0.0/30']],
+    [['2001:db8::1', '2001:db8::', '198.18.0.9'], ['198.18.0.9/32', '2001:db8::/127']],
+    [['not-an-ip', '2001:db8:18::1'], ['2001:db8:18::1/128']],
+  ])('%j → %j', (input, want) => {
+    expect(collapseAddresses(input)).toEqual(want);
+  });
+  it('every input address is covered, and nothing else in a /24 sweep', () => {
+    const seen = ['198.18.0.1', '198.18.0.2', '198.18.0.3', '198.18.0.8', '198.18.0.9', '198.18.0.200'];
+    const out = collapseAddresses(seen);
+    for (let i = 0; i < 256; i++) {
+      const a = `198.18.0.${i}`;
+      expect(out.some((c) => cidrContains(c, a)), a).toBe(seen.includes(a));
+    }
+  });
+});
+
+describe('the Harvester upgrade sample (three nodes, one re-provisioned without etcd/VXLAN rules, a scan, conntrack loss)', () => {
+  const base = { platform: 'harvester', role: 'control-plane' };
+
+  it('suggests exactly the two missing catalog services of harvester3, etcd merged into one range', () => {
+    const r = suggestLines(SAMPLE, base);
+    expect(accepts(r).map(key)).toEqual(['control-plane tcp/2379-2380', 'control-plane udp/8472']);
+    const [etcd, vxlan] = accepts(r) as [Suggestion, Suggestion];
+    expect(etcd).toMatchObject({ kind: 'missing', confidence: 'high', service: 'etcd client/peer', chain: 'HARVESTER_INPUT' });
+    expect(etcd.reason).toBe('catalog service "etcd client/peer" for role control-plane is missing from the ruleset');
+    // control-plane scope without --control-plane: the observed clients, exactly
+    expect(etcd.sources).toEqual(['192.168.122.61/32', '192.168.122.62/32']);
+    // cluster scope without --cluster-subnet: the observed clients (.61, .62, .64)
+    expect(vxlan.sources).toEqual(['192.168.122.61/32', '192.168.122.62/32', '192.168.122.64/32']);
+    for (const s of accepts(r)) {
+      expect(s.evidence.hosts).toEqual(['harvester3']);
+      expect(s.evidence.samples.length).toBe(3);
+      for (const l of s.evidence.samples) expect(l).toContain('harvester3 kernel: HARVESTER_DROP_IN=mgmt-br');
+      expect(s.evidence.firstSeen! >= '2026-04-22T10:20:00Z').toBe(true);
+    }
+    // the etcd evidence covers both ports and both clients: every SYN line harvester3 logged for 2379 and 2380
+    const synLines = SAMPLE.filter((l) => / harvester3 kernel: .* DPT=(2379|2380) .* SYN /.test(l)).length;
+    expect(synLines).toBeGreaterThan(10);
+    expect(etcd.evidence).toMatchObject({ count: synLines, flows: 4, clients: ['192.168.122.61', '192.168.122.62'] });
+  });
+
+  it('the scanner and the conntrack-loss flows produce no ACCEPT; persistent conntrack loss gets notes', () => {
+    const r = suggestLines(SAMPLE, base);
+    expect(r.ignored.scan).toBe(1);
+    for (const s of accepts(r)) {
+      expect(s.evidence.clients).not.toContain('192.168.122.213');
+      expect(s.evidence.clients).not.toContain('192.168.122.1');
+    }
+    const ct = r.suggestions.filter((s) => s.kind === 'conntrack-loss');
+    expect(ct.length).toBeGreaterThan(0);
+    for (const s of ct) {
+      expect(s.action).toBe('note');
+      expect(s.sources).toEqual([]);
+      expect(s.rendered).toBe('');
+      expect(s.reason).toMatch(/never open a port for it$/);
+      expect(s.notes.some((n) => n.includes('asymmetric routing'))).toBe(true);
+    }
+    // the asymmetric-routing story of the sample: 192.168.122.1:443 replies, persistent
+    expect(ct.map((s) => s.ports[0])).toContain(443);
+  });
+
+  it('--cluster-subnet opens cluster ports to the subnet; --control-plane opens etcd to the named nodes only', () => {
+    const r = suggestLines(SAMPLE, { ...base, clusterSubnet: '192.168.122.0/24', controlPlane: ['192.168.122.61', '192.168.122.62', '192.168.122.63'] });
+    const by = new Map(accepts(r).map((s) => [key(s), s]));
+    expect(by.get('control-plane udp/8472')?.sources).toEqual(['192.168.122.0/24']);
+    expect(by.get('control-plane tcp/2379-2380')?.sources).toEqual(['192.168.122.61', '192.168.122.62', '192.168.122.63']);
+  });
+
+  it('a cluster subnet that leaves a client out says so; one that leaves all out gives no ACCEPT', () => {
+    const r = suggestLines(SAMPLE, { ...base, clusterSubnet: '192.168.122.60/31' });
+    const vx = r.suggestions.find((s) => s.ports[0] === 8472);
+    expect(vx?.action).toBe('accept');
+    expect(vx?.notes.join('\n')).toContain('left out, outside the catalog scope (cluster-nodes): 192.168.122.62, 192.168.122.64');
+    const none = suggestLines(SAMPLE, { ...base, clusterSubnet: '10.0.0.0/8' }).suggestions.find((s) => s.ports[0] === 8472);
+    expect(none).toMatchObject({ action: 'note', kind: 'outside-scope', sources: [] });
+  });
+
+  it('--host-role: harvester3 as a worker makes etcd another role\'s service (medium), VXLAN stays high', () => {
+    const r = suggestLines(SAMPLE, { ...base, hostRoles: new Map([['harvester3', 'worker']]) });
+    const by = new Map(r.suggestions.map((s) => [key(s), s]));
+    expect(by.get('worker tcp/2379-2380')).toMatchObject({ action: 'accept', kind: 'other-role', confidence: 'medium' });
+    expect(by.get('worker tcp/2379-2380')?.reason).toMatch(/documented for harvester role\(s\) control-plane, witness, not for worker/);
+    expect(by.get('worker udp/8472')).toMatchObject({ action: 'accept', kind: 'missing', confidence: 'high' });
+  });
+});
+
+describe('kernel fixture lines (real /dev/kmsg records)', () => {
+  const r = suggestLines(KMSG, { platform: 'harvester', role: 'control-plane' });
+  it('the refused SYN to 10250 and the UDP to 8472 become ACCEPTs from their clients', () => {
+    const by = new Map(accepts(r).map((s) => [key(s), s]));
+    expect(by.get('control-plane tcp/10250')?.evidence.clients).toContain('198.18.0.1');
+    expect(by.get('control-plane tcp/10250')?.sources).toContain('198.18.0.1/32');
+    expect(by.get('control-plane udp/8472')?.sources).toEqual(['198.18.0.1/32']);
+  });
+  it('mid-stream (conntrack-loss) packets from 6443, 9345, 10250, 2379 never make an ACCEPT for the node as client', () => {
+    for (const s of accepts(r)) expect(s.evidence.clients, key(s)).not.toContain('198.18.0.2');
+    expect(accepts(r).map(key)).not.toContain('control-plane tcp/9345');
+    expect(accepts(r).map(key)).not.toContain('control-plane tcp/2379');
+    expect(r.ignored['conntrack-loss']).toBeGreaterThanOrEqual(4);
+  });
+  it('an OUTPUT drop is a note about egress, not an INPUT rule', () => {
+    const out = r.suggestions.find((s) => s.kind === 'egress');
+    expect(out).toMatchObject({ action: 'note', proto: 'udp', ports: [9100] });
+  });
+});
+
+describe('source scope rules on hand-made lines in the kernel\'s format', () => {
+  const syn = (dpt: number, src: string, spt = 40000) => synLine({ src, dst: '198.18.9.1', spt, dpt });
+  it.each([
+    // [platform, role, port, client, clusterSubnet, expected sources, expected kind]
+    ['konvoy', 'control-plane', 10250, '198.18.9.7', undefined, ['198.18.9.7/32'], 'missing'], // catalog: anywhere; kubelet never 0/0
+    ['konvoy', 'control-plane', 6443, '198.18.9.7', undefined, [], 'missing'], // catalog says anywhere: any source
+    ['harvester', 'control-plane', 9345, '198.18.9.7', '0.0.0.0/0', ['198.18.9.7/32'], 'missing'], // a /0 subnet is not used for the supervisor
+    ['harvester', 'control-plane', 9345, '198.18.9.7', '198.18.9.0/24', ['198.18.9.0/24'], 'missing'],
+    ['harvester', 'control-plane', 22, '203.0.113.9', undefined, [], 'missing'], // SSH: anywhere
+    ['harvester', 'worker', 2381, '198.18.9.7', undefined, ['198.18.9.7/32'], 'other-role'],
+  ] as const)('%s/%s tcp %i from %s (subnet %s) → %j', (platform, role, port, client, subnet, want, kind) => {
+    const r = suggestLines([syn(port, client), syn(port, client, 40001)], { platform, role, ...(subnet === undefined ? {} : { clusterSubnet: subnet }) });
+    const s = accepts(r)[0];
+    expect(s).toMatchObject({ kind, sources: want, ports: [port] });
+    expect(s?.sources).not.toContain('0.0.0.0/0');
+  });
+
+  it('unknown ports: a note without --allow-unknown; with it, low-confidence ACCEPTs, adjacent ports merged', () => {
+    const lines = [7000, 7001, 7002, 7005].map((p, i) => syn(p, '198.18.9.7', 41000 + i));
+    const off = suggestLines(lines, { platform: 'harvester', role: 'control-plane' });
+    expect(accepts(off)).toEqual([]);
+    expect(off.suggestions.map((s) => [s.kind, s.ports])).toEqual([['unknown', ['7000-7002']], ['unknown', [7005]]]);
+    expect(off.suggestions[0]?.reason).toBe('unknown service on port 7000-7002: confirm before opening');
+    const on = suggestLines(lines, { platform: 'harvester', role: 'control-plane', allowUnknown: true });
+    expect(accepts(on).map((s) => [s.ports, s.confidence, s.sources])).toEqual([
+      [['7000-7002'], 'low', ['198.18.9.7/32']],
+      [[7005], 'low', ['198.18.9.7/32']],
+    ]);
+  });
+
+  it('adjacent ports of different services are not merged; same service adjacent ports are', () => {
+    const lines = [6641, 6642, 6643, 6644, 6645].map((p, i) => syn(p, '198.18.9.7', 42000 + i));
+    const r = suggestLines(lines, { platform: 'harvester', role: 'control-plane', allowUnknown: true });
+    expect(accepts(r).map((s) => [s.ports, s.kind])).toEqual([[['6641-6644'], 'missing'], [[6645], 'unknown']]);
+  });
+
+  it('a scan over catalog ports gives nothing, the same ports from a real client do', () => {
+    // catalog ports first (they would be high-confidence ACCEPTs alone), then unknown ones: the detector needs at
+    // least half unknown ports, and re-labels the earlier probes once the source is a scanner
+    const ports = [2112, 2379, 2380, 2381, 6443, 9345, 10250, 3001, 3002, 3003, 3004, 3005, 3006, 3007];
+    const scan = ports.map((p, i) => syn(p, '198.18.66.6', 50000 + i));
+    const r = suggestLines([...scan, syn(9345, '198.18.9.7')], { platform: 'harvester', role: 'control-plane' });
+    expect(r.ignored.scan).toBe(1);
+    expect(accepts(r).map((s) => [s.ports, s.sources])).toEqual([[[9345], ['198.18.9.7/32']]]);
+  });
+
+  it('a protocol the rule formats cannot express (VRRP, PROTO=112) stays a note even with --allow-unknown', () => {
+    const vrrp = 'Apr 22 10:00:00 node1 kernel: FWDIAG_DROP_IN=eth0 OUT= MAC=01:00:5e:00:00:12:52:54:00:3a:7c:62:08:00 SRC=198.18.9.2 DST=224.0.0.18 LEN=40 TOS=0x00 PREC=0xC0 TTL=255 ID=0 PROTO=112 ';
+    const r = suggestLines([vrrp], { platform: 'harvester', role: 'control-plane', allowUnknown: true });
+    expect(accepts(r)).toEqual([]);
+    expect(r.suggestions.map((s) => [s.action, s.proto, s.notes.at(-1)])).toEqual([['note', '112', "fwdiag's rule formats cannot express protocol 112: write this ACCEPT by hand"]]);
+    expect(toFragment(r.suggestions, 'control-plane').fragment.extra).toEqual([]);
+  });
+
+  it('UDP to VXLAN from two nodes with a cluster subnet', () => {
+    const lines = [udpLine({ src: '198.18.9.2', dst: '198.18.9.1', spt: 51000, dpt: 8472 }), udpLine({ src: '198.18.9.3', dst: '198.18.9.1', spt: 51001, dpt: 8472 })];
+    const r = suggestLines(lines, { platform: 'harvester', role: 'worker', clusterSubnet: '198.18.9.0/24' });
+    expect(accepts(r).map((s) => [s.proto, s.ports, s.sources, s.evidence.clientsTotal])).toEqual([['udp', [8472], ['198.18.9.0/24'], 2]]);
+  });
+});
+
+describe('ruleset near misses become the reason (fixtures/rulesets)', () => {
+  it('an ACCEPT after the DROP: "already allowed … but shadowed", placed before the LOG rule', () => {
+    const r = suggestLines(fixtureLines('fixtures/rulesets/harvester-control-plane.drops.log'), {
+      platform: 'harvester', role: 'control-plane', ruleset: ruleset('fixtures/rulesets/harvester-control-plane-extra.iptables-save'),
+    });
+    const s9999 = r.suggestions.find((s) => s.ports[0] === 9999);
+    expect(s9999).toMatchObject({ action: 'accept', kind: 'shadowed', confidence: 'medium', chain: 'HARVESTER_INPUT', insertBefore: 25, table: 'ip filter' });
+    expect(s9999?.reason).toBe('already allowed by rule 27 of chain HARVESTER_INPUT ("added after the DROP") but shadowed by the DROP at rule 26 of chain HARVESTER_INPUT: move that rule before it (or add the rule below)');
+    expect(s9999?.rendered).toBe('iptables -I HARVESTER_INPUT 25 -s 198.18.7.2/32 -p tcp --dport 9999 -m comment --comment "fwdiag suggest: tcp/9999" -j ACCEPT');
+    // the ACCEPT on another NIC is a near miss, and the port is unknown: a note only
+    const s7777 = r.suggestions.find((s) => s.ports[0] === 7777);
+    expect(s7777).toMatchObject({ action: 'note', kind: 'near-miss' });
+    expect(s7777?.reason).toBe('allowed by rule 1 of chain INPUT ("on another NIC"), which does not apply: in-interface other0 (packet IN=mgmt-br)');
+  });
+
+  it('tricky ruleset: the supervisor ACCEPT shadowed by a REJECT, the API limited to a subnet, kubelet to ctstate NEW', () => {
+    const line = (dpt: number, spt: number) => synLine({ host: 'rke2a', in: 'eth0', prefix: 'NODE_DROP ', src: '198.18.8.5', dst: '198.18.8.1', spt, dpt });
+    const r = suggestLines([line(9345, 43000), line(6443, 43001), line(10250, 43002)], {
+      platform: 'rke2', role: 'server', ruleset: ruleset('fixtures/rulesets/tricky.iptables-save'),
+    });
+    const by = new Map(r.suggestions.map((s) => [s.ports[0], s]));
+    expect(by.get(9345)).toMatchObject({ action: 'accept', kind: 'shadowed', confidence: 'high', chain: 'NODE_IN', insertBefore: 6, sources: ['198.18.8.5/32'] });
+    expect(by.get(9345)?.reason).toBe('already allowed by rule 9 of chain NODE_IN ("RKE2 supervisor, added after the DROP") but shadowed by the REJECT at rule 7 of chain NODE_IN: move that rule before it (or add the rule below)');
+    expect(by.get(9345)?.notes[0]).toBe('catalog service "RKE2 supervisor API" for role server is missing from the ruleset');
+    expect(by.get(6443)).toMatchObject({ action: 'accept', kind: 'near-miss' });
+    expect(by.get(6443)?.reason).toContain('source 198.18.5.0/24 (packet SRC=198.18.8.5)');
+    expect(by.get(10250)?.reason).toContain('ctstate new');
+  });
+});
+
+describe('renderers', () => {
+  const r = suggestLines(SAMPLE, { platform: 'harvester', role: 'control-plane', clusterSubnet: '192.168.122.0/24' });
+
+  it('policy: a fragment the compiler takes unchanged; the compiled chain has the rules before LOG/DROP', async () => {
+    const text = renderRules(r.suggestions, 'policy', { platform: 'harvester', role: 'control-plane' }).text;
+    const { parse } = await import('yaml');
+    const fr = parseFragment(parse(text));
+    expect(fr.ok).toBe(true);
+    if (!fr.ok) return;
+    expect(fr.value.extra).toEqual([
+      { proto: 'tcp', ports: ['2379-2380'], sources: ['192.168.122.61/32', '192.168.122.62/32'], comment: 'fwdiag suggest: etcd client/peer' },
+      { proto: 'udp', ports: [8472], sources: ['192.168.122.0/24'], comment: 'fwdiag suggest: VXLAN (Flannel/Canal)' },
+    ]);
+    const pol = parsePolicy({ platform: 'harvester', role: 'worker' });
+    if (!pol.ok) throw new Error(pol.issues.join());
+    const res = resolvePolicy(pol.value, [fr.value], catalog);
+    if (!res.ok) throw new Error(res.issues.join());
+    const lines = compileTarget(res.value, 'iptables-restore').text.split('\n').filter((l) => l.startsWith('-A HARVESTER_INPUT'));
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    expect(at(/--dport 2379:2380 .*fwdiag suggest: etcd/)).toBeGreaterThan(0);
+    expect(at(/-j LOG/)).toBeGreaterThan(at(/--dport 2379:2380/));
+    expect(at(/-j LOG/)).toBeGreaterThan(at(/-s 192.168.122.0\/24 -p udp --dport 8472 .*fwdiag suggest/));
+  });
+
+  it('policy: suggestions for another role are left out with a warning', () => {
+    const rr = suggestLines(SAMPLE, { platform: 'harvester', role: 'control-plane', hostRoles: new Map([['harvester3', 'witness']]) });
+    const f = toFragment(rr.suggestions, 'control-plane');
+    expect(f.fragment.extra).toEqual([]);
+    expect(f.warnings).toEqual(['suggestions for role witness are not in this fragment (rerun with --role witness)']);
+  });
+
+  it('iptables, nft, talos, harvester-cloudinit spell the rules as the compiler does', () => {
+    const o = { platform: 'harvester', role: 'control-plane' };
+    expect(renderRules(r.suggestions, 'iptables', o).text).toContain(
+      'iptables -I HARVESTER_INPUT 1 -s 192.168.122.0/24 -p udp --dport 8472 -m comment --comment "fwdiag suggest: VXLAN (Flannel/Canal)" -j ACCEPT',
+    );
+    expect(renderRules(r.suggestions, 'nft', o).text).toContain(
+      `nft insert rule inet fwdiag HARVESTER_INPUT 'ip saddr { 192.168.122.61/32, 192.168.122.62/32 } tcp dport 2379-2380 accept comment "fwdiag suggest: etcd client/peer"'`,
+    );
+    const talos = renderRules(r.suggestions, 'talos', o).text;
+    expect(talos).toContain('kind: NetworkRuleConfig');
+    expect(talos).not.toContain('NetworkDefaultActionConfig');
+    expect(talos).toMatch(/portSelector:\n {2}ports:\n {4}- 2379-2380\n {2}protocol: tcp/);
+    const ci = renderRules(r.suggestions, 'harvester-cloudinit', o).text;
+    expect(ci).toContain('# CloudInit iptables-control-plane');
+    expect(ci).toContain(`- 'iptables -A HARVESTER_INPUT -s 192.168.122.0/24 -p udp --dport 8472 -m comment --comment "fwdiag suggest: VXLAN (Flannel/Canal)" -j ACCEPT'`);
+    // notes are never rendered as rules
+    for (const f of ['iptables', 'nft', 'talos', 'harvester-cloudinit'] as const) expect(renderRules(r.suggestions, f, o).text).not.toMatch(/dport 443\b|- 443\b/);
+  });
+});
