@@ -10,6 +10,7 @@ import { analyzeCommand } from './analyze.js';
 import { catalogCommand } from './catalog.js';
 import { traceCommand } from './trace.js';
 import { compileCommand } from './compile.js';
+import { reportCommand } from './report.js';
 
 const COMMANDS: Record<string, Command> = {
   parse: parseCommand,
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   catalog: catalogCommand,
   trace: traceCommand,
   compile: compileCommand,
+  report: reportCommand,
 };
 
 export const MAIN_USAGE = `Usage: fwdiag [COMMAND] [options] [FILE…]
@@ -28,6 +30,7 @@ Diagnose host-firewall drops on Kubernetes nodes from the kernel's netfilter LOG
   fwdiag parse [FILE…]               every LOG line as one JSON object (NDJSON)
   fwdiag catalog [PLATFORM[/ROLE]]   the ports each platform and node role needs
   fwdiag trace --ruleset FILE LINE   which rule of a ruleset decided a logged packet
+  fwdiag report [FILE…]              after an upgrade: genuine blocks or conntrack noise? (md, html with chart, json)
   fwdiag compile --target T …        a role's firewall policy as iptables, iptables-restore, nft, talos, harvester-cloudinit
 
 Run 'fwdiag COMMAND --help' for a command's options. Global: --debug (stack traces), --version, -h/--help.

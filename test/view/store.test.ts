@@ -4,6 +4,8 @@ import { VERDICTS } from '../../src/classify/verdict.js';
 import { createViewStore } from '../../src/view/store.js';
 import { fragmentYaml, suggestionsToFragment } from '../../src/view/fragment.js';
 import { parseFragment } from '../../src/compile/policy.js';
+import { createParser } from '../../src/parse/parse-line.js';
+import type { ClassifyResult } from '../../src/classify/classifier.js';
 import { blockedPorts, feed, fixtureLines, manualClock, scanners, SAMPLE, KMSG } from './helpers.js';
 
 const sample = fixtureLines(SAMPLE);
@@ -168,5 +170,35 @@ describe('view store', () => {
     expect(store.getSnapshot().ended).toBe(true);
     store.dispose();
     s1.dispose();
+  });
+});
+
+describe('view store cost', () => {
+  it('absorbs 100,000 classified events and ten snapshots in well under a second', () => {
+    // classify first (the parser and classifier are not what is measured here), then time only the store's work
+    const lines = fixtureLines(SAMPLE);
+    const { classifier } = feed([]);
+    const results: ClassifyResult[] = [];
+    const p = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 4, 30) });
+    while (results.length < 100_000) {
+      for (const l of lines) {
+        const r = p.parseLine(l);
+        if (r.kind === 'event') results.push(classifier.classify(r.event));
+      }
+    }
+    const store = createViewStore({});
+    const t0 = process.cpuUsage();
+    for (let i = 0; i < results.length; i++) {
+      store.push(results[i]!);
+      if (i % 10_000 === 0) store.flush();
+    }
+    store.flush();
+    const c = process.cpuUsage(t0);
+    const ms = (c.user + c.system) / 1000;
+    expect(store.getSnapshot().events).toBe(results.filter((r) => r.kind === 'drop').length);
+    // measured ~60 ms on a loaded 2-CPU box; a second would mean the view could not keep up with 100,000 lines/s
+    expect(ms).toBeLessThan(1000);
+    if (process.env['FWDIAG_PRINT_COST'] !== undefined) console.log(`store: ${results.length} events in ${ms.toFixed(0)} ms cpu`);
+    store.dispose();
   });
 });
