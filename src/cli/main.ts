@@ -11,6 +11,7 @@ import { catalogCommand } from './catalog.js';
 import { traceCommand } from './trace.js';
 import { compileCommand } from './compile.js';
 import { reportCommand } from './report.js';
+import { suggestCommand } from './suggest.js';
 
 const COMMANDS: Record<string, Command> = {
   parse: parseCommand,
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   trace: traceCommand,
   compile: compileCommand,
   report: reportCommand,
+  suggest: suggestCommand,
 };
 
 export const MAIN_USAGE = `Usage: fwdiag [COMMAND] [options] [FILE…]
@@ -30,6 +32,7 @@ Diagnose host-firewall drops on Kubernetes nodes from the kernel's netfilter LOG
   fwdiag parse [FILE…]               every LOG line as one JSON object (NDJSON)
   fwdiag catalog [PLATFORM[/ROLE]]   the ports each platform and node role needs
   fwdiag trace --ruleset FILE LINE   which rule of a ruleset decided a logged packet
+  fwdiag suggest [FILE…] --platform P --role R   the narrowest ACCEPT for genuinely blocked flows
   fwdiag report [FILE…]              after an upgrade: genuine blocks or conntrack noise? (md, html with chart, json)
   fwdiag compile --target T …        a role's firewall policy as iptables, iptables-restore, nft, talos, harvester-cloudinit
 
