@@ -94,7 +94,7 @@ export function App(props: AppProps): React.JSX.Element {
 
   // layout: every part has a fixed height so the frame never outgrows the terminal
   const sugRows = clamp(snap.suggestions.length, 2, 4);
-  const detailRows = rows >= 34 ? 9 : rows >= 26 ? 6 : 3;
+  const detailRows = clamp(Math.floor(rows * 0.3), 3, 14);
   const tableRows = Math.max(3, rows - 1 - 9 - sugRows - detailRows);
 
   const selIndex = visible.length === 0 ? -1 : Math.max(0, selKey === null ? 0 : visible.findIndex((r) => r.key === selKey));

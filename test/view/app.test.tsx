@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { formatTrace, parseRuleset, trace } from '../../src/ruleset/index.js';
 import { render, cleanup } from 'ink-testing-library';
 import { App, type AppProps } from '../../src/view/app.js';
 import type { ViewStore } from '../../src/view/store.js';
@@ -233,13 +235,27 @@ describe('live view App', () => {
     m.unmount();
   });
 
-  it('shows the trace through the ruleset when one is given', async () => {
-    const m = await mount(sample, { trace: (e) => [`traced ${e.dstShort ?? e.dst ?? '?'}:${e.dpt ?? ''}`] });
-    const d = detailsLines(m.frame()).join('\n');
-    const row = m.store.getSnapshot().rows.find((r) => !r.noise)!;
-    const last = row.latest!;
+  it('shows the trace through the --ruleset for the selected flow, verdict first', async () => {
+    const r = parseRuleset(readFileSync(new URL('../../fixtures/rulesets/harvester-control-plane.iptables-save', import.meta.url), 'utf8'));
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const model = r.value;
+    const m = await mount(sample, { trace: (e) => formatTrace(trace(model, e)) });
+    const f = await m.press('v'); // genuine blocks: the ones worth a trace
+    const d = detailsLines(f).join('\n');
+    const row = m.store.getSnapshot().rows.find((x) => x.verdict === 'genuine-block')!;
+    const want = formatTrace(trace(model, row.latest!));
     expect(d).toContain('trace of the latest packet through --ruleset:');
-    expect(d).toContain(`traced ${last.dst}:${last.dpt}`);
+    const verdictLine = want.find((l) => l.startsWith('verdict'))!;
+    expect(d).toContain(verdictLine.slice(0, 60));
+    // the verdict comes before the packet line, whatever order formatTrace uses
+    expect(d.indexOf(verdictLine.slice(0, 30))).toBeLessThan(d.indexOf('packet   IPv'));
+    m.unmount();
+  });
+
+  it('says so when no --ruleset was given', async () => {
+    const m = await mount(sample);
+    expect(detailsLines(m.frame()).join('\n')).toContain('trace: no --ruleset given');
     m.unmount();
   });
 });

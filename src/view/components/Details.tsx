@@ -17,6 +17,28 @@ export interface DetailsProps {
   trace?: ((event: DropEvent) => string[]) | undefined;
 }
 
+/**
+ * A trace's lines with what answers "why was it dropped" first: the verdict, the LOG rule, the near misses (ACCEPT
+ * rules for the port that did not apply), then the packet and the path — the pane is short.
+ */
+export function traceFirst(lines: string[]): string[] {
+  const head: string[] = [];
+  const rest: string[] = [];
+  let inNear = false;
+  for (const l of lines) {
+    if (/^(verdict|logged)\b/.test(l)) head.push(l);
+    else if (/^near misses/.test(l)) {
+      inNear = true;
+      head.push(l);
+    } else if (inNear && l.startsWith(' ')) head.push(l);
+    else {
+      inNear = false;
+      rest.push(l);
+    }
+  }
+  return [...head, ...rest];
+}
+
 /** The lines of the details pane for a flow: what, why, evidence, and the path through the ruleset. */
 export function flowDetails(row: FlowRow, width: number, height: number, describe: DetailsProps['describe'], trace: DetailsProps['trace']): string[] {
   const svc = row.service !== undefined ? ` (${row.service})` : '';
@@ -25,7 +47,8 @@ export function flowDetails(row: FlowRow, width: number, height: number, describ
   out.push(...wrap(`why: ${clean(describe(row.flow))}`, width, 3));
   const traceRoom = trace === undefined ? 1 : Math.max(2, Math.floor((height - out.length) / 2));
   const evRoom = Math.max(1, Math.min(row.evidence.length, height - out.length - traceRoom - 1));
-  out.push(`evidence (first and latest of ${row.count}):`);
+  const all = row.evidence.length <= evRoom;
+  out.push(`evidence (${all ? 'first and latest' : 'latest'} of ${row.count} packet${row.count === 1 ? '' : 's'}):`);
   for (const line of row.evidence.slice(-evRoom)) out.push(`  ${line}`);
   if (trace === undefined) out.push('trace: no --ruleset given');
   else {
@@ -33,7 +56,7 @@ export function flowDetails(row: FlowRow, width: number, height: number, describ
     if (last === null) out.push('trace: no event');
     else {
       out.push('trace of the latest packet through --ruleset:');
-      for (const l of trace(last)) out.push(`  ${clean(l)}`);
+      for (const l of traceFirst(trace(last))) out.push(`  ${clean(l)}`);
     }
   }
   return out;
