@@ -3,7 +3,7 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-const CORPUS_VERSION = 3;
+const CORPUS_VERSION = 4;
 
 function mulberry32(seed) {
   let a = seed >>> 0;
@@ -21,16 +21,23 @@ const SERVICE_PORTS = [6443, 9345, 10250, 2379, 2380, 8472, 4789, 9099, 9091, 22
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad2 = (n) => String(n).padStart(2, '0');
 
+// A realistic cluster: each logging host has one address; drops come from its peers (the other nodes, the gateway,
+// a few pods' hosts) and, for 3% of lines, from random outside addresses (probes). Client ports are random, so flows
+// (host, proto, server, port, client) number in the hundreds plus the outside sources, as on a real node.
+const NODE_IP = { harvester1: 61, harvester2: 62, harvester3: 63, 'worker-a': 71, 'worker-b': 72 };
+const PEERS = [61, 62, 63, 71, 72, 1, 80, 81, 82, 83];
+
 export function makeLine(rnd, i) {
   const pick = (arr) => arr[Math.floor(rnd() * arr.length)];
   const host = pick(HOSTS);
   const t0 = Date.UTC(2024, 3, 22, 10, 0, 0) + i * 7; // 7 ms apart: many lines share a second
   const d = new Date(t0);
-  const a = 61 + Math.floor(rnd() * 40);
-  const b = 61 + Math.floor(rnd() * 40);
-  const src = `192.168.122.${a}`;
+  const outside = rnd() < 0.03;
+  const b = NODE_IP[host];
+  const a = outside ? 0 : pick(PEERS.filter((p) => p !== b));
+  const src = outside ? `203.0.113.${1 + Math.floor(rnd() * 254)}` : `192.168.122.${a}`;
   const dst = `192.168.122.${b}`;
-  const mac = `52:54:00:${pad2(a.toString(16))}:aa:01:52:54:00:${pad2(b.toString(16))}:bb:02:08:00`;
+  const mac = `52:54:00:${pad2(b.toString(16))}:aa:01:52:54:00:${pad2(a.toString(16))}:bb:02:08:00`;
   const id = Math.floor(rnd() * 65536);
   const r = rnd();
   let l4;

@@ -232,8 +232,12 @@ function nonSyn(
     return set(out, 'conntrack-loss', 'tcp-to-service');
   }
   if (sKnown && dKnown) {
-    // both look like services (SNAT can remap a client port onto one): the lower port is the likelier server
-    const srcIsServer = spt <= dpt;
+    // Both look like services. A catalogued service beats a merely privileged port (an NFS client binds a
+    // reserved port < 1024 to talk to 2049); when both or neither are catalogued, the lower port is the likelier
+    // server (SNAT can remap a client port onto a low one).
+    const sCat = sSvc !== undefined;
+    const dCat = dSvc !== undefined;
+    const srcIsServer = sCat !== dCat ? sCat : spt <= dpt;
     out.server = srcIsServer ? 'src' : 'dst';
     out.service = srcIsServer ? sSvc  : dSvc ;
     return set(out, 'conntrack-loss', 'tcp-both-services');
@@ -374,7 +378,7 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
     case 'tcp-to-service':
       return `${ft} from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: mid-connection packet to a service (not SYN), ${tcpStory(j.flags)}`;
     case 'tcp-both-services':
-      return `${ft} from ${src}:${e.spt} to ${e.dpt}: both ports are known services, taking ${j.server === 'src' ? e.spt : e.dpt} as the server; not SYN: ${tcpStory(j.flags)}`;
+      return `${ft} from ${src}:${e.spt} to ${e.dpt}: both ports look like services, taking ${j.server === 'src' ? e.spt : e.dpt} as the server; not SYN: ${tcpStory(j.flags)}`;
     case 'tcp-from-low-range':
       return `${ft} from ${src}:${e.spt} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but not SYN and the destination looks like a client port — likely ${tcpStory(j.flags)}`;
     case 'tcp-to-low-range':
