@@ -25,6 +25,7 @@ import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../output/analyze-
 import { createAnalyzeJsonWriter } from '../output/analyze-json.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
+import { runLive } from '../view/run-live.js';
 
 export const ANALYZE_USAGE = `Usage: fwdiag analyze [options] [FILE…]
 
@@ -198,6 +199,19 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     kmsg: opts.kmsg ?? false,
     stdin: io.stdin,
   });
+  // An operator at a terminal gets the live view; pipes, CI, --json and --summary keep the line stream.
+  const ci = io.env['CI'] !== undefined && io.env['CI'] !== '' && io.env['CI'] !== 'false';
+  if (io.stdout.isTTY === true && !ci && !opts.json && !opts.summaryOnly) {
+    return runLive({
+      sources,
+      io,
+      tz: opts.tz,
+      classifier: opts.classifier,
+      platform: opts.platform,
+      color: useColor(opts.color, io),
+      ...(signal !== undefined ? { signal } : {}),
+    });
+  }
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
   let shownIssues = 0;
 

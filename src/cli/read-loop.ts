@@ -67,8 +67,9 @@ export async function* readResults(
 export function signalController(): { controller: AbortController; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`, until dispose: Ink's signal-exit re-raises a signal when it finds itself the last listener.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   return {
     controller,
     dispose: () => {

@@ -3,7 +3,7 @@
  * stdin is a pipe carrying the fixture — exactly `journalctl -k | fwdiag` on a node. We read the screen with
  * `capture-pane`, press keys with `send-keys`, and check `q` / Ctrl-C leave the summary on the normal screen.
  *
- * Runs test/view/live-e2e.mjs (dist/view/run-live.js) until the CLI wires runLive into `fwdiag`; build first
+ * Runs the real `fwdiag` binary (bin/fwdiag.js → dist/cli/main.js → the live view on a terminal); build first
  * (`npm test` does). Each run uses its own tmux server socket, killed afterwards.
  */
 import { execFileSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { blockedPorts, feed, fixtureLines, SAMPLE } from './helpers.js';
 import { Writable } from 'node:stream';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const SCRIPT = join(ROOT, 'test/view/live-e2e.mjs');
+const BIN = join(ROOT, 'bin/fwdiag.js');
 const FIXTURE = fileURLToPath(SAMPLE);
 const SOCKET = `fwdiag-view-${process.pid}`;
 const WIDTH = 120;
@@ -69,7 +69,8 @@ let n = 0;
 /** Starts the view in a fresh session on the fixture piped into stdin; returns the session name. */
 function start(prefix = ''): string {
   const name = `v${++n}`;
-  const cmd = `cat '${FIXTURE}' | ${prefix}env NO_COLOR=1 FWDIAG_PIDFILE='${dir}/pid${n}' node '${SCRIPT}' - '${dir}'; echo "EXIT=$?"; sleep 120`;
+  // The real binary, in the temp dir (where `w` writes); the inner sh records the pid node keeps after exec.
+  const cmd = `cd '${dir}' && cat '${FIXTURE}' | ${prefix}sh -c 'echo $$ > "${dir}/pid${n}"; exec env NO_COLOR=1 TZ=UTC node "${BIN}"'; echo "EXIT=$?"; sleep 120`;
   tmux('new-session', '-d', '-s', name, '-x', String(WIDTH), '-y', String(HEIGHT), cmd);
   return name;
 }
