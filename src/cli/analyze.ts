@@ -20,12 +20,14 @@ import {
   type ParseResult,
 } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
-import { listPlatforms } from '../catalog/index.js';
 import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../output/analyze-human.js';
 import { createAnalyzeJsonWriter } from '../output/analyze-json.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
 import { runLive } from '../view/run-live.js';
+import { loadRuleset } from './trace.js';
+import { listPlatforms, listRoles, loadCatalog } from '../catalog/index.js';
+import type { SuggestContext } from '../suggest/index.js';
 
 export const ANALYZE_USAGE = `Usage: fwdiag analyze [options] [FILE…]
 
@@ -44,6 +46,11 @@ Classification:
   --scan-window DURATION window for scan detection (default 60s)
   --max-flows N          flows held at once; least recently seen are evicted (default 100000)
   --platform NAME        name ports from this catalog platform first (harvester, rke2, talos, …)
+Live view (on a terminal):
+  --role R               with --platform: the suggestion engine's proposals for this node role
+  --host-role HOST=ROLE  per-host role (repeatable)
+  --ruleset FILE|live    trace the selected flow through this ruleset in the details pane
+  --catalog FILE         extend the role catalog (repeatable)
 Input:
   --tz ZONE              zone of syslog stamps without offset, and of --window times (default: local)
   --follow               keep reading FILE as it grows, across rotation (until Ctrl-C)
@@ -66,6 +73,12 @@ export interface AnalyzeOptions {
   kmsg: 'now' | 'start' | undefined;
   tz: string | undefined;
   platform: string | undefined;
+  /** live view: with --platform, the suggestion engine's role (and per-host roles) */
+  role: string | undefined;
+  hostRoles: Array<[string, string]>;
+  /** live view: ruleset traced in the details pane (FILE or `live`) */
+  ruleset: string | undefined;
+  catalogs: string[];
   classifier: ClassifierOptionsInput;
 }
 
@@ -99,6 +112,10 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
         'scan-window': { type: 'string' },
         'max-flows': { type: 'string' },
         platform: { type: 'string' },
+        role: { type: 'string' },
+        'host-role': { type: 'string', multiple: true },
+        ruleset: { type: 'string' },
+        catalog: { type: 'string', multiple: true },
         tz: { type: 'string' },
         follow: { type: 'boolean' },
         'from-start': { type: 'boolean' },
@@ -152,8 +169,20 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
   // the other contradictions (--kmsg with FILEs, --follow with stdin…) are refused by openInputs
   if (fromStart && !follow) throw new UsageError('--from-start goes with --follow');
 
+  if (v.role !== undefined && v.platform === undefined) throw new UsageError('--role needs --platform');
+  const hostRoles: Array<[string, string]> = (v['host-role'] ?? []).map((h) => {
+    const eq = h.indexOf('=');
+    if (eq <= 0 || eq === h.length - 1) throw new UsageError(`--host-role: expected HOST=ROLE, got "${h}"`);
+    return [h.slice(0, eq), h.slice(eq + 1)];
+  });
+  if (hostRoles.length > 0 && v.role === undefined) throw new UsageError('--host-role goes with --platform and --role');
+
   return {
     files,
+    role: v.role,
+    hostRoles,
+    ruleset: v.ruleset,
+    catalogs: v.catalog ?? [],
     json: v.json === true || summaryOnly,
     summaryOnly,
     color,
@@ -202,7 +231,22 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   // An operator at a terminal gets the live view; pipes, CI, --json and --summary keep the line stream.
   const ci = io.env['CI'] !== undefined && io.env['CI'] !== '' && io.env['CI'] !== 'false';
   if (io.stdout.isTTY === true && !ci && !opts.json && !opts.summaryOnly) {
+    const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
+    let suggestCtx: Omit<SuggestContext, 'sampleLines'> | undefined;
+    if (opts.platform !== undefined && opts.role !== undefined) {
+      const catalog = loadCatalog(opts.catalogs);
+      const roles = listRoles(opts.platform, catalog);
+      for (const role of [opts.role, ...opts.hostRoles.map(([, r]) => r)]) {
+        if (!roles.includes(role)) throw new UsageError(`unknown role "${role}" for ${opts.platform} (roles: ${roles.join(', ')})`);
+      }
+      suggestCtx = {
+        catalog, platform: opts.platform, role: opts.role, hostRoles: new Map(opts.hostRoles), allowUnknown: false, controlPlane: [],
+        ...(ruleset === undefined ? {} : { ruleset }),
+      };
+    }
     return runLive({
+      ...(ruleset === undefined ? {} : { ruleset }),
+      ...(suggestCtx === undefined ? {} : { suggest: suggestCtx }),
       sources,
       io,
       tz: opts.tz,

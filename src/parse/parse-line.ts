@@ -41,6 +41,30 @@ export interface LineParser {
 const ISSUE_TEXT_MAX = 1024;
 
 const SKIP: LineResult = { kind: 'skip' };
+
+/** A new event with every key present, in contract order (see DropEvent). */
+function newEvent(
+  line: number,
+  file: string | undefined,
+  time: string | null,
+  ts: number | null,
+  mono: number | null,
+  host: string | null,
+  envelope: DropEvent['envelope'],
+  transport: DropEvent['transport'],
+): DropEvent {
+  return {
+    line, file, time, ts, mono, host, envelope, transport, prefix: '', in: '', out: '',
+    physin: undefined, physout: undefined, mac: undefined, macsrc: undefined, macdst: undefined, macproto: undefined,
+    vproto: undefined, vid: undefined, family: undefined, src: undefined, dst: undefined, srcShort: undefined,
+    dstShort: undefined, len: undefined, tos: undefined, prec: undefined, ttl: undefined, id: undefined, tc: undefined,
+    hoplimit: undefined, flowlbl: undefined, ipFlags: undefined, frag: undefined, fragId: undefined, ipOpt: undefined,
+    proto: undefined, spt: undefined, dpt: undefined, seq: undefined, ack: undefined, window: undefined, res: undefined,
+    flags: undefined, urgp: undefined, tcpOpt: undefined, udpLen: undefined, icmp: undefined, spi: undefined,
+    incomplete: undefined, truncated: undefined, uid: undefined, gid: undefined, mark: undefined, arp: undefined,
+    ctInvalid: undefined, unknown: undefined,
+  };
+}
 const PENDING: LineResult = { kind: 'pending' };
 
 /** Quick test before the JSON parse: could this line hold a LOG body at all? */
@@ -106,19 +130,16 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       frac = '';
     }
     const hasTime = !Number.isNaN(ms);
-    const ev: DropEvent = {
+    const ev = newEvent(
       line,
-      time: hasTime ? iso.format(ms, frac) : null,
-      ts: hasTime ? ms : null,
-      mono: Number.isNaN(mono) ? null : mono,
-      host: env.host,
-      envelope: env.envelope,
-      prefix: '',
-      in: '',
-      out: '',
-    };
-    if (file !== undefined) ev.file = file;
-    if (env.transport !== undefined) ev.transport = env.transport;
+      file,
+      hasTime ? iso.format(ms, frac) : null,
+      hasTime ? ms : null,
+      Number.isNaN(mono) ? null : mono,
+      env.host,
+      env.envelope,
+      env.transport,
+    );
     const err = parseBody(s, start, body, ev, fastPath);
     if (err !== null) {
       counters.issues++;

@@ -200,20 +200,39 @@ function isoTail(s: string, i: number, base: number): IsoResult {
  * Caches the formatted second: one toISOString per second of log.
  */
 export class IsoFormatter {
-  private sec = NaN;
-  private head = '';
+  // Two slots: a merged stream (hosts with different clocks, RFC3164 lines dated by inference next to ISO ones)
+  // alternates between seconds; one slot would thrash.
+  private secA = NaN;
+  private headA = '';
+  private secB = NaN;
+  private headB = '';
+
+  private head(sec: number): string {
+    if (sec === this.secA) return this.headA;
+    if (sec === this.secB) {
+      // promote to slot A
+      const h = this.headB;
+      this.secB = this.secA;
+      this.headB = this.headA;
+      this.secA = sec;
+      this.headA = h;
+      return h;
+    }
+    this.secB = this.secA;
+    this.headB = this.headA;
+    this.secA = sec;
+    this.headA = new Date(sec * 1000).toISOString().slice(0, 19);
+    return this.headA;
+  }
 
   format(ms: number, frac: string): string {
     const sec = Math.floor(ms / 1000);
-    if (sec !== this.sec) {
-      this.sec = sec;
-      this.head = new Date(sec * 1000).toISOString().slice(0, 19);
-    }
+    const head = this.head(sec);
     if (frac === '') {
       const rem = ms - sec * 1000;
-      if (rem === 0) return `${this.head}Z`;
-      return `${this.head}.${String(Math.min(999_999, Math.round(rem * 1000))).padStart(6, '0')}Z`;
+      if (rem === 0) return `${head}Z`;
+      return `${head}.${String(Math.min(999_999, Math.round(rem * 1000))).padStart(6, '0')}Z`;
     }
-    return `${this.head}.${frac}Z`;
+    return `${head}.${frac}Z`;
   }
 }

@@ -12,7 +12,9 @@ import { PassThrough } from 'node:stream';
 import { ReadStream, isatty } from 'node:tty';
 import type { CliIO } from '../cli/io.js';
 import { readResults } from '../cli/read-loop.js';
-import { createClassifier } from '../classify/classifier.js';
+import { createClassifier, type Classifier, type ClassifyResult } from '../classify/classifier.js';
+import type { Flow } from '../classify/flows.js';
+import { suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
 import type { ClassifierOptionsInput } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import type { LineSource } from '../input/types.js';
@@ -43,6 +45,12 @@ export interface LiveOptions {
   ttyPath?: string;
   /** ends the view like `q` (the caller's SIGINT/SIGTERM handling) */
   signal?: AbortSignal;
+  /**
+   * With a platform and role: the suggestion engine (src/suggest) replaces the interim list, recomputed at most
+   * once a second from the genuine-block flows seen so far.
+   * @default interim suggestions (per protocol/port, observed clients)
+   */
+  suggest?: Omit<SuggestContext, 'sampleLines'>;
 }
 
 /** Opens the terminal for keys. Fails (no controlling terminal, e.g. under a service manager): no keys. */
@@ -89,6 +97,50 @@ async function writeSuggestions(store: ViewStore, dir: string, now: () => number
   store.setStatus(`could not write ${resolve(join(dir, base))}: too many fragments this second`);
 }
 
+/** Flows held for the engine; beyond it new genuine-block flows are not considered (the interim cap too). */
+const MAX_ENGINE_FLOWS = 2_000;
+
+/**
+ * The suggestion engine in the live view: genuine-block flows are collected from the classifier's flow changes and
+ * `suggest()` runs at most once a second when they changed — never per line.
+ */
+export function liveEngine(ctx: Omit<SuggestContext, 'sampleLines'>, classifier: Classifier, store: ViewStore, now: () => number) {
+  const flows = new Set<Flow>();
+  let changed = false;
+  let last = 0;
+  return {
+    observe(r: ClassifyResult): void {
+      if (r.changes === undefined) return;
+      for (const c of r.changes) {
+        if (c.flow.verdict === 'genuine-block' && !flows.has(c.flow) && flows.size < MAX_ENGINE_FLOWS) flows.add(c.flow);
+        changed = true;
+      }
+    },
+    /** Recomputes when flows changed and a second has passed (`force`: whenever they changed). */
+    batch(force = false): void {
+      const t = now();
+      if (!changed || (!force && t - last < 1000)) return;
+      changed = false;
+      last = t;
+      const list: SuggestFlow[] = [];
+      for (const f of flows) if (f.verdict === 'genuine-block') list.push(classifier.flowSummary(f));
+      const { suggestions } = suggest(list, { ...ctx, sampleLines: 0 });
+      store.setSuggestions(
+        suggestions
+          .filter((s) => s.action === 'accept')
+          .map((s) => ({
+            proto: s.proto,
+            ports: s.ports,
+            sources: s.sources,
+            ...(s.service !== null ? { service: s.service } : {}),
+            reason: s.reason,
+            rendered: `allow ${s.proto}/${s.ports.join(',')}${s.service !== null ? ` (${s.service})` : ''} from ${s.sources.length === 0 ? 'anywhere' : s.sources.join(', ')}  [${s.confidence}, role ${s.role}]`,
+          })),
+      );
+    },
+  };
+}
+
 /** Runs the live view until `q`, Ctrl-C or a signal; then prints the summary. Resolves to the exit code. */
 export async function runLive(opts: LiveOptions): Promise<number> {
   const { io, sources } = opts;
@@ -104,6 +156,11 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     source: sources.map((s) => s.name).join(', ') || 'stdin',
     maxFlows: classifier.options.maxFlows,
   });
+  const engine = opts.suggest === undefined ? undefined : liveEngine(opts.suggest, classifier, store, io.now);
+  const push = engine === undefined ? (r: ClassifyResult) => store.push(r) : (r: ClassifyResult) => {
+    store.push(r);
+    engine.observe(r);
+  };
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
   const stop = new AbortController();
   // `on`, not `once`: Ink's signal-exit re-raises a signal when it finds itself the last listener, and a `once`
@@ -152,18 +209,22 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   // the view stays until quit, like less: once the input has ended and without a terminal for keys nothing else
   // keeps the event loop alive
   const keepAlive = setInterval(() => undefined, 1 << 30);
+  // a quiet live input delivers no batch: recompute suggestions on a timer too
+  const engineTick = engine === undefined ? undefined : setInterval(() => engine.batch(), 1000);
+  engineTick?.unref();
   let inputError: unknown;
   const reading = (async () => {
     try {
       for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal }, totals)) {
         for (let i = 0; i < results.length; i++) {
           const r = results[i]!;
-          if (r.kind === 'event') store.push(classifier.classify(r.event));
+          if (r.kind === 'event') push(classifier.classify(r.event));
           else if (r.kind === 'issue') {
             store.addIssue();
-            if (r.event !== undefined) store.push(classifier.classify(r.event));
+            if (r.event !== undefined) push(classifier.classify(r.event));
           }
         }
+        if (engine !== undefined) engine.batch();
         let lines = 0;
         for (const s of sources) lines += s.stats.lines;
         store.setLines(lines);
@@ -171,6 +232,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         await new Promise<void>((r) => setImmediate(r));
       }
       if (!stop.signal.aborted) {
+        engine?.batch(true);
         const s = classifier.end().summary;
         store.setEnded({
           counts: { 'conntrack-loss': s['conntrack-loss'], 'genuine-block': s['genuine-block'], scan: s.scan, undetermined: s.undetermined },
@@ -196,6 +258,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     await ink.waitUntilExit().catch(() => undefined);
     store.dispose();
     clearInterval(keepAlive);
+    if (engineTick !== undefined) clearInterval(engineTick);
     if ('stream' in tty) tty.stream.destroy();
     if (alt) io.stdout.write(ALT_SCREEN_OFF);
     dispose();

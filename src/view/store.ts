@@ -16,7 +16,8 @@ import { evidenceLine } from './format.js';
 /** One proposed rule, as the live view shows and writes it. The suggestion engine will produce these. */
 export interface ViewSuggestion {
   proto: string;
-  ports: number[];
+  /** numbers or "A-B" ranges, as the compiler's fragment takes them */
+  ports: Array<number | string>;
   /** client addresses / CIDRs the rule would admit; empty: from anywhere */
   sources: string[];
   service?: string;
