@@ -69,8 +69,9 @@ let n = 0;
 /** Starts the view in a fresh session on the fixture piped into stdin; returns the session name. */
 function start(prefix = ''): string {
   const name = `v${++n}`;
-  // The real binary, in the temp dir (where `w` writes); the inner sh records the pid node keeps after exec.
-  const cmd = `cd '${dir}' && cat '${FIXTURE}' | ${prefix}sh -c 'echo $$ > "${dir}/pid${n}"; exec env NO_COLOR=1 TZ=UTC node "${BIN}"'; echo "EXIT=$?"; sleep 120`;
+  // The real binary, in the temp dir (where `w` writes); the inner sh records the pid node keeps after exec. CI is
+  // unset for it: CI runs these tests with CI=true, and fwdiag (rightly) shows no live view under CI.
+  const cmd = `cd '${dir}' && cat '${FIXTURE}' | ${prefix}sh -c 'echo $$ > "${dir}/pid${n}"; exec env -u CI NO_COLOR=1 TZ=UTC node "${BIN}"'; echo "EXIT=$?"; sleep 120`;
   tmux('new-session', '-d', '-s', name, '-x', String(WIDTH), '-y', String(HEIGHT), cmd);
   return name;
 }
