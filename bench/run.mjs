@@ -33,6 +33,14 @@ function measure(mode) {
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(`fwdiag bench: ${fmt(LINES)} lines (${corpus}), best of ${RUNS}, node ${process.version}, ${cpus()[0]?.model ?? 'cpu'}`);
+// A calibration in the same run, so figures can be compared across machines: 1e8 integer additions in a loop.
+{
+  let x = 0;
+  const t = performance.now();
+  for (let i = 0; i < 1e8; i++) x += i;
+  const ms = performance.now() - t;
+  console.log(`calibration: 1e8 JS integer additions took ${ms.toFixed(0)} ms${x === 0 ? '' : ''} (a current desktop core: ~70-100 ms)`);
+}
 const naive = measure('naive');
 const rows = [
   ['naive baseline (readline + regex)', naive, null, null],
