@@ -1,2 +1,3 @@
 export function makeLine(rnd: () => number, i: number): string;
 export function ensureCorpus(path: string, lines: number): Promise<string>;
+export function mulberry32(seed: number): () => number;

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 
 const CORPUS_VERSION = 4;
 
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

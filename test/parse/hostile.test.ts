@@ -6,22 +6,11 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createParser } from '../../src/parse/parse-line.js';
-import { makeLine } from '../../bench/corpus.mjs';
+import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
 const kmsg = readFileSync(new URL('../../fixtures/kernel/kmsg.txt', import.meta.url), 'utf8').split('\n').filter(Boolean);
 const syslog = readFileSync(new URL('../../fixtures/kernel/syslog.txt', import.meta.url), 'utf8').split('\n').filter(Boolean);
 const REAL = [...kmsg, ...syslog];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('hostile and malformed input', () => {
   it('never throws on arbitrary strings, and every result is one of the four kinds', () => {
