@@ -53,7 +53,15 @@ function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
  * Backpressure: everything is pulled by `for await`; zlib's stream buffers at most its highWaterMark.
  */
 async function* decompressed(raw: AsyncIterable<Buffer>, stats: InputStats): AsyncGenerator<Buffer> {
-  const it = raw[Symbol.asyncIterator]();
+  // A Readable in string mode (Readable.from(['text']), setEncoding) yields strings: read their UTF-8 bytes.
+  const src0 = raw[Symbol.asyncIterator]();
+  const it = {
+    next: async (): Promise<IteratorResult<Buffer>> => {
+      const r = await src0.next();
+      if (r.done === true || Buffer.isBuffer(r.value)) return r as IteratorResult<Buffer>;
+      return { done: false, value: typeof r.value === 'string' ? Buffer.from(r.value) : Buffer.from(r.value as Uint8Array) };
+    },
+  };
   const head: Buffer[] = [];
   let headLen = 0;
   let done = false;

@@ -112,6 +112,12 @@ describe('streamSource (stdin)', () => {
     expect(src.stats.bytes).toBe(gz.length);
   });
 
+  it('reads a stream that yields strings (string mode) as UTF-8 text', async () => {
+    const src = streamSource(Readable.from(['one\ntw', 'o\nthré', 'e\n']));
+    expect((await collect(src)).lines).toEqual(['one', 'two', 'thrée']);
+    expect(src.stats.bytes).toBe(Buffer.byteLength('one\ntwo\nthrée\n'));
+  });
+
   it('does not read ahead of its consumer (backpressure)', async () => {
     let produced = 0;
     const line = Buffer.from(`${kernelLine(1)}\n`);
