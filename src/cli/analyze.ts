@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { kmsgSchema, normaliseKmsgFlag, tzSchema, flag, usageFromParseArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, kmsgSchema, normaliseKmsgFlag, tzSchema, flag, usageFromParseArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
@@ -116,12 +116,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
         'host-role': { type: 'string', multiple: true },
         ruleset: { type: 'string' },
         catalog: { type: 'string', multiple: true },
-        tz: { type: 'string' },
-        follow: { type: 'boolean' },
-        'from-start': { type: 'boolean' },
-        kmsg: { type: 'string' },
-        debug: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+        ...LIVE_INPUT_FLAGS,
       },
     });
   } catch (e) {

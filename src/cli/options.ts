@@ -30,3 +30,13 @@ export function usageFromParseArgs(e: unknown): never {
   const msg = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
   throw new UsageError(msg, { cause: e });
 }
+
+/** parseArgs options every command that reads logs live takes (`parse`, `analyze`), declared once. */
+export const LIVE_INPUT_FLAGS = {
+  tz: { type: 'string' },
+  follow: { type: 'boolean' },
+  'from-start': { type: 'boolean' },
+  kmsg: { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;

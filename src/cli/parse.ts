@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { flag, kmsgSchema, normaliseKmsgFlag, tzSchema, usageFromParseArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, flag, kmsgSchema, normaliseKmsgFlag, tzSchema, usageFromParseArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
@@ -47,12 +47,7 @@ export function parseParseArgs(argv: string[]): ParseOptions | 'help' {
       options: {
         issues: { type: 'boolean' },
         stats: { type: 'boolean' },
-        tz: { type: 'string' },
-        follow: { type: 'boolean' },
-        'from-start': { type: 'boolean' },
-        kmsg: { type: 'string' },
-        debug: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+        ...LIVE_INPUT_FLAGS,
       },
     });
   } catch (e) {
