@@ -40,7 +40,23 @@ export async function* readResults(
     const c = parser.counters;
     const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues };
     try {
-      for await (const lines of source.batches(opts.signal)) {
+      if (source.pieces !== undefined) {
+        // Byte streams: runs of complete lines go to the scanner undecoded (parseBytes), single lines as text.
+        for await (const pieces of source.pieces(opts.signal)) {
+          const results: LineResult[] = [];
+          for (let i = 0; i < pieces.length; i++) {
+            const p = pieces[i] as string | Uint8Array;
+            if (typeof p === 'string') {
+              const r = parser.parseLine(p);
+              if (r.kind === 'event' || r.kind === 'issue') results.push(r);
+            } else {
+              source.stats.lines += parser.parseBytes(p, results);
+            }
+          }
+          yield { source, results };
+          if (opts.signal.aborted) break;
+        }
+      } else for await (const lines of source.batches(opts.signal)) {
         const results: LineResult[] = new Array<LineResult>(lines.length);
         let k = 0;
         for (let i = 0; i < lines.length; i++) {

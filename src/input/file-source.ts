@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { Readable, addAbortSignal } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../cli/errors.js';
-import { createLineSplitter } from './split-lines.js';
+import { type Piece, createLineSplitter } from './split-lines.js';
 import type { InputStats, LineSource } from './types.js';
 
 /**
@@ -118,7 +118,15 @@ class StreamLineSource implements LineSource {
     private readonly open: () => Readable,
   ) {}
 
-  async *batches(signal?: AbortSignal): AsyncGenerator<string[]> {
+  batches(signal?: AbortSignal): AsyncGenerator<string[]> {
+    return this.#read(signal, false) as AsyncGenerator<string[]>;
+  }
+
+  pieces(signal?: AbortSignal): AsyncGenerator<Piece[]> {
+    return this.#read(signal, true);
+  }
+
+  async *#read(signal: AbortSignal | undefined, runs: boolean): AsyncGenerator<Piece[]> {
     if (this.#used) throw new Error(`${this.name}: batches() can be iterated only once`);
     this.#used = true;
     if (signal?.aborted === true) return;
@@ -128,10 +136,10 @@ class StreamLineSource implements LineSource {
     const stats = this.stats;
     try {
       for await (const chunk of decompressed(stream, stats)) {
-        const lines = splitter.push(chunk);
+        const lines = runs ? splitter.pushPieces(chunk) : splitter.push(chunk);
         stats.cut = splitter.cut;
         if (lines.length > 0) {
-          stats.lines += lines.length;
+          for (let i = 0; i < lines.length; i++) if (typeof lines[i] === 'string') stats.lines++;
           yield lines;
         }
       }

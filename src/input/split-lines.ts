@@ -25,7 +25,19 @@ export interface LineSplitterOptions {
   maxLineBytes?: number;
 }
 
+/**
+ * What pushPieces() returns, in input order: a string is one line; a Uint8Array is a run of complete lines, each
+ * ending in `\n` (a `\r` before it still to be dropped), for LineParser.parseBytes(). A run is a view of the chunk
+ * passed in, valid until the caller reuses that chunk's memory.
+ */
+export type Piece = string | Uint8Array;
+
 export interface LineSplitter {
+  /**
+   * Like push(), but complete lines in the middle of the chunk come back as bytes (runs), not decoded: the parser's
+   * scanner reads them directly. Lines straddling chunk boundaries or cut at the cap still come back as strings.
+   */
+  pushPieces(chunk: Uint8Array): Piece[];
   /**
    * Feed a chunk; returns the lines it completed, without terminators. The chunk may be reused by the caller
    * afterwards: nothing keeps a reference to it.
@@ -142,8 +154,8 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     pendingLen += n;
   }
 
-  /** One slice of at most SLICE bytes. */
-  function pushSlice(buf: Buffer): string[] {
+  /** One slice of at most SLICE bytes; `runs`: complete lines in the middle as one byte run (see Piece). */
+  function pushSlice(buf: Buffer, runs: boolean): Piece[] {
     const len = buf.length;
     if (len === 0) return [];
     const first = buf.indexOf(NL);
@@ -178,24 +190,29 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     } else {
       spanStart = 0;
     }
-    let out: string[];
-    if (spanStart <= last) {
+    let out: Piece[];
+    if (spanStart <= last && runs && last - spanStart <= max) {
+      // No line in the run can be over the cap; the scanner drops `\r` itself.
+      out = head === undefined ? [] : [head];
+      out.push(buf.subarray(spanStart, last + 1));
+    } else if (spanStart <= last) {
       // A span no longer than the cap cannot hold an over-long line. A longer one (big chunks) can, but only a line
       // of more than max/3 UTF-16 units may exceed max bytes (3 bytes per unit at most): check lines, not bytes.
-      out = spanText(buf, spanStart, last);
-      if (last - spanStart > max && out.some((l) => l.length > maxUnits)) {
-        out = [];
-        longSpanLines(buf, spanStart, last, out);
+      let lines = spanText(buf, spanStart, last);
+      if (last - spanStart > max && lines.some((l) => l.length > maxUnits)) {
+        lines = [];
+        longSpanLines(buf, spanStart, last, lines);
       } else {
         // `\r` strip only when there is one: one native search instead of a look at every line.
         const cr = buf.indexOf(CR, spanStart);
         if (cr !== -1 && cr < last) {
-          for (let i = 0; i < out.length; i++) {
-            const l = out[i] as string;
-            if (l.charCodeAt(l.length - 1) === 0x0d) out[i] = l.slice(0, -1);
+          for (let i = 0; i < lines.length; i++) {
+            const l = lines[i] as string;
+            if (l.charCodeAt(l.length - 1) === 0x0d) lines[i] = l.slice(0, -1);
           }
         }
       }
+      out = lines;
       if (head !== undefined) out.unshift(head);
     } else {
       out = head === undefined ? [] : [head];
@@ -214,15 +231,23 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     return out;
   }
 
+  function pushAll(chunk: Uint8Array, runs: boolean): Piece[] {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (buf.length <= SLICE) return pushSlice(buf, runs);
+    const out: Piece[] = [];
+    for (let i = 0; i < buf.length; i += SLICE) {
+      for (const l of pushSlice(buf.subarray(i, i + SLICE), runs)) out.push(l);
+    }
+    return out;
+  }
+
   return {
     push(chunk: Uint8Array): string[] {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (buf.length <= SLICE) return pushSlice(buf);
-      const out: string[] = [];
-      for (let i = 0; i < buf.length; i += SLICE) {
-        for (const l of pushSlice(buf.subarray(i, i + SLICE))) out.push(l);
-      }
-      return out;
+      return pushAll(chunk, false) as string[];
+    },
+
+    pushPieces(chunk: Uint8Array): Piece[] {
+      return pushAll(chunk, true);
     },
 
     end(): string[] {

@@ -1,3 +1,5 @@
+import type { Piece } from './split-lines.js';
+
 /**
  * Input adapters turn bytes from somewhere (stdin, files, gzip, a followed file, /dev/kmsg) into batches of
  * text lines. They own all I/O; the parser never touches a stream.
@@ -28,6 +30,12 @@ export interface LineSource {
    * Consumers pull: a source never reads ahead more than a bounded amount (backpressure).
    */
   batches(signal?: AbortSignal): AsyncIterable<string[]>;
+  /**
+   * The same input as batches() (use one or the other, once), with complete lines mid-chunk left as byte runs for
+   * LineParser.parseBytes() (see Piece in split-lines.ts). Only sources that read byte streams offer it. Lines in
+   * byte runs are not counted in `stats.lines` by the source: the consumer that splits them adds them.
+   */
+  pieces?(signal?: AbortSignal): AsyncIterable<Piece[]>;
 }
 
 /** Longest line delivered whole; longer lines are cut to this many bytes and counted in `stats.cut`. */

@@ -8,6 +8,7 @@ import {
   kernelStampAt,
 } from './envelope.js';
 import { CtimeClock, IsoFormatter, SyslogClock } from './time.js';
+import { SCAN_FALLBACK, SCAN_SKIP, type ScanClocks, getScanner } from './wasm-scan.js';
 
 export interface ParserOptions {
   /**
@@ -32,6 +33,12 @@ export interface ParserOptions {
 export interface LineParser {
   /** Parses the next input line (numbered 1, 2, … per parser). */
   parseLine(text: string): LineResult;
+  /**
+   * Parses a run of complete lines given as bytes (each line ending in `\n`; a `\r` before it is dropped, as the
+   * line splitter does), appending events and issues to `out`. Same results as parseLine() on each decoded line,
+   * much faster (the WebAssembly scanner reads the common layouts). Returns the number of lines read.
+   */
+  parseBytes(bytes: Uint8Array, out: LineResult[]): number;
   /** Ends a pending multi-line record (journal export without a final blank line). */
   flush(): LineResult[];
   readonly counters: ParseCounters;
@@ -189,7 +196,91 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   }
 
   function parseLine(text: string): LineResult {
-    const line = ++counters.lines;
+    return parseLineAt(text, ++counters.lines);
+  }
+
+  const clocks: ScanClocks = { syslogMinute: (mo, day, h, mi) => ctx.syslog.minuteOf(mo, day, h, mi) };
+
+  function parseBytes(bytes: Uint8Array, out: LineResult[]): number {
+    if (!fastPath) return parseBytesSlow(bytes, out);
+    const sc = getScanner();
+    const total = bytes.length;
+    let start = 0;
+    let lines = 0;
+    while (start < total) {
+      let end = total;
+      if (end - start > sc.capacity) {
+        end = bytes.lastIndexOf(10, start + sc.capacity - 1) + 1;
+        if (end <= start) throw new RangeError('parseBytes: a line longer than the scanner input area');
+      }
+      sc.load(bytes, start, end);
+      const len = end - start;
+      let from = 0;
+      while (from < len) {
+        const n = sc.scan(from, len);
+        for (let r = 0; r < n; r++) {
+          const line = ++counters.lines;
+          const st = sc.status(r);
+          if (st === SCAN_FALLBACK || exportFields !== null) {
+            const res = parseLineAt(sc.text(sc.lineStart(r), sc.lineEnd(r)), line);
+            if (res.kind === 'event' || res.kind === 'issue') out.push(res);
+            continue;
+          }
+          if (st === SCAN_SKIP) {
+            counters.skipped++;
+            continue;
+          }
+          let ms = sc.timeOf(r, clocks);
+          let frac = sc.lastFrac;
+          const mono = sc.mono(r);
+          const envelope = sc.envelope(r);
+          if (Number.isNaN(ms) && bootTimeMs !== undefined && !Number.isNaN(mono) && (envelope === 'kmsg' || envelope === 'dmesg')) {
+            ms = bootTimeMs + mono * 1000;
+            frac = '';
+          }
+          const hasTime = !Number.isNaN(ms);
+          const ev = newEvent(
+            line,
+            file,
+            hasTime ? iso.format(ms, frac) : null,
+            hasTime ? ms : null,
+            Number.isNaN(mono) ? null : mono,
+            sc.host(r),
+            envelope,
+            sc.transport(r),
+          );
+          sc.body(r, ev);
+          counters.events++;
+          out.push({ kind: 'event', event: ev });
+        }
+        lines += n;
+        from = sc.stoppedAt();
+        sc.resetIfFull();
+      }
+      start = end;
+    }
+    return lines;
+  }
+
+  /** parseBytes() through the JavaScript parser only (fastPath: false). */
+  function parseBytesSlow(bytes: Uint8Array, out: LineResult[]): number {
+    const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let p = 0;
+    let lines = 0;
+    while (p < buf.length) {
+      let nl = buf.indexOf(10, p);
+      if (nl < 0) nl = buf.length;
+      let e = nl;
+      if (e > p && buf[e - 1] === 13) e--;
+      const res = parseLine(buf.toString('utf8', p, e));
+      if (res.kind === 'event' || res.kind === 'issue') out.push(res);
+      lines++;
+      p = nl + 1;
+    }
+    return lines;
+  }
+
+  function parseLineAt(text: string, line: number): LineResult {
     // Inside a journal-export record every line is a field; the blank line that ends it yields the record.
     if (exportFields !== null) return exportLineIn(text, line);
     const c0 = text.charCodeAt(0);
@@ -230,5 +321,5 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return r.kind === 'skip' ? [] : [r];
   }
 
-  return { parseLine, flush, counters };
+  return { parseLine, parseBytes, flush, counters };
 }

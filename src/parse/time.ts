@@ -62,6 +62,26 @@ export class SyslogClock {
     private readonly now: () => number,
   ) {}
 
+  private nkey = -1;
+  private nminuteMs = 0;
+
+  /** Epoch ms of month `mo` (0-11), `day`, `hour`:`min` — as minute() for the same stamp, cached by number. */
+  minuteOf(mo: number, day: number, hour: number, min: number): number {
+    const k = ((mo * 32 + day) * 24 + hour) * 60 + min;
+    if (k === this.nkey) return this.nminuteMs;
+    if (mo < 0 || mo > 11 || day < 1 || day > 31 || hour > 23 || min > 59) return NaN;
+    const nowMs = this.now();
+    let year = getYear(nowMs);
+    let ms = zonedMinute(this.tz, year, mo, day, hour, min);
+    if (ms > nowMs + FUTURE_TOLERANCE_MS) {
+      year -= 1;
+      ms = zonedMinute(this.tz, year, mo, day, hour, min);
+    }
+    this.nkey = k;
+    this.nminuteMs = ms;
+    return ms;
+  }
+
   /**
    * Epoch ms of `Mmm dd HH:MM` at `s[p..p+12)` (day already normalised by the caller into `day`), or NaN.
    */

@@ -1,0 +1,499 @@
+import { isAscii } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import type { DropEvent, Envelope, IcmpInfo, InnerPacket, Transport } from './event.js';
+import { compressIpv6 } from './ipv6.js';
+
+/**
+ * The bytes-to-records hot path: a WebAssembly scanner (src/parse/wasm/scan.ts, AssemblyScript) reads runs of
+ * complete lines and writes one record of integers per line; this module turns records into events. The scanner
+ * only says "event" for layouts it reads completely and exactly as the JavaScript parser would; every other line
+ * comes back as "fallback" and goes through the JavaScript parser (envelope.ts, body.ts). Tests assert that both
+ * give identical events on every fixture, the bench corpus and mutated lines (test/parse/wasm-scan.test.ts).
+ *
+ * Why WebAssembly: on the machines this runs on a JavaScript loop costs ~2 ns per character it looks at, and a
+ * 250-byte line must be looked at whole; the scanner does it at well under 1 ns per byte and hands back numbers
+ * and small string ids, so JavaScript only allocates the event itself.
+ */
+
+// Record layout: must match src/parse/wasm/scan.ts (checked against its layout() at load).
+const LAYOUT_VERSION = 3;
+const REC_SLOTS = 96;
+const R_STATUS = 0;
+const R_START = 1;
+const R_END = 2;
+const R_ENV = 3;
+const R_TRANSPORT = 4;
+const R_HOST = 5;
+const R_TKIND = 6;
+const R_Y = 7;
+const R_MO = 8;
+const R_D = 9;
+const R_H = 10;
+const R_MI = 11;
+const R_S = 12;
+const R_OFF = 13;
+const R_FRACV = 14;
+const R_FRACN = 15;
+const R_HASMONO = 16;
+const R_MONO = 18;
+const R_PREFIX = 20;
+const R_IN = 21;
+const R_OUT = 22;
+const R_MAC = 23;
+const R_UID = 24;
+const R_GID = 25;
+const R_HASUID = 26;
+const R_MARK = 27;
+const R_HASMARK = 28;
+const R_INNER = 29;
+const P_OUTER = 32;
+const P_INNER = 64;
+const P_FAMILY = 0;
+const P_SRC = 1;
+const P_DST = 2;
+const P_LEN = 3;
+const P_TOS = 4;
+const P_PREC = 5;
+const P_TTL = 6;
+const P_ID = 7;
+const P_IPFLAGS = 8;
+const P_TC = 9;
+const P_HOP = 10;
+const P_FLOWLBL = 11;
+const P_PROTO = 12;
+const P_SPT = 13;
+const P_DPT = 14;
+const P_WINDOW = 15;
+const P_RES = 16;
+const P_TCPFLAGS = 17;
+const P_URGP = 18;
+const P_UDPLEN = 19;
+const P_ITYPE = 20;
+const P_ICODE = 21;
+const P_IID = 22;
+const P_ISEQ = 23;
+const P_HASIDSEQ = 24;
+const P_SEQ = 25;
+const P_ACK = 26;
+const P_HASSEQ = 27;
+
+/** Record status: what the scanner made of a line. */
+export const SCAN_FALLBACK = 0;
+export const SCAN_EVENT = 1;
+export const SCAN_SKIP = 2;
+
+const ENVELOPES: readonly (Envelope | undefined)[] = [
+  undefined,
+  'rfc3164',
+  'rfc3339',
+  'rfc5424',
+  'journal-short-monotonic',
+  'dmesg',
+  'kmsg',
+  'talos',
+  'bare',
+];
+const TRANSPORTS: readonly (Transport | undefined)[] = [undefined, 'kernel', 'syslog'];
+const PROTOS: readonly (string | undefined)[] = [undefined, 'TCP', 'UDP', 'ICMP', 'ICMPv6'];
+const TCP_FLAG_WORDS = ['AE', 'CWR', 'ECE', 'URG', 'ACK', 'PSH', 'RST', 'SYN', 'FIN'] as const;
+const IP_FLAG_WORDS = ['CE', 'DF', 'MF'] as const;
+
+/**
+ * Flag-word arrays by bitmask, made once and frozen: every event with the same flags shares one array (events are
+ * read-only; a consumer that tried to change one would throw rather than corrupt another event).
+ */
+function wordsOf(words: readonly string[], bits: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) if ((bits & (1 << i)) !== 0) out.push(words[i] as string);
+  return Object.freeze(out) as string[];
+}
+const TCP_FLAGS: string[][] = Array.from({ length: 1 << TCP_FLAG_WORDS.length }, (_, b) => wordsOf(TCP_FLAG_WORDS, b));
+const IP_FLAGS: (string[] | undefined)[] = Array.from({ length: 8 }, (_, b) => (b === 0 ? undefined : wordsOf(IP_FLAG_WORDS, b)));
+const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+
+/** The few WebAssembly JS-API parts used here (lib ES2023 does not declare them; Node provides them). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const WebAssembly = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+interface ScanExports {
+  memory: WasmMemory;
+  scan(from: number, end: number): number;
+  reset(): void;
+  stoppedAt(): number;
+  isFull(): number;
+  newStrings(): number;
+  inputBase(): number;
+  inputCap(): number;
+  recordBase(): number;
+  newBase(): number;
+  layout(): number;
+}
+
+function loadModule(): object {
+  // dist/parse/scan.wasm next to this file once built; from the sources (tests), the built copy under dist/.
+  const candidates = [new URL('./scan.wasm', import.meta.url), new URL('../../dist/parse/scan.wasm', import.meta.url)];
+  let lastErr: unknown;
+  for (const url of candidates) {
+    try {
+      return new WebAssembly.Module(readFileSync(url));
+    } catch (e) {
+      lastErr = e;
+    }
+  }
+  throw new Error(`fwdiag: cannot load the parser's WebAssembly scanner (run \`npm run build\`): ${String(lastErr)}`);
+}
+
+/** The time fields of a record, turned into epoch ms by the parser's clocks (year inference, zones). */
+export interface ScanClocks {
+  /** RFC3164 `Mmm dd HH:MM` → epoch ms of that minute (NaN when invalid) */
+  syslogMinute(mo: number, day: number, h: number, mi: number): number;
+}
+
+/**
+ * One scanner instance per process; parsers take turns (every call runs to completion synchronously). Interned
+ * strings are kept by id until the scanner's table fills, then both sides start afresh.
+ */
+class Scanner {
+  private readonly x: ScanExports;
+  private readonly i32: Int32Array;
+  private readonly u32: Uint32Array;
+  private readonly f64: Float64Array;
+  private readonly mem: Buffer;
+  private readonly inBase: number;
+  private readonly inCap: number;
+  private readonly recBase: number;
+  private readonly newBase: number;
+  /** id → string, and what is derived from it once per id */
+  private strs: string[] = [];
+  private macParts: ([string, string, string] | null | undefined)[] = [];
+  private shortV6: (string | undefined)[] = [];
+  private isoKey = -1;
+  private isoMs = 0;
+  private fracCache: string[][] = [];
+
+  constructor() {
+    const inst = new WebAssembly.Instance(loadModule(), {});
+    this.x = inst.exports as unknown as ScanExports;
+    const layout = this.x.layout();
+    if (Math.floor(layout / 100000) !== LAYOUT_VERSION || Math.floor(layout / 100) % 1000 !== REC_SLOTS) {
+      throw new Error(`fwdiag: parser scanner layout ${layout} does not match (rebuild with \`npm run build\`)`);
+    }
+    const buf = this.x.memory.buffer;
+    this.i32 = new Int32Array(buf);
+    this.u32 = new Uint32Array(buf);
+    this.f64 = new Float64Array(buf);
+    this.mem = Buffer.from(buf);
+    this.inBase = this.x.inputBase();
+    this.inCap = this.x.inputCap();
+    this.recBase = this.x.recordBase() >> 2;
+    this.newBase = this.x.newBase() >> 2;
+  }
+
+  /** Largest run of bytes one load() takes. */
+  get capacity(): number {
+    return this.inCap;
+  }
+
+  /** Copies bytes (complete lines, the last ending in '\n') into the scanner's input area. */
+  load(bytes: Uint8Array, start: number, end: number): void {
+    if (end - start > this.inCap || bytes[end - 1] !== 10) throw new RangeError('scanner input: at most capacity bytes, ending in \\n');
+    this.mem.set(bytes.subarray(start, end), this.inBase);
+  }
+
+  /** The loaded bytes [a, b) as a string (for lines JavaScript reads itself): latin1 when ASCII, else UTF-8. */
+  text(a: number, b: number): string {
+    const m = this.mem;
+    const from = this.inBase + a;
+    const to = this.inBase + b;
+    return isAsciiRange(m, from, to) ? m.toString('latin1', from, to) : m.toString('utf8', from, to);
+  }
+
+  /** Scans loaded bytes [from, end); returns the number of records. Call takeStrings() before reading them. */
+  scan(from: number, end: number): number {
+    const n = this.x.scan(from, end);
+    this.takeStrings();
+    return n;
+  }
+
+  stoppedAt(): number {
+    return this.x.stoppedAt();
+  }
+
+  /** After the records of a full scan are read: empty the intern table on both sides. */
+  resetIfFull(): void {
+    if (this.x.isFull() === 0) return;
+    this.x.reset();
+    this.strs = [];
+    this.macParts = [];
+    this.shortV6 = [];
+  }
+
+  private takeStrings(): void {
+    const n = this.x.newStrings();
+    const i32 = this.i32;
+    const m = this.mem;
+    let p = this.newBase;
+    for (let k = 0; k < n; k++, p += 3) {
+      const id = i32[p] as number;
+      const off = i32[p + 1] as number;
+      const len = i32[p + 2] as number;
+      this.strs[id] = m.toString('latin1', off, off + len);
+      this.macParts[id] = undefined;
+      this.shortV6[id] = undefined;
+    }
+  }
+
+  status(r: number): number {
+    return this.i32[this.recBase + r * REC_SLOTS + R_STATUS] as number;
+  }
+  lineStart(r: number): number {
+    return this.i32[this.recBase + r * REC_SLOTS + R_START] as number;
+  }
+  lineEnd(r: number): number {
+    return this.i32[this.recBase + r * REC_SLOTS + R_END] as number;
+  }
+
+  private str(id: number): string {
+    return this.strs[id] as string;
+  }
+
+  private v6short(id: number): string {
+    let s = this.shortV6[id];
+    if (s === undefined) {
+      s = compressIpv6(this.str(id));
+      this.shortV6[id] = s;
+    }
+    return s;
+  }
+
+  /** Frac digits as written: `n` digits of value v (leading zeros restored), cached per (n, v) for n ≤ 3. */
+  private fracStr(v: number, n: number): string {
+    if (n <= 3) {
+      let t = this.fracCache[n];
+      if (t === undefined) {
+        t = [];
+        this.fracCache[n] = t;
+      }
+      let s = t[v];
+      if (s === undefined) {
+        s = String(v).padStart(n, '0');
+        t[v] = s;
+      }
+      return s;
+    }
+    if (n === 6) return this.fracStr(Math.floor(v / 1000), 3) + this.fracStr(v % 1000, 3);
+    return String(v).padStart(n, '0');
+  }
+
+  /**
+   * Fills `ev` (made by the parser with every key) from record r. Time: `ms`/`frac` are returned through the
+   * parser's formatter by the caller, so this returns the epoch ms (NaN when none) and leaves frac in `lastFrac`.
+   */
+  lastFrac = '';
+  timeOf(r: number, clocks: ScanClocks): number {
+    const i32 = this.i32;
+    const b = this.recBase + r * REC_SLOTS;
+    const kind = i32[b + R_TKIND] as number;
+    const fn = i32[b + R_FRACN] as number;
+    let fracV = 0;
+    let fracMs = 0;
+    let frac = '';
+    if (fn > 0) {
+      fracV = i32[b + R_FRACV] as number;
+      fracMs = (fracV * 1000) / (POW10[fn] as number);
+    }
+    if (kind === 1) {
+      this.lastFrac = fn > 0 ? this.fracStr(fracV, fn) : '';
+      return clocks.syslogMinute(i32[b + R_MO] as number, i32[b + R_D] as number, i32[b + R_H] as number, i32[b + R_MI] as number) +
+        (i32[b + R_S] as number) * 1000 + fracMs;
+    }
+    if (kind === 2) {
+      const y = i32[b + R_Y] as number;
+      const mo = i32[b + R_MO] as number;
+      const d = i32[b + R_D] as number;
+      const h = i32[b + R_H] as number;
+      const mi = i32[b + R_MI] as number;
+      const key = ((((y * 12 + mo) * 32 + d) * 24 + h) * 60) + mi;
+      if (key !== this.isoKey) {
+        this.isoKey = key;
+        this.isoMs = Date.UTC(y, mo, d, h, mi, 0);
+      }
+      if (fn > 0) {
+        // talosctl prints nanoseconds; ISO output keeps microseconds (as the JavaScript envelope does).
+        frac = fn > 6 && (i32[b + R_ENV] as number) === 7 ? this.fracStr(Math.floor(fracV / (POW10[fn - 6] as number)), 6) : this.fracStr(fracV, fn);
+      }
+      this.lastFrac = frac;
+      return this.isoMs + (i32[b + R_S] as number) * 1000 - (i32[b + R_OFF] as number) * 60000 + fracMs;
+    }
+    this.lastFrac = '';
+    return NaN;
+  }
+
+  mono(r: number): number {
+    const b = this.recBase + r * REC_SLOTS;
+    return (this.i32[b + R_HASMONO] as number) === 0 ? NaN : (this.f64[(b + R_MONO) >> 1] as number);
+  }
+  envelope(r: number): Envelope {
+    return ENVELOPES[this.i32[this.recBase + r * REC_SLOTS + R_ENV] as number] as Envelope;
+  }
+  transport(r: number): Transport | undefined {
+    return TRANSPORTS[this.i32[this.recBase + r * REC_SLOTS + R_TRANSPORT] as number];
+  }
+  host(r: number): string | null {
+    const id = this.i32[this.recBase + r * REC_SLOTS + R_HOST] as number;
+    return id < 0 ? null : this.str(id);
+  }
+
+  /** The LOG body of record r into ev (all keys already present). */
+  body(r: number, ev: DropEvent): void {
+    const i32 = this.i32;
+    const b = this.recBase + r * REC_SLOTS;
+    ev.prefix = this.str(i32[b + R_PREFIX] as number);
+    ev.in = this.str(i32[b + R_IN] as number);
+    ev.out = this.str(i32[b + R_OUT] as number);
+    const macId = i32[b + R_MAC] as number;
+    if (macId >= 0) {
+      const mac = this.str(macId);
+      ev.mac = mac;
+      let parts = this.macParts[macId];
+      if (parts === undefined) {
+        // An Ethernet hard header: dst(6) src(6) type(2) = 14 bytes = 41 chars.
+        parts = mac.length === 41 ? [mac.slice(0, 17), mac.slice(18, 35), mac.slice(36, 38) + mac.slice(39, 41)] : null;
+        this.macParts[macId] = parts;
+      }
+      if (parts !== null) {
+        ev.macdst = parts[0];
+        ev.macsrc = parts[1];
+        ev.macproto = parts[2];
+      }
+    }
+    const o = b + P_OUTER;
+    const fam = i32[o + P_FAMILY] as number;
+    const srcId = i32[o + P_SRC] as number;
+    const dstId = i32[o + P_DST] as number;
+    ev.src = this.str(srcId);
+    ev.dst = this.str(dstId);
+    ev.len = i32[o + P_LEN] as number;
+    if (fam === 4) {
+      ev.tos = i32[o + P_TOS] as number;
+      ev.prec = i32[o + P_PREC] as number;
+      ev.ttl = i32[o + P_TTL] as number;
+      ev.id = i32[o + P_ID] as number;
+      ev.ipFlags = IP_FLAGS[i32[o + P_IPFLAGS] as number];
+      ev.family = 4;
+    } else {
+      ev.tc = i32[o + P_TC] as number;
+      ev.hoplimit = i32[o + P_HOP] as number;
+      ev.flowlbl = i32[o + P_FLOWLBL] as number;
+      ev.family = 6;
+      ev.srcShort = this.v6short(srcId);
+      ev.dstShort = this.v6short(dstId);
+    }
+    const proto = i32[o + P_PROTO] as number;
+    ev.proto = PROTOS[proto];
+    if (proto === 1) {
+      ev.spt = i32[o + P_SPT] as number;
+      ev.dpt = i32[o + P_DPT] as number;
+      if ((i32[o + P_HASSEQ] as number) !== 0) {
+        ev.seq = this.u32[o + P_SEQ] as number;
+        ev.ack = this.u32[o + P_ACK] as number;
+      }
+      ev.window = i32[o + P_WINDOW] as number;
+      ev.res = i32[o + P_RES] as number;
+      ev.flags = TCP_FLAGS[i32[o + P_TCPFLAGS] as number];
+      ev.urgp = i32[o + P_URGP] as number;
+    } else if (proto === 2) {
+      ev.spt = i32[o + P_SPT] as number;
+      ev.dpt = i32[o + P_DPT] as number;
+      ev.udpLen = i32[o + P_UDPLEN] as number;
+    } else {
+      ev.icmp = this.icmp(o, (i32[b + R_INNER] as number) !== 0 ? b + P_INNER : -1);
+    }
+    if ((i32[b + R_HASUID] as number) !== 0) {
+      ev.uid = this.u32[b + R_UID] as number;
+      ev.gid = this.u32[b + R_GID] as number;
+    }
+    if ((i32[b + R_HASMARK] as number) !== 0) ev.mark = this.u32[b + R_MARK] as number;
+  }
+
+  /** ICMP info in the key order the JavaScript parser makes it: type, code, id, seq | inner. */
+  private icmp(o: number, inner: number): IcmpInfo {
+    const i32 = this.i32;
+    const type = i32[o + P_ITYPE] as number;
+    const code = i32[o + P_ICODE] as number;
+    if ((i32[o + P_HASIDSEQ] as number) !== 0) return { type, code, id: i32[o + P_IID] as number, seq: i32[o + P_ISEQ] as number };
+    if (inner >= 0) return { type, code, inner: this.inner(inner) };
+    return { type, code };
+  }
+
+  /** A quoted packet, keys in the order its tokens come (then srcShort/dstShort, as finish() adds them). */
+  private inner(o: number): InnerPacket {
+    const i32 = this.i32;
+    const p: InnerPacket = {};
+    const fam = i32[o + P_FAMILY] as number;
+    const srcId = i32[o + P_SRC] as number;
+    const dstId = i32[o + P_DST] as number;
+    p.src = this.str(srcId);
+    p.dst = this.str(dstId);
+    p.len = i32[o + P_LEN] as number;
+    if (fam === 4) {
+      p.tos = i32[o + P_TOS] as number;
+      p.prec = i32[o + P_PREC] as number;
+      p.ttl = i32[o + P_TTL] as number;
+      p.id = i32[o + P_ID] as number;
+      const fl = i32[o + P_IPFLAGS] as number;
+      if (fl !== 0) p.ipFlags = [...(IP_FLAGS[fl] as string[])];
+    } else {
+      p.tc = i32[o + P_TC] as number;
+      p.hoplimit = i32[o + P_HOP] as number;
+      p.flowlbl = i32[o + P_FLOWLBL] as number;
+    }
+    const proto = i32[o + P_PROTO] as number;
+    p.proto = PROTOS[proto] as string;
+    if (proto === 1) {
+      p.spt = i32[o + P_SPT] as number;
+      p.dpt = i32[o + P_DPT] as number;
+      if ((i32[o + P_HASSEQ] as number) !== 0) {
+        p.seq = this.u32[o + P_SEQ] as number;
+        p.ack = this.u32[o + P_ACK] as number;
+      }
+      p.window = i32[o + P_WINDOW] as number;
+      p.res = i32[o + P_RES] as number;
+      p.urgp = i32[o + P_URGP] as number;
+      p.flags = [...(TCP_FLAGS[i32[o + P_TCPFLAGS] as number] as string[])];
+    } else if (proto === 2) {
+      p.spt = i32[o + P_SPT] as number;
+      p.dpt = i32[o + P_DPT] as number;
+      p.udpLen = i32[o + P_UDPLEN] as number;
+    } else {
+      const type = i32[o + P_ITYPE] as number;
+      const code = i32[o + P_ICODE] as number;
+      p.icmp = (i32[o + P_HASIDSEQ] as number) !== 0 ? { type, code, id: i32[o + P_IID] as number, seq: i32[o + P_ISEQ] as number } : { type, code };
+    }
+    if (fam === 6) {
+      p.srcShort = this.v6short(srcId);
+      p.dstShort = this.v6short(dstId);
+    }
+    return p;
+  }
+}
+
+function isAsciiRange(m: Buffer, a: number, b: number): boolean {
+  return isAscii(m.subarray(a, b));
+}
+
+let scanner: Scanner | undefined;
+
+/** The process's scanner (created on first use). */
+export function getScanner(): Scanner {
+  scanner ??= new Scanner();
+  return scanner;
+}
+
+export type { Scanner };

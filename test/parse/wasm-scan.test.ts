@@ -1,0 +1,166 @@
+/**
+ * The WebAssembly scanner (parseBytes) must give exactly what the JavaScript parser gives, line for line: same
+ * results, same key order (so the same NDJSON), same counters — on real kernel lines, the sample, the bench corpus,
+ * lines mutated at random, CRLF and non-ASCII input, and across the scanner's intern-table resets. It must also
+ * actually read the common layouts itself (a scanner that sent every line back to JavaScript would pass the rest).
+ */
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { LineResult } from '../../src/parse/event.js';
+import { createParser } from '../../src/parse/parse-line.js';
+import { SCAN_EVENT, SCAN_FALLBACK, SCAN_SKIP, getScanner } from '../../src/parse/wasm-scan.js';
+import { eventToJson } from '../../src/output/ndjson.js';
+import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+
+const read = (p: string): string => readFileSync(new URL(p, import.meta.url), 'utf8');
+const kmsg = read('../../fixtures/kernel/kmsg.txt').split('\n').filter(Boolean);
+const dmesg = read('../../fixtures/kernel/dmesg.txt').split('\n').filter(Boolean);
+const syslog = read('../../fixtures/kernel/syslog.txt').split('\n').filter(Boolean);
+const sample = read('../../fixtures/sample/harvester-upgrade.log').split('\n').filter(Boolean);
+const REAL = [...kmsg, ...dmesg, ...syslog];
+const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') } as const;
+
+function synthetic(n: number, seed: number): string[] {
+  const rnd = mulberry32(seed);
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(makeLine(rnd, i) as string);
+  return out;
+}
+
+/** Reference: the JavaScript parser only, one decoded line at a time (a final `\r` dropped, as the splitter does). */
+function viaJs(lines: string[], opts: Parameters<typeof createParser>[0] = OPTS): { results: LineResult[]; counters: object } {
+  const p = createParser({ ...opts, fastPath: false });
+  const results: LineResult[] = [];
+  for (const l of lines) {
+    const r = p.parseLine(l.endsWith('\r') ? l.slice(0, -1) : l);
+    if (r.kind === 'event' || r.kind === 'issue') results.push(r);
+  }
+  for (const r of p.flush()) results.push(r);
+  return { results, counters: { ...p.counters } };
+}
+
+/** The scanner: the lines as one byte run (terminator `eol`). */
+function viaBytes(lines: string[], opts: Parameters<typeof createParser>[0] = OPTS, eol = '\n'): { results: LineResult[]; counters: object } {
+  const p = createParser(opts);
+  const results: LineResult[] = [];
+  const n = p.parseBytes(Buffer.from(lines.map((l) => l + eol).join('')), results);
+  expect(n).toBe(lines.length);
+  for (const r of p.flush()) results.push(r);
+  return { results, counters: { ...p.counters } };
+}
+
+/** Same results, same key order (JSON), same NDJSON, same counters. */
+function expectSame(lines: string[], opts: Parameters<typeof createParser>[0] = OPTS): number {
+  const a = viaJs(lines, opts);
+  const b = viaBytes(lines, opts);
+  expect(b.counters).toEqual(a.counters);
+  expect(b.results.length).toBe(a.results.length);
+  for (let i = 0; i < a.results.length; i++) {
+    const x = a.results[i] as LineResult;
+    const y = b.results[i] as LineResult;
+    if (JSON.stringify(x) !== JSON.stringify(y)) expect(y).toEqual(x);
+    expect(JSON.stringify(y)).toBe(JSON.stringify(x));
+    if (x.kind === 'event' && y.kind === 'event') expect(eventToJson(y.event)).toBe(eventToJson(x.event));
+  }
+  return a.results.length;
+}
+
+/** How the scanner itself classed each line. */
+function statuses(lines: string[]): { event: number; skip: number; fallback: number } {
+  const sc = getScanner();
+  const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+  const out = { event: 0, skip: 0, fallback: 0 };
+  for (let start = 0; start < bytes.length; ) {
+    const end = Math.min(bytes.length, bytes.lastIndexOf(10, start + sc.capacity - 1) + 1);
+    sc.load(bytes, start, end);
+    let from = 0;
+    while (from < end - start) {
+      const n = sc.scan(from, end - start);
+      for (let r = 0; r < n; r++) {
+        const st = sc.status(r);
+        if (st === SCAN_EVENT) out.event++;
+        else if (st === SCAN_SKIP) out.skip++;
+        else if (st === SCAN_FALLBACK) out.fallback++;
+      }
+      from = sc.stoppedAt();
+      sc.resetIfFull();
+    }
+    start = end;
+  }
+  return out;
+}
+
+describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
+  it('on every kernel-written fixture line (kmsg, dmesg, syslog) and the bundled sample', () => {
+    expect(expectSame(REAL)).toBe(REAL.length);
+    expect(expectSame(sample)).toBeGreaterThan(500);
+    // With a boot time, kmsg/dmesg lines get wall-clock time from their monotonic stamp.
+    expectSame([...kmsg, ...dmesg], { ...OPTS, bootTimeMs: Date.parse('2024-05-01T00:00:00Z'), file: 'k.log' });
+  });
+
+  it('on 60,000 bench-corpus lines in every envelope, in other zones too', () => {
+    const lines = synthetic(60_000, 11);
+    expect(expectSame(lines)).toBeGreaterThan(50_000);
+    expectSame(lines.slice(0, 5000), { tz: 'America/New_York', now: () => Date.parse('2025-01-02T00:00:00Z') });
+  });
+
+  it('reads the common layouts itself: only journal JSON and body-less kernel lines go back to JavaScript', () => {
+    const lines = synthetic(20_000, 12);
+    const st = statuses(lines);
+    const json = lines.filter((l) => l.startsWith('{')).length;
+    const bodyless = lines.filter((l) => !l.includes('IN=') && l.includes('kernel:')).length;
+    expect(st.event + st.skip + st.fallback).toBe(lines.length);
+    expect(st.fallback).toBeLessThanOrEqual(json + bodyless);
+    expect(st.event).toBeGreaterThan(lines.length * 0.85);
+    // The real kernel lines of the common scenarios are read by the scanner too.
+    const real = statuses(kmsg);
+    expect(real.event).toBeGreaterThan(kmsg.length / 2);
+  });
+
+  it('on real lines with bytes inserted, deleted or replaced anywhere', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...REAL, ...synthetic(200, 13)),
+        fc.nat(),
+        fc.nat({ max: 12 }),
+        fc.string({ unit: fc.constantFrom(...' 0123456789=.:[]xXaAfF-,;<>\r\tSRCDTPINOUT'.split('')), maxLength: 6 }),
+        (line, at, del, ins) => {
+          const i = at % (line.length + 1);
+          const mutated = (line.slice(0, i) + ins + line.slice(i + del)).replaceAll('\n', ' ');
+          expectSame([mutated, line]);
+        },
+      ),
+      { numRuns: 4000 },
+    );
+  });
+
+  it('CRLF line ends, non-ASCII lines, empty lines', () => {
+    const lines = [...synthetic(300, 14), '', 'Apr 22 10:00:00 hôst kernel: DRÖP IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=TCP SPT=1 DPT=2 WINDOW=1 RES=0x00 SYN URGP=0 '];
+    const a = viaJs(lines);
+    const b = viaBytes(lines, OPTS, '\r\n');
+    expect(b.counters).toEqual(a.counters);
+    expect(JSON.stringify(b.results)).toBe(JSON.stringify(a.results));
+  });
+
+  it('across intern-table resets (tens of thousands of distinct addresses and hosts)', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 45_000; i++) {
+      const a = `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+      lines.push(`Apr 22 10:00:0${i % 10} node-${i % 40_000} kernel: DROP IN=eth0 OUT= SRC=${a} DST=198.19.0.1 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=${i % 65536} PROTO=UDP SPT=${1024 + (i % 60000)} DPT=53 LEN=20 `);
+    }
+    expect(expectSame(lines)).toBe(lines.length);
+  });
+
+  it('numbers lines across parseLine and parseBytes calls on one parser', () => {
+    const lines = synthetic(50, 15);
+    const p = createParser(OPTS);
+    const out: LineResult[] = [];
+    for (const l of lines.slice(0, 10)) {
+      const r = p.parseLine(l);
+      if (r.kind === 'event' || r.kind === 'issue') out.push(r);
+    }
+    p.parseBytes(Buffer.from(lines.slice(10).map((l) => `${l}\n`).join('')), out);
+    expect(JSON.stringify(out)).toBe(JSON.stringify(viaJs(lines).results));
+  });
+});
