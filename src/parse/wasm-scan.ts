@@ -46,6 +46,7 @@ const R_HASUID = 26;
 const R_MARK = 27;
 const R_HASMARK = 28;
 const R_INNER = 29;
+const R_USEC = 30;
 const P_OUTER = 32;
 const P_INNER = 64;
 const P_FAMILY = 0;
@@ -92,6 +93,7 @@ const ENVELOPES: readonly (Envelope | undefined)[] = [
   'kmsg',
   'talos',
   'bare',
+  'journal-json',
 ];
 const TRANSPORTS: readonly (Transport | undefined)[] = [undefined, 'kernel', 'syslog'];
 const PROTOS: readonly (string | undefined)[] = [undefined, 'TCP', 'UDP', 'ICMP', 'ICMPv6'];
@@ -330,6 +332,12 @@ class Scanner {
       }
       this.lastFrac = frac;
       return this.isoMs + (i32[b + R_S] as number) * 1000 - (i32[b + R_OFF] as number) * 60000 + fracMs;
+    }
+    if (kind === 3) {
+      // journal __REALTIME_TIMESTAMP, µs (exact: below 2^53), as journalEnvelope() turns it into ms and frac.
+      const us = this.f64[(b + R_USEC) >> 1] as number;
+      this.lastFrac = this.fracStr(us % 1_000_000, 6);
+      return us / 1000;
     }
     this.lastFrac = '';
     return NaN;

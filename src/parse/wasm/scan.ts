@@ -58,6 +58,7 @@ const R_HASUID = 26;
 const R_MARK = 27; // u32
 const R_HASMARK = 28;
 const R_INNER = 29; // 1 when the ICMP error quotes a packet (fields at P_INNER)
+const R_USEC = 30; // f64 over slots 30-31: journal __REALTIME_TIMESTAMP (µs), with R_TKIND 3
 const P_OUTER = 32;
 const P_INNER = 64;
 // Packet slots (relative to P_OUTER / P_INNER).
@@ -99,6 +100,7 @@ const ENV_DMESG: i32 = 5;
 const ENV_KMSG: i32 = 6;
 const ENV_TALOS: i32 = 7;
 const ENV_BARE: i32 = 8;
+const ENV_JOURNAL_JSON: i32 = 9;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Byte access.
@@ -131,6 +133,7 @@ function pack(s: string): u64 {
 
 const L_SRC = pack('SRC=');
 const L_SP_DST = pack(' DST=');
+const L_SP_PROTO = pack(' PROTO=');
 const L_SP_LEN = pack(' LEN=');
 const L_SP_TOS_0X = pack(' TOS=0x');
 const L_SP_PREC_0X = pack(' PREC=0x');
@@ -716,13 +719,139 @@ function envelope(): i32 {
   }
   const c1 = b(s + 1);
   if (c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122 && b(s + 3) == 32 && monthAt(s) >= 0) return rfc3164(s);
-  if (c0 == 123 || c0 == 95) return -1; // journal JSON / export: JavaScript
+  if (c0 == 123) return journalJson();
+  if (c0 == 95) return -1; // journal export: JavaScript
   const t = talos();
   if (t != -2) return t;
   set(R_ENV, ENV_BARE);
   set(R_HOST, -1);
   set(R_TRANSPORT, 0);
   pos = s;
+  return 1;
+}
+
+/** First index ≥ from (before lend) where the n-byte literal starts, or -1. */
+function find(from: i32, lit: u64, n: i32): i32 {
+  const c0 = <i32>(lit & 0xff);
+  for (let i = from; i + n <= lend; i++) {
+    if (b(i) == c0 && at(i, lit, n)) return i;
+  }
+  return -1;
+}
+
+/** Do the n bytes at a spell `key`? */
+function keyIs(a: i32, n: i32, key: string): bool {
+  if (n != key.length) return false;
+  for (let i = 0; i < n; i++) if (b(a + i) != key.charCodeAt(i)) return false;
+  return true;
+}
+
+/** All digits in [a, e) → value; -1 when empty or not all digits; -2 when 2^53 or more (JavaScript's). */
+function digitsIn(a: i32, e: i32): i64 {
+  if (e <= a) return -1;
+  for (let i = a; i < e; i++) if (!isDigit(b(i))) return -1;
+  if (e - a > 16) return -2;
+  let v: i64 = 0;
+  for (let i = a; i < e; i++) v = v * 10 + <i64>(b(i) - 48);
+  return v > 0x1fffffffffffff ? -2 : v;
+}
+
+/**
+ * `journalctl -o json`: one object of string values, as journald writes it (no spaces, no escapes). Anything else
+ * (escapes, arrays, numbers, whitespace) → JavaScript, which runs JSON.parse. Only a kernel MESSAGE with a LOG
+ * body makes an event here; the message becomes the span [pos, lend) the body is read from.
+ */
+function journalJson(): i32 {
+  let p = lineStart + 1;
+  const end = lend;
+  let msgA = -1;
+  let msgE = -1;
+  let tKernel = false;
+  let identKernel = false;
+  let hostA = -1;
+  let hostE = -1;
+  let rtA = -1;
+  let rtE = -1;
+  let monoA = -1;
+  let monoE = -1;
+  if (b(p) == 125) return -1; // {}
+  let more = true;
+  while (more) {
+    if (b(p) != 34) return -1;
+    const ka = p + 1;
+    let q = ka;
+    for (;;) {
+      const c = b(q);
+      if (c == 34) break;
+      if (c == 92 || c < 32 || q >= end) return -1;
+      q++;
+    }
+    const kn = q - ka;
+    if (b(q + 1) != 58 || b(q + 2) != 34) return -1;
+    const va = q + 3;
+    q = va;
+    for (;;) {
+      const c = b(q);
+      if (c == 34) break;
+      if (c == 92 || c < 32 || q >= end) return -1;
+      q++;
+    }
+    const ve = q;
+    const c0 = b(ka);
+    if (c0 == 77 && keyIs(ka, kn, 'MESSAGE')) {
+      msgA = va;
+      msgE = ve;
+    } else if (c0 == 95) {
+      if (keyIs(ka, kn, '_TRANSPORT')) tKernel = ve - va == 6 && keyIs(va, 6, 'kernel');
+      else if (keyIs(ka, kn, '_HOSTNAME')) {
+        hostA = va;
+        hostE = ve;
+      } else if (keyIs(ka, kn, '__REALTIME_TIMESTAMP')) {
+        rtA = va;
+        rtE = ve;
+      } else if (keyIs(ka, kn, '_SOURCE_MONOTONIC_TIMESTAMP')) {
+        monoA = va;
+        monoE = ve;
+      }
+    } else if (c0 == 83 && keyIs(ka, kn, 'SYSLOG_IDENTIFIER')) {
+      identKernel = ve - va == 6 && keyIs(va, 6, 'kernel');
+    }
+    p = ve + 1;
+    const c = b(p);
+    if (c == 44) {
+      p++;
+    } else if (c == 125 && p + 1 == end) {
+      more = false;
+    } else {
+      return -1;
+    }
+  }
+  if (msgA < 0 || (!tKernel && !identKernel)) return -1;
+  set(R_ENV, ENV_JOURNAL_JSON);
+  set(R_TRANSPORT, tKernel ? 1 : 2);
+  if (rtA >= 0) {
+    const us = digitsIn(rtA, rtE);
+    if (us == -2) return -1;
+    if (us >= 0) {
+      store<f64>(<usize>(rec + R_USEC * 4), <f64>us);
+      set(R_TKIND, 3);
+    }
+  }
+  if (monoA >= 0) {
+    const mv = digitsIn(monoA, monoE);
+    if (mv == -2) return -1;
+    if (mv >= 0) {
+      store<f64>(<usize>(rec + R_MONO * 4), <f64>mv / 1e6);
+      set(R_HASMONO, 1);
+    }
+  }
+  if (hostA >= 0) {
+    const id = internF(F_HOST, hostA, hostE);
+    if (id < 0) return -1;
+    set(R_HOST, id);
+  }
+  pos = msgA;
+  lend = msgE;
   return 1;
 }
 
@@ -1024,7 +1153,12 @@ function body(): i32 {
     }
     i++;
   }
-  if (bodyAt < 0) return -1; // a kernel line without a LOG body, or a LOG-like one: JavaScript decides
+  if (bodyAt < 0) {
+    // No LOG body: not a drop (skip) — unless it plainly tries to be one (SRC=, DST=, PROTO= without IN=/OUT=),
+    // which JavaScript reports as an issue.
+    if (find(msg, L_SRC, 4) >= 0 && find(msg, L_SP_DST, 5) >= 0 && find(msg, L_SP_PROTO, 7) >= 0) return -1;
+    return 2;
+  }
   if (at(msg, L_NF_CT, 8)) return -1; // conntrack INVALID prefix: JavaScript
   const pid = internF(F_PREFIX, msg, bodyAt);
   if (pid < 0) return -1;
