@@ -4,7 +4,7 @@
  */
 
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { Readable, addAbortSignal } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../cli/errors.js';
@@ -16,6 +16,8 @@ import type { InputStats, LineSource } from './types.js';
  * 64 KiB reads alone ran at 2-5 M lines/s (one threadpool round trip each), 256 KiB at 10-11 M lines/s.
  */
 const CHUNK_BYTES = 256 * 1024;
+/** Positional reads of regular files (see fileChunks). */
+const FILE_CHUNK_BYTES = 1024 * 1024;
 
 export function emptyStats(): InputStats {
   return { bytes: 0, lines: 0, cut: 0, overwritten: 0, rotations: 0 };
@@ -109,13 +111,40 @@ export interface FileSourceOptions {
   name?: string;
 }
 
+/**
+ * Chunks of a regular file read with positional reads into two buffers used in turn — no stream, no new buffer per
+ * read: 305 MB in 1 MiB reads took 48 ms this way against 214 ms through a 256 KiB ReadStream (bench corpus, page
+ * cache). A chunk stays valid until the one after next is read; every consumer here has finished with a chunk (the
+ * splitter copies partial lines) before it asks for the next. Gzip data (magic 1f 8b) gets fresh buffers instead:
+ * zlib may still hold a chunk when the next one is read.
+ */
+async function* fileChunks(path: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const bufs = [Buffer.allocUnsafe(FILE_CHUNK_BYTES), Buffer.allocUnsafe(FILE_CHUNK_BYTES)];
+    let reuse = true;
+    for (let k = 0; ; k ^= 1) {
+      if (signal?.aborted === true) return;
+      const buf = reuse ? (bufs[k] as Buffer) : Buffer.allocUnsafe(FILE_CHUNK_BYTES);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) return;
+      if (k === 0 && reuse && buf[0] === 0x1f && buf[1] === 0x8b) reuse = false;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 class StreamLineSource implements LineSource {
   readonly stats: InputStats = emptyStats();
   #used = false;
 
+  /** `chunks`, when given (regular files), is read instead of the stream `open` returns. */
   constructor(
     readonly name: string,
     private readonly open: () => Readable,
+    private readonly chunks?: (signal: AbortSignal | undefined) => AsyncIterable<Buffer>,
   ) {}
 
   batches(signal?: AbortSignal): AsyncGenerator<string[]> {
@@ -130,12 +159,13 @@ class StreamLineSource implements LineSource {
     if (this.#used) throw new Error(`${this.name}: batches() can be iterated only once`);
     this.#used = true;
     if (signal?.aborted === true) return;
-    const stream = this.open();
-    if (signal !== undefined) addAbortSignal(signal, stream);
+    const chunks = this.chunks;
+    const stream = chunks === undefined ? this.open() : undefined;
+    if (signal !== undefined && stream !== undefined) addAbortSignal(signal, stream);
     const splitter = createLineSplitter();
     const stats = this.stats;
     try {
-      for await (const chunk of decompressed(stream, stats)) {
+      for await (const chunk of decompressed(stream ?? (chunks as (s: AbortSignal | undefined) => AsyncIterable<Buffer>)(signal), stats)) {
         const lines = runs ? splitter.pushPieces(chunk) : splitter.push(chunk);
         stats.cut = splitter.cut;
         if (lines.length > 0) {
@@ -158,7 +188,7 @@ class StreamLineSource implements LineSource {
           : describeFsError(e);
       throw new InputError(`cannot read ${this.name}: ${what}`, { cause: e });
     } finally {
-      stream.destroy();
+      stream?.destroy();
     }
   }
 }
@@ -169,13 +199,18 @@ class StreamLineSource implements LineSource {
  */
 export async function openFileSource(path: string, options: FileSourceOptions = {}): Promise<LineSource> {
   const name = options.name ?? path;
+  let st: Awaited<ReturnType<typeof stat>>;
   try {
-    const st = await stat(path);
+    st = await stat(path);
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
   } catch (e) {
     throw new InputError(`cannot read ${name}: ${describeFsError(e)}`, { cause: e });
   }
-  return new StreamLineSource(name, () => createReadStream(path, { highWaterMark: CHUNK_BYTES }));
+  return new StreamLineSource(
+    name,
+    () => createReadStream(path, { highWaterMark: CHUNK_BYTES }),
+    st.isFile() ? (signal) => fileChunks(path, signal) : undefined,
+  );
 }
 
 /** A LineSource for an already open stream, normally stdin (`-`). */
