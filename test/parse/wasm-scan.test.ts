@@ -4,7 +4,11 @@
  * lines mutated at random, CRLF and non-ASCII input, and across the scanner's intern-table resets. It must also
  * actually read the common layouts itself (a scanner that sent every line back to JavaScript would pass the rest).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readResults } from '../../src/cli/read-loop.js';
+import { openFileSource } from '../../src/input/file-source.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LineResult } from '../../src/parse/event.js';
@@ -185,6 +189,28 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
       lines.push(`Apr 22 10:00:0${i % 10} node-${i % 40_000} kernel: DROP IN=eth0 OUT= SRC=${a} DST=198.19.0.1 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=${i % 65536} PROTO=UDP SPT=${1024 + (i % 60000)} DPT=53 LEN=20 `);
     }
     expect(expectSame(lines)).toBe(lines.length);
+  });
+
+  it('end to end from a multi-MiB file: byte runs in reused read buffers, lines across read boundaries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-scan-'));
+    try {
+      const lines = synthetic(14_000, 16); // ~3.5 MB: several 1 MiB reads, 64 KiB slices
+      const path = join(dir, 'big.log');
+      writeFileSync(path, `${lines.join('\r\n')}\r\n`);
+      const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+      const got: LineResult[] = [];
+      const src = await openFileSource(path);
+      for await (const { results } of readResults([src], { ...OPTS, signal: new AbortController().signal }, totals)) {
+        for (const r of results) got.push(r);
+      }
+      const want = viaJs(lines);
+      expect(totals).toEqual({ ...want.counters, cut: 0 });
+      expect(src.stats.lines).toBe(lines.length);
+      expect(got.length).toBe(want.results.length);
+      expect(JSON.stringify(got)).toBe(JSON.stringify(want.results));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('numbers lines across parseLine and parseBytes calls on one parser', () => {
