@@ -194,6 +194,8 @@ const F_PREFIX = 1;
 const F_IN = 2;
 const F_OUT = 3;
 const F_MAC = 4;
+const F_SRC = 5;
+const F_DST = 6;
 const lastIds = new StaticArray<i32>(8);
 
 /** intern() with a look at the field's previous id first. */
@@ -348,8 +350,7 @@ function hexN(n: i32, upper: bool): i32 {
 
 /** A space-terminated token from pos → interned id, pos on the space. -1/-2 as intern(). */
 function word(f: i32): i32 {
-  let p = pos;
-  while (p < lend && b(p) != 32) p++;
+  const p = space(pos);
   if (p >= lend) return -1; // the body always goes on after these tokens
   const id = internF(f, pos, p);
   pos = p;
@@ -870,11 +871,13 @@ let pkt: i32 = 0;
 function addresses(): i32 {
   if (!at(pos, L_SRC, 4)) return 0;
   pos += 4;
+  addrField = F_SRC;
   const fam = addr();
   if (fam == 0) return 0;
   const src = lastAddr;
   if (!at(pos, L_SP_DST, 5)) return 0;
   pos += 5;
+  addrField = F_DST;
   if (addr() != fam) return 0;
   setP(P_SRC, src);
   setP(P_DST, lastAddr);
@@ -882,6 +885,7 @@ function addresses(): i32 {
   return fam;
 }
 let lastAddr: i32 = 0;
+let addrField: i32 = F_SRC;
 
 /** One address at pos: dotted quad (1-3 digits each) → 4, eight groups of 4 lowercase hex → 6; 0 otherwise. */
 function addr(): i32 {
@@ -914,7 +918,7 @@ function addr(): i32 {
     fam = 4;
   }
   if (b(p) != 32) return 0;
-  const id = intern(a, p);
+  const id = internF(addrField, a, p);
   if (id < 0) return 0;
   lastAddr = id;
   pos = p;
@@ -1217,6 +1221,17 @@ function body(): i32 {
   if (pos < lend && b(pos) == 32) pos++;
   if (pos != lend) return -1;
   return 1;
+}
+
+/** The next ' ' at or after p, eight bytes at a time; lend or more when there is none before lend. */
+function space(p: i32): i32 {
+  while (p < lend) {
+    const x = w64(p) ^ 0x2020202020202020;
+    const t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
+    if (t != 0) return p + <i32>(ctz<u64>(t) >> 3);
+    p += 8;
+  }
+  return lend;
 }
 
 /** The next '\n' at or after p, eight bytes at a time (the input always ends with one). */
