@@ -127,8 +127,8 @@ export interface ClassifierDeps {
   services?: ServiceLookup;
 }
 
-/** Most strings kept interned at once (addresses and host names: a cluster has far fewer). */
-const MAX_INTERNED = 65536;
+/** Most rare `PROTO=` values kept interned at once (protocol names are a small set; this only guards garbage). */
+const MAX_INTERNED = 1024;
 
 /** `PROTO=` values as constants, so flows do not each keep a copy. */
 const PROTO_NAMES: Record<string, string> = { TCP: 'TCP', UDP: 'UDP', UDPLITE: 'UDPLITE', ICMP: 'ICMP', ICMPv6: 'ICMPv6' };
@@ -198,12 +198,15 @@ class ClassifierCore implements Classifier {
   constructor(readonly options: ClassifierOptions, services: ServiceLookup) {
     this.ctx = { ephemeral: options.ephemeral, nodePorts: options.nodePorts, services };
     this.table = new FlowTable({ maxFlows: options.maxFlows, idleMs: options.flowIdleMs });
+    // scan sources are the table's address ids: the detector holds each one it tracks
+    const ids = this.table.ids;
     this.scan = new ScanDetector<Flow>(
       { threshold: options.scanPorts, windowMs: options.scanWindowMs, maxSources: options.maxScanSources },
       (f) => f.lastSeen,
+      { track: (src) => ids.retain(src), untrack: (src) => ids.release(src) },
     );
     this.table.onRemove = (f) => {
-      if (f.probe) this.scan.forget(f.client, f);
+      if (f.probe) this.scan.forget(f.clientId, f);
     };
     this.winCounts = options.window ? { before: zeroCounts(), during: zeroCounts(), after: zeroCounts() } : null;
   }
@@ -231,16 +234,16 @@ class ClassifierCore implements Classifier {
     let changes: FlowChange[] | undefined;
     let flow: Flow;
 
-    if (j.probe && this.scan.isScanner(client)) {
+    const clientId = this.table.ids.idOf(client);
+    if (j.probe && clientId > 0 && this.scan.isScanner(clientId)) {
       // a known scanner: its probes go to one flow per (host, proto, target, source) instead of one per port
       verdict = 'scan';
-      this.scan.observe(client, serverPort ?? 0, false, t, undefined);
-      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []), false);
+      this.scan.observe(clientId, serverPort ?? 0, false, t, undefined);
+      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []));
       if (serverPort !== null) f.addPort(serverPort);
       flow = f;
     } else {
-      const key = flowKey(e.host, j.proto, server, serverPort, client);
-      let f = this.table.get(key);
+      let f = clientId < 0 ? undefined : this.table.findFor(e.host, j.proto, server, serverPort, clientId);
       if (f === undefined) {
         f = this.newFlow(e, j, server, serverPort, client, verdict, t);
         changes = [{ kind: 'new', flow: f }];
@@ -252,7 +255,7 @@ class ClassifierCore implements Classifier {
       flow = f;
       if (j.probe) {
         const known = j.service !== undefined && j.service !== NODEPORT;
-        const became = this.scan.observe(client, serverPort ?? 0, known, t, f);
+        const became = this.scan.observe(f.clientId, serverPort ?? 0, known, t, f);
         if (became !== null) {
           verdict = 'scan';
           flow = this.foldScanner(became, f, e, j, server, client, t, (changes ??= []));
@@ -312,36 +315,30 @@ class ClassifierCore implements Classifier {
       fold.push(g);
     }
     for (const g of fold) {
-      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes, true);
+      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes);
       mergeInto(agg, g);
       this.table.detach(g);
     }
-    return this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, changes, false);
+    return this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, changes);
   }
 
   /** The scan flow of (host, proto, target, source), created (and announced) when missing. */
   private scanAggregate(
     host: string | null, proto: string, server: string, client: string, t: number, ts: number | null,
     mono: number | null, line: number, file: string | undefined, rule: RuleId, changes: FlowChange[],
-    owned: boolean,
   ): Flow {
-    const key = flowKey(host, proto, server, null, client);
-    let f = this.table.get(key);
+    let f = this.table.find(host, proto, server, null, client);
     if (f === undefined) {
-      f = owned
-        ? new Flow(own(key), host, proto, server, null, client)
-        : new Flow(own(flowKey(this.internHost(host), proto, this.intern(server), null, this.intern(client))),
-            this.internHost(host), proto, this.intern(server), null, this.intern(client));
+      f = this.table.create(host, proto, server, null, client, this.now);
       this.initFlow(f, 'scan', rule, undefined, t, ts, mono, line, file, true);
       f.portSet = new Set();
-      this.table.add(f, this.now);
       changes.push({ kind: 'new', flow: f });
     }
     return f;
   }
 
   /**
-   * A copy of an address or host name that does not pin input text, shared by every flow that names it.
+   * A copy of a rare `PROTO=` value that does not pin input text, shared by every flow that names it.
    * Bounded: when full it starts over (copies already handed out stay valid).
    */
   private intern(s: string): string {
@@ -352,10 +349,6 @@ class ClassifierCore implements Classifier {
       this.strings.set(v, v);
     }
     return v;
-  }
-
-  private internHost(h: string | null): string | null {
-    return h === null ? null : this.intern(h);
   }
 
   private initFlow(
@@ -419,13 +412,13 @@ class ClassifierCore implements Classifier {
 
   private corroborate(e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string): ClassifyResult {
     this.ctInvalid++;
-    const key = flowKey(e.host, j.proto, server, serverPort, client);
-    const f = this.table.get(key);
+    const f = this.table.find(e.host, j.proto, server, serverPort, client);
     const reason = own(e.ctInvalid?.reason ?? '');
     if (f !== undefined) {
       f.ctInvalid++;
       if (f.ctReason !== reason) f.ctReason = reason;
     } else {
+      const key = flowKey(e.host, j.proto, server, serverPort, client);
       const p = this.pendingCt.get(key);
       if (p !== undefined) {
         p.count++;
@@ -440,16 +433,11 @@ class ClassifierCore implements Classifier {
   private newFlow(
     e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string, verdict: Verdict, t: number,
   ): Flow {
-    const host = this.internHost(e.host);
-    const srv = this.intern(server);
-    const cli = this.intern(client);
-    // built from interned parts (the table's key must not pin input text either), and flat: a template's
-    // concatenation tree would otherwise stay alive as the key
-    const key = own(flowKey(host, j.proto, srv, serverPort, cli));
-    const f = new Flow(key, host, j.proto, srv, serverPort, cli);
+    const f = this.table.create(e.host, j.proto, server, serverPort, client, this.now);
     this.initFlow(f, verdict, j.rule, j.service, t, e.ts, e.mono, e.line, e.file, j.probe);
     this.exemplar(f, e, j);
     if (this.pendingCt.size > 0) {
+      const key = flowKey(f.host, f.proto, f.server, f.serverPort, f.client);
       const p = this.pendingCt.get(key);
       if (p !== undefined) {
         f.ctInvalid = p.count;
@@ -457,7 +445,6 @@ class ClassifierCore implements Classifier {
         this.pendingCt.delete(key);
       }
     }
-    this.table.add(f, this.now);
     return f;
   }
 
@@ -545,7 +532,7 @@ class ClassifierCore implements Classifier {
   }
 
   end(): AnalyzeSummary {
-    const flows: Flow[] = [...this.table.values()];
+    const flows: Flow[] = this.table.flows();
     flows.sort((a, b) => VERDICT_RANK_REPORT[a.verdict] - VERDICT_RANK_REPORT[b.verdict] ||
       Number(b.persistent) - Number(a.persistent) || b.count - a.count || a.firstSeen - b.firstSeen);
     let persistent = 0;

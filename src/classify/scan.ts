@@ -16,6 +16,16 @@ export interface ScanOptions {
   maxSources: number;
 }
 
+/**
+ * Sources are numbers the caller hands out (the flow table's address ids): hashing a number costs nothing, where a
+ * packet's address string would be hashed and compared anew on every probe. The detector tells when it starts and
+ * stops tracking a source, so the caller can keep the number's meaning alive meanwhile.
+ */
+export interface SourceHooks {
+  track(src: number): void;
+  untrack(src: number): void;
+}
+
 /** What the detector knows of one source. `T` is whatever the caller wants re-labelled when it turns out a scanner. */
 export interface SourceState<T> {
   /** unknown-service port → last time seen (ms), within the window */
@@ -34,9 +44,9 @@ export interface SourceState<T> {
 const ITEMS_PER_THRESHOLD = 4;
 
 export class ScanDetector<T> {
-  private readonly sources = new Map<string, SourceState<T>>();
+  private readonly sources = new Map<number, SourceState<T>>();
   /** sources that are scanners: usually empty, so the per-packet check costs one size test */
-  private readonly scannerSet = new Set<string>();
+  private readonly scannerSet = new Set<number>();
   private readonly minUnknown: number;
   /** sources dropped because of the cap */
   evicted = 0;
@@ -44,12 +54,16 @@ export class ScanDetector<T> {
   scanners = 0;
 
   /** `lastSeenOf` tells when an item was last seen, so items older than the window can be pruned too. */
-  constructor(private readonly opts: ScanOptions, private readonly lastSeenOf: (item: T) => number) {
+  constructor(
+    private readonly opts: ScanOptions,
+    private readonly lastSeenOf: (item: T) => number,
+    private readonly hooks?: SourceHooks,
+  ) {
     this.minUnknown = Math.ceil(opts.threshold / 2);
   }
 
   /** Is this source a scanner? */
-  isScanner(src: string): boolean {
+  isScanner(src: number): boolean {
     return this.scannerSet.size !== 0 && this.scannerSet.has(src);
   }
 
@@ -57,14 +71,13 @@ export class ScanDetector<T> {
    * Records one probe from `src` to `port` at `t`, remembering `item` for re-labelling. Returns the items to
    * re-label when this probe made the source a scanner, `null` otherwise.
    */
-  observe(src: string, port: number, known: boolean, t: number, item: T | undefined): T[] | null {
+  observe(src: number, port: number, known: boolean, t: number, item: T | undefined): T[] | null {
     let s = this.sources.get(src);
     if (s === undefined) {
       if (this.sources.size >= this.opts.maxSources) this.evictOldest();
       s = { unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t };
-      // a copy: the caller's string is a slice of an input chunk that must not stay alive with this entry
-      src = (' ' + src).slice(1);
       this.sources.set(src, s);
+      this.hooks?.track(src);
     }
     if (t > s.lastSeen) s.lastSeen = t;
     if (s.scanner) return null;
@@ -97,7 +110,7 @@ export class ScanDetector<T> {
   }
 
   /** Drops the item from its source's re-label set (e.g. when the flow table evicts it). */
-  forget(src: string, item: T): void {
+  forget(src: number, item: T): void {
     this.sources.get(src)?.items.delete(item);
   }
 
@@ -119,6 +132,7 @@ export class ScanDetector<T> {
       this.sources.delete(src);
       this.scannerSet.delete(src);
       this.evicted++;
+      this.hooks?.untrack(src);
     }
   }
 }
