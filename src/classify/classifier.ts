@@ -6,7 +6,7 @@ import type { DropEvent } from '../parse/event.js';
 import { UsageError } from '../cli/errors.js';
 import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
 import { catalogServiceLookup, type ServiceLookup } from './services.js';
-import { Flow, FlowTable, VERDICT_RANK, flowKey, own, type WindowMarks } from './flows.js';
+import { Flow, FlowTable, PortSet, flowKey, own, verdictRank, type WindowMarks } from './flows.js';
 import { ScanDetector } from './scan.js';
 import {
   FLAG_ACK,
@@ -131,7 +131,16 @@ export interface ClassifierDeps {
 const MAX_INTERNED = 1024;
 
 /** `PROTO=` values as constants, so flows do not each keep a copy. */
-const PROTO_NAMES: Record<string, string> = { TCP: 'TCP', UDP: 'UDP', UDPLITE: 'UDPLITE', ICMP: 'ICMP', ICMPv6: 'ICMPv6' };
+function protoName(p: string): string | undefined {
+  switch (p) {
+    case 'TCP': return 'TCP';
+    case 'UDP': return 'UDP';
+    case 'ICMP': return 'ICMP';
+    case 'ICMPv6': return 'ICMPv6';
+    case 'UDPLITE': return 'UDPLITE';
+    default: return undefined;
+  }
+}
 
 /** ct-invalid lines seen before their flow, waiting to be attached. Bounded: they are corroboration only. */
 const MAX_PENDING_CT = 4096;
@@ -168,14 +177,61 @@ class Classified implements ClassifiedEvent {
   }
 }
 
+/** Counts one packet of verdict `v` (a switch of constant-name stores: no keyed store on a string key). */
+function bump(c: VerdictCounts, v: Verdict): void {
+  switch (v) {
+    case 'conntrack-loss': c['conntrack-loss']++; break;
+    case 'genuine-block': c['genuine-block']++; break;
+    case 'scan': c.scan++; break;
+    default: c.undetermined++;
+  }
+}
+
 function zeroCounts(): VerdictCounts {
   return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0 };
 }
 
 /** Milliseconds → ISO 8601 UTC, without `.000`. */
 export function isoOf(ms: number): string {
+  // whole milliseconds in years 1970–9999 (every log): integer arithmetic, the date part cached per day
+  if (ms >= 0 && ms < 253402300800000 && Number.isInteger(ms)) return isoFast(ms);
   const s = new Date(ms).toISOString();
   return s.endsWith('.000Z') ? `${s.slice(0, -5)}Z` : s;
+}
+
+const DAY_MS = 86_400_000;
+let isoDay = -1;
+let isoDate = '';
+
+function two(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/** {@link isoOf} without Date: `YYYY-MM-DD` from the day number (H. Hinnant's civil_from_days), then the clock. */
+function isoFast(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== isoDay) {
+    const z = day + 719468;
+    const era = Math.floor(z / 146097);
+    const doe = z - era * 146097;
+    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+    const mp = Math.floor((5 * doy + 2) / 153);
+    const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+    const m = mp < 10 ? mp + 3 : mp - 9;
+    const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+    isoDate = `${String(y).padStart(4, '0')}-${two(m)}-${two(d)}T`;
+    isoDay = day;
+  }
+  let rest = ms - day * DAY_MS;
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  const min = rest % 60;
+  const hour = (rest - min) / 60;
+  const clock = `${isoDate}${two(hour)}:${two(min)}:${two(sec)}`;
+  return milli === 0 ? `${clock}Z` : `${clock}.${String(milli).padStart(3, '0')}Z`;
 }
 
 class ClassifierCore implements Classifier {
@@ -192,8 +248,9 @@ class ClassifierCore implements Classifier {
   /** stands in for time when a line has none: one ms per event keeps order */
   private seq = 0;
   private now = -Infinity;
-  private firstTs: number | null = null;
-  private lastTs: number | null = null;
+  /** wall-clock span of the input (ms), NaN for none (a double updated in place, see Flow.lastTsNum) */
+  private firstTs = NaN;
+  private lastTs = NaN;
 
   constructor(readonly options: ClassifierOptions, services: ServiceLookup) {
     this.ctx = { ephemeral: options.ephemeral, nodePorts: options.nodePorts, services };
@@ -216,7 +273,7 @@ class ClassifierCore implements Classifier {
     const t = e.ts ?? (e.mono !== null ? e.mono * 1000 : ++this.seq);
     if (t > this.now) this.now = t;
     if (e.ts !== null) {
-      if (this.firstTs === null) this.firstTs = e.ts;
+      if (this.firstTs !== this.firstTs) this.firstTs = e.ts;
       this.lastTs = e.ts;
     }
     const src = e.srcShort ?? e.src ?? '?';
@@ -247,7 +304,7 @@ class ClassifierCore implements Classifier {
       if (f === undefined) {
         f = this.newFlow(e, j, server, serverPort, client, verdict, t);
         changes = [{ kind: 'new', flow: f }];
-      } else if (VERDICT_RANK[verdict] > VERDICT_RANK[f.verdict]) {
+      } else if (verdictRank(verdict) > verdictRank(f.verdict)) {
         const from = f.verdict;
         this.setVerdict(f, e, j, verdict);
         (changes ??= []).push({ kind: 'verdict', flow: f, from });
@@ -266,7 +323,7 @@ class ClassifierCore implements Classifier {
 
     // "still going": a quiet gap longer than --settle ends an episode; persistence is counted from the new one
     if (!flow.persistent && t - flow.lastSeen > this.options.settleMs) flow.persistAt = this.persistAtFrom(t);
-    this.counts[verdict]++;
+    bump(this.counts, verdict);
     if (verdict === 'genuine-block') flow.nBlock++;
     else if (verdict === 'undetermined') flow.nUndet++;
     this.update(flow, e, j, t);
@@ -276,7 +333,7 @@ class ClassifierCore implements Classifier {
     }
     if (this.winCounts !== null) {
       const w = this.options.window!;
-      (t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after)[verdict]++;
+      bump(t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after, verdict);
     }
     const out: ClassifyResult = new Classified(
       e, 'drop', verdict, j.rule, j.server, j.service, flow, j.proto, j.flags, j.probe, this,
@@ -331,7 +388,7 @@ class ClassifierCore implements Classifier {
     if (f === undefined) {
       f = this.table.create(host, proto, server, null, client, this.now);
       this.initFlow(f, 'scan', rule, undefined, t, ts, mono, line, file, true);
-      f.portSet = new Set();
+      f.portSet = new PortSet();
       changes.push({ kind: 'new', flow: f });
     }
     return f;
@@ -386,7 +443,7 @@ class ClassifierCore implements Classifier {
     f.exFrag = e.frag ?? -1;
     f.exFlags = j.flags;
     f.exSrcIsServer = j.server === 'src';
-    f.exProto = e.proto === undefined ? '' : PROTO_NAMES[e.proto] ?? this.intern(e.proto);
+    f.exProto = e.proto === undefined ? '' : protoName(e.proto) ?? this.intern(e.proto);
     // ICMP reasons quote the inner packet: too much to keep as numbers, and ICMP drops are rare
     f.reason = j.proto === 'icmp' || j.proto === 'icmpv6' ? own(explain(e, j, this.ctx)) : '';
   }
@@ -459,8 +516,8 @@ class ClassifierCore implements Classifier {
   private update(f: Flow, e: DropEvent, j: Judgement, t: number): void {
     f.count++;
     if (t > f.lastSeen) f.lastSeen = t;
-    if (e.ts !== null) f.lastTs = e.ts;
-    if (e.mono !== null) f.lastMono = e.mono;
+    if (e.ts !== null) f.lastTsNum = e.ts;
+    if (e.mono !== null) f.lastMonoNum = e.mono;
     f.lastLine = e.line;
     if (f.proto === 'tcp') f.addFlags(j.flags, 1);
     if (f.window !== null) {
@@ -550,8 +607,8 @@ class ClassifierCore implements Classifier {
       flowsExpired: this.table.expired,
       flowsEvicted: this.table.evicted,
       scanSourcesEvicted: this.scan.evicted,
-      firstSeen: this.firstTs === null ? null : isoOf(this.firstTs),
-      lastSeen: this.lastTs === null ? null : isoOf(this.lastTs),
+      firstSeen: this.firstTs !== this.firstTs ? null : isoOf(this.firstTs),
+      lastSeen: this.lastTs !== this.lastTs ? null : isoOf(this.lastTs),
     };
     const w = this.options.window;
     if (w !== undefined && this.winCounts !== null) {

@@ -12,6 +12,16 @@ export const VERDICT_RANK: Record<Verdict, number> = {
   scan: 3,
 };
 
+/** {@link VERDICT_RANK} as a switch: per packet, where a keyed load on a string-keyed object goes megamorphic. */
+export function verdictRank(v: Verdict): number {
+  switch (v) {
+    case 'undetermined': return 0;
+    case 'conntrack-loss': return 1;
+    case 'genuine-block': return 2;
+    default: return 3;
+  }
+}
+
 /**
  * A copy of `s` that does not keep its input line alive. Parser fields are slices of the batch text they came
  * from; a flow living for an hour would otherwise pin whole input chunks in memory. Flattening `' ' + s` builds
@@ -19,6 +29,62 @@ export const VERDICT_RANK: Record<Verdict, number> = {
  */
 export function own(s: string): string {
   return (' ' + s).slice(1);
+}
+
+/** Ports listed one by one up to this many; beyond, a bitmap of all 65536. */
+const PORT_LIST_MAX = 64;
+
+/**
+ * Distinct ports (0–65535) a scan flow probed. A short list while few (most scan flows), then an 8 KB bitmap: a
+ * scanner sweeping thousands of ports adds each in one step, where a Set would hash into an ever larger table.
+ */
+export class PortSet {
+  private list: Int32Array | null = new Int32Array(8);
+  private bits: Int32Array | null = null;
+  private n = 0;
+
+  /** Ports held. */
+  get size(): number {
+    return this.n;
+  }
+
+  add(port: number): void {
+    const bits = this.bits;
+    if (bits !== null) {
+      const w = port >>> 5;
+      const b = 1 << (port & 31);
+      if ((bits[w]! & b) === 0) {
+        bits[w]! |= b;
+        this.n++;
+      }
+      return;
+    }
+    let list = this.list!;
+    const n = this.n;
+    for (let i = 0; i < n; i++) if (list[i] === port) return;
+    if (n === PORT_LIST_MAX) {
+      const all = new Int32Array(2048);
+      for (let i = 0; i < n; i++) all[list[i]! >>> 5]! |= 1 << (list[i]! & 31);
+      all[port >>> 5]! |= 1 << (port & 31);
+      this.bits = all;
+      this.list = null;
+      this.n = n + 1;
+      return;
+    }
+    if (n === list.length) {
+      const longer = new Int32Array(n * 2);
+      longer.set(list);
+      this.list = list = longer;
+    }
+    list[n] = port;
+    this.n = n + 1;
+  }
+
+  has(port: number): boolean {
+    if (this.bits !== null) return (this.bits[port >>> 5]! & (1 << (port & 31))) !== 0;
+    for (let i = 0; i < this.n; i++) if (this.list![i] === port) return true;
+    return false;
+  }
 }
 
 /** Where a flow's packets fell relative to the `--window`. */
@@ -49,7 +115,45 @@ export interface SynTrack {
  * scan ports) are sub-objects created when first needed, so the common flow stays small.
  */
 export class Flow {
+  // Field order is memory layout: the key (compared by every lookup), then what every packet updates, so a packet
+  // touches the first few cache lines of its flow only; the rest is read when a flow is created, changes verdict or
+  // is reported.
+  readonly serverId: number;
+  readonly clientId: number;
+  readonly serverPort: number | null;
+  readonly hostId: number;
+  readonly protoId: number;
   verdict: Verdict = 'undetermined';
+  count = 0;
+  /** event time (ms: `ts`, else `mono`×1000, else the classifier's line counter) */
+  lastSeen = 0;
+  /** {@link lastTs} and {@link lastMono} with NaN for none: a double field is updated in place, where a field that
+   * may hold null would take a pointer to the packet's own number (a write barrier and a remembered-set entry per
+   * packet) */
+  lastTsNum = NaN;
+  lastMonoNum = NaN;
+  lastLine = 0;
+  persistent = false;
+  /** event time from which the flow counts as persistent */
+  persistAt = Infinity;
+  readonly proto: string;
+  /** TCP: packets per flag combination, in first-seen order — the first inline (most flows see one), more in
+   * `flagsMore` as [mask, count, …]. Not a Map: a linear scan over one to three entries beats hashing. */
+  flag0 = -1;
+  flag0n = 0;
+  flagsMore: number[] | null = null;
+  /** packets counted as genuine-block / undetermined when they came: re-labelling a scanner's flow moves them */
+  nBlock = 0;
+  nUndet = 0;
+  /** a probe (SYN, UDP to a port, crafted flags) set its verdict: re-labelled when its source turns out a scanner */
+  probe = false;
+  syn: SynTrack | null = null;
+  window: WindowMarks | null = null;
+  /** scan flows only: distinct destination ports (memory follows what was probed: at most an 8 KB bitmap) */
+  portSet: PortSet | null = null;
+  readonly host: string | null;
+  readonly server: string;
+  readonly client: string;
   rule: RuleId = 'no-protocol';
   service: string | undefined = undefined;
   /** the reason of the packet that set the current verdict; '' until someone asks (built from the exemplar) */
@@ -62,37 +166,14 @@ export class Flow {
   exSrcIsServer = false;
   /** `PROTO=` as printed (interned) */
   exProto = '';
-  count = 0;
-  /** packets counted as genuine-block / undetermined when they came: re-labelling a scanner's flow moves them */
-  nBlock = 0;
-  nUndet = 0;
-  /** event time (ms: `ts`, else `mono`×1000, else the classifier's line counter) */
   firstSeen = 0;
-  lastSeen = 0;
   firstTs: number | null = null;
-  lastTs: number | null = null;
   firstMono: number | null = null;
-  lastMono: number | null = null;
   firstLine = 0;
-  lastLine = 0;
   file: string | undefined = undefined;
-  /** TCP: packets per flag combination, in first-seen order — the first inline (most flows see one), more in
-   * `flagsMore` as [mask, count, …]. Not a Map: a linear scan over one to three entries beats hashing. */
-  flag0 = -1;
-  flag0n = 0;
-  flagsMore: number[] | null = null;
-  persistent = false;
-  /** event time from which the flow counts as persistent */
-  persistAt = Infinity;
-  syn: SynTrack | null = null;
-  window: WindowMarks | null = null;
   /** conntrack INVALID lines (`nf_ct_proto_N:`) for this flow */
   ctInvalid = 0;
   ctReason: string | undefined = undefined;
-  /** a probe (SYN, UDP to a port, crafted flags) set its verdict: re-labelled when its source turns out a scanner */
-  probe = false;
-  /** scan flows only: distinct destination ports (a Set: memory follows what was probed, at most 65536) */
-  portSet: Set<number> | null = null;
   /** set when the table dropped it (so late references do not report it) */
   gone = false;
   /** the key as text, built when first asked for (see {@link Flow.key}) */
@@ -104,17 +185,39 @@ export class Flow {
    * (see {@link StringIds}; host 0 when there is none).
    */
   constructor(
-    // the key first: a table lookup compares these, and they share the object's first cache line
-    readonly serverId: number,
-    readonly clientId: number,
-    readonly serverPort: number | null,
-    readonly hostId: number,
-    readonly protoId: number,
-    readonly host: string | null,
-    readonly proto: string,
-    readonly server: string,
-    readonly client: string,
-  ) {}
+    serverId: number, clientId: number, serverPort: number | null, hostId: number, protoId: number,
+    host: string | null, proto: string, server: string, client: string,
+  ) {
+    this.serverId = serverId;
+    this.clientId = clientId;
+    this.serverPort = serverPort;
+    this.hostId = hostId;
+    this.protoId = protoId;
+    this.host = host;
+    this.proto = proto;
+    this.server = server;
+    this.client = client;
+  }
+
+  /** wall-clock time (ms) of the last packet that had one */
+  get lastTs(): number | null {
+    const v = this.lastTsNum;
+    return v === v ? v : null;
+  }
+
+  set lastTs(v: number | null) {
+    this.lastTsNum = v ?? NaN;
+  }
+
+  /** kernel monotonic seconds of the last packet that had them */
+  get lastMono(): number | null {
+    const v = this.lastMonoNum;
+    return v === v ? v : null;
+  }
+
+  set lastMono(v: number | null) {
+    this.lastMonoNum = v ?? NaN;
+  }
 
   /** The flow's key as text ({@link flowKey}), unique among the flows held; for maps kept outside the table. */
   get key(): string {
@@ -150,7 +253,7 @@ export class Flow {
 
   /** Records a destination port on a scan flow. */
   addPort(port: number): void {
-    (this.portSet ??= new Set()).add(port);
+    (this.portSet ??= new PortSet()).add(port);
   }
 }
 

@@ -38,6 +38,13 @@ export interface SourceState<T> {
   /** when it became a scanner (ms) */
   since: number;
   lastSeen: number;
+  /**
+   * Lower bounds of the times in the port maps and of the items' last-seen times (items' times only grow), so a
+   * prune that would remove nothing is skipped: a peer hitting more known ports than the threshold would otherwise
+   * walk its maps on every probe.
+   */
+  portsOldest: number;
+  itemsOldest: number;
 }
 
 /** Items kept per source for re-labelling: enough for a threshold's worth of ports on a few hosts. */
@@ -75,7 +82,10 @@ export class ScanDetector<T> {
     let s = this.sources.get(src);
     if (s === undefined) {
       if (this.sources.size >= this.opts.maxSources) this.evictOldest();
-      s = { unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t };
+      s = {
+        unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t,
+        portsOldest: Infinity, itemsOldest: Infinity,
+      };
       this.sources.set(src, s);
       this.hooks?.track(src);
     }
@@ -83,17 +93,21 @@ export class ScanDetector<T> {
     if (s.scanner) return null;
 
     (known ? s.knownPorts : s.unknownPorts).set(port, t);
+    if (t < s.portsOldest) s.portsOldest = t;
     if (item !== undefined && !s.items.has(item)) {
       const cap = this.opts.threshold * ITEMS_PER_THRESHOLD;
       if (s.items.size >= cap) this.pruneItems(s, t - this.opts.windowMs);
-      if (s.items.size < cap) s.items.add(item);
+      if (s.items.size < cap) {
+        s.items.add(item);
+        const seen = this.lastSeenOf(item);
+        if (seen < s.itemsOldest) s.itemsOldest = seen;
+      }
     }
 
     if (s.knownPorts.size + s.unknownPorts.size < this.opts.threshold) return null;
-    // Prune only when the count could make a scanner: amortised O(1) per probe
+    // Prune only when the count could make a scanner, and only when something is old enough to go
     const cutoff = t - this.opts.windowMs;
-    prune(s.unknownPorts, cutoff);
-    prune(s.knownPorts, cutoff);
+    if (s.portsOldest < cutoff) s.portsOldest = Math.min(prune(s.unknownPorts, cutoff), prune(s.knownPorts, cutoff));
     this.pruneItems(s, cutoff);
     if (s.knownPorts.size + s.unknownPorts.size >= this.opts.threshold && s.unknownPorts.size >= this.minUnknown) {
       s.scanner = true;
@@ -104,6 +118,7 @@ export class ScanDetector<T> {
       s.items.clear();
       s.unknownPorts.clear();
       s.knownPorts.clear();
+      s.portsOldest = s.itemsOldest = Infinity;
       return became;
     }
     return null;
@@ -119,7 +134,14 @@ export class ScanDetector<T> {
   }
 
   private pruneItems(s: SourceState<T>, cutoff: number): void {
-    for (const item of s.items) if (this.lastSeenOf(item) < cutoff) s.items.delete(item);
+    if (s.itemsOldest >= cutoff) return;
+    let oldest = Infinity;
+    for (const item of s.items) {
+      const seen = this.lastSeenOf(item);
+      if (seen < cutoff) s.items.delete(item);
+      else if (seen < oldest) oldest = seen;
+    }
+    s.itemsOldest = oldest;
   }
 
   /** Drops the least recently seen tenth of the sources: amortised, no per-probe LRU bookkeeping. */
@@ -137,6 +159,12 @@ export class ScanDetector<T> {
   }
 }
 
-function prune(m: Map<number, number>, cutoff: number): void {
-  for (const [port, seen] of m) if (seen < cutoff) m.delete(port);
+/** Deletes entries older than `cutoff`; returns the oldest time left (Infinity when none). */
+function prune(m: Map<number, number>, cutoff: number): number {
+  let oldest = Infinity;
+  for (const [port, seen] of m) {
+    if (seen < cutoff) m.delete(port);
+    else if (seen < oldest) oldest = seen;
+  }
+  return oldest;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FlowTable, IntMap, StringIds, flowKey, ipv4Bits } from '../../src/classify/flows.js';
+import { FlowTable, IntMap, PortSet, StringIds, flowKey, ipv4Bits } from '../../src/classify/flows.js';
 import type { Verdict } from '../../src/classify/verdict.js';
 
 describe('IntMap', () => {
@@ -49,6 +49,31 @@ describe('IntMap', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('PortSet', () => {
+  it('holds what a Set holds, through the switch from list to bitmap (property)', () => {
+    const port = fc.oneof(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 65535 }));
+    fc.assert(
+      fc.property(fc.array(port, { maxLength: 400 }), (ports) => {
+        const p = new PortSet();
+        const ref = new Set<number>();
+        for (const x of ports) {
+          p.add(x);
+          ref.add(x);
+          expect(p.size).toBe(ref.size);
+        }
+        for (const x of [0, 1, 31, 32, 63, 64, 100, 65535, ...ports]) expect(p.has(x)).toBe(ref.has(x));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('counts every port once, all 65536 of them', () => {
+    const p = new PortSet();
+    for (let r = 0; r < 2; r++) for (let x = 65535; x >= 0; x--) p.add(x);
+    expect(p.size).toBe(65536);
   });
 });
 
