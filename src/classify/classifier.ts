@@ -296,7 +296,7 @@ class ClassifierCore implements Classifier {
       // a known scanner: its probes go to one flow per (host, proto, target, source) instead of one per port
       verdict = 'scan';
       this.scan.observe(clientId, serverPort ?? 0, false, t, undefined);
-      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []));
+      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []), clientId);
       if (serverPort !== null) f.addPort(serverPort);
       flow = f;
     } else {
@@ -383,8 +383,11 @@ class ClassifierCore implements Classifier {
   private scanAggregate(
     host: string | null, proto: string, server: string, client: string, t: number, ts: number | null,
     mono: number | null, line: number, file: string | undefined, rule: RuleId, changes: FlowChange[],
+    clientId = -1,
   ): Flow {
-    let f = this.table.find(host, proto, server, null, client);
+    let f = clientId > 0
+      ? this.table.findFor(host, proto, server, null, clientId)
+      : this.table.find(host, proto, server, null, client);
     if (f === undefined) {
       f = this.table.create(host, proto, server, null, client, this.now);
       this.initFlow(f, 'scan', rule, undefined, t, ts, mono, line, file, true);

@@ -382,6 +382,9 @@ export function ipv4Bits(s: string): number {
   return v * 256 + part;
 }
 
+/** Host strings remembered by {@link StringIds.hostIdOf} (a power of two). */
+const HOST_CACHE = 8;
+
 /**
  * Host names, addresses and protocol names ↔ small integer ids, so a flow's key is five integers instead of a
  * string built (and hashed) per packet. A Map keyed by a packet's fresh substring is slow in V8 (the hash is
@@ -398,9 +401,10 @@ export class StringIds {
   private readonly texts: string[] = [''];
   private refs = new Int32Array(256);
   private readonly free: number[] = [];
-  /** the last host string looked up (the caller's object, compared by identity first) and its id */
-  private lastHost = '';
-  private lastHostId = -1;
+  /** host strings looked up lately (the caller's objects: identity compares first) and their ids */
+  private readonly recentHosts: string[] = new Array<string>(HOST_CACHE).fill('');
+  private readonly recentHostIds = new Int32Array(HOST_CACHE).fill(-1);
+  private nextRecent = 0;
 
   /** `pinned` strings (constants, e.g. protocol names) are kept as given, never copied nor freed. */
   constructor(pinned: readonly string[] = []) {
@@ -426,11 +430,14 @@ export class StringIds {
 
   /** {@link idOf} for host names: the same string object as last time answers without a lookup. */
   hostIdOf(s: string): number {
-    if (s === this.lastHost) return this.lastHostId;
+    const hosts = this.recentHosts;
+    for (let i = 0; i < HOST_CACHE; i++) if (hosts[i] === s) return this.recentHostIds[i]!;
     const id = this.idOf(s);
     if (id >= 0) {
-      this.lastHost = s;
-      this.lastHostId = id;
+      const i = this.nextRecent;
+      hosts[i] = s;
+      this.recentHostIds[i] = id;
+      this.nextRecent = (i + 1) & (HOST_CACHE - 1);
     }
     return id;
   }
@@ -467,9 +474,11 @@ export class StringIds {
     const bits = ipv4Bits(s);
     if (bits >= 0) this.v4.delete(bits | 0);
     else this.ids.delete(s);
-    if (this.lastHostId === id) {
-      this.lastHost = '';
-      this.lastHostId = -1;
+    for (let i = 0; i < HOST_CACHE; i++) {
+      if (this.recentHostIds[i] === id) {
+        this.recentHosts[i] = '';
+        this.recentHostIds[i] = -1;
+      }
     }
     this.texts[id] = '';
     this.free.push(id);
@@ -502,8 +511,21 @@ const SWEEP_EVERY = 4096;
 
 const MIN_SLOTS = 1024;
 
-/** Protocol names kept as the constants they are (judge() hands out these very strings). */
+/** Protocol names kept as the constants they are (judge() hands out these very strings); ids 1-6 in this order. */
 const PINNED = ['', 'tcp', 'udp', 'udplite', 'icmp', 'icmpv6'];
+
+/** The id of a protocol name: the pinned ones by a switch on the constant (no Map lookup per packet). */
+function protoIdOf(ids: StringIds, proto: string): number {
+  switch (proto) {
+    case 'tcp': return 2;
+    case 'udp': return 3;
+    case 'icmp': return 5;
+    case 'icmpv6': return 6;
+    case 'udplite': return 4;
+    case '': return 1;
+    default: return ids.idOf(proto);
+  }
+}
 
 /** One step of MurmurHash3's 32-bit block mixing. */
 function mix(h: number, k: number): number {
@@ -564,7 +586,7 @@ export class FlowTable {
     if (s < 0) return undefined;
     const h = host === null ? 0 : ids.hostIdOf(host);
     if (h < 0) return undefined;
-    const p = ids.idOf(proto);
+    const p = protoIdOf(ids, proto);
     if (p < 0) return undefined;
     const slots = this.slots;
     const mask = this.mask;

@@ -374,6 +374,17 @@ describe('FlowTable', () => {
     );
   });
 
+  it('gives the pinned protocol names the ids the lookup switch assumes', () => {
+    const table = new FlowTable({ maxFlows: 100, idleMs: 1000 });
+    const want: Record<string, number> = { '': 1, tcp: 2, udp: 3, udplite: 4, icmp: 5, icmpv6: 6 };
+    for (const [p, id] of Object.entries(want)) {
+      expect(table.ids.idOf(p)).toBe(id);
+      const f = table.create('h', p, '10.0.0.1', 1, '10.0.0.2', 0);
+      expect(f.protoId).toBe(id);
+      expect(table.find('h', p, '10.0.0.1', 1, '10.0.0.2')).toBe(f);
+    }
+  });
+
   it('hands out shared copies of the key strings and keeps the key text', () => {
     const table = new FlowTable({ maxFlows: 100, idleMs: 1000 });
     const line = 'harvester1 kernel: SRC=192.168.122.61 DST=192.168.122.62';
