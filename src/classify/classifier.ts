@@ -6,7 +6,7 @@ import type { DropEvent } from '../parse/event.js';
 import { UsageError } from '../cli/errors.js';
 import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
 import { catalogServiceLookup, type ServiceLookup } from './services.js';
-import { Flow, FlowTable, VERDICT_RANK, flowKey, own, type WindowMarks } from './flows.js';
+import { Flow, FlowTable, PortSet, flowKey, own, verdictRank, type WindowMarks } from './flows.js';
 import { ScanDetector } from './scan.js';
 import {
   FLAG_ACK,
@@ -127,11 +127,20 @@ export interface ClassifierDeps {
   services?: ServiceLookup;
 }
 
-/** Most strings kept interned at once (addresses and host names: a cluster has far fewer). */
-const MAX_INTERNED = 65536;
+/** Most rare `PROTO=` values kept interned at once (protocol names are a small set; this only guards garbage). */
+const MAX_INTERNED = 1024;
 
 /** `PROTO=` values as constants, so flows do not each keep a copy. */
-const PROTO_NAMES: Record<string, string> = { TCP: 'TCP', UDP: 'UDP', UDPLITE: 'UDPLITE', ICMP: 'ICMP', ICMPv6: 'ICMPv6' };
+function protoName(p: string): string | undefined {
+  switch (p) {
+    case 'TCP': return 'TCP';
+    case 'UDP': return 'UDP';
+    case 'ICMP': return 'ICMP';
+    case 'ICMPv6': return 'ICMPv6';
+    case 'UDPLITE': return 'UDPLITE';
+    default: return undefined;
+  }
+}
 
 /** ct-invalid lines seen before their flow, waiting to be attached. Bounded: they are corroboration only. */
 const MAX_PENDING_CT = 4096;
@@ -168,14 +177,61 @@ class Classified implements ClassifiedEvent {
   }
 }
 
+/** Counts one packet of verdict `v` (a switch of constant-name stores: no keyed store on a string key). */
+function bump(c: VerdictCounts, v: Verdict): void {
+  switch (v) {
+    case 'conntrack-loss': c['conntrack-loss']++; break;
+    case 'genuine-block': c['genuine-block']++; break;
+    case 'scan': c.scan++; break;
+    default: c.undetermined++;
+  }
+}
+
 function zeroCounts(): VerdictCounts {
   return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0 };
 }
 
 /** Milliseconds → ISO 8601 UTC, without `.000`. */
 export function isoOf(ms: number): string {
+  // whole milliseconds in years 1970–9999 (every log): integer arithmetic, the date part cached per day
+  if (ms >= 0 && ms < 253402300800000 && Number.isInteger(ms)) return isoFast(ms);
   const s = new Date(ms).toISOString();
   return s.endsWith('.000Z') ? `${s.slice(0, -5)}Z` : s;
+}
+
+const DAY_MS = 86_400_000;
+let isoDay = -1;
+let isoDate = '';
+
+function two(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/** {@link isoOf} without Date: `YYYY-MM-DD` from the day number (H. Hinnant's civil_from_days), then the clock. */
+function isoFast(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== isoDay) {
+    const z = day + 719468;
+    const era = Math.floor(z / 146097);
+    const doe = z - era * 146097;
+    const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+    const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+    const mp = Math.floor((5 * doy + 2) / 153);
+    const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+    const m = mp < 10 ? mp + 3 : mp - 9;
+    const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+    isoDate = `${String(y).padStart(4, '0')}-${two(m)}-${two(d)}T`;
+    isoDay = day;
+  }
+  let rest = ms - day * DAY_MS;
+  const milli = rest % 1000;
+  rest = (rest - milli) / 1000;
+  const sec = rest % 60;
+  rest = (rest - sec) / 60;
+  const min = rest % 60;
+  const hour = (rest - min) / 60;
+  const clock = `${isoDate}${two(hour)}:${two(min)}:${two(sec)}`;
+  return milli === 0 ? `${clock}Z` : `${clock}.${String(milli).padStart(3, '0')}Z`;
 }
 
 class ClassifierCore implements Classifier {
@@ -192,18 +248,22 @@ class ClassifierCore implements Classifier {
   /** stands in for time when a line has none: one ms per event keeps order */
   private seq = 0;
   private now = -Infinity;
-  private firstTs: number | null = null;
-  private lastTs: number | null = null;
+  /** wall-clock span of the input (ms), NaN for none (a double updated in place, see Flow.lastTsNum) */
+  private firstTs = NaN;
+  private lastTs = NaN;
 
   constructor(readonly options: ClassifierOptions, services: ServiceLookup) {
     this.ctx = { ephemeral: options.ephemeral, nodePorts: options.nodePorts, services };
     this.table = new FlowTable({ maxFlows: options.maxFlows, idleMs: options.flowIdleMs });
+    // scan sources are the table's address ids: the detector holds each one it tracks
+    const ids = this.table.ids;
     this.scan = new ScanDetector<Flow>(
       { threshold: options.scanPorts, windowMs: options.scanWindowMs, maxSources: options.maxScanSources },
       (f) => f.lastSeen,
+      { track: (src) => ids.retain(src), untrack: (src) => ids.release(src) },
     );
     this.table.onRemove = (f) => {
-      if (f.probe) this.scan.forget(f.client, f);
+      if (f.probe) this.scan.forget(f.clientId, f);
     };
     this.winCounts = options.window ? { before: zeroCounts(), during: zeroCounts(), after: zeroCounts() } : null;
   }
@@ -213,7 +273,7 @@ class ClassifierCore implements Classifier {
     const t = e.ts ?? (e.mono !== null ? e.mono * 1000 : ++this.seq);
     if (t > this.now) this.now = t;
     if (e.ts !== null) {
-      if (this.firstTs === null) this.firstTs = e.ts;
+      if (this.firstTs !== this.firstTs) this.firstTs = e.ts;
       this.lastTs = e.ts;
     }
     const src = e.srcShort ?? e.src ?? '?';
@@ -231,20 +291,20 @@ class ClassifierCore implements Classifier {
     let changes: FlowChange[] | undefined;
     let flow: Flow;
 
-    if (j.probe && this.scan.isScanner(client)) {
+    const clientId = this.table.ids.idOf(client);
+    if (j.probe && clientId > 0 && this.scan.isScanner(clientId)) {
       // a known scanner: its probes go to one flow per (host, proto, target, source) instead of one per port
       verdict = 'scan';
-      this.scan.observe(client, serverPort ?? 0, false, t, undefined);
-      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []), false);
+      this.scan.observe(clientId, serverPort ?? 0, false, t, undefined);
+      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []), clientId);
       if (serverPort !== null) f.addPort(serverPort);
       flow = f;
     } else {
-      const key = flowKey(e.host, j.proto, server, serverPort, client);
-      let f = this.table.get(key);
+      let f = clientId < 0 ? undefined : this.table.findFor(e.host, j.proto, server, serverPort, clientId);
       if (f === undefined) {
         f = this.newFlow(e, j, server, serverPort, client, verdict, t);
         changes = [{ kind: 'new', flow: f }];
-      } else if (VERDICT_RANK[verdict] > VERDICT_RANK[f.verdict]) {
+      } else if (verdictRank(verdict) > verdictRank(f.verdict)) {
         const from = f.verdict;
         this.setVerdict(f, e, j, verdict);
         (changes ??= []).push({ kind: 'verdict', flow: f, from });
@@ -252,7 +312,7 @@ class ClassifierCore implements Classifier {
       flow = f;
       if (j.probe) {
         const known = j.service !== undefined && j.service !== NODEPORT;
-        const became = this.scan.observe(client, serverPort ?? 0, known, t, f);
+        const became = this.scan.observe(f.clientId, serverPort ?? 0, known, t, f);
         if (became !== null) {
           verdict = 'scan';
           flow = this.foldScanner(became, f, e, j, server, client, t, (changes ??= []));
@@ -263,7 +323,7 @@ class ClassifierCore implements Classifier {
 
     // "still going": a quiet gap longer than --settle ends an episode; persistence is counted from the new one
     if (!flow.persistent && t - flow.lastSeen > this.options.settleMs) flow.persistAt = this.persistAtFrom(t);
-    this.counts[verdict]++;
+    bump(this.counts, verdict);
     if (verdict === 'genuine-block') flow.nBlock++;
     else if (verdict === 'undetermined') flow.nUndet++;
     this.update(flow, e, j, t);
@@ -273,7 +333,7 @@ class ClassifierCore implements Classifier {
     }
     if (this.winCounts !== null) {
       const w = this.options.window!;
-      (t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after)[verdict]++;
+      bump(t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after, verdict);
     }
     const out: ClassifyResult = new Classified(
       e, 'drop', verdict, j.rule, j.server, j.service, flow, j.proto, j.flags, j.probe, this,
@@ -312,36 +372,33 @@ class ClassifierCore implements Classifier {
       fold.push(g);
     }
     for (const g of fold) {
-      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes, true);
+      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes);
       mergeInto(agg, g);
       this.table.detach(g);
     }
-    return this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, changes, false);
+    return this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, changes);
   }
 
   /** The scan flow of (host, proto, target, source), created (and announced) when missing. */
   private scanAggregate(
     host: string | null, proto: string, server: string, client: string, t: number, ts: number | null,
     mono: number | null, line: number, file: string | undefined, rule: RuleId, changes: FlowChange[],
-    owned: boolean,
+    clientId = -1,
   ): Flow {
-    const key = flowKey(host, proto, server, null, client);
-    let f = this.table.get(key);
+    let f = clientId > 0
+      ? this.table.findFor(host, proto, server, null, clientId)
+      : this.table.find(host, proto, server, null, client);
     if (f === undefined) {
-      f = owned
-        ? new Flow(own(key), host, proto, server, null, client)
-        : new Flow(own(flowKey(this.internHost(host), proto, this.intern(server), null, this.intern(client))),
-            this.internHost(host), proto, this.intern(server), null, this.intern(client));
+      f = this.table.create(host, proto, server, null, client, this.now);
       this.initFlow(f, 'scan', rule, undefined, t, ts, mono, line, file, true);
-      f.portSet = new Set();
-      this.table.add(f, this.now);
+      f.portSet = new PortSet();
       changes.push({ kind: 'new', flow: f });
     }
     return f;
   }
 
   /**
-   * A copy of an address or host name that does not pin input text, shared by every flow that names it.
+   * A copy of a rare `PROTO=` value that does not pin input text, shared by every flow that names it.
    * Bounded: when full it starts over (copies already handed out stay valid).
    */
   private intern(s: string): string {
@@ -352,10 +409,6 @@ class ClassifierCore implements Classifier {
       this.strings.set(v, v);
     }
     return v;
-  }
-
-  private internHost(h: string | null): string | null {
-    return h === null ? null : this.intern(h);
   }
 
   private initFlow(
@@ -393,7 +446,7 @@ class ClassifierCore implements Classifier {
     f.exFrag = e.frag ?? -1;
     f.exFlags = j.flags;
     f.exSrcIsServer = j.server === 'src';
-    f.exProto = e.proto === undefined ? '' : PROTO_NAMES[e.proto] ?? this.intern(e.proto);
+    f.exProto = e.proto === undefined ? '' : protoName(e.proto) ?? this.intern(e.proto);
     // ICMP reasons quote the inner packet: too much to keep as numbers, and ICMP drops are rare
     f.reason = j.proto === 'icmp' || j.proto === 'icmpv6' ? own(explain(e, j, this.ctx)) : '';
   }
@@ -419,13 +472,13 @@ class ClassifierCore implements Classifier {
 
   private corroborate(e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string): ClassifyResult {
     this.ctInvalid++;
-    const key = flowKey(e.host, j.proto, server, serverPort, client);
-    const f = this.table.get(key);
+    const f = this.table.find(e.host, j.proto, server, serverPort, client);
     const reason = own(e.ctInvalid?.reason ?? '');
     if (f !== undefined) {
       f.ctInvalid++;
       if (f.ctReason !== reason) f.ctReason = reason;
     } else {
+      const key = flowKey(e.host, j.proto, server, serverPort, client);
       const p = this.pendingCt.get(key);
       if (p !== undefined) {
         p.count++;
@@ -440,16 +493,11 @@ class ClassifierCore implements Classifier {
   private newFlow(
     e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string, verdict: Verdict, t: number,
   ): Flow {
-    const host = this.internHost(e.host);
-    const srv = this.intern(server);
-    const cli = this.intern(client);
-    // built from interned parts (the table's key must not pin input text either), and flat: a template's
-    // concatenation tree would otherwise stay alive as the key
-    const key = own(flowKey(host, j.proto, srv, serverPort, cli));
-    const f = new Flow(key, host, j.proto, srv, serverPort, cli);
+    const f = this.table.create(e.host, j.proto, server, serverPort, client, this.now);
     this.initFlow(f, verdict, j.rule, j.service, t, e.ts, e.mono, e.line, e.file, j.probe);
     this.exemplar(f, e, j);
     if (this.pendingCt.size > 0) {
+      const key = flowKey(f.host, f.proto, f.server, f.serverPort, f.client);
       const p = this.pendingCt.get(key);
       if (p !== undefined) {
         f.ctInvalid = p.count;
@@ -457,7 +505,6 @@ class ClassifierCore implements Classifier {
         this.pendingCt.delete(key);
       }
     }
-    this.table.add(f, this.now);
     return f;
   }
 
@@ -472,8 +519,8 @@ class ClassifierCore implements Classifier {
   private update(f: Flow, e: DropEvent, j: Judgement, t: number): void {
     f.count++;
     if (t > f.lastSeen) f.lastSeen = t;
-    if (e.ts !== null) f.lastTs = e.ts;
-    if (e.mono !== null) f.lastMono = e.mono;
+    if (e.ts !== null) f.lastTsNum = e.ts;
+    if (e.mono !== null) f.lastMonoNum = e.mono;
     f.lastLine = e.line;
     if (f.proto === 'tcp') f.addFlags(j.flags, 1);
     if (f.window !== null) {
@@ -545,7 +592,7 @@ class ClassifierCore implements Classifier {
   }
 
   end(): AnalyzeSummary {
-    const flows: Flow[] = [...this.table.values()];
+    const flows: Flow[] = this.table.flows();
     flows.sort((a, b) => VERDICT_RANK_REPORT[a.verdict] - VERDICT_RANK_REPORT[b.verdict] ||
       Number(b.persistent) - Number(a.persistent) || b.count - a.count || a.firstSeen - b.firstSeen);
     let persistent = 0;
@@ -563,8 +610,8 @@ class ClassifierCore implements Classifier {
       flowsExpired: this.table.expired,
       flowsEvicted: this.table.evicted,
       scanSourcesEvicted: this.scan.evicted,
-      firstSeen: this.firstTs === null ? null : isoOf(this.firstTs),
-      lastSeen: this.lastTs === null ? null : isoOf(this.lastTs),
+      firstSeen: this.firstTs !== this.firstTs ? null : isoOf(this.firstTs),
+      lastSeen: this.lastTs !== this.lastTs ? null : isoOf(this.lastTs),
     };
     const w = this.options.window;
     if (w !== undefined && this.winCounts !== null) {

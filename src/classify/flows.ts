@@ -12,6 +12,16 @@ export const VERDICT_RANK: Record<Verdict, number> = {
   scan: 3,
 };
 
+/** {@link VERDICT_RANK} as a switch: per packet, where a keyed load on a string-keyed object goes megamorphic. */
+export function verdictRank(v: Verdict): number {
+  switch (v) {
+    case 'undetermined': return 0;
+    case 'conntrack-loss': return 1;
+    case 'genuine-block': return 2;
+    default: return 3;
+  }
+}
+
 /**
  * A copy of `s` that does not keep its input line alive. Parser fields are slices of the batch text they came
  * from; a flow living for an hour would otherwise pin whole input chunks in memory. Flattening `' ' + s` builds
@@ -19,6 +29,62 @@ export const VERDICT_RANK: Record<Verdict, number> = {
  */
 export function own(s: string): string {
   return (' ' + s).slice(1);
+}
+
+/** Ports listed one by one up to this many; beyond, a bitmap of all 65536. */
+const PORT_LIST_MAX = 64;
+
+/**
+ * Distinct ports (0–65535) a scan flow probed. A short list while few (most scan flows), then an 8 KB bitmap: a
+ * scanner sweeping thousands of ports adds each in one step, where a Set would hash into an ever larger table.
+ */
+export class PortSet {
+  private list: Int32Array | null = new Int32Array(8);
+  private bits: Int32Array | null = null;
+  private n = 0;
+
+  /** Ports held. */
+  get size(): number {
+    return this.n;
+  }
+
+  add(port: number): void {
+    const bits = this.bits;
+    if (bits !== null) {
+      const w = port >>> 5;
+      const b = 1 << (port & 31);
+      if ((bits[w]! & b) === 0) {
+        bits[w]! |= b;
+        this.n++;
+      }
+      return;
+    }
+    let list = this.list!;
+    const n = this.n;
+    for (let i = 0; i < n; i++) if (list[i] === port) return;
+    if (n === PORT_LIST_MAX) {
+      const all = new Int32Array(2048);
+      for (let i = 0; i < n; i++) all[list[i]! >>> 5]! |= 1 << (list[i]! & 31);
+      all[port >>> 5]! |= 1 << (port & 31);
+      this.bits = all;
+      this.list = null;
+      this.n = n + 1;
+      return;
+    }
+    if (n === list.length) {
+      const longer = new Int32Array(n * 2);
+      longer.set(list);
+      this.list = list = longer;
+    }
+    list[n] = port;
+    this.n = n + 1;
+  }
+
+  has(port: number): boolean {
+    if (this.bits !== null) return (this.bits[port >>> 5]! & (1 << (port & 31))) !== 0;
+    for (let i = 0; i < this.n; i++) if (this.list![i] === port) return true;
+    return false;
+  }
 }
 
 /** Where a flow's packets fell relative to the `--window`. */
@@ -49,7 +115,45 @@ export interface SynTrack {
  * scan ports) are sub-objects created when first needed, so the common flow stays small.
  */
 export class Flow {
+  // Field order is memory layout: the key (compared by every lookup), then what every packet updates, so a packet
+  // touches the first few cache lines of its flow only; the rest is read when a flow is created, changes verdict or
+  // is reported.
+  readonly serverId: number;
+  readonly clientId: number;
+  readonly serverPort: number | null;
+  readonly hostId: number;
+  readonly protoId: number;
   verdict: Verdict = 'undetermined';
+  count = 0;
+  /** event time (ms: `ts`, else `mono`×1000, else the classifier's line counter) */
+  lastSeen = 0;
+  /** {@link lastTs} and {@link lastMono} with NaN for none: a double field is updated in place, where a field that
+   * may hold null would take a pointer to the packet's own number (a write barrier and a remembered-set entry per
+   * packet) */
+  lastTsNum = NaN;
+  lastMonoNum = NaN;
+  lastLine = 0;
+  persistent = false;
+  /** event time from which the flow counts as persistent */
+  persistAt = Infinity;
+  readonly proto: string;
+  /** TCP: packets per flag combination, in first-seen order — the first inline (most flows see one), more in
+   * `flagsMore` as [mask, count, …]. Not a Map: a linear scan over one to three entries beats hashing. */
+  flag0 = -1;
+  flag0n = 0;
+  flagsMore: number[] | null = null;
+  /** packets counted as genuine-block / undetermined when they came: re-labelling a scanner's flow moves them */
+  nBlock = 0;
+  nUndet = 0;
+  /** a probe (SYN, UDP to a port, crafted flags) set its verdict: re-labelled when its source turns out a scanner */
+  probe = false;
+  syn: SynTrack | null = null;
+  window: WindowMarks | null = null;
+  /** scan flows only: distinct destination ports (memory follows what was probed: at most an 8 KB bitmap) */
+  portSet: PortSet | null = null;
+  readonly host: string | null;
+  readonly server: string;
+  readonly client: string;
   rule: RuleId = 'no-protocol';
   service: string | undefined = undefined;
   /** the reason of the packet that set the current verdict; '' until someone asks (built from the exemplar) */
@@ -62,49 +166,63 @@ export class Flow {
   exSrcIsServer = false;
   /** `PROTO=` as printed (interned) */
   exProto = '';
-  count = 0;
-  /** packets counted as genuine-block / undetermined when they came: re-labelling a scanner's flow moves them */
-  nBlock = 0;
-  nUndet = 0;
-  /** event time (ms: `ts`, else `mono`×1000, else the classifier's line counter) */
   firstSeen = 0;
-  lastSeen = 0;
   firstTs: number | null = null;
-  lastTs: number | null = null;
   firstMono: number | null = null;
-  lastMono: number | null = null;
   firstLine = 0;
-  lastLine = 0;
   file: string | undefined = undefined;
-  /** TCP: packets per flag combination, in first-seen order — the first inline (most flows see one), more in
-   * `flagsMore` as [mask, count, …]. Not a Map: a linear scan over one to three entries beats hashing. */
-  flag0 = -1;
-  flag0n = 0;
-  flagsMore: number[] | null = null;
-  persistent = false;
-  /** event time from which the flow counts as persistent */
-  persistAt = Infinity;
-  syn: SynTrack | null = null;
-  window: WindowMarks | null = null;
   /** conntrack INVALID lines (`nf_ct_proto_N:`) for this flow */
   ctInvalid = 0;
   ctReason: string | undefined = undefined;
-  /** a probe (SYN, UDP to a port, crafted flags) set its verdict: re-labelled when its source turns out a scanner */
-  probe = false;
-  /** scan flows only: distinct destination ports (a Set: memory follows what was probed, at most 65536) */
-  portSet: Set<number> | null = null;
   /** set when the table dropped it (so late references do not report it) */
   gone = false;
+  /** the key as text, built when first asked for (see {@link Flow.key}) */
+  private keyText: string | undefined = undefined;
 
-  /** Strings must not be slices of input text (see {@link own}): a flow outlives the chunk it was read from. */
+  /**
+   * Made by {@link FlowTable.create} only. Strings must not be slices of input text (see {@link own}): a flow
+   * outlives the chunk it was read from; the table hands out shared copies. The ids are the table's key
+   * (see {@link StringIds}; host 0 when there is none).
+   */
   constructor(
-    readonly key: string,
-    readonly host: string | null,
-    readonly proto: string,
-    readonly server: string,
-    readonly serverPort: number | null,
-    readonly client: string,
-  ) {}
+    serverId: number, clientId: number, serverPort: number | null, hostId: number, protoId: number,
+    host: string | null, proto: string, server: string, client: string,
+  ) {
+    this.serverId = serverId;
+    this.clientId = clientId;
+    this.serverPort = serverPort;
+    this.hostId = hostId;
+    this.protoId = protoId;
+    this.host = host;
+    this.proto = proto;
+    this.server = server;
+    this.client = client;
+  }
+
+  /** wall-clock time (ms) of the last packet that had one */
+  get lastTs(): number | null {
+    const v = this.lastTsNum;
+    return v === v ? v : null;
+  }
+
+  set lastTs(v: number | null) {
+    this.lastTsNum = v ?? NaN;
+  }
+
+  /** kernel monotonic seconds of the last packet that had them */
+  get lastMono(): number | null {
+    const v = this.lastMonoNum;
+    return v === v ? v : null;
+  }
+
+  set lastMono(v: number | null) {
+    this.lastMonoNum = v ?? NaN;
+  }
+
+  /** The flow's key as text ({@link flowKey}), unique among the flows held; for maps kept outside the table. */
+  get key(): string {
+    return (this.keyText ??= own(flowKey(this.host, this.proto, this.server, this.serverPort, this.client)));
+  }
 
   /** Counts `n` packets with flag bits `mask`. */
   addFlags(mask: number, n: number): void {
@@ -135,13 +253,252 @@ export class Flow {
 
   /** Records a destination port on a scan flow. */
   addPort(port: number): void {
-    (this.portSet ??= new Set()).add(port);
+    (this.portSet ??= new PortSet()).add(port);
   }
 }
 
-/** Builds a flow key; one concatenation, no arrays. */
+/** Builds a flow key as text (for maps kept outside the table, e.g. samples per flow); one concatenation. */
 export function flowKey(host: string | null, proto: string, server: string, serverPort: number | null, client: string): string {
   return `${host ?? ''}|${proto}|${server}|${serverPort ?? ''}|${client}`;
+}
+
+/** Mixes an int32 into a well-spread int32 (MurmurHash3's finaliser). */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * int32 → positive int32, in typed arrays: open addressing with linear probing and backward-shift deletion (no
+ * tombstones), so lookups neither allocate nor box. Grows at half full.
+ */
+export class IntMap {
+  private keys = new Int32Array(64);
+  /** 0: empty slot */
+  private vals = new Int32Array(64);
+  private mask = 63;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The value of `key`, or 0 when absent. */
+  get(key: number): number {
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = this.mask;
+    let i = fmix(key) & mask;
+    for (;;) {
+      const v = vals[i]!;
+      if (v === 0 || keys[i] === key) return v;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Sets `key` to `value` (> 0). */
+  set(key: number, value: number): void {
+    if ((this.count + 1) * 2 > this.vals.length) this.resize(this.vals.length * 2);
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = this.mask;
+    let i = fmix(key) & mask;
+    while (vals[i] !== 0 && keys[i] !== key) i = (i + 1) & mask;
+    if (vals[i] === 0) this.count++;
+    keys[i] = key;
+    vals[i] = value;
+  }
+
+  /** Removes `key`; the entries after it in its probe run shift back. */
+  delete(key: number): boolean {
+    const keys = this.keys;
+    const vals = this.vals;
+    const mask = this.mask;
+    let i = fmix(key) & mask;
+    for (;;) {
+      if (vals[i] === 0) return false;
+      if (keys[i] === key) break;
+      i = (i + 1) & mask;
+    }
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (vals[j] === 0) break;
+      const home = fmix(keys[j]!) & mask;
+      // the entry at j may fill the hole at i unless its home lies cyclically within (i, j]
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        keys[i] = keys[j]!;
+        vals[i] = vals[j]!;
+        i = j;
+      }
+    }
+    vals[i] = 0;
+    this.count--;
+    return true;
+  }
+
+  private resize(n: number): void {
+    const keys = this.keys;
+    const vals = this.vals;
+    this.keys = new Int32Array(n);
+    this.vals = new Int32Array(n);
+    this.mask = n - 1;
+    this.count = 0;
+    for (let i = 0; i < vals.length; i++) if (vals[i] !== 0) this.set(keys[i]!, vals[i]!);
+  }
+}
+
+/**
+ * A dotted-quad IPv4 address in its one canonical spelling (no leading zeros, parts ≤ 255) → its 32 bits as an
+ * unsigned number; anything else → -1. Canonical only, so two different strings never give the same number.
+ */
+export function ipv4Bits(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let v = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return -1;
+      v = v * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else {
+      const d = c - 48;
+      if (d < 0 || d > 9 || (digits === 1 && part === 0)) return -1;
+      part = part * 10 + d;
+      if (part > 255) return -1;
+      digits++;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return v * 256 + part;
+}
+
+/** Host strings remembered by {@link StringIds.hostIdOf} (a power of two). */
+const HOST_CACHE = 8;
+
+/**
+ * Host names, addresses and protocol names ↔ small integer ids, so a flow's key is five integers instead of a
+ * string built (and hashed) per packet. A Map keyed by a packet's fresh substring is slow in V8 (the hash is
+ * computed anew, and the key comparison goes to a runtime call), so IPv4 addresses — nearly every packet — are
+ * read as 32-bit numbers and looked up in an {@link IntMap}; other strings go through a Map, the host name behind
+ * a one-entry cache (the parser hands out the same string object for consecutive lines of one host).
+ *
+ * The strings kept are flat copies ({@link own}) shared by every flow naming them; an id counts its holders and
+ * is freed with the last one, so this holds no more than the flows do. Ids start at 1 (0 stands for "no host").
+ */
+export class StringIds {
+  private readonly ids = new Map<string, number>();
+  private readonly v4 = new IntMap();
+  private readonly texts: string[] = [''];
+  private refs = new Int32Array(256);
+  private readonly free: number[] = [];
+  /** host strings looked up lately (the caller's objects: identity compares first) and their ids */
+  private readonly recentHosts: string[] = new Array<string>(HOST_CACHE).fill('');
+  private readonly recentHostIds = new Int32Array(HOST_CACHE).fill(-1);
+  private nextRecent = 0;
+
+  /** `pinned` strings (constants, e.g. protocol names) are kept as given, never copied nor freed. */
+  constructor(pinned: readonly string[] = []) {
+    for (const s of pinned) {
+      if (this.idOf(s) >= 0) continue;
+      const id = this.texts.length;
+      this.texts.push(s);
+      this.refs[id] = 1;
+      this.index(s, id);
+    }
+  }
+
+  /** The id of `s`, or -1 when nothing holds it. */
+  idOf(s: string): number {
+    const bits = ipv4Bits(s);
+    if (bits >= 0) {
+      const id = this.v4.get(bits | 0);
+      return id === 0 ? -1 : id;
+    }
+    const id = this.ids.get(s);
+    return id === undefined ? -1 : id;
+  }
+
+  /** {@link idOf} for host names: the same string object as last time answers without a lookup. */
+  hostIdOf(s: string): number {
+    const hosts = this.recentHosts;
+    for (let i = 0; i < HOST_CACHE; i++) if (hosts[i] === s) return this.recentHostIds[i]!;
+    const id = this.idOf(s);
+    if (id >= 0) {
+      const i = this.nextRecent;
+      hosts[i] = s;
+      this.recentHostIds[i] = id;
+      this.nextRecent = (i + 1) & (HOST_CACHE - 1);
+    }
+    return id;
+  }
+
+  /** The id of `s`, created when missing; counts one more holder. */
+  acquire(s: string): number {
+    let id = this.idOf(s);
+    if (id < 0) {
+      const copy = own(s);
+      id = this.free.length > 0 ? this.free.pop()! : this.texts.length;
+      if (id === this.texts.length) this.texts.push(copy);
+      else this.texts[id] = copy;
+      if (id >= this.refs.length) {
+        const r = new Int32Array(this.refs.length * 2);
+        r.set(this.refs);
+        this.refs = r;
+      }
+      this.refs[id] = 0;
+      this.index(copy, id);
+    }
+    this.refs[id]!++;
+    return id;
+  }
+
+  /** One more holder of an id held already. */
+  retain(id: number): void {
+    this.refs[id]!++;
+  }
+
+  /** One holder fewer; the last one frees the id (and the string). */
+  release(id: number): void {
+    if (--this.refs[id]! !== 0) return;
+    const s = this.texts[id]!;
+    const bits = ipv4Bits(s);
+    if (bits >= 0) this.v4.delete(bits | 0);
+    else this.ids.delete(s);
+    for (let i = 0; i < HOST_CACHE; i++) {
+      if (this.recentHostIds[i] === id) {
+        this.recentHosts[i] = '';
+        this.recentHostIds[i] = -1;
+      }
+    }
+    this.texts[id] = '';
+    this.free.push(id);
+  }
+
+  /** The kept string of an id. */
+  text(id: number): string {
+    return this.texts[id]!;
+  }
+
+  /** Strings held. */
+  get size(): number {
+    return this.ids.size + this.v4.size;
+  }
+
+  private index(s: string, id: number): void {
+    const bits = ipv4Bits(s);
+    if (bits >= 0) this.v4.set(bits | 0, id);
+    else this.ids.set(s, id);
+  }
 }
 
 export interface FlowTableOptions {
@@ -152,13 +509,57 @@ export interface FlowTableOptions {
 /** Idle flows are looked for after this many adds, or a quarter of the table's size if larger (amortised O(1)). */
 const SWEEP_EVERY = 4096;
 
+const MIN_SLOTS = 1024;
+
+/** Protocol names kept as the constants they are (judge() hands out these very strings); ids 1-6 in this order. */
+const PINNED = ['', 'tcp', 'udp', 'udplite', 'icmp', 'icmpv6'];
+
+/** The id of a protocol name: the pinned ones by a switch on the constant (no Map lookup per packet). */
+function protoIdOf(ids: StringIds, proto: string): number {
+  switch (proto) {
+    case 'tcp': return 2;
+    case 'udp': return 3;
+    case 'icmp': return 5;
+    case 'icmpv6': return 6;
+    case 'udplite': return 4;
+    case '': return 1;
+    default: return ids.idOf(proto);
+  }
+}
+
+/** One step of MurmurHash3's 32-bit block mixing. */
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  h ^= Math.imul(k, 0x1b873593);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function hashKey(server: number, client: number, serverPort: number | null, host: number, proto: number): number {
+  return fmix(mix(mix(mix(mix(mix(0, server), client), serverPort === null ? -1 : serverPort), host), proto));
+}
+
 /**
- * A bounded Map of flows. Conntrack-loss and undetermined flows idle for `idleMs` expire (they are noise; their
+ * The flows held, bounded. Conntrack-loss and undetermined flows idle for `idleMs` expire (they are noise; their
  * packets stay counted in the summary); when the table is full, the least recently seen flows are evicted —
  * noise first, then anything. Both are counted.
+ *
+ * Keys are integers ({@link StringIds}); flows sit in an open-addressing hash table (linear probing, backward-shift
+ * deletion) compared by their own id fields: a lookup builds and allocates nothing, and touches the slot and the
+ * flow it updates anyway. Flows are also kept in the order they were added —
+ * the order expiry, eviction and reports walk, as with the Map this replaces — removed ones marked `gone` and
+ * compacted away in bulk.
  */
 export class FlowTable {
-  private readonly map = new Map<string, Flow>();
+  /** the strings the flows' keys name */
+  readonly ids = new StringIds(PINNED);
+  private mask = MIN_SLOTS - 1;
+  private slots: Array<Flow | undefined> = new Array<Flow | undefined>(MIN_SLOTS).fill(undefined);
+  private live = 0;
+  /** flows in insertion order; removed ones (gone) stay until compacted */
+  private order: Flow[] = [];
+  private dead = 0;
   private addsSinceSweep = 0;
   expired = 0;
   evicted = 0;
@@ -167,38 +568,83 @@ export class FlowTable {
 
   constructor(private readonly opts: FlowTableOptions) {}
 
-  get(key: string): Flow | undefined {
-    return this.map.get(key);
-  }
-
   get size(): number {
-    return this.map.size;
+    return this.live;
   }
 
-  /** Adds a new flow; `now` (event time) drives idle expiry. */
-  add(flow: Flow, now: number): void {
-    if (++this.addsSinceSweep >= SWEEP_EVERY && this.addsSinceSweep >= this.map.size >>> 2) {
+  /** The flow of this key, if held. A string no flow names is a miss at once. */
+  find(host: string | null, proto: string, server: string, serverPort: number | null, client: string): Flow | undefined {
+    const ids = this.ids;
+    const c = ids.idOf(client);
+    return c < 0 ? undefined : this.findFor(host, proto, server, serverPort, c);
+  }
+
+  /** {@link find} with the client's id (from {@link ids}) known already. */
+  findFor(host: string | null, proto: string, server: string, serverPort: number | null, c: number): Flow | undefined {
+    const ids = this.ids;
+    const s = ids.idOf(server);
+    if (s < 0) return undefined;
+    const h = host === null ? 0 : ids.hostIdOf(host);
+    if (h < 0) return undefined;
+    const p = protoIdOf(ids, proto);
+    if (p < 0) return undefined;
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = hashKey(s, c, serverPort, h, p) & mask;
+    for (;;) {
+      const f = slots[i];
+      if (f === undefined) return undefined;
+      if (f.serverId === s && f.clientId === c && f.serverPort === serverPort && f.hostId === h && f.protoId === p) return f;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /**
+   * Adds a new flow of this key (not held: {@link find} said so) and returns it. `now` (event time) drives idle
+   * expiry; when the table is full, the least recently seen flows make room first.
+   */
+  create(host: string | null, proto: string, server: string, serverPort: number | null, client: string, now: number): Flow {
+    if (++this.addsSinceSweep >= SWEEP_EVERY && this.addsSinceSweep >= this.live >>> 2) {
       this.addsSinceSweep = 0;
       this.expire(now);
     }
-    if (this.map.size >= this.opts.maxFlows) this.evict();
-    this.map.set(flow.key, flow);
+    if (this.live >= this.opts.maxFlows) this.evict();
+    if (this.dead > 1024 && this.dead > this.live) {
+      this.order = this.order.filter((f) => !f.gone);
+      this.dead = 0;
+    }
+    const ids = this.ids;
+    const h = host === null ? 0 : ids.acquire(host);
+    const p = ids.acquire(proto);
+    const s = ids.acquire(server);
+    const c = ids.acquire(client);
+    const f = new Flow(s, c, serverPort, h, p, host === null ? null : ids.text(h), ids.text(p), ids.text(s), ids.text(c));
+    if ((this.live + 1) * 2 > this.slots.length) this.grow();
+    this.insert(f);
+    this.live++;
+    this.order.push(f);
+    return f;
   }
 
   /** Takes a flow out without counting it as expired or evicted (it was merged into another). */
   detach(f: Flow): void {
-    if (this.map.get(f.key) === f) this.remove(f);
+    if (!f.gone) this.remove(f);
   }
 
-  values(): IterableIterator<Flow> {
-    return this.map.values();
+  /** The flows held, in the order they were added. */
+  flows(): Flow[] {
+    const out: Flow[] = [];
+    for (const f of this.order) if (!f.gone) out.push(f);
+    return out;
   }
 
   /** Expires noise flows idle since before `now - idleMs`. */
   expire(now: number): void {
     const cutoff = now - this.opts.idleMs;
-    for (const f of this.map.values()) {
-      if (f.lastSeen < cutoff && isNoise(f)) {
+    const order = this.order;
+    for (let i = 0; i < order.length; i++) {
+      const f = order[i]!;
+      if (!f.gone && f.lastSeen < cutoff && isNoise(f)) {
         this.remove(f);
         this.expired++;
       }
@@ -211,25 +657,26 @@ export class FlowTable {
    * cutoff, then one pass removes flows at or below it.
    */
   private evict(): void {
-    let excess = this.map.size - Math.floor(this.opts.maxFlows * 0.8);
+    let excess = this.live - Math.floor(this.opts.maxFlows * 0.8);
+    const order = this.order;
     for (const noiseOnly of [true, false]) {
       if (excess <= 0) break;
       let candidates = 0;
-      for (const f of this.map.values()) if (!noiseOnly || isNoise(f)) candidates++;
+      for (const f of order) if (!f.gone && (!noiseOnly || isNoise(f))) candidates++;
       if (candidates === 0) continue;
       const want = Math.min(excess, candidates);
       const step = Math.max(1, Math.floor(candidates / 1024));
       const sample: number[] = [];
       let i = 0;
-      for (const f of this.map.values()) {
-        if (noiseOnly && !isNoise(f)) continue;
+      for (const f of order) {
+        if (f.gone || (noiseOnly && !isNoise(f))) continue;
         if (i++ % step === 0) sample.push(f.lastSeen);
       }
       sample.sort((a, b) => a - b);
       const cutoff = sample[Math.min(sample.length - 1, Math.ceil((want / candidates) * sample.length))]!;
-      for (const f of this.map.values()) {
+      for (const f of order) {
         if (excess <= 0) break;
-        if (f.lastSeen <= cutoff && (!noiseOnly || isNoise(f))) {
+        if (!f.gone && f.lastSeen <= cutoff && (!noiseOnly || isNoise(f))) {
           this.remove(f);
           this.evicted++;
           excess--;
@@ -239,9 +686,61 @@ export class FlowTable {
   }
 
   private remove(f: Flow): void {
-    this.map.delete(f.key);
+    this.unlink(f);
     f.gone = true;
+    this.live--;
+    this.dead++;
+    // while the flow's ids are still valid (a listener may look them up)
     this.onRemove?.(f);
+    const ids = this.ids;
+    if (f.hostId !== 0) ids.release(f.hostId);
+    ids.release(f.protoId);
+    ids.release(f.serverId);
+    ids.release(f.clientId);
+  }
+
+  private home(f: Flow): number {
+    return hashKey(f.serverId, f.clientId, f.serverPort, f.hostId, f.protoId) & this.mask;
+  }
+
+  private insert(f: Flow): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = this.home(f);
+    while (slots[i] !== undefined) i = (i + 1) & mask;
+    slots[i] = f;
+  }
+
+  /** Takes `f` out of the hash table; the entries after it in its probe run shift back (no tombstones). */
+  private unlink(f: Flow): void {
+    const slots = this.slots;
+    const mask = this.mask;
+    let i = this.home(f);
+    while (slots[i] !== f) {
+      if (slots[i] === undefined) throw new Error('flow table: flow not found');
+      i = (i + 1) & mask;
+    }
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const g = slots[j];
+      if (g === undefined) break;
+      const home = this.home(g);
+      // g may fill the hole at i unless its home lies cyclically within (i, j]
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        slots[i] = g;
+        i = j;
+      }
+    }
+    slots[i] = undefined;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const n = old.length * 2;
+    this.slots = new Array<Flow | undefined>(n).fill(undefined);
+    this.mask = n - 1;
+    for (const f of old) if (f !== undefined) this.insert(f);
   }
 }
 

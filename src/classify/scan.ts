@@ -16,6 +16,16 @@ export interface ScanOptions {
   maxSources: number;
 }
 
+/**
+ * Sources are numbers the caller hands out (the flow table's address ids): hashing a number costs nothing, where a
+ * packet's address string would be hashed and compared anew on every probe. The detector tells when it starts and
+ * stops tracking a source, so the caller can keep the number's meaning alive meanwhile.
+ */
+export interface SourceHooks {
+  track(src: number): void;
+  untrack(src: number): void;
+}
+
 /** What the detector knows of one source. `T` is whatever the caller wants re-labelled when it turns out a scanner. */
 export interface SourceState<T> {
   /** unknown-service port → last time seen (ms), within the window */
@@ -28,15 +38,22 @@ export interface SourceState<T> {
   /** when it became a scanner (ms) */
   since: number;
   lastSeen: number;
+  /**
+   * Lower bounds of the times in the port maps and of the items' last-seen times (items' times only grow), so a
+   * prune that would remove nothing is skipped: a peer hitting more known ports than the threshold would otherwise
+   * walk its maps on every probe.
+   */
+  portsOldest: number;
+  itemsOldest: number;
 }
 
 /** Items kept per source for re-labelling: enough for a threshold's worth of ports on a few hosts. */
 const ITEMS_PER_THRESHOLD = 4;
 
 export class ScanDetector<T> {
-  private readonly sources = new Map<string, SourceState<T>>();
+  private readonly sources = new Map<number, SourceState<T>>();
   /** sources that are scanners: usually empty, so the per-packet check costs one size test */
-  private readonly scannerSet = new Set<string>();
+  private readonly scannerSet = new Set<number>();
   private readonly minUnknown: number;
   /** sources dropped because of the cap */
   evicted = 0;
@@ -44,12 +61,16 @@ export class ScanDetector<T> {
   scanners = 0;
 
   /** `lastSeenOf` tells when an item was last seen, so items older than the window can be pruned too. */
-  constructor(private readonly opts: ScanOptions, private readonly lastSeenOf: (item: T) => number) {
+  constructor(
+    private readonly opts: ScanOptions,
+    private readonly lastSeenOf: (item: T) => number,
+    private readonly hooks?: SourceHooks,
+  ) {
     this.minUnknown = Math.ceil(opts.threshold / 2);
   }
 
   /** Is this source a scanner? */
-  isScanner(src: string): boolean {
+  isScanner(src: number): boolean {
     return this.scannerSet.size !== 0 && this.scannerSet.has(src);
   }
 
@@ -57,30 +78,36 @@ export class ScanDetector<T> {
    * Records one probe from `src` to `port` at `t`, remembering `item` for re-labelling. Returns the items to
    * re-label when this probe made the source a scanner, `null` otherwise.
    */
-  observe(src: string, port: number, known: boolean, t: number, item: T | undefined): T[] | null {
+  observe(src: number, port: number, known: boolean, t: number, item: T | undefined): T[] | null {
     let s = this.sources.get(src);
     if (s === undefined) {
       if (this.sources.size >= this.opts.maxSources) this.evictOldest();
-      s = { unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t };
-      // a copy: the caller's string is a slice of an input chunk that must not stay alive with this entry
-      src = (' ' + src).slice(1);
+      s = {
+        unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t,
+        portsOldest: Infinity, itemsOldest: Infinity,
+      };
       this.sources.set(src, s);
+      this.hooks?.track(src);
     }
     if (t > s.lastSeen) s.lastSeen = t;
     if (s.scanner) return null;
 
     (known ? s.knownPorts : s.unknownPorts).set(port, t);
+    if (t < s.portsOldest) s.portsOldest = t;
     if (item !== undefined && !s.items.has(item)) {
       const cap = this.opts.threshold * ITEMS_PER_THRESHOLD;
       if (s.items.size >= cap) this.pruneItems(s, t - this.opts.windowMs);
-      if (s.items.size < cap) s.items.add(item);
+      if (s.items.size < cap) {
+        s.items.add(item);
+        const seen = this.lastSeenOf(item);
+        if (seen < s.itemsOldest) s.itemsOldest = seen;
+      }
     }
 
     if (s.knownPorts.size + s.unknownPorts.size < this.opts.threshold) return null;
-    // Prune only when the count could make a scanner: amortised O(1) per probe
+    // Prune only when the count could make a scanner, and only when something is old enough to go
     const cutoff = t - this.opts.windowMs;
-    prune(s.unknownPorts, cutoff);
-    prune(s.knownPorts, cutoff);
+    if (s.portsOldest < cutoff) s.portsOldest = Math.min(prune(s.unknownPorts, cutoff), prune(s.knownPorts, cutoff));
     this.pruneItems(s, cutoff);
     if (s.knownPorts.size + s.unknownPorts.size >= this.opts.threshold && s.unknownPorts.size >= this.minUnknown) {
       s.scanner = true;
@@ -91,13 +118,14 @@ export class ScanDetector<T> {
       s.items.clear();
       s.unknownPorts.clear();
       s.knownPorts.clear();
+      s.portsOldest = s.itemsOldest = Infinity;
       return became;
     }
     return null;
   }
 
   /** Drops the item from its source's re-label set (e.g. when the flow table evicts it). */
-  forget(src: string, item: T): void {
+  forget(src: number, item: T): void {
     this.sources.get(src)?.items.delete(item);
   }
 
@@ -106,7 +134,14 @@ export class ScanDetector<T> {
   }
 
   private pruneItems(s: SourceState<T>, cutoff: number): void {
-    for (const item of s.items) if (this.lastSeenOf(item) < cutoff) s.items.delete(item);
+    if (s.itemsOldest >= cutoff) return;
+    let oldest = Infinity;
+    for (const item of s.items) {
+      const seen = this.lastSeenOf(item);
+      if (seen < cutoff) s.items.delete(item);
+      else if (seen < oldest) oldest = seen;
+    }
+    s.itemsOldest = oldest;
   }
 
   /** Drops the least recently seen tenth of the sources: amortised, no per-probe LRU bookkeeping. */
@@ -119,10 +154,17 @@ export class ScanDetector<T> {
       this.sources.delete(src);
       this.scannerSet.delete(src);
       this.evicted++;
+      this.hooks?.untrack(src);
     }
   }
 }
 
-function prune(m: Map<number, number>, cutoff: number): void {
-  for (const [port, seen] of m) if (seen < cutoff) m.delete(port);
+/** Deletes entries older than `cutoff`; returns the oldest time left (Infinity when none). */
+function prune(m: Map<number, number>, cutoff: number): number {
+  let oldest = Infinity;
+  for (const [port, seen] of m) {
+    if (seen < cutoff) m.delete(port);
+    else if (seen < oldest) oldest = seen;
+  }
+  return oldest;
 }

@@ -118,14 +118,17 @@ export function flagsText(bits: number): string {
   return out.length ? out.join(' ') : 'none';
 }
 
-const LOWER: Record<string, string> = { TCP: 'tcp', UDP: 'udp', UDPLITE: 'udplite', ICMP: 'icmp', ICMPv6: 'icmpv6' };
-
 /** Lower-case protocol name; cached because `toLowerCase` allocates. */
 const lowerCache = new Map<string, string>();
 export function lowerProto(proto: string | undefined): string {
   if (proto === undefined) return '';
-  const known = LOWER[proto];
-  if (known !== undefined) return known;
+  switch (proto) {
+    case 'TCP': return 'tcp';
+    case 'UDP': return 'udp';
+    case 'ICMP': return 'icmp';
+    case 'ICMPv6': return 'icmpv6';
+    case 'UDPLITE': return 'udplite';
+  }
   let l = lowerCache.get(proto);
   if (l === undefined) {
     l = proto.toLowerCase();
