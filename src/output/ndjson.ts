@@ -123,8 +123,9 @@ function mix(h: number): number {
 
 function slotOf(v: string): number {
   const n = v.length;
-  if (n === 0) return 0;
-  return mix(n * 0x1000193 + v.charCodeAt(n - 1) * 0x3b9 + v.charCodeAt(n >> 1) * 0x65 + v.charCodeAt(0));
+  if (n < 3) return n === 0 ? 0 : mix(n * 0x1000193 + v.charCodeAt(0) * 0x3b9 + v.charCodeAt(n - 1));
+  // the tail (addresses differ there) and the middle
+  return mix(n * 0x1000193 + v.charCodeAt(n - 1) * 0x3b9 + v.charCodeAt(n - 2) * 0x65 + v.charCodeAt(n - 3) * 0x1f + v.charCodeAt(n >> 1));
 }
 
 /** `,"key":"value"` bytes for recent values of one string field. */
@@ -198,7 +199,9 @@ interface AddrRun {
 const RUN_SLOTS = 1024;
 const heads: (HeadRun | undefined)[] = new Array<HeadRun | undefined>(RUN_SLOTS).fill(undefined);
 const links: (LinkRun | undefined)[] = new Array<LinkRun | undefined>(RUN_SLOTS).fill(undefined);
-const addrs: (AddrRun | undefined)[] = new Array<AddrRun | undefined>(RUN_SLOTS).fill(undefined);
+/** Address pairs vary most (scanners from anywhere): four times the slots. */
+const ADDR_SLOTS = 4096;
+const addrs: (AddrRun | undefined)[] = new Array<AddrRun | undefined>(ADDR_SLOTS).fill(undefined);
 /** detach for optional fields */
 const keep = <T extends string | null | undefined>(s: T): T => (typeof s === 'string' ? (detach(s) as T) : s);
 const lenOf = (s: string | null | undefined): number => (s === null || s === undefined ? -1 : s.length);
@@ -715,7 +718,7 @@ function putAddresses(o: NdjsonBuffer, p: number, ev: DropEvent): number {
     h = h * 0x3b9 + src.charCodeAt(lSrc - 1) * 0x65 + src.charCodeAt(lSrc - 2) * 0x1f + src.charCodeAt(lSrc >> 1);
   }
   if (dst !== undefined && lDst > 1) h = h * 0x3b9 + dst.charCodeAt(lDst - 1) * 0x65 + dst.charCodeAt(lDst - 2);
-  const i = mix(h) & (RUN_SLOTS - 1);
+  const i = mix(h) & (ADDR_SLOTS - 1);
   const e = addrs[i];
   if (
     e !== undefined &&
