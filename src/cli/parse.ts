@@ -9,7 +9,7 @@ import { LIVE_INPUT_FLAGS, flag, kmsgSchema, normaliseKmsgFlag, tzSchema, usageF
 import { readResults, signalController } from './read-loop.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
-import { eventToJson, issueToJson } from '../output/ndjson.js';
+import { NdjsonBuffer, issueToJson } from '../output/ndjson.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
 
 export const PARSE_USAGE = `Usage: fwdiag parse [options] [FILE…]
@@ -67,7 +67,10 @@ export function parseParseArgs(argv: string[]): ParseOptions | 'help' {
   };
 }
 
-/** Lines of NDJSON gathered per input batch before one write. */
+/**
+ * Each input batch's lines are encoded into byte chunks (NdjsonBuffer) and written chunk by chunk, each write
+ * awaiting 'drain' when the stream asks for it.
+ */
 export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   if (opts.files.length === 0 && opts.kmsg === false && io.stdin.isTTY === true) {
     throw new UsageError('no input: give a FILE, pipe a log into stdin, or use --kmsg');
@@ -82,15 +85,15 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   guardOutput(io.stdout);
   const { controller, dispose } = signalController();
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const out = new NdjsonBuffer();
   try {
     for await (const { source, results } of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal }, totals)) {
       if (results.length === 0) continue;
-      let out = '';
       for (const r of results) {
-        if (r.kind === 'event') out += `${eventToJson(r.event)}\n`;
-        else if (r.kind === 'issue' && opts.issues) out += `${issueToJson(r.issue, sources.length > 1 ? source.name : undefined)}\n`;
+        if (r.kind === 'event') out.event(r.event);
+        else if (r.kind === 'issue' && opts.issues) out.text(issueToJson(r.issue, sources.length > 1 ? source.name : undefined));
       }
-      if (out !== '') await writeLines(io.stdout, out);
+      for (const chunk of out.take()) await writeLines(io.stdout, chunk);
       if (isOutputClosed(io.stdout)) {
         // The reader went away (`| head`): stop reading, end quietly.
         controller.abort();
