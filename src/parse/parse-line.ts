@@ -129,24 +129,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       counters.skipped++;
       return SKIP;
     }
-    let ms = env.ms;
-    const mono = env.mono;
-    let frac = env.frac;
-    if (Number.isNaN(ms) && bootTimeMs !== undefined && !Number.isNaN(mono) && (env.envelope === 'kmsg' || env.envelope === 'dmesg')) {
-      ms = bootTimeMs + mono * 1000;
-      frac = '';
-    }
-    const hasTime = !Number.isNaN(ms);
-    const ev = newEvent(
-      line,
-      file,
-      hasTime ? iso.format(ms, frac) : null,
-      hasTime ? ms : null,
-      Number.isNaN(mono) ? null : mono,
-      env.host,
-      env.envelope,
-      env.transport,
-    );
+    const ev = datedEvent(line, env.ms, env.frac, env.mono, env.host, env.envelope, env.transport);
     const err = parseBody(s, start, body, ev, fastPath);
     if (err !== null) {
       counters.issues++;
@@ -199,6 +182,24 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return parseLineAt(text, ++counters.lines);
   }
 
+  /** A new event with its time fields: kmsg/dmesg lines are dated from the boot time when one is known. */
+  function datedEvent(
+    line: number,
+    ms: number,
+    frac: string,
+    mono: number,
+    host: string | null,
+    envelope: DropEvent['envelope'],
+    transport: DropEvent['transport'],
+  ): DropEvent {
+    if (Number.isNaN(ms) && bootTimeMs !== undefined && !Number.isNaN(mono) && (envelope === 'kmsg' || envelope === 'dmesg')) {
+      ms = bootTimeMs + mono * 1000;
+      frac = '';
+    }
+    const hasTime = !Number.isNaN(ms);
+    return newEvent(line, file, hasTime ? iso.format(ms, frac) : null, hasTime ? ms : null, Number.isNaN(mono) ? null : mono, host, envelope, transport);
+  }
+
   const clocks: ScanClocks = { syslogMinute: (mo, day, h, mi) => ctx.syslog.minuteOf(mo, day, h, mi) };
 
   function parseBytes(bytes: Uint8Array, out: LineResult[]): number {
@@ -230,25 +231,8 @@ export function createParser(opts: ParserOptions = {}): LineParser {
             counters.skipped++;
             continue;
           }
-          let ms = sc.timeOf(r, clocks);
-          let frac = sc.lastFrac;
-          const mono = sc.mono(r);
-          const envelope = sc.envelope(r);
-          if (Number.isNaN(ms) && bootTimeMs !== undefined && !Number.isNaN(mono) && (envelope === 'kmsg' || envelope === 'dmesg')) {
-            ms = bootTimeMs + mono * 1000;
-            frac = '';
-          }
-          const hasTime = !Number.isNaN(ms);
-          const ev = newEvent(
-            line,
-            file,
-            hasTime ? iso.format(ms, frac) : null,
-            hasTime ? ms : null,
-            Number.isNaN(mono) ? null : mono,
-            sc.host(r),
-            envelope,
-            sc.transport(r),
-          );
+          const ms = sc.timeOf(r, clocks);
+          const ev = datedEvent(line, ms, sc.lastFrac, sc.mono(r), sc.host(r), sc.envelope(r), sc.transport(r));
           sc.body(r, ev);
           counters.events++;
           out.push({ kind: 'event', event: ev });
