@@ -39,7 +39,13 @@ async function waitFor(session: string, pred: (s: string) => boolean, what: stri
   let last = '';
   while (Date.now() < end) {
     last = screen(session, history);
-    if (pred(last)) return last;
+    if (pred(last)) {
+      // a settled frame only: a capture can land while a frame is still being written
+      await new Promise((r) => setTimeout(r, 80));
+      const again = screen(session, history);
+      if (again === last) return last;
+      continue;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
@@ -166,7 +172,8 @@ describe('live view in a real terminal (tmux)', () => {
   it('without a terminal for keys it says so, and SIGINT still ends it with the summary', async () => {
     // setsid: a new session without a controlling terminal, so /dev/tty cannot be opened; stdout is still the pane
     const s2 = start('setsid -w ');
-    let sc = await waitFor(s2, (x) => x.includes('input ended'), 'the input to end');
+    // wait for the whole frame (header and footer): a capture can land while Ink is still writing a frame
+    let sc = await waitFor(s2, (x) => x.includes('input ended') && x.includes('Ctrl-C quits and prints'), 'the input to end');
     expect(sc).toMatch(/no keys: cannot open \/dev\/tty \(E[A-Z]+\)/);
     expect(sc).toContain('Ctrl-C quits and prints the summary');
     await keys(s2, 'q'); // no effect: keys are not read (and the log pipe is never taken for keys)
