@@ -3,7 +3,7 @@
  * (`5m`, `32768-60999`, `START..END`) into them. Times and durations are milliseconds.
  */
 import { z } from 'zod';
-import { parseISO } from 'date-fns';
+import { parseISO } from 'date-fns/parseISO';
 import { tz as tzContext } from '@date-fns/tz';
 
 const port = z.number().int().min(0).max(65535);

@@ -24,7 +24,6 @@ import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../output/analyze-
 import { createAnalyzeJsonWriter } from '../output/analyze-json.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
-import { runLive } from '../view/run-live.js';
 import { loadRuleset } from './trace.js';
 import { listPlatforms, listRoles, loadCatalog } from '../catalog/index.js';
 import type { SuggestContext } from '../suggest/index.js';
@@ -239,6 +238,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
         ...(ruleset === undefined ? {} : { ruleset }),
       };
     }
+    const { runLive } = await import('../view/run-live.js');
     return runLive({
       ...(ruleset === undefined ? {} : { ruleset }),
       ...(suggestCtx === undefined ? {} : { suggest: suggestCtx }),

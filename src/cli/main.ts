@@ -5,22 +5,19 @@
 import { readFileSync } from 'node:fs';
 import type { Command, CliIO } from './io.js';
 import { isFwdiagError } from './errors.js';
-import { parseCommand } from './parse.js';
-import { analyzeCommand } from './analyze.js';
-import { catalogCommand } from './catalog.js';
-import { traceCommand } from './trace.js';
-import { compileCommand } from './compile.js';
-import { reportCommand } from './report.js';
-import { suggestCommand } from './suggest.js';
 
-const COMMANDS: Record<string, Command> = {
-  parse: parseCommand,
-  analyze: analyzeCommand,
-  catalog: catalogCommand,
-  trace: traceCommand,
-  compile: compileCommand,
-  report: reportCommand,
-  suggest: suggestCommand,
+/**
+ * Each command is imported when it runs: `fwdiag parse` should not pay for loading the live view (Ink, React), the
+ * report's charts or the rule compiler.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  parse: async () => (await import('./parse.js')).parseCommand,
+  analyze: async () => (await import('./analyze.js')).analyzeCommand,
+  catalog: async () => (await import('./catalog.js')).catalogCommand,
+  trace: async () => (await import('./trace.js')).traceCommand,
+  compile: async () => (await import('./compile.js')).compileCommand,
+  report: async () => (await import('./report.js')).reportCommand,
+  suggest: async () => (await import('./suggest.js')).suggestCommand,
 };
 
 export const MAIN_USAGE = `Usage: fwdiag [COMMAND] [options] [FILE…]
@@ -61,10 +58,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       io.stdout.write(MAIN_USAGE);
       return 0;
     }
-    const cmd = first === undefined ? undefined : COMMANDS[first];
-    if (cmd !== undefined) return await cmd(argv.slice(1), io);
+    const load = first === undefined ? undefined : COMMANDS[first];
+    if (load !== undefined) return await (await load())(argv.slice(1), io);
     // No subcommand: `fwdiag [FILE…]` and `… | fwdiag` analyse.
-    return await analyzeCommand(argv, io);
+    return await (await (COMMANDS.analyze as () => Promise<Command>)())(argv, io);
   } catch (e) {
     const code = isFwdiagError(e) ? e.exitCode : 1;
     const msg = e instanceof Error ? e.message : String(e);

@@ -1,5 +1,5 @@
 import { TZDate } from '@date-fns/tz';
-import { getYear } from 'date-fns';
+import { getYear } from 'date-fns/getYear';
 
 /**
  * Timestamps cost more than anything else on a log line if done naively (a Date and a zone lookup per line).
