@@ -155,7 +155,7 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
   }
 
   /** One slice of at most SLICE bytes; `runs`: complete lines in the middle as one byte run (see Piece). */
-  function pushSlice(buf: Buffer, runs: boolean): Piece[] {
+  function pushSlice(buf: Buffer, runs: boolean, noLongLine = false): Piece[] {
     const len = buf.length;
     if (len === 0) return [];
     const first = buf.indexOf(NL);
@@ -191,7 +191,7 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
       spanStart = 0;
     }
     let out: Piece[];
-    if (spanStart <= last && runs && last - spanStart <= max) {
+    if (spanStart <= last && runs && (noLongLine || last - spanStart <= max)) {
       // No line in the run can be over the cap; the scanner drops `\r` itself.
       out = head === undefined ? [] : [head];
       out.push(buf.subarray(spanStart, last + 1));
@@ -231,9 +231,25 @@ export function createLineSplitter(options: LineSplitterOptions = {}): LineSplit
     return out;
   }
 
+  /**
+   * True when every aligned window of max/2 bytes that ends within buf holds a `\n`: then no line between two of
+   * its `\n` is longer than max (such a line would cover a whole window). A few native searches per chunk.
+   */
+  function newlineInEveryWindow(buf: Buffer): boolean {
+    const w = max >> 1;
+    for (let i = 0; i + w <= buf.length; i += w) {
+      const nl = buf.indexOf(NL, i);
+      if (nl === -1 || nl >= i + w) return false;
+    }
+    return true;
+  }
+
   function pushAll(chunk: Uint8Array, runs: boolean): Piece[] {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (buf.length <= SLICE) return pushSlice(buf, runs);
+    // Byte runs for the scanner need no slicing (slices are for decoding strings): one run for the whole chunk, so
+    // only the line across the chunk boundary is decoded — unless a line may be over the cap.
+    if (runs && newlineInEveryWindow(buf)) return pushSlice(buf, true, true);
     const out: Piece[] = [];
     for (let i = 0; i < buf.length; i += SLICE) {
       for (const l of pushSlice(buf.subarray(i, i + SLICE), runs)) out.push(l);

@@ -139,3 +139,57 @@ describe('createLineSplitter', () => {
     expect(s.push(Buffer.from('tail\nnext\n'))).toEqual(['next']);
   });
 });
+
+describe('pushPieces on chunks larger than a slice', () => {
+  /** Lines of pushPieces(): strings as they are, byte runs split at `\n` with the `\r` before it dropped. */
+  function piecesLines(buf: Buffer, cuts: number[], max: number): { lines: string[]; cut: number } {
+    const s = createLineSplitter({ maxLineBytes: max });
+    const lines: string[] = [];
+    const take = (chunk: Buffer) => {
+      for (const p of s.pushPieces(chunk)) {
+        if (typeof p === 'string') {
+          lines.push(p);
+          continue;
+        }
+        const run = Buffer.from(p);
+        expect(run[run.length - 1]).toBe(0x0a);
+        for (const l of run.toString('utf8', 0, run.length - 1).split('\n')) lines.push(l.endsWith('\r') ? l.slice(0, -1) : l);
+      }
+      chunk.fill(0x58); // nothing may keep a view of a chunk past the call
+    };
+    let prev = 0;
+    for (const c of cuts) {
+      take(Buffer.from(buf.subarray(prev, c)));
+      prev = c;
+    }
+    take(Buffer.from(buf.subarray(prev)));
+    lines.push(...s.end());
+    return { lines, cut: s.cut };
+  }
+
+  it('one run per chunk when no line can be over the cap, and the same lines as the reference when one is', () => {
+    fc.assert(
+      fc.property(
+        // line lengths: mostly short, some around and over the cap
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 200, max: 1200 })), { minLength: 200, maxLength: 1500 }),
+        fc.integer({ min: 64, max: 1024 }),
+        fc.boolean(),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        (lens, max, crlf, rawCuts) => {
+          const parts: string[] = [];
+          lens.forEach((n, i) => parts.push(`${String(i)}:${'x'.repeat(n)}${crlf && i % 3 === 0 ? '\r' : ''}\n`));
+          const buf = Buffer.from(parts.join(''));
+          // chunk boundaries at least 64 KiB + 1 apart, so each chunk is worked as a whole (more than one slice)
+          const cuts: number[] = [];
+          let at = 0;
+          for (const c of rawCuts) {
+            at += 65_537 + (c % 100_000);
+            if (at < buf.length) cuts.push(at);
+          }
+          expect(piecesLines(buf, cuts, max)).toEqual(reference(buf, max));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
