@@ -9,6 +9,8 @@ import { LIVE_INPUT_FLAGS, flag, kmsgSchema, normaliseKmsgFlag, tzSchema, usageF
 import { readResults, signalController } from './read-loop.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
+import type { NdjsonSink } from '../parse/parse-line.js';
+import type { LineSource } from '../input/types.js';
 import { NdjsonBuffer, issueToJson } from '../output/ndjson.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
 
@@ -86,13 +88,18 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   const { controller, dispose } = signalController();
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
   const out = new NdjsonBuffer();
+  const multi = sources.length > 1;
+  // Results go straight into `out`, in input order; the scanner prints the events it reads as NDJSON itself.
+  const ndjson = (source: LineSource): NdjsonSink => ({
+    bytes: (b) => out.bytes(b),
+    result: (r) => {
+      if (r.kind === 'event') out.event(r.event);
+      else if (r.kind === 'issue' && opts.issues) out.text(issueToJson(r.issue, multi ? source.name : undefined));
+    },
+  });
   try {
-    for await (const { source, results } of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal }, totals)) {
-      if (results.length === 0) continue;
-      for (const r of results) {
-        if (r.kind === 'event') out.event(r.event);
-        else if (r.kind === 'issue' && opts.issues) out.text(issueToJson(r.issue, sources.length > 1 ? source.name : undefined));
-      }
+    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal, ndjson }, totals)) {
+      if (out.pending === 0) continue;
       for (const chunk of out.take()) await writeLines(io.stdout, chunk);
       if (isOutputClosed(io.stdout)) {
         // The reader went away (`| head`): stop reading, end quietly.

@@ -1,6 +1,6 @@
 import type { LineSource } from '../input/types.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
-import { createParser } from '../parse/parse-line.js';
+import { type NdjsonSink, createParser } from '../parse/parse-line.js';
 
 export interface ReadLoopOptions {
   /** IANA zone for stamps without an offset. @default local */
@@ -9,6 +9,11 @@ export interface ReadLoopOptions {
   now: () => number;
   /** stops reading between batches */
   signal: AbortSignal;
+  /**
+   * NDJSON output: every result goes to the source's sink instead (byte runs through parseBytesNdjson, which
+   * prints what the scanner read itself), and the batches yielded are empty: the consumer only writes out.
+   */
+  ndjson?: (source: LineSource) => NdjsonSink;
 }
 
 /** One batch of parse results, with the source it came from. */
@@ -38,19 +43,26 @@ export async function* readResults(
       ...(multi ? { file: source.name } : {}),
     });
     const c = parser.counters;
+    const sink = opts.ndjson?.(source);
+    const none: LineResult[] = [];
     const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues };
     try {
       if (source.pieces !== undefined) {
         // Byte streams: runs of complete lines go to the scanner undecoded (parseBytes), single lines as text.
         for await (const pieces of source.pieces(opts.signal)) {
-          const results: LineResult[] = [];
+          const results: LineResult[] = sink === undefined ? [] : none;
           for (let i = 0; i < pieces.length; i++) {
             const p = pieces[i] as string | Uint8Array;
             if (typeof p === 'string') {
               const r = parser.parseLine(p);
-              if (r.kind === 'event' || r.kind === 'issue') results.push(r);
-            } else {
+              if (r.kind === 'event' || r.kind === 'issue') {
+                if (sink === undefined) results.push(r);
+                else sink.result(r);
+              }
+            } else if (sink === undefined) {
               source.stats.lines += parser.parseBytes(p, results);
+            } else {
+              source.stats.lines += parser.parseBytesNdjson(p, sink);
             }
           }
           yield { source, results };
@@ -64,11 +76,21 @@ export async function* readResults(
           if (r.kind === 'event' || r.kind === 'issue') results[k++] = r;
         }
         results.length = k;
+        if (sink !== undefined) {
+          for (const r of results) sink.result(r);
+          results.length = 0;
+        }
         yield { source, results };
         if (opts.signal.aborted) break;
       }
       const tail = parser.flush();
-      if (tail.length > 0) yield { source, results: tail };
+      if (tail.length > 0) {
+        if (sink === undefined) yield { source, results: tail };
+        else {
+          for (const r of tail) sink.result(r);
+          yield { source, results: none };
+        }
+      }
     } finally {
       totals.lines += c.lines - before.lines;
       totals.events += c.events - before.events;

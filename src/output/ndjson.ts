@@ -440,6 +440,26 @@ export class NdjsonBuffer {
     this.p = e + 1;
   }
 
+  /** Appends complete NDJSON lines given as bytes (each ending in '\n'); they are copied. */
+  bytes(src: Uint8Array): void {
+    if (src.length >= this.chunkBytes >> 1) {
+      // A long run gets a chunk of its own, after what is pending.
+      if (this.p > this.s) {
+        if (this.keep) this.ready.push(this.b.subarray(this.s, this.p));
+        this.s = this.p;
+        this.ls = this.p;
+      }
+      const c = Buffer.allocUnsafe(src.length);
+      c.set(src);
+      if (this.keep) this.ready.push(c);
+      return;
+    }
+    this.begin();
+    const p = room(this, this.p, src.length);
+    this.b.set(src, p);
+    this.p = p + src.length;
+  }
+
   /** Bytes appended and not taken yet. */
   get pending(): number {
     let n = this.p - this.s;

@@ -8,7 +8,7 @@ import {
   kernelStampAt,
 } from './envelope.js';
 import { CtimeClock, IsoFormatter, SyslogClock } from './time.js';
-import { SCAN_FALLBACK, SCAN_SKIP, type ScanClocks, getScanner } from './wasm-scan.js';
+import { SCAN_FALLBACK, SCAN_SKIP, type ScanClocks, type Scanner, getScanner } from './wasm-scan.js';
 
 export interface ParserOptions {
   /**
@@ -39,9 +39,23 @@ export interface LineParser {
    * much faster (the WebAssembly scanner reads the common layouts). Returns the number of lines read.
    */
   parseBytes(bytes: Uint8Array, out: LineResult[]): number;
+  /**
+   * parseBytes() for NDJSON output: the scanner prints the events it read as NDJSON bytes itself (the same bytes
+   * NdjsonBuffer writes for the events parseBytes() would give); other lines' results come to `sink.result`, in
+   * input order with the bytes. Returns the number of lines read.
+   */
+  parseBytesNdjson(bytes: Uint8Array, sink: NdjsonSink): number;
   /** Ends a pending multi-line record (journal export without a final blank line). */
   flush(): LineResult[];
   readonly counters: ParseCounters;
+}
+
+/** Where parseBytesNdjson() puts its output. */
+export interface NdjsonSink {
+  /** NDJSON lines (complete events, each ending in '\n'); a view valid only during the call */
+  bytes(b: Uint8Array): void;
+  /** an event or issue the JavaScript parser made, next in input order */
+  result(r: LineResult): void;
 }
 
 /** An issue record keeps at most this much of the offending line. */
@@ -202,8 +216,24 @@ export function createParser(opts: ParserOptions = {}): LineParser {
 
   const clocks: ScanClocks = { syslogMinute: (mo, day, h, mi) => ctx.syslog.minuteOf(mo, day, h, mi) };
 
-  function parseBytes(bytes: Uint8Array, out: LineResult[]): number {
-    if (!fastPath) return parseBytesSlow(bytes, out);
+  /** Record r of the scanner's last scan, the next input line, read the JavaScript way (events from the record). */
+  function recordResult(sc: Scanner, r: number): LineResult {
+    const line = ++counters.lines;
+    const st = sc.status(r);
+    if (st === SCAN_FALLBACK || exportFields !== null) return parseLineAt(sc.text(sc.lineStart(r), sc.lineEnd(r)), line);
+    if (st === SCAN_SKIP) {
+      counters.skipped++;
+      return SKIP;
+    }
+    const ms = sc.timeOf(r, clocks);
+    const ev = datedEvent(line, ms, sc.lastFrac, sc.mono(r), sc.host(r), sc.envelope(r), sc.transport(r));
+    sc.body(r, ev);
+    counters.events++;
+    return { kind: 'event', event: ev };
+  }
+
+  /** Runs of complete lines into the scanner, at most its capacity at a time; `each(sc, n)` reads n records. */
+  function scanRuns(bytes: Uint8Array, each: (sc: Scanner, n: number) => void): number {
     const sc = getScanner();
     const total = bytes.length;
     let start = 0;
@@ -219,24 +249,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       let from = 0;
       while (from < len) {
         const n = sc.scan(from, len);
-        for (let r = 0; r < n; r++) {
-          const line = ++counters.lines;
-          const st = sc.status(r);
-          if (st === SCAN_FALLBACK || exportFields !== null) {
-            const res = parseLineAt(sc.text(sc.lineStart(r), sc.lineEnd(r)), line);
-            if (res.kind === 'event' || res.kind === 'issue') out.push(res);
-            continue;
-          }
-          if (st === SCAN_SKIP) {
-            counters.skipped++;
-            continue;
-          }
-          const ms = sc.timeOf(r, clocks);
-          const ev = datedEvent(line, ms, sc.lastFrac, sc.mono(r), sc.host(r), sc.envelope(r), sc.transport(r));
-          sc.body(r, ev);
-          counters.events++;
-          out.push({ kind: 'event', event: ev });
-        }
+        each(sc, n);
         lines += n;
         from = sc.stoppedAt();
         sc.resetIfFull();
@@ -244,6 +257,46 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       start = end;
     }
     return lines;
+  }
+
+  function parseBytes(bytes: Uint8Array, out: LineResult[]): number {
+    if (!fastPath) return parseBytesSlow(bytes, out);
+    return scanRuns(bytes, (sc, n) => {
+      for (let r = 0; r < n; r++) {
+        const res = recordResult(sc, r);
+        if (res.kind === 'event' || res.kind === 'issue') out.push(res);
+      }
+    });
+  }
+
+  function parseBytesNdjson(bytes: Uint8Array, sink: NdjsonSink): number {
+    if (!fastPath || bootTimeMs !== undefined) {
+      // Boot-time dating (kmsg) and the JavaScript-only mode: events first, then their JSON.
+      const out: LineResult[] = [];
+      const n = parseBytes(bytes, out);
+      for (const r of out) sink.result(r);
+      return n;
+    }
+    return scanRuns(bytes, (sc, n) => {
+      let r = 0;
+      while (r < n) {
+        if (exportFields === null) {
+          const k = sc.emit(r, n, counters.lines + 1, clocks, file);
+          if (k > r) {
+            const b = sc.outBytes();
+            if (b.length > 0) sink.bytes(b);
+            counters.lines += k - r;
+            counters.events += sc.emitted();
+            counters.skipped += sc.skipped();
+            r = k;
+            if (r >= n) break;
+          }
+        }
+        const res = recordResult(sc, r);
+        if (res.kind === 'event' || res.kind === 'issue') sink.result(res);
+        r++;
+      }
+    });
   }
 
   /** parseBytes() through the JavaScript parser only (fastPath: false). */
@@ -305,5 +358,5 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return r.kind === 'skip' ? [] : [r];
   }
 
-  return { parseLine, parseBytes, flush, counters };
+  return { parseLine, parseBytes, parseBytesNdjson, flush, counters };
 }

@@ -16,7 +16,7 @@ import { compressIpv6 } from './ipv6.js';
  */
 
 // Record layout: must match src/parse/wasm/scan.ts (checked against its layout() at load).
-const LAYOUT_VERSION = 3;
+const LAYOUT_VERSION = 4;
 const REC_SLOTS = 96;
 const R_STATUS = 0;
 const R_START = 1;
@@ -135,6 +135,15 @@ interface ScanExports {
   recordBase(): number;
   newBase(): number;
   layout(): number;
+  emit(from: number, n: number, line: number): number;
+  outBase(): number;
+  outEnd(): number;
+  emittedEvents(): number;
+  skippedLines(): number;
+  fileBase(): number;
+  fileCap(): number;
+  setFile(n: number): void;
+  clockChanged(): void;
 }
 
 function loadModule(): object {
@@ -180,7 +189,17 @@ class Scanner {
   private fracCache: string[][] = [];
 
   constructor() {
-    const inst = new WebAssembly.Instance(loadModule(), {});
+    const inst = new WebAssembly.Instance(loadModule(), {
+      env: {
+        // emit(): RFC3164 minutes come from the parser's clock (year inference, zone)
+        syslogMinute: (mo: number, d: number, h: number, mi: number): number => this.clocks.syslogMinute(mo, d, h, mi),
+        // emit(): a number only JavaScript prints exactly (a time with a fraction of a millisecond), as JSON does
+        num: (x: number, at: number): number => this.mem.write(JSON.stringify(x), at, 'latin1'),
+        abort: (): never => {
+          throw new Error('fwdiag: the parser scanner aborted');
+        },
+      },
+    });
     this.x = inst.exports as unknown as ScanExports;
     const layout = this.x.layout();
     if (Math.floor(layout / 100000) !== LAYOUT_VERSION || Math.floor(layout / 100) % 1000 !== REC_SLOTS) {
@@ -195,6 +214,47 @@ class Scanner {
     this.inCap = this.x.inputCap();
     this.recBase = this.x.recordBase() >> 2;
     this.newBase = this.x.newBase() >> 2;
+  }
+
+  /** The clock emit() dates RFC3164 stamps with (set by the parser before each emit run). */
+  private clocks: ScanClocks = { syslogMinute: () => NaN };
+  private fileFragment: string | undefined = undefined;
+  private fileOk = true;
+
+  /**
+   * Prints records from..n-1 of the last scan as NDJSON into the scanner's output area (record `from` is input line
+   * `line`), up to the first record JavaScript must handle; returns its index (n when none). `file` is the events'
+   * `file` key, as the parser sets it. The bytes are outBytes(); emitted() and skipped() count what was done.
+   */
+  emit(from: number, n: number, line: number, clocks: ScanClocks, file: string | undefined): number {
+    if (clocks !== this.clocks) {
+      this.clocks = clocks;
+      this.x.clockChanged();
+    }
+    if (file !== this.fileFragment) {
+      this.fileFragment = file;
+      const frag = file === undefined ? '' : `,"file":${JSON.stringify(file)}`;
+      const len = Buffer.byteLength(frag);
+      this.fileOk = len <= this.x.fileCap();
+      if (this.fileOk) {
+        this.mem.write(frag, this.x.fileBase(), 'utf8');
+        this.x.setFile(len);
+      }
+    }
+    // A name too long for the fragment area: every record goes the JavaScript way.
+    if (!this.fileOk) return from;
+    return this.x.emit(from, n, line);
+  }
+
+  /** The NDJSON bytes of the last emit() (a view into the scanner's memory: copy before the next call). */
+  outBytes(): Buffer {
+    return this.mem.subarray(this.x.outBase(), this.x.outEnd());
+  }
+  emitted(): number {
+    return this.x.emittedEvents();
+  }
+  skipped(): number {
+    return this.x.skippedLines();
   }
 
   /** Largest run of bytes one load() takes. */

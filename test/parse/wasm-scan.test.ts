@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import type { LineResult } from '../../src/parse/event.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { SCAN_EVENT, SCAN_FALLBACK, SCAN_SKIP, getScanner } from '../../src/parse/wasm-scan.js';
-import { eventToJson } from '../../src/output/ndjson.js';
+import { NdjsonBuffer, eventToJson, issueToJson } from '../../src/output/ndjson.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
 const read = (p: string): string => readFileSync(new URL(p, import.meta.url), 'utf8');
@@ -54,10 +54,48 @@ function viaBytes(lines: string[], opts: Parameters<typeof createParser>[0] = OP
   return { results, counters: { ...p.counters } };
 }
 
-/** Same results, same key order (JSON), same NDJSON, same counters. */
+/** NDJSON as `fwdiag parse --issues` writes the results (the reference: NdjsonBuffer over event objects). */
+function ndjsonOf(results: LineResult[]): string {
+  const out = new NdjsonBuffer();
+  for (const r of results) {
+    if (r.kind === 'event') out.event(r.event);
+    else if (r.kind === 'issue') out.text(issueToJson(r.issue));
+  }
+  return Buffer.concat(out.take()).toString('utf8');
+}
+
+/** The scanner printing NDJSON itself (parseBytesNdjson), with the results it leaves to JavaScript in between. */
+function viaEmit(lines: string[], opts: Parameters<typeof createParser>[0] = OPTS, eol = '\n'): { ndjson: string; counters: object } {
+  const p = createParser(opts);
+  const out = new NdjsonBuffer();
+  const sink = {
+    bytes: (b: Uint8Array) => out.bytes(b),
+    result: (r: LineResult) => {
+      if (r.kind === 'event') out.event(r.event);
+      else if (r.kind === 'issue') out.text(issueToJson(r.issue));
+    },
+  };
+  const n = p.parseBytesNdjson(Buffer.from(lines.map((l) => l + eol).join('')), sink);
+  expect(n).toBe(lines.length);
+  for (const r of p.flush()) sink.result(r);
+  return { ndjson: Buffer.concat(out.take()).toString('utf8'), counters: { ...p.counters } };
+}
+
+/** The printed NDJSON equals the reference's, line for line. */
+function expectSameNdjson(want: string, got: string): void {
+  if (got === want) return;
+  const a = want.split('\n');
+  const b = got.split('\n');
+  for (let i = 0; i < Math.max(a.length, b.length); i++) expect(b[i]).toBe(a[i]);
+}
+
+/** Same results, same key order (JSON), same NDJSON (also as the scanner prints it), same counters. */
 function expectSame(lines: string[], opts: Parameters<typeof createParser>[0] = OPTS): number {
   const a = viaJs(lines, opts);
   const b = viaBytes(lines, opts);
+  const e = viaEmit(lines, opts);
+  expect(e.counters).toEqual(a.counters);
+  expectSameNdjson(ndjsonOf(a.results), e.ndjson);
   expect(b.counters).toEqual(a.counters);
   expect(b.results.length).toBe(a.results.length);
   for (let i = 0; i < a.results.length; i++) {
@@ -180,6 +218,9 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     const b = viaBytes(lines, OPTS, '\r\n');
     expect(b.counters).toEqual(a.counters);
     expect(JSON.stringify(b.results)).toBe(JSON.stringify(a.results));
+    const e = viaEmit(lines, OPTS, '\r\n');
+    expect(e.counters).toEqual(a.counters);
+    expectSameNdjson(ndjsonOf(a.results), e.ndjson);
   });
 
   it('across intern-table resets (tens of thousands of distinct addresses and hosts)', () => {
@@ -223,5 +264,80 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     }
     p.parseBytes(Buffer.from(lines.slice(10).map((l) => `${l}\n`).join('')), out);
     expect(JSON.stringify(out)).toBe(JSON.stringify(viaJs(lines).results));
+  });
+});
+
+describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what NdjsonBuffer prints', () => {
+  const tcp = 'IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=198.18.0.17 DST=198.18.1.42 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=5 DF PROTO=TCP SPT=40000 DPT=8443 WINDOW=64240 RES=0x00 SYN URGP=0 ';
+  const v6 = (s: string, d: string): string =>
+    `IN=eth0 OUT= SRC=${s} DST=${d} LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=7 PROTO=TCP SPT=1 DPT=2 SEQ=4294967295 ACK=0 WINDOW=1 RES=0x00 ACK PSH URGP=0 UID=0 GID=4294967295 MARK=0xffffffff `;
+  const icmpErr6 =
+    'IN=eth0 OUT= SRC=fd00:0000:0000:0000:0000:0000:0000:0001 DST=fd00:0000:0000:0000:0000:0000:0000:0002 LEN=120 TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=ICMPv6 TYPE=1 CODE=4 [SRC=fd00:0000:0000:0000:0000:0000:0000:0002 DST=fd00:0000:0000:0000:0000:0000:0000:0001 LEN=72 TC=0 HOPLIMIT=63 FLOWLBL=9 PROTO=TCP SPT=443 DPT=50000 WINDOW=0 RES=0x00 RST URGP=0 ] ';
+  const icmpErr4 =
+    'IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=88 TOS=0x00 PREC=0xC0 TTL=64 ID=9 PROTO=ICMP TYPE=3 CODE=3 [SRC=198.18.0.2 DST=198.18.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=7 DF MF PROTO=ICMP TYPE=8 CODE=0 ID=3 SEQ=4 ] ';
+  const edge = [
+    // time: fractions of a millisecond (JavaScript prints ts), offsets, years JavaScript reads its own way
+    `2026-04-22T10:00:00.049123+02:00 node-1 kernel: DROP ${tcp}`,
+    `2026-04-22T10:00:00.1-00:30 node-1 kernel: DROP ${tcp}`,
+    `1969-12-31T23:59:59.5Z node-1 kernel: DROP ${tcp}`,
+    `0050-01-01T00:00:00Z node-1 kernel: DROP ${tcp}`,
+    `9999-12-31T23:59:59.999999999Z node-1 kernel: DROP ${tcp}`,
+    `Dec 31 23:59:59.123456 node-1 kernel: DROP ${tcp}`,
+    `Jan  1 00:00:00 node-1 kernel: [    0.000001] DROP ${tcp}`,
+    // monotonic stamps: exact digits, more digits than a double keeps, huge uptimes, integers
+    `[    0.000001] DROP ${tcp}`,
+    `[   12.1234567] DROP ${tcp}`,
+    `[1234567890.123456] DROP ${tcp}`,
+    `[  100.000000] DROP ${tcp}`,
+    `[    0.100000] DROP ${tcp}`,
+    `6,1,999999999999,-;DROP ${tcp}`,
+    `6,2,5,-;DROP ${tcp}`,
+    // strings JSON must escape, and non-ASCII (JavaScript's)
+    `Apr 22 10:00:00 node\\1 kernel: DROP ${tcp}`,
+    `Apr 22 10:00:00 node-1 kernel: "DROP" ${tcp}`,
+    `Apr 22 10:00:00 node-1 kernel: DR\u0001OP ${tcp}`,
+    `Apr 22 10:00:00 node-1 kernel: ${tcp.replace('eth0', 'eth"0')}`,
+    // IPv6 compression: no zero run, runs at either end, two runs (the longer; the first on a tie), all zero
+    `[ 1.5] ${v6('2001:0db8:0001:0002:0003:0004:0005:0006', '0000:0000:0000:0000:0000:0000:0000:0001')}`,
+    `[ 1.5] ${v6('fe80:0000:0000:0001:0000:0000:0000:0000', '0000:0000:0000:0000:0000:0000:0000:0000')}`,
+    `[ 1.5] ${v6('2001:0000:0000:0001:0000:0000:0001:0001', '2001:0db8:0000:0001:0001:0001:0001:0001')}`,
+    `[ 1.5] ${icmpErr6}`,
+    `[ 1.5] ${icmpErr4}`,
+    `[ 1.5] ${tcp.replace(/MAC=\S+/, 'MAC=52:54:00:12:34:56')}`,
+    `[ 1.5] ${tcp.replace(/MAC=\S+ /, '')}`,
+    `[ 1.5] ${tcp.replace('SYN', 'CWR ECE URG ACK PSH RST SYN FIN')}`,
+    `[ 1.5] ${tcp.replace('SYN ', '')}`,
+    `Apr 22 10:00:00 node-1 kernel: ${tcp.replace('SPT=40000', 'SPT=')}`,
+  ];
+
+  it('on times, stamps, escapes, IPv6 forms, ICMP errors and flag sets, in several zones and years', () => {
+    for (const opts of [
+      OPTS,
+      { tz: 'Asia/Kolkata', now: () => Date.parse('2026-01-01T00:30:00Z') },
+      { tz: 'America/St_Johns', now: () => Date.parse('2026-12-31T23:00:00Z') },
+    ]) {
+      expectSame(edge, opts);
+      expectSame([...edge].reverse(), opts);
+    }
+  });
+
+  it('prints `file` like the events carry it, and dates kmsg by the boot time through the events', () => {
+    for (const file of ['a.log', 'dir/"odd"\\name\u00e9.log', 'x'.repeat(5000)]) expectSame(edge, { ...OPTS, file });
+    expectSame([...kmsg, ...dmesg, ...edge], { ...OPTS, bootTimeMs: Date.parse('2024-05-01T00:00:00Z') });
+  });
+
+  it('prints the common layouts itself (not through events): nearly all of the corpus as bytes', () => {
+    const lines = synthetic(20_000, 21);
+    const p = createParser(OPTS);
+    let printed = 0;
+    let viaEvents = 0;
+    p.parseBytesNdjson(Buffer.from(lines.map((l) => `${l}\n`).join('')), {
+      bytes: (b) => {
+        for (const c of b) if (c === 10) printed++;
+      },
+      result: () => viaEvents++,
+    });
+    expect(printed + viaEvents).toBe(p.counters.events);
+    expect(printed).toBeGreaterThan(0.99 * p.counters.events);
   });
 });

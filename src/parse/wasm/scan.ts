@@ -25,9 +25,20 @@ const IDS_BASE: i32 = TAB_BASE + TAB_SIZE * 8;
 const MAX_IDS: i32 = 32768;
 const ARENA_BASE: i32 = IDS_BASE + MAX_IDS * 8;
 const ARENA_CAP: i32 = 2 << 20;
-const MEM_END: i32 = ARENA_BASE + ARENA_CAP + 1024;
+/** one byte per id: 1 when the string needs JSON escaping (emit() leaves such records to JavaScript) */
+const ESC_BASE: i32 = ARENA_BASE + ARENA_CAP + 1024;
+/** the `,"file":"…"` fragment JavaScript gives emit() (JSON already), at most FILE_CAP bytes */
+const FILE_BASE: i32 = ESC_BASE + MAX_IDS;
+const FILE_CAP: i32 = 4096;
+/** emit()'s byte literals (keys and fixed values), written once at start */
+const LIT_BASE: i32 = FILE_BASE + FILE_CAP;
+const LIT_CAP: i32 = 4096;
+/** emit()'s NDJSON output */
+const OUT_BASE: i32 = LIT_BASE + LIT_CAP;
+const OUT_CAP: i32 = 4 << 20;
+const MEM_END: i32 = OUT_BASE + OUT_CAP + 1024;
 
-const LAYOUT_VERSION: i32 = 3;
+const LAYOUT_VERSION: i32 = 4;
 
 // Record slots (i32 index within a record).
 const R_STATUS = 0; // 0 fallback, 1 event, 2 skip (not a kernel line)
@@ -60,6 +71,8 @@ const R_HASMARK = 28;
 const R_INNER = 29; // 1 when the ICMP error quotes a packet (fields at P_INNER)
 const R_USEC = 30; // f64 over slots 30-31: journal __REALTIME_TIMESTAMP (µs), with R_TKIND 3
 const P_OUTER = 32;
+const R_MONO_N = 60; // i64 over slots 60-61: the stamp's digits as an integer N (mono = N / 10^K), with
+const R_MONO_K = 62; // K, or -1 when the digits do not fit (emit() then asks JavaScript to print mono)
 const P_INNER = 64;
 // Packet slots (relative to P_OUTER / P_INNER).
 const P_FAMILY = 0;
@@ -257,6 +270,17 @@ function intern(a: i32, e: i32): i32 {
   arenaUsed += n;
   store<i32>(<usize>(IDS_BASE + id * 8), off);
   store<i32>(<usize>(IDS_BASE + id * 8 + 4), n);
+  // JSON.stringify escapes '"', '\\' and controls; such strings are rare in a LOG line, and emit() leaves them to
+  // JavaScript.
+  let esc: u8 = 0;
+  for (let q = a; q < e; q++) {
+    const c = b(q);
+    if (c < 32 || c == 34 || c == 92) {
+      esc = 1;
+      break;
+    }
+  }
+  store<u8>(<usize>(ESC_BASE + id), esc);
   const sp = TAB_BASE + slot * 8;
   store<u32>(<usize>sp, h);
   store<i32>(<usize>(sp + 4), id);
@@ -373,12 +397,32 @@ function seconds(a: i32, e: i32): f64 {
   }
   if (dot < 0) {
     const v = uintIn(a, e);
+    secN = v;
+    secK = v >= 0 && v < 1000000000000000 ? 0 : -1;
     return v < 0 ? NaN : <f64>v;
   }
   const ip = uintIn(a, dot);
   const fp = uintIn(dot + 1, e);
   if (ip < 0 || fp < 0) return NaN;
-  return <f64>ip + <f64>fp / pow10(e - dot - 1);
+  const k = e - dot - 1;
+  if (ip < 1000000000 && k <= 6) {
+    secN = ip * <i64>pow10(k) + fp;
+    secK = k;
+  } else {
+    secK = -1;
+  }
+  return <f64>ip + <f64>fp / pow10(k);
+}
+/** The digits seconds() read, as N / 10^K (K -1: too many to print exactly here). */
+let secN: i64 = 0;
+let secK: i32 = -1;
+
+/** Stores mono and its decimal digits (N / 10^k; k -1 when unknown). */
+function setMono(m: f64, n: i64, k: i32): void {
+  store<f64>(<usize>(rec + R_MONO * 4), m);
+  store<i64>(<usize>(rec + R_MONO_N * 4), n);
+  set(R_MONO_K, k);
+  set(R_HASMONO, 1);
 }
 
 /** readUint of time.ts over [a, e): -1 when empty or not all digits (≤15 digits here, else -1). */
@@ -549,8 +593,7 @@ function bracketStamp(p: i32): i32 {
   if ((c1 >= 65 && c1 <= 90) || (c1 >= 97 && c1 <= 122)) return -1; // dmesg -T: JavaScript
   const mono = seconds(p + 1, close);
   if (isNaN(mono)) return -1;
-  store<f64>(<usize>(rec + R_MONO * 4), mono);
-  set(R_HASMONO, 1);
+  setMono(mono, secN, secK);
   const after = b(close + 1) == 32 ? close + 2 : close + 1;
   let sp = after;
   while (sp < lend && b(sp) != 32) sp++;
@@ -587,8 +630,7 @@ function kmsg(k: i32): i32 {
   if (c3 >= lend || semi >= lend || c3 > semi) return -1;
   const usec = uintIn(c2 + 1, c3);
   if (prio < 0 || prio > 0x7fffffff || usec < 0) return -1;
-  store<f64>(<usize>(rec + R_MONO * 4), <f64>usec / 1e6);
-  set(R_HASMONO, 1);
+  setMono(<f64>usec / 1e6, usec, usec < 1000000000000000 ? 6 : -1);
   set(R_ENV, ENV_KMSG);
   set(R_TRANSPORT, (prio >> 3) == 0 ? 1 : 2);
   pos = semi + 1;
@@ -842,8 +884,7 @@ function journalJson(): i32 {
     const mv = digitsIn(monoA, monoE);
     if (mv == -2) return -1;
     if (mv >= 0) {
-      store<f64>(<usize>(rec + R_MONO * 4), <f64>mv / 1e6);
-      set(R_HASMONO, 1);
+      setMono(<f64>mv / 1e6, mv, mv < 1000000000000000 ? 6 : -1);
     }
   }
   if (hostA >= 0) {
@@ -1246,6 +1287,606 @@ function newline(p: i32): i32 {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// NDJSON straight from the records, for `fwdiag parse`: the bytes src/output/ndjson.ts writes for the event
+// JavaScript builds from the same record (test/parse/wasm-emit.test.ts holds the two equal). A record this cannot
+// print exactly (a string that needs escaping, a date outside 0000-9999, …) stops emit(), and JavaScript builds and
+// prints that event itself. Numbers only JavaScript prints right (a timestamp with a fraction of a millisecond) are
+// asked of JavaScript through `env.num`; RFC3164 minutes (year inference, zones) through `env.syslogMinute`.
+
+@external("env", "syslogMinute") declare function jsSyslogMinute(mo: i32, d: i32, h: i32, mi: i32): f64;
+@external("env", "num") declare function jsNum(x: f64, at: i32): i32;
+
+let litUsed: i32 = 0;
+/** Copies an ASCII literal into the literal area once; returns (offset << 8) | length. */
+function lit(s: string): i32 {
+  const n = s.length;
+  const at = LIT_BASE + litUsed;
+  for (let i = 0; i < n; i++) store<u8>(<usize>(at + i), <u8>s.charCodeAt(i));
+  litUsed += n;
+  return (litUsed - n) << 8 | n;
+}
+
+const K_LINE = lit('{"line":');
+const K_TIME = lit(',"time":"');
+const K_TIME_NULL = lit(',"time":null,"ts":null');
+const K_TS = lit('Z","ts":');
+const K_DOT = lit('.');
+const K_MONO = lit(',"mono":');
+const K_MONO_NULL = lit(',"mono":null');
+const K_HOST = lit(',"host":');
+const V_NULL = lit('null');
+const K_TR_KERNEL = lit(',"transport":"kernel"');
+const K_TR_SYSLOG = lit(',"transport":"syslog"');
+const K_PREFIX = lit(',"prefix":');
+const K_IN = lit(',"in":');
+const K_OUT = lit(',"out":');
+const K_MAC = lit(',"mac":');
+const K_MACSRC = lit(',"macsrc":"');
+const K_MACDST = lit('","macdst":"');
+const K_MACPROTO = lit('","macproto":"');
+const K_FAMILY4 = lit(',"family":4');
+const K_FAMILY6 = lit(',"family":6');
+const K_SRC = lit(',"src":');
+const K_SRC_FIRST = lit('{"src":');
+const K_DST = lit(',"dst":');
+const K_SRCSHORT = lit(',"srcShort":"');
+const K_DSTSHORT = lit('","dstShort":"');
+const K_LEN = lit(',"len":');
+const K_TOS = lit(',"tos":');
+const K_PREC = lit(',"prec":');
+const K_TTL = lit(',"ttl":');
+const K_ID = lit(',"id":');
+const K_IPFLAGS = lit(',"ipFlags":[');
+const K_TC = lit(',"tc":');
+const K_HOPLIMIT = lit(',"hoplimit":');
+const K_FLOWLBL = lit(',"flowlbl":');
+const K_PROTO_TCP = lit(',"proto":"TCP"');
+const K_PROTO_UDP = lit(',"proto":"UDP"');
+const K_PROTO_ICMP = lit(',"proto":"ICMP"');
+const K_PROTO_ICMPV6 = lit(',"proto":"ICMPv6"');
+const K_SPT = lit(',"spt":');
+const K_DPT = lit(',"dpt":');
+const K_SEQ = lit(',"seq":');
+const K_ACK = lit(',"ack":');
+const K_WINDOW = lit(',"window":');
+const K_RES = lit(',"res":');
+const K_FLAGS = lit(',"flags":[');
+const K_URGP = lit(',"urgp":');
+const K_UDPLEN = lit(',"udpLen":');
+const K_ICMP = lit(',"icmp":{"type":');
+const K_CODE = lit(',"code":');
+const K_INNER = lit(',"inner":');
+const K_UID = lit(',"uid":');
+const K_GID = lit(',"gid":');
+const K_MARK = lit(',"mark":');
+const K_END = lit('}\n');
+// ENV_* codes 1..9, in order.
+const V_ENVS: StaticArray<i32> = [
+  0,
+  lit(',"envelope":"rfc3164"'),
+  lit(',"envelope":"rfc3339"'),
+  lit(',"envelope":"rfc5424"'),
+  lit(',"envelope":"journal-short-monotonic"'),
+  lit(',"envelope":"dmesg"'),
+  lit(',"envelope":"kmsg"'),
+  lit(',"envelope":"talos"'),
+  lit(',"envelope":"bare"'),
+  lit(',"envelope":"journal-json"'),
+];
+// Flag words by bit, as the records number them (P_TCPFLAGS, P_IPFLAGS).
+const V_TCP_FLAGS: StaticArray<i32> = [lit('"AE"'), lit('"CWR"'), lit('"ECE"'), lit('"URG"'), lit('"ACK"'), lit('"PSH"'), lit('"RST"'), lit('"SYN"'), lit('"FIN"')];
+const V_IP_FLAGS: StaticArray<i32> = [lit('"CE"'), lit('"DF"'), lit('"MF"')];
+/** scratch: the ISO head of the last second printed (19 bytes) */
+const HEAD_AT: i32 = LIT_BASE + LIT_CAP - 64;
+
+/** Where emit() stopped writing (its output is OUT_BASE..outEnd). */
+let op: i32 = 0;
+/** Length of the `,"file":…` fragment in FILE_BASE; 0 for none. */
+let fileLen: i32 = 0;
+let emitted: i32 = 0;
+let skipped: i32 = 0;
+
+// The writers below take the output position and return the new one: a local stays in a register, where a global
+// cursor would be loaded and stored around every byte.
+
+/** n bytes from src to dst, eight at a time (both areas have slack after them for the overrun). */
+@inline function copy(dst: i32, src: i32, n: i32): void {
+  for (let i = 0; i < n; i += 8) store<u64>(<usize>(dst + i), load<u64>(<usize>(src + i)));
+}
+@inline function putLit(p: i32, l: i32): i32 {
+  const n = l & 255;
+  copy(p, LIT_BASE + (l >> 8), n);
+  return p + n;
+}
+@inline function putC(p: i32, c: i32): i32 {
+  store<u8>(<usize>p, <u8>c);
+  return p + 1;
+}
+@inline function get(slot: i32): i32 {
+  return load<i32>(<usize>(rec + slot * 4));
+}
+@inline function getAt(o: i32, slot: i32): i32 {
+  return load<i32>(<usize>(o + slot * 4));
+}
+
+function putU32(p: i32, v: u32): i32 {
+  if (v < 10) {
+    store<u8>(<usize>p, <u8>(48 + v));
+    return p + 1;
+  }
+  if (v < 100) {
+    store<u8>(<usize>p, <u8>(48 + v / 10));
+    store<u8>(<usize>(p + 1), <u8>(48 + v % 10));
+    return p + 2;
+  }
+  const n = v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+  let q = p + n;
+  do {
+    q--;
+    store<u8>(<usize>q, <u8>(48 + v % 10));
+    v /= 10;
+  } while (v != 0);
+  return p + n;
+}
+function putU64(p: i32, v: u64): i32 {
+  if (v <= 0xffffffff) return putU32(p, <u32>v);
+  let n = 10;
+  let t = v / 10000000000;
+  while (t != 0) {
+    n++;
+    t /= 10;
+  }
+  let q = p + n;
+  do {
+    q--;
+    store<u8>(<usize>q, <u8>(48 + <i32>(v % 10)));
+    v /= 10;
+  } while (v != 0);
+  return p + n;
+}
+/** Exactly n digits of v, zero-padded. */
+function putPad(p: i32, v: u32, n: i32): i32 {
+  let q = p + n;
+  for (let i = 0; i < n; i++) {
+    q--;
+    store<u8>(<usize>q, <u8>(48 + v % 10));
+    v /= 10;
+  }
+  return p + n;
+}
+
+/** An interned string as a JSON string; -1 when it needs escaping. */
+@inline function putStr(p: i32, id: i32): i32 {
+  if (load<u8>(<usize>(ESC_BASE + id)) != 0) return -1;
+  const ip = IDS_BASE + id * 8;
+  const n = load<i32>(<usize>(ip + 4));
+  store<u8>(<usize>p, 34);
+  copy(p + 1, ARENA_BASE + load<i32>(<usize>ip), n);
+  store<u8>(<usize>(p + n + 1), 34);
+  return p + n + 2;
+}
+
+/** compressIpv6() of ipv6.ts for a full-form address the scanner read (eight groups of four lowercase hex). */
+function putV6Short(p: i32, id: i32): i32 {
+  const a = ARENA_BASE + load<i32>(<usize>(IDS_BASE + id * 8));
+  // Longest run of at least two zero groups, the first on a tie.
+  let best = -1;
+  let bestLen = 1;
+  let g = 0;
+  while (g < 8) {
+    if (w32(a + g * 5) != 0x30303030) {
+      g++;
+      continue;
+    }
+    let j = g;
+    while (j < 8 && w32(a + j * 5) == 0x30303030) j++;
+    if (j - g > bestLen) {
+      best = g;
+      bestLen = j - g;
+    }
+    g = j;
+  }
+  for (let i = 0; i < 8; i++) {
+    if (i == best) {
+      p = putC(p, 58);
+      p = putC(p, 58);
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i != best + bestLen) p = putC(p, 58);
+    const q = a + i * 5;
+    let k = 0;
+    while (k < 3 && b(q + k) == 48) k++;
+    for (; k < 4; k++) p = putC(p, b(q + k));
+  }
+  return p;
+}
+
+/** Flag words of `bits` as a JSON array body and ']' (the key and '[' are written by the caller). */
+function putWords(p: i32, bits: i32, words: StaticArray<i32>): i32 {
+  let first = true;
+  for (let i = 0; i < words.length; i++) {
+    if ((bits & (1 << i)) == 0) continue;
+    if (!first) p = putC(p, 44);
+    first = false;
+    p = putLit(p, unchecked(words[i]));
+  }
+  return putC(p, 93);
+}
+
+// The RFC3164 minute JavaScript gave last (its clock's own cache is one minute too); -1: ask again.
+let minKey: i32 = -1;
+let minMs: f64 = 0;
+/** The parser (and so its clock) changed: forget the cached minute. */
+export function clockChanged(): void {
+  minKey = -1;
+}
+
+let headSec: f64 = NaN;
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days_from_civil); m 1-12. */
+function daysFromCivil(y: i64, m: i64, d: i64): i64 {
+  if (m <= 2) y -= 1;
+  const era = (y >= 0 ? y : y - 399) / 400;
+  const yoe = y - era * 400;
+  const mp = m > 2 ? m - 3 : m + 9;
+  const doy = (153 * mp + 2) / 5 + d - 1;
+  const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` of an epoch second into HEAD_AT (new Date(sec * 1000).toISOString().slice(0, 19)). */
+function makeHead(sec: i64): void {
+  let days = sec / 86400;
+  let sod = sec - days * 86400;
+  if (sod < 0) {
+    sod += 86400;
+    days -= 1;
+  }
+  const z = days + 719468;
+  const era = (z >= 0 ? z : z - 146096) / 146097;
+  const doe = z - era * 146097;
+  const yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const mp = (5 * doy + 2) / 153;
+  const d = doy - (153 * mp + 2) / 5 + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  let p = putPad(HEAD_AT, <u32>y, 4);
+  p = putC(p, 45);
+  p = putPad(p, <u32>m, 2);
+  p = putC(p, 45);
+  p = putPad(p, <u32>d, 2);
+  p = putC(p, 84);
+  p = putPad(p, <u32>(sod / 3600), 2);
+  p = putC(p, 58);
+  p = putPad(p, <u32>((sod / 60) % 60), 2);
+  p = putC(p, 58);
+  putPad(p, <u32>(sod % 60), 2);
+}
+
+const POW10F: StaticArray<f64> = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+const TWO53: f64 = 9007199254740992;
+
+/** A number as JavaScript prints it: integers here, the rest by JavaScript. */
+function putNum(p: i32, x: f64): i32 {
+  if (x == Math.floor(x) && Math.abs(x) < TWO53) {
+    if (x < 0) return putU64(putC(p, 45), <u64>(-x));
+    return putU64(p, <u64>x);
+  }
+  return p + jsNum(x, p);
+}
+
+/** `,"time":…,"ts":…` as Scanner.timeOf() + IsoFormatter.format() make them; -1: leave it to JavaScript. */
+function putTime(p: i32): i32 {
+  const kind = get(R_TKIND);
+  const fn = get(R_FRACN);
+  const fracV = get(R_FRACV);
+  let fracMs: f64 = 0;
+  if (fn > 0) fracMs = (<f64>fracV * 1000) / unchecked(POW10F[fn]);
+  let ms: f64;
+  // The digits after the second as the event's time shows them (fracN of fracOut), none when fracN is 0.
+  let fracOut: u32 = 0;
+  let fracN = 0;
+  if (kind == 1) {
+    const mo = get(R_MO);
+    const d = get(R_D);
+    const h = get(R_H);
+    const mi = get(R_MI);
+    const key = ((mo * 32 + d) * 24 + h) * 60 + mi;
+    if (key != minKey) {
+      minMs = jsSyslogMinute(mo, d, h, mi);
+      minKey = key;
+    }
+    ms = minMs + <f64>get(R_S) * 1000 + fracMs;
+    fracOut = fracV;
+    fracN = fn;
+  } else if (kind == 2) {
+    const y = get(R_Y);
+    if (y < 100) return -1; // Date.UTC reads years 0-99 as 1900-1999: JavaScript
+    const day = daysFromCivil(y, get(R_MO) + 1, 1) + <i64>get(R_D) - 1;
+    const isoMs = <f64>(day * 86400000 + <i64>get(R_H) * 3600000 + <i64>get(R_MI) * 60000);
+    ms = isoMs + <f64>get(R_S) * 1000 - <f64>get(R_OFF) * 60000 + fracMs;
+    if (fn > 0) {
+      if (fn > 6 && get(R_ENV) == ENV_TALOS) {
+        fracOut = <u32>(fracV / <i32>unchecked(POW10F[fn - 6]));
+        fracN = 6;
+      } else {
+        fracOut = fracV;
+        fracN = fn;
+      }
+    }
+  } else if (kind == 3) {
+    const us = load<f64>(<usize>(rec + R_USEC * 4));
+    ms = us / 1000;
+    fracOut = <u32>(us % 1000000);
+    fracN = 6;
+  } else {
+    return putLit(p, K_TIME_NULL);
+  }
+  if (isNaN(ms)) return putLit(p, K_TIME_NULL);
+  const secF = Math.floor(ms / 1000);
+  // toISOString() prints years 0000-9999 with four digits: others go to JavaScript.
+  if (secF < -62167219200 || secF >= 253402300800) return -1;
+  if (fracN == 0 && ms - secF * 1000 != 0) return -1;
+  if (secF != headSec) {
+    makeHead(<i64>secF);
+    headSec = secF;
+  }
+  p = putLit(p, K_TIME);
+  copy(p, HEAD_AT, 19);
+  p += 19;
+  if (fracN > 0) p = putPad(putC(p, 46), fracOut, fracN);
+  p = putLit(p, K_TS);
+  return putNum(p, ms);
+}
+
+/** `,"mono":…`: the stamp's own digits when they are what JavaScript prints for the number, else JavaScript. */
+function putMono(p: i32): i32 {
+  if (get(R_HASMONO) == 0) return putLit(p, K_MONO_NULL);
+  p = putLit(p, K_MONO);
+  const m = load<f64>(<usize>(rec + R_MONO * 4));
+  const k = get(R_MONO_K);
+  if (k > 0 && m >= 1e-6) {
+    const n = load<i64>(<usize>(rec + R_MONO_N * 4));
+    // Fewer than 16 digits, and m is the double nearest to N / 10^k (one exact division): then the shortest
+    // decimal that reads back as m, which JavaScript prints, is that one with trailing zeros dropped.
+    if (<f64>n / unchecked(POW10F[k]) == m) {
+      const pk = <i64>unchecked(POW10F[k]);
+      p = putU64(p, <u64>(n / pk));
+      let f = n % pk;
+      let fk = k;
+      if (f != 0) {
+        while (f % 10 == 0) {
+          f /= 10;
+          fk--;
+        }
+        p = putPad(putC(p, 46), <u32>f, fk);
+      }
+      return p;
+    }
+  }
+  return putNum(p, m);
+}
+
+/** The IP header's fields of the packet slots at `o`, from "len" (after the addresses and shorts). */
+function putIpFields(p: i32, o: i32, fam: i32): i32 {
+  p = putU32(putLit(p, K_LEN), <u32>getAt(o, P_LEN));
+  if (fam == 4) {
+    p = putU32(putLit(p, K_TOS), <u32>getAt(o, P_TOS));
+    p = putU32(putLit(p, K_PREC), <u32>getAt(o, P_PREC));
+    p = putU32(putLit(p, K_TTL), <u32>getAt(o, P_TTL));
+    p = putU32(putLit(p, K_ID), <u32>getAt(o, P_ID));
+    const fl = getAt(o, P_IPFLAGS);
+    if (fl != 0) p = putWords(putLit(p, K_IPFLAGS), fl, V_IP_FLAGS);
+  } else {
+    p = putU32(putLit(p, K_TC), <u32>getAt(o, P_TC));
+    p = putU32(putLit(p, K_HOPLIMIT), <u32>getAt(o, P_HOP));
+    p = putU32(putLit(p, K_FLOWLBL), <u32>getAt(o, P_FLOWLBL));
+  }
+  return p;
+}
+
+/** `"type":…,"code":…[,"id":…,"seq":…]` of the ICMP slots at `o` (after `{"type":`). */
+function putIcmpHead(p: i32, o: i32): i32 {
+  p = putU32(p, <u32>getAt(o, P_ITYPE));
+  p = putU32(putLit(p, K_CODE), <u32>getAt(o, P_ICODE));
+  if (getAt(o, P_HASIDSEQ) != 0) {
+    p = putU32(putLit(p, K_ID), <u32>getAt(o, P_IID));
+    p = putU32(putLit(p, K_SEQ), <u32>getAt(o, P_ISEQ));
+  }
+  return p;
+}
+
+/** `,"spt":…,"dpt":…` */
+@inline function putPorts(p: i32, o: i32): i32 {
+  p = putU32(putLit(p, K_SPT), <u32>getAt(o, P_SPT));
+  return putU32(putLit(p, K_DPT), <u32>getAt(o, P_DPT));
+}
+/** `,"seq":…,"ack":…` when the line has them */
+@inline function putSeqAck(p: i32, o: i32): i32 {
+  if (getAt(o, P_HASSEQ) == 0) return p;
+  p = putU32(putLit(p, K_SEQ), load<u32>(<usize>(o + P_SEQ * 4)));
+  return putU32(putLit(p, K_ACK), load<u32>(<usize>(o + P_ACK * 4)));
+}
+
+/** The quoted packet of an ICMP error as Scanner.inner() builds it (keys in token order); -1: JavaScript. */
+function putInner(p: i32, o: i32): i32 {
+  const fam = getAt(o, P_FAMILY);
+  const src = getAt(o, P_SRC);
+  const dst = getAt(o, P_DST);
+  p = putStr(putLit(p, K_SRC_FIRST), src);
+  if (p < 0) return -1;
+  p = putStr(putLit(p, K_DST), dst);
+  if (p < 0) return -1;
+  p = putIpFields(p, o, fam);
+  const proto = getAt(o, P_PROTO);
+  if (proto == 1) {
+    p = putSeqAck(putPorts(putLit(p, K_PROTO_TCP), o), o);
+    p = putU32(putLit(p, K_WINDOW), <u32>getAt(o, P_WINDOW));
+    p = putU32(putLit(p, K_RES), <u32>getAt(o, P_RES));
+    p = putU32(putLit(p, K_URGP), <u32>getAt(o, P_URGP));
+    p = putWords(putLit(p, K_FLAGS), getAt(o, P_TCPFLAGS), V_TCP_FLAGS);
+  } else if (proto == 2) {
+    p = putPorts(putLit(p, K_PROTO_UDP), o);
+    p = putU32(putLit(p, K_UDPLEN), <u32>getAt(o, P_UDPLEN));
+  } else {
+    p = putIcmpHead(putLit(putLit(p, proto == 3 ? K_PROTO_ICMP : K_PROTO_ICMPV6), K_ICMP), o);
+    p = putC(p, 125);
+  }
+  if (fam == 6) {
+    p = putV6Short(putLit(p, K_SRCSHORT), src);
+    p = putV6Short(putLit(p, K_DSTSHORT), dst);
+    p = putC(p, 34);
+  }
+  return putC(p, 125);
+}
+
+/** One event line for the record at `rec` from p; -1 when JavaScript must print it. */
+function record(p: i32, line: f64): i32 {
+  p = putU64(putLit(p, K_LINE), <u64>line);
+  if (fileLen > 0) {
+    copy(p, FILE_BASE, fileLen);
+    p += fileLen;
+  }
+  p = putTime(p);
+  if (p < 0) return -1;
+  p = putLit(putMono(p), K_HOST);
+  const host = get(R_HOST);
+  if (host < 0) {
+    p = putLit(p, V_NULL);
+  } else {
+    p = putStr(p, host);
+    if (p < 0) return -1;
+  }
+  p = putLit(p, unchecked(V_ENVS[get(R_ENV)]));
+  const tr = get(R_TRANSPORT);
+  if (tr == 1) p = putLit(p, K_TR_KERNEL);
+  else if (tr == 2) p = putLit(p, K_TR_SYSLOG);
+  p = putStr(putLit(p, K_PREFIX), get(R_PREFIX));
+  if (p < 0) return -1;
+  p = putStr(putLit(p, K_IN), get(R_IN));
+  if (p < 0) return -1;
+  p = putStr(putLit(p, K_OUT), get(R_OUT));
+  if (p < 0) return -1;
+  const mac = get(R_MAC);
+  if (mac >= 0) {
+    p = putStr(putLit(p, K_MAC), mac);
+    if (p < 0) return -1;
+    const ip = IDS_BASE + mac * 8;
+    if (load<i32>(<usize>(ip + 4)) == 41) {
+      // An Ethernet header: dst(6) src(6) type(2).
+      const a = ARENA_BASE + load<i32>(<usize>ip);
+      p = putLit(p, K_MACSRC);
+      copy(p, a + 18, 17);
+      p = putLit(p + 17, K_MACDST);
+      copy(p, a, 17);
+      p = putLit(p + 17, K_MACPROTO);
+      store<u16>(<usize>p, load<u16>(<usize>(a + 36)));
+      store<u16>(<usize>(p + 2), load<u16>(<usize>(a + 39)));
+      p = putC(p + 4, 34);
+    }
+  }
+  const o = rec + P_OUTER * 4;
+  const fam = getAt(o, P_FAMILY);
+  const src = getAt(o, P_SRC);
+  const dst = getAt(o, P_DST);
+  p = putStr(putLit(putLit(p, fam == 4 ? K_FAMILY4 : K_FAMILY6), K_SRC), src);
+  if (p < 0) return -1;
+  p = putStr(putLit(p, K_DST), dst);
+  if (p < 0) return -1;
+  if (fam == 6) {
+    p = putV6Short(putLit(p, K_SRCSHORT), src);
+    p = putV6Short(putLit(p, K_DSTSHORT), dst);
+    p = putC(p, 34);
+  }
+  p = putIpFields(p, o, fam);
+  const proto = getAt(o, P_PROTO);
+  if (proto == 1) {
+    p = putSeqAck(putPorts(putLit(p, K_PROTO_TCP), o), o);
+    p = putU32(putLit(p, K_WINDOW), <u32>getAt(o, P_WINDOW));
+    p = putU32(putLit(p, K_RES), <u32>getAt(o, P_RES));
+    p = putWords(putLit(p, K_FLAGS), getAt(o, P_TCPFLAGS), V_TCP_FLAGS);
+    p = putU32(putLit(p, K_URGP), <u32>getAt(o, P_URGP));
+  } else if (proto == 2) {
+    p = putPorts(putLit(p, K_PROTO_UDP), o);
+    p = putU32(putLit(p, K_UDPLEN), <u32>getAt(o, P_UDPLEN));
+  } else {
+    p = putIcmpHead(putLit(putLit(p, proto == 3 ? K_PROTO_ICMP : K_PROTO_ICMPV6), K_ICMP), o);
+    if (get(R_INNER) != 0 && getAt(o, P_HASIDSEQ) == 0) {
+      p = putInner(putLit(p, K_INNER), rec + P_INNER * 4);
+      if (p < 0) return -1;
+    }
+    p = putC(p, 125);
+  }
+  if (get(R_HASUID) != 0) {
+    p = putU32(putLit(p, K_UID), <u32>get(R_UID));
+    p = putU32(putLit(p, K_GID), <u32>get(R_GID));
+  }
+  if (get(R_HASMARK) != 0) p = putU32(putLit(p, K_MARK), <u32>get(R_MARK));
+  return putLit(p, K_END);
+}
+
+/**
+ * NDJSON for records from..n-1 of the last scan() (record `from` is input line `line`) into the output area, up to
+ * the first record JavaScript must read or print (a fallback line, a record emit cannot print exactly, or a full
+ * output area). Returns that record's index (n when all were done); outEnd(), emittedEvents() and skippedLines()
+ * tell the rest.
+ */
+export function emit(from: i32, n: i32, line: f64): i32 {
+  let p = OUT_BASE;
+  let ev = 0;
+  let sk = 0;
+  let r = from;
+  while (r < n) {
+    rec = REC_BASE + r * REC_BYTES;
+    const st = get(R_STATUS);
+    if (st == 2) {
+      sk++;
+      r++;
+      line++;
+      continue;
+    }
+    if (st != 1) break;
+    // Every string is a piece of the line (the MAC twice), so this bounds the record's bytes.
+    if (p + 2 * (get(R_END) - get(R_START)) + fileLen + 2048 > OUT_BASE + OUT_CAP) break;
+    const q = record(p, line);
+    if (q < 0) break;
+    p = q;
+    ev++;
+    r++;
+    line++;
+  }
+  op = p;
+  emitted = ev;
+  skipped = sk;
+  return r;
+}
+
+export function outBase(): i32 {
+  return OUT_BASE;
+}
+export function outEnd(): i32 {
+  return op;
+}
+export function emittedEvents(): i32 {
+  return emitted;
+}
+export function skippedLines(): i32 {
+  return skipped;
+}
+export function fileBase(): i32 {
+  return FILE_BASE;
+}
+export function fileCap(): i32 {
+  return FILE_CAP;
+}
+/** The `,"file":"…"` fragment now in FILE_BASE (JSON, written by JavaScript), 0 for none. */
+export function setFile(n: i32): void {
+  fileLen = n;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Entry points.
 
 /** Where the last scan() stopped (byte offset from IN_BASE): the next line to read. */
@@ -1283,10 +1924,7 @@ export function scan(from: i32, end: i32): i32 {
         if (close < lend && close - pos <= 20) {
           const mono = seconds(pos + 1, close);
           if (!isNaN(mono)) {
-            if (load<i32>(<usize>(rec + R_HASMONO * 4)) == 0) {
-              store<f64>(<usize>(rec + R_MONO * 4), mono);
-              set(R_HASMONO, 1);
-            }
+            if (load<i32>(<usize>(rec + R_HASMONO * 4)) == 0) setMono(mono, secN, secK);
             pos = b(close + 1) == 32 ? close + 2 : close + 1;
           }
         }
