@@ -100,7 +100,7 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   try {
     for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal, ndjson }, totals)) {
       if (out.pending === 0) continue;
-      for (const chunk of out.take()) await writeLines(io.stdout, chunk);
+      for (const chunk of out.take()) await writeLines(io.stdout, chunk, () => out.release(chunk));
       if (isOutputClosed(io.stdout)) {
         // The reader went away (`| head`): stop reading, end quietly.
         controller.abort();

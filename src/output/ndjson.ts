@@ -109,6 +109,9 @@ const SLACK = 96;
 const EVENT_FIXED = 2048;
 /** Bytes per output chunk: a few hundred lines. */
 const CHUNK_BYTES = 262144;
+/** Pooled chunks for long runs of bytes (the scanner prints up to ~2 MiB at a time), and how many to keep. */
+const POOL_CHUNK_BYTES = 4 << 20;
+const POOL_KEEP = 4;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Caches: direct-mapped by a hash of lengths and a few sampled characters (a collision only costs a miss), each
@@ -440,24 +443,41 @@ export class NdjsonBuffer {
     this.p = e + 1;
   }
 
-  /** Appends complete NDJSON lines given as bytes (each ending in '\n'); they are copied. */
+  /** Buffers for long runs, back from release() (fresh memory costs a page fault per 4 KiB on first write). */
+  private readonly pool: Buffer[] = [];
+  private readonly pooled = new WeakSet<ArrayBufferLike>();
+
+  /**
+   * Appends complete NDJSON lines given as bytes (each ending in '\n'); they are copied. A long run gets a chunk of
+   * its own, from a pool the writer refills by calling release() once a chunk is written.
+   */
   bytes(src: Uint8Array): void {
-    if (src.length >= this.chunkBytes >> 1) {
-      // A long run gets a chunk of its own, after what is pending.
+    if (src.length >= this.chunkBytes >> 1 && this.keep) {
       if (this.p > this.s) {
-        if (this.keep) this.ready.push(this.b.subarray(this.s, this.p));
+        this.ready.push(this.b.subarray(this.s, this.p));
         this.s = this.p;
         this.ls = this.p;
       }
-      const c = Buffer.allocUnsafe(src.length);
+      let c = this.pool.pop();
+      if (c === undefined || c.length < src.length) {
+        c = Buffer.allocUnsafeSlow(Math.max(src.length, POOL_CHUNK_BYTES));
+        this.pooled.add(c.buffer);
+      }
       c.set(src);
-      if (this.keep) this.ready.push(c);
+      this.ready.push(c.subarray(0, src.length));
       return;
     }
     this.begin();
     const p = room(this, this.p, src.length);
     this.b.set(src, p);
     this.p = p + src.length;
+  }
+
+  /** A chunk from take() is written: its memory may be used again (only pooled chunks are). */
+  release(chunk: Uint8Array): void {
+    const ab = chunk.buffer;
+    if (!this.pooled.has(ab) || this.pool.length >= POOL_KEEP) return;
+    this.pool.push(Buffer.from(ab, 0, ab.byteLength));
   }
 
   /** Bytes appended and not taken yet. */

@@ -51,9 +51,10 @@ function stateOf(stream: Writable): State {
 /**
  * Write `chunk` (normally several lines, each ending in `\n`) to `stream`. Resolves when the stream can take more:
  * at once when `write()` returned true, after 'drain' when it returned false. Resolves (does not reject) once the
- * reader has gone away (EPIPE); rejects on any other write error.
+ * reader has gone away (EPIPE); rejects on any other write error. `written` is called once the stream is done with
+ * the chunk's memory (the write's own callback), so the caller may use it again.
  */
-export async function writeLines(stream: Writable, chunk: string | Uint8Array): Promise<void> {
+export async function writeLines(stream: Writable, chunk: string | Uint8Array, written?: () => void): Promise<void> {
   const st = stateOf(stream);
   if (st.error !== undefined) throw st.error;
   if (st.closed || stream.destroyed || stream.writableEnded) {
@@ -62,7 +63,9 @@ export async function writeLines(stream: Writable, chunk: string | Uint8Array): 
   }
   let ok: boolean;
   try {
-    ok = stream.write(chunk);
+    ok = written === undefined ? stream.write(chunk) : stream.write(chunk, (err) => {
+      if (err === null || err === undefined) written();
+    });
   } catch (e) {
     // Some Writables throw synchronously instead of emitting.
     st.closed = true;

@@ -346,3 +346,30 @@ describe('jsonString / jsonValue', () => {
     );
   });
 });
+
+describe('NdjsonBuffer.bytes: runs of lines printed elsewhere (the scanner), in order with events', () => {
+  it('keeps order with events and text, pools the chunks of long runs, and reuses them only once released', () => {
+    const out = new NdjsonBuffer(1024);
+    const long = Buffer.from('{"a":1}\n'.repeat(200)); // 1600 bytes: over half a chunk, a pooled chunk of its own
+    out.text('{"first":true}');
+    out.bytes(Buffer.from('{"short":1}\n'));
+    out.bytes(long);
+    out.text('{"last":true}');
+    const chunks = out.take();
+    expect(Buffer.concat(chunks).toString()).toBe(`{"first":true}\n{"short":1}\n${long.toString()}{"last":true}\n`);
+    const pooled = chunks.find((c) => c.length === long.length) as Buffer;
+    expect(pooled).toBeDefined();
+    // not released: the next long run gets other memory (the stream may still hold the first)
+    out.bytes(long);
+    const [second] = out.take();
+    expect(second?.buffer).not.toBe(pooled.buffer);
+    // released: reused, with the new content
+    out.release(pooled);
+    out.release(Buffer.from('not pooled')); // ignored
+    const other = Buffer.from('{"b":2}\n'.repeat(300));
+    out.bytes(other);
+    const [third] = out.take();
+    expect(third?.buffer).toBe(pooled.buffer);
+    expect(third?.toString()).toBe(other.toString());
+  });
+});

@@ -212,7 +212,7 @@ const F_DST = 6;
 const lastIds = new StaticArray<i32>(8);
 
 /** intern() with a look at the field's previous id first. */
-function internF(f: i32, a: i32, e: i32): i32 {
+@inline function internF(f: i32, a: i32, e: i32): i32 {
   const id = unchecked(lastIds[f]);
   if (id >= 0 && id < idCount) {
     const ip = IDS_BASE + id * 8;
@@ -228,22 +228,28 @@ function internF(f: i32, a: i32, e: i32): i32 {
  */
 function intern(a: i32, e: i32): i32 {
   const n = e - a;
-  let h: u32 = <u32>n * 0x9e3779b1;
-  let any: u32 = 0;
+  // Eight bytes at a time; the last word masked to the string (the input area has slack after every line).
+  let h: u64 = <u64>n * 0x9e3779b97f4a7c15;
+  let any: u64 = 0;
   let p = a;
-  while (p + 4 <= e) {
-    const v = w32(p);
+  while (p + 8 <= e) {
+    const v = w64(p);
     any |= v;
-    h = rotl<u32>(h ^ v, 13) * 0x85ebca6b;
-    p += 4;
+    h = rotl<u64>((h ^ v) * 0xff51afd7ed558ccd, 31);
+    p += 8;
   }
-  while (p < e) {
-    const c = <u32>b(p);
-    any |= c;
-    h = (h ^ c) * 0x01000193;
-    p++;
+  if (p < e) {
+    const v = w64(p) & ((<u64>1 << (<u64>(e - p) << 3)) - 1);
+    any |= v;
+    h = rotl<u64>((h ^ v) * 0xff51afd7ed558ccd, 31);
   }
-  if ((any & 0x80808080) != 0) return -1;
+  if ((any & 0x8080808080808080) != 0) return -1;
+  h = (h ^ (h >> 29)) * 0xc4ceb9fe1a85ec53;
+  return internHashed(a, n, <u32>(h >> 32));
+}
+
+function internHashed(a: i32, n: i32, hash: u32): i32 {
+  let h = hash;
   h ^= h >> 15;
   h = h * 0x2c1b3c6d;
   h ^= h >> 12;
@@ -273,7 +279,7 @@ function intern(a: i32, e: i32): i32 {
   // JSON.stringify escapes '"', '\\' and controls; such strings are rare in a LOG line, and emit() leaves them to
   // JavaScript.
   let esc: u8 = 0;
-  for (let q = a; q < e; q++) {
+  for (let q = a; q < a + n; q++) {
     const c = b(q);
     if (c < 32 || c == 34 || c == 92) {
       esc = 1;
@@ -292,17 +298,14 @@ function intern(a: i32, e: i32): i32 {
   return id;
 }
 
-function same(x: i32, y: i32, n: i32): bool {
+@inline function same(x: i32, y: i32, n: i32): bool {
   let i = 0;
   while (i + 8 <= n) {
     if (w64(x + i) != w64(y + i)) return false;
     i += 8;
   }
-  while (i < n) {
-    if (b(x + i) != b(y + i)) return false;
-    i++;
-  }
-  return true;
+  if (i == n) return true;
+  return ((w64(x + i) ^ w64(y + i)) & ((<u64>1 << (<u64>(n - i) << 3)) - 1)) == 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -319,7 +322,7 @@ let rec: i32 = 0;
 }
 
 /** 1..max decimal digits at pos → value (pos moves past them); -1 when none or more than max. max ≤ 9. */
-function digits(max: i32): i32 {
+@inline function digits(max: i32): i32 {
   let v = 0;
   let p = pos;
   const stop = p + max;
@@ -336,7 +339,7 @@ function digits(max: i32): i32 {
 }
 
 /** 1..10 digits → u32 value, or -1 (as i64) when none, too many, or over 2^32-1. */
-function digitsU32(): i64 {
+@inline function digitsU32(): i64 {
   let v: i64 = 0;
   let p = pos;
   let c = b(p);
@@ -353,7 +356,7 @@ function digitsU32(): i64 {
 }
 
 /** Exactly n hex digits of one case (upper when `upper`) → value; -1 otherwise. */
-function hexN(n: i32, upper: bool): i32 {
+@inline function hexN(n: i32, upper: bool): i32 {
   let v = 0;
   for (let i = 0; i < n; i++) {
     const c = b(pos + i);
@@ -373,7 +376,7 @@ function hexN(n: i32, upper: bool): i32 {
 }
 
 /** A space-terminated token from pos → interned id, pos on the space. -1/-2 as intern(). */
-function word(f: i32): i32 {
+@inline function word(f: i32): i32 {
   const p = space(pos);
   if (p >= lend) return -1; // the body always goes on after these tokens
   const id = internF(f, pos, p);
@@ -929,7 +932,7 @@ let lastAddr: i32 = 0;
 let addrField: i32 = F_SRC;
 
 /** One address at pos: dotted quad (1-3 digits each) → 4, eight groups of 4 lowercase hex → 6; 0 otherwise. */
-function addr(): i32 {
+@inline function addr(): i32 {
   const a = pos;
   let p = pos;
   let fam = 0;
@@ -1035,7 +1038,7 @@ function ipHeader(fam: i32): bool {
 }
 
 /** Flag words after `RES=0x.. `, strictly in kernel order, then `URGP=`. */
-function tcpFlags(): i32 {
+@inline function tcpFlags(): i32 {
   let bits = 0;
   let last = -1;
   for (;;) {
@@ -1265,7 +1268,7 @@ function body(): i32 {
 }
 
 /** The next ' ' at or after p, eight bytes at a time; lend or more when there is none before lend. */
-function space(p: i32): i32 {
+@inline function space(p: i32): i32 {
   while (p < lend) {
     const x = w64(p) ^ 0x2020202020202020;
     const t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
@@ -1276,7 +1279,7 @@ function space(p: i32): i32 {
 }
 
 /** The next '\n' at or after p, eight bytes at a time (the input always ends with one). */
-function newline(p: i32): i32 {
+@inline function newline(p: i32): i32 {
   for (;;) {
     const x = w64(p) ^ 0x0a0a0a0a0a0a0a0a;
     const t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
@@ -1409,23 +1412,28 @@ let skipped: i32 = 0;
   return load<i32>(<usize>(o + slot * 4));
 }
 
+/** "00".."99" as little-endian u16 pairs. */
+const PAIRS = new StaticArray<u16>(100);
+for (let i = 0; i < 100; i++) unchecked((PAIRS[i] = <u16>((48 + i / 10) | ((48 + (i % 10)) << 8))));
+
 function putU32(p: i32, v: u32): i32 {
   if (v < 10) {
     store<u8>(<usize>p, <u8>(48 + v));
     return p + 1;
   }
   if (v < 100) {
-    store<u8>(<usize>p, <u8>(48 + v / 10));
-    store<u8>(<usize>(p + 1), <u8>(48 + v % 10));
+    store<u16>(<usize>p, unchecked(PAIRS[v]));
     return p + 2;
   }
   const n = v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
   let q = p + n;
-  do {
-    q--;
-    store<u8>(<usize>q, <u8>(48 + v % 10));
-    v /= 10;
-  } while (v != 0);
+  while (v >= 100) {
+    q -= 2;
+    store<u16>(<usize>q, unchecked(PAIRS[v % 100]));
+    v /= 100;
+  }
+  if (v >= 10) store<u16>(<usize>(q - 2), unchecked(PAIRS[v]));
+  else store<u8>(<usize>(q - 1), <u8>(48 + v));
   return p + n;
 }
 function putU64(p: i32, v: u64): i32 {
@@ -1642,7 +1650,7 @@ function putTime(p: i32): i32 {
 }
 
 /** `,"mono":…`: the stamp's own digits when they are what JavaScript prints for the number, else JavaScript. */
-function putMono(p: i32): i32 {
+@inline function putMono(p: i32): i32 {
   if (get(R_HASMONO) == 0) return putLit(p, K_MONO_NULL);
   p = putLit(p, K_MONO);
   const m = load<f64>(<usize>(rec + R_MONO * 4));
@@ -1670,7 +1678,7 @@ function putMono(p: i32): i32 {
 }
 
 /** The IP header's fields of the packet slots at `o`, from "len" (after the addresses and shorts). */
-function putIpFields(p: i32, o: i32, fam: i32): i32 {
+@inline function putIpFields(p: i32, o: i32, fam: i32): i32 {
   p = putU32(putLit(p, K_LEN), <u32>getAt(o, P_LEN));
   if (fam == 4) {
     p = putU32(putLit(p, K_TOS), <u32>getAt(o, P_TOS));
@@ -1688,7 +1696,7 @@ function putIpFields(p: i32, o: i32, fam: i32): i32 {
 }
 
 /** `"type":…,"code":…[,"id":…,"seq":…]` of the ICMP slots at `o` (after `{"type":`). */
-function putIcmpHead(p: i32, o: i32): i32 {
+@inline function putIcmpHead(p: i32, o: i32): i32 {
   p = putU32(p, <u32>getAt(o, P_ITYPE));
   p = putU32(putLit(p, K_CODE), <u32>getAt(o, P_ICODE));
   if (getAt(o, P_HASIDSEQ) != 0) {
