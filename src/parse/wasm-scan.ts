@@ -15,68 +15,69 @@ import { compressIpv6 } from './ipv6.js';
  * and small string ids, so JavaScript only allocates the event itself.
  */
 
-// Record layout: must match src/parse/wasm/scan.ts (checked against its layout() at load).
-const LAYOUT_VERSION = 4;
-const REC_SLOTS = 96;
-const R_STATUS = 0;
-const R_START = 1;
-const R_END = 2;
-const R_ENV = 3;
-const R_TRANSPORT = 4;
-const R_HOST = 5;
-const R_TKIND = 6;
-const R_Y = 7;
-const R_MO = 8;
-const R_D = 9;
-const R_H = 10;
-const R_MI = 11;
-const R_S = 12;
-const R_OFF = 13;
-const R_FRACV = 14;
-const R_FRACN = 15;
-const R_HASMONO = 16;
-const R_MONO = 18;
-const R_PREFIX = 20;
-const R_IN = 21;
-const R_OUT = 22;
-const R_MAC = 23;
-const R_UID = 24;
-const R_GID = 25;
-const R_HASUID = 26;
-const R_MARK = 27;
-const R_HASMARK = 28;
-const R_INNER = 29;
-const R_USEC = 30;
-const P_OUTER = 32;
-const P_INNER = 64;
-const P_FAMILY = 0;
-const P_SRC = 1;
-const P_DST = 2;
-const P_LEN = 3;
-const P_TOS = 4;
-const P_PREC = 5;
-const P_TTL = 6;
-const P_ID = 7;
-const P_IPFLAGS = 8;
-const P_TC = 9;
-const P_HOP = 10;
-const P_FLOWLBL = 11;
-const P_PROTO = 12;
-const P_SPT = 13;
-const P_DPT = 14;
-const P_WINDOW = 15;
-const P_RES = 16;
-const P_TCPFLAGS = 17;
-const P_URGP = 18;
-const P_UDPLEN = 19;
-const P_ITYPE = 20;
-const P_ICODE = 21;
-const P_IID = 22;
-const P_ISEQ = 23;
-const P_HASIDSEQ = 24;
-const P_SEQ = 25;
-const P_ACK = 26;
-const P_HASSEQ = 27;
+import {
+  LAYOUT_VERSION,
+  REC_SLOTS,
+  R_STATUS,
+  R_START,
+  R_END,
+  R_ENV,
+  R_TRANSPORT,
+  R_HOST,
+  R_TKIND,
+  R_Y,
+  R_MO,
+  R_D,
+  R_H,
+  R_MI,
+  R_S,
+  R_OFF,
+  R_FRACV,
+  R_FRACN,
+  R_HASMONO,
+  R_MONO,
+  R_PREFIX,
+  R_IN,
+  R_OUT,
+  R_MAC,
+  R_UID,
+  R_GID,
+  R_HASUID,
+  R_MARK,
+  R_HASMARK,
+  R_INNER,
+  R_USEC,
+  P_OUTER,
+  P_INNER,
+  P_FAMILY,
+  P_SRC,
+  P_DST,
+  P_LEN,
+  P_TOS,
+  P_PREC,
+  P_TTL,
+  P_ID,
+  P_IPFLAGS,
+  P_TC,
+  P_HOP,
+  P_FLOWLBL,
+  P_PROTO,
+  P_SPT,
+  P_DPT,
+  P_WINDOW,
+  P_RES,
+  P_TCPFLAGS,
+  P_URGP,
+  P_UDPLEN,
+  P_ITYPE,
+  P_ICODE,
+  P_IID,
+  P_ISEQ,
+  P_HASIDSEQ,
+  P_SEQ,
+  P_ACK,
+  P_HASSEQ,
+} from './scan-layout.js';
 
 /** Record status: what the scanner made of a line. */
 export const SCAN_FALLBACK = 0;

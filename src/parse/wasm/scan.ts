@@ -6,15 +6,81 @@
 // the general JavaScript parser would (src/parse/body.ts, envelope.ts); everything else — other envelopes, other
 // fields, anything odd — is marked "fallback" and the JavaScript parser reads that line. Strings (host, prefix,
 // devices, MAC header, addresses) are interned here: a record holds small integer ids, and each new id is listed
-// once with its bytes so JavaScript makes the string once. The JavaScript side is src/parse/wasm-scan.ts; the record
-// layout below is repeated there (LAYOUT_VERSION guards it).
+// once with its bytes so JavaScript makes the string once. The JavaScript side is src/parse/wasm-scan.ts; both take
+// the record layout from src/parse/scan-layout.ts. For `fwdiag parse`, emit() also prints the events it read as
+// NDJSON (see the section below), so JavaScript does not build them at all.
+
+import {
+  REC_SLOTS,
+  LAYOUT_VERSION,
+  R_STATUS,
+  R_START,
+  R_END,
+  R_ENV,
+  R_TRANSPORT,
+  R_HOST,
+  R_TKIND,
+  R_Y,
+  R_MO,
+  R_D,
+  R_H,
+  R_MI,
+  R_S,
+  R_OFF,
+  R_FRACV,
+  R_FRACN,
+  R_HASMONO,
+  R_MONO,
+  R_PREFIX,
+  R_IN,
+  R_OUT,
+  R_MAC,
+  R_UID,
+  R_GID,
+  R_HASUID,
+  R_MARK,
+  R_HASMARK,
+  R_INNER,
+  R_USEC,
+  P_OUTER,
+  R_MONO_N,
+  R_MONO_K,
+  P_INNER,
+  P_FAMILY,
+  P_SRC,
+  P_DST,
+  P_LEN,
+  P_TOS,
+  P_PREC,
+  P_TTL,
+  P_ID,
+  P_IPFLAGS,
+  P_TC,
+  P_HOP,
+  P_FLOWLBL,
+  P_PROTO,
+  P_SPT,
+  P_DPT,
+  P_WINDOW,
+  P_RES,
+  P_TCPFLAGS,
+  P_URGP,
+  P_UDPLEN,
+  P_ITYPE,
+  P_ICODE,
+  P_IID,
+  P_ISEQ,
+  P_HASIDSEQ,
+  P_SEQ,
+  P_ACK,
+  P_HASSEQ,
+} from '../scan-layout';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Memory layout (bytes). Fixed; the module never grows memory.
 const IN_BASE: i32 = 65536;
 const IN_CAP: i32 = 1 << 20;
 const REC_BASE: i32 = IN_BASE + IN_CAP + 1024;
-const REC_SLOTS: i32 = 96;
 const REC_BYTES: i32 = REC_SLOTS * 4;
 const MAX_RECS: i32 = 4096;
 const NEW_BASE: i32 = REC_BASE + MAX_RECS * REC_BYTES;
@@ -37,72 +103,6 @@ const LIT_CAP: i32 = 4096;
 const OUT_BASE: i32 = LIT_BASE + LIT_CAP;
 const OUT_CAP: i32 = 4 << 20;
 const MEM_END: i32 = OUT_BASE + OUT_CAP + 1024;
-
-const LAYOUT_VERSION: i32 = 4;
-
-// Record slots (i32 index within a record).
-const R_STATUS = 0; // 0 fallback, 1 event, 2 skip (not a kernel line)
-const R_START = 1; // line start, byte offset from IN_BASE
-const R_END = 2; // line end (before '\n' and a trailing '\r')
-const R_ENV = 3; // envelope code, see ENV_*
-const R_TRANSPORT = 4; // 0 none, 1 kernel, 2 syslog
-const R_HOST = 5; // interned id or -1
-const R_TKIND = 6; // 0 no wall clock, 1 RFC3164 (mo d h mi s), 2 ISO (y mo d h mi s off)
-const R_Y = 7;
-const R_MO = 8;
-const R_D = 9;
-const R_H = 10;
-const R_MI = 11;
-const R_S = 12;
-const R_OFF = 13; // offset minutes
-const R_FRACV = 14; // value of the fraction digits (at most 9)
-const R_FRACN = 15; // number of fraction digits, 0 when none
-const R_HASMONO = 16;
-const R_MONO = 18; // f64 over slots 18-19
-const R_PREFIX = 20;
-const R_IN = 21;
-const R_OUT = 22;
-const R_MAC = 23; // id or -1
-const R_UID = 24; // u32
-const R_GID = 25; // u32
-const R_HASUID = 26;
-const R_MARK = 27; // u32
-const R_HASMARK = 28;
-const R_INNER = 29; // 1 when the ICMP error quotes a packet (fields at P_INNER)
-const R_USEC = 30; // f64 over slots 30-31: journal __REALTIME_TIMESTAMP (µs), with R_TKIND 3
-const P_OUTER = 32;
-const R_MONO_N = 60; // i64 over slots 60-61: the stamp's digits as an integer N (mono = N / 10^K), with
-const R_MONO_K = 62; // K, or -1 when the digits do not fit (emit() then asks JavaScript to print mono)
-const P_INNER = 64;
-// Packet slots (relative to P_OUTER / P_INNER).
-const P_FAMILY = 0;
-const P_SRC = 1;
-const P_DST = 2;
-const P_LEN = 3;
-const P_TOS = 4;
-const P_PREC = 5;
-const P_TTL = 6;
-const P_ID = 7;
-const P_IPFLAGS = 8; // bits CE=1 DF=2 MF=4, printed in that order
-const P_TC = 9;
-const P_HOP = 10;
-const P_FLOWLBL = 11;
-const P_PROTO = 12; // 1 TCP, 2 UDP, 3 ICMP, 4 ICMPv6
-const P_SPT = 13;
-const P_DPT = 14;
-const P_WINDOW = 15;
-const P_RES = 16;
-const P_TCPFLAGS = 17; // bit i = i-th of AE CWR ECE URG ACK PSH RST SYN FIN, printed in that order
-const P_URGP = 18;
-const P_UDPLEN = 19;
-const P_ITYPE = 20;
-const P_ICODE = 21;
-const P_IID = 22;
-const P_ISEQ = 23;
-const P_HASIDSEQ = 24;
-const P_SEQ = 25; // u32
-const P_ACK = 26; // u32
-const P_HASSEQ = 27;
 
 // Envelope codes.
 const ENV_RFC3164: i32 = 1;
