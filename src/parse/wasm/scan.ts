@@ -102,7 +102,10 @@ const LIT_CAP: i32 = 4096;
 /** emit()'s NDJSON output */
 const OUT_BASE: i32 = LIT_BASE + LIT_CAP;
 const OUT_CAP: i32 = 4 << 20;
-const MEM_END: i32 = OUT_BASE + OUT_CAP + 1024;
+/** IPv4 address → id, direct-mapped by the address's value (see addr()): 8-byte key, 4-byte id, 4 spare */
+const V4_BASE: i32 = OUT_BASE + OUT_CAP + 1024;
+const V4_SLOTS: i32 = 4096;
+const MEM_END: i32 = V4_BASE + V4_SLOTS * 16 + 1024;
 
 // Envelope codes.
 const ENV_RFC3164: i32 = 1;
@@ -194,6 +197,7 @@ let full: bool = false;
 
 export function reset(): void {
   memory.fill(<usize>TAB_BASE, 0, <usize>(TAB_SIZE * 8));
+  memory.fill(<usize>V4_BASE, 0, <usize>(V4_SLOTS * 16));
   for (let i = 0; i < 8; i++) unchecked((lastIds[i] = -1));
   idCount = 0;
   arenaUsed = 0;
@@ -491,7 +495,7 @@ function syslogTail(p: i32): i32 {
     return 1;
   }
   let sp = p;
-  while (sp < lend && b(sp) != 32) sp++;
+  sp = findByte(sp, lend, 0x2020202020202020);
   if (sp >= lend) return 0;
   if (!at(sp + 1, L_KERNEL, 8)) return 0;
   const id = internF(F_HOST, p, sp);
@@ -590,7 +594,7 @@ function iso(p: i32): i32 {
 /** `[  499.178765] ` at p=0: dmesg, or short-monotonic when ` host kernel: ` follows. */
 function bracketStamp(p: i32): i32 {
   let close = p;
-  while (close < lend && b(close) != 93) close++;
+  close = findByte(close, lend, 0x5d5d5d5d5d5d5d5d);
   if (close >= lend) return -1;
   const c1 = b(p + 1);
   if ((c1 >= 65 && c1 <= 90) || (c1 >= 97 && c1 <= 122)) return -1; // dmesg -T: JavaScript
@@ -599,11 +603,11 @@ function bracketStamp(p: i32): i32 {
   setMono(mono, secN, secK);
   const after = b(close + 1) == 32 ? close + 2 : close + 1;
   let sp = after;
-  while (sp < lend && b(sp) != 32) sp++;
+  sp = findByte(sp, lend, 0x2020202020202020);
   if (sp < lend && sp > after && at(sp + 1, L_KERNEL, 8)) {
     // short-monotonic only if the first '=' comes after the host (JavaScript: s.indexOf('=', after) > sp).
     let eq = after;
-    while (eq < lend && b(eq) != 61) eq++;
+    eq = findByte(eq, lend, 0x3d3d3d3d3d3d3d3d);
     if (eq < lend && eq > sp) {
       const id = intern(after, sp);
       if (id < 0) return -1;
@@ -624,12 +628,12 @@ function bracketStamp(p: i32): i32 {
 function kmsg(k: i32): i32 {
   const prio = uintIn(0 + lineStart, k);
   let c2 = k + 1;
-  while (c2 < lend && b(c2) != 44) c2++;
+  c2 = findByte(c2, lend, 0x2c2c2c2c2c2c2c2c);
   if (c2 >= lend) return -1;
   let c3 = c2 + 1;
-  while (c3 < lend && b(c3) != 44) c3++;
+  c3 = findByte(c3, lend, 0x2c2c2c2c2c2c2c2c);
   let semi = c2 + 1;
-  while (semi < lend && b(semi) != 59) semi++;
+  semi = findByte(semi, lend, 0x3b3b3b3b3b3b3b3b);
   if (c3 >= lend || semi >= lend || c3 > semi) return -1;
   const usec = uintIn(c2 + 1, c3);
   if (prio < 0 || prio > 0x7fffffff || usec < 0) return -1;
@@ -807,6 +811,22 @@ function digitsIn(a: i32, e: i32): i64 {
  * (escapes, arrays, numbers, whitespace) → JavaScript, which runs JSON.parse. Only a kernel MESSAGE with a LOG
  * body makes an event here; the message becomes the span [pos, lend) the body is read from.
  */
+/**
+ * The first byte at or after p that ends or escapes a JSON string: '"', '\\' or a control byte, eight bytes at a
+ * time (the lowest flagged byte of each word is exact; every line ends in '\n', a control byte).
+ */
+@inline function jsonSpecial(p: i32): i32 {
+  for (;;) {
+    const x = w64(p);
+    const q = x ^ 0x2222222222222222;
+    const s = x ^ 0x5c5c5c5c5c5c5c5c;
+    const t = (((q - 0x0101010101010101) & ~q) | ((s - 0x0101010101010101) & ~s) | ((x - 0x2020202020202020) & ~x)) & 0x8080808080808080;
+    if (t != 0) return p + <i32>(ctz<u64>(t) >> 3);
+    p += 8;
+  }
+  return p;
+}
+
 function journalJson(): i32 {
   let p = lineStart + 1;
   const end = lend;
@@ -825,23 +845,13 @@ function journalJson(): i32 {
   while (more) {
     if (b(p) != 34) return -1;
     const ka = p + 1;
-    let q = ka;
-    for (;;) {
-      const c = b(q);
-      if (c == 34) break;
-      if (c == 92 || c < 32 || q >= end) return -1;
-      q++;
-    }
+    let q = jsonSpecial(ka);
+    if (q >= end || b(q) != 34) return -1;
     const kn = q - ka;
     if (b(q + 1) != 58 || b(q + 2) != 34) return -1;
     const va = q + 3;
-    q = va;
-    for (;;) {
-      const c = b(q);
-      if (c == 34) break;
-      if (c == 92 || c < 32 || q >= end) return -1;
-      q++;
-    }
+    q = jsonSpecial(va);
+    if (q >= end || b(q) != 34) return -1;
     const ve = q;
     const c0 = b(ka);
     if (c0 == 77 && keyIs(ka, kn, 'MESSAGE')) {
@@ -935,7 +945,6 @@ let addrField: i32 = F_SRC;
 @inline function addr(): i32 {
   const a = pos;
   let p = pos;
-  let fam = 0;
   if (b(p + 4) == 58) {
     for (let g = 0; g < 8; g++) {
       for (let k = 0; k < 4; k++) {
@@ -948,25 +957,46 @@ let addrField: i32 = F_SRC;
         p++;
       }
     }
-    fam = 6;
-  } else {
-    for (let g = 0; g < 4; g++) {
-      const s = p;
-      while (isDigit(b(p)) && p - s < 4) p++;
-      if (p == s || p - s > 3) return 0;
-      if (g < 3) {
-        if (b(p) != 46) return 0;
-        p++;
-      }
+    if (b(p) != 32) return 0;
+    const id = internF(addrField, a, p);
+    if (id < 0) return 0;
+    lastAddr = id;
+    pos = p;
+    return 6;
+  }
+  // Dotted quad, as the kernel prints it (%pI4): 1-3 digits a group, no leading zero (anything else is read by
+  // JavaScript). Then the groups' values name the text exactly, and a small direct-mapped table keyed by them finds
+  // the id without hashing the bytes.
+  let key: u64 = 0;
+  for (let g = 0; g < 4; g++) {
+    const s = p;
+    let v: u32 = 0;
+    while (isDigit(b(p)) && p - s < 4) {
+      v = v * 10 + <u32>(b(p) - 48);
+      p++;
     }
-    fam = 4;
+    if (p == s || p - s > 3 || (p - s > 1 && b(s) == 48)) return 0;
+    key = (key << 10) | <u64>v;
+    if (g < 3) {
+      if (b(p) != 46) return 0;
+      p++;
+    }
   }
   if (b(p) != 32) return 0;
-  const id = internF(addrField, a, p);
-  if (id < 0) return 0;
+  key += 1; // 0 marks an empty slot
+  const slot = V4_BASE + (<i32>((key * 0x9e3779b97f4a7c15) >> 52) << 4);
+  let id: i32;
+  if (load<u64>(<usize>slot) == key) {
+    id = load<i32>(<usize>(slot + 8));
+  } else {
+    id = intern(a, p);
+    if (id < 0) return 0;
+    store<u64>(<usize>slot, key);
+    store<i32>(<usize>(slot + 8), id);
+  }
   lastAddr = id;
   pos = p;
-  return fam;
+  return 4;
 }
 
 /** IP header fields after the addresses, up to and including `PROTO=`; family 4 or 6. */
@@ -1186,20 +1216,23 @@ function packet(inner: bool): bool {
 /** The body from pos (message start): prefix, IN= OUT= [MAC=] packet [UID= GID=] [MARK=] and the line's end. */
 function body(): i32 {
   const msg = pos;
-  // findBodyStart(): the first `IN=` whose token is followed by ` OUT=`.
-  let i = msg;
+  // findBodyStart(): the first `IN=` whose token is followed by ` OUT=`. Every `IN=` has its '=' two bytes on, so
+  // look at each '=' (eight bytes at a time) rather than at each byte.
+  const end = lend;
   let bodyAt = -1;
-  while (i + 3 <= lend) {
-    if (b(i) == 73 && b(i + 1) == 78 && b(i + 2) == 61) {
-      let sp = i + 3;
-      while (sp < lend && b(sp) != 32) sp++;
-      if (sp >= lend) break;
+  let q = msg + 2;
+  while (q < end) {
+    q = findByte(q, end, 0x3d3d3d3d3d3d3d3d);
+    if (q >= end) break;
+    if (b(q - 2) == 73 && b(q - 1) == 78) {
+      const sp = space(q + 1);
+      if (sp >= end) break;
       if (w32(sp + 1) == L_OUT_EQ) {
-        bodyAt = i;
+        bodyAt = q - 2;
         break;
       }
     }
-    i++;
+    q++;
   }
   if (bodyAt < 0) {
     // No LOG body: not a drop (skip) — unless it plainly tries to be one (SRC=, DST=, PROTO= without IN=/OUT=),
@@ -1265,6 +1298,20 @@ function body(): i32 {
   if (pos < lend && b(pos) == 32) pos++;
   if (pos != lend) return -1;
   return 1;
+}
+
+/** The first byte `pat` (the byte repeated eight times) in [p, end), eight bytes at a time; end when none. */
+@inline function findByte(p: i32, end: i32, pat: u64): i32 {
+  while (p < end) {
+    const x = w64(p) ^ pat;
+    const t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
+    if (t != 0) {
+      const r = p + <i32>(ctz<u64>(t) >> 3);
+      return r < end ? r : end;
+    }
+    p += 8;
+  }
+  return end;
 }
 
 /** The next ' ' at or after p, eight bytes at a time; lend or more when there is none before lend. */
@@ -1928,7 +1975,7 @@ export function scan(from: i32, end: i32): i32 {
       // The kernel's own `[sec.usec] ` stamp relayed at the start of the message (kernelStampAt()).
       if (b(pos) == 91) {
         let close = pos;
-        while (close < lend && b(close) != 93) close++;
+        close = findByte(close, lend, 0x5d5d5d5d5d5d5d5d);
         if (close < lend && close - pos <= 20) {
           const mono = seconds(pos + 1, close);
           if (!isNaN(mono)) {
