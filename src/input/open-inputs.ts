@@ -8,8 +8,6 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { UsageError } from '../cli/errors.js';
 import { openFileSource, streamSource } from './file-source.js';
-import { openFollowSource } from './follow-source.js';
-import { openKmsgSource } from './kmsg-source.js';
 import type { LineSource } from './types.js';
 
 export interface InputOptions {
@@ -57,6 +55,8 @@ export async function openInputs(options: InputOptions): Promise<LineSource[]> {
   if (kmsg !== false) {
     if (files.length > 0) throw new UsageError('--kmsg reads the kernel log itself: give no FILE with it');
     if (follow) throw new UsageError('--kmsg is always live: drop --follow');
+    // Loaded only when asked for (tail-file and the kmsg reader are not needed to read files or stdin).
+    const { openKmsgSource } = await import('./kmsg-source.js');
     return [await openKmsgSource({ from: kmsg })];
   }
 
@@ -64,6 +64,7 @@ export async function openInputs(options: InputOptions): Promise<LineSource[]> {
     if (files.length !== 1) throw new UsageError('--follow takes exactly one FILE');
     const [file] = files as [string];
     if (file === '-') throw new UsageError('--follow needs a FILE, not stdin (a pipe is followed anyway)');
+    const { openFollowSource } = await import('./follow-source.js');
     return [await openFollowSource(file, { from: parsed.data.followFrom ?? 'end' })];
   }
   if (parsed.data.followFrom !== undefined) throw new UsageError('--from-start needs --follow');
