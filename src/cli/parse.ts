@@ -12,7 +12,7 @@ import type { ParseCounters } from '../parse/event.js';
 import type { NdjsonSink } from '../parse/parse-line.js';
 import type { LineSource } from '../input/types.js';
 import { NdjsonBuffer, issueToJson } from '../output/ndjson.js';
-import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
+import { guardOutput, isOutputClosed, syncFileFd, writeAllSync, writeLines } from '../output/safe-stdout.js';
 
 export const PARSE_USAGE = `Usage: fwdiag parse [options] [FILE…]
 
@@ -89,9 +89,21 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
   const out = new NdjsonBuffer();
   const multi = sources.length > 1;
+  // stdout a file or /dev/null: everything is written synchronously, the scanner's bytes straight from its memory
+  // (no copy); otherwise through the stream, with backpressure.
+  const fd = syncFileFd(io.stdout);
+  const flushSync = (): void => {
+    if (fd !== undefined) for (const chunk of out.take()) writeAllSync(fd, chunk);
+  };
   // Results go straight into `out`, in input order; the scanner prints the events it reads as NDJSON itself.
   const ndjson = (source: LineSource): NdjsonSink => ({
-    bytes: (b) => out.bytes(b),
+    bytes:
+      fd === undefined
+        ? (b) => out.bytes(b)
+        : (b) => {
+            flushSync();
+            writeAllSync(fd, b);
+          },
     result: (r) => {
       if (r.kind === 'event') out.event(r.event);
       else if (r.kind === 'issue' && opts.issues) out.text(issueToJson(r.issue, multi ? source.name : undefined));
@@ -100,6 +112,10 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   try {
     for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal, ndjson }, totals)) {
       if (out.pending === 0) continue;
+      if (fd !== undefined) {
+        flushSync();
+        continue;
+      }
       for (const chunk of out.take()) await writeLines(io.stdout, chunk, () => out.release(chunk));
       if (isOutputClosed(io.stdout)) {
         // The reader went away (`| head`): stop reading, end quietly.

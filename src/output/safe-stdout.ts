@@ -6,7 +6,9 @@
  * resolve at once, and producers check `isOutputClosed()` to stop reading input.
  */
 
+import { fstatSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { isatty } from 'node:tty';
 
 interface State {
   closed: boolean;
@@ -88,4 +90,28 @@ export function isOutputClosed(stream: Writable): boolean {
 /** Install the EPIPE guard on a stream before anything else writes to it (e.g. a renderer writing directly). */
 export function guardOutput(stream: Writable): void {
   stateOf(stream);
+}
+
+/**
+ * The file descriptor behind `stream` when writes to it may simply be synchronous: a regular file or a character
+ * device that is not a terminal (`> out.ndjson`, `> /dev/null`). Writing there blocks only as long as the disk takes,
+ * which is the backpressure, and Node itself writes such stdout synchronously. Undefined for pipes, sockets,
+ * terminals and streams without a descriptor.
+ */
+export function syncFileFd(stream: Writable): number | undefined {
+  const fd = (stream as { fd?: unknown }).fd;
+  if (typeof fd !== 'number') return undefined;
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile() || (st.isCharacterDevice() && !isatty(fd))) return fd;
+  } catch {
+    // not a descriptor we can look at: the stream way
+  }
+  return undefined;
+}
+
+/** All of `chunk` to `fd`, synchronously. */
+export function writeAllSync(fd: number, chunk: Uint8Array): void {
+  let off = 0;
+  while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
 }

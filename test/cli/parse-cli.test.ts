@@ -82,3 +82,33 @@ describe('fwdiag parse (bin)', () => {
     expect(readFileSync(join(dir, 'err'), 'utf8')).toBe('');
   });
 });
+
+describe('fwdiag parse into a file (synchronous writes from the scanner memory)', () => {
+  it('writes the same bytes to a file as to a pipe: events of several files, issues and skips in input order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-parse-file-'));
+    const mixed = join(dir, 'mixed.log');
+    const good = readFileSync(syslog, 'utf8').trim().split('\n');
+    // scanner lines, JavaScript-only lines (odd layouts, issues) and non-netfilter lines, interleaved, many times
+    const odd = [
+      'Apr 22 10:00:00 node-1 kernel: BROKEN SRC=198.18.0.1 DST=198.18.0.2 PROTO=TCP',
+      'Apr 22 10:00:00 node-1 systemd[1]: Started something.',
+      'Apr 22 10:00:00 node-1 kernel: DROP IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=TCP SPT=1 DPT=2 WINDOW=1 RES=0x00 SYN URGP=0 OPT (020405B4) ',
+    ];
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(good[i % good.length] as string, ...(i % 7 === 0 ? odd : []));
+    writeFileSync(mixed, `${lines.join('\n')}\n`);
+    const args = ['parse', '--issues', mixed, kmsg];
+    const toPipe = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TZ: 'UTC' } });
+    expect(toPipe.status).toBe(0);
+    const out = join(dir, 'out.ndjson');
+    execFileSync('sh', ['-c', `"${process.execPath}" "${bin}" ${args.map((a) => `"${a}"`).join(' ')} > "${out}"`], { env: { ...process.env, TZ: 'UTC' } });
+    const toFile = readFileSync(out, 'utf8');
+    expect(toFile.length).toBeGreaterThan(1_000_000);
+    expect(toFile).toBe(toPipe.stdout);
+    const recs = toFile.trim().split('\n').map((l) => JSON.parse(l) as { line?: number; issue?: string; file?: string });
+    expect(recs.filter((r) => r.issue !== undefined).length).toBe(Math.ceil(3000 / 7));
+    // per file, records come in line order
+    const mixedLines = recs.filter((r) => r.file === mixed || r.issue !== undefined).map((r) => r.line ?? 0);
+    expect([...mixedLines].sort((a, b) => a - b)).toEqual(mixedLines);
+  });
+});
