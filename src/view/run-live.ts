@@ -146,14 +146,19 @@ export function liveEngine(ctx: Omit<SuggestContext, 'sampleLines'>, classifier:
 /**
  * Redraw pacing. The store notifies at most every 100 ms (10 redraws a second); the live view spaces redraws further
  * when they would crowd out parsing:
- * - a redraw (Ink's layout and output for the whole screen: ~20 ms for 120x40 on a small VM) is followed by at least
- *   RENDER_SHARE times its duration without one, so drawing takes at most about 1/RENDER_SHARE of the main thread;
- * - while more than BEHIND_BYTES of input wait in the reading thread's queue (~50 ms of input at 100,000 lines/s),
- *   redraws come at most every BEHIND_SPACING_MS: parsing catches up first, and the header still moves.
+ * - a redraw (Ink's layout and output for the whole screen: ~20 ms for 120x40 on a small VM, more with React's part)
+ *   is followed by at least RENDER_SHARE times its duration without one;
+ * - while the main thread was busy more than BUSY of the time since the last redraw, or more than BEHIND_BYTES of
+ *   input wait in the reading thread's queue (~50 ms of input at 100,000 lines/s), redraws come at most every
+ *   BEHIND_SPACING_MS (FAR_BEHIND_SPACING_MS past FAR_BEHIND_BYTES, ~0.4 s of input): parsing catches up first,
+ *   and the header still moves.
  */
 const RENDER_SHARE = 6;
+const BUSY = 0.9;
 const BEHIND_BYTES = 1024 * 1024;
 const BEHIND_SPACING_MS = 250;
+const FAR_BEHIND_BYTES = 8 * 1024 * 1024;
+const FAR_BEHIND_SPACING_MS = 500;
 
 /** What `FWDIAG_VIEW_STATS=FILE` records (written when the view ends): how often it drew and how far input queued. */
 export interface ViewStats {
@@ -202,10 +207,12 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const { io, sources } = opts;
   const startedAt = performance.now();
   // React's development build records a performance-track entry with a props diff for every commit: with it the view
-  // read a 1M-line file at 8.5k lines/s, without it at ~38k/s on the same (loaded) machine. Production unless the
-  // user chose otherwise — set before React loads, hence the dynamic imports (which also keep Ink out of `fwdiag`'s
-  // start-up when no live view runs). They take about a second on a small node: the input is read meanwhile.
-  process.env['NODE_ENV'] ??= 'production';
+  // read a 1M-line file at 8.5k lines/s, without it at ~38k/s on the same (loaded) machine, and its memory grew
+  // without bound (1.8 GB after 26 s at 100,000 lines/s in). So always production, whatever NODE_ENV a shell exports
+  // (`development` in a developer's, `test` under vitest) — set before React loads, hence the dynamic imports (which
+  // also keep Ink out of `fwdiag`'s start-up when no live view runs). They take about a second on a small node: the
+  // input is read meanwhile.
+  process.env['NODE_ENV'] = 'production';
   const loading = Promise.all([import('react'), import('ink'), import('./app.js')]);
   // an unhandled rejection before it is awaited would end the process: it is awaited below, or the finally ends
   loading.catch(() => undefined);
@@ -243,14 +250,22 @@ export async function runLive(opts: LiveOptions): Promise<number> {
 
   const frames = frameCounter();
   let maxBacklog = 0;
-  // redraw spacing asked by the render cost and by the backlog (see RENDER_SHARE)
+  // redraw spacing asked by the render cost, the main thread's load and the backlog (see RENDER_SHARE)
   let renderMs = 0;
-  let behind = false;
-  const pace = (): void => store.setSpacing(Math.max(RENDER_SHARE * renderMs, behind ? BEHIND_SPACING_MS : 0));
+  let busy = false;
+  let behind = 0;
+  let elu = performance.eventLoopUtilization();
+  const pace = (): void => {
+    const floor = behind === 2 ? FAR_BEHIND_SPACING_MS : behind === 1 || busy ? BEHIND_SPACING_MS : 0;
+    store.setSpacing(Math.max(RENDER_SHARE * renderMs, floor));
+  };
   const onFrame = (ms: number): void => {
     frames.frame(ms);
     // a moving average: one slow frame (a GC, the first frames before the JIT) spaces the next few only
     renderMs = renderMs === 0 ? ms : 0.7 * renderMs + 0.3 * ms;
+    const now = performance.eventLoopUtilization();
+    busy = performance.eventLoopUtilization(now, elu).utilization > BUSY;
+    elu = now;
     pace();
   };
 
@@ -281,8 +296,9 @@ export async function runLive(opts: LiveOptions): Promise<number> {
           let backlog = 0;
           for (const s of queued) backlog += s.backlog!();
           if (backlog > maxBacklog) maxBacklog = backlog;
-          if (behind !== backlog > BEHIND_BYTES) {
-            behind = !behind;
+          const level = backlog > FAR_BEHIND_BYTES ? 2 : backlog > BEHIND_BYTES ? 1 : 0;
+          if (level !== behind) {
+            behind = level;
             pace();
           }
         }
@@ -290,7 +306,8 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         await new Promise<void>((r) => setImmediate(r));
       }
       if (!stop.signal.aborted) {
-        behind = false;
+        behind = 0;
+        busy = false;
         pace();
         engine?.batch(true);
         const s = classifier.end().summary;
