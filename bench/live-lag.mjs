@@ -2,10 +2,15 @@
 // lines into fwdiag's stdin at a fixed rate while the view runs in a 120x40 pane; the pane's header (`N lines`) is
 // read every 250 ms and compared with what the producer had written by then.
 //
-//   node bench/live-lag.mjs [--rate 100000] [--seconds 6] [--node-opt --cpu-prof] [--keep]
+//   node bench/live-lag.mjs [--rate 100000] [--seconds 6] [--lines 200000] [--wait 1500] [--node-opt=--cpu-prof]
+//                           [--consumer 'CMD'] [--keep]
 //
-// Prints one JSON object: the producer's schedule (how far behind it ever fell: a blocked write means the view held
-// the writer back), the samples, the worst lag in lines and in seconds, and the view's own stats (FWDIAG_VIEW_STATS).
+// The producer writes in 1 ms steps once the view is up and `--wait` ms have passed; `--consumer` replaces the fwdiag
+// command (e.g. another build, or `cat > /dev/null` to check the producer alone). Prints one JSON object: the
+// producer's schedule (how far behind it ever fell: its writes block on a full pipe, so that is the view holding the
+// writer back; time blocked in write(2) counts even a pipe that is merely kept full), the worst lag in lines, how far
+// behind what was written the view was (worstBehindMs) and behind the producer's schedule (viewBehindScheduleMs: a
+// writer held back counts too), the samples (`ms:written/shown`), and the view's own stats (FWDIAG_VIEW_STATS).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,8 +156,6 @@ try {
     }
     return n;
   };
-  /** when had the producer written `n` lines */
-  const whenWritten = (n) => writes.find((w) => w[1] >= n)?.[0] ?? Infinity;
   const rows = samples
     .filter((s) => s.t >= start)
     .map((s) => {
@@ -172,12 +175,12 @@ try {
     worstLagLines: Math.max(...rows.map((r) => r.lagLines)),
     worstBehindMs: Math.max(...rows.map((r) => r.behindMs)),
     viewBehindScheduleMs: Math.round(Math.max(...rows.map((r) => r.vsScheduleMs))),
-    allShownAfterMs: (rows.find((r) => r.at >= done[2] - 0 && r.shown >= (writes.at(-1)?.[1] ?? 0) - 100)?.at ?? NaN) - done[2],
+    // from the last write to the first sample showing everything (sampling every ~250 ms)
+    allShownAfterMs: (rows.find((r) => r.at >= done[2] && r.shown >= (writes.at(-1)?.[1] ?? 0) - 100)?.at ?? NaN) - done[2],
     sustainedLinesPerSec: Math.round(((writes.at(-1)?.[1] ?? 0) / done[2]) * 1000),
     viewStats: existsSync(stats) ? JSON.parse(readFileSync(stats, 'utf8')) : null,
     samples: rows.map((r) => `${r.at}:${r.written}/${r.shown}`).join(' '),
   };
-  void whenWritten;
   console.log(JSON.stringify(out, null, 1));
   if (args.keep) console.error(`kept ${dir}`);
 } finally {
