@@ -215,16 +215,19 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
         color: useColor(opts.color, io),
         describe: (f) => classifier.flowSummary(f),
       });
+  // An operator at a terminal gets the live view; pipes, CI, --json and --summary keep the line stream.
+  const ci = io.env['CI'] !== undefined && io.env['CI'] !== '' && io.env['CI'] !== 'false';
+  const live = io.stdout.isTTY === true && !ci && !opts.json && !opts.summaryOnly;
   const sources = await openInputs({
     files: opts.files,
     follow: opts.follow,
     ...(opts.follow ? { followFrom: opts.fromStart ? 'start' : 'end' } : {}),
     kmsg: opts.kmsg ?? false,
     stdin: io.stdin,
+    // the live view draws on the main thread: a pipe on stdin is drained by a thread of its own meanwhile
+    stdinThread: live,
   });
-  // An operator at a terminal gets the live view; pipes, CI, --json and --summary keep the line stream.
-  const ci = io.env['CI'] !== undefined && io.env['CI'] !== '' && io.env['CI'] !== 'false';
-  if (io.stdout.isTTY === true && !ci && !opts.json && !opts.summaryOnly) {
+  if (live) {
     const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
     let suggestCtx: Omit<SuggestContext, 'sampleLines'> | undefined;
     if (opts.platform !== undefined && opts.role !== undefined) {
@@ -249,6 +252,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
       platform: opts.platform,
       color: useColor(opts.color, io),
       ...(signal !== undefined ? { signal } : {}),
+      statsPath: io.env['FWDIAG_VIEW_STATS'] || undefined,
     });
   }
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };

@@ -9,6 +9,7 @@ import { Readable, addAbortSignal } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../cli/errors.js';
 import { type Piece, createLineSplitter } from './split-lines.js';
+import { canReadOnThread, threadReader, type ThreadReader } from './thread-reader.js';
 import type { InputStats, LineSource } from './types.js';
 
 /**
@@ -109,6 +110,12 @@ export interface FileSourceOptions {
    * @default the path, or `-` for stdin
    */
   name?: string;
+  /**
+   * streamSource: when the stream is process.stdin on a pipe or socket, read it on a worker thread (the live view:
+   * see thread-reader.ts). Otherwise ignored.
+   * @default false
+   */
+  thread?: boolean;
 }
 
 /**
@@ -154,12 +161,20 @@ class StreamLineSource implements LineSource {
   readonly stats: InputStats = emptyStats();
   #used = false;
 
-  /** `chunks`, when given (regular files), is read instead of the stream `open` returns. */
+  /**
+   * `chunks`, when given (regular files, a reading thread), is read instead of the stream `open` returns; `backlog`
+   * tells how far such a reader is ahead.
+   */
   constructor(
     readonly name: string,
     private readonly open: () => Readable,
     private readonly chunks?: (signal: AbortSignal | undefined) => AsyncIterable<Buffer>,
-  ) {}
+    backlog?: () => number,
+  ) {
+    if (backlog !== undefined) this.backlog = backlog;
+  }
+
+  backlog?(): number;
 
   batches(signal?: AbortSignal): AsyncGenerator<string[]> {
     return this.#read(signal, false) as AsyncGenerator<string[]>;
@@ -229,5 +244,10 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
 
 /** A LineSource for an already open stream, normally stdin (`-`). */
 export function streamSource(stream: Readable, options: FileSourceOptions = {}): LineSource {
-  return new StreamLineSource(options.name ?? '-', () => stream);
+  const name = options.name ?? '-';
+  if (options.thread === true && canReadOnThread(stream)) {
+    const reader: ThreadReader = threadReader(0);
+    return new StreamLineSource(name, () => stream, (signal) => reader.chunks(signal), reader.backlog);
+  }
+  return new StreamLineSource(name, () => stream);
 }

@@ -30,6 +30,11 @@ export interface InputOptions {
   kmsg: false | 'now' | 'start';
   /** Standard input, read when there is no FILE and it is not a terminal (or for `-`). */
   stdin: Readable & { isTTY?: boolean };
+  /**
+   * Read stdin on a worker thread when it is a pipe or socket (the live view: the pipe is drained while the main
+   * thread draws). @default false
+   */
+  stdinThread?: boolean;
 }
 
 const schema = z.object({
@@ -73,10 +78,10 @@ export async function openInputs(options: InputOptions): Promise<LineSource[]> {
     if (options.stdin.isTTY === true) {
       throw new UsageError('no input: give FILE arguments, pipe log lines to stdin, or use --kmsg');
     }
-    return [streamSource(options.stdin)];
+    return [streamSource(options.stdin, { thread: options.stdinThread === true })];
   }
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
   const sources: LineSource[] = [];
-  for (const f of files) sources.push(f === '-' ? streamSource(options.stdin) : await openFileSource(f));
+  for (const f of files) sources.push(f === '-' ? streamSource(options.stdin, { thread: options.stdinThread === true }) : await openFileSource(f));
   return sources;
 }

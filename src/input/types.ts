@@ -36,6 +36,11 @@ export interface LineSource {
    * byte runs are not counted in `stats.lines` by the source: the consumer that splits them adds them.
    */
   pieces?(signal?: AbortSignal): AsyncIterable<Piece[]>;
+  /**
+   * Bytes read from the input ahead of the consumer and not yet handed to it (a reading thread's queue: see
+   * thread-reader.ts). Absent: the source reads only when asked.
+   */
+  backlog?(): number;
 }
 
 /** Longest line delivered whole; longer lines are cut to this many bytes and counted in `stats.cut`. */

@@ -45,6 +45,8 @@ export interface LiveOptions {
   ttyPath?: string;
   /** ends the view like `q` (the caller's SIGINT/SIGTERM handling) */
   signal?: AbortSignal;
+  /** write the view's stats (redraws, backlog: see ViewStats) here as JSON when it ends (`FWDIAG_VIEW_STATS`) */
+  statsPath?: string | undefined;
   /**
    * With a platform and role: the suggestion engine (src/suggest) replaces the interim list, recomputed at most
    * once a second from the genuine-block flows seen so far.
@@ -141,15 +143,79 @@ export function liveEngine(ctx: Omit<SuggestContext, 'sampleLines'>, classifier:
   };
 }
 
+/**
+ * Redraw pacing. The store notifies at most every 100 ms (10 redraws a second); the live view spaces redraws further
+ * when they would crowd out parsing:
+ * - a redraw (Ink's layout and output for the whole screen: ~20 ms for 120x40 on a small VM, more with React's part)
+ *   is followed by at least RENDER_SHARE times its duration without one;
+ * - while the main thread was busy more than BUSY of the time since the last redraw, or more than BEHIND_BYTES of
+ *   input wait in the reading thread's queue (~50 ms of input at 100,000 lines/s), redraws come at most every
+ *   BEHIND_SPACING_MS (FAR_BEHIND_SPACING_MS past FAR_BEHIND_BYTES, ~0.4 s of input): parsing catches up first,
+ *   and the header still moves.
+ */
+const RENDER_SHARE = 6;
+const BUSY = 0.9;
+const BEHIND_BYTES = 1024 * 1024;
+const BEHIND_SPACING_MS = 250;
+const FAR_BEHIND_BYTES = 8 * 1024 * 1024;
+const FAR_BEHIND_SPACING_MS = 500;
+
+/** What `FWDIAG_VIEW_STATS=FILE` records (written when the view ends): how often it drew and how far input queued. */
+export interface ViewStats {
+  /** Ink renders (each a redraw at most) */
+  frames: number;
+  /** the most renders in any one-second window */
+  maxFramesPerSecond: number;
+  /** store notifications (snapshots built on the timer, and flushes) */
+  snapshots: number;
+  /** Ink's render time per frame (layout and output, not React's reconcile), ms */
+  renderMsMax: number;
+  renderMsMean: number;
+  /** lines read */
+  lines: number;
+  /** the most bytes a reading thread held ahead of the parser */
+  maxBacklogBytes: number;
+  /** the process's peak resident memory, MB */
+  maxRssMB: number;
+  /** from the start of the view to its end, ms */
+  durationMs: number;
+}
+
+/** Counts redraws: at most how many fell in any one second. */
+function frameCounter(): { frame: (renderMs: number) => void; stats: () => Pick<ViewStats, 'frames' | 'maxFramesPerSecond' | 'renderMsMax' | 'renderMsMean'> } {
+  const recent: number[] = [];
+  let frames = 0;
+  let max = 0;
+  let total = 0;
+  let worst = 0;
+  return {
+    frame(renderMs) {
+      const t = performance.now();
+      frames++;
+      total += renderMs;
+      if (renderMs > worst) worst = renderMs;
+      recent.push(t);
+      while (recent.length > 0 && (recent[0] as number) <= t - 1000) recent.shift();
+      if (recent.length > max) max = recent.length;
+    },
+    stats: () => ({ frames, maxFramesPerSecond: max, renderMsMax: Math.round(worst * 10) / 10, renderMsMean: frames === 0 ? 0 : Math.round((total / frames) * 10) / 10 }),
+  };
+}
+
 /** Runs the live view until `q`, Ctrl-C or a signal; then prints the summary. Resolves to the exit code. */
 export async function runLive(opts: LiveOptions): Promise<number> {
   const { io, sources } = opts;
+  const startedAt = performance.now();
   // React's development build records a performance-track entry with a props diff for every commit: with it the view
-  // read a 1M-line file at 8.5k lines/s, without it at ~38k/s on the same (loaded) machine. Production unless the
-  // user chose otherwise — set before React loads, hence the dynamic imports (which also keep Ink out of `fwdiag`'s
-  // start-up when no live view runs).
-  process.env['NODE_ENV'] ??= 'production';
-  const [{ createElement }, { render }, { App }] = await Promise.all([import('react'), import('ink'), import('./app.js')]);
+  // read a 1M-line file at 8.5k lines/s, without it at ~38k/s on the same (loaded) machine, and its memory grew
+  // without bound (1.8 GB after 26 s at 100,000 lines/s in). So always production, whatever NODE_ENV a shell exports
+  // (`development` in a developer's, `test` under vitest) — set before React loads, hence the dynamic imports (which
+  // also keep Ink out of `fwdiag`'s start-up when no live view runs). They take about a second on a small node: the
+  // input is read meanwhile.
+  process.env['NODE_ENV'] = 'production';
+  const loading = Promise.all([import('react'), import('ink'), import('./app.js')]);
+  // an unhandled rejection before it is awaited would end the process: it is awaited below, or the finally ends
+  loading.catch(() => undefined);
   const classifier = createClassifier(opts.classifier ?? {}, { services: catalogServiceLookup(opts.platform) });
   const store = createViewStore({
     now: io.now,
@@ -182,29 +248,26 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   opts.signal?.addEventListener('abort', onOuter, { once: true });
   if (opts.signal?.aborted === true) quit();
 
-  const tty = openTty(opts.ttyPath ?? '/dev/tty');
-  if ('error' in tty) store.setNoKeys(tty.error);
-  // Ink must never touch process.stdin (the log): without a terminal for keys it gets an inert stream
-  const keysIn = 'stream' in tty ? tty.stream : (Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.ReadStream);
-
-  const model = opts.ruleset;
-  const traceLines = model === undefined ? undefined : (e: Parameters<typeof trace>[1]) => formatTrace(trace(model, e));
-
-  const stdout = io.stdout as unknown as NodeJS.WriteStream;
-  const alt = io.stdout.isTTY === true;
-  if (alt) io.stdout.write(ALT_SCREEN_ON);
-  const ink = render(
-    createElement(App, {
-      store,
-      color: opts.color,
-      keys: 'stream' in tty,
-      describe: (f) => classifier.flowSummary(f).reason,
-      trace: traceLines,
-      onQuit: () => quit(),
-      onWrite: () => void writeSuggestions(store, opts.writeDir ?? process.cwd(), io.now),
-    }),
-    { stdout, stdin: keysIn, stderr: io.stderr as unknown as NodeJS.WriteStream, maxFps: 10, exitOnCtrlC: false },
-  );
+  const frames = frameCounter();
+  let maxBacklog = 0;
+  // redraw spacing asked by the render cost, the main thread's load and the backlog (see RENDER_SHARE)
+  let renderMs = 0;
+  let busy = false;
+  let behind = 0;
+  let elu = performance.eventLoopUtilization();
+  const pace = (): void => {
+    const floor = behind === 2 ? FAR_BEHIND_SPACING_MS : behind === 1 || busy ? BEHIND_SPACING_MS : 0;
+    store.setSpacing(Math.max(RENDER_SHARE * renderMs, floor));
+  };
+  const onFrame = (ms: number): void => {
+    frames.frame(ms);
+    // a moving average: one slow frame (a GC, the first frames before the JIT) spaces the next few only
+    renderMs = renderMs === 0 ? ms : 0.7 * renderMs + 0.3 * ms;
+    const now = performance.eventLoopUtilization();
+    busy = performance.eventLoopUtilization(now, elu).utilization > BUSY;
+    elu = now;
+    pace();
+  };
 
   // the view stays until quit, like less: once the input has ended and without a terminal for keys nothing else
   // keeps the event loop alive
@@ -213,6 +276,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const engineTick = engine === undefined ? undefined : setInterval(() => engine.batch(), 1000);
   engineTick?.unref();
   let inputError: unknown;
+  const queued = sources.filter((s) => s.backlog !== undefined);
   const reading = (async () => {
     try {
       for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal }, totals)) {
@@ -228,10 +292,23 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         let lines = 0;
         for (const s of sources) lines += s.stats.lines;
         store.setLines(lines);
+        if (queued.length > 0) {
+          let backlog = 0;
+          for (const s of queued) backlog += s.backlog!();
+          if (backlog > maxBacklog) maxBacklog = backlog;
+          const level = backlog > FAR_BEHIND_BYTES ? 2 : backlog > BEHIND_BYTES ? 1 : 0;
+          if (level !== behind) {
+            behind = level;
+            pace();
+          }
+        }
         // let Ink draw and keys arrive before the next batch
         await new Promise<void>((r) => setImmediate(r));
       }
       if (!stop.signal.aborted) {
+        behind = 0;
+        busy = false;
+        pace();
         engine?.batch(true);
         const s = classifier.end().summary;
         store.setEnded({
@@ -246,7 +323,39 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     }
   })();
 
+  let ink: { unmount: () => void; waitUntilExit: () => Promise<unknown> } | undefined;
+  let tty: ReturnType<typeof openTty> | undefined;
+  let alt = false;
   try {
+    const [{ createElement }, { render }, { App }] = await loading;
+    tty = openTty(opts.ttyPath ?? '/dev/tty');
+    if ('error' in tty) store.setNoKeys(tty.error);
+    // Ink must never touch process.stdin (the log): without a terminal for keys it gets an inert stream
+    const keysIn = 'stream' in tty ? tty.stream : (Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.ReadStream);
+
+    const model = opts.ruleset;
+    const traceLines = model === undefined ? undefined : (e: Parameters<typeof trace>[1]) => formatTrace(trace(model, e));
+
+    const stdout = io.stdout as unknown as NodeJS.WriteStream;
+    if (io.stdout.isTTY === true) {
+      io.stdout.write(ALT_SCREEN_ON);
+      alt = true;
+    }
+    ink = render(
+      createElement(App, {
+        store,
+        color: opts.color,
+        keys: 'stream' in tty,
+        describe: (f) => classifier.flowSummary(f).reason,
+        trace: traceLines,
+        onQuit: () => quit(),
+        onWrite: () => void writeSuggestions(store, opts.writeDir ?? process.cwd(), io.now),
+      }),
+      {
+        stdout, stdin: keysIn, stderr: io.stderr as unknown as NodeJS.WriteStream, maxFps: 10, exitOnCtrlC: false,
+        onRender: ({ renderTime }) => onFrame(renderTime),
+      },
+    );
     await quitting;
   } finally {
     stop.abort();
@@ -254,14 +363,30 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     // a source blocked on a pipe ends at its next chunk; the summary does not wait for it
     await Promise.race([reading, new Promise((r) => setTimeout(r, 500).unref())]);
     store.flush();
-    ink.unmount();
-    await ink.waitUntilExit().catch(() => undefined);
+    if (ink !== undefined) {
+      ink.unmount();
+      await ink.waitUntilExit().catch(() => undefined);
+    }
     store.dispose();
     clearInterval(keepAlive);
     if (engineTick !== undefined) clearInterval(engineTick);
-    if ('stream' in tty) tty.stream.destroy();
+    if (tty !== undefined && 'stream' in tty) tty.stream.destroy();
     if (alt) io.stdout.write(ALT_SCREEN_OFF);
     dispose();
+  }
+
+  if (opts.statsPath !== undefined) {
+    let lines = 0;
+    for (const s of sources) lines += s.stats.lines;
+    const stats: ViewStats = {
+      ...frames.stats(),
+      snapshots: store.getSnapshot().version,
+      lines,
+      maxBacklogBytes: maxBacklog,
+      maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      durationMs: Math.round(performance.now() - startedAt),
+    };
+    await writeFile(opts.statsPath, `${JSON.stringify(stats)}\n`).catch(() => undefined);
   }
 
   const result = classifier.end();

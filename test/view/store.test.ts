@@ -75,6 +75,81 @@ describe('view store', () => {
     store.dispose();
   });
 
+  it("samples a busy flow's newest packet as evidence at most once per evidenceMs; flush() samples at once", () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 3, 22, 11, 0, 0) });
+    // one flow (host, proto, server, port, client): only the client port differs
+    const line = (spt: number): string =>
+      `Apr 22 10:00:00 node1 kernel: DROP_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:08:00 SRC=198.18.0.7 DST=198.19.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${spt} DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    const fed = feed([], { now: () => Date.now(), evidenceMs: 1000 });
+    const unsub = fed.store.subscribe(() => undefined);
+    const row = () => fed.store.getSnapshot().rows[0]!;
+    const ports = (): string[] => row().evidence.map((l) => /SPT=(\d+)/.exec(l)?.[1] ?? '?');
+    feed([line(1)], {}, fed);
+    vi.advanceTimersByTime(100);
+    expect(ports()).toEqual(['1']);
+    feed([line(2)], {}, fed);
+    vi.advanceTimersByTime(100);
+    expect(ports()).toEqual(['1', '2']);
+    // within the second: counted at once, not sampled
+    feed([line(3)], {}, fed);
+    vi.advanceTimersByTime(100);
+    expect(row().count).toBe(3);
+    expect(ports()).toEqual(['1', '2']);
+    // a second later the newest packet is sampled (3 was replaced by 4 before that)
+    vi.advanceTimersByTime(900);
+    feed([line(4)], {}, fed);
+    vi.advanceTimersByTime(200);
+    expect(ports()).toEqual(['1', '2', '4']);
+    expect(row().latest?.spt).toBe(4);
+    // flush(): everything now
+    feed([line(5)], {}, fed);
+    fed.store.flush();
+    expect(ports()).toEqual(['1', '2', '4', '5']);
+    expect(row().count).toBe(5);
+    unsub();
+    fed.store.dispose();
+  });
+
+  it('hands over an unchanged row as the same object, a changed one as a new one', () => {
+    const fed = feed(sample);
+    fed.store.flush();
+    const before = fed.store.getSnapshot().rows;
+    fed.store.flush();
+    const same = fed.store.getSnapshot().rows;
+    expect(same).not.toBe(before);
+    expect(same.every((r, i) => r === before[i])).toBe(true);
+    feed(sample.slice(0, 1), {}, fed);
+    fed.store.flush();
+    const after = fed.store.getSnapshot().rows;
+    expect(after[0]).not.toBe(before.find((r) => r.key === after[0]!.key));
+    expect(after[0]!.count).toBe(before.find((r) => r.key === after[0]!.key)!.count + 1);
+    fed.store.dispose();
+  });
+
+  it('notifies no more often than setSpacing() asks', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 3, 22, 11, 0, 0) });
+    const fed = feed([], { now: () => Date.now() });
+    let notified = 0;
+    const unsub = fed.store.subscribe(() => notified++);
+    fed.store.setSpacing(300);
+    for (let t = 0; t < 3000; t += 10) {
+      feed(sample.slice(0, 5), {}, fed);
+      vi.advanceTimersByTime(10);
+    }
+    expect(notified).toBeGreaterThanOrEqual(8);
+    expect(notified).toBeLessThanOrEqual(3000 / 300 + 2);
+    // never below notifyMs
+    fed.store.setSpacing(0);
+    notified = 0;
+    for (let t = 0; t < 2000; t += 10) {
+      feed(sample.slice(0, 5), {}, fed);
+      vi.advanceTimersByTime(10);
+    }
+    expect(notified).toBeLessThanOrEqual(2000 / 100 + 2);
+    unsub();
+    fed.store.dispose();
+  });
+
   it('keeps per-verdict rates in buckets that age out', () => {
     const clock = manualClock();
     const { store, classifier } = feed(sample, { now: clock.now, sparkBuckets: 6, sparkBucketMs: 10_000 });

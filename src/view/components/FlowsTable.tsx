@@ -89,7 +89,7 @@ export function FlowsTable(p: FlowsTableProps): React.JSX.Element {
         const mark = sel ? (p.focused ? '› ' : '· ') : '  ';
         const label = r.persistent && r.verdict !== 'conntrack-loss' ? `${r.verdict}*` : r.verdict;
         return (
-          <Text wrap="truncate-end" key={r.key} {...(sel && p.focused && p.color ? { inverse: true } : {})}>
+          <Text wrap="truncate-end" key={i} {...(sel && p.focused && p.color ? { inverse: true } : {})}>
             {mark}
             <Text {...style}>{fit(label, w.verdict)}</Text>
             <Text {...(p.color && r.noise ? { dimColor: true } : {})}>{` ${cells(w, r)}`}</Text>

@@ -1,0 +1,132 @@
+/**
+ * The reading thread (src/input/thread-reader.ts) on a real FIFO opened non-blocking, as libuv leaves stdin on a pipe:
+ * every byte arrives once and in order, the queue stays under its cap while the consumer is slow (the writer is held
+ * back instead), end of input and abort both end the chunks, and the worker never outlives them.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { threadReader } from '../../src/input/thread-reader.js';
+
+let dir = '';
+let n = 0;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fwdiag-thread-'));
+});
+
+afterAll(() => {
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+/** A FIFO with its read end non-blocking (like stdin once Node opened it) and its write end non-blocking too. */
+function fifo(): { r: number; w: number; close: () => void } {
+  const path = join(dir, `f${++n}`);
+  execFileSync('mkfifo', [path]);
+  const r = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  const w = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  let open = [r, w];
+  return {
+    r,
+    w,
+    close: () => {
+      for (const fd of open) closeSync(fd);
+      open = [];
+    },
+  };
+}
+
+/** Writes all of `data` to a non-blocking fd, waiting while the pipe is full; resolves when written. */
+async function writeAll(fd: number, data: Buffer, onFull?: () => void): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += writeSync(fd, data, off, Math.min(64 * 1024, data.length - off));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      onFull?.();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+}
+
+function data(bytes: number): Buffer {
+  const b = Buffer.allocUnsafe(bytes);
+  let x = 12345;
+  for (let i = 0; i < bytes; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+describe('thread reader', () => {
+  it('hands over every byte once, in order, in chunks of at most chunkBytes, and ends at end of input', async () => {
+    const f = fifo();
+    const reader = threadReader(f.r, { chunkBytes: 64 * 1024 });
+    const want = data(5 * 1024 * 1024 + 12345);
+    const writing = writeAll(f.w, want).then(() => {
+      closeSync(f.w);
+    });
+    const got: Buffer[] = [];
+    for await (const c of reader.chunks()) {
+      expect(c.length).toBeLessThanOrEqual(64 * 1024);
+      got.push(Buffer.from(c));
+    }
+    await writing;
+    closeSync(f.r);
+    expect(Buffer.concat(got).equals(want)).toBe(true);
+    expect(reader.backlog()).toBe(0);
+  }, 30_000);
+
+  it('reads no further ahead than capBytes while the consumer is slow: the writer waits instead', async () => {
+    const f = fifo();
+    const cap = 512 * 1024;
+    const reader = threadReader(f.r, { chunkBytes: 64 * 1024, capBytes: cap });
+    const want = data(4 * 1024 * 1024);
+    let full = 0;
+    const writing = writeAll(f.w, want, () => full++).then(() => {
+      closeSync(f.w);
+    });
+    let total = 0;
+    let most = 0;
+    for await (const c of reader.chunks()) {
+      total += c.length;
+      most = Math.max(most, reader.backlog());
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await writing;
+    closeSync(f.r);
+    expect(total).toBe(want.length);
+    // a chunk may be on its way when the count reaches the cap
+    expect(most).toBeLessThanOrEqual(cap + 64 * 1024);
+    expect(full).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('ends at once when aborted, with the pipe open and quiet', async () => {
+    const f = fifo();
+    const reader = threadReader(f.r);
+    const stop = new AbortController();
+    writeSync(f.w, Buffer.from('one line\n'));
+    const got: string[] = [];
+    const t = setTimeout(() => stop.abort(), 300);
+    const t0 = Date.now();
+    for await (const c of reader.chunks(stop.signal)) got.push(c.toString());
+    clearTimeout(t);
+    expect(got.join('')).toBe('one line\n');
+    expect(Date.now() - t0).toBeLessThan(3000);
+    f.close();
+  }, 30_000);
+
+  it('reports a read error as an error with its code', async () => {
+    // a write-only descriptor cannot be read: EBADF from the worker's read(2)
+    const f = fifo();
+    const reader = threadReader(f.w);
+    await expect(async () => {
+      for await (const c of reader.chunks()) void c;
+    }).rejects.toMatchObject({ code: 'EBADF' });
+    f.close();
+  }, 30_000);
+});
