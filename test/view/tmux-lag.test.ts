@@ -133,6 +133,8 @@ afterAll(() => {
   } catch {
     // no server left
   }
+  // tmux leaves its socket file behind
+  rmSync(join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
