@@ -150,15 +150,13 @@ export function liveEngine(ctx: Omit<SuggestContext, 'sampleLines'>, classifier:
  *   is followed by at least RENDER_SHARE times its duration without one;
  * - while the main thread was busy more than BUSY of the time since the last redraw, or more than BEHIND_BYTES of
  *   input wait in the reading thread's queue (~50 ms of input at 100,000 lines/s), redraws come at most every
- *   BEHIND_SPACING_MS (FAR_BEHIND_SPACING_MS past FAR_BEHIND_BYTES, ~0.4 s of input): parsing catches up first,
- *   and the header still moves.
+ *   BEHIND_SPACING_MS: parsing catches up first, and the header still moves (spacing them further was tried: 500 ms
+ *   let parsing catch up a little sooner, but the header then showed counts half a second old).
  */
 const RENDER_SHARE = 6;
 const BUSY = 0.9;
 const BEHIND_BYTES = 1024 * 1024;
 const BEHIND_SPACING_MS = 250;
-const FAR_BEHIND_BYTES = 8 * 1024 * 1024;
-const FAR_BEHIND_SPACING_MS = 500;
 
 /** What `FWDIAG_VIEW_STATS=FILE` records (written when the view ends): how often it drew and how far input queued. */
 export interface ViewStats {
@@ -253,11 +251,10 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   // redraw spacing asked by the render cost, the main thread's load and the backlog (see RENDER_SHARE)
   let renderMs = 0;
   let busy = false;
-  let behind = 0;
+  let behind = false;
   let elu = performance.eventLoopUtilization();
   const pace = (): void => {
-    const floor = behind === 2 ? FAR_BEHIND_SPACING_MS : behind === 1 || busy ? BEHIND_SPACING_MS : 0;
-    store.setSpacing(Math.max(RENDER_SHARE * renderMs, floor));
+    store.setSpacing(Math.max(RENDER_SHARE * renderMs, behind || busy ? BEHIND_SPACING_MS : 0));
   };
   const onFrame = (ms: number): void => {
     frames.frame(ms);
@@ -296,9 +293,8 @@ export async function runLive(opts: LiveOptions): Promise<number> {
           let backlog = 0;
           for (const s of queued) backlog += s.backlog!();
           if (backlog > maxBacklog) maxBacklog = backlog;
-          const level = backlog > FAR_BEHIND_BYTES ? 2 : backlog > BEHIND_BYTES ? 1 : 0;
-          if (level !== behind) {
-            behind = level;
+          if (behind !== backlog > BEHIND_BYTES) {
+            behind = !behind;
             pace();
           }
         }
@@ -306,7 +302,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         await new Promise<void>((r) => setImmediate(r));
       }
       if (!stop.signal.aborted) {
-        behind = 0;
+        behind = false;
         busy = false;
         pace();
         engine?.batch(true);
