@@ -95,6 +95,8 @@ afterAll(() => {
   } catch {
     // the server is gone already
   }
+  // tmux leaves its socket file behind
+  rmSync(join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
