@@ -14,7 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeLine, mulberry32 } from './corpus.mjs';
@@ -38,55 +38,8 @@ const SECONDS = Number(args.seconds);
 const SOCKET = `fwdiag-livelag-${process.pid}`;
 const TOTAL_LINES = Math.floor(RATE * SECONDS);
 
-export const PRODUCER = `
-import os, sys, time
-data = open(sys.argv[1], 'rb').read()
-rate, secs, log, go = int(sys.argv[2]), float(sys.argv[3]), open(sys.argv[4], 'w'), sys.argv[5]
-offs = [0]
-i = data.find(b'\\n')
-while i >= 0:
-    offs.append(i + 1)
-    i = data.find(b'\\n', i + 1)
-n = len(offs) - 1
-mv = memoryview(data)
-while not os.path.exists(go):
-    time.sleep(0.01)
-step = max(1, rate // 1000)
-total = int(rate * secs)
-t0 = time.time()
-log.write('start %d\\n' % int(t0 * 1000))
-written = 0
-pos = 0
-worst = 0.0
-blocked = 0.0
-worstw = 0.0
-while written < total:
-    due = t0 + written / rate
-    now = time.time()
-    if due > now:
-        time.sleep(due - now)
-    else:
-        worst = max(worst, now - due)
-    k = min(step, total - written)
-    end = pos + k
-    if end <= n:
-        chunk = mv[offs[pos]:offs[end]]
-    else:
-        chunk = bytes(mv[offs[pos]:]) + bytes(mv[:offs[end - n]])
-    tw = time.time()
-    while len(chunk) > 0:
-        w = os.write(1, chunk)
-        chunk = chunk[w:]
-    bw = time.time() - tw
-    blocked += bw
-    worstw = max(worstw, bw)
-    pos = end % n
-    written += k
-    log.write('%d %d\\n' % (int(time.time() * 1000), written))
-t1 = time.time()
-log.write('done %d %d %d %d %d\\n' % (int(t1 * 1000), int((t1 - t0) * 1000), int(worst * 1000), int(blocked * 1000), int(worstw * 1000)))
-log.close()
-`;
+/** The producer, shared with test/view/tmux-lag.test.ts. */
+const PRODUCER = join(dirname(fileURLToPath(import.meta.url)), 'lag-producer.py');
 
 /** `123.4k lines` → 123400 (the header's compact count; 100-line resolution from 10k to 1M). */
 export function shownLines(screen) {
@@ -106,12 +59,11 @@ try {
   const corpus = [];
   for (let i = 0; i < Number(args.lines); i++) corpus.push(makeLine(rnd, i));
   writeFileSync(join(dir, 'lines.log'), `${corpus.join('\n')}\n`);
-  writeFileSync(join(dir, 'produce.py'), PRODUCER);
   const log = join(dir, 'produced.log');
   const stats = join(dir, 'view-stats.json');
   const nodeOpts = args['node-opt'].join(' ');
   const consumer = args.consumer ?? `env -u CI NO_COLOR=1 TZ=UTC FWDIAG_VIEW_STATS='${stats}' node ${nodeOpts} '${BIN}' --max-flows 20000`;
-  const cmd = `cd '${dir}' && python3 produce.py lines.log ${RATE} ${SECONDS} '${log}' go | ${consumer}; echo EXIT=$?; sleep 60`;
+  const cmd = `cd '${dir}' && python3 '${PRODUCER}' lines.log ${RATE} ${TOTAL_LINES} '${log}' go | ${consumer}; echo EXIT=$?; sleep 60`;
   const t0 = Date.now();
   tmux('new-session', '-d', '-s', 'lag', '-x', '120', '-y', '40', cmd);
   let up = -1;
@@ -189,5 +141,7 @@ try {
   } catch {
     // gone
   }
+  // tmux leaves its socket file behind
+  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
   if (!args.keep) rmSync(dir, { recursive: true, force: true });
 }
