@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmuxServer } from './tmux-server.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -39,9 +40,7 @@ const RESOLUTION = 100;
 /** Writes RATE lines/s in 1 ms steps and logs what it wrote when (see the script). */
 const PRODUCER = join(ROOT, 'bench/lag-producer.py');
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-}
+const tmux = tmuxServer(SOCKET);
 
 /** `123.4k lines` → 123400 (the header's count), or null when the header is not (wholly) on screen. */
 function shownLines(screen: string): number | null {
@@ -89,13 +88,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // no server left
-  }
-  // tmux leaves its socket file behind
-  rmSync(join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
+  tmux.close();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmuxServer } from './tmux-server.js';
 import { parse as parseYaml } from 'yaml';
 import { parseFragment } from '../../src/compile/policy.js';
 import { createAnalyzeHumanWriter } from '../../src/output/analyze-human.js';
@@ -25,9 +26,7 @@ const SOCKET = `fwdiag-view-${process.pid}`;
 const WIDTH = 120;
 const HEIGHT = 40;
 
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
-}
+const tmux = tmuxServer(SOCKET);
 
 /** The visible screen (wrapped lines joined, so long lines compare whole). */
 function screen(session: string, history = false): string {
@@ -90,13 +89,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  try {
-    tmux('kill-server');
-  } catch {
-    // the server is gone already
-  }
-  // tmux leaves its socket file behind
-  rmSync(join(process.env['TMUX_TMPDIR'] ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true });
+  tmux.close();
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
