@@ -1770,6 +1770,13 @@ function putTime(p: i32): i32 {
   return putU32(putLit(p, K_ACK), load<u32>(<usize>(o + P_ACK * 4)));
 }
 
+/** `,"proto":"TCP"`, ports, seq/ack when present, window and res: what the outer and the quoted packet share. */
+@inline function putTcpHead(p: i32, o: i32): i32 {
+  p = putSeqAck(putPorts(putLit(p, K_PROTO_TCP), o), o);
+  p = putU32(putLit(p, K_WINDOW), <u32>getAt(o, P_WINDOW));
+  return putU32(putLit(p, K_RES), <u32>getAt(o, P_RES));
+}
+
 /** The quoted packet of an ICMP error as Scanner.inner() builds it (keys in token order); -1: JavaScript. */
 function putInner(p: i32, o: i32): i32 {
   const fam = getAt(o, P_FAMILY);
@@ -1782,10 +1789,8 @@ function putInner(p: i32, o: i32): i32 {
   p = putIpFields(p, o, fam);
   const proto = getAt(o, P_PROTO);
   if (proto == 1) {
-    p = putSeqAck(putPorts(putLit(p, K_PROTO_TCP), o), o);
-    p = putU32(putLit(p, K_WINDOW), <u32>getAt(o, P_WINDOW));
-    p = putU32(putLit(p, K_RES), <u32>getAt(o, P_RES));
-    p = putU32(putLit(p, K_URGP), <u32>getAt(o, P_URGP));
+    // a quoted packet's keys come in token order: urgp before flags
+    p = putU32(putLit(putTcpHead(p, o), K_URGP), <u32>getAt(o, P_URGP));
     p = putWords(putLit(p, K_FLAGS), getAt(o, P_TCPFLAGS), V_TCP_FLAGS);
   } else if (proto == 2) {
     p = putPorts(putLit(p, K_PROTO_UDP), o);
@@ -1863,10 +1868,8 @@ function record(p: i32, line: f64): i32 {
   p = putIpFields(p, o, fam);
   const proto = getAt(o, P_PROTO);
   if (proto == 1) {
-    p = putSeqAck(putPorts(putLit(p, K_PROTO_TCP), o), o);
-    p = putU32(putLit(p, K_WINDOW), <u32>getAt(o, P_WINDOW));
-    p = putU32(putLit(p, K_RES), <u32>getAt(o, P_RES));
-    p = putWords(putLit(p, K_FLAGS), getAt(o, P_TCPFLAGS), V_TCP_FLAGS);
+    // the event's keys come in contract order: flags before urgp
+    p = putWords(putLit(putTcpHead(p, o), K_FLAGS), getAt(o, P_TCPFLAGS), V_TCP_FLAGS);
     p = putU32(putLit(p, K_URGP), <u32>getAt(o, P_URGP));
   } else if (proto == 2) {
     p = putPorts(putLit(p, K_PROTO_UDP), o);
