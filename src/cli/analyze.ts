@@ -274,8 +274,8 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   if (signal?.aborted) stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal }, totals)) {
-      for (let i = 0; i < results.length; i++) handle(results[i]!);
+    // each result is classified as soon as it is parsed; the batches only pace flushing
+    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, each: handle }, totals)) {
       await writer.flush();
       // the reader went away (`| head`): stop quietly
       if (isOutputClosed(io.stdout)) stop.abort();

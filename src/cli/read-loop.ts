@@ -14,6 +14,11 @@ export interface ReadLoopOptions {
    * prints what the scanner read itself), and the batches yielded are empty: the consumer only writes out.
    */
   ndjson?: (source: LineSource) => NdjsonSink;
+  /**
+   * Every result goes to `each` as soon as it is parsed (events are consumed while still in cache and die young);
+   * the batches yielded are empty and only mark where the consumer may flush and await.
+   */
+  each?: (r: LineResult) => void;
 }
 
 /** One batch of parse results, with the source it came from. */
@@ -43,7 +48,9 @@ export async function* readResults(
       ...(multi ? { file: source.name } : {}),
     });
     const c = parser.counters;
-    const sink = opts.ndjson?.(source);
+    const ndjson = opts.ndjson?.(source);
+    const each = opts.each;
+    const sink: Pick<NdjsonSink, 'result'> | undefined = ndjson ?? (each === undefined ? undefined : { result: each });
     const none: LineResult[] = [];
     const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues };
     try {
@@ -59,10 +66,12 @@ export async function* readResults(
                 if (sink === undefined) results.push(r);
                 else sink.result(r);
               }
-            } else if (sink === undefined) {
-              source.stats.lines += parser.parseBytes(p, results);
+            } else if (ndjson !== undefined) {
+              source.stats.lines += parser.parseBytesNdjson(p, ndjson);
+            } else if (each !== undefined) {
+              source.stats.lines += parser.parseBytesEach(p, each);
             } else {
-              source.stats.lines += parser.parseBytesNdjson(p, sink);
+              source.stats.lines += parser.parseBytes(p, results);
             }
           }
           yield { source, results };

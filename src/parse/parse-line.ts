@@ -40,6 +40,11 @@ export interface LineParser {
    */
   parseBytes(bytes: Uint8Array, out: LineResult[]): number;
   /**
+   * parseBytes() handing each event and issue to `each` as soon as it is built, so a consumer (the classifier)
+   * reads it while it is still in cache and it can die young. Returns the number of lines read.
+   */
+  parseBytesEach(bytes: Uint8Array, each: (r: LineResult) => void): number;
+  /**
    * parseBytes() for NDJSON output: the scanner prints the events it read as NDJSON bytes itself (the same bytes
    * NdjsonBuffer writes for the events parseBytes() would give); other lines' results come to `sink.result`, in
    * input order with the bytes. Returns the number of lines read.
@@ -269,6 +274,21 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     });
   }
 
+  function parseBytesEach(bytes: Uint8Array, each: (r: LineResult) => void): number {
+    if (!fastPath) {
+      const out: LineResult[] = [];
+      const n = parseBytesSlow(bytes, out);
+      for (let i = 0; i < out.length; i++) each(out[i]!);
+      return n;
+    }
+    return scanRuns(bytes, (sc, n) => {
+      for (let r = 0; r < n; r++) {
+        const res = recordResult(sc, r);
+        if (res.kind === 'event' || res.kind === 'issue') each(res);
+      }
+    });
+  }
+
   function parseBytesNdjson(bytes: Uint8Array, sink: NdjsonSink): number {
     if (!fastPath || bootTimeMs !== undefined) {
       // Boot-time dating (kmsg) and the JavaScript-only mode: events first, then their JSON.
@@ -358,5 +378,5 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return r.kind === 'skip' ? [] : [r];
   }
 
-  return { parseLine, parseBytes, parseBytesNdjson, flush, counters };
+  return { parseLine, parseBytes, parseBytesEach, parseBytesNdjson, flush, counters };
 }

@@ -254,6 +254,48 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     }
   });
 
+  it('hands each result to `each` as it is parsed (analyze): the same results, order and counters as the batches', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-scan-'));
+    try {
+      // scanner lines, lines JavaScript reads (a journal export record, a LOG-like line without IN=), and a last
+      // line without its newline (the splitter's end())
+      const exportRecord = ['__CURSOR=s=1', '__REALTIME_TIMESTAMP=1713780000123456', '_TRANSPORT=kernel', `MESSAGE=DROP ${sample.find((l) => l.includes(' IN='))!.slice(sample[0]!.indexOf('IN='))}`, ''];
+      const lines = [...synthetic(6000, 21), ...exportRecord, 'Apr 22 10:00:00 h kernel: SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP', ...synthetic(6000, 22)];
+      const path = join(dir, 'mixed.log');
+      writeFileSync(path, lines.join('\n'));
+      const viaBatches = async () => {
+        const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+        const got: LineResult[] = [];
+        for await (const { results } of readResults([await openFileSource(path)], { ...OPTS, signal: new AbortController().signal }, totals)) {
+          for (const r of results) got.push(r);
+        }
+        return { totals, got };
+      };
+      const viaEach = async () => {
+        const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+        const got: LineResult[] = [];
+        let yielded = 0;
+        const each = (r: LineResult) => got.push(r);
+        for await (const { results } of readResults([await openFileSource(path)], { ...OPTS, signal: new AbortController().signal, each }, totals)) {
+          yielded += results.length;
+        }
+        return { totals, got, yielded };
+      };
+      const a = await viaBatches();
+      const b = await viaEach();
+      const want = viaJs(lines);
+      expect(b.yielded).toBe(0);
+      expect(b.totals).toEqual(a.totals);
+      expect(b.totals).toEqual({ ...want.counters, cut: 0 });
+      expect(b.got.some((r) => r.kind === 'issue')).toBe(true);
+      expect(b.got.some((r) => r.kind === 'event' && r.event.envelope === 'journal-export')).toBe(true);
+      expect(JSON.stringify(b.got)).toBe(JSON.stringify(a.got));
+      expect(JSON.stringify(b.got)).toBe(JSON.stringify(want.results));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('numbers lines across parseLine and parseBytes calls on one parser', () => {
     const lines = synthetic(50, 15);
     const p = createParser(OPTS);
