@@ -87,6 +87,15 @@ export interface FlowSummary {
   ctReason?: string;
 }
 
+/** {@link Classifier.finish}: end()'s summary, its flows not rendered yet. */
+export interface FinishedAnalysis {
+  summary: AnalyzeSummary['summary'];
+  /** in the order end() lists them */
+  flows: readonly Flow[];
+  /** a flow as end() lists it */
+  summarize(f: Flow): FlowSummary;
+}
+
 export interface AnalyzeSummary {
   summary: {
     /** drop events (ct-invalid lines not included) */
@@ -117,6 +126,11 @@ export interface Classifier {
   classify(event: DropEvent): ClassifyResult;
   /** The final summary. The classifier stays usable (a live view may call it more than once). */
   end(): AnalyzeSummary;
+  /**
+   * end() with the flows not yet rendered: the flows sorted as end() lists them, and `summarize` to render each —
+   * so a writer can render and print them a few at a time (a summary of 100,000 flows is never all in memory).
+   */
+  finish(): FinishedAnalysis;
   /** A flow as the summary shows it, with its reason so far (for live output of changes). */
   flowSummary(flow: Flow): FlowSummary;
   readonly options: ClassifierOptions;
@@ -592,14 +606,16 @@ class ClassifierCore implements Classifier {
   }
 
   end(): AnalyzeSummary {
+    const { summary, flows, summarize } = this.finish();
+    return { summary, flows: flows.map(summarize) };
+  }
+
+  finish(): FinishedAnalysis {
     const flows: Flow[] = this.table.flows();
     flows.sort((a, b) => VERDICT_RANK_REPORT[a.verdict] - VERDICT_RANK_REPORT[b.verdict] ||
       Number(b.persistent) - Number(a.persistent) || b.count - a.count || a.firstSeen - b.firstSeen);
     let persistent = 0;
-    const out: FlowSummary[] = flows.map((f) => {
-      if (f.persistent) persistent++;
-      return this.flowSummary(f);
-    });
+    for (const f of flows) if (f.persistent) persistent++;
     const s: AnalyzeSummary['summary'] = {
       events: this.events,
       ...this.counts,
@@ -620,7 +636,7 @@ class ClassifierCore implements Classifier {
         before: { ...this.winCounts.before }, during: { ...this.winCounts.during }, after: { ...this.winCounts.after },
       };
     }
-    return { summary: s, flows: out };
+    return { summary: s, flows, summarize: (f) => this.flowSummary(f) };
   }
 
   flowSummary(f: Flow): FlowSummary {

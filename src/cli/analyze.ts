@@ -284,10 +284,10 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     signal?.removeEventListener('abort', onAbort);
   }
   if (isOutputClosed(io.stdout)) return 0;
-  const result = classifier.end();
+  const result = classifier.finish();
   let bytes = 0;
   for (const src of sources) bytes += src.stats.bytes;
-  await writer.end({ summary: { ...result.summary, input: { sources: sources.length, ...totals, bytes } }, flows: result.flows });
+  await writer.end({ ...result, summary: { ...result.summary, input: { sources: sources.length, ...totals, bytes } } });
   if (shownIssues < totals.issues && !opts.json) {
     io.stderr.write(`fwdiag: ${totals.issues} lines could not be fully parsed (${totals.issues - shownIssues} not shown)\n`);
   }

@@ -3,7 +3,7 @@
  * thousands of packets but a handful of flows), coloured by verdict, then a short report of what needs action.
  */
 import type { Writable } from 'node:stream';
-import type { AnalyzeSummary, ClassifyResult, FlowChange, FlowSummary } from '../classify/classifier.js';
+import type { ClassifyResult, FinishedAnalysis, FlowChange, FlowSummary } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { escapeControl } from './escape.js';
@@ -14,7 +14,8 @@ export interface AnalyzeWriter {
   event(r: ClassifyResult): void;
   /** writes what was buffered (honouring backpressure) */
   flush(): Promise<void>;
-  end(summary: AnalyzeSummary): Promise<void>;
+  /** the final summary; flows are rendered (summarize) as the writer prints them */
+  end(result: FinishedAnalysis): Promise<void>;
 }
 
 export interface AnalyzeHumanOptions {
@@ -107,8 +108,8 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       buf = '';
       await writeLines(opts.stdout, chunk);
     },
-    async end(summary) {
-      const s = summary.summary;
+    async end(result) {
+      const s = result.summary;
       const counts = (['conntrack-loss', 'genuine-block', 'scan', 'undetermined'] as const)
         .map((v) => `${paint(COLOURS[v], String(s[v]))} ${v}`)
         .join(', ');
@@ -124,7 +125,7 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       if (s.flowsEvicted > 0 || s.flowsExpired > 0 || s.scanSourcesEvicted > 0) {
         out += `  bounded state: ${s.flowsExpired} idle flows expired, ${s.flowsEvicted} flows evicted, ${s.scanSourcesEvicted} scan sources evicted\n`;
       }
-      const flows = summary.flows;
+      const flows = result.flows.map(result.summarize);
       out += section('Genuine blocks (a rule is missing, or the traffic is unwanted):', flows.filter((f) => f.verdict === 'genuine-block'));
       out += section('Scans (evidence of probing — never a reason to open a port):', flows.filter((f) => f.verdict === 'scan'));
       out += section('Persistent conntrack loss (worth a look):', flows.filter((f) => f.verdict === 'conntrack-loss' && f.persistent));

@@ -3,7 +3,7 @@
  * then one final `{"summary": …, "flows": […]}` object. `--summary` writes only the final object.
  */
 import type { Writable } from 'node:stream';
-import type { AnalyzeSummary, ClassifyResult } from '../classify/classifier.js';
+import type { ClassifyResult, FinishedAnalysis } from '../classify/classifier.js';
 import { eventToJson, jsonString, jsonValue } from './ndjson.js';
 import { writeLines } from './safe-stdout.js';
 import type { AnalyzeWriter } from './analyze-human.js';
@@ -34,9 +34,20 @@ export function createAnalyzeJsonWriter(opts: AnalyzeJsonOptions): AnalyzeWriter
       buf = '';
       await writeLines(opts.stdout, chunk);
     },
-    async end(summary: AnalyzeSummary) {
-      buf += jsonValue(summary) + '\n';
+    async end(result: FinishedAnalysis) {
       await this.flush();
+      // {"summary":…,"flows":[…]} exactly as jsonValue() of the whole, but flows are rendered and written a few
+      // hundred at a time: a summary of many flows is never one string, nor all its flows' objects, in memory
+      let piece = `{"summary":${jsonValue(result.summary)},"flows":[`;
+      const flows = result.flows;
+      for (let i = 0; i < flows.length; i++) {
+        piece += (i === 0 ? '' : ',') + jsonValue(result.summarize(flows[i]!));
+        if (piece.length >= 1 << 16) {
+          await writeLines(opts.stdout, piece);
+          piece = '';
+        }
+      }
+      await writeLines(opts.stdout, `${piece}]}\n`);
     },
   };
 }

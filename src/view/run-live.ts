@@ -385,11 +385,11 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     await writeFile(opts.statsPath, `${JSON.stringify(stats)}\n`).catch(() => undefined);
   }
 
-  const result = classifier.end();
+  const result = classifier.finish();
   let bytes = 0;
   for (const s of sources) bytes += s.stats.bytes;
   const writer = createAnalyzeHumanWriter({ stdout: io.stdout, color: opts.color, describe: (f) => classifier.flowSummary(f) });
-  await writer.end({ summary: { ...result.summary, input: { ...totals, sources: sources.length, bytes } }, flows: result.flows });
+  await writer.end({ ...result, summary: { ...result.summary, input: { ...totals, sources: sources.length, bytes } } });
   if (inputError !== undefined) throw inputError;
   return 0;
 }

@@ -64,7 +64,7 @@ async function expectedSummary(): Promise<string> {
   let out = '';
   const sink = new Writable({ write(c, _e, cb) { out += String(c); cb(); } });
   const w = createAnalyzeHumanWriter({ stdout: sink, color: false, describe: (f) => classifier.flowSummary(f) });
-  await w.end(classifier.end());
+  await w.end(classifier.finish());
   return out;
 }
 
