@@ -4,13 +4,15 @@ export {
   MAX_CATALOG_BYTES,
   MAX_CATALOG_ENTRIES,
   builtinCatalogDir,
+  compileBuiltinCatalog,
+  compiledCatalogPath,
   loadBuiltinCatalog,
   loadCatalog,
   loadCatalogFile,
   mergeCatalogs,
   parseCatalogText,
 } from './loader.js';
-export type { Catalog, CatalogResult } from './loader.js';
+export type { Catalog, CatalogResult, CompiledCatalog } from './loader.js';
 export {
   entriesFor,
   formatEntryPort,

@@ -24,7 +24,6 @@ import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../output/analyze-
 import { createAnalyzeJsonWriter } from '../output/analyze-json.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
-import { loadRuleset } from './trace.js';
 import { listPlatforms, listRoles, loadCatalog } from '../catalog/index.js';
 import type { SuggestContext } from '../suggest/index.js';
 
@@ -228,7 +227,8 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     stdinThread: live,
   });
   if (live) {
-    const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
+    // the ruleset parsers are loaded only for the live view's --ruleset
+    const ruleset = opts.ruleset === undefined ? undefined : await (await import('./trace.js')).loadRuleset(opts.ruleset);
     let suggestCtx: Omit<SuggestContext, 'sampleLines'> | undefined;
     if (opts.platform !== undefined && opts.role !== undefined) {
       const catalog = loadCatalog(opts.catalogs);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   builtinCatalogDir,
+  compileBuiltinCatalog,
   entriesFor,
   listPlatforms,
   listRoles,
@@ -148,6 +149,50 @@ describe('user catalogs (--catalog FILE)', () => {
       writeFileSync(a, 'platform: x\n');
       expect(() => loadCatalog([a])).toThrow(/invalid catalog/);
       expect(() => loadCatalog([join(tmp, 'missing.yaml')])).toThrow(/cannot read catalog/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('compiled built-in catalog (dist/catalog/builtin.json)', () => {
+  const copyCatalog = (to: string) => {
+    for (const f of files) writeFileSync(join(to, f), readFileSync(join(dir, f)));
+  };
+
+  it('loads the same platforms as the YAML files, and the build ships one compiled from the current files', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-cat-'));
+    try {
+      const compiled = compileBuiltinCatalog(dir);
+      const path = join(tmp, 'builtin.json');
+      writeFileSync(path, JSON.stringify(compiled));
+      const fromYaml = loadBuiltinCatalog(dir, join(tmp, 'missing.json'));
+      const fromJson = loadBuiltinCatalog(dir, path);
+      expect(fromJson.platforms.size).toBe(files.length);
+      expect([...fromJson.platforms.keys()]).toEqual([...fromYaml.platforms.keys()]);
+      for (const [name, p] of fromYaml.platforms) expect(fromJson.platforms.get(name)).toEqual(p);
+      // `npm test` builds first: the shipped copy matches the YAML files, so installs read it
+      const shipped = JSON.parse(readFileSync(new URL('../../dist/catalog/builtin.json', import.meta.url), 'utf8')) as { digest: string };
+      expect(shipped.digest).toBe(compiled.digest);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('is ignored once a YAML file changes: the edit is read, never the stale copy', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-cat-'));
+    try {
+      copyCatalog(tmp);
+      const path = join(tmp, 'builtin.json');
+      writeFileSync(path, JSON.stringify(compileBuiltinCatalog(tmp)));
+      const before = loadBuiltinCatalog(tmp, path).platforms.get('rke2')!;
+      const svc = before.entries.find((e) => e.port !== undefined)!.service;
+      const text = readFileSync(join(tmp, 'rke2.yaml'), 'utf8');
+      expect(text).toContain(svc);
+      writeFileSync(join(tmp, 'rke2.yaml'), text.replace(svc, 'renamed by the test'));
+      const after = loadBuiltinCatalog(tmp, path).platforms.get('rke2')!;
+      expect(after.entries.map((e) => e.service)).toContain('renamed by the test');
+      expect(after.entries.map((e) => e.service)).not.toContain(svc);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
