@@ -133,6 +133,23 @@ function statuses(lines: string[]): { event: number; skip: number; fallback: num
   return out;
 }
 
+describe('the scanner source', () => {
+  it('packs every ASCII literal it compares as its text says (little-endian, first byte lowest)', () => {
+    const src = read('../../src/parse/wasm/scan.ts');
+    const decls = src.split('\n').filter((l) => /^const L_[A-Z0-9_]+\b/.test(l));
+    expect(decls.length).toBeGreaterThan(30);
+    for (const l of decls) {
+      const m = /^const (L_[A-Z0-9_]+): (u64|u32) = 0x([0-9a-f]+); \/\/ '([^']*)'$/.exec(l);
+      expect(m, l).not.toBeNull();
+      const [, , type, hex, text] = m!;
+      expect(text!.length).toBeLessThanOrEqual(type === 'u32' ? 4 : 8);
+      let v = 0n;
+      for (let i = text!.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(text!.charCodeAt(i));
+      expect(BigInt(`0x${hex}`), l).toBe(v);
+    }
+  });
+});
+
 describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
   it('on every kernel-written fixture line (kmsg, dmesg, syslog) and the bundled sample', () => {
     expect(expectSame(REAL)).toBe(REAL.length);

@@ -133,12 +133,6 @@ const ENV_JOURNAL_JSON: i32 = 9;
   return <u32>(c - 48) <= 9;
 }
 
-/** Little-endian packing of an ASCII literal (at most 8 bytes), computed once at start. */
-function pack(s: string): u64 {
-  let v: u64 = 0;
-  for (let i = s.length - 1; i >= 0; i--) v = (v << 8) | <u64>s.charCodeAt(i);
-  return v;
-}
 @inline function mask(n: i32): u64 {
   return n >= 8 ? 0xffffffffffffffff : (<u64>1 << (<u64>n * 8)) - 1;
 }
@@ -147,45 +141,47 @@ function pack(s: string): u64 {
   return (w64(p) & mask(n)) == lit;
 }
 
-const L_SRC = pack('SRC=');
-const L_SP_DST = pack(' DST=');
-const L_SP_PROTO = pack(' PROTO=');
-const L_SP_LEN = pack(' LEN=');
-const L_SP_TOS_0X = pack(' TOS=0x');
-const L_SP_PREC_0X = pack(' PREC=0x');
-const L_SP_TTL = pack(' TTL=');
-const L_SP_ID = pack(' ID=');
-const L_PROTO = pack('PROTO=');
-const L_TCP_SPT = pack('TCP SPT=');
-const L_UDP_SPT = pack('UDP SPT=');
-const L_ICMP_TY = pack('ICMP TYP');
-const L_ICMPV6_T = pack('ICMPv6 T');
-const L_YPE = pack('YPE=');
-const L_SP_DPT = pack(' DPT=');
-const L_SP_SEQ = pack(' SEQ=');
-const L_SP_ACK = pack(' ACK=');
-const L_SP_WINDOW = pack(' WINDOW=');
-const L_SP_RES_0X = pack(' RES=0x');
-const L_URGP = pack('URGP=');
-const L_SP_CODE = pack(' CODE=');
-const L_SP_UID = pack(' UID=');
-const L_SP_GID = pack(' GID=');
-const L_SP_MARK = pack(' MARK=0x');
-const L_SP_TC = pack(' TC=');
-const L_SP_HOPLIMI = pack(' HOPLIMI');
-const L_T_EQ = pack('T=');
-const L_SP_FLOWLBL = pack(' FLOWLBL');
-const L_EQ = pack('=');
-const L_IN = pack('IN=');
-const L_SP_OUT = pack(' OUT=');
-const L_MAC = pack('MAC=');
-const L_KERNEL = pack('kernel: ');
-const L_NF_CT = pack('nf_ct_pr');
-const L_CURSOR = pack('__CURSOR');
-const L_REALTIME = pack('__REALTI');
-const L_KERNEL_SP = pack('kernel ');
-const L_OUT_EQ = <u32>pack('OUT=');
-const L_KERN = <u32>pack('kern');
+// ASCII literals the scanner compares 8 bytes at a time: each is its text packed little-endian (first byte lowest), as
+// an immediate (test/parse/wasm-scan.test.ts checks every value against its text).
+const L_SRC: u64 = 0x3d435253; // 'SRC='
+const L_SP_DST: u64 = 0x3d54534420; // ' DST='
+const L_SP_PROTO: u64 = 0x3d4f544f525020; // ' PROTO='
+const L_SP_LEN: u64 = 0x3d4e454c20; // ' LEN='
+const L_SP_TOS_0X: u64 = 0x78303d534f5420; // ' TOS=0x'
+const L_SP_PREC_0X: u64 = 0x78303d4345525020; // ' PREC=0x'
+const L_SP_TTL: u64 = 0x3d4c545420; // ' TTL='
+const L_SP_ID: u64 = 0x3d444920; // ' ID='
+const L_PROTO: u64 = 0x3d4f544f5250; // 'PROTO='
+const L_TCP_SPT: u64 = 0x3d54505320504354; // 'TCP SPT='
+const L_UDP_SPT: u64 = 0x3d54505320504455; // 'UDP SPT='
+const L_ICMP_TY: u64 = 0x50595420504d4349; // 'ICMP TYP'
+const L_ICMPV6_T: u64 = 0x54203676504d4349; // 'ICMPv6 T'
+const L_YPE: u64 = 0x3d455059; // 'YPE='
+const L_SP_DPT: u64 = 0x3d54504420; // ' DPT='
+const L_SP_SEQ: u64 = 0x3d51455320; // ' SEQ='
+const L_SP_ACK: u64 = 0x3d4b434120; // ' ACK='
+const L_SP_WINDOW: u64 = 0x3d574f444e495720; // ' WINDOW='
+const L_SP_RES_0X: u64 = 0x78303d53455220; // ' RES=0x'
+const L_URGP: u64 = 0x3d50475255; // 'URGP='
+const L_SP_CODE: u64 = 0x3d45444f4320; // ' CODE='
+const L_SP_UID: u64 = 0x3d44495520; // ' UID='
+const L_SP_GID: u64 = 0x3d44494720; // ' GID='
+const L_SP_MARK: u64 = 0x78303d4b52414d20; // ' MARK=0x'
+const L_SP_TC: u64 = 0x3d435420; // ' TC='
+const L_SP_HOPLIMI: u64 = 0x494d494c504f4820; // ' HOPLIMI'
+const L_T_EQ: u64 = 0x3d54; // 'T='
+const L_SP_FLOWLBL: u64 = 0x4c424c574f4c4620; // ' FLOWLBL'
+const L_EQ: u64 = 0x3d; // '='
+const L_IN: u64 = 0x3d4e49; // 'IN='
+const L_SP_OUT: u64 = 0x3d54554f20; // ' OUT='
+const L_MAC: u64 = 0x3d43414d; // 'MAC='
+const L_KERNEL: u64 = 0x203a6c656e72656b; // 'kernel: '
+const L_NF_CT: u64 = 0x72705f74635f666e; // 'nf_ct_pr'
+const L_CURSOR: u64 = 0x524f535255435f5f; // '__CURSOR'
+const L_REALTIME: u64 = 0x49544c4145525f5f; // '__REALTI'
+const L_KERNEL_SP: u64 = 0x206c656e72656b; // 'kernel '
+const L_OUT_EQ: u32 = 0x3d54554f; // 'OUT='
+const L_KERN: u32 = 0x6e72656b; // 'kern'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Interning. Open addressing over (hash, id); ids index (offset, length) of a copy in the arena.
@@ -325,10 +321,23 @@ let rec: i32 = 0;
   store<u32>(<usize>(rec + slot * 4), v);
 }
 
-/** 1..max decimal digits at pos → value (pos moves past them); -1 when none or more than max. max ≤ 9. */
-@inline function digits(max: i32): i32 {
+// The packet parsers below keep their cursor in a local (`p`), handing it to and from these helpers, and set the
+// global `pos` once at the end: a cursor in a wasm global is a store and a load on every step.
+
+/** Packs a field's value and where it ends: (value << 32) | end. */
+@inline function vend(v: i64, end: i32): i64 {
+  return (v << 32) | <i64>end;
+}
+@inline function valOf(r: i64): i32 {
+  return <i32>(r >> 32);
+}
+@inline function endOf(r: i64): i32 {
+  return <i32>r;
+}
+
+/** 1..max decimal digits at p (max ≤ 9) → vend(value, end); -1 when none or more than max. */
+@inline function num(p: i32, max: i32): i64 {
   let v = 0;
-  let p = pos;
   const stop = p + max;
   let c = b(p);
   if (!isDigit(c)) return -1;
@@ -338,32 +347,32 @@ let rec: i32 = 0;
     p++;
     c = b(p);
   }
-  pos = p;
-  return v;
+  return vend(<i64>v, p);
 }
 
-/** 1..10 digits → u32 value, or -1 (as i64) when none, too many, or over 2^32-1. */
-@inline function digitsU32(): i64 {
+/** 1..10 digits at p → u32 value, its end in `numEnd`; -1 (as i64) when none, too many, or over 2^32-1. */
+@inline function numU32(p: i32): i64 {
   let v: i64 = 0;
-  let p = pos;
+  const s = p;
   let c = b(p);
   if (!isDigit(c)) return -1;
   while (isDigit(c)) {
-    if (p - pos == 10) return -1;
+    if (p - s == 10) return -1;
     v = v * 10 + <i64>(c - 48);
     p++;
     c = b(p);
   }
   if (v > 0xffffffff) return -1;
-  pos = p;
+  numEnd = p;
   return v;
 }
+let numEnd: i32 = 0;
 
-/** Exactly n hex digits of one case (upper when `upper`) → value; -1 otherwise. */
-@inline function hexN(n: i32, upper: bool): i32 {
+/** Exactly two hex digits of one case (upper when `upper`) at p, not followed by a third → value; -1 otherwise. */
+@inline function hex2(p: i32, upper: bool): i32 {
   let v = 0;
-  for (let i = 0; i < n; i++) {
-    const c = b(pos + i);
+  for (let i = 0; i < 2; i++) {
+    const c = b(p + i);
     let d: i32;
     if (isDigit(c)) d = c - 48;
     else if (upper && c >= 65 && c <= 70) d = c - 55;
@@ -371,8 +380,7 @@ let rec: i32 = 0;
     else return -1;
     v = v * 16 + d;
   }
-  if (isHexAny(b(pos + n))) return -1;
-  pos += n;
+  if (isHexAny(b(p + 2))) return -1;
   return v;
 }
 @inline function isHexAny(c: i32): bool {
@@ -921,30 +929,30 @@ let pkt: i32 = 0;
   store<u32>(<usize>(rec + (pkt + slot) * 4), v);
 }
 
-/** `SRC=… DST=… ` IPv4 or full-form IPv6 at pos → family, or 0. */
-function addresses(): i32 {
-  if (!at(pos, L_SRC, 4)) return 0;
-  pos += 4;
-  addrField = F_SRC;
-  const fam = addr();
-  if (fam == 0) return 0;
+/** `SRC=… DST=… ` IPv4 or full-form IPv6 at p → vend(family, end), or 0. */
+@inline function addresses(p: i32): i64 {
+  if (!at(p, L_SRC, 4)) return 0;
+  let r = addr(p + 4, F_SRC);
+  if (r == 0) return 0;
+  const fam = valOf(r);
   const src = lastAddr;
-  if (!at(pos, L_SP_DST, 5)) return 0;
-  pos += 5;
-  addrField = F_DST;
-  if (addr() != fam) return 0;
+  p = endOf(r);
+  if (!at(p, L_SP_DST, 5)) return 0;
+  r = addr(p + 5, F_DST);
+  if (r == 0 || valOf(r) != fam) return 0;
   setP(P_SRC, src);
   setP(P_DST, lastAddr);
   setP(P_FAMILY, fam);
-  return fam;
+  return r;
 }
 let lastAddr: i32 = 0;
-let addrField: i32 = F_SRC;
 
-/** One address at pos: dotted quad (1-3 digits each) → 4, eight groups of 4 lowercase hex → 6; 0 otherwise. */
-@inline function addr(): i32 {
-  const a = pos;
-  let p = pos;
+/**
+ * One address at p: dotted quad (1-3 digits each) → vend(4, end), eight groups of 4 lowercase hex → vend(6, end);
+ * 0 otherwise. Its id goes to `lastAddr`.
+ */
+@inline function addr(p: i32, field: i32): i64 {
+  const a = p;
   if (b(p + 4) == 58) {
     for (let g = 0; g < 8; g++) {
       for (let k = 0; k < 4; k++) {
@@ -958,11 +966,10 @@ let addrField: i32 = F_SRC;
       }
     }
     if (b(p) != 32) return 0;
-    const id = internF(addrField, a, p);
+    const id = internF(field, a, p);
     if (id < 0) return 0;
     lastAddr = id;
-    pos = p;
-    return 6;
+    return vend(6, p);
   }
   // Dotted quad, as the kernel prints it (%pI4): 1-3 digits a group, no leading zero (anything else is read by
   // JavaScript). Then the groups' values name the text exactly, and a small direct-mapped table keyed by them finds
@@ -995,48 +1002,49 @@ let addrField: i32 = F_SRC;
     store<i32>(<usize>(slot + 8), id);
   }
   lastAddr = id;
-  pos = p;
-  return 4;
+  return vend(4, p);
 }
 
-/** IP header fields after the addresses, up to and including `PROTO=`; family 4 or 6. */
-function ipHeader(fam: i32): bool {
-  if (!at(pos, L_SP_LEN, 5)) return false;
-  pos += 5;
-  const len = digits(5);
-  if (len < 0) return false;
-  setP(P_LEN, len);
+/** IP header fields after the addresses, up to and including `PROTO=`, at p; family 4 or 6. The end, or -1. */
+@inline function ipHeader(p: i32, fam: i32): i32 {
+  if (!at(p, L_SP_LEN, 5)) return -1;
+  let r = num(p + 5, 5);
+  if (r < 0) return -1;
+  setP(P_LEN, valOf(r));
+  p = endOf(r);
   if (fam == 4) {
-    if (!at(pos, L_SP_TOS_0X, 7)) return false;
-    pos += 7;
-    const tos = hexN(2, true);
-    if (tos < 0) return false;
-    if (!at(pos, L_SP_PREC_0X, 8)) return false;
-    pos += 8;
-    const prec = hexN(2, true);
-    if (prec < 0) return false;
-    if (!at(pos, L_SP_TTL, 5)) return false;
-    pos += 5;
-    const ttl = digits(3);
-    if (ttl < 0) return false;
-    if (!at(pos, L_SP_ID, 4)) return false;
-    pos += 4;
-    const id = digits(5);
-    if (id < 0) return false;
-    if (b(pos) != 32) return false;
-    pos++;
+    if (!at(p, L_SP_TOS_0X, 7)) return -1;
+    const tos = hex2(p + 7, true);
+    if (tos < 0) return -1;
+    p += 9;
+    if (!at(p, L_SP_PREC_0X, 8)) return -1;
+    const prec = hex2(p + 8, true);
+    if (prec < 0) return -1;
+    p += 10;
+    if (!at(p, L_SP_TTL, 5)) return -1;
+    r = num(p + 5, 3);
+    if (r < 0) return -1;
+    const ttl = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_SP_ID, 4)) return -1;
+    r = num(p + 4, 5);
+    if (r < 0) return -1;
+    const id = valOf(r);
+    p = endOf(r);
+    if (b(p) != 32) return -1;
+    p++;
     let fl = 0;
-    if (b(pos) == 67 && b(pos + 1) == 69 && b(pos + 2) == 32) {
+    if (b(p) == 67 && b(p + 1) == 69 && b(p + 2) == 32) {
       fl |= 1;
-      pos += 3;
+      p += 3;
     }
-    if (b(pos) == 68 && b(pos + 1) == 70 && b(pos + 2) == 32) {
+    if (b(p) == 68 && b(p + 1) == 70 && b(p + 2) == 32) {
       fl |= 2;
-      pos += 3;
+      p += 3;
     }
-    if (b(pos) == 77 && b(pos + 1) == 70 && b(pos + 2) == 32) {
+    if (b(p) == 77 && b(p + 1) == 70 && b(p + 2) == 32) {
       fl |= 4;
-      pos += 3;
+      p += 3;
     }
     setP(P_TOS, tos);
     setP(P_PREC, prec);
@@ -1044,173 +1052,189 @@ function ipHeader(fam: i32): bool {
     setP(P_ID, id);
     setP(P_IPFLAGS, fl);
   } else {
-    if (!at(pos, L_SP_TC, 4)) return false;
-    pos += 4;
-    const tc = digits(3);
-    if (tc < 0) return false;
-    if (!at(pos, L_SP_HOPLIMI, 8) || !at(pos + 8, L_T_EQ, 2)) return false;
-    pos += 10;
-    const hop = digits(3);
-    if (hop < 0) return false;
-    if (!at(pos, L_SP_FLOWLBL, 8) || b(pos + 8) != 61) return false;
-    pos += 9;
-    const fl = digits(7);
-    if (fl < 0) return false;
-    if (b(pos) != 32) return false;
-    pos++;
+    if (!at(p, L_SP_TC, 4)) return -1;
+    r = num(p + 4, 3);
+    if (r < 0) return -1;
+    const tc = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_SP_HOPLIMI, 8) || !at(p + 8, L_T_EQ, 2)) return -1;
+    r = num(p + 10, 3);
+    if (r < 0) return -1;
+    const hop = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_SP_FLOWLBL, 8) || b(p + 8) != 61) return -1;
+    r = num(p + 9, 7);
+    if (r < 0) return -1;
+    const fl = valOf(r);
+    p = endOf(r);
+    if (b(p) != 32) return -1;
+    p++;
     setP(P_TC, tc);
     setP(P_HOP, hop);
     setP(P_FLOWLBL, fl);
   }
-  if (!at(pos, L_PROTO, 6)) return false;
-  pos += 6;
-  return true;
+  if (!at(p, L_PROTO, 6)) return -1;
+  return p + 6;
 }
 
-/** Flag words after `RES=0x.. `, strictly in kernel order, then `URGP=`. */
-@inline function tcpFlags(): i32 {
+/** Flag words at p (after `RES=0x.. `), strictly in kernel order → vend(bits, end); -1 when out of order. */
+@inline function tcpFlags(p: i32): i64 {
   let bits = 0;
   let last = -1;
   for (;;) {
-    const c = b(pos);
+    const c = b(p);
     let f = -1;
     let n = 3;
     if (c == 65) {
-      if (b(pos + 1) == 67 && b(pos + 2) == 75) f = 4; // ACK
-      else if (b(pos + 1) == 69) { f = 0; n = 2; } // AE
-    } else if (c == 80 && b(pos + 1) == 83 && b(pos + 2) == 72) f = 5; // PSH
-    else if (c == 83 && b(pos + 1) == 89 && b(pos + 2) == 78) f = 7; // SYN
-    else if (c == 70 && b(pos + 1) == 73 && b(pos + 2) == 78) f = 8; // FIN
-    else if (c == 82 && b(pos + 1) == 83 && b(pos + 2) == 84) f = 6; // RST
-    else if (c == 85 && b(pos + 1) == 82 && b(pos + 2) == 71) f = 3; // URG
-    else if (c == 69 && b(pos + 1) == 67 && b(pos + 2) == 69) f = 2; // ECE
-    else if (c == 67 && b(pos + 1) == 87 && b(pos + 2) == 82) f = 1; // CWR
-    if (f < 0 || b(pos + n) != 32) break; // `URGP=` starts like URG
+      if (b(p + 1) == 67 && b(p + 2) == 75) f = 4; // ACK
+      else if (b(p + 1) == 69) { f = 0; n = 2; } // AE
+    } else if (c == 80 && b(p + 1) == 83 && b(p + 2) == 72) f = 5; // PSH
+    else if (c == 83 && b(p + 1) == 89 && b(p + 2) == 78) f = 7; // SYN
+    else if (c == 70 && b(p + 1) == 73 && b(p + 2) == 78) f = 8; // FIN
+    else if (c == 82 && b(p + 1) == 83 && b(p + 2) == 84) f = 6; // RST
+    else if (c == 85 && b(p + 1) == 82 && b(p + 2) == 71) f = 3; // URG
+    else if (c == 69 && b(p + 1) == 67 && b(p + 2) == 69) f = 2; // ECE
+    else if (c == 67 && b(p + 1) == 87 && b(p + 2) == 82) f = 1; // CWR
+    if (f < 0 || b(p + n) != 32) break; // `URGP=` starts like URG
     if (f <= last) return -1;
     bits |= 1 << f;
     last = f;
-    pos += n + 1;
+    p += n + 1;
   }
-  return bits;
+  return vend(<i64>bits, p);
 }
 
-/** The transport header after `PROTO=`; inner: inside `[…]` of an ICMP error. */
-function transport(inner: bool, fam: i32): bool {
-  const c = b(pos);
-  if (c == 84 && at(pos, L_TCP_SPT, 8)) {
-    pos += 8;
-    const spt = digits(5);
-    if (spt < 0 || !at(pos, L_SP_DPT, 5)) return false;
-    pos += 5;
-    const dpt = digits(5);
-    if (dpt < 0) return false;
+/** The transport header after `PROTO=`, at p; inner: inside `[…]` of an ICMP error. The end, or -1. */
+function transport(p: i32, inner: bool, fam: i32): i32 {
+  const c = b(p);
+  if (c == 84 && at(p, L_TCP_SPT, 8)) {
+    let r = num(p + 8, 5);
+    if (r < 0) return -1;
+    const spt = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_SP_DPT, 5)) return -1;
+    r = num(p + 5, 5);
+    if (r < 0) return -1;
+    const dpt = valOf(r);
+    p = endOf(r);
     setP(P_PROTO, 1);
     setP(P_SPT, spt);
     setP(P_DPT, dpt);
     setP(P_HASSEQ, 0);
-    if (at(pos, L_SP_SEQ, 5)) {
-      pos += 5;
-      const seq = digitsU32();
-      if (seq < 0 || !at(pos, L_SP_ACK, 5)) return false;
-      pos += 5;
-      const ack = digitsU32();
-      if (ack < 0) return false;
+    if (at(p, L_SP_SEQ, 5)) {
+      const seq = numU32(p + 5);
+      if (seq < 0) return -1;
+      p = numEnd;
+      if (!at(p, L_SP_ACK, 5)) return -1;
+      const ack = numU32(p + 5);
+      if (ack < 0) return -1;
+      p = numEnd;
       setPU(P_SEQ, <u32>seq);
       setPU(P_ACK, <u32>ack);
       setP(P_HASSEQ, 1);
     }
-    if (!at(pos, L_SP_WINDOW, 8)) return false;
-    pos += 8;
-    const win = digits(5);
-    if (win < 0 || !at(pos, L_SP_RES_0X, 7)) return false;
-    pos += 7;
-    const res = hexN(2, false);
-    if (res < 0 || b(pos) != 32) return false;
-    pos++;
-    const fl = tcpFlags();
-    if (fl < 0 || !at(pos, L_URGP, 5)) return false;
-    pos += 5;
-    const urgp = digits(5);
-    if (urgp < 0) return false;
+    if (!at(p, L_SP_WINDOW, 8)) return -1;
+    r = num(p + 8, 5);
+    if (r < 0) return -1;
+    const win = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_SP_RES_0X, 7)) return -1;
+    const res = hex2(p + 7, false);
+    if (res < 0 || b(p + 9) != 32) return -1;
+    r = tcpFlags(p + 10);
+    if (r < 0) return -1;
+    const fl = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_URGP, 5)) return -1;
+    r = num(p + 5, 5);
+    if (r < 0) return -1;
     setP(P_WINDOW, win);
     setP(P_RES, res);
     setP(P_TCPFLAGS, fl);
-    setP(P_URGP, urgp);
-    return true;
+    setP(P_URGP, valOf(r));
+    return endOf(r);
   }
-  if (c == 85 && at(pos, L_UDP_SPT, 8)) {
-    pos += 8;
-    const spt = digits(5);
-    if (spt < 0 || !at(pos, L_SP_DPT, 5)) return false;
-    pos += 5;
-    const dpt = digits(5);
-    if (dpt < 0 || !at(pos, L_SP_LEN, 5)) return false;
-    pos += 5;
-    const ulen = digits(5);
-    if (ulen < 0) return false;
+  if (c == 85 && at(p, L_UDP_SPT, 8)) {
+    let r = num(p + 8, 5);
+    if (r < 0) return -1;
+    const spt = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_SP_DPT, 5)) return -1;
+    r = num(p + 5, 5);
+    if (r < 0) return -1;
+    const dpt = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_SP_LEN, 5)) return -1;
+    r = num(p + 5, 5);
+    if (r < 0) return -1;
     setP(P_PROTO, 2);
     setP(P_SPT, spt);
     setP(P_DPT, dpt);
-    setP(P_UDPLEN, ulen);
-    return true;
+    setP(P_UDPLEN, valOf(r));
+    return endOf(r);
   }
   if (c == 73) {
     let v6 = false;
-    if (at(pos, L_ICMP_TY, 8) && at(pos + 6, L_YPE, 4)) {
-      pos += 10;
-    } else if (at(pos, L_ICMPV6_T, 8) && at(pos + 8, L_YPE, 4)) {
-      pos += 12;
+    if (at(p, L_ICMP_TY, 8) && at(p + 6, L_YPE, 4)) {
+      p += 10;
+    } else if (at(p, L_ICMPV6_T, 8) && at(p + 8, L_YPE, 4)) {
+      p += 12;
       v6 = true;
     } else {
-      return false;
+      return -1;
     }
-    if ((fam == 6) != v6) return false;
-    const type = digits(3);
-    if (type < 0 || !at(pos, L_SP_CODE, 6)) return false;
-    pos += 6;
-    const code = digits(3);
-    if (code < 0) return false;
+    if ((fam == 6) != v6) return -1;
+    let r = num(p, 3);
+    if (r < 0) return -1;
+    const type = valOf(r);
+    p = endOf(r);
+    if (!at(p, L_SP_CODE, 6)) return -1;
+    r = num(p + 6, 3);
+    if (r < 0) return -1;
+    const code = valOf(r);
+    p = endOf(r);
     setP(P_PROTO, v6 ? 4 : 3);
     setP(P_ITYPE, type);
     setP(P_ICODE, code);
     setP(P_HASIDSEQ, 0);
-    if (at(pos, L_SP_ID, 4)) {
-      pos += 4;
-      const id = digits(5);
-      if (id < 0 || !at(pos, L_SP_SEQ, 5)) return false;
-      pos += 5;
-      const seq = digits(5);
-      if (seq < 0) return false;
+    if (at(p, L_SP_ID, 4)) {
+      r = num(p + 4, 5);
+      if (r < 0) return -1;
+      const id = valOf(r);
+      p = endOf(r);
+      if (!at(p, L_SP_SEQ, 5)) return -1;
+      r = num(p + 5, 5);
+      if (r < 0) return -1;
       setP(P_IID, id);
-      setP(P_ISEQ, seq);
+      setP(P_ISEQ, valOf(r));
       setP(P_HASIDSEQ, 1);
-      return true;
+      return endOf(r);
     }
-    if (!inner && b(pos) == 32 && b(pos + 1) == 91) {
+    if (!inner && b(p) == 32 && b(p + 1) == 91) {
       // `[SRC=… ]`: the quoted packet, one level.
-      pos += 2;
       const outer = pkt;
       pkt = P_INNER;
-      const ok = packet(true);
+      const q = packet(p + 2, true);
       const innerFam = load<i32>(<usize>(rec + (P_INNER + P_FAMILY) * 4));
       pkt = outer;
-      if (!ok || innerFam != fam) return false;
-      if (b(pos) != 32 || b(pos + 1) != 93) return false;
-      pos += 2;
+      if (q < 0 || innerFam != fam) return -1;
+      if (b(q) != 32 || b(q + 1) != 93) return -1;
       set(R_INNER, 1);
-      return true;
+      return q + 2;
     }
-    return true;
+    return p;
   }
-  return false;
+  return -1;
 }
 
-/** Addresses, IP header and transport header into the current packet slots. */
-function packet(inner: bool): bool {
-  const fam = addresses();
-  if (fam == 0) return false;
-  if (!ipHeader(fam)) return false;
-  return transport(inner, fam);
+/** Addresses, IP header and transport header at p into the current packet slots. The end, or -1. */
+function packet(p: i32, inner: bool): i32 {
+  const r = addresses(p);
+  if (r == 0) return -1;
+  const fam = valOf(r);
+  const q = ipHeader(endOf(r), fam);
+  if (q < 0) return -1;
+  return transport(q, inner, fam);
 }
 
 /** The body from pos (message start): prefix, IN= OUT= [MAC=] packet [UID= GID=] [MARK=] and the line's end. */
@@ -1265,38 +1289,41 @@ function body(): i32 {
   }
   pkt = P_OUTER;
   set(R_INNER, 0);
-  if (!packet(false)) return -1;
+  let p = packet(pos, false);
+  if (p < 0) return -1;
   set(R_HASUID, 0);
   set(R_HASMARK, 0);
-  if (at(pos, L_SP_UID, 5)) {
-    pos += 5;
-    const uid = digitsU32();
-    if (uid < 0 || !at(pos, L_SP_GID, 5)) return -1;
-    pos += 5;
-    const gid = digitsU32();
+  if (at(p, L_SP_UID, 5)) {
+    const uid = numU32(p + 5);
+    if (uid < 0) return -1;
+    p = numEnd;
+    if (!at(p, L_SP_GID, 5)) return -1;
+    const gid = numU32(p + 5);
     if (gid < 0) return -1;
+    p = numEnd;
     setU(R_UID, <u32>uid);
     setU(R_GID, <u32>gid);
     set(R_HASUID, 1);
   }
-  if (at(pos, L_SP_MARK, 8)) {
-    pos += 8;
+  if (at(p, L_SP_MARK, 8)) {
+    p += 8;
     let v: u32 = 0;
-    const s = pos;
-    while (pos - s < 9) {
-      const c = b(pos);
+    const s = p;
+    while (p - s < 9) {
+      const c = b(p);
       if (isDigit(c)) v = v * 16 + <u32>(c - 48);
       else if (c >= 97 && c <= 102) v = v * 16 + <u32>(c - 87);
       else break;
-      pos++;
+      p++;
     }
-    if (pos == s || pos - s > 8) return -1;
+    if (p == s || p - s > 8) return -1;
     setU(R_MARK, v);
     set(R_HASMARK, 1);
   }
   // Nothing else: an optional single trailing space, then the end of the line.
-  if (pos < lend && b(pos) == 32) pos++;
-  if (pos != lend) return -1;
+  if (p < lend && b(p) == 32) p++;
+  pos = p;
+  if (p != lend) return -1;
   return 1;
 }
 
