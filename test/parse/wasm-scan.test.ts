@@ -215,7 +215,8 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
       j({ ...base, MESSAGE: 'EXT4-fs (vda1): re-mounted' }),
       j({ ...base, MESSAGE: 'SRC=1.2.3.4 DST=1.2.3.5 PROTO=TCP' }),
       j({ ...base, PRIORITY: 4 }),
-      j({ _HOSTNAME: 'a', ...base, _TRANSPORT: 'kernel' }),
+      // the same keys in another order (_HOSTNAME first)
+      j(Object.assign({ _HOSTNAME: 'a' }, base, { _TRANSPORT: 'kernel' })),
       `${j(base).slice(0, -1)},"MESSAGE":"${body.replace('SYN', 'ACK')}"}`,
       `${j(base).slice(0, -1)} }`,
       `{ ${j(base).slice(1)}`,
