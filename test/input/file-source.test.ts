@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -153,5 +154,58 @@ describe('streamSource (stdin)', () => {
     ac.abort();
     const r = await done;
     expect(r.lines).toEqual(['a', 'b']);
+  });
+});
+
+describe('stdin redirected from a regular file (`fwdiag parse < FILE`)', () => {
+  // The real binary, so descriptor 0 really is the file (a test process's own stdin is not).
+  const BIN = new URL('../../bin/fwdiag.js', import.meta.url).pathname;
+  const lines = Array.from({ length: 12_000 }, (_, i) => kernelLine(i)); // ~3 MB: several 1 MiB reads
+  const text = `${lines.join('\n')}\n`;
+
+  const parse = (stdin: number | 'pipe' | 'ignore', args: string[], input?: Buffer | string) => {
+    const r = spawnSync(process.execPath, [BIN, 'parse', '--tz', 'UTC', ...args], {
+      stdio: [stdin, 'pipe', 'pipe'],
+      ...(input === undefined ? {} : { input }),
+      maxBuffer: 64 << 20,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    expect(r.status, r.stderr.toString()).toBe(0);
+    return r.stdout.toString();
+  };
+
+  it('reads from where the descriptor stands, like a named file of the rest, and leaves nothing out', () => {
+    const p = join(dir, 'stdin.log');
+    writeFileSync(p, text);
+    const skip = 100;
+    const restPath = join(dir, 'rest.log');
+    writeFileSync(restPath, `${lines.slice(skip).join('\n')}\n`);
+    const fd = openSync(p, 'r');
+    try {
+      // a reader before fwdiag took the first 100 lines (`(head -n 100 >/dev/null; fwdiag parse) < FILE`)
+      const head = Buffer.byteLength(`${lines.slice(0, skip).join('\n')}\n`);
+      expect(readSync(fd, Buffer.alloc(head), 0, head, null)).toBe(head);
+      const got = parse(fd, []);
+      const want = parse('ignore', [restPath]);
+      expect(got.split('\n').length - 1).toBe(lines.length - skip);
+      expect(got).toBe(want);
+      // the same bytes through a pipe (the stream path)
+      expect(parse('pipe', [], readFileSync(restPath))).toBe(want);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('reads gzip data on stdin from a file', () => {
+    const p = join(dir, 'stdin.log.gz');
+    writeFileSync(p, gzipSync(text));
+    const fd = openSync(p, 'r');
+    try {
+      const got = parse(fd, []);
+      expect(got.split('\n').length - 1).toBe(lines.length);
+      expect(got).toBe(parse('pipe', [], text));
+    } finally {
+      closeSync(fd);
+    }
   });
 });
