@@ -2,7 +2,7 @@
  * The classifier: per-packet verdicts (verdict.ts) + flows (flows.ts) + scan detection (scan.ts), over a stream
  * of DropEvents. Synchronous and free of I/O: feed events with `classify`, get the summary with `end`.
  */
-import type { DropEvent } from '../parse/event.js';
+import type { DropEvent, Packet } from '../parse/event.js';
 import { UsageError } from '../cli/errors.js';
 import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
 import { catalogServiceLookup, type ServiceLookup } from './services.js';
@@ -124,6 +124,12 @@ export interface AnalyzeSummary {
 
 export interface Classifier {
   classify(event: DropEvent): ClassifyResult;
+  /**
+   * classify() without a result: the packet is counted into its flow and the summary only. For runs that print no
+   * event (`analyze --summary`); the parser can then hand over scanner records as packets instead of events. The
+   * packet is not kept.
+   */
+  count(packet: Packet): void;
   /** The final summary. The classifier stays usable (a live view may call it more than once). */
   end(): AnalyzeSummary;
   /**
@@ -283,6 +289,15 @@ class ClassifierCore implements Classifier {
   }
 
   classify(e: DropEvent): ClassifyResult {
+    return this.run(e, e)!;
+  }
+
+  count(p: Packet): void {
+    this.run(p, undefined);
+  }
+
+  /** Judges and counts packet `e`; returns its result when `event` (e itself, as an event) is given. */
+  private run(e: Packet, event: DropEvent | undefined): ClassifyResult | undefined {
     const j = judge(e, this.ctx, this.j);
     const t = e.ts ?? (e.mono !== null ? e.mono * 1000 : ++this.seq);
     if (t > this.now) this.now = t;
@@ -298,7 +313,10 @@ class ClassifierCore implements Classifier {
     const port = srcIsServer ? e.spt : e.dpt;
     const serverPort = port === undefined ? null : port;
 
-    if (e.ctInvalid !== undefined) return this.corroborate(e, j, server, serverPort, client);
+    if (e.ctInvalid !== undefined) {
+      const f = this.corroborate(e, j, server, serverPort, client);
+      return event === undefined ? undefined : new Classified(event, 'ct-invalid', j.verdict, j.rule, j.server, j.service, f, j.proto, j.flags, j.probe, this);
+    }
 
     this.events++;
     let verdict = j.verdict;
@@ -349,8 +367,9 @@ class ClassifierCore implements Classifier {
       const w = this.options.window!;
       bump(t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after, verdict);
     }
+    if (event === undefined) return undefined;
     const out: ClassifyResult = new Classified(
-      e, 'drop', verdict, j.rule, j.server, j.service, flow, j.proto, j.flags, j.probe, this,
+      event, 'drop', verdict, j.rule, j.server, j.service, flow, j.proto, j.flags, j.probe, this,
     );
     if (changes !== undefined && changes.length > 0) out.changes = changes;
     return out;
@@ -361,7 +380,7 @@ class ClassifierCore implements Classifier {
    * folded into one scan flow per (host, proto, target, source), which this packet joins. Returns that flow.
    */
   private foldScanner(
-    became: Flow[], current: Flow, e: DropEvent, j: Judgement, server: string, client: string, t: number,
+    became: Flow[], current: Flow, e: Packet, j: Judgement, server: string, client: string, t: number,
     changes: FlowChange[],
   ): Flow {
     // the tipping packet's flow, if it was created by this very packet, is announced as the scan, never as a block
@@ -454,7 +473,7 @@ class ClassifierCore implements Classifier {
   }
 
   /** Keeps what the packet's reason needs, to build it when someone asks (most flows are never printed). */
-  private exemplar(f: Flow, e: DropEvent, j: Judgement): void {
+  private exemplar(f: Flow, e: Packet, j: Judgement): void {
     f.exSpt = e.spt ?? -1;
     f.exDpt = e.dpt ?? -1;
     f.exFrag = e.frag ?? -1;
@@ -484,7 +503,8 @@ class ClassifierCore implements Classifier {
     return f.reason;
   }
 
-  private corroborate(e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string): ClassifyResult {
+  /** Attaches a conntrack INVALID line to its flow (or keeps it for the flow to come); returns the flow if held. */
+  private corroborate(e: Packet, j: Judgement, server: string, serverPort: number | null, client: string): Flow | undefined {
     this.ctInvalid++;
     const f = this.table.find(e.host, j.proto, server, serverPort, client);
     const reason = own(e.ctInvalid?.reason ?? '');
@@ -501,11 +521,11 @@ class ClassifierCore implements Classifier {
         this.pendingCt.set(own(key), { count: 1, reason });
       }
     }
-    return new Classified(e, 'ct-invalid', j.verdict, j.rule, j.server, j.service, f, j.proto, j.flags, j.probe, this);
+    return f;
   }
 
   private newFlow(
-    e: DropEvent, j: Judgement, server: string, serverPort: number | null, client: string, verdict: Verdict, t: number,
+    e: Packet, j: Judgement, server: string, serverPort: number | null, client: string, verdict: Verdict, t: number,
   ): Flow {
     const f = this.table.create(e.host, j.proto, server, serverPort, client, this.now);
     this.initFlow(f, verdict, j.rule, j.service, t, e.ts, e.mono, e.line, e.file, j.probe);
@@ -522,7 +542,7 @@ class ClassifierCore implements Classifier {
     return f;
   }
 
-  private setVerdict(f: Flow, e: DropEvent, j: Judgement, verdict: Verdict): void {
+  private setVerdict(f: Flow, e: Packet, j: Judgement, verdict: Verdict): void {
     f.verdict = verdict;
     f.rule = j.rule;
     if (j.service !== undefined) f.service = j.service;
@@ -530,7 +550,7 @@ class ClassifierCore implements Classifier {
     if (j.probe) f.probe = true;
   }
 
-  private update(f: Flow, e: DropEvent, j: Judgement, t: number): void {
+  private update(f: Flow, e: Packet, j: Judgement, t: number): void {
     f.count++;
     if (t > f.lastSeen) f.lastSeen = t;
     if (e.ts !== null) f.lastTsNum = e.ts;
@@ -573,7 +593,7 @@ class ClassifierCore implements Classifier {
     s.gap = gap;
   }
 
-  scanReason(e: DropEvent, j: Judgement): string {
+  scanReason(e: Packet, j: Judgement): string {
     const src = e.srcShort ?? e.src ?? '?';
     const what = j.proto === 'tcp' ? `TCP ${flagsText(j.flags)}` : j.proto.toUpperCase();
     return `${what} from ${src} to port ${e.dpt ?? '?'}: ${src} is scanning (${this.options.scanPorts}+ distinct closed ports within ${seconds(this.options.scanWindowMs)}) — evidence of probing, never a reason to open a port`;

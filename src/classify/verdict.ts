@@ -6,7 +6,7 @@
  * The hot path (`judge`) writes into a caller-owned {@link Judgement} and builds no strings; `explain` builds the
  * human reason only when someone will read it.
  */
-import type { DropEvent } from '../parse/event.js';
+import type { DropEvent, Packet } from '../parse/event.js';
 import type { PortRange } from './options.js';
 import { serviceForProtocol, type ServiceLookup } from './services.js';
 
@@ -145,7 +145,7 @@ function inRange(p: number, r: PortRange): boolean {
 /**
  * Judges one packet into `out` (and returns it). Pure: same event and context, same judgement.
  */
-export function judge(e: DropEvent, ctx: VerdictContext, out: Judgement): Judgement {
+export function judge(e: Packet, ctx: VerdictContext, out: Judgement): Judgement {
   const proto = lowerProto(e.proto);
   out.proto = proto;
   out.flags = 0;
@@ -181,7 +181,7 @@ function set(out: Judgement, verdict: Verdict, rule: RuleId): Judgement {
 }
 
 function judgeTcp(
-  e: DropEvent, spt: number, dpt: number, sSvc: string | undefined, dSvc: string | undefined,
+  e: Packet, spt: number, dpt: number, sSvc: string | undefined, dSvc: string | undefined,
   ctx: VerdictContext, out: Judgement,
 ): Judgement {
   const f = flagBits(e.flags);
@@ -289,7 +289,7 @@ function judgeUdp(
 }
 
 
-function judgeIcmp(e: DropEvent, v6: boolean, out: Judgement): Judgement {
+function judgeIcmp(e: Packet, v6: boolean, out: Judgement): Judgement {
   const icmp = e.icmp;
   if (icmp === undefined) return set(out, 'undetermined', 'no-ports');
   const t = icmp.type;

@@ -8,7 +8,7 @@ import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { LIVE_INPUT_FLAGS, kmsgSchema, normaliseKmsgFlag, tzSchema, flag, usageFromParseArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
-import type { LineResult, ParseCounters } from '../parse/event.js';
+import type { LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
 import {
@@ -259,13 +259,18 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   let shownIssues = 0;
 
   const handle = (r: LineResult) => {
-    if (r.kind === 'event') writer.event(classifier.classify(r.event));
+    if (r.kind === 'event') {
+      if (opts.summaryOnly) classifier.count(r.event);
+      else writer.event(classifier.classify(r.event));
+    }
     else if (r.kind === 'issue') {
       if (shownIssues < MAX_SHOWN_ISSUES && !opts.json) {
         shownIssues++;
         io.stderr.write(`fwdiag: line ${r.issue.line}: ${escapeControl(r.issue.message)}\n`);
       }
-      if (r.event !== undefined) writer.event(classifier.classify(r.event));
+      if (r.event === undefined) return;
+      if (opts.summaryOnly) classifier.count(r.event);
+      else writer.event(classifier.classify(r.event));
     }
   };
 
@@ -275,7 +280,9 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // each result is classified as soon as it is parsed; the batches only pace flushing
-    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, each: handle }, totals)) {
+    // --summary prints no event: the classifier counts packets, and lines the scanner read never become events
+    const packets = opts.summaryOnly ? (p: Packet) => classifier.count(p) : undefined;
+    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, each: handle, ...(packets === undefined ? {} : { packets }) }, totals)) {
       await writer.flush();
       // the reader went away (`| head`): stop quietly
       if (isOutputClosed(io.stdout)) stop.abort();

@@ -1,5 +1,5 @@
 import type { LineSource } from '../input/types.js';
-import type { LineResult, ParseCounters } from '../parse/event.js';
+import type { LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { type NdjsonSink, createParser } from '../parse/parse-line.js';
 
 export interface ReadLoopOptions {
@@ -19,6 +19,11 @@ export interface ReadLoopOptions {
    * the batches yielded are empty and only mark where the consumer may flush and await.
    */
   each?: (r: LineResult) => void;
+  /**
+   * With `each`: lines the scanner reads come here as packets instead (LineParser.parseBytesPackets: one object
+   * refilled per line, for consumers that print no event); everything else still goes to `each`.
+   */
+  packets?: (p: Packet) => void;
 }
 
 /** One batch of parse results, with the source it came from. */
@@ -69,7 +74,7 @@ export async function* readResults(
             } else if (ndjson !== undefined) {
               source.stats.lines += parser.parseBytesNdjson(p, ndjson);
             } else if (each !== undefined) {
-              source.stats.lines += parser.parseBytesEach(p, each);
+              source.stats.lines += opts.packets === undefined ? parser.parseBytesEach(p, each) : parser.parseBytesPackets(p, opts.packets, each);
             } else {
               source.stats.lines += parser.parseBytes(p, results);
             }

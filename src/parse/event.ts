@@ -201,3 +201,14 @@ export interface ParseCounters {
   /** lines cut at the line-length cap */
   cut: number;
 }
+
+/**
+ * The fields of a drop event that classification reads. A DropEvent is one; the parser also hands out a scanner's
+ * record as one (LineParser.parseBytesPackets) when no event is printed — without building the event's other fields
+ * (its time string, MAC, IP header…).
+ */
+export type Packet = Pick<
+  DropEvent,
+  | 'line' | 'file' | 'ts' | 'mono' | 'host' | 'src' | 'dst' | 'srcShort' | 'dstShort' | 'proto' | 'spt' | 'dpt'
+  | 'flags' | 'frag' | 'icmp' | 'arp' | 'ctInvalid'
+>;

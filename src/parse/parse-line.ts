@@ -1,4 +1,4 @@
-import type { DropEvent, LineResult, ParseCounters, ParseIssue } from './event.js';
+import type { DropEvent, LineResult, Packet, ParseCounters, ParseIssue } from './event.js';
 import { findBodyStart, parseBody } from './body.js';
 import {
   type EnvelopeContext,
@@ -8,7 +8,7 @@ import {
   kernelStampAt,
 } from './envelope.js';
 import { CtimeClock, IsoFormatter, SyslogClock } from './time.js';
-import { SCAN_FALLBACK, SCAN_SKIP, type ScanClocks, type Scanner, getScanner } from './wasm-scan.js';
+import { SCAN_EVENT, SCAN_FALLBACK, SCAN_SKIP, type ScanClocks, type Scanner, getScanner } from './wasm-scan.js';
 
 export interface ParserOptions {
   /**
@@ -44,6 +44,12 @@ export interface LineParser {
    * reads it while it is still in cache and it can die young. Returns the number of lines read.
    */
   parseBytesEach(bytes: Uint8Array, each: (r: LineResult) => void): number;
+  /**
+   * parseBytesEach() for consumers that print no event (a classifier counting, `analyze --summary`): lines the
+   * scanner read come to `packet` as a Packet — one object refilled for every line, valid only during the call —
+   * without the event's other fields being built; the rest (JavaScript's events, issues) to `each`, in input order.
+   */
+  parseBytesPackets(bytes: Uint8Array, packet: (p: Packet) => void, each: (r: LineResult) => void): number;
   /**
    * parseBytes() for NDJSON output: the scanner prints the events it read as NDJSON bytes itself (the same bytes
    * NdjsonBuffer writes for the events parseBytes() would give); other lines' results come to `sink.result`, in
@@ -289,6 +295,39 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     });
   }
 
+  const pk: Packet = {
+    line: 0, file, ts: null, mono: null, host: null, src: undefined, dst: undefined, srcShort: undefined,
+    dstShort: undefined, proto: undefined, spt: undefined, dpt: undefined, flags: undefined, frag: undefined,
+    icmp: undefined, arp: undefined, ctInvalid: undefined,
+  };
+
+  function parseBytesPackets(bytes: Uint8Array, packet: (p: Packet) => void, each: (r: LineResult) => void): number {
+    if (!fastPath) return parseBytesEach(bytes, each);
+    return scanRuns(bytes, (sc, n) => {
+      for (let r = 0; r < n; r++) {
+        if (sc.status(r) !== SCAN_EVENT || exportFields !== null) {
+          const res = recordResult(sc, r);
+          if (res.kind === 'event' || res.kind === 'issue') each(res);
+          continue;
+        }
+        // recordResult() and datedEvent() without the event: the same line number, counters and time
+        pk.line = ++counters.lines;
+        let ms = sc.timeOf(r, clocks);
+        const mono = sc.mono(r);
+        if (Number.isNaN(ms) && bootTimeMs !== undefined && !Number.isNaN(mono)) {
+          const env = sc.envelope(r);
+          if (env === 'kmsg' || env === 'dmesg') ms = bootTimeMs + mono * 1000;
+        }
+        pk.ts = Number.isNaN(ms) ? null : ms;
+        pk.mono = Number.isNaN(mono) ? null : mono;
+        pk.host = sc.host(r);
+        sc.packet(r, pk);
+        counters.events++;
+        packet(pk);
+      }
+    });
+  }
+
   function parseBytesNdjson(bytes: Uint8Array, sink: NdjsonSink): number {
     if (!fastPath || bootTimeMs !== undefined) {
       // Boot-time dating (kmsg) and the JavaScript-only mode: events first, then their JSON.
@@ -378,5 +417,5 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return r.kind === 'skip' ? [] : [r];
   }
 
-  return { parseLine, parseBytes, parseBytesEach, parseBytesNdjson, flush, counters };
+  return { parseLine, parseBytes, parseBytesEach, parseBytesPackets, parseBytesNdjson, flush, counters };
 }

@@ -1,6 +1,6 @@
 import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
-import type { DropEvent, Envelope, IcmpInfo, InnerPacket, Transport } from './event.js';
+import type { DropEvent, Envelope, IcmpInfo, InnerPacket, Packet, Transport } from './event.js';
 import { compressIpv6 } from './ipv6.js';
 
 /**
@@ -489,6 +489,40 @@ class Scanner {
       ev.gid = this.u32[b + R_GID] as number;
     }
     if ((i32[b + R_HASMARK] as number) !== 0) ev.mark = this.u32[b + R_MARK] as number;
+  }
+
+  /**
+   * What classification reads of record r (see Packet), into `pk`, which is reused record after record: every field
+   * body() could set is set or cleared. Time fields are the caller's (as for body()).
+   */
+  packet(r: number, pk: Packet): void {
+    const i32 = this.i32;
+    const b = this.recBase + r * REC_SLOTS;
+    const o = b + P_OUTER;
+    const srcId = i32[o + P_SRC] as number;
+    const dstId = i32[o + P_DST] as number;
+    pk.src = this.str(srcId);
+    pk.dst = this.str(dstId);
+    if ((i32[o + P_FAMILY] as number) === 4) {
+      pk.srcShort = undefined;
+      pk.dstShort = undefined;
+    } else {
+      pk.srcShort = this.v6short(srcId);
+      pk.dstShort = this.v6short(dstId);
+    }
+    const proto = i32[o + P_PROTO] as number;
+    pk.proto = PROTOS[proto];
+    if (proto === 1 || proto === 2) {
+      pk.spt = i32[o + P_SPT] as number;
+      pk.dpt = i32[o + P_DPT] as number;
+      pk.flags = proto === 1 ? TCP_FLAGS[i32[o + P_TCPFLAGS] as number] : undefined;
+      pk.icmp = undefined;
+    } else {
+      pk.spt = undefined;
+      pk.dpt = undefined;
+      pk.flags = undefined;
+      pk.icmp = this.icmp(o, (i32[b + R_INNER] as number) !== 0 ? b + P_INNER : -1);
+    }
   }
 
   /** ICMP info in the key order the JavaScript parser makes it: type, code, id, seq | inner. */

@@ -1,0 +1,72 @@
+/**
+ * `analyze --summary` counts scanner records as packets (parseBytesPackets + Classifier.count) instead of building
+ * events and classifying them. The summary must be exactly what classify() on the events gives.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createClassifier } from '../../src/classify/classifier.js';
+import type { LineResult, Packet } from '../../src/parse/event.js';
+import { createParser, type ParserOptions } from '../../src/parse/parse-line.js';
+import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+
+const read = (p: string): string[] => readFileSync(new URL(p, import.meta.url), 'utf8').split('\n').filter(Boolean);
+const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') } as const;
+
+function viaEvents(bytes: Buffer, opts: ParserOptions) {
+  const p = createParser(opts);
+  const c = createClassifier({});
+  const out: LineResult[] = [];
+  p.parseBytes(bytes, out);
+  for (const r of [...out, ...p.flush()]) {
+    if (r.kind === 'event') c.classify(r.event);
+    else if (r.kind === 'issue' && r.event !== undefined) c.classify(r.event);
+  }
+  return { summary: c.end(), counters: { ...p.counters } };
+}
+
+function viaPackets(bytes: Buffer, opts: ParserOptions) {
+  const p = createParser(opts);
+  const c = createClassifier({});
+  let packets = 0;
+  let seen: Packet | undefined;
+  let reused = true;
+  const each = (r: LineResult) => {
+    if (r.kind === 'event') c.count(r.event);
+    else if (r.kind === 'issue' && r.event !== undefined) c.count(r.event);
+  };
+  p.parseBytesPackets(bytes, (pk) => {
+    packets++;
+    if (seen !== undefined && seen !== pk) reused = false;
+    seen = pk;
+    c.count(pk);
+  }, each);
+  for (const r of p.flush()) each(r);
+  return { summary: c.end(), counters: { ...p.counters }, packets, reused };
+}
+
+describe('Classifier.count on packets = classify on events', () => {
+  const rnd = mulberry32(99);
+  const corpus = Array.from({ length: 30_000 }, (_, i) => makeLine(rnd, i));
+  const real = [...read('../../fixtures/kernel/kmsg.txt'), ...read('../../fixtures/kernel/dmesg.txt'), ...read('../../fixtures/kernel/syslog.txt'), ...read('../../fixtures/sample/harvester-upgrade.log')];
+
+  it('on the bench corpus and every kernel-written fixture line, mixed', () => {
+    const bytes = Buffer.from(`${[...corpus.slice(0, 15_000), ...real, ...corpus.slice(15_000)].join('\n')}\n`);
+    const a = viaEvents(bytes, OPTS);
+    const b = viaPackets(bytes, OPTS);
+    expect(b.counters).toEqual(a.counters);
+    expect(JSON.stringify(b.summary)).toBe(JSON.stringify(a.summary));
+    // the scanner's lines really came as packets, in one reused object
+    expect(b.packets).toBeGreaterThan(a.summary.summary.events * 0.9);
+    expect(b.reused).toBe(true);
+  });
+
+  it('kmsg and dmesg lines dated from the boot time, and several files (`file` on flows)', () => {
+    const bytes = Buffer.from(`${[...real, ...corpus.slice(0, 5000)].join('\n')}\n`);
+    const opts = { ...OPTS, bootTimeMs: Date.parse('2024-04-22T09:00:00Z'), file: 'node-1/kern.log' };
+    const a = viaEvents(bytes, opts);
+    const b = viaPackets(bytes, opts);
+    expect(JSON.stringify(b.summary)).toBe(JSON.stringify(a.summary));
+    expect(a.summary.flows.some((f) => f.file === 'node-1/kern.log')).toBe(true);
+    expect(b.packets).toBeGreaterThan(1000);
+  });
+});
