@@ -1108,22 +1108,26 @@ let lastAddr: i32 = 0;
   return vend(<i64>bits, p);
 }
 
+/** `a DPT=b` at p (the digits after `SPT=`), TCP's and UDP's alike: both ports into the packet slots → the end, or -1. */
+@inline function ports(p: i32): i32 {
+  let r = num(p, 5);
+  if (r < 0) return -1;
+  setP(P_SPT, valOf(r));
+  p = endOf(r);
+  if (!at(p, L_SP_DPT, 5)) return -1;
+  r = num(p + 5, 5);
+  if (r < 0) return -1;
+  setP(P_DPT, valOf(r));
+  return endOf(r);
+}
+
 /** The transport header after `PROTO=`, at p; inner: inside `[…]` of an ICMP error. The end, or -1. */
 function transport(p: i32, inner: bool, fam: i32): i32 {
   const c = b(p);
   if (c == 84 && at(p, L_TCP_SPT, 8)) {
-    let r = num(p + 8, 5);
-    if (r < 0) return -1;
-    const spt = valOf(r);
-    p = endOf(r);
-    if (!at(p, L_SP_DPT, 5)) return -1;
-    r = num(p + 5, 5);
-    if (r < 0) return -1;
-    const dpt = valOf(r);
-    p = endOf(r);
+    p = ports(p + 8);
+    if (p < 0) return -1;
     setP(P_PROTO, 1);
-    setP(P_SPT, spt);
-    setP(P_DPT, dpt);
     setP(P_HASSEQ, 0);
     if (at(p, L_SP_SEQ, 5)) {
       const seq = numU32(p + 5);
@@ -1138,7 +1142,7 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
       setP(P_HASSEQ, 1);
     }
     if (!at(p, L_SP_WINDOW, 8)) return -1;
-    r = num(p + 8, 5);
+    let r = num(p + 8, 5);
     if (r < 0) return -1;
     const win = valOf(r);
     p = endOf(r);
@@ -1159,21 +1163,11 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
     return endOf(r);
   }
   if (c == 85 && at(p, L_UDP_SPT, 8)) {
-    let r = num(p + 8, 5);
-    if (r < 0) return -1;
-    const spt = valOf(r);
-    p = endOf(r);
-    if (!at(p, L_SP_DPT, 5)) return -1;
-    r = num(p + 5, 5);
-    if (r < 0) return -1;
-    const dpt = valOf(r);
-    p = endOf(r);
-    if (!at(p, L_SP_LEN, 5)) return -1;
-    r = num(p + 5, 5);
+    p = ports(p + 8);
+    if (p < 0 || !at(p, L_SP_LEN, 5)) return -1;
+    const r = num(p + 5, 5);
     if (r < 0) return -1;
     setP(P_PROTO, 2);
-    setP(P_SPT, spt);
-    setP(P_DPT, dpt);
     setP(P_UDPLEN, valOf(r));
     return endOf(r);
   }
