@@ -1,6 +1,7 @@
 /**
  * The classifier: per-packet verdicts (verdict.ts) + flows (flows.ts) + scan detection (scan.ts), over a stream
- * of DropEvents. Synchronous and free of I/O: feed events with `classify`, get the summary with `end`.
+ * of DropEvents. Synchronous and free of I/O: feed events with `classify` (or packets with `count`, when no result
+ * is wanted), get the summary with `end` (or `finish`, to render its flows a few at a time).
  */
 import type { DropEvent, Packet } from '../parse/event.js';
 import { UsageError } from '../cli/errors.js';

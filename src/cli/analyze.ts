@@ -8,7 +8,7 @@ import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { LIVE_INPUT_FLAGS, kmsgSchema, normaliseKmsgFlag, tzSchema, flag, usageFromParseArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
-import type { LineResult, Packet, ParseCounters } from '../parse/event.js';
+import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
 import {
@@ -258,19 +258,16 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
   let shownIssues = 0;
 
+  // --summary prints no event: the classifier only counts (and lines the scanner read never become events)
+  const take = opts.summaryOnly ? (e: DropEvent) => classifier.count(e) : (e: DropEvent) => writer.event(classifier.classify(e));
   const handle = (r: LineResult) => {
-    if (r.kind === 'event') {
-      if (opts.summaryOnly) classifier.count(r.event);
-      else writer.event(classifier.classify(r.event));
-    }
+    if (r.kind === 'event') take(r.event);
     else if (r.kind === 'issue') {
       if (shownIssues < MAX_SHOWN_ISSUES && !opts.json) {
         shownIssues++;
         io.stderr.write(`fwdiag: line ${r.issue.line}: ${escapeControl(r.issue.message)}\n`);
       }
-      if (r.event === undefined) return;
-      if (opts.summaryOnly) classifier.count(r.event);
-      else writer.event(classifier.classify(r.event));
+      if (r.event !== undefined) take(r.event);
     }
   };
 
@@ -280,9 +277,9 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // each result is classified as soon as it is parsed; the batches only pace flushing
-    // --summary prints no event: the classifier counts packets, and lines the scanner read never become events
-    const packets = opts.summaryOnly ? (p: Packet) => classifier.count(p) : undefined;
-    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, each: handle, ...(packets === undefined ? {} : { packets }) }, totals)) {
+    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle };
+    const packets = { ...read, packets: (p: Packet) => classifier.count(p) };
+    for await (const _ of readResults(sources, opts.summaryOnly ? packets : read, totals)) {
       await writer.flush();
       // the reader went away (`| head`): stop quietly
       if (isOutputClosed(io.stdout)) stop.abort();
