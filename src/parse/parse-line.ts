@@ -207,6 +207,11 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return parseLineAt(text, ++counters.lines);
   }
 
+  /** Wall-clock ms of a kmsg/dmesg line's monotonic stamp, from the boot time when one is known; NaN otherwise. */
+  function bootDated(mono: number): number {
+    return bootTimeMs === undefined || Number.isNaN(mono) ? NaN : bootTimeMs + mono * 1000;
+  }
+
   /** A new event with its time fields: kmsg/dmesg lines are dated from the boot time when one is known. */
   function datedEvent(
     line: number,
@@ -217,8 +222,8 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     envelope: DropEvent['envelope'],
     transport: DropEvent['transport'],
   ): DropEvent {
-    if (Number.isNaN(ms) && bootTimeMs !== undefined && !Number.isNaN(mono) && (envelope === 'kmsg' || envelope === 'dmesg')) {
-      ms = bootTimeMs + mono * 1000;
+    if (Number.isNaN(ms) && (envelope === 'kmsg' || envelope === 'dmesg')) {
+      ms = bootDated(mono);
       frac = '';
     }
     const hasTime = !Number.isNaN(ms);
@@ -314,9 +319,9 @@ export function createParser(opts: ParserOptions = {}): LineParser {
         pk.line = ++counters.lines;
         let ms = sc.timeOf(r, clocks);
         const mono = sc.mono(r);
-        if (Number.isNaN(ms) && bootTimeMs !== undefined && !Number.isNaN(mono)) {
+        if (Number.isNaN(ms)) {
           const env = sc.envelope(r);
-          if (env === 'kmsg' || env === 'dmesg') ms = bootTimeMs + mono * 1000;
+          if (env === 'kmsg' || env === 'dmesg') ms = bootDated(mono);
         }
         pk.ts = Number.isNaN(ms) ? null : ms;
         pk.mono = Number.isNaN(mono) ? null : mono;
