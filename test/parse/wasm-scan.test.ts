@@ -386,6 +386,18 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
     expectSame([...kmsg, ...dmesg, ...edge], { ...OPTS, bootTimeMs: Date.parse('2024-05-01T00:00:00Z') });
   });
 
+  it('prints the time of lines whose seconds interleave (two, then three at a time: the cached heads turn over)', () => {
+    const at = (iso: string, host: string) => `${iso} ${host} kernel: DROP ${tcp}`;
+    const lines: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const s = String(i % 60).padStart(2, '0');
+      const t = String((i + 1) % 60).padStart(2, '0');
+      lines.push(at(`2026-04-22T10:00:${s}.5+00:00`, 'a'), at(`2026-04-22T10:00:${t}.25+00:00`, 'b'));
+      if (i % 3 === 0) lines.push(at(`2024-01-01T23:59:59Z`, 'c'), at(`2025-06-30T12:00:${s}Z`, 'd'));
+    }
+    expectSame(lines);
+  });
+
   it('prints the common layouts itself (not through events): nearly all of the corpus as bytes', () => {
     const lines = synthetic(20_000, 21);
     const p = createParser(OPTS);

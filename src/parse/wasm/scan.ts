@@ -1375,6 +1375,8 @@ let litUsed: i32 = 0;
 /** Copies an ASCII literal into the literal area once; returns (offset << 8) | length. */
 function lit(s: string): i32 {
   const n = s.length;
+  // the area's last 64 bytes are the ISO head scratch (HEAD_AT): more literals than fit trap at instantiation
+  if (litUsed + n > LIT_CAP - 64) unreachable();
   const at = LIT_BASE + litUsed;
   for (let i = 0; i < n; i++) store<u8>(<usize>(at + i), <u8>s.charCodeAt(i));
   litUsed += n;
@@ -1451,7 +1453,7 @@ const V_ENVS: StaticArray<i32> = [
 // Flag words by bit, as the records number them (P_TCPFLAGS, P_IPFLAGS).
 const V_TCP_FLAGS: StaticArray<i32> = [lit('"AE"'), lit('"CWR"'), lit('"ECE"'), lit('"URG"'), lit('"ACK"'), lit('"PSH"'), lit('"RST"'), lit('"SYN"'), lit('"FIN"')];
 const V_IP_FLAGS: StaticArray<i32> = [lit('"CE"'), lit('"DF"'), lit('"MF"')];
-/** scratch: the ISO head of the last second printed (19 bytes) */
+/** scratch: the ISO heads of the last two seconds printed (19 bytes each, at HEAD_AT and HEAD_AT + 32) */
 const HEAD_AT: i32 = LIT_BASE + LIT_CAP - 64;
 
 /** Where emit() stopped writing (its output is OUT_BASE..outEnd). */
@@ -1607,7 +1609,11 @@ export function clockChanged(): void {
   minKey = -1;
 }
 
+// The seconds whose heads are at HEAD_AT and HEAD_AT + 32, and the slot a new second takes. Two, not one: lines of
+// hosts whose clocks differ by a second, or of sources dated differently, interleave in merged logs.
 let headSec: f64 = NaN;
+let headSec2: f64 = NaN;
+let headNext: i32 = 0;
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's days_from_civil); m 1-12. */
 function daysFromCivil(y: i64, m: i64, d: i64): i64 {
@@ -1620,8 +1626,8 @@ function daysFromCivil(y: i64, m: i64, d: i64): i64 {
   return era * 146097 + doe - 719468;
 }
 
-/** `YYYY-MM-DDTHH:MM:SS` of an epoch second into HEAD_AT (new Date(sec * 1000).toISOString().slice(0, 19)). */
-function makeHead(sec: i64): void {
+/** `YYYY-MM-DDTHH:MM:SS` of an epoch second at `at` (new Date(sec * 1000).toISOString().slice(0, 19)). */
+function makeHead(sec: i64, at: i32): void {
   let days = sec / 86400;
   let sod = sec - days * 86400;
   if (sod < 0) {
@@ -1637,7 +1643,7 @@ function makeHead(sec: i64): void {
   const d = doy - (153 * mp + 2) / 5 + 1;
   const m = mp < 10 ? mp + 3 : mp - 9;
   const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  let p = putPad(HEAD_AT, <u32>y, 4);
+  let p = putPad(at, <u32>y, 4);
   p = putC(p, 45);
   p = putPad(p, <u32>m, 2);
   p = putC(p, 45);
@@ -1714,12 +1720,23 @@ function putTime(p: i32): i32 {
   // toISOString() prints years 0000-9999 with four digits: others go to JavaScript.
   if (secF < -62167219200 || secF >= 253402300800) return -1;
   if (fracN == 0 && ms - secF * 1000 != 0) return -1;
-  if (secF != headSec) {
-    makeHead(<i64>secF);
+  let head = HEAD_AT;
+  if (secF == headSec) {
+    // slot 0
+  } else if (secF == headSec2) {
+    head = HEAD_AT + 32;
+  } else if (headNext == 0) {
+    makeHead(<i64>secF, HEAD_AT);
     headSec = secF;
+    headNext = 1;
+  } else {
+    head = HEAD_AT + 32;
+    makeHead(<i64>secF, head);
+    headSec2 = secF;
+    headNext = 0;
   }
   p = putLit(p, K_TIME);
-  copy(p, HEAD_AT, 19);
+  copy(p, head, 19);
   p += 19;
   if (fracN > 0) p = putPad(putC(p, 46), fracOut, fracN);
   p = putLit(p, K_TS);
