@@ -317,7 +317,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
         }
         // recordResult() and datedEvent() without the event: the same line number, counters and time
         pk.line = ++counters.lines;
-        let ms = sc.timeOf(r, clocks);
+        let ms = sc.timeOf(r, clocks, false); // a packet has no time string: no fraction digits
         const mono = sc.mono(r);
         if (Number.isNaN(ms)) {
           const env = sc.envelope(r);

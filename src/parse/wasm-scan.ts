@@ -355,11 +355,11 @@ class Scanner {
   }
 
   /**
-   * Fills `ev` (made by the parser with every key) from record r. Time: `ms`/`frac` are returned through the
-   * parser's formatter by the caller, so this returns the epoch ms (NaN when none) and leaves frac in `lastFrac`.
+   * The epoch ms of record r (NaN when none), its fraction digits as written in `lastFrac` for the caller's time
+   * formatter — or '' without `withFrac` (packets carry no time string).
    */
   lastFrac = '';
-  timeOf(r: number, clocks: ScanClocks): number {
+  timeOf(r: number, clocks: ScanClocks, withFrac = true): number {
     const i32 = this.i32;
     const b = this.recBase + r * REC_SLOTS;
     const kind = i32[b + R_TKIND] as number;
@@ -372,7 +372,7 @@ class Scanner {
       fracMs = (fracV * 1000) / (POW10[fn] as number);
     }
     if (kind === 1) {
-      this.lastFrac = fn > 0 ? this.fracStr(fracV, fn) : '';
+      this.lastFrac = fn > 0 && withFrac ? this.fracStr(fracV, fn) : '';
       return clocks.syslogMinute(i32[b + R_MO] as number, i32[b + R_D] as number, i32[b + R_H] as number, i32[b + R_MI] as number) +
         (i32[b + R_S] as number) * 1000 + fracMs;
     }
@@ -387,7 +387,7 @@ class Scanner {
         this.isoKey = key;
         this.isoMs = Date.UTC(y, mo, d, h, mi, 0);
       }
-      if (fn > 0) {
+      if (fn > 0 && withFrac) {
         // talosctl prints nanoseconds; ISO output keeps microseconds (as the JavaScript envelope does).
         frac = fn > 6 && (i32[b + R_ENV] as number) === 7 ? this.fracStr(Math.floor(fracV / (POW10[fn - 6] as number)), 6) : this.fracStr(fracV, fn);
       }
@@ -397,7 +397,7 @@ class Scanner {
     if (kind === 3) {
       // journal __REALTIME_TIMESTAMP, µs (exact: below 2^53), as journalEnvelope() turns it into ms and frac.
       const us = this.f64[(b + R_USEC) >> 1] as number;
-      this.lastFrac = this.fracStr(us % 1_000_000, 6);
+      this.lastFrac = withFrac ? this.fracStr(us % 1_000_000, 6) : '';
       return us / 1000;
     }
     this.lastFrac = '';
