@@ -283,24 +283,37 @@ export async function buildReportFromInputs(opts: ReportCliOptions, io: CliIO, s
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) stop.abort();
   const ropts = { tz: opts.tz, now: io.now, signal: stop.signal };
+  const take = (r: LineResult): void => {
+    const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
+    if (e === undefined) return;
+    const c = classifier.classify(e);
+    agg.add(c, e.host ?? '-');
+    if (firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
+      firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key)) {
+      // parser strings are slices of the input batch: a JSON round trip makes flat copies
+      firstEvents.set(c.flow.key, JSON.parse(JSON.stringify(e)) as DropEvent);
+    }
+  };
+  const progressed = (): void => {
+    if (progress === null) return;
+    let bytes = 0;
+    for (const s of sources) bytes += s.stats.bytes;
+    progress.update(bytes);
+  };
   try {
-    for await (const batch of mergeByTime(sources.map((s) => labelled(s, ropts, totals)))) {
-      for (let i = 0; i < batch.length; i++) {
-        const r = batch[i]!;
+    if (sources.length === 1) {
+      // one log: nothing to merge, so each event is classified as soon as it is parsed (still in cache, dying young)
+      const label = hostLabelOf(sources[0]!);
+      const each = (r: LineResult): void => {
         const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
-        if (e === undefined) continue;
-        const c = classifier.classify(e);
-        agg.add(c, e.host ?? '-');
-        if (firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
-          firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key)) {
-          // parser strings are slices of the input batch: a JSON round trip makes flat copies
-          firstEvents.set(c.flow.key, JSON.parse(JSON.stringify(e)) as DropEvent);
-        }
-      }
-      if (progress !== null) {
-        let bytes = 0;
-        for (const s of sources) bytes += s.stats.bytes;
-        progress.update(bytes);
+        if (e !== undefined && e.host === null) e.host = label;
+        take(r);
+      };
+      for await (const _ of readResults(sources, { ...ropts, each }, totals)) progressed();
+    } else {
+      for await (const batch of mergeByTime(sources.map((s) => labelled(s, ropts, totals)))) {
+        for (let i = 0; i < batch.length; i++) take(batch[i]!);
+        progressed();
       }
     }
   } finally {
