@@ -4,7 +4,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { ClassifyResult, FinishedAnalysis } from '../classify/classifier.js';
-import { eventToJson, jsonString, jsonValue } from './ndjson.js';
+import { NdjsonBuffer, eventToJson, jsonString, jsonValue } from './ndjson.js';
 import { writeLines } from './safe-stdout.js';
 import type { AnalyzeWriter } from './analyze-human.js';
 
@@ -14,25 +14,26 @@ export interface AnalyzeJsonOptions {
   summaryOnly?: boolean;
 }
 
+/** What analyze adds inside each event's object (JSON): verdict, rule, reason, service. */
+function classifiedExtra(r: ClassifyResult): string {
+  return `"verdict":"${r.verdict}","rule":"${r.rule}","reason":${jsonString(r.reason)},` +
+    `"service":${r.service === undefined ? 'null' : jsonString(r.service)}`;
+}
+
 /** One event as a JSON line (without the newline): the parser's fields, then verdict, rule, reason, service. */
 export function classifiedEventJson(r: ClassifyResult): string {
-  const extra =
-    `"verdict":"${r.verdict}","rule":"${r.rule}","reason":${jsonString(r.reason)},` +
-    `"service":${r.service === undefined ? 'null' : jsonString(r.service)}`;
-  return eventToJson(r.event, extra);
+  return eventToJson(r.event, classifiedExtra(r));
 }
 
 export function createAnalyzeJsonWriter(opts: AnalyzeJsonOptions): AnalyzeWriter {
-  let buf = '';
+  // events are encoded straight into bytes (the parser's NDJSON encoder), written chunk by chunk
+  const out = new NdjsonBuffer();
   return {
     event(r) {
-      if (!opts.summaryOnly) buf += classifiedEventJson(r) + '\n';
+      if (!opts.summaryOnly) out.event(r.event, classifiedExtra(r));
     },
     async flush() {
-      if (buf.length === 0) return;
-      const chunk = buf;
-      buf = '';
-      await writeLines(opts.stdout, chunk);
+      for (const chunk of out.take()) await writeLines(opts.stdout, chunk);
     },
     async end(result: FinishedAnalysis) {
       await this.flush();

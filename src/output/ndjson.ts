@@ -26,9 +26,16 @@ const escapeUnsafe = (c: string): string => `\\u${c.charCodeAt(0).toString(16).p
 /** Needs no escaping inside a JSON string: printable ASCII other than `"` and `\`. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
+/**
+ * Nothing JSON.stringify or we would escape: no `"`, `\`, C0, DEL, C1, U+2028/U+2029, nor any surrogate (a lone
+ * one is escaped by JSON.stringify; pairs take the slow path too, rare in logs). Other non-ASCII text (`—`, `→`)
+ * stands as it is.
+ */
+const NEEDS_ESCAPE = /[\x00-\x1f"\\\x7f-\x9f\u2028\u2029\ud800-\udfff]/;
+
 /** A JSON string literal for `v`, escaping every control character (C0, DEL, C1) and the JS line separators. */
 export function jsonString(v: string): string {
-  if (PLAIN.test(v)) return `"${v}"`;
+  if (!NEEDS_ESCAPE.test(v)) return `"${v}"`;
   return JSON.stringify(v).replace(UNSAFE_AFTER_STRINGIFY, escapeUnsafe);
 }
 
