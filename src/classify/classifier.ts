@@ -50,6 +50,14 @@ export interface ClassifiedEvent {
 
 export type ClassifyResult = ClassifiedEvent & { changes?: FlowChange[] };
 
+/** {@link Classifier.classifyPacket}: what classify() says of a packet, without the event. */
+export interface PacketResult {
+  verdict: Verdict;
+  rule: RuleId;
+  service: string | undefined;
+  reason: string;
+}
+
 export type VerdictCounts = Record<Verdict, number>;
 
 /** One flow in the final summary (JSON-ready). */
@@ -131,6 +139,11 @@ export interface Classifier {
    * packet is not kept.
    */
   count(packet: Packet): void;
+  /**
+   * count() and what classify() says of the packet: verdict, rule, service and reason, in one object reused by the
+   * next call (`analyze --json` on packets). The packet is not kept.
+   */
+  classifyPacket(packet: Packet): PacketResult;
   /** The final summary. The classifier stays usable (a live view may call it more than once). */
   end(): AnalyzeSummary;
   /**
@@ -189,13 +202,16 @@ class Classified implements ClassifiedEvent {
         verdict: this.verdict, rule: this.rule, server: this.server, service: this.service,
         proto: this.proto, flags: this.flags, probe: this.probe,
       };
-      this.text = this.verdict === 'scan' ? this.c.scanReason(this.event, j) : explain(this.event, j, this.c.ctx);
-      if (this.kind === 'ct-invalid') {
-        this.text = `conntrack INVALID (${this.event.ctInvalid?.reason ?? '?'}): corroborates ${this.text}`;
-      }
+      this.text = reasonText(this.c, this.event, this.kind, j);
     }
     return this.text;
   }
+}
+
+/** A packet's reason: `j` is its judgement with the verdict it was counted under. */
+function reasonText(c: ClassifierCore, e: Packet, kind: 'drop' | 'ct-invalid', j: Judgement): string {
+  const text = j.verdict === 'scan' ? c.scanReason(e, j) : explain(e, j, c.ctx);
+  return kind === 'ct-invalid' ? `conntrack INVALID (${e.ctInvalid?.reason ?? '?'}): corroborates ${text}` : text;
 }
 
 /** Counts one packet of verdict `v` (a switch of constant-name stores: no keyed store on a string key). */
@@ -297,6 +313,24 @@ class ClassifierCore implements Classifier {
     this.run(p, undefined);
   }
 
+  private readonly packetResult: PacketResult = { verdict: 'undetermined', rule: 'no-protocol', service: undefined, reason: '' };
+
+  classifyPacket(p: Packet): PacketResult {
+    this.run(p, undefined);
+    // run() leaves the packet's judgement in the scratch `j`; the flow may have changed its verdict (scan)
+    const j = this.j;
+    j.verdict = this.lastVerdict;
+    const out = this.packetResult;
+    out.verdict = j.verdict;
+    out.rule = j.rule;
+    out.service = j.service;
+    out.reason = reasonText(this, p, p.ctInvalid !== undefined ? 'ct-invalid' : 'drop', j);
+    return out;
+  }
+
+  /** the verdict run() gave its last packet */
+  private lastVerdict: Verdict = 'undetermined';
+
   /** Judges and counts packet `e`; returns its result when `event` (e itself, as an event) is given. */
   private run(e: Packet, event: DropEvent | undefined): ClassifyResult | undefined {
     const j = judge(e, this.ctx, this.j);
@@ -315,6 +349,7 @@ class ClassifierCore implements Classifier {
     const serverPort = port === undefined ? null : port;
 
     if (e.ctInvalid !== undefined) {
+      this.lastVerdict = j.verdict;
       const f = this.corroborate(e, j, server, serverPort, client);
       return event === undefined ? undefined : new Classified(event, 'ct-invalid', j.verdict, j.rule, j.server, j.service, f, j.proto, j.flags, j.probe, this);
     }
@@ -368,6 +403,7 @@ class ClassifierCore implements Classifier {
       const w = this.options.window!;
       bump(t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after, verdict);
     }
+    this.lastVerdict = verdict;
     if (event === undefined) return undefined;
     const out: ClassifyResult = new Classified(
       event, 'drop', verdict, j.rule, j.server, j.service, flow, j.proto, j.flags, j.probe, this,

@@ -207,9 +207,8 @@ const MAX_SHOWN_ISSUES = 5;
 export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: AbortSignal): Promise<number> {
   guardOutput(io.stdout);
   const classifier: Classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform) });
-  const writer: AnalyzeWriter = opts.json
-    ? createAnalyzeJsonWriter({ stdout: io.stdout, summaryOnly: opts.summaryOnly })
-    : createAnalyzeHumanWriter({
+  const jsonWriter = opts.json ? createAnalyzeJsonWriter({ stdout: io.stdout, summaryOnly: opts.summaryOnly }) : undefined;
+  const writer: AnalyzeWriter = jsonWriter ?? createAnalyzeHumanWriter({
         stdout: io.stdout,
         color: useColor(opts.color, io),
         describe: (f) => classifier.flowSummary(f),
@@ -276,10 +275,14 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   if (signal?.aborted) stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    // each result is classified as soon as it is parsed; the batches only pace flushing
+    // each result is classified as soon as it is parsed; the batches only pace flushing. With JSON output, lines the
+    // scanner read never become events: --summary counts packets, --json prints the scanner's JSON plus the verdict
     const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle };
-    const packets = { ...read, packets: (p: Packet) => classifier.count(p) };
-    for await (const _ of readResults(sources, opts.summaryOnly ? packets : read, totals)) {
+    const how =
+      opts.summaryOnly ? { ...read, packets: (p: Packet) => classifier.count(p) }
+      : jsonWriter !== undefined ? { ...read, jsonPackets: (p: Packet, json: Uint8Array) => jsonWriter.packet(classifier.classifyPacket(p), json) }
+      : read;
+    for await (const _ of readResults(sources, how, totals)) {
       await writer.flush();
       // the reader went away (`| head`): stop quietly
       if (isOutputClosed(io.stdout)) stop.abort();

@@ -24,6 +24,11 @@ export interface ReadLoopOptions {
    * refilled per line, for consumers that print no event); everything else still goes to `each`.
    */
   packets?: (p: Packet) => void;
+  /**
+   * With `each`, instead of `packets`: each packet with its event's JSON as the scanner prints it, less the closing
+   * `}\n` (LineParser.parseBytesJsonPackets; a view valid only during the call).
+   */
+  jsonPackets?: (p: Packet, json: Uint8Array) => void;
 }
 
 /** One batch of parse results, with the source it came from. */
@@ -74,7 +79,10 @@ export async function* readResults(
             } else if (ndjson !== undefined) {
               source.stats.lines += parser.parseBytesNdjson(p, ndjson);
             } else if (each !== undefined) {
-              source.stats.lines += opts.packets === undefined ? parser.parseBytesEach(p, each) : parser.parseBytesPackets(p, opts.packets, each);
+              source.stats.lines +=
+                opts.jsonPackets !== undefined ? parser.parseBytesJsonPackets(p, opts.jsonPackets, each)
+                : opts.packets !== undefined ? parser.parseBytesPackets(p, opts.packets, each)
+                : parser.parseBytesEach(p, each);
             } else {
               source.stats.lines += parser.parseBytes(p, results);
             }

@@ -3,7 +3,7 @@
  * then one final `{"summary": …, "flows": […]}` object. `--summary` writes only the final object.
  */
 import type { Writable } from 'node:stream';
-import type { ClassifyResult, FinishedAnalysis } from '../classify/classifier.js';
+import type { ClassifyResult, FinishedAnalysis, PacketResult } from '../classify/classifier.js';
 import { NdjsonBuffer, eventToJson, jsonString, jsonValue } from './ndjson.js';
 import { writeLines } from './safe-stdout.js';
 import type { AnalyzeWriter } from './analyze-human.js';
@@ -15,7 +15,7 @@ export interface AnalyzeJsonOptions {
 }
 
 /** What analyze adds inside each event's object (JSON): verdict, rule, reason, service. */
-function classifiedExtra(r: ClassifyResult): string {
+function classifiedExtra(r: Pick<ClassifyResult, 'verdict' | 'rule' | 'reason' | 'service'>): string {
   return `"verdict":"${r.verdict}","rule":"${r.rule}","reason":${jsonString(r.reason)},` +
     `"service":${r.service === undefined ? 'null' : jsonString(r.service)}`;
 }
@@ -25,12 +25,21 @@ export function classifiedEventJson(r: ClassifyResult): string {
   return eventToJson(r.event, classifiedExtra(r));
 }
 
-export function createAnalyzeJsonWriter(opts: AnalyzeJsonOptions): AnalyzeWriter {
+/** The JSON writer also takes packets with their event's JSON from the scanner (see Classifier.classifyPacket). */
+export interface AnalyzeJsonWriter extends AnalyzeWriter {
+  /** One event given as the scanner's JSON less its closing `}\n`, and what the classifier said of its packet. */
+  packet(r: PacketResult, json: Uint8Array): void;
+}
+
+export function createAnalyzeJsonWriter(opts: AnalyzeJsonOptions): AnalyzeJsonWriter {
   // events are encoded straight into bytes (the parser's NDJSON encoder), written chunk by chunk
   const out = new NdjsonBuffer();
   return {
     event(r) {
       if (!opts.summaryOnly) out.event(r.event, classifiedExtra(r));
+    },
+    packet(r, json) {
+      if (!opts.summaryOnly) out.eventBytes(json, classifiedExtra(r));
     },
     async flush() {
       for (const chunk of out.take()) await writeLines(opts.stdout, chunk);

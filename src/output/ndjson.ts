@@ -440,6 +440,25 @@ export class NdjsonBuffer {
     this.p = p + 1;
   }
 
+  /**
+   * Appends one event given as JSON bytes without the object's closing brace (the scanner's line less its `}\n`),
+   * then `extra` as event() adds it: the same line event() writes for that event.
+   */
+  eventBytes(open: Uint8Array, extra: string): void {
+    this.begin();
+    let p = room(this, this.p, open.length + 1);
+    this.b.set(open, p);
+    p += open.length;
+    if (extra !== '') {
+      this.b[p++] = 0x2c;
+      p = putText(this, p, extra);
+    }
+    p = room(this, p, 2);
+    this.b[p] = 0x7d;
+    this.b[p + 1] = NEWLINE;
+    this.p = p + 2;
+  }
+
   /** Appends one line of text (already safe JSON), adding the newline. */
   text(line: string): void {
     this.begin();

@@ -51,6 +51,12 @@ export interface LineParser {
    */
   parseBytesPackets(bytes: Uint8Array, packet: (p: Packet) => void, each: (r: LineResult) => void): number;
   /**
+   * parseBytesPackets() for `analyze --json`: each packet comes with its event's JSON as the scanner prints it
+   * (parseBytesNdjson's bytes), less the closing `}\n`, for the caller to finish with its own keys; a view valid only
+   * during the call.
+   */
+  parseBytesJsonPackets(bytes: Uint8Array, packet: (p: Packet, json: Uint8Array) => void, each: (r: LineResult) => void): number;
+  /**
    * parseBytes() for NDJSON output: the scanner prints the events it read as NDJSON bytes itself (the same bytes
    * NdjsonBuffer writes for the events parseBytes() would give); other lines' results come to `sink.result`, in
    * input order with the bytes. Returns the number of lines read.
@@ -306,29 +312,50 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     icmp: undefined, arp: undefined, ctInvalid: undefined,
   };
 
+  /** Record r (an event the scanner read) as the packet `pk`: recordResult() and datedEvent() without the event. */
+  function packetOf(sc: Scanner, r: number): Packet {
+    pk.line = ++counters.lines;
+    let ms = sc.timeOf(r, clocks, false); // a packet has no time string: no fraction digits
+    const mono = sc.mono(r);
+    if (Number.isNaN(ms)) {
+      const env = sc.envelope(r);
+      if (env === 'kmsg' || env === 'dmesg') ms = bootDated(mono);
+    }
+    pk.ts = Number.isNaN(ms) ? null : ms;
+    pk.mono = Number.isNaN(mono) ? null : mono;
+    pk.host = sc.host(r);
+    sc.packet(r, pk);
+    counters.events++;
+    return pk;
+  }
+
   function parseBytesPackets(bytes: Uint8Array, packet: (p: Packet) => void, each: (r: LineResult) => void): number {
     if (!fastPath) return parseBytesEach(bytes, each);
     return scanRuns(bytes, (sc, n) => {
       for (let r = 0; r < n; r++) {
-        if (sc.status(r) !== SCAN_EVENT || exportFields !== null) {
-          const res = recordResult(sc, r);
-          if (res.kind === 'event' || res.kind === 'issue') each(res);
+        if (sc.status(r) === SCAN_EVENT && exportFields === null) {
+          packet(packetOf(sc, r));
           continue;
         }
-        // recordResult() and datedEvent() without the event: the same line number, counters and time
-        pk.line = ++counters.lines;
-        let ms = sc.timeOf(r, clocks, false); // a packet has no time string: no fraction digits
-        const mono = sc.mono(r);
-        if (Number.isNaN(ms)) {
-          const env = sc.envelope(r);
-          if (env === 'kmsg' || env === 'dmesg') ms = bootDated(mono);
+        const res = recordResult(sc, r);
+        if (res.kind === 'event' || res.kind === 'issue') each(res);
+      }
+    });
+  }
+
+  function parseBytesJsonPackets(bytes: Uint8Array, packet: (p: Packet, json: Uint8Array) => void, each: (r: LineResult) => void): number {
+    // boot-time dating (kmsg) is not the scanner's to print: events, as in parseBytesNdjson
+    if (!fastPath || bootTimeMs !== undefined) return parseBytesEach(bytes, each);
+    return scanRuns(bytes, (sc, n) => {
+      for (let r = 0; r < n; r++) {
+        if (sc.status(r) === SCAN_EVENT && exportFields === null && sc.emit(r, r + 1, counters.lines + 1, clocks, file) === r + 1) {
+          // the event's JSON line as the scanner printed it, less its closing `}\n`
+          const json = sc.outBytes();
+          packet(packetOf(sc, r), json.subarray(0, json.length - 2));
+          continue;
         }
-        pk.ts = Number.isNaN(ms) ? null : ms;
-        pk.mono = Number.isNaN(mono) ? null : mono;
-        pk.host = sc.host(r);
-        sc.packet(r, pk);
-        counters.events++;
-        packet(pk);
+        const res = recordResult(sc, r);
+        if (res.kind === 'event' || res.kind === 'issue') each(res);
       }
     });
   }
@@ -422,5 +449,5 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return r.kind === 'skip' ? [] : [r];
   }
 
-  return { parseLine, parseBytes, parseBytesEach, parseBytesPackets, parseBytesNdjson, flush, counters };
+  return { parseLine, parseBytes, parseBytesEach, parseBytesPackets, parseBytesJsonPackets, parseBytesNdjson, flush, counters };
 }

@@ -3,8 +3,10 @@
  * events and classifying them. The summary must be exactly what classify() on the events gives.
  */
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/classify/classifier.js';
+import { createAnalyzeJsonWriter } from '../../src/output/analyze-json.js';
 import type { LineResult, Packet } from '../../src/parse/event.js';
 import { createParser, type ParserOptions } from '../../src/parse/parse-line.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
@@ -68,5 +70,60 @@ describe('Classifier.count on packets = classify on events', () => {
     expect(JSON.stringify(b.summary)).toBe(JSON.stringify(a.summary));
     expect(a.summary.flows.some((f) => f.file === 'node-1/kern.log')).toBe(true);
     expect(b.packets).toBeGreaterThan(1000);
+  });
+});
+
+describe('analyze --json on packets (the scanner prints the event, the classifier adds its verdict)', () => {
+  const rnd = mulberry32(7);
+  const corpus = Array.from({ length: 20_000 }, (_, i) => makeLine(rnd, i));
+  const real = [...read('../../fixtures/kernel/kmsg.txt'), ...read('../../fixtures/kernel/dmesg.txt'), ...read('../../fixtures/kernel/syslog.txt'), ...read('../../fixtures/sample/harvester-upgrade.log')];
+  const ct = 'Apr 22 10:00:05 harvester1 kernel: nf_ct_proto_6: invalid packet ignored in state ESTABLISHED  IN= OUT= SRC=192.168.122.62 DST=192.168.122.61 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=9345 DPT=46002 SEQ=1 ACK=1 WINDOW=501 RES=0x00 ACK URGP=0';
+
+  async function ndjson(lines: string[], opts: ParserOptions, packets: boolean): Promise<{ text: string; viaPackets: number }> {
+    const chunks: Buffer[] = [];
+    const stdout = new Writable({ write(c: Buffer, _e, cb) { chunks.push(Buffer.from(c)); cb(); } });
+    const w = createAnalyzeJsonWriter({ stdout });
+    const c = createClassifier({});
+    const p = createParser(opts);
+    let viaPackets = 0;
+    const each = (r: LineResult) => {
+      const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
+      if (e !== undefined) w.event(c.classify(e));
+    };
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    if (packets) {
+      p.parseBytesJsonPackets(bytes, (pk, json) => {
+        viaPackets++;
+        w.packet(c.classifyPacket(pk), json);
+      }, each);
+    } else {
+      const out: LineResult[] = [];
+      p.parseBytes(bytes, out);
+      out.forEach(each);
+    }
+    p.flush().forEach(each);
+    await w.end(c.finish());
+    return { text: Buffer.concat(chunks).toString('utf8'), viaPackets };
+  }
+
+  it('prints exactly the lines classify() on events gives: corpus, fixtures, conntrack INVALID, scans, files', async () => {
+    const lines = [...corpus.slice(0, 10_000), ...real, ct, ...corpus.slice(10_000)];
+    for (const opts of [OPTS, { ...OPTS, file: 'node-1/kern.log' }]) {
+      const a = await ndjson(lines, opts, false);
+      const b = await ndjson(lines, opts, true);
+      expect(b.viaPackets).toBeGreaterThan(lines.length * 0.8);
+      expect(b.text.split('\n').length).toBe(a.text.split('\n').length);
+      expect(b.text).toBe(a.text);
+      expect(a.text).toContain('"verdict":"scan"');
+      expect(a.text).toContain('conntrack INVALID');
+    }
+  });
+
+  it('kmsg dated from the boot time goes the event way, with the same output', async () => {
+    const opts = { ...OPTS, bootTimeMs: Date.parse('2024-04-22T09:00:00Z') };
+    const a = await ndjson(real, opts, false);
+    const b = await ndjson(real, opts, true);
+    expect(b.viaPackets).toBe(0);
+    expect(b.text).toBe(a.text);
   });
 });
