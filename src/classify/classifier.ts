@@ -135,10 +135,15 @@ export interface Classifier {
   classify(event: DropEvent): ClassifyResult;
   /**
    * classify() without a result: the packet is counted into its flow and the summary only. For runs that print no
-   * event (`analyze --summary`); the parser can then hand over scanner records as packets instead of events. The
-   * packet is not kept.
+   * event (`analyze --summary`, or only flow changes); the parser can then hand over scanner records as packets
+   * instead of events. The packet is not kept. True when the packet changed a flow (new, verdict, persistent).
    */
-  count(packet: Packet): void;
+  count(packet: Packet): boolean;
+  /**
+   * After count(): the result classify() would have given for that packet, given its event — for the few packets
+   * whose flow changed, which a writer prints (count() returns true for them).
+   */
+  lastResult(event: DropEvent): ClassifyResult;
   /**
    * count() and what classify() says of the packet: verdict, rule, service and reason, in one object reused by the
    * next call (`analyze --json` on packets). The packet is not kept.
@@ -309,8 +314,9 @@ class ClassifierCore implements Classifier {
     return this.run(e, e)!;
   }
 
-  count(p: Packet): void {
+  count(p: Packet): boolean {
     this.run(p, undefined);
+    return this.lastChanges !== undefined;
   }
 
   private readonly packetResult: PacketResult = { verdict: 'undetermined', rule: 'no-protocol', service: undefined, reason: '' };
@@ -349,9 +355,8 @@ class ClassifierCore implements Classifier {
     const serverPort = port === undefined ? null : port;
 
     if (e.ctInvalid !== undefined) {
-      this.lastVerdict = j.verdict;
-      const f = this.corroborate(e, j, server, serverPort, client);
-      return event === undefined ? undefined : new Classified(event, 'ct-invalid', j.verdict, j.rule, j.server, j.service, f, j.proto, j.flags, j.probe, this);
+      this.last(j.verdict, 'ct-invalid', this.corroborate(e, j, server, serverPort, client), undefined);
+      return event === undefined ? undefined : this.lastResult(event);
     }
 
     this.events++;
@@ -403,12 +408,28 @@ class ClassifierCore implements Classifier {
       const w = this.options.window!;
       bump(t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after, verdict);
     }
+    this.last(verdict, 'drop', flow, changes !== undefined && changes.length > 0 ? changes : undefined);
+    return event === undefined ? undefined : this.lastResult(event);
+  }
+
+  /** What run() found for its last packet (its judgement stays in the scratch `j` until the next judge()). */
+  private last(verdict: Verdict, kind: 'drop' | 'ct-invalid', flow: Flow | undefined, changes: FlowChange[] | undefined): void {
     this.lastVerdict = verdict;
-    if (event === undefined) return undefined;
+    this.lastKind = kind;
+    this.lastFlow = flow;
+    this.lastChanges = changes;
+  }
+
+  private lastKind: 'drop' | 'ct-invalid' = 'drop';
+  private lastFlow: Flow | undefined = undefined;
+  private lastChanges: FlowChange[] | undefined = undefined;
+
+  lastResult(event: DropEvent): ClassifyResult {
+    const j = this.j;
     const out: ClassifyResult = new Classified(
-      event, 'drop', verdict, j.rule, j.server, j.service, flow, j.proto, j.flags, j.probe, this,
+      event, this.lastKind, this.lastVerdict, j.rule, j.server, j.service, this.lastFlow, j.proto, j.flags, j.probe, this,
     );
-    if (changes !== undefined && changes.length > 0) out.changes = changes;
+    if (this.lastChanges !== undefined) out.changes = this.lastChanges;
     return out;
   }
 

@@ -275,13 +275,14 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   if (signal?.aborted) stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    // each result is classified as soon as it is parsed; the batches only pace flushing. With JSON output, lines the
-    // scanner read never become events: --summary counts packets, --json prints the scanner's JSON plus the verdict
+    // each result is classified as soon as it is parsed; the batches only pace flushing. Lines the scanner read are
+    // classified as packets: --summary only counts them, --json prints the scanner's JSON plus the verdict, and the
+    // human output builds the event only of a packet that changed a flow (the lines it prints)
     const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle };
     const how =
-      opts.summaryOnly ? { ...read, packets: (p: Packet) => classifier.count(p) }
+      opts.summaryOnly ? { ...read, packets: (p: Packet) => void classifier.count(p) }
       : jsonWriter !== undefined ? { ...read, jsonPackets: (p: Packet, json: Uint8Array) => jsonWriter.packet(classifier.classifyPacket(p), json) }
-      : read;
+      : { ...read, packets: (p: Packet, event: () => DropEvent) => { if (classifier.count(p)) writer.event(classifier.lastResult(event())); } };
     for await (const _ of readResults(sources, how, totals)) {
       await writer.flush();
       // the reader went away (`| head`): stop quietly

@@ -1,5 +1,5 @@
 import type { LineSource } from '../input/types.js';
-import type { LineResult, Packet, ParseCounters } from '../parse/event.js';
+import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { type NdjsonSink, createParser } from '../parse/parse-line.js';
 
 export interface ReadLoopOptions {
@@ -21,9 +21,10 @@ export interface ReadLoopOptions {
   each?: (r: LineResult) => void;
   /**
    * With `each`: lines the scanner reads come here as packets instead (LineParser.parseBytesPackets: one object
-   * refilled per line, for consumers that print no event); everything else still goes to `each`.
+   * refilled per line, for consumers that print few events: `event()` builds the packet's); everything else still
+   * goes to `each`.
    */
-  packets?: (p: Packet) => void;
+  packets?: (p: Packet, event: () => DropEvent) => void;
   /**
    * With `each`, instead of `packets`: each packet with its event's JSON as the scanner prints it, less the closing
    * `}\n` (LineParser.parseBytesJsonPackets; a view valid only during the call).

@@ -48,8 +48,9 @@ export interface LineParser {
    * parseBytesEach() for consumers that print no event (a classifier counting, `analyze --summary`): lines the
    * scanner read come to `packet` as a Packet — one object refilled for every line, valid only during the call —
    * without the event's other fields being built; the rest (JavaScript's events, issues) to `each`, in input order.
+   * `event()` builds the packet's whole event, for the few a consumer prints (valid during the call only).
    */
-  parseBytesPackets(bytes: Uint8Array, packet: (p: Packet) => void, each: (r: LineResult) => void): number;
+  parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent) => void, each: (r: LineResult) => void): number;
   /**
    * parseBytesPackets() for `analyze --json`: each packet comes with its event's JSON as the scanner prints it
    * (parseBytesNdjson's bytes), less the closing `}\n`, for the caller to finish with its own keys; a view valid only
@@ -247,11 +248,17 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       counters.skipped++;
       return SKIP;
     }
+    const ev = recordEvent(sc, r, line);
+    counters.events++;
+    return { kind: 'event', event: ev };
+  }
+
+  /** The event of record r (an event the scanner read), input line `line`; counts nothing. */
+  function recordEvent(sc: Scanner, r: number, line: number): DropEvent {
     const ms = sc.timeOf(r, clocks);
     const ev = datedEvent(line, ms, sc.lastFrac, sc.mono(r), sc.host(r), sc.envelope(r), sc.transport(r));
     sc.body(r, ev);
-    counters.events++;
-    return { kind: 'event', event: ev };
+    return ev;
   }
 
   /** Runs of complete lines into the scanner, at most its capacity at a time; `each(sc, n)` reads n records. */
@@ -329,15 +336,21 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return pk;
   }
 
-  function parseBytesPackets(bytes: Uint8Array, packet: (p: Packet) => void, each: (r: LineResult) => void): number {
+  function parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent) => void, each: (r: LineResult) => void): number {
     if (!fastPath) return parseBytesEach(bytes, each);
-    return scanRuns(bytes, (sc, n) => {
+    let sc: Scanner | undefined;
+    let rec = 0;
+    // the packet's whole event, for a consumer that needs it now and then (valid during the call only)
+    const event = (): DropEvent => recordEvent(sc!, rec, pk.line);
+    return scanRuns(bytes, (s, n) => {
+      sc = s;
       for (let r = 0; r < n; r++) {
-        if (sc.status(r) === SCAN_EVENT && exportFields === null) {
-          packet(packetOf(sc, r));
+        if (s.status(r) === SCAN_EVENT && exportFields === null) {
+          rec = r;
+          packet(packetOf(s, r), event);
           continue;
         }
-        const res = recordResult(sc, r);
+        const res = recordResult(s, r);
         if (res.kind === 'event' || res.kind === 'issue') each(res);
       }
     });

@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { createAnalyzeJsonWriter } from '../../src/output/analyze-json.js';
+import { createAnalyzeHumanWriter } from '../../src/output/analyze-human.js';
 import type { LineResult, Packet } from '../../src/parse/event.js';
 import { createParser, type ParserOptions } from '../../src/parse/parse-line.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
@@ -125,5 +126,56 @@ describe('analyze --json on packets (the scanner prints the event, the classifie
     const b = await ndjson(real, opts, true);
     expect(b.viaPackets).toBe(0);
     expect(b.text).toBe(a.text);
+  });
+});
+
+describe('human analyze output on packets (events built only for the packets that changed a flow)', () => {
+  const rnd = mulberry32(11);
+  const corpus = Array.from({ length: 20_000 }, (_, i) => makeLine(rnd, i));
+  const real = [...read('../../fixtures/kernel/syslog.txt'), ...read('../../fixtures/sample/harvester-upgrade.log')];
+
+  async function human(lines: string[], packets: boolean): Promise<{ text: string; built: number; viaPackets: number }> {
+    let text = '';
+    const stdout = new Writable({ write(c: Buffer, _e, cb) { text += c.toString('utf8'); cb(); } });
+    const c = createClassifier({});
+    const w = createAnalyzeHumanWriter({ stdout, color: false, describe: (f) => c.flowSummary(f) });
+    const p = createParser(OPTS);
+    let built = 0;
+    let viaPackets = 0;
+    const each = (r: LineResult) => {
+      const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
+      if (e !== undefined) w.event(c.classify(e));
+    };
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    if (packets) {
+      p.parseBytesPackets(bytes, (pk, event) => {
+        viaPackets++;
+        if (c.count(pk)) {
+          built++;
+          w.event(c.lastResult(event()));
+        }
+      }, each);
+    } else {
+      const out: LineResult[] = [];
+      p.parseBytes(bytes, out);
+      out.forEach(each);
+    }
+    p.flush().forEach(each);
+    await w.flush();
+    await w.end(c.finish());
+    return { text, built, viaPackets };
+  }
+
+  it('prints exactly what classify() on events prints: new flows, verdict changes, persistence, the summary', async () => {
+    const lines = [...corpus.slice(0, 10_000), ...real, ...corpus.slice(10_000)];
+    const a = await human(lines, false);
+    const b = await human(lines, true);
+    expect(b.text).toBe(a.text);
+    expect(a.text).toContain(' → '); // verdict changes (scanners found)
+    expect(a.text).toContain('persistent');
+    expect(b.viaPackets).toBeGreaterThan(lines.length * 0.8);
+    // events were built only for the lines printed
+    expect(b.built).toBeGreaterThan(100);
+    expect(b.built).toBeLessThan(b.viaPackets / 3);
   });
 });
