@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createClassifier } from '../../src/classify/classifier.js';
+import { createClassifier, type Classifier } from '../../src/classify/classifier.js';
 import { createAnalyzeJsonWriter } from '../../src/output/analyze-json.js';
-import { createAnalyzeHumanWriter } from '../../src/output/analyze-human.js';
+import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../../src/output/analyze-human.js';
 import type { LineResult, Packet } from '../../src/parse/event.js';
-import { createParser, type ParserOptions } from '../../src/parse/parse-line.js';
+import { createParser, type LineParser, type ParserOptions } from '../../src/parse/parse-line.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
 const read = (p: string): string[] => readFileSync(new URL(p, import.meta.url), 'utf8').split('\n').filter(Boolean);
@@ -74,6 +74,36 @@ describe('Classifier.count on packets = classify on events', () => {
   });
 });
 
+/**
+ * Lines through a parser into an analyze writer: as events (classify()), or, with `packets`, the packet path it
+ * drives. Returns what the writer printed, its final summary included.
+ */
+async function through<W extends AnalyzeWriter>(
+  lines: string[], opts: ParserOptions, make: (c: Classifier, stdout: Writable) => W,
+  packets?: (p: LineParser, bytes: Buffer, c: Classifier, w: W, each: (r: LineResult) => void) => void,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  const stdout = new Writable({ write(b: Buffer, _e, cb) { chunks.push(Buffer.from(b)); cb(); } });
+  const c = createClassifier({});
+  const w = make(c, stdout);
+  const p = createParser(opts);
+  const each = (r: LineResult) => {
+    const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
+    if (e !== undefined) w.event(c.classify(e));
+  };
+  const bytes = Buffer.from(`${lines.join('\n')}\n`);
+  if (packets !== undefined) packets(p, bytes, c, w, each);
+  else {
+    const out: LineResult[] = [];
+    p.parseBytes(bytes, out);
+    out.forEach(each);
+  }
+  p.flush().forEach(each);
+  await w.flush();
+  await w.end(c.finish());
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 describe('analyze --json on packets (the scanner prints the event, the classifier adds its verdict)', () => {
   const rnd = mulberry32(7);
   const corpus = Array.from({ length: 20_000 }, (_, i) => makeLine(rnd, i));
@@ -81,30 +111,14 @@ describe('analyze --json on packets (the scanner prints the event, the classifie
   const ct = 'Apr 22 10:00:05 harvester1 kernel: nf_ct_proto_6: invalid packet ignored in state ESTABLISHED  IN= OUT= SRC=192.168.122.62 DST=192.168.122.61 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=9345 DPT=46002 SEQ=1 ACK=1 WINDOW=501 RES=0x00 ACK URGP=0';
 
   async function ndjson(lines: string[], opts: ParserOptions, packets: boolean): Promise<{ text: string; viaPackets: number }> {
-    const chunks: Buffer[] = [];
-    const stdout = new Writable({ write(c: Buffer, _e, cb) { chunks.push(Buffer.from(c)); cb(); } });
-    const w = createAnalyzeJsonWriter({ stdout });
-    const c = createClassifier({});
-    const p = createParser(opts);
     let viaPackets = 0;
-    const each = (r: LineResult) => {
-      const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
-      if (e !== undefined) w.event(c.classify(e));
-    };
-    const bytes = Buffer.from(`${lines.join('\n')}\n`);
-    if (packets) {
-      p.parseBytesJsonPackets(bytes, (pk, json) => {
+    const text = await through(lines, opts, (_c, stdout) => createAnalyzeJsonWriter({ stdout }), packets
+      ? (p, bytes, c, w, each) => p.parseBytesJsonPackets(bytes, (pk, json) => {
         viaPackets++;
         w.packet(c.classifyPacket(pk), json);
-      }, each);
-    } else {
-      const out: LineResult[] = [];
-      p.parseBytes(bytes, out);
-      out.forEach(each);
-    }
-    p.flush().forEach(each);
-    await w.end(c.finish());
-    return { text: Buffer.concat(chunks).toString('utf8'), viaPackets };
+      }, each)
+      : undefined);
+    return { text, viaPackets };
   }
 
   it('prints exactly the lines classify() on events gives: corpus, fixtures, conntrack INVALID, scans, files', async () => {
@@ -135,34 +149,18 @@ describe('human analyze output on packets (events built only for the packets tha
   const real = [...read('../../fixtures/kernel/syslog.txt'), ...read('../../fixtures/sample/harvester-upgrade.log')];
 
   async function human(lines: string[], packets: boolean): Promise<{ text: string; built: number; viaPackets: number }> {
-    let text = '';
-    const stdout = new Writable({ write(c: Buffer, _e, cb) { text += c.toString('utf8'); cb(); } });
-    const c = createClassifier({});
-    const w = createAnalyzeHumanWriter({ stdout, color: false, describe: (f) => c.flowSummary(f) });
-    const p = createParser(OPTS);
     let built = 0;
     let viaPackets = 0;
-    const each = (r: LineResult) => {
-      const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
-      if (e !== undefined) w.event(c.classify(e));
-    };
-    const bytes = Buffer.from(`${lines.join('\n')}\n`);
-    if (packets) {
-      p.parseBytesPackets(bytes, (pk, event) => {
+    const make = (c: Classifier, stdout: Writable) => createAnalyzeHumanWriter({ stdout, color: false, describe: (f) => c.flowSummary(f) });
+    const text = await through(lines, OPTS, make, packets
+      ? (p, bytes, c, w, each) => p.parseBytesPackets(bytes, (pk, event) => {
         viaPackets++;
         if (c.count(pk)) {
           built++;
           w.event(c.lastResult(event()));
         }
-      }, each);
-    } else {
-      const out: LineResult[] = [];
-      p.parseBytes(bytes, out);
-      out.forEach(each);
-    }
-    p.flush().forEach(each);
-    await w.flush();
-    await w.end(c.finish());
+      }, each)
+      : undefined);
     return { text, built, viaPackets };
   }
 
