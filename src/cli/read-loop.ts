@@ -15,10 +15,11 @@ export interface ReadLoopOptions {
    */
   ndjson?: (source: LineSource) => NdjsonSink;
   /**
-   * Every result goes to `each` as soon as it is parsed (events are consumed while still in cache and die young);
-   * the batches yielded are empty and only mark where the consumer may flush and await.
+   * Every result goes to `each` as soon as it is parsed (events are consumed while still in cache and die young),
+   * with its input line on demand (`text()`, valid during the call); the batches yielded are empty and only mark
+   * where the consumer may flush and await.
    */
-  each?: (r: LineResult) => void;
+  each?: (r: LineResult, text: () => string) => void;
   /**
    * With `each`: lines the scanner reads come here as packets instead (LineParser.parseBytesPackets: one object
    * refilled per line, for consumers that print few events: `event()` builds the packet's); everything else still
@@ -61,7 +62,10 @@ export async function* readResults(
     const c = parser.counters;
     const ndjson = opts.ndjson?.(source);
     const each = opts.each;
-    const sink: Pick<NdjsonSink, 'result'> | undefined = ndjson ?? (each === undefined ? undefined : { result: each });
+    // the text of a line that came as a string (a piece, a batch's line, a record's end)
+    let lineText = '';
+    const textOf = (): string => lineText;
+    const sink: Pick<NdjsonSink, 'result'> | undefined = ndjson ?? (each === undefined ? undefined : { result: (r) => each(r, textOf) });
     const none: LineResult[] = [];
     const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues };
     try {
@@ -72,6 +76,7 @@ export async function* readResults(
           for (let i = 0; i < pieces.length; i++) {
             const p = pieces[i] as string | Uint8Array;
             if (typeof p === 'string') {
+              lineText = p;
               const r = parser.parseLine(p);
               if (r.kind === 'event' || r.kind === 'issue') {
                 if (sink === undefined) results.push(r);
@@ -96,13 +101,14 @@ export async function* readResults(
         let k = 0;
         for (let i = 0; i < lines.length; i++) {
           const r = parser.parseLine(lines[i] as string);
-          if (r.kind === 'event' || r.kind === 'issue') results[k++] = r;
+          if (r.kind !== 'event' && r.kind !== 'issue') continue;
+          if (sink === undefined) results[k++] = r;
+          else {
+            lineText = lines[i] as string;
+            sink.result(r);
+          }
         }
         results.length = k;
-        if (sink !== undefined) {
-          for (const r of results) sink.result(r);
-          results.length = 0;
-        }
         yield { source, results };
         if (opts.signal.aborted) break;
       }
@@ -110,6 +116,8 @@ export async function* readResults(
       if (tail.length > 0) {
         if (sink === undefined) yield { source, results: tail };
         else {
+          // a journal-export record's end: its lines are gone
+          lineText = '';
           for (const r of tail) sink.result(r);
           yield { source, results: none };
         }

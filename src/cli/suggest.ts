@@ -8,7 +8,8 @@ import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { loadRuleset } from './trace.js';
-import { createParser } from '../parse/parse-line.js';
+import { readResults } from './read-loop.js';
+import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
@@ -194,19 +195,12 @@ export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: Ab
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) stop.abort();
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
   try {
-    for (const src of sources) {
-      if (stop.signal.aborted) break;
-      const parser = createParser({
-        ...(opts.tz !== undefined ? { tz: opts.tz } : {}),
-        now: io.now,
-        ...(src.bootTimeMs !== undefined ? { bootTimeMs: src.bootTimeMs } : {}),
-        ...(sources.length > 1 ? { file: src.name } : {}),
-      });
-      for await (const batch of src.batches(stop.signal)) {
-        for (const line of batch) collector.add(parser.parseLine(line), line);
-      }
-      for (const r of parser.flush()) collector.add(r, '');
+    // each result is classified as it is parsed; its line is decoded only when kept as a sample
+    const each = (r: LineResult, text: () => string) => collector.add(r, text);
+    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, each }, totals)) {
+      // the batches only pace reading
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);

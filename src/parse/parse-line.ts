@@ -41,22 +41,23 @@ export interface LineParser {
   parseBytes(bytes: Uint8Array, out: LineResult[]): number;
   /**
    * parseBytes() handing each event and issue to `each` as soon as it is built, so a consumer (the classifier)
-   * reads it while it is still in cache and it can die young. Returns the number of lines read.
+   * reads it while it is still in cache and it can die young; `text()` gives its input line (decoded only when
+   * asked; valid during the call). Returns the number of lines read.
    */
-  parseBytesEach(bytes: Uint8Array, each: (r: LineResult) => void): number;
+  parseBytesEach(bytes: Uint8Array, each: (r: LineResult, text: () => string) => void): number;
   /**
    * parseBytesEach() for consumers that print no event (a classifier counting, `analyze --summary`): lines the
    * scanner read come to `packet` as a Packet — one object refilled for every line, valid only during the call —
    * without the event's other fields being built; the rest (JavaScript's events, issues) to `each`, in input order.
    * `event()` builds the packet's whole event, for the few a consumer prints (valid during the call only).
    */
-  parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent) => void, each: (r: LineResult) => void): number;
+  parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent) => void, each: (r: LineResult, text: () => string) => void): number;
   /**
    * parseBytesPackets() for `analyze --json`: each packet comes with its event's JSON as the scanner prints it
    * (parseBytesNdjson's bytes), less the closing `}\n`, for the caller to finish with its own keys; a view valid only
    * during the call.
    */
-  parseBytesJsonPackets(bytes: Uint8Array, packet: (p: Packet, json: Uint8Array) => void, each: (r: LineResult) => void): number;
+  parseBytesJsonPackets(bytes: Uint8Array, packet: (p: Packet, json: Uint8Array) => void, each: (r: LineResult, text: () => string) => void): number;
   /**
    * parseBytes() for NDJSON output: the scanner prints the events it read as NDJSON bytes itself (the same bytes
    * NdjsonBuffer writes for the events parseBytes() would give); other lines' results come to `sink.result`, in
@@ -298,19 +299,36 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     });
   }
 
-  function parseBytesEach(bytes: Uint8Array, each: (r: LineResult) => void): number {
+  function parseBytesEach(bytes: Uint8Array, each: (r: LineResult, text: () => string) => void): number {
     if (!fastPath) {
       const out: LineResult[] = [];
-      const n = parseBytesSlow(bytes, out);
-      for (let i = 0; i < out.length; i++) each(out[i]!);
+      const texts: string[] = [];
+      const n = parseBytesSlow(bytes, out, texts);
+      for (let i = 0; i < out.length; i++) {
+        const t = texts[i]!;
+        each(out[i]!, () => t);
+      }
       return n;
     }
-    return scanRuns(bytes, (sc, n) => {
+    const at = recordCursor();
+    return scanRuns(bytes, (s, n) => {
+      at.sc = s;
       for (let r = 0; r < n; r++) {
-        const res = recordResult(sc, r);
-        if (res.kind === 'event' || res.kind === 'issue') each(res);
+        at.r = r;
+        const res = recordResult(s, r);
+        if (res.kind === 'event' || res.kind === 'issue') each(res, at.text);
       }
     });
+  }
+
+  /** The record a callback is handed, and `text()`: its input line, decoded when asked (valid during the call). */
+  function recordCursor(): { sc: Scanner | undefined; r: number; text: () => string } {
+    const at = {
+      sc: undefined as Scanner | undefined,
+      r: 0,
+      text: (): string => at.sc!.text(at.sc!.lineStart(at.r), at.sc!.lineEnd(at.r)),
+    };
+    return at;
   }
 
   const pk: Packet = {
@@ -336,31 +354,33 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return pk;
   }
 
-  function parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent) => void, each: (r: LineResult) => void): number {
+  function parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent) => void, each: (r: LineResult, text: () => string) => void): number {
     if (!fastPath) return parseBytesEach(bytes, each);
-    let sc: Scanner | undefined;
-    let rec = 0;
+    const at = recordCursor();
     // the packet's whole event, for a consumer that needs it now and then (valid during the call only)
-    const event = (): DropEvent => recordEvent(sc!, rec, pk.line);
+    const event = (): DropEvent => recordEvent(at.sc!, at.r, pk.line);
     return scanRuns(bytes, (s, n) => {
-      sc = s;
+      at.sc = s;
       for (let r = 0; r < n; r++) {
+        at.r = r;
         if (s.status(r) === SCAN_EVENT && exportFields === null) {
-          rec = r;
           packet(packetOf(s, r), event);
           continue;
         }
         const res = recordResult(s, r);
-        if (res.kind === 'event' || res.kind === 'issue') each(res);
+        if (res.kind === 'event' || res.kind === 'issue') each(res, at.text);
       }
     });
   }
 
-  function parseBytesJsonPackets(bytes: Uint8Array, packet: (p: Packet, json: Uint8Array) => void, each: (r: LineResult) => void): number {
+  function parseBytesJsonPackets(bytes: Uint8Array, packet: (p: Packet, json: Uint8Array) => void, each: (r: LineResult, text: () => string) => void): number {
     // boot-time dating (kmsg) is not the scanner's to print: events, as in parseBytesNdjson
     if (!fastPath || bootTimeMs !== undefined) return parseBytesEach(bytes, each);
+    const at = recordCursor();
     return scanRuns(bytes, (sc, n) => {
+      at.sc = sc;
       for (let r = 0; r < n; r++) {
+        at.r = r;
         if (sc.status(r) === SCAN_EVENT && exportFields === null && sc.emit(r, r + 1, counters.lines + 1, clocks, file) === r + 1) {
           // the event's JSON line as the scanner printed it, less its closing `}\n`
           const json = sc.outBytes();
@@ -368,7 +388,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
           continue;
         }
         const res = recordResult(sc, r);
-        if (res.kind === 'event' || res.kind === 'issue') each(res);
+        if (res.kind === 'event' || res.kind === 'issue') each(res, at.text);
       }
     });
   }
@@ -403,8 +423,8 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     });
   }
 
-  /** parseBytes() through the JavaScript parser only (fastPath: false). */
-  function parseBytesSlow(bytes: Uint8Array, out: LineResult[]): number {
+  /** parseBytes() through the JavaScript parser only (fastPath: false); `texts` gets each result's line. */
+  function parseBytesSlow(bytes: Uint8Array, out: LineResult[], texts?: string[]): number {
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let p = 0;
     let lines = 0;
@@ -413,8 +433,12 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       if (nl < 0) nl = buf.length;
       let e = nl;
       if (e > p && buf[e - 1] === 13) e--;
-      const res = parseLine(buf.toString('utf8', p, e));
-      if (res.kind === 'event' || res.kind === 'issue') out.push(res);
+      const line = buf.toString('utf8', p, e);
+      const res = parseLine(line);
+      if (res.kind === 'event' || res.kind === 'issue') {
+        out.push(res);
+        texts?.push(line);
+      }
       lines++;
       p = nl + 1;
     }

@@ -15,8 +15,8 @@ export const MAX_SAMPLED_FLOWS = 10_000;
 export const MAX_SAMPLE_CHARS = 1024;
 
 export interface FlowCollector {
-  /** One parse result and the raw line it came from. */
-  add(result: LineResult, text: string): void;
+  /** One parse result and the raw line it came from (or a function giving it: called only for a kept sample). */
+  add(result: LineResult, text: string | (() => string)): void;
   /** The classified flows with their samples, and the classifier's summary counters. */
   end(): { flows: SuggestFlow[]; summary: AnalyzeSummary['summary'] };
   /** parse issues seen */
@@ -54,7 +54,10 @@ export function createFlowCollector(
         s = { lines: [], event: ev };
         kept.set(c.flow.key, s);
       }
-      if (s.lines.length < perFlow) s.lines.push(text.length > MAX_SAMPLE_CHARS ? `${text.slice(0, MAX_SAMPLE_CHARS)}…` : text);
+      if (s.lines.length < perFlow) {
+        const line = typeof text === 'string' ? text : text();
+        s.lines.push(line.length > MAX_SAMPLE_CHARS ? `${line.slice(0, MAX_SAMPLE_CHARS)}…` : line);
+      }
     },
     end() {
       const { summary, flows } = classifier.end();

@@ -3,6 +3,9 @@ import { suggestCommand, parseSuggestArgs, SUGGEST_USAGE } from '../../src/cli/s
 import { UsageError, InputError } from '../../src/cli/errors.js';
 import { analyzeCommand } from '../../src/cli/analyze.js';
 import { Readable } from 'node:stream';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { memoryIO as stringIO } from '../catalog/cli-io.js';
 
 /** stdin as bytes, as a real pipe delivers it (the line splitter reads Buffers). */
@@ -71,6 +74,43 @@ describe('fwdiag suggest: output', () => {
     const n = (v: string) => flows.filter((f) => f.verdict === v).length;
     expect(j.ignored).toEqual({ scan: n('scan'), 'conntrack-loss': n('conntrack-loss'), undetermined: n('undetermined') });
     expect(j.ignored.scan).toBeGreaterThanOrEqual(1);
+  });
+
+  it('samples are the input lines themselves (CRLF files, stdin, several files), whichever parser read them', async () => {
+    const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l !== '');
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-suggest-'));
+    try {
+      const crlf = join(dir, 'crlf.log');
+      writeFileSync(crlf, `${lines.join('\r\n')}\r\n`);
+      const half = Math.floor(lines.length / 2);
+      const a = join(dir, 'a.log');
+      const b = join(dir, 'b.log');
+      writeFileSync(a, `${lines.slice(0, half).join('\n')}\n`);
+      writeFileSync(b, `${lines.slice(half).join('\n')}\n`);
+      const samplesOf = async (argv: string[], stdin = '') => {
+        const m = memoryIO(stdin);
+        expect(await suggestCommand([...argv, ...base, '--json', '--samples', '10'], m.io)).toBe(0);
+        const j = JSON.parse(m.out()) as { suggestions: Array<{ ports: Array<number | string>; evidence: { samples: string[] } }> };
+        for (const x of j.suggestions) {
+          // each sample is a packet of the suggestion's own flow: to or (lost-state replies, notes) from its port
+          const ranges = x.ports.map((p) => (typeof p === 'number' ? [p, p] : p.split('-').map(Number)));
+          for (const l of x.evidence.samples) {
+            const ports = [/ DPT=(\d+)/.exec(l)?.[1], / SPT=(\d+)/.exec(l)?.[1]].map(Number);
+            expect(ports.some((q) => ranges.some(([lo, hi]) => q >= lo! && q <= hi!)), l).toBe(true);
+          }
+        }
+        return j.suggestions.flatMap((x) => x.evidence.samples);
+      };
+      const plain = await samplesOf([SAMPLE]);
+      expect(plain.length).toBeGreaterThan(10);
+      const known = new Set(lines);
+      for (const l of plain) expect(known.has(l), l).toBe(true);
+      expect(await samplesOf([crlf])).toEqual(plain);
+      expect(await samplesOf([], `${lines.join('\n')}\n`)).toEqual(plain);
+      for (const l of await samplesOf([a, b])) expect(known.has(l), l).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('human output from stdin; hostile bytes in log text are escaped', async () => {
