@@ -16,13 +16,11 @@
  * So, as a benchmark would, the test first waits (up to 90 s) for 1.5 of the machine's CPUs to be idle over a
  * second; if they never are it runs anyway, and the report says how idle the machine was.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tmuxServer } from './tmux-server.js';
+import { describe, expect, it } from 'vitest';
+import { terminalTest } from './tmux-server.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -40,7 +38,9 @@ const RESOLUTION = 100;
 /** Writes RATE lines/s in 1 ms steps and logs what it wrote when (see the script). */
 const PRODUCER = join(ROOT, 'bench/lag-producer.py');
 
-const tmux = tmuxServer(SOCKET);
+// no skipping: the tools and the build are checked before the tests
+const term = terminalTest(SOCKET, 'fwdiag-lag-', [['tmux', '-V'], ['python3', '--version']]);
+const tmux = term.tmux;
 
 /** `123.4k lines` → 123400 (the header's count), or null when the header is not (wholly) on screen. */
 function shownLines(screen: string): number | null {
@@ -77,20 +77,6 @@ async function idleCpus(ms: number): Promise<number> {
   return b.total === a.total ? cpus : ((b.idle - a.idle) / (b.total - a.total)) * cpus;
 }
 
-let dir = '';
-
-beforeAll(() => {
-  // no skipping: tmux and python3 are installed by .ci/run, and `npm test` builds first
-  execFileSync('tmux', ['-V']);
-  execFileSync('python3', ['--version']);
-  if (!existsSync(join(ROOT, 'dist/view/run-live.js'))) throw new Error('dist/view/run-live.js missing: run `npm run build` first');
-  dir = mkdtempSync(join(tmpdir(), 'fwdiag-lag-'));
-});
-
-afterAll(() => {
-  tmux.close();
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
-});
 
 describe('live view under load (tmux)', () => {
   it('100,000 lines a second in: never more than a second behind, the writer kept its schedule, ≤ 10 redraws a second', async () => {
@@ -102,10 +88,10 @@ describe('live view under load (tmux)', () => {
     const rnd = mulberry32(5);
     const corpus: string[] = [];
     for (let i = 0; i < 50_000; i++) corpus.push(makeLine(rnd, i));
-    writeFileSync(join(dir, 'lines.log'), `${corpus.join('\n')}\n`);
-    const log = join(dir, 'produced.log');
-    const stats = join(dir, 'stats.json');
-    const cmd = `cd '${dir}' && python3 '${PRODUCER}' lines.log ${RATE} ${TOTAL} '${log}' go | env -u CI NO_COLOR=1 TZ=UTC FWDIAG_VIEW_STATS='${stats}' node '${BIN}' --max-flows 20000; echo EXIT=$?; sleep 60`;
+    writeFileSync(join(term.dir, 'lines.log'), `${corpus.join('\n')}\n`);
+    const log = join(term.dir, 'produced.log');
+    const stats = join(term.dir, 'stats.json');
+    const cmd = `cd '${term.dir}' && python3 '${PRODUCER}' lines.log ${RATE} ${TOTAL} '${log}' go | env -u CI NO_COLOR=1 TZ=UTC FWDIAG_VIEW_STATS='${stats}' node '${BIN}' --max-flows 20000; echo EXIT=$?; sleep 60`;
     tmux('new-session', '-d', '-s', SESSION, '-x', '120', '-y', '40', cmd);
 
     // the view is up (header on screen, settled), then the producer goes
@@ -117,7 +103,7 @@ describe('live view under load (tmux)', () => {
     // start-up work still in flight when the first frame is out (module compilation, the start-up heap's first full
     // collection) is not the view's rate: let it settle
     await sleep(1500);
-    writeFileSync(join(dir, 'go'), '');
+    writeFileSync(join(term.dir, 'go'), '');
 
     const samples: { t: number; shown: number }[] = [];
     let doneAt = -1;

@@ -6,13 +6,11 @@
  * Runs the real `fwdiag` binary (bin/fwdiag.js → dist/cli/main.js → the live view on a terminal); build first
  * (`npm test` does). Each run uses its own tmux server socket, killed afterwards.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tmuxServer } from './tmux-server.js';
+import { describe, expect, it } from 'vitest';
+import { terminalTest } from './tmux-server.js';
 import { parse as parseYaml } from 'yaml';
 import { parseFragment } from '../../src/compile/policy.js';
 import { createAnalyzeHumanWriter } from '../../src/output/analyze-human.js';
@@ -26,7 +24,9 @@ const SOCKET = `fwdiag-view-${process.pid}`;
 const WIDTH = 120;
 const HEIGHT = 40;
 
-const tmux = tmuxServer(SOCKET);
+// no skipping: the tools and the build are checked before the tests
+const term = terminalTest(SOCKET, 'fwdiag-view-', [['tmux', '-V']]);
+const tmux = term.tmux;
 
 /** The visible screen (wrapped lines joined, so long lines compare whole). */
 function screen(session: string, history = false): string {
@@ -68,7 +68,6 @@ async function expectedSummary(): Promise<string> {
   return out;
 }
 
-let dir = '';
 let n = 0;
 
 /** Starts the view in a fresh session on the fixture piped into stdin; returns the session name. */
@@ -76,22 +75,11 @@ function start(prefix = ''): string {
   const name = `v${++n}`;
   // The real binary, in the temp dir (where `w` writes); the inner sh records the pid node keeps after exec. CI is
   // unset for it: CI runs these tests with CI=true, and fwdiag (rightly) shows no live view under CI.
-  const cmd = `cd '${dir}' && cat '${FIXTURE}' | ${prefix}sh -c 'echo $$ > "${dir}/pid${n}"; exec env -u CI NO_COLOR=1 TZ=UTC node "${BIN}"'; echo "EXIT=$?"; sleep 120`;
+  const cmd = `cd '${term.dir}' && cat '${FIXTURE}' | ${prefix}sh -c 'echo $$ > "${term.dir}/pid${n}"; exec env -u CI NO_COLOR=1 TZ=UTC node "${BIN}"'; echo "EXIT=$?"; sleep 120`;
   tmux('new-session', '-d', '-s', name, '-x', String(WIDTH), '-y', String(HEIGHT), cmd);
   return name;
 }
 
-beforeAll(() => {
-  // no skipping: the e2e test needs tmux (.ci/run installs it) and a build (npm test builds first)
-  execFileSync('tmux', ['-V']);
-  if (!existsSync(join(ROOT, 'dist/view/run-live.js'))) throw new Error('dist/view/run-live.js missing: run `npx tsc -p tsconfig.json` first');
-  dir = mkdtempSync(join(tmpdir(), 'fwdiag-view-'));
-});
-
-afterAll(() => {
-  tmux.close();
-  if (dir !== '') rmSync(dir, { recursive: true, force: true });
-});
 
 describe('live view in a real terminal (tmux)', () => {
   it('shows the fixture live, reacts to keys from /dev/tty, writes the fragment, and q prints the summary', async () => {
@@ -133,10 +121,10 @@ describe('live view in a real terminal (tmux)', () => {
     // w: the fragment is written and the header says where
     await keys(s0, 'w');
     sc = await waitFor(s0, (x) => /wrote \d+ rules? to /.test(x), 'the write message');
-    const files = readdirSync(dir).filter((f) => f.startsWith('fwdiag-extra-') && f.endsWith('.yaml'));
+    const files = readdirSync(term.dir).filter((f) => f.startsWith('fwdiag-extra-') && f.endsWith('.yaml'));
     expect(files.length).toBe(1);
-    expect(sc).toContain(join(dir, files[0]!));
-    const frag = parseFragment(parseYaml(readFileSync(join(dir, files[0]!), 'utf8')));
+    expect(sc).toContain(join(term.dir, files[0]!));
+    const frag = parseFragment(parseYaml(readFileSync(join(term.dir, files[0]!), 'utf8')));
     expect(frag.ok).toBe(true);
     if (frag.ok) expect(frag.value.extra.map((x) => `${x.proto}/${String(x.ports?.[0])}`).sort()).toEqual([...blocked.keys()].sort());
 
@@ -174,7 +162,7 @@ describe('live view in a real terminal (tmux)', () => {
     await keys(s2, 'q'); // no effect: keys are not read (and the log pipe is never taken for keys)
     await new Promise((r) => setTimeout(r, 300));
     expect(screen(s2)).toContain('input ended');
-    const pid = Number(readFileSync(join(dir, `pid${n}`), 'utf8'));
+    const pid = Number(readFileSync(join(term.dir, `pid${n}`), 'utf8'));
     process.kill(pid, 'SIGINT');
     sc = await waitFor(s2, (x) => x.includes('EXIT='), 'exit', 10_000, true);
     expect(sc).toContain('EXIT=0');
