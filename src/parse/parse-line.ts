@@ -383,8 +383,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
         at.r = r;
         if (sc.status(r) === SCAN_EVENT && exportFields === null && sc.emit(r, r + 1, counters.lines + 1, clocks, file) === r + 1) {
           // the event's JSON line as the scanner printed it, less its closing `}\n`
-          const json = sc.outBytes();
-          packet(packetOf(sc, r), json.subarray(0, json.length - 2));
+          packet(packetOf(sc, r), sc.outBytes(2));
           continue;
         }
         const res = recordResult(sc, r);

@@ -247,9 +247,12 @@ class Scanner {
     return this.x.emit(from, n, line);
   }
 
-  /** The NDJSON bytes of the last emit() (a view into the scanner's memory: copy before the next call). */
-  outBytes(): Buffer {
-    return this.mem.subarray(this.x.outBase(), this.x.outEnd());
+  /**
+   * The NDJSON bytes of the last emit() (a view into the scanner's memory: copy before the next call), less the last
+   * `trim` bytes (2: one event's line without its closing `}\n`).
+   */
+  outBytes(trim = 0): Buffer {
+    return this.mem.subarray(this.x.outBase(), this.x.outEnd() - trim);
   }
   emitted(): number {
     return this.x.emittedEvents();
