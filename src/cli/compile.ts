@@ -19,7 +19,8 @@ export const COMPILE_USAGE = `Usage: fwdiag compile --target T [--policy FILE] [
 Compile a host-firewall policy into rules, in the structure of the Harvester host-network-security examples:
 established/related, ICMP, pod CIDR, DHCP, the role's catalog ports, extra rules, rate-limited LOG, DROP.
 
-  --target T            iptables (shell commands) | iptables-restore | nft | talos | harvester-cloudinit
+  --target T            iptables (shell commands; ip6tables too with the policy's ipv6) | iptables-restore |
+                        ip6tables-restore | nft | talos | harvester-cloudinit
   --policy FILE         policy (YAML or JSON); see README "Policy schema"
   --platform P          platform (harvester, rke2, k3s, kubeadm, talos, konvoy, …); overrides the policy's
   --role R              node role (control-plane, worker, witness, server, agent, controlplane, …)

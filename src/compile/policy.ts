@@ -89,6 +89,12 @@ export const policySchema = z
     icmp: z.boolean().default(true),
     /** @default true */
     dhcp: z.boolean().default(true),
+    /**
+     * The iptables targets also write ip6tables rules (the same chain, for IPv6 traffic), and DHCPv6 is accepted
+     * where DHCP is. `auto`: when the policy or a fragment names an IPv6 address. nft output (`inet`) covers both
+     * families either way. @default auto
+     */
+    ipv6: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     /** false: no LOG rule. @default {prefix: platform's, rate: 10/min, level: 4} */
     log: z.union([logSchema.partial({ prefix: true }), z.literal(false)]).optional(),
     extra: z.array(extraRuleSchema).max(1000).default([]),
@@ -111,6 +117,8 @@ export interface PolicyRule {
   icmpTypes?: number[];
   /** [] = any source */
   sources: string[];
+  /** only packets of this IP family (DHCP and DHCPv6); absent: both (or the family of the sources) */
+  family?: 4 | 6;
   comment: string;
 }
 
@@ -126,6 +134,8 @@ export interface ResolvedPolicy {
   cni?: string;
   addons: string[];
   log: { prefix: string; rate: string; level: number } | false;
+  /** the iptables targets write ip6tables rules too (the policy's `ipv6`, `auto` resolved) */
+  ipv6: boolean;
   rules: PolicyRule[];
   /** things the caller should tell the user (skipped catalog rows …) */
   warnings: string[];
@@ -186,13 +196,23 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   const podCidr = policy.podCidr === undefined ? (d.podCidr ?? null) : policy.podCidr;
   const scope = { ...(policy.clusterSubnet === undefined ? {} : { clusterSubnet: policy.clusterSubnet }), controlPlane: policy.controlPlane ?? [] };
 
+  const extras = [...policy.extra, ...fragments.flatMap((f) => f.extra)];
+  const named = [podCidr, policy.clusterSubnet, ...(policy.controlPlane ?? []), ...extras.flatMap((x) => x.sources ?? [])];
+  const ipv6 = policy.ipv6 === 'auto' ? named.some((a) => a !== undefined && a !== null && cidrFamily(a) === 6) : policy.ipv6;
+
   const rules: PolicyRule[] = [];
   if (policy.established) rules.push({ kind: 'established', sources: [], comment: 'Accept return traffic from established connections' });
   if (policy.icmp) rules.push({ kind: 'icmp', proto: 'icmp', sources: [], comment: 'ICMP (ping, MTU discovery, etc.)' });
+  // IPv6 finds its neighbours (and routers) with ICMPv6: a host that drops it has no IPv6 at all
+  else rules.push({ kind: 'icmp', proto: 'icmpv6', icmpTypes: [133, 134, 135, 136], sources: [], comment: 'ICMPv6 neighbour discovery (IPv6 needs it)' });
   if (podCidr !== null) rules.push({ kind: 'pod', sources: [podCidr], comment: 'Allow pod network return traffic' });
   if (policy.dhcp) {
-    rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 67, to: 67 }, dport: { from: 68, to: 68 }, sources: [], comment: 'DHCP server reply' });
-    rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 68, to: 68 }, dport: { from: 67, to: 67 }, sources: [], comment: 'DHCP client request' });
+    rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 67, to: 67 }, dport: { from: 68, to: 68 }, sources: [], family: 4, comment: 'DHCP server reply' });
+    rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 68, to: 68 }, dport: { from: 67, to: 67 }, sources: [], family: 4, comment: 'DHCP client request' });
+    if (ipv6) {
+      rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 547, to: 547 }, dport: { from: 546, to: 546 }, sources: [], family: 6, comment: 'DHCPv6 server reply' });
+      rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 546, to: 546 }, dport: { from: 547, to: 547 }, sources: [], family: 6, comment: 'DHCPv6 client request' });
+    }
   }
   const seen = new Set<string>();
   const opts = { catalog, addons, ...(cni === undefined ? {} : { cni }) };
@@ -213,7 +233,7 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   if (policy.clusterSubnet === undefined && widened > 0 && scoped) {
     warnings.push('no clusterSubnet: ports meant for cluster nodes / control-plane nodes are opened to any source (set clusterSubnet and controlPlane to narrow them)');
   }
-  for (const x of [...policy.extra, ...fragments.flatMap((f) => f.extra)]) {
+  for (const x of extras) {
     const base = { kind: 'extra' as const, proto: x.proto, sources: x.sources ?? [], comment: x.comment ?? `fwdiag extra ${x.proto}${x.ports === undefined ? '' : ` ${x.ports.join(',')}`}` };
     if (x.ports === undefined) rules.push(base);
     else for (const p of x.ports) rules.push({ ...base, dport: toRange(p) });
@@ -230,6 +250,7 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     controlPlane: scope.controlPlane,
     addons,
     log,
+    ipv6,
     rules,
     warnings,
   };

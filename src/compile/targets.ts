@@ -1,13 +1,14 @@
 /**
  * The compile targets: a ResolvedPolicy → text. Pure. Each output is idempotent when applied as its header says:
  * the iptables commands clean up first (like the Harvester seed), the nft file deletes and recreates its own table,
- * the iptables-restore file recreates its chain (its INPUT hook line is guarded by the documented -D).
+ * the iptables-restore file recreates its chain (its INPUT hook line is guarded by the documented -D). With the
+ * policy's `ipv6`, the iptables targets write ip6tables rules too (ip6tables-restore is a target of its own).
  */
 import { stringify } from 'yaml';
 import { cidrFamily, nftRate } from './policy.js';
 import type { PolicyRule, Range, ResolvedPolicy } from './policy.js';
 
-export const TARGETS = ['iptables', 'iptables-restore', 'nft', 'talos', 'harvester-cloudinit'] as const;
+export const TARGETS = ['iptables', 'iptables-restore', 'ip6tables-restore', 'nft', 'talos', 'harvester-cloudinit'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface CompileOutput {
@@ -20,36 +21,54 @@ export interface CompileOutput {
 const PROTO_NUM: Record<string, string> = { esp: '50', ipip: '4' };
 const range = (r: Range, sep: string) => (r.from === r.to ? String(r.from) : `${r.from}${sep}${r.to}`);
 
+export type IpFamily = 4 | 6;
+
+/** The iptables command of a family. */
+export const iptablesCommand = (family: IpFamily): string => (family === 4 ? 'iptables' : 'ip6tables');
+
 /**
- * `-A CHAIN …` argument lists for one rule (one per source, IPv4 only; IPv6 sources are skipped with a warning).
- * Exported for `fwdiag suggest`, which renders single rules without a second generator.
+ * `-A CHAIN …` argument lists for one rule in one IP family (iptables for 4, ip6tables for 6): one per source of
+ * that family; none when the rule belongs to the other family (its sources, its ICMP flavour, DHCP/DHCPv6). The
+ * policy's ICMP rule is ICMPv6 (`-p ipv6-icmp`) for 6. Exported for `fwdiag suggest`, which renders single rules
+ * without a second generator.
  */
-export function iptablesRuleArgs(p: ResolvedPolicy, r: PolicyRule, warnings: string[]): string[] {
-  const v4 = r.sources.filter((s) => cidrFamily(s) === 4);
-  if (r.sources.length > 0 && v4.length < r.sources.length) warnings.push(`iptables: IPv6 source(s) of "${r.comment}" skipped (use the nft target for IPv6)`);
-  if (r.sources.length > 0 && v4.length === 0) return [];
+export function iptablesRuleArgs(p: ResolvedPolicy, r: PolicyRule, family: IpFamily = 4): string[] {
+  if (r.family !== undefined && r.family !== family) return [];
+  const own = r.sources.filter((s) => cidrFamily(s) === family);
+  if (r.sources.length > 0 && own.length === 0) return [];
+  const proto = r.kind === 'icmp' && family === 6 ? 'icmpv6' : r.proto;
+  if ((proto === 'icmp' && family === 6) || (proto === 'icmpv6' && family === 4)) return [];
   const out: string[] = [];
-  for (const src of v4.length > 0 ? v4 : [undefined]) {
+  for (const src of own.length > 0 ? own : [undefined]) {
     const a: string[] = [];
     if (r.kind === 'established') a.push('-m conntrack --ctstate ESTABLISHED,RELATED');
     if (src !== undefined) a.push(`-s ${src}`);
-    if (r.proto !== undefined) {
-      if (r.proto === 'icmpv6') {
-        warnings.push(`iptables: ICMPv6 rule "${r.comment}" skipped (IPv4 only)`);
-        return [];
-      }
-      a.push(`-p ${PROTO_NUM[r.proto] ?? r.proto}`);
-    }
+    if (proto !== undefined) a.push(`-p ${proto === 'icmpv6' ? 'ipv6-icmp' : (PROTO_NUM[proto] ?? proto)}`);
     if (r.sport !== undefined) a.push(`--sport ${range(r.sport, ':')}`);
     if (r.dport !== undefined) a.push(`--dport ${range(r.dport, ':')}`);
     const tail =
       r.kind === 'log' && p.log !== false
         ? [`-m limit --limit ${p.log.rate}`, `-m comment --comment "${r.comment}"`, `-j LOG --log-prefix ${quotePrefix(p.log.prefix)} --log-level ${p.log.level}`]
         : [`-m comment --comment "${r.comment}"`, r.kind === 'drop' ? '-j DROP' : '-j ACCEPT'];
-    // --icmp-type takes one type: one rule per type
-    for (const t of r.icmpTypes ?? [undefined]) out.push([...a, ...(t === undefined ? [] : [`--icmp-type ${t}`]), ...tail].join(' '));
+    // --icmp-type / --icmpv6-type take one type: one rule per type
+    const typeOpt = family === 4 ? '--icmp-type' : '--icmpv6-type';
+    for (const t of r.icmpTypes ?? [undefined]) out.push([...a, ...(t === undefined ? [] : [`${typeOpt} ${t}`]), ...tail].join(' '));
   }
   return out;
+}
+
+/** The families the iptables targets write for `p`. */
+export const iptablesFamilies = (p: ResolvedPolicy): IpFamily[] => (p.ipv6 ? [4, 6] : [4]);
+
+/** Without ip6tables output: one warning per rule whose IPv6 part is left out. */
+function ipv6Skipped(p: ResolvedPolicy, warnings: string[]): void {
+  if (p.ipv6) return;
+  for (const r of p.rules) {
+    if (r.kind === 'icmp' || r.kind === 'dhcp') continue;
+    if (r.sources.some((s) => cidrFamily(s) === 6) || r.proto === 'icmpv6') {
+      warnings.push(`iptables: the IPv6 part of "${r.comment}" is left out (set ipv6: true in the policy for ip6tables rules, or use the nft target)`);
+    }
+  }
 }
 
 /** The seed writes the prefix bare; a prefix with spaces or brackets needs quotes. */
@@ -68,17 +87,25 @@ function header(p: ResolvedPolicy, how: string): string[] {
   ];
 }
 
-/** The command lines, clean-up first, exactly in the Harvester seed's structure. */
+/**
+ * The command lines, clean-up first, exactly in the Harvester seed's structure; with `ipv6`, the same for ip6tables
+ * after them (the same chain name in the ip6 filter table).
+ */
 export function iptablesCommands(p: ResolvedPolicy, warnings: string[]): string[] {
+  ipv6Skipped(p, warnings);
   const c = p.chain;
-  const cmds = [
-    ...hookArgs(p).map((h) => `iptables -D INPUT ${h} 2>/dev/null || true`),
-    `iptables -F ${c} 2>/dev/null || true`,
-    `iptables -X ${c} 2>/dev/null || true`,
-    `iptables -N ${c}`,
-    ...hookArgs(p).map((h) => `iptables -A INPUT ${h}`),
-  ];
-  for (const r of p.rules) for (const a of iptablesRuleArgs(p, r, warnings)) cmds.push(`iptables -A ${c} ${a}`);
+  const cmds: string[] = [];
+  for (const fam of iptablesFamilies(p)) {
+    const ipt = iptablesCommand(fam);
+    cmds.push(
+      ...hookArgs(p).map((h) => `${ipt} -D INPUT ${h} 2>/dev/null || true`),
+      `${ipt} -F ${c} 2>/dev/null || true`,
+      `${ipt} -X ${c} 2>/dev/null || true`,
+      `${ipt} -N ${c}`,
+      ...hookArgs(p).map((h) => `${ipt} -A INPUT ${h}`),
+    );
+    for (const r of p.rules) for (const a of iptablesRuleArgs(p, r, fam)) cmds.push(`${ipt} -A ${c} ${a}`);
+  }
   return cmds;
 }
 
@@ -88,19 +115,25 @@ export function compileIptables(p: ResolvedPolicy): CompileOutput {
   return { text: `${lines.join('\n')}\n`, warnings };
 }
 
-export function compileIptablesRestore(p: ResolvedPolicy): CompileOutput {
+/** An iptables-restore (family 4) or ip6tables-restore (6) file. */
+export function compileIptablesRestore(p: ResolvedPolicy, family: IpFamily = 4): CompileOutput {
   const warnings = [...p.warnings];
+  if (family === 4) {
+    ipv6Skipped(p, warnings);
+    if (p.ipv6) warnings.push('iptables-restore: IPv4 only; compile --target ip6tables-restore for the IPv6 half');
+  }
   const c = p.chain;
-  const unhook = hookArgs(p).map((h) => `iptables -D INPUT ${h} 2>/dev/null`).join('; ');
+  const ipt = iptablesCommand(family);
+  const unhook = hookArgs(p).map((h) => `${ipt} -D INPUT ${h} 2>/dev/null`).join('; ');
   const lines = [
-    ...header(p, `apply with: ${unhook}; iptables-restore --noflush FILE`),
+    ...header(p, `apply with: ${unhook}; ${ipt}-restore --noflush FILE`),
     `# --noflush keeps every other rule; the ${c} line below empties and refills this chain on every apply, and the`,
-    '# -D first removes the INPUT hook a previous apply added (iptables-restore cannot add a rule only if missing).',
+    `# -D first removes the INPUT hook a previous apply added (${ipt}-restore cannot add a rule only if missing).`,
     '*filter',
     `:${c} - [0:0]`,
     ...hookArgs(p).map((h) => `-A INPUT ${h}`),
   ];
-  for (const r of p.rules) for (const a of iptablesRuleArgs(p, r, warnings)) lines.push(`-A ${c} ${a}`);
+  for (const r of p.rules) for (const a of iptablesRuleArgs(p, r, family)) lines.push(`-A ${c} ${a}`);
   lines.push('COMMIT');
   return { text: `${lines.join('\n')}\n`, warnings };
 }
@@ -116,7 +149,7 @@ function nftRules(p: ResolvedPolicy): string[] {
   for (const r of p.rules) {
     const cm = ` comment "${r.comment}"`;
     if (r.kind === 'established') out.push(`ct state established,related accept${cm}`);
-    else if (r.kind === 'icmp') out.push(`meta l4proto { icmp, ipv6-icmp } accept${cm}`);
+    else if (r.kind === 'icmp' && r.icmpTypes === undefined) out.push(`meta l4proto { icmp, ipv6-icmp } accept${cm}`);
     else if (r.kind === 'log' && p.log !== false) out.push(`limit rate ${nftRate(p.log.rate)} log prefix "${p.log.prefix}" level ${LEVELS[p.log.level]}${cm}`);
     else if (r.kind === 'drop') out.push(`drop${cm}`);
     else {
@@ -126,6 +159,7 @@ function nftRules(p: ResolvedPolicy): string[] {
       for (const [fam, srcs] of groups) {
         const parts: string[] = [];
         if (fam !== 0) parts.push(`${fam === 4 ? 'ip' : 'ip6'} saddr ${srcs.length === 1 ? srcs[0] : `{ ${srcs.join(', ')} }`}`);
+        else if (r.family !== undefined) parts.push(`meta nfproto ${r.family === 4 ? 'ipv4' : 'ipv6'}`);
         if (r.proto === 'tcp' || r.proto === 'udp' || r.proto === 'sctp') {
           if (r.sport !== undefined) parts.push(`${r.proto} sport ${range(r.sport, '-')}`);
           if (r.dport !== undefined) parts.push(`${r.proto} dport ${range(r.dport, '-')}`);
@@ -227,7 +261,8 @@ export function compileHarvesterCloudInit(p: ResolvedPolicy): CompileOutput {
 export function compileTarget(p: ResolvedPolicy, target: Target): CompileOutput {
   switch (target) {
     case 'iptables': return compileIptables(p);
-    case 'iptables-restore': return compileIptablesRestore(p);
+    case 'iptables-restore': return compileIptablesRestore(p, 4);
+    case 'ip6tables-restore': return compileIptablesRestore(p, 6);
     case 'nft': return compileNft(p);
     case 'talos': return compileTalos(p);
     case 'harvester-cloudinit': return compileHarvesterCloudInit(p);

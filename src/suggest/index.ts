@@ -1,4 +1,4 @@
-export { suggest, SENSITIVE_TCP, MAX_EVIDENCE_CLIENTS, MAX_SOURCES, MAX_TRACES } from './suggest.js';
+export { suggest, familiesOf, SENSITIVE_TCP, MAX_EVIDENCE_CLIENTS, MAX_SOURCES, MAX_TRACES } from './suggest.js';
 export type { Confidence, Evidence, SuggestContext, SuggestFlow, SuggestResult, Suggestion, SuggestionAction, SuggestionKind } from './suggest.js';
 export { RULE_PROTOS, SUGGEST_FORMATS, commentFor, formatHuman, policyRules, renderIptablesInsert, renderRules, toFragment } from './render.js';
 export type { RenderOptions, RenderOutput, SuggestFormat } from './render.js';

@@ -4,9 +4,10 @@
  * human report. Pure. Rule spelling is the compiler's (src/compile/targets.ts): no second generator here.
  */
 import { parseAllDocuments, stringify } from 'yaml';
-import { fragmentSchema } from '../compile/policy.js';
+import { cidrFamily, fragmentSchema } from '../compile/policy.js';
 import type { ExtraRule, PolicyFragment, PolicyRule, ResolvedPolicy } from '../compile/policy.js';
-import { compileTalos, iptablesRuleArgs, nftRuleLines } from '../compile/targets.js';
+import { compileTalos, iptablesCommand, iptablesRuleArgs, nftRuleLines } from '../compile/targets.js';
+import type { IpFamily } from '../compile/targets.js';
 import { escapeControl } from '../output/escape.js';
 import type { Suggestion, SuggestResult } from './suggest.js';
 
@@ -46,14 +47,27 @@ export function policyRules(s: Suggestion): PolicyRule[] {
 
 /** A ResolvedPolicy holding only `rules`: what the compiler's renderers need to spell single rules. */
 function stubPolicy(s: Pick<Suggestion, 'chain' | 'role'>, platform: string, rules: PolicyRule[]): ResolvedPolicy {
-  return { platform, role: s.role, chain: s.chain, interfaces: [], podCidr: null, controlPlane: [], addons: [], log: false, rules, warnings: [] };
+  return { platform, role: s.role, chain: s.chain, interfaces: [], podCidr: null, controlPlane: [], addons: [], log: false, ipv6: true, rules, warnings: [] };
 }
 
-/** `iptables -I CHAIN N …` for one ACCEPT suggestion (N: before the chain's LOG/DROP when known, else 1). */
-export function renderIptablesInsert(s: Suggestion, warnings: string[] = []): string[] {
+/** The IP family of a suggestion's table (`ip filter` → 4, `ip6 filter` → 6); undefined for inet, bridge or none. */
+function tableFamily(table: string | undefined): IpFamily | undefined {
+  const f = table?.split(' ')[0];
+  return f === 'ip' ? 4 : f === 'ip6' ? 6 : undefined;
+}
+
+/**
+ * `iptables -I CHAIN N …` / `ip6tables -I CHAIN N …` for one ACCEPT suggestion, one family after the other (see
+ * Suggestion.families). N: before the chain's LOG/DROP when the traced ruleset is of that family, else 1 (the top,
+ * which is before them too).
+ */
+export function renderIptablesInsert(s: Suggestion): string[] {
   const p = stubPolicy(s, '', []);
-  const at = s.insertBefore ?? 1;
-  return policyRules(s).flatMap((r) => iptablesRuleArgs(p, r, warnings).map((a) => `iptables -I ${s.chain} ${at} ${a}`));
+  const tf = tableFamily(s.table);
+  return s.families.flatMap((fam) => {
+    const at = tf === undefined || tf === fam ? (s.insertBefore ?? 1) : 1;
+    return policyRules(s).flatMap((r) => iptablesRuleArgs(p, r, fam).map((a) => `${iptablesCommand(fam)} -I ${s.chain} ${at} ${a}`));
+  });
 }
 
 function accepts(list: readonly Suggestion[]): Suggestion[] {
@@ -61,14 +75,17 @@ function accepts(list: readonly Suggestion[]): Suggestion[] {
 }
 
 function iptablesText(list: readonly Suggestion[]): RenderOutput {
-  const warnings: string[] = [];
   const lines = ['#!/bin/sh', '# fwdiag suggest: ACCEPT rules inserted before the chain\'s LOG/DROP rule; review each one before running'];
   for (const s of accepts(list)) {
     lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
-    if (s.insertBefore === null) lines.push(`# (no ruleset given: inserted at the top of ${s.chain}, which is before its LOG/DROP)`);
-    lines.push(...renderIptablesInsert(s, warnings));
+    const tf = tableFamily(s.table);
+    if (s.insertBefore === null) lines.push(`# (no place traced in a ruleset: inserted at the top of ${s.chain}, which is before its LOG/DROP)`);
+    else if (tf !== undefined && s.families.some((f) => f !== tf)) {
+      lines.push(`# (the ruleset traced is IPv${tf}'s: the IPv${tf === 4 ? 6 : 4} rule goes at the top of ${s.chain}, which is before its LOG/DROP)`);
+    }
+    lines.push(...renderIptablesInsert(s));
   }
-  return { text: `${lines.join('\n')}\n`, warnings };
+  return { text: `${lines.join('\n')}\n`, warnings: [] };
 }
 
 /** nft insert commands; the table is the compiler's (`inet fwdiag`) unless the caller names another. */
@@ -76,8 +93,19 @@ function nftText(list: readonly Suggestion[], platform: string, table: string): 
   const lines = ['#!/bin/sh', `# fwdiag suggest: nft rules inserted at the top of their chain in table ${table} (before its log/drop)`];
   for (const s of accepts(list)) {
     lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
+    const tf = tableFamily(s.table);
     for (const r of policyRules(s)) {
-      for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${s.table ?? table} ${s.chain} ${shellQuote(t)}`);
+      if (tf === undefined) {
+        for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${s.table ?? table} ${s.chain} ${shellQuote(t)}`);
+        continue;
+      }
+      // an ip / ip6 table (iptables-nft) holds one family: each family's rule goes to its own table of that name
+      const name = s.table!.slice(s.table!.indexOf(' ') + 1);
+      for (const fam of s.families) {
+        const own: PolicyRule = { ...r, sources: r.sources.filter((x) => cidrFamily(x) === fam) };
+        if (r.sources.length > 0 && own.sources.length === 0) continue;
+        for (const t of nftRuleLines(stubPolicy(s, platform, [own]), own)) lines.push(`nft insert rule ${fam === 4 ? 'ip' : 'ip6'} ${name} ${s.chain} ${shellQuote(t)}`);
+      }
     }
   }
   return { text: `${lines.join('\n')}\n`, warnings: [] };
@@ -122,7 +150,9 @@ function cloudInitText(list: readonly Suggestion[]): RenderOutput {
     const cmds: string[] = [];
     for (const s of ss) {
       const p = stubPolicy(s, 'harvester', []);
-      for (const r of policyRules(s)) for (const a of iptablesRuleArgs(p, r, warnings)) cmds.push(`iptables -A ${s.chain} ${a}`);
+      for (const fam of s.families) {
+        for (const r of policyRules(s)) for (const a of iptablesRuleArgs(p, r, fam)) cmds.push(`${iptablesCommand(fam)} -A ${s.chain} ${a}`);
+      }
     }
     out.push(
       `# CloudInit iptables-${role}: add to spec.contents → stages.boot[0].commands, just before the "-j LOG" rule of the chain`,

@@ -90,6 +90,11 @@ export interface Suggestion {
   ports: Array<number | string>;
   /** CIDRs; empty = any source (only where the catalog says anywhere and the port is not sensitive) */
   sources: string[];
+  /**
+   * IP families the rule is for: those of its sources, else of the clients seen (4 before 6). The iptables format
+   * writes an `ip6tables` command for 6.
+   */
+  families: Array<4 | 6>;
   service: string | null;
   role: string;
   chain: string;
@@ -168,6 +173,17 @@ function portsText(ports: Array<number | string>): string {
 
 function defaultChain(ctx: SuggestContext): string {
   return ctx.chain ?? ctx.catalog.platforms.get(ctx.platform)?.policyDefaults.chain ?? 'FWDIAG_INPUT';
+}
+
+/** The IP families of addresses or CIDRs, 4 before 6; [4] for none. */
+export function familiesOf(addrs: readonly string[]): Array<4 | 6> {
+  let v4 = false;
+  let v6 = false;
+  for (const a of addrs) {
+    if (a.includes(':')) v6 = true;
+    else v4 = true;
+  }
+  return v6 ? (v4 ? [4, 6] : [6]) : [4];
 }
 
 /** How sources are chosen: the catalog scope is the ceiling, the observed clients the floor. */
@@ -386,6 +402,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
 
   const out: Suggestion[] = [];
   let traces = 0;
+  const tracedFamilies = new Set<string>(ctx.ruleset?.tables.map((t) => t.family) ?? []);
   for (const m of merged) {
     const first = m.parts[0] as PortGroup;
     const info = first.info;
@@ -441,7 +458,10 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       let placed = false;
       for (const p of m.parts) {
         if (traces >= MAX_TRACES) break;
-        const ev = [...p.flows].sort((x, y) => y.count - x.count).find((f) => f.event !== undefined)?.event;
+        // the busiest flow whose IP family the ruleset has tables for (an IPv6 drop traced through iptables-save
+        // output of IPv4 alone places nothing)
+        const busiest = [...p.flows].sort((x, y) => y.count - x.count).filter((f) => f.event !== undefined);
+        const ev = (busiest.find((f) => tracedFamilies.has(f.event!.family === 6 ? 'ip6' : 'ip') || tracedFamilies.has('inet')) ?? busiest[0])?.event;
         if (ev === undefined) continue;
         traces++;
         const t = trace(ctx.ruleset, ev);
@@ -495,7 +515,8 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     }
 
     const s: Suggestion = {
-      action, kind, proto: m.proto, ports, sources: action === 'accept' ? sources : [], service, role: m.role, chain,
+      action, kind, proto: m.proto, ports, sources: action === 'accept' ? sources : [],
+      families: familiesOf(action === 'accept' && sources.length > 0 ? sources : clients), service, role: m.role, chain,
       insertBefore, confidence, reason, notes: [...new Set(notes)], evidence: evidenceOf(flowsOf, sampleLines), rendered: '',
     };
     if (table !== undefined) s.table = table;
@@ -511,7 +532,8 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
   for (const g of egress.values()) {
     const ports = g.port === null ? [] : [g.port];
     out.push({
-      action: 'note', kind: 'egress', proto: g.proto, ports, sources: [], service: null, role: g.role, chain: 'OUTPUT',
+      action: 'note', kind: 'egress', proto: g.proto, ports, sources: [], families: familiesOf(g.flows.map((f) => f.client)),
+      service: null, role: g.role, chain: 'OUTPUT',
       insertBefore: null, confidence: 'medium',
       reason: `${g.proto}${g.port === null ? '' : `/${g.port}`} was dropped on output (no IN= interface): an egress rule is missing; fwdiag suggests INPUT rules only`,
       notes: [], evidence: evidenceOf(g.flows, sampleLines), rendered: '',
@@ -524,7 +546,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     const where = `${g.proto}${g.port === null ? '' : `/${g.port}`}${svc === null ? '' : ` (${svc})`}`;
     out.push({
       action: 'note', kind: 'conntrack-loss', proto: g.proto, ports: g.port === null ? [] : [g.port], sources: [],
-      service: svc, role: g.role, chain: defaultChain(ctx), insertBefore: null, confidence: 'medium',
+      families: familiesOf(servers), service: svc, role: g.role, chain: defaultChain(ctx), insertBefore: null, confidence: 'medium',
       reason: `persistent conntrack loss on ${where} from ${servers.slice(0, 3).join(', ')}${servers.length > 3 ? ` and ${servers.length - 3} more` : ''}: the connection was allowed and its state was lost — never open a port for it`,
       notes: [
         'check: asymmetric routing (replies arriving on another interface or via another gateway; rp_filter)',

@@ -43,7 +43,7 @@ describe('fwdiag compile', () => {
   it.each([
     [['--platform', 'harvester', '--role', 'worker'], UsageError, /--target is required/],
     [['--platform', 'harvester', '--target', 'nft'], UsageError, /--platform P and --role R/],
-    [['--platform', 'harvester', '--role', 'worker', '--target', 'pf'], UsageError, /--target: use iptables, iptables-restore, nft, talos, harvester-cloudinit/],
+    [['--platform', 'harvester', '--role', 'worker', '--target', 'pf'], UsageError, /--target: use iptables, iptables-restore, ip6tables-restore, nft, talos, harvester-cloudinit/],
     [['--platform', 'harvester', '--role', 'worker', '--target', 'nft', 'extra'], UsageError, /Unexpected argument/],
     [['--platform', 'rke2', '--role', 'worker', '--target', 'nft'], RulesetError, /unknown role "worker" for rke2/],
     [['--platform', 'rke2', '--role', 'server', '--target', 'harvester-cloudinit'], RulesetError, /needs platform harvester/],

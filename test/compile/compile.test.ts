@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { parseFragment, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
+import type { PolicyInput } from '../../src/compile/index.js';
 import { commandLines, compile, resolve, seedCommands } from './helpers.js';
 
 describe('compiling the Harvester seed', () => {
@@ -192,5 +193,88 @@ describe('nft target text', () => {
     expect(out).toContain('ip saddr 198.18.0.1 tcp dport 2379-2380 accept comment "etcd client/peer"');
     expect(out).toContain('ip6 saddr fd00::1 tcp dport 2379-2380 accept comment "etcd client/peer"');
     expect(out).toContain('limit rate 10/minute log prefix "HARVESTER_DROP_" level warn');
+  });
+});
+
+describe('IPv6: the policy\'s ipv6 option and the iptables targets', () => {
+  const v6 = (text: string) => text.split('\n').filter((l) => l.startsWith('ip6tables'));
+  const dual: Partial<PolicyInput> & { platform: string; role: string } = {
+    platform: 'rke2', role: 'server', clusterSubnet: '198.18.0.0/24', controlPlane: ['198.18.0.1', 'fd00:18::1'],
+  };
+
+  it('auto: off for an IPv4-only policy (the output is the IPv4 one, no DHCPv6), on when the policy names an IPv6 address', () => {
+    expect(resolve({ platform: 'rke2', role: 'server' }).ipv6).toBe(false);
+    const v4only = compile({ platform: 'rke2', role: 'server' }, 'iptables').text;
+    expect(v6(v4only)).toEqual([]);
+    expect(v4only).not.toContain('DHCPv6');
+    expect(resolve(dual).ipv6).toBe(true);
+    expect(resolve({ platform: 'rke2', role: 'server', podCidr: 'fd00:42::/56' }).ipv6).toBe(true);
+    expect(resolve({ platform: 'rke2', role: 'server' }, [{ extra: [{ proto: 'tcp', ports: [9100], sources: ['fd00::/8'] }] }]).ipv6).toBe(true);
+    expect(resolve({ ...dual, ipv6: false }).ipv6).toBe(false);
+    expect(resolve({ platform: 'rke2', role: 'server', ipv6: true }).ipv6).toBe(true);
+  });
+
+  it('with ipv6 the iptables commands are followed by the same chain for ip6tables, each rule in its family', () => {
+    const on = compile(dual, 'iptables');
+    const off = compile({ ...dual, ipv6: false }, 'iptables');
+    // the IPv4 half is exactly what an IPv4-only compile gives
+    expect(commandLines(on.text)).toEqual(commandLines(off.text));
+    const six = v6(on.text);
+    expect(six.slice(0, 7)).toEqual([
+      'ip6tables -D INPUT -j RKE2_INPUT 2>/dev/null || true', 'ip6tables -F RKE2_INPUT 2>/dev/null || true',
+      'ip6tables -X RKE2_INPUT 2>/dev/null || true', 'ip6tables -N RKE2_INPUT', 'ip6tables -A INPUT -j RKE2_INPUT',
+      'ip6tables -A RKE2_INPUT -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment "Accept return traffic from established connections" -j ACCEPT',
+      'ip6tables -A RKE2_INPUT -p ipv6-icmp -m comment --comment "ICMP (ping, MTU discovery, etc.)" -j ACCEPT',
+    ]);
+    expect(six).toContain('ip6tables -A RKE2_INPUT -p udp --sport 547 --dport 546 -m comment --comment "DHCPv6 server reply" -j ACCEPT');
+    expect(six).toContain('ip6tables -A RKE2_INPUT -s fd00:18::1 -p tcp --dport 2379 -m comment --comment "etcd client port" -j ACCEPT');
+    // rules without sources are for both families; here the cluster ports are limited to the IPv4 subnet
+    expect(six.filter((l) => l.includes('6443'))).toEqual([]);
+    expect(v6(compile({ platform: 'rke2', role: 'server', ipv6: true }, 'iptables').text))
+      .toContain('ip6tables -A RKE2_INPUT -p tcp --dport 6443 -m comment --comment "Kubernetes API" -j ACCEPT');
+    // IPv4 sources, the IPv4 pod CIDR and DHCP stay out of ip6tables; IPv6 sources out of iptables
+    for (const l of six) expect(l).not.toMatch(/198\.18\.|10\.42\.|--sport 67 /);
+    for (const l of commandLines(on.text)) expect(l).not.toContain('fd00:');
+    expect(six.at(-2)).toContain('-j LOG --log-prefix RKE2_DROP_');
+    expect(six.at(-1)).toBe('ip6tables -A RKE2_INPUT -m comment --comment "Drop all other traffic" -j DROP');
+    expect(on.warnings.filter((w) => w.includes('IPv6'))).toEqual([]);
+  });
+
+  it('ipv6: false with IPv6 sources says what it leaves out', () => {
+    const out = compile({ ...dual, ipv6: false, extra: [{ proto: 'icmpv6', sources: ['fd00::/8'] }] }, 'iptables');
+    expect(v6(out.text)).toEqual([]);
+    expect(out.warnings).toContain('iptables: the IPv6 part of "etcd client port" is left out (set ipv6: true in the policy for ip6tables rules, or use the nft target)');
+    expect(out.warnings).toContain('iptables: the IPv6 part of "fwdiag extra icmpv6" is left out (set ipv6: true in the policy for ip6tables rules, or use the nft target)');
+    expect(compile({ ...dual, ipv6: true, extra: [{ proto: 'icmpv6', sources: ['fd00::/8'] }] }, 'iptables').text)
+      .toContain('ip6tables -A RKE2_INPUT -s fd00::/8 -p ipv6-icmp -m comment --comment "fwdiag extra icmpv6" -j ACCEPT');
+  });
+
+  it('icmp: false keeps ICMPv6 neighbour discovery (ip6tables, nft), never in iptables', () => {
+    const out = compile({ ...dual, icmp: false }, 'iptables').text;
+    expect(v6(out).filter((l) => l.includes('neighbour'))).toEqual([133, 134, 135, 136].map((t) =>
+      `ip6tables -A RKE2_INPUT -p ipv6-icmp --icmpv6-type ${t} -m comment --comment "ICMPv6 neighbour discovery (IPv6 needs it)" -j ACCEPT`));
+    expect(commandLines(out).filter((l) => l.includes('icmp'))).toEqual([]);
+    expect(compile({ ...dual, icmp: false }, 'nft').text).toContain('icmpv6 type { 133, 134, 135, 136 } accept comment "ICMPv6 neighbour discovery (IPv6 needs it)"');
+  });
+
+  it('ip6tables-restore is a target of its own; iptables-restore says so when IPv6 is on', () => {
+    const six = compile(dual, 'ip6tables-restore');
+    const lines = six.text.split('\n');
+    expect(lines[1]).toBe('# apply with: ip6tables -D INPUT -j RKE2_INPUT 2>/dev/null; ip6tables-restore --noflush FILE');
+    expect(lines.slice(4, 7)).toEqual(['*filter', ':RKE2_INPUT - [0:0]', '-A INPUT -j RKE2_INPUT']);
+    expect(lines).toContain('-A RKE2_INPUT -s fd00:18::1 -p tcp --dport 2379 -m comment --comment "etcd client port" -j ACCEPT');
+    expect(lines.filter((l) => l.includes('198.18.'))).toEqual([]);
+    expect(compile(dual, 'iptables-restore').warnings).toContain('iptables-restore: IPv4 only; compile --target ip6tables-restore for the IPv6 half');
+    expect(compile({ platform: 'rke2', role: 'server' }, 'iptables-restore').warnings.filter((w) => w.includes('ip6tables'))).toEqual([]);
+  });
+
+  it('harvester-cloudinit runs the ip6tables commands too; nft gives DHCP and DHCPv6 their family', () => {
+    const doc = parseYaml(compile({ platform: 'harvester', role: 'worker', ipv6: true }, 'harvester-cloudinit').text) as Record<string, any>;
+    const cmds = (parseYaml(doc.spec.contents) as Record<string, any>).stages.boot[0].commands as string[];
+    expect(cmds.slice(0, seedCommands('worker').length)).toEqual(seedCommands('worker'));
+    expect(cmds.filter((c) => c.startsWith('ip6tables -A HARVESTER_INPUT')).length).toBeGreaterThan(5);
+    const nft = compile(dual, 'nft').text;
+    expect(nft).toContain('meta nfproto ipv4 udp sport 67 udp dport 68 accept comment "DHCP server reply"');
+    expect(nft).toContain('meta nfproto ipv6 udp sport 547 udp dport 546 accept comment "DHCPv6 server reply"');
   });
 });

@@ -73,6 +73,25 @@ describe('syntax checks by the real tools', () => {
       cleanup();
     }
   });
+  it('with ipv6: ip6tables-restore --test accepts every compiled ip6tables-restore output, iptables-restore --test the IPv4 half', () => {
+    const ns = addNs('r6');
+    try {
+      for (const p of MATRIX) {
+        const six = compile({ ...p, ipv6: true }, 'ip6tables-restore');
+        const r6 = runInNs(ns, `ip6tables-restore --test --noflush ${file('r6.rules', six.text)}`);
+        expect(r6.status, `${label(p)}: ${r6.stderr}`).toBe(0);
+        const four = compile({ ...p, ipv6: true }, 'iptables-restore');
+        const r4 = runInNs(ns, `iptables-restore --test --noflush ${file('r4.rules', four.text)}`);
+        expect(r4.status, `${label(p)}: ${r4.stderr}`).toBe(0);
+      }
+      // an ICMPv6 type spelled for IPv4 is refused: the check is real
+      const broken = compile({ platform: 'rke2', role: 'agent', icmp: false, ipv6: true }, 'ip6tables-restore').text.replace('--icmpv6-type 133', '--icmp-type 133');
+      expect(runInNs(ns, `ip6tables-restore --test --noflush ${file('bad6.rules', broken)}`).status).not.toBe(0);
+      expect(inNs(ns, 'ip6tables-save')).not.toContain('RKE2_INPUT');
+    } finally {
+      cleanup();
+    }
+  });
   it('nft -c -f accepts every compiled nft output (and rejects a broken one)', () => {
     const ns = addNs('nc');
     try {

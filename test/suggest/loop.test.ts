@@ -11,29 +11,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
 import { expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { suggestCommand } from '../../src/cli/suggest.js';
-import type { CliIO } from '../../src/cli/io.js';
 import { compileTarget, parseFragment, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
 import type { PolicyFragment, PolicyInput } from '../../src/compile/index.js';
-import { createParser } from '../../src/parse/parse-line.js';
-import { createClassifier } from '../../src/classify/classifier.js';
 import type { Suggestion } from '../../src/suggest/index.js';
 import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, sleep, tryRun, waitFor } from './kernel.js';
-
-async function runSuggest(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const io: CliIO = { stdin: Readable.from(['']), stdout, stderr, env: { NO_COLOR: '1' }, now: Date.now };
-  const code = await suggestCommand(args, io);
-  return { code, out, err };
-}
+import { runSuggest, verdicts } from './run.js';
 
 function compileRestore(policy: PolicyInput, fragments: PolicyFragment[]): { text: string; apply: string } {
   const p = parsePolicy(policy);
@@ -44,20 +28,6 @@ function compileRestore(policy: PolicyInput, fragments: PolicyFragment[]): { tex
   const apply = /^# apply with: (.*) FILE$/m.exec(text)?.[1];
   if (apply === undefined) throw new Error('no apply line in the compiled output');
   return { text, apply };
-}
-
-/** Verdict counts of kernel lines, classified as `analyze` would. */
-function verdicts(lines: string[]): Record<string, number> {
-  const p = createParser();
-  const c = createClassifier();
-  const n: Record<string, number> = {};
-  for (const l of lines) {
-    const r = p.parseLine(l);
-    if (r.kind !== 'event') continue;
-    const v = c.classify(r.event);
-    if (v.kind === 'drop') n[v.verdict] = (n[v.verdict] ?? 0) + 1;
-  }
-  return n;
 }
 
 const PEER_SERVER = `

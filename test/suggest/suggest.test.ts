@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { parseFragment, parsePolicy, resolvePolicy, compileTarget } from '../../src/compile/index.js';
-import { cidrContains, collapseAddresses, renderRules, toFragment } from '../../src/suggest/index.js';
+import { cidrContains, collapseAddresses, familiesOf, renderRules, toFragment } from '../../src/suggest/index.js';
 import type { Suggestion } from '../../src/suggest/index.js';
 import { accepts, catalog, fixtureLines, ruleset, suggestLines, synLine, udpLine } from './helpers.js';
 
 const SAMPLE = fixtureLines('fixtures/sample/harvester-upgrade.log');
 const KMSG = fixtureLines('fixtures/kernel/kmsg.txt');
 const key = (s: Suggestion) => `${s.role} ${s.proto}/${s.ports.join(',')}`;
+
+describe('familiesOf', () => {
+  it('4 before 6; [4] for none', () => {
+    expect(familiesOf([])).toEqual([4]);
+    expect(familiesOf(['198.18.0.1/32'])).toEqual([4]);
+    expect(familiesOf(['2001:db8::1'])).toEqual([6]);
+    expect(familiesOf(['2001:db8::/64', '198.18.0.0/24'])).toEqual([4, 6]);
+  });
+});
 
 describe('collapseAddresses: exact aggregation, never wider than what was seen', () => {
   it.each([
@@ -112,6 +121,34 @@ describe('kernel fixture lines (real /dev/kmsg records)', () => {
     expect(accepts(r).map(key)).not.toContain('control-plane tcp/9345');
     expect(accepts(r).map(key)).not.toContain('control-plane tcp/2379');
     expect(r.ignored['conntrack-loss']).toBeGreaterThanOrEqual(4);
+  });
+  it('IPv6 clients (the kernel\'s ip6tables SYN to 10250) get ip6tables commands; IPv4-only rules stay iptables', () => {
+    const by = new Map(accepts(r).map((s) => [key(s), s]));
+    const kubelet = by.get('control-plane tcp/10250')!;
+    expect(kubelet.sources).toContain('2001:db8:18::1/128');
+    expect(kubelet.families).toEqual([4, 6]);
+    expect(by.get('control-plane udp/8472')?.families).toEqual([4]);
+    const o = { platform: 'harvester', role: 'control-plane' };
+    const ipt = renderRules([kubelet], 'iptables', o).text.split('\n').filter((l) => /^ip6?tables /.test(l));
+    expect(ipt.filter((l) => l.startsWith('ip6tables '))).toEqual([
+      'ip6tables -I HARVESTER_INPUT 1 -s 2001:db8:18::1/128 -p tcp --dport 10250 -m comment --comment "fwdiag suggest: kubelet API" -j ACCEPT',
+    ]);
+    for (const l of ipt.filter((x) => x.startsWith('iptables '))) expect(l).not.toContain('2001:');
+    expect(kubelet.rendered.split('\n')).toEqual(ipt);
+    expect(renderRules([kubelet], 'harvester-cloudinit', o).text).toContain(
+      `- 'ip6tables -A HARVESTER_INPUT -s 2001:db8:18::1/128 -p tcp --dport 10250 -m comment --comment "fwdiag suggest: kubelet API" -j ACCEPT'`);
+    // nft: an inet table takes both families in one chain; ip / ip6 tables (iptables-nft) each take their own
+    const inet = renderRules([kubelet], 'nft', o).text;
+    expect(inet).toContain(`nft insert rule inet fwdiag HARVESTER_INPUT 'ip6 saddr 2001:db8:18::1/128 tcp dport 10250 accept`);
+    const split = renderRules([{ ...kubelet, table: 'ip filter', insertBefore: 7 }], 'nft', o).text.split('\n').filter((l) => l.startsWith('nft '));
+    expect(split.length).toBe(2);
+    for (const l of split) expect(l.startsWith(l.includes("'ip6 saddr") ? 'nft insert rule ip6 filter HARVESTER_INPUT ' : 'nft insert rule ip filter HARVESTER_INPUT ')).toBe(true);
+    expect(split.filter((l) => l.includes("'ip6 saddr 2001:db8:18::1/128 tcp dport 10250 accept"))).toHaveLength(1);
+    // a traced IPv4 ruleset places the IPv4 rule; the IPv6 rule goes to the top of its chain
+    const placed = renderRules([{ ...kubelet, table: 'ip filter', insertBefore: 7 }], 'iptables', o).text;
+    expect(placed).toMatch(/^iptables -I HARVESTER_INPUT 7 -s 198\.18\.0\.1\/32 /m);
+    expect(placed).toMatch(/^ip6tables -I HARVESTER_INPUT 1 -s 2001:db8:18::1\/128 /m);
+    expect(placed).toContain("# (the ruleset traced is IPv4's: the IPv6 rule goes at the top of HARVESTER_INPUT, which is before its LOG/DROP)");
   });
   it('an OUTPUT drop is a note about egress, not an INPUT rule', () => {
     const out = r.suggestions.find((s) => s.kind === 'egress');
