@@ -53,7 +53,8 @@ Input:
   --tz ZONE              zone of syslog stamps without offset, and of --window times (default: local)
   --follow               keep reading FILE as it grows, across rotation (until Ctrl-C)
   --from-start           with --follow: read what the file holds first
-  --kmsg[=now|start]     read the kernel log live from /dev/kmsg (start: the ring buffer first)
+  --kmsg[=now|start|ring]  read the kernel log from /dev/kmsg: live (start: the ring buffer first), or the
+                         ring buffer as it is, then stop (ring)
   --debug                stack traces on errors
   -h, --help             this help
 `;
@@ -68,7 +69,7 @@ export interface AnalyzeOptions {
   color: z.infer<typeof colorSchema>;
   follow: boolean;
   fromStart: boolean;
-  kmsg: 'now' | 'start' | undefined;
+  kmsg: 'now' | 'start' | 'ring' | undefined;
   tz: string | undefined;
   platform: string | undefined;
   /** live view: with --platform, the suggestion engine's role (and per-host roles) */

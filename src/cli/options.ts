@@ -11,11 +11,18 @@ export const tzSchema = z.string().refine((tz) => {
   }
 }, 'unknown time zone');
 
-export const kmsgSchema = z.enum(['now', 'start']);
+export const kmsgSchema = z.enum(['now', 'start', 'ring']);
 
-/** `--kmsg` alone means `--kmsg=now` (parseArgs has no optional values). */
-export function normaliseKmsgFlag(argv: string[]): string[] {
-  return argv.map((a) => (a === '--kmsg' ? '--kmsg=now' : a));
+/** `--kmsg` alone means `--kmsg=now` (`ring` for commands that read a finished log); parseArgs has no optional values. */
+export function normaliseKmsgFlag(argv: string[], alone: 'now' | 'ring' = 'now'): string[] {
+  return argv.map((a) => (a === '--kmsg' ? `--kmsg=${alone}` : a));
+}
+
+/** `--kmsg[=ring]` of the commands that read a finished log (report, suggest): the ring buffer as it is now. */
+export function ringOnly(value: string | undefined): 'ring' | false {
+  if (value === undefined) return false;
+  if (value !== 'ring') throw new UsageError(`--kmsg: this command reads the ring buffer as it is now (--kmsg or --kmsg=ring), not ${JSON.stringify(value)}`);
+  return 'ring';
 }
 
 /** zod safeParse → value, or a UsageError naming the flag. */

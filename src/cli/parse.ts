@@ -24,7 +24,8 @@ talosctl) into one JSON object per line (NDJSON). Reads FILEs (plain or gzip; - 
   --tz ZONE              zone of stamps without an offset (RFC3164, dmesg -T) (default: local)
   --follow               follow the FILE as it grows, across rotation and truncation (Ctrl-C ends)
   --from-start           with --follow: read what the file holds first
-  --kmsg[=now|start]     read /dev/kmsg directly: new records (now) or the whole ring buffer first (start)
+  --kmsg[=now|start|ring]  read /dev/kmsg directly: new records (now), the whole ring buffer first (start),
+                         or the ring buffer as it is, then stop (ring: what dmesg prints, dated)
   --debug                stack traces on errors
   -h, --help             this help
 `;
@@ -36,7 +37,7 @@ export interface ParseOptions {
   tz: string | undefined;
   follow: boolean;
   fromStart: boolean;
-  kmsg: false | 'now' | 'start';
+  kmsg: false | 'now' | 'start' | 'ring';
 }
 
 export function parseParseArgs(argv: string[]): ParseOptions | 'help' {

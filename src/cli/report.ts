@@ -21,6 +21,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { createClassifier } from '../classify/classifier.js';
 import { flowKey } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
+import { normaliseKmsgFlag, ringOnly } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -62,10 +63,11 @@ Suggestions (the suggestion engine needs the platform and the nodes' roles):
   --allow-unknown         also suggest ports no catalog names (low confidence)
 Input:
   --tz ZONE               zone of syslog stamps without an offset, and of --window times (default: local)
+  --kmsg                  read this machine's kernel log from /dev/kmsg, as the ring buffer holds it now (no FILE)
   --no-progress           no progress bar (shown on a terminal for large files)
   -h, --help              this help
 
-Lines without a host name (dmesg, /dev/kmsg captures) are reported under their file's name.
+Lines without a host name (dmesg, /dev/kmsg captures) are reported under their file's name (--kmsg: this host's).
 `;
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
@@ -83,6 +85,7 @@ const optionsSchema = z.object({
   ruleset: z.string().min(1).optional(),
   allowUnknown: z.boolean(),
   tz: z.string().optional(),
+  kmsg: z.union([z.literal(false), z.literal('ring')]),
   progress: z.boolean(),
   classifier: classifierOptionsSchema.partial(),
 });
@@ -108,7 +111,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: normaliseKmsgFlag(argv, 'ring'),
       allowPositionals: true,
       strict: true,
       options: {
@@ -126,6 +129,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
         ruleset: { type: 'string' },
         'allow-unknown': { type: 'boolean' },
         tz: { type: 'string' },
+        kmsg: { type: 'string' },
         'no-progress': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -182,6 +186,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     ruleset: v.ruleset,
     allowUnknown: v['allow-unknown'] === true,
     tz: v.tz,
+    kmsg: ringOnly(v.kmsg),
     progress: v['no-progress'] !== true,
     classifier,
   });
@@ -218,8 +223,12 @@ async function totalSize(files: string[]): Promise<number | null> {
   return n;
 }
 
-/** Host label for lines without a host: the file's name without directories and compression suffix. */
+/**
+ * Host label for lines without a host: the source's machine (/dev/kmsg: this one), else the file's name without
+ * directories and compression suffix.
+ */
 function hostLabelOf(src: LineSource): string {
+  if (src.host !== undefined) return src.host;
   if (src.name === '-') return 'stdin';
   return basename(src.name).replace(/\.(gz|log|txt)$/i, '').replace(/\.(log|txt)$/i, '') || src.name;
 }
@@ -274,7 +283,7 @@ export async function buildReportFromInputs(opts: ReportCliOptions, io: CliIO, s
 
   const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform) });
   const agg = new ReportAggregate();
-  const sources = await openInputs({ files: opts.files, follow: false, kmsg: false, stdin: io.stdin });
+  const sources = await openInputs({ files: opts.files, follow: false, kmsg: opts.kmsg, stdin: io.stdin });
   const size = opts.progress && io.stderr.isTTY === true ? await totalSize(opts.files) : null;
   const progress = size !== null && size >= PROGRESS_MIN_BYTES ? createProgress({ stderr: io.stderr, total: size, now: io.now }) : null;
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };

@@ -12,6 +12,7 @@ import { readResults } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
+import { normaliseKmsgFlag, ringOnly } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadCatalog } from '../catalog/index.js';
 import { parsePrefix } from '../ruleset/addr.js';
@@ -44,8 +45,8 @@ produce an ACCEPT. Reads FILEs (plain or .gz; - for stdin), or stdin when none i
   --samples N             sample lines per suggestion, 0-10 (default 3)
 Output (one of):
   (default)               human report
-  --json                  {"suggestions": [{action, kind, proto, ports, sources, service, role, chain,
-                          insertBefore, confidence, reason, notes, evidence, rendered}], "ignored": {…}}
+  --json                  {"suggestions": [{action, kind, proto, ports, sources, families, service, role,
+                          chain, insertBefore, confidence, reason, notes, evidence, rendered}], "ignored": {…}}
   --format F              rules only: iptables | nft | talos | harvester-cloudinit | policy (a fragment for
                           fwdiag compile --extra; the --role's suggestions)
 Classification:
@@ -54,6 +55,8 @@ Classification:
   --scan-window DURATION  window for scan detection (default 60s)
   --ephemeral A-B         local ephemeral port range (default 32768-60999)
   --tz ZONE               zone of syslog stamps without an offset (default: local)
+Input:
+  --kmsg                  read this machine's kernel log from /dev/kmsg, as the ring buffer holds it now (no FILE)
   -h, --help              this help
 
 Never suggested: 0.0.0.0/0 for etcd (2379-2381), kubelet (10250) or the RKE2 supervisor (9345); loopback-only
@@ -77,6 +80,7 @@ const optionsSchema = z.object({
   samples: z.number().int().min(0).max(10),
   output: z.enum(['human', 'json', ...SUGGEST_FORMATS.filter((f) => f !== 'human')]),
   tz: z.string().optional(),
+  kmsg: z.union([z.literal(false), z.literal('ring')]),
   classifier: classifierOptionsSchema.partial(),
 });
 export type SuggestCliOptions = z.output<typeof optionsSchema>;
@@ -91,7 +95,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: normaliseKmsgFlag(argv, 'ring'),
       allowPositionals: true,
       strict: true,
       options: {
@@ -112,6 +116,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
         'scan-window': { type: 'string' },
         ephemeral: { type: 'string' },
         tz: { type: 'string' },
+        kmsg: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -161,6 +166,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     samples: v.samples === undefined ? 3 : Number(v.samples),
     output: v.json === true ? 'json' : (v.format ?? 'human'),
     tz: v.tz,
+    kmsg: ringOnly(v.kmsg),
     classifier,
   });
   if (!r.success) {
@@ -190,7 +196,7 @@ export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: Ab
     { classifier: opts.classifier, samplesPerFlow: opts.samples },
     { services: catalogServiceLookup(opts.platform, catalog) },
   );
-  const sources = await openInputs({ files: opts.files, follow: false, kmsg: false, stdin: io.stdin });
+  const sources = await openInputs({ files: opts.files, follow: false, kmsg: opts.kmsg, stdin: io.stdin });
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });

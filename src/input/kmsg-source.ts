@@ -1,6 +1,6 @@
 /**
- * `--kmsg`: the kernel's log ring buffer read live from /dev/kmsg, the one source that proves the kernel wrote a
- * line (syslog files can be written by anyone).
+ * `--kmsg`: the kernel's log ring buffer read from /dev/kmsg — live, or as it is now (`ring`, what `dmesg` prints,
+ * for reports) — the one source that proves the kernel wrote a line (syslog files can be written by anyone).
  *
  * /dev/kmsg facts this relies on (Documentation/ABI/testing/dev-kmsg, kernel/printk/printk.c):
  * - every read() returns exactly one record: `prio,seq,usec,flag[,…];message\n` followed by optional
@@ -19,16 +19,18 @@
  */
 
 import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { InputError } from '../cli/errors.js';
 import { describeFsError, emptyStats } from './file-source.js';
 import type { InputStats, LineSource } from './types.js';
 
 export interface KmsgOptions {
   /**
-   * `now`: only records written after the source is opened; `start`: everything still in the ring buffer first.
+   * `now`: only records written after the source is opened; `start`: everything still in the ring buffer first,
+   * then live; `ring`: everything in the ring buffer, ending when it has no more (not live).
    * @default 'now'
    */
-  from?: 'now' | 'start';
+  from?: KmsgFrom;
   /**
    * The device (tests may point elsewhere).
    * @default '/dev/kmsg'
@@ -50,6 +52,8 @@ export interface KmsgOptions {
    */
   now?: () => number;
 }
+
+export type KmsgFrom = 'now' | 'start' | 'ring';
 
 /** Larger than any record: the kernel fails a read with EINVAL when the buffer cannot hold the whole record. */
 const RECORD_BUFFER = 16 * 1024;
@@ -115,17 +119,21 @@ function errCode(e: unknown): unknown {
 class KmsgSource implements LineSource {
   readonly name: string;
   readonly bootTimeMs?: number;
+  readonly host = hostname();
   readonly stats: InputStats = emptyStats();
   readonly #fd: number;
   readonly #buf = Buffer.allocUnsafe(RECORD_BUFFER);
   readonly #seq = new SeqTracker();
   readonly #pollMs: number;
   readonly #maxBatch: number;
+  /** end at the first read that finds nothing (`ring`) instead of waiting for more */
+  readonly #once: boolean;
   #used = false;
   #closed = false;
 
-  constructor(fd: number, name: string, bootTimeMs: number | undefined, pollMs: number, maxBatch: number) {
+  constructor(fd: number, name: string, bootTimeMs: number | undefined, pollMs: number, maxBatch: number, once: boolean) {
     this.#fd = fd;
+    this.#once = once;
     this.name = name;
     if (bootTimeMs !== undefined) this.bootTimeMs = bootTimeMs;
     this.#pollMs = pollMs;
@@ -174,6 +182,7 @@ class KmsgSource implements LineSource {
           yield batch;
           continue;
         }
+        if (this.#once) return;
         await sleep(this.#pollMs, signal);
       }
     } finally {
@@ -231,6 +240,7 @@ export async function openKmsgSource(options: KmsgOptions = {}): Promise<LineSou
     readBootTimeMs(options.now ?? Date.now),
     options.pollMs ?? 50,
     options.maxBatch ?? 1024,
+    options.from === 'ring',
   );
   try {
     if ((options.from ?? 'now') === 'now') {

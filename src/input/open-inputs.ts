@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { UsageError } from '../cli/errors.js';
 import { openFileSource, streamSource } from './file-source.js';
+import type { KmsgFrom } from './kmsg-source.js';
 import type { LineSource } from './types.js';
 
 export interface InputOptions {
@@ -24,10 +25,11 @@ export interface InputOptions {
    */
   followFrom?: 'end' | 'start';
   /**
-   * Read the kernel log live from /dev/kmsg: `now` for new records only, `start` for the ring buffer first.
+   * Read the kernel log from /dev/kmsg: live with `now` (new records only) or `start` (the ring buffer first);
+   * `ring`: the ring buffer as it is, then the end.
    * @default false
    */
-  kmsg: false | 'now' | 'start';
+  kmsg: false | KmsgFrom;
   /** Standard input, read when there is no FILE and it is not a terminal (or for `-`). */
   stdin: Readable & { isTTY?: boolean };
   /**
@@ -41,7 +43,7 @@ const schema = z.object({
   files: z.array(z.string().min(1, 'an empty FILE argument')),
   follow: z.boolean(),
   followFrom: z.enum(['end', 'start']).optional(),
-  kmsg: z.union([z.literal(false), z.enum(['now', 'start'])]),
+  kmsg: z.union([z.literal(false), z.enum(['now', 'start', 'ring'])]),
 });
 
 export async function openInputs(options: InputOptions): Promise<LineSource[]> {
@@ -59,7 +61,7 @@ export async function openInputs(options: InputOptions): Promise<LineSource[]> {
 
   if (kmsg !== false) {
     if (files.length > 0) throw new UsageError('--kmsg reads the kernel log itself: give no FILE with it');
-    if (follow) throw new UsageError('--kmsg is always live: drop --follow');
+    if (follow) throw new UsageError('--kmsg reads the kernel log itself: drop --follow');
     // Loaded only when asked for (tail-file and the kmsg reader are not needed to read files or stdin).
     const { openKmsgSource } = await import('./kmsg-source.js');
     return [await openKmsgSource({ from: kmsg })];

@@ -24,6 +24,8 @@ export interface LineSource {
   readonly name: string;
   /** wall-clock time of boot in ms since the epoch when known (live /dev/kmsg), to date monotonic stamps */
   readonly bootTimeMs?: number;
+  /** the machine every line comes from, when the lines name none (/dev/kmsg: this one) */
+  readonly host?: string;
   readonly stats: InputStats;
   /**
    * Batches of complete lines, without their line terminators, in input order.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { uptime } from 'node:os';
+import { hostname, uptime } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/cli/errors.js';
 import { SeqTracker, kmsgRecordLine, kmsgSeq, openKmsgSource } from '../../src/input/kmsg-source.js';
@@ -60,6 +60,24 @@ describe('openKmsgSource on the real /dev/kmsg', () => {
     expect(idx.every((i) => i >= 0)).toBe(true);
     expect([...idx].sort((a, b) => a - b)).toEqual(idx);
     expect(new Set(msgs).size).toBe(msgs.length);
+  });
+
+  it('ring: the ring buffer as it is, then the end, without an abort; this machine as the host', async () => {
+    mark('ring', 1);
+    mark('ring', 2);
+    const src = await openKmsgSource({ from: 'ring' });
+    expect(src.host).toBe(hostname());
+    const t0 = Date.now();
+    // ours() aborts after 8 s: the source must end well before, by itself
+    const mine = await ours(src, () => false);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    const msgs = mine.map(messageOf);
+    const idx = ['ring 1', 'ring 2'].map((x) => msgs.indexOf(`${tag} ${x}`));
+    expect(idx.every((i) => i >= 0)).toBe(true);
+    expect(idx[1]).toBeGreaterThan(idx[0] as number);
+    // a second pass sees the same records again (a fresh open starts at the oldest record)
+    const again = await ours(await openKmsgSource({ from: 'ring' }), () => false);
+    expect(again.map(messageOf)).toEqual(expect.arrayContaining([`${tag} ring 1`, `${tag} ring 2`]));
   });
 
   it('stops promptly when aborted while the ring buffer is quiet', async () => {

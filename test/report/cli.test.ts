@@ -28,9 +28,19 @@ describe('fwdiag report flags', () => {
     [['--max-rows', '-1'], ''],
     [['--tz', 'Mars/Olympus'], '--tz: unknown time zone'],
     [['--bogus'], 'Unknown option'],
+    [['--kmsg=now'], '--kmsg: this command reads the ring buffer as it is now (--kmsg or --kmsg=ring), not "now"'],
+    [['--kmsg=start'], '--kmsg: this command reads the ring buffer as it is now'],
   ])('%j is a usage error', (argv, msg) => {
     expect(() => parseReportArgs(argv)).toThrow(UsageError);
     if (msg !== '') expect(() => parseReportArgs(argv)).toThrow(msg);
+  });
+
+  it('--kmsg alone is the ring buffer as it is; with a FILE it is refused', async () => {
+    const o = parseReportArgs(['--kmsg']);
+    expect(o !== 'help' && o.kmsg).toBe('ring');
+    expect(o !== 'help' && parseReportArgs([SAMPLE]) !== 'help' && (parseReportArgs([SAMPLE]) as { kmsg: unknown }).kmsg).toBe(false);
+    const { io } = memoryIO();
+    await expect(reportCommand([SAMPLE, '--kmsg'], io)).rejects.toThrow('--kmsg reads the kernel log itself: give no FILE with it');
   });
 
   it('refuses unknown roles before reading any input', async () => {
