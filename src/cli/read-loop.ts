@@ -33,6 +33,10 @@ export interface ReadLoopOptions {
   jsonPackets?: (p: Packet, json: Uint8Array) => void;
 }
 
+/** Byte runs are parsed this much at a time, and a batch is handed over once it holds BATCH_EVENTS events. */
+const SLICE_BYTES = 64 * 1024;
+const BATCH_EVENTS = 256;
+
 /** One batch of parse results, with the source it came from. */
 export interface ResultBatch {
   source: LineSource;
@@ -72,7 +76,7 @@ export async function* readResults(
       if (source.pieces !== undefined) {
         // Byte streams: runs of complete lines go to the scanner undecoded (parseBytes), single lines as text.
         for await (const pieces of source.pieces(opts.signal)) {
-          const results: LineResult[] = sink === undefined ? [] : none;
+          let results: LineResult[] = sink === undefined ? [] : none;
           for (let i = 0; i < pieces.length; i++) {
             const p = pieces[i] as string | Uint8Array;
             if (typeof p === 'string') {
@@ -90,7 +94,23 @@ export async function* readResults(
                 : opts.packets !== undefined ? parser.parseBytesPackets(p, opts.packets, each)
                 : parser.parseBytesEach(p, each);
             } else {
-              source.stats.lines += parser.parseBytes(p, results);
+              // A batch's events live until the consumer is done with it, and the young generation's scavenges
+              // copy whatever is alive: runs are parsed a slice at a time and handed over every BATCH_EVENTS
+              // events, so a scavenge finds few of them.
+              for (let at = 0; at < p.length;) {
+                let end = p.length;
+                if (end - at > SLICE_BYTES) {
+                  end = p.lastIndexOf(10, at + SLICE_BYTES - 1) + 1;
+                  // a line longer than a slice (up to the 64 KiB cap and its newline) is a slice of its own
+                  if (end <= at) end = p.indexOf(10, at) + 1 || p.length;
+                }
+                source.stats.lines += parser.parseBytes(at === 0 && end === p.length ? p : p.subarray(at, end), results);
+                at = end;
+                if (results.length >= BATCH_EVENTS) {
+                  yield { source, results };
+                  results = [];
+                }
+              }
             }
           }
           yield { source, results };

@@ -12,6 +12,7 @@ import { openFileSource } from '../../src/input/file-source.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { LineResult } from '../../src/parse/event.js';
+import type { LineSource } from '../../src/input/types.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { SCAN_EVENT, SCAN_FALLBACK, SCAN_SKIP, getScanner } from '../../src/parse/wasm-scan.js';
 import { NdjsonBuffer, eventToJson, issueToJson } from '../../src/output/ndjson.js';
@@ -250,18 +251,43 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     expect(expectSame(lines)).toBe(lines.length);
   });
 
+  it('a byte run whose line is longer than a parse slice is parsed whole (no endless slicing)', async () => {
+    const drop = synthetic(1, 5)[0]!;
+    const long = `${drop.slice(0, drop.indexOf('IN='))}${'z'.repeat(70_000)}`;
+    const bytes = Buffer.from([drop, long, ...synthetic(300, 6), long, drop].join('\n') + '\n');
+    const source: LineSource = {
+      name: 'run', stats: { bytes: 0, lines: 0, cut: 0, overwritten: 0, rotations: 0 },
+      batches: () => { throw new Error('pieces only'); },
+      pieces: async function* () { yield [bytes]; },
+    };
+    const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+    const got: LineResult[] = [];
+    for await (const { results } of readResults([source], { ...OPTS, signal: new AbortController().signal }, totals)) got.push(...results);
+    expect(totals.lines).toBe(304);
+    expect(JSON.stringify(got)).toBe(JSON.stringify(viaJs([drop, long, ...synthetic(300, 6), long, drop]).results));
+  }, 10_000);
+
   it('end to end from a multi-MiB file: byte runs in reused read buffers, lines across read boundaries', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fwdiag-scan-'));
     try {
       const lines = synthetic(14_000, 16); // ~3.5 MB: several 1 MiB reads, 64 KiB slices
+      // lines of the 64 KiB cap: longer than a slice with their line end
+      lines.splice(7000, 0, 'x'.repeat(64 * 1024), `${'y'.repeat(64 * 1024 - 1)} `);
       const path = join(dir, 'big.log');
       writeFileSync(path, `${lines.join('\r\n')}\r\n`);
       const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
       const got: LineResult[] = [];
       const src = await openFileSource(path);
+      let largest = 0;
+      let batches = 0;
       for await (const { results } of readResults([src], { ...OPTS, signal: new AbortController().signal }, totals)) {
         for (const r of results) got.push(r);
+        largest = Math.max(largest, results.length);
+        batches++;
       }
+      // handed over a few hundred events at a time (256, plus what the slice that passed it held), not a read's
+      expect(largest).toBeLessThanOrEqual(256 + 400);
+      expect(batches).toBeGreaterThan(14_000 / 656);
       const want = viaJs(lines);
       expect(totals).toEqual({ ...want.counters, cut: 0 });
       expect(src.stats.lines).toBe(lines.length);
