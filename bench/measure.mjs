@@ -27,7 +27,7 @@ if (mode === 'naive') {
   // Bytes to event objects: file reads → line splitter → parser, nothing written.
   const { openFileSource } = await import('../dist/input/file-source.js');
   const { readResults } = await import('../dist/cli/read-loop.js');
-  const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   t0 = performance.now();
   const src = await openFileSource(corpus);
   let events = 0;

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, kmsgSchema, normaliseKmsgFlag, tzSchema, flag, usageFromParseArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, PREFIX_HELP, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, usageFromParseArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
@@ -55,6 +55,7 @@ Input:
   --from-start           with --follow: read what the file holds first
   --kmsg[=now|start|ring]  read the kernel log from /dev/kmsg: live (start: the ring buffer first), or the
                          ring buffer as it is, then stop (ring)
+  ${PREFIX_HELP}
   --debug                stack traces on errors
   -h, --help             this help
 `;
@@ -71,6 +72,8 @@ export interface AnalyzeOptions {
   fromStart: boolean;
   kmsg: 'now' | 'start' | 'ring' | undefined;
   tz: string | undefined;
+  /** only LOG lines of these prefixes */
+  prefixes: string[] | undefined;
   platform: string | undefined;
   /** live view: with --platform, the suggestion engine's role (and per-host roles) */
   role: string | undefined;
@@ -184,6 +187,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
     fromStart,
     kmsg,
     tz,
+    prefixes: prefixesOf(v.prefix),
     platform: v.platform,
     classifier,
   };
@@ -248,6 +252,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
       sources,
       io,
       tz: opts.tz,
+      prefixes: opts.prefixes,
       classifier: opts.classifier,
       platform: opts.platform,
       color: useColor(opts.color, io),
@@ -255,7 +260,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
       statsPath: io.env['FWDIAG_VIEW_STATS'] || undefined,
     });
   }
-  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   let shownIssues = 0;
 
   // --summary prints no event: the classifier only counts (and lines the scanner read never become events)
@@ -279,7 +284,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     // each result is classified as soon as it is parsed; the batches only pace flushing. Lines the scanner read are
     // classified as packets: --summary only counts them, --json prints the scanner's JSON plus the verdict, and the
     // human output builds the event only of a packet that changed a flow (the lines it prints)
-    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle };
+    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle, prefixes: opts.prefixes };
     const how =
       opts.summaryOnly ? { ...read, packets: (p: Packet) => void classifier.count(p) }
       : jsonWriter !== undefined ? { ...read, jsonPackets: (p: Packet, json: Uint8Array) => jsonWriter.packet(classifier.classifyPacket(p), json) }

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, flag, kmsgSchema, normaliseKmsgFlag, tzSchema, usageFromParseArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, PREFIX_HELP, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, usageFromParseArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
@@ -20,7 +20,8 @@ Turn every netfilter LOG line (any envelope: syslog, journald short/iso/json/exp
 talosctl) into one JSON object per line (NDJSON). Reads FILEs (plain or gzip; - for stdin), or stdin.
 
   --issues               also print issue records for malformed or truncated LOG lines
-  --stats                print counters (lines, events, skipped, issues, cut) to stderr at the end
+  --stats                print counters (lines, events, skipped, issues, cut, otherPrefix) to stderr at the end
+  ${PREFIX_HELP}
   --tz ZONE              zone of stamps without an offset (RFC3164, dmesg -T) (default: local)
   --follow               follow the FILE as it grows, across rotation and truncation (Ctrl-C ends)
   --from-start           with --follow: read what the file holds first
@@ -35,6 +36,8 @@ export interface ParseOptions {
   issues: boolean;
   stats: boolean;
   tz: string | undefined;
+  /** only LOG lines of these prefixes */
+  prefixes: string[] | undefined;
   follow: boolean;
   fromStart: boolean;
   kmsg: false | 'now' | 'start' | 'ring';
@@ -64,6 +67,7 @@ export function parseParseArgs(argv: string[]): ParseOptions | 'help' {
     issues: v.issues === true,
     stats: v.stats === true,
     tz: v.tz === undefined ? undefined : flag(tzSchema, v.tz, '--tz'),
+    prefixes: prefixesOf(v.prefix),
     follow: v.follow === true,
     fromStart: v['from-start'] === true,
     kmsg: v.kmsg === undefined ? false : flag(kmsgSchema, v.kmsg, '--kmsg'),
@@ -87,7 +91,7 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   });
   guardOutput(io.stdout);
   const { controller, dispose } = signalController();
-  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   const out = new NdjsonBuffer();
   const multi = sources.length > 1;
   // stdout a file or /dev/null: everything is written synchronously, the scanner's bytes straight from its memory
@@ -111,7 +115,7 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
     },
   });
   try {
-    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal, ndjson }, totals)) {
+    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal, ndjson, prefixes: opts.prefixes }, totals)) {
       if (out.pending === 0) continue;
       if (fd !== undefined) {
         flushSync();

@@ -9,6 +9,8 @@ export interface ReadLoopOptions {
   now: () => number;
   /** stops reading between batches */
   signal: AbortSignal;
+  /** only LOG lines of these prefixes (ParserOptions.prefixes) */
+  prefixes?: readonly string[] | undefined;
   /**
    * NDJSON output: every result goes to the source's sink instead (byte runs through parseBytesNdjson, which
    * prints what the scanner read itself), and the batches yielded are empty: the consumer only writes out.
@@ -62,6 +64,7 @@ export async function* readResults(
       now: opts.now,
       ...(source.bootTimeMs !== undefined ? { bootTimeMs: source.bootTimeMs } : {}),
       ...(multi ? { file: source.name } : {}),
+      ...(opts.prefixes !== undefined ? { prefixes: opts.prefixes } : {}),
     });
     const c = parser.counters;
     const ndjson = opts.ndjson?.(source);
@@ -71,7 +74,7 @@ export async function* readResults(
     const textOf = (): string => lineText;
     const sink: Pick<NdjsonSink, 'result'> | undefined = ndjson ?? (each === undefined ? undefined : { result: (r) => each(r, textOf) });
     const none: LineResult[] = [];
-    const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues };
+    const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues, otherPrefix: c.otherPrefix };
     try {
       if (source.pieces !== undefined) {
         // Byte streams: runs of complete lines go to the scanner undecoded (parseBytes), single lines as text.
@@ -147,6 +150,7 @@ export async function* readResults(
       totals.events += c.events - before.events;
       totals.skipped += c.skipped - before.skipped;
       totals.issues += c.issues - before.issues;
+      totals.otherPrefix += c.otherPrefix - before.otherPrefix;
       totals.cut += source.stats.cut;
     }
   }

@@ -21,7 +21,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { createClassifier } from '../classify/classifier.js';
 import { flowKey } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
-import { normaliseKmsgFlag, ringOnly } from './options.js';
+import { PREFIX_HELP, normaliseKmsgFlag, prefixSchema, ringOnly } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -64,6 +64,7 @@ Suggestions (the suggestion engine needs the platform and the nodes' roles):
 Input:
   --tz ZONE               zone of syslog stamps without an offset, and of --window times (default: local)
   --kmsg                  read this machine's kernel log from /dev/kmsg, as the ring buffer holds it now (no FILE)
+  ${PREFIX_HELP.replace('--prefix P ', '--prefix P  ')}
   --no-progress           no progress bar (shown on a terminal for large files)
   -h, --help              this help
 
@@ -86,6 +87,7 @@ const optionsSchema = z.object({
   allowUnknown: z.boolean(),
   tz: z.string().optional(),
   kmsg: z.union([z.literal(false), z.literal('ring')]),
+  prefixes: z.array(prefixSchema).max(32).optional(),
   progress: z.boolean(),
   classifier: classifierOptionsSchema.partial(),
 });
@@ -93,7 +95,7 @@ export type ReportCliOptions = z.output<typeof optionsSchema>;
 
 const FLAG_OF: Record<string, string> = {
   format: '--format', output: '--output', maxRows: '--max-rows', windowOptions: 'window option', platform: '--platform',
-  role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', files: 'FILE', classifier: 'option',
+  role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', files: 'FILE', classifier: 'option', prefixes: '--prefix',
 };
 
 function count(text: string, flag: string): number {
@@ -130,6 +132,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
         'allow-unknown': { type: 'boolean' },
         tz: { type: 'string' },
         kmsg: { type: 'string' },
+        prefix: { type: 'string', multiple: true },
         'no-progress': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -187,6 +190,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     allowUnknown: v['allow-unknown'] === true,
     tz: v.tz,
     kmsg: ringOnly(v.kmsg),
+    prefixes: v.prefix,
     progress: v['no-progress'] !== true,
     classifier,
   });
@@ -234,7 +238,7 @@ function hostLabelOf(src: LineSource): string {
 }
 
 /** One source's results, with its host label put on events that carry none. */
-async function* labelled(src: LineSource, opts: { tz?: string | undefined; now: () => number; signal: AbortSignal }, totals: ParseCounters): AsyncGenerator<LineResult[]> {
+async function* labelled(src: LineSource, opts: { tz?: string | undefined; now: () => number; signal: AbortSignal; prefixes?: readonly string[] | undefined }, totals: ParseCounters): AsyncGenerator<LineResult[]> {
   const label = hostLabelOf(src);
   for await (const b of readResults([src], opts, totals)) {
     for (const r of b.results) {
@@ -286,12 +290,12 @@ export async function buildReportFromInputs(opts: ReportCliOptions, io: CliIO, s
   const sources = await openInputs({ files: opts.files, follow: false, kmsg: opts.kmsg, stdin: io.stdin });
   const size = opts.progress && io.stderr.isTTY === true ? await totalSize(opts.files) : null;
   const progress = size !== null && size >= PROGRESS_MIN_BYTES ? createProgress({ stderr: io.stderr, total: size, now: io.now }) : null;
-  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) stop.abort();
-  const ropts = { tz: opts.tz, now: io.now, signal: stop.signal };
+  const ropts = { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes };
   const take = (r: LineResult): void => {
     const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
     if (e === undefined) return;
@@ -338,7 +342,7 @@ export async function buildReportFromInputs(opts: ReportCliOptions, io: CliIO, s
     windowOptions: opts.windowOptions,
     maxRows: opts.maxRows,
     suggest: suggestFn,
-    input: { sources: sources.map((s) => s.name), lines: totals.lines, events: totals.events, skipped: totals.skipped, issues: totals.issues, cut: totals.cut, bytes },
+    input: { sources: sources.map((s) => s.name), lines: totals.lines, events: totals.events, skipped: totals.skipped, issues: totals.issues, cut: totals.cut, otherPrefix: totals.otherPrefix, bytes },
   });
 }
 

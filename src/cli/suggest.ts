@@ -12,7 +12,7 @@ import { readResults } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
-import { normaliseKmsgFlag, ringOnly } from './options.js';
+import { PREFIX_HELP, normaliseKmsgFlag, prefixSchema, ringOnly } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadCatalog } from '../catalog/index.js';
 import { parsePrefix } from '../ruleset/addr.js';
@@ -57,6 +57,7 @@ Classification:
   --tz ZONE               zone of syslog stamps without an offset (default: local)
 Input:
   --kmsg                  read this machine's kernel log from /dev/kmsg, as the ring buffer holds it now (no FILE)
+  ${PREFIX_HELP.replace('--prefix P ', '--prefix P  ')}
   -h, --help              this help
 
 Never suggested: 0.0.0.0/0 for etcd (2379-2381), kubelet (10250) or the RKE2 supervisor (9345); loopback-only
@@ -81,13 +82,14 @@ const optionsSchema = z.object({
   output: z.enum(['human', 'json', ...SUGGEST_FORMATS.filter((f) => f !== 'human')]),
   tz: z.string().optional(),
   kmsg: z.union([z.literal(false), z.literal('ring')]),
+  prefixes: z.array(prefixSchema).max(32).optional(),
   classifier: classifierOptionsSchema.partial(),
 });
 export type SuggestCliOptions = z.output<typeof optionsSchema>;
 
 const FLAG_OF: Record<string, string> = {
   platform: '--platform', role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', clusterSubnet: '--cluster-subnet',
-  controlPlane: '--control-plane', chain: '--chain', samples: '--samples', output: '--format', classifier: 'option',
+  controlPlane: '--control-plane', chain: '--chain', samples: '--samples', output: '--format', classifier: 'option', prefixes: '--prefix',
 };
 
 /** argv → options; every problem is a UsageError before any input is opened. */
@@ -117,6 +119,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
         ephemeral: { type: 'string' },
         tz: { type: 'string' },
         kmsg: { type: 'string' },
+        prefix: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -167,6 +170,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     output: v.json === true ? 'json' : (v.format ?? 'human'),
     tz: v.tz,
     kmsg: ringOnly(v.kmsg),
+    prefixes: v.prefix,
     classifier,
   });
   if (!r.success) {
@@ -201,11 +205,11 @@ export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: Ab
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) stop.abort();
-  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   try {
     // each result is classified as it is parsed; its line is decoded only when kept as a sample
     const each = (r: LineResult, text: () => string) => collector.add(r, text);
-    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, each }, totals)) {
+    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes }, totals)) {
       // the batches only pace reading
     }
   } finally {

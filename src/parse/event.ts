@@ -200,6 +200,8 @@ export interface ParseCounters {
   issues: number;
   /** lines cut at the line-length cap */
   cut: number;
+  /** LOG lines left out because their prefix is not one asked for (ParserOptions.prefixes) */
+  otherPrefix: number;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
   kernelStampAt,
 } from './envelope.js';
 import { CtimeClock, IsoFormatter, SyslogClock } from './time.js';
-import { SCAN_EVENT, SCAN_FALLBACK, SCAN_SKIP, type ScanClocks, type Scanner, getScanner } from './wasm-scan.js';
+import { SCAN_EVENT, SCAN_FALLBACK, SCAN_FILTERED, SCAN_SKIP, type ScanClocks, type Scanner, getScanner } from './wasm-scan.js';
 
 export interface ParserOptions {
   /**
@@ -28,6 +28,13 @@ export interface ParserOptions {
    * @default true
    */
   fastPath?: boolean;
+  /**
+   * Keep only LOG lines whose prefix starts with one of these (`HARVESTER_DROP_`, `[UFW BLOCK]`); the others —
+   * another LOG rule's lines, which may log accepted packets — are skipped and counted in `otherPrefix`.
+   * Conntrack INVALID lines (`nf_ct_proto_N:`) carry no LOG prefix and are always kept.
+   * @default every prefix
+   */
+  prefixes?: readonly string[];
 }
 
 export interface LineParser {
@@ -124,7 +131,25 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   const bootTimeMs = opts.bootTimeMs;
   const file = opts.file;
   const fastPath = opts.fastPath ?? true;
-  const counters: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const counters: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
+  const prefixes = opts.prefixes !== undefined && opts.prefixes.length > 0 ? [...opts.prefixes] : undefined;
+  /** prefix → kept, for the prefixes seen (a handful per log; bounded all the same) */
+  const kept = new Map<string, boolean>();
+  function keepPrefix(prefix: string): boolean {
+    let k = kept.get(prefix);
+    if (k === undefined) {
+      k = prefixes === undefined || prefixes.some((p) => prefix.startsWith(p));
+      if (kept.size >= 4096) kept.clear();
+      kept.set(prefix, k);
+    }
+    return k;
+  }
+  /** The JavaScript parser's event (or issue's event) `ev` is of a prefix not asked for: count it so. */
+  function leftOut(ev: DropEvent): boolean {
+    if (prefixes === undefined || ev.ctInvalid !== undefined || keepPrefix(ev.prefix)) return false;
+    counters.otherPrefix++;
+    return true;
+  }
   const env: EnvelopeInfo = {
     s: '',
     msg: 0,
@@ -164,6 +189,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     }
     const ev = datedEvent(line, env.ms, env.frac, env.mono, env.host, env.envelope, env.transport);
     const err = parseBody(s, start, body, ev, fastPath);
+    if (leftOut(ev)) return SKIP;
     if (err !== null) {
       counters.issues++;
       return {
@@ -245,6 +271,10 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     const line = ++counters.lines;
     const st = sc.status(r);
     if (st === SCAN_FALLBACK || exportFields !== null) return parseLineAt(sc.text(sc.lineStart(r), sc.lineEnd(r)), line);
+    if (st === SCAN_FILTERED) {
+      counters.otherPrefix++;
+      return SKIP;
+    }
     if (st === SCAN_SKIP) {
       counters.skipped++;
       return SKIP;
@@ -279,6 +309,10 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       let from = 0;
       while (from < len) {
         const n = sc.scan(from, len);
+        if (prefixes !== undefined) {
+          // events of other LOG prefixes are handed back to recordResult(), which counts them
+          for (let r = 0; r < n; r++) if (sc.status(r) === SCAN_EVENT && !keepPrefix(sc.prefix(r))) sc.setStatus(r, SCAN_FILTERED);
+        }
         each(sc, n);
         lines += n;
         from = sc.stoppedAt();

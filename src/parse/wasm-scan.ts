@@ -83,6 +83,8 @@ import {
 export const SCAN_FALLBACK = 0;
 export const SCAN_EVENT = 1;
 export const SCAN_SKIP = 2;
+/** set by JavaScript on an event record it leaves out (a LOG prefix not asked for): emit() hands it back */
+export const SCAN_FILTERED = 3;
 
 const ENVELOPES: readonly (Envelope | undefined)[] = [
   undefined,
@@ -317,6 +319,14 @@ class Scanner {
 
   status(r: number): number {
     return this.i32[this.recBase + r * REC_SLOTS + R_STATUS] as number;
+  }
+  /** Marks record r (see SCAN_FILTERED). */
+  setStatus(r: number, st: number): void {
+    this.i32[this.recBase + r * REC_SLOTS + R_STATUS] = st;
+  }
+  /** The LOG prefix of event record r. */
+  prefix(r: number): string {
+    return this.str(this.i32[this.recBase + r * REC_SLOTS + R_PREFIX] as number);
   }
   lineStart(r: number): number {
     return this.i32[this.recBase + r * REC_SLOTS + R_START] as number;

@@ -182,6 +182,7 @@ export function renderHtml(r: Report): string {
   const span = r.first !== null && r.last !== null ? `, ${html(r.first)} → ${html(r.last)}` : '';
   p(`<p class="meta">Input: ${r.input.sources.map((s) => `<code>${html(s)}</code>`).join(', ') || 'stdin'} — ${fmtNum(r.input.lines)} lines, ` +
     `${fmtNum(r.totals.drops)} drops on ${fmtNum(r.totals.flows)} flow${r.totals.flows === 1 ? '' : 's'} from ${fmtNum(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
+    `${r.input.otherPrefix > 0 ? ` (${fmtNum(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock)' : ' (UTC)'}. Generated ${html(r.generatedAt)}.</p>`);
 
   // timeline

@@ -34,6 +34,7 @@ export function renderMarkdown(r: Report): string {
   const span = r.first !== null && r.last !== null ? `, ${md(r.first)} → ${md(r.last)}` : '';
   p(`Input: ${r.input.sources.map(mdCode).join(', ') || 'stdin'} — ${n(r.input.lines)} lines, ${n(r.totals.drops)} drops ` +
     `on ${n(r.totals.flows)} flow${r.totals.flows === 1 ? '' : 's'} from ${n(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
+    `${r.input.otherPrefix > 0 ? ` (${n(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock: no wall-clock stamps in the input)' : ' (UTC)'}. Generated ${md(r.generatedAt)}.`);
   p();
 

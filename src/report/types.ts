@@ -132,6 +132,8 @@ export interface Report {
     skipped: number;
     issues: number;
     cut: number;
+    /** LOG lines of other prefixes than --prefix asked for */
+    otherPrefix: number;
     bytes: number;
   };
   first: string | null;

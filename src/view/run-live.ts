@@ -31,6 +31,8 @@ export interface LiveOptions {
   io: CliIO;
   /** zone for stamps without an offset @default local */
   tz?: string | undefined;
+  /** only LOG lines of these prefixes @default all */
+  prefixes?: string[] | undefined;
   /** validated by the classifier (zod) @default {} */
   classifier?: ClassifierOptionsInput;
   /** name ports from this catalog platform first */
@@ -225,7 +227,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     store.push(r);
     engine.observe(r);
   };
-  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+  const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   const stop = new AbortController();
   // `on`, not `once`: Ink's signal-exit re-raises a signal when it finds itself the last listener, and a `once`
   // listener is removed before signal-exit's runs — the process would die without its summary
@@ -276,7 +278,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const queued = sources.filter((s) => s.backlog !== undefined);
   const reading = (async () => {
     try {
-      for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal }, totals)) {
+      for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes }, totals)) {
         for (let i = 0; i < results.length; i++) {
           const r = results[i]!;
           if (r.kind === 'event') push(classifier.classify(r.event));

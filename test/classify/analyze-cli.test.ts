@@ -187,3 +187,38 @@ describe('analyze on the sample Harvester upgrade log', () => {
     }
   });
 });
+
+describe('--prefix: only the drop rule\'s LOG lines', () => {
+  it('the sample with an accept-logging rule mixed in: --prefix gives the summary of the drop lines alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-prefix-'));
+    try {
+      const lines = readFileSync(SAMPLE, 'utf8').trim().split('\n');
+      // an audit rule logging accepted packets, as a node may have: a copy of every fourth drop line
+      const audit = lines.filter((l, i) => i % 4 === 0 && l.includes('HARVESTER_DROP_')).map((l) => l.replace('HARVESTER_DROP_', 'SSH_AUDIT_ACCEPT '));
+      const mixed = join(dir, 'mixed.log');
+      writeFileSync(mixed, `${lines.flatMap((l, i) => (i % 4 === 0 && l.includes('HARVESTER_DROP_') ? [l, l.replace('HARVESTER_DROP_', 'SSH_AUDIT_ACCEPT ')] : [l])).join('\n')}\n`);
+      const only = await summaryOf([SAMPLE]);
+      const all = await summaryOf([mixed]);
+      const kept = await summaryOf([mixed, '--prefix', 'HARVESTER_DROP_']);
+      // without the filter the accepted packets count as drops
+      expect(all.summary.events).toBe(only.summary.events + audit.length);
+      const { input: inKept, ...restKept } = kept.summary;
+      const { input: inOnly, ...restOnly } = only.summary;
+      expect(restKept).toEqual(restOnly);
+      // the same flows; only their input line numbers moved (the audit lines sit between)
+      const noLines = (fs: FlowSummary[]) => fs.map(({ firstLine: _f, lastLine: _l, ...f }) => f);
+      expect(noLines(kept.flows)).toEqual(noLines(only.flows));
+      expect(kept.flows.map((f) => f.firstLine)).not.toEqual(only.flows.map((f) => f.firstLine));
+      expect(inKept).toMatchObject({ lines: lines.length + audit.length, otherPrefix: audit.length });
+      expect(inOnly).toMatchObject({ otherPrefix: 0 });
+      // the human output and parse say the same
+      const t = io();
+      expect(await analyzeCommand([mixed, '--prefix', 'HARVESTER_DROP_', '--prefix', 'NO_SUCH_'], t.io)).toBe(0);
+      expect(t.out()).not.toContain('SSH_AUDIT');
+      expect(() => parseAnalyzeArgs(['--prefix', ''])).toThrow('--prefix: ');
+      expect(() => parseAnalyzeArgs(['--prefix', 'a\u0007'])).toThrow('--prefix: no control characters');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

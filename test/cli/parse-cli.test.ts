@@ -24,7 +24,7 @@ describe('fwdiag parse (bin)', () => {
     expect(lines).toHaveLength(n);
     const first = JSON.parse(lines[0] as string);
     expect(first).toMatchObject({ line: 1, envelope: 'kmsg', transport: 'kernel', prefix: 'FWFX_SYN_DROP_', proto: 'TCP', dpt: 10250, flags: ['SYN'] });
-    expect(JSON.parse(r.stderr.trim())).toEqual({ stats: { lines: n, events: n, skipped: 0, issues: 0, cut: 0 } });
+    expect(JSON.parse(r.stderr.trim())).toEqual({ stats: { lines: n, events: n, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 } });
   });
 
   it('reads stdin, gzip by content, several files (events name their file)', () => {
@@ -46,7 +46,7 @@ describe('fwdiag parse (bin)', () => {
     const out = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(out.map((o) => o['issue'] ?? 'event')).toEqual(['event', 'truncated', 'malformed-field', 'event']);
     expect(out[1]).toMatchObject({ line: 2, message: 'TCP line ends before URGP=' });
-    expect(JSON.parse(r.stderr)).toEqual({ stats: { lines: 5, events: 2, skipped: 1, issues: 2, cut: 0 } });
+    expect(JSON.parse(r.stderr)).toEqual({ stats: { lines: 5, events: 2, skipped: 1, issues: 2, cut: 0, otherPrefix: 0 } });
   });
 
   it('bad flags exit 2 with a one-line message and a usage hint; a missing file exits 1', () => {

@@ -260,7 +260,7 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
       batches: () => { throw new Error('pieces only'); },
       pieces: async function* () { yield [bytes]; },
     };
-    const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+    const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
     const got: LineResult[] = [];
     for await (const { results } of readResults([source], { ...OPTS, signal: new AbortController().signal }, totals)) got.push(...results);
     expect(totals.lines).toBe(304);
@@ -275,7 +275,7 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
       lines.splice(7000, 0, 'x'.repeat(64 * 1024), `${'y'.repeat(64 * 1024 - 1)} `);
       const path = join(dir, 'big.log');
       writeFileSync(path, `${lines.join('\r\n')}\r\n`);
-      const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+      const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
       const got: LineResult[] = [];
       const src = await openFileSource(path);
       let largest = 0;
@@ -308,7 +308,7 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
       const path = join(dir, 'mixed.log');
       writeFileSync(path, lines.join('\n'));
       const viaBatches = async () => {
-        const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+        const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
         const got: LineResult[] = [];
         for await (const { results } of readResults([await openFileSource(path)], { ...OPTS, signal: new AbortController().signal }, totals)) {
           for (const r of results) got.push(r);
@@ -316,7 +316,7 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
         return { totals, got };
       };
       const viaEach = async () => {
-        const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0 };
+        const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
         const got: LineResult[] = [];
         let yielded = 0;
         const each = (r: LineResult) => got.push(r);

@@ -28,6 +28,7 @@ describe('fwdiag report flags', () => {
     [['--max-rows', '-1'], ''],
     [['--tz', 'Mars/Olympus'], '--tz: unknown time zone'],
     [['--bogus'], 'Unknown option'],
+    [['--prefix', 'x\u001b[31m'], '--prefix: no control characters'],
     [['--kmsg=now'], '--kmsg: this command reads the ring buffer as it is now (--kmsg or --kmsg=ring), not "now"'],
     [['--kmsg=start'], '--kmsg: this command reads the ring buffer as it is now'],
   ])('%j is a usage error', (argv, msg) => {

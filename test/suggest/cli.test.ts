@@ -31,6 +31,7 @@ describe('fwdiag suggest: options', () => {
     [[...base, '--settle', 'soon'], /--settle: not a duration/],
     [[...base, '--bogus'], /Unknown option '--bogus'/],
     [['--platform', 'Harvester', '--role', 'x'], /--platform: expected a lower-case name/],
+    [[...base, '--prefix', ''], /--prefix: /],
     [[...base, '--kmsg=now'], /--kmsg: this command reads the ring buffer as it is now \(--kmsg or --kmsg=ring\), not "now"/],
   ])('%j is a usage error', (argv, msg) => {
     expect(() => parseSuggestArgs(argv)).toThrow(UsageError);
