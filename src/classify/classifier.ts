@@ -131,6 +131,17 @@ export interface AnalyzeSummary {
   flows: FlowSummary[];
 }
 
+/**
+ * What the classifier found for one packet (Classifier.observe): the kind of line, the verdict it was counted
+ * under, its flow and the flow changes it made. The same fields a ClassifyResult has, without the event.
+ */
+export interface Observation {
+  kind: 'drop' | 'ct-invalid';
+  verdict: Verdict;
+  flow: Flow | undefined;
+  changes?: FlowChange[] | undefined;
+}
+
 export interface Classifier {
   classify(event: DropEvent): ClassifyResult;
   /**
@@ -149,6 +160,11 @@ export interface Classifier {
    * next call (`analyze --json` on packets). The packet is not kept.
    */
   classifyPacket(packet: Packet): PacketResult;
+  /**
+   * count() and what it found (kind, verdict, flow, changes), in one object reused by the next call: for consumers
+   * that tally packets by flow (`report`) without their events. The packet is not kept.
+   */
+  observe(packet: Packet): Observation;
   /** The final summary. The classifier stays usable (a live view may call it more than once). */
   end(): AnalyzeSummary;
   /**
@@ -332,6 +348,18 @@ class ClassifierCore implements Classifier {
     out.service = j.service;
     out.reason = reasonText(this, p, p.ctInvalid !== undefined ? 'ct-invalid' : 'drop', j);
     return out;
+  }
+
+  private readonly observation: Observation = { kind: 'drop', verdict: 'undetermined', flow: undefined, changes: undefined };
+
+  observe(p: Packet): Observation {
+    this.run(p, undefined);
+    const o = this.observation;
+    o.kind = this.lastKind;
+    o.verdict = this.lastVerdict;
+    o.flow = this.lastFlow;
+    o.changes = this.lastChanges;
+    return o;
   }
 
   /** the verdict run() gave its last packet */

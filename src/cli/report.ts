@@ -15,10 +15,10 @@ import type { Command, CliIO } from './io.js';
 import { InputError, UsageError } from './errors.js';
 import { readResults, signalController } from './read-loop.js';
 import { loadRuleset } from './trace.js';
-import type { DropEvent, LineResult, ParseCounters } from '../parse/event.js';
+import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import type { LineSource } from '../input/types.js';
 import { openInputs } from '../input/open-inputs.js';
-import { createClassifier } from '../classify/classifier.js';
+import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
 import { PREFIX_HELP, normaliseKmsgFlag, prefixSchema, ringOnly } from './options.js';
@@ -250,7 +250,11 @@ async function* labelled(src: LineSource, opts: { tz?: string | undefined; now: 
 }
 
 /** The report, built from validated options (exported for tests: no rendering, no output). */
-export async function buildReportFromInputs(opts: ReportCliOptions, io: CliIO, signal?: AbortSignal): Promise<Report> {
+export async function buildReportFromInputs(
+  opts: ReportCliOptions, io: CliIO, signal?: AbortSignal,
+  /** `events`: one log is read as events too, not packets (tests hold the two ways equal) */
+  internal: { events?: boolean } = {},
+): Promise<Report> {
   // roles and the ruleset are checked before the logs are read: a typo fails at once, not after a long read
   let suggestFn: SuggestFn | undefined;
   // one event per flow for the engine (egress detection, the ruleset trace); copied, so it pins no input chunk
@@ -296,16 +300,20 @@ export async function buildReportFromInputs(opts: ReportCliOptions, io: CliIO, s
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) stop.abort();
   const ropts = { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes };
+  /** Keeps the first event of each flow the suggestion engine may trace (`event` builds it only when needed). */
+  const keepFirst = (c: Observation, event: () => DropEvent): void => {
+    if (firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
+      firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key)) {
+      // parser strings are slices of the input batch: a JSON round trip makes flat copies
+      firstEvents.set(c.flow.key, JSON.parse(JSON.stringify(event())) as DropEvent);
+    }
+  };
   const take = (r: LineResult): void => {
     const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
     if (e === undefined) return;
     const c = classifier.classify(e);
     agg.add(c, e.host ?? '-');
-    if (firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
-      firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key)) {
-      // parser strings are slices of the input batch: a JSON round trip makes flat copies
-      firstEvents.set(c.flow.key, JSON.parse(JSON.stringify(e)) as DropEvent);
-    }
+    keepFirst(c, () => e);
   };
   const progressed = (): void => {
     if (progress === null) return;
@@ -316,13 +324,21 @@ export async function buildReportFromInputs(opts: ReportCliOptions, io: CliIO, s
   try {
     if (sources.length === 1) {
       // one log: nothing to merge, so each event is classified as soon as it is parsed (still in cache, dying young)
+      // Lines the scanner reads come as packets (no event object; the flow's first event is built when kept).
       const label = hostLabelOf(sources[0]!);
       const each = (r: LineResult): void => {
         const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
         if (e !== undefined && e.host === null) e.host = label;
         take(r);
       };
-      for await (const _ of readResults(sources, { ...ropts, each }, totals)) progressed();
+      const packets = (p: Packet, event: () => DropEvent): void => {
+        if (p.host === null) p.host = label;
+        const c = classifier.observe(p);
+        agg.observed(c, p.ts, p.mono, p.host);
+        keepFirst(c, () => ({ ...event(), host: p.host }));
+      };
+      const how = internal.events === true ? { ...ropts, each } : { ...ropts, each, packets };
+      for await (const _ of readResults(sources, how, totals)) progressed();
     } else {
       for await (const batch of mergeByTime(sources.map((s) => labelled(s, ropts, totals)))) {
         for (let i = 0; i < batch.length; i++) take(batch[i]!);

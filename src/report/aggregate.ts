@@ -13,7 +13,7 @@
  * (an out-of-order event is inserted by search, not appended), so files may be fed one after another or merged.
  * Pure and synchronous: feed `ClassifyResult`s with `add`.
  */
-import type { ClassifyResult } from '../classify/classifier.js';
+import type { ClassifyResult, Observation } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 
@@ -99,26 +99,33 @@ export class ReportAggregate {
     this.bucketMs = opts.bucketMs ?? 60_000;
   }
 
-  /** The time of a drop on the report's clock, or null. The first timed drop decides the clock. */
-  timeOf(r: ClassifyResult): number | null {
-    const e = r.event;
-    if (e.ts !== null) {
+  /** The time of a drop (its `ts`, else its `mono`) on the report's clock, or null. The first timed drop decides the clock. */
+  timeOf(ts: number | null, mono: number | null): number | null {
+    if (ts !== null) {
       if (this.clock === null) this.clock = 'wall';
-      return this.clock === 'wall' ? e.ts : null;
+      return this.clock === 'wall' ? ts : null;
     }
-    if (e.mono !== null) {
+    if (mono !== null) {
       if (this.clock === null) this.clock = 'boot';
-      return this.clock === 'boot' ? Math.round(e.mono * 1000) : null;
+      return this.clock === 'boot' ? Math.round(mono * 1000) : null;
     }
     return null;
   }
 
   /** Adds one classified line. Conntrack INVALID corroboration lines are not drops and are ignored. */
   add(r: ClassifyResult, hostLabel: string): void {
+    this.observed(r, r.event.ts, r.event.mono, hostLabel);
+  }
+
+  /**
+   * add() for a packet classified without its event (Classifier.observe): its time fields given apart. Results
+   * are the same as add()'s for the packet's event.
+   */
+  observed(r: Observation, ts: number | null, mono: number | null, hostLabel: string): void {
     if (r.kind !== 'drop') return;
     const v = VI[r.verdict];
     this.totals[v]!++;
-    const t = this.timeOf(r);
+    const t = this.timeOf(ts, mono);
     if (t === null) {
       this.untimed++;
       return;
@@ -153,7 +160,7 @@ export class ReportAggregate {
    * moves to that flow when it is the one this packet joined (same host, target and source); otherwise it is
    * dropped with them at the next sweep.
    */
-  private onChanges(r: ClassifyResult, flow: Flow): void {
+  private onChanges(r: Observation, flow: Flow): void {
     for (const c of r.changes ?? []) {
       const g = c.flow;
       if (c.kind === 'verdict' && g.verdict === 'scan' && c.from !== 'scan') this.relabel(g);

@@ -13,6 +13,7 @@ import { createClassifier } from '../../src/classify/classifier.js';
 import type { Report } from '../../src/report/types.js';
 import type { Flow } from '../../src/classify/flows.js';
 import { KMSG, NOW, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
+import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -117,6 +118,22 @@ describe('report on the Harvester upgrade sample', () => {
     // the last restarts before 10:20 lose state up to the end of the input: nothing outlasts its window
     expect(stopped).toBe(0);
     expect(r.verdict.text).toBe(`No genuine blocks: ${ct} conntrack-loss drops on ${flows} flows, all stopped by their window's end`);
+  });
+
+  it('one log read as packets (the scanner\'s records, no events) gives the same report as read as events', async () => {
+    const rnd = mulberry32(11);
+    const corpus = join(tmp, 'corpus.log');
+    writeFileSync(corpus, `${Array.from({ length: 30_000 }, (_, i) => makeLine(rnd, i) as string).join('\n')}\n`);
+    const cases: string[][] = [
+      [SAMPLE], [SAMPLE, '--platform', 'harvester', '--role', 'control-plane'], [KMSG], [SYSLOG, '--platform', 'harvester', '--role', 'worker'],
+      [corpus], [corpus, '--platform', 'harvester', '--role', 'control-plane', '--window', '2024-04-22T10:00:00Z..2024-04-22T10:05:00Z'],
+    ];
+    for (const argv of cases) {
+      const opts = parseReportArgs(argv) as ReportCliOptions;
+      const packets = renderReport(await buildReportFromInputs(opts, memoryIO().io), 'json');
+      const events = renderReport(await buildReportFromInputs(opts, memoryIO().io, undefined, { events: true }), 'json');
+      expect(packets, argv.join(' ')).toBe(events);
+    }
   });
 
   it('merges per-host files (one gzipped) by time into the same report', async () => {
