@@ -27,7 +27,7 @@ export interface ReadLoopOptions {
    * refilled per line, for consumers that print few events: `event()` builds the packet's); everything else still
    * goes to `each`.
    */
-  packets?: (p: Packet, event: () => DropEvent) => void;
+  packets?: (p: Packet, event: () => DropEvent, text: () => string) => void;
   /**
    * With `each`, instead of `packets`: each packet with its event's JSON as the scanner prints it, less the closing
    * `}\n` (LineParser.parseBytesJsonPackets; a view valid only during the call).

@@ -183,7 +183,11 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
 }
 
 /** Runs suggest with validated options. */
-export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: AbortSignal): Promise<number> {
+export async function runSuggest(
+  opts: SuggestCliOptions, io: CliIO, signal?: AbortSignal,
+  /** `events`: read every line as an event, not scanner records as packets (tests hold the two ways equal) */
+  internal: { events?: boolean } = {},
+): Promise<number> {
   guardOutput(io.stdout);
   const catalog = loadCatalog(opts.catalogs);
   const platform = catalog.platforms.get(opts.platform);
@@ -209,7 +213,10 @@ export async function runSuggest(opts: SuggestCliOptions, io: CliIO, signal?: Ab
   try {
     // each result is classified as it is parsed; its line is decoded only when kept as a sample
     const each = (r: LineResult, text: () => string) => collector.add(r, text);
-    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes }, totals)) {
+    // lines the scanner reads come as packets: an event is built only for a flow's first sampled packet
+    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes };
+    const how = internal.events === true ? read : { ...read, packets: collector.addPacket };
+    for await (const _ of readResults(sources, how, totals)) {
       // the batches only pace reading
     }
   } finally {

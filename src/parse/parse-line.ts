@@ -58,7 +58,7 @@ export interface LineParser {
    * without the event's other fields being built; the rest (JavaScript's events, issues) to `each`, in input order.
    * `event()` builds the packet's whole event, for the few a consumer prints (valid during the call only).
    */
-  parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent) => void, each: (r: LineResult, text: () => string) => void): number;
+  parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent, text: () => string) => void, each: (r: LineResult, text: () => string) => void): number;
   /**
    * parseBytesPackets() for `analyze --json`: each packet comes with its event's JSON as the scanner prints it
    * (parseBytesNdjson's bytes), less the closing `}\n`, for the caller to finish with its own keys; a view valid only
@@ -388,7 +388,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return pk;
   }
 
-  function parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent) => void, each: (r: LineResult, text: () => string) => void): number {
+  function parseBytesPackets(bytes: Uint8Array, packet: (p: Packet, event: () => DropEvent, text: () => string) => void, each: (r: LineResult, text: () => string) => void): number {
     if (!fastPath) return parseBytesEach(bytes, each);
     const at = recordCursor();
     // the packet's whole event, for a consumer that needs it now and then (valid during the call only)
@@ -398,7 +398,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       for (let r = 0; r < n; r++) {
         at.r = r;
         if (s.status(r) === SCAN_EVENT && exportFields === null) {
-          packet(packetOf(s, r), event);
+          packet(packetOf(s, r), event, at.text);
           continue;
         }
         const res = recordResult(s, r);

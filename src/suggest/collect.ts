@@ -3,10 +3,10 @@
  * event (the classifier keeps neither). Pure and synchronous; the CLI feeds it line by line from any source.
  */
 import { createClassifier } from '../classify/classifier.js';
-import type { AnalyzeSummary, ClassifierDeps } from '../classify/classifier.js';
+import type { AnalyzeSummary, ClassifierDeps, Observation } from '../classify/classifier.js';
 import { flowKey } from '../classify/flows.js';
 import type { ClassifierOptionsInput } from '../classify/options.js';
-import type { DropEvent, LineResult } from '../parse/event.js';
+import type { DropEvent, LineResult, Packet } from '../parse/event.js';
 import type { SuggestFlow } from './suggest.js';
 
 /** Flows whose raw lines and first event are kept; beyond it, flows are not sampled (counted in `unsampled`). */
@@ -17,6 +17,11 @@ export const MAX_SAMPLE_CHARS = 1024;
 export interface FlowCollector {
   /** One parse result and the raw line it came from (or a function giving it: called only for a kept sample). */
   add(result: LineResult, text: string | (() => string)): void;
+  /**
+   * add() for a line the scanner read, as a packet (LineParser.parseBytesPackets): its event is built only for a
+   * flow's first kept packet, its line only for a kept sample.
+   */
+  addPacket(p: Packet, event: () => DropEvent, text: () => string): void;
   /** The classified flows with their samples, and the classifier's summary counters. */
   end(): { flows: SuggestFlow[]; summary: AnalyzeSummary['summary'] };
   /** parse issues seen */
@@ -38,26 +43,32 @@ export function createFlowCollector(
   const kept = new Map<string, { lines: string[]; event: DropEvent }>();
   let issues = 0;
   let unsampled = 0;
+  /** Samples a classified packet of a flow: its first event (given or built) and its first lines. */
+  const sample = (c: Observation, event: () => DropEvent, text: string | (() => string)): void => {
+    if (c.kind !== 'drop' || c.verdict === 'scan' || c.flow === undefined) return;
+    let s = kept.get(c.flow.key);
+    if (s === undefined) {
+      if (kept.size >= MAX_SAMPLED_FLOWS) {
+        unsampled++;
+        return;
+      }
+      s = { lines: [], event: event() };
+      kept.set(c.flow.key, s);
+    }
+    if (s.lines.length < perFlow) {
+      const line = typeof text === 'string' ? text : text();
+      s.lines.push(line.length > MAX_SAMPLE_CHARS ? `${line.slice(0, MAX_SAMPLE_CHARS)}…` : line);
+    }
+  };
   return {
     add(r, text) {
       if (r.kind === 'issue') issues++;
       const ev = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
       if (ev === undefined) return;
-      const c = classifier.classify(ev);
-      if (c.kind !== 'drop' || c.verdict === 'scan' || c.flow === undefined) return;
-      let s = kept.get(c.flow.key);
-      if (s === undefined) {
-        if (kept.size >= MAX_SAMPLED_FLOWS) {
-          unsampled++;
-          return;
-        }
-        s = { lines: [], event: ev };
-        kept.set(c.flow.key, s);
-      }
-      if (s.lines.length < perFlow) {
-        const line = typeof text === 'string' ? text : text();
-        s.lines.push(line.length > MAX_SAMPLE_CHARS ? `${line.slice(0, MAX_SAMPLE_CHARS)}…` : line);
-      }
+      sample(classifier.classify(ev), () => ev, text);
+    },
+    addPacket(p, event, text) {
+      sample(classifier.observe(p), event, text);
     },
     end() {
       const { summary, flows } = classifier.end();

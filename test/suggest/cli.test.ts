@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { suggestCommand, parseSuggestArgs, SUGGEST_USAGE } from '../../src/cli/suggest.js';
+import { suggestCommand, parseSuggestArgs, runSuggest, SUGGEST_USAGE } from '../../src/cli/suggest.js';
+import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 import { UsageError, InputError } from '../../src/cli/errors.js';
 import { analyzeCommand } from '../../src/cli/analyze.js';
 import { Readable } from 'node:stream';
@@ -144,5 +145,33 @@ describe('fwdiag suggest: output', () => {
       'note: "fwdiag suggest for role control-plane: review before use"',
       '',
     ].join('\n'));
+  });
+});
+
+describe('fwdiag suggest: lines the scanner reads come as packets', () => {
+  it('gives the same output as reading every line as an event (fixtures, two files, a 30k-line corpus)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-suggest-pk-'));
+    try {
+      const rnd = mulberry32(13);
+      const corpus = join(dir, 'corpus.log');
+      writeFileSync(corpus, `${Array.from({ length: 30_000 }, (_, i) => makeLine(rnd, i) as string).join('\n')}\n`);
+      const cases: string[][] = [
+        [SAMPLE, '--json'], [SAMPLE, '--format', 'policy'], ['fixtures/kernel/kmsg.txt', 'fixtures/kernel/syslog.txt', '--json', '--samples', '10'],
+        [corpus, '--json', '--allow-unknown'], [corpus, '--format', 'iptables', '--cluster-subnet', '192.168.122.0/24'],
+      ];
+      for (const c of cases) {
+        const opts = parseSuggestArgs([...c, '--platform', 'harvester', '--role', 'control-plane']);
+        if (opts === 'help') throw new Error('help');
+        const a = memoryIO();
+        const b = memoryIO();
+        expect(await runSuggest(opts, a.io)).toBe(0);
+        expect(await runSuggest(opts, b.io, undefined, { events: true })).toBe(0);
+        expect(a.out().length, c.join(' ')).toBeGreaterThan(100);
+        expect(a.out(), c.join(' ')).toBe(b.out());
+        expect(a.err()).toBe(b.err());
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
