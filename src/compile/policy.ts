@@ -32,12 +32,22 @@ export const extraRuleSchema = z
     /** ports or "a-b" ranges; required for tcp/udp/sctp, not allowed otherwise */
     ports: z.array(portSchema).min(1).max(64).optional(),
     sources: z.array(cidrSchema).max(256).optional(),
+    /** only this IP family (a rule from anywhere that was needed over IPv4 or IPv6 alone); absent: both */
+    family: z.union([z.literal(4), z.literal(6)]).optional(),
     comment: commentSchema.optional(),
   })
   .strict()
   .refine((r) => (['tcp', 'udp', 'sctp'].includes(r.proto) ? r.ports !== undefined : r.ports === undefined), {
     message: 'ports are required for tcp/udp/sctp and not allowed for other protocols',
     path: ['ports'],
+  })
+  .refine((r) => r.family === undefined || (r.sources ?? []).every((s) => cidrFamily(s) === r.family), {
+    message: 'sources of another family than `family`',
+    path: ['family'],
+  })
+  .refine((r) => r.family === undefined || !((r.proto === 'icmp' && r.family === 6) || (r.proto === 'icmpv6' && r.family === 4)), {
+    message: 'icmp is IPv4\'s, icmpv6 IPv6\'s',
+    path: ['family'],
   });
 export type ExtraRule = z.output<typeof extraRuleSchema>;
 
@@ -198,7 +208,9 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
 
   const extras = [...policy.extra, ...fragments.flatMap((f) => f.extra)];
   const named = [podCidr, policy.clusterSubnet, ...(policy.controlPlane ?? []), ...extras.flatMap((x) => x.sources ?? [])];
-  const ipv6 = policy.ipv6 === 'auto' ? named.some((a) => a !== undefined && a !== null && cidrFamily(a) === 6) : policy.ipv6;
+  const ipv6 = policy.ipv6 === 'auto'
+    ? named.some((a) => a !== undefined && a !== null && cidrFamily(a) === 6) || extras.some((x) => x.family === 6)
+    : policy.ipv6;
 
   const rules: PolicyRule[] = [];
   if (policy.established) rules.push({ kind: 'established', sources: [], comment: 'Accept return traffic from established connections' });
@@ -234,7 +246,10 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     warnings.push('no clusterSubnet: ports meant for cluster nodes / control-plane nodes are opened to any source (set clusterSubnet and controlPlane to narrow them)');
   }
   for (const x of extras) {
-    const base = { kind: 'extra' as const, proto: x.proto, sources: x.sources ?? [], comment: x.comment ?? `fwdiag extra ${x.proto}${x.ports === undefined ? '' : ` ${x.ports.join(',')}`}` };
+    const base: PolicyRule = {
+      kind: 'extra', proto: x.proto, sources: x.sources ?? [], ...(x.family === undefined ? {} : { family: x.family }),
+      comment: x.comment ?? `fwdiag extra ${x.proto}${x.ports === undefined ? '' : ` ${x.ports.join(',')}`}`,
+    };
     if (x.ports === undefined) rules.push(base);
     else for (const p of x.ports) rules.push({ ...base, dport: toRange(p) });
   }

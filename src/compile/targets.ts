@@ -221,7 +221,7 @@ export function compileTalos(p: ResolvedPolicy): CompileOutput {
     let name = `${slug(r.comment)}-ingress`;
     for (let i = 2; names.has(name); i++) name = `${slug(r.comment)}-${i}-ingress`;
     names.add(name);
-    const subnets = r.sources.length > 0 ? r.sources : ['0.0.0.0/0', '::/0'];
+    const subnets = r.sources.length > 0 ? r.sources : r.family === 4 ? ['0.0.0.0/0'] : r.family === 6 ? ['::/0'] : ['0.0.0.0/0', '::/0'];
     docs.push({
       apiVersion: 'v1alpha1',
       kind: 'NetworkRuleConfig',

@@ -34,10 +34,18 @@ type RuleProto = NonNullable<PolicyRule['proto']>;
 /** Protocols the compiler's rules (and the policy fragment) can express. */
 export const RULE_PROTOS: ReadonlySet<string> = new Set(['tcp', 'udp', 'sctp', 'icmp', 'icmpv6', 'esp', 'ipip']);
 
+/** The one IP family of a suggestion open to any source (its sources pin the family otherwise). */
+function familyOnly(s: Suggestion): 4 | 6 | undefined {
+  return s.sources.length === 0 && s.families.length === 1 ? s.families[0] : undefined;
+}
+
 /** The compiler's abstract rules for one ACCEPT suggestion: one per port item (as compile does for extras). */
 export function policyRules(s: Suggestion): PolicyRule[] {
   if (s.action !== 'accept' || !RULE_PROTOS.has(s.proto)) return [];
   const base: PolicyRule = { kind: 'extra', proto: s.proto as RuleProto, sources: [...s.sources], comment: commentFor(s) };
+  // from anywhere, but needed over one family only: the rule says which
+  const family = familyOnly(s);
+  if (family !== undefined) base.family = family;
   if (s.ports.length === 0) return [base];
   return s.ports.map((p) => {
     const [a, b] = String(p).split('-').map(Number);
@@ -179,6 +187,8 @@ export function toFragment(list: readonly Suggestion[], role: string, note?: str
     const raw: Record<string, unknown> = { proto: s.proto, comment: commentFor(s) };
     if (s.ports.length > 0) raw['ports'] = s.ports;
     if (s.sources.length > 0) raw['sources'] = s.sources;
+    const family = familyOnly(s);
+    if (family !== undefined) raw['family'] = family;
     extra.push(raw as ExtraRule);
   }
   for (const r of other) warnings.push(`suggestions for role ${r} are not in this fragment (rerun with --role ${r})`);

@@ -268,6 +268,22 @@ describe('IPv6: the policy\'s ipv6 option and the iptables targets', () => {
     expect(compile({ platform: 'rke2', role: 'server' }, 'iptables-restore').warnings.filter((w) => w.includes('ip6tables'))).toEqual([]);
   });
 
+  it('an extra rule of one family (family: 4|6): that family\'s chain only; the schema keeps family and sources agreeing', () => {
+    const fr = parseFragment({ extra: [{ proto: 'tcp', ports: [7443], family: 6, comment: 'app over IPv6' }, { proto: 'udp', ports: [5353], family: 4 }] });
+    if (!fr.ok) throw new Error(fr.issues.join());
+    const out = compile({ platform: 'rke2', role: 'server' }, 'iptables', [fr.value]).text;
+    expect(out.split('\n').filter((l) => l.includes('7443') || l.includes('5353'))).toEqual([
+      'iptables -A RKE2_INPUT -p udp --dport 5353 -m comment --comment "fwdiag extra udp 5353" -j ACCEPT',
+      'ip6tables -A RKE2_INPUT -p tcp --dport 7443 -m comment --comment "app over IPv6" -j ACCEPT',
+    ]);
+    const talos = parseAllDocuments(compile({ platform: 'talos', role: 'worker' }, 'talos', [fr.value]).text).map((d) => d.toJS() as Record<string, any>);
+    expect(talos.filter((d) => d.portSelector?.ports?.[0] === 7443).map((d) => d.ingress)).toEqual([[{ subnet: '::/0' }]]);
+    expect(talos.filter((d) => d.portSelector?.ports?.[0] === 5353).map((d) => d.ingress)).toEqual([[{ subnet: '0.0.0.0/0' }]]);
+    expect(parseFragment({ extra: [{ proto: 'tcp', ports: [1], family: 4, sources: ['fd00::/8'] }] }).ok).toBe(false);
+    expect(parseFragment({ extra: [{ proto: 'icmpv6', family: 4 }] }).ok).toBe(false);
+    expect(parseFragment({ extra: [{ proto: 'tcp', ports: [1], family: 5 }] }).ok).toBe(false);
+  });
+
   it('harvester-cloudinit runs the ip6tables commands too; nft gives DHCP and DHCPv6 their family', () => {
     const doc = parseYaml(compile({ platform: 'harvester', role: 'worker', ipv6: true }, 'harvester-cloudinit').text) as Record<string, any>;
     const cmds = (parseYaml(doc.spec.contents) as Record<string, any>).stages.boot[0].commands as string[];

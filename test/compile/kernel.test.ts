@@ -28,7 +28,7 @@ const MATRIX: P[] = [
   { platform: 'talos', role: 'controlplane', clusterSubnet: '198.18.0.0/24' },
   { platform: 'talos', role: 'worker' },
   { platform: 'konvoy', role: 'control-plane', icmp: false },
-  { platform: 'konvoy', role: 'worker', extra: [{ proto: 'tcp', ports: [9100, '9400-9410'], sources: ['198.18.0.0/24', 'fd00::/8'], comment: 'metrics' }, { proto: 'esp' }] },
+  { platform: 'konvoy', role: 'worker', extra: [{ proto: 'tcp', ports: [9100, '9400-9410'], sources: ['198.18.0.0/24', 'fd00::/8'], comment: 'metrics' }, { proto: 'esp' }, { proto: 'udp', ports: [5353], family: 6 }, { proto: 'tcp', ports: [7443], family: 4 }] },
 ];
 const label = (p: P) => JSON.stringify(p);
 

@@ -150,6 +150,31 @@ describe('kernel fixture lines (real /dev/kmsg records)', () => {
     expect(placed).toMatch(/^ip6tables -I HARVESTER_INPUT 1 -s 2001:db8:18::1\/128 /m);
     expect(placed).toContain("# (the ruleset traced is IPv4's: the IPv6 rule goes at the top of HARVESTER_INPUT, which is before its LOG/DROP)");
   });
+  it('a rule from anywhere needed over IPv6 alone says so (family 6): the fragment and the compiled chain keep it IPv6\'s', () => {
+    // the kernel's IPv6 SYN, to the Kubernetes API (Konvoy: open to any source) instead of the kubelet
+    const v6 = KMSG.filter((l) => l.includes('FWFX6_SYN_DROP_')).map((l) => l.replace('DPT=10250', 'DPT=6443'));
+    const rr = suggestLines(v6, { platform: 'konvoy', role: 'control-plane' });
+    const api = accepts(rr).find((x) => x.ports.includes(6443))!;
+    expect([api.sources, api.families]).toEqual([[], [6]]);
+    const f = toFragment(rr.suggestions, 'control-plane').fragment;
+    expect(f.extra).toEqual([{ proto: 'tcp', ports: [6443], family: 6, comment: 'fwdiag suggest: kube-apiserver --secure-port' }]);
+    const pol = parsePolicy({ platform: 'konvoy', role: 'control-plane' });
+    if (!pol.ok) throw new Error(pol.issues.join());
+    const res = resolvePolicy(pol.value, [f], catalog);
+    if (!res.ok) throw new Error(res.issues.join());
+    expect(res.value.ipv6).toBe(true); // auto: the fragment asks for IPv6
+    const ours = (t: string) => compileTarget(res.value, t as 'iptables').text.split('\n').filter((l) => l.includes('fwdiag suggest'));
+    expect(ours('iptables')).toEqual([expect.stringMatching(/^ip6tables -A \S+ -p tcp --dport 6443 -m comment --comment "fwdiag suggest: kube-apiserver --secure-port" -j ACCEPT$/)]);
+    expect(ours('nft')).toEqual([expect.stringContaining('meta nfproto ipv6 tcp dport 6443 accept comment "fwdiag suggest: kube-apiserver --secure-port"')]);
+    expect(renderRules([api], 'iptables', { platform: 'konvoy', role: 'control-plane' }).text).toMatch(/^ip6tables -I \S+ 1 -p tcp --dport 6443 /m);
+    // the same from IPv4 clients: family 4; from both: no family (both)
+    const v4 = synLine({ src: '198.18.9.7', dst: '198.18.9.1', spt: 40000, dpt: 6443 });
+    expect(toFragment(suggestLines([v4], { platform: 'konvoy', role: 'control-plane' }).suggestions, 'control-plane').fragment.extra[0]?.family).toBe(4);
+    const both = accepts(suggestLines([v4, ...v6], { platform: 'konvoy', role: 'control-plane' })).find((x) => x.ports.includes(6443))!;
+    expect([both.sources, both.families]).toEqual([[], [4, 6]]);
+    expect(toFragment([both], 'control-plane').fragment.extra[0]).not.toHaveProperty('family');
+  });
+
   it('an OUTPUT drop is a note about egress, not an INPUT rule', () => {
     const out = r.suggestions.find((s) => s.kind === 'egress');
     expect(out).toMatchObject({ action: 'note', proto: 'udp', ports: [9100] });
