@@ -36,11 +36,16 @@ if (mode === 'naive') {
   }
   if (events !== totals.events) throw new Error('event count mismatch');
   report(totals.lines);
-} else if (mode === 'parse-cli' || mode === 'analyze-cli') {
-  // The CLI exactly as `fwdiag parse FILE > /dev/null` / `fwdiag analyze --summary FILE > /dev/null` runs it
+} else if (mode === 'parse-cli' || mode === 'analyze-cli' || mode === 'report-cli' || mode === 'suggest-cli') {
+  // The CLI exactly as `fwdiag parse FILE > /dev/null` / `fwdiag analyze --summary FILE > /dev/null` (…) runs it
   // (bin/fwdiag.js only calls run()); stdout is /dev/null, opened by the parent.
   const { run } = await import('../dist/cli/main.js');
-  const argv = mode === 'parse-cli' ? ['parse', '--stats', corpus] : ['analyze', '--summary', corpus];
+  const argv = {
+    'parse-cli': ['parse', '--stats', corpus],
+    'analyze-cli': ['analyze', '--summary', corpus],
+    'report-cli': ['report', '--format', 'json', '--platform', 'harvester', '--role', 'control-plane', corpus],
+    'suggest-cli': ['suggest', '--json', '--platform', 'harvester', '--role', 'control-plane', corpus],
+  }[mode];
   let stats = '';
   const stderr = { write: (s) => { stats += s; return true; }, isTTY: false };
   const code = await run(argv, { stdin: process.stdin, stdout: process.stdout, stderr, env: {}, now: Date.now });

@@ -47,6 +47,9 @@ const rows = [
   ['parse: bytes → events', measure('parse-core'), 2_000_000, 3],
   ['parse FILE > /dev/null (NDJSON)', measure('parse-cli'), 1_000_000, null],
   ['analyze --summary FILE', measure('analyze-cli'), 1_500_000, 2],
+  // no targets: the rest of the pipeline, for before/after comparisons
+  ['report --format json FILE', measure('report-cli'), null, null],
+  ['suggest --json FILE', measure('suggest-cli'), null, null],
 ];
 console.log('');
 console.log(`${'measurement'.padEnd(36)} ${'lines/s'.padStart(12)} ${'x naive'.padStart(8)} ${'peak RSS'.padStart(10)}  target`);
