@@ -30,6 +30,7 @@ export function suggestionsToFragment(list: readonly ViewSuggestion[], nowMs: nu
   for (const s of list) {
     const raw: Record<string, unknown> = { proto: s.proto, ports: s.ports, comment: commentFor(s) };
     if (s.sources.length > 0) raw['sources'] = s.sources;
+    if (s.family !== undefined) raw['family'] = s.family;
     const r = extraRuleSchema.safeParse(raw);
     if (r.success) extra.push(r.data);
     else skipped.push({ rendered: s.rendered, why: r.error.issues[0]?.message ?? 'invalid' });

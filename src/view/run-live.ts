@@ -136,6 +136,7 @@ export function liveEngine(ctx: Omit<SuggestContext, 'sampleLines'>, classifier:
             proto: s.proto,
             ports: s.ports,
             sources: s.sources,
+            ...(s.sources.length === 0 && s.families.length === 1 ? { family: s.families[0] } : {}),
             ...(s.service !== null ? { service: s.service } : {}),
             reason: s.reason,
             rendered: `allow ${s.proto}/${s.ports.join(',')}${s.service !== null ? ` (${s.service})` : ''} from ${s.sources.length === 0 ? 'anywhere' : s.sources.join(', ')}  [${s.confidence}, role ${s.role}]`,

@@ -26,6 +26,8 @@ export interface ViewSuggestion {
   ports: Array<number | string>;
   /** client addresses / CIDRs the rule would admit; empty: from anywhere */
   sources: string[];
+  /** from anywhere, but refused over this IP family only (the engine's Suggestion.families) */
+  family?: 4 | 6;
   service?: string;
   /** why (log-derived: escape before display) */
   reason: string;

@@ -225,6 +225,16 @@ describe('view store', () => {
     store.dispose();
   });
 
+  it('a fragment keeps the IP family of a rule open to any source; one whose sources disagree is skipped', () => {
+    const { fragment, skipped } = suggestionsToFragment([
+      { proto: 'tcp', ports: [6443], sources: [], family: 6, reason: 'engine', rendered: 'allow tcp/6443 from anywhere' },
+      { proto: 'tcp', ports: [10250], sources: ['198.18.0.1/32'], reason: 'engine', rendered: 'allow tcp/10250' },
+      { proto: 'udp', ports: [8472], sources: ['fd00::1/128'], family: 4, reason: 'engine', rendered: 'allow udp/8472' },
+    ], Date.UTC(2026, 3, 22, 11));
+    expect(fragment.extra.map((x) => [x.ports, x.sources, x.family])).toEqual([[[6443], undefined, 6], [[10250], ['198.18.0.1/32'], undefined]]);
+    expect(skipped.map((x) => x.rendered)).toEqual(['allow udp/8472']);
+  });
+
   it('takes the suggestion engine\'s list instead of its own once given one', () => {
     const { store } = feed(fixtureLines(KMSG));
     store.setSuggestions([{ proto: 'udp', ports: [8472], sources: ['198.18.0.1'], reason: 'engine', rendered: 'allow udp/8472' }]);
