@@ -115,6 +115,8 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
         .join(', ');
       let out = `\n${paint(BOLD, 'Summary')}: ${s.events} drops in ${s.flows} flows — ${counts}`;
       if (s.ctInvalid > 0) out += `; ${s.ctInvalid} conntrack INVALID lines`;
+      const other = s.input?.['otherPrefix'] ?? 0;
+      if (other > 0) out += `; ${other} LOG lines of other prefixes left out (--prefix)`;
       out += '\n';
       if (s.firstSeen !== null) out += `  from ${s.firstSeen} to ${s.lastSeen}\n`;
       if (s.window !== undefined) {

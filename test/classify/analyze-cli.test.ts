@@ -215,6 +215,7 @@ describe('--prefix: only the drop rule\'s LOG lines', () => {
       const t = io();
       expect(await analyzeCommand([mixed, '--prefix', 'HARVESTER_DROP_', '--prefix', 'NO_SUCH_'], t.io)).toBe(0);
       expect(t.out()).not.toContain('SSH_AUDIT');
+      expect(t.out()).toContain(`; ${audit.length} LOG lines of other prefixes left out (--prefix)`);
       expect(() => parseAnalyzeArgs(['--prefix', ''])).toThrow('--prefix: ');
       expect(() => parseAnalyzeArgs(['--prefix', 'a\u0007'])).toThrow('--prefix: no control characters');
     } finally {
