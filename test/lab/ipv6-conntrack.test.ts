@@ -11,28 +11,7 @@
 import { expect, it } from 'vitest';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { createParser } from '../../src/parse/parse-line.js';
-import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, tryRun, waitFor } from '../suggest/kernel.js';
-
-const SERVER = `
-import socket, sys, time
-s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 2379)); s.listen(1); s.settimeout(10)
-c, _ = s.accept(); end = time.time() + 12
-while time.time() < end:
-    try: c.send(b'x' * 100)
-    except Exception: break
-    time.sleep(0.2)
-`;
-const CLIENT = `
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], 2379), timeout=5); c.settimeout(0.5)
-print(c.getsockname()[1], flush=True); end = time.time() + 12
-while time.time() < end:
-    try: d = c.recv(4096)
-    except socket.timeout: continue
-    except Exception: break
-    if not d: break
-`;
+import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, tryRun, waitFor, PUSH_CLIENT, PUSH_SERVER } from '../suggest/kernel.js';
 
 it('IPv6: ACK PSH after a conntrack flush is conntrack loss; a SYN to a closed port is a genuine block', async () => {
   const started = Date.now();
@@ -56,9 +35,9 @@ it('IPv6: ACK PSH after a conntrack flush is conntrack loss; a SYN to a closed p
       'sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0',
     ].join(' && '));
 
-    bg(peer, ['python3', '-c', SERVER, peer6]);
+    bg(peer, ['python3', '-c', PUSH_SERVER, peer6, '12']);
     expect(await waitFor(() => tryRun(nsCmd(peer, 'ss -ltnH "sport = :2379"')).stdout.includes('2379'), 5000)).toBe(true);
-    const client = bg(node, ['python3', '-c', CLIENT, peer6]);
+    const client = bg(node, ['python3', '-c', PUSH_CLIENT, peer6, '12']);
     let port = '';
     client.stdout?.on('data', (b: Buffer) => (port += b.toString()));
     expect(await waitFor(() => /^\d+\n/.test(port), 5000)).toBe(true);

@@ -160,3 +160,31 @@ export async function waitFor(f: () => boolean, ms: number, step = 100): Promise
     await sleep(step);
   }
 }
+
+/**
+ * A server on port 2379 of address argv[1] (IPv4 or IPv6) that, once a client connects, pushes 100 bytes every
+ * 0.2 s for argv[2] seconds: the data whose ACK PSH packets a conntrack flush turns into drops.
+ */
+export const PUSH_SERVER = `
+import socket, sys, time
+host, secs = sys.argv[1], float(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((host, 2379)); s.listen(1); s.settimeout(10)
+c, _ = s.accept(); end = time.time() + secs
+while time.time() < end:
+    try: c.send(b'x' * 100)
+    except Exception: break
+    time.sleep(0.2)
+`;
+
+/** Its client: connects to argv[1]:2379, prints its own (ephemeral) port, reads for argv[2] seconds. */
+export const PUSH_CLIENT = `
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], 2379), timeout=5); c.settimeout(0.5)
+print(c.getsockname()[1], flush=True); end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try: d = c.recv(4096)
+    except socket.timeout: continue
+    except Exception: break
+    if not d: break
+`;

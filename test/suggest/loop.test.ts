@@ -16,7 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { compileTarget, parseFragment, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
 import type { PolicyFragment, PolicyInput } from '../../src/compile/index.js';
 import type { Suggestion } from '../../src/suggest/index.js';
-import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, sleep, tryRun, waitFor } from './kernel.js';
+import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, sleep, tryRun, waitFor, PUSH_CLIENT, PUSH_SERVER } from './kernel.js';
 import { runSuggest, verdicts } from './run.js';
 
 function compileRestore(policy: PolicyInput, fragments: PolicyFragment[]): { text: string; apply: string } {
@@ -29,27 +29,6 @@ function compileRestore(policy: PolicyInput, fragments: PolicyFragment[]): { tex
   if (apply === undefined) throw new Error('no apply line in the compiled output');
   return { text, apply };
 }
-
-const PEER_SERVER = `
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], 2379)); s.listen(1); s.settimeout(10)
-c, _ = s.accept(); end = time.time() + 20
-while time.time() < end:
-    try: c.send(b'x' * 100)
-    except Exception: break
-    time.sleep(0.2)
-`;
-const NODE_CLIENT = `
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], 2379), timeout=5); c.settimeout(0.5)
-print(c.getsockname()[1], flush=True); end = time.time() + 20
-while time.time() < end:
-    try: d = c.recv(4096)
-    except socket.timeout: continue
-    except Exception: break
-    if not d: break
-`;
 
 it('compile → apply → traffic → /dev/kmsg → suggest --format policy → compile → re-apply: the blocked port opens, nothing else', async () => {
   const started = Date.now();
@@ -74,11 +53,11 @@ it('compile → apply → traffic → /dev/kmsg → suggest --format policy → 
 
     // servers: the node's supervisor on 9345; the peer's etcd on 2379, pushing data to whoever connects
     bg(node, ['socat', '-T2', 'TCP-LISTEN:9345,reuseaddr,fork', 'SYSTEM:echo fwsg-ok']);
-    bg(peer, ['python3', '-c', PEER_SERVER, peerIp]);
+    bg(peer, ['python3', '-c', PUSH_SERVER, peerIp, '20']);
     expect(await waitFor(() => tryRun(nsCmd(node, 'ss -ltnH "sport = :9345"')).stdout.includes('9345') &&
       tryRun(nsCmd(peer, 'ss -ltnH "sport = :2379"')).stdout.includes('2379'), 5000)).toBe(true);
     // a connection from the node to the peer's etcd, established before any rule exists
-    const client = bg(node, ['python3', '-c', NODE_CLIENT, peerIp]);
+    const client = bg(node, ['python3', '-c', PUSH_CLIENT, peerIp, '20']);
     let clientPort = '';
     client.stdout?.on('data', (b: Buffer) => (clientPort += b.toString()));
     expect(await waitFor(() => /^\d+\n/.test(clientPort), 5000)).toBe(true);
