@@ -125,8 +125,10 @@ export interface AnalyzeSummary {
     lastSeen: string | null;
     /** drops per verdict before/during/after `--window`, as judged when they came (scan re-labelling not applied) */
     window?: { start: string; end: string; before: VerdictCounts; during: VerdictCounts; after: VerdictCounts };
-    /** added by the CLI: what was read (lines, events, skipped, issues, cut, bytes, sources) */
+    /** added by the CLI: what was read (lines, events, skipped, issues, cut, otherPrefix, bytes, sources) */
     input?: Record<string, number>;
+    /** added by the CLI: the LOG prefixes seen and their lines (several: several LOG rules) */
+    prefixes?: Record<string, number>;
   };
   flows: FlowSummary[];
 }

@@ -276,6 +276,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     }
   };
 
+  const prefixesSeen = new Map<string, number>();
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   if (signal?.aborted) stop.abort();
@@ -284,7 +285,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     // each result is classified as soon as it is parsed; the batches only pace flushing. Lines the scanner read are
     // classified as packets: --summary only counts them, --json prints the scanner's JSON plus the verdict, and the
     // human output builds the event only of a packet that changed a flow (the lines it prints)
-    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle, prefixes: opts.prefixes };
+    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle, prefixes: opts.prefixes, prefixesSeen };
     const how =
       opts.summaryOnly ? { ...read, packets: (p: Packet) => void classifier.count(p) }
       : jsonWriter !== undefined ? { ...read, jsonPackets: (p: Packet, json: Uint8Array) => jsonWriter.packet(classifier.classifyPacket(p), json) }
@@ -301,7 +302,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   const result = classifier.finish();
   let bytes = 0;
   for (const src of sources) bytes += src.stats.bytes;
-  await writer.end({ ...result, summary: { ...result.summary, input: { sources: sources.length, ...totals, bytes } } });
+  await writer.end({ ...result, summary: { ...result.summary, input: { sources: sources.length, ...totals, bytes }, prefixes: Object.fromEntries(prefixesSeen) } });
   if (shownIssues < totals.issues && !opts.json) {
     io.stderr.write(`fwdiag: ${totals.issues} lines could not be fully parsed (${totals.issues - shownIssues} not shown)\n`);
   }

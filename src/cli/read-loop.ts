@@ -11,6 +11,8 @@ export interface ReadLoopOptions {
   signal: AbortSignal;
   /** only LOG lines of these prefixes (ParserOptions.prefixes) */
   prefixes?: readonly string[] | undefined;
+  /** the LOG prefixes seen and their lines, added to as each source ends (LineParser.prefixesSeen) */
+  prefixesSeen?: Map<string, number> | undefined;
   /**
    * NDJSON output: every result goes to the source's sink instead (byte runs through parseBytesNdjson, which
    * prints what the scanner read itself), and the batches yielded are empty: the consumer only writes out.
@@ -146,6 +148,9 @@ export async function* readResults(
         }
       }
     } finally {
+      if (opts.prefixesSeen !== undefined) {
+        for (const [p, n] of parser.prefixesSeen()) opts.prefixesSeen.set(p, (opts.prefixesSeen.get(p) ?? 0) + n);
+      }
       totals.lines += c.lines - before.lines;
       totals.events += c.events - before.events;
       totals.skipped += c.skipped - before.skipped;

@@ -118,6 +118,11 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       const other = s.input?.['otherPrefix'] ?? 0;
       if (other > 0) out += `; ${other} LOG lines of other prefixes left out (--prefix)`;
       out += '\n';
+      const prefixes = Object.entries(s.prefixes ?? {});
+      if (prefixes.length > 1) {
+        const list = prefixes.sort((a, b) => b[1] - a[1]).map(([p, n]) => `${escapeControl(JSON.stringify(p))} ${n}`).join(', ');
+        out += `  LOG prefixes: ${list} — several LOG rules, and one may log packets it accepts: --prefix P keeps the drop rule's lines\n`;
+      }
       if (s.firstSeen !== null) out += `  from ${s.firstSeen} to ${s.lastSeen}\n`;
       if (s.window !== undefined) {
         const w = s.window;

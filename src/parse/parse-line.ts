@@ -74,7 +74,16 @@ export interface LineParser {
   /** Ends a pending multi-line record (journal export without a final blank line). */
   flush(): LineResult[];
   readonly counters: ParseCounters;
+  /**
+   * LOG prefixes seen so far and their lines (kept or left out by `prefixes`), at most MAX_PREFIXES distinct; more
+   * are counted under OTHER_PREFIXES. Several prefixes mean several LOG rules, some of which may log accepted packets.
+   */
+  prefixesSeen(): Map<string, number>;
 }
+
+/** Distinct LOG prefixes tallied by LineParser.prefixesSeen(); the lines of further ones go under OTHER_PREFIXES. */
+export const MAX_PREFIXES = 32;
+export const OTHER_PREFIXES = '(other prefixes)';
 
 /** Where parseBytesNdjson() puts its output. */
 export interface NdjsonSink {
@@ -144,8 +153,34 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     }
     return k;
   }
+  // LOG prefixes seen: a run of lines of one prefix (the usual log) costs one compare a line
+  const seen = new Map<string, number>();
+  let runPrefix: string | undefined;
+  let runLines = 0;
+  function tally(prefix: string): void {
+    if (prefix === runPrefix) {
+      runLines++;
+      return;
+    }
+    endRun();
+    runPrefix = prefix;
+    runLines = 1;
+  }
+  function endRun(): void {
+    if (runPrefix === undefined) return;
+    const key = seen.has(runPrefix) || seen.size < MAX_PREFIXES ? runPrefix : OTHER_PREFIXES;
+    seen.set(key, (seen.get(key) ?? 0) + runLines);
+    runPrefix = undefined;
+    runLines = 0;
+  }
+  function prefixesSeen(): Map<string, number> {
+    endRun();
+    return new Map(seen);
+  }
+
   /** The JavaScript parser's event (or issue's event) `ev` is of a prefix not asked for: count it so. */
   function leftOut(ev: DropEvent): boolean {
+    if (ev.ctInvalid === undefined) tally(ev.prefix);
     if (prefixes === undefined || ev.ctInvalid !== undefined || keepPrefix(ev.prefix)) return false;
     counters.otherPrefix++;
     return true;
@@ -272,6 +307,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     const st = sc.status(r);
     if (st === SCAN_FALLBACK || exportFields !== null) return parseLineAt(sc.text(sc.lineStart(r), sc.lineEnd(r)), line);
     if (st === SCAN_FILTERED) {
+      tally(sc.prefix(r));
       counters.otherPrefix++;
       return SKIP;
     }
@@ -280,6 +316,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       return SKIP;
     }
     const ev = recordEvent(sc, r, line);
+    tally(ev.prefix);
     counters.events++;
     return { kind: 'event', event: ev };
   }
@@ -384,6 +421,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     pk.mono = Number.isNaN(mono) ? null : mono;
     pk.host = sc.host(r);
     sc.packet(r, pk);
+    tally(sc.prefix(r));
     counters.events++;
     return pk;
   }
@@ -442,6 +480,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
           if (k > r) {
             const b = sc.outBytes();
             if (b.length > 0) sink.bytes(b);
+            for (let i = r; i < k; i++) if (sc.status(i) === SCAN_EVENT) tally(sc.prefix(i));
             counters.lines += k - r;
             counters.events += sc.emitted();
             counters.skipped += sc.skipped();
@@ -519,5 +558,5 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return r.kind === 'skip' ? [] : [r];
   }
 
-  return { parseLine, parseBytes, parseBytesEach, parseBytesPackets, parseBytesJsonPackets, parseBytesNdjson, flush, counters };
+  return { parseLine, parseBytes, parseBytesEach, parseBytesPackets, parseBytesJsonPackets, parseBytesNdjson, flush, counters, prefixesSeen };
 }

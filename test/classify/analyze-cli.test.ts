@@ -202,8 +202,8 @@ describe('--prefix: only the drop rule\'s LOG lines', () => {
       const kept = await summaryOf([mixed, '--prefix', 'HARVESTER_DROP_']);
       // without the filter the accepted packets count as drops
       expect(all.summary.events).toBe(only.summary.events + audit.length);
-      const { input: inKept, ...restKept } = kept.summary;
-      const { input: inOnly, ...restOnly } = only.summary;
+      const { input: inKept, prefixes: _pk, ...restKept } = kept.summary;
+      const { input: inOnly, prefixes: _po, ...restOnly } = only.summary;
       expect(restKept).toEqual(restOnly);
       // the same flows; only their input line numbers moved (the audit lines sit between)
       const noLines = (fs: FlowSummary[]) => fs.map(({ firstLine: _f, lastLine: _l, ...f }) => f);
@@ -214,8 +214,20 @@ describe('--prefix: only the drop rule\'s LOG lines', () => {
       // the human output and parse say the same
       const t = io();
       expect(await analyzeCommand([mixed, '--prefix', 'HARVESTER_DROP_', '--prefix', 'NO_SUCH_'], t.io)).toBe(0);
-      expect(t.out()).not.toContain('SSH_AUDIT');
+      // the same lines as for the drop log alone, but for the summary's counts of what was left out
+      const plain = io();
+      expect(await analyzeCommand([SAMPLE], plain.io)).toBe(0);
+      const has = new Set(plain.out().split('\n'));
+      expect(t.out().split('\n').filter((l) => !has.has(l)).map((l) => l.split(':')[0])).toEqual(['Summary', '  LOG prefixes']);
+      expect(t.out().split('\n').length).toBe(plain.out().split('\n').length + 1);
       expect(t.out()).toContain(`; ${audit.length} LOG lines of other prefixes left out (--prefix)`);
+      // both rules' prefixes are named, with their lines
+      expect(t.out()).toContain(`LOG prefixes: "HARVESTER_DROP_" ${lines.length - 16}, "SSH_AUDIT_ACCEPT " ${audit.length} — several LOG rules`);
+      expect(kept.summary.prefixes).toEqual({ HARVESTER_DROP_: lines.length - 16, 'SSH_AUDIT_ACCEPT ': audit.length });
+      expect(only.summary.prefixes).toEqual({ HARVESTER_DROP_: lines.length - 16 });
+      const one = io();
+      expect(await analyzeCommand([SAMPLE], one.io)).toBe(0);
+      expect(one.out()).not.toContain('LOG prefixes:');
       expect(() => parseAnalyzeArgs(['--prefix', ''])).toThrow('--prefix: ');
       expect(() => parseAnalyzeArgs(['--prefix', 'a\u0007'])).toThrow('--prefix: no control characters');
     } finally {

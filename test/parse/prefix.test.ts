@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createParser } from '../../src/parse/parse-line.js';
+import { MAX_PREFIXES, OTHER_PREFIXES, createParser } from '../../src/parse/parse-line.js';
 import type { LineResult, ParseCounters } from '../../src/parse/event.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
@@ -21,7 +21,10 @@ const OPTS = { tz: 'UTC', now: () => Date.parse('2026-06-01T00:00:00Z') } as con
 interface Kept {
   kept: Array<[number, string]>;
   counters: ParseCounters;
+  /** LineParser.prefixesSeen(), as sorted entries */
+  seen: Array<[string, number]>;
 }
+const seenOf = (m: Map<string, number>): Array<[string, number]> => [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
 
 function keptOf(results: LineResult[]): Array<[number, string]> {
   const out: Array<[number, string]> = [];
@@ -35,7 +38,7 @@ function keptOf(results: LineResult[]): Array<[number, string]> {
 function viaLines(lines: string[], prefixes?: string[]): Kept {
   const p = createParser({ ...OPTS, ...(prefixes === undefined ? {} : { prefixes }) });
   const res = lines.map((l) => p.parseLine(l));
-  return { kept: keptOf(res), counters: { ...p.counters } };
+  return { kept: keptOf(res), counters: { ...p.counters }, seen: seenOf(p.prefixesSeen()) };
 }
 
 function viaBytes(lines: string[], prefixes: string[], how: 'batch' | 'each' | 'packets' | 'ndjson'): Kept {
@@ -61,7 +64,7 @@ function viaBytes(lines: string[], prefixes: string[], how: 'batch' | 'each' | '
   }
   if (how !== 'ndjson') kept.push(...keptOf(results));
   kept.sort((a, b) => a[0] - b[0]);
-  return { kept, counters: { ...p.counters } };
+  return { kept, counters: { ...p.counters }, seen: seenOf(p.prefixesSeen()) };
 }
 
 describe('LOG prefix filter', () => {
@@ -84,10 +87,25 @@ describe('LOG prefix filter', () => {
     expect(js.counters.otherPrefix).toBe(left);
     expect(js.counters.events + js.counters.issues + js.counters.otherPrefix).toBe(all.counters.events + all.counters.issues);
     expect(js.counters.skipped).toBe(all.counters.skipped);
+    // every LOG prefix is tallied, kept or left out: the unfiltered events' prefixes (conntrack INVALID lines aside)
+    const tally = new Map<string, number>();
+    for (const [line, pre] of all.kept) if (!ct.has(line)) tally.set(pre, (tally.get(pre) ?? 0) + 1);
+    expect(all.seen).toEqual(seenOf(tally));
+    expect(js.seen).toEqual(all.seen);
     for (const how of ['batch', 'each', 'packets', 'ndjson'] as const) {
       const got = viaBytes(lines, prefixes, how);
       expect(got.kept, how).toEqual(wantAll);
       expect(got.counters, how).toEqual(js.counters);
+      expect(got.seen, how).toEqual(all.seen);
+    }
+  });
+
+  it('at most MAX_PREFIXES distinct prefixes are tallied; the rest go under OTHER_PREFIXES', () => {
+    const many = Array.from({ length: 50 }, (_, i) => (KERNEL.find((l) => l.includes('FWFX_SYN_DROP_')) as string).replace('FWFX_SYN_DROP_', `P${i}_`));
+    for (const how of ['js', 'batch'] as const) {
+      const seen = how === 'js' ? viaLines(many).seen : viaBytes(many, [], 'batch').seen;
+      expect(seen.length, how).toBe(MAX_PREFIXES + 1);
+      expect(new Map(seen).get(OTHER_PREFIXES), how).toBe(50 - MAX_PREFIXES);
     }
   });
 
