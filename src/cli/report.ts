@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { InputError, UsageError } from './errors.js';
-import { readResults, signalController } from './read-loop.js';
+import { readResults, signalController, type ReadLoopOptions } from './read-loop.js';
 import { loadRuleset } from './trace.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import type { LineSource } from '../input/types.js';
@@ -238,7 +238,7 @@ function hostLabelOf(src: LineSource): string {
 }
 
 /** One source's results, with its host label put on events that carry none. */
-async function* labelled(src: LineSource, opts: { tz?: string | undefined; now: () => number; signal: AbortSignal; prefixes?: readonly string[] | undefined }, totals: ParseCounters): AsyncGenerator<LineResult[]> {
+async function* labelled(src: LineSource, opts: Omit<ReadLoopOptions, 'each' | 'packets' | 'jsonPackets' | 'ndjson'>, totals: ParseCounters): AsyncGenerator<LineResult[]> {
   const label = hostLabelOf(src);
   for await (const b of readResults([src], opts, totals)) {
     for (const r of b.results) {
@@ -299,7 +299,8 @@ export async function buildReportFromInputs(
   const onAbort = () => stop.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) stop.abort();
-  const ropts = { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes };
+  const prefixesSeen = new Map<string, number>();
+  const ropts = { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes, prefixesSeen };
   /** Keeps the first event of each flow the suggestion engine may trace (`event` builds it only when needed). */
   const keepFirst = (c: Observation, event: () => DropEvent): void => {
     if (firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
@@ -358,7 +359,7 @@ export async function buildReportFromInputs(
     windowOptions: opts.windowOptions,
     maxRows: opts.maxRows,
     suggest: suggestFn,
-    input: { sources: sources.map((s) => s.name), lines: totals.lines, events: totals.events, skipped: totals.skipped, issues: totals.issues, cut: totals.cut, otherPrefix: totals.otherPrefix, bytes },
+    input: { sources: sources.map((s) => s.name), lines: totals.lines, events: totals.events, skipped: totals.skipped, issues: totals.issues, cut: totals.cut, otherPrefix: totals.otherPrefix, prefixes: Object.fromEntries(prefixesSeen), bytes },
   });
 }
 

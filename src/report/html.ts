@@ -184,6 +184,11 @@ export function renderHtml(r: Report): string {
     `${fmtNum(r.totals.drops)} drops on ${fmtNum(r.totals.flows)} flow${r.totals.flows === 1 ? '' : 's'} from ${fmtNum(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
     `${r.input.otherPrefix > 0 ? ` (${fmtNum(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock)' : ' (UTC)'}. Generated ${html(r.generatedAt)}.</p>`);
+  const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
+  if (prefixes.length > 1) {
+    p(`<p class="meta">LOG prefixes seen: ${prefixes.map(([x, k]) => `<code>${html(x)}</code> ${fmtNum(k)}`).join(', ')} — several LOG rules, ` +
+      'and one may log packets it accepts: <code>--prefix P</code> keeps the drop rule\'s lines.</p>');
+  }
 
   // timeline
   p('<h2>Timeline</h2>');

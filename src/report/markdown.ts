@@ -37,6 +37,12 @@ export function renderMarkdown(r: Report): string {
     `${r.input.otherPrefix > 0 ? ` (${n(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock: no wall-clock stamps in the input)' : ' (UTC)'}. Generated ${md(r.generatedAt)}.`);
   p();
+  const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
+  if (prefixes.length > 1) {
+    p(`LOG prefixes seen: ${prefixes.map(([x, k]) => `${mdCode(x)} ${n(k)}`).join(', ')} — several LOG rules, and one may log ` +
+      'packets it accepts: `--prefix P` keeps the drop rule\'s lines.');
+    p();
+  }
 
   p('## Drops by verdict');
   p();

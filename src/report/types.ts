@@ -134,6 +134,8 @@ export interface Report {
     cut: number;
     /** LOG lines of other prefixes than --prefix asked for */
     otherPrefix: number;
+    /** the LOG prefixes seen and their lines (several: several LOG rules) */
+    prefixes: Record<string, number>;
     bytes: number;
   };
   first: string | null;

@@ -44,6 +44,29 @@ describe('fwdiag report flags', () => {
     await expect(reportCommand([SAMPLE, '--kmsg'], io)).rejects.toThrow('--kmsg reads the kernel log itself: give no FILE with it');
   });
 
+  it('--prefix: another LOG rule\'s lines are left out, counted and named', async () => {
+    const lines = readFileSync(SAMPLE, 'utf8').trim().split('\n');
+    const mixed = join(tmp, 'mixed.log');
+    writeFileSync(mixed, `${lines.flatMap((l, i) => (i % 5 === 0 && l.includes('HARVESTER_DROP_') ? [l, l.replace('HARVESTER_DROP_', '[UFW ALLOW] ')] : [l])).join('\n')}\n`);
+    const allowed = readFileSync(mixed, 'utf8').split('\n').filter((l) => l.includes('[UFW ALLOW]')).length;
+    const json = async (argv: string[]) => {
+      const m = memoryIO();
+      expect(await reportCommand([...argv, '--format', 'json'], m.io)).toBe(0);
+      return JSON.parse(m.out()) as { input: { otherPrefix: number; prefixes: Record<string, number> }; totals: { drops: number } };
+    };
+    const only = await json([SAMPLE]);
+    const all = await json([mixed]);
+    const kept = await json([mixed, '--prefix', 'HARVESTER_DROP_']);
+    expect(all.totals.drops).toBe(only.totals.drops + allowed);
+    expect(kept.totals).toEqual(only.totals);
+    expect(kept.input.otherPrefix).toBe(allowed);
+    expect(kept.input.prefixes).toEqual({ ...only.input.prefixes, '[UFW ALLOW] ': allowed });
+    const md = memoryIO();
+    expect(await reportCommand([mixed, '--prefix', 'HARVESTER_DROP_'], md.io)).toBe(0);
+    expect(md.out()).toContain(`(${allowed} LOG lines of other prefixes left out)`);
+    expect(md.out()).toMatch(/^LOG prefixes seen: `HARVESTER_DROP_` [\d,]+, `\[UFW ALLOW\] ` \d+ — several LOG rules/m);
+  });
+
   it('refuses unknown roles before reading any input', async () => {
     const { io } = memoryIO();
     await expect(reportCommand([SAMPLE, '--platform', 'harvester', '--role', 'server'], io)).rejects.toThrow('unknown role "server" for harvester');
