@@ -2,7 +2,8 @@ import type { LineSource } from '../input/types.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { type NdjsonSink, createParser } from '../parse/parse-line.js';
 
-export interface ReadLoopOptions {
+/** What every way of reading takes. */
+export interface ReadCommon {
   /** IANA zone for stamps without an offset. @default local */
   tz?: string | undefined;
   /** reference clock for RFC3164 year inference */
@@ -13,29 +14,29 @@ export interface ReadLoopOptions {
   prefixes?: readonly string[] | undefined;
   /** the LOG prefixes seen and their lines, added to as each source ends (LineParser.prefixesSeen) */
   prefixesSeen?: Map<string, number> | undefined;
-  /**
-   * NDJSON output: every result goes to the source's sink instead (byte runs through parseBytesNdjson, which
-   * prints what the scanner read itself), and the batches yielded are empty: the consumer only writes out.
-   */
-  ndjson?: (source: LineSource) => NdjsonSink;
-  /**
-   * Every result goes to `each` as soon as it is parsed (events are consumed while still in cache and die young),
-   * with its input line on demand (`text()`, valid during the call); the batches yielded are empty and only mark
-   * where the consumer may flush and await.
-   */
-  each?: (r: LineResult, text: () => string) => void;
-  /**
-   * With `each`: lines the scanner reads come here as packets instead (LineParser.parseBytesPackets: one object
-   * refilled per line, for consumers that print few events: `event()` builds the packet's); everything else still
-   * goes to `each`.
-   */
-  packets?: (p: Packet, event: () => DropEvent, text: () => string) => void;
-  /**
-   * With `each`, instead of `packets`: each packet with its event's JSON as the scanner prints it, less the closing
-   * `}\n` (LineParser.parseBytesJsonPackets; a view valid only during the call).
-   */
-  jsonPackets?: (p: Packet, json: Uint8Array) => void;
 }
+
+/** Every result goes to `each` as soon as it is parsed, with its input line on demand (valid during the call). */
+export type EachFn = (r: LineResult, text: () => string) => void;
+
+/**
+ * How results are handed over — one of:
+ * - batches (none of the fields below): the yielded batches hold the events and issues;
+ * - `ndjson`: every result goes to the source's sink instead (byte runs through parseBytesNdjson, which prints what
+ *   the scanner read itself), and the batches yielded are empty: the consumer only writes out;
+ * - `each`: every result goes to `each` as soon as it is parsed (events are consumed while still in cache and die
+ *   young); the batches yielded are empty and only mark where the consumer may flush and await. With it, either
+ *   - `packets`: lines the scanner reads come here as packets instead (LineParser.parseBytesPackets: one object
+ *     refilled per line, for consumers that print few events: `event()` builds the packet's, `text()` its line), or
+ *   - `jsonPackets`: each packet with its event's JSON as the scanner prints it, less the closing `}\n`
+ *     (LineParser.parseBytesJsonPackets; a view valid only during the call).
+ */
+export type ReadLoopOptions = ReadCommon & (
+  | { ndjson?: never; each?: never; packets?: never; jsonPackets?: never }
+  | { ndjson: (source: LineSource) => NdjsonSink; each?: never; packets?: never; jsonPackets?: never }
+  | { ndjson?: never; each: EachFn; packets?: (p: Packet, event: () => DropEvent, text: () => string) => void; jsonPackets?: never }
+  | { ndjson?: never; each: EachFn; packets?: never; jsonPackets: (p: Packet, json: Uint8Array) => void }
+);
 
 /** Byte runs are parsed this much at a time, and a batch is handed over once it holds BATCH_EVENTS events. */
 const SLICE_BYTES = 64 * 1024;

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { InputError, UsageError } from './errors.js';
-import { readResults, signalController, type ReadLoopOptions } from './read-loop.js';
+import { readResults, signalController, type ReadCommon } from './read-loop.js';
 import { loadRuleset } from './trace.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import type { LineSource } from '../input/types.js';
@@ -238,7 +238,7 @@ function hostLabelOf(src: LineSource): string {
 }
 
 /** One source's results, with its host label put on events that carry none. */
-async function* labelled(src: LineSource, opts: Omit<ReadLoopOptions, 'each' | 'packets' | 'jsonPackets' | 'ndjson'>, totals: ParseCounters): AsyncGenerator<LineResult[]> {
+async function* labelled(src: LineSource, opts: ReadCommon, totals: ParseCounters): AsyncGenerator<LineResult[]> {
   const label = hostLabelOf(src);
   for await (const b of readResults([src], opts, totals)) {
     for (const r of b.results) {
