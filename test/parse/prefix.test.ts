@@ -5,6 +5,7 @@
  * and the NDJSON the scanner prints itself): the same lines kept, the same counts.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_PREFIXES, OTHER_PREFIXES, createParser } from '../../src/parse/parse-line.js';
 import type { LineResult, ParseCounters } from '../../src/parse/event.js';
@@ -107,6 +108,29 @@ describe('LOG prefix filter', () => {
       expect(seen.length, how).toBe(MAX_PREFIXES + 1);
       expect(new Map(seen).get(OTHER_PREFIXES), how).toBe(50 - MAX_PREFIXES);
     }
+  });
+
+  it('on kernel lines mutated anywhere, every way of reading still keeps and counts the same', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...KERNEL), fc.nat(), fc.nat({ max: 30 }), fc.string({ unit: 'binary-ascii', maxLength: 12 })), { minLength: 1, maxLength: 25 }),
+        (muts) => {
+          const lines = muts.map(([l, at, del, ins]) => {
+            const i = at % (l.length + 1);
+            return (l.slice(0, i) + ins + l.slice(i + del)).replace(/[\r\n]/g, ' ');
+          });
+          const prefixes = ['FWFX_MID', '[FWFX'];
+          const js = viaLines(lines, prefixes);
+          for (const how of ['batch', 'packets', 'ndjson'] as const) {
+            const got = viaBytes(lines, prefixes, how);
+            expect(got.kept, how).toEqual(js.kept);
+            expect(got.counters, how).toEqual(js.counters);
+            expect(got.seen, how).toEqual(js.seen);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('no prefixes, or an empty list: nothing is left out', () => {
