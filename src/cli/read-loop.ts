@@ -77,7 +77,26 @@ export async function* readResults(
     const textOf = (): string => lineText;
     const sink: Pick<NdjsonSink, 'result'> | undefined = ndjson ?? (each === undefined ? undefined : { result: (r) => each(r, textOf) });
     const none: LineResult[] = [];
-    const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues, otherPrefix: c.otherPrefix };
+    // totals follow each batch (a live view shows them as they grow)
+    const before = { lines: c.lines, events: c.events, skipped: c.skipped, issues: c.issues, otherPrefix: c.otherPrefix, cut: 0 };
+    const sync = (): void => {
+      totals.lines += c.lines - before.lines;
+      totals.events += c.events - before.events;
+      totals.skipped += c.skipped - before.skipped;
+      totals.issues += c.issues - before.issues;
+      totals.otherPrefix += c.otherPrefix - before.otherPrefix;
+      totals.cut += source.stats.cut - before.cut;
+      before.lines = c.lines;
+      before.events = c.events;
+      before.skipped = c.skipped;
+      before.issues = c.issues;
+      before.otherPrefix = c.otherPrefix;
+      before.cut = source.stats.cut;
+    };
+    const batch = (results: LineResult[]): ResultBatch => {
+      sync();
+      return { source, results };
+    };
     try {
       if (source.pieces !== undefined) {
         // Byte streams: runs of complete lines go to the scanner undecoded (parseBytes), single lines as text.
@@ -113,13 +132,13 @@ export async function* readResults(
                 source.stats.lines += parser.parseBytes(at === 0 && end === p.length ? p : p.subarray(at, end), results);
                 at = end;
                 if (results.length >= BATCH_EVENTS) {
-                  yield { source, results };
+                  yield batch(results);
                   results = [];
                 }
               }
             }
           }
-          yield { source, results };
+          yield batch(results);
           if (opts.signal.aborted) break;
         }
       } else for await (const lines of source.batches(opts.signal)) {
@@ -135,29 +154,24 @@ export async function* readResults(
           }
         }
         results.length = k;
-        yield { source, results };
+        yield batch(results);
         if (opts.signal.aborted) break;
       }
       const tail = parser.flush();
       if (tail.length > 0) {
-        if (sink === undefined) yield { source, results: tail };
+        if (sink === undefined) yield batch(tail);
         else {
           // a journal-export record's end: its lines are gone
           lineText = '';
           for (const r of tail) sink.result(r);
-          yield { source, results: none };
+          yield batch(none);
         }
       }
     } finally {
       if (opts.prefixesSeen !== undefined) {
         for (const [p, n] of parser.prefixesSeen()) opts.prefixesSeen.set(p, (opts.prefixesSeen.get(p) ?? 0) + n);
       }
-      totals.lines += c.lines - before.lines;
-      totals.events += c.events - before.events;
-      totals.skipped += c.skipped - before.skipped;
-      totals.issues += c.issues - before.issues;
-      totals.otherPrefix += c.otherPrefix - before.otherPrefix;
-      totals.cut += source.stats.cut;
+      sync();
     }
   }
 }

@@ -292,6 +292,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         let lines = 0;
         for (const s of sources) lines += s.stats.lines;
         store.setLines(lines);
+        store.setOtherPrefix(totals.otherPrefix);
         if (queued.length > 0) {
           let backlog = 0;
           for (const s of queued) backlog += s.backlog!();

@@ -79,6 +79,8 @@ export interface ViewSnapshot {
   events: number;
   ctInvalid: number;
   issues: number;
+  /** LOG lines of other prefixes than --prefix asked for (left out) */
+  otherPrefix: number;
   /** flows the classifier expired or evicted (null: not known until the input ends) */
   evicted: number | null;
   /** drop events per second over the last few seconds */
@@ -137,6 +139,8 @@ export interface ViewStore {
   /** one classified packet (synchronous, O(1) amortised) */
   push(r: ClassifyResult): void;
   addIssue(n?: number): void;
+  /** LOG lines of other prefixes left out so far (--prefix) */
+  setOtherPrefix(n: number): void;
   setLines(lines: number): void;
   /** the input is exhausted; exact totals from the classifier's summary when given */
   setEnded(exact?: { counts: Record<Verdict, number>; evicted: number }): void;
@@ -295,6 +299,7 @@ class Store implements ViewStore {
   private events = 0;
   private ctInvalid = 0;
   private issues = 0;
+  private otherPrefix = 0;
   private lines = 0;
   private evicted: number | null = null;
   private ended = false;
@@ -482,6 +487,13 @@ class Store implements ViewStore {
   addIssue(n = 1): void {
     this.issues += n;
     this.changed();
+  }
+
+  setOtherPrefix(n: number): void {
+    if (n !== this.otherPrefix) {
+      this.otherPrefix = n;
+      this.changed();
+    }
   }
 
   setLines(lines: number): void {
@@ -673,6 +685,7 @@ class Store implements ViewStore {
       events: this.events,
       ctInvalid: this.ctInvalid,
       issues: this.issues,
+      otherPrefix: this.otherPrefix,
       // the classifier evicts only when its table is full, and it holds no more flows than were announced
       evicted: this.evicted ?? (this.flowsSeen < this.maxFlows - 1 ? 0 : null),
       eps: recent / span,

@@ -111,6 +111,15 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('the header counts the LOG lines --prefix left out, once there are any', async () => {
+    const m = await mount(sample);
+    expect(m.frame()).not.toContain('other-prefix');
+    m.store.setOtherPrefix(1234);
+    await tick(150);
+    expect(m.frame()).toMatch(/parse issues? │ 1234 other-prefix left out │/);
+    m.unmount();
+  });
+
   it('c shows the noise; v cycles the verdict filter', async () => {
     const m = await mount(sample);
     const s = m.classifier.end();

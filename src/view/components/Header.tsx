@@ -16,6 +16,7 @@ export function Header({ snap, width, color }: HeaderProps): React.JSX.Element {
     `${compact(snap.lines)} lines`,
     `${snap.eps < 10 ? snap.eps.toFixed(1) : compact(snap.eps)} ev/s`,
     `${compact(snap.issues)} parse issue${snap.issues === 1 ? '' : 's'}`,
+    ...(snap.otherPrefix > 0 ? [`${compact(snap.otherPrefix)} other-prefix left out`] : []),
     `${snap.evicted === null ? '?' : compact(snap.evicted)} evicted`,
   ];
   const state: string[] = [];
