@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, PREFIX_HELP, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, usageFromParseArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, usageFromParseArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
@@ -55,7 +55,7 @@ Input:
   --from-start           with --follow: read what the file holds first
   --kmsg[=now|start|ring]  read the kernel log from /dev/kmsg: live (start: the ring buffer first), or the
                          ring buffer as it is, then stop (ring)
-  ${PREFIX_HELP}
+  ${prefixHelp(25)}
   --debug                stack traces on errors
   -h, --help             this help
 `;

@@ -41,15 +41,19 @@ export function usageFromParseArgs(e: unknown): never {
 /** A `--prefix` value: the start of the LOG prefixes to keep (iptables allows 29 characters, nft 127). */
 export const prefixSchema = z.string().min(1).max(128).regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters');
 
+/** `--prefix P …` (repeatable): the list every command validates. */
+export const prefixesSchema = z.array(prefixSchema).max(32, 'at most 32');
+
 /** `--prefix P …` (repeatable) → the validated list, undefined for none. */
 export function prefixesOf(values: string[] | undefined): string[] | undefined {
   if (values === undefined || values.length === 0) return undefined;
-  if (values.length > 32) throw new UsageError('--prefix: at most 32');
-  return values.map((v) => flag(prefixSchema, v, '--prefix'));
+  return flag(prefixesSchema, values, '--prefix');
 }
 
-/** The `--prefix` help line every log-reading command prints. */
-export const PREFIX_HELP = '--prefix P             only LOG lines whose prefix starts with P (repeatable; others are counted)';
+/** The `--prefix` help line every log-reading command prints, its text starting at column `at` of the usage. */
+export function prefixHelp(at: number): string {
+  return `${'--prefix P'.padEnd(at - 3)} only LOG lines whose prefix starts with P (repeatable; others are counted)`;
+}
 
 /** parseArgs options every command that reads logs live takes (`parse`, `analyze`), declared once. */
 export const LIVE_INPUT_FLAGS = {

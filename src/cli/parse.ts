@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, PREFIX_HELP, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, usageFromParseArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, prefixHelp, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, usageFromParseArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
@@ -21,7 +21,7 @@ talosctl) into one JSON object per line (NDJSON). Reads FILEs (plain or gzip; - 
 
   --issues               also print issue records for malformed or truncated LOG lines
   --stats                print counters (lines, events, skipped, issues, cut, otherPrefix) to stderr at the end
-  ${PREFIX_HELP}
+  ${prefixHelp(25)}
   --tz ZONE              zone of stamps without an offset (RFC3164, dmesg -T) (default: local)
   --follow               follow the FILE as it grows, across rotation and truncation (Ctrl-C ends)
   --from-start           with --follow: read what the file holds first

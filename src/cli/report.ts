@@ -19,9 +19,9 @@ import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/even
 import type { LineSource } from '../input/types.js';
 import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
-import { flowKey } from '../classify/flows.js';
+import { flowKey, type Flow } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
-import { PREFIX_HELP, normaliseKmsgFlag, prefixSchema, ringOnly } from './options.js';
+import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -64,7 +64,7 @@ Suggestions (the suggestion engine needs the platform and the nodes' roles):
 Input:
   --tz ZONE               zone of syslog stamps without an offset, and of --window times (default: local)
   --kmsg                  read this machine's kernel log from /dev/kmsg, as the ring buffer holds it now (no FILE)
-  ${PREFIX_HELP.replace('--prefix P ', '--prefix P  ')}
+  ${prefixHelp(26)}
   --no-progress           no progress bar (shown on a terminal for large files)
   -h, --help              this help
 
@@ -87,7 +87,7 @@ const optionsSchema = z.object({
   allowUnknown: z.boolean(),
   tz: z.string().optional(),
   kmsg: z.union([z.literal(false), z.literal('ring')]),
-  prefixes: z.array(prefixSchema).max(32).optional(),
+  prefixes: prefixesSchema.optional(),
   progress: z.boolean(),
   classifier: classifierOptionsSchema.partial(),
 });
@@ -301,20 +301,19 @@ export async function buildReportFromInputs(
   if (signal?.aborted === true) stop.abort();
   const prefixesSeen = new Map<string, number>();
   const ropts = { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes, prefixesSeen };
-  /** Keeps the first event of each flow the suggestion engine may trace (`event` builds it only when needed). */
-  const keepFirst = (c: Observation, event: () => DropEvent): void => {
-    if (firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
-      firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key)) {
-      // parser strings are slices of the input batch: a JSON round trip makes flat copies
-      firstEvents.set(c.flow.key, JSON.parse(JSON.stringify(event())) as DropEvent);
-    }
-  };
+  /** The flow of `c` when its event is the first the suggestion engine may trace (then kept with keepFirst). */
+  const firstOf = (c: Observation): Flow | undefined =>
+    firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
+    firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key) ? c.flow : undefined;
+  // parser strings are slices of the input batch: a JSON round trip makes flat copies
+  const keepFirst = (f: Flow, e: DropEvent): void => void firstEvents!.set(f.key, JSON.parse(JSON.stringify(e)) as DropEvent);
   const take = (r: LineResult): void => {
     const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
     if (e === undefined) return;
     const c = classifier.classify(e);
     agg.add(c, e.host ?? '-');
-    keepFirst(c, () => e);
+    const f = firstOf(c);
+    if (f !== undefined) keepFirst(f, e);
   };
   const progressed = (): void => {
     if (progress === null) return;
@@ -336,7 +335,9 @@ export async function buildReportFromInputs(
         if (p.host === null) p.host = label;
         const c = classifier.observe(p);
         agg.observed(c, p.ts, p.mono, p.host);
-        keepFirst(c, () => ({ ...event(), host: p.host }));
+        // the event is built only for a flow's first packet
+        const f = firstOf(c);
+        if (f !== undefined) keepFirst(f, { ...event(), host: p.host });
       };
       const how = internal.events === true ? { ...ropts, each } : { ...ropts, each, packets };
       for await (const _ of readResults(sources, how, totals)) progressed();

@@ -12,7 +12,7 @@ import { readResults } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
-import { PREFIX_HELP, normaliseKmsgFlag, prefixSchema, ringOnly } from './options.js';
+import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadCatalog } from '../catalog/index.js';
 import { parsePrefix } from '../ruleset/addr.js';
@@ -57,7 +57,7 @@ Classification:
   --tz ZONE               zone of syslog stamps without an offset (default: local)
 Input:
   --kmsg                  read this machine's kernel log from /dev/kmsg, as the ring buffer holds it now (no FILE)
-  ${PREFIX_HELP.replace('--prefix P ', '--prefix P  ')}
+  ${prefixHelp(26)}
   -h, --help              this help
 
 Never suggested: 0.0.0.0/0 for etcd (2379-2381), kubelet (10250) or the RKE2 supervisor (9345); loopback-only
@@ -82,7 +82,7 @@ const optionsSchema = z.object({
   output: z.enum(['human', 'json', ...SUGGEST_FORMATS.filter((f) => f !== 'human')]),
   tz: z.string().optional(),
   kmsg: z.union([z.literal(false), z.literal('ring')]),
-  prefixes: z.array(prefixSchema).max(32).optional(),
+  prefixes: prefixesSchema.optional(),
   classifier: classifierOptionsSchema.partial(),
 });
 export type SuggestCliOptions = z.output<typeof optionsSchema>;

@@ -1,21 +1,14 @@
 /** What the real-kernel suggest tests share: `fwdiag suggest` run in-process, and verdict counts of kernel lines. */
-import { PassThrough, Readable } from 'node:stream';
 import { suggestCommand } from '../../src/cli/suggest.js';
-import type { CliIO } from '../../src/cli/io.js';
+import { memoryIO } from '../catalog/cli-io.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { createClassifier } from '../../src/classify/classifier.js';
 
 /** `fwdiag suggest ARGS` with the real clock, stdout and stderr collected. */
 export async function runSuggest(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const io: CliIO = { stdin: Readable.from(['']), stdout, stderr, env: { NO_COLOR: '1' }, now: Date.now };
-  const code = await suggestCommand(args, io);
-  return { code, out, err };
+  const m = memoryIO('', Date.now);
+  const code = await suggestCommand(args, m.io);
+  return { code, out: m.out(), err: m.err() };
 }
 
 /** Verdict counts of kernel lines, classified as `analyze` would. */
