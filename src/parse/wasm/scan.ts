@@ -105,7 +105,10 @@ const OUT_CAP: i32 = 4 << 20;
 /** IPv4 address → id, direct-mapped by the address's value (see addr()): 8-byte key, 4-byte id, 4 spare */
 const V4_BASE: i32 = OUT_BASE + OUT_CAP + 1024;
 const V4_SLOTS: i32 = 4096;
-const MEM_END: i32 = V4_BASE + V4_SLOTS * 16 + 1024;
+/** IPv4 address text → id, direct-mapped by the text's bytes (16-byte key; ids beside, 4 bytes a slot) */
+const V4F_BASE: i32 = V4_BASE + V4_SLOTS * 16 + 1024;
+const V4F_IDS: i32 = V4F_BASE + V4_SLOTS * 16;
+const MEM_END: i32 = V4F_IDS + V4_SLOTS * 4 + 1024;
 
 // Envelope codes.
 const ENV_RFC3164: i32 = 1;
@@ -194,6 +197,7 @@ let full: bool = false;
 export function reset(): void {
   memory.fill(<usize>TAB_BASE, 0, <usize>(TAB_SIZE * 8));
   memory.fill(<usize>V4_BASE, 0, <usize>(V4_SLOTS * 16));
+  memory.fill(<usize>V4F_BASE, 0, <usize>(V4_SLOTS * 16));
   for (let i = 0; i < 8; i++) unchecked((lastIds[i] = -1));
   idCount = 0;
   arenaUsed = 0;
@@ -975,6 +979,20 @@ let lastAddr: i32 = 0;
     lastAddr = id;
     return vend(6, p);
   }
+  // Seen before: the same bytes, up to the space, as an address read below (one 16-byte load finds the space).
+  const m = i8x16.bitmask(i8x16.eq(v128.load(<usize>p), i8x16.splat(32)));
+  if (m != 0) {
+    const n = <i32>ctz(m);
+    if (n >= 7) {
+      const k0 = w64(p) & mask(n);
+      const k1 = n > 8 ? (w64(p + 8) & mask(n - 8)) | (<u64>n << 56) : <u64>n << 56;
+      const fslot = V4F_BASE + (<i32>(((k0 ^ rotl<u64>(k1, 29)) * 0x9e3779b97f4a7c15) >> 52) << 4);
+      if (load<u64>(<usize>fslot) == k0 && load<u64>(<usize>(fslot + 8)) == k1) {
+        lastAddr = load<i32>(<usize>(V4F_IDS + ((fslot - V4F_BASE) >> 2)));
+        return vend(4, p + n);
+      }
+    }
+  }
   // Dotted quad, as the kernel prints it (%pI4): 1-3 digits a group, no leading zero (anything else is read by
   // JavaScript). Then the groups' values name the text exactly, and a small direct-mapped table keyed by them finds
   // the id without hashing the bytes.
@@ -1006,6 +1024,14 @@ let lastAddr: i32 = 0;
     store<i32>(<usize>(slot + 8), id);
   }
   lastAddr = id;
+  // for the look-up above
+  const n = p - a;
+  const k0 = w64(a) & mask(n);
+  const k1 = n > 8 ? (w64(a + 8) & mask(n - 8)) | (<u64>n << 56) : <u64>n << 56;
+  const fslot = V4F_BASE + (<i32>(((k0 ^ rotl<u64>(k1, 29)) * 0x9e3779b97f4a7c15) >> 52) << 4);
+  store<u64>(<usize>fslot, k0);
+  store<u64>(<usize>(fslot + 8), k1);
+  store<i32>(<usize>(V4F_IDS + ((fslot - V4F_BASE) >> 2)), id);
   return vend(4, p);
 }
 
@@ -1325,38 +1351,38 @@ function body(): i32 {
   return 1;
 }
 
-/** The first byte `pat` (the byte repeated eight times) in [p, end), eight bytes at a time; end when none. */
+/** The first byte `pat` (the byte repeated eight times) in [p, end), sixteen bytes at a time; end when none. */
 @inline function findByte(p: i32, end: i32, pat: u64): i32 {
+  const v = i8x16.splat(<i8>pat);
   while (p < end) {
-    const x = w64(p) ^ pat;
-    const t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
-    if (t != 0) {
-      const r = p + <i32>(ctz<u64>(t) >> 3);
+    const m = i8x16.bitmask(i8x16.eq(v128.load(<usize>p), v));
+    if (m != 0) {
+      const r = p + <i32>ctz(m);
       return r < end ? r : end;
     }
-    p += 8;
+    p += 16;
   }
   return end;
 }
 
-/** The next ' ' at or after p, eight bytes at a time; lend or more when there is none before lend. */
+/** The next ' ' at or after p, sixteen bytes at a time; lend or more when there is none before lend. */
 @inline function space(p: i32): i32 {
+  const v = i8x16.splat(32);
   while (p < lend) {
-    const x = w64(p) ^ 0x2020202020202020;
-    const t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
-    if (t != 0) return p + <i32>(ctz<u64>(t) >> 3);
-    p += 8;
+    const m = i8x16.bitmask(i8x16.eq(v128.load(<usize>p), v));
+    if (m != 0) return p + <i32>ctz(m);
+    p += 16;
   }
   return lend;
 }
 
-/** The next '\n' at or after p, eight bytes at a time (the input always ends with one). */
+/** The next '\n' at or after p, sixteen bytes at a time (the input always ends with one). */
 @inline function newline(p: i32): i32 {
+  const v = i8x16.splat(10);
   for (;;) {
-    const x = w64(p) ^ 0x0a0a0a0a0a0a0a0a;
-    const t = (x - 0x0101010101010101) & ~x & 0x8080808080808080;
-    if (t != 0) return p + <i32>(ctz<u64>(t) >> 3);
-    p += 8;
+    const m = i8x16.bitmask(i8x16.eq(v128.load(<usize>p), v));
+    if (m != 0) return p + <i32>ctz(m);
+    p += 16;
   }
   return p;
 }
