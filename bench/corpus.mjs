@@ -27,6 +27,13 @@ const pad2 = (n) => String(n).padStart(2, '0');
 const NODE_IP = { harvester1: 61, harvester2: 62, harvester3: 63, 'worker-a': 71, 'worker-b': 72 };
 const PEERS = [61, 62, 63, 71, 72, 1, 80, 81, 82, 83];
 
+/**
+ * The clock the measurements read the corpus with: the day after it was written. Its syslog stamps carry no year,
+ * and year inference takes the newest one not in the future; on the real date they would land in another year than
+ * the stamps that carry one (ISO, journal), and the classifier would see time jump back and forth between them.
+ */
+export const CORPUS_NOW = Date.UTC(2024, 3, 23, 0, 0, 0);
+
 export function makeLine(rnd, i) {
   const pick = (arr) => arr[Math.floor(rnd() * arr.length)];
   const host = pick(HOSTS);

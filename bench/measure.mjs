@@ -2,6 +2,7 @@
 // Usage: node bench/measure.mjs MODE CORPUS
 import { createReadStream, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { CORPUS_NOW } from './corpus.mjs';
 
 const [mode, corpus] = process.argv.slice(2);
 const report = (lines) => {
@@ -31,7 +32,7 @@ if (mode === 'naive') {
   t0 = performance.now();
   const src = await openFileSource(corpus);
   let events = 0;
-  for await (const { results } of readResults([src], { now: Date.now, signal: new AbortController().signal }, totals)) {
+  for await (const { results } of readResults([src], { now: () => CORPUS_NOW, signal: new AbortController().signal }, totals)) {
     for (const r of results) if (r.kind === 'event' && r.event.proto !== undefined) events++;
   }
   if (events !== totals.events) throw new Error('event count mismatch');
@@ -48,7 +49,7 @@ if (mode === 'naive') {
   }[mode];
   let stats = '';
   const stderr = { write: (s) => { stats += s; return true; }, isTTY: false };
-  const code = await run(argv, { stdin: process.stdin, stdout: process.stdout, stderr, env: {}, now: Date.now });
+  const code = await run(argv, { stdin: process.stdin, stdout: process.stdout, stderr, env: {}, now: () => CORPUS_NOW });
   if (code !== 0) throw new Error(`exit ${code}: ${stats}`);
   const m = /"lines":(\d+)/.exec(stats);
   report(m === null ? Number(process.env.BENCH_LINES) : Number(m[1]));

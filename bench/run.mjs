@@ -19,7 +19,7 @@ function measure(mode) {
     const devnull = openSync('/dev/null', 'w');
     const r = spawnSync(process.execPath, [join(here, 'measure.mjs'), mode, corpus], {
       stdio: ['ignore', devnull, 'inherit', 'pipe'],
-      env: { ...process.env, BENCH_LINES: String(LINES), NO_COLOR: '1' },
+      env: { ...process.env, BENCH_LINES: String(LINES), NO_COLOR: '1', TZ: 'UTC' }, // the corpus's stamps are UTC
       maxBuffer: 1 << 20,
     });
     closeSync(devnull);
