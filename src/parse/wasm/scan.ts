@@ -828,17 +828,18 @@ function digitsIn(a: i32, e: i32): i64 {
  * body makes an event here; the message becomes the span [pos, lend) the body is read from.
  */
 /**
- * The first byte at or after p that ends or escapes a JSON string: '"', '\\' or a control byte, eight bytes at a
- * time (the lowest flagged byte of each word is exact; every line ends in '\n', a control byte).
+ * The first byte at or after p that ends or escapes a JSON string: '"', '\\' or a control byte, sixteen bytes at a
+ * time (every line ends in '\n', a control byte).
  */
 @inline function jsonSpecial(p: i32): i32 {
+  const quote = i8x16.splat(34);
+  const bslash = i8x16.splat(92);
+  const space = i8x16.splat(32);
   for (;;) {
-    const x = w64(p);
-    const q = x ^ 0x2222222222222222;
-    const s = x ^ 0x5c5c5c5c5c5c5c5c;
-    const t = (((q - 0x0101010101010101) & ~q) | ((s - 0x0101010101010101) & ~s) | ((x - 0x2020202020202020) & ~x)) & 0x8080808080808080;
-    if (t != 0) return p + <i32>(ctz<u64>(t) >> 3);
-    p += 8;
+    const v = v128.load(<usize>p);
+    const m = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, bslash)), i8x16.lt_u(v, space)));
+    if (m != 0) return p + <i32>ctz(m);
+    p += 16;
   }
   return p;
 }
