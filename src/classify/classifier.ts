@@ -394,7 +394,10 @@ class ClassifierCore implements Classifier {
     let changes: FlowChange[] | undefined;
     let flow: Flow;
 
-    const clientId = this.table.ids.idOf(client);
+    const ids = this.table.ids;
+    // a scanner's packet names its addresses by key too (Packet.srcKey): their ids without reading the strings
+    const clientKey = srcIsServer ? e.dstKey : e.srcKey;
+    const clientId = clientKey === undefined ? ids.idOf(client) : ids.idOfKey(clientKey, client);
     if (j.probe && clientId > 0 && this.scan.isScanner(clientId)) {
       // a known scanner: its probes go to one flow per (host, proto, target, source) instead of one per port
       verdict = 'scan';
@@ -403,7 +406,12 @@ class ClassifierCore implements Classifier {
       if (serverPort !== null) f.addPort(serverPort);
       flow = f;
     } else {
-      let f = clientId < 0 ? undefined : this.table.findFor(e.host, j.proto, server, serverPort, clientId);
+      let f: Flow | undefined;
+      if (clientId >= 0) {
+        const serverKey = srcIsServer ? e.srcKey : e.dstKey;
+        const serverId = serverKey === undefined ? ids.idOf(server) : ids.idOfKey(serverKey, server);
+        if (serverId >= 0) f = this.table.findIds(e.host, j.proto, serverId, serverPort, clientId);
+      }
       if (f === undefined) {
         f = this.newFlow(e, j, server, serverPort, client, verdict, t);
         changes = [{ kind: 'new', flow: f }];

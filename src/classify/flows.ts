@@ -382,6 +382,9 @@ export function ipv4Bits(s: string): number {
   return v * 256 + part;
 }
 
+/** Keys remembered by {@link StringIds.idOfKey} (a power of two). */
+const KEY_SLOTS = 4096;
+
 /** Host strings remembered by {@link StringIds.hostIdOf} (a power of two). */
 const HOST_CACHE = 8;
 
@@ -400,6 +403,12 @@ export class StringIds {
   private readonly v4 = new IntMap();
   private readonly texts: string[] = [''];
   private refs = new Int32Array(256);
+  /** per id: bumped when the id is freed, so a remembered key → id pair of an earlier holder is known stale */
+  private epochs = new Int32Array(256);
+  /** key → id, remembered (see idOfKey): direct-mapped by the key's low bits; a slot holds key + 1 (0: empty) */
+  private readonly keySlots = new Float64Array(KEY_SLOTS);
+  private readonly keyIds = new Int32Array(KEY_SLOTS);
+  private readonly keyEpochs = new Int32Array(KEY_SLOTS);
   private readonly free: number[] = [];
   /** host strings looked up lately (the caller's objects: identity compares first) and their ids */
   private readonly recentHosts: string[] = new Array<string>(HOST_CACHE).fill('');
@@ -428,6 +437,25 @@ export class StringIds {
     return id === undefined ? -1 : id;
   }
 
+  /**
+   * {@link idOf} of `s`, which `key` stands for (Packet.srcKey/dstKey: one key, one text): an id found once is
+   * remembered by the key, and answers while that id is held.
+   */
+  idOfKey(key: number, s: string): number {
+    const i = key & (KEY_SLOTS - 1);
+    if (this.keySlots[i] === key + 1) {
+      const id = this.keyIds[i]!;
+      if (this.epochs[id] === this.keyEpochs[i]) return id;
+    }
+    const id = this.idOf(s);
+    if (id >= 0) {
+      this.keySlots[i] = key + 1;
+      this.keyIds[i] = id;
+      this.keyEpochs[i] = this.epochs[id]!;
+    }
+    return id;
+  }
+
   /** {@link idOf} for host names: the same string object as last time answers without a lookup. */
   hostIdOf(s: string): number {
     const hosts = this.recentHosts;
@@ -454,6 +482,9 @@ export class StringIds {
         const r = new Int32Array(this.refs.length * 2);
         r.set(this.refs);
         this.refs = r;
+        const ep = new Int32Array(r.length);
+        ep.set(this.epochs);
+        this.epochs = ep;
       }
       this.refs[id] = 0;
       this.index(copy, id);
@@ -481,6 +512,7 @@ export class StringIds {
       }
     }
     this.texts[id] = '';
+    this.epochs[id]!++;
     this.free.push(id);
   }
 
@@ -581,9 +613,13 @@ export class FlowTable {
 
   /** {@link find} with the client's id (from {@link ids}) known already. */
   findFor(host: string | null, proto: string, server: string, serverPort: number | null, c: number): Flow | undefined {
+    const s = this.ids.idOf(server);
+    return s < 0 ? undefined : this.findIds(host, proto, s, serverPort, c);
+  }
+
+  /** {@link find} with the server's and the client's ids known already. */
+  findIds(host: string | null, proto: string, s: number, serverPort: number | null, c: number): Flow | undefined {
     const ids = this.ids;
-    const s = ids.idOf(server);
-    if (s < 0) return undefined;
     const h = host === null ? 0 : ids.hostIdOf(host);
     if (h < 0) return undefined;
     const p = protoIdOf(ids, proto);

@@ -213,4 +213,12 @@ export type Packet = Pick<
   DropEvent,
   | 'line' | 'file' | 'ts' | 'mono' | 'host' | 'src' | 'dst' | 'srcShort' | 'dstShort' | 'proto' | 'spt' | 'dpt'
   | 'flags' | 'frag' | 'icmp' | 'arp' | 'ctInvalid'
->;
+> & {
+  /**
+   * A packet from the scanner's record: a number that stands for the src (dst) string, the same for the same text
+   * for as long as the scanner keeps its strings (never reused for another text), so classification can remember
+   * the address's id by it instead of reading the string again. Absent on events.
+   */
+  srcKey?: number | undefined;
+  dstKey?: number | undefined;
+};

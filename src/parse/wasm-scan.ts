@@ -114,6 +114,8 @@ function wordsOf(words: readonly string[], bits: number): string[] {
 }
 const TCP_FLAGS: string[][] = Array.from({ length: 1 << TCP_FLAG_WORDS.length }, (_, b) => wordsOf(TCP_FLAG_WORDS, b));
 const IP_FLAGS: (string[] | undefined)[] = Array.from({ length: 8 }, (_, b) => (b === 0 ? undefined : wordsOf(IP_FLAG_WORDS, b)));
+/** More than the scanner's string ids (MAX_IDS in scan.ts): see Scanner.keyBase. */
+const ID_SPAN = 1 << 16;
 const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
 
 /** The few WebAssembly JS-API parts used here (lib ES2023 does not declare them; Node provides them). */
@@ -188,6 +190,8 @@ class Scanner {
   private macParts: ([string, string, string] | null | undefined)[] = [];
   private shortV6: (string | undefined)[] = [];
   private isoKey = -1;
+  /** added to a string id to make Packet.srcKey/dstKey: moves on by ID_SPAN at every reset, so keys never repeat */
+  private keyBase = 0;
   private isoMs = 0;
   private fracCache: string[][] = [];
 
@@ -297,6 +301,7 @@ class Scanner {
   resetIfFull(): void {
     if (this.x.isFull() === 0) return;
     this.x.reset();
+    this.keyBase += ID_SPAN;
     this.strs = [];
     this.macParts = [];
     this.shortV6 = [];
@@ -516,6 +521,8 @@ class Scanner {
     const dstId = i32[o + P_DST] as number;
     pk.src = this.str(srcId);
     pk.dst = this.str(dstId);
+    pk.srcKey = this.keyBase + srcId;
+    pk.dstKey = this.keyBase + dstId;
     if ((i32[o + P_FAMILY] as number) === 4) {
       pk.srcShort = undefined;
       pk.dstShort = undefined;

@@ -128,10 +128,13 @@ describe('StringIds', () => {
             ids.release(h.id);
             if (--h.refs === 0) held.delete(s);
           }
-          for (const t of strings) {
+          for (const [k, t] of strings.entries()) {
             const want = t === 'tcp' ? 1 : held.get(t)?.id ?? -1;
             expect(ids.idOf(t)).toBe(want);
             expect(ids.hostIdOf(t)).toBe(want);
+            // a key stands for one text: by its own slot, and by keys that all share one slot (4096 apart)
+            expect(ids.idOfKey(k, t)).toBe(want);
+            expect(ids.idOfKey(1_000_000 * 4096 + k * 4096 + 7, t)).toBe(want);
           }
           expect(ids.size).toBe(held.size + (held.has('tcp') ? 0 : 1));
         }
@@ -149,6 +152,16 @@ describe('StringIds', () => {
     ids.release(id);
     expect(ids.idOf('tcp')).toBe(id);
     expect(ids.text(id)).toBe(tcp);
+  });
+
+  it('forgets a remembered key whose id was freed and handed to another string', () => {
+    const ids = new StringIds();
+    const id = ids.acquire('192.168.122.61');
+    expect(ids.idOfKey(5, '192.168.122.61')).toBe(id);
+    ids.release(id);
+    expect(ids.acquire('192.168.122.62')).toBe(id);
+    expect(ids.idOfKey(5, '192.168.122.61')).toBe(-1);
+    expect(ids.idOfKey(6, '192.168.122.62')).toBe(id);
   });
 
   it('forgets a cached host whose id was freed and handed to another string', () => {
