@@ -251,6 +251,36 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     expect(expectSame(lines)).toBe(lines.length);
   });
 
+  it('tokens of one length that differ in one byte, in turn (the recent-token and address caches compare them whole)', () => {
+    // ~1,000 hosts `worker-xxxY` in families of 26 that differ in their last letter only, as many MAC headers
+    // differing in one byte, and addresses, in random order: about as many tokens as cache slots, so a token often
+    // finds its slot held by a near twin
+    const rnd = mulberry32(7);
+    const letter = (): string => String.fromCharCode(97 + Math.floor(rnd() * 26));
+    const hex = (): string => Math.floor(rnd() * 256).toString(16).padStart(2, '0');
+    const hosts: string[] = [];
+    for (let f = 0; f < 40; f++) {
+      const stem = `worker-${letter()}${letter()}${letter()}`;
+      for (let k = 0; k < 26; k++) hosts.push(`${stem}${String.fromCharCode(97 + k)}`);
+    }
+    const macs: string[] = [];
+    for (let f = 0; f < 4; f++) {
+      const stem = `52:54:00:12:34:${hex()}:52:54:00:ab:cd:`;
+      for (let k = 0; k < 256; k++) macs.push(`${stem}${k.toString(16).padStart(2, '0')}:08:00`);
+    }
+    const lines: string[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const host = hosts[Math.floor(rnd() * hosts.length)]!;
+      const mac = macs[Math.floor(rnd() * macs.length)]!;
+      const v6 = i % 5 === 0;
+      const src = v6 ? `fd00:0000:0000:0000:0000:0000:00${hex()}:00${hex()}` : `198.18.${Math.floor(rnd() * 3)}.${Math.floor(rnd() * 256)}`;
+      const dst = v6 ? 'fd00:0000:0000:0000:0000:0000:0000:0001' : '198.18.0.1';
+      const ip = v6 ? 'LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=0 ' : `LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=${i % 65536} `;
+      lines.push(`Apr 22 10:00:00 ${host} kernel: DROP IN=eth0 OUT= MAC=${mac} SRC=${src} DST=${dst} ${ip}PROTO=TCP SPT=${1024 + i} DPT=22 WINDOW=512 RES=0x00 SYN URGP=0 `);
+    }
+    expect(expectSame(lines)).toBe(lines.length);
+  });
+
   it('a byte run whose line is longer than a parse slice is parsed whole (no endless slicing)', async () => {
     const drop = synthetic(1, 5)[0]!;
     const long = `${drop.slice(0, drop.indexOf('IN='))}${'z'.repeat(70_000)}`;

@@ -108,7 +108,11 @@ const V4_SLOTS: i32 = 4096;
 /** IPv4 address text → id, direct-mapped by the text's bytes (16-byte key; ids beside, 4 bytes a slot) */
 const V4F_BASE: i32 = V4_BASE + V4_SLOTS * 16 + 1024;
 const V4F_IDS: i32 = V4F_BASE + V4_SLOTS * 16;
-const MEM_END: i32 = V4F_IDS + V4_SLOTS * 4 + 1024;
+/** internT()'s recent tokens: TOK_SLOTS slots of 64 bytes (length, id, up to TOK_MAX bytes) */
+const TOK_BASE: i32 = V4F_IDS + V4_SLOTS * 4 + 1024;
+const TOK_SLOTS: i32 = 1024;
+const TOK_MAX: i32 = 56;
+const MEM_END: i32 = TOK_BASE + TOK_SLOTS * 64 + 1024;
 
 // Envelope codes.
 const ENV_RFC3164: i32 = 1;
@@ -198,6 +202,7 @@ export function reset(): void {
   memory.fill(<usize>TAB_BASE, 0, <usize>(TAB_SIZE * 8));
   memory.fill(<usize>V4_BASE, 0, <usize>(V4_SLOTS * 16));
   memory.fill(<usize>V4F_BASE, 0, <usize>(V4_SLOTS * 16));
+  memory.fill(<usize>TOK_BASE, 0, <usize>(TOK_SLOTS * 64));
   for (let i = 0; i < 8; i++) unchecked((lastIds[i] = -1));
   idCount = 0;
   arenaUsed = 0;
@@ -225,6 +230,34 @@ const lastIds = new StaticArray<i32>(8);
   const nid = intern(a, e);
   if (nid >= 0) unchecked((lastIds[f] = nid));
   return nid;
+}
+
+/**
+ * internF() behind a small direct-mapped cache of recent tokens (hosts, MAC headers, IPv6 addresses: a few dozen
+ * values that take turns line after line): a slot holds a token's length, id and bytes, found by a cheap hash of
+ * them, so a repeat costs one slot compared rather than a hash-table probe and a compare in the arena.
+ */
+@inline function internT(f: i32, a: i32, e: i32): i32 {
+  const n = e - a;
+  if (n > TOK_MAX) return internF(f, a, e);
+  let h: u64 = <u64>n;
+  let p = a;
+  let r: u64 = 0;
+  while (p + 8 <= e) {
+    h ^= rotl<u64>(w64(p), r);
+    r += 19;
+    p += 8;
+  }
+  if (p < e) h ^= rotl<u64>(w64(p) & mask(e - p), r);
+  const slot = TOK_BASE + (<i32>((h * 0x9e3779b97f4a7c15) >> 54) << 6);
+  if (load<i32>(<usize>slot) == n && same(slot + 8, a, n)) return load<i32>(<usize>(slot + 4));
+  const id = internF(f, a, e);
+  if (id >= 0) {
+    store<i32>(<usize>slot, n);
+    store<i32>(<usize>(slot + 4), id);
+    memory.copy(<usize>(slot + 8), <usize>a, <usize>n);
+  }
+  return id;
 }
 
 /**
@@ -395,6 +428,15 @@ let numEnd: i32 = 0;
   return isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
+/** word() through internT(). */
+@inline function wordT(f: i32): i32 {
+  const p = space(pos);
+  if (p >= lend) return -1;
+  const id = internT(f, pos, p);
+  pos = p;
+  return id;
+}
+
 /** A space-terminated token from pos → interned id, pos on the space. -1/-2 as intern(). */
 @inline function word(f: i32): i32 {
   const p = space(pos);
@@ -514,7 +556,7 @@ function syslogTail(p: i32): i32 {
   sp = findByte(sp, lend, 0x2020202020202020);
   if (sp >= lend) return 0;
   if (!at(sp + 1, L_KERNEL, 8)) return 0;
-  const id = internF(F_HOST, p, sp);
+  const id = internT(F_HOST, p, sp);
   if (id < 0) return -1;
   set(R_HOST, id);
   set(R_TRANSPORT, 2);
@@ -918,7 +960,7 @@ function journalJson(): i32 {
     }
   }
   if (hostA >= 0) {
-    const id = internF(F_HOST, hostA, hostE);
+    const id = internT(F_HOST, hostA, hostE);
     if (id < 0) return -1;
     set(R_HOST, id);
   }
@@ -975,7 +1017,7 @@ let lastAddr: i32 = 0;
       }
     }
     if (b(p) != 32) return 0;
-    const id = internF(field, a, p);
+    const id = internT(field, a, p);
     if (id < 0) return 0;
     lastAddr = id;
     return vend(6, p);
@@ -1305,7 +1347,7 @@ function body(): i32 {
   set(R_OUT, outId);
   if (at(pos, L_MAC, 4)) {
     pos += 4;
-    const mac = word(F_MAC);
+    const mac = wordT(F_MAC);
     if (mac < 0) return -1;
     pos++;
     set(R_MAC, mac);
