@@ -188,6 +188,15 @@ const L_CURSOR: u64 = 0x524f535255435f5f; // '__CURSOR'
 const L_REALTIME: u64 = 0x49544c4145525f5f; // '__REALTI'
 const L_KERNEL_SP: u64 = 0x206c656e72656b; // 'kernel '
 const L_OUT_EQ: u32 = 0x3d54554f; // 'OUT='
+const L_ACK_SP: u32 = 0x204b4341; // 'ACK '
+const L_PSH_SP: u32 = 0x20485350; // 'PSH '
+const L_SYN_SP: u32 = 0x204e5953; // 'SYN '
+const L_FIN_SP: u32 = 0x204e4946; // 'FIN '
+const L_RST_SP: u32 = 0x20545352; // 'RST '
+const L_URG_SP: u32 = 0x20475255; // 'URG '
+const L_ECE_SP: u32 = 0x20454345; // 'ECE '
+const L_CWR_SP: u32 = 0x20525743; // 'CWR '
+const L_AE_SP: u32 = 0x204541; // 'AE '
 const L_KERN: u32 = 0x6e72656b; // 'kern'
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -411,6 +420,8 @@ let numEnd: i32 = 0;
 
 /** Exactly two hex digits of one case (upper when `upper`) at p, not followed by a third → value; -1 otherwise. */
 @inline function hex2(p: i32, upper: bool): i32 {
+  // `00`, nearly always (TOS, PREC, RES), without the loop
+  if (load<u16>(<usize>p) == 0x3030 && !isHexAny(b(p + 2))) return 0;
   let v = 0;
   for (let i = 0; i < 2; i++) {
     const c = b(p + i);
@@ -1155,20 +1166,26 @@ let lastAddr: i32 = 0;
   let bits = 0;
   let last = -1;
   for (;;) {
-    const c = b(p);
+    // a three-letter word and its space, as one 32-bit load (`URGP=` starts like URG but has no space there)
+    const w = w32(p);
     let f = -1;
     let n = 3;
-    if (c == 65) {
-      if (b(p + 1) == 67 && b(p + 2) == 75) f = 4; // ACK
-      else if (b(p + 1) == 69) { f = 0; n = 2; } // AE
-    } else if (c == 80 && b(p + 1) == 83 && b(p + 2) == 72) f = 5; // PSH
-    else if (c == 83 && b(p + 1) == 89 && b(p + 2) == 78) f = 7; // SYN
-    else if (c == 70 && b(p + 1) == 73 && b(p + 2) == 78) f = 8; // FIN
-    else if (c == 82 && b(p + 1) == 83 && b(p + 2) == 84) f = 6; // RST
-    else if (c == 85 && b(p + 1) == 82 && b(p + 2) == 71) f = 3; // URG
-    else if (c == 69 && b(p + 1) == 67 && b(p + 2) == 69) f = 2; // ECE
-    else if (c == 67 && b(p + 1) == 87 && b(p + 2) == 82) f = 1; // CWR
-    if (f < 0 || b(p + n) != 32) break; // `URGP=` starts like URG
+    switch (w) {
+      case L_ACK_SP: f = 4; break;
+      case L_PSH_SP: f = 5; break;
+      case L_SYN_SP: f = 7; break;
+      case L_FIN_SP: f = 8; break;
+      case L_RST_SP: f = 6; break;
+      case L_URG_SP: f = 3; break;
+      case L_ECE_SP: f = 2; break;
+      case L_CWR_SP: f = 1; break;
+      default:
+        if ((w & 0xffffff) == L_AE_SP) {
+          f = 0;
+          n = 2;
+        }
+    }
+    if (f < 0) break;
     if (f <= last) return -1;
     bits |= 1 << f;
     last = f;
