@@ -678,7 +678,7 @@ function bracketStamp(p: i32): i32 {
     let eq = after;
     eq = findByte(eq, lend, 0x3d3d3d3d3d3d3d3d);
     if (eq < lend && eq > sp) {
-      const id = intern(after, sp);
+      const id = internT(F_HOST, after, sp);
       if (id < 0) return -1;
       set(R_HOST, id);
       set(R_ENV, ENV_SHORT_MONO);
@@ -730,7 +730,7 @@ function rfc5424(p: i32): i32 {
   if (hostEnd == q + 2 && b(q + 1) == 45) {
     set(R_HOST, -1);
   } else {
-    const id = intern(q + 1, hostEnd);
+    const id = internT(F_HOST, q + 1, hostEnd);
     if (id < 0) return -1;
     set(R_HOST, id);
   }
@@ -789,7 +789,7 @@ function talos(): i32 {
   if (b(i) != 91) return -1;
   const r = iso(i + 1);
   if (r < 0 || b(r) != 93) return -1;
-  const id = intern(s0, colon);
+  const id = internT(F_HOST, s0, colon);
   if (id < 0) return -1;
   set(R_HOST, id);
   set(R_ENV, ENV_TALOS);
