@@ -61,5 +61,5 @@ for (const [name, m, target, ratio] of rows) {
     const ok = m.linesPerSec >= target && (ratio === null || x >= ratio) && rssOk;
     verdict = `${ok ? 'met' : 'MISSED'} (≥${fmt(target)}/s${ratio === null ? '' : `, ≥${ratio}x`}, <150 MB)`;
   }
-  console.log(`${name.padEnd(36)} ${fmt(m.linesPerSec).padStart(12)} ${x.toFixed(2).padStart(8)} ${`${m.maxRssMB.toFixed(0)} MB`.padStart(10)}  ${verdict}`);
+  console.log(`${name.padEnd(36)} ${fmt(m.linesPerSec).padStart(12)} ${x.toFixed(2).padStart(8)} ${`${m.maxRssMB.toFixed(1)} MB`.padStart(10)}  ${verdict}`);
 }
