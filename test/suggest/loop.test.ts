@@ -13,18 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { compileTarget, parseFragment, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
+import { parseFragment } from '../../src/compile/index.js';
 import type { PolicyFragment, PolicyInput } from '../../src/compile/index.js';
 import type { Suggestion } from '../../src/suggest/index.js';
 import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, sleep, tryRun, waitFor, PUSH_CLIENT, PUSH_SERVER } from './kernel.js';
-import { runSuggest, verdicts } from './run.js';
+import { compilePolicy, runSuggest, verdicts } from './run.js';
 
 function compileRestore(policy: PolicyInput, fragments: PolicyFragment[]): { text: string; apply: string } {
-  const p = parsePolicy(policy);
-  if (!p.ok) throw new Error(p.issues.join('; '));
-  const r = resolvePolicy(p.value, fragments);
-  if (!r.ok) throw new Error(r.issues.join('; '));
-  const text = compileTarget(r.value, 'iptables-restore').text;
+  const text = compilePolicy(policy, 'iptables-restore', fragments).text;
   const apply = /^# apply with: (.*) FILE$/m.exec(text)?.[1];
   if (apply === undefined) throw new Error('no apply line in the compiled output');
   return { text, apply };
@@ -166,11 +162,7 @@ it('the iptables and nft formats are commands the real tools accept, landing bef
     expect(chain[log - 1]).toBe('-A HARVESTER_INPUT -s 198.18.77.2/32 -p tcp -m tcp --dport 9345 -m comment --comment "fwdiag suggest: RKE2 supervisor API" -j ACCEPT');
 
     const nft = addNs('nft');
-    const p = parsePolicy(policy);
-    if (!p.ok) throw new Error(p.issues.join());
-    const res = resolvePolicy(p.value);
-    if (!res.ok) throw new Error(res.issues.join());
-    writeFileSync(join(dir, 'w.nft'), compileTarget(res.value, 'nft').text);
+    writeFileSync(join(dir, 'w.nft'), compilePolicy(policy, 'nft').text);
     inNs(nft, `nft -f ${join(dir, 'w.nft')}`);
     writeFileSync(join(dir, 'saved.json'), inNs(nft, 'nft -j list ruleset'));
     const nscript = await runSuggest([...args, '--format', 'nft', '--ruleset', join(dir, 'saved.json')]);

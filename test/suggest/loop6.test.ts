@@ -12,10 +12,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { compileTarget, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
 import type { PolicyInput } from '../../src/compile/index.js';
 import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, sleep, tryRun, waitFor } from './kernel.js';
-import { runSuggest, verdicts } from './run.js';
+import { compilePolicy, runSuggest, verdicts } from './run.js';
 
 /** ip(6)tables-save less its comments and counters: what two applies must leave alike. */
 const rulesOf = (save: string) => save.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.replace(/ \[\d+:\d+\]$/, '')).join('\n');
@@ -38,11 +37,7 @@ it('IPv6: compile ipv6 → iptables+ip6tables in a namespace → IPv6 drop → s
 
     // a worker policy (no RKE2 supervisor port) on a dual-stack node; every drop logged
     const policy: PolicyInput = { platform: 'harvester', role: 'worker', ipv6: true, log: { prefix, rate: '100/second' } };
-    const parsed = parsePolicy(policy);
-    if (!parsed.ok) throw new Error(parsed.issues.join('; '));
-    const resolved = resolvePolicy(parsed.value);
-    if (!resolved.ok) throw new Error(resolved.issues.join('; '));
-    const compiled = compileTarget(resolved.value, 'iptables');
+    const compiled = compilePolicy(policy, 'iptables');
     expect(compiled.warnings.filter((w) => w.includes('IPv6'))).toEqual([]);
     writeFileSync(join(dir, 'worker.sh'), compiled.text);
     inNs(node, `sh -e ${join(dir, 'worker.sh')}`);

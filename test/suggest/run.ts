@@ -1,8 +1,22 @@
-/** What the real-kernel suggest tests share: `fwdiag suggest` run in-process, and verdict counts of kernel lines. */
+/**
+ * What the real-kernel suggest tests share: a policy compiled for a target, `fwdiag suggest` run in-process, and
+ * verdict counts of kernel lines.
+ */
+import { compileTarget, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
+import type { CompileOutput, PolicyFragment, PolicyInput, Target } from '../../src/compile/index.js';
 import { suggestCommand } from '../../src/cli/suggest.js';
 import { memoryIO } from '../catalog/cli-io.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { createClassifier } from '../../src/classify/classifier.js';
+
+/** `policy` (with `fragments`) parsed, resolved and compiled for `target`; the first stage's issues thrown. */
+export function compilePolicy(policy: PolicyInput, target: Target, fragments: PolicyFragment[] = []): CompileOutput {
+  const p = parsePolicy(policy);
+  if (!p.ok) throw new Error(p.issues.join('; '));
+  const r = resolvePolicy(p.value, fragments);
+  if (!r.ok) throw new Error(r.issues.join('; '));
+  return compileTarget(r.value, target);
+}
 
 /** `fwdiag suggest ARGS` with the real clock, stdout and stderr collected. */
 export async function runSuggest(args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -439,20 +439,14 @@ let numEnd: i32 = 0;
   return isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
-/** word() through internT(). */
-@inline function wordT(f: i32): i32 {
-  const p = space(pos);
-  if (p >= lend) return -1;
-  const id = internT(f, pos, p);
-  pos = p;
-  return id;
-}
-
-/** A space-terminated token from pos → interned id, pos on the space. -1/-2 as intern(). */
-@inline function word(f: i32): i32 {
+/**
+ * A space-terminated token from pos → interned id, pos on the space. -1/-2 as intern(). `recent`: through the
+ * recent-token cache (internT), for tokens that take turns line after line.
+ */
+@inline function word(f: i32, recent: bool = false): i32 {
   const p = space(pos);
   if (p >= lend) return -1; // the body always goes on after these tokens
-  const id = internF(f, pos, p);
+  const id = recent ? internT(f, pos, p) : internF(f, pos, p);
   pos = p;
   return id;
 }
@@ -1038,11 +1032,11 @@ let lastAddr: i32 = 0;
   if (m != 0) {
     const n = <i32>ctz(m);
     if (n >= 7) {
-      const k0 = w64(p) & mask(n);
-      const k1 = n > 8 ? (w64(p + 8) & mask(n - 8)) | (<u64>n << 56) : <u64>n << 56;
-      const fslot = V4F_BASE + (<i32>(((k0 ^ rotl<u64>(k1, 29)) * 0x9e3779b97f4a7c15) >> 52) << 4);
+      const k0 = v4fKey0(p, n);
+      const k1 = v4fKey1(p, n);
+      const fslot = v4fSlot(k0, k1);
       if (load<u64>(<usize>fslot) == k0 && load<u64>(<usize>(fslot + 8)) == k1) {
-        lastAddr = load<i32>(<usize>(V4F_IDS + ((fslot - V4F_BASE) >> 2)));
+        lastAddr = load<i32>(<usize>v4fIdAt(fslot));
         return vend(4, p + n);
       }
     }
@@ -1080,13 +1074,28 @@ let lastAddr: i32 = 0;
   lastAddr = id;
   // for the look-up above
   const n = p - a;
-  const k0 = w64(a) & mask(n);
-  const k1 = n > 8 ? (w64(a + 8) & mask(n - 8)) | (<u64>n << 56) : <u64>n << 56;
-  const fslot = V4F_BASE + (<i32>(((k0 ^ rotl<u64>(k1, 29)) * 0x9e3779b97f4a7c15) >> 52) << 4);
+  const k0 = v4fKey0(a, n);
+  const k1 = v4fKey1(a, n);
+  const fslot = v4fSlot(k0, k1);
   store<u64>(<usize>fslot, k0);
   store<u64>(<usize>(fslot + 8), k1);
-  store<i32>(<usize>(V4F_IDS + ((fslot - V4F_BASE) >> 2)), id);
+  store<i32>(<usize>v4fIdAt(fslot), id);
   return vend(4, p);
+}
+
+// The IPv4 text table (V4F): the address's n (7-15) bytes as two words, the length in the second's top byte (the
+// text fills at most 7 of its bytes), direct-mapped by a hash of both; a slot's id sits in a parallel array.
+@inline function v4fKey0(a: i32, n: i32): u64 {
+  return w64(a) & mask(n);
+}
+@inline function v4fKey1(a: i32, n: i32): u64 {
+  return n > 8 ? (w64(a + 8) & mask(n - 8)) | (<u64>n << 56) : <u64>n << 56;
+}
+@inline function v4fSlot(k0: u64, k1: u64): i32 {
+  return V4F_BASE + (<i32>(((k0 ^ rotl<u64>(k1, 29)) * 0x9e3779b97f4a7c15) >> 52) << 4);
+}
+@inline function v4fIdAt(slot: i32): i32 {
+  return V4F_IDS + ((slot - V4F_BASE) >> 2);
 }
 
 /** IP header fields after the addresses, up to and including `PROTO=`, at p; family 4 or 6. The end, or -1. */
@@ -1364,7 +1373,7 @@ function body(): i32 {
   set(R_OUT, outId);
   if (at(pos, L_MAC, 4)) {
     pos += 4;
-    const mac = wordT(F_MAC);
+    const mac = word(F_MAC, true);
     if (mac < 0) return -1;
     pos++;
     set(R_MAC, mac);
