@@ -136,6 +136,12 @@ export class Flow {
   persistent = false;
   /** event time from which the flow counts as persistent */
   persistAt = Infinity;
+  /**
+   * Free for the one consumer that tallies this classifier's flows packet by packet (report's activity, suggest's
+   * samples): its per-flow state reached in one load from the flow just classified, where a Map keyed by flow would
+   * hash (and miss the cache) on every packet. The classifier never reads it.
+   */
+  ext: unknown = undefined;
   readonly proto: string;
   /** TCP: packets per flag combination, in first-seen order — the first inline (most flows see one), more in
    * `flagsMore` as [mask, count, …]. Not a Map: a linear scan over one to three entries beats hashing. */

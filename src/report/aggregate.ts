@@ -136,10 +136,12 @@ export class ReportAggregate {
     const flow = r.flow;
     if (flow === undefined) return;
     if (r.changes !== undefined) this.onChanges(r, flow);
-    let a = this.activity.get(flow);
+    // the flow's activity hangs on the flow too (Flow.ext, kept equal to the map's entry): no hashing per packet
+    let a = flow.ext as FlowActivity | undefined;
     if (a === undefined) {
       a = newActivity(this.bucketMs);
       this.activity.set(flow, a);
+      flow.ext = a;
       if (++this.addsSinceSweep >= SWEEP_EVERY) this.sweep();
     }
     if (v === VI['genuine-block']) a.block++;
@@ -172,9 +174,11 @@ export class ReportAggregate {
       if (to === undefined) {
         to = newActivity(from.w);
         this.activity.set(flow, to);
+        flow.ext = to;
       }
       for (let i = 0; i < from.starts.length; i++) record(to, from.starts[i]!, from.counts[i]!);
       this.activity.delete(g);
+      g.ext = undefined;
     }
   }
 
@@ -208,7 +212,12 @@ export class ReportAggregate {
   /** Forgets flows the classifier no longer holds (they are not in its summary either). */
   sweep(): void {
     this.addsSinceSweep = 0;
-    for (const f of this.activity.keys()) if (f.gone) this.activity.delete(f);
+    for (const f of this.activity.keys()) {
+      if (f.gone) {
+        this.activity.delete(f);
+        f.ext = undefined;
+      }
+    }
   }
 
   private addCell(host: string, t: number, v: number): void {

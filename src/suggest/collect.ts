@@ -14,6 +14,12 @@ export const MAX_SAMPLED_FLOWS = 10_000;
 /** A kept sample line is cut to this many characters. */
 export const MAX_SAMPLE_CHARS = 1024;
 
+/** What the collector keeps of a flow. */
+interface Sample {
+  lines: string[];
+  event: DropEvent;
+}
+
 export interface FlowCollector {
   /** One parse result and the raw line it came from (or a function giving it: called only for a kept sample). */
   add(result: LineResult, text: string | (() => string)): void;
@@ -26,7 +32,8 @@ export interface FlowCollector {
   end(): { flows: SuggestFlow[]; summary: AnalyzeSummary['summary'] };
   /** parse issues seen */
   readonly issues: number;
-  /** flows beyond {@link MAX_SAMPLED_FLOWS} that kept no sample */
+  /** flows listed by end() (scan flows aside) that kept no sample: the {@link MAX_SAMPLED_FLOWS} cap was reached
+   * before their first packet; read after end() */
   readonly unsampled: number;
 }
 
@@ -40,21 +47,28 @@ export function createFlowCollector(
 ): FlowCollector {
   const classifier = createClassifier(opts.classifier ?? {}, deps);
   const perFlow = opts.samplesPerFlow ?? 3;
-  const kept = new Map<string, { lines: string[]; event: DropEvent }>();
+  /** by flow key: a flow that expired and came back keeps adding to its samples */
+  const kept = new Map<string, Sample>();
   let issues = 0;
   let unsampled = 0;
   /** Samples a classified packet of a flow: its first event (given or built) and its first lines. */
   const sample = (c: Observation, event: () => DropEvent, text: string | (() => string)): void => {
     if (c.kind !== 'drop' || c.verdict === 'scan' || c.flow === undefined) return;
-    let s = kept.get(c.flow.key);
+    const f = c.flow;
+    // the flow's entry hangs on the flow itself (Flow.ext): one Map lookup per flow, not per packet
+    let s = f.ext as Sample | null | undefined;
     if (s === undefined) {
-      if (kept.size >= MAX_SAMPLED_FLOWS) {
-        unsampled++;
-        return;
+      s = kept.get(f.key);
+      if (s === undefined) {
+        if (kept.size >= MAX_SAMPLED_FLOWS) s = null;
+        else {
+          s = { lines: [], event: event() };
+          kept.set(f.key, s);
+        }
       }
-      s = { lines: [], event: event() };
-      kept.set(c.flow.key, s);
+      f.ext = s;
     }
+    if (s === null) return;
     if (s.lines.length < perFlow) {
       const line = typeof text === 'string' ? text : text();
       s.lines.push(line.length > MAX_SAMPLE_CHARS ? `${line.slice(0, MAX_SAMPLE_CHARS)}…` : line);
@@ -72,10 +86,13 @@ export function createFlowCollector(
     },
     end() {
       const { summary, flows } = classifier.end();
+      unsampled = 0;
       return {
         summary,
         flows: flows.map((f) => {
           const s = kept.get(flowKey(f.host, f.proto, f.server, f.serverPort, f.client));
+          // scan flows are never sampled (they never become rules)
+          if (s === undefined && f.verdict !== 'scan') unsampled++;
           return s === undefined ? f : { ...f, samples: s.lines, event: s.event };
         }),
       };

@@ -270,8 +270,14 @@ function evidenceOf(flows: SuggestFlow[], sampleLines: number): Evidence {
   };
 }
 
+/**
+ * Numeric-aware ordering (`10.0.0.9` before `10.0.0.10`). One collator made once: `localeCompare` with options
+ * builds or looks up an ICU collator on every call (a sort of thousands of addresses spent most of its time there).
+ */
+const NUMERIC = new Intl.Collator('en', { numeric: true }).compare;
+
 function compareAddr(a: string, b: string): number {
-  return collapseOrder(a) - collapseOrder(b) || a.localeCompare(b, 'en', { numeric: true });
+  return collapseOrder(a) - collapseOrder(b) || NUMERIC(a, b);
 }
 function collapseOrder(a: string): number {
   return a.includes(':') ? 1 : 0;
@@ -561,6 +567,6 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
   const rank = (s: Suggestion) => (s.action === 'accept' ? 0 : 1);
   const conf: Record<Confidence, number> = { high: 0, medium: 1, low: 2 };
   out.sort((a, b) => rank(a) - rank(b) || conf[a.confidence] - conf[b.confidence] || b.evidence.count - a.evidence.count ||
-    a.role.localeCompare(b.role) || a.proto.localeCompare(b.proto) || String(a.ports[0] ?? '').localeCompare(String(b.ports[0] ?? ''), 'en', { numeric: true }));
+    a.role.localeCompare(b.role) || a.proto.localeCompare(b.proto) || NUMERIC(String(a.ports[0] ?? ''), String(b.ports[0] ?? '')));
   return { suggestions: out, ignored };
 }
