@@ -47,6 +47,8 @@ const rows = [
   ['parse: bytes → events', measure('parse-core'), 2_000_000, 3],
   ['parse FILE > /dev/null (NDJSON)', measure('parse-cli'), 1_000_000, null],
   ['analyze --summary FILE', measure('analyze-cli'), 1_500_000, 2],
+  // no target: analyze without its classifier (bytes → packets, counted only), so a run shows where analyze's time goes
+  ['  of which bytes → packets', measure('packets-core'), null, null],
   // no targets: the rest of the pipeline, for before/after comparisons
   ['report --format json FILE', measure('report-cli'), null, null],
   ['suggest --json FILE', measure('suggest-cli'), null, null],
