@@ -24,33 +24,29 @@ if (mode === 'naive') {
   }
   if (hits === 0) throw new Error('baseline matched nothing');
   report(n);
-} else if (mode === 'parse-core') {
-  // Bytes to event objects: file reads → line splitter → parser, nothing written.
+} else if (mode === 'parse-core' || mode === 'packets-core') {
+  // parse-core: bytes to event objects — file reads → line splitter → parser, nothing written.
+  // packets-core: what `analyze --summary` does before its classifier — the same reads, the scanner's lines as one
+  // packet object refilled per line (LineParser.parseBytesPackets), handed to a consumer that only checks it.
   const { openFileSource } = await import('../dist/input/file-source.js');
   const { readResults } = await import('../dist/cli/read-loop.js');
   const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   t0 = performance.now();
   const src = await openFileSource(corpus);
+  const read = { now: () => CORPUS_NOW, signal: new AbortController().signal };
   let events = 0;
-  for await (const { results } of readResults([src], { now: () => CORPUS_NOW, signal: new AbortController().signal }, totals)) {
-    for (const r of results) if (r.kind === 'event' && r.event.proto !== undefined) events++;
+  let ports = 0;
+  if (mode === 'parse-core') {
+    for await (const { results } of readResults([src], read, totals)) {
+      for (const r of results) if (r.kind === 'event' && r.event.proto !== undefined) events++;
+    }
+  } else {
+    const each = (r) => { if (r.kind === 'event' && r.event.proto !== undefined) events++; };
+    const packets = (p) => { if (p.proto !== undefined) events++; ports += p.dpt ?? 0; };
+    for await (const _ of readResults([src], { ...read, each, packets }, totals)) { /* batches only pace reading */ }
+    if (ports === 0) throw new Error('no packet had a port');
   }
   if (events !== totals.events) throw new Error('event count mismatch');
-  report(totals.lines);
-} else if (mode === 'packets-core') {
-  // What `analyze --summary` does before the classifier: file reads → line splitter → scanner → one packet object
-  // refilled per line (LineParser.parseBytesPackets), handed to a consumer that only checks it. analyze's floor.
-  const { openFileSource } = await import('../dist/input/file-source.js');
-  const { readResults } = await import('../dist/cli/read-loop.js');
-  const totals = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
-  t0 = performance.now();
-  const src = await openFileSource(corpus);
-  let packets = 0;
-  let ports = 0;
-  const each = (r) => { if (r.kind === 'event' && r.event.proto !== undefined) packets++; };
-  const packet = (p) => { if (p.proto !== undefined) packets++; ports += p.dpt ?? 0; };
-  for await (const _ of readResults([src], { now: () => CORPUS_NOW, signal: new AbortController().signal, each, packets: packet }, totals)) { /* batches only pace reading */ }
-  if (packets !== totals.events || ports === 0) throw new Error('packet count mismatch');
   report(totals.lines);
 } else if (mode === 'parse-cli' || mode === 'analyze-cli' || mode === 'report-cli' || mode === 'suggest-cli') {
   // The CLI exactly as `fwdiag parse FILE > /dev/null` / `fwdiag analyze --summary FILE > /dev/null` (…) runs it
