@@ -583,8 +583,8 @@ class ClassifierCore implements Classifier {
   /**
    * The reason of the packet that set the flow's verdict, built from its exemplar each time it is asked for (the
    * summary asks once per flow; a live view a few times a second). Not kept on the flow: a reason is a rope of a
-   * dozen pieces, and keeping one per flow while the final summary is rendered grew `analyze`'s peak RSS by ~20 MB
-   * (26,666 flows on the bench corpus).
+   * dozen pieces, and keeping one per flow as the final summary was rendered left ~10 MB more heap in use at its
+   * end and added 3-5 MB to `analyze`'s peak RSS (26,666 flows on the bench corpus).
    */
   reasonOf(f: Flow): string {
     if (f.reason === '' && f.verdict !== 'scan') {
