@@ -7,7 +7,7 @@ import {
   journalEnvelope,
   kernelStampAt,
 } from './envelope.js';
-import { CtimeClock, IsoFormatter, SyslogClock } from './time.js';
+import { CtimeClock, IsoFormatter, SyslogClock, isoRepresentable } from './time.js';
 import { SCAN_EVENT, SCAN_FALLBACK, SCAN_FILTERED, SCAN_SKIP, type ScanClocks, type Scanner, getScanner } from './wasm-scan.js';
 
 export interface ParserOptions {
@@ -295,7 +295,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       ms = bootDated(mono);
       frac = '';
     }
-    const hasTime = !Number.isNaN(ms);
+    const hasTime = isoRepresentable(ms);
     return newEvent(line, file, hasTime ? iso.format(ms, frac) : null, hasTime ? ms : null, Number.isNaN(mono) ? null : mono, host, envelope, transport);
   }
 
@@ -417,7 +417,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       const env = sc.envelope(r);
       if (env === 'kmsg' || env === 'dmesg') ms = bootDated(mono);
     }
-    pk.ts = Number.isNaN(ms) ? null : ms;
+    pk.ts = isoRepresentable(ms) ? ms : null;
     pk.mono = Number.isNaN(mono) ? null : mono;
     pk.host = sc.host(r);
     sc.packet(r, pk);

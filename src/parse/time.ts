@@ -215,6 +215,19 @@ function isoTail(s: string, i: number, base: number): IsoResult {
   return isoOut;
 }
 
+/** First and last+1 ms whose ISO 8601 form has a four-digit year (0000-01-01 … 9999-12-31): what `toISOString` prints. */
+const ISO_MIN_MS = -62167219200000;
+const ISO_END_MS = 253402300800000;
+
+/**
+ * A wall-clock time an event can carry: a number within years 0000-9999. An envelope can spell others (a journal
+ * `__REALTIME_TIMESTAMP` of 22 digits, a kmsg stamp dated from the boot time) — those lines get no time, as lines
+ * without a stamp do, instead of a time nothing can print.
+ */
+export function isoRepresentable(ms: number): boolean {
+  return ms >= ISO_MIN_MS && ms < ISO_END_MS;
+}
+
 /**
  * Formats epoch ms as ISO 8601 UTC, keeping `frac` digits (microseconds, nanoseconds…) when the source had them.
  * Caches the formatted second: one toISOString per second of log.

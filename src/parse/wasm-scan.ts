@@ -2,6 +2,7 @@ import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { DropEvent, Envelope, IcmpInfo, InnerPacket, Packet, Transport } from './event.js';
 import { compressIpv6 } from './ipv6.js';
+import { jsonString } from '../output/ndjson.js';
 
 /**
  * The bytes-to-records hot path: a WebAssembly scanner (src/parse/wasm/scan.ts, AssemblyScript) reads runs of
@@ -240,7 +241,8 @@ class Scanner {
     }
     if (file !== this.fileFragment) {
       this.fileFragment = file;
-      const frag = file === undefined ? '' : `,"file":${JSON.stringify(file)}`;
+      // escaped as every JSON string fwdiag prints (DEL, C1, U+2028/U+2029 too), not only as JSON.stringify does
+      const frag = file === undefined ? '' : `,"file":${jsonString(file)}`;
       const len = Buffer.byteLength(frag);
       this.fileOk = len <= this.x.fileCap();
       if (this.fileOk) {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { LineResult } from '../../src/parse/event.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
@@ -76,6 +77,35 @@ describe('hostile and malformed input', () => {
     if (r.kind === 'event') {
       expect(r.event.prefix).toBe('\u0000\u001b]0;pwn\u0007');
       expect(r.event.host).toBe('h\u001b[31m');
+    }
+  });
+
+  it('a stamp that spells a time past year 9999 gives the line no time (it used to throw out of the whole run)', () => {
+    const body = (kmsg[0] as string).slice((kmsg[0] as string).indexOf('IN='));
+    const journal = (rt: string): string => JSON.stringify({ _TRANSPORT: 'kernel', __REALTIME_TIMESTAMP: rt, _SOURCE_MONOTONIC_TIMESTAMP: '5000000', MESSAGE: body });
+    const cases: Array<[string, number | undefined, number | null]> = [
+      [journal('9999999999917137865000'), undefined, null], // 22 digits: year ~316,000,000
+      [journal('253402300800000000'), undefined, null], // 10000-01-01T00:00:00Z
+      [journal('4102444800000001'), undefined, 4102444800000.001], // 2100-01-01T00:00:00.000001Z: a time
+      [`4,1,9000000000000000000,-;${body}`, Date.parse('2024-05-01T00:00:00Z'), null], // dated from the boot time
+      [`[9000000000000.000000] ${body}`, Date.parse('2024-05-01T00:00:00Z'), null],
+    ];
+    for (const [line, bootTimeMs, ts] of cases) {
+      const opts = { tz: 'UTC', now: () => 0, ...(bootTimeMs === undefined ? {} : { bootTimeMs }) };
+      const events = [createParser({ ...opts, fastPath: false }).parseLine(line)];
+      const out: LineResult[] = [];
+      createParser(opts).parseBytes(Buffer.from(`${line}\n`), out);
+      events.push(...out);
+      const packets: Array<number | null> = [];
+      createParser(opts).parseBytesPackets(Buffer.from(`${line}\n`), (pk) => void packets.push(pk.ts), (r) => void packets.push(r.kind === 'event' ? r.event.ts : NaN));
+      expect(packets, line).toEqual([ts]);
+      for (const r of events) {
+        expect(r.kind, line).toBe('event');
+        if (r.kind !== 'event') continue;
+        expect(r.event.ts, line).toBe(ts);
+        expect(r.event.time === null, line).toBe(ts === null);
+        expect(r.event.src).toBeDefined();
+      }
     }
   });
 

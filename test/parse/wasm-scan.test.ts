@@ -183,7 +183,7 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
         fc.constantFrom(...REAL, ...synthetic(200, 13)),
         fc.nat(),
         fc.nat({ max: 12 }),
-        fc.string({ unit: fc.constantFrom(...' 0123456789=.:[]xXaAfF-,;<>\r\tSRCDTPINOUT'.split('')), maxLength: 6 }),
+        fc.string({ unit: fc.constantFrom(...' 0123456789=.:[]xXaAfF-,;<>\r\t\u007fSRCDTPINOUT'.split('')), maxLength: 6 }),
         (line, at, del, ins) => {
           const i = at % (line.length + 1);
           const mutated = (line.slice(0, i) + ins + line.slice(i + del)).replaceAll('\n', ' ');
@@ -413,6 +413,9 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
     `Apr 22 10:00:00 node-1 kernel: "DROP" ${tcp}`,
     `Apr 22 10:00:00 node-1 kernel: DR\u0001OP ${tcp}`,
     `Apr 22 10:00:00 node-1 kernel: ${tcp.replace('eth0', 'eth"0')}`,
+    // DEL, which fwdiag's JSON escapes (JSON.stringify does not), in every field the scanner interns
+    `Apr 22 10:00:00 node\u007f1 kernel: DR\u007fOP ${tcp.replace('eth0', 'eth\u007f0').replace('08:00 ', '08:00\u007f ')}`,
+    `[ 1.5] DROP ${tcp.replace('OUT= ', 'OUT=\u007f ')}`,
     // IPv6 compression: no zero run, runs at either end, two runs (the longer; the first on a tie), all zero
     `[ 1.5] ${v6('2001:0db8:0001:0002:0003:0004:0005:0006', '0000:0000:0000:0000:0000:0000:0000:0001')}`,
     `[ 1.5] ${v6('fe80:0000:0000:0001:0000:0000:0000:0000', '0000:0000:0000:0000:0000:0000:0000:0000')}`,
@@ -438,7 +441,9 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
   });
 
   it('prints `file` like the events carry it, and dates kmsg by the boot time through the events', () => {
-    for (const file of ['a.log', 'dir/"odd"\\name\u00e9.log', 'x'.repeat(5000)]) expectSame(edge, { ...OPTS, file });
+    for (const file of ['a.log', 'dir/"odd"\\name\u00e9.log', 'x'.repeat(5000), 'del\u007f c1\u0085 ls\u2028 ps\u2029.log']) {
+      expectSame(edge, { ...OPTS, file });
+    }
     expectSame([...kmsg, ...dmesg, ...edge], { ...OPTS, bootTimeMs: Date.parse('2024-05-01T00:00:00Z') });
   });
 

@@ -322,12 +322,12 @@ function internHashed(a: i32, n: i32, hash: u32): i32 {
   arenaUsed += n;
   store<i32>(<usize>(IDS_BASE + id * 8), off);
   store<i32>(<usize>(IDS_BASE + id * 8 + 4), n);
-  // JSON.stringify escapes '"', '\\' and controls; such strings are rare in a LOG line, and emit() leaves them to
-  // JavaScript.
+  // JSON.stringify escapes '"', '\\' and controls, and fwdiag's JSON DEL too (ndjson.ts); such strings are rare in a
+  // LOG line, and emit() leaves them to JavaScript. (Strings with non-ASCII bytes are never interned.)
   let esc: u8 = 0;
   for (let q = a; q < a + n; q++) {
     const c = b(q);
-    if (c < 32 || c == 34 || c == 92) {
+    if (c < 32 || c == 34 || c == 92 || c == 127) {
       esc = 1;
       break;
     }
