@@ -20,7 +20,8 @@ const require = createRequire(import.meta.url);
 let yamlParse: typeof import('yaml').parse | undefined;
 function parseYaml(text: string, options: { maxAliasCount: number }): unknown {
   yamlParse ??= (require('yaml') as typeof import('yaml')).parse;
-  return yamlParse(text, options);
+  // no process warnings (Node prints them with a raw snippet of the file): what the file means is zod's to judge
+  return yamlParse(text, { ...options, logLevel: 'error' });
 }
 
 export type CatalogResult = { ok: true; value: PlatformCatalog } | { ok: false; issues: string[] };

@@ -96,7 +96,9 @@ async function readText(path: string, io: CliIO): Promise<string> {
 
 function yamlOf(text: string, name: string): unknown {
   try {
-    return parseYaml(text, { maxAliasCount: 100 }) ?? {};
+    // logLevel 'error': the parser's warnings (an unknown tag…) would go to process warnings, printed by Node with a
+    // raw snippet of the file; what the file means is zod's to judge
+    return parseYaml(text, { maxAliasCount: 100, logLevel: 'error' }) ?? {};
   } catch (e) {
     throw new RulesetError(`${name}: not valid YAML/JSON: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }

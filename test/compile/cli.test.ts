@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,23 @@ describe('fwdiag compile', () => {
     expect(out).toContain('ip saddr 198.18.0.0/24 tcp dport 179 accept comment "Calico CNI with BGP"');
     expect(out).toContain('ip saddr 198.18.0.0/24 tcp dport 9100 accept comment "node-exporter"');
     expect(out).toContain('limit rate 5/minute log prefix "RKE2 DROP " level info');
+  });
+  it('a YAML file\'s parser warnings (an unknown tag) are not printed as process warnings with raw file text', async () => {
+    const warnings: string[] = [];
+    const on = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', on);
+    try {
+      const frag = file('tag.yaml', 'extra:\n  - proto: tcp\n    ports: [9100]\n    sources: [198.18.0.0/24]\n    comment: !!evil node-exporter # \u001b]0;pwn\u0007\n');
+      const m = memoryIO();
+      expect(await compileCommand(['--platform', 'harvester', '--role', 'worker', '--extra', frag, '--target', 'nft'], m.io)).toBe(0);
+      expect(m.out()).toContain('tcp dport 9100 accept');
+      const cat = file('tag-catalog.yaml', `${readFileSync('catalog/harvester.yaml', 'utf8')}\n# !!evil\nextraKey: !!evil x\n`);
+      await compileCommand(['--catalog', cat, '--platform', 'harvester', '--role', 'worker', '--target', 'nft'], memoryIO().io).catch(() => 0);
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+    } finally {
+      process.off('warning', on);
+    }
+    expect(warnings).toEqual([]);
   });
   it('--platform/--role override the policy file; warnings go to stderr', async () => {
     const policy = file('p2.yaml', 'platform: rke2\nrole: server\n');
