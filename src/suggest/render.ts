@@ -234,7 +234,8 @@ export function formatHuman(r: SuggestResult, o: { platform: string; role: strin
       `no ACCEPT from ${r.ignored.scan} scan, ${r.ignored['conntrack-loss']} conntrack-loss, ${r.ignored.undetermined} undetermined flow(s)`,
   ];
   r.suggestions.forEach((s, i) => {
-    const what = `${s.proto}${s.ports.length === 0 ? '' : ` ${s.ports.join(',')}`}`;
+    // a NOTE's protocol is the log's own PROTO= text: escaped like every log-derived string
+    const what = escapeControl(`${s.proto}${s.ports.length === 0 ? '' : ` ${s.ports.join(',')}`}`);
     const from = s.sources.length === 0 ? 'any source' : s.sources.join(', ');
     lines.push('');
     lines.push(s.action === 'accept'

@@ -14,10 +14,17 @@ describe('escapeControl', () => {
     expect(escapeControl('tab\there\nnl')).toBe('tab\\x09here\\x0anl');
   });
 
+  it('makes the line separators and the bidi overrides and isolates visible (they reorder text on screen)', () => {
+    expect(escapeControl('host\u202e1.86.1.91\u202c')).toBe('host\\u202e1.86.1.91\\u202c');
+    expect(escapeControl('a\u2028b\u2029c\u2066d\u2069')).toBe('a\\u2028b\\u2029c\\u2066d\\u2069');
+    // other non-ASCII text stands as it is
+    expect(escapeControl('ü — \u200e')).toBe('ü — \u200e');
+  });
+
   it('never leaves a control character in its output (property)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (s) => {
-        expect(/[\u0000-\u001f\u007f-\u009f]/.test(escapeControl(s))).toBe(false);
+      fc.property(fc.string({ unit: fc.oneof(fc.constantFrom('\u2028', '\u202e', '\u2067', '\u009b'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })) }), (s) => {
+        expect(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(escapeControl(s))).toBe(false);
       }),
     );
   });

@@ -1,0 +1,97 @@
+/**
+ * Every command on hostile input, in process: lines mutated at random (control characters, C1, bidi overrides,
+ * long digit runs) plus stamps at the edges of what a time can be. Bad input is data: every command ends with 0,
+ * says nothing on stderr but its counts and the lines it could not read, and prints no raw control character.
+ * (A 22-digit journal stamp used to end every command with "Invalid time value".)
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main.js';
+import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+import { memoryIO } from '../catalog/cli-io.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-hostile-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const body = 'HARVESTER_DROP_IN=eth0 OUT= MAC=52:54:00:3e:aa:01:52:54:00:3d:bb:02:08:00 SRC=198.18.0.1 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=2380 DPT=46693 WINDOW=5 RES=0x00 ACK PSH URGP=0 ';
+const journal = (o: Record<string, string>): string => JSON.stringify({ _TRANSPORT: 'kernel', _HOSTNAME: 'n1', MESSAGE: body, ...o });
+const EXTREMES = [
+  journal({ __REALTIME_TIMESTAMP: '9999999999917137865000', _SOURCE_MONOTONIC_TIMESTAMP: '1005565000' }),
+  journal({ __REALTIME_TIMESTAMP: '253402300800000000' }),
+  journal({ __REALTIME_TIMESTAMP: '1713780000042123', _SOURCE_MONOTONIC_TIMESTAMP: '99999999999999999999999' }),
+  `[99999999999999999999.999999] ${body}`,
+  `4,1,18446744073709551615,-;${body}`,
+  `9999-12-31T23:59:59.999999-14:00 n1 kernel: ${body}`,
+  `0000-01-01T00:00:00+14:00 n1 kernel: ${body}`,
+  `Feb 29 10:00:00 n1 kernel: ${body}`,
+  `Dec 31 23:59:60 n1 kernel: ${body}`,
+  `[ 1000.000000] ${body.replace('LEN=60', 'LEN=99999999999999999999')}`,
+  `[ 1000.000000] ${body.replace('SPT=2380', 'SPT=99999999999')}`,
+];
+const ALPH = ' 0123456789=.:[]xXaAfF-,;<>\t"\\{}SRCDTPINOUTMACLENPROTOSPTDPTACKSYN\u00e9\u2028\u0001\u007f\u0085\u001b\u009b\u0007\u202e';
+
+function hostileLog(n: number, seed: number): string {
+  const rnd = mulberry32(seed);
+  const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)] as T;
+  const fixture = (p: string): string[] => readFileSync(join(root, p), 'utf8').split('\n').filter(Boolean);
+  const base = [...fixture('fixtures/kernel/kmsg.txt'), ...fixture('fixtures/kernel/syslog.txt'), ...fixture('fixtures/sample/harvester-upgrade.log')];
+  for (let i = 0; i < 300; i++) base.push(makeLine(rnd, i) as string);
+  const mutate = (line: string): string => {
+    let s = line;
+    for (let m = 0, k = 1 + Math.floor(rnd() * 3); m < k; m++) {
+      const i = Math.floor(rnd() * (s.length + 1));
+      const r = rnd();
+      if (r < 0.35) s = s.slice(0, i) + s.slice(i + Math.floor(rnd() * 12));
+      else if (r < 0.75) {
+        let ins = '';
+        for (let q = 0, len = 1 + Math.floor(rnd() * 6); q < len; q++) ins += pick([...ALPH]);
+        s = s.slice(0, i) + ins + s.slice(i);
+      } else s = s.slice(0, i) + '9'.repeat(1 + Math.floor(rnd() * 25)) + s.slice(i);
+    }
+    return s.replaceAll('\n', ' ').replaceAll('\r', ' ');
+  };
+  const lines: string[] = [...EXTREMES];
+  for (let i = 0; i < n; i++) lines.push(rnd() < 0.8 ? mutate(pick(base)) : pick(base));
+  return `${lines.join('\n')}\n`;
+}
+
+/** What a command may say on stderr about bad input: counts and the lines it could not read, nothing else. */
+const EXPECTED_STDERR = /^fwdiag( \w+)?: (line \d+:|\d+ lines? could not|\d+ line\(s\) could not|\d+ flow\(s\)|.*\(\d+ not shown\))/;
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+describe('every command on hostile input', () => {
+  const log = join(tmp, 'hostile.log');
+  writeFileSync(log, hostileLog(3000, 7));
+  const commands: string[][] = [
+    ['parse', '--issues', log],
+    ['analyze', '--json', log],
+    ['analyze', log],
+    ['report', '--format', 'json', log],
+    ['report', '--format', 'md', log],
+    ['suggest', '--json', '--platform', 'harvester', '--role', 'control-plane', log],
+    ['suggest', '--platform', 'harvester', '--role', 'worker', log],
+  ];
+  it.each(commands.map((c) => [c.slice(0, -1).join(' '), c] as const))('%s', async (_, argv) => {
+    const m = memoryIO('', () => Date.UTC(2024, 3, 23));
+    expect(await run([...argv], m.io)).toBe(0);
+    const odd = m.err().split('\n').filter((l) => l !== '' && !EXPECTED_STDERR.test(l));
+    expect(odd).toEqual([]);
+    const out = m.out();
+    expect(out.length).toBeGreaterThan(0);
+    if (argv.includes('--json') || argv[0] === 'parse' || argv.includes('json')) {
+      for (const l of out.split('\n')) if (l !== '') expect(() => JSON.parse(l)).not.toThrow();
+      // JSON escapes every control character, DEL, C1 and the line separators
+      expect(out.replaceAll('\n', '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    } else {
+      expect(RAW_CONTROL.exec(out)?.[0]).toBeUndefined();
+    }
+    // the extreme stamps were read as events, with no time where none can be printed
+    if (argv[0] === 'parse') {
+      const first = JSON.parse(out.split('\n')[0] as string) as { time: string | null; envelope: string; src: string };
+      expect(first).toMatchObject({ time: null, envelope: 'journal-json', src: '198.18.0.1' });
+    }
+  });
+});
