@@ -373,8 +373,9 @@ class ClassifierCore implements Classifier {
     const t = e.ts ?? (e.mono !== null ? e.mono * 1000 : ++this.seq);
     if (t > this.now) this.now = t;
     if (e.ts !== null) {
-      if (this.firstTs !== this.firstTs) this.firstTs = e.ts;
-      this.lastTs = e.ts;
+      // the earliest and the latest wall-clock time, whatever the input order (`!(a >= NaN)` holds: the first one)
+      if (!(e.ts >= this.firstTs)) this.firstTs = e.ts;
+      if (!(e.ts <= this.lastTs)) this.lastTs = e.ts;
     }
     const src = e.srcShort ?? e.src ?? '?';
     const dst = e.dstShort ?? e.dst ?? '?';
@@ -654,8 +655,22 @@ class ClassifierCore implements Classifier {
   private update(f: Flow, e: Packet, j: Judgement, t: number): void {
     f.count++;
     if (t > f.lastSeen) f.lastSeen = t;
-    if (e.ts !== null) f.lastTsNum = e.ts;
-    if (e.mono !== null) f.lastMonoNum = e.mono;
+    // first and last seen are the earliest and the latest times, whatever the input order (files given newest
+    // first, hosts' clocks interleaved): in order, only the latest moves
+    const ts = e.ts;
+    if (ts !== null) {
+      if (!(ts <= f.lastTsNum)) {
+        f.lastTsNum = ts;
+        if (f.firstTs === null) f.firstTs = ts; // the flow's first packets had no wall-clock time
+      } else if (f.firstTs === null || ts < f.firstTs) f.firstTs = ts;
+    }
+    const mono = e.mono;
+    if (mono !== null) {
+      if (!(mono <= f.lastMonoNum)) {
+        f.lastMonoNum = mono;
+        if (f.firstMono === null) f.firstMono = mono;
+      } else if (f.firstMono === null || mono < f.firstMono) f.firstMono = mono;
+    }
     f.lastLine = e.line;
     if (f.proto === 'tcp') f.addFlags(j.flags, 1);
     if (f.window !== null) {

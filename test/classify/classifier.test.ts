@@ -24,7 +24,37 @@ function run(lines: string[], opts: Parameters<typeof createClassifier>[0] = {})
   return { c, results, summary: c.end() };
 }
 
+/** A journal JSON kernel line of host harvester2 (µs stamps as journald writes them; the realtime one optional). */
+function journalLine(src: string, dpt: number, realtimeUs: string | undefined, monoUs: string): string {
+  const msg = `HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${src} DST=${ME} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(2379, dpt, 'ACK')}`;
+  return JSON.stringify({ _TRANSPORT: 'kernel', _HOSTNAME: 'harvester2', ...(realtimeUs === undefined ? {} : { __REALTIME_TIMESTAMP: realtimeUs }), _SOURCE_MONOTONIC_TIMESTAMP: monoUs, MESSAGE: msg });
+}
+
 describe('flows', () => {
+  it('first and last seen are the earliest and the latest times, whatever the input order', () => {
+    // a rotated log given newest first, then older lines; a flow's first packet without a wall-clock time
+    const lines = [
+      hv(at(600), 'harvester3', A, ME, tcp(9345, 46002, 'ACK')),
+      hv(at(660), 'harvester3', A, ME, tcp(9345, 46003, 'ACK')),
+      hv(at(0), 'harvester3', A, ME, tcp(9345, 46004, 'ACK FIN')),
+      hv(at(30), 'harvester3', A, ME, tcp(9345, 46005, 'ACK')),
+      // journal lines of one host: the first without __REALTIME_TIMESTAMP, the next with one
+      journalLine(B, 50000, undefined, '5000000000'),
+      journalLine(B, 50001, '1776852090000000', '5001000000'),
+    ];
+    const { summary } = run(lines);
+    const f = summary.flows.find((x) => x.host === 'harvester3')!;
+    expect(f.count).toBe(4);
+    expect([f.firstSeen, f.lastSeen]).toEqual(['2026-04-22T10:00:00Z', '2026-04-22T10:11:00Z']);
+    // line numbers stay where the packets are in the input
+    expect([f.firstLine, f.lastLine]).toEqual([1, 4]);
+    expect([summary.summary.firstSeen, summary.summary.lastSeen]).toEqual(['2026-04-22T10:00:00Z', '2026-04-22T10:11:00Z']);
+    const g = summary.flows.find((x) => x.host === 'harvester2')!;
+    expect(g.count).toBe(2);
+    expect([g.firstSeen, g.lastSeen]).toEqual(['2026-04-22T10:01:30Z', '2026-04-22T10:01:30Z']);
+    expect([g.firstMono, g.lastMono]).toEqual([5000, 5001]);
+  });
+
   it('aggregates conntrack-loss packets of one server/client pair across client ports, with a flag histogram', () => {
     const lines = [
       hv(at(0), 'harvester3', A, ME, tcp(9345, 46002, 'ACK FIN')),
