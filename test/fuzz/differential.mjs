@@ -1,0 +1,89 @@
+// Differential fuzz of the parser: the JavaScript parser, the scanner's events (parseBytes) and the scanner's own
+// NDJSON (parseBytesNdjson) must agree byte for byte on mutated lines (fixtures and bench-corpus lines with bytes,
+// tokens and long digit runs inserted, deleted or swapped), fifty lines at a time. A throw or a difference prints the
+// line. Usage (after `npm run build`): node test/fuzz/differential.mjs [LINES=200000] [SEED=1]
+import { readFileSync } from 'node:fs';
+const root = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
+const N = Number(process.argv[2] ?? 200000);
+const SEED = Number(process.argv[3] ?? 1);
+const { createParser } = await import(`${root}/dist/parse/parse-line.js`);
+const { NdjsonBuffer, issueToJson, eventToJson } = await import(`${root}/dist/output/ndjson.js`);
+const { mulberry32, makeLine } = await import(`${root}/bench/corpus.mjs`);
+const rnd = mulberry32(SEED);
+const fx = (p) => readFileSync(`${root}/${p}`, 'utf8').split('\n').filter(Boolean);
+const base = [...fx('fixtures/kernel/kmsg.txt'), ...fx('fixtures/kernel/dmesg.txt'), ...fx('fixtures/kernel/syslog.txt'), ...fx('fixtures/sample/harvester-upgrade.log')];
+for (let i = 0; i < 3000; i++) base.push(makeLine(rnd, i));
+const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') };
+const ALPH = ' 0123456789=.:[]xXaAfF-,;<>\r\t"\\{}SRCDTPINOUTMACLENTOSPRECTTLIDDFPROTOSPTDPTWINDOWRESACKSYNFINRSTPSHURGP\u00e9\u2028\u0001\u007f\u0085';
+const pick = (s) => s[Math.floor(rnd() * s.length)];
+const TOKENS = ['SRC=', 'DST=', 'LEN=', 'PROTO=TCP ', 'PROTO=UDP ', 'SPT=', 'DPT=', ' ACK', ' SYN', 'MAC=', 'IN=', 'OUT=', '[', ']', 'DF ', 'ID=', 'TTL=', '0x00', '99999999999', '-1', '255.255.255.255', 'fe80:0000:0000:0000:0000:0000:0000:0001', '  ', 'kernel: ', '"', '\\"', '\\u0000', '}'];
+function mutate(line) {
+  let s = line;
+  const k = 1 + Math.floor(rnd() * 3);
+  for (let m = 0; m < k; m++) {
+    const i = Math.floor(rnd() * (s.length + 1));
+    const r = rnd();
+    if (r < 0.3) { const del = Math.floor(rnd() * 12); s = s.slice(0, i) + s.slice(i + del); }
+    else if (r < 0.6) { let ins = ''; const n = 1 + Math.floor(rnd() * 6); for (let q = 0; q < n; q++) ins += pick(ALPH); s = s.slice(0, i) + ins + s.slice(i); }
+    else if (r < 0.85) { s = s.slice(0, i) + pick(TOKENS) + s.slice(i); }
+    else if (r < 0.95) { const j = Math.floor(rnd() * (s.length + 1)); s = s.slice(0, Math.min(i, j)) + s.slice(Math.min(i, j), Math.max(i, j)).split(' ').reverse().join(' ') + s.slice(Math.max(i, j)); }
+    else s = s.slice(0, i);
+  }
+  return s.replaceAll('\n', ' ');
+}
+function viaJs(lines) {
+  const p = createParser({ ...OPTS, fastPath: false });
+  const results = [];
+  for (const l of lines) { const r = p.parseLine(l.endsWith('\r') ? l.slice(0, -1) : l); if (r.kind === 'event' || r.kind === 'issue') results.push(r); }
+  for (const r of p.flush()) results.push(r);
+  return { results, counters: JSON.stringify(p.counters) };
+}
+function viaBytes(lines) {
+  const p = createParser(OPTS);
+  const results = [];
+  p.parseBytes(Buffer.from(lines.map((l) => l + '\n').join('')), results);
+  for (const r of p.flush()) results.push(r);
+  return { results, counters: JSON.stringify(p.counters) };
+}
+function ndjsonOf(results) {
+  const out = new NdjsonBuffer();
+  for (const r of results) { if (r.kind === 'event') out.event(r.event); else if (r.kind === 'issue') out.text(issueToJson(r.issue)); }
+  return Buffer.concat(out.take()).toString('utf8');
+}
+function viaEmit(lines) {
+  const p = createParser(OPTS);
+  const out = new NdjsonBuffer();
+  const sink = { bytes: (b) => out.bytes(b), result: (r) => { if (r.kind === 'event') out.event(r.event); else if (r.kind === 'issue') out.text(issueToJson(r.issue)); } };
+  p.parseBytesNdjson(Buffer.from(lines.map((l) => l + '\n').join('')), sink);
+  for (const r of p.flush()) sink.result(r);
+  return { ndjson: Buffer.concat(out.take()).toString('utf8'), counters: JSON.stringify(p.counters) };
+}
+let bad = 0;
+const BATCH = 50;
+for (let b = 0; b < N / BATCH; b++) {
+  const lines = [];
+  for (let i = 0; i < BATCH; i++) { const l = pick(base); lines.push(rnd() < 0.8 ? mutate(l) : l); }
+  let a, x, e;
+  try { a = viaJs(lines); } catch (err) { console.log("THROW js", err.stack.split("\n").slice(0,4).join(" / ")); for (const l of lines) { try { viaJs([l]); } catch { console.log("  line", JSON.stringify(l)); break; } } bad++; if (bad > 5) break; continue; }
+  try { x = viaBytes(lines); e = viaEmit(lines); } catch (err) { console.log("THROW bytes", err.stack.split("\n").slice(0,4).join(" / ")); bad++; if (bad > 5) break; continue; }
+  const ja = JSON.stringify(a.results), jx = JSON.stringify(x.results);
+  const na = ndjsonOf(a.results);
+  if (ja !== jx || a.counters !== x.counters || na !== e.ndjson || a.counters !== e.counters) {
+    bad++;
+    // find the line
+    for (const l of lines) {
+      const a1 = viaJs([l]), x1 = viaBytes([l]), e1 = viaEmit([l]);
+      if (JSON.stringify(a1.results) !== JSON.stringify(x1.results) || ndjsonOf(a1.results) !== e1.ndjson || a1.counters !== x1.counters || a1.counters !== e1.counters) {
+        console.log('DIFF line:', JSON.stringify(l));
+        console.log(' js   :', ndjsonOf(a1.results).slice(0, 600));
+        console.log(' bytes:', ndjsonOf(x1.results).slice(0, 600));
+        console.log(' emit :', e1.ndjson.slice(0, 600));
+        console.log(' counters', a1.counters, x1.counters, e1.counters);
+        break;
+      }
+    }
+    if (bad > 5) break;
+  }
+}
+console.log(`differential: ${N} lines (seed ${SEED}), ${bad} bad batches`);
+process.exitCode = bad === 0 ? 0 : 1;
