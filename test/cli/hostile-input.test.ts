@@ -1,6 +1,6 @@
 /**
- * Every command on hostile input, in process: lines mutated at random (control characters, C1, bidi overrides,
- * long digit runs) plus stamps at the edges of what a time can be. Bad input is data: every command ends with 0,
+ * Every command on hostile input, in process: lines mutated at random (test/fuzz/mutate.mjs: control characters, C1,
+ * bidi overrides, long digit runs) plus stamps at the edges of what a time can be. Bad input is data: every command ends with 0,
  * says nothing on stderr but its counts and the lines it could not read, and prints no raw control character.
  * (A 22-digit journal stamp used to end every command with "Invalid time value".)
  */
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 import { memoryIO } from '../catalog/cli-io.js';
+import { mutator } from '../fuzz/mutate.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-hostile-'));
@@ -31,28 +32,13 @@ const EXTREMES = [
   `[ 1000.000000] ${body.replace('LEN=60', 'LEN=99999999999999999999')}`,
   `[ 1000.000000] ${body.replace('SPT=2380', 'SPT=99999999999')}`,
 ];
-const ALPH = ' 0123456789=.:[]xXaAfF-,;<>\t"\\{}SRCDTPINOUTMACLENPROTOSPTDPTACKSYN\u00e9\u2028\u0001\u007f\u0085\u001b\u009b\u0007\u202e';
-
 function hostileLog(n: number, seed: number): string {
   const rnd = mulberry32(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)] as T;
   const fixture = (p: string): string[] => readFileSync(join(root, p), 'utf8').split('\n').filter(Boolean);
   const base = [...fixture('fixtures/kernel/kmsg.txt'), ...fixture('fixtures/kernel/syslog.txt'), ...fixture('fixtures/sample/harvester-upgrade.log')];
   for (let i = 0; i < 300; i++) base.push(makeLine(rnd, i) as string);
-  const mutate = (line: string): string => {
-    let s = line;
-    for (let m = 0, k = 1 + Math.floor(rnd() * 3); m < k; m++) {
-      const i = Math.floor(rnd() * (s.length + 1));
-      const r = rnd();
-      if (r < 0.35) s = s.slice(0, i) + s.slice(i + Math.floor(rnd() * 12));
-      else if (r < 0.75) {
-        let ins = '';
-        for (let q = 0, len = 1 + Math.floor(rnd() * 6); q < len; q++) ins += pick([...ALPH]);
-        s = s.slice(0, i) + ins + s.slice(i);
-      } else s = s.slice(0, i) + '9'.repeat(1 + Math.floor(rnd() * 25)) + s.slice(i);
-    }
-    return s.replaceAll('\n', ' ').replaceAll('\r', ' ');
-  };
+  const mutate = mutator(rnd);
   const lines: string[] = [...EXTREMES];
   for (let i = 0; i < n; i++) lines.push(rnd() < 0.8 ? mutate(pick(base)) : pick(base));
   return `${lines.join('\n')}\n`;

@@ -10,6 +10,7 @@ const root = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
 const N = Number(process.argv[2] ?? 20000);
 const SEED = Number(process.argv[3] ?? 1);
 const { mulberry32, makeLine } = await import(`${root}/bench/corpus.mjs`);
+const { mutator } = await import('./mutate.mjs');
 const rnd = mulberry32(SEED);
 const pick = (a) => a[Math.floor(rnd() * a.length)];
 const fx = (p) => readFileSync(`${root}/${p}`, 'utf8').split('\n').filter(Boolean);
@@ -27,19 +28,7 @@ const extremes = [
   `1713780000.123456 h kernel: ${body}`, `99999999999999999999.123456 h kernel: ${body}`, `[ 1000.000000] ${body.replace('LEN=60', 'LEN=99999999999999999999')}`,
   `[ 1000.000000] ${body.replace('SPT=2380', 'SPT=99999999999')}`, `[ 1000.000000] ${body.replace('ID=1', 'ID=-5')}`,
 ];
-const ALPH = ' 0123456789=.:[]xXaAfF-,;<>\t"\\{}SRCDTPINOUTMACLENPROTOSPTDPTACKSYN\u00e9\u2028\u0001\u007f\u0085\u001b\u009b\u0007\u202e';
-function mutate(line) {
-  let s = line;
-  const k = 1 + Math.floor(rnd() * 3);
-  for (let m = 0; m < k; m++) {
-    const i = Math.floor(rnd() * (s.length + 1));
-    const r = rnd();
-    if (r < 0.35) s = s.slice(0, i) + s.slice(i + Math.floor(rnd() * 12));
-    else if (r < 0.75) { let ins = ''; for (let q = 0; q < 1 + Math.floor(rnd() * 6); q++) ins += pick(ALPH); s = s.slice(0, i) + ins + s.slice(i); }
-    else s = s.slice(0, i) + '9'.repeat(1 + Math.floor(rnd() * 25)) + s.slice(i);
-  }
-  return s.replaceAll('\n', ' ').replaceAll('\r', ' ');
-}
+const mutate = mutator(rnd);
 const lines = [];
 for (let i = 0; i < N; i++) { const r = rnd(); lines.push(r < 0.05 ? pick(extremes) : r < 0.85 ? mutate(pick(base)) : pick(base)); }
 const dir = mkdtempSync(join(tmpdir(), 'fwdiag-fuzz-'));

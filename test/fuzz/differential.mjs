@@ -9,28 +9,14 @@ const SEED = Number(process.argv[3] ?? 1);
 const { createParser } = await import(`${root}/dist/parse/parse-line.js`);
 const { NdjsonBuffer, issueToJson, eventToJson } = await import(`${root}/dist/output/ndjson.js`);
 const { mulberry32, makeLine } = await import(`${root}/bench/corpus.mjs`);
+const { mutator } = await import('./mutate.mjs');
 const rnd = mulberry32(SEED);
 const fx = (p) => readFileSync(`${root}/${p}`, 'utf8').split('\n').filter(Boolean);
 const base = [...fx('fixtures/kernel/kmsg.txt'), ...fx('fixtures/kernel/dmesg.txt'), ...fx('fixtures/kernel/syslog.txt'), ...fx('fixtures/sample/harvester-upgrade.log')];
 for (let i = 0; i < 3000; i++) base.push(makeLine(rnd, i));
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') };
-const ALPH = ' 0123456789=.:[]xXaAfF-,;<>\r\t"\\{}SRCDTPINOUTMACLENTOSPRECTTLIDDFPROTOSPTDPTWINDOWRESACKSYNFINRSTPSHURGP\u00e9\u2028\u0001\u007f\u0085';
 const pick = (s) => s[Math.floor(rnd() * s.length)];
-const TOKENS = ['SRC=', 'DST=', 'LEN=', 'PROTO=TCP ', 'PROTO=UDP ', 'SPT=', 'DPT=', ' ACK', ' SYN', 'MAC=', 'IN=', 'OUT=', '[', ']', 'DF ', 'ID=', 'TTL=', '0x00', '99999999999', '-1', '255.255.255.255', 'fe80:0000:0000:0000:0000:0000:0000:0001', '  ', 'kernel: ', '"', '\\"', '\\u0000', '}'];
-function mutate(line) {
-  let s = line;
-  const k = 1 + Math.floor(rnd() * 3);
-  for (let m = 0; m < k; m++) {
-    const i = Math.floor(rnd() * (s.length + 1));
-    const r = rnd();
-    if (r < 0.3) { const del = Math.floor(rnd() * 12); s = s.slice(0, i) + s.slice(i + del); }
-    else if (r < 0.6) { let ins = ''; const n = 1 + Math.floor(rnd() * 6); for (let q = 0; q < n; q++) ins += pick(ALPH); s = s.slice(0, i) + ins + s.slice(i); }
-    else if (r < 0.85) { s = s.slice(0, i) + pick(TOKENS) + s.slice(i); }
-    else if (r < 0.95) { const j = Math.floor(rnd() * (s.length + 1)); s = s.slice(0, Math.min(i, j)) + s.slice(Math.min(i, j), Math.max(i, j)).split(' ').reverse().join(' ') + s.slice(Math.max(i, j)); }
-    else s = s.slice(0, i);
-  }
-  return s.replaceAll('\n', ' ');
-}
+const mutate = mutator(rnd);
 function viaJs(lines) {
   const p = createParser({ ...OPTS, fastPath: false });
   const results = [];

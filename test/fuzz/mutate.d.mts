@@ -1,0 +1,3 @@
+export const ALPHABET: string;
+export const TOKENS: string[];
+export function mutator(rnd: () => number): (line: string) => string;
