@@ -6,6 +6,8 @@ import { App, type AppProps } from '../../src/view/app.js';
 import type { ViewStore } from '../../src/view/store.js';
 import type { Classifier } from '../../src/classify/classifier.js';
 import { blockedPorts, feed, fixtureLines, scanners, SAMPLE } from './helpers.js';
+import { mulberry32 } from '../../bench/corpus.mjs';
+import { mutator } from '../fuzz/mutate.mjs';
 
 const sample = fixtureLines(SAMPLE);
 const tick = (ms = 80): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -241,6 +243,20 @@ describe('live view App', () => {
     const d = detailsLines(f).join('\n');
     expect(d).toContain('\\x1b]0;pwned\\x07\\x1b[2JEVIL_IN=eth0');
     expect(f).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    m.unmount();
+  });
+
+  it('never puts log control characters on the screen, for any of 600 mutated lines, in any panel', async () => {
+    const rnd = mulberry32(11);
+    const mutate = mutator(rnd);
+    const lines = Array.from({ length: 600 }, () => mutate(sample[Math.floor(rnd() * sample.length)] as string));
+    const m = await mount(lines);
+    // every frame: the table (all flows shown, noise too), rows walked down, the suggestions panel and its details
+    const frames = [m.frame(), await m.press('c')];
+    for (let i = 0; i < 12; i++) frames.push(await m.press(KEY.down));
+    frames.push(await m.press(KEY.pageDown), await m.press(KEY.tab), await m.press(KEY.down), await m.press(KEY.down));
+    expect(tableLines(frames[1] as string).length).toBeGreaterThan(5);
+    for (const f of frames) expect(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.exec(f)?.[0]).toBeUndefined();
     m.unmount();
   });
 
