@@ -5,6 +5,7 @@
  */
 import type { DropEvent, Packet } from '../parse/event.js';
 import { UsageError } from '../cli/errors.js';
+import { ISO_END_MS } from '../parse/time.js';
 import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
 import { catalogServiceLookup, type ServiceLookup } from './services.js';
 import { Flow, FlowTable, PortSet, flowKey, own, verdictRank, type WindowMarks } from './flows.js';
@@ -254,7 +255,7 @@ function zeroCounts(): VerdictCounts {
 /** Milliseconds → ISO 8601 UTC, without `.000`. */
 export function isoOf(ms: number): string {
   // whole milliseconds in years 1970–9999 (every log): integer arithmetic, the date part cached per day
-  if (ms >= 0 && ms < 253402300800000 && Number.isInteger(ms)) return isoFast(ms);
+  if (ms >= 0 && ms < ISO_END_MS && Number.isInteger(ms)) return isoFast(ms);
   const s = new Date(ms).toISOString();
   return s.endsWith('.000Z') ? `${s.slice(0, -5)}Z` : s;
 }

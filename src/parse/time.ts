@@ -217,7 +217,7 @@ function isoTail(s: string, i: number, base: number): IsoResult {
 
 /** First and last+1 ms whose ISO 8601 form has a four-digit year (0000-01-01 … 9999-12-31): what `toISOString` prints. */
 const ISO_MIN_MS = -62167219200000;
-const ISO_END_MS = 253402300800000;
+export const ISO_END_MS = 253402300800000;
 
 /**
  * A wall-clock time an event can carry: a number within years 0000-9999. An envelope can spell others (a journal

@@ -11,27 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 import { memoryIO } from '../catalog/cli-io.js';
-import { mutator } from '../fuzz/mutate.mjs';
+import { EDGE_LINES, mutator } from '../fuzz/mutate.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-hostile-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const body = 'HARVESTER_DROP_IN=eth0 OUT= MAC=52:54:00:3e:aa:01:52:54:00:3d:bb:02:08:00 SRC=198.18.0.1 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=2380 DPT=46693 WINDOW=5 RES=0x00 ACK PSH URGP=0 ';
-const journal = (o: Record<string, string>): string => JSON.stringify({ _TRANSPORT: 'kernel', _HOSTNAME: 'n1', MESSAGE: body, ...o });
-const EXTREMES = [
-  journal({ __REALTIME_TIMESTAMP: '9999999999917137865000', _SOURCE_MONOTONIC_TIMESTAMP: '1005565000' }),
-  journal({ __REALTIME_TIMESTAMP: '253402300800000000' }),
-  journal({ __REALTIME_TIMESTAMP: '1713780000042123', _SOURCE_MONOTONIC_TIMESTAMP: '99999999999999999999999' }),
-  `[99999999999999999999.999999] ${body}`,
-  `4,1,18446744073709551615,-;${body}`,
-  `9999-12-31T23:59:59.999999-14:00 n1 kernel: ${body}`,
-  `0000-01-01T00:00:00+14:00 n1 kernel: ${body}`,
-  `Feb 29 10:00:00 n1 kernel: ${body}`,
-  `Dec 31 23:59:60 n1 kernel: ${body}`,
-  `[ 1000.000000] ${body.replace('LEN=60', 'LEN=99999999999999999999')}`,
-  `[ 1000.000000] ${body.replace('SPT=2380', 'SPT=99999999999')}`,
-];
 function hostileLog(n: number, seed: number): string {
   const rnd = mulberry32(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)] as T;
@@ -39,7 +24,7 @@ function hostileLog(n: number, seed: number): string {
   const base = [...fixture('fixtures/kernel/kmsg.txt'), ...fixture('fixtures/kernel/syslog.txt'), ...fixture('fixtures/sample/harvester-upgrade.log')];
   for (let i = 0; i < 300; i++) base.push(makeLine(rnd, i) as string);
   const mutate = mutator(rnd);
-  const lines: string[] = [...EXTREMES];
+  const lines: string[] = [...EDGE_LINES];
   for (let i = 0; i < n; i++) lines.push(rnd() < 0.8 ? mutate(pick(base)) : pick(base));
   return `${lines.join('\n')}\n`;
 }

@@ -2,6 +2,7 @@
 // to 12 characters; insert 1-6 characters of a hostile alphabet (field syntax, quotes, C0/C1 controls, DEL, ESC,
 // CSI, BEL, line separators, a bidi override, non-ASCII); insert a LOG-line token; a run of up to 25 nines; reverse
 // the words of a span; cut the line. Newlines and carriage returns become spaces (one line stays one line).
+// And EDGE_LINES: a drop line in stamps at the edges of what a time can be, and with out-of-range numbers.
 
 export const ALPHABET = ' 0123456789=.:[]xXaAfF-,;<>\t"\\{}SRCDTPINOUTMACLENTOSPRECTTLIDDFPROTOSPTDPTWINDOWRESACKSYNFINRSTPSHURGP' +
   '\u00e9\u2028\u0001\u007f\u0085\u001b\u009b\u0007\u202e';
@@ -33,3 +34,27 @@ export function mutator(rnd) {
     return s.replaceAll('\n', ' ').replaceAll('\r', ' ');
   };
 }
+
+/** The drop line EDGE_LINES carry (198.18.0.1 → 198.18.0.2, TCP ACK PSH). */
+export const EDGE_BODY = 'HARVESTER_DROP_IN=eth0 OUT= MAC=52:54:00:3e:aa:01:52:54:00:3d:bb:02:08:00 SRC=198.18.0.1 DST=198.18.0.2 LEN=60 ' +
+  'TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=2380 DPT=46693 WINDOW=5 RES=0x00 ACK PSH URGP=0 ';
+const journal = (o) => JSON.stringify({ _TRANSPORT: 'kernel', _HOSTNAME: 'n1', MESSAGE: EDGE_BODY, ...o });
+const body = EDGE_BODY;
+
+/** Lines whose stamps or numbers lie at or past the edge (first: a 22-digit journal stamp, year ~316,000,000). */
+export const EDGE_LINES = [
+  journal({ __REALTIME_TIMESTAMP: '9999999999917137865000', _SOURCE_MONOTONIC_TIMESTAMP: '1005565000' }),
+  journal({ __REALTIME_TIMESTAMP: '253402300800000000' }),
+  journal({ __REALTIME_TIMESTAMP: '253402300799999999' }),
+  journal({ __REALTIME_TIMESTAMP: '99999999999999999999999', _SOURCE_MONOTONIC_TIMESTAMP: '99999999999999999999999' }),
+  journal({ __REALTIME_TIMESTAMP: '1713780000042123', _SOURCE_MONOTONIC_TIMESTAMP: '99999999999999999999999' }),
+  `[99999999999999999999.999999] ${body}`, `[18446744073709551615.999999] ${body}`,
+  `4,1,99999999999999999999,-;${body}`, `4,1,18446744073709551615,-;${body}`,
+  `9999-12-31T23:59:59.999999+14:00 n1 kernel: ${body}`, `9999-12-31T23:59:59.999999-14:00 n1 kernel: ${body}`,
+  `0000-01-01T00:00:00+14:00 n1 kernel: ${body}`, `<4>1 9999-12-31T23:59:59Z n1 kernel - - - ${body}`,
+  `Feb 29 10:00:00 n1 kernel: ${body}`, `Dec 31 23:59:60 n1 kernel: ${body}`, `Jan 00 10:00:00 n1 kernel: ${body}`,
+  `Jan 32 25:61:61 n1 kernel: ${body}`, `Thu Jan  1 00:00:00 9999 n1 kernel: ${body}`, `[Fri Dec 31 23:59:59 9999] ${body}`,
+  `1713780000.123456 n1 kernel: ${body}`, `99999999999999999999.123456 n1 kernel: ${body}`,
+  `[ 1000.000000] ${body.replace('LEN=60', 'LEN=99999999999999999999')}`,
+  `[ 1000.000000] ${body.replace('SPT=2380', 'SPT=99999999999')}`, `[ 1000.000000] ${body.replace('ID=1', 'ID=-5')}`,
+];
