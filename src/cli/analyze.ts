@@ -205,6 +205,8 @@ export function useColor(mode: AnalyzeOptions['color'], io: CliIO): boolean {
 
 /** How many parse issues are shown on stderr before only counting them. */
 const MAX_SHOWN_ISSUES = 5;
+/** stdin read ahead of the live view (the thread reader's cap; a frame holds the main thread for milliseconds) */
+const LIVE_READ_AHEAD_BYTES = 32 * 1024 * 1024;
 
 /**
  * Runs analyze with validated options. `signal` ends reading early (SIGINT/SIGTERM); the summary is still printed.
@@ -227,8 +229,8 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     ...(opts.follow ? { followFrom: opts.fromStart ? 'start' : 'end' } : {}),
     kmsg: opts.kmsg ?? false,
     stdin: io.stdin,
-    // the live view draws on the main thread: a pipe on stdin is drained by a thread of its own meanwhile
-    stdinThread: live,
+    // the live view draws on the main thread, a frame at a time: a pipe on stdin is read further ahead meanwhile
+    ...(live ? { stdinReadAhead: LIVE_READ_AHEAD_BYTES } : {}),
   });
   if (live) {
     // the ruleset parsers are loaded only for the live view's --ruleset

@@ -54,10 +54,22 @@ function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
 /**
  * Chunks of `raw`, gunzipped when the first two bytes are the gzip magic. Counts raw (compressed) bytes.
  * Backpressure: everything is pulled by `for await`; zlib's stream buffers at most its highWaterMark.
+ * When the consumer stops early (`| head`, an error), `raw` is closed too: a chunk reader's `finally` releases what
+ * it holds (a file handle, the reading thread, which would otherwise keep the process alive).
  */
 async function* decompressed(raw: AsyncIterable<Buffer>, stats: InputStats): AsyncGenerator<Buffer> {
   // A Readable in string mode (Readable.from(['text']), setEncoding) yields strings: read their UTF-8 bytes.
   const src0 = raw[Symbol.asyncIterator]();
+  try {
+    yield* decompressedFrom(src0, stats);
+  } finally {
+    // Not awaited: with gzip, zlib's side may be waiting on src0.next() (a quiet pipe); the return then runs once
+    // that read ends (a chunk reader also ends on its abort signal). Otherwise src0 is idle and closes at once.
+    src0.return?.()?.catch(() => undefined);
+  }
+}
+
+async function* decompressedFrom(src0: AsyncIterator<unknown>, stats: InputStats): AsyncGenerator<Buffer> {
   const it = {
     next: async (): Promise<IteratorResult<Buffer>> => {
       const r = await src0.next();
@@ -76,8 +88,9 @@ async function* decompressed(raw: AsyncIterable<Buffer>, stats: InputStats): Asy
       break;
     }
     stats.bytes += r.value.length;
-    head.push(r.value);
     headLen += r.value.length;
+    // a chunk held while the next one is read is copied: readers may reuse a chunk's memory once asked for the next
+    head.push(headLen < 2 ? Buffer.from(r.value) : r.value);
   }
   const first = head.length === 1 ? (head[0] as Buffer) : Buffer.concat(head);
   const rest = async function* (): AsyncGenerator<Buffer> {
@@ -111,11 +124,11 @@ export interface FileSourceOptions {
    */
   name?: string;
   /**
-   * streamSource: when the stream is process.stdin on a pipe or socket, read it on a worker thread (the live view:
-   * see thread-reader.ts). Otherwise ignored.
-   * @default false
+   * streamSource: when the stream is process.stdin on a pipe or socket, it is read on a worker thread
+   * (thread-reader.ts), at most this many bytes ahead of the consumer; 0 reads it on the main thread.
+   * @default 4 MiB
    */
-  thread?: boolean;
+  readAhead?: number;
 }
 
 /** What {@link regularChunks} reads from: a file handle, or a descriptor such as stdin. */
@@ -284,11 +297,18 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
   );
 }
 
+/**
+ * How far a reading thread may read stdin ahead of the consumer: enough to keep a pipe drained while the main thread
+ * works on a chunk or collects garbage. The live view asks for more (a frame holds its main thread longer).
+ */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
 /** A LineSource for an already open stream, normally stdin (`-`). */
 export function streamSource(stream: Readable, options: FileSourceOptions = {}): LineSource {
   const name = options.name ?? '-';
-  if (options.thread === true && canReadOnThread(stream)) {
-    const reader: ThreadReader = threadReader(0);
+  const readAhead = options.readAhead ?? READ_AHEAD_BYTES;
+  if (readAhead > 0 && canReadOnThread(stream)) {
+    const reader: ThreadReader = threadReader(0, { capBytes: readAhead });
     return new StreamLineSource(name, () => stream, (signal) => reader.chunks(signal), reader.backlog);
   }
   if (stream === process.stdin && stdinIsFile()) return new StreamLineSource(name, () => stream, stdinFileChunks);

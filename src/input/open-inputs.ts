@@ -33,10 +33,10 @@ export interface InputOptions {
   /** Standard input, read when there is no FILE and it is not a terminal (or for `-`). */
   stdin: Readable & { isTTY?: boolean };
   /**
-   * Read stdin on a worker thread when it is a pipe or socket (the live view: the pipe is drained while the main
-   * thread draws). @default false
+   * stdin on a pipe or socket is read on a worker thread, at most this many bytes ahead (FileSourceOptions.readAhead);
+   * 0: on the main thread. @default READ_AHEAD_BYTES (4 MiB)
    */
-  stdinThread?: boolean;
+  stdinReadAhead?: number;
 }
 
 const schema = z.object({
@@ -76,14 +76,15 @@ export async function openInputs(options: InputOptions): Promise<LineSource[]> {
   }
   if (parsed.data.followFrom !== undefined) throw new UsageError('--from-start needs --follow');
 
+  const stdinOptions = options.stdinReadAhead === undefined ? {} : { readAhead: options.stdinReadAhead };
   if (files.length === 0) {
     if (options.stdin.isTTY === true) {
       throw new UsageError('no input: give FILE arguments, pipe log lines to stdin, or use --kmsg');
     }
-    return [streamSource(options.stdin, { thread: options.stdinThread === true })];
+    return [streamSource(options.stdin, stdinOptions)];
   }
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('stdin (-) can be read only once');
   const sources: LineSource[] = [];
-  for (const f of files) sources.push(f === '-' ? streamSource(options.stdin, { thread: options.stdinThread === true }) : await openFileSource(f));
+  for (const f of files) sources.push(f === '-' ? streamSource(options.stdin, stdinOptions) : await openFileSource(f));
   return sources;
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/fwdiag.js');
@@ -111,4 +112,34 @@ describe('fwdiag parse into a file (synchronous writes from the scanner memory)'
     const mixedLines = recs.filter((r) => r.file === mixed || r.issue !== undefined).map((r) => r.line ?? 0);
     expect([...mixedLines].sort((a, b) => a - b)).toEqual(mixedLines);
   });
+});
+
+describe('fwdiag parse from a pipe (stdin read on a thread, its buffers reused)', () => {
+  it('prints the same bytes as from the file: plain, gzip, and a first chunk of one byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-pipe-'));
+    // ~9 MB: more than the 4 MiB read-ahead, so the reader waits for the parser and its buffers come round again
+    const rnd = mulberry32(5);
+    const f = join(dir, 'big.log');
+    writeFileSync(f, `${Array.from({ length: 36_000 }, (_, i) => makeLine(rnd, i) as string).join('\n')}\n`);
+    const gz = join(dir, 'big.log.gz');
+    writeFileSync(gz, gzipSync(readFileSync(f)));
+    const sh = (cmd: string) => execFileSync('bash', ['-c', `set -o pipefail; ${cmd}`], { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, TZ: 'UTC' } });
+    const node = `timeout 60 "${process.execPath}" "${bin}" parse --issues`;
+    const fromFile = sh(`${node} "${f}"`);
+    expect(fromFile.split('\n').length).toBeGreaterThan(30_000);
+    expect(sh(`cat "${f}" | ${node}`)).toBe(fromFile);
+    expect(sh(`cat "${gz}" | ${node}`)).toBe(fromFile);
+    // the first byte alone (handed over after waiting), then the rest: the byte is kept while the next chunk is
+    // read (to tell gzip), though that chunk's buffer goes back to the reading thread
+    expect(sh(`(head -c 1 "${f}"; sleep 0.3; tail -c +2 "${f}") | ${node}`)).toBe(fromFile);
+    expect(sh(`(head -c 1 "${gz}"; sleep 0.3; tail -c +2 "${gz}") | ${node}`)).toBe(fromFile);
+    // the reader goes away: the reading thread ends with the input (it would keep the process alive); `timeout`
+    // turns a hang into a failure (exit 124)
+    for (const [cat, cmd] of [['cat', 'parse'], ['cat', 'analyze'], ['gzip -c', 'parse']] as const) {
+      const out = sh(`${cat} "${f}" | timeout 30 "${process.execPath}" "${bin}" ${cmd} 2>"${dir}/err" | head -n 2; echo "exit=\${PIPESTATUS[1]}"`);
+      expect(out.trim().split('\n'), `${cat} | ${cmd}`).toHaveLength(3);
+      expect(out, `${cat} | ${cmd}`).toContain('exit=0');
+      expect(readFileSync(join(dir, 'err'), 'utf8')).toBe('');
+    }
+  }, 120_000);
 });

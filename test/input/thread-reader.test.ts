@@ -120,6 +120,51 @@ describe('thread reader', () => {
     f.close();
   }, 30_000);
 
+  it('reads into the buffers of chunks the consumer is done with: a chunk is valid until the next is asked for', async () => {
+    const f = fifo();
+    const reader = threadReader(f.r, { chunkBytes: 64 * 1024 });
+    const want = data(2 * 1024 * 1024);
+    const writing = writeAll(f.w, want).then(() => {
+      closeSync(f.w);
+    });
+    const got: Buffer[] = [];
+    const held: Buffer[] = [];
+    for await (const c of reader.chunks()) {
+      got.push(Buffer.from(c));
+      held.push(c);
+    }
+    await writing;
+    closeSync(f.r);
+    expect(Buffer.concat(got).equals(want)).toBe(true);
+    // each chunk went back to the reading thread once the next was asked for (its memory moved there: empty here,
+    // the last one too, when the loop asked for more and met the end), to be read into again
+    expect(held.length).toBeGreaterThan(8);
+    expect(held.every((c) => c.byteLength === 0)).toBe(true);
+  }, 30_000);
+
+  it('keeps every chunk of gzip data (zlib may hold one while the next is read), also when 1f comes alone', async () => {
+    for (const firstAlone of [false, true]) {
+      const f = fifo();
+      const reader = threadReader(f.r, { chunkBytes: 64 * 1024, maxAgeMs: 1 });
+      const want = Buffer.concat([Buffer.from([0x1f, 0x8b]), data(1024 * 1024)]);
+      const writing = (async () => {
+        if (firstAlone) {
+          // the reader hands over what waited maxAgeMs: a chunk of the one byte 1f
+          writeSync(f.w, want.subarray(0, 1));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await writeAll(f.w, want.subarray(firstAlone ? 1 : 0));
+        closeSync(f.w);
+      })();
+      const held: Buffer[] = [];
+      for await (const c of reader.chunks()) held.push(c);
+      await writing;
+      closeSync(f.r);
+      if (firstAlone) expect(held[0]!.length).toBe(1);
+      expect(Buffer.concat(held).equals(want)).toBe(true);
+    }
+  }, 30_000);
+
   it('reports a read error as an error with its code', async () => {
     // a write-only descriptor cannot be read: EBADF from the worker's read(2)
     const f = fifo();
