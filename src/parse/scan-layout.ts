@@ -2,7 +2,7 @@
 // scanner (src/parse/wasm/scan.ts, which writes records) and src/parse/wasm-scan.ts (which reads them): both
 // compile this file, so the two cannot disagree; layout() still reports the version the built module has.
 export const REC_SLOTS = 96;
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 // Record slots (i32 index within a record).
 export const R_STATUS = 0; // 0 fallback, 1 event, 2 skip (not a kernel line)
@@ -11,7 +11,8 @@ export const R_END = 2; // line end (before '\n' and a trailing '\r')
 export const R_ENV = 3; // envelope code, see ENV_*
 export const R_TRANSPORT = 4; // 0 none, 1 kernel, 2 syslog
 export const R_HOST = 5; // interned id or -1
-export const R_TKIND = 6; // 0 no wall clock, 1 RFC3164 (mo d h mi s), 2 ISO (y mo d h mi s off)
+export const R_TKIND = 6; // 0 no wall clock, 1 RFC3164 (mo d h mi s), 2 ISO (y mo d h mi s off), 3 journal µs (R_USEC),
+// 4 epoch seconds (R_USEC) and the fraction digits (short-unix)
 export const R_Y = 7;
 export const R_MO = 8;
 export const R_D = 9;
@@ -33,7 +34,7 @@ export const R_HASUID = 26;
 export const R_MARK = 27; // u32
 export const R_HASMARK = 28;
 export const R_INNER = 29; // 1 when the ICMP error quotes a packet (fields at P_INNER)
-export const R_USEC = 30; // f64 over slots 30-31: journal __REALTIME_TIMESTAMP (µs), with R_TKIND 3
+export const R_USEC = 30; // f64 over slots 30-31: journal __REALTIME_TIMESTAMP (µs) with R_TKIND 3, epoch seconds with 4
 export const P_OUTER = 32;
 export const R_MONO_N = 60; // i64 over slots 60-61: the stamp's digits as an integer N (mono = N / 10^K), with
 export const R_MONO_K = 62; // K, or -1 when the digits do not fit (emit() then asks JavaScript to print mono)

@@ -98,6 +98,7 @@ const ENVELOPES: readonly (Envelope | undefined)[] = [
   'talos',
   'bare',
   'journal-json',
+  'journal-short-unix',
 ];
 const TRANSPORTS: readonly (Transport | undefined)[] = [undefined, 'kernel', 'syslog'];
 const PROTOS: readonly (string | undefined)[] = [undefined, 'TCP', 'UDP', 'ICMP', 'ICMPv6'];
@@ -413,6 +414,11 @@ class Scanner {
       }
       this.lastFrac = frac;
       return this.isoMs + (i32[b + R_S] as number) * 1000 - (i32[b + R_OFF] as number) * 60000 + fracMs;
+    }
+    if (kind === 4) {
+      // journalctl short-unix: epoch seconds and the fraction as written, as decodeEnvelope() makes them
+      this.lastFrac = withFrac ? this.fracStr(fracV, fn) : '';
+      return (this.f64[(b + R_USEC) >> 1] as number) * 1000 + fracMs;
     }
     if (kind === 3) {
       // journal __REALTIME_TIMESTAMP, µs (exact: below 2^53), as journalEnvelope() turns it into ms and frac.

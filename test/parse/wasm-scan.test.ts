@@ -24,6 +24,12 @@ const dmesg = read('../../fixtures/kernel/dmesg.txt').split('\n').filter(Boolean
 const syslog = read('../../fixtures/kernel/syslog.txt').split('\n').filter(Boolean);
 const sample = read('../../fixtures/sample/harvester-upgrade.log').split('\n').filter(Boolean);
 const REAL = [...kmsg, ...dmesg, ...syslog];
+/** The real lines' bodies in envelopes the fixtures and the corpus lack: journalctl short-unix, a priority before a
+ * syslog header (relays, `logger`), dmesg -r. */
+const MORE_ENVELOPES = syslog.slice(0, 12).flatMap((l, i) => {
+  const msg = l.slice(l.indexOf(' kernel: ') + 9);
+  return [`${1713780000 + i}.${String(i * 7919).padStart(6, '0')} node-${i} kernel: ${msg}`, `<${4 + i}>${l}`, `<4>[  ${i}.000100] ${msg}`];
+});
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') } as const;
 
 function synthetic(n: number, seed: number): string[] {
@@ -154,6 +160,7 @@ describe('the scanner source', () => {
 describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
   it('on every kernel-written fixture line (kmsg, dmesg, syslog) and the bundled sample', () => {
     expect(expectSame(REAL)).toBe(REAL.length);
+    expect(expectSame(MORE_ENVELOPES)).toBe(MORE_ENVELOPES.length);
     expect(expectSame(sample)).toBeGreaterThan(500);
     // With a boot time, kmsg/dmesg lines get wall-clock time from their monotonic stamp.
     expectSame([...kmsg, ...dmesg], { ...OPTS, bootTimeMs: Date.parse('2024-05-01T00:00:00Z'), file: 'k.log' });
@@ -172,15 +179,20 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     expect(st.event + st.skip + st.fallback).toBe(lines.length);
     expect(st.fallback).toBe(0);
     expect(st.event).toBe(logs);
-    // The real kernel lines of the common scenarios are read by the scanner too.
+    // The real kernel lines of the common scenarios are read by the scanner too, in every envelope it knows.
     const real = statuses(kmsg);
     expect(real.event).toBeGreaterThan(kmsg.length / 2);
+    const inSyslog = statuses(syslog.slice(0, 12)).event;
+    expect(inSyslog).toBeGreaterThan(6);
+    expect(statuses(MORE_ENVELOPES.filter((_, i) => i % 3 === 0)).event).toBe(inSyslog); // short-unix
+    expect(statuses(MORE_ENVELOPES.filter((_, i) => i % 3 === 1)).event).toBe(inSyslog); // <PRI>Mmm dd …
+    expect(statuses(MORE_ENVELOPES.filter((_, i) => i % 3 === 2)).fallback).toBe(12); // dmesg -r: JavaScript
   });
 
   it('on real lines with bytes inserted, deleted or replaced anywhere', () => {
     fc.assert(
       fc.property(
-        fc.constantFrom(...REAL, ...synthetic(200, 13)),
+        fc.constantFrom(...REAL, ...MORE_ENVELOPES, ...synthetic(200, 13)),
         fc.nat(),
         fc.nat({ max: 12 }),
         fc.string({ unit: fc.constantFrom(...' 0123456789=.:[]xXaAfF-,;<>\r\t\u007fSRCDTPINOUT'.split('')), maxLength: 6 }),
@@ -400,6 +412,31 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
     `9999-12-31T23:59:59.999999999Z node-1 kernel: DROP ${tcp}`,
     `Dec 31 23:59:59.123456 node-1 kernel: DROP ${tcp}`,
     `Jan  1 00:00:00 node-1 kernel: [    0.000001] DROP ${tcp}`,
+    // journalctl short-unix: fraction digits as written (1 to 9; more: JavaScript), the epoch and year 9999's ends
+    `1713780001.123456 node-1 kernel: DROP ${tcp}`,
+    `1713780001.5 node-1 kernel: DROP ${tcp}`,
+    `1713780001.000000001 kernel: DROP ${tcp}`,
+    `1713780001.1234567890 node-1 kernel: DROP ${tcp}`,
+    `0.000001 node-1 kernel: DROP ${tcp}`,
+    `253402300799.999999 node-1 kernel: DROP ${tcp}`,
+    `253402300800.000000 node-1 kernel: DROP ${tcp}`,
+    `99999999999999.5 node-1 kernel: DROP ${tcp}`,
+    `1713780001.123456 node-1 sshd[7]: DROP ${tcp}`,
+    `1713780001. node-1 kernel: DROP ${tcp}`,
+    // a priority before a syslog or ISO header; dmesg -r and a bare message after one (JavaScript's)
+    `<4>Apr 22 10:00:00 node-1 kernel: DROP ${tcp}`,
+    `<13>Apr  2 10:00:00.123 node-1 kernel: DROP ${tcp}`,
+    `<4>2026-04-22T10:00:00.049123+02:00 node-1 kernel: DROP ${tcp}`,
+    `<4>Apr 22 10:00:00 node-1 sshd[1]: DROP ${tcp}`,
+    `<4>[  499.178765] DROP ${tcp}`,
+    `<12>[  499.178765] DROP ${tcp}`,
+    `<4>DROP ${tcp}`,
+    // found by the differential fuzzer: a priority of four digits is none; a relayed kernel stamp of more digits
+    // than the scanner reads (JavaScript still does); a bracketed LOG prefix is no stamp
+    `<4999>1 2024-04-22T10:00:10.661000+00:00 node-1 kernel - - - [1010.661000] DROP ${tcp}`,
+    `<4>1 2024-04-22T10:00:10.283000+00:00 node-1 kernel - - - [1010999999983000] DROP ${tcp}`,
+    `Apr 22 10:00:00 node-1 kernel: [1010999999983000.5] DROP ${tcp}`,
+    `Apr 22 10:00:00 node-1 kernel: [DROP] ${tcp}`,
     // monotonic stamps: exact digits, more digits than a double keeps, huge uptimes, integers
     `[    0.000001] DROP ${tcp}`,
     `[   12.1234567] DROP ${tcp}`,

@@ -124,6 +124,7 @@ const ENV_KMSG: i32 = 6;
 const ENV_TALOS: i32 = 7;
 const ENV_BARE: i32 = 8;
 const ENV_JOURNAL_JSON: i32 = 9;
+const ENV_SHORT_UNIX: i32 = 10;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Byte access.
@@ -798,18 +799,41 @@ function talos(): i32 {
 let lineStart: i32 = 0;
 
 /** The envelope of the line at lineStart. 1 ok (pos at the message), 0 skip, -1 fallback. */
+/**
+ * journalctl short-unix, `1713780001.123456 host kernel: `: epoch seconds in [s, k), fraction digits in (k, j).
+ * As decodeEnvelope(): the time is seconds × 1000 plus the fraction in ms, shown with its digits as written. More
+ * digits than the record keeps exactly: JavaScript.
+ */
+function shortUnix(s: i32, k: i32, j: i32): i32 {
+  if (k - s > 12) return -1;
+  const secs = uintIn(s, k);
+  if (secs < 0 || fraction(k + 1) != j) return -1;
+  store<f64>(<usize>(rec + R_USEC * 4), <f64>secs);
+  set(R_TKIND, 4);
+  set(R_ENV, ENV_SHORT_UNIX);
+  return syslogTail(j);
+}
+
 function envelope(): i32 {
   const s = lineStart;
   const c0 = b(s);
   if (c0 == 60) {
-    // `<PRI>`
+    // `<PRI>`: one to three digits, as decodeEnvelope() takes them
     let gt = s + 1;
-    while (gt < s + 5 && b(gt) != 62) gt++;
+    while (gt < s + 4 && b(gt) != 62) gt++;
     if (b(gt) != 62 || gt - s < 2) return -1;
     if (uintIn(s + 1, gt) < 0) return -1;
     const p = gt + 1;
     if (b(p) == 49 && b(p + 1) == 32) return rfc5424(p + 2);
-    return -1;
+    // a syslog header after the priority, as a relay or `logger` writes it (`<4>Apr 22 10:00:01 host kernel: `)
+    if (b(p + 3) == 32 && monthAt(p) >= 0) return rfc3164(p);
+    if (isDigit(b(p)) && b(p + 4) == 45) {
+      const e = iso(p);
+      if (e < 0) return -1;
+      set(R_ENV, ENV_RFC3339);
+      return syslogTail(e);
+    }
+    return -1; // dmesg -r (`<4>[ …`), a bare message: JavaScript
   }
   if (c0 == 91) return bracketStamp(s);
   if (isDigit(c0)) {
@@ -824,10 +848,9 @@ function envelope(): i32 {
       return syslogTail(e);
     }
     if (ck == 46) {
-      // journalctl short-unix (`1713780001.123456 host kernel:`): JavaScript
       let j = k + 1;
       while (isDigit(b(j))) j++;
-      if (b(j) == 32 && j > k + 1) return -1;
+      if (b(j) == 32 && j > k + 1) return shortUnix(s, k, j);
     }
   }
   const c1 = b(s + 1);
@@ -1532,7 +1555,7 @@ const K_UID = lit(',"uid":');
 const K_GID = lit(',"gid":');
 const K_MARK = lit(',"mark":');
 const K_END = lit('}\n');
-// ENV_* codes 1..9, in order.
+// ENV_* codes 1..10, in order.
 const V_ENVS: StaticArray<i32> = [
   0,
   lit(',"envelope":"rfc3164"'),
@@ -1544,6 +1567,7 @@ const V_ENVS: StaticArray<i32> = [
   lit(',"envelope":"talos"'),
   lit(',"envelope":"bare"'),
   lit(',"envelope":"journal-json"'),
+  lit(',"envelope":"journal-short-unix"'),
 ];
 // Flag words by bit, as the records number them (P_TCPFLAGS, P_IPFLAGS).
 const V_TCP_FLAGS: StaticArray<i32> = [lit('"AE"'), lit('"CWR"'), lit('"ECE"'), lit('"URG"'), lit('"ACK"'), lit('"PSH"'), lit('"RST"'), lit('"SYN"'), lit('"FIN"')];
@@ -1807,6 +1831,10 @@ function putTime(p: i32): i32 {
     ms = us / 1000;
     fracOut = <u32>(us % 1000000);
     fracN = 6;
+  } else if (kind == 4) {
+    ms = load<f64>(<usize>(rec + R_USEC * 4)) * 1000 + fracMs;
+    fracOut = fracV;
+    fracN = fn;
   } else {
     return putLit(p, K_TIME_NULL);
   }
@@ -2126,10 +2154,16 @@ export function scan(from: i32, end: i32): i32 {
           if (!isNaN(mono)) {
             if (load<i32>(<usize>(rec + R_HASMONO * 4)) == 0) setMono(mono, secN, secK);
             pos = b(close + 1) == 32 ? close + 2 : close + 1;
+          } else {
+            // Not a stamp seconds() reads. Digits, spaces and dots only (more digits than it takes, which
+            // readSeconds() may still read): JavaScript decides. Anything else (`[DROP] `) is no stamp there either.
+            let q = pos + 1;
+            while (q < close && (isDigit(b(q)) || b(q) == 32 || b(q) == 46)) q++;
+            if (q == close) pos = -1;
           }
         }
       }
-      st = body();
+      st = pos < 0 ? -1 : body();
     } else if (e == 0) {
       st = 2;
     } else {
