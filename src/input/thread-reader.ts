@@ -31,7 +31,10 @@ export interface ThreadReaderOptions {
 }
 
 export interface ThreadReader {
-  /** The input's chunks, in order; the worker starts when this is first iterated. Iterate once. */
+  /**
+   * The input's chunks, in order; the worker starts when this is first iterated. Iterate once. A chunk is valid until
+   * the next one is asked for (its buffer is read into again), unless the input is gzip.
+   */
   chunks(signal?: AbortSignal): AsyncGenerator<Buffer>;
   /** Bytes read from the pipe and not yet taken by the consumer. */
   backlog(): number;
