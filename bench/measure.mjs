@@ -48,15 +48,17 @@ if (mode === 'naive') {
   }
   if (events !== totals.events) throw new Error('event count mismatch');
   report(totals.lines);
-} else if (mode === 'parse-cli' || mode === 'analyze-cli' || mode === 'report-cli' || mode === 'suggest-cli') {
+} else if (mode === 'parse-cli' || mode === 'analyze-cli' || mode === 'report-cli' || mode === 'suggest-cli' || mode === 'analyze-pipe') {
   // The CLI exactly as `fwdiag parse FILE > /dev/null` / `fwdiag analyze --summary FILE > /dev/null` (…) runs it
-  // (bin/fwdiag.js only calls run()); stdout is /dev/null, opened by the parent.
+  // (bin/fwdiag.js only calls run()); stdout is /dev/null, opened by the parent. analyze-pipe: `cat CORPUS | fwdiag
+  // analyze --summary`, stdin a pipe the parent's shell fills with cat.
   const { run } = await import('../dist/cli/main.js');
   const argv = {
     'parse-cli': ['parse', '--stats', corpus],
     'analyze-cli': ['analyze', '--summary', corpus],
     'report-cli': ['report', '--format', 'json', '--platform', 'harvester', '--role', 'control-plane', corpus],
     'suggest-cli': ['suggest', '--json', '--platform', 'harvester', '--role', 'control-plane', corpus],
+    'analyze-pipe': ['analyze', '--summary'],
   }[mode];
   let stats = '';
   const stderr = { write: (s) => { stats += s; return true; }, isTTY: false };

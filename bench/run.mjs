@@ -17,7 +17,11 @@ function measure(mode) {
   let maxRss = 0;
   for (let i = 0; i < RUNS; i++) {
     const devnull = openSync('/dev/null', 'w');
-    const r = spawnSync(process.execPath, [join(here, 'measure.mjs'), mode, corpus], {
+    const args = [join(here, 'measure.mjs'), mode, corpus];
+    // -pipe modes read the corpus from stdin, a pipe `cat` fills (fd 3, the result, passes through the shell)
+    const pipe = mode.endsWith('-pipe');
+    const q = (a) => `'${a.replaceAll("'", "'\\''")}'`;
+    const r = spawnSync(pipe ? 'bash' : process.execPath, pipe ? ['-c', `cat ${q(corpus)} | ${[process.execPath, ...args].map(q).join(' ')}`] : args, {
       stdio: ['ignore', devnull, 'inherit', 'pipe'],
       env: { ...process.env, BENCH_LINES: String(LINES), NO_COLOR: '1', TZ: 'UTC' }, // the corpus's stamps are UTC
       maxBuffer: 1 << 20,
@@ -47,6 +51,9 @@ const rows = [
   ['parse: bytes → events', measure('parse-core'), 2_000_000, 3],
   ['parse FILE > /dev/null (NDJSON)', measure('parse-cli'), 1_000_000, null],
   ['analyze --summary FILE', measure('analyze-cli'), 1_500_000, 2],
+  // no target: the same through a pipe (`cat FILE | fwdiag analyze --summary`, stdin read on a thread), as
+  // `journalctl -k | fwdiag` reads
+  ['  cat FILE | analyze --summary', measure('analyze-pipe'), null, null],
   // no target: analyze without its classifier (bytes → packets, counted only), so a run shows where analyze's time goes
   ['  of which bytes → packets', measure('packets-core'), null, null],
   // no targets: the rest of the pipeline, for before/after comparisons
