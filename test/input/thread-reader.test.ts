@@ -165,6 +165,22 @@ describe('thread reader', () => {
     }
   }, 30_000);
 
+  it('sleeps longer while the pipe is quiet, yet hands over a line written after seconds of quiet within 0.25 s', async () => {
+    const f = fifo();
+    const reader = threadReader(f.r);
+    const it = reader.chunks()[Symbol.asyncIterator]();
+    writeSync(f.w, Buffer.from('first\n'));
+    expect((await it.next()).value?.toString()).toBe('first\n');
+    // 3 s quiet: past the 1 ms and 10 ms steps, in the 50 ms one
+    await new Promise((r) => setTimeout(r, 3000));
+    const t0 = performance.now();
+    writeSync(f.w, Buffer.from('after quiet\n'));
+    expect((await it.next()).value?.toString()).toBe('after quiet\n');
+    expect(performance.now() - t0).toBeLessThan(250);
+    await it.return?.();
+    f.close();
+  }, 30_000);
+
   it('reports a read error as an error with its code', async () => {
     // a write-only descriptor cannot be read: EBADF from the worker's read(2)
     const f = fifo();
