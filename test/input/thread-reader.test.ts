@@ -177,7 +177,7 @@ describe('thread reader', () => {
     writeSync(f.w, Buffer.from('after quiet\n'));
     expect((await it.next()).value?.toString()).toBe('after quiet\n');
     expect(performance.now() - t0).toBeLessThan(250);
-    await it.return?.();
+    await it.return?.(undefined);
     f.close();
   }, 30_000);
 
