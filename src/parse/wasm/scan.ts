@@ -798,7 +798,6 @@ function talos(): i32 {
 
 let lineStart: i32 = 0;
 
-/** The envelope of the line at lineStart. 1 ok (pos at the message), 0 skip, -1 fallback. */
 /**
  * journalctl short-unix, `1713780001.123456 host kernel: `: epoch seconds in [s, k), fraction digits in (k, j).
  * As decodeEnvelope(): the time is seconds × 1000 plus the fraction in ms, shown with its digits as written. More
@@ -814,6 +813,7 @@ function shortUnix(s: i32, k: i32, j: i32): i32 {
   return syslogTail(j);
 }
 
+/** The envelope of the line at lineStart. 1 ok (pos at the message), 0 skip, -1 fallback. */
 function envelope(): i32 {
   const s = lineStart;
   const c0 = b(s);
