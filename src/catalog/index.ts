@@ -11,6 +11,7 @@ export {
   loadCatalogFile,
   mergeCatalogs,
   parseCatalogText,
+  parseYamlText,
 } from './loader.js';
 export type { Catalog, CatalogResult, CompiledCatalog } from './loader.js';
 export {

@@ -18,10 +18,14 @@ export const MAX_CATALOG_ENTRIES = 5000;
 // The YAML parser is loaded when a catalog is read as YAML: the built-in catalog normally comes compiled (JSON).
 const require = createRequire(import.meta.url);
 let yamlParse: typeof import('yaml').parse | undefined;
-function parseYaml(text: string, options: { maxAliasCount: number }): unknown {
+/**
+ * YAML (or JSON) an operator wrote — catalogs, `compile`'s policies and fragments — to be judged by a zod schema:
+ * aliases capped (no billion laughs), and no process warnings (Node prints them with a raw snippet of the file; what
+ * the file means is zod's to judge). Throws on invalid YAML.
+ */
+export function parseYamlText(text: string): unknown {
   yamlParse ??= (require('yaml') as typeof import('yaml')).parse;
-  // no process warnings (Node prints them with a raw snippet of the file): what the file means is zod's to judge
-  return yamlParse(text, { ...options, logLevel: 'error' });
+  return yamlParse(text, { maxAliasCount: 100, logLevel: 'error' });
 }
 
 export type CatalogResult = { ok: true; value: PlatformCatalog } | { ok: false; issues: string[] };
@@ -36,7 +40,7 @@ export function parseCatalogText(text: string, origin: string): CatalogResult {
   if (text.length > MAX_CATALOG_BYTES) return { ok: false, issues: [`${origin}: larger than ${MAX_CATALOG_BYTES} bytes`] };
   let raw: unknown;
   try {
-    raw = parseYaml(text, { maxAliasCount: 100 });
+    raw = parseYamlText(text);
   } catch (e) {
     return { ok: false, issues: [`${origin}: not valid YAML: ${(e as Error).message.split('\n')[0] ?? ''}`] };
   }

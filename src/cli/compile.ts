@@ -4,11 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
 import type { CliIO, Command } from './io.js';
-import { loadCatalog } from '../catalog/index.js';
+import { loadCatalog, parseYamlText } from '../catalog/index.js';
 import { TARGETS, compileTarget, parseFragment, parsePolicy, resolvePolicy } from '../compile/index.js';
 import type { PolicyFragment } from '../compile/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -96,9 +95,7 @@ async function readText(path: string, io: CliIO): Promise<string> {
 
 function yamlOf(text: string, name: string): unknown {
   try {
-    // logLevel 'error': the parser's warnings (an unknown tag…) would go to process warnings, printed by Node with a
-    // raw snippet of the file; what the file means is zod's to judge
-    return parseYaml(text, { maxAliasCount: 100, logLevel: 'error' }) ?? {};
+    return parseYamlText(text) ?? {};
   } catch (e) {
     throw new RulesetError(`${name}: not valid YAML/JSON: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }
