@@ -8,7 +8,7 @@ import { UsageError } from '../cli/errors.js';
 import { ISO_END_MS } from '../parse/time.js';
 import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
 import { catalogServiceLookup, type ServiceLookup } from './services.js';
-import { Flow, FlowTable, PortSet, flowKey, own, verdictRank, type WindowMarks } from './flows.js';
+import { Flow, FlowTable, MONO, PortSet, SEQ, WALL, flowKey, own, verdictRank, type WindowMarks } from './flows.js';
 import { ScanDetector } from './scan.js';
 import {
   FLAG_ACK,
@@ -203,6 +203,9 @@ function protoName(p: string): string | undefined {
 /** ct-invalid lines seen before their flow, waiting to be attached. Bounded: they are corroboration only. */
 const MAX_PENDING_CT = 4096;
 
+/** Hosts whose boot time is kept (see ClassifierCore.boots). */
+const MAX_BOOTS = 4096;
+
 class Classified implements ClassifiedEvent {
   changes?: FlowChange[];
   private text: string | undefined;
@@ -306,9 +309,16 @@ class ClassifierCore implements Classifier {
   private readonly strings = new Map<string, string>();
   private ctInvalid = 0;
   private events = 0;
-  /** stands in for time when a line has none: one ms per event keeps order */
+  /** stands in for time when a line has none (clock SEQ): one ms per event keeps order */
   private seq = 0;
-  private now = -Infinity;
+  /** the clock timeOf() put its last packet on */
+  private clock = WALL;
+  /**
+   * Boot time (wall-clock ms) per host, from packets that carry both a wall-clock time and the kernel's monotonic
+   * one (journald, a kernel stamp in a syslog line): a packet of that host with only the monotonic time is put on
+   * the wall clock by it. Bounded: hosts are few; a stream of garbage host names starts it over.
+   */
+  private readonly boots = new Map<string | null, number>();
   /** wall-clock span of the input (ms), NaN for none (a double updated in place, see Flow.lastTsNum) */
   private firstTs = NaN;
   private lastTs = NaN;
@@ -368,11 +378,45 @@ class ClassifierCore implements Classifier {
   /** the verdict run() gave its last packet */
   private lastVerdict: Verdict = 'undetermined';
 
+  /**
+   * The packet's event time (ms), its clock in `this.clock`: the wall clock when the line has one or its host's boot
+   * time is known, else the kernel's monotonic clock, else a counter of untimed packets.
+   */
+  private timeOf(e: Packet): number {
+    const ts = e.ts;
+    const mono = e.mono;
+    if (ts !== null) {
+      if (mono !== null) this.learnBoot(e.host, ts - mono * 1000);
+      this.clock = WALL;
+      return ts;
+    }
+    if (mono !== null) {
+      const boot = this.boots.size === 0 ? undefined : this.boots.get(e.host);
+      if (boot !== undefined) {
+        this.clock = WALL;
+        return boot + mono * 1000;
+      }
+      this.clock = MONO;
+      return mono * 1000;
+    }
+    this.clock = SEQ;
+    return ++this.seq;
+  }
+
+  private learnBoot(host: string | null, boot: number): void {
+    const known = this.boots.get(host);
+    // a syslog stamp has whole seconds: its boot time wobbles by up to 1 s; a reboot or a clock step moves it more
+    if (known !== undefined && Math.abs(boot - known) <= 2000) return;
+    if (known === undefined && this.boots.size >= MAX_BOOTS) this.boots.clear();
+    this.boots.set(host === null ? null : own(host), boot);
+  }
+
   /** Judges and counts packet `e`; returns its result when `event` (e itself, as an event) is given. */
   private run(e: Packet, event: DropEvent | undefined): ClassifyResult | undefined {
     const j = judge(e, this.ctx, this.j);
-    const t = e.ts ?? (e.mono !== null ? e.mono * 1000 : ++this.seq);
-    if (t > this.now) this.now = t;
+    const t = this.timeOf(e);
+    const clock = this.clock;
+    this.table.see(t, clock);
     if (e.ts !== null) {
       // the earliest and the latest wall-clock time, whatever the input order (`!(a >= NaN)` holds: the first one)
       if (!(e.ts >= this.firstTs)) this.firstTs = e.ts;
@@ -403,8 +447,8 @@ class ClassifierCore implements Classifier {
     if (j.probe && clientId > 0 && this.scan.isScanner(clientId)) {
       // a known scanner: its probes go to one flow per (host, proto, target, source) instead of one per port
       verdict = 'scan';
-      this.scan.observe(clientId, serverPort ?? 0, false, t, undefined);
-      const f = this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []), clientId);
+      this.scan.observe(clientId, serverPort ?? 0, false, t, undefined, clock);
+      const f = this.scanAggregate(e.host, j.proto, server, client, t, clock, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []), clientId);
       if (serverPort !== null) f.addPort(serverPort);
       flow = f;
     } else {
@@ -415,7 +459,7 @@ class ClassifierCore implements Classifier {
         if (serverId >= 0) f = this.table.findIds(e.host, j.proto, serverId, serverPort, clientId);
       }
       if (f === undefined) {
-        f = this.newFlow(e, j, server, serverPort, client, verdict, t);
+        f = this.newFlow(e, j, server, serverPort, client, verdict, t, clock);
         changes = [{ kind: 'new', flow: f }];
       } else if (verdictRank(verdict) > verdictRank(f.verdict)) {
         const from = f.verdict;
@@ -425,17 +469,22 @@ class ClassifierCore implements Classifier {
       flow = f;
       if (j.probe) {
         const known = j.service !== undefined && j.service !== NODEPORT;
-        const became = this.scan.observe(f.clientId, serverPort ?? 0, known, t, f);
+        const became = this.scan.observe(f.clientId, serverPort ?? 0, known, t, f, clock);
         if (became !== null) {
           verdict = 'scan';
-          flow = this.foldScanner(became, f, e, j, server, client, t, (changes ??= []));
+          flow = this.foldScanner(became, f, e, j, server, client, t, clock, (changes ??= []));
           if (serverPort !== null) flow.addPort(serverPort);
         }
       }
     }
 
+    if (flow.clock !== clock) {
+      // from the host's monotonic clock to the wall clock: its boot time (just learned) moves the flow's times over
+      const boot = flow.clock === MONO && clock === WALL ? this.boots.get(e.host) : undefined;
+      reclock(flow, t, clock, boot);
+    }
     // "still going": a quiet gap longer than --settle ends an episode; persistence is counted from the new one
-    if (!flow.persistent && t - flow.lastSeen > this.options.settleMs) flow.persistAt = this.persistAtFrom(t);
+    if (!flow.persistent && t - flow.lastSeen > this.options.settleMs) flow.persistAt = this.persistAtFrom(t, clock);
     bump(this.counts, verdict);
     if (verdict === 'genuine-block') flow.nBlock++;
     else if (verdict === 'undetermined') flow.nUndet++;
@@ -446,7 +495,8 @@ class ClassifierCore implements Classifier {
     }
     if (this.winCounts !== null) {
       const w = this.options.window!;
-      bump(t < w.start ? this.winCounts.before : t < w.end ? this.winCounts.during : this.winCounts.after, verdict);
+      const ct = clock === WALL ? t : -Infinity; // a time on another clock cannot be placed: counted before
+      bump(ct < w.start ? this.winCounts.before : ct < w.end ? this.winCounts.during : this.winCounts.after, verdict);
     }
     this.last(verdict, 'drop', flow, changes !== undefined && changes.length > 0 ? changes : undefined);
     return event === undefined ? undefined : this.lastResult(event);
@@ -479,7 +529,7 @@ class ClassifierCore implements Classifier {
    */
   private foldScanner(
     became: Flow[], current: Flow, e: Packet, j: Judgement, server: string, client: string, t: number,
-    changes: FlowChange[],
+    clock: number, changes: FlowChange[],
   ): Flow {
     // the tipping packet's flow, if it was created by this very packet, is announced as the scan, never as a block
     const i = changes.findIndex((c) => c.kind === 'new' && c.flow === current);
@@ -503,16 +553,16 @@ class ClassifierCore implements Classifier {
       fold.push(g);
     }
     for (const g of fold) {
-      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes);
+      const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.clock, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes);
       mergeInto(agg, g);
       this.table.detach(g);
     }
-    return this.scanAggregate(e.host, j.proto, server, client, t, e.ts, e.mono, e.line, e.file, j.rule, changes);
+    return this.scanAggregate(e.host, j.proto, server, client, t, clock, e.ts, e.mono, e.line, e.file, j.rule, changes);
   }
 
   /** The scan flow of (host, proto, target, source), created (and announced) when missing. */
   private scanAggregate(
-    host: string | null, proto: string, server: string, client: string, t: number, ts: number | null,
+    host: string | null, proto: string, server: string, client: string, t: number, clock: number, ts: number | null,
     mono: number | null, line: number, file: string | undefined, rule: RuleId, changes: FlowChange[],
     clientId = -1,
   ): Flow {
@@ -520,7 +570,7 @@ class ClassifierCore implements Classifier {
       ? this.table.findFor(host, proto, server, null, clientId)
       : this.table.find(host, proto, server, null, client);
     if (f === undefined) {
-      f = this.table.create(host, proto, server, null, client, this.now);
+      f = this.table.create(host, proto, server, null, client, t, clock);
       this.initFlow(f, 'scan', rule, undefined, t, ts, mono, line, file, true);
       f.portSet = new PortSet();
       changes.push({ kind: 'new', flow: f });
@@ -555,19 +605,20 @@ class ClassifierCore implements Classifier {
     f.firstMono = f.lastMono = mono;
     f.firstLine = f.lastLine = line;
     f.file = file;
-    f.persistAt = this.persistAtFrom(t);
+    f.persistAt = this.persistAtFrom(t, f.clock);
     if (w !== undefined) f.window = { before: 0, during: 0, after: 0 };
     f.probe = probe;
   }
 
   /**
-   * When a flow whose current episode began at `t` becomes persistent: after --settle of unbroken activity, and
-   * for an episode that began before the end of --window, only once it has gone on --settle past the window.
+   * When a flow whose current episode began at `t` (on `clock`) becomes persistent: after --settle of unbroken
+   * activity, and for an episode that began before the end of --window (wall-clock times only), only once it has
+   * gone on --settle past the window.
    */
-  private persistAtFrom(t: number): number {
+  private persistAtFrom(t: number, clock: number): number {
     const w = this.options.window;
     const settle = this.options.settleMs;
-    return w !== undefined && t < w.end ? Math.max(t, w.end) + settle : t + settle;
+    return w !== undefined && clock === WALL && t < w.end ? Math.max(t, w.end) + settle : t + settle;
   }
 
   /** Keeps what the packet's reason needs, to build it when someone asks (most flows are never printed). */
@@ -629,8 +680,9 @@ class ClassifierCore implements Classifier {
 
   private newFlow(
     e: Packet, j: Judgement, server: string, serverPort: number | null, client: string, verdict: Verdict, t: number,
+    clock: number,
   ): Flow {
-    const f = this.table.create(e.host, j.proto, server, serverPort, client, this.now);
+    const f = this.table.create(e.host, j.proto, server, serverPort, client, t, clock);
     this.initFlow(f, verdict, j.rule, j.service, t, e.ts, e.mono, e.line, e.file, j.probe);
     this.exemplar(f, e, j);
     if (this.pendingCt.size > 0) {
@@ -676,7 +728,7 @@ class ClassifierCore implements Classifier {
     if (f.proto === 'tcp') f.addFlags(j.flags, 1);
     if (f.window !== null) {
       const w = this.options.window!;
-      if (t < w.start) f.window.before++;
+      if (f.clock !== WALL || t < w.start) f.window.before++;
       else if (t < w.end) f.window.during++;
       else f.window.after++;
     }
@@ -810,21 +862,40 @@ class ClassifierCore implements Classifier {
   }
 }
 
+/**
+ * A flow's packet came on another clock than its earlier ones. From the kernel's monotonic clock to the wall clock
+ * with the host's boot time known, the flow's times move over by it. Otherwise (one input mixing logs with and
+ * without wall-clock times) the gap since the last packet is unknown and taken as none: the episode goes on, as far
+ * from persisting as it was.
+ */
+function reclock(f: Flow, t: number, clock: number, boot: number | undefined): void {
+  const shift = boot !== undefined ? boot : t - f.lastSeen;
+  f.persistAt += shift;
+  f.firstSeen += shift;
+  f.lastSeen += shift;
+  f.clock = clock;
+  const s = f.syn;
+  if (s !== null) s.last += shift;
+}
+
 /** Adds flow `g`'s packets, span, ports, flags and marks to scan flow `agg`. */
 function mergeInto(agg: Flow, g: Flow): void {
   agg.count += g.count;
-  if (g.firstSeen < agg.firstSeen) {
-    agg.firstSeen = g.firstSeen;
-    agg.firstTs = g.firstTs;
-    agg.firstMono = g.firstMono;
-    agg.firstLine = g.firstLine;
+  if (g.clock === agg.clock) {
+    if (g.firstSeen < agg.firstSeen) {
+      agg.firstSeen = g.firstSeen;
+      agg.firstLine = g.firstLine;
+    }
+    if (g.lastSeen > agg.lastSeen) {
+      agg.lastSeen = g.lastSeen;
+      agg.lastLine = g.lastLine;
+    }
   }
-  if (g.lastSeen > agg.lastSeen) {
-    agg.lastSeen = g.lastSeen;
-    agg.lastTs = g.lastTs;
-    agg.lastMono = g.lastMono;
-    agg.lastLine = g.lastLine;
-  }
+  // the times shown are merged as times, whatever the clock the flows were on
+  if (g.firstTs !== null && (agg.firstTs === null || g.firstTs < agg.firstTs)) agg.firstTs = g.firstTs;
+  if (g.lastTs !== null && (agg.lastTs === null || g.lastTs > agg.lastTs)) agg.lastTs = g.lastTs;
+  if (g.firstMono !== null && (agg.firstMono === null || g.firstMono < agg.firstMono)) agg.firstMono = g.firstMono;
+  if (g.lastMono !== null && (agg.lastMono === null || g.lastMono > agg.lastMono)) agg.lastMono = g.lastMono;
   if (g.serverPort !== null) agg.addPort(g.serverPort);
   if (g.proto === 'tcp') {
     const fl = g.flagCounts();

@@ -110,6 +110,16 @@ export interface SynTrack {
 }
 
 /**
+ * The clocks event times are on. Times on different clocks cannot be compared: a wall-clock time is ~1.7e12 ms, a
+ * kernel monotonic one is the time since its host booted, a counter counts packets. Idle time, scan windows and
+ * persistence are each measured on one clock.
+ */
+export const WALL = 0;
+export const MONO = 1;
+export const SEQ = 2;
+export const CLOCKS = 3;
+
+/**
  * One flow's live state. Fields are public for the classifier and writers; treat as read-only outside classify/.
  * Every field is set in the constructor (one hidden class for all flows); rare parts (SYN tracking, window marks,
  * scan ports) are sub-objects created when first needed, so the common flow stays small.
@@ -125,8 +135,11 @@ export class Flow {
   readonly protoId: number;
   verdict: Verdict = 'undetermined';
   count = 0;
-  /** event time (ms: `ts`, else `mono`×1000, else the classifier's line counter) */
+  /** event time (ms) on the flow's {@link clock}: `ts`, else `mono`×1000 (moved to the wall clock when the host's
+   * boot time is known), else the classifier's counter of untimed packets */
   lastSeen = 0;
+  /** the clock {@link lastSeen}, {@link firstSeen} and {@link persistAt} are on: WALL, MONO or SEQ */
+  clock = WALL;
   /** {@link lastTs} and {@link lastMono} with NaN for none: a double field is updated in place, where a field that
    * may hold null would take a pointer to the packet's own number (a write barrier and a remembered-set entry per
    * packet) */
@@ -547,6 +560,7 @@ export interface FlowTableOptions {
 /** Idle flows are looked for after this many adds, or a quarter of the table's size if larger (amortised O(1)). */
 const SWEEP_EVERY = 4096;
 
+
 const MIN_SLOTS = 1024;
 
 /** Protocol names kept as the constants they are (judge() hands out these very strings); ids 1-6 in this order. */
@@ -642,13 +656,17 @@ export class FlowTable {
   }
 
   /**
-   * Adds a new flow of this key (not held: {@link find} said so) and returns it. `now` (event time) drives idle
-   * expiry; when the table is full, the least recently seen flows make room first.
+   * Adds a new flow of this key (not held: {@link find} said so) and returns it, on clock `clock`. `now` (event
+   * time on that clock) drives idle expiry; when the table is full, the least recently seen flows make room first.
    */
-  create(host: string | null, proto: string, server: string, serverPort: number | null, client: string, now: number): Flow {
+  create(
+    host: string | null, proto: string, server: string, serverPort: number | null, client: string, now: number,
+    clock = WALL,
+  ): Flow {
+    this.see(now, clock);
     if (++this.addsSinceSweep >= SWEEP_EVERY && this.addsSinceSweep >= this.live >>> 2) {
       this.addsSinceSweep = 0;
-      this.expire(now);
+      this.expire();
     }
     if (this.live >= this.opts.maxFlows) this.evict();
     if (this.dead > 1024 && this.dead > this.live) {
@@ -661,6 +679,7 @@ export class FlowTable {
     const s = ids.acquire(server);
     const c = ids.acquire(client);
     const f = new Flow(s, c, serverPort, h, p, host === null ? null : ids.text(h), ids.text(p), ids.text(s), ids.text(c));
+    f.clock = clock;
     if ((this.live + 1) * 2 > this.slots.length) this.grow();
     this.insert(f);
     this.live++;
@@ -680,13 +699,23 @@ export class FlowTable {
     return out;
   }
 
-  /** Expires noise flows idle since before `now - idleMs`. */
-  expire(now: number): void {
-    const cutoff = now - this.opts.idleMs;
+  /** The latest event time seen on each clock (idle time is measured on a flow's own clock). */
+  readonly nows = new Float64Array(CLOCKS).fill(-Infinity);
+
+  /** Event time `now` was seen on `clock`. */
+  see(now: number, clock: number): void {
+    if (now > this.nows[clock]!) this.nows[clock] = now;
+  }
+
+  /** Expires noise flows idle for more than `idleMs` on their clock (after seeing `now` on `clock`, if given). */
+  expire(now?: number, clock = WALL): void {
+    if (now !== undefined) this.see(now, clock);
+    const idle = this.opts.idleMs;
+    const nows = this.nows;
     const order = this.order;
     for (let i = 0; i < order.length; i++) {
       const f = order[i]!;
-      if (!f.gone && f.lastSeen < cutoff && isNoise(f)) {
+      if (!f.gone && nows[f.clock]! - f.lastSeen > idle && isNoise(f)) {
         this.remove(f);
         this.expired++;
       }
@@ -695,12 +724,13 @@ export class FlowTable {
 
   /**
    * Makes room for a fifth of the cap (amortised: one round per maxFlows/5 adds): the least recently seen noise
-   * flows first, then the least recently seen of any kind. No sort: a sample of 1024 flows estimates the lastSeen
-   * cutoff, then one pass removes flows at or below it.
+   * flows first, then the least recently seen of any kind. No sort: a sample of 1024 flows estimates the idle time
+   * (on each flow's clock) of the cut, then one pass removes flows idle at least that long.
    */
   private evict(): void {
     let excess = this.live - Math.floor(this.opts.maxFlows * 0.8);
     const order = this.order;
+    const nows = this.nows;
     for (const noiseOnly of [true, false]) {
       if (excess <= 0) break;
       let candidates = 0;
@@ -712,13 +742,13 @@ export class FlowTable {
       let i = 0;
       for (const f of order) {
         if (f.gone || (noiseOnly && !isNoise(f))) continue;
-        if (i++ % step === 0) sample.push(f.lastSeen);
+        if (i++ % step === 0) sample.push(nows[f.clock]! - f.lastSeen);
       }
-      sample.sort((a, b) => a - b);
+      sample.sort((a, b) => b - a);
       const cutoff = sample[Math.min(sample.length - 1, Math.ceil((want / candidates) * sample.length))]!;
       for (const f of order) {
         if (excess <= 0) break;
-        if (!f.gone && f.lastSeen <= cutoff && (!noiseOnly || isNoise(f))) {
+        if (!f.gone && nows[f.clock]! - f.lastSeen >= cutoff && (!noiseOnly || isNoise(f))) {
           this.remove(f);
           this.evicted++;
           excess--;

@@ -26,8 +26,14 @@ export interface SourceHooks {
   untrack(src: number): void;
 }
 
-/** What the detector knows of one source. `T` is whatever the caller wants re-labelled when it turns out a scanner. */
+/**
+ * What the detector knows of one source on one clock. `T` is whatever the caller wants re-labelled when it turns out
+ * a scanner.
+ */
 export interface SourceState<T> {
+  src: number;
+  /** the clock its times are on (a source seen on several clocks has a state on each: their times do not compare) */
+  clock: number;
   /** unknown-service port → last time seen (ms), within the window */
   unknownPorts: Map<number, number>;
   /** known-service port → last time seen (ms), within the window */
@@ -50,14 +56,21 @@ export interface SourceState<T> {
 /** Items kept per source for re-labelling: enough for a threshold's worth of ports on a few hosts. */
 const ITEMS_PER_THRESHOLD = 4;
 
+/** Clocks a time may be on (see flows.ts: wall clock, kernel monotonic, counter). */
+const CLOCKS = 3;
+
 export class ScanDetector<T> {
+  /** by src × CLOCKS + clock */
   private readonly sources = new Map<number, SourceState<T>>();
-  /** sources that are scanners: usually empty, so the per-packet check costs one size test */
-  private readonly scannerSet = new Set<number>();
+  /** sources that are scanners, with how many of their states are: usually empty, so the per-packet check costs
+   * one size test */
+  private readonly scannerSet = new Map<number, number>();
+  /** the latest time seen on each clock: a source's age is measured on its own clock */
+  private readonly nows = new Float64Array(CLOCKS).fill(-Infinity);
   private readonly minUnknown: number;
   /** sources dropped because of the cap */
   evicted = 0;
-  /** sources that became scanners */
+  /** sources that became scanners (on any clock; again when evicted and seen anew) */
   scanners = 0;
 
   /** `lastSeenOf` tells when an item was last seen, so items older than the window can be pruned too. */
@@ -75,18 +88,20 @@ export class ScanDetector<T> {
   }
 
   /**
-   * Records one probe from `src` to `port` at `t`, remembering `item` for re-labelling. Returns the items to
-   * re-label when this probe made the source a scanner, `null` otherwise.
+   * Records one probe from `src` to `port` at `t` (on clock `clock`), remembering `item` for re-labelling. Returns
+   * the items to re-label when this probe made the source a scanner, `null` otherwise.
    */
-  observe(src: number, port: number, known: boolean, t: number, item: T | undefined): T[] | null {
-    let s = this.sources.get(src);
+  observe(src: number, port: number, known: boolean, t: number, item: T | undefined, clock = 0): T[] | null {
+    if (t > this.nows[clock]!) this.nows[clock] = t;
+    const key = src * CLOCKS + clock;
+    let s = this.sources.get(key);
     if (s === undefined) {
       if (this.sources.size >= this.opts.maxSources) this.evictOldest();
       s = {
-        unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0, lastSeen: t,
-        portsOldest: Infinity, itemsOldest: Infinity,
+        src, clock, unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0,
+        lastSeen: t, portsOldest: Infinity, itemsOldest: Infinity,
       };
-      this.sources.set(src, s);
+      this.sources.set(key, s);
       this.hooks?.track(src);
     }
     if (t > s.lastSeen) s.lastSeen = t;
@@ -112,21 +127,28 @@ export class ScanDetector<T> {
     if (s.knownPorts.size + s.unknownPorts.size >= this.opts.threshold && s.unknownPorts.size >= this.minUnknown) {
       s.scanner = true;
       s.since = t;
-      this.scanners++;
-      this.scannerSet.add(src);
-      const became = [...s.items];
-      s.items.clear();
-      s.unknownPorts.clear();
-      s.knownPorts.clear();
-      s.portsOldest = s.itemsOldest = Infinity;
+      const states = this.scannerSet.get(src) ?? 0;
+      if (states === 0) this.scanners++; // a source, once: on another clock it may be a scanner again
+      this.scannerSet.set(src, states + 1);
+      // its items on every clock: a scanner is one whatever the clock of the lines that showed it
+      const became: T[] = [];
+      for (let c = 0; c < CLOCKS; c++) {
+        const o = c === clock ? s : this.sources.get(src * CLOCKS + c);
+        if (o === undefined) continue;
+        for (const item of o.items) became.push(item);
+        o.items.clear();
+        o.unknownPorts.clear();
+        o.knownPorts.clear();
+        o.portsOldest = o.itemsOldest = Infinity;
+      }
       return became;
     }
     return null;
   }
 
-  /** Drops the item from its source's re-label set (e.g. when the flow table evicts it). */
+  /** Drops the item from its source's re-label sets (e.g. when the flow table evicts it). */
   forget(src: number, item: T): void {
-    this.sources.get(src)?.items.delete(item);
+    for (let c = 0; c < CLOCKS; c++) this.sources.get(src * CLOCKS + c)?.items.delete(item);
   }
 
   get size(): number {
@@ -144,17 +166,25 @@ export class ScanDetector<T> {
     s.itemsOldest = oldest;
   }
 
-  /** Drops the least recently seen tenth of the sources: amortised, no per-probe LRU bookkeeping. */
+  /**
+   * Drops the tenth of the sources idle longest (each on its own clock): amortised, no per-probe LRU bookkeeping.
+   */
   private evictOldest(): void {
     const all = [...this.sources];
-    all.sort((a, b) => a[1].lastSeen - b[1].lastSeen);
+    const nows = this.nows;
+    const idle = (s: SourceState<T>) => nows[s.clock]! - s.lastSeen;
+    all.sort((a, b) => idle(b[1]) - idle(a[1]));
     const n = Math.max(1, Math.floor(all.length / 10));
     for (let i = 0; i < n; i++) {
-      const [src] = all[i]!;
-      this.sources.delete(src);
-      this.scannerSet.delete(src);
+      const [key, s] = all[i]!;
+      this.sources.delete(key);
+      if (s.scanner) {
+        const k = (this.scannerSet.get(s.src) ?? 1) - 1;
+        if (k > 0) this.scannerSet.set(s.src, k);
+        else this.scannerSet.delete(s.src);
+      }
       this.evicted++;
-      this.hooks?.untrack(src);
+      this.hooks?.untrack(s.src);
     }
   }
 }

@@ -116,6 +116,59 @@ describe('flows', () => {
   });
 });
 
+describe('clocks', () => {
+  // journald's realtime stamp of harvester2's line at 5000 s after boot: the host booted at R - 5000 s
+  const R = Date.UTC(2026, 3, 22, 10, 0, 0);
+  const us = (ms: number) => `${ms * 1000}`;
+  const dmesg = (sec: number, client: string, dpt: number) =>
+    `[${sec.toFixed(6).padStart(12)}] HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${A} DST=${client} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(6443, dpt, 'ACK')}`;
+
+  it('puts a host\'s lines without a wall-clock time on it once that host\'s boot time is known', () => {
+    // one lost-state flow going on for 400 s: the first line has both clocks, the later ones only the monotonic one
+    const lines = [
+      journalLine(B, 50000, us(R), us(5_000_000)),
+      journalLine(B, 50001, undefined, us(5_200_000)),
+      journalLine(B, 50002, undefined, us(5_400_000)),
+    ];
+    const { results, summary } = run(lines, { settleMs: 300_000 });
+    expect(results.map((r) => r.changes?.map((c) => c.kind) ?? [])).toEqual([['new'], [], ['persistent']]);
+    expect(summary.flows[0]).toMatchObject({ count: 3, persistent: true, firstMono: 5000, lastMono: 5400 });
+  });
+
+  it('moves a flow begun on the monotonic clock over to the wall clock when its host\'s boot time turns up', () => {
+    const lines = [
+      journalLine(B, 50000, undefined, us(5_000_000)),
+      journalLine(B, 50001, us(R + 200_000), us(5_200_000)), // boot time: R - 5000 s; the flow began at R
+      journalLine(B, 50002, undefined, us(5_400_000)),
+    ];
+    const { results } = run(lines, { settleMs: 300_000 });
+    // one episode from R to R + 400 s: persistent at the third packet, not counted anew from the second
+    expect(results.map((r) => r.changes?.map((c) => c.kind) ?? [])).toEqual([['new'], [], ['persistent']]);
+    // a quiet gap is a gap on either clock: 400 s after a monotonic-only start is a new episode
+    const gap = run([
+      journalLine(B, 50000, undefined, us(5_000_000)),
+      journalLine(B, 50001, us(R + 400_000), us(5_400_000)),
+      journalLine(B, 50002, undefined, us(5_500_000)),
+    ], { settleMs: 300_000 });
+    expect(gap.summary.flows[0]).toMatchObject({ count: 3, persistent: false });
+  });
+
+  it('does not expire a flow on the monotonic clock by the wall-clock times of other lines', () => {
+    // dmesg lines (no host, no wall clock) of one flow, around 5000 wall-clock flows that make the table sweep
+    const lines = [dmesg(1000, ME, 40000)];
+    for (let i = 0; i < 5000; i++) lines.push(hv(at(1), 'harvester3', A, `10.${i >> 8}.${i & 255}.1`, tcp(6443, 45000, 'ACK')));
+    lines.push(dmesg(1001, ME, 40001));
+    const { results, summary } = run(lines, { flowIdleMs: 3_600_000 });
+    expect(summary.summary.flowsExpired).toBe(0);
+    expect(results.at(-1)!.changes).toBeUndefined();
+    expect(summary.flows.find((f) => f.host === null)).toMatchObject({ count: 2, firstMono: 1000, lastMono: 1001 });
+    // idle an hour on its own clock, it does expire
+    lines.push(dmesg(4700, B, 40002));
+    for (let i = 0; i < 5000; i++) lines.push(dmesg(4700, `10.9.${i >> 8}.${i & 255}`, 45000));
+    expect(run(lines, { flowIdleMs: 3_600_000 }).summary.summary.flowsExpired).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe('SYN retransmission backoff', () => {
   it('detects 1, 2, 4 s gaps from the same client port as TCP backoff', () => {
     const lines = [0, 1, 3, 7, 15].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240), { len: 60 }));
@@ -159,6 +212,19 @@ describe('scan detection', () => {
       firstSeen: '2026-04-22T10:00:00Z', lastSeen: '2026-04-22T10:00:28Z', firstLine: 1, lastLine: 15,
     });
     expect(summary.flows[0]!.reason).toContain('probed 15 distinct closed TCP ports');
+  });
+
+  it('finds a scan in lines without a wall-clock time amid lines with one, and counts its source once', () => {
+    // the same source probing through dmesg lines (monotonic clock) and syslog lines (wall clock), interleaved: each
+    // clock's 60 s window holds its own probes
+    const lines: string[] = [];
+    unknownPorts.forEach((p, i) => {
+      lines.push(`[${(1000 + i * 2).toFixed(6).padStart(12)}] HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${scanner} DST=${B} LEN=44 TOS=0x00 PREC=0x00 TTL=41 ID=0 ${tcp(40001, p, 'SYN', 1024)}`);
+      lines.push(hv(at(i * 2), 'harvester3', scanner, ME, tcp(40001, p, 'SYN', 1024), { len: 44, ttl: 41, df: false }));
+    });
+    const { summary } = run(lines);
+    expect(summary.summary).toMatchObject({ scan: 30, 'genuine-block': 0, scanners: 1, flows: 2 });
+    expect(summary.flows.map((f) => [f.host, f.server, f.ports])).toEqual([[null, B, 15], ['harvester3', ME, 15]]);
   });
 
   it('keeps a scanner\'s targets apart: one scan flow per host and target', () => {
