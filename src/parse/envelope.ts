@@ -1,5 +1,5 @@
 import type { Envelope, Transport } from './event.js';
-import { CtimeClock, SyslogClock, fracToMs, monthAt, parseIso, readUint } from './time.js';
+import { CtimeClock, SyslogClock, ZonedClock, fracToMs, monthAt, parseIso, readUint } from './time.js';
 
 /**
  * Envelope detection: what wraps the kernel's message on one line (syslog, journald, dmesg, /dev/kmsg, talosctl).
@@ -27,6 +27,7 @@ export interface EnvelopeInfo {
 export interface EnvelopeContext {
   syslog: SyslogClock;
   ctime: CtimeClock;
+  zoned: ZonedClock;
 }
 
 function isDigit(c: number): boolean {
@@ -133,6 +134,43 @@ function rfc3164(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeContext):
   return syslogTail(env, s, end);
 }
 
+const WEEKDAYS = new Set(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);
+
+/** Could s start a journalctl short-full stamp (`Mon 2024-`)? The scanner leaves every such line to JavaScript. */
+function shortFullAt(s: string): boolean {
+  return isDigit(s.charCodeAt(4)) && s.charCodeAt(8) === 45 && WEEKDAYS.has(s.slice(0, 3));
+}
+
+/** journalctl short-full / with-unit: `Mon 2024-04-22 10:00:01[.123456] CEST host kernel: `. */
+function shortFull(env: EnvelopeInfo, s: string, ctx: EnvelopeContext): boolean {
+  if (s.charCodeAt(11) !== 45 || s.charCodeAt(14) !== 32 || s.charCodeAt(17) !== 58 || s.charCodeAt(20) !== 58) return false;
+  const y = readUint(s, 4, 8);
+  const mo = readUint(s, 9, 11);
+  const d = readUint(s, 12, 14);
+  const h = readUint(s, 15, 17);
+  const mi = readUint(s, 18, 20);
+  const sec = readUint(s, 21, 23);
+  if (y < 0 || mo < 1 || d < 0 || h < 0 || mi < 0 || sec < 0 || sec > 60) return false;
+  let end = 23;
+  let frac = '';
+  if (s.charCodeAt(end) === 46) {
+    const a = end + 1;
+    end = a;
+    while (isDigit(s.charCodeAt(end))) end++;
+    if (end === a) return false;
+    frac = s.slice(a, end);
+  }
+  if (s.charCodeAt(end) !== 32) return false;
+  const zEnd = s.indexOf(' ', end + 1);
+  if (zEnd <= end + 1 || zEnd - end > 40) return false;
+  const minute = ctx.zoned.minute(s, 4, s.slice(end + 1, zEnd), y, mo - 1, d, h, mi);
+  if (Number.isNaN(minute)) return false;
+  env.ms = minute + sec * 1000 + (frac === '' ? 0 : fracToMs(s, end - frac.length, end));
+  env.frac = frac;
+  env.envelope = 'journal-short-full';
+  return syslogTail(env, s, zEnd);
+}
+
 /** `2024-04-22T10:00:01.123+00:00 host kernel: ` (rsyslog RFC3339 files, journalctl short-iso). */
 function rfc3339(env: EnvelopeInfo, s: string, p: number): boolean {
   const r = parseIso(s, p);
@@ -206,8 +244,10 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
     env.msg = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
     return true;
   }
-  const mono = readSeconds(s, p + 1, close);
-  if (Number.isNaN(mono)) return false;
+  // `dmesg -d` and journalctl short-delta add the time since the previous message: `[ 1835.131574 <    0.000123>]`
+  const delta = s.charCodeAt(close - 1) === 62 /* > */ ? s.lastIndexOf(' <', close) : -1;
+  const mono = readSeconds(s, p + 1, delta > p ? delta : close);
+  if (Number.isNaN(mono) || (delta > p && Number.isNaN(readSeconds(s, delta + 2, close - 1)))) return false;
   env.mono = mono;
   const after = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
   // short-monotonic: `[ 1835.131574] host kernel: msg`
@@ -215,7 +255,7 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
   if (sp > after && s.startsWith('kernel: ', sp + 1) && s.indexOf('=', after) > sp) {
     env.host = s.slice(after, sp);
     env.msg = sp + 9;
-    env.envelope = 'journal-short-monotonic';
+    env.envelope = delta > p ? 'journal-short-delta' : 'journal-short-monotonic';
     env.transport = 'syslog';
     return true;
   }
@@ -346,10 +386,16 @@ export function decodeEnvelope(env: EnvelopeInfo, s: string, ctx: EnvelopeContex
     }
   }
   const c1 = s.charCodeAt(1);
-  if (c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122 && s.charCodeAt(3) === 32 && monthAt(s, 0) >= 0) {
-    if (rfc3164(env, s, 0, ctx)) return true;
-    if (env.envelope === 'rfc3164') return false;
-    reset(env, s);
+  if (c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122 && s.charCodeAt(3) === 32) {
+    if (monthAt(s, 0) >= 0) {
+      if (rfc3164(env, s, 0, ctx)) return true;
+      if (env.envelope === 'rfc3164') return false;
+      reset(env, s);
+    } else if (shortFullAt(s)) {
+      if (shortFull(env, s, ctx)) return true;
+      if (env.envelope === 'journal-short-full') return false;
+      reset(env, s);
+    }
   }
   const hostEnd = talosHostEnd(s);
   if (hostEnd > 0 && talos(env, s, hostEnd)) return true;

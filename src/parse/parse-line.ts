@@ -7,7 +7,7 @@ import {
   journalEnvelope,
   kernelStampAt,
 } from './envelope.js';
-import { CtimeClock, IsoFormatter, SyslogClock, isoRepresentable } from './time.js';
+import { CtimeClock, IsoFormatter, SyslogClock, ZonedClock, isoRepresentable } from './time.js';
 import { SCAN_EVENT, SCAN_FALLBACK, SCAN_FILTERED, SCAN_SKIP, type ScanClocks, type Scanner, getScanner } from './wasm-scan.js';
 
 export interface ParserOptions {
@@ -135,7 +135,7 @@ function mayHoldLog(s: string): boolean {
  */
 export function createParser(opts: ParserOptions = {}): LineParser {
   const now = opts.now ?? Date.now;
-  const ctx: EnvelopeContext = { syslog: new SyslogClock(opts.tz, now), ctime: new CtimeClock(opts.tz) };
+  const ctx: EnvelopeContext = { syslog: new SyslogClock(opts.tz, now), ctime: new CtimeClock(opts.tz), zoned: new ZonedClock(opts.tz) };
   const iso = new IsoFormatter();
   const bootTimeMs = opts.bootTimeMs;
   const file = opts.file;

@@ -134,6 +134,53 @@ export class CtimeClock {
 }
 
 /**
+ * journalctl `short-full` / `with-unit` stamps: `Mon 2024-04-22 10:00:01 CEST` — the date and time in the zone
+ * journalctl ran in, named by its abbreviation. `UTC`/`GMT` and numeric offsets (`+0200`) say exactly; an IANA name
+ * (`Europe/Berlin`, from some locales) is read as that zone; any other abbreviation is ambiguous (CST is three
+ * zones) and read in the reader's zone (`--tz`, default local), as RFC3164 stamps are.
+ */
+export class ZonedClock {
+  private key = '';
+  private zone = '';
+  private minuteMs = 0;
+  constructor(private readonly tz: string | undefined) {}
+
+  /** Epoch ms of the minute `y`-`mo`(0-11)-`d` `h`:`mi` in `zone`, cached by the 16 characters at s[p..p+16). */
+  minute(s: string, p: number, zone: string, y: number, mo: number, d: number, h: number, mi: number): number {
+    if (zone === this.zone && this.key.length === 16 && s.startsWith(this.key, p)) return this.minuteMs;
+    if (mo < 0 || mo > 11 || d < 1 || d > 31 || h > 23 || mi > 59 || y < 1970) return NaN;
+    const ms = zoneMinute(zone, this.tz, y, mo, d, h, mi);
+    if (Number.isNaN(ms)) return NaN;
+    this.key = s.slice(p, p + 16);
+    this.zone = zone;
+    this.minuteMs = ms;
+    return ms;
+  }
+}
+
+const UTC_NAMES = new Set(['UTC', 'GMT', 'UCT', 'UT', 'Z', 'Etc/UTC', 'Etc/GMT']);
+
+function zoneMinute(zone: string, tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): number {
+  if (UTC_NAMES.has(zone)) return Date.UTC(y, mo, d, h, mi);
+  const m = /^([+-])(\d\d):?(\d\d)$/.exec(zone);
+  if (m !== null) {
+    const off = (Number(m[2]) * 60 + Number(m[3])) * 60_000;
+    if (off > 18 * 3600_000) return NaN;
+    return Date.UTC(y, mo, d, h, mi) - (m[1] === '-' ? -off : off);
+  }
+  if (zone.includes('/')) {
+    // an IANA name: exactly that zone, when the runtime knows it
+    try {
+      const t = new TZDate(y, mo, d, h, mi, 0, zone).getTime();
+      if (!Number.isNaN(t)) return t;
+    } catch {
+      /* not a zone: read as an abbreviation below */
+    }
+  }
+  return zonedMinute(tz, y, mo, d, h, mi);
+}
+
+/**
  * ISO 8601 / RFC 3339 stamps with an explicit offset (`2024-04-22T10:00:01.123456+02:00`, `+0200`, `Z`).
  * Returns the epoch ms and where the stamp ended, or NaN.
  */

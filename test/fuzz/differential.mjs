@@ -14,10 +14,15 @@ const rnd = mulberry32(SEED);
 const fx = (p) => readFileSync(`${root}/${p}`, 'utf8').split('\n').filter(Boolean);
 const base = [...fx('fixtures/kernel/kmsg.txt'), ...fx('fixtures/kernel/dmesg.txt'), ...fx('fixtures/kernel/syslog.txt'), ...fx('fixtures/sample/harvester-upgrade.log')];
 for (let i = 0; i < 3000; i++) base.push(makeLine(rnd, i));
-// envelopes the fixtures and the corpus lack: journalctl short-unix, a priority before a syslog or ISO header
+// envelopes the fixtures and the corpus lack: journalctl short-unix, a priority before a syslog or ISO header,
+// journalctl short-full and short-delta, dmesg -d
+const ZONES = ['UTC', 'CEST', '+0200', '-05:30', 'Europe/Berlin', 'GMT'];
 for (const [i, l] of fx('fixtures/kernel/syslog.txt').entries()) {
   const msg = l.slice(l.indexOf(' kernel: ') + 9);
-  base.push(`${1713780000 + i}.${String(i * 7919).padStart(6, '0')} node-${i} kernel: ${msg}`, `<${i % 24}>${l}`, `<4>2026-04-22T10:00:${String(i % 60).padStart(2, '0')}.5+02:00 h kernel: ${msg}`);
+  const ss = String(i % 60).padStart(2, '0');
+  base.push(`${1713780000 + i}.${String(i * 7919).padStart(6, '0')} node-${i} kernel: ${msg}`, `<${i % 24}>${l}`, `<4>2026-04-22T10:00:${ss}.5+02:00 h kernel: ${msg}`,
+    `Mon 2026-04-2${i % 10} 10:0${i % 10}:${ss}${i % 2 === 0 ? '' : '.123456'} ${ZONES[i % ZONES.length]} node-${i} kernel: ${msg}`,
+    `[${String(1000 + i).padStart(5)}.${String(i * 7919).padStart(6, '0')} <    0.00${i % 10}100>] ${i % 2 === 0 ? `node-${i} kernel: ` : ''}${msg}`);
 }
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') };
 const pick = (s) => s[Math.floor(rnd() * s.length)];

@@ -80,8 +80,8 @@ const tsArb = fc.oneof(
   anyNumber,
 );
 const envelopeArb = fc.constantFrom<Envelope>(
-  'rfc3164', 'rfc3339', 'rfc5424', 'journal-short-monotonic', 'journal-short-unix', 'journal-json', 'journal-export',
-  'dmesg', 'dmesg-T', 'kmsg', 'talos', 'bare',
+  'rfc3164', 'rfc3339', 'rfc5424', 'journal-short-monotonic', 'journal-short-delta', 'journal-short-unix',
+  'journal-short-full', 'journal-json', 'journal-export', 'dmesg', 'dmesg-T', 'kmsg', 'talos', 'bare',
 );
 const words = (common: fc.Arbitrary<string>) => fc.array(str(common), { maxLength: 5 });
 const flagWord = pool('ACK', 'PSH', 'SYN', 'FIN', 'RST', 'URG', 'ECE', 'CWR', 'AE');

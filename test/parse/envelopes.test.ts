@@ -28,9 +28,14 @@ const cases: Array<{ name: string; line: string; envelope: string; time: string 
   { name: 'RFC5424', line: `<4>1 2023-04-03T16:24:41.390796-06:00 node-a kernel - - - [849085.223282] ${BODY}`, envelope: 'rfc5424', time: '2023-04-03T22:24:41.390796Z', host: 'node-a', mono: 849085.223282, transport: 'syslog' },
   { name: 'RFC5424 with structured data', line: `<4>1 2023-04-03T16:24:41Z node-a kernel - - [meta x="a\\]b"] ${BODY}`, envelope: 'rfc5424', time: '2023-04-03T16:24:41Z', host: 'node-a', mono: null, transport: 'syslog' },
   { name: 'journalctl short-monotonic', line: `[ 1835.131574] node-a kernel: ${BODY}`, envelope: 'journal-short-monotonic', time: null, host: 'node-a', mono: 1835.131574, transport: 'syslog' },
+  { name: 'journalctl short-delta', line: `[ 1835.131574 <    0.000123>] node-a kernel: ${BODY}`, envelope: 'journal-short-delta', time: null, host: 'node-a', mono: 1835.131574, transport: 'syslog' },
+  { name: 'journalctl short-full', line: `Mon 2024-04-22 10:00:01 UTC node-a kernel: ${BODY}`, envelope: 'journal-short-full', time: '2024-04-22T10:00:01Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'journalctl short-full, a numeric zone and microseconds', line: `Mon 2024-04-22 10:00:01.250000 +0200 node-a kernel: ${BODY}`, envelope: 'journal-short-full', time: '2024-04-22T08:00:01.250000Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'journalctl short-full, an IANA zone', line: `Mon 2024-01-22 10:00:01 America/New_York node-a kernel: ${BODY}`, envelope: 'journal-short-full', time: '2024-01-22T15:00:01Z', host: 'node-a', mono: null, transport: 'syslog' },
   { name: 'journalctl short-unix', line: `1713780001.123456 node-a kernel: ${BODY}`, envelope: 'journal-short-unix', time: '2024-04-22T10:00:01.123456Z', host: 'node-a', mono: null, transport: 'syslog' },
   { name: 'journalctl cat', line: BODY, envelope: 'bare', time: null, host: null, mono: null },
   { name: 'dmesg', line: `[  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
+  { name: 'dmesg -d', line: `[  499.178765 <    0.000000>] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
   { name: 'dmesg -r', line: `<4>[  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
   { name: 'dmesg -T', line: `[Mon Apr 22 10:00:01 2024] ${BODY}`, envelope: 'dmesg-T', time: '2024-04-22T10:00:01Z', host: null, mono: null, transport: 'kernel' },
   { name: '/dev/kmsg', line: kmsgLine, envelope: 'kmsg', time: null, host: null, mono: 692.091208, transport: 'kernel' },
@@ -75,6 +80,7 @@ describe('envelopes', () => {
 
   it('a syslog line from another program claiming a LOG body is not a kernel line', () => {
     expect(parse1(`Apr  2 10:00:01 node-a evil[12]: ${BODY}`).kind).toBe('skip');
+    expect(parse1(`Mon 2024-04-22 10:00:01 UTC node-a evil[12]: ${BODY}`).kind).toBe('skip');
     expect(parse1(`2024-04-22T10:00:01Z node-a logger: ${BODY}`).kind).toBe('skip');
     expect(parse1(JSON.stringify({ MESSAGE: BODY, _TRANSPORT: 'stdout', SYSLOG_IDENTIFIER: 'evil' })).kind).toBe('skip');
   });
@@ -131,5 +137,9 @@ describe('RFC3164 year inference', () => {
     const p = createParser({ tz: 'Europe/Berlin', now: () => NOW });
     expect(ev(p.parseLine(`Apr 22 10:00:01 h kernel: ${BODY}`)).time).toBe('2024-04-22T08:00:01Z');
     expect(ev(p.parseLine(`[Mon Apr 22 10:00:01 2024] ${BODY}`)).time).toBe('2024-04-22T08:00:01Z');
+    // journalctl short-full: a zone abbreviation is read in --tz; UTC and numeric offsets say exactly
+    expect(ev(p.parseLine(`Mon 2024-04-22 10:00:01 CEST h kernel: ${BODY}`)).time).toBe('2024-04-22T08:00:01Z');
+    expect(ev(p.parseLine(`Mon 2024-04-22 10:00:01 UTC h kernel: ${BODY}`)).time).toBe('2024-04-22T10:00:01Z');
+    expect(ev(p.parseLine(`Mon 2024-04-22 10:00:01 -0130 h kernel: ${BODY}`)).time).toBe('2024-04-22T11:30:01Z');
   });
 });

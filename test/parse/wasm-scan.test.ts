@@ -423,6 +423,13 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
     `99999999999999.5 node-1 kernel: DROP ${tcp}`,
     `1713780001.123456 node-1 sshd[7]: DROP ${tcp}`,
     `1713780001. node-1 kernel: DROP ${tcp}`,
+    // journalctl short-full and short-delta, dmesg -d (JavaScript's), and a bare prefix that only looks like a stamp
+    `Mon 2024-04-22 10:00:01 UTC node-1 kernel: DROP ${tcp}`,
+    `Tue 2024-04-23 10:00:01.5 CEST node-1 kernel: DROP ${tcp}`,
+    `Mon 2024-04-22 10:00:01 UTC node-1 sshd[7]: DROP ${tcp}`,
+    `Xyz 2024-04-22 DROP ${tcp}`,
+    `[ 1835.131574 <    0.000123>] node-1 kernel: DROP ${tcp}`,
+    `[ 1.5 < 0.5>] DROP ${tcp}`,
     // a priority before a syslog or ISO header; dmesg -r and a bare message after one (JavaScript's)
     `<4>Apr 22 10:00:00 node-1 kernel: DROP ${tcp}`,
     `<13>Apr  2 10:00:00.123 node-1 kernel: DROP ${tcp}`,

@@ -854,7 +854,10 @@ function envelope(): i32 {
     }
   }
   const c1 = b(s + 1);
-  if (c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122 && b(s + 3) == 32 && monthAt(s) >= 0) return rfc3164(s);
+  if (c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122 && b(s + 3) == 32) {
+    if (monthAt(s) >= 0) return rfc3164(s);
+    if (isDigit(b(s + 4)) && b(s + 8) == 45) return -1; // journalctl short-full (`Mon 2024-04-22 …`): JavaScript
+  }
   if (c0 == 123) return journalJson();
   if (c0 == 95) return -1; // journal export: JavaScript
   const t = talos();
