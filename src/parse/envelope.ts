@@ -237,7 +237,7 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
   if ((c1 >= 65 && c1 <= 90) || (c1 >= 97 && c1 <= 122)) {
     // dmesg -T: `[Mon Apr 22 10:00:01 2024] `
     const ms = ctx.ctime.parse(s, p + 1, close);
-    if (Number.isNaN(ms)) return false;
+    if (Number.isNaN(ms)) return timeless(env, s, p, close, RELTIME_MINUTE);
     env.ms = ms;
     env.envelope = 'dmesg-T';
     env.transport = 'kernel';
@@ -247,7 +247,8 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
   // `dmesg -d` and journalctl short-delta add the time since the previous message: `[ 1835.131574 <    0.000123>]`
   const delta = s.charCodeAt(close - 1) === 62 /* > */ ? s.lastIndexOf(' <', close) : -1;
   const mono = readSeconds(s, p + 1, delta > p ? delta : close);
-  if (Number.isNaN(mono) || (delta > p && Number.isNaN(readSeconds(s, delta + 2, close - 1)))) return false;
+  if (Number.isNaN(mono)) return timeless(env, s, p, close, RELTIME_DELTA);
+  if (delta > p && Number.isNaN(readSeconds(s, delta + 2, close - 1))) return false;
   env.mono = mono;
   const after = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
   // short-monotonic: `[ 1835.131574] host kernel: msg`
@@ -262,6 +263,58 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
   env.envelope = 'dmesg';
   env.transport = 'kernel';
   env.msg = after;
+  return true;
+}
+
+/** `dmesg -e` / `--time-format reltime`: a minute `[Apr22 10:00]` (no seconds, no year), then offsets from it. */
+const RELTIME_MINUTE = /^\[[A-Z][a-z]{2}[ 0-9]\d \d\d:\d\d\]$/;
+/** `[  +0.000123]` (reltime's offsets) and `[<    0.000123>]` (`--time-format delta`): times between messages. */
+const RELTIME_DELTA = /^\[ *(?:\+ *\d+\.\d+|< *\d+\.\d+>)\]$/;
+
+/**
+ * dmesg's stamps that say no time of their own (`-e`, `--time-format delta`): a dmesg line without a time rather
+ * than a bare line with the stamp in its LOG prefix.
+ */
+function timeless(env: EnvelopeInfo, s: string, p: number, close: number, shape: RegExp): boolean {
+  if (close - p > 24 || !shape.test(s.slice(p, close + 1))) return false;
+  env.envelope = 'dmesg';
+  env.transport = 'kernel';
+  env.msg = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
+  return true;
+}
+
+/** `dmesg --time-format iso`: `2024-04-22T10:00:01,123456+00:00 msg` (a comma before the fraction, no host). */
+function dmesgIso(env: EnvelopeInfo, s: string, p: number): boolean {
+  const r = parseIso(s, p);
+  if (Number.isNaN(r.ms) || s.charCodeAt(r.end) !== 32) return false;
+  env.ms = r.ms;
+  env.frac = r.frac;
+  env.envelope = 'dmesg-iso';
+  env.transport = 'kernel';
+  env.msg = r.end + 1;
+  return true;
+}
+
+/** `dmesg -x`: `kern  :warn  : ` before the stamp — the facility says who wrote the line. */
+const DMESG_DECODED = /^([a-z][a-z0-9]{1,7}) *:([a-z]{3,6}) *: /;
+
+function dmesgDecoded(env: EnvelopeInfo, s: string, ctx: EnvelopeContext): boolean {
+  const m = DMESG_DECODED.exec(s.length > 40 ? s.slice(0, 40) : s);
+  if (m === null) return false;
+  const p = m[0].length;
+  const c = s.charCodeAt(p);
+  if (c === 91 /* [ */) {
+    if (!bracketStamp(env, s, p, ctx)) return false;
+    // `-x` on a journalctl-style line cannot be: only dmesg's own forms
+    if (env.envelope !== 'dmesg' && env.envelope !== 'dmesg-T') return false;
+  } else if (isDigit(c) && s.charCodeAt(p + 4) === 45 && s.charCodeAt(p + 19) === 44) {
+    if (!dmesgIso(env, s, p)) return false;
+  } else {
+    // `-x -t`: no stamp
+    env.envelope = 'dmesg';
+    env.msg = p;
+  }
+  env.transport = m[1] === 'kern' ? 'kernel' : 'syslog';
   return true;
 }
 
@@ -368,6 +421,7 @@ export function decodeEnvelope(env: EnvelopeInfo, s: string, ctx: EnvelopeContex
       return true;
     }
     if (ck === 45 /* - */ && k === 4) {
+      if (s.charCodeAt(19) === 44 /* , */) return dmesgIso(env, s, 0) || (reset(env, s), true);
       if (rfc3339(env, s, 0)) return true;
       return env.envelope === 'rfc3339' ? false : (reset(env, s), true);
     }
@@ -396,6 +450,10 @@ export function decodeEnvelope(env: EnvelopeInfo, s: string, ctx: EnvelopeContex
       if (env.envelope === 'journal-short-full') return false;
       reset(env, s);
     }
+  }
+  if (c0 >= 97 && c0 <= 122) {
+    if (dmesgDecoded(env, s, ctx)) return true;
+    reset(env, s);
   }
   const hostEnd = talosHostEnd(s);
   if (hostEnd > 0 && talos(env, s, hostEnd)) return true;

@@ -19,6 +19,7 @@ export type Envelope =
   | 'journal-json'
   | 'journal-export'
   | 'dmesg'
+  | 'dmesg-iso'
   | 'dmesg-T'
   | 'kmsg'
   | 'talos'

@@ -123,10 +123,13 @@ function newEvent(
 }
 const PENDING: LineResult = { kind: 'pending' };
 
+/** Most characters of one json-pretty record kept (a LOG message is well under 1 KiB; a record, a few KiB). */
+const MAX_PRETTY_CHARS = 1 << 20;
+
 /** Quick test before the JSON parse: could this line hold a LOG body at all? */
 function mayHoldLog(s: string): boolean {
   // A MESSAGE given as an array of bytes can only be told after decoding.
-  return s.indexOf('IN=') >= 0 || s.indexOf('SRC=') >= 0 || s.indexOf('"MESSAGE":[') >= 0;
+  return s.indexOf('IN=') >= 0 || s.indexOf('SRC=') >= 0 || s.indexOf('"MESSAGE":[') >= 0 || s.indexOf('"MESSAGE" : [') >= 0;
 }
 
 /**
@@ -200,6 +203,12 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   let exportFields: Record<string, unknown> | null = null;
   let exportLine = 0;
   let exportBinaryKey: string | null = null;
+  // journalctl -o json-pretty: `{`, tab-indented `"KEY" : value` lines, `}`.
+  let pretty: string[] | null = null;
+  let prettyLine = 0;
+  let prettyChars = 0;
+  /** a multi-line record (export or json-pretty) is open: every line goes to the JavaScript parser until it ends */
+  let inRecord = false;
 
   function issue(code: ParseIssue['issue'], message: string, line: number, text: string): LineResult {
     counters.issues++;
@@ -242,6 +251,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     const line = exportLine;
     exportFields = null;
     exportBinaryKey = null;
+    inRecord = false;
     if (f === null) return SKIP;
     if (!journalEnvelope(env, f, 'journal-export')) {
       counters.skipped++;
@@ -254,6 +264,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     if (exportFields === null) {
       exportFields = {};
       exportLine = line;
+      inRecord = true;
     }
     if (text.length === 0) return endExport();
     if (exportBinaryKey !== null) {
@@ -305,7 +316,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   function recordResult(sc: Scanner, r: number): LineResult {
     const line = ++counters.lines;
     const st = sc.status(r);
-    if (st === SCAN_FALLBACK || exportFields !== null) return parseLineAt(sc.text(sc.lineStart(r), sc.lineEnd(r)), line);
+    if (st === SCAN_FALLBACK || inRecord) return parseLineAt(sc.text(sc.lineStart(r), sc.lineEnd(r)), line);
     if (st === SCAN_FILTERED) {
       tally(sc.prefix(r));
       counters.otherPrefix++;
@@ -435,7 +446,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       at.sc = s;
       for (let r = 0; r < n; r++) {
         at.r = r;
-        if (s.status(r) === SCAN_EVENT && exportFields === null) {
+        if (s.status(r) === SCAN_EVENT && !inRecord) {
           packet(packetOf(s, r), event, at.text);
           continue;
         }
@@ -453,7 +464,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       at.sc = sc;
       for (let r = 0; r < n; r++) {
         at.r = r;
-        if (sc.status(r) === SCAN_EVENT && exportFields === null && sc.emit(r, r + 1, counters.lines + 1, clocks, file) === r + 1) {
+        if (sc.status(r) === SCAN_EVENT && !inRecord && sc.emit(r, r + 1, counters.lines + 1, clocks, file) === r + 1) {
           // the event's JSON line as the scanner printed it, less its closing `}\n`
           packet(packetOf(sc, r), sc.outBytes(2));
           continue;
@@ -475,7 +486,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return scanRuns(bytes, (sc, n) => {
       let r = 0;
       while (r < n) {
-        if (exportFields === null) {
+        if (!inRecord) {
           const k = sc.emit(r, n, counters.lines + 1, clocks, file);
           if (k > r) {
             const b = sc.outBytes();
@@ -517,34 +528,77 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     return lines;
   }
 
+  /** One journal record as JSON (`-o json`, `json-seq`, `json-sse`, `json-pretty` joined); `raw` for issues. */
+  function journalJson(json: string, line: number, raw: string): LineResult {
+    if (!mayHoldLog(json)) {
+      counters.skipped++;
+      return SKIP;
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(json);
+    } catch {
+      return issue('bad-envelope', 'line starts like journal JSON but is not valid JSON', line, raw);
+    }
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+      counters.skipped++;
+      return SKIP;
+    }
+    if (!journalEnvelope(env, obj as Record<string, unknown>, 'journal-json')) {
+      counters.skipped++;
+      return SKIP;
+    }
+    return fromEnvelope(line, raw);
+  }
+
+  /** A line of an open json-pretty record: a tab-indented member, or the `}` that ends it. */
+  function prettyLineIn(text: string): LineResult | undefined {
+    const lines = pretty!;
+    if (text === '}') {
+      const over = prettyChars > MAX_PRETTY_CHARS;
+      const json = over ? '' : `{${lines.join('\n')}}`;
+      pretty = null;
+      inRecord = false;
+      if (over) return issue('line-too-long', `journal JSON record over ${MAX_PRETTY_CHARS} characters`, prettyLine, '{');
+      return journalJson(json, prettyLine, json);
+    }
+    if (text.charCodeAt(0) !== 9 /* \t */) {
+      // not json-pretty after all: a lone `{` in some other log; that line was no LOG line, this one is read anew
+      pretty = null;
+      inRecord = false;
+      counters.skipped++;
+      return undefined;
+    }
+    prettyChars += text.length + 1;
+    if (prettyChars <= MAX_PRETTY_CHARS) lines.push(text);
+    return PENDING;
+  }
+
   function parseLineAt(text: string, line: number): LineResult {
     // Inside a journal-export record every line is a field; the blank line that ends it yields the record.
     if (exportFields !== null) return exportLineIn(text, line);
+    if (pretty !== null) {
+      const r = prettyLineIn(text);
+      if (r !== undefined) return r;
+    }
     const c0 = text.charCodeAt(0);
     if (c0 === 95 /* _ */ && (text.startsWith('__CURSOR=') || text.startsWith('__REALTIME_TIMESTAMP='))) {
       return exportLineIn(text, line);
     }
     if (c0 === 123 /* { */) {
-      if (!mayHoldLog(text)) {
-        counters.skipped++;
-        return SKIP;
+      if (text.length === 1) {
+        // json-pretty: the record's lines follow
+        pretty = [];
+        prettyLine = line;
+        prettyChars = 0;
+        inRecord = true;
+        return PENDING;
       }
-      let obj: unknown;
-      try {
-        obj = JSON.parse(text);
-      } catch {
-        return issue('bad-envelope', 'line starts like journal JSON but is not valid JSON', line, text);
-      }
-      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-        counters.skipped++;
-        return SKIP;
-      }
-      if (!journalEnvelope(env, obj as Record<string, unknown>, 'journal-json')) {
-        counters.skipped++;
-        return SKIP;
-      }
-      return fromEnvelope(line, text);
+      return journalJson(text, line, text);
     }
+    // json-seq (RFC 7464: a record separator before each record) and json-sse (`data: ` before each)
+    if (c0 === 0x1e && text.charCodeAt(1) === 123) return journalJson(text.slice(1), line, text);
+    if (c0 === 100 /* d */ && text.startsWith('data: {')) return journalJson(text.slice(6), line, text);
     if (!decodeEnvelope(env, text, ctx)) {
       counters.skipped++;
       return SKIP;
@@ -553,6 +607,12 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   }
 
   function flush(): LineResult[] {
+    if (pretty !== null) {
+      // the input ended inside a json-pretty record
+      pretty = null;
+      inRecord = false;
+      return [issue('bad-envelope', 'journal JSON record (json-pretty) not closed at the end of the input', prettyLine, '{')];
+    }
     if (exportFields === null) return [];
     const r = endExport();
     return r.kind === 'skip' ? [] : [r];

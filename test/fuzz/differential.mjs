@@ -22,7 +22,12 @@ for (const [i, l] of fx('fixtures/kernel/syslog.txt').entries()) {
   const ss = String(i % 60).padStart(2, '0');
   base.push(`${1713780000 + i}.${String(i * 7919).padStart(6, '0')} node-${i} kernel: ${msg}`, `<${i % 24}>${l}`, `<4>2026-04-22T10:00:${ss}.5+02:00 h kernel: ${msg}`,
     `Mon 2026-04-2${i % 10} 10:0${i % 10}:${ss}${i % 2 === 0 ? '' : '.123456'} ${ZONES[i % ZONES.length]} node-${i} kernel: ${msg}`,
-    `[${String(1000 + i).padStart(5)}.${String(i * 7919).padStart(6, '0')} <    0.00${i % 10}100>] ${i % 2 === 0 ? `node-${i} kernel: ` : ''}${msg}`);
+    `[${String(1000 + i).padStart(5)}.${String(i * 7919).padStart(6, '0')} <    0.00${i % 10}100>] ${i % 2 === 0 ? `node-${i} kernel: ` : ''}${msg}`,
+    `${['kern  :warn  : ', 'user  :notice: ', 'daemon:info  : '][i % 3]}${i % 2 === 0 ? `[${String(1000 + i).padStart(5)}.000100] ` : `2026-04-22T10:00:${ss},123456+00:00 `}${msg}`,
+    `${i % 2 === 0 ? '[Apr22 10:00]' : '[  +0.000123]'} ${msg}`,
+    `${i % 2 === 0 ? '\u001e' : 'data: '}${JSON.stringify({ _TRANSPORT: 'kernel', _HOSTNAME: `node-${i}`, __REALTIME_TIMESTAMP: `${1713780000 + i}000000`, MESSAGE: msg })}`,
+    // a json-pretty record: its lines come in a row when picked as one entry (see below)
+    ['{', `\t"_TRANSPORT" : "kernel",`, `\t"MESSAGE" : ${JSON.stringify(msg)}`, '}'].join('\n'));
 }
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') };
 const pick = (s) => s[Math.floor(rnd() * s.length)];
@@ -58,7 +63,7 @@ let bad = 0;
 const BATCH = 50;
 for (let b = 0; b < N / BATCH; b++) {
   const lines = [];
-  for (let i = 0; i < BATCH; i++) { const l = pick(base); lines.push(rnd() < 0.8 ? mutate(l) : l); }
+  for (let i = 0; i < BATCH; i++) { const l = pick(base); for (const part of (rnd() < 0.8 ? mutate(l) : l).split('\n')) lines.push(part); }
   let a, x, e;
   try { a = viaJs(lines); } catch (err) { console.log("THROW js", err.stack.split("\n").slice(0,4).join(" / ")); for (const l of lines) { try { viaJs([l]); } catch { console.log("  line", JSON.stringify(l)); break; } } bad++; if (bad > 5) break; continue; }
   try { x = viaBytes(lines); e = viaEmit(lines); } catch (err) { console.log("THROW bytes", err.stack.split("\n").slice(0,4).join(" / ")); bad++; if (bad > 5) break; continue; }

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createParser } from '../../src/parse/parse-line.js';
+import type { DropEvent, LineResult } from '../../src/parse/event.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const script = join(here, 'smoke-scenario.sh');
@@ -74,5 +76,44 @@ describe('network-namespace lab (live kernel)', () => {
       expect(m).toMatch(/ RES=0x\d\d (?:[A-Z]+ )*ACK (?:[A-Z]+ )*URGP=0 /);
       expect(m).not.toContain(' SYN ');
     }
+
+    // The same kernel lines as dmesg prints them in its other formats: each parses to the same drop, by the
+    // JavaScript parser and through the scanner alike.
+    const usec = Number(/^\d+,\d+,(\d+),/.exec(syn[0]!)![1]);
+    const formats: Array<{ args: string[]; envelope: string; wall: boolean; mono: boolean }> = [
+      { args: [], envelope: 'dmesg', wall: false, mono: true },
+      { args: ['-r'], envelope: 'dmesg', wall: false, mono: true },
+      { args: ['-x'], envelope: 'dmesg', wall: false, mono: true },
+      { args: ['-d'], envelope: 'dmesg', wall: false, mono: true },
+      { args: ['-T'], envelope: 'dmesg-T', wall: true, mono: false },
+      { args: ['--time-format', 'iso'], envelope: 'dmesg-iso', wall: true, mono: false },
+      { args: ['-x', '--time-format', 'iso'], envelope: 'dmesg-iso', wall: true, mono: false },
+      { args: ['-e'], envelope: 'dmesg', wall: false, mono: false },
+      { args: ['-t'], envelope: 'bare', wall: false, mono: false },
+    ];
+    const walls: number[] = [];
+    for (const f of formats) {
+      const out = spawnSync('dmesg', f.args, { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, maxBuffer: 64 << 20 });
+      expect(out.status, `dmesg ${f.args.join(' ')}: ${out.stderr}`).toBe(0);
+      const lines = out.stdout.split('\n').filter((l) => l.includes(`${synPrefix}IN=`));
+      expect(lines.length, `dmesg ${f.args.join(' ')}`).toBe(syn.length);
+      const opts = { tz: 'UTC', now: () => Date.now() };
+      const viaBytes: LineResult[] = [];
+      createParser(opts).parseBytes(Buffer.from(lines.map((l) => `${l}\n`).join('')), viaBytes);
+      const js = createParser({ ...opts, fastPath: false });
+      const viaJs = lines.map((l) => js.parseLine(l));
+      expect(viaBytes, `dmesg ${f.args.join(' ')}`).toEqual(viaJs);
+      const e = (viaJs[0] as { kind: string; event?: DropEvent }).event!;
+      const what = `dmesg ${f.args.join(' ')}: ${lines[0]}`;
+      expect(viaJs[0]!.kind, what).toBe('event');
+      expect([e.envelope, e.prefix, e.src, e.dst, e.proto, e.spt, e.dpt, e.flags], what)
+        .toEqual([f.envelope, synPrefix, '198.18.0.1', '198.18.0.2', 'TCP', 40001, 10250, ['SYN']]);
+      expect(e.transport, what).toBe(f.envelope === 'bare' ? undefined : 'kernel');
+      expect(e.mono, what).toBe(f.mono ? usec / 1e6 : null);
+      expect(e.ts !== null, what).toBe(f.wall);
+      if (e.ts !== null) walls.push(e.ts);
+    }
+    // dmesg dates the line from the boot time itself: its forms agree to the second
+    expect(Math.max(...walls) - Math.min(...walls)).toBeLessThan(1000);
   }, 20_000);
 });

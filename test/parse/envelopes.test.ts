@@ -36,6 +36,13 @@ const cases: Array<{ name: string; line: string; envelope: string; time: string 
   { name: 'journalctl cat', line: BODY, envelope: 'bare', time: null, host: null, mono: null },
   { name: 'dmesg', line: `[  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
   { name: 'dmesg -d', line: `[  499.178765 <    0.000000>] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
+  { name: 'dmesg -x', line: `kern  :warn  : [  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
+  { name: 'dmesg -x, a line userspace wrote', line: `user  :notice: [  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'syslog' },
+  { name: 'dmesg --time-format iso', line: `2024-04-22T10:00:01,123456+02:00 ${BODY}`, envelope: 'dmesg-iso', time: '2024-04-22T08:00:01.123456Z', host: null, mono: null, transport: 'kernel' },
+  { name: 'dmesg -x --time-format iso', line: `kern  :warn  : 2024-04-22T10:00:01,123456+00:00 ${BODY}`, envelope: 'dmesg-iso', time: '2024-04-22T10:00:01.123456Z', host: null, mono: null, transport: 'kernel' },
+  { name: 'dmesg -e, a minute', line: `[Apr22 10:00] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: null, transport: 'kernel' },
+  { name: 'dmesg -e, an offset', line: `[  +0.000123] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: null, transport: 'kernel' },
+  { name: 'dmesg --time-format delta', line: `[<    0.000123>] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: null, transport: 'kernel' },
   { name: 'dmesg -r', line: `<4>[  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
   { name: 'dmesg -T', line: `[Mon Apr 22 10:00:01 2024] ${BODY}`, envelope: 'dmesg-T', time: '2024-04-22T10:00:01Z', host: null, mono: null, transport: 'kernel' },
   { name: '/dev/kmsg', line: kmsgLine, envelope: 'kmsg', time: null, host: null, mono: 692.091208, transport: 'kernel' },
@@ -45,6 +52,16 @@ const cases: Array<{ name: string; line: string; envelope: string; time: string 
     name: 'journalctl json',
     line: JSON.stringify({ MESSAGE: BODY, _TRANSPORT: 'kernel', __REALTIME_TIMESTAMP: '1713780001123456', _SOURCE_MONOTONIC_TIMESTAMP: '1835131574', _HOSTNAME: 'node-a', PRIORITY: '4' }),
     envelope: 'journal-json', time: '2024-04-22T10:00:01.123456Z', host: 'node-a', mono: 1835.131574, transport: 'kernel',
+  },
+  {
+    name: 'journalctl json-seq',
+    line: `\u001e${JSON.stringify({ MESSAGE: BODY, _TRANSPORT: 'kernel', __REALTIME_TIMESTAMP: '1713780001123456', _HOSTNAME: 'node-a' })}`,
+    envelope: 'journal-json', time: '2024-04-22T10:00:01.123456Z', host: 'node-a', mono: null, transport: 'kernel',
+  },
+  {
+    name: 'journalctl json-sse',
+    line: `data: ${JSON.stringify({ MESSAGE: BODY, _TRANSPORT: 'kernel', __REALTIME_TIMESTAMP: '1713780001123456', _HOSTNAME: 'node-a' })}`,
+    envelope: 'journal-json', time: '2024-04-22T10:00:01.123456Z', host: 'node-a', mono: null, transport: 'kernel',
   },
   {
     name: 'journalctl json, MESSAGE as bytes',
@@ -108,6 +125,30 @@ describe('envelopes', () => {
       [1, 'node-b', '2024-04-22T10:00:01.123456Z', 'journal-export', 'kernel', 10250],
       [7, 'node-c', '2024-04-22T10:00:02.000000Z', 'journal-export', 'kernel', 10250],
     ]);
+  });
+
+  it('journalctl json-pretty: multi-line records, MESSAGE as a string or bytes; a lone `{` is no record', () => {
+    const p = createParser({ tz: 'UTC', now: () => NOW });
+    const rec = { __REALTIME_TIMESTAMP: '1713780001123456', _TRANSPORT: 'kernel', _HOSTNAME: 'node-b', MESSAGE: BODY };
+    const pretty = (o: object) => JSON.stringify(o, null, '\t').replaceAll('": ', '" : ').split('\n');
+    const lines = [...pretty(rec), ...pretty({ ...rec, _HOSTNAME: 'node-c', MESSAGE: [...Buffer.from(BODY)] }), '{', `Apr  2 10:00:01 node-d kernel: ${BODY}`];
+    const out = [...lines.map((l) => p.parseLine(l)), ...p.flush()];
+    const events = out.filter((r) => r.kind === 'event').map(ev);
+    expect(events.map((e) => [e.line, e.host, e.time, e.envelope, e.transport, e.dpt])).toEqual([
+      [1, 'node-b', '2024-04-22T10:00:01.123456Z', 'journal-json', 'kernel', 10250],
+      [7, 'node-c', '2024-04-22T10:00:01.123456Z', 'journal-json', 'kernel', 10250],
+      [lines.length, 'node-d', '2024-04-02T10:00:01Z', 'rfc3164', 'syslog', 10250],
+    ]);
+    expect(p.counters).toMatchObject({ lines: lines.length, events: 3, skipped: 1, issues: 0 });
+    // the input ends inside a record: an issue, not a silent loss
+    const q = createParser({ tz: 'UTC', now: () => NOW });
+    for (const l of pretty(rec).slice(0, -1)) q.parseLine(l);
+    expect(q.flush().map((r) => r.kind === 'issue' && [r.issue.issue, r.issue.line])).toEqual([['bad-envelope', 1]]);
+    // a record over 1 MiB is an issue, and the lines after it are read as themselves
+    const big = createParser({ tz: 'UTC', now: () => NOW });
+    const huge = ['{', ...Array.from({ length: 2000 }, (_, i) => `\t"F${i}" : "${'x'.repeat(600)}",`), ...pretty(rec).slice(1)];
+    const got = [...huge, `Apr  2 10:00:01 node-d kernel: ${BODY}`].map((l) => big.parseLine(l)).filter((r) => r.kind !== 'pending');
+    expect(got.map((r) => (r.kind === 'issue' ? r.issue.issue : r.kind))).toEqual(['line-too-long', 'event']);
   });
 
   it('a prefix glued to IN=, with spaces, brackets or quotes', () => {

@@ -430,6 +430,19 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
     `Xyz 2024-04-22 DROP ${tcp}`,
     `[ 1835.131574 <    0.000123>] node-1 kernel: DROP ${tcp}`,
     `[ 1.5 < 0.5>] DROP ${tcp}`,
+    // util-linux dmesg's other forms, journalctl json-seq and json-sse (JavaScript's)
+    `kern  :warn  : [ 1234.567890] DROP ${tcp}`,
+    `user  :notice: [ 1234.567890] DROP ${tcp}`,
+    `authpriv:info  : DROP ${tcp}`,
+    `kern  :warn  : 2024-04-22T10:00:01,123456+00:00 DROP ${tcp}`,
+    `2024-04-22T10:00:01,123456+02:00 DROP ${tcp}`,
+    `<4>2024-04-22T10:00:01,123456+02:00 node-1 kernel: DROP ${tcp}`,
+    `[Apr22 10:00] DROP ${tcp}`,
+    `[  +0.000123] DROP ${tcp}`,
+    `[<    0.000123>] DROP ${tcp}`,
+    `\u001e${JSON.stringify({ _TRANSPORT: 'kernel', __REALTIME_TIMESTAMP: '1713780001123456', _HOSTNAME: 'n1', MESSAGE: `DROP ${tcp}` })}`,
+    `data: ${JSON.stringify({ _TRANSPORT: 'kernel', _SOURCE_MONOTONIC_TIMESTAMP: '5000000', MESSAGE: `DROP ${tcp}` })}`,
+    `data: DROP ${tcp}`,
     // a priority before a syslog or ISO header; dmesg -r and a bare message after one (JavaScript's)
     `<4>Apr 22 10:00:00 node-1 kernel: DROP ${tcp}`,
     `<13>Apr  2 10:00:00.123 node-1 kernel: DROP ${tcp}`,
@@ -482,6 +495,23 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
       expectSame(edge, opts);
       expectSame([...edge].reverse(), opts);
     }
+  });
+
+  it('reads multi-line journal records (json-pretty, export) amid lines it prints itself', () => {
+    const rec = { _TRANSPORT: 'kernel', __REALTIME_TIMESTAMP: '1713780001123456', _HOSTNAME: 'n1', MESSAGE: `DROP ${tcp}` };
+    const pretty = (o: object) => JSON.stringify(o, null, '\t').replaceAll('": ', '" : ').split('\n');
+    const plain = `Apr 22 10:00:00 node-1 kernel: DROP ${tcp}`;
+    const lines = [
+      plain, ...pretty(rec), plain, ...pretty({ ...rec, MESSAGE: [...Buffer.from(rec.MESSAGE)] }), `[ 1.5] DROP ${tcp}`,
+      // a lone `{` that is no record: that line is skipped, the next one read as itself
+      '{', plain, '__CURSOR=s=1', '_TRANSPORT=kernel', `MESSAGE=DROP ${tcp}`, '', plain,
+      // a record's member lines hold LOG text the scanner would read as lines of their own
+      '{', `\t"MESSAGE" : "${tcp}",`, '\t"_TRANSPORT" : "kernel"', '}', plain,
+    ];
+    expect(expectSame(lines)).toBe(10);
+    for (const opts of [{ ...OPTS, file: 'j.log' }, { ...OPTS, bootTimeMs: Date.parse('2024-05-01T00:00:00Z') }]) expectSame(lines, opts);
+    // cut at the end of the input inside a record: an issue
+    expectSame([plain, ...pretty(rec).slice(0, 3)]);
   });
 
   it('prints `file` like the events carry it, and dates kmsg by the boot time through the events', () => {

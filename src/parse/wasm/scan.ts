@@ -199,6 +199,7 @@ const L_ECE_SP: u32 = 0x20454345; // 'ECE '
 const L_CWR_SP: u32 = 0x20525743; // 'CWR '
 const L_AE_SP: u32 = 0x204541; // 'AE '
 const L_KERN: u32 = 0x6e72656b; // 'kern'
+const L_DATA_SP: u64 = 0x7b203a61746164; // 'data: {'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Interning. Open addressing over (hash, id); ids index (offset, length) of a copy in the arena.
@@ -842,6 +843,7 @@ function envelope(): i32 {
     const ck = b(k);
     if (ck == 44) return kmsg(k);
     if (ck == 45 && k == s + 4) {
+      if (b(s + 19) == 44) return -1; // dmesg --time-format iso (`…:01,123456+00:00 msg`): JavaScript
       const e = iso(s);
       if (e < 0) return -1;
       set(R_ENV, ENV_RFC3339);
@@ -860,6 +862,9 @@ function envelope(): i32 {
   }
   if (c0 == 123) return journalJson();
   if (c0 == 95) return -1; // journal export: JavaScript
+  // journalctl json-seq (a record separator first) and json-sse (`data: `): JavaScript
+  if (c0 == 0x1e || (c0 == 100 && at(s, L_DATA_SP, 7))) return -1;
+  if (c0 >= 97 && c0 <= 122 && decodedAt(s)) return -1; // dmesg -x (`kern  :warn  : `): JavaScript
   const t = talos();
   if (t != -2) return t;
   set(R_ENV, ENV_BARE);
@@ -867,6 +872,14 @@ function envelope(): i32 {
   set(R_TRANSPORT, 0);
   pos = s;
   return 1;
+}
+
+/** Could a `dmesg -x` facility and level (`kern  :warn  : `, `authpriv:info  : `) start at p? */
+function decodedAt(p: i32): bool {
+  let i = p + 1;
+  while (i < p + 8 && ((b(i) >= 97 && b(i) <= 122) || isDigit(b(i)))) i++;
+  while (i < p + 9 && b(i) == 32) i++;
+  return b(i) == 58 && b(i + 1) >= 97 && b(i + 1) <= 122;
 }
 
 /** First index ≥ from (before lend) where the n-byte literal starts, or -1. */
