@@ -57,4 +57,11 @@ export const EDGE_LINES = [
   `1713780000.123456 n1 kernel: ${body}`, `99999999999999999999.123456 n1 kernel: ${body}`,
   `[ 1000.000000] ${body.replace('LEN=60', 'LEN=99999999999999999999')}`,
   `[ 1000.000000] ${body.replace('SPT=2380', 'SPT=99999999999')}`, `[ 1000.000000] ${body.replace('ID=1', 'ID=-5')}`,
+  // journalctl short-full and dmesg's ISO form at the edges, zones past any real offset
+  `Fri 9999-12-31 23:59:59.999999 UTC n1 kernel: ${body}`, `Mon 0000-01-01 00:00:00 +1400 n1 kernel: ${body}`,
+  `Mon 2024-02-30 25:61:61 -9999 n1 kernel: ${body}`, `Mon 2024-04-22 10:00:00 Not/AZone n1 kernel: ${body}`,
+  `9999-12-31T23:59:59,999999+14:00 ${body}`, `kern  :warn  : 9999-12-31T23:59:59,999999-14:00 ${body}`,
+  `[ 99999999999999999999.999999 <    0.000001>] n1 kernel: ${body}`, `[Feb30 25:61] ${body}`,
+  // json-pretty records cut short or never closed (a `{` alone, then lines that are not members)
+  '{', `\t"MESSAGE" : "${body}",`, '{', `\t"_TRANSPORT" : "kernel"`, '}',
 ];
