@@ -177,6 +177,11 @@ export interface Classifier {
   finish(): FinishedAnalysis;
   /** A flow as the summary shows it, with its reason so far (for live output of changes). */
   flowSummary(flow: Flow): FlowSummary;
+  /**
+   * The wall-clock time (ms) the last packet classified was put at: its own stamp, or its kernel monotonic time moved
+   * by its host's boot time (see README, Clocks); NaN when neither.
+   */
+  readonly lastWallMs: number;
   readonly options: ClassifierOptions;
 }
 
@@ -377,6 +382,7 @@ class ClassifierCore implements Classifier {
 
   /** the verdict run() gave its last packet */
   private lastVerdict: Verdict = 'undetermined';
+  lastWallMs = NaN;
 
   /**
    * The packet's event time (ms), its clock in `this.clock`: the wall clock when the line has one or its host's boot
@@ -417,6 +423,7 @@ class ClassifierCore implements Classifier {
     const t = this.timeOf(e);
     const clock = this.clock;
     this.table.see(t, clock);
+    this.lastWallMs = clock === WALL ? t : NaN;
     if (e.ts !== null) {
       // the earliest and the latest wall-clock time, whatever the input order (`!(a >= NaN)` holds: the first one)
       if (!(e.ts >= this.firstTs)) this.firstTs = e.ts;

@@ -27,7 +27,7 @@ import { listRoles, loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
 import { MAX_SAMPLED_FLOWS, suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
-import { ReportAggregate } from '../report/aggregate.js';
+import { ReportAggregate, wallOrNull } from '../report/aggregate.js';
 import { buildReport } from '../report/build.js';
 import { mergeByTime } from '../report/merge.js';
 import { createProgress } from '../report/progress.js';
@@ -311,7 +311,7 @@ export async function buildReportFromInputs(
     const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
     if (e === undefined) return;
     const c = classifier.classify(e);
-    agg.add(c, e.host ?? '-');
+    agg.add(c, e.host ?? '-', classifier.lastWallMs);
     const f = firstOf(c);
     if (f !== undefined) keepFirst(f, e);
   };
@@ -334,7 +334,7 @@ export async function buildReportFromInputs(
       const packets = (p: Packet, event: () => DropEvent): void => {
         if (p.host === null) p.host = label;
         const c = classifier.observe(p);
-        agg.observed(c, p.ts, p.mono, p.host);
+        agg.observed(c, p.ts ?? wallOrNull(classifier.lastWallMs), p.mono, p.host);
         // the event is built only for a flow's first packet
         const f = firstOf(c);
         if (f !== undefined) keepFirst(f, { ...event(), host: p.host });

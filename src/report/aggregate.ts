@@ -112,9 +112,13 @@ export class ReportAggregate {
     return null;
   }
 
-  /** Adds one classified line. Conntrack INVALID corroboration lines are not drops and are ignored. */
-  add(r: ClassifyResult, hostLabel: string): void {
-    this.observed(r, r.event.ts, r.event.mono, hostLabel);
+  /**
+   * Adds one classified line. Conntrack INVALID corroboration lines are not drops and are ignored. `wallMs`: where
+   * the classifier put it on the wall clock (Classifier.lastWallMs), for a line that has only the kernel's
+   * monotonic time but a host whose boot time is known.
+   */
+  add(r: ClassifyResult, hostLabel: string, wallMs = NaN): void {
+    this.observed(r, r.event.ts ?? wallOrNull(wallMs), r.event.mono, hostLabel);
   }
 
   /**
@@ -337,4 +341,9 @@ export function packetsIn(a: FlowActivity, from: number, to: number): number {
 export function lastActiveBefore(a: FlowActivity, to: number): number | null {
   for (let i = a.starts.length - 1; i >= 0; i--) if (a.starts[i]! < to) return a.starts[i]! + a.w;
   return null;
+}
+
+/** A wall-clock time given as NaN for none (Classifier.lastWallMs) as a time or null. */
+export function wallOrNull(ms: number): number | null {
+  return ms === ms ? ms : null;
 }

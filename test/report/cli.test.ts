@@ -86,6 +86,30 @@ describe('fwdiag report flags', () => {
     expect(html).not.toMatch(/(?:src|href)=|url\(|@import|<script/i);
   });
 
+  it('puts lines without a wall-clock time on the timeline when their host\'s boot time is known', async () => {
+    // one host's journal: its first line carries both clocks (boot at R - 5000 s), the rest only the monotonic one,
+    // through the scanner (one file) and through events (two files, merged; each begins with a line of both clocks,
+    // as the merge orders lines by their own times)
+    const R = Date.UTC(2026, 3, 22, 10, 0, 0);
+    const line = (i: number, realtime: boolean) => JSON.stringify({
+      _TRANSPORT: 'kernel', _HOSTNAME: 'harvester2', _SOURCE_MONOTONIC_TIMESTAMP: `${(5000 + i * 10) * 1e6}`,
+      ...(realtime ? { __REALTIME_TIMESTAMP: `${(R + i * 10_000) * 1000}` } : {}),
+      MESSAGE: `HARVESTER_DROP_IN=mgmt-br OUT= SRC=192.168.122.61 DST=192.168.122.63 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=6443 DPT=${40000 + i} WINDOW=502 RES=0x00 ACK URGP=0 `,
+    });
+    const f1 = join(tmp, 'boot-1.json');
+    const f2 = join(tmp, 'boot-2.json');
+    writeFileSync(f1, `${Array.from({ length: 30 }, (_, i) => line(i, i === 0)).join('\n')}\n`);
+    writeFileSync(f2, `${line(30, true)}\n${line(31, false)}\n`);
+    for (const files of [[f1], [f1, f2]]) {
+      const io = memoryIO();
+      expect(await reportCommand([...files, '--format', 'json'], io.io)).toBe(0);
+      const r = JSON.parse(io.out()) as { clock: string; totals: { drops: number }; limits: { untimed: number }; timeline: { hosts: Array<{ host: string; buckets: unknown[] }> } };
+      expect(r.clock).toBe('wall');
+      expect(r.totals.drops).toBe(files.length === 1 ? 30 : 32);
+      expect(r.limits.untimed).toBe(0);
+    }
+  });
+
   it('prints Markdown by default and JSON on request', async () => {
     const md = memoryIO();
     expect(await reportCommand([SAMPLE], md.io)).toBe(0);
