@@ -18,12 +18,19 @@ interface Cursor {
   idx: number;
 }
 
-/** A result's time: wall clock when known, else kernel monotonic (ms), else null. */
+/**
+ * Kernel monotonic times are keyed after every wall-clock time (a wall-clock ms is below 2.6e14 for any year up to
+ * 9999; doubles from 2^52 on still hold whole ms): the two clocks do not compare, and lines with a wall-clock time
+ * come first, so a report's timeline takes the wall clock whenever some input has one.
+ */
+const MONO_KEY_BASE = 2 ** 52;
+
+/** A result's merge key: its wall-clock time, else MONO_KEY_BASE + its kernel monotonic time (ms), else null. */
 export function resultTime(r: LineResult): number | null {
   const e = r.kind === 'event' ? r.event : r.kind === 'issue' ? r.event : undefined;
   if (e === undefined) return null;
   if (e.ts !== null) return e.ts;
-  return e.mono !== null ? e.mono * 1000 : null;
+  return e.mono !== null ? MONO_KEY_BASE + e.mono * 1000 : null;
 }
 
 function before(a: Cursor, b: Cursor): boolean {

@@ -110,6 +110,22 @@ describe('fwdiag report flags', () => {
     }
   });
 
+  it('merging a log with wall-clock times and one without: the timeline takes the wall clock', async () => {
+    // the kernel-written dmesg fixture (monotonic stamps only) given first, then the sample (syslog)
+    const dmesgFile = join(tmp, 'lab-dmesg.txt');
+    writeFileSync(dmesgFile, readFileSync(new URL('../../fixtures/kernel/dmesg.txt', import.meta.url)));
+    const one = memoryIO();
+    expect(await reportCommand([dmesgFile, '--format', 'json'], one.io)).toBe(0);
+    const alone = JSON.parse(one.out()) as { clock: string; totals: { drops: number }; limits: { untimed: number } };
+    expect([alone.clock, alone.limits.untimed]).toEqual(['boot', 0]);
+    const io = memoryIO();
+    expect(await reportCommand([dmesgFile, SAMPLE, '--format', 'json'], io.io)).toBe(0);
+    const r = JSON.parse(io.out()) as { clock: string; totals: { drops: number }; limits: { untimed: number } };
+    expect(r.clock).toBe('wall');
+    expect(r.limits.untimed).toBe(alone.totals.drops);
+    expect(alone.totals.drops).toBeGreaterThan(0);
+  });
+
   it('prints Markdown by default and JSON on request', async () => {
     const md = memoryIO();
     expect(await reportCommand([SAMPLE], md.io)).toBe(0);

@@ -35,6 +35,13 @@ describe('mergeByTime', () => {
     expect(await collect(mergeByTime([a, b]))).toEqual(['a@2.5', 'b@3', 'a@4']);
   });
 
+  it('puts lines with only a monotonic time after every wall-clock line (the clocks do not compare)', async () => {
+    const a = batches([ev(null, 'dmesg', 2.5), ev(null, 'dmesg', 4)]);
+    const b = batches([ev(1_776_852_000_000, 'syslog'), ev(1_776_852_001_000, 'syslog')]);
+    const c = batches([ev(null, 'kmsg', 3)]);
+    expect(await collect(mergeByTime([a, b, c]))).toEqual(['syslog@1776852000000', 'syslog@1776852001000', 'dmesg@2.5', 'kmsg@3', 'dmesg@4']);
+  });
+
   it('closes every source when the consumer stops early', async () => {
     const closed: string[] = [];
     async function* src(tag: string): AsyncGenerator<LineResult[]> {
