@@ -207,6 +207,8 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   let pretty: string[] | null = null;
   let prettyLine = 0;
   let prettyChars = 0;
+  /** lines of the open record, `{` included */
+  let prettyCount = 0;
   /** a multi-line record (export or json-pretty) is open: every line goes to the JavaScript parser until it ends */
   let inRecord = false;
 
@@ -563,12 +565,14 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       return journalJson(json, prettyLine, json);
     }
     if (text.charCodeAt(0) !== 9 /* \t */) {
-      // not json-pretty after all: a lone `{` in some other log; that line was no LOG line, this one is read anew
+      // not json-pretty after all: a lone `{` (and tab-indented lines) in some other log, no LOG lines; this line
+      // is read anew
       pretty = null;
       inRecord = false;
-      counters.skipped++;
+      counters.skipped += prettyCount;
       return undefined;
     }
+    prettyCount++;
     prettyChars += text.length + 1;
     if (prettyChars <= MAX_PRETTY_CHARS) lines.push(text);
     return PENDING;
@@ -591,6 +595,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
         pretty = [];
         prettyLine = line;
         prettyChars = 0;
+        prettyCount = 1;
         inRecord = true;
         return PENDING;
       }

@@ -140,6 +140,11 @@ describe('envelopes', () => {
       [lines.length, 'node-d', '2024-04-02T10:00:01Z', 'rfc3164', 'syslog', 10250],
     ]);
     expect(p.counters).toMatchObject({ lines: lines.length, events: 3, skipped: 1, issues: 0 });
+    // a `{` and tab-indented lines that end in no `}`: all skipped, and the line after them read as itself
+    const t = createParser({ tz: 'UTC', now: () => NOW });
+    const odd = ['{', '\tnot a member', '\tnor this', `Apr  2 10:00:01 node-d kernel: ${BODY}`].map((l) => t.parseLine(l));
+    expect(odd.map((r) => r.kind)).toEqual(['pending', 'pending', 'pending', 'event']);
+    expect(t.counters).toMatchObject({ lines: 4, events: 1, skipped: 3, issues: 0 });
     // the input ends inside a record: an issue, not a silent loss
     const q = createParser({ tz: 'UTC', now: () => NOW });
     for (const l of pretty(rec).slice(0, -1)) q.parseLine(l);
