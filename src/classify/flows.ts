@@ -560,7 +560,6 @@ export interface FlowTableOptions {
 /** Idle flows are looked for after this many adds, or a quarter of the table's size if larger (amortised O(1)). */
 const SWEEP_EVERY = 4096;
 
-
 const MIN_SLOTS = 1024;
 
 /** Protocol names kept as the constants they are (judge() hands out these very strings); ids 1-6 in this order. */

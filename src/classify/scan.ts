@@ -8,6 +8,8 @@
  * distinct ports must be ports no known service uses before a source is called a scanner.
  */
 
+import { CLOCKS } from './flows.js';
+
 export interface ScanOptions {
   /** distinct ports within the window that make a scanner */
   threshold: number;
@@ -55,9 +57,6 @@ export interface SourceState<T> {
 
 /** Items kept per source for re-labelling: enough for a threshold's worth of ports on a few hosts. */
 const ITEMS_PER_THRESHOLD = 4;
-
-/** Clocks a time may be on (see flows.ts: wall clock, kernel monotonic, counter). */
-const CLOCKS = 3;
 
 export class ScanDetector<T> {
   /** by src × CLOCKS + clock */
