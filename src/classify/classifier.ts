@@ -323,7 +323,10 @@ class ClassifierCore implements Classifier {
    * one (journald, a kernel stamp in a syslog line): a packet of that host with only the monotonic time is put on
    * the wall clock by it. Bounded: hosts are few; a stream of garbage host names starts it over.
    */
-  private readonly boots = new Map<string | null, number>();
+  private readonly boots = new Map<string, number>();
+  /** The same for lines without a host (dmesg, a syslog without its host field), per input file: one file, one
+   * machine — where lines of several files without a host could come from as many machines. */
+  private readonly fileBoots = new Map<string | undefined, number>();
   /** wall-clock span of the input (ms), NaN for none (a double updated in place, see Flow.lastTsNum) */
   private firstTs = NaN;
   private lastTs = NaN;
@@ -392,12 +395,12 @@ class ClassifierCore implements Classifier {
     const ts = e.ts;
     const mono = e.mono;
     if (ts !== null) {
-      if (mono !== null) this.learnBoot(e.host, ts - mono * 1000);
+      if (mono !== null) this.learnBoot(e, ts - mono * 1000);
       this.clock = WALL;
       return ts;
     }
     if (mono !== null) {
-      const boot = this.boots.size === 0 ? undefined : this.boots.get(e.host);
+      const boot = this.bootOf(e);
       if (boot !== undefined) {
         this.clock = WALL;
         return boot + mono * 1000;
@@ -409,12 +412,21 @@ class ClassifierCore implements Classifier {
     return ++this.seq;
   }
 
-  private learnBoot(host: string | null, boot: number): void {
-    const known = this.boots.get(host);
+  /** The boot time known for the packet's host (for a line without a host: of its file), if any. */
+  private bootOf(e: Packet): number | undefined {
+    if (e.host !== null) return this.boots.size === 0 ? undefined : this.boots.get(e.host);
+    return this.fileBoots.size === 0 ? undefined : this.fileBoots.get(e.file);
+  }
+
+  private learnBoot(e: Packet, boot: number): void {
+    const known = this.bootOf(e);
     // a syslog stamp has whole seconds: its boot time wobbles by up to 1 s; a reboot or a clock step moves it more
     if (known !== undefined && Math.abs(boot - known) <= 2000) return;
-    if (known === undefined && this.boots.size >= MAX_BOOTS) this.boots.clear();
-    this.boots.set(host === null ? null : own(host), boot);
+    const host = e.host;
+    const m: Map<string | undefined, number> = host !== null ? this.boots : this.fileBoots;
+    if (known === undefined && m.size >= MAX_BOOTS) m.clear();
+    const key = host ?? e.file;
+    m.set(key === undefined ? undefined : own(key), boot);
   }
 
   /** Judges and counts packet `e`; returns its result when `event` (e itself, as an event) is given. */
@@ -487,7 +499,7 @@ class ClassifierCore implements Classifier {
 
     if (flow.clock !== clock) {
       // from the host's monotonic clock to the wall clock: its boot time (just learned) moves the flow's times over
-      const boot = flow.clock === MONO && clock === WALL ? this.boots.get(e.host) : undefined;
+      const boot = flow.clock === MONO && clock === WALL ? this.bootOf(e) : undefined;
       reclock(flow, t, clock, boot);
     }
     // "still going": a quiet gap longer than --settle ends an episode; persistence is counted from the new one

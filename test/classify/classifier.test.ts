@@ -153,6 +153,22 @@ describe('clocks', () => {
     expect(gap.summary.flows[0]).toMatchObject({ count: 3, persistent: false });
   });
 
+  it('dates lines without a host by the boot time of their own file only', () => {
+    // a syslog file without host fields: its kernel stamps give its machine's boot time; its later dmesg-style line
+    // is dated by it, a dmesg line of another file (another machine, perhaps) is not
+    const body = `HARVESTER_DROP_IN=mgmt-br OUT= SRC=${A} DST=${ME} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF ${tcp(6443, 43000, 'ACK')}`;
+    const [stamped, later, other] = eventsOf([`Apr 22 10:00:00 kernel: [5000.000000] ${body}`, `[5010.000000] ${body}`, `[5010.000000] ${body}`]);
+    stamped!.file = later!.file = 'a.log';
+    other!.file = 'b.log';
+    expect([stamped!.host, stamped!.ts, stamped!.mono, later!.ts]).toEqual([null, R, 5000, null]);
+    const c = createClassifier({});
+    c.classify(stamped!);
+    c.classify(other!);
+    expect(c.lastWallMs).toBeNaN();
+    c.classify(later!);
+    expect(c.lastWallMs).toBe(R + 10_000);
+  });
+
   it('does not expire a flow on the monotonic clock by the wall-clock times of other lines', () => {
     // dmesg lines (no host, no wall clock) of one flow, around 5000 wall-clock flows that make the table sweep
     const lines = [dmesg(1000, ME, 40000)];
