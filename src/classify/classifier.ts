@@ -5,7 +5,7 @@
  */
 import type { DropEvent, Packet } from '../parse/event.js';
 import { UsageError } from '../cli/errors.js';
-import { ISO_END_MS } from '../parse/time.js';
+import { ISO_END_MS, isoRepresentable } from '../parse/time.js';
 import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
 import { catalogServiceLookup, type ServiceLookup } from './services.js';
 import { Flow, FlowTable, MONO, PortSet, SEQ, WALL, flowKey, own, verdictRank, type WindowMarks } from './flows.js';
@@ -401,7 +401,8 @@ class ClassifierCore implements Classifier {
     }
     if (mono !== null) {
       const boot = this.bootOf(e);
-      if (boot !== undefined) {
+      // on the wall clock only as a time a line could carry (a monotonic stamp of 10^20 s dates nothing)
+      if (boot !== undefined && isoRepresentable(boot + mono * 1000)) {
         this.clock = WALL;
         return boot + mono * 1000;
       }
@@ -419,6 +420,8 @@ class ClassifierCore implements Classifier {
   }
 
   private learnBoot(e: Packet, boot: number): void {
+    // a boot before year 0 or after 9999 comes of a garbled stamp (a line's time is always within them)
+    if (!isoRepresentable(boot)) return;
     const known = this.bootOf(e);
     // a syslog stamp has whole seconds: its boot time wobbles by up to 1 s; a reboot or a clock step moves it more
     if (known !== undefined && Math.abs(boot - known) <= 2000) return;

@@ -297,10 +297,14 @@ function dmesgIso(env: EnvelopeInfo, s: string, p: number): boolean {
 
 /** `dmesg -x`: `kern  :warn  : ` before the stamp — the facility says who wrote the line. */
 const DMESG_DECODED = /^([a-z][a-z0-9]{1,7}) *:([a-z]{3,6}) *: /;
+/** The names util-linux dmesg prints (syslog(3) facilities and levels): any other word there is no dmesg -x line. */
+const DMESG_FACILITIES = new Set(['kern', 'user', 'mail', 'daemon', 'auth', 'syslog', 'lpr', 'news', 'uucp', 'cron', 'authpriv', 'ftp',
+  'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7']);
+const DMESG_LEVELS = new Set(['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug']);
 
 function dmesgDecoded(env: EnvelopeInfo, s: string, ctx: EnvelopeContext): boolean {
   const m = DMESG_DECODED.exec(s.length > 40 ? s.slice(0, 40) : s);
-  if (m === null) return false;
+  if (m === null || !DMESG_FACILITIES.has(m[1]!) || !DMESG_LEVELS.has(m[2]!)) return false;
   const p = m[0].length;
   const c = s.charCodeAt(p);
   if (c === 91 /* [ */) {

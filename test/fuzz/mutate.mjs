@@ -61,6 +61,7 @@ export const EDGE_LINES = [
   `Fri 9999-12-31 23:59:59.999999 UTC n1 kernel: ${body}`, `Mon 0000-01-01 00:00:00 +1400 n1 kernel: ${body}`,
   `Mon 2024-02-30 25:61:61 -9999 n1 kernel: ${body}`, `Mon 2024-04-22 10:00:00 Not/AZone n1 kernel: ${body}`,
   `9999-12-31T23:59:59,999999+14:00 ${body}`, `kern  :warn  : 9999-12-31T23:59:59,999999-14:00 ${body}`,
+  `use0x00r  :notice: [ 1016.000100] [  702.743337] ${body}`, `kern  :warning: [ 1016.000100] ${body}`,
   `[ 99999999999999999999.999999 <    0.000001>] n1 kernel: ${body}`, `[Feb30 25:61] ${body}`,
   // json-pretty records cut short or never closed (a `{` alone, then lines that are not members)
   '{', `\t"MESSAGE" : "${body}",`, '{', `\t"_TRANSPORT" : "kernel"`, '}',

@@ -38,6 +38,7 @@ const cases: Array<{ name: string; line: string; envelope: string; time: string 
   { name: 'dmesg -d', line: `[  499.178765 <    0.000000>] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
   { name: 'dmesg -x', line: `kern  :warn  : [  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },
   { name: 'dmesg -x, a line userspace wrote', line: `user  :notice: [  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'syslog' },
+  { name: 'dmesg -x, a facility name of its own', line: `local7:debug : [  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'syslog' },
   { name: 'dmesg --time-format iso', line: `2024-04-22T10:00:01,123456+02:00 ${BODY}`, envelope: 'dmesg-iso', time: '2024-04-22T08:00:01.123456Z', host: null, mono: null, transport: 'kernel' },
   { name: 'dmesg -x --time-format iso', line: `kern  :warn  : 2024-04-22T10:00:01,123456+00:00 ${BODY}`, envelope: 'dmesg-iso', time: '2024-04-22T10:00:01.123456Z', host: null, mono: null, transport: 'kernel' },
   { name: 'dmesg -e, a minute', line: `[Apr22 10:00] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: null, transport: 'kernel' },

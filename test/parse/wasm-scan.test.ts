@@ -457,6 +457,10 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
     `<4>1 2024-04-22T10:00:10.283000+00:00 node-1 kernel - - - [1010999999983000] DROP ${tcp}`,
     `Apr 22 10:00:00 node-1 kernel: [1010999999983000.5] DROP ${tcp}`,
     `Apr 22 10:00:00 node-1 kernel: [DROP] ${tcp}`,
+    // … and (session 10) a `dmesg -x` head whose words are no facility and level util-linux prints: a bare line
+    `use0x00r  :notice: [ 1016.000100] [  702.743337] DROP ${tcp}`,
+    `kernx :warn  : [ 1016.000100] DROP ${tcp}`,
+    `kern  :warning: [ 1016.000100] DROP ${tcp}`,
     // monotonic stamps: exact digits, more digits than a double keeps, huge uptimes, integers
     `[    0.000001] DROP ${tcp}`,
     `[   12.1234567] DROP ${tcp}`,

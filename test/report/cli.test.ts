@@ -110,6 +110,24 @@ describe('fwdiag report flags', () => {
     }
   });
 
+  it('a garbled monotonic stamp teaches no boot time, so no later line is dated outside years 0-9999', async () => {
+    // found by test/fuzz/commands.mjs (seed 21): the first line's boot time came out ~10^20 ms before 1970, and the
+    // second line (its realtime garbled, its monotonic time fine) was dated from it — `report` stopped on
+    // "Invalid time value"
+    const msg = 'HARVESTER_DROP_IN=eth0 OUT= MAC=52:54:00:3e:aa:01:52:54:00:3d:bb:02:08:00 SRC=198.18.0.1 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=2380 DPT=46693 WINDOW=5 RES=0x00 ACK PSH URGP=0 ';
+    const f = join(tmp, 'garbled-mono.json');
+    writeFileSync(f, [
+      { _TRANSPORT: 'kernel', _HOSTNAME: 'n1', MESSAGE: msg, __REALTIME_TIMESTAMP: '1713780000042123', _SOURCE_MONOTONIC_TIMESTAMP: '99999999999999999999999' },
+      { _TRANSPORT: 'kernel', _HOSTNAME: 'n1', MESSAGE: msg, __REALTIME_TIMESTAMP: '9999999999917137865000', _SOURCE_MONOTONIC_TIMESTAMP: '1005565000' },
+    ].map((o) => JSON.stringify(o)).join('\n') + '\n');
+    const io = memoryIO();
+    expect(await reportCommand([f, '--format', 'json'], io.io), io.err()).toBe(0);
+    const r = JSON.parse(io.out()) as { clock: string; first: string; last: string; totals: { drops: number }; limits: { untimed: number } };
+    expect(r.totals.drops).toBe(2);
+    // the first line's own time stands; the second, not convertible, is left off the wall-clock timeline
+    expect([r.clock, r.first, r.last, r.limits.untimed]).toEqual(['wall', '2024-04-22T10:00:00.042Z', '2024-04-22T10:00:00.042Z', 1]);
+  });
+
   it('merging a log with wall-clock times and one without: the timeline takes the wall clock', async () => {
     // the kernel-written dmesg fixture (monotonic stamps only) given first, then the sample (syslog)
     const dmesgFile = join(tmp, 'lab-dmesg.txt');
