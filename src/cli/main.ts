@@ -47,7 +47,10 @@ export function defaultIO(): CliIO {
 
 /** Runs fwdiag with `argv` (without node and script); resolves to the exit code. */
 export async function run(argv: string[], io: CliIO): Promise<number> {
-  const debug = argv.includes('--debug');
+  // --debug is global: taken out before a command reads its options (up to `--`, after which words are files)
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  const debug = argv.slice(0, end).includes('--debug');
+  if (debug) argv = [...argv.slice(0, end).filter((a) => a !== '--debug'), ...argv.slice(end)];
   try {
     const first = argv[0];
     if (first === '--version' || first === '-V') {

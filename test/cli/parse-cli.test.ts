@@ -66,6 +66,21 @@ describe('fwdiag parse (bin)', () => {
     expect(debug.stderr).toContain('    at ');
   });
 
+  it('--debug is global: every command takes it, before or after its options (up to `--`)', () => {
+    for (const args of [['report', '--debug', '/nonexistent/kern.log'], ['suggest', '--platform', 'harvester', '--role', 'worker', '/nonexistent/kern.log', '--debug'],
+      ['catalog', '--debug', 'no-such-platform'], ['--debug', 'analyze', '/nonexistent/kern.log']]) {
+      const r = run(args);
+      expect([1, 2], `${args.join(' ')}: ${r.stderr}`).toContain(r.status);
+      expect(r.stderr.split('\n')[0]).not.toContain('Unknown option');
+      expect(r.stderr, args.join(' ')).toContain('    at ');
+    }
+    // after `--` it is a file name like any other
+    const file = run(['parse', '--', '--debug']);
+    expect(file.status).toBe(1);
+    expect(file.stderr).toContain('--debug');
+    expect(file.stderr).not.toContain('    at ');
+  });
+
   it('--help prints the usage and exits 0', () => {
     const r = run(['parse', '--help']);
     expect(r.status).toBe(0);
