@@ -113,6 +113,8 @@ export interface AnalyzeSummary {
     'conntrack-loss': number;
     'genuine-block': number;
     scan: number;
+    /** LAN broadcast and multicast chatter to ports and protocols no catalog names */
+    broadcast: number;
     undetermined: number;
     /** `nf_ct_proto_N:` lines (conntrack INVALID logging) */
     ctInvalid: number;
@@ -252,12 +254,13 @@ function bump(c: VerdictCounts, v: Verdict): void {
     case 'conntrack-loss': c['conntrack-loss']++; break;
     case 'genuine-block': c['genuine-block']++; break;
     case 'scan': c.scan++; break;
+    case 'broadcast': c.broadcast++; break;
     default: c.undetermined++;
   }
 }
 
 function zeroCounts(): VerdictCounts {
-  return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0 };
+  return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, broadcast: 0, undetermined: 0 };
 }
 
 /** Milliseconds → ISO 8601 UTC, without `.000`. */
@@ -938,6 +941,7 @@ const VERDICT_RANK_REPORT: Record<Verdict, number> = {
   scan: 1,
   undetermined: 2,
   'conntrack-loss': 3,
+  broadcast: 4,
 };
 
 function seconds(ms: number): string {

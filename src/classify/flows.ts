@@ -8,8 +8,9 @@ import type { RuleId, Verdict } from './verdict.js';
 export const VERDICT_RANK: Record<Verdict, number> = {
   undetermined: 0,
   'conntrack-loss': 1,
-  'genuine-block': 2,
-  scan: 3,
+  broadcast: 2,
+  'genuine-block': 3,
+  scan: 4,
 };
 
 /** {@link VERDICT_RANK} as a switch: per packet, where a keyed load on a string-keyed object goes megamorphic. */
@@ -17,8 +18,9 @@ export function verdictRank(v: Verdict): number {
   switch (v) {
     case 'undetermined': return 0;
     case 'conntrack-loss': return 1;
-    case 'genuine-block': return 2;
-    default: return 3;
+    case 'broadcast': return 2;
+    case 'genuine-block': return 3;
+    default: return 4;
   }
 }
 
@@ -816,5 +818,6 @@ export class FlowTable {
 }
 
 function isNoise(f: Flow): boolean {
-  return (f.verdict === 'conntrack-loss' || f.verdict === 'undetermined') && !f.persistent;
+  // LAN chatter goes on for ever and is noise all the same
+  return f.verdict === 'broadcast' || ((f.verdict === 'conntrack-loss' || f.verdict === 'undetermined') && !f.persistent);
 }

@@ -11,8 +11,8 @@ import type { PortRange } from './options.js';
 import { serviceForProtocol, type ServiceLookup } from './services.js';
 
 /** Stable verdict strings (they appear in JSON). */
-export type Verdict = 'conntrack-loss' | 'genuine-block' | 'scan' | 'undetermined';
-export const VERDICTS: readonly Verdict[] = ['conntrack-loss', 'genuine-block', 'scan', 'undetermined'];
+export type Verdict = 'conntrack-loss' | 'genuine-block' | 'scan' | 'broadcast' | 'undetermined';
+export const VERDICTS: readonly Verdict[] = ['conntrack-loss', 'genuine-block', 'scan', 'broadcast', 'undetermined'];
 
 /** Which address of the packet is the server (the side offering the service). */
 export type ServerSide = 'src' | 'dst';
@@ -45,7 +45,9 @@ export type RuleId =
   | 'icmp-error-no-inner'
   | 'icmp-neighbour-discovery'
   | 'icmp-other'
-  | 'ip-protocol';
+  | 'ip-protocol'
+  | 'link-broadcast'
+  | 'link-multicast';
 
 /** The outcome of judging one packet. Mutable so the classifier can reuse one per stream. */
 export interface Judgement {
@@ -162,16 +164,80 @@ export function judge(e: Packet, ctx: VerdictContext, out: Judgement): Judgement
     // the configured NodePort range wins over any catalog name, so NodePorts read the same whatever the catalog
     const sSvc = inRange(spt, ctx.nodePorts) ? NODEPORT : ctx.services(proto, spt);
     const dSvc = inRange(dpt, ctx.nodePorts) ? NODEPORT : ctx.services(proto, dpt);
-    return proto === 'tcp' ? judgeTcp(e, spt, dpt, sSvc, dSvc, ctx, out) : judgeUdp(spt, dpt, sSvc, dSvc, ctx, out);
+    return proto === 'tcp' ? judgeTcp(e, spt, dpt, sSvc, dSvc, ctx, out) : judgeUdp(e, spt, dpt, sSvc, dSvc, ctx, out);
   }
   if (proto === 'icmp' || proto === 'icmpv6') return judgeIcmp(e, proto === 'icmpv6', out);
   if (proto === '') {
     return set(out, 'undetermined', e.arp !== undefined ? 'arp' : e.frag !== undefined && e.frag > 0 ? 'fragment' : 'no-protocol');
   }
-  // AH, ESP, IP-in-IP, GRE, VRRP…: a portless protocol reaching the node is a new flow the ruleset refused
-  out.service = serviceForProtocol(e.proto ?? '');
+  // AH, ESP, IP-in-IP, GRE, VRRP…: a portless protocol reaching the node is a new flow the ruleset refused — unless it
+  // went to everyone on the segment and is nothing a node serves (IGMP group management, an unnamed protocol)
+  const service = serviceForProtocol(e.proto ?? '');
+  out.service = service;
   out.probe = false;
+  if (service === undefined || service === 'IGMP') {
+    const cast = castOf(e.dst, e.macdst);
+    if (cast !== CAST_UNICAST) return lanChatter(out, cast, service);
+  }
   return set(out, 'genuine-block', 'ip-protocol');
+}
+
+/** How a packet was addressed (see {@link castOf}). */
+export const CAST_UNICAST = 0;
+export const CAST_BROADCAST = 1;
+export const CAST_MULTICAST = 2;
+
+/**
+ * Broadcast or multicast: the destination MAC when the line has one (its group bit; all ones is broadcast — the only
+ * way to tell a subnet's broadcast address, `x.x.x.255` on a /24, from a host's), else the destination address:
+ * 255.255.255.255, 224.0.0.0/4, ff00::/8. Anything else is unicast.
+ */
+export function castOf(dst: string | undefined, macdst: string | undefined): number {
+  if (macdst !== undefined && macdst.length === 17) {
+    // the first octet's low bit is the group bit; its second hex digit holds it
+    const c = macdst.charCodeAt(1);
+    if (((c <= 57 ? c - 48 : (c | 32) - 87) & 1) === 1) return macdst === 'ff:ff:ff:ff:ff:ff' ? CAST_BROADCAST : CAST_MULTICAST;
+  }
+  if (dst === undefined || dst.length < 7) return CAST_UNICAST;
+  const c0 = dst.charCodeAt(0);
+  if (c0 === 102 || c0 === 70) {
+    // ff00::/8: a first group of four digits starting `ff` (the kernel prints IPv6 in lower case; other writers may not)
+    const c1 = dst.charCodeAt(1);
+    return (c1 === 102 || c1 === 70) && dst.indexOf(':') === 4 ? CAST_MULTICAST : CAST_UNICAST;
+  }
+  // IPv4: the first octet, 224-239 multicast; all ones broadcast
+  if (dst.charCodeAt(3) !== 46) return CAST_UNICAST;
+  const o = (c0 - 48) * 100 + (dst.charCodeAt(1) - 48) * 10 + (dst.charCodeAt(2) - 48);
+  if (o >= 224 && o <= 239) return CAST_MULTICAST;
+  return dst === '255.255.255.255' ? CAST_BROADCAST : CAST_UNICAST;
+}
+
+/**
+ * Names of LAN discovery and announcement protocols (UDP destination ports), for the reason and `service` of a
+ * broadcast drop. None is a service a Kubernetes node offers; a port a catalog names never gets here.
+ */
+const CHATTER_UDP: ReadonlyMap<number, string> = new Map([
+  [137, 'NetBIOS name service'],
+  [138, 'NetBIOS datagram service'],
+  [520, 'RIP'],
+  [546, 'DHCPv6 client'],
+  [547, 'DHCPv6 server'],
+  [1900, 'SSDP (UPnP discovery)'],
+  [1985, 'HSRP'],
+  [3702, 'WS-Discovery'],
+  [5353, 'mDNS'],
+  [5355, 'LLMNR'],
+  [6771, 'BitTorrent local peer discovery'],
+  [10001, 'Ubiquiti discovery'],
+  [17500, 'Dropbox LAN sync'],
+  [21027, 'Syncthing discovery'],
+]);
+
+function lanChatter(out: Judgement, cast: number, service: string | undefined): Judgement {
+  out.server = 'dst';
+  out.service = service;
+  out.probe = false;
+  return set(out, 'broadcast', cast === CAST_BROADCAST ? 'link-broadcast' : 'link-multicast');
 }
 
 function set(out: Judgement, verdict: Verdict, rule: RuleId): Judgement {
@@ -260,9 +326,15 @@ function nonSyn(
 }
 
 function judgeUdp(
-  spt: number, dpt: number, sSvc: string | undefined, dSvc: string | undefined,
+  e: Packet, spt: number, dpt: number, sSvc: string | undefined, dSvc: string | undefined,
   ctx: VerdictContext, out: Judgement,
 ): Judgement {
+  // A datagram to a broadcast or multicast address, to a port no catalog names (NodePorts are never reached that
+  // way): LAN chatter — mDNS, SSDP, NetBIOS, a DHCP server's broadcast answer — that the LOG rule records.
+  if (dSvc === undefined || dSvc === NODEPORT) {
+    const cast = castOf(e.dst, e.macdst);
+    if (cast !== CAST_UNICAST) return lanChatter(out, cast, CHATTER_UDP.get(dpt));
+  }
   // UDP has no flags: ports decide. A datagram to a known service is a new flow (VXLAN, WireGuard and NTP use the
   // same port on both ends, so "to a service" wins over "from a service").
   if (dSvc !== undefined) {
@@ -294,6 +366,12 @@ function judgeIcmp(e: Packet, v6: boolean, out: Judgement): Judgement {
   if (icmp === undefined) return set(out, 'undetermined', 'no-ports');
   const t = icmp.type;
   const label = v6 ? 'ICMPv6' : 'ICMP';
+  // IPv4 ICMP to everyone (a broadcast ping, router discovery) is chatter; ICMPv6 to a multicast group is neighbour
+  // discovery and the like, which IPv6 needs (judged below)
+  if (!v6) {
+    const cast = castOf(e.dst, e.macdst);
+    if (cast !== CAST_UNICAST) return lanChatter(out, cast, t === 8 ? 'ICMP echo' : t === 9 || t === 10 ? 'ICMP router discovery' : undefined);
+  }
   if ((!v6 && t === 8) || (v6 && t === 128)) {
     out.probe = false;
     out.service = `${label} echo`;
@@ -424,6 +502,19 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
       return `${j.service} from ${src} to ${dst} refused by the ruleset`;
     case 'ip-protocol':
       return `protocol ${e.proto}${j.service ? ` (${j.service})` : ''} from ${src} to ${dst} refused by the ruleset`;
+    case 'link-broadcast':
+    case 'link-multicast': {
+      const kind = j.rule === 'link-broadcast' ? 'broadcast' : 'multicast';
+      const named = j.service ? ` (${j.service})` : '';
+      const udp = j.proto === 'udp' || j.proto === 'udplite';
+      const what = udp
+        ? `UDP ${kind} from ${endpoint(src, e.spt, undefined)} to ${dst}:${e.dpt}${named}`
+        : j.proto === 'icmp'
+          ? `ICMP ${kind} (type ${e.icmp?.type ?? '?'}${j.service ? `, ${j.service}` : ''}) from ${src} to ${dst}`
+          : `protocol ${e.proto ?? '?'}${named} ${kind} from ${src} to ${dst}`;
+      const unnamed = udp ? `no catalog names ${j.proto}/${e.dpt} as a service a node offers` : 'not a service a node offers';
+      return `${what}: sent to every host on the LAN segment, not a connection to this node, and ${unnamed} — chatter the LOG rule records, harmless to drop and never a reason to open a port`;
+    }
   }
 }
 

@@ -29,7 +29,7 @@ import type { SuggestContext } from '../suggest/index.js';
 
 export const ANALYZE_USAGE = `Usage: fwdiag analyze [options] [FILE…]
 
-Classify every firewall drop: conntrack-loss, genuine-block, scan or undetermined.
+Classify every firewall drop: conntrack-loss, genuine-block, scan, broadcast (LAN chatter) or undetermined.
 Reads FILEs (plain or .gz; - for stdin), or stdin when none is given.
 
 Output:

@@ -25,7 +25,7 @@ export const MAIN_USAGE = `Usage: fwdiag [COMMAND] [options] [FILE…]
 Diagnose host-firewall drops on Kubernetes nodes from the kernel's netfilter LOG lines.
 
   journalctl -k -f | fwdiag          classify drops as they happen (same as: fwdiag analyze)
-  fwdiag analyze [FILE…]             verdict per drop: conntrack-loss, genuine-block, scan, undetermined
+  fwdiag analyze [FILE…]             verdict per drop: conntrack-loss, genuine-block, scan, broadcast, undetermined
   fwdiag parse [FILE…]               every LOG line as one JSON object (NDJSON)
   fwdiag catalog [PLATFORM[/ROLE]]   the ports each platform and node role needs
   fwdiag trace --ruleset FILE LINE   which rule of a ruleset decided a logged packet

@@ -33,6 +33,7 @@ const COLOURS: Record<Verdict, string> = {
   'genuine-block': '\u001b[1;31m', // bold red: needs a rule
   scan: '\u001b[35m', // magenta: probing
   undetermined: '\u001b[33m', // yellow: look yourself
+  broadcast: '\u001b[2m', // dim: LAN chatter
 };
 const RESET = '\u001b[0m';
 const BOLD = '\u001b[1m';
@@ -55,6 +56,17 @@ function endpoint(addr: string, port: number | null): string {
 function flowText(f: Flow | FlowSummary): string {
   const svc = f.service ? ` (${f.service})` : '';
   return `${f.proto} ${f.client} → ${endpoint(f.server, f.serverPort)}${svc}`;
+}
+
+/** `udp/5353 (mDNS), udp/137 (NetBIOS name service), +2 more`: the most packets first. */
+function chatterTargets(flows: readonly FlowSummary[]): string {
+  const by = new Map<string, number>();
+  for (const f of flows) {
+    const k = `${f.proto}${f.serverPort === null ? '' : `/${f.serverPort}`}${f.service ? ` (${f.service})` : ''}`;
+    by.set(k, (by.get(k) ?? 0) + f.count);
+  }
+  const all = [...by].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([k]) => k);
+  return all.slice(0, 4).join(', ') + (all.length > 4 ? `, +${all.length - 4} more` : '');
 }
 
 export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWriter {
@@ -110,7 +122,9 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
     },
     async end(result) {
       const s = result.summary;
-      const counts = (['conntrack-loss', 'genuine-block', 'scan', 'undetermined'] as const)
+      // broadcast only when there was some: most inputs have none
+      const counts = (['conntrack-loss', 'genuine-block', 'scan', 'broadcast', 'undetermined'] as const)
+        .filter((v) => v !== 'broadcast' || s[v] > 0)
         .map((v) => `${paint(COLOURS[v], String(s[v]))} ${v}`)
         .join(', ');
       let out = `\n${paint(BOLD, 'Summary')}: ${s.events} drops in ${s.flows} flows — ${counts}`;
@@ -126,7 +140,8 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       if (s.firstSeen !== null) out += `  from ${s.firstSeen} to ${s.lastSeen}\n`;
       if (s.window !== undefined) {
         const w = s.window;
-        const c = (x: typeof w.during) => `${x['conntrack-loss']} conntrack-loss, ${x['genuine-block']} genuine-block, ${x.scan} scan, ${x.undetermined} undetermined`;
+        const c = (x: typeof w.during) => `${x['conntrack-loss']} conntrack-loss, ${x['genuine-block']} genuine-block, ${x.scan} scan, ` +
+          `${x.broadcast > 0 ? `${x.broadcast} broadcast, ` : ''}${x.undetermined} undetermined`;
         out += `  window ${w.start} … ${w.end}: before ${c(w.before)}; during ${c(w.during)}; after ${c(w.after)}\n`;
       }
       if (s.flowsEvicted > 0 || s.flowsExpired > 0 || s.scanSourcesEvicted > 0) {
@@ -141,6 +156,11 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       if (noise.length > 0) {
         const packets = noise.reduce((n, f) => n + f.count, 0);
         out += `\n${paint(COLOURS['conntrack-loss'], `${noise.length} conntrack-loss flows (${packets} packets) settled on their own: harmless return traffic of connections whose state was lost.`)}\n`;
+      }
+      const chatter = flows.filter((f) => f.verdict === 'broadcast');
+      if (chatter.length > 0) {
+        out += `\n${paint(COLOURS.broadcast, `${chatter.length} broadcast flows (${chatter.reduce((n, f) => n + f.count, 0)} packets) to ${escapeControl(chatterTargets(chatter))}: ` +
+          'LAN broadcast and multicast chatter, harmless to drop and never a reason to open a port.')}\n`;
       }
       buf += out;
       await this.flush();

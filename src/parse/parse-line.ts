@@ -418,7 +418,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   const pk: Packet = {
     line: 0, file, ts: null, mono: null, host: null, src: undefined, dst: undefined, srcShort: undefined,
     dstShort: undefined, proto: undefined, spt: undefined, dpt: undefined, flags: undefined, frag: undefined,
-    icmp: undefined, arp: undefined, ctInvalid: undefined, srcKey: undefined, dstKey: undefined,
+    icmp: undefined, arp: undefined, ctInvalid: undefined, macdst: undefined, srcKey: undefined, dstKey: undefined,
   };
 
   /** Record r (an event the scanner read) as the packet `pk`: recordResult() and datedEvent() without the event. */

@@ -445,6 +445,18 @@ class Scanner {
     return id < 0 ? null : this.str(id);
   }
 
+  /** The decoded parts (dst, src, type) of MAC header id `macId`, made once per id; null when not Ethernet. */
+  private macPartsOf(macId: number): [string, string, string] | null {
+    let parts = this.macParts[macId];
+    if (parts === undefined) {
+      const mac = this.str(macId);
+      // An Ethernet hard header: dst(6) src(6) type(2) = 14 bytes = 41 chars.
+      parts = mac.length === 41 ? [mac.slice(0, 17), mac.slice(18, 35), mac.slice(36, 38) + mac.slice(39, 41)] : null;
+      this.macParts[macId] = parts;
+    }
+    return parts;
+  }
+
   /** The LOG body of record r into ev (all keys already present). */
   body(r: number, ev: DropEvent): void {
     const i32 = this.i32;
@@ -454,14 +466,8 @@ class Scanner {
     ev.out = this.str(i32[b + R_OUT] as number);
     const macId = i32[b + R_MAC] as number;
     if (macId >= 0) {
-      const mac = this.str(macId);
-      ev.mac = mac;
-      let parts = this.macParts[macId];
-      if (parts === undefined) {
-        // An Ethernet hard header: dst(6) src(6) type(2) = 14 bytes = 41 chars.
-        parts = mac.length === 41 ? [mac.slice(0, 17), mac.slice(18, 35), mac.slice(36, 38) + mac.slice(39, 41)] : null;
-        this.macParts[macId] = parts;
-      }
+      ev.mac = this.str(macId);
+      const parts = this.macPartsOf(macId);
       if (parts !== null) {
         ev.macdst = parts[0];
         ev.macsrc = parts[1];
@@ -531,6 +537,8 @@ class Scanner {
     pk.dst = this.str(dstId);
     pk.srcKey = this.keyBase + srcId;
     pk.dstKey = this.keyBase + dstId;
+    const macId = i32[b + R_MAC] as number;
+    pk.macdst = macId < 0 ? undefined : this.macPartsOf(macId)?.[0];
     if ((i32[o + P_FAMILY] as number) === 4) {
       pk.srcShort = undefined;
       pk.dstShort = undefined;

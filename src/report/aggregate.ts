@@ -17,9 +17,9 @@ import type { ClassifyResult, Observation } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 
-/** Verdict order used by every count array in the report: index 0..3. */
-export const REPORT_VERDICTS = ['conntrack-loss', 'genuine-block', 'scan', 'undetermined'] as const satisfies readonly Verdict[];
-const VI: Record<Verdict, number> = { 'conntrack-loss': 0, 'genuine-block': 1, scan: 2, undetermined: 3 };
+/** Verdict order used by every count array in the report: index 0..4 (broadcast came last, so earlier indexes kept their meaning). */
+export const REPORT_VERDICTS = ['conntrack-loss', 'genuine-block', 'scan', 'undetermined', 'broadcast'] as const satisfies readonly Verdict[];
+const VI: Record<Verdict, number> = { 'conntrack-loss': 0, 'genuine-block': 1, scan: 2, undetermined: 3, broadcast: 4 };
 
 /** Start of the `w`-wide bucket holding `t` (floor, so times before 1970 — a syslog year guessed wrong — bucket right too). */
 export function floorTo(t: number, w: number): number {
@@ -91,7 +91,7 @@ export class ReportAggregate {
   coarsened = 0;
   /** flows whose own bucket width had to grow (their window split is approximate to that width) */
   flowsCoarsened = 0;
-  readonly totals = [0, 0, 0, 0];
+  readonly totals = [0, 0, 0, 0, 0];
 
   constructor(opts: AggregateOptions = {}) {
     this.maxCells = opts.maxCells ?? 200_000;
@@ -237,7 +237,7 @@ export class ReportAggregate {
     const g = floorTo(t, this.bucketMs);
     let c = h.get(g);
     if (c === undefined) {
-      c = [0, 0, 0, 0];
+      c = [0, 0, 0, 0, 0];
       h.set(g, c);
       if (++this.cellCount > this.maxCells) this.coarsen();
       // the cell may have merged into a wider one

@@ -19,6 +19,7 @@ import type {
   ReportFlow,
   ReportWindow,
   SuggestFn,
+  TimelineBucket,
   TimelineHost,
   VerdictCounts,
 } from './types.js';
@@ -59,7 +60,7 @@ export function formatTime(ms: number, clock: ClockKind): string {
 }
 
 export function zeroCounts(): VerdictCounts {
-  return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0 };
+  return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0, broadcast: 0 };
 }
 
 function addCounts(to: VerdictCounts, c: readonly number[]): void {
@@ -192,9 +193,9 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
 
   const timeline: TimelineHost[] = [...agg.cells].sort((x, y) => cmp(x[0], y[0])).map(([host, cells]) => {
     const totals = zeroCounts();
-    const buckets = [...cells].sort((x, y) => x[0] - y[0]).map(([g, c]): [number, number, number, number, number] => {
+    const buckets = [...cells].sort((x, y) => x[0] - y[0]).map(([g, c]): TimelineBucket => {
       addCounts(totals, c);
-      return [g, c[0]!, c[1]!, c[2]!, c[3]!];
+      return [g, c[0]!, c[1]!, c[2]!, c[3]!, c[4]!];
     });
     return { host, buckets, totals };
   });
@@ -240,7 +241,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     lastMs: hasTime ? agg.last : null,
     totals: {
       'conntrack-loss': sm['conntrack-loss'], 'genuine-block': sm['genuine-block'], scan: sm.scan, undetermined: sm.undetermined,
-      drops: sm.events, flows: sm.flows, ctInvalid: sm.ctInvalid,
+      broadcast: sm.broadcast, drops: sm.events, flows: sm.flows, ctInvalid: sm.ctInvalid,
     },
     settings: {
       bucketMs: agg.bucketMs, settleMs: settle, windowsFrom: opts.window !== undefined ? 'given' : 'detected',
@@ -272,6 +273,11 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ start: number; end: number }>,
   if (v === 'scan') {
     r.status = 'scan';
     r.note = 'scan: evidence of probing, never a reason to open a port';
+    return;
+  }
+  if (v === 'broadcast') {
+    r.status = 'ok';
+    r.note = 'LAN broadcast/multicast chatter: harmless to drop';
     return;
   }
   const afterIn = r.after.findIndex((n) => n > 0);

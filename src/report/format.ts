@@ -56,7 +56,14 @@ export function countsText(c: VerdictCounts): string {
 }
 
 export function sumCounts(c: VerdictCounts): number {
-  return c['conntrack-loss'] + c['genuine-block'] + c.scan + c.undetermined;
+  let n = 0;
+  for (const v of REPORT_VERDICTS) n += c[v];
+  return n;
+}
+
+/** The verdict columns a report's tables show: broadcast only when the input had some (most have none). */
+export function shownVerdicts(totals: VerdictCounts): ReadonlyArray<(typeof REPORT_VERDICTS)[number]> {
+  return totals.broadcast > 0 ? REPORT_VERDICTS : REPORT_VERDICTS.filter((v) => v !== 'broadcast');
 }
 
 export function suggestionPorts(s: ReportSuggestion): string {

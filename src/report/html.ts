@@ -6,14 +6,15 @@
  */
 import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatSpan } from './verdict.js';
-import { clockLabel, countsText, html, portText, suggestionPorts, sumCounts } from './format.js';
-import type { BlockGroup, Report, ReportWindow } from './types.js';
+import { clockLabel, countsText, html, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
   'conntrack-loss': '#8da2bf',
   'genuine-block': '#d1495b',
   scan: '#edae49',
   undetermined: '#8e7dbe',
+  broadcast: '#c9c9c9',
 };
 
 /** Most bars in one chart: buckets are merged into wider bins beyond it. */
@@ -33,20 +34,17 @@ export function binWidth(spanMs: number, bucketMs: number): number {
   return Math.max(bucketMs, Math.ceil(spanMs / MAX_BARS / 60_000) * 60_000);
 }
 
-function rebin(buckets: ReadonlyArray<readonly [number, number, number, number, number]>, w: number, into: Bins = new Map()): Bins {
-  for (const [g, a, b, c, d] of buckets) {
+function rebin(buckets: readonly TimelineBucket[], w: number, into: Bins = new Map()): Bins {
+  for (const [g, ...counts] of buckets) {
     const k = floorTo(g, w);
     const x = into.get(k);
-    if (x === undefined) into.set(k, [a, b, c, d]);
-    else {
-      x[0]! += a;
-      x[1]! += b;
-      x[2]! += c;
-      x[3]! += d;
-    }
+    if (x === undefined) into.set(k, counts);
+    else for (let i = 0; i < counts.length; i++) x[i]! += counts[i]!;
   }
   return into;
 }
+
+const sum = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0);
 
 function fmtNum(x: number): string {
   return x.toLocaleString('en-US');
@@ -118,7 +116,7 @@ function chart(c: ChartSpec): string {
   const keys = [...c.bins.keys()].sort((a, b) => a - b);
   for (const k of keys) {
     const v = c.bins.get(k)!;
-    const total = v[0]! + v[1]! + v[2]! + v[3]!;
+    const total = sum(v);
     if (total === 0) continue;
     const x = xOf(k);
     const tip = `${timeText(k, c.clock, true)} (${formatSpan(c.w)}): ${REPORT_VERDICTS.map((name, i) => `${name} ${v[i]}`).filter((_, i) => v[i]! > 0).join(', ')}`;
@@ -213,9 +211,9 @@ export function renderHtml(r: Report): string {
     const all: Bins = new Map();
     const per = r.timeline.hosts.map((h) => ({ host: h.host, bins: rebin(h.buckets, w) }));
     for (const h of r.timeline.hosts) rebin(h.buckets, w, all);
-    const maxOf = (b: Bins) => Math.max(0, ...[...b.values()].map((v) => v[0]! + v[1]! + v[2]! + v[3]!));
+    const maxOf = (b: Bins) => Math.max(0, ...[...b.values()].map(sum));
     const unit = `drops per ${formatSpan(w)}`;
-    p(`<p class="legend">${REPORT_VERDICTS.map((v) => `<span><i style="background:${COLORS[v]}"></i>${v}</span>`).join('')}<span><i class="win"></i>window</span> — ${unit}, ${r.clock === 'boot' ? 'kernel clock (time since boot)' : 'UTC'}</p>`);
+    p(`<p class="legend">${shownVerdicts(r.totals).map((v) => `<span><i style="background:${COLORS[v]}"></i>${v}</span>`).join('')}<span><i class="win"></i>window</span> — ${unit}, ${r.clock === 'boot' ? 'kernel clock (time since boot)' : 'UTC'}</p>`);
     p(`<div id="overview">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay })}</div>`);
     if (per.length > 1) {
       const yMax = niceMax(Math.max(...per.map((h) => maxOf(h.bins))));
@@ -240,9 +238,10 @@ export function renderHtml(r: Report): string {
         ? `<strong>${fmtNum(ct.unsettled)} still losing state more than ${formatSpan(r.settings.settleMs)} after the end</strong>`
         : ct.stoppedWithinMs === 0 ? "all stopped by the window's end" : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end`}.</p>`);
     }
-    p(`<table><thead><tr><th>host</th>${REPORT_VERDICTS.map((v) => `<th class="n">during ${v}</th>`).join('')}<th class="n">flows</th>${REPORT_VERDICTS.map((v) => `<th class="n">after ${v}</th>`).join('')}</tr></thead><tbody>`);
+    const wv = shownVerdicts(r.totals);
+    p(`<table><thead><tr><th>host</th>${wv.map((v) => `<th class="n">during ${v}</th>`).join('')}<th class="n">flows</th>${wv.map((v) => `<th class="n">after ${v}</th>`).join('')}</tr></thead><tbody>`);
     for (const h of w.hosts) {
-      p(`<tr><td>${html(h.host)}</td>${REPORT_VERDICTS.map((v) => `<td class="n">${fmtNum(h.during[v])}</td>`).join('')}<td class="n">${fmtNum(h.flows)}</td>${REPORT_VERDICTS.map((v) => `<td class="n">${fmtNum(h.after[v])}</td>`).join('')}</tr>`);
+      p(`<tr><td>${html(h.host)}</td>${wv.map((v) => `<td class="n">${fmtNum(h.during[v])}</td>`).join('')}<td class="n">${fmtNum(h.flows)}</td>${wv.map((v) => `<td class="n">${fmtNum(h.after[v])}</td>`).join('')}</tr>`);
     }
     p('</tbody></table>');
     if (w.persisted.length > 0) p(`<p><strong>Persisted after the window (action needed):</strong></p><ul>${w.persisted.map((g) => groupItem(g, ' after the window')).join('')}</ul>`);

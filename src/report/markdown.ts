@@ -1,9 +1,8 @@
 /**
  * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
  */
-import { REPORT_VERDICTS } from './aggregate.js';
 import { formatSpan } from './verdict.js';
-import { countsText, md, mdBlock, mdCode, portText, suggestionPorts, sumCounts } from './format.js';
+import { countsText, md, mdBlock, mdCode, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
@@ -46,10 +45,11 @@ export function renderMarkdown(r: Report): string {
 
   p('## Drops by verdict');
   p();
-  p(`| host | ${REPORT_VERDICTS.join(' | ')} | total |`);
-  p(`|---|${REPORT_VERDICTS.map(() => '--:').join('|')}|--:|`);
-  for (const h of r.timeline.hosts) p(`| ${md(h.host)} | ${REPORT_VERDICTS.map((v) => n(h.totals[v])).join(' | ')} | ${n(sumCounts(h.totals))} |`);
-  p(`| **all** | ${REPORT_VERDICTS.map((v) => `**${n(r.totals[v])}**`).join(' | ')} | **${n(r.totals.drops)}** |`);
+  const vs = shownVerdicts(r.totals);
+  p(`| host | ${vs.join(' | ')} | total |`);
+  p(`|---|${vs.map(() => '--:').join('|')}|--:|`);
+  for (const h of r.timeline.hosts) p(`| ${md(h.host)} | ${vs.map((v) => n(h.totals[v])).join(' | ')} | ${n(sumCounts(h.totals))} |`);
+  p(`| **all** | ${vs.map((v) => `**${n(r.totals[v])}**`).join(' | ')} | **${n(r.totals.drops)}** |`);
   p();
 
   p('## Windows');
@@ -74,10 +74,11 @@ export function renderMarkdown(r: Report): string {
           : ct.stoppedWithinMs === 0 ? 'all stopped by the window\'s end.' : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end.`));
       p();
     }
-    p(`| host | during: ${REPORT_VERDICTS.join(' / ')} | flows | after: ${REPORT_VERDICTS.join(' / ')} |`);
+    const wv = shownVerdicts(r.totals);
+    p(`| host | during: ${wv.join(' / ')} | flows | after: ${wv.join(' / ')} |`);
     p('|---|--:|--:|--:|');
     for (const h of w.hosts) {
-      p(`| ${md(h.host)} | ${REPORT_VERDICTS.map((v) => n(h.during[v])).join(' / ')} | ${n(h.flows)} | ${REPORT_VERDICTS.map((v) => n(h.after[v])).join(' / ')} |`);
+      p(`| ${md(h.host)} | ${wv.map((v) => n(h.during[v])).join(' / ')} | ${n(h.flows)} | ${wv.map((v) => n(h.after[v])).join(' / ')} |`);
     }
     p();
     if (w.persisted.length > 0) {

@@ -28,7 +28,7 @@ export type FlowStatus =
   | 'check'
   /** a scan: evidence of probing, never a reason to open a port */
   | 'scan'
-  /** conntrack-loss noise that stopped */
+  /** noise: conntrack loss that stopped, LAN broadcast and multicast chatter */
   | 'ok';
 
 export interface ReportFlowWindow {
@@ -107,10 +107,13 @@ export interface ReportWindow {
   duringOnly: BlockGroup[];
 }
 
+/** A timeline bucket: its start (ms) and its drops by verdict, in REPORT_VERDICTS order. */
+export type TimelineBucket = [number, number, number, number, number, number];
+
 export interface TimelineHost {
   host: string;
-  /** [bucket start ms, conntrack-loss, genuine-block, scan, undetermined] for non-empty buckets */
-  buckets: Array<[number, number, number, number, number]>;
+  /** [bucket start ms, conntrack-loss, genuine-block, scan, undetermined, broadcast] for non-empty buckets */
+  buckets: TimelineBucket[];
   totals: VerdictCounts;
 }
 

@@ -58,6 +58,7 @@ export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[]): Report
       level: r.flows.some((f) => f.status === 'check') ? 'check' : 'ok',
       text: `No genuine blocks and no upgrade window: ${plural(ct, 'conntrack-loss drop')}` +
         `${r.totals.scan > 0 ? `, ${plural(r.totals.scan, 'scan drop')}` : ''}` +
+        `${r.totals.broadcast > 0 ? `, ${plural(r.totals.broadcast, 'drop')} of LAN broadcast chatter` : ''}` +
         `${r.totals.undetermined > 0 ? `, ${plural(r.totals.undetermined, 'drop')} without a verdict` : ''}`,
     };
   }

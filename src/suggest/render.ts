@@ -231,8 +231,13 @@ export function formatHuman(r: SuggestResult, o: { platform: string; role: strin
   const notes = r.suggestions.length - acc;
   const lines: string[] = [
     `fwdiag suggest: ${acc} ACCEPT suggestion${acc === 1 ? '' : 's'}, ${notes} note${notes === 1 ? '' : 's'} (${o.platform}, role ${o.role}); ` +
-      `no ACCEPT from ${r.ignored.scan} scan, ${r.ignored['conntrack-loss']} conntrack-loss, ${r.ignored.undetermined} undetermined flow(s)`,
+      `no ACCEPT from ${r.ignored.scan} scan, ${r.ignored['conntrack-loss']} conntrack-loss, ${r.ignored.undetermined} undetermined` +
+      `${r.ignored.broadcast > 0 ? `, ${r.ignored.broadcast} broadcast` : ''} flow(s)`,
   ];
+  if (r.ignored.broadcast > 0) {
+    lines.push(`  broadcast: LAN broadcast and multicast chatter, harmless to drop. To keep it out of the log, drop it without logging just before the LOG rule ` +
+      '(iptables -I CHAIN N -m addrtype --dst-type BROADCAST,MULTICAST -j DROP, N the LOG rule\'s position; IPv4 only: IPv6 multicast carries neighbour discovery, which must stay visible)');
+  }
   r.suggestions.forEach((s, i) => {
     // a NOTE's protocol is the log's own PROTO= text: escaped like every log-derived string
     const what = escapeControl(`${s.proto}${s.ports.length === 0 ? '' : ` ${s.ports.join(',')}`}`);

@@ -114,7 +114,7 @@ export interface Suggestion {
 export interface SuggestResult {
   suggestions: Suggestion[];
   /** flows that produced nothing, by why */
-  ignored: { scan: number; 'conntrack-loss': number; undetermined: number };
+  ignored: { scan: number; 'conntrack-loss': number; undetermined: number; broadcast: number };
 }
 
 /** Ports never opened to any source, whatever a catalog says: etcd, kubelet, the RKE2 supervisor. */
@@ -334,7 +334,7 @@ function insertionPoint(t: TraceResult): { chain: string; table: string; before:
 /** Suggestions for a set of classified flows. */
 export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): SuggestResult {
   const sampleLines = ctx.sampleLines ?? 3;
-  const ignored = { scan: 0, 'conntrack-loss': 0, undetermined: 0 };
+  const ignored = { scan: 0, 'conntrack-loss': 0, undetermined: 0, broadcast: 0 };
   const groups = new Map<string, PortGroup>();
   const ctGroups = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
   const egress = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
@@ -348,6 +348,11 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     }
     if (f.verdict === 'undetermined') {
       ignored.undetermined++;
+      continue;
+    }
+    if (f.verdict === 'broadcast') {
+      // LAN chatter to a port no catalog names: nothing to open
+      ignored.broadcast++;
       continue;
     }
     if (f.verdict === 'conntrack-loss') {

@@ -12,7 +12,7 @@ import { useStore } from './hooks/use-store.js';
 import { useKeys, type KeyAction } from './hooks/use-keys.js';
 import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
 import { Header } from './components/Header.js';
-import { Counters } from './components/Counters.js';
+import { Counters, counterRows } from './components/Counters.js';
 import { FlowsTable } from './components/FlowsTable.js';
 import { Suggestions } from './components/Suggestions.js';
 import { Details, type DetailsItem } from './components/Details.js';
@@ -20,7 +20,7 @@ import { Help } from './components/Help.js';
 import { clean, compact, fit } from './format.js';
 
 export type VerdictFilter = Verdict | 'all';
-export const VERDICT_FILTERS: readonly VerdictFilter[] = ['all', 'genuine-block', 'scan', 'undetermined', 'conntrack-loss'];
+export const VERDICT_FILTERS: readonly VerdictFilter[] = ['all', 'genuine-block', 'scan', 'undetermined', 'conntrack-loss', 'broadcast'];
 
 export interface AppProps {
   store: ViewStore;
@@ -95,7 +95,8 @@ export function App(props: AppProps): React.JSX.Element {
   // layout: every part has a fixed height so the frame never outgrows the terminal
   const sugRows = clamp(snap.suggestions.length, 2, 4);
   const detailRows = clamp(Math.floor(rows * 0.3), 3, 14);
-  const tableRows = Math.max(3, rows - 1 - 9 - sugRows - detailRows);
+  // 7 fixed lines besides the counters'
+  const tableRows = Math.max(3, rows - 1 - 7 - counterRows(snap) - sugRows - detailRows);
 
   const selIndex = visible.length === 0 ? -1 : Math.max(0, selKey === null ? 0 : visible.findIndex((r) => r.key === selKey));
   const sugIndex = snap.suggestions.length === 0 ? -1 : clamp(sugSel, 0, snap.suggestions.length - 1);

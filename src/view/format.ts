@@ -103,6 +103,7 @@ export const VERDICT_COLOR: Record<Verdict, { color?: string; bold?: boolean; di
   scan: { color: 'magenta' },
   undetermined: { color: 'yellow' },
   'conntrack-loss': { dimColor: true },
+  broadcast: { dimColor: true },
 };
 
 /** Short labels for narrow columns. */
@@ -111,4 +112,5 @@ export const VERDICT_SHORT: Record<Verdict, string> = {
   scan: 'scan',
   undetermined: 'undetermined',
   'conntrack-loss': 'conntrack-loss',
+  broadcast: 'broadcast',
 };

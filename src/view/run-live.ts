@@ -312,7 +312,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         engine?.batch(true);
         const s = classifier.end().summary;
         store.setEnded({
-          counts: { 'conntrack-loss': s['conntrack-loss'], 'genuine-block': s['genuine-block'], scan: s.scan, undetermined: s.undetermined },
+          counts: { 'conntrack-loss': s['conntrack-loss'], 'genuine-block': s['genuine-block'], scan: s.scan, broadcast: s.broadcast, undetermined: s.undetermined },
           evicted: s.flowsEvicted,
         });
       }

@@ -234,7 +234,8 @@ class Row implements FlowRow {
     this.count = f.count;
     this.verdict = f.verdict;
     this.persistent = f.persistent;
-    this.noise = f.verdict === 'conntrack-loss' && !f.persistent;
+    // lost state that stopped, and LAN chatter (which never stops, and never matters)
+    this.noise = (f.verdict === 'conntrack-loss' && !f.persistent) || f.verdict === 'broadcast';
     this.ports = ports;
     this.lastLine = f.lastLine;
     this.latest = latest;
@@ -278,7 +279,7 @@ function detach(e: DropEvent): DropEvent {
 }
 
 function zero(): Record<Verdict, number> {
-  return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0 };
+  return { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, broadcast: 0, undetermined: 0 };
 }
 
 class Store implements ViewStore {
@@ -747,7 +748,7 @@ class Store implements ViewStore {
 }
 
 /** ring rows per verdict: the same order as VERDICTS */
-const VERDICT_SLOT: Record<Verdict, number> = { 'conntrack-loss': 0, 'genuine-block': 1, scan: 2, undetermined: 3 };
+const VERDICT_SLOT = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Record<Verdict, number>;
 
 export function createViewStore(opts: ViewStoreOptions = {}): ViewStore {
   return new Store(opts);

@@ -323,9 +323,9 @@ describe('window marks', () => {
     const { results, summary } = run(lines, { window, settleMs: 300_000 });
     expect(summary.summary.window).toEqual({
       start: '2026-04-22T10:00:00Z', end: '2026-04-22T10:10:00Z',
-      before: { 'conntrack-loss': 1, 'genuine-block': 0, scan: 0, undetermined: 0 },
-      during: { 'conntrack-loss': 5, 'genuine-block': 0, scan: 0, undetermined: 0 },
-      after: { 'conntrack-loss': 3, 'genuine-block': 1, scan: 0, undetermined: 0 },
+      before: { 'conntrack-loss': 1, 'genuine-block': 0, scan: 0, broadcast: 0, undetermined: 0 },
+      during: { 'conntrack-loss': 5, 'genuine-block': 0, scan: 0, broadcast: 0, undetermined: 0 },
+      after: { 'conntrack-loss': 3, 'genuine-block': 1, scan: 0, broadcast: 0, undetermined: 0 },
     });
     const kubelet = summary.flows.find((f) => f.serverPort === 10250)!;
     const api = summary.flows.find((f) => f.serverPort === 6443)!;

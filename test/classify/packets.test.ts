@@ -79,6 +79,23 @@ describe('Classifier.count on packets = classify on events', () => {
     expect(JSON.stringify(b.summary)).toBe(JSON.stringify(a.summary));
   });
 
+  it('LAN chatter: packets carry the destination MAC (a subnet broadcast is told by it alone)', () => {
+    // the lab's kernel lines (test/lab/cluster.sh, scenario 5) and a syslog copy of the first, amid the corpus
+    const chatter = [
+      '4,23437,64909602764,-;HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:02:00:c6:13:c9:66:08:00 SRC=198.19.184.102 DST=198.19.184.255 LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=23360 DF PROTO=UDP SPT=137 DPT=137 LEN=58 ',
+      '4,23440,64909602863,-;HARVESTER_DROP_IN=mgmt-br OUT= MAC=01:00:5e:00:00:fb:02:00:c6:13:c9:66:08:00 SRC=198.19.184.102 DST=224.0.0.251 LEN=68 TOS=0x00 PREC=0x00 TTL=1 ID=24463 DF PROTO=UDP SPT=5353 DPT=5353 LEN=48 ',
+      'Apr 22 10:00:01 node-1 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:02:00:c6:13:c9:66:08:00 SRC=198.19.184.102 DST=198.19.184.255 LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=23360 DF PROTO=UDP SPT=137 DPT=137 LEN=58 ',
+    ];
+    const lines = [...corpus.slice(0, 3000), ...chatter, ...corpus.slice(3000, 6000), ...chatter];
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    const a = viaEvents(bytes, OPTS);
+    const b = viaPackets(bytes, OPTS);
+    expect(a.summary.summary.broadcast).toBe(6);
+    expect(JSON.stringify(b.summary)).toBe(JSON.stringify(a.summary));
+    const flows = b.summary.flows.filter((f) => f.verdict === 'broadcast').map((f) => `${f.host ?? '-'} ${f.proto} ${f.server}:${f.serverPort} ${f.count}`).sort();
+    expect(flows).toEqual(['- udp 198.19.184.255:137 2', '- udp 224.0.0.251:5353 2', 'node-1 udp 198.19.184.255:137 2']);
+  });
+
   it('kmsg and dmesg lines dated from the boot time, and several files (`file` on flows)', () => {
     const bytes = Buffer.from(`${[...real, ...corpus.slice(0, 5000)].join('\n')}\n`);
     const opts = { ...OPTS, bootTimeMs: Date.parse('2024-04-22T09:00:00Z'), file: 'node-1/kern.log' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyPacket, type VerdictContext } from '../../src/classify/verdict.js';
+import { CAST_BROADCAST, CAST_MULTICAST, CAST_UNICAST, castOf, classifyPacket, type VerdictContext } from '../../src/classify/verdict.js';
 import { builtinServiceForPort } from '../../src/classify/services.js';
 import { eventOf } from './helpers.js';
 
@@ -107,7 +107,70 @@ const cases: Array<[string, string, string, string, 'src' | 'dst', string | unde
   ['IP-in-IP (protocol 4)',
     `Apr 22 10:00:22 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=104 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=4 `,
     'genuine-block', 'ip-protocol', 'dst', 'IP-in-IP (Calico)', 'protocol 4 (IP-in-IP (Calico))'],
+  // LAN chatter. The first two are lines the lab's kernel wrote (test/lab/cluster.sh, scenario 5).
+  ['kernel: NetBIOS name query to the subnet broadcast address (told by the broadcast MAC)',
+    '4,23437,64909602764,-;HARVESTER_DROP_00ba00_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:02:00:c6:13:c9:66:08:00 SRC=198.19.184.102 DST=198.19.184.255 LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=23360 DF PROTO=UDP SPT=137 DPT=137 LEN=58 ',
+    'broadcast', 'link-broadcast', 'dst', 'NetBIOS name service', 'UDP broadcast from 198.19.184.102:137 to 198.19.184.255:137 (NetBIOS name service): sent to every host on the LAN segment'],
+  ['kernel: mDNS query to 224.0.0.251',
+    '4,23440,64909602863,-;HARVESTER_DROP_00ba00_IN=mgmt-br OUT= MAC=01:00:5e:00:00:fb:02:00:c6:13:c9:66:08:00 SRC=198.19.184.102 DST=224.0.0.251 LEN=68 TOS=0x00 PREC=0x00 TTL=1 ID=24463 DF PROTO=UDP SPT=5353 DPT=5353 LEN=48 ',
+    'broadcast', 'link-multicast', 'dst', 'mDNS', 'no catalog names udp/5353 as a service a node offers'],
+  ['SSDP search to 239.255.255.250 from an ephemeral port (not a reply: the group address decides)',
+    `Apr 22 10:00:24 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=01:00:5e:7f:ff:fa:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=239.255.255.250 LEN=200 TOS=0x00 PREC=0x00 TTL=4 ID=0 DF PROTO=UDP SPT=51000 DPT=1900 LEN=180 `,
+    'broadcast', 'link-multicast', 'dst', 'SSDP (UPnP discovery)', 'never a reason to open a port'],
+  ['multicast told by the address alone, no MAC in the line (OUTPUT, tun devices)',
+    `Apr 22 10:00:25 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= SRC=192.168.122.50 DST=224.0.0.252 LEN=60 TOS=0x00 PREC=0x00 TTL=1 ID=0 PROTO=UDP SPT=55000 DPT=5355 LEN=40 `,
+    'broadcast', 'link-multicast', 'dst', 'LLMNR', 'UDP multicast from 192.168.122.50:55000 to 224.0.0.252:5355 (LLMNR)'],
+  ['a DHCP server\'s broadcast answer to 255.255.255.255 is chatter, not a reply whose state was lost',
+    `Apr 22 10:00:26 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:11:22:33:08:00 SRC=192.168.122.1 DST=255.255.255.255 LEN=328 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=UDP SPT=67 DPT=40000 LEN=308 `,
+    'broadcast', 'link-broadcast', 'dst', undefined, 'UDP broadcast from 192.168.122.1:67 to 255.255.255.255:40000'],
+  ['broadcast to a port a catalog names stays a genuine block (the node may serve it)',
+    `Apr 22 10:00:27 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:11:22:33:08:00 SRC=0.0.0.0 DST=255.255.255.255 LEN=328 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=UDP SPT=68 DPT=67 LEN=308 `,
+    'genuine-block', 'udp-to-service', 'dst', 'DHCP server', 'the rule is missing'],
+  ['IGMP membership query to all hosts',
+    `Apr 22 10:00:28 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=01:00:5e:00:00:01:52:54:00:11:22:33:08:00 SRC=192.168.122.1 DST=224.0.0.1 LEN=32 TOS=0x00 PREC=0xC0 TTL=1 ID=0 DF OPT (94040000) PROTO=2 `,
+    'broadcast', 'link-multicast', 'dst', 'IGMP', 'protocol 2 (IGMP) multicast from 192.168.122.1 to 224.0.0.1'],
+  ['VRRP to its group stays a genuine block (keepalived peers need it)',
+    `Apr 22 10:00:29 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=01:00:5e:00:00:12:52:54:00:11:22:33:08:00 SRC=192.168.122.2 DST=224.0.0.18 LEN=40 TOS=0x00 PREC=0xC0 TTL=255 ID=0 PROTO=112 `,
+    'genuine-block', 'ip-protocol', 'dst', 'VRRP (keepalived)', 'refused by the ruleset'],
+  ['a ping to the subnet broadcast address',
+    `Apr 22 10:00:30 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=192.168.122.255 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=7 DF PROTO=ICMP TYPE=8 CODE=0 ID=3 SEQ=1 `,
+    'broadcast', 'link-broadcast', 'dst', 'ICMP echo', 'ICMP broadcast (type 8, ICMP echo) from 192.168.122.50 to 192.168.122.255'],
+  ['IPv6: mDNS to ff02::fb',
+    `Apr 22 10:00:31 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=33:33:00:00:00:fb:52:54:00:11:22:33:86:dd SRC=fe80:0000:0000:0000:5054:00ff:fe11:2233 DST=ff02:0000:0000:0000:0000:0000:0000:00fb LEN=120 TC=0 HOPLIMIT=255 FLOWLBL=0 PROTO=UDP SPT=5353 DPT=5353 LEN=80 `,
+    'broadcast', 'link-multicast', 'dst', 'mDNS', 'to ff02::fb:5353 (mDNS)'],
+  ['TCP never goes to a group: a SYN in a broadcast frame is judged by its flags',
+    `Apr 22 10:00:32 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=44312 DPT=12345 WINDOW=64240 RES=0x00 SYN URGP=0 `,
+    'genuine-block', 'tcp-syn', 'dst', undefined, 'to a port no known service uses'],
 ];
+
+describe('castOf: how a packet was addressed', () => {
+  it.each([
+    ['ff:ff:ff:ff:ff:ff', '192.168.122.255', CAST_BROADCAST],
+    ['01:00:5e:00:00:fb', '224.0.0.251', CAST_MULTICAST],
+    ['33:33:00:00:00:01', 'ff02:0000:0000:0000:0000:0000:0000:0001', CAST_MULTICAST],
+    // the group bit is the first octet's lowest: 03 and 0F are group addresses, 02 and 52 are not
+    ['03:00:00:00:00:01', '10.0.0.9', CAST_MULTICAST],
+    ['0F:00:00:00:00:01', '10.0.0.9', CAST_MULTICAST],
+    ['02:00:c6:13:c9:66', '198.19.184.255', CAST_UNICAST],
+    ['52:54:00:8e:21:63', '192.168.122.63', CAST_UNICAST],
+    // no MAC: the address alone
+    [undefined, '224.0.0.1', CAST_MULTICAST],
+    [undefined, '239.255.255.250', CAST_MULTICAST],
+    [undefined, '255.255.255.255', CAST_BROADCAST],
+    [undefined, 'ff02::fb', CAST_MULTICAST],
+    [undefined, 'FF05:0000:0000:0000:0000:0000:0001:0003', CAST_MULTICAST],
+    [undefined, '223.255.255.255', CAST_UNICAST],
+    [undefined, '240.0.0.1', CAST_UNICAST],
+    [undefined, '10.0.0.255', CAST_UNICAST], // a subnet's broadcast cannot be told from a host without the mask or MAC
+    [undefined, 'fe80:0000:0000:0000:5054:00ff:fe11:2233', CAST_UNICAST],
+    [undefined, 'f00d::1', CAST_UNICAST],
+    [undefined, undefined, CAST_UNICAST],
+    // a MAC that is no Ethernet address (not 6 octets) says nothing
+    ['ff:ff', '192.168.122.63', CAST_UNICAST],
+  ] as const)('MAC %s, DST %s → %i', (mac, dst, want) => {
+    expect(castOf(dst, mac)).toBe(want);
+  });
+});
 
 describe('per-packet verdicts on real kernel lines', () => {
   it.each(cases)('%s', (_name, line, verdict, rule, server, service, reason) => {

@@ -38,8 +38,8 @@ const READER_DEFAULT = 'cli';
 const READER = process.env['FWCL_READER'] ?? READER_DEFAULT;
 if (READER !== 'cli' && READER !== 'in-process') throw new Error(`FWCL_READER must be cli or in-process, not ${READER}`);
 
-type Verdict = 'conntrack-loss' | 'genuine-block' | 'scan' | 'undetermined';
-const VERDICTS: Verdict[] = ['conntrack-loss', 'genuine-block', 'scan', 'undetermined'];
+type Verdict = 'conntrack-loss' | 'genuine-block' | 'scan' | 'broadcast' | 'undetermined';
+const VERDICTS: Verdict[] = ['conntrack-loss', 'genuine-block', 'scan', 'broadcast', 'undetermined'];
 
 interface TruthFlow {
   scenario: string;
@@ -282,7 +282,7 @@ describe('classifier on a real kernel (namespace cluster, /dev/kmsg)', () => {
     for (const p of [3000, 3001, 4000, 4001, 5000, 5002, 7000, 7001, 8000, 8001, 8888, 9000, 9001, 9999, 4444, 5555, 7777, 4321, 7443]) {
       expect(lookup('tcp', p), `tcp/${p} must be unknown to the catalog for this lab`).toBeUndefined();
     }
-    for (const p of [5999, 2000, 2001, 2002, 3003, 4004, 5005, 6006, 7007, 8008, 9009, 11011, 12012]) {
+    for (const p of [5999, 2000, 2001, 2002, 3003, 4004, 5005, 6006, 7007, 8008, 9009, 11011, 12012, 137, 5353]) {
       expect(lookup('udp', p), `udp/${p} must be unknown to the catalog for this lab`).toBeUndefined();
     }
 
@@ -341,9 +341,11 @@ describe('classifier on a real kernel (namespace cluster, /dev/kmsg)', () => {
     expect(truth.prefix).toBe(prefix);
     const raw = readFileSync(kmsgPath, 'utf8').split('\n').filter((l) => l !== '');
     const addrs = new Set(Object.values(truth.nodes));
+    // servers also include the broadcast and multicast groups the chatter scenario sends to
+    const servers = new Set([...addrs, ...truth.flows.map((t) => t.server)]);
 
     // fwdiag's flows between our hosts (other labs may share the kernel log; their addresses are not ours)
-    const got = final.flows.filter((f) => addrs.has(f.server) && addrs.has(f.client));
+    const got = final.flows.filter((f) => servers.has(f.server) && addrs.has(f.client));
     const gotByKey = new Map(got.map((f) => [flowKey(f), f]));
     const truthKeys = new Set(truth.flows.map(flowKey));
 

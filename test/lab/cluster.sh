@@ -116,9 +116,10 @@ harvester_chain w1 worker udp/8472
 # ---- ground truth --------------------------------------------------------------------------------------------------
 TRUTH_ROWS=()
 # truth SCENARIO NODE PROTO SERVER SERVERPORT(or null) CLIENT VERDICT SERVICE_KNOWN NOTE
+# (SERVER may also be an address: a broadcast or multicast group)
 truth() {
   TRUTH_ROWS+=("$(printf '{"scenario":"%s","node":"%s","host":null,"proto":"%s","server":"%s","serverPort":%s,"client":"%s","verdict":"%s","serviceKnown":%s,"note":"%s"}' \
-    "$1" "$2" "$3" "${ADDR[$4]}" "$5" "${ADDR[$6]}" "$7" "$8" "$9")")
+    "$1" "$2" "$3" "${ADDR[$4]:-$4}" "$5" "${ADDR[$6]}" "$7" "$8" "$9")")
 }
 write_truth() {
   local nodes="" n rows
@@ -192,6 +193,36 @@ for s in socks:
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
 PYEOF
+}
+
+# chatter SENDER GROUP... — LAN chatter as desktops send it: a NetBIOS name query to the subnet's broadcast address
+# (udp 137 → 137) and an mDNS query to 224.0.0.251 (udp 5353 → 5353). Every firewalled node first joins the mDNS
+# group on mgmt-br, as a host running avahi or systemd-resolved has: without a member the kernel drops multicast
+# before INPUT, and nothing is logged.
+chatter() {
+  local sender="$1" n
+  for n in cp1 cp2 w1; do
+    lab_exec "$n" "$PY" - "${ADDR[$n]}" <<'PYEOF' &
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("224.0.0.251"), socket.inet_aton(sys.argv[1])))
+time.sleep(1.5)
+s.close()
+PYEOF
+  done
+  sleep 0.5
+  lab_exec "$sender" "$PY" - "$NET.255" "${ADDR[$sender]}" <<'PYEOF'
+import socket, sys
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+b.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+b.bind((sys.argv[2], 137))
+b.sendto(b"\x00" * 50, (sys.argv[1], 137))
+m = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+m.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(sys.argv[2]))
+m.bind((sys.argv[2], 5353))
+m.sendto(b"\x00" * 40, ("224.0.0.251", 5353))
+PYEOF
+  wait
 }
 
 lab_nflog_enable
@@ -288,6 +319,11 @@ tr_ out2 udp --dst "${ADDR[cp1]}" --dport 5999 --sport 49003 --count 2 --size 20
 truth random-ports cp1 tcp cp1 7777 out2 genuine-block false "one SYN to an unknown port"
 truth random-ports cp1 tcp cp1 4321 out2 genuine-block false "one SYN to an unknown port"
 truth random-ports cp1 udp cp1 5999 out2 genuine-block false "datagrams to an unknown port"
+
+# 5. LAN chatter from out2, logged by every firewalled node: broadcast and multicast to ports no catalog names.
+chatter out2 &
+truth chatter cp1 udp "$NET.255" 137 out2 broadcast true "NetBIOS name query to the subnet broadcast address (logged on cp1, cp2, w1)"
+truth chatter cp1 udp 224.0.0.251 5353 out2 broadcast true "mDNS query to 224.0.0.251 (logged on cp1, cp2, w1)"
 
 wait
 write_truth

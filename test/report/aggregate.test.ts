@@ -32,8 +32,8 @@ function run(opts: ConstructorParameters<typeof ReportAggregate>[0] = {}) {
 }
 
 function cellTotals(agg: ReportAggregate): number[] {
-  const t = [0, 0, 0, 0];
-  for (const h of agg.cells.values()) for (const c of h.values()) for (let i = 0; i < 4; i++) t[i]! += c[i]!;
+  const t = REPORT_VERDICTS.map(() => 0);
+  for (const h of agg.cells.values()) for (const c of h.values()) for (let i = 0; i < t.length; i++) t[i]! += c[i]!;
   return t;
 }
 

@@ -75,7 +75,7 @@ describe('fwdiag suggest: output', () => {
     await analyzeCommand([SAMPLE, '--summary', '--platform', 'harvester'], a.io);
     const flows = (JSON.parse(a.out()) as { flows: Array<{ verdict: string }> }).flows;
     const n = (v: string) => flows.filter((f) => f.verdict === v).length;
-    expect(j.ignored).toEqual({ scan: n('scan'), 'conntrack-loss': n('conntrack-loss'), undetermined: n('undetermined') });
+    expect(j.ignored).toEqual({ scan: n('scan'), 'conntrack-loss': n('conntrack-loss'), undetermined: n('undetermined'), broadcast: n('broadcast') });
     expect(j.ignored.scan).toBeGreaterThanOrEqual(1);
   });
 

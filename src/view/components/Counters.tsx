@@ -13,6 +13,11 @@ export interface CountersProps {
 /** The order operators read them in: what needs action first. */
 const ORDER: readonly Verdict[] = ['genuine-block', 'scan', 'undetermined', 'conntrack-loss'];
 
+/** Lines the counters take: a third for LAN chatter once there is some (most inputs have none). */
+export function counterRows(snap: ViewSnapshot): number {
+  return snap.counts.broadcast > 0 ? 3 : 2;
+}
+
 /** Verdict counters, two per line, each with a sparkline of its rate (buckets of `sparkBucketMs`, newest right). */
 export function Counters({ snap, width, color }: CountersProps): React.JSX.Element {
   const half = Math.floor(width / 2);
@@ -41,6 +46,7 @@ export function Counters({ snap, width, color }: CountersProps): React.JSX.Eleme
         {cell(ORDER[2]!)}
         {cell(ORDER[3]!)}
       </Box>
+      {counterRows(snap) > 2 ? <Box>{cell('broadcast')}</Box> : null}
     </Box>
   );
 }

@@ -6,9 +6,9 @@ export const HELP_LINES: readonly string[] = [
   '  ↑ ↓ (j k)      select a flow or suggestion          PgUp PgDn  a page      Home End  first, last',
   '  Tab            switch panel (flows ↔ suggestions)',
   '  /              filter flows by text (host, address, port, service, verdict); Enter applies, Esc clears',
-  '  v              cycle the verdict filter: all → genuine-block → scan → undetermined → conntrack-loss',
+  '  v              cycle the verdict filter: all → genuine-block → scan → undetermined → conntrack-loss → broadcast',
   '  s              cycle the sort: most recent first ↔ most packets first',
-  '  c              show or hide conntrack-loss noise (flows that have not persisted)',
+  '  c              show or hide noise (conntrack loss that has not persisted, broadcast chatter)',
   '  p              pause the tables (input is still read and counted)',
   '  w              write the suggestions as a policy fragment (fwdiag compile --extra FILE)',
   '  ?              this help (any key closes it)',
@@ -19,6 +19,7 @@ export const HELP_LINES: readonly string[] = [
   '  scan           one source probing many closed ports: never a reason to open a port',
   '  undetermined   cannot tell from the packet alone: look yourself',
   '  conntrack-loss return traffic of a connection whose state was lost: noise unless it persists',
+  '  broadcast      LAN broadcast or multicast chatter (mDNS, SSDP, NetBIOS…) to a port no catalog names: noise',
   '  *              persistent: still going after --settle',
 ];
 
