@@ -330,7 +330,7 @@ function judgeUdp(
   ctx: VerdictContext, out: Judgement,
 ): Judgement {
   // A datagram to a broadcast or multicast address, to a port no catalog names (NodePorts are never reached that
-  // way): LAN chatter — mDNS, SSDP, NetBIOS, a DHCP server's broadcast answer — that the LOG rule records.
+  // way): LAN chatter — mDNS, SSDP, NetBIOS, LLMNR — that the LOG rule records.
   if (dSvc === undefined || dSvc === NODEPORT) {
     const cast = castOf(e.dst, e.macdst);
     if (cast !== CAST_UNICAST) return lanChatter(out, cast, CHATTER_UDP.get(dpt));
