@@ -72,6 +72,13 @@ const logSchema = z
     rate: z.string().regex(/^\d+\/(s|sec|second|m|min|minute|h|hour|d|day)$/, 'expected N/sec|min|hour|day').default('10/min'),
     /** syslog level 0-7. @default 4 */
     level: z.number().int().min(0).max(7).default(4),
+    /**
+     * Drop IPv4 broadcast and multicast without logging, just before the LOG rule: LAN chatter (NetBIOS, mDNS, SSDP…)
+     * stays out of the log. It changes nothing about what is accepted — every ACCEPT comes before it, and the DROP
+     * after the LOG would drop the same packets. IPv6 is left alone: its multicast carries neighbour discovery, whose
+     * drops must stay visible. @default false
+     */
+    quietBroadcast: z.boolean().default(false),
   })
   .strict();
 
@@ -120,7 +127,7 @@ export interface Range {
 
 /** One rule of the compiled policy, target-neutral. Every rule ACCEPTs except `log` and `drop`. */
 export interface PolicyRule {
-  kind: 'established' | 'icmp' | 'pod' | 'dhcp' | 'catalog' | 'extra' | 'log' | 'drop';
+  kind: 'established' | 'icmp' | 'pod' | 'dhcp' | 'catalog' | 'extra' | 'quiet' | 'log' | 'drop';
   proto?: 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmpv6' | 'esp' | 'ipip';
   sport?: Range;
   dport?: Range;
@@ -143,7 +150,7 @@ export interface ResolvedPolicy {
   controlPlane: string[];
   cni?: string;
   addons: string[];
-  log: { prefix: string; rate: string; level: number } | false;
+  log: { prefix: string; rate: string; level: number; quietBroadcast: boolean } | false;
   /** the iptables targets write ip6tables rules too (the policy's `ipv6`, `auto` resolved) */
   ipv6: boolean;
   rules: PolicyRule[];
@@ -202,7 +209,9 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   }
   const warnings: string[] = [];
   const logIn = policy.log;
-  const log = logIn === false ? false : { prefix: logIn?.prefix ?? d.logPrefix ?? 'FWDIAG_DROP_', rate: logIn?.rate ?? '10/min', level: logIn?.level ?? 4 };
+  const log = logIn === false
+    ? false
+    : { prefix: logIn?.prefix ?? d.logPrefix ?? 'FWDIAG_DROP_', rate: logIn?.rate ?? '10/min', level: logIn?.level ?? 4, quietBroadcast: logIn?.quietBroadcast ?? false };
   const podCidr = policy.podCidr === undefined ? (d.podCidr ?? null) : policy.podCidr;
   const scope = { ...(policy.clusterSubnet === undefined ? {} : { clusterSubnet: policy.clusterSubnet }), controlPlane: policy.controlPlane ?? [] };
 
@@ -252,6 +261,9 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     };
     if (x.ports === undefined) rules.push(base);
     else for (const p of x.ports) rules.push({ ...base, dport: toRange(p) });
+  }
+  if (log !== false && log.quietBroadcast) {
+    rules.push({ kind: 'quiet', family: 4, sources: [], comment: 'Drop IPv4 broadcast and multicast unlogged (LAN chatter)' });
   }
   if (log !== false) rules.push({ kind: 'log', sources: [], comment: 'Rate-limit logging of dropped packets' });
   rules.push({ kind: 'drop', sources: [], comment: 'Drop all other traffic' });

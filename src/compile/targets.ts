@@ -42,6 +42,7 @@ export function iptablesRuleArgs(p: ResolvedPolicy, r: PolicyRule, family: IpFam
   for (const src of own.length > 0 ? own : [undefined]) {
     const a: string[] = [];
     if (r.kind === 'established') a.push('-m conntrack --ctstate ESTABLISHED,RELATED');
+    if (r.kind === 'quiet') a.push('-m addrtype --dst-type BROADCAST,MULTICAST');
     if (src !== undefined) a.push(`-s ${src}`);
     if (proto !== undefined) a.push(`-p ${proto === 'icmpv6' ? 'ipv6-icmp' : (PROTO_NUM[proto] ?? proto)}`);
     if (r.sport !== undefined) a.push(`--sport ${range(r.sport, ':')}`);
@@ -49,7 +50,7 @@ export function iptablesRuleArgs(p: ResolvedPolicy, r: PolicyRule, family: IpFam
     const tail =
       r.kind === 'log' && p.log !== false
         ? [`-m limit --limit ${p.log.rate}`, `-m comment --comment "${r.comment}"`, `-j LOG --log-prefix ${quotePrefix(p.log.prefix)} --log-level ${p.log.level}`]
-        : [`-m comment --comment "${r.comment}"`, r.kind === 'drop' ? '-j DROP' : '-j ACCEPT'];
+        : [`-m comment --comment "${r.comment}"`, r.kind === 'drop' || r.kind === 'quiet' ? '-j DROP' : '-j ACCEPT'];
     // --icmp-type / --icmpv6-type take one type: one rule per type
     const typeOpt = family === 4 ? '--icmp-type' : '--icmpv6-type';
     for (const t of r.icmpTypes ?? [undefined]) out.push([...a, ...(t === undefined ? [] : [`${typeOpt} ${t}`]), ...tail].join(' '));
@@ -150,6 +151,7 @@ function nftRules(p: ResolvedPolicy): string[] {
     const cm = ` comment "${r.comment}"`;
     if (r.kind === 'established') out.push(`ct state established,related accept${cm}`);
     else if (r.kind === 'icmp' && r.icmpTypes === undefined) out.push(`meta l4proto { icmp, ipv6-icmp } accept${cm}`);
+    else if (r.kind === 'quiet') out.push(`meta nfproto ipv4 fib daddr type { broadcast, multicast } drop${cm}`);
     else if (r.kind === 'log' && p.log !== false) out.push(`limit rate ${nftRate(p.log.rate)} log prefix "${p.log.prefix}" level ${LEVELS[p.log.level]}${cm}`);
     else if (r.kind === 'drop') out.push(`drop${cm}`);
     else {
@@ -212,7 +214,7 @@ export function compileTalos(p: ResolvedPolicy): CompileOutput {
   if (p.log !== false) warnings.push('talos: the ingress firewall has no LOG action; log settings ignored');
   const names = new Set<string>();
   for (const r of p.rules) {
-    if (r.kind === 'established' || r.kind === 'icmp' || r.kind === 'pod' || r.kind === 'log' || r.kind === 'drop') continue; // built into block mode, or not expressible
+    if (r.kind === 'established' || r.kind === 'icmp' || r.kind === 'pod' || r.kind === 'quiet' || r.kind === 'log' || r.kind === 'drop') continue; // built into block mode, or not expressible
     if (r.kind === 'dhcp') continue;
     if ((r.proto !== 'tcp' && r.proto !== 'udp') || r.dport === undefined) {
       warnings.push(`talos: "${r.comment}" (${r.proto ?? 'any'}) skipped: NetworkRuleConfig has tcp/udp ports only`);

@@ -44,6 +44,8 @@ export function exprText(e: Json | undefined): string {
       return s;
     }
     case 'xt': return isObj(v) ? `xt ${exprText(v.type)} ${exprText(v.name)}` : 'xt';
+    // `fib daddr type`, `fib saddr . iif oif`: the flags, then what is looked up
+    case 'fib': return isObj(v) ? `fib ${Array.isArray(v.flags) ? v.flags.map(exprText).join(' . ') : exprText(v.flags)} ${exprText(v.result)}` : 'fib';
     default: return k;
   }
 }

@@ -236,7 +236,8 @@ export function formatHuman(r: SuggestResult, o: { platform: string; role: strin
   ];
   if (r.ignored.broadcast > 0) {
     lines.push(`  broadcast: LAN broadcast and multicast chatter, harmless to drop. To keep it out of the log, drop it without logging just before the LOG rule ` +
-      '(iptables -I CHAIN N -m addrtype --dst-type BROADCAST,MULTICAST -j DROP, N the LOG rule\'s position; IPv4 only: IPv6 multicast carries neighbour discovery, which must stay visible)');
+      '(iptables -I CHAIN N -m addrtype --dst-type BROADCAST,MULTICAST -j DROP, N the LOG rule\'s position; IPv4 only: IPv6 multicast carries neighbour discovery, which must stay visible; ' +
+      'fwdiag compile writes it with log.quietBroadcast: true)');
   }
   r.suggestions.forEach((s, i) => {
     // a NOTE's protocol is the log's own PROTO= text: escaped like every log-derived string

@@ -95,6 +95,27 @@ describe('policy defaults and options', () => {
   });
 });
 
+describe('log.quietBroadcast', () => {
+  it('a DROP of IPv4 broadcast and multicast, unlogged, right before the LOG rule; nothing for IPv6, Talos or without LOG', () => {
+    const lines = commandLines(compile({ platform: 'harvester', role: 'worker', ipv6: true, log: { quietBroadcast: true } }, 'iptables').text);
+    const quiet = 'iptables -A HARVESTER_INPUT -m addrtype --dst-type BROADCAST,MULTICAST -m comment --comment "Drop IPv4 broadcast and multicast unlogged (LAN chatter)" -j DROP';
+    const at = lines.indexOf(quiet);
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]).toMatch(/^iptables -A HARVESTER_INPUT -m limit .* -j LOG /);
+    expect(lines.filter((l) => l.includes('addrtype'))).toEqual([quiet]);
+    // the rest is the seed's, unchanged
+    expect(lines.filter((l) => l !== quiet)).toEqual(commandLines(compile({ platform: 'harvester', role: 'worker', ipv6: true }, 'iptables').text));
+    const nft = compile({ platform: 'harvester', role: 'worker', log: { quietBroadcast: true } }, 'nft').text.split('\n').map((l) => l.trim());
+    const n = nft.findIndex((l) => l.startsWith('meta nfproto ipv4 fib daddr type { broadcast, multicast } drop comment'));
+    expect(n).toBeGreaterThan(0);
+    expect(nft[n + 1]).toMatch(/^limit rate 10\/minute log prefix /);
+    expect(compile({ platform: 'harvester', role: 'worker', log: { quietBroadcast: true } }, 'ip6tables-restore').text).not.toContain('addrtype');
+    expect(compile({ platform: 'talos', role: 'worker', log: { quietBroadcast: true } }, 'talos').text).not.toContain('broadcast');
+    expect(resolve({ platform: 'harvester', role: 'worker', log: false }).rules.map((r) => r.kind)).not.toContain('quiet');
+    expect(resolve({ platform: 'harvester', role: 'worker' }).rules.map((r) => r.kind)).not.toContain('quiet');
+  });
+});
+
 describe('fragments (--extra)', () => {
   const fragment = { extra: [{ proto: 'tcp', ports: [9100, '9400-9410'], sources: ['198.18.0.0/24'], comment: 'node metrics' }, { proto: 'udp', ports: [51820] }], note: 'from fwdiag suggest' };
   it('the fragment schema accepts what suggest will emit and rejects the rest', () => {
@@ -148,7 +169,7 @@ describe('policy validation', () => {
     const r = resolve({ platform: 'harvester', role: 'witness' });
     expect({ chain: r.chain, interfaces: r.interfaces, podCidr: r.podCidr, cni: r.cni, addons: r.addons, log: r.log }).toEqual({
       chain: 'HARVESTER_INPUT', interfaces: ['mgmt-br'], podCidr: '10.52.0.0/16', cni: 'canal', addons: ['kubeovn-operator', 'rancher-monitoring'],
-      log: { prefix: 'HARVESTER_DROP_', rate: '10/min', level: 4 },
+      log: { prefix: 'HARVESTER_DROP_', rate: '10/min', level: 4, quietBroadcast: false },
     });
   });
 });

@@ -12,7 +12,7 @@ import { parseRuleset, trace } from '../../src/ruleset/index.js';
 import type { Ruleset } from '../../src/ruleset/index.js';
 import type { PolicyInput } from '../../src/compile/index.js';
 import { compile } from './helpers.js';
-import { addNs, cleanup, enableNetnsLog, inNs, kernelLines, link, randomOctet, restoreNetnsLog, runInNs } from '../ruleset/netns.js';
+import { addNs, cleanup, enableNetnsLog, inNs, kernelLines, link, randomOctet, restoreNetnsLog, runInNs, sh } from '../ruleset/netns.js';
 
 type P = Partial<PolicyInput> & { platform: string; role: string };
 const MATRIX: P[] = [
@@ -28,6 +28,8 @@ const MATRIX: P[] = [
   { platform: 'talos', role: 'controlplane', clusterSubnet: '198.18.0.0/24' },
   { platform: 'talos', role: 'worker' },
   { platform: 'konvoy', role: 'control-plane', icmp: false },
+  { platform: 'harvester', role: 'worker', log: { quietBroadcast: true } },
+  { platform: 'rke2', role: 'server', cni: 'canal', ipv6: true, log: { quietBroadcast: true, prefix: 'RKE2_DROP_' } },
   { platform: 'konvoy', role: 'worker', extra: [{ proto: 'tcp', ports: [9100, '9400-9410'], sources: ['198.18.0.0/24', 'fd00::/8'], comment: 'metrics' }, { proto: 'esp' }, { proto: 'udp', ports: [5353], family: 6 }, { proto: 'tcp', ports: [7443], family: 4 }] },
 ];
 const label = (p: P) => JSON.stringify(p);
@@ -172,6 +174,52 @@ describe('applying compiled output', () => {
       expect(ok.verdict).toBe('accept');
     } finally {
       cleanup();
+    }
+  });
+
+  it('log.quietBroadcast: real LAN chatter is dropped unlogged, a unicast drop is still logged (iptables and nft)', async () => {
+    let n = 0;
+    for (const target of ['iptables-restore', 'nft'] as const) {
+      for (const quiet of [true, false]) {
+        const node = addNs('qn');
+        const peer = addNs('qp');
+        try {
+          const octet = randomOctet();
+          const { nodeIp } = link(node, peer, 'mgmt-br', 'eth0', octet);
+          const prefix = `fwq${process.pid % 100000}${++n}_`;
+          const out = compile({ platform: 'harvester', role: 'control-plane', log: { prefix, quietBroadcast: quiet } }, target);
+          const f = file(target === 'nft' ? 'q.nft' : 'q.rules', out.text);
+          inNs(node, target === 'nft' ? `nft -f ${f}` : `iptables-restore --noflush ${f}`);
+          // a NetBIOS broadcast to the node's subnet, an mDNS query (the node joins the group, as avahi does), then a
+          // unicast datagram to a closed port: the last is logged either way, and once it is, so would the others be
+          const send = [
+            'import socket, struct, time',
+            'r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+            `r.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4s", socket.inet_aton("224.0.0.251"), socket.inet_aton("${nodeIp}")))`,
+            'time.sleep(1.2)',
+          ].join('\n');
+          // detached from our pipes, so that it lives on while the peer sends
+          const member = runInNs(node, `python3 -c '${send.replace(/'/g, '"')}' >/dev/null 2>&1 </dev/null &`);
+          expect(member.status).toBe(0);
+          await new Promise((r) => setTimeout(r, 300));
+          const chatter = [
+            'import socket',
+            's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+            's.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)',
+            `s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton("198.18.${octet}.2"))`,
+            `s.sendto(b"x" * 20, ("198.18.${octet}.255", 137))`,
+            's.sendto(b"x" * 20, ("224.0.0.251", 5353))',
+            `s.sendto(b"x" * 20, ("${nodeIp}", 5999))`,
+          ].join('\n');
+          inNs(peer, `python3 -c '${chatter.replace(/'/g, '"')}'`);
+          const unicast = await kernelLines([prefix, 'DPT=5999']);
+          expect(unicast.length, `${target} quiet=${quiet}`).toBeGreaterThan(0);
+          const bcast = sh('dmesg').split('\n').filter((l) => l.includes(prefix) && (l.includes('DPT=137 ') || l.includes('DPT=5353 ')));
+          expect(bcast.length, `${target} quiet=${quiet}: ${bcast.join('\n')}`).toBe(quiet ? 0 : 2);
+        } finally {
+          cleanup();
+        }
+      }
     }
   });
 });

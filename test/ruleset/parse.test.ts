@@ -102,6 +102,21 @@ describe('nft JSON parser on real nft -j output', () => {
     expect(r[12]?.text).toBe('drop');
     expect(r[8]?.text).toBe('meta iifname eth1 tcp dport 6443 accept comment "API on eth1 only"');
   });
+  it('shows a fib lookup as nft writes it, and keeps it as an unknown match (compile\'s quiet broadcast drop)', () => {
+    // `nft -j list ruleset` of `meta nfproto ipv4 fib daddr type { broadcast, multicast } drop`, as nft 1.x prints it
+    const json = { nftables: [
+      { table: { family: 'inet', name: 'q', handle: 1 } },
+      { chain: { family: 'inet', table: 'q', name: 'in', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      { rule: { family: 'inet', table: 'q', chain: 'in', handle: 2, comment: 'quiet', expr: [
+        { match: { op: '==', left: { meta: { key: 'nfproto' } }, right: 'ipv4' } },
+        { match: { op: '==', left: { fib: { result: 'type', flags: ['daddr'] } }, right: { set: ['broadcast', 'multicast'] } } },
+        { drop: null },
+      ] } },
+    ] };
+    const r = parseNftJson(json).tables[0]?.chains[0]?.rules[0];
+    expect(r?.text).toBe('meta nfproto ipv4 fib daddr type { broadcast, multicast } drop comment "quiet"');
+    expect(r?.matches).toEqual([{ kind: 'nfproto', family: 4, neg: false }, { kind: 'unknown', text: 'fib daddr type { broadcast, multicast }' }]);
+  });
   it('warns about iptables-nft xt expressions (real iptables-nft output seen through nft)', () => {
     const x = parseNftJson(JSON.parse(read('harvester-control-plane.iptables-nft.json')));
     expect(x.warnings.join('\n')).toMatch(/26 rule\(s\) use iptables-nft "xt"/);
