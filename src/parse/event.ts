@@ -210,7 +210,8 @@ export interface ParseCounters {
 /**
  * The fields of a drop event that classification reads. A DropEvent is one; the parser also hands out a scanner's
  * record as one (LineParser.parseBytesPackets) when no event is printed — without building the event's other fields
- * (its time string, MAC, IP header…).
+ * (its time string, MAC, IP header…). Such a packet has `macdst` only when it is a group (broadcast or multicast)
+ * address: all classification reads of it (castOf), so a unicast one is not cut out of every MAC header.
  */
 export type Packet = Pick<
   DropEvent,

@@ -190,6 +190,8 @@ class Scanner {
   /** id → string, and what is derived from it once per id */
   private strs: string[] = [];
   private macParts: ([string, string, string] | null | undefined)[] = [];
+  /** per MAC header id: its destination when that is a group (broadcast/multicast) address, else null */
+  private groupDst: (string | null | undefined)[] = [];
   private shortV6: (string | undefined)[] = [];
   private isoKey = -1;
   /** added to a string id to make Packet.srcKey/dstKey: moves on by ID_SPAN at every reset, so keys never repeat */
@@ -307,6 +309,7 @@ class Scanner {
     this.keyBase += ID_SPAN;
     this.strs = [];
     this.macParts = [];
+    this.groupDst = [];
     this.shortV6 = [];
   }
 
@@ -321,6 +324,7 @@ class Scanner {
       const len = i32[p + 2] as number;
       this.strs[id] = m.toString('latin1', off, off + len);
       this.macParts[id] = undefined;
+      this.groupDst[id] = undefined;
       this.shortV6[id] = undefined;
     }
   }
@@ -457,6 +461,21 @@ class Scanner {
     return parts;
   }
 
+  /**
+   * The destination MAC of header id `macId` when it is a group address (its first octet's low bit), else undefined:
+   * all a packet needs of the MAC (castOf), without cutting every header into parts as events do.
+   */
+  private groupDstOf(macId: number): string | undefined {
+    let d = this.groupDst[macId];
+    if (d === undefined) {
+      const mac = this.str(macId);
+      const c = mac.charCodeAt(1);
+      d = mac.length === 41 && ((c <= 57 ? c - 48 : (c | 32) - 87) & 1) === 1 ? mac.slice(0, 17) : null;
+      this.groupDst[macId] = d;
+    }
+    return d ?? undefined;
+  }
+
   /** The LOG body of record r into ev (all keys already present). */
   body(r: number, ev: DropEvent): void {
     const i32 = this.i32;
@@ -538,7 +557,7 @@ class Scanner {
     pk.srcKey = this.keyBase + srcId;
     pk.dstKey = this.keyBase + dstId;
     const macId = i32[b + R_MAC] as number;
-    pk.macdst = macId < 0 ? undefined : this.macPartsOf(macId)?.[0];
+    pk.macdst = macId < 0 ? undefined : this.groupDstOf(macId);
     if ((i32[o + P_FAMILY] as number) === 4) {
       pk.srcShort = undefined;
       pk.dstShort = undefined;
