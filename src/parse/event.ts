@@ -18,6 +18,7 @@ export type Envelope =
   | 'journal-short-full'
   | 'journal-json'
   | 'journal-export'
+  | 'journal-verbose'
   | 'dmesg'
   | 'dmesg-iso'
   | 'dmesg-T'

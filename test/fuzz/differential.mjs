@@ -12,7 +12,7 @@ const { mulberry32, makeLine } = await import(`${root}/bench/corpus.mjs`);
 const { mutator } = await import('./mutate.mjs');
 const rnd = mulberry32(SEED);
 const fx = (p) => readFileSync(`${root}/${p}`, 'utf8').split('\n').filter(Boolean);
-const base = [...fx('fixtures/kernel/kmsg.txt'), ...fx('fixtures/kernel/dmesg.txt'), ...fx('fixtures/kernel/syslog.txt'), ...fx('fixtures/sample/harvester-upgrade.log')];
+const base = [...fx('fixtures/kernel/kmsg.txt'), ...fx('fixtures/kernel/dmesg.txt'), ...fx('fixtures/kernel/syslog.txt'), ...fx('fixtures/sample/harvester-upgrade.log'), ...fx('fixtures/kernel/journal-verbose.txt')];
 for (let i = 0; i < 3000; i++) base.push(makeLine(rnd, i));
 // envelopes the fixtures and the corpus lack: journalctl short-unix, a priority before a syslog or ISO header,
 // journalctl short-full and short-delta, dmesg -d

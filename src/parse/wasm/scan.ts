@@ -862,6 +862,7 @@ function envelope(): i32 {
   }
   if (c0 == 123) return journalJson();
   if (c0 == 95) return -1; // journal export: JavaScript
+  if (c0 == 32 && w32(s) == 0x20202020) return -1; // journalctl -o verbose's fields: JavaScript
   // journalctl json-seq (a record separator first) and json-sse (`data: `): JavaScript
   if (c0 == 0x1e || (c0 == 100 && at(s, L_DATA_SP, 7))) return -1;
   if (c0 >= 97 && c0 <= 122 && decodedAt(s)) return -1; // dmesg -x (`kern  :warn  : `): JavaScript
