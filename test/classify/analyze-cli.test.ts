@@ -137,6 +137,26 @@ describe('analyze on the sample Harvester upgrade log', () => {
     expect(a.out()).not.toContain('\u001b[');
   });
 
+  it('human output on LAN chatter: broadcast lines, counted apart, summed up by port at the end', async () => {
+    const bc = (t: string, mac: string, dst: string, spt: number, dpt: number) =>
+      `Apr 22 10:50:${t} harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=${mac}:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=${dst} LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=${spt} DPT=${dpt} LEN=58 `;
+    const lines = [
+      bc('01', 'ff:ff:ff:ff:ff:ff', '192.168.122.255', 137, 137), bc('02', 'ff:ff:ff:ff:ff:ff', '192.168.122.255', 137, 137),
+      bc('03', '01:00:5e:00:00:fb', '224.0.0.251', 5353, 5353), bc('04', '01:00:5e:7f:ff:fa', '239.255.255.250', 51000, 1900),
+    ];
+    const t = io(`${lines.join('\n')}\n`);
+    expect(await analyzeCommand(['--color', 'never'], t.io)).toBe(0);
+    const out = t.out();
+    expect(out).toContain('harvester3 broadcast      udp 192.168.122.50 → 192.168.122.255:137 (NetBIOS name service): UDP broadcast from 192.168.122.50:137');
+    expect(out).toContain('Summary: 4 drops in 3 flows — 0 conntrack-loss, 0 genuine-block, 0 scan, 4 broadcast, 0 undetermined');
+    expect(out).toContain('3 broadcast flows (4 packets) to udp/137 (NetBIOS name service), udp/1900 (SSDP (UPnP discovery)), udp/5353 (mDNS): LAN broadcast and multicast chatter');
+    expect(out).not.toContain('Genuine blocks');
+    // without chatter, the summary line has no broadcast count
+    const t2 = io(`${readFileSync(SAMPLE, 'utf8')}`);
+    expect(await analyzeCommand(['--color', 'never'], t2.io)).toBe(0);
+    expect(t2.out()).toMatch(/— \d+ conntrack-loss, \d+ genuine-block, \d+ scan, \d+ undetermined[;\n]/);
+  });
+
   it('reads stdin when no FILE is given, and escapes hostile log text', async () => {
     const hostile = 'Apr 22 10:00:01 evil\u001b[2Jhost kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:61:08:00 SRC=192.168.122.61 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=40000 DPT=2380 WINDOW=64240 RES=0x00 SYN URGP=0 \n';
     const t = io(hostile);

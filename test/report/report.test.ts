@@ -106,6 +106,28 @@ describe('report on the Harvester upgrade sample', () => {
     await expect(prettyJson(r)).toMatchFileSnapshot('__snapshots__/harvester-upgrade.json');
   });
 
+  it('LAN chatter: its own column, flows listed as ok, never an action; the one-line verdict counts it', async () => {
+    const bc = (t: string, dst: string, mac: string, port: number) =>
+      `Apr 22 ${t} harvester1 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=${mac}:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=${dst} LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=${port} DPT=${port} LEN=58 `;
+    const chatter = [bc('09:59:00', '192.168.122.255', 'ff:ff:ff:ff:ff:ff', 137), bc('10:40:00', '224.0.0.251', '01:00:5e:00:00:fb', 5353)];
+    const before = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l.slice(7, 15) < '10:20:00');
+    const r = await report(['--max-rows', '1000'], [...before, ...chatter].join('\n'));
+    expect(r.totals.broadcast).toBe(2);
+    const flows = r.flows.filter((f) => f.verdict === 'broadcast');
+    expect(flows.map((f) => [f.server, f.port, f.status, f.note])).toEqual([
+      ['192.168.122.255', 137, 'ok', 'LAN broadcast/multicast chatter: harmless to drop'],
+      ['224.0.0.251', 5353, 'ok', 'LAN broadcast/multicast chatter: harmless to drop'],
+    ]);
+    expect(r.verdict.text.startsWith('No genuine blocks')).toBe(true);
+    const md = renderReport(r, 'md');
+    expect(md).toContain('| host | conntrack-loss | genuine-block | scan | undetermined | broadcast | total |');
+    expect(md).toMatch(/\| harvester1 \| \d+ \| 0 \| 0 \| 0 \| 2 \| \d+ \|/);
+    // buckets carry the broadcast count last
+    const buckets = r.timeline.hosts.find((h) => h.host === 'harvester1')!.buckets;
+    expect(buckets.reduce((n, b) => n + b[5], 0)).toBe(2);
+    expect(renderReport(r, 'html')).toContain('>broadcast</span>');
+  });
+
   it('says "no genuine blocks" when the input ends before harvester3 lost its rules', async () => {
     const before = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l.slice(7, 15) < '10:20:00').join('\n');
     const r = await report([], before);

@@ -128,6 +128,20 @@ describe('fwdiag suggest: output', () => {
     expect(out).toContain('\\x1b[2J');
   });
 
+  it('LAN chatter: counted as ignored, no ACCEPT nor note for it, and the way to keep it out of the log', async () => {
+    const bc = (dst: string, mac: string, port: number) =>
+      `Apr 22 10:00:01 harvester1 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=${mac}:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=${dst} LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=${port} DPT=${port} LEN=58 `;
+    const m = memoryIO(`${bc('192.168.122.255', 'ff:ff:ff:ff:ff:ff', 137)}\n${bc('224.0.0.251', '01:00:5e:00:00:fb', 5353)}\n`);
+    expect(await suggestCommand(base, m.io)).toBe(0);
+    const out = m.out();
+    expect(out).toMatch(/^fwdiag suggest: 0 ACCEPT suggestions, 0 notes \(harvester, role control-plane\); no ACCEPT from 0 scan, 0 conntrack-loss, 0 undetermined, 2 broadcast flow\(s\)\n/);
+    expect(out).toContain('-m addrtype --dst-type BROADCAST,MULTICAST -j DROP');
+    expect(out).toContain('log.quietBroadcast: true');
+    const j = memoryIO(`${bc('192.168.122.255', 'ff:ff:ff:ff:ff:ff', 137)}\n`);
+    expect(await suggestCommand([...base, '--json', '--allow-unknown'], j.io)).toBe(0);
+    expect(JSON.parse(j.out())).toEqual({ suggestions: [], ignored: { scan: 0, 'conntrack-loss': 0, undetermined: 0, broadcast: 1 } });
+  });
+
   it('--format policy with a ruleset: the shadowed 9999 rule comes back as a fragment rule', async () => {
     const m = memoryIO();
     const code = await suggestCommand(['fixtures/rulesets/harvester-control-plane.drops.log', ...base, '--format', 'policy',

@@ -142,6 +142,33 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('LAN chatter: a broadcast counter line once there is some, its flows hidden as noise, a verdict filter of its own', async () => {
+    const without = await mount(sample);
+    expect(without.frame()).not.toMatch(/^broadcast\s/m);
+    const room = shown(without.frame()).room;
+    without.unmount();
+    const chatter = [
+      'Apr 22 10:50:01 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=192.168.122.255 LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=137 DPT=137 LEN=58 ',
+      'Apr 22 10:50:02 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=01:00:5e:00:00:fb:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=224.0.0.251 LEN=68 TOS=0x00 PREC=0x00 TTL=255 ID=0 DF PROTO=UDP SPT=5353 DPT=5353 LEN=48 ',
+    ];
+    const m = await mount([...sample, ...chatter]);
+    const s = m.classifier.end();
+    expect(s.summary.broadcast).toBe(2);
+    let f = m.frame();
+    expect(f).toMatch(/^broadcast\s+2\b/m);
+    // the counters take a line more, the table one less
+    expect(shown(f).room).toBe(room - 1);
+    const noise = s.flows.filter((x) => (x.verdict === 'conntrack-loss' && !x.persistent) || x.verdict === 'broadcast').length;
+    expect(f).toContain(`${noise} noise hidden (c)`);
+    expect(tableLines(f).some((r) => /^. broadcast/.test(r))).toBe(false);
+    f = await m.press('c', 'v', 'v', 'v', 'v', 'v');
+    expect(f).toContain('verdict: broadcast (v)');
+    expect(tableLines(f).map((r) => r.replace(/^[›\s]+/, '').split(/\s+/).slice(0, 4).join(' ')).sort()).toEqual([
+      'broadcast harvester3 udp 192.168.122.255:137', 'broadcast harvester3 udp 224.0.0.251:5353',
+    ]);
+    m.unmount();
+  });
+
   it('/ filters by port text; Esc clears', async () => {
     const m = await mount(sample);
     let f = await m.press('/', '2', '3', '8', '0');
