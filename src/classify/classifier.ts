@@ -441,11 +441,13 @@ class ClassifierCore implements Classifier {
     const t = this.timeOf(e);
     const clock = this.clock;
     this.table.see(t, clock);
-    this.lastWallMs = clock === WALL ? t : NaN;
-    if (e.ts !== null) {
+    // the packet's wall-clock time: its stamp, or its monotonic time dated by its host's boot time (timeOf)
+    const wall = clock === WALL ? t : NaN;
+    this.lastWallMs = wall;
+    if (wall === wall) {
       // the earliest and the latest wall-clock time, whatever the input order (`!(a >= NaN)` holds: the first one)
-      if (!(e.ts >= this.firstTs)) this.firstTs = e.ts;
-      if (!(e.ts <= this.lastTs)) this.lastTs = e.ts;
+      if (!(wall >= this.firstTs)) this.firstTs = wall;
+      if (!(wall <= this.lastTs)) this.lastTs = wall;
     }
     const src = e.srcShort ?? e.src ?? '?';
     const dst = e.dstShort ?? e.dst ?? '?';
@@ -473,7 +475,7 @@ class ClassifierCore implements Classifier {
       // a known scanner: its probes go to one flow per (host, proto, target, source) instead of one per port
       verdict = 'scan';
       this.scan.observe(clientId, serverPort ?? 0, false, t, undefined, clock);
-      const f = this.scanAggregate(e.host, j.proto, server, client, t, clock, e.ts, e.mono, e.line, e.file, j.rule, (changes ??= []), clientId);
+      const f = this.scanAggregate(e.host, j.proto, server, client, t, clock, this.wallOrNull(), e.mono, e.line, e.file, j.rule, (changes ??= []), clientId);
       if (serverPort !== null) f.addPort(serverPort);
       flow = f;
     } else {
@@ -582,7 +584,7 @@ class ClassifierCore implements Classifier {
       mergeInto(agg, g);
       this.table.detach(g);
     }
-    return this.scanAggregate(e.host, j.proto, server, client, t, clock, e.ts, e.mono, e.line, e.file, j.rule, changes);
+    return this.scanAggregate(e.host, j.proto, server, client, t, clock, this.wallOrNull(), e.mono, e.line, e.file, j.rule, changes);
   }
 
   /** The scan flow of (host, proto, target, source), created (and announced) when missing. */
@@ -644,6 +646,12 @@ class ClassifierCore implements Classifier {
     const w = this.options.window;
     const settle = this.options.settleMs;
     return w !== undefined && clock === WALL && t < w.end ? Math.max(t, w.end) + settle : t + settle;
+  }
+
+  /** The wall-clock time of the packet run() is judging, or null (see timeOf). */
+  private wallOrNull(): number | null {
+    const w = this.lastWallMs;
+    return w === w ? w : null;
   }
 
   /** Keeps what the packet's reason needs, to build it when someone asks (most flows are never printed). */
@@ -708,7 +716,7 @@ class ClassifierCore implements Classifier {
     clock: number,
   ): Flow {
     const f = this.table.create(e.host, j.proto, server, serverPort, client, t, clock);
-    this.initFlow(f, verdict, j.rule, j.service, t, e.ts, e.mono, e.line, e.file, j.probe);
+    this.initFlow(f, verdict, j.rule, j.service, t, this.wallOrNull(), e.mono, e.line, e.file, j.probe);
     this.exemplar(f, e, j);
     if (this.pendingCt.size > 0) {
       const key = flowKey(f.host, f.proto, f.server, f.serverPort, f.client);
@@ -734,9 +742,10 @@ class ClassifierCore implements Classifier {
     f.count++;
     if (t > f.lastSeen) f.lastSeen = t;
     // first and last seen are the earliest and the latest times, whatever the input order (files given newest
-    // first, hosts' clocks interleaved): in order, only the latest moves
-    const ts = e.ts;
-    if (ts !== null) {
+    // first, hosts' clocks interleaved): in order, only the latest moves. Wall-clock times: stamps, or monotonic
+    // times dated by the host's boot time.
+    const ts = this.lastWallMs;
+    if (ts === ts) {
       if (!(ts <= f.lastTsNum)) {
         f.lastTsNum = ts;
         if (f.firstTs === null) f.firstTs = ts; // the flow's first packets had no wall-clock time

@@ -220,7 +220,10 @@ export class Flow {
     this.client = client;
   }
 
-  /** wall-clock time (ms) of the last packet that had one */
+  /**
+   * wall-clock time (ms) of the latest packet that had one (its stamp, or its monotonic time dated by its host's boot
+   * time); {@link firstTs} the earliest
+   */
   get lastTs(): number | null {
     const v = this.lastTsNum;
     return v === v ? v : null;

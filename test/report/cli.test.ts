@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROGRESS_MIN_BYTES, parseReportArgs, reportCommand } from '../../src/cli/report.js';
 import { UsageError } from '../../src/cli/errors.js';
+import { analyzeCommand } from '../../src/cli/analyze.js';
 import { createProgress, progressLine } from '../../src/report/progress.js';
 import { PassThrough } from 'node:stream';
 import { SAMPLE, memoryIO } from './helpers.js';
@@ -103,10 +104,25 @@ describe('fwdiag report flags', () => {
     for (const files of [[f1], [f1, f2]]) {
       const io = memoryIO();
       expect(await reportCommand([...files, '--format', 'json'], io.io)).toBe(0);
-      const r = JSON.parse(io.out()) as { clock: string; totals: { drops: number }; limits: { untimed: number }; timeline: { hosts: Array<{ host: string; buckets: unknown[] }> } };
+      const r = JSON.parse(io.out()) as {
+        clock: string; totals: { drops: number }; limits: { untimed: number }; timeline: { hosts: Array<{ host: string; buckets: unknown[] }> };
+        flows: Array<{ count: number; firstSeen: string | null; lastSeen: string | null }>;
+      };
       expect(r.clock).toBe('wall');
       expect(r.totals.drops).toBe(files.length === 1 ? 30 : 32);
       expect(r.limits.untimed).toBe(0);
+      // the flow's own first and last seen are wall-clock times too, the dated monotonic ones included (line i is at
+      // R + i × 10 s): not only its one stamped line, and no `boot+…`
+      expect(r.flows.map((f) => [f.count, f.firstSeen, f.lastSeen])).toEqual([
+        [files.length === 1 ? 30 : 32, '2026-04-22T10:00:00Z', files.length === 1 ? '2026-04-22T10:04:50Z' : '2026-04-22T10:05:10Z'],
+      ]);
+      // analyze says the same
+      const a = memoryIO();
+      expect(await analyzeCommand(['--summary', ...files], a.io)).toBe(0);
+      const s = JSON.parse(a.out()) as { summary: { firstSeen: string; lastSeen: string }; flows: Array<{ firstSeen: string; lastSeen: string }> };
+      expect([s.summary.firstSeen, s.summary.lastSeen, s.flows[0]!.firstSeen, s.flows[0]!.lastSeen]).toEqual([
+        '2026-04-22T10:00:00Z', r.flows[0]!.lastSeen, '2026-04-22T10:00:00Z', r.flows[0]!.lastSeen,
+      ]);
     }
   });
 
