@@ -163,10 +163,18 @@ function shortFull(env: EnvelopeInfo, s: string, ctx: EnvelopeContext): boolean 
   if (s.charCodeAt(end) !== 32) return false;
   const zEnd = s.indexOf(' ', end + 1);
   if (zEnd <= end + 1 || zEnd - end > 40) return false;
-  const minute = ctx.zoned.minute(s, 4, s.slice(end + 1, zEnd), y, mo - 1, d, h, mi);
-  if (Number.isNaN(minute)) return false;
-  env.ms = minute + sec * 1000 + (frac === '' ? 0 : fracToMs(s, end - frac.length, end));
-  env.frac = frac;
+  if (y < 1970) {
+    if (mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return false;
+    // a stamp before 1970 (a clock never set): the line keeps its envelope and host, without a time, as lines with
+    // other unusable stamps do
+    env.ms = NaN;
+    env.frac = '';
+  } else {
+    const minute = ctx.zoned.minute(s, 4, s.slice(end + 1, zEnd), y, mo - 1, d, h, mi);
+    if (Number.isNaN(minute)) return false;
+    env.ms = minute + sec * 1000 + (frac === '' ? 0 : fracToMs(s, end - frac.length, end));
+    env.frac = frac;
+  }
   env.envelope = 'journal-short-full';
   return syslogTail(env, s, zEnd);
 }

@@ -32,6 +32,7 @@ const cases: Array<{ name: string; line: string; envelope: string; time: string 
   { name: 'journalctl short-full', line: `Mon 2024-04-22 10:00:01 UTC node-a kernel: ${BODY}`, envelope: 'journal-short-full', time: '2024-04-22T10:00:01Z', host: 'node-a', mono: null, transport: 'syslog' },
   { name: 'journalctl short-full, a numeric zone and microseconds', line: `Mon 2024-04-22 10:00:01.250000 +0200 node-a kernel: ${BODY}`, envelope: 'journal-short-full', time: '2024-04-22T08:00:01.250000Z', host: 'node-a', mono: null, transport: 'syslog' },
   { name: 'journalctl short-full, an IANA zone', line: `Mon 2024-01-22 10:00:01 America/New_York node-a kernel: ${BODY}`, envelope: 'journal-short-full', time: '2024-01-22T15:00:01Z', host: 'node-a', mono: null, transport: 'syslog' },
+  { name: 'journalctl short-full before 1970: no time, the envelope and host kept', line: `Wed 1969-12-31 23:59:59 UTC node-a kernel: ${BODY}`, envelope: 'journal-short-full', time: null, host: 'node-a', mono: null, transport: 'syslog' },
   { name: 'journalctl short-unix', line: `1713780001.123456 node-a kernel: ${BODY}`, envelope: 'journal-short-unix', time: '2024-04-22T10:00:01.123456Z', host: 'node-a', mono: null, transport: 'syslog' },
   { name: 'journalctl cat', line: BODY, envelope: 'bare', time: null, host: null, mono: null },
   { name: 'dmesg', line: `[  499.178765] ${BODY}`, envelope: 'dmesg', time: null, host: null, mono: 499.178765, transport: 'kernel' },

@@ -427,6 +427,8 @@ describe('parseBytesNdjson: the scanner prints NDJSON itself, byte for byte what
     `Mon 2024-04-22 10:00:01 UTC node-1 kernel: DROP ${tcp}`,
     `Tue 2024-04-23 10:00:01.5 CEST node-1 kernel: DROP ${tcp}`,
     `Mon 2024-04-22 10:00:01 UTC node-1 sshd[7]: DROP ${tcp}`,
+    `Wed 1969-12-31 23:59:59 UTC node-1 kernel: DROP ${tcp}`,
+    `Wed 1969-13-31 23:59:59 UTC node-1 kernel: DROP ${tcp}`,
     `Xyz 2024-04-22 DROP ${tcp}`,
     `[ 1835.131574 <    0.000123>] node-1 kernel: DROP ${tcp}`,
     `[ 1.5 < 0.5>] DROP ${tcp}`,
