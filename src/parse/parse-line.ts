@@ -102,6 +102,11 @@ const SKIP: LineResult = { kind: 'skip' };
 const VERBOSE_HEAD = /^[A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})? \S+ \[s=[0-9a-f]+;i=[0-9a-f]+;b=[0-9a-f]+;m=[0-9a-f]+;t=([0-9a-f]{1,14});x=[0-9a-f]+\]$/;
 /** A field of a verbose record: four spaces, the name, `=`, the value as journalctl shows it. */
 const VERBOSE_FIELD = /^ {4}([A-Za-z0-9_]+)=(.*)$/;
+/**
+ * The fields of a multi-line journal record (export, verbose) that are kept (journalEnvelope reads no others): a record
+ * of endless other fields holds no more memory than one of these.
+ */
+const JOURNAL_KEYS: ReadonlySet<string> = new Set(['MESSAGE', '_TRANSPORT', 'SYSLOG_IDENTIFIER', '__REALTIME_TIMESTAMP', '_SOURCE_MONOTONIC_TIMESTAMP', '_HOSTNAME']);
 
 /** A new event with every key present, in contract order (see DropEvent). */
 function newEvent(
@@ -279,7 +284,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     if (exportBinaryKey !== null) {
       // Binary field: 8-byte little-endian length, then the data. LOG lines hold no newline, so the data is the
       // rest of this line (the length bytes decode to 8 characters, valid or U+FFFD).
-      exportFields[exportBinaryKey] = text.slice(8);
+      if (JOURNAL_KEYS.has(exportBinaryKey)) exportFields[exportBinaryKey] = text.slice(8);
       exportBinaryKey = null;
       return PENDING;
     }
@@ -288,7 +293,8 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       exportBinaryKey = text;
       return PENDING;
     }
-    exportFields[text.slice(0, eq)] = text.slice(eq + 1);
+    const key = text.slice(0, eq);
+    if (JOURNAL_KEYS.has(key)) exportFields[key] = text.slice(eq + 1);
     return PENDING;
   }
 
@@ -601,7 +607,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       // another line starting with spaces: a multi-line field's continuation
       if (m === null) return PENDING;
       if (m[1] !== 'MESSAGE') {
-        verbose[m[1]!] = m[2]!;
+        if (JOURNAL_KEYS.has(m[1]!)) verbose[m[1]!] = m[2]!;
         return PENDING;
       }
       const f = verbose;

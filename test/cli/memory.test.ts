@@ -36,6 +36,22 @@ describe('bounded memory on large inputs', () => {
     expect(JSON.parse(r.stderr).stats.lines).toBe(LINES);
   }, 120_000);
 
+  it('multi-line journal records of endless fields (export, verbose) keep only the fields read: under a 40 MB heap cap', () => {
+    const msg = 'HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=2 WINDOW=5 RES=0x00 SYN URGP=0 ';
+    // 400k distinct fields of 200 bytes each (~80 MB held if they were kept), then the record's MESSAGE
+    const pad = 'x'.repeat(200);
+    const fields = (indent: string) => Array.from({ length: 400_000 }, (_, i) => `${indent}F${i}=${pad}`).join('\n');
+    const f = join(dir, 'fields.log');
+    writeFileSync(f, [
+      '__CURSOR=s=1', '_TRANSPORT=kernel', fields(''), `MESSAGE=${msg}`, '',
+      'Tue 2026-11-24 01:16:28.991242 UTC [s=d07e;i=309;b=957d;m=f78aaaa41;t=660fb75c2530a;x=8768]', '    _TRANSPORT=kernel', fields('    '), `    MESSAGE=${msg}`,
+    ].join('\n') + '\n');
+    const r = spawnSync('bash', ['-c', `node --max-old-space-size=40 "${bin}" parse --stats "${f}"`], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    expect(r.status, r.stderr.slice(0, 2000)).toBe(0);
+    expect(JSON.parse(r.stderr).stats).toMatchObject({ events: 2 });
+    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { envelope: string }).envelope)).toEqual(['journal-export', 'journal-verbose']);
+  }, 120_000);
+
   it('analyze --summary --max-flows 5000: 300k lines under a 64 MB heap cap, evictions counted', () => {
     const r = capped(['analyze', '--summary', '--max-flows', '5000', file]);
     expect(r.status, r.stderr).toBe(0);
