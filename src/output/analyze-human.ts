@@ -58,6 +58,9 @@ function flowText(f: Flow | FlowSummary): string {
   return `${f.proto} ${f.client} → ${endpoint(f.server, f.serverPort)}${svc}`;
 }
 
+/** `1 drop`, `2 drops`. */
+const n = (count: number, one: string): string => `${count} ${one}${count === 1 ? '' : 's'}`;
+
 /** `udp/5353 (mDNS), udp/137 (NetBIOS name service), +2 more`: the most packets first. */
 function chatterTargets(flows: readonly FlowSummary[]): string {
   const by = new Map<string, number>();
@@ -127,7 +130,7 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
         .filter((v) => v !== 'broadcast' || s[v] > 0)
         .map((v) => `${paint(COLOURS[v], String(s[v]))} ${v}`)
         .join(', ');
-      let out = `\n${paint(BOLD, 'Summary')}: ${s.events} drops in ${s.flows} flows — ${counts}`;
+      let out = `\n${paint(BOLD, 'Summary')}: ${n(s.events, 'drop')} in ${n(s.flows, 'flow')} — ${counts}`;
       if (s.ctInvalid > 0) out += `; ${s.ctInvalid} conntrack INVALID lines`;
       const other = s.input?.['otherPrefix'] ?? 0;
       if (other > 0) out += `; ${other} LOG lines of other prefixes left out (--prefix)`;
@@ -155,11 +158,11 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       const noise = flows.filter((f) => f.verdict === 'conntrack-loss' && !f.persistent);
       if (noise.length > 0) {
         const packets = noise.reduce((n, f) => n + f.count, 0);
-        out += `\n${paint(COLOURS['conntrack-loss'], `${noise.length} conntrack-loss flows (${packets} packets) settled on their own: harmless return traffic of connections whose state was lost.`)}\n`;
+        out += `\n${paint(COLOURS['conntrack-loss'], `${n(noise.length, 'conntrack-loss flow')} (${n(packets, 'packet')}) settled on their own: harmless return traffic of connections whose state was lost.`)}\n`;
       }
       const chatter = flows.filter((f) => f.verdict === 'broadcast');
       if (chatter.length > 0) {
-        out += `\n${paint(COLOURS.broadcast, `${chatter.length} broadcast flows (${chatter.reduce((n, f) => n + f.count, 0)} packets) to ${escapeControl(chatterTargets(chatter))}: ` +
+        out += `\n${paint(COLOURS.broadcast, `${n(chatter.length, 'broadcast flow')} (${n(chatter.reduce((a, f) => a + f.count, 0), 'packet')}) to ${escapeControl(chatterTargets(chatter))}: ` +
           'LAN broadcast and multicast chatter, harmless to drop and never a reason to open a port.')}\n`;
       }
       buf += out;

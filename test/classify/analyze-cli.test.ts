@@ -151,6 +151,11 @@ describe('analyze on the sample Harvester upgrade log', () => {
     expect(out).toContain('Summary: 4 drops in 3 flows — 0 conntrack-loss, 0 genuine-block, 0 scan, 4 broadcast, 0 undetermined');
     expect(out).toContain('3 broadcast flows (4 packets) to udp/137 (NetBIOS name service), udp/1900 (SSDP (UPnP discovery)), udp/5353 (mDNS): LAN broadcast and multicast chatter');
     expect(out).not.toContain('Genuine blocks');
+    // one of each: singular
+    const one = io(`${lines[0]}\n`);
+    expect(await analyzeCommand(['--color', 'never'], one.io)).toBe(0);
+    expect(one.out()).toContain('Summary: 1 drop in 1 flow — 0 conntrack-loss, 0 genuine-block, 0 scan, 1 broadcast, 0 undetermined');
+    expect(one.out()).toContain('1 broadcast flow (1 packet) to udp/137 (NetBIOS name service):');
     // without chatter, the summary line has no broadcast count
     const t2 = io(`${readFileSync(SAMPLE, 'utf8')}`);
     expect(await analyzeCommand(['--color', 'never'], t2.io)).toBe(0);
