@@ -34,7 +34,8 @@ import { createProgress } from '../report/progress.js';
 import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
-import type { Report, SuggestFn } from '../report/types.js';
+import type { LogRateLimit, Report, SuggestFn } from '../report/types.js';
+import type { Ruleset } from '../ruleset/index.js';
 import { windowOptionsSchema } from '../report/windows.js';
 
 export const REPORT_USAGE = `Usage: fwdiag report [options] [FILE…]
@@ -257,6 +258,7 @@ export async function buildReportFromInputs(
 ): Promise<Report> {
   // roles and the ruleset are checked before the logs are read: a typo fails at once, not after a long read
   let suggestFn: SuggestFn | undefined;
+  let ruleset: Ruleset | undefined;
   // one event per flow for the engine (egress detection, the ruleset trace); copied, so it pins no input chunk
   let firstEvents: Map<string, DropEvent> | undefined;
   if (opts.platform !== undefined) {
@@ -268,7 +270,7 @@ export async function buildReportFromInputs(
     for (const role of [...(opts.role !== undefined ? [opts.role] : []), ...opts.hostRoles.map(([, r]) => r)]) {
       if (!roles.includes(role)) throw new UsageError(`unknown role "${role}" for ${opts.platform} (roles: ${roles.join(', ')})`);
     }
-    const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
+    ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
     if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag report: ruleset: ${escapeControl(w)}\n`);
     const hostRoles = new Map(opts.hostRoles);
     const platform = opts.platform;
@@ -361,7 +363,23 @@ export async function buildReportFromInputs(
     maxRows: opts.maxRows,
     suggest: suggestFn,
     input: { sources: sources.map((s) => s.name), lines: totals.lines, events: totals.events, skipped: totals.skipped, issues: totals.issues, cut: totals.cut, otherPrefix: totals.otherPrefix, prefixes: Object.fromEntries(prefixesSeen), bytes },
+    ...(ruleset === undefined ? {} : { logRateLimit: rateLimitedLogRules(ruleset, new Set(prefixesSeen.keys())) }),
   });
+}
+
+/**
+ * The LOG rules of the ruleset that wrote lines of the input (their prefix is one the input has) and log at a limited
+ * rate, each prefix once: their lines are a sample of the drops.
+ */
+export function rateLimitedLogRules(rs: Ruleset, prefixes: ReadonlySet<string>): LogRateLimit[] {
+  const out = new Map<string, LogRateLimit>();
+  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) {
+    const prefix = r.log?.prefix;
+    if (prefix === undefined || !prefixes.has(prefix) || out.has(prefix)) continue;
+    const lim = r.matches.find((m) => m.kind === 'limit');
+    if (lim?.kind === 'limit') out.set(prefix, { prefix, rate: lim.rate, ...(lim.burst === undefined ? {} : { burst: lim.burst }) });
+  }
+  return [...out.values()];
 }
 
 export function renderReport(r: Report, format: ReportCliOptions['format']): string {

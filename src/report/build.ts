@@ -19,6 +19,7 @@ import type {
   ReportFlow,
   ReportWindow,
   SuggestFn,
+  LogRateLimit,
   TimelineBucket,
   TimelineHost,
   VerdictCounts,
@@ -46,6 +47,8 @@ export interface BuildOptions {
   suggest?: SuggestFn | undefined;
   /** input totals (what was read) */
   input: Report['input'];
+  /** rate-limited LOG rules that wrote the input's lines (see Report.limits.logRateLimit) */
+  logRateLimit?: LogRateLimit[];
 }
 
 /** Most clients named in one block group. */
@@ -257,6 +260,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     limits: {
       untimed: agg.untimed, hostsDropped: agg.hostsDropped, timelineCoarsened: agg.coarsened,
       flowsCoarsened: agg.flowsCoarsened, flowsExpired: sm.flowsExpired, flowsEvicted: sm.flowsEvicted,
+      ...(opts.logRateLimit !== undefined && opts.logRateLimit.length > 0 ? { logRateLimit: opts.logRateLimit } : {}),
     },
   };
   report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action'), (r) => r.sum.count, clock));

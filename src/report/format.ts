@@ -4,7 +4,8 @@
  * prefix, reason and rendered rule goes through `md` or `html` before it is printed.
  */
 import { escapeControl } from '../output/escape.js';
-import type { ReportSuggestion, VerdictCounts } from './types.js';
+import type { Report, ReportSuggestion, VerdictCounts } from './types.js';
+import { formatSpan } from './verdict.js';
 import { REPORT_VERDICTS } from './aggregate.js';
 
 const MD_SPECIAL = /[\\`*_{}[\]|~>]/g;
@@ -53,6 +54,26 @@ export function portText(proto: string, port: number | null): string {
 export function countsText(c: VerdictCounts): string {
   const parts = REPORT_VERDICTS.filter((v) => c[v] > 0).map((v) => `${c[v].toLocaleString('en-US')} ${v}`);
   return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
+/**
+ * What the report's bounds and the input's sampling cost, one sentence each (the Limits section); `code` quotes the
+ * log-derived LOG prefix for the output format. Every other word is fixed text and numbers.
+ */
+export function limitLines(r: Report, code: (s: string) => string): string[] {
+  const l = r.limits;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const lim: string[] = [];
+  if (l.untimed > 0) lim.push(`${n(l.untimed)} drops without a usable time are counted but not on the timeline`);
+  if (l.hostsDropped > 0) lim.push(`${n(l.hostsDropped)} drops of hosts beyond the host cap are not on the timeline`);
+  if (l.timelineCoarsened > 0) lim.push(`the timeline was coarsened to ${formatSpan(r.timeline.bucketMs)} buckets to stay within its memory cap`);
+  if (l.flowsCoarsened > 0) lim.push(`${n(l.flowsCoarsened)} long-lived flows keep their activity in coarser buckets: their during/after split is approximate`);
+  for (const x of l.logRateLimit ?? []) {
+    lim.push(`the LOG rule with prefix ${code(x.prefix)} logs at most ${x.rate}${x.burst === undefined ? '' : ` (burst ${x.burst})`}: ` +
+      'drop counts are a sample of the drops, and a quiet minute does not prove that nothing was dropped');
+  }
+  if (l.flowsExpired + l.flowsEvicted > 0) lim.push(`${n(l.flowsExpired)} idle noise flows expired and ${n(l.flowsEvicted)} flows were evicted (their drops are counted, the flows not listed)`);
+  return lim;
 }
 
 export function sumCounts(c: VerdictCounts): number {

@@ -6,7 +6,7 @@
  */
 import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatSpan } from './verdict.js';
-import { clockLabel, countsText, html, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { clockLabel, countsText, html, limitLines, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
@@ -283,6 +283,11 @@ export function renderHtml(r: Report): string {
       if (s.rendered !== '') p(`<pre>${html(s.rendered)}</pre>`);
       p('</div>');
     }
+  }
+  const lim = limitLines(r, (s) => `<code>${html(s)}</code>`);
+  if (lim.length > 0) {
+    p('<h2>Limits</h2>');
+    p(`<ul>${lim.map((x) => `<li>${x}</li>`).join('')}</ul>`);
   }
   const totalByHost = r.timeline.hosts.map((h) => `${html(h.host)}: ${fmtNum(sumCounts(h.totals))}`).join(', ');
   p(`<p class="meta">Drops by host: ${totalByHost || 'none'}. Settle ${formatSpan(r.settings.settleMs)}; windows ${r.settings.windowsFrom}` +

@@ -2,7 +2,7 @@
  * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
  */
 import { formatSpan } from './verdict.js';
-import { countsText, md, mdBlock, mdCode, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { countsText, limitLines, md, mdBlock, mdCode, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
@@ -143,13 +143,7 @@ export function renderMarkdown(r: Report): string {
     }
   }
 
-  const l = r.limits;
-  const lim: string[] = [];
-  if (l.untimed > 0) lim.push(`${n(l.untimed)} drops without a usable time are counted but not on the timeline`);
-  if (l.hostsDropped > 0) lim.push(`${n(l.hostsDropped)} drops of hosts beyond the host cap are not on the timeline`);
-  if (l.timelineCoarsened > 0) lim.push(`the timeline was coarsened to ${formatSpan(r.timeline.bucketMs)} buckets to stay within its memory cap`);
-  if (l.flowsCoarsened > 0) lim.push(`${n(l.flowsCoarsened)} long-lived flows keep their activity in coarser buckets: their during/after split is approximate`);
-  if (l.flowsExpired + l.flowsEvicted > 0) lim.push(`${n(l.flowsExpired)} idle noise flows expired and ${n(l.flowsEvicted)} flows were evicted (their drops are counted, the flows not listed)`);
+  const lim = limitLines(r, mdCode);
   if (lim.length > 0) {
     p('## Limits');
     p();

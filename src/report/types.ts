@@ -171,5 +171,18 @@ export interface Report {
     flowsCoarsened: number;
     flowsExpired: number;
     flowsEvicted: number;
+    /**
+     * The LOG rules of `--ruleset` that wrote the input's lines (same prefix) and log at a limited rate: the drops seen
+     * are a sample. Present only when there is one.
+     */
+    logRateLimit?: LogRateLimit[];
   };
+}
+
+/** A rate-limited LOG rule (`-m limit --limit 10/min`, nft `limit rate 10/minute`). */
+export interface LogRateLimit {
+  prefix: string;
+  /** as the ruleset writes it: `10/min`, `10/minute` */
+  rate: string;
+  burst?: number;
 }

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildReportFromInputs, parseReportArgs, renderReport, type ReportCliOptions } from '../../src/cli/report.js';
+import { buildReportFromInputs, parseReportArgs, rateLimitedLogRules, renderReport, type ReportCliOptions } from '../../src/cli/report.js';
+import { parseRuleset } from '../../src/ruleset/index.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { createClassifier } from '../../src/classify/classifier.js';
 import type { Report } from '../../src/report/types.js';
@@ -193,6 +194,23 @@ describe('report on the Harvester upgrade sample', () => {
     const notes = r.suggestions.filter((s) => s.action === 'note');
     expect(notes.map((s) => [s.proto, s.ports])).toEqual([['tcp', [443]]]);
     expect(renderReport(r, 'md')).toContain('iptables -I HARVESTER_INPUT');
+    expect(r.limits.logRateLimit).toBeUndefined();
+  });
+
+  it('with the ruleset that logged the drops: its LOG rule\'s rate limit is a limit of the evidence', async () => {
+    const rs = 'fixtures/rulesets/harvester-control-plane.iptables-save';
+    const r = await report([SAMPLE, '--platform', 'harvester', '--role', 'control-plane', '--ruleset', rs]);
+    expect(r.limits.logRateLimit).toEqual([{ prefix: 'HARVESTER_DROP_', rate: '10/min' }]);
+    const line = 'the LOG rule with prefix `HARVESTER_DROP_` logs at most 10/min: drop counts are a sample of the drops';
+    expect(renderReport(r, 'md')).toContain(`## Limits\n\n- ${line}`);
+    const h = renderReport(r, 'html');
+    expect(h).toContain('<h2>Limits</h2>');
+    expect(h).toContain('<ul><li>the LOG rule with prefix <code>HARVESTER_DROP_</code> logs at most 10/min');
+    // a LOG rule whose prefix the input does not have is not the one that wrote it; nft rules and their bursts count too
+    const parsed = parseRuleset(readFileSync('fixtures/rulesets/talos-like.nft.json', 'utf8'));
+    if (!parsed.ok) throw new Error(parsed.issues.join('; '));
+    expect(rateLimitedLogRules(parsed.value, new Set(['HARVESTER_DROP_']))).toEqual([]);
+    expect(rateLimitedLogRules(parsed.value, new Set(['TALOS_DROP ']))).toEqual([{ prefix: 'TALOS_DROP ', rate: '10/minute', burst: 5 }]);
   });
 });
 
