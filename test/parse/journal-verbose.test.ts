@@ -4,6 +4,7 @@
  * through the scanner's byte path and line by line alike.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createParser } from '../../src/parse/parse-line.js';
 import type { DropEvent, LineResult } from '../../src/parse/event.js';
@@ -14,7 +15,10 @@ const OPTS = { tz: 'UTC', now: () => Date.UTC(2026, 10, 25) } as const;
 
 function byLine(s: string): LineResult[] {
   const p = createParser(OPTS);
-  const out = s.split('\n').filter((l) => l !== '').map((l) => p.parseLine(l));
+  // every line, blank ones too (they are lines of the input); not the empty rest after the final newline
+  const lines = s.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const out = lines.map((l) => p.parseLine(l));
   return [...out, ...p.flush()];
 }
 
@@ -80,6 +84,29 @@ describe('journalctl -o verbose (records journald stored from the kernel)', () =
     const ev = events(rs);
     expect(ev.map((e) => [e.line, e.envelope, e.host])).toEqual([[8, 'rfc3164', 'n2'], [14, 'journal-verbose', 'n3']]);
     expect(ev[1]!.time).toBe('2026-11-24T01:16:28.991242Z');
+  });
+
+  it('reads the same line by line and through the scanner whatever is cut, repeated or put between records (property)', () => {
+    // the fixture's lines and a few strangers: a syslog drop line, export and json-pretty record lines, a blank line,
+    // a continuation, a header of another zone; sequences of them, so records open and close in every order
+    const lines = verbose.split('\n').filter((l) => l !== '');
+    const msg = 'HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=1 DPT=2 WINDOW=5 RES=0x00 SYN URGP=0 ';
+    const strangers = [
+      `Apr 22 10:00:00 n2 kernel: ${msg}`, `__CURSOR=s=1;i=2`, '', '                a continuation', `    MESSAGE=${msg}`,
+      lines[0]!.replace(' UTC [', ' CEST ['), '    _HOSTNAME=other', `{"_TRANSPORT":"kernel","MESSAGE":"${msg}"}`,
+      // the other multi-line records: export's fields, json-pretty's lines
+      '_TRANSPORT=kernel', `MESSAGE=${msg}`, '{', '\t"_TRANSPORT" : "kernel",', `\t"MESSAGE" : "${msg}"`, '}',
+    ];
+    const pool = [...lines, ...strangers];
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: pool.length - 1 }), { maxLength: 60 }), (picks) => {
+        const text = `${picks.map((i) => pool[i]).join('\n')}\n`;
+        const a = byLine(text).filter((r) => r.kind === 'event' || r.kind === 'issue');
+        const b = byBytes(text).results;
+        expect(b).toEqual(a);
+      }),
+      { numRuns: 400, seed: 10 },
+    );
   });
 
   it('reads a MESSAGE field whose record header was cut off as a bare message, through the scanner too', () => {
