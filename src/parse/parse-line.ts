@@ -240,7 +240,8 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     if (body < 0) {
       // Not a LOG line — unless it plainly tries to be one (addresses and a protocol without IN=/OUT=).
       if (s.indexOf('SRC=', start) >= 0 && s.indexOf(' DST=', start) >= 0 && s.indexOf(' PROTO=', start) >= 0) {
-        return issue('missing-field', 'LOG-like line without IN=/OUT=', line, raw);
+        const why = s.indexOf('IN=', start) >= 0 ? 'with IN= but no OUT= after it (the kernel writes both)' : 'without IN= and OUT=';
+        return issue('missing-field', `LOG-like line ${why}`, line, raw);
       }
       counters.skipped++;
       return SKIP;

@@ -63,6 +63,14 @@ describe('hostile and malformed input', () => {
     expect(p.counters.issues).toBeGreaterThan(100);
   });
 
+  it('a LOG-like line without its IN= … OUT= says which is missing (the seed documents lines with fields elided)', () => {
+    const p = createParser({ tz: 'UTC', now: () => 0 });
+    const elided = p.parseLine('May 05 04:40:28 harvester1 kernel: HARVESTER_DROP_IN=mgmt-br ... SRC=192.168.122.62 DST=192.168.122.61 ... PROTO=TCP SPT=10250 DPT=56266 ... ACK RST URGP=0');
+    expect(elided).toMatchObject({ kind: 'issue', issue: { issue: 'missing-field', message: 'LOG-like line with IN= but no OUT= after it (the kernel writes both)' } });
+    const none = p.parseLine('May 05 04:40:28 harvester1 kernel: SRC=192.168.122.62 DST=192.168.122.61 LEN=40 PROTO=TCP SPT=10250 DPT=56266 ');
+    expect(none).toMatchObject({ kind: 'issue', issue: { issue: 'missing-field', message: 'LOG-like line without IN= and OUT=' } });
+  });
+
   it('a non-numeric field value is a malformed-field issue', () => {
     const bad = (kmsg[0] as string).replace('DPT=10250', 'DPT=10x50');
     const r = createParser().parseLine(bad);
