@@ -34,8 +34,8 @@ import { createProgress } from '../report/progress.js';
 import { renderHtml } from '../report/html.js';
 import { renderJson } from '../report/json.js';
 import { renderMarkdown } from '../report/markdown.js';
-import type { LogRateLimit, Report, SuggestFn } from '../report/types.js';
-import type { Ruleset } from '../ruleset/index.js';
+import type { Report, SuggestFn } from '../report/types.js';
+import { rateLimitedLogRules, type Ruleset } from '../ruleset/index.js';
 import { windowOptionsSchema } from '../report/windows.js';
 
 export const REPORT_USAGE = `Usage: fwdiag report [options] [FILE…]
@@ -367,20 +367,6 @@ export async function buildReportFromInputs(
   });
 }
 
-/**
- * The LOG rules of the ruleset that wrote lines of the input (their prefix is one the input has) and log at a limited
- * rate, each prefix once: their lines are a sample of the drops.
- */
-export function rateLimitedLogRules(rs: Ruleset, prefixes: ReadonlySet<string>): LogRateLimit[] {
-  const out = new Map<string, LogRateLimit>();
-  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) {
-    const prefix = r.log?.prefix;
-    if (prefix === undefined || !prefixes.has(prefix) || out.has(prefix)) continue;
-    const lim = r.matches.find((m) => m.kind === 'limit');
-    if (lim?.kind === 'limit') out.set(prefix, { prefix, rate: lim.rate, ...(lim.burst === undefined ? {} : { burst: lim.burst }) });
-  }
-  return [...out.values()];
-}
 
 export function renderReport(r: Report, format: ReportCliOptions['format']): string {
   return format === 'html' ? renderHtml(r) : format === 'json' ? renderJson(r) : renderMarkdown(r);

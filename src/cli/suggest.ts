@@ -16,6 +16,7 @@ import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly } from './optio
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadCatalog } from '../catalog/index.js';
 import { parsePrefix } from '../ruleset/addr.js';
+import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
 import { escapeControl } from '../output/escape.js';
 import { jsonValue } from '../output/ndjson.js';
 import { guardOutput, writeLines } from '../output/safe-stdout.js';
@@ -210,11 +211,12 @@ export async function runSuggest(
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) stop.abort();
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
+  const prefixesSeen = new Map<string, number>();
   try {
     // each result is classified as it is parsed; its line is decoded only when kept as a sample
     const each = (r: LineResult, text: () => string) => collector.add(r, text);
     // lines the scanner reads come as packets: an event is built only for a flow's first sampled packet
-    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes };
+    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes, prefixesSeen };
     const how = internal.events === true ? read : { ...read, packets: collector.addPacket };
     for await (const _ of readResults(sources, how, totals)) {
       // the batches only pace reading
@@ -235,6 +237,12 @@ export async function runSuggest(
   if (collector.issues > 0) io.stderr.write(`fwdiag suggest: ${collector.issues} line(s) could not be fully parsed\n`);
   if (collector.unsampled > 0) io.stderr.write(`fwdiag suggest: ${collector.unsampled} flow(s) beyond ${MAX_SAMPLED_FLOWS} kept no sample lines\n`);
   if (summary.flowsEvicted > 0) io.stderr.write(`fwdiag suggest: ${summary.flowsEvicted} flow(s) evicted (flow table full): evidence may be incomplete\n`);
+  if (ruleset !== undefined) {
+    // the evidence's counts are a sample when the LOG rule that wrote the lines is rate-limited (the seed's 10/min)
+    for (const x of rateLimitedLogRules(ruleset, new Set(prefixesSeen.keys()))) {
+      io.stderr.write(`fwdiag suggest: ${logLimitSentence(x, (p) => JSON.stringify(escapeControl(p)))}\n`);
+    }
+  }
 
   if (opts.output === 'human') {
     await writeLines(io.stdout, formatHuman(result, { platform: opts.platform, role: opts.role }));

@@ -6,6 +6,7 @@
 import { escapeControl } from '../output/escape.js';
 import type { Report, ReportSuggestion, VerdictCounts } from './types.js';
 import { formatSpan } from './verdict.js';
+import { logLimitSentence } from '../ruleset/log-limit.js';
 import { REPORT_VERDICTS } from './aggregate.js';
 
 const MD_SPECIAL = /[\\`*_{}[\]|~>]/g;
@@ -68,10 +69,7 @@ export function limitLines(r: Report, code: (s: string) => string): string[] {
   if (l.hostsDropped > 0) lim.push(`${n(l.hostsDropped)} drops of hosts beyond the host cap are not on the timeline`);
   if (l.timelineCoarsened > 0) lim.push(`the timeline was coarsened to ${formatSpan(r.timeline.bucketMs)} buckets to stay within its memory cap`);
   if (l.flowsCoarsened > 0) lim.push(`${n(l.flowsCoarsened)} long-lived flows keep their activity in coarser buckets: their during/after split is approximate`);
-  for (const x of l.logRateLimit ?? []) {
-    lim.push(`the LOG rule with prefix ${code(x.prefix)} logs at most ${x.rate}${x.burst === undefined ? '' : ` (burst ${x.burst})`}: ` +
-      'drop counts are a sample of the drops, and a quiet minute does not prove that nothing was dropped');
-  }
+  for (const x of l.logRateLimit ?? []) lim.push(logLimitSentence(x, code));
   if (l.flowsExpired + l.flowsEvicted > 0) lim.push(`${n(l.flowsExpired)} idle noise flows expired and ${n(l.flowsEvicted)} flows were evicted (their drops are counted, the flows not listed)`);
   return lim;
 }

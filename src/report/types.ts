@@ -7,6 +7,7 @@ import type { FlowSummary } from '../classify/classifier.js';
 import type { Verdict } from '../classify/verdict.js';
 import type { Suggestion } from '../suggest/index.js';
 import type { ClockKind } from './aggregate.js';
+import type { LogRateLimit } from '../ruleset/log-limit.js';
 
 /** Counts in REPORT_VERDICTS order, as an object for readers. */
 export type VerdictCounts = Record<Verdict, number>;
@@ -179,10 +180,4 @@ export interface Report {
   };
 }
 
-/** A rate-limited LOG rule (`-m limit --limit 10/min`, nft `limit rate 10/minute`). */
-export interface LogRateLimit {
-  prefix: string;
-  /** as the ruleset writes it: `10/min`, `10/minute` */
-  rate: string;
-  burst?: number;
-}
+export type { LogRateLimit };

@@ -159,6 +159,11 @@ describe('fwdiag suggest: output', () => {
       'note: "fwdiag suggest for role control-plane: review before use"',
       '',
     ].join('\n'));
+    // the seed's LOG rule logs at most 10/min: the evidence is a sample, and stderr says so
+    expect(m.err()).toContain('fwdiag suggest: the LOG rule with prefix "HARVESTER_DROP_" logs at most 10/min: drop counts are a sample');
+    const plain = memoryIO();
+    expect(await suggestCommand(['fixtures/rulesets/harvester-control-plane.drops.log', ...base, '--format', 'policy'], plain.io)).toBe(0);
+    expect(plain.err()).not.toContain('logs at most');
   });
 });
 
