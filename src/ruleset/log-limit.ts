@@ -24,6 +24,13 @@ export function rateLimitedLogRules(rs: Ruleset, prefixes: ReadonlySet<string>):
   return [...out.values()];
 }
 
+/** Every rate-limited LOG rule of the ruleset, by its prefix (the first rule of a prefix). */
+export function limitedLogRulesByPrefix(rs: Ruleset): Map<string, LogRateLimit> {
+  const all = new Set<string>();
+  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) if (r.log?.prefix !== undefined) all.add(r.log.prefix);
+  return new Map(rateLimitedLogRules(rs, all).map((x) => [x.prefix, x]));
+}
+
 /** One sentence on what such a rule means for the counts; `code` quotes the (log-derived) prefix for the output. */
 export function logLimitSentence(x: LogRateLimit, code: (s: string) => string): string {
   return `the LOG rule with prefix ${code(x.prefix)} logs at most ${x.rate}${x.burst === undefined ? '' : ` (burst ${x.burst})`}: ` +

@@ -21,7 +21,7 @@ import type { LineSource } from '../input/types.js';
 import type { ParseCounters } from '../parse/event.js';
 import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
 import { escapeControl } from '../output/escape.js';
-import { formatTrace, trace, type Ruleset } from '../ruleset/index.js';
+import { formatTrace, limitedLogRulesByPrefix, trace, type LogRateLimit, type Ruleset } from '../ruleset/index.js';
 import { fragmentFileName, fragmentYaml, suggestionsToFragment } from './fragment.js';
 import { createViewStore, type ViewStore } from './store.js';
 
@@ -277,11 +277,21 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   engineTick?.unref();
   let inputError: unknown;
   const queued = sources.filter((s) => s.backlog !== undefined);
+  // the ruleset's rate-limited LOG rules by prefix: once a line of one of them comes, the header says its limit
+  const limited = opts.ruleset === undefined ? new Map<string, LogRateLimit>() : limitedLogRulesByPrefix(opts.ruleset);
+  let limitShown = limited.size === 0;
   const reading = (async () => {
     try {
       for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes }, totals)) {
         for (let i = 0; i < results.length; i++) {
           const r = results[i]!;
+          if (!limitShown && r.kind === 'event') {
+            const x = limited.get(r.event.prefix);
+            if (x !== undefined) {
+              store.setLogLimit(`${x.rate}${x.burst === undefined ? '' : ` (burst ${x.burst})`}`);
+              limitShown = true;
+            }
+          }
           if (r.kind === 'event') push(classifier.classify(r.event));
           else if (r.kind === 'issue') {
             store.addIssue();

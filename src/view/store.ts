@@ -91,6 +91,8 @@ export interface ViewSnapshot {
   noKeys: string | null;
   /** a one-line message (e.g. where `w` wrote), or null */
   status: string | null;
+  /** the rate limit of the LOG rule that writes the lines, when `--ruleset` shows one (`10/min`), else null */
+  logLimit: string | null;
   counts: Record<Verdict, number>;
   /** per verdict, events per sparkline bucket, oldest first */
   spark: Record<Verdict, number[]>;
@@ -141,6 +143,8 @@ export interface ViewStore {
   addIssue(n?: number): void;
   /** LOG lines of other prefixes left out so far (--prefix) */
   setOtherPrefix(n: number): void;
+  /** the LOG rule that writes the lines is rate-limited (see ViewSnapshot.logLimit) */
+  setLogLimit(rate: string | null): void;
   setLines(lines: number): void;
   /** the input is exhausted; exact totals from the classifier's summary when given */
   setEnded(exact?: { counts: Record<Verdict, number>; evicted: number }): void;
@@ -301,6 +305,7 @@ class Store implements ViewStore {
   private ctInvalid = 0;
   private issues = 0;
   private otherPrefix = 0;
+  private logLimit: string | null = null;
   private lines = 0;
   private evicted: number | null = null;
   private ended = false;
@@ -493,6 +498,13 @@ class Store implements ViewStore {
   setOtherPrefix(n: number): void {
     if (n !== this.otherPrefix) {
       this.otherPrefix = n;
+      this.changed();
+    }
+  }
+
+  setLogLimit(rate: string | null): void {
+    if (rate !== this.logLimit) {
+      this.logLimit = rate;
       this.changed();
     }
   }
@@ -694,6 +706,7 @@ class Store implements ViewStore {
       paused: this.paused,
       noKeys: this.noKeys,
       status: this.status,
+      logLimit: this.logLimit,
       counts: { ...this.counts },
       spark,
       sparkBucketMs: this.sparkBucketMs,

@@ -71,11 +71,11 @@ async function expectedSummary(): Promise<string> {
 let n = 0;
 
 /** Starts the view in a fresh session on the fixture piped into stdin; returns the session name. */
-function start(prefix = ''): string {
+function start(prefix = '', args = ''): string {
   const name = `v${++n}`;
   // The real binary, in the temp dir (where `w` writes); the inner sh records the pid node keeps after exec. CI is
   // unset for it: CI runs these tests with CI=true, and fwdiag (rightly) shows no live view under CI.
-  const cmd = `cd '${term.dir}' && cat '${FIXTURE}' | ${prefix}sh -c 'echo $$ > "${term.dir}/pid${n}"; exec env -u CI NO_COLOR=1 TZ=UTC node "${BIN}"'; echo "EXIT=$?"; sleep 120`;
+  const cmd = `cd '${term.dir}' && cat '${FIXTURE}' | ${prefix}sh -c 'echo $$ > "${term.dir}/pid${n}"; exec env -u CI NO_COLOR=1 TZ=UTC node "${BIN}"${args}'; echo "EXIT=$?"; sleep 120`;
   tmux('new-session', '-d', '-s', name, '-x', String(WIDTH), '-y', String(HEIGHT), cmd);
   return name;
 }
@@ -98,6 +98,7 @@ describe('live view in a real terminal (tmux)', () => {
     // stays on screen after the input ended, like less; the frame fits the terminal
     expect(sc.split('\n').every((l) => l.length <= WIDTH)).toBe(true);
     expect(sc).toContain('q quit');
+    expect(sc).not.toContain('LOG limited');
 
     // v: only genuine blocks
     await keys(s0, 'v');
@@ -142,6 +143,15 @@ describe('live view in a real terminal (tmux)', () => {
     const want = (await expectedSummary()).split('\n').filter((l) => l.trim() !== '').slice(0, 6);
     for (const l of want) expect(sc).toContain(l);
   }, 60_000);
+
+  it('with the ruleset that wrote the lines, the header says its LOG rule is rate-limited (the seed: 10/min)', async () => {
+    const rs = join(ROOT, 'fixtures/rulesets/harvester-control-plane.iptables-save');
+    const s3 = start('', ` --platform harvester --role control-plane --ruleset ${rs}`);
+    const sc = await waitFor(s3, (x) => x.includes('input ended') && x.includes('q quit'), 'the input to end');
+    expect(sc).toContain('input ended · LOG limited to 10/min: counts are a sample');
+    await keys(s3, 'q');
+    expect(await waitFor(s3, (x) => x.includes('EXIT='), 'exit', 10_000, true)).toContain('EXIT=0');
+  }, 30_000);
 
   it('Ctrl-C quits with the summary too', async () => {
     const s1 = start();

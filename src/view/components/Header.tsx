@@ -23,6 +23,8 @@ export function Header({ snap, width, color }: HeaderProps): React.JSX.Element {
   state.push(snap.paused ? 'PAUSED (p resumes)' : 'live');
   if (snap.ended) state.push('input ended');
   if (snap.noKeys !== null) state.push(`no keys: ${snap.noKeys} — Ctrl-C quits`);
+  // a rate-limited LOG rule (the Harvester seed's 10/min): the counts below are a sample
+  if (snap.logLimit !== null) state.push(`LOG limited to ${clean(snap.logLimit)}: counts are a sample`);
   const line2 = `${state.join(' · ')}${snap.status !== null ? ` · ${clean(snap.status)}` : ''}`;
   const warn = snap.paused || snap.ended || snap.noKeys !== null;
   return (
