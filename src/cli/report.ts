@@ -367,7 +367,6 @@ export async function buildReportFromInputs(
   });
 }
 
-
 export function renderReport(r: Report, format: ReportCliOptions['format']): string {
   return format === 'html' ? renderHtml(r) : format === 'json' ? renderJson(r) : renderMarkdown(r);
 }
