@@ -8,6 +8,7 @@
  */
 import type { DropEvent, Packet } from '../parse/event.js';
 import type { PortRange } from './options.js';
+import { isGroupMac } from '../parse/mac.js';
 import { serviceForProtocol, type ServiceLookup } from './services.js';
 
 /** Stable verdict strings (they appear in JSON). */
@@ -193,10 +194,8 @@ export const CAST_MULTICAST = 2;
  * 255.255.255.255, 224.0.0.0/4, ff00::/8. Anything else is unicast.
  */
 export function castOf(dst: string | undefined, macdst: string | undefined): number {
-  if (macdst !== undefined && macdst.length === 17) {
-    // the first octet's low bit is the group bit; its second hex digit holds it
-    const c = macdst.charCodeAt(1);
-    if (((c <= 57 ? c - 48 : (c | 32) - 87) & 1) === 1) return macdst === 'ff:ff:ff:ff:ff:ff' ? CAST_BROADCAST : CAST_MULTICAST;
+  if (macdst !== undefined && macdst.length === 17 && isGroupMac(macdst)) {
+    return macdst === 'ff:ff:ff:ff:ff:ff' ? CAST_BROADCAST : CAST_MULTICAST;
   }
   if (dst === undefined || dst.length < 7) return CAST_UNICAST;
   const c0 = dst.charCodeAt(0);

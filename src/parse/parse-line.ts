@@ -5,6 +5,7 @@ import {
   type EnvelopeInfo,
   decodeEnvelope,
   journalEnvelope,
+  JOURNAL_KEYS,
   kernelStampAt,
 } from './envelope.js';
 import { CtimeClock, IsoFormatter, SyslogClock, ZonedClock, isoRepresentable } from './time.js';
@@ -102,11 +103,6 @@ const SKIP: LineResult = { kind: 'skip' };
 const VERBOSE_HEAD = /^[A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})? \S+ \[s=[0-9a-f]+;i=[0-9a-f]+;b=[0-9a-f]+;m=[0-9a-f]+;t=([0-9a-f]{1,14});x=[0-9a-f]+\]$/;
 /** A field of a verbose record: four spaces, the name, `=`, the value as journalctl shows it. */
 const VERBOSE_FIELD = /^ {4}([A-Za-z0-9_]+)=(.*)$/;
-/**
- * The fields of a multi-line journal record (export, verbose) that are kept (journalEnvelope reads no others): a record
- * of endless other fields holds no more memory than one of these.
- */
-const JOURNAL_KEYS: ReadonlySet<string> = new Set(['MESSAGE', '_TRANSPORT', 'SYSLOG_IDENTIFIER', '__REALTIME_TIMESTAMP', '_SOURCE_MONOTONIC_TIMESTAMP', '_HOSTNAME']);
 
 /** A new event with every key present, in contract order (see DropEvent). */
 function newEvent(

@@ -2,6 +2,7 @@ import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import type { DropEvent, Envelope, IcmpInfo, InnerPacket, Packet, Transport } from './event.js';
 import { compressIpv6 } from './ipv6.js';
+import { isGroupMac } from './mac.js';
 import { jsonString } from '../output/ndjson.js';
 
 /**
@@ -469,8 +470,7 @@ class Scanner {
     let d = this.groupDst[macId];
     if (d === undefined) {
       const mac = this.str(macId);
-      const c = mac.charCodeAt(1);
-      d = mac.length === 41 && ((c <= 57 ? c - 48 : (c | 32) - 87) & 1) === 1 ? mac.slice(0, 17) : null;
+      d = mac.length === 41 && isGroupMac(mac) ? mac.slice(0, 17) : null;
       this.groupDst[macId] = d;
     }
     return d ?? undefined;

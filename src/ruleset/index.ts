@@ -7,5 +7,5 @@ export { trace, evalMatch, packetFromEvent, hooksFor, MAX_TRACE_STEPS, MAX_JUMP_
 export type { MatchEval, NearMiss, NearMissKind, NearMissReason, Packet, StepAction, TraceOptions, TraceResult, TraceStep, Tri } from './trace.js';
 export { formatTrace, escapeText, refLabel } from './format.js';
 export { parseIp, parsePrefix, prefixContains } from './addr.js';
-export { rateLimitedLogRules, limitedLogRulesByPrefix, logLimitSentence } from './log-limit.js';
+export { rateLimitedLogRules, limitedLogRulesByPrefix, logLimitRate, logLimitSentence } from './log-limit.js';
 export type { LogRateLimit } from './log-limit.js';

@@ -31,8 +31,13 @@ export function limitedLogRulesByPrefix(rs: Ruleset): Map<string, LogRateLimit> 
   return new Map(rateLimitedLogRules(rs, all).map((x) => [x.prefix, x]));
 }
 
+/** The rule's limit as text: `10/min`, `10/minute (burst 5)`. */
+export function logLimitRate(x: LogRateLimit): string {
+  return `${x.rate}${x.burst === undefined ? '' : ` (burst ${x.burst})`}`;
+}
+
 /** One sentence on what such a rule means for the counts; `code` quotes the (log-derived) prefix for the output. */
 export function logLimitSentence(x: LogRateLimit, code: (s: string) => string): string {
-  return `the LOG rule with prefix ${code(x.prefix)} logs at most ${x.rate}${x.burst === undefined ? '' : ` (burst ${x.burst})`}: ` +
+  return `the LOG rule with prefix ${code(x.prefix)} logs at most ${logLimitRate(x)}: ` +
     'drop counts are a sample of the drops, and a quiet minute does not prove that nothing was dropped';
 }

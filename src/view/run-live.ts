@@ -21,7 +21,7 @@ import type { LineSource } from '../input/types.js';
 import type { ParseCounters } from '../parse/event.js';
 import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
 import { escapeControl } from '../output/escape.js';
-import { formatTrace, limitedLogRulesByPrefix, trace, type LogRateLimit, type Ruleset } from '../ruleset/index.js';
+import { formatTrace, limitedLogRulesByPrefix, logLimitRate, trace, type LogRateLimit, type Ruleset } from '../ruleset/index.js';
 import { fragmentFileName, fragmentYaml, suggestionsToFragment } from './fragment.js';
 import { createViewStore, type ViewStore } from './store.js';
 
@@ -288,7 +288,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
           if (!limitShown && r.kind === 'event') {
             const x = limited.get(r.event.prefix);
             if (x !== undefined) {
-              store.setLogLimit(`${x.rate}${x.burst === undefined ? '' : ` (burst ${x.burst})`}`);
+              store.setLogLimit(logLimitRate(x));
               limitShown = true;
             }
           }
