@@ -50,6 +50,8 @@ Output:
   --format md|html|json   Markdown (default), one self-contained HTML file with a timeline chart, or JSON
   -o, --output FILE       write the report to FILE instead of stdout (HTML on a terminal needs it)
   --max-rows N            flows listed (default 100; the rest are counted)
+  --fail-on action|check  exit 3 when the verdict is that bad or worse (action: a genuine block persisted; check:
+                          conntrack loss that did not settle too): a gate for upgrade pipelines and monitoring
 Windows:
   --window START..END     the window to judge (ISO 8601 times); no detection
   --burst N               conntrack-loss drops per minute that make a burst (default 5)
@@ -79,6 +81,7 @@ const optionsSchema = z.object({
   format: z.enum(['md', 'html', 'json']),
   output: z.string().min(1).optional(),
   maxRows: z.number().int().min(0).max(100_000),
+  failOn: z.enum(['action', 'check'], { error: 'use action or check' }).optional(),
   window: z.object({ start: z.number(), end: z.number() }).optional(),
   windowOptions: windowOptionsSchema,
   platform: name.optional(),
@@ -95,7 +98,7 @@ const optionsSchema = z.object({
 export type ReportCliOptions = z.output<typeof optionsSchema>;
 
 const FLAG_OF: Record<string, string> = {
-  format: '--format', output: '--output', maxRows: '--max-rows', windowOptions: 'window option', platform: '--platform',
+  format: '--format', output: '--output', maxRows: '--max-rows', failOn: '--fail-on', windowOptions: 'window option', platform: '--platform',
   role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', files: 'FILE', classifier: 'option', prefixes: '--prefix',
 };
 
@@ -121,6 +124,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
         format: { type: 'string' },
         output: { type: 'string', short: 'o' },
         'max-rows': { type: 'string' },
+        'fail-on': { type: 'string' },
         window: { type: 'string' },
         burst: { type: 'string' },
         'burst-flows': { type: 'string' },
@@ -182,6 +186,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     format: v.format ?? 'md',
     output: v.output,
     maxRows: v['max-rows'] === undefined ? 100 : count(v['max-rows'], '--max-rows'),
+    failOn: v['fail-on'],
     window,
     windowOptions,
     platform: v.platform,
@@ -389,7 +394,17 @@ export async function runReport(opts: ReportCliOptions, io: CliIO, signal?: Abor
     await writeLines(io.stdout, text);
   }
   if (report.input.issues > 0) io.stderr.write(`fwdiag report: ${report.input.issues} line(s) could not be fully parsed\n`);
-  return 0;
+  return failed(report.verdict.level, opts.failOn) ? EXIT_FAIL_ON : 0;
+}
+
+/** The exit code of `report --fail-on` when the verdict reaches the level asked for (1 and 2 are errors). */
+export const EXIT_FAIL_ON = 3;
+
+const LEVEL_RANK = { ok: 0, check: 1, action: 2 } as const;
+
+/** Whether verdict `level` is `failOn` or worse: `check` fails on check and action, `action` on action only. */
+export function failed(level: Report['verdict']['level'], failOn: ReportCliOptions['failOn']): boolean {
+  return failOn !== undefined && LEVEL_RANK[level] >= LEVEL_RANK[failOn];
 }
 
 export const reportCommand: Command = async (argv, io) => {

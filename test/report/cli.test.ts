@@ -7,7 +7,7 @@ import { UsageError } from '../../src/cli/errors.js';
 import { analyzeCommand } from '../../src/cli/analyze.js';
 import { createProgress, progressLine } from '../../src/report/progress.js';
 import { PassThrough } from 'node:stream';
-import { SAMPLE, memoryIO } from './helpers.js';
+import { KMSG, SAMPLE, memoryIO } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,6 +29,8 @@ describe('fwdiag report flags', () => {
     [['--max-rows', '-1'], ''],
     [['--tz', 'Mars/Olympus'], '--tz: unknown time zone'],
     [['--bogus'], 'Unknown option'],
+    [['--fail-on', 'warn'], '--fail-on: use action or check'],
+    [['--fail-on'], "argument missing"],
     [['--prefix', 'x\u001b[31m'], '--prefix: no control characters'],
     [['--kmsg=now'], '--kmsg: this command reads the ring buffer as it is now (--kmsg or --kmsg=ring), not "now"'],
     [['--kmsg=start'], '--kmsg: this command reads the ring buffer as it is now'],
@@ -66,6 +68,32 @@ describe('fwdiag report flags', () => {
     expect(await reportCommand([mixed, '--prefix', 'HARVESTER_DROP_'], md.io)).toBe(0);
     expect(md.out()).toContain(`(${allowed} LOG lines of other prefixes left out)`);
     expect(md.out()).toMatch(/^LOG prefixes seen: `HARVESTER_DROP_` [\d,]+, `\[UFW ALLOW\] ` \d+ — several LOG rules/m);
+  });
+
+  it('--fail-on: exit 3 when the verdict is that bad or worse, the report written all the same', async () => {
+    // three real inputs, one of each level: the sample (a genuine block persisted: action), the sample before
+    // harvester3 lost its rules (conntrack loss that stopped: ok), the kernel lab's capture (blocks only during
+    // its window: check)
+    const before = join(tmp, 'before.log');
+    writeFileSync(before, readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l.slice(7, 15) < '10:20:00').join('\n'));
+    const cases: Array<[string, string, { none: number; check: number; action: number }]> = [
+      [SAMPLE, 'action', { none: 0, check: 3, action: 3 }],
+      [KMSG, 'check', { none: 0, check: 3, action: 0 }],
+      [before, 'ok', { none: 0, check: 0, action: 0 }],
+    ];
+    for (const [file, level, codes] of cases) {
+      for (const failOn of ['none', 'check', 'action'] as const) {
+        const m = memoryIO();
+        const code = await reportCommand([file, '--format', 'json', ...(failOn === 'none' ? [] : ['--fail-on', failOn])], m.io);
+        expect((JSON.parse(m.out()) as { verdict: { level: string } }).verdict.level).toBe(level);
+        expect([file, failOn, code]).toEqual([file, failOn, codes[failOn]]);
+      }
+    }
+    // with -o the verdict goes to stderr, the exit code is the same
+    const m = memoryIO();
+    expect(await reportCommand([SAMPLE, '--fail-on', 'action', '-o', join(tmp, 'gate.md')], m.io)).toBe(3);
+    expect(m.err()).toMatch(/^fwdiag report: Action needed: /);
+    expect(readFileSync(join(tmp, 'gate.md'), 'utf8')).toMatch(/^# Firewall drop report/);
   });
 
   it('refuses unknown roles before reading any input', async () => {
