@@ -13,7 +13,8 @@ import { createParser } from '../parse/parse-line.js';
 import type { DropEvent } from '../parse/event.js';
 import { escapeControl, escapeJsonControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
-import { MAX_RULESET_BYTES, formatTrace, mergeRulesets, parseRuleset, trace } from '../ruleset/index.js';
+import { LIVE_COMMANDS, MAX_RULESET_BYTES, combineLive, formatTrace, legacyCommandsNeeded, parseRuleset, trace } from '../ruleset/index.js';
+import type { CommandOutput, LiveCommand } from '../ruleset/index.js';
 import type { Ruleset } from '../ruleset/index.js';
 
 export const TRACE_USAGE = `Usage: fwdiag trace --ruleset FILE|live [options] LINE|-
@@ -23,7 +24,8 @@ ACCEPT rules for the same port that exist but did not apply (after the DROP, bou
 limited to other sources or to a conntrack state).
 
   --ruleset FILE|live   iptables-save / ip6tables-save text or \`nft -j list ruleset\` JSON (detected);
-                        live: run iptables-save and ip6tables-save now (needs root)
+                        live: this machine's ruleset now (needs root): iptables-save, ip6tables-save,
+                        nft -j list ruleset and, when present, iptables-legacy-save; each table once
   LINE                  one kernel LOG line (any envelope fwdiag reads), or - to read lines from stdin
   --family 4|6          address family when the line has no SRC/DST (default: from the line, else 4)
   --verbose             list every rule visited, not only the ones that matched
@@ -75,36 +77,34 @@ export function parseTraceArgs(argv: string[]): TraceCliOptions | 'help' {
   return r.data;
 }
 
-function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+/** Runs one command of `--ruleset live`; never rejects: a failure is data (see combineLive). */
+function runCaptured(cmd: string, args: readonly string[]): Promise<CommandOutput> {
+  return new Promise((resolve) => {
+    execFile(cmd, [...args], { timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err === null) resolve({ ok: true, stdout, stderr });
+      else {
+        const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+        resolve({ ok: false, missing, error: (stderr.trim().split('\n')[0] || err.message.split('\n')[0]) ?? '' });
+      }
+    });
   });
 }
 
-/** Reads and parses the ruleset (I/O edge). `live` runs iptables-save and ip6tables-save. */
+/**
+ * Reads and parses the ruleset (I/O edge). `live`: this machine's ruleset now, from iptables-save, ip6tables-save,
+ * `nft -j list ruleset` and (when iptables-save says legacy tables exist) iptables-legacy-save; each table from the
+ * tool that shows it whole (src/ruleset/live.ts).
+ */
 export async function loadRuleset(spec: string): Promise<Ruleset> {
   if (spec === 'live') {
-    const parts: Ruleset[] = [];
-    const errors: string[] = [];
-    for (const [cmd, fam] of [['iptables-save', 'ip'], ['ip6tables-save', 'ip6']] as const) {
-      try {
-        const text = await run(cmd, []);
-        // no tables at all is a valid (empty) ruleset
-        if (text.trim() === '') {
-          parts.push({ format: 'iptables-save', tables: [], warnings: [`${cmd} printed no tables`] });
-          continue;
-        }
-        const r = parseRuleset(text, { defaultFamily: fam });
-        if (r.ok) parts.push(r.value);
-        else errors.push(`${cmd}: ${r.issues.join('; ')}`);
-      } catch (e) {
-        errors.push(`${cmd}: ${(e as Error).message.split('\n')[0] ?? ''}`);
-      }
-    }
-    if (parts.length === 0) throw new RulesetError(`--ruleset live: ${errors.join('; ') || 'no rules'}`);
-    const m = mergeRulesets(parts);
-    m.warnings.push(...errors);
-    return m;
+    const first: LiveCommand[] = ['iptables-save', 'ip6tables-save', 'nft'];
+    const out: Partial<Record<LiveCommand, CommandOutput>> = {};
+    const got = await Promise.all(first.map((c) => runCaptured(c, LIVE_COMMANDS[c])));
+    first.forEach((c, i) => (out[c] = got[i]!));
+    for (const c of legacyCommandsNeeded(out['iptables-save']!, out['ip6tables-save']!)) out[c] = await runCaptured(c, LIVE_COMMANDS[c]);
+    const r = combineLive(out);
+    if (!r.ok) throw new RulesetError(`--ruleset live: ${r.error}`);
+    return r.value;
   }
   let text: string;
   try {

@@ -9,3 +9,5 @@ export { formatTrace, escapeText, refLabel } from './format.js';
 export { parseIp, parsePrefix, prefixContains } from './addr.js';
 export { rateLimitedLogRules, limitedLogRulesByPrefix, logLimitRate, logLimitSentence } from './log-limit.js';
 export type { LogRateLimit } from './log-limit.js';
+export { combineLive, legacyCommandsNeeded, LIVE_COMMANDS } from './live.js';
+export type { CommandOutput, LiveCommand } from './live.js';

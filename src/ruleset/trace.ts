@@ -340,7 +340,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
       for (const c of t.chains) {
         for (const r of c.rules) {
           if (r.log?.prefix !== undefined && r.log.prefix.trim() === want) {
-            logRule = { ref: refOf(t, c, r), reached: steps.some((s) => s.action === 'log' && s.logPrefix?.trim() === want) };
+            logRule = { ref: refOf(t, c, r), reached: steps.some((s) => s.logPrefix?.trim() === want) };
             break outer;
           }
         }

@@ -11,7 +11,7 @@ import type { DropEvent } from '../parse/event.js';
 import { lookupPort, normalizeProto, protoHasPorts } from '../catalog/index.js';
 import type { Catalog, CatalogEntry, Scope } from '../catalog/index.js';
 import { trace } from '../ruleset/trace.js';
-import type { Ruleset, TraceResult } from '../ruleset/index.js';
+import type { RuleRef, Ruleset, TraceResult } from '../ruleset/index.js';
 import { cidrContains, collapseAddresses, prefixLength } from './cidr.js';
 import { RULE_PROTOS, renderIptablesInsert } from './render.js';
 
@@ -323,11 +323,13 @@ function insertionPoint(t: TraceResult): { chain: string; table: string; before:
   const d = t.decidedBy;
   if (d === undefined || d.policy) return undefined;
   const chain = d.ref.chain;
+  // the same chain: its name in the same table (a host can hold an iptables `INPUT` in several tables)
+  const same = (r: RuleRef) => r.chain === chain && r.table === d.ref.table && r.family === d.ref.family;
   let before = d.ref.index;
   for (const s of t.steps) {
-    if (s.ref.chain === chain && s.matched && !s.policy && s.action === 'log' && s.ref.index < before) before = s.ref.index;
+    if (same(s.ref) && s.matched && !s.policy && s.action === 'log' && s.ref.index < before) before = s.ref.index;
   }
-  if (t.logRule?.reached === true && t.logRule.ref.chain === chain && t.logRule.ref.index < before) before = t.logRule.ref.index;
+  if (t.logRule?.reached === true && same(t.logRule.ref) && t.logRule.ref.index < before) before = t.logRule.ref.index;
   return { chain, table: `${d.ref.family} ${d.ref.table}`, before };
 }
 

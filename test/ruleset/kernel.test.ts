@@ -116,6 +116,14 @@ describe('drops the kernel logged, traced', () => {
   });
 });
 
+/** The tools `--ruleset live` runs, as shims that run the real ones inside namespace `ns`. */
+function shimInto(dir: string, ns: string): void {
+  for (const tool of ['iptables-save', 'ip6tables-save', 'iptables-legacy-save', 'ip6tables-legacy-save', 'nft']) {
+    writeFileSync(join(dir, tool), `#!/bin/sh\nexec ip netns exec ${ns} /usr/sbin/${tool} "$@"\n`);
+    chmodSync(join(dir, tool), 0o755);
+  }
+}
+
 describe('--ruleset live', () => {
   it('runs iptables-save and ip6tables-save (here: inside a namespace, through PATH shims) and traces against both', async () => {
     const ns = addNs('live');
@@ -124,10 +132,7 @@ describe('--ruleset live', () => {
     try {
       inNs(ns, `sh ${FIX}/harvester-control-plane.commands.sh`);
       inNs(ns, 'ip6tables -P INPUT DROP');
-      for (const tool of ['iptables-save', 'ip6tables-save']) {
-        writeFileSync(join(shims, tool), `#!/bin/sh\nexec ip netns exec ${ns} /usr/sbin/${tool} "$@"\n`);
-        chmodSync(join(shims, tool), 0o755);
-      }
+      shimInto(shims, ns);
       process.env.PATH = `${shims}:${oldPath ?? ''}`;
       const line = readFileSync(`${FIX}/harvester-control-plane.drops.log`, 'utf8').split('\n')[0] ?? '';
       const m = memoryIO();
@@ -138,6 +143,72 @@ describe('--ruleset live', () => {
       await traceCommand(['--ruleset', 'live', '--json', 'X IN=mgmt-br OUT= SRC=fd00:0000:0000:0000:0000:0000:0000:0002 DST=fd00:0000:0000:0000:0000:0000:0000:0001 LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=1 PROTO=TCP SPT=1 DPT=2 WINDOW=1 RES=0x00 SYN URGP=0'], v6.io);
       const o = JSON.parse(v6.out());
       expect([o.verdict, o.decidedBy.ref.family, o.decidedBy.policy]).toEqual(['drop', 'ip6', true]);
+    } finally {
+      process.env.PATH = oldPath;
+      rmSync(shims, { recursive: true, force: true });
+      cleanup();
+    }
+  });
+
+  it('takes each table once from the tool that shows it whole: iptables-nft from iptables-save, native nft from nft, legacy from iptables-legacy-save', async () => {
+    const node = addNs('mixed');
+    const peer = addNs('mixpeer');
+    const node2 = addNs('legacy');
+    const peer2 = addNs('legpeer');
+    const shims = mkdtempSync(join(tmpdir(), 'fwrs-shims-'));
+    const oldPath = process.env.PATH;
+    try {
+      // host 1: the Harvester seed's iptables-nft chain (it ACCEPTs 22), then a native inet table that drops all but 6443
+      const a = link(node, peer, 'mgmt-br', 'eth0', randomOctet());
+      inNs(node, 'iptables -N HARVESTER_INPUT && iptables -A INPUT -i mgmt-br -j HARVESTER_INPUT && ' +
+        'iptables -A HARVESTER_INPUT -p tcp --dport 22 -j ACCEPT && iptables -A HARVESTER_INPUT -j LOG --log-prefix HARVESTER_DROP_ && ' +
+        'iptables -A HARVESTER_INPUT -j DROP');
+      inNs(node, 'nft add table inet fw && nft add chain inet fw input "{ type filter hook input priority 10; policy accept; }" && ' +
+        'nft add rule inet fw input tcp dport 6443 accept && nft add rule inet fw input log prefix \\"NFT_DROP \\" drop');
+      // host 2: an iptables-legacy INPUT that drops 6443, then a hand-written native `table ip filter` (a name
+      // iptables-nft also uses: it calls the table incompatible) that drops the rest
+      const b = link(node2, peer2, 'eth1', 'eth0', randomOctet());
+      inNs(node2, 'iptables-legacy -A INPUT -p tcp --dport 6443 -j LOG --log-prefix LEGACY_DROP_ && iptables-legacy -A INPUT -p tcp --dport 6443 -j DROP');
+      inNs(node2, 'nft add table ip filter && nft add chain ip filter input "{ type filter hook input priority 10; policy accept; }" && ' +
+        'nft add rule ip filter input iifname lo accept && nft add rule ip filter input log prefix \\"NFT_DROP \\" drop');
+      for (const [from, to] of [[peer, a.nodeIp], [peer2, b.nodeIp]] as const) {
+        for (const port of [22, 6443]) expect(runInNs(from, `nc -z -w 1 ${to} ${port}`).status).not.toBe(0);
+      }
+      const lines1 = await kernelLines([`SRC=${a.peerIp} DST=${a.nodeIp}`, 'SYN'], 2);
+      const lines2 = await kernelLines([`SRC=${b.peerIp} DST=${b.nodeIp}`, 'SYN'], 2);
+      const traceLive = async (ns: string, lines: string[]) => {
+        shimInto(shims, ns);
+        process.env.PATH = `${shims}:${oldPath ?? ''}`;
+        const m = memoryIO(`${lines.join("\n")}\n`);
+        expect(await traceCommand(['--ruleset', 'live', '--json', '-'], m.io)).toBe(0);
+        const out = m.out().trim().split('\n').map((l) => JSON.parse(l) as {
+          prefix: string; packet: { dpt: number }; verdict: string;
+          decidedBy: { ref: { family: string; table: string; chain: string; text: string } };
+          logRule?: { ref: { family: string; table: string }; reached: boolean };
+        });
+        // one trace per port: the first SYN of each (nc's retransmissions say the same)
+        const byPort = new Map<number, (typeof out)[number]>();
+        for (const o of out) if (!byPort.has(o.packet.dpt)) byPort.set(o.packet.dpt, o);
+        return { byPort, err: m.err() };
+      };
+
+      const h1 = await traceLive(node, lines1);
+      const t22 = h1.byPort.get(22)!;
+      const t6443 = h1.byPort.get(6443)!;
+      // 22: iptables-nft accepted it, the native table dropped and logged it
+      expect([t22.prefix, t22.verdict, t22.decidedBy.ref.family, t22.decidedBy.ref.table, t22.logRule?.reached]).toEqual(['NFT_DROP ', 'drop', 'inet', 'fw', true]);
+      // 6443: dropped by the iptables-nft chain, its LOG prefix known (nft -j would show only an xt target)
+      expect([t6443.prefix, t6443.verdict, t6443.decidedBy.ref.table, t6443.decidedBy.ref.text, t6443.logRule?.reached]).toEqual(['HARVESTER_DROP_', 'drop', 'filter', '-A HARVESTER_INPUT -j DROP', true]);
+      // the iptables-nft table was taken from iptables-save only: nft's xt view of it raised no warning
+      expect(h1.err).not.toMatch(/xt/);
+
+      const h2 = await traceLive(node2, lines2);
+      const l6443 = h2.byPort.get(6443)!;
+      const l22 = h2.byPort.get(22)!;
+      expect([l6443.prefix, l6443.verdict, l6443.decidedBy.ref.text, l6443.logRule?.reached]).toEqual(['LEGACY_DROP_', 'drop', '-A INPUT -p tcp -m tcp --dport 6443 -j DROP', true]);
+      expect([l22.prefix, l22.verdict, l22.decidedBy.ref.family, l22.decidedBy.ref.chain, l22.decidedBy.ref.text, l22.logRule?.reached]).toEqual(['NFT_DROP ', 'drop', 'ip', 'input', 'log prefix "NFT_DROP " drop', true]);
+      expect(h2.err).toContain('iptables-legacy-save: iptables-legacy tables (ip filter) filter too; rules for them need iptables-legacy');
+      expect(h2.err).toContain('iptables-save: table ip filter is native nftables: read from nft');
     } finally {
       process.env.PATH = oldPath;
       rmSync(shims, { recursive: true, force: true });

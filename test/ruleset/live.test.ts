@@ -1,0 +1,67 @@
+/**
+ * `--ruleset live` without a kernel: which tool's view of each table is kept when a tool is missing or fails. The
+ * kernel test (kernel.test.ts, "--ruleset live") runs the real tools on real tables of all three kinds.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { combineLive, legacyCommandsNeeded, trace, type CommandOutput } from '../../src/ruleset/index.js';
+
+const FIX = 'fixtures/rulesets';
+const save = readFileSync(`${FIX}/harvester-control-plane.iptables-save`, 'utf8');
+const nft = readFileSync(`${FIX}/talos-like.nft.json`, 'utf8');
+/** what `nft -j list ruleset` printed for the tables the seed's commands made through iptables-nft (xt expressions) */
+const nftOfSave = readFileSync(`${FIX}/harvester-control-plane.iptables-nft.json`, 'utf8');
+const logDrop = readFileSync(`${FIX}/log-drop.nft.json`, 'utf8');
+const ok = (stdout: string, stderr = ''): CommandOutput => ({ ok: true, stdout, stderr });
+const missing: CommandOutput = { ok: false, missing: true, error: 'spawn nft ENOENT' };
+const tables = (r: ReturnType<typeof combineLive>) => (r.ok ? r.value.tables.map((t) => `${t.family} ${t.name}`) : r.error);
+
+describe('combineLive', () => {
+  it('no tool installed: fails, naming what it tried', () => {
+    const r = combineLive({ 'iptables-save': missing, 'ip6tables-save': missing, nft: missing });
+    expect(r).toEqual({ ok: false, error: 'none of iptables-save, ip6tables-save, nft could be run (not installed?)' });
+  });
+
+  it('a tool not installed is skipped silently; one that fails is a warning', () => {
+    const onlyNft = combineLive({ 'iptables-save': missing, 'ip6tables-save': missing, nft: ok(nft) });
+    expect(tables(onlyNft)).toEqual(['inet fwrs_talos']);
+    expect(onlyNft.ok && onlyNft.value.warnings).toEqual([]);
+    const denied = combineLive({ 'iptables-save': ok(save), 'ip6tables-save': ok(''), nft: { ok: false, missing: false, error: 'Operation not permitted (you must be root)' } });
+    expect(tables(denied)).toEqual(['ip filter']);
+    expect(denied.ok && denied.value.warnings).toEqual(['ip6tables-save printed no tables', 'nft: Operation not permitted (you must be root)']);
+  });
+
+  it('an iptables-nft table is taken from iptables-save, not from nft\'s xt view of it', () => {
+    // nft alone sees the table, but not its LOG prefix: a warning says so
+    const viaNft = combineLive({ nft: ok(nftOfSave) });
+    expect(tables(viaNft)).toEqual(['ip filter']);
+    expect(viaNft.ok && viaNft.value.warnings.join()).toMatch(/"xt" extensions/);
+    const both = combineLive({ 'iptables-save': ok(save), 'ip6tables-save': ok(''), nft: ok(`${nftOfSave.trimEnd().slice(0, -2)}, ${logDrop.slice(logDrop.indexOf('{"table"'))}`) });
+    expect(tables(both)).toEqual(['ip filter', 'inet fw']);
+    expect(both.ok && both.value.warnings).toEqual(['ip6tables-save printed no tables']);
+    const r = both.ok ? both.value : undefined;
+    expect(r?.tables[0]?.chains.flatMap((c) => c.rules).some((x) => x.log?.prefix === 'HARVESTER_DROP_')).toBe(true);
+  });
+
+  it('asks for the legacy tools only when iptables-save says legacy tables are present', () => {
+    const warn = '# Warning: iptables-legacy tables present, use iptables-legacy-save to see them\n';
+    expect(legacyCommandsNeeded(ok(save), ok(''))).toEqual([]);
+    expect(legacyCommandsNeeded(ok(save, warn), ok(''))).toEqual(['iptables-legacy-save']);
+    expect(legacyCommandsNeeded(missing, ok('', warn))).toEqual(['ip6tables-legacy-save']);
+  });
+});
+
+describe('a LOG that also drops (nft `log prefix "X" drop`, one rule)', () => {
+  it('is the LOG rule the trace reached', () => {
+    const r = combineLive({ nft: ok(logDrop) });
+    if (!r.ok) throw new Error(r.error);
+    const t = trace(r.value, {
+      line: 1, time: null, ts: null, mono: null, host: null, envelope: 'bare', prefix: 'NFT_DROP ', in: 'eth0', out: '',
+      family: 4, src: '198.18.0.2', dst: '198.18.0.1', proto: 'TCP', spt: 40000, dpt: 22, flags: ['SYN'],
+    });
+    expect(t.verdict).toBe('drop');
+    expect(t.decidedBy?.ref).toMatchObject({ family: 'inet', table: 'fw', chain: 'input', index: 4, text: 'log prefix "NFT_DROP " drop' });
+    expect(t.logRule).toEqual({ reached: true, ref: t.decidedBy?.ref });
+    expect(t.notes.join('\n')).not.toMatch(/not reached/);
+  });
+});
