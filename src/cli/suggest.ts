@@ -47,7 +47,8 @@ produce an ACCEPT. Reads FILEs (plain or .gz; - for stdin), or stdin when none i
 Output (one of):
   (default)               human report
   --json                  {"suggestions": [{action, kind, proto, ports, sources, families, service, role,
-                          chain, insertBefore, confidence, reason, notes, evidence, rendered}], "ignored": {…}}
+                          chain, table, insertBefore, ruleSyntax, insertHandle, confidence, reason, notes,
+                          evidence, rendered}], "ignored": {…}}
   --format F              rules only: iptables | nft | talos | harvester-cloudinit | policy (a fragment for
                           fwdiag compile --extra; the --role's suggestions)
 Classification:

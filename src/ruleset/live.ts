@@ -64,6 +64,8 @@ export function combineLive(out: Partial<Record<LiveCommand, CommandOutput>>): {
   const parts: Ruleset[] = [];
   const warnings: string[] = [];
   const errors: string[] = [];
+  /** tools that printed nothing: worth a word only when no tool printed a table (an nft-only host has empty saves) */
+  const empty: string[] = [];
   /** ip/ip6 tables iptables-nft showed whole: nft's view of them (xt expressions) is left out */
   const shownBySave = new Set<string>();
   const fail = (cmd: string, o: CommandOutput & { ok: false }) => {
@@ -82,7 +84,7 @@ export function combineLive(out: Partial<Record<LiveCommand, CommandOutput>>): {
       continue;
     }
     if (o.stdout.trim() === '') {
-      if (!legacy) warnings.push(`${cmd} printed no tables`);
+      if (!legacy) empty.push(`${cmd} printed no tables`);
       continue;
     }
     const r = parseRuleset(o.stdout, { defaultFamily: fam });
@@ -121,7 +123,7 @@ export function combineLive(out: Partial<Record<LiveCommand, CommandOutput>>): {
     return { ok: false, error: errors.length > 0 ? errors.join('; ') : `none of ${tried} could be run (not installed?)` };
   }
   const m = mergeRulesets(parts);
-  m.warnings.push(...warnings, ...errors);
+  m.warnings.push(...(m.tables.length === 0 ? empty : []), ...warnings, ...errors);
   return { ok: true, value: m };
 }
 

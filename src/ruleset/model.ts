@@ -79,6 +79,12 @@ export interface Table {
   family: TableFamily;
   name: string;
   chains: Chain[];
+  /**
+   * A native nftables table (read from nft JSON, no iptables-nft `xt` expression in it): rules for it are nft
+   * commands. Absent for tables iptables manages (iptables-save text, or nft JSON of iptables-nft's tables), whose
+   * rules are iptables commands: a native rule put into them would make iptables call the table incompatible.
+   */
+  native?: true;
 }
 
 export interface Ruleset {

@@ -212,6 +212,8 @@ export function parseNftJson(doc: unknown): Ruleset {
   const key = (f: string, t: string) => `${f}\u0000${t}`;
   let ruleCount = 0;
   let xtRules = 0;
+  /** tables holding an iptables-nft `xt` expression: iptables manages them (see Table.native) */
+  const xtTables = new Set<string>();
   const getTable = (family: string, name: string): Table | undefined => {
     if (!FAMILIES.has(family)) return undefined;
     let t = tables.get(key(family, name));
@@ -260,7 +262,10 @@ export function parseNftJson(doc: unknown): Ruleset {
         continue;
       }
       const conv = convertRule(r.expr, sets.get(tk) ?? new Map());
-      if (conv.xt) xtRules++;
+      if (conv.xt) {
+        xtRules++;
+        xtTables.add(tk);
+      }
       const text = r.expr.map(exprText).filter((s) => s !== '' && s !== 'counter').join(' ') + (typeof r.comment === 'string' ? ` comment ${JSON.stringify(r.comment)}` : '');
       const rule: Rule = { index: chain.rules.length + 1, text, matches: conv.matches, verdict: conv.verdict };
       if (typeof r.handle === 'number') rule.handle = r.handle;
@@ -273,5 +278,6 @@ export function parseNftJson(doc: unknown): Ruleset {
     warn(`${xtRules} rule(s) use iptables-nft "xt" extensions whose options nft JSON does not show (conntrack, comment, LOG prefix…): read this ruleset with iptables-save instead`);
   }
   if (warningCount > warnings.length) warnings.push(`${warningCount - warnings.length} more warnings`);
+  for (const [k, t] of tables) if (!xtTables.has(k)) t.native = true;
   return { format: 'nft-json', tables: [...tables.values()], warnings };
 }

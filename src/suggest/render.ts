@@ -82,10 +82,16 @@ function accepts(list: readonly Suggestion[]): Suggestion[] {
   return list.filter((s) => s.action === 'accept');
 }
 
-function iptablesText(list: readonly Suggestion[]): RenderOutput {
+function iptablesText(list: readonly Suggestion[], platform: string): RenderOutput {
   const lines = ['#!/bin/sh', '# fwdiag suggest: ACCEPT rules inserted before the chain\'s LOG/DROP rule; review each one before running'];
   for (const s of accepts(list)) {
     lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
+    if (s.ruleSyntax === 'nft') {
+      // iptables cannot reach a native nftables table: its rule is an nft command
+      lines.push(`# (the traced chain ${s.chain} is in the native nftables table ${s.table ?? '?'}: an nft command)`);
+      lines.push(...renderNftInsert(s, platform));
+      continue;
+    }
     const tf = tableFamily(s.table);
     if (s.insertBefore === null) lines.push(`# (no place traced in a ruleset: inserted at the top of ${s.chain}, which is before its LOG/DROP)`);
     else if (tf !== undefined && s.families.some((f) => f !== tf)) {
@@ -96,25 +102,46 @@ function iptablesText(list: readonly Suggestion[]): RenderOutput {
   return { text: `${lines.join('\n')}\n`, warnings: [] };
 }
 
+/**
+ * `nft insert rule TABLE CHAIN [handle N] '…'` for one ACCEPT suggestion: into the traced table before the rule with
+ * handle N (Suggestion.insertHandle; else at the top of the chain, which is before its log/drop too), or into `table`
+ * (the compiler's `inet fwdiag`) when no ruleset placed it. An ip / ip6 table (iptables-nft) holds one family: each
+ * family's rule goes to its own table of that name.
+ */
+export function renderNftInsert(s: Suggestion, platform: string, table = 'inet fwdiag'): string[] {
+  const lines: string[] = [];
+  const tf = tableFamily(s.table);
+  const at = s.insertHandle === undefined ? '' : ` handle ${s.insertHandle}`;
+  for (const r of policyRules(s)) {
+    if (tf === undefined) {
+      for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${s.table ?? table} ${s.chain}${at} ${shellQuote(t)}`);
+      continue;
+    }
+    const name = s.table!.slice(s.table!.indexOf(' ') + 1);
+    for (const fam of s.families) {
+      const own: PolicyRule = { ...r, sources: r.sources.filter((x) => cidrFamily(x) === fam) };
+      if (r.sources.length > 0 && own.sources.length === 0) continue;
+      // the handle is the traced table's: in the other family's table of that name the rule goes at the top
+      const here = fam === tf ? at : '';
+      for (const t of nftRuleLines(stubPolicy(s, platform, [own]), own)) lines.push(`nft insert rule ${fam === 4 ? 'ip' : 'ip6'} ${name} ${s.chain}${here} ${shellQuote(t)}`);
+    }
+  }
+  return lines;
+}
+
+/** The commands for one ACCEPT suggestion in its own syntax (Suggestion.ruleSyntax): what `rendered` holds. */
+export function renderInsert(s: Suggestion, platform: string): string[] {
+  return s.ruleSyntax === 'nft' ? renderNftInsert(s, platform) : renderIptablesInsert(s);
+}
+
 /** nft insert commands; the table is the compiler's (`inet fwdiag`) unless the caller names another. */
 function nftText(list: readonly Suggestion[], platform: string, table: string): RenderOutput {
-  const lines = ['#!/bin/sh', `# fwdiag suggest: nft rules inserted at the top of their chain in table ${table} (before its log/drop)`];
-  for (const s of accepts(list)) {
+  const rules = accepts(list);
+  const where = rules.every((s) => s.table !== undefined) ? 'the traced table' : `table ${table} unless a traced table is named`;
+  const lines = ['#!/bin/sh', `# fwdiag suggest: nft rules inserted before their chain's log/drop (in ${where})`];
+  for (const s of rules) {
     lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
-    const tf = tableFamily(s.table);
-    for (const r of policyRules(s)) {
-      if (tf === undefined) {
-        for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${s.table ?? table} ${s.chain} ${shellQuote(t)}`);
-        continue;
-      }
-      // an ip / ip6 table (iptables-nft) holds one family: each family's rule goes to its own table of that name
-      const name = s.table!.slice(s.table!.indexOf(' ') + 1);
-      for (const fam of s.families) {
-        const own: PolicyRule = { ...r, sources: r.sources.filter((x) => cidrFamily(x) === fam) };
-        if (r.sources.length > 0 && own.sources.length === 0) continue;
-        for (const t of nftRuleLines(stubPolicy(s, platform, [own]), own)) lines.push(`nft insert rule ${fam === 4 ? 'ip' : 'ip6'} ${name} ${s.chain} ${shellQuote(t)}`);
-      }
-    }
+    lines.push(...renderNftInsert(s, platform, table));
   }
   return { text: `${lines.join('\n')}\n`, warnings: [] };
 }
@@ -217,7 +244,7 @@ export interface RenderOptions {
 /** One of the rule formats (everything but `human`). Notes are never rendered as rules. */
 export function renderRules(list: readonly Suggestion[], format: Exclude<SuggestFormat, 'human'>, o: RenderOptions): RenderOutput {
   switch (format) {
-    case 'iptables': return iptablesText(list);
+    case 'iptables': return iptablesText(list, o.platform);
     case 'nft': return nftText(list, o.platform, o.nftTable ?? 'inet fwdiag');
     case 'talos': return talosText(list, o.platform);
     case 'harvester-cloudinit': return cloudInitText(list);

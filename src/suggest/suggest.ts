@@ -13,7 +13,7 @@ import type { Catalog, CatalogEntry, Scope } from '../catalog/index.js';
 import { trace } from '../ruleset/trace.js';
 import type { RuleRef, Ruleset, TraceResult } from '../ruleset/index.js';
 import { cidrContains, collapseAddresses, prefixLength } from './cidr.js';
-import { RULE_PROTOS, renderIptablesInsert } from './render.js';
+import { RULE_PROTOS, renderInsert } from './render.js';
 
 /** A flow as the suggestion engine reads it: the classifier's summary plus what the read loop kept of it. */
 export interface SuggestFlow extends FlowSummary {
@@ -102,12 +102,19 @@ export interface Suggestion {
   table?: string;
   /** with a ruleset: the rule number the ACCEPT goes before (the chain's LOG/DROP); null = insert at the top */
   insertBefore: number | null;
+  /**
+   * The commands that add the rule: `iptables` (iptables/ip6tables, for tables iptables manages, and without a
+   * ruleset), or `nft` when the traced chain is in a native nftables table (an `inet` table, Talos, firewalld)
+   */
+  ruleSyntax: 'iptables' | 'nft';
+  /** nft: the handle of the rule the ACCEPT goes before (`nft insert rule … handle N`), when the ruleset shows it */
+  insertHandle?: number;
   confidence: Confidence;
   reason: string;
   /** further sentences: scope decisions, near misses, what to check */
   notes: string[];
   evidence: Evidence;
-  /** the iptables command(s) for an ACCEPT, '' for a note */
+  /** the command(s) for an ACCEPT in {@link ruleSyntax}, '' for a note */
   rendered: string;
 }
 
@@ -333,6 +340,19 @@ function insertionPoint(t: TraceResult): { chain: string; table: string; before:
   return { chain, table: `${d.ref.family} ${d.ref.table}`, before };
 }
 
+/**
+ * When the trace was decided in a native nftables table (see Table.native): the handle of the rule number `before` of
+ * the deciding chain, which an `nft insert rule … handle N` puts the ACCEPT in front of. Undefined for a table
+ * iptables manages.
+ */
+function nativeAt(rs: Ruleset, t: TraceResult, before: number): { handle: number | undefined } | undefined {
+  const ref = t.decidedBy?.ref;
+  if (ref === undefined) return undefined;
+  const table = rs.tables.find((x) => x.family === ref.family && x.name === ref.table);
+  if (table?.native !== true) return undefined;
+  return { handle: table.chains.find((c) => c.name === ref.chain)?.rules[before - 1]?.handle };
+}
+
 /** Suggestions for a set of classified flows. */
 export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): SuggestResult {
   const sampleLines = ctx.sampleLines ?? 3;
@@ -466,6 +486,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     let chain = defaultChain(ctx);
     let insertBefore: number | null = null;
     let table: string | undefined;
+    let native: { handle: number | undefined } | undefined;
     if (ctx.ruleset !== undefined && (action === 'accept' || info.kind === 'unknown')) {
       // one trace per port of the group (its busiest flow's event), bounded overall
       let placed = false;
@@ -503,6 +524,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
           chain = ip.chain;
           insertBefore = ip.before;
           table = ip.table;
+          native = nativeAt(ctx.ruleset!, t, ip.before);
           placed = true;
           if (t.decidedBy !== undefined && ts.kind === undefined) {
             notes.push(`traced through the ruleset: no ACCEPT for ${pText}; decided by rule ${t.decidedBy.ref.index} of chain ${t.decidedBy.ref.chain}`);
@@ -530,15 +552,16 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     const s: Suggestion = {
       action, kind, proto: m.proto, ports, sources: action === 'accept' ? sources : [],
       families: familiesOf(action === 'accept' && sources.length > 0 ? sources : clients), service, role: m.role, chain,
-      insertBefore, confidence, reason, notes: [...new Set(notes)], evidence: evidenceOf(flowsOf, sampleLines), rendered: '',
+      insertBefore, ruleSyntax: native === undefined ? 'iptables' : 'nft', confidence, reason, notes: [...new Set(notes)], evidence: evidenceOf(flowsOf, sampleLines), rendered: '',
     };
     if (table !== undefined) s.table = table;
+    if (native?.handle !== undefined) s.insertHandle = native.handle;
     if (s.action === 'accept' && !RULE_PROTOS.has(s.proto)) {
       s.action = 'note';
       s.sources = [];
       s.notes.push(`fwdiag's rule formats cannot express protocol ${s.proto}: write this ACCEPT by hand`);
     }
-    if (action === 'accept') s.rendered = renderIptablesInsert(s).join('\n');
+    if (action === 'accept') s.rendered = renderInsert(s, ctx.platform).join('\n');
     out.push(s);
   }
 
@@ -547,7 +570,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     out.push({
       action: 'note', kind: 'egress', proto: g.proto, ports, sources: [], families: familiesOf(g.flows.map((f) => f.client)),
       service: null, role: g.role, chain: 'OUTPUT',
-      insertBefore: null, confidence: 'medium',
+      insertBefore: null, ruleSyntax: 'iptables', confidence: 'medium',
       reason: `${g.proto}${g.port === null ? '' : `/${g.port}`} was dropped on output (no IN= interface): an egress rule is missing; fwdiag suggests INPUT rules only`,
       notes: [], evidence: evidenceOf(g.flows, sampleLines), rendered: '',
     });
@@ -559,7 +582,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     const where = `${g.proto}${g.port === null ? '' : `/${g.port}`}${svc === null ? '' : ` (${svc})`}`;
     out.push({
       action: 'note', kind: 'conntrack-loss', proto: g.proto, ports: g.port === null ? [] : [g.port], sources: [],
-      families: familiesOf(servers), service: svc, role: g.role, chain: defaultChain(ctx), insertBefore: null, confidence: 'medium',
+      families: familiesOf(servers), service: svc, role: g.role, chain: defaultChain(ctx), insertBefore: null, ruleSyntax: 'iptables', confidence: 'medium',
       reason: `persistent conntrack loss on ${where} from ${servers.slice(0, 3).join(', ')}${servers.length > 3 ? ` and ${servers.length - 3} more` : ''}: the connection was allowed and its state was lost — never open a port for it`,
       notes: [
         'check: asymmetric routing (replies arriving on another interface or via another gateway; rp_filter)',

@@ -28,7 +28,10 @@ describe('combineLive', () => {
     expect(onlyNft.ok && onlyNft.value.warnings).toEqual([]);
     const denied = combineLive({ 'iptables-save': ok(save), 'ip6tables-save': ok(''), nft: { ok: false, missing: false, error: 'Operation not permitted (you must be root)' } });
     expect(tables(denied)).toEqual(['ip filter']);
-    expect(denied.ok && denied.value.warnings).toEqual(['ip6tables-save printed no tables', 'nft: Operation not permitted (you must be root)']);
+    expect(denied.ok && denied.value.warnings).toEqual(['nft: Operation not permitted (you must be root)']);
+    // an empty save is worth a word only when nothing printed a table
+    const none = combineLive({ 'iptables-save': ok(''), 'ip6tables-save': ok(''), nft: ok('{"nftables": [{"metainfo": {"version": "1.0.6"}}]}') });
+    expect(none.ok && [none.value.tables.length, none.value.warnings]).toEqual([0, ['iptables-save printed no tables', 'ip6tables-save printed no tables']]);
   });
 
   it('an iptables-nft table is taken from iptables-save, not from nft\'s xt view of it', () => {
@@ -38,7 +41,7 @@ describe('combineLive', () => {
     expect(viaNft.ok && viaNft.value.warnings.join()).toMatch(/"xt" extensions/);
     const both = combineLive({ 'iptables-save': ok(save), 'ip6tables-save': ok(''), nft: ok(`${nftOfSave.trimEnd().slice(0, -2)}, ${logDrop.slice(logDrop.indexOf('{"table"'))}`) });
     expect(tables(both)).toEqual(['ip filter', 'inet fw']);
-    expect(both.ok && both.value.warnings).toEqual(['ip6tables-save printed no tables']);
+    expect(both.ok && both.value.warnings).toEqual([]);
     const r = both.ok ? both.value : undefined;
     expect(r?.tables[0]?.chains.flatMap((c) => c.rules).some((x) => x.log?.prefix === 'HARVESTER_DROP_')).toBe(true);
   });

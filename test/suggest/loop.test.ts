@@ -167,13 +167,22 @@ it('the iptables and nft formats are commands the real tools accept, landing bef
     writeFileSync(join(dir, 'saved.json'), inNs(nft, 'nft -j list ruleset'));
     const nscript = await runSuggest([...args, '--format', 'nft', '--ruleset', join(dir, 'saved.json')]);
     expect(nscript.code, nscript.err).toBe(0);
-    expect(nscript.out).toContain(`nft insert rule inet fwdiag HARVESTER_INPUT 'ip saddr 198.18.77.2/32 tcp dport 9345 accept comment "fwdiag suggest: RKE2 supervisor API"'`);
+    // a native nft table: the rule goes in front of the log rule, named by its handle
+    const logHandle = /log prefix .* # handle (\d+)/.exec(inNs(nft, 'nft -a list chain inet fwdiag HARVESTER_INPUT'))?.[1];
+    expect(logHandle).toBeDefined();
+    expect(nscript.out).toContain(`nft insert rule inet fwdiag HARVESTER_INPUT handle ${logHandle} 'ip saddr 198.18.77.2/32 tcp dport 9345 accept comment "fwdiag suggest: RKE2 supervisor API"'`);
+    // the human form and --format iptables give the same nft command: iptables cannot reach a native table
+    const human = await runSuggest([...args, '--ruleset', join(dir, 'saved.json')]);
+    expect(human.out).toContain(`   rule:     nft insert rule inet fwdiag HARVESTER_INPUT handle ${logHandle} 'ip saddr`);
+    const asIpt = await runSuggest([...args, '--format', 'iptables', '--ruleset', join(dir, 'saved.json')]);
+    expect(asIpt.out).toContain(`# (the traced chain HARVESTER_INPUT is in the native nftables table inet fwdiag: an nft command)\nnft insert rule inet fwdiag HARVESTER_INPUT handle ${logHandle} `);
     writeFileSync(join(dir, 'accept-nft.sh'), nscript.out);
     inNs(nft, `sh -e ${join(dir, 'accept-nft.sh')}`);
     const listed = inNs(nft, 'nft list chain inet fwdiag HARVESTER_INPUT').split('\n').map((l) => l.trim());
     const at = listed.findIndex((l) => l.includes('fwdiag suggest: RKE2 supervisor API'));
     expect(at).toBeGreaterThan(0);
-    expect(at).toBeLessThan(listed.findIndex((l) => l.includes('log prefix')));
+    // right before the LOG rule: the rules between the top and it still come first
+    expect(at).toBe(listed.findIndex((l) => l.includes('log prefix')) - 1);
   } finally {
     cleanup();
     rmSync(dir, { recursive: true, force: true });
