@@ -26,6 +26,8 @@ import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
 import { listPlatforms, listRoles, loadCatalog } from '../catalog/index.js';
 import type { SuggestContext } from '../suggest/index.js';
+import type { Ruleset } from '../ruleset/index.js';
+import type { LiveOptions } from '../view/run-live.js';
 
 export const ANALYZE_USAGE = `Usage: fwdiag analyze [options] [FILE…]
 
@@ -234,7 +236,16 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   });
   if (live) {
     // the ruleset parsers are loaded only for the live view's --ruleset
-    const ruleset = opts.ruleset === undefined ? undefined : await (await import('./trace.js')).loadRuleset(opts.ruleset);
+    let ruleset: Ruleset | undefined;
+    let watchRuleset: LiveOptions['watchRuleset'];
+    const spec = opts.ruleset;
+    if (spec !== undefined) {
+      const [{ loadRuleset }, { watchRuleset: watch }] = await Promise.all([import('./trace.js'), import('./ruleset-watch.js')]);
+      const initial = await loadRuleset(spec);
+      ruleset = initial;
+      // kept current while the view runs: `live` read again every 10 s, a FILE when it changes
+      watchRuleset = (onChange, onError) => watch(spec, { load: loadRuleset, initial, onChange, onError });
+    }
     let suggestCtx: Omit<SuggestContext, 'sampleLines'> | undefined;
     if (opts.platform !== undefined && opts.role !== undefined) {
       const catalog = loadCatalog(opts.catalogs);
@@ -250,6 +261,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     const { runLive } = await import('../view/run-live.js');
     return runLive({
       ...(ruleset === undefined ? {} : { ruleset }),
+      ...(watchRuleset === undefined ? {} : { watchRuleset }),
       ...(suggestCtx === undefined ? {} : { suggest: suggestCtx }),
       sources,
       io,

@@ -182,18 +182,20 @@ export function App(props: AppProps): React.JSX.Element {
   };
   useKeys(props.keys, editing, onAction);
 
-  // the trace of one event is computed once, not on every redraw
-  const traceCache = useRef<{ event: DropEvent; lines: string[] } | null>(null);
+  // the trace of one event is computed once, not on every redraw — again when the ruleset was reloaded
+  const traceCache = useRef<{ event: DropEvent; version: number; lines: string[] } | null>(null);
   const trace = props.trace;
+  const version = snap.rulesetVersion;
   const cachedTrace = useMemo(
     () =>
       trace === undefined
         ? undefined
         : (e: DropEvent): string[] => {
-            if (traceCache.current?.event !== e) traceCache.current = { event: e, lines: trace(e) };
-            return traceCache.current.lines;
+            const c = traceCache.current;
+            if (c === null || c.event !== e || c.version !== version) traceCache.current = { event: e, version, lines: trace(e) };
+            return traceCache.current!.lines;
           },
-    [trace],
+    [trace, version],
   );
 
   const item: DetailsItem =
@@ -234,6 +236,7 @@ export function App(props: AppProps): React.JSX.Element {
           />
           <Suggestions
             list={snap.suggestions}
+            note={snap.suggestionsNote}
             selected={sugIndex}
             offset={scrollOffset(sugIndex, sugRows, snap.suggestions.length)}
             height={sugRows}

@@ -18,12 +18,12 @@ import { suggest, type SuggestContext, type SuggestFlow } from '../suggest/index
 import type { ClassifierOptionsInput } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import type { LineSource } from '../input/types.js';
-import type { ParseCounters } from '../parse/event.js';
+import type { DropEvent, ParseCounters } from '../parse/event.js';
 import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
 import { escapeControl } from '../output/escape.js';
 import { formatTrace, limitedLogRulesByPrefix, logLimitRate, trace, type LogRateLimit, type Ruleset } from '../ruleset/index.js';
 import { fragmentFileName, fragmentYaml, suggestionsToFragment } from './fragment.js';
-import { createViewStore, type ViewStore } from './store.js';
+import { createViewStore, detachEvent, type ViewStore } from './store.js';
 
 export interface LiveOptions {
   /** the opened inputs (read in order, like analyze) */
@@ -41,6 +41,11 @@ export interface LiveOptions {
   color: boolean;
   /** a parsed `--ruleset`: the details pane traces the selected flow's latest packet through it */
   ruleset?: Ruleset | undefined;
+  /**
+   * Keeps `ruleset` current (src/cli/ruleset-watch.ts): calls `onChange` with each new ruleset, `onError` when a
+   * reload fails; returns the function that stops watching. Traces, suggestions and the LOG rate note follow it.
+   */
+  watchRuleset?: ((onChange: (rs: Ruleset) => void, onError: (message: string) => void) => () => void) | undefined;
   /** where `w` writes its fragment @default process.cwd() */
   writeDir?: string;
   /** the terminal keys are read from @default '/dev/tty' */
@@ -108,17 +113,28 @@ const MAX_ENGINE_FLOWS = 2_000;
  * The suggestion engine in the live view: genuine-block flows are collected from the classifier's flow changes and
  * `suggest()` runs at most once a second when they changed — never per line.
  */
-export function liveEngine(ctx: Omit<SuggestContext, 'sampleLines'>, classifier: Classifier, store: ViewStore, now: () => number) {
+export function liveEngine(initial: Omit<SuggestContext, 'sampleLines'>, classifier: Classifier, store: ViewStore, now: () => number) {
+  let ctx = initial;
   const flows = new Set<Flow>();
+  /** a packet of each flow (the one that made it a genuine block), for the trace through `ruleset` */
+  const events = new WeakMap<Flow, DropEvent>();
   let changed = false;
   let last = 0;
   return {
     observe(r: ClassifyResult): void {
       if (r.changes === undefined) return;
       for (const c of r.changes) {
-        if (c.flow.verdict === 'genuine-block' && !flows.has(c.flow) && flows.size < MAX_ENGINE_FLOWS) flows.add(c.flow);
+        if (c.flow.verdict === 'genuine-block' && !flows.has(c.flow) && flows.size < MAX_ENGINE_FLOWS) {
+          flows.add(c.flow);
+          if (c.flow === r.flow) events.set(c.flow, detachEvent(r.event));
+        }
         changed = true;
       }
+    },
+    /** A new ruleset (reloaded): suggestions are recomputed against it (a rule added since is no longer proposed). */
+    setRuleset(rs: Ruleset): void {
+      ctx = { ...ctx, ruleset: rs };
+      changed = true;
     },
     /** Recomputes when flows changed and a second has passed (`force`: whenever they changed). */
     batch(force = false): void {
@@ -127,8 +143,17 @@ export function liveEngine(ctx: Omit<SuggestContext, 'sampleLines'>, classifier:
       changed = false;
       last = t;
       const list: SuggestFlow[] = [];
-      for (const f of flows) if (f.verdict === 'genuine-block') list.push(classifier.flowSummary(f));
+      for (const f of flows) {
+        if (f.verdict !== 'genuine-block') continue;
+        const event = events.get(f);
+        list.push(event === undefined ? classifier.flowSummary(f) : { ...classifier.flowSummary(f), event });
+      }
       const { suggestions } = suggest(list, { ...ctx, sampleLines: 0 });
+      const accepted = suggestions.filter((s) => s.kind === 'already-accepted').length;
+      const accepts = suggestions.filter((s) => s.action === 'accept').length;
+      const note = accepts > 0 || list.length === 0 ? null
+        : accepted > 0 ? `none: the ruleset accepts what was blocked (${accepted} group${accepted === 1 ? '' : 's'}: rules added since, or another ruleset logged them)`
+        : 'none: the blocked ports are not ones the catalog opens for this role';
       store.setSuggestions(
         suggestions
           .filter((s) => s.action === 'accept')
@@ -141,6 +166,7 @@ export function liveEngine(ctx: Omit<SuggestContext, 'sampleLines'>, classifier:
             reason: s.reason,
             rendered: `allow ${s.proto}/${s.ports.join(',')}${s.service !== null ? ` (${s.service})` : ''} from ${s.sources.length === 0 ? 'anywhere' : s.sources.join(', ')}  [${s.confidence}, role ${s.role}]`,
           })),
+        note,
       );
     },
   };
@@ -278,8 +304,24 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   let inputError: unknown;
   const queued = sources.filter((s) => s.backlog !== undefined);
   // the ruleset's rate-limited LOG rules by prefix: once a line of one of them comes, the header says its limit
-  const limited = opts.ruleset === undefined ? new Map<string, LogRateLimit>() : limitedLogRulesByPrefix(opts.ruleset);
+  let limited = opts.ruleset === undefined ? new Map<string, LogRateLimit>() : limitedLogRulesByPrefix(opts.ruleset);
   let limitShown = limited.size === 0;
+  // the ruleset the details pane traces through, replaced when --ruleset is reloaded
+  let model = opts.ruleset;
+  const stopWatch = model === undefined || opts.watchRuleset === undefined ? undefined : opts.watchRuleset(
+    (rs) => {
+      model = rs;
+      engine?.setRuleset(rs);
+      // a LOG rule's rate limit may have come or gone: the next line of its prefix says so again
+      limited = limitedLogRulesByPrefix(rs);
+      limitShown = limited.size === 0;
+      if (limitShown) store.setLogLimit(null);
+      let rules = 0;
+      for (const t of rs.tables) for (const c of t.chains) rules += c.rules.length;
+      store.rulesetChanged(`ruleset reloaded: ${rs.tables.length} table${rs.tables.length === 1 ? '' : 's'}, ${rules} rule${rules === 1 ? '' : 's'}`);
+    },
+    (message) => store.setStatus(`ruleset not reloaded: ${message}`),
+  );
   const reading = (async () => {
     try {
       for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes }, totals)) {
@@ -343,8 +385,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     // Ink must never touch process.stdin (the log): without a terminal for keys it gets an inert stream
     const keysIn = 'stream' in tty ? tty.stream : (Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.ReadStream);
 
-    const model = opts.ruleset;
-    const traceLines = model === undefined ? undefined : (e: Parameters<typeof trace>[1]) => formatTrace(trace(model, e));
+    const traceLines = model === undefined ? undefined : (e: Parameters<typeof trace>[1]) => formatTrace(trace(model!, e));
 
     const stdout = io.stdout as unknown as NodeJS.WriteStream;
     if (io.stdout.isTTY === true) {
@@ -380,6 +421,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     store.dispose();
     clearInterval(keepAlive);
     if (engineTick !== undefined) clearInterval(engineTick);
+    stopWatch?.();
     if (tty !== undefined && 'stream' in tty) tty.stream.destroy();
     if (alt) io.stdout.write(ALT_SCREEN_OFF);
     dispose();

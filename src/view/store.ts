@@ -93,6 +93,8 @@ export interface ViewSnapshot {
   status: string | null;
   /** the rate limit of the LOG rule that writes the lines, when `--ruleset` shows one (`10/min`), else null */
   logLimit: string | null;
+  /** bumped each time `--ruleset` is reloaded with other rules: traces computed before are stale */
+  rulesetVersion: number;
   counts: Record<Verdict, number>;
   /** per verdict, events per sparkline bucket, oldest first */
   spark: Record<Verdict, number[]>;
@@ -104,6 +106,8 @@ export interface ViewSnapshot {
   flowsSeen: number;
   sort: SortKey;
   suggestions: ViewSuggestion[];
+  /** why there is no suggestion although genuine blocks were seen (the engine's), else null */
+  suggestionsNote: string | null;
 }
 
 export interface ViewStoreOptions {
@@ -152,9 +156,11 @@ export interface ViewStore {
   setPaused(paused: boolean): void;
   setSort(sort: SortKey): void;
   setStatus(text: string | null): void;
+  /** `--ruleset` was reloaded with other rules: traces are recomputed (ViewSnapshot.rulesetVersion); `status` says so */
+  rulesetChanged(status: string): void;
   setNoKeys(why: string | null): void;
   /** Suggestions from the suggestion engine; once called, the interim list is no longer computed. */
-  setSuggestions(list: ViewSuggestion[]): void;
+  setSuggestions(list: ViewSuggestion[], note?: string | null): void;
   /**
    * Least time between two notifications from now on, in ms (never below `notifyMs`): the live view spaces redraws
    * out while input is queued, so that parsing catches up first.
@@ -264,7 +270,7 @@ class Row implements FlowRow {
 }
 
 /** The fields of an event the trace and the evidence need, as fresh strings (nothing pinned). */
-function detach(e: DropEvent): DropEvent {
+export function detachEvent(e: DropEvent): DropEvent {
   const d: DropEvent = {
     line: e.line, time: e.time === null ? null : own(e.time), ts: e.ts, mono: e.mono, host: e.host === null ? null : own(e.host),
     envelope: e.envelope, prefix: own(e.prefix), in: own(e.in), out: own(e.out),
@@ -306,6 +312,7 @@ class Store implements ViewStore {
   private issues = 0;
   private otherPrefix = 0;
   private logLimit: string | null = null;
+  private rulesetVersion = 0;
   private lines = 0;
   private evicted: number | null = null;
   private ended = false;
@@ -334,6 +341,7 @@ class Store implements ViewStore {
 
   private readonly interim = new InterimSuggestions();
   private engineSuggestions: ViewSuggestion[] | null = null;
+  private suggestionsNote: string | null = null;
   private suggestions: ViewSuggestion[] = [];
 
   private readonly listeners = new Set<() => void>();
@@ -545,13 +553,19 @@ class Store implements ViewStore {
     this.flush();
   }
 
+  rulesetChanged(status: string): void {
+    this.rulesetVersion++;
+    this.setStatus(status);
+  }
+
   setNoKeys(why: string | null): void {
     this.noKeys = why;
     this.flush();
   }
 
-  setSuggestions(list: ViewSuggestion[]): void {
+  setSuggestions(list: ViewSuggestion[], note: string | null = null): void {
     this.engineSuggestions = list.slice(0, MAX_SUGGESTIONS);
+    this.suggestionsNote = note;
     this.changed();
   }
 
@@ -627,7 +641,7 @@ class Store implements ViewStore {
     const due = all ? Infinity : now - this.evidenceMs;
     for (let row = this.head; row !== null; row = row.older) {
       if (row.firstPending !== null) {
-        row.first = row.latest = detach(row.firstPending);
+        row.first = row.latest = detachEvent(row.firstPending);
         row.firstPending = null;
         row.evVer++;
       }
@@ -635,7 +649,7 @@ class Store implements ViewStore {
       if (e === null || row.sampledAt > due) continue;
       row.pending = null;
       row.sampledAt = now;
-      const d = (row.latest = detach(e));
+      const d = (row.latest = detachEvent(e));
       row.evVer++;
       if (this.perRow === 0) continue;
       if (row.recent.length < this.perRow) row.recent.push(d);
@@ -707,6 +721,7 @@ class Store implements ViewStore {
       noKeys: this.noKeys,
       status: this.status,
       logLimit: this.logLimit,
+      rulesetVersion: this.rulesetVersion,
       counts: { ...this.counts },
       spark,
       sparkBucketMs: this.sparkBucketMs,
@@ -715,6 +730,7 @@ class Store implements ViewStore {
       flowsSeen: this.flowsSeen,
       sort: this.sort,
       suggestions: this.frozenSuggestions,
+      suggestionsNote: this.suggestionsNote,
     };
   }
 

@@ -58,3 +58,40 @@ describe('live view suggestion engine', () => {
     }
   });
 });
+
+describe('live view suggestion engine and a reloaded --ruleset', () => {
+  it('recomputes against the new ruleset: a rule added since is no longer proposed', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseRuleset } = await import('../../src/ruleset/index.js');
+    const full = readFileSync('fixtures/rulesets/harvester-control-plane.iptables-save', 'utf8');
+    const rs = (text: string) => {
+      const r = parseRuleset(text);
+      if (!r.ok) throw new Error(r.issues.join());
+      return r.value;
+    };
+    const before = rs(full.split('\n').filter((l) => !l.includes('--dport 2379:2380') && !l.includes('--dport 8472')).join('\n'));
+    const clock = manualClock();
+    const classifier = createClassifier({}, { services: catalogServiceLookup('harvester') });
+    const store = createViewStore({ notifyMs: 100, now: clock.now });
+    const engine = liveEngine(
+      { catalog: loadCatalog([]), platform: 'harvester', role: 'control-plane', hostRoles: new Map(), allowUnknown: false, controlPlane: [], ruleset: before },
+      classifier, store, clock.now,
+    );
+    const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 4, 30) });
+    for (const l of fixtureLines(SAMPLE)) {
+      const r = parser.parseLine(l);
+      if (r.kind !== 'event') continue;
+      const c = classifier.classify(r.event);
+      store.push(c);
+      engine.observe(c);
+    }
+    engine.batch(true);
+    store.flush();
+    expect(store.getSnapshot().suggestions.map((x) => `${x.proto}/${x.ports.join(',')}`).sort()).toEqual(['tcp/2379-2380', 'udp/8472']);
+    engine.setRuleset(rs(full));
+    clock.advance(1500);
+    engine.batch();
+    store.flush();
+    expect(store.getSnapshot().suggestions).toEqual([]);
+  });
+});

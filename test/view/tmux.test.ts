@@ -6,7 +6,7 @@
  * Runs the real `fwdiag` binary (bin/fwdiag.js → dist/cli/main.js → the live view on a terminal); build first
  * (`npm test` does). Each run uses its own tmux server socket, killed afterwards.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -151,6 +151,32 @@ describe('live view in a real terminal (tmux)', () => {
     expect(sc).toContain('input ended · LOG limited to 10/min: counts are a sample');
     await keys(s3, 'q');
     expect(await waitFor(s3, (x) => x.includes('EXIT='), 'exit', 10_000, true)).toContain('EXIT=0');
+  }, 30_000);
+
+  it('a --ruleset FILE changed while the view runs is read again: suggestions follow the rules now there', async () => {
+    const full = readFileSync(join(ROOT, 'fixtures/rulesets/harvester-control-plane.iptables-save'), 'utf8');
+    const rs = join(term.dir, 'changing.rules');
+    // the node's ruleset before the fix: no etcd, no VXLAN rule
+    writeFileSync(rs, full.split('\n').filter((l) => !l.includes('--dport 2379:2380') && !l.includes('--dport 8472')).join('\n'));
+    const s4 = start('', ` --platform harvester --role control-plane --ruleset ${rs}`);
+    // v: genuine blocks only; the first row (the latest, VXLAN from .62) is selected and traced in the details pane
+    await waitFor(s4, (x) => x.includes('input ended') && x.includes('q quit'), 'the input to end');
+    await keys(s4, 'v');
+    let sc = await waitFor(s4, (x) => x.includes('verdict: genuine-block (v)') && x.includes('Suggestions (2)'), 'the two suggestions');
+    expect(sc).toContain('allow tcp/2379-2380 (etcd client/peer)');
+    expect(sc).toContain('allow udp/8472');
+    expect(sc).toMatch(/› genuine-block\* harvester3 +udp +192\.168\.122\.63:8472 /);
+    expect(sc).toMatch(/trace of the latest packet through --ruleset:\n {2}verdict {2}DROP by ip filter HARVESTER_INPUT#\d+/);
+    // the operator adds the rules (here: the whole seed ruleset): within a file check the view says so, and the
+    // suggestions are gone — the ruleset accepts those packets now
+    writeFileSync(rs, full);
+    sc = await waitFor(s4, (x) => x.includes('ruleset reloaded: 1 table, ') && x.includes('Suggestions (0)'), 'the reload', 10_000);
+    expect(sc).not.toContain('allow tcp/2379-2380');
+    expect(sc).toContain('(none: the ruleset accepts what was blocked (2 groups: rules added since, or another ruleset logged them))');
+    // the details pane traces the same packet through the new rules
+    expect(sc).toMatch(/trace of the latest packet through --ruleset:\n {2}verdict {2}ACCEPT/);
+    await keys(s4, 'q');
+    expect(await waitFor(s4, (x) => x.includes('EXIT='), 'exit', 10_000, true)).toContain('EXIT=0');
   }, 30_000);
 
   it('Ctrl-C quits with the summary too', async () => {

@@ -4,6 +4,8 @@ import { clean, fit } from '../format.js';
 
 export interface SuggestionsProps {
   list: readonly ViewSuggestion[];
+  /** why the list is empty although genuine blocks were seen, or null */
+  note?: string | null;
   selected: number;
   offset: number;
   height: number;
@@ -30,7 +32,7 @@ export function Suggestions(p: SuggestionsProps): React.JSX.Element {
         );
       })}
       {Array.from({ length: Math.max(0, p.height - shown.length) }, (_, i) => (
-        <Text wrap="truncate-end" key={`pad${i}`}>{i === 0 && p.list.length === 0 ? '  (none yet: no genuine blocks)' : ' '}</Text>
+        <Text wrap="truncate-end" key={`pad${i}`}>{i === 0 && p.list.length === 0 ? `  (${clean(p.note ?? 'none yet: no genuine blocks')})` : ' '}</Text>
       ))}
     </Box>
   );
