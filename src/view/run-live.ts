@@ -153,7 +153,7 @@ export function liveEngine(initial: Omit<SuggestContext, 'sampleLines'>, classif
       const accepts = suggestions.filter((s) => s.action === 'accept').length;
       const note = accepts > 0 || list.length === 0 ? null
         : accepted > 0 ? `none: the ruleset accepts what was blocked (${accepted} group${accepted === 1 ? '' : 's'}: rules added since, or another ruleset logged them)`
-        : 'none: the blocked ports are not ones the catalog opens for this role';
+        : 'none: no ACCEPT to propose (unknown ports, other roles, sources outside the catalog scope: fwdiag suggest says which)';
       store.setSuggestions(
         suggestions
           .filter((s) => s.action === 'accept')
