@@ -99,8 +99,8 @@ export async function loadRuleset(spec: string): Promise<Ruleset> {
   if (spec === 'live') {
     const first: LiveCommand[] = ['iptables-save', 'ip6tables-save', 'nft'];
     const out: Partial<Record<LiveCommand, CommandOutput>> = {};
-    const got = await Promise.all(first.map((c) => runCaptured(c, LIVE_COMMANDS[c])));
-    first.forEach((c, i) => (out[c] = got[i]!));
+    // one after the other: each dumps the kernel's tables over netlink, and they take a few milliseconds each
+    for (const c of first) out[c] = await runCaptured(c, LIVE_COMMANDS[c]);
     for (const c of legacyCommandsNeeded(out['iptables-save']!, out['ip6tables-save']!)) out[c] = await runCaptured(c, LIVE_COMMANDS[c]);
     const r = combineLive(out);
     if (!r.ok) throw new RulesetError(`--ruleset live: ${r.error}`);

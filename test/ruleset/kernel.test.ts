@@ -196,17 +196,17 @@ describe('--ruleset live', () => {
       const t22 = h1.byPort.get(22)!;
       const t6443 = h1.byPort.get(6443)!;
       // 22: iptables-nft accepted it, the native table dropped and logged it
-      expect([t22.prefix, t22.verdict, t22.decidedBy.ref.family, t22.decidedBy.ref.table, t22.logRule?.reached]).toEqual(['NFT_DROP ', 'drop', 'inet', 'fw', true]);
+      expect([t22.prefix, t22.verdict, t22.decidedBy?.ref.family, t22.decidedBy?.ref.table, t22.logRule?.reached], h1.err).toEqual(['NFT_DROP ', 'drop', 'inet', 'fw', true]);
       // 6443: dropped by the iptables-nft chain, its LOG prefix known (nft -j would show only an xt target)
-      expect([t6443.prefix, t6443.verdict, t6443.decidedBy.ref.table, t6443.decidedBy.ref.text, t6443.logRule?.reached]).toEqual(['HARVESTER_DROP_', 'drop', 'filter', '-A HARVESTER_INPUT -j DROP', true]);
+      expect([t6443.prefix, t6443.verdict, t6443.decidedBy?.ref.table, t6443.decidedBy?.ref.text, t6443.logRule?.reached], h1.err).toEqual(['HARVESTER_DROP_', 'drop', 'filter', '-A HARVESTER_INPUT -j DROP', true]);
       // the iptables-nft table was taken from iptables-save only: nft's xt view of it raised no warning
       expect(h1.err).not.toMatch(/xt/);
 
       const h2 = await traceLive(node2, lines2);
       const l6443 = h2.byPort.get(6443)!;
       const l22 = h2.byPort.get(22)!;
-      expect([l6443.prefix, l6443.verdict, l6443.decidedBy.ref.text, l6443.logRule?.reached]).toEqual(['LEGACY_DROP_', 'drop', '-A INPUT -p tcp -m tcp --dport 6443 -j DROP', true]);
-      expect([l22.prefix, l22.verdict, l22.decidedBy.ref.family, l22.decidedBy.ref.chain, l22.decidedBy.ref.text, l22.logRule?.reached]).toEqual(['NFT_DROP ', 'drop', 'ip', 'input', 'log prefix "NFT_DROP " drop', true]);
+      expect([l6443.prefix, l6443.verdict, l6443.decidedBy?.ref.text, l6443.logRule?.reached], h2.err).toEqual(['LEGACY_DROP_', 'drop', '-A INPUT -p tcp -m tcp --dport 6443 -j DROP', true]);
+      expect([l22.prefix, l22.verdict, l22.decidedBy?.ref.family, l22.decidedBy?.ref.chain, l22.decidedBy?.ref.text, l22.logRule?.reached], h2.err).toEqual(['NFT_DROP ', 'drop', 'ip', 'input', 'log prefix "NFT_DROP " drop', true]);
       expect(h2.err).toContain('iptables-legacy-save: iptables-legacy tables (ip filter) filter too; rules for them need iptables-legacy');
       expect(h2.err).toContain('iptables-save: table ip filter is native nftables: read from nft');
     } finally {
