@@ -49,7 +49,8 @@ Classification:
 Live view (on a terminal):
   --role R               with --platform: the suggestion engine's proposals for this node role
   --host-role HOST=ROLE  per-host role (repeatable)
-  --ruleset FILE|live    trace the selected flow through this ruleset in the details pane
+  --ruleset FILE|live    trace the selected flow through this ruleset in the details pane, and let the
+                         suggestions skip what it accepts; read again as it changes (live: every 10 s)
   --catalog FILE         extend the role catalog (repeatable)
 Input:
   --tz ZONE              zone of syslog stamps without offset, and of --window times (default: local)
