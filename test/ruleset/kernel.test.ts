@@ -13,6 +13,7 @@ import type { DropEvent } from '../../src/parse/event.js';
 import { parseRuleset, trace } from '../../src/ruleset/index.js';
 import type { Ruleset } from '../../src/ruleset/index.js';
 import { addNs, cleanup, enableNetnsLog, inNs, kernelLines, link, randomOctet, restoreNetnsLog, runInNs } from './netns.js';
+import { kmsgSeq, kmsgSince, waitFor } from '../suggest/kernel.js';
 
 const FIX = 'fixtures/rulesets';
 const body = (t: string) => t.split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n');
@@ -167,15 +168,24 @@ describe('--ruleset live', () => {
         'nft add rule inet fw input tcp dport 6443 accept && nft add rule inet fw input log prefix \\"NFT_DROP \\" drop');
       // host 2: an iptables-legacy INPUT that drops 6443, then a hand-written native `table ip filter` (a name
       // iptables-nft also uses: it calls the table incompatible) that drops the rest
-      const b = link(node2, peer2, 'eth1', 'eth0', randomOctet());
+      let ob = randomOctet();
+      while (`198.18.${ob}.1` === a.nodeIp) ob = randomOctet();
+      const b = link(node2, peer2, 'eth1', 'eth0', ob);
       inNs(node2, 'iptables-legacy -A INPUT -p tcp --dport 6443 -j LOG --log-prefix LEGACY_DROP_ && iptables-legacy -A INPUT -p tcp --dport 6443 -j DROP');
       inNs(node2, 'nft add table ip filter && nft add chain ip filter input "{ type filter hook input priority 10; policy accept; }" && ' +
         'nft add rule ip filter input iifname lo accept && nft add rule ip filter input log prefix \\"NFT_DROP \\" drop');
+      // only this run's records (/dev/kmsg sequence numbers): an earlier run may have used the same addresses
+      const seq0 = kmsgSeq();
       for (const [from, to] of [[peer, a.nodeIp], [peer2, b.nodeIp]] as const) {
         for (const port of [22, 6443]) expect(runInNs(from, `nc -z -w 1 ${to} ${port}`).status).not.toBe(0);
       }
-      const lines1 = await kernelLines([`SRC=${a.peerIp} DST=${a.nodeIp}`, 'SYN'], 2);
-      const lines2 = await kernelLines([`SRC=${b.peerIp} DST=${b.nodeIp}`, 'SYN'], 2);
+      const ours = async (needle: string) => {
+        let got: string[] = [];
+        await waitFor(() => (got = kmsgSince(seq0, needle).filter((l) => l.includes(' SYN '))).length >= 2, 3000);
+        return got;
+      };
+      const lines1 = await ours(`SRC=${a.peerIp} DST=${a.nodeIp}`);
+      const lines2 = await ours(`SRC=${b.peerIp} DST=${b.nodeIp}`);
       const traceLive = async (ns: string, lines: string[]) => {
         shimInto(shims, ns);
         process.env.PATH = `${shims}:${oldPath ?? ''}`;
