@@ -1,4 +1,4 @@
-export type { Chain, Hook, LogAction, Match, Range, Rule, RuleRef, Ruleset, Table, TableFamily, Verdict } from './model.js';
+export type { Chain, Hook, LogAction, Match, Range, Rule, RuleRef, Ruleset, Table, TableFamily, Verdict, VmapEntry } from './model.js';
 export { parseIptablesSave, parseRuleArgs, parsePortRange, tokenize, normProto, MAX_RULES } from './iptables-save.js';
 export { parseNftJson } from './nft-json.js';
 export { parseRuleset, mergeRulesets, MAX_RULESET_BYTES } from './parse.js';

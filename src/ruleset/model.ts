@@ -42,7 +42,18 @@ export type Verdict =
   /** no verdict: the rule only logs/counts, or its target does not end the chain (MARK, CT, …) */
   | { kind: 'continue'; target?: string }
   /** a target that ends traversal but is none of the above (NFQUEUE, DNAT, …) */
-  | { kind: 'other'; target: string };
+  | { kind: 'other'; target: string }
+  /**
+   * nft verdict map (`tcp dport vmap { 22 : accept, 10250 : jump kubelet }`): the first entry whose matches the
+   * packet meets gives the verdict; none: the rule goes on to the next (`continue`)
+   */
+  | { kind: 'vmap'; entries: VmapEntry[] };
+
+/** One element of a verdict map: the key's value as matches (a port, a protocol, an interface …) and its verdict. */
+export interface VmapEntry {
+  matches: Match[];
+  verdict: Exclude<Verdict, { kind: 'vmap' }>;
+}
 
 export interface LogAction {
   /** undefined when the ruleset does not show it (iptables-nft `xt` targets in nft JSON) */

@@ -3,7 +3,7 @@
  * fwdiag does not evaluate are kept as `unknown` matches with a rebuilt nft text.
  */
 import { MAX_RULES, MAX_WARNINGS, normProto } from './iptables-save.js';
-import type { Chain, Hook, LogAction, Match, Range, Rule, Ruleset, Table, TableFamily, Verdict } from './model.js';
+import type { Chain, Hook, LogAction, Match, Range, Rule, Ruleset, Table, TableFamily, Verdict, VmapEntry } from './model.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -44,6 +44,13 @@ export function exprText(e: Json | undefined): string {
       return s;
     }
     case 'xt': return isObj(v) ? `xt ${exprText(v.type)} ${exprText(v.name)}` : 'xt';
+    case 'vmap': {
+      if (!isObj(v)) return 'vmap';
+      const data = isObj(v.data) && Array.isArray(v.data.set)
+        ? `{ ${v.data.set.map((el) => (Array.isArray(el) ? `${exprText(el[0])} : ${exprText(el[1])}` : exprText(el))).join(', ')} }`
+        : exprText(v.data);
+      return `${exprText(v.key)} vmap ${data}`;
+    }
     // `fib daddr type`, `fib saddr . iif oif`: the flags, then what is looked up
     case 'fib': return isObj(v) ? `fib ${Array.isArray(v.flags) ? v.flags.map(exprText).join(' . ') : exprText(v.flags)} ${exprText(v.result)}` : 'fib';
     default: return k;
@@ -141,6 +148,42 @@ function convertMatch(m: Obj, sets: Map<string, Json[]>): Match[] {
   return unknown;
 }
 
+/** A plain verdict expression (`{"accept": null}`, `{"jump": {"target": "x"}}` …), or undefined. */
+function plainVerdict(e: Json): VmapEntry['verdict'] | undefined {
+  if (!isObj(e)) return undefined;
+  const [k, v] = Object.entries(e)[0] ?? ['', null];
+  switch (k) {
+    case 'accept': return { kind: 'accept' };
+    case 'drop': return { kind: 'drop' };
+    case 'reject': return isObj(v) && typeof v.type === 'string' ? { kind: 'reject', with: v.type } : { kind: 'reject' };
+    case 'return': return { kind: 'return' };
+    case 'continue': return { kind: 'continue' };
+    case 'jump': case 'goto': return isObj(v) && typeof v.target === 'string' ? { kind: k, target: v.target } : undefined;
+    default: return undefined;
+  }
+}
+
+/**
+ * `KEY vmap { VALUE : VERDICT, … }` (inline, or a named map `@m` of type verdict) → one entry per element, its value
+ * turned into the matches `KEY == VALUE` would give. Undefined when a key or value is not one fwdiag models: the
+ * rule is then kept with an unknown match, as before.
+ */
+function convertVmap(v: Obj, sets: Map<string, Json[]>): Verdict | undefined {
+  const elems = isObj(v.data) && Array.isArray(v.data.set) ? v.data.set
+    : typeof v.data === 'string' && v.data.startsWith('@') ? sets.get(v.data.slice(1)) : undefined;
+  if (elems === undefined || v.key === undefined) return undefined;
+  const entries: VmapEntry[] = [];
+  for (const el of elems) {
+    if (!Array.isArray(el) || el.length !== 2) return undefined;
+    const verdict = plainVerdict(el[1] as Json);
+    if (verdict === undefined) return undefined;
+    const matches = convertMatch({ op: '==', left: v.key, right: el[0] as Json }, sets);
+    if (matches.some((m) => m.kind === 'unknown')) return undefined;
+    entries.push({ matches, verdict });
+  }
+  return { kind: 'vmap', entries };
+}
+
 interface Converted {
   matches: Match[];
   log?: LogAction;
@@ -186,6 +229,12 @@ function convertRule(expr: Json[], sets: Map<string, Json[]>): Converted {
         } else out.matches.push({ kind: 'unknown', text: exprText(e) });
         break;
       }
+      case 'vmap': {
+        const vm = isObj(v) ? convertVmap(v, sets) : undefined;
+        if (vm !== undefined) out.verdict = vm;
+        else out.matches.push({ kind: 'unknown', text: exprText(e) });
+        break;
+      }
       case 'queue': out.verdict = { kind: 'other', target: 'queue' }; break;
       case 'dnat': case 'snat': case 'masquerade': case 'redirect': out.verdict = { kind: 'other', target: k }; break;
       case 'mangle': case 'ct helper': case 'notrack': case 'meta': case 'set': case 'quota': break;
@@ -223,10 +272,11 @@ export function parseNftJson(doc: unknown): Ruleset {
     }
     return t;
   };
-  // sets first: rules may reference sets listed after them
+  // sets and maps first: rules may reference them listed after them (a map's elements are [key, value] pairs)
   for (const it of items) {
-    if (!isObj(it) || !isObj(it.set)) continue;
-    const s = it.set;
+    if (!isObj(it)) continue;
+    const s = isObj(it.set) ? it.set : isObj(it.map) ? it.map : undefined;
+    if (s === undefined) continue;
     const tk = key(String(s.family), String(s.table));
     if (!sets.has(tk)) sets.set(tk, new Map());
     const elem = s.elem;

@@ -11,7 +11,7 @@
 import type { DropEvent } from '../parse/event.js';
 import { parseIp, parsePrefix, prefixContains } from './addr.js';
 import { normProto } from './iptables-save.js';
-import type { Chain, Hook, Match, Range, Rule, RuleRef, Ruleset, Table } from './model.js';
+import type { Chain, Hook, Match, Range, Rule, RuleRef, Ruleset, Table, VmapEntry } from './model.js';
 
 /** Rule evaluations per trace beyond this stop the trace (a loop in the ruleset, or a huge one). */
 export const MAX_TRACE_STEPS = 20_000;
@@ -193,6 +193,29 @@ export function evalMatch(m: Match, p: Packet): MatchEval {
 /** Whether an unknown result is assumed to match: only rate limits (the logged packet itself passed the LOG's). */
 const assumeYes = (e: MatchEval) => e.match.kind === 'limit';
 
+/**
+ * The verdict of the first verdict-map element whose matches the packet meets for sure (an unknown — conntrack state —
+ * is taken as not matching, as for rules), or undefined.
+ */
+function vmapVerdict(entries: readonly VmapEntry[], p: Packet): VmapEntry['verdict'] | undefined {
+  for (const e of entries) if (e.matches.every((m) => evalMatch(m, p).result === 'yes')) return e.verdict;
+  return undefined;
+}
+
+/**
+ * A chain's rules with each verdict map spread into one rule per element (the rule's matches plus the element's, the
+ * element's verdict; the same index and text), for the near-miss search; `orig` is the rule the chain holds.
+ */
+function expanded(c: Chain): Array<{ r: Rule; orig: Rule }> {
+  const out: Array<{ r: Rule; orig: Rule }> = [];
+  for (const r of c.rules) {
+    const v = r.verdict;
+    if (v.kind !== 'vmap') out.push({ r, orig: r });
+    else for (const e of v.entries) out.push({ r: { ...r, matches: [...r.matches, ...e.matches], verdict: e.verdict }, orig: r });
+  }
+  return out;
+}
+
 interface Evaluated {
   matched: boolean;
   failed: MatchEval[];
@@ -253,6 +276,15 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
       }
       visited.add(r);
       const ev = evaluate(r, p);
+      // a verdict map: the element the packet meets gives the verdict; none, and the rule does not apply
+      let v = r.verdict;
+      if (ev.matched && v.kind === 'vmap') {
+        const hit = vmapVerdict(v.entries, p);
+        if (hit === undefined) {
+          ev.matched = false;
+          ev.failed.push({ match: { kind: 'unknown', text: 'vmap' }, result: 'no', why: 'no element of the verdict map matches the packet' });
+        } else v = hit;
+      }
       const step: TraceStep = { ref: refOf(t, c, r), policy: false, matched: ev.matched, action: 'none', depth, failed: ev.failed, assumed: ev.assumed };
       steps.push(step);
       if (!ev.matched) continue;
@@ -260,7 +292,6 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
         step.action = 'log';
         if (r.log.prefix !== undefined) step.logPrefix = r.log.prefix;
       }
-      const v = r.verdict;
       switch (v.kind) {
         case 'accept': case 'drop': case 'reject':
           step.action = v.kind;
@@ -272,7 +303,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
         case 'return':
           step.action = 'return';
           return 'return';
-        case 'continue':
+        case 'continue': case 'vmap':
           if (step.action === 'none') step.action = 'continue';
           break;
         case 'jump':
@@ -385,7 +416,7 @@ function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set
     const queue: Chain[] = [base];
     while (queue.length > 0) {
       const c = queue.shift() as Chain;
-      for (const r of c.rules) {
+      for (const { r } of expanded(c)) {
         if ((r.verdict.kind === 'jump' || r.verdict.kind === 'goto') && !paths.has(r.verdict.target)) {
           const target = t.chains.find((x) => x.name === (r.verdict as { target: string }).target);
           if (target === undefined) continue;
@@ -396,7 +427,7 @@ function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set
     }
     for (const c of t.chains) {
       if (c.hook !== undefined && c !== base) continue;
-      for (const r of c.rules) {
+      for (const { r, orig } of expanded(c)) {
         if (out.length >= MAX_NEAR_MISSES) return out;
         if (!coversService(r, p) || out.some((n) => n.rule.text === r.text && n.rule.chain === c.name && n.rule.table === t.name)) continue;
         const reasons: NearMissReason[] = [];
@@ -414,7 +445,7 @@ function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set
         }
         const own = evaluate(r, p);
         for (const e of [...own.failed, ...own.assumed.filter((x) => !assumeYes(x))]) reasons.push({ kind: kindOf(e), detail: e.why });
-        if (!visited.has(r) && path !== undefined && reasons.every((x) => x.via === undefined)) {
+        if (!visited.has(orig) && path !== undefined && reasons.every((x) => x.via === undefined)) {
           const d = decidedBy?.ref;
           const where = d === undefined ? 'the decision' : d.index === 0 ? `the ${d.chain} policy` : `${d.chain}#${d.index} (${decidedBy?.action.toUpperCase()})`;
           reasons.unshift({ kind: 'shadowed', detail: `never reached: the packet was already decided by ${where}` });

@@ -11,7 +11,7 @@ const { mulberry32 } = await import(`${root}/bench/corpus.mjs`);
 const rnd = mulberry32(Number(process.argv[3] ?? 1));
 const pick = (a) => a[Math.floor(rnd() * a.length)];
 const F = (p) => readFileSync(`${root}/fixtures/rulesets/${p}`, 'utf8');
-const docs = ['harvester-control-plane.iptables-save', 'harvester-control-plane-extra.iptables-save', 'tricky.iptables-save', 'talos-like.nft', 'talos-like.nft.json', 'harvester-control-plane.iptables-nft.json'].map(F);
+const docs = ['harvester-control-plane.iptables-save', 'harvester-control-plane-extra.iptables-save', 'tricky.iptables-save', 'talos-like.nft', 'talos-like.nft.json', 'harvester-control-plane.iptables-nft.json', 'vmap.nft.json', 'log-drop.nft.json'].map(F);
 const p = createParser({ tz: 'UTC', now: () => Date.parse('2026-06-01T00:00:00Z') });
 const events = [...F('harvester-control-plane.drops.log').split('\n'), ...readFileSync(`${root}/fixtures/kernel/kmsg.txt`, 'utf8').split('\n')].map((l) => p.parseLine(l)).filter((r) => r.kind === 'event').map((r) => r.event);
 const TOK = [' -A ', ' -p tcp', ' --dport ', ' -m multiport --dports 1:65535,', ' -s 0.0.0.0/0', ' -d ::/0', ' -j ', 'ACCEPT', 'DROP', ' ! ', ':', ',', '-', '/', '99999999999', '"', '{', '}', '[', ']', ' ip saddr ', ' tcp dport { 1-2, 3 }', ' jump ', ' goto ', ' counter ', 'COMMIT\n', '*filter\n', '\n', ' -m conntrack --ctstate ', 'NEW,INVALID', ' -m comment --comment "x y" ', '0x', 'fe80::/129', '1.2.3.4/33', ' --log-prefix "A B" ', ' -g ', ' -N X\n', ':INPUT DROP [0:0]\n', '"expr": [', '"match": {', 'null', '[]', '{}', ','];

@@ -14,7 +14,8 @@ import type { DropEvent } from '../../src/parse/event.js';
 const fixture = (p: string): string => readFileSync(new URL(`../../fixtures/${p}`, import.meta.url), 'utf8');
 const DOCS = [
   'rulesets/harvester-control-plane.iptables-save', 'rulesets/tricky.iptables-save', 'rulesets/talos-like.nft',
-  'rulesets/talos-like.nft.json', 'rulesets/harvester-control-plane.iptables-nft.json',
+  'rulesets/talos-like.nft.json', 'rulesets/harvester-control-plane.iptables-nft.json', 'rulesets/vmap.nft.json',
+  'rulesets/log-drop.nft.json',
 ].map(fixture);
 const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 5, 1) });
 const EVENTS: DropEvent[] = [...fixture('rulesets/harvester-control-plane.drops.log').split('\n'), ...fixture('kernel/kmsg.txt').split('\n')]
@@ -22,7 +23,7 @@ const EVENTS: DropEvent[] = [...fixture('rulesets/harvester-control-plane.drops.
   .flatMap((r) => (r.kind === 'event' ? [r.event] : []));
 const TOKENS = [' -A ', ' -p tcp', ' --dport ', ' -m multiport --dports 1:65535,', ' -s 0.0.0.0/0', ' -d ::/0', ' -j ', 'ACCEPT', 'DROP', ' ! ', ':', ',', '-', '/',
   '99999999999', '"', '{', '}', '[', ']', ' ip saddr ', ' tcp dport { 1-2, 3 }', ' jump ', ' goto ', '\n', ' -m conntrack --ctstate ', 'NEW,INVALID',
-  ' -m comment --comment "x y" ', 'fe80::/129', '1.2.3.4/33', ' -N X\n', ':INPUT DROP [0:0]\n', '"expr": [', '"match": {', 'null', '[]', '{}', 'COMMIT\n', '*filter\n'];
+  ' -m comment --comment "x y" ', '"vmap": {', '"data": "@', '{"jump": {}}', '[[', 'fe80::/129', '1.2.3.4/33', ' -N X\n', ':INPUT DROP [0:0]\n', '"expr": [', '"match": {', 'null', '[]', '{}', 'COMMIT\n', '*filter\n'];
 
 describe('ruleset files are input: mutated ones are parsed or rejected, never a throw', () => {
   it('on iptables-save, nft and nft JSON with tokens inserted, bytes deleted and lines swapped', () => {

@@ -72,6 +72,45 @@ describe('committed fixtures are real tool output', () => {
   });
 });
 
+describe('nft verdict maps, against the kernel', () => {
+  it('for every port, the trace of the packet says what the kernel did with it (accepted: refused by the closed port; dropped: no answer)', async () => {
+    const node = addNs('vmap');
+    const peer = addNs('vmappeer');
+    try {
+      const { nodeIp, peerIp } = link(node, peer, 'eth1', 'eth0', randomOctet());
+      inNs(node, `nft -f ${FIX}/vmap.nft`);
+      const live = mustParse(inNs(node, 'nft -j list ruleset'));
+      expect(ruleTexts(live)).toEqual(ruleTexts(mustParse(readFileSync(`${FIX}/vmap.nft.json`, 'utf8'))));
+      const seq0 = kmsgSeq();
+      const kernel = new Map<number, string>();
+      const ports = [22, 10250, 6443, 2379, 9005, 8080];
+      for (const port of ports) {
+        // a closed port answers RST when the firewall let the SYN in; a dropped SYN gets no answer
+        const py = `import socket\ns = socket.socket(); s.settimeout(1.5)\ntry:\n    s.connect(("${nodeIp}", ${port})); print("open")\nexcept ConnectionRefusedError:\n    print("refused")\nexcept OSError:\n    print("timeout")`;
+        const out = runInNs(peer, `python3 -c '${py.replace(/'/g, `'\\''`)}'`).stdout.trim();
+        kernel.set(port, out === 'timeout' ? 'drop' : 'accept');
+      }
+      expect([...kernel.values()]).toEqual(['accept', 'accept', 'accept', 'drop', 'drop', 'drop']);
+      let lines: string[] = [];
+      await waitFor(() => (lines = kmsgSince(seq0, `SRC=${peerIp} DST=${nodeIp}`).filter((l) => l.includes(' SYN '))).length >= 1, 3000);
+      // only the SYN the log rule saw was logged: the verdict map dropped 2379 and 9005 without a word
+      const logged = events(lines);
+      expect([...new Set(logged.map((e) => e.dpt))]).toEqual([8080]);
+      const base = logged[0] as DropEvent;
+      for (const port of ports) {
+        const t = trace(live, { ...base, dpt: port });
+        expect([port, t.verdict]).toEqual([port, kernel.get(port)]);
+      }
+      expect(trace(live, { ...base, dpt: 9005 }).decidedBy?.ref.text).toBe('tcp dport vmap { 6443 : accept, 9000-9010 : drop }');
+      expect(trace(live, { ...base, dpt: 2379 }).decidedBy?.ref.text).toBe('tcp dport vmap @svc');
+      const t8080 = trace(live, base);
+      expect([t8080.decidedBy?.ref.text, t8080.logRule?.reached]).toEqual(['log prefix "VMAP_DROP " drop', true]);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('drops the kernel logged, traced', () => {
   it('SYN to a missing port: decided by the DROP, LOG visited; an ACCEPT after the DROP is shadowed; an ACCEPT on another interface is bound', async () => {
     const node = addNs('node');

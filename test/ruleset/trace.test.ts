@@ -162,3 +162,36 @@ describe('several base chains on one hook', () => {
     expect(t2.steps.some((s) => s.ref.table === 'filter')).toBe(false);
   });
 });
+
+describe('nft verdict maps (fixtures/rulesets/vmap.nft.json, what nft printed)', () => {
+  const rs = load('vmap.nft.json');
+  const syn = (dpt: number) => ev({ prefix: 'VMAP_DROP ', dpt });
+  it('the element of the packet decides: accept, jump to a chain, drop; no element, and the next rule decides', () => {
+    expect(trace(rs, syn(22)).verdict).toBe('accept'); // the named map @svc
+    const kubelet = trace(rs, syn(10250));
+    expect(kubelet.verdict).toBe('accept');
+    expect(kubelet.steps.filter((s) => s.matched).map((s) => `${s.ref.chain}#${s.ref.index} ${s.action}`)).toEqual(['input#3 jump', 'tcp_in#1 accept']);
+    expect(trace(rs, syn(9005)).decidedBy?.ref.text).toBe('tcp dport vmap { 6443 : accept, 9000-9010 : drop }');
+    const other = trace(rs, syn(8080));
+    expect([other.verdict, other.decidedBy?.ref.index, other.logRule?.reached]).toEqual(['drop', 6, true]);
+    // the conntrack-state map cannot be judged from a log line: none of its elements is taken
+    expect(other.steps.find((s) => s.ref.index === 1)?.matched).toBe(false);
+    expect(formatTrace(other, { verbose: true }).join('\n')).toContain('no element of the verdict map matches the packet');
+  });
+  it('an ACCEPT element that does not apply is a near miss, with why', () => {
+    const doc = JSON.parse(readFileSync(`${FIX}/vmap.nft.json`, 'utf8')) as { nftables: Array<Record<string, unknown>> };
+    // the same chain with one more verdict map, bound to another interface: `iifname "eth9" tcp dport vmap { 7777 : accept }`
+    const at = doc.nftables.findIndex((it) => JSON.stringify(it).includes('VMAP_DROP'));
+    doc.nftables.splice(at, 0, { rule: { family: 'inet', table: 'filter', chain: 'input', handle: 99, expr: [
+      { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'eth9' } },
+      { vmap: { key: { payload: { protocol: 'tcp', field: 'dport' } }, data: { set: [[7777, { accept: null }]] } } },
+    ] } });
+    const r = parseRuleset(JSON.stringify(doc));
+    if (!r.ok) throw new Error(r.issues.join());
+    const t = trace(r.value, syn(7777));
+    expect(t.verdict).toBe('drop');
+    expect(t.nearMisses.map((n) => [n.rule.text, n.reasons.map((x) => x.detail)])).toEqual([
+      ['meta iifname eth9 tcp dport vmap { 7777 : accept }', ['in-interface eth9 (packet IN=eth0)']],
+    ]);
+  });
+});
