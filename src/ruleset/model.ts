@@ -91,9 +91,10 @@ export interface Table {
   name: string;
   chains: Chain[];
   /**
-   * A native nftables table (read from nft JSON, no iptables-nft `xt` expression in it): rules for it are nft
-   * commands. Absent for tables iptables manages (iptables-save text, or nft JSON of iptables-nft's tables), whose
-   * rules are iptables commands: a native rule put into them would make iptables call the table incompatible.
+   * A native nftables table (read from nft JSON, no iptables-nft `xt` expression in it, and not shaped like one of
+   * iptables' tables: `ip filter` with base chains `INPUT`, `FORWARD`, `OUTPUT`): rules for it are nft commands.
+   * Absent for tables iptables manages (iptables-save text, or nft JSON of iptables-nft's tables), whose rules are
+   * iptables commands: a native rule put into them could make iptables call the table incompatible.
    */
   native?: true;
 }

@@ -244,6 +244,20 @@ function convertRule(expr: Json[], sets: Map<string, Json[]>): Converted {
   return out;
 }
 
+const IPTABLES_TABLES: ReadonlySet<string> = new Set(['filter', 'nat', 'mangle', 'raw', 'security']);
+const IPTABLES_CHAINS: ReadonlySet<string> = new Set(['INPUT', 'FORWARD', 'OUTPUT', 'PREROUTING', 'POSTROUTING']);
+
+/**
+ * A table iptables-nft made even without an `xt` expression (its simple matches are translated to native ones): an
+ * ip/ip6 table of an iptables table name whose base chains have iptables' upper-case names. nft users name theirs
+ * freely, and hardly ever so.
+ */
+function iptablesShaped(t: Table): boolean {
+  if ((t.family !== 'ip' && t.family !== 'ip6') || !IPTABLES_TABLES.has(t.name)) return false;
+  const bases = t.chains.filter((c) => c.hook !== undefined);
+  return bases.length > 0 && bases.every((c) => IPTABLES_CHAINS.has(c.name));
+}
+
 /** Parses `nft -j list ruleset` output (already JSON.parse'd). Anything not shaped like it becomes a warning. */
 export function parseNftJson(doc: unknown): Ruleset {
   const warnings: string[] = [];
@@ -328,6 +342,6 @@ export function parseNftJson(doc: unknown): Ruleset {
     warn(`${xtRules} rule(s) use iptables-nft "xt" extensions whose options nft JSON does not show (conntrack, comment, LOG prefix…): read this ruleset with iptables-save instead`);
   }
   if (warningCount > warnings.length) warnings.push(`${warningCount - warnings.length} more warnings`);
-  for (const [k, t] of tables) if (!xtTables.has(k)) t.native = true;
+  for (const [k, t] of tables) if (!xtTables.has(k) && !iptablesShaped(t)) t.native = true;
   return { format: 'nft-json', tables: [...tables.values()], warnings };
 }

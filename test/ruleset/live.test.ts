@@ -68,3 +68,26 @@ describe('a LOG that also drops (nft `log prefix "X" drop`, one rule)', () => {
     expect(t.notes.join('\n')).not.toMatch(/not reached/);
   });
 });
+
+describe('Table.native', () => {
+  it('nft JSON: a table of iptables-nft is not native, with or without xt expressions; an inet table or a free-named one is', () => {
+    const parse = (text: string) => {
+      const r = combineLive({ nft: ok(text) });
+      if (!r.ok) throw new Error(r.error);
+      return r.value.tables.map((t) => `${t.family} ${t.name} ${t.native === true ? 'native' : 'iptables'}`);
+    };
+    expect(parse(nftOfSave)).toEqual(['ip filter iptables']); // xt expressions (LOG, comment, conntrack)
+    expect(parse(logDrop)).toEqual(['inet fw native']);
+    expect(parse(nft)).toEqual(['inet fwrs_talos native']);
+    // the seed's table without its xt rules: simple matches only, still iptables' by its name and chain names
+    const doc = JSON.parse(nftOfSave) as { nftables: Array<Record<string, unknown>> };
+    doc.nftables = doc.nftables.filter((it) => !JSON.stringify(it).includes('"xt"'));
+    expect(parse(JSON.stringify(doc))).toEqual(['ip filter iptables']);
+    // a hand-written `table ip filter` with a lower-case base chain is the operator's own
+    const own = JSON.stringify({ nftables: [
+      { table: { family: 'ip', name: 'filter', handle: 1 } },
+      { chain: { family: 'ip', table: 'filter', name: 'input', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: 'drop' } },
+    ] });
+    expect(parse(own)).toEqual(['ip filter native']);
+  });
+});
