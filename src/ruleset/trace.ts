@@ -197,8 +197,13 @@ const assumeYes = (e: MatchEval) => e.match.kind === 'limit';
  * The verdict of the first verdict-map element whose matches the packet meets for sure (an unknown — conntrack state —
  * is taken as not matching, as for rules), or undefined.
  */
-function vmapVerdict(entries: readonly VmapEntry[], p: Packet): VmapEntry['verdict'] | undefined {
-  for (const e of entries) if (e.matches.every((m) => evalMatch(m, p).result === 'yes')) return e.verdict;
+function vmapVerdict(entries: readonly VmapEntry[], p: Packet, assumed: MatchEval[]): VmapEntry['verdict'] | undefined {
+  for (const e of entries) {
+    const evs = e.matches.map((m) => evalMatch(m, p));
+    if (evs.every((x) => x.result === 'yes')) return e.verdict;
+    // an element that might have matched (its conntrack state is not in the line): the assumption is said
+    if (evs.every((x) => x.result !== 'no')) assumed.push(...evs.filter((x) => x.result === 'unknown'));
+  }
   return undefined;
 }
 
@@ -279,7 +284,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
       // a verdict map: the element the packet meets gives the verdict; none, and the rule does not apply
       let v = r.verdict;
       if (ev.matched && v.kind === 'vmap') {
-        const hit = vmapVerdict(v.entries, p);
+        const hit = vmapVerdict(v.entries, p, ev.assumed);
         if (hit === undefined) {
           ev.matched = false;
           ev.failed.push({ match: { kind: 'unknown', text: 'vmap' }, result: 'no', why: 'no element of the verdict map matches the packet' });

@@ -177,6 +177,7 @@ describe('nft verdict maps (fixtures/rulesets/vmap.nft.json, what nft printed)',
     // the conntrack-state map cannot be judged from a log line: none of its elements is taken
     expect(other.steps.find((s) => s.ref.index === 1)?.matched).toBe(false);
     expect(formatTrace(other, { verbose: true }).join('\n')).toContain('no element of the verdict map matches the packet');
+    expect(other.notes.join('\n')).toContain('conntrack state is not in a log line: ctstate matches were taken as not matching');
   });
   it('an ACCEPT element that does not apply is a near miss, with why', () => {
     const doc = JSON.parse(readFileSync(`${FIX}/vmap.nft.json`, 'utf8')) as { nftables: Array<Record<string, unknown>> };
