@@ -98,6 +98,8 @@ export function combineLive(out: Partial<Record<LiveCommand, CommandOutput>>): {
     for (const t of r.value.tables) {
       // a native nft table iptables-nft cannot show: nft's view of it is the whole one
       if (nftVariant && incompatible.has(t.name)) continue;
+      // a legacy table without a rule and with ACCEPT policies (its module loaded, nothing in it) filters nothing
+      if (legacy && t.chains.every((c) => c.rules.length === 0 && c.policy !== 'drop')) continue;
       if (nftVariant) shownBySave.add(`${fam} ${t.name}`);
       keep.push(t);
     }
