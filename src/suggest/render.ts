@@ -121,6 +121,11 @@ export function renderNftInsert(s: Suggestion, platform: string, table = 'inet f
     for (const fam of s.families) {
       const own: PolicyRule = { ...r, sources: r.sources.filter((x) => cidrFamily(x) === fam) };
       if (r.sources.length > 0 && own.sources.length === 0) continue;
+      if (s.ruleSyntax === 'nft' && fam !== tf) {
+        // a native ip / ip6 table is the operator's own: nothing says a table of that name exists for the other family
+        lines.push(`# the IPv${fam} rule: no IPv${fam} table was traced; put it in the table that filters IPv${fam} input`);
+        continue;
+      }
       // the handle is the traced table's: in the other family's table of that name the rule goes at the top
       const here = fam === tf ? at : '';
       for (const t of nftRuleLines(stubPolicy(s, platform, [own]), own)) lines.push(`nft insert rule ${fam === 4 ? 'ip' : 'ip6'} ${name} ${s.chain}${here} ${shellQuote(t)}`);

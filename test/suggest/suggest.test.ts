@@ -144,6 +144,12 @@ describe('kernel fixture lines (real /dev/kmsg records)', () => {
     expect(split.length).toBe(2);
     for (const l of split) expect(l.startsWith(l.includes("'ip6 saddr") ? 'nft insert rule ip6 filter HARVESTER_INPUT ' : 'nft insert rule ip filter HARVESTER_INPUT ')).toBe(true);
     expect(split.filter((l) => l.includes("'ip6 saddr 2001:db8:18::1/128 tcp dport 10250 accept"))).toHaveLength(1);
+    // a native `ip filter` (the operator's own nft table): the IPv6 rule has no table to go to, and says so
+    const native = renderRules([{ ...kubelet, table: 'ip filter', chain: 'input', insertBefore: 7, ruleSyntax: 'nft', insertHandle: 12 }], 'nft', o).text.split('\n');
+    expect(native.filter((l) => l.startsWith('nft '))).toEqual([
+      `nft insert rule ip filter input handle 12 'ip saddr { 198.18.0.1/32, 198.18.3.1/32 } tcp dport 10250 accept comment "fwdiag suggest: kubelet API"'`,
+    ]);
+    expect(native).toContain('# the IPv6 rule: no IPv6 table was traced; put it in the table that filters IPv6 input');
     // a traced IPv4 ruleset places the IPv4 rule; the IPv6 rule goes to the top of its chain
     const placed = renderRules([{ ...kubelet, table: 'ip filter', insertBefore: 7 }], 'iptables', o).text;
     expect(placed).toMatch(/^iptables -I HARVESTER_INPUT 7 -s 198\.18\.0\.1\/32 /m);
