@@ -15,8 +15,7 @@
  * So each table is taken once, from the tool that shows it whole.
  */
 import type { Ruleset, Table } from './model.js';
-import { parseRuleset, mergeRulesets, type RulesetResult } from './parse.js';
-import { parseNftJson } from './nft-json.js';
+import { parseNftText, parseRuleset, mergeRulesets } from './parse.js';
 
 /** What one command printed, or why it did not run. `missing`: not installed (ENOENT). */
 export type CommandOutput = { ok: true; stdout: string; stderr: string } | { ok: false; missing: boolean; error: string };
@@ -36,13 +35,11 @@ const LEGACY_PRESENT = /iptables-legacy tables present/;
 /** iptables-nft 1.8.x: "# Table `filter' is incompatible, use 'nft' tool." / "… contains incompatible base-chains …" */
 const INCOMPATIBLE = /^# Table `([^']+)' (?:is incompatible|contains incompatible)/gm;
 
-/** The tables one iptables-save output printed (`*filter` …), and those it calls incompatible with itself. */
-function savedTables(text: string): { printed: Set<string>; incompatible: Set<string> } {
-  const printed = new Set<string>();
-  for (const m of text.matchAll(/^\*(\S+)\s*$/gm)) printed.add(m[1] as string);
-  const incompatible = new Set<string>();
-  for (const m of text.matchAll(INCOMPATIBLE)) incompatible.add(m[1] as string);
-  return { printed, incompatible };
+/** The tables one iptables-save output calls incompatible with itself (native nft tables of an iptables name). */
+function incompatibleTables(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(INCOMPATIBLE)) out.add(m[1] as string);
+  return out;
 }
 
 /** Whether an iptables-save output comes of the nf_tables variant ("iptables-save v1.8.9 (nf_tables)"). */
@@ -92,7 +89,7 @@ export function combineLive(out: Partial<Record<LiveCommand, CommandOutput>>): {
       errors.push(`${cmd}: ${r.issues.join('; ')}`);
       continue;
     }
-    const { incompatible } = savedTables(o.stdout + o.stderr);
+    const incompatible = incompatibleTables(o.stdout + o.stderr);
     const nftVariant = !legacy && isNftVariant(o.stdout);
     const keep: Table[] = [];
     for (const t of r.value.tables) {
@@ -114,7 +111,7 @@ export function combineLive(out: Partial<Record<LiveCommand, CommandOutput>>): {
   if (n !== undefined) {
     if (!n.ok) fail('nft', n);
     else if (n.stdout.trim() !== '') {
-      const r = nftWithout(n.stdout, shownBySave);
+      const r = parseNftText(n.stdout, shownBySave);
       if (!r.ok) errors.push(`nft: ${r.issues.join('; ')}`);
       else parts.push(r.value);
     }
@@ -129,29 +126,3 @@ export function combineLive(out: Partial<Record<LiveCommand, CommandOutput>>): {
   return { ok: true, value: m };
 }
 
-/**
- * `nft -j list ruleset` less the tables iptables-save gave whole (`family name`), dropped before parsing so that
- * their `xt` expressions raise no warning: only nft shows the rest (inet, netdev, native ip/ip6 tables).
- */
-function nftWithout(text: string, drop: ReadonlySet<string>): RulesetResult {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, issues: [`not valid JSON: ${(e as Error).message}`] };
-  }
-  const items = (doc as { nftables?: unknown }).nftables;
-  if (Array.isArray(items) && drop.size > 0) {
-    const kept = items.filter((it: unknown) => {
-      if (typeof it !== 'object' || it === null) return true;
-      const v = Object.values(it)[0] as { family?: unknown; table?: unknown; name?: unknown } | undefined;
-      if (typeof v !== 'object' || v === null || typeof v.family !== 'string') return true;
-      const table = 'table' in it ? v.name : v.table;
-      return typeof table !== 'string' || !drop.has(`${v.family} ${table}`);
-    });
-    doc = { ...(doc as object), nftables: kept };
-  }
-  const rs = parseNftJson(doc);
-  if (rs.tables.length === 0 && rs.warnings[0]?.startsWith('not nft JSON')) return { ok: false, issues: rs.warnings };
-  return { ok: true, value: rs };
-}
