@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command, CliIO } from './io.js';
 import { isFwdiagError } from './errors.js';
+import { tuneHeap } from './heap.js';
 
 /**
  * Each command is imported when it runs: `fwdiag parse` should not pay for loading the live view (Ink, React), the
@@ -77,5 +78,6 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 
 /** The bin's entry point. */
 export async function main(argv: string[]): Promise<void> {
+  tuneHeap(process.env, process.execArgv);
   process.exitCode = await run(argv, defaultIO());
 }

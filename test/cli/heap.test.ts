@@ -1,0 +1,74 @@
+/**
+ * The bin's heap sizing (src/cli/heap.ts): what it decides from the environment, and — in a real Node process
+ * running `fwdiag analyze` on 300k corpus lines — that the young generation stops at its cap (V8's default lets it
+ * grow to 32 MiB here), that FWDIAG_HEAP=v8 leaves V8 alone, and that the output is the same either way.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+import { heapPlan, YOUNG_CAP } from '../../src/cli/heap.js';
+
+describe('heapPlan', () => {
+  it('tunes both by default', () => {
+    expect(heapPlan({}, [])).toEqual({ oldGrowth: true, youngCap: true });
+  });
+  it('FWDIAG_HEAP=v8 keeps V8 defaults', () => {
+    expect(heapPlan({ FWDIAG_HEAP: 'v8' }, [])).toEqual({ oldGrowth: false, youngCap: false });
+  });
+  it("a knob the user gave Node is theirs, spelt with - or _, in execArgv or NODE_OPTIONS", () => {
+    expect(heapPlan({}, ['--max-semi-space-size=16'])).toEqual({ oldGrowth: true, youngCap: false });
+    expect(heapPlan({ NODE_OPTIONS: '--enable-source-maps  --max_semi_space_size=4' }, [])).toEqual({ oldGrowth: true, youngCap: false });
+    expect(heapPlan({}, ['--heap_growing_percent=50'])).toEqual({ oldGrowth: false, youngCap: true });
+    expect(heapPlan({}, ['--semi-space-growth-factor', '2'])).toEqual({ oldGrowth: true, youngCap: false });
+    // other flags, and names that only start the same, change nothing
+    expect(heapPlan({ NODE_OPTIONS: '--max-old-space-size=128' }, ['--max-semi-space-sizes=1'])).toEqual({ oldGrowth: true, youngCap: true });
+  });
+});
+
+const root = new URL('../../', import.meta.url).pathname;
+const LINES = 300_000;
+let dir = '';
+let file = '';
+let probe = '';
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fwdiag-heap-'));
+  file = join(dir, 'big.log');
+  const rnd = mulberry32(7);
+  const out: string[] = [];
+  for (let i = 0; i < LINES; i++) out.push(makeLine(rnd, i));
+  writeFileSync(file, `${out.join('\n')}\n`);
+  // what bin/fwdiag.js does (main()), then the young generation's size on fd 3
+  probe = join(dir, 'probe.mjs');
+  writeFileSync(probe, [
+    `import { writeSync } from 'node:fs';`,
+    `import { main } from ${JSON.stringify(join(root, 'dist/cli/main.js'))};`,
+    `import { youngSize } from ${JSON.stringify(join(root, 'dist/cli/heap.js'))};`,
+    `await main(process.argv.slice(2));`,
+    `writeSync(3, JSON.stringify({ young: youngSize() }));`,
+  ].join('\n'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function analyze(env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [probe, 'analyze', '--summary', file], {
+    encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    env: { ...process.env, TZ: 'UTC', ...env },
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return { stdout: r.stdout, young: (JSON.parse(String(r.output[3])) as { young: number }).young };
+}
+
+describe('the bin sizes its heap', () => {
+  it('the young generation stops at its cap; FWDIAG_HEAP=v8 lets it grow; the output is the same', () => {
+    const tuned = analyze({ FWDIAG_HEAP: '' });
+    const v8 = analyze({ FWDIAG_HEAP: 'v8' });
+    expect(tuned.young).toBeLessThanOrEqual(YOUNG_CAP * 1.1);
+    expect(v8.young).toBeGreaterThan(YOUNG_CAP * 2);
+    expect(tuned.stdout).toBe(v8.stdout);
+    expect((JSON.parse(tuned.stdout) as { summary: { input: { lines: number } } }).summary.input.lines).toBe(LINES);
+  }, 120_000);
+});
