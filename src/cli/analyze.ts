@@ -2,11 +2,10 @@
  * `fwdiag analyze [FILE…]`: parse, classify, print verdicts. Wiring only: flags → zod-validated options, inputs →
  * parser → classifier → writer. SIGINT/SIGTERM (and EOF) end the stream and print the summary.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, usageFromParseArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
@@ -100,33 +99,23 @@ function positiveInt(text: string, name: string): number {
 
 /** argv → options; every problem is a UsageError before any input is opened. */
 export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: normaliseKmsgFlag(argv),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'boolean' },
-        summary: { type: 'boolean' },
-        color: { type: 'string' },
-        settle: { type: 'string' },
-        window: { type: 'string' },
-        ephemeral: { type: 'string' },
-        'scan-ports': { type: 'string' },
-        'scan-window': { type: 'string' },
-        'max-flows': { type: 'string' },
-        platform: { type: 'string' },
-        role: { type: 'string' },
-        'host-role': { type: 'string', multiple: true },
-        ruleset: { type: 'string' },
-        catalog: { type: 'string', multiple: true },
-        ...LIVE_INPUT_FLAGS,
-      },
-    });
-  } catch (e) {
-    usageFromParseArgs(e);
-  }
+  const parsed = commandArgs(normaliseKmsgFlag(argv), {
+    json: { type: 'boolean' },
+    summary: { type: 'boolean' },
+    color: { type: 'string' },
+    settle: { type: 'string' },
+    window: { type: 'string' },
+    ephemeral: { type: 'string' },
+    'scan-ports': { type: 'string' },
+    'scan-window': { type: 'string' },
+    'max-flows': { type: 'string' },
+    platform: { type: 'string' },
+    role: { type: 'string' },
+    'host-role': { type: 'string', multiple: true },
+    ruleset: { type: 'string' },
+    catalog: { type: 'string', multiple: true },
+    ...LIVE_INPUT_FLAGS,
+  });
   const v = parsed.values;
   if (v.help) return 'help';
 

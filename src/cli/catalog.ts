@@ -2,9 +2,9 @@
  * `fwdiag catalog [PLATFORM[/ROLE]]`: prints the role catalog (which ports each node role needs, from which document).
  * Wiring only: flags → options, catalog files → lookups → a table or JSON.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
+import { commandArgs } from './options.js';
 import type { Command } from './io.js';
 import { entriesFor, formatEntryPort, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
@@ -42,25 +42,15 @@ const optionsSchema = z.object({
 export type CatalogCliOptions = z.output<typeof optionsSchema>;
 
 export function parseCatalogArgs(argv: string[]): CatalogCliOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        cni: { type: 'string' },
-        addon: { type: 'string', multiple: true },
-        port: { type: 'string' },
-        proto: { type: 'string' },
-        catalog: { type: 'string', multiple: true },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see fwdiag catalog --help)`, { cause: e });
-  }
+  const parsed = commandArgs(argv, {
+    cni: { type: 'string' },
+    addon: { type: 'string', multiple: true },
+    port: { type: 'string' },
+    proto: { type: 'string' },
+    catalog: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (parsed.positionals.length > 1) throw new UsageError('give at most one PLATFORM[/ROLE]');

@@ -3,9 +3,9 @@
  * Wiring only: flags → options, files → zod-validated policy/fragments → resolvePolicy → compileTarget → stdout.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
+import { commandArgs } from './options.js';
 import type { CliIO, Command } from './io.js';
 import { loadCatalog, parseYamlText } from '../catalog/index.js';
 import { TARGETS, compileTarget, parseFragment, parsePolicy, resolvePolicy } from '../compile/index.js';
@@ -42,25 +42,15 @@ const optionsSchema = z.object({
 export type CompileCliOptions = z.output<typeof optionsSchema>;
 
 export function parseCompileArgs(argv: string[]): CompileCliOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        target: { type: 'string' },
-        policy: { type: 'string' },
-        platform: { type: 'string' },
-        role: { type: 'string' },
-        extra: { type: 'string', multiple: true },
-        catalog: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see fwdiag compile --help)`, { cause: e });
-  }
+  const parsed = commandArgs(argv, {
+    target: { type: 'string' },
+    policy: { type: 'string' },
+    platform: { type: 'string' },
+    role: { type: 'string' },
+    extra: { type: 'string', multiple: true },
+    catalog: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  }, false);
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.target === undefined) throw new UsageError(`--target is required: ${TARGETS.join(', ')}`);

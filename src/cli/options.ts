@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 
@@ -36,6 +37,21 @@ export function flag<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
 export function usageFromParseArgs(e: unknown): never {
   const msg = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
   throw new UsageError(msg, { cause: e });
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type CommandArgs<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>>;
+
+/**
+ * A command's words → flags and positionals (node:util parseArgs, strict; positionals unless `allowPositionals` is
+ * false); an unknown flag, a missing value or an unwanted positional is a UsageError (run() adds the line pointing to the command's --help).
+ */
+export function commandArgs<const O extends Options>(args: string[], options: O, allowPositionals = true): CommandArgs<O> {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (e) {
+    return usageFromParseArgs(e);
+  }
 }
 
 /** A `--prefix` value: the start of the LOG prefixes to keep (iptables allows 29 characters, nft 127). */

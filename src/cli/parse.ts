@@ -2,10 +2,9 @@
  * `fwdiag parse [FILE…]`: every netfilter LOG line → one NDJSON event. Wiring only: flags → options (zod), inputs →
  * parser → NDJSON writer with backpressure.
  */
-import { parseArgs } from 'node:util';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, prefixHelp, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, usageFromParseArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, prefixHelp, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, commandArgs } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
@@ -44,21 +43,11 @@ export interface ParseOptions {
 }
 
 export function parseParseArgs(argv: string[]): ParseOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: normaliseKmsgFlag(argv),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        issues: { type: 'boolean' },
-        stats: { type: 'boolean' },
-        ...LIVE_INPUT_FLAGS,
-      },
-    });
-  } catch (e) {
-    usageFromParseArgs(e);
-  }
+  const parsed = commandArgs(normaliseKmsgFlag(argv), {
+    issues: { type: 'boolean' },
+    stats: { type: 'boolean' },
+    ...LIVE_INPUT_FLAGS,
+  });
   const v = parsed.values;
   if (v.help === true) return 'help';
   if (v['from-start'] === true && v.follow !== true) throw new UsageError('--from-start goes with --follow');

@@ -9,7 +9,6 @@
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { InputError, UsageError } from './errors.js';
@@ -21,7 +20,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, type Flow } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
-import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly } from './options.js';
+import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -114,37 +113,27 @@ function must<T>(r: { ok: true; value: T } | { ok: false; message: string }, fla
 
 /** argv → options; every problem is a UsageError before any input is opened. */
 export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: normaliseKmsgFlag(argv, 'ring'),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        format: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        'max-rows': { type: 'string' },
-        'fail-on': { type: 'string' },
-        window: { type: 'string' },
-        burst: { type: 'string' },
-        'burst-flows': { type: 'string' },
-        'merge-gap': { type: 'string' },
-        settle: { type: 'string' },
-        platform: { type: 'string' },
-        role: { type: 'string' },
-        'host-role': { type: 'string', multiple: true },
-        ruleset: { type: 'string' },
-        'allow-unknown': { type: 'boolean' },
-        tz: { type: 'string' },
-        kmsg: { type: 'string' },
-        prefix: { type: 'string', multiple: true },
-        'no-progress': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see fwdiag report --help)`, { cause: e });
-  }
+  const parsed = commandArgs(normaliseKmsgFlag(argv, 'ring'), {
+    format: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    'max-rows': { type: 'string' },
+    'fail-on': { type: 'string' },
+    window: { type: 'string' },
+    burst: { type: 'string' },
+    'burst-flows': { type: 'string' },
+    'merge-gap': { type: 'string' },
+    settle: { type: 'string' },
+    platform: { type: 'string' },
+    role: { type: 'string' },
+    'host-role': { type: 'string', multiple: true },
+    ruleset: { type: 'string' },
+    'allow-unknown': { type: 'boolean' },
+    tz: { type: 'string' },
+    kmsg: { type: 'string' },
+    prefix: { type: 'string', multiple: true },
+    'no-progress': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.tz !== undefined) {

@@ -3,7 +3,6 @@
  * why and the evidence. Wiring only: flags → zod-validated options, inputs → parser → classifier (plus a bounded
  * sampler of raw lines per flow, which the classifier does not keep) → suggest() → renderer.
  */
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
@@ -12,7 +11,7 @@ import { readResults } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
-import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly } from './options.js';
+import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadCatalog } from '../catalog/index.js';
 import { parsePrefix } from '../ruleset/addr.js';
@@ -96,38 +95,28 @@ const FLAG_OF: Record<string, string> = {
 
 /** argv → options; every problem is a UsageError before any input is opened. */
 export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: normaliseKmsgFlag(argv, 'ring'),
-      allowPositionals: true,
-      strict: true,
-      options: {
-        platform: { type: 'string' },
-        role: { type: 'string' },
-        'host-role': { type: 'string', multiple: true },
-        ruleset: { type: 'string' },
-        'cluster-subnet': { type: 'string' },
-        'control-plane': { type: 'string', multiple: true },
-        'allow-unknown': { type: 'boolean' },
-        chain: { type: 'string' },
-        catalog: { type: 'string', multiple: true },
-        samples: { type: 'string' },
-        json: { type: 'boolean' },
-        format: { type: 'string' },
-        settle: { type: 'string' },
-        'scan-ports': { type: 'string' },
-        'scan-window': { type: 'string' },
-        ephemeral: { type: 'string' },
-        tz: { type: 'string' },
-        kmsg: { type: 'string' },
-        prefix: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see fwdiag suggest --help)`, { cause: e });
-  }
+  const parsed = commandArgs(normaliseKmsgFlag(argv, 'ring'), {
+    platform: { type: 'string' },
+    role: { type: 'string' },
+    'host-role': { type: 'string', multiple: true },
+    ruleset: { type: 'string' },
+    'cluster-subnet': { type: 'string' },
+    'control-plane': { type: 'string', multiple: true },
+    'allow-unknown': { type: 'boolean' },
+    chain: { type: 'string' },
+    catalog: { type: 'string', multiple: true },
+    samples: { type: 'string' },
+    json: { type: 'boolean' },
+    format: { type: 'string' },
+    settle: { type: 'string' },
+    'scan-ports': { type: 'string' },
+    'scan-window': { type: 'string' },
+    ephemeral: { type: 'string' },
+    tz: { type: 'string' },
+    kmsg: { type: 'string' },
+    prefix: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.platform === undefined || v.role === undefined) throw new UsageError('--platform P and --role R are required (see fwdiag suggest --help)');

@@ -5,9 +5,9 @@
  */
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
+import { commandArgs } from './options.js';
 import type { CliIO, Command } from './io.js';
 import { createParser } from '../parse/parse-line.js';
 import type { DropEvent } from '../parse/event.js';
@@ -48,23 +48,13 @@ const optionsSchema = z.object({
 export type TraceCliOptions = z.output<typeof optionsSchema>;
 
 export function parseTraceArgs(argv: string[]): TraceCliOptions | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ruleset: { type: 'string' },
-        family: { type: 'string' },
-        verbose: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message} (see fwdiag trace --help)`, { cause: e });
-  }
+  const parsed = commandArgs(argv, {
+    ruleset: { type: 'string' },
+    family: { type: 'string' },
+    verbose: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   const v = parsed.values;
   if (v.help) return 'help';
   if (v.ruleset === undefined) throw new UsageError('--ruleset FILE|live is required (see fwdiag trace --help)');
