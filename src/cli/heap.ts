@@ -17,6 +17,7 @@
  * MB. `FWDIAG_HEAP=v8` keeps V8's defaults, and a flag the user gave Node for the same knob (NODE_OPTIONS or the
  * command line) wins over this one.
  */
+import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
 /** the young generation (both semi-spaces) stops growing once it is this large */
@@ -53,25 +54,43 @@ export function youngSize(): number {
 let tuned = false;
 
 /**
- * Applies heapPlan to this process, once. The young generation's size is looked at every 10 ms (an unref'd timer:
- * it never keeps the process alive) until it reaches YOUNG_CAP; then its growth is stopped and the timer ends.
+ * Applies heapPlan to this process, once. The young generation only grows in a scavenge, so its size is looked at
+ * after each garbage collection (a PerformanceObserver of 'gc' entries: no timer, nothing while idle) until it
+ * reaches YOUNG_CAP; then its growth is stopped.
+ *
+ * Starting a worker thread (stdin on a pipe is read by one) puts the growth factor back to V8's default (seen on
+ * Node 20, 22 and 24: a worker started after the flag was set leaves the young generation growing to 32 MiB): the
+ * flags are set again every millisecond from the 'worker' event until the worker is online.
  */
 export function tuneHeap(env: Record<string, string | undefined> = process.env, execArgv: readonly string[] = process.execArgv): HeapPlan {
   const plan = heapPlan(env, execArgv);
   if (tuned) return plan;
   tuned = true;
-  if (plan.oldGrowth) v8.setFlagsFromString(`--heap-growing-percent=${OLD_GROWING_PERCENT}`);
-  if (plan.youngCap) {
-    const stop = () => v8.setFlagsFromString('--semi-space-growth-factor=1');
-    if (youngSize() >= YOUNG_CAP) stop();
-    else {
-      const timer = setInterval(() => {
-        if (youngSize() < YOUNG_CAP) return;
-        stop();
-        clearInterval(timer);
-      }, 10);
-      timer.unref();
-    }
-  }
+  let capped = false;
+  const apply = () => {
+    if (plan.oldGrowth) v8.setFlagsFromString(`--heap-growing-percent=${OLD_GROWING_PERCENT}`);
+    if (capped) v8.setFlagsFromString('--semi-space-growth-factor=1');
+  };
+  apply();
+  if (!plan.youngCap) return plan;
+  const cap = () => {
+    if (capped || youngSize() < YOUNG_CAP) return;
+    capped = true;
+    apply();
+    gcs.disconnect();
+  };
+  const gcs = new PerformanceObserver(cap);
+  gcs.observe({ entryTypes: ['gc'] });
+  cap();
+  process.on('worker', (w) => {
+    const again = setInterval(apply, 1);
+    again.unref();
+    const done = () => {
+      clearInterval(again);
+      apply();
+    };
+    w.once('online', done);
+    w.once('exit', done);
+  });
   return plan;
 }

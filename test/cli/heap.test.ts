@@ -1,10 +1,11 @@
 /**
  * The bin's heap sizing (src/cli/heap.ts): what it decides from the environment, and — in a real Node process
  * running `fwdiag analyze` on 300k corpus lines — that the young generation stops at its cap (V8's default lets it
- * grow to 32 MiB here), that FWDIAG_HEAP=v8 leaves V8 alone, and that the output is the same either way.
+ * grow to 32 MiB here), also when stdin is a pipe read by a worker thread, that FWDIAG_HEAP=v8 leaves V8 alone, and
+ * that the output is the same either way.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -53,9 +54,11 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function analyze(env: Record<string, string>) {
-  const r = spawnSync(process.execPath, [probe, 'analyze', '--summary', file], {
-    encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+/** analyze --summary of the corpus, named as FILE or (`pipe`) on stdin through a pipe: read by a worker thread */
+function analyze(env: Record<string, string>, pipe = false) {
+  const r = spawnSync(process.execPath, pipe ? [probe, 'analyze', '--summary'] : [probe, 'analyze', '--summary', file], {
+    encoding: 'utf8', maxBuffer: 64 << 20, stdio: [pipe ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
+    input: pipe ? readFileSync(file) : undefined,
     env: { ...process.env, TZ: 'UTC', ...env },
   });
   expect(r.status, r.stderr).toBe(0);
@@ -70,5 +73,13 @@ describe('the bin sizes its heap', () => {
     expect(v8.young).toBeGreaterThan(YOUNG_CAP * 2);
     expect(tuned.stdout).toBe(v8.stdout);
     expect((JSON.parse(tuned.stdout) as { summary: { input: { lines: number } } }).summary.input.lines).toBe(LINES);
+  }, 120_000);
+
+  it('also with stdin on a pipe, read by a worker thread (whose start puts V8\'s growth factor back)', () => {
+    const tuned = analyze({ FWDIAG_HEAP: '' }, true);
+    const v8 = analyze({ FWDIAG_HEAP: 'v8' }, true);
+    expect(tuned.young).toBeLessThanOrEqual(YOUNG_CAP * 1.1);
+    expect(v8.young).toBeGreaterThan(YOUNG_CAP * 2);
+    expect(tuned.stdout).toBe(v8.stdout);
   }, 120_000);
 });
