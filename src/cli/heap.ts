@@ -32,16 +32,18 @@ export interface HeapPlan {
 }
 
 /**
- * What to tune, from the environment and Node's own flags (pure). Nothing when FWDIAG_HEAP=v8; a knob the user set
- * for Node (in NODE_OPTIONS or on node's command line) is left to them. V8's own spelling takes `-` and `_` alike.
+ * What to tune, from the environment, Node's own flags and V8's version (pure). Nothing when FWDIAG_HEAP=v8; a knob
+ * the user set for Node (in NODE_OPTIONS or on node's command line) is left to them (V8 takes `-` and `_` alike).
+ * The young generation's cap only on V8 before 13 (Node 20, 22): V8 13 (Node 24) sizes it by other rules and goes on
+ * growing it with the growth factor at 1 (measured), so there the old generation's knob is all.
  */
-export function heapPlan(env: Record<string, string | undefined>, execArgv: readonly string[]): HeapPlan {
+export function heapPlan(env: Record<string, string | undefined>, execArgv: readonly string[], v8Version = process.versions.v8): HeapPlan {
   if (env['FWDIAG_HEAP'] === 'v8') return { oldGrowth: false, youngCap: false };
   const given = [...execArgv, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/)].map((a) => a.replaceAll('_', '-'));
   const has = (names: string[]) => given.some((a) => names.some((n) => a === `--${n}` || a.startsWith(`--${n}=`)));
   return {
     oldGrowth: !has(['heap-growing-percent']),
-    youngCap: !has(['max-semi-space-size', 'min-semi-space-size', 'semi-space-growth-factor']),
+    youngCap: Number.parseInt(v8Version, 10) < 13 && !has(['max-semi-space-size', 'min-semi-space-size', 'semi-space-growth-factor']),
   };
 }
 
@@ -59,7 +61,7 @@ let tuned = false;
  * reaches YOUNG_CAP; then its growth is stopped.
  *
  * Starting a worker thread (stdin on a pipe is read by one) puts the growth factor back to V8's default (seen on
- * Node 20, 22 and 24: a worker started after the flag was set leaves the young generation growing to 32 MiB): the
+ * Node 20 and 22: a worker started after the flag was set leaves the young generation growing to 32 MiB): the
  * flags are set again every millisecond from the 'worker' event until the worker is online.
  */
 export function tuneHeap(env: Record<string, string | undefined> = process.env, execArgv: readonly string[] = process.execArgv): HeapPlan {

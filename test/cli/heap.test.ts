@@ -14,18 +14,22 @@ import { heapPlan, YOUNG_CAP } from '../../src/cli/heap.js';
 
 describe('heapPlan', () => {
   it('tunes both by default', () => {
-    expect(heapPlan({}, [])).toEqual({ oldGrowth: true, youngCap: true });
+    expect(heapPlan({}, [], '11.3.244.8-node.38')).toEqual({ oldGrowth: true, youngCap: true });
+    expect(heapPlan({}, [], '12.4.254.21-node.57')).toEqual({ oldGrowth: true, youngCap: true });
+  });
+  it('V8 13 (Node 24): the old generation only (its young generation grows with the growth factor at 1)', () => {
+    expect(heapPlan({}, [], '13.6.233.17-node.53')).toEqual({ oldGrowth: true, youngCap: false });
   });
   it('FWDIAG_HEAP=v8 keeps V8 defaults', () => {
     expect(heapPlan({ FWDIAG_HEAP: 'v8' }, [])).toEqual({ oldGrowth: false, youngCap: false });
   });
   it("a knob the user gave Node is theirs, spelt with - or _, in execArgv or NODE_OPTIONS", () => {
-    expect(heapPlan({}, ['--max-semi-space-size=16'])).toEqual({ oldGrowth: true, youngCap: false });
-    expect(heapPlan({ NODE_OPTIONS: '--enable-source-maps  --max_semi_space_size=4' }, [])).toEqual({ oldGrowth: true, youngCap: false });
-    expect(heapPlan({}, ['--heap_growing_percent=50'])).toEqual({ oldGrowth: false, youngCap: true });
-    expect(heapPlan({}, ['--semi-space-growth-factor', '2'])).toEqual({ oldGrowth: true, youngCap: false });
+    expect(heapPlan({}, ['--max-semi-space-size=16'], '11.3')).toEqual({ oldGrowth: true, youngCap: false });
+    expect(heapPlan({ NODE_OPTIONS: '--enable-source-maps  --max_semi_space_size=4' }, [], '11.3')).toEqual({ oldGrowth: true, youngCap: false });
+    expect(heapPlan({}, ['--heap_growing_percent=50'], '11.3')).toEqual({ oldGrowth: false, youngCap: true });
+    expect(heapPlan({}, ['--semi-space-growth-factor', '2'], '11.3')).toEqual({ oldGrowth: true, youngCap: false });
     // other flags, and names that only start the same, change nothing
-    expect(heapPlan({ NODE_OPTIONS: '--max-old-space-size=128' }, ['--max-semi-space-sizes=1'])).toEqual({ oldGrowth: true, youngCap: true });
+    expect(heapPlan({ NODE_OPTIONS: '--max-old-space-size=128' }, ['--max-semi-space-sizes=1'], '11.3')).toEqual({ oldGrowth: true, youngCap: true });
   });
 });
 
@@ -69,7 +73,8 @@ describe('the bin sizes its heap', () => {
   it('the young generation stops at its cap; FWDIAG_HEAP=v8 lets it grow; the output is the same', () => {
     const tuned = analyze({ FWDIAG_HEAP: '' });
     const v8 = analyze({ FWDIAG_HEAP: 'v8' });
-    expect(tuned.young).toBeLessThanOrEqual(YOUNG_CAP * 1.1);
+    // (the machine's Node 20 caps; on V8 13 heapPlan leaves the young generation alone)
+    if (heapPlan({}, []).youngCap) expect(tuned.young).toBeLessThanOrEqual(YOUNG_CAP * 1.1);
     expect(v8.young).toBeGreaterThan(YOUNG_CAP * 2);
     expect(tuned.stdout).toBe(v8.stdout);
     expect((JSON.parse(tuned.stdout) as { summary: { input: { lines: number } } }).summary.input.lines).toBe(LINES);
@@ -78,7 +83,7 @@ describe('the bin sizes its heap', () => {
   it('also with stdin on a pipe, read by a worker thread (whose start puts V8\'s growth factor back)', () => {
     const tuned = analyze({ FWDIAG_HEAP: '' }, true);
     const v8 = analyze({ FWDIAG_HEAP: 'v8' }, true);
-    expect(tuned.young).toBeLessThanOrEqual(YOUNG_CAP * 1.1);
+    if (heapPlan({}, []).youngCap) expect(tuned.young).toBeLessThanOrEqual(YOUNG_CAP * 1.1);
     expect(v8.young).toBeGreaterThan(YOUNG_CAP * 2);
     expect(tuned.stdout).toBe(v8.stdout);
   }, 120_000);
