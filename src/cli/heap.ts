@@ -5,24 +5,30 @@
  * tuned for short-lived objects: it lets the young generation grow to 2 × 16 MiB when many objects survive a
  * scavenge (flows do), and lets the old generation reach up to about four times its live size before a major
  * collection (expired flows die old). For `analyze` on the bench corpus that is 145-150 MB of peak RSS for ~55 MB of
- * live heap, and on a 7.2M-line input ~217 MB for ~80 MB. Two V8 flags that V8 reads each time it resizes a space,
+ * live heap, and on a 7.2M-line input ~205-237 MB for ~80 MB. Two V8 flags that V8 reads each time it resizes a space,
  * set here when the process starts:
  *
  * - `--heap-growing-percent=50`: the old generation may grow 50 % past what the last major collection kept before
- *   the next one (not up to 4x). 20 % kept a little less (7.2M lines: ~150 against ~161 MB) but cost `report`, whose
- *   live heap is larger, ~12 % of its time (3.25-3.38 s against 2.86-2.99 s with V8's default; 50 %: 2.97-3.18 s);
+ *   the next one (not up to 4x). 20 % kept a little less (7.2M lines, young generation at 8 MiB: ~150 against ~161
+ *   MB) but cost `report`, whose live heap is larger, ~12 % of its time (3.25-3.38 s against 2.86-2.99 s with V8's
+ *   default; 50 %: 2.97-3.18 s);
  * - `--semi-space-growth-factor=1` once the young generation has grown to YOUNG_CAP: it stops growing there
  *   (V8 reads no maximum semi-space size after start-up, so the growth is stopped when it is reached).
  *
- * Measured (README, Performance): `analyze` on the bench corpus at the same speed, peak RSS ~145 → ~115 MB; 7.2M
- * lines ~205-237 → ~161 MB. `FWDIAG_HEAP=v8` keeps V8's defaults, and a flag the user gave Node for the same knob
- * (NODE_OPTIONS or the command line) wins over this one.
+ * Measured (README, Inputs): `analyze` on the bench corpus at the same speed, peak RSS ~145 → ~124 MB; 7.2M lines
+ * ~205-237 → ~184 MB; 14.4M lines ~273-293 → ~187 MB. `FWDIAG_HEAP=v8` keeps V8's defaults, and a flag the user
+ * gave Node for the same knob (NODE_OPTIONS or the command line) wins over this one.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
-/** the young generation (both semi-spaces) stops growing once it is this large */
-export const YOUNG_CAP = 8 * 1024 * 1024;
+/**
+ * The young generation (both semi-spaces) stops growing once it is this large. Measured on the bench corpus
+ * (`analyze --summary`, `--trace-gc`): V8's default 32 MiB, 31 scavenges 99 ms + 2 mark-compacts 7 ms, 143-147 MB
+ * peak RSS; 16 MiB, 49 scavenges 72 ms + 4 mark-compacts 16 ms, 123-125 MB; 8 MiB, 92 scavenges 140 ms + 4
+ * mark-compacts 15 ms (~3 % of the run), ~115 MB.
+ */
+export const YOUNG_CAP = 16 * 1024 * 1024;
 export const OLD_GROWING_PERCENT = 50;
 
 export interface HeapPlan {
