@@ -92,6 +92,14 @@ export function makeLine(rnd, i) {
   return `[ ${mono}] ${host} kernel: ${body}`;
 }
 
+/** `lines` corpus lines from a PRNG seeded with `seed`, newline-terminated (tests write it to files of their own). */
+export function corpusText(lines, seed) {
+  const rnd = mulberry32(seed);
+  const out = [];
+  for (let i = 0; i < lines; i++) out.push(makeLine(rnd, i));
+  return `${out.join('\n')}\n`;
+}
+
 /** Writes the corpus (if not already there at this version) and returns its path. */
 export function ensureCorpus(path, lines) {
   const stamp = `${path}.meta`;

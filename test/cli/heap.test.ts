@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+import { corpusText } from '../../bench/corpus.mjs';
 import { heapPlan, YOUNG_CAP } from '../../src/cli/heap.js';
 
 describe('heapPlan', () => {
@@ -42,10 +42,7 @@ let probe = '';
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'fwdiag-heap-'));
   file = join(dir, 'big.log');
-  const rnd = mulberry32(7);
-  const out: string[] = [];
-  for (let i = 0; i < LINES; i++) out.push(makeLine(rnd, i));
-  writeFileSync(file, `${out.join('\n')}\n`);
+  writeFileSync(file, corpusText(LINES, 7));
   // what bin/fwdiag.js does (main()), then the young generation's size on fd 3
   probe = join(dir, 'probe.mjs');
   writeFileSync(probe, [

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+import { corpusText } from '../../bench/corpus.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/fwdiag.js');
@@ -19,10 +19,7 @@ let file = '';
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'fwdiag-mem-'));
   file = join(dir, 'big.log');
-  const rnd = mulberry32(99);
-  const out: string[] = [];
-  for (let i = 0; i < LINES; i++) out.push(makeLine(rnd, i));
-  writeFileSync(file, `${out.join('\n')}\n`);
+  writeFileSync(file, corpusText(LINES, 99));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+import { corpusText } from '../../bench/corpus.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/fwdiag.js');
@@ -133,9 +133,8 @@ describe('fwdiag parse from a pipe (stdin read on a thread, its buffers reused)'
   it('prints the same bytes as from the file: plain, gzip, and a first chunk of one byte', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fwdiag-pipe-'));
     // ~9 MB: more than the 4 MiB read-ahead, so the reader waits for the parser and its buffers come round again
-    const rnd = mulberry32(5);
     const f = join(dir, 'big.log');
-    writeFileSync(f, `${Array.from({ length: 36_000 }, (_, i) => makeLine(rnd, i) as string).join('\n')}\n`);
+    writeFileSync(f, corpusText(36_000, 5));
     const gz = join(dir, 'big.log.gz');
     writeFileSync(gz, gzipSync(readFileSync(f)));
     const sh = (cmd: string) => execFileSync('bash', ['-c', `set -o pipefail; ${cmd}`], { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, TZ: 'UTC' } });

@@ -14,7 +14,7 @@ import { createClassifier } from '../../src/classify/classifier.js';
 import type { Report } from '../../src/report/types.js';
 import type { Flow } from '../../src/classify/flows.js';
 import { KMSG, NOW, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
-import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+import { corpusText } from '../../bench/corpus.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -144,9 +144,8 @@ describe('report on the Harvester upgrade sample', () => {
   });
 
   it('one log read as packets (the scanner\'s records, no events) gives the same report as read as events', async () => {
-    const rnd = mulberry32(11);
     const corpus = join(tmp, 'corpus.log');
-    writeFileSync(corpus, `${Array.from({ length: 30_000 }, (_, i) => makeLine(rnd, i) as string).join('\n')}\n`);
+    writeFileSync(corpus, corpusText(30_000, 11));
     const cases: string[][] = [
       [SAMPLE], [SAMPLE, '--platform', 'harvester', '--role', 'control-plane'], [KMSG], [SYSLOG, '--platform', 'harvester', '--role', 'worker'],
       [corpus], [corpus, '--platform', 'harvester', '--role', 'control-plane', '--window', '2024-04-22T10:00:00Z..2024-04-22T10:05:00Z'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { suggestCommand, parseSuggestArgs, runSuggest, SUGGEST_USAGE } from '../../src/cli/suggest.js';
-import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
+import { corpusText } from '../../bench/corpus.mjs';
 import { UsageError, InputError } from '../../src/cli/errors.js';
 import { analyzeCommand } from '../../src/cli/analyze.js';
 import { Readable } from 'node:stream';
@@ -171,9 +171,8 @@ describe('fwdiag suggest: lines the scanner reads come as packets', () => {
   it('gives the same output as reading every line as an event (fixtures, two files, a 30k-line corpus)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fwdiag-suggest-pk-'));
     try {
-      const rnd = mulberry32(13);
       const corpus = join(dir, 'corpus.log');
-      writeFileSync(corpus, `${Array.from({ length: 30_000 }, (_, i) => makeLine(rnd, i) as string).join('\n')}\n`);
+      writeFileSync(corpus, corpusText(30_000, 13));
       const cases: string[][] = [
         [SAMPLE, '--json'], [SAMPLE, '--format', 'policy'], ['fixtures/kernel/kmsg.txt', 'fixtures/kernel/syslog.txt', '--json', '--samples', '10'],
         [corpus, '--json', '--allow-unknown'], [corpus, '--format', 'iptables', '--cluster-subnet', '192.168.122.0/24'],
