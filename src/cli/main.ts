@@ -32,7 +32,7 @@ Diagnose host-firewall drops on Kubernetes nodes from the kernel's netfilter LOG
   fwdiag trace --ruleset FILE LINE   which rule of a ruleset decided a logged packet
   fwdiag suggest [FILE…] --platform P --role R   the narrowest ACCEPT for genuinely blocked flows
   fwdiag report [FILE…]              after an upgrade: genuine blocks or conntrack noise? (md, html with chart, json)
-  fwdiag compile --target T …        a role's firewall policy as iptables, ip(6)tables-restore, nft, talos, harvester-cloudinit
+  fwdiag compile --target T …        a role's policy: iptables, ip(6)tables-restore, nft, talos, harvester-cloudinit
 
 Run 'fwdiag COMMAND --help' for a command's options. Global: --debug (stack traces), --version, -h/--help.
 `;

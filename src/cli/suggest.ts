@@ -34,8 +34,8 @@ produce an ACCEPT. Reads FILEs (plain or .gz; - for stdin), or stdin when none i
   --role R                the node role of the hosts in the logs (control-plane, worker, server, agent, …)
   --host-role HOST=ROLE   the role of one log host (repeatable); other hosts have --role
   --ruleset FILE|live     the ruleset that logged the drops (iptables-save or nft -j JSON; live: this machine's
-                          now, from iptables-save and nft): shadowed or inapplicable ACCEPTs become the reason, and rules are placed before
-                          the chain's LOG/DROP
+                          now, from iptables-save and nft): shadowed or inapplicable ACCEPTs become the reason,
+                          and rules are placed before the chain's LOG/DROP
   --cluster-subnet CIDR   all cluster machines: cluster-scoped ports are opened to it (else: observed clients)
   --control-plane ADDR    control-plane address or CIDR (repeatable, or comma-separated): control-plane ports
                           (etcd …) are opened to them (else: observed clients)
