@@ -1,6 +1,7 @@
 import type { LineSource } from '../input/types.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { type NdjsonSink, createParser } from '../parse/parse-line.js';
+import { heapTick } from './heap.js';
 
 /** What every way of reading takes. */
 export interface ReadCommon {
@@ -138,6 +139,7 @@ export async function* readResults(
               }
             }
           }
+          heapTick();
           yield batch(results);
           if (opts.signal.aborted) break;
         }
@@ -154,6 +156,7 @@ export async function* readResults(
           }
         }
         results.length = k;
+        heapTick();
         yield batch(results);
         if (opts.signal.aborted) break;
       }
