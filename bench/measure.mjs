@@ -50,11 +50,11 @@ if (mode === 'naive') {
   report(totals.lines);
 } else if (mode === 'parse-cli' || mode === 'analyze-cli' || mode === 'report-cli' || mode === 'suggest-cli' || mode === 'analyze-pipe') {
   // The CLI exactly as `fwdiag parse FILE > /dev/null` / `fwdiag analyze --summary FILE > /dev/null` (…) runs it
-  // (bin/fwdiag.js calls main(): tuneHeap() and run()); stdout is /dev/null, opened by the parent. analyze-pipe: `cat CORPUS | fwdiag
+  // (bin/fwdiag.js calls the bundle's main(): tuneHeap() and run()); stdout is /dev/null, opened by the parent. analyze-pipe: `cat CORPUS | fwdiag
   // analyze --summary`, stdin a pipe the parent's shell fills with cat.
-  const { run } = await import('../dist/cli/main.js');
-  // as bin/fwdiag.js (main()) does before run(): fwdiag's heap sizing (src/cli/heap.ts; FWDIAG_HEAP=v8 turns it off)
-  const { tuneHeap } = await import('../dist/cli/heap.js');
+  // the bundle bin/fwdiag.js runs (dist/bin, src/build/bundle.ts), and what its main() does before run(): fwdiag's
+  // heap sizing (src/cli/heap.ts; FWDIAG_HEAP=v8 turns it off), the bundle's own instance of it
+  const { run, tuneHeap } = await import('../dist/bin/main.js');
   tuneHeap(process.env, process.execArgv);
   const argv = {
     'parse-cli': ['parse', '--stats', corpus],

@@ -7,6 +7,9 @@ import type { Command, CliIO } from './io.js';
 import { isFwdiagError } from './errors.js';
 import { tuneHeap } from './heap.js';
 
+/** (re-exported for the bench, which runs the bundled CLI as the bin does: the bundle's own heap sizing) */
+export { tuneHeap };
+
 /**
  * Each command is imported when it runs: `fwdiag parse` should not pay for loading the live view (Ink, React), the
  * report's charts or the rule compiler.

@@ -1,0 +1,50 @@
+/**
+ * bin/fwdiag.js runs the bundle the build writes (src/build/bundle.ts): `fwdiag analyze` loads its own chunks from
+ * dist/bin and nothing from dist/'s module tree or zod's ~95 files (counted with a module loader hook), and prints
+ * what the unbundled CLI prints.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { corpusText } from '../../bench/corpus.mjs';
+
+const root = new URL('../../', import.meta.url).pathname;
+let dir = '';
+let log = '';
+let hooks = '';
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fwdiag-bundle-'));
+  log = join(dir, 'small.log');
+  writeFileSync(log, corpusText(2000, 3));
+  // a loader hook that names every module it loads on stderr
+  writeFileSync(join(dir, 'hooks.mjs'), `export async function load(url, context, next) { process.stderr.write('LOADED ' + url + '\\n'); return next(url, context); }\n`);
+  hooks = join(dir, 'register.mjs');
+  writeFileSync(hooks, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${join(dir, 'hooks.mjs')}`)});\n`);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function analyze(entry: string) {
+  const r = spawnSync(process.execPath, ['--import', hooks, entry, 'analyze', '--summary', log], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  expect(r.status, r.stderr).toBe(0);
+  const loaded = r.stderr.split('\n').filter((l) => l.startsWith(`LOADED file://${root}`)).map((l) => l.slice(`LOADED file://${root}`.length));
+  return { stdout: r.stdout, loaded };
+}
+
+describe('the bin runs the bundled CLI', () => {
+  it('loads its chunks from dist/bin only, and prints what dist/cli prints', () => {
+    const bundled = analyze(join(root, 'bin/fwdiag.js'));
+    expect(bundled.loaded.filter((p) => p !== 'bin/fwdiag.js' && !p.startsWith('dist/bin/'))).toEqual([]);
+    expect(bundled.loaded.length).toBeLessThan(30);
+
+    const entry = join(dir, 'unbundled.mjs');
+    writeFileSync(entry, `import { main } from ${JSON.stringify(join(root, 'dist/cli/main.js'))};\nawait main(process.argv.slice(2));\n`);
+    const unbundled = analyze(entry);
+    // the module tree the bundle spares: dist/'s files and zod's
+    expect(unbundled.loaded.filter((p) => p.startsWith('node_modules/zod/')).length).toBeGreaterThan(50);
+    expect(bundled.stdout).toBe(unbundled.stdout);
+    expect((JSON.parse(bundled.stdout) as { summary: { input: { lines: number } } }).summary.input.lines).toBe(2000);
+  }, 60_000);
+});
