@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs, must, hostRolesOf } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
@@ -16,7 +16,6 @@ import {
   parsePortRange,
   parseTimeWindow,
   type ClassifierOptionsInput,
-  type ParseResult,
 } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../output/analyze-human.js';
@@ -84,11 +83,6 @@ export interface AnalyzeOptions {
   ruleset: string | undefined;
   catalogs: string[];
   classifier: ClassifierOptionsInput;
-}
-
-function must<T>(r: ParseResult<T>, name: string): T {
-  if (!r.ok) throw new UsageError(`${name}: ${r.message}`);
-  return r.value;
 }
 
 function positiveInt(text: string, name: string): number {
@@ -159,11 +153,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
   if (fromStart && !follow) throw new UsageError('--from-start goes with --follow');
 
   if (v.role !== undefined && v.platform === undefined) throw new UsageError('--role needs --platform');
-  const hostRoles: Array<[string, string]> = (v['host-role'] ?? []).map((h) => {
-    const eq = h.indexOf('=');
-    if (eq <= 0 || eq === h.length - 1) throw new UsageError(`--host-role: expected HOST=ROLE, got "${h}"`);
-    return [h.slice(0, eq), h.slice(eq + 1)];
-  });
+  const hostRoles = hostRolesOf(v['host-role']);
   if (hostRoles.length > 0 && v.role === undefined) throw new UsageError('--host-role goes with --platform and --role');
 
   return {

@@ -81,24 +81,25 @@ export function heapTick(): void {
  *
  * Starting a worker thread (stdin on a pipe is read by one) puts the growth factor back to V8's default (seen on
  * Node 20 and 22: a worker started after the flag was set leaves the young generation growing to 32 MiB): the
- * flags are set again every millisecond from the 'worker' event until the worker is online.
+ * growth factor is set again every millisecond from the 'worker' event until the worker is online (the old
+ * generation's flag is not touched by it).
  */
 export function tuneHeap(env: Record<string, string | undefined> = process.env, execArgv: readonly string[] = process.execArgv): HeapPlan {
   const plan = heapPlan(env, execArgv);
   if (tuned) return plan;
   tuned = true;
+  if (plan.oldGrowth) v8.setFlagsFromString(`--heap-growing-percent=${OLD_GROWING_PERCENT}`);
+  if (!plan.youngCap) return plan;
   let capped = false;
-  const apply = () => {
-    if (plan.oldGrowth) v8.setFlagsFromString(`--heap-growing-percent=${OLD_GROWING_PERCENT}`);
+  /** stops the young generation's growth once capped (again after a worker's isolate put the factor back) */
+  const stopGrowth = () => {
     if (capped) v8.setFlagsFromString('--semi-space-growth-factor=1');
   };
-  apply();
-  if (!plan.youngCap) return plan;
   const cap = () => {
     if (capped || youngSize() < YOUNG_CAP) return;
     capped = true;
     pendingCap = null;
-    apply();
+    stopGrowth();
     gcs.disconnect();
   };
   pendingCap = cap;
@@ -106,11 +107,11 @@ export function tuneHeap(env: Record<string, string | undefined> = process.env, 
   gcs.observe({ entryTypes: ['gc'] });
   cap();
   process.on('worker', (w) => {
-    const again = setInterval(apply, 1);
+    const again = setInterval(stopGrowth, 1);
     again.unref();
     const done = () => {
       clearInterval(again);
-      apply();
+      stopGrowth();
     };
     w.once('online', done);
     w.once('exit', done);

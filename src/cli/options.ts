@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
+import type { ParseResult } from '../classify/options.js';
 
 /** An IANA zone name the runtime knows (`UTC`, `Europe/Berlin`, …). */
 export const tzSchema = z.string().refine((tz) => {
@@ -24,6 +25,24 @@ export function ringOnly(value: string | undefined): 'ring' | false {
   if (value === undefined) return false;
   if (value !== 'ring') throw new UsageError(`--kmsg: this command reads the ring buffer as it is now (--kmsg or --kmsg=ring), not ${JSON.stringify(value)}`);
   return 'ring';
+}
+
+/** A parse result of classify/options (parseDuration, parseTimeWindow, …) → value, or a UsageError naming the flag. */
+export function must<T>(r: ParseResult<T>, flag: string): T {
+  if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
+  return r.value;
+}
+
+/**
+ * `--host-role HOST=ROLE …` → [host, role] pairs. The role is after the last `=` (roles are catalog names; a host
+ * name taken from a log may hold anything).
+ */
+export function hostRolesOf(values: string[] | undefined): Array<[host: string, role: string]> {
+  return (values ?? []).map((h) => {
+    const i = h.lastIndexOf('=');
+    if (i <= 0 || i === h.length - 1) throw new UsageError(`--host-role: expected HOST=ROLE, got "${h}"`);
+    return [h.slice(0, i), h.slice(i + 1)];
+  });
 }
 
 /** zod safeParse → value, or a UsageError naming the flag. */

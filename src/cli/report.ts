@@ -20,7 +20,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, type Flow } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
-import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs } from './options.js';
+import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -106,10 +106,6 @@ function count(text: string, flag: string): number {
   return Number(text);
 }
 
-function must<T>(r: { ok: true; value: T } | { ok: false; message: string }, flag: string): T {
-  if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
-  return r.value;
-}
 
 /** argv → options; every problem is a UsageError before any input is opened. */
 export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
@@ -143,11 +139,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
       throw new UsageError(`--tz: unknown time zone "${v.tz}"`);
     }
   }
-  const hostRoles = (v['host-role'] ?? []).map((h) => {
-    const i = h.lastIndexOf('=');
-    if (i <= 0 || i === h.length - 1) throw new UsageError(`--host-role: expected HOST=ROLE, got "${h}"`);
-    return [h.slice(0, i), h.slice(i + 1)] as [string, string];
-  });
+  const hostRoles = hostRolesOf(v['host-role']);
   if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true)) {
     throw new UsageError('--role, --host-role, --ruleset and --allow-unknown are for suggestions: give --platform P too');
   }

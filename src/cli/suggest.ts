@@ -11,7 +11,7 @@ import { readResults } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
-import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs } from './options.js';
+import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { listRoles, loadCatalog } from '../catalog/index.js';
 import { parsePrefix } from '../ruleset/addr.js';
@@ -121,16 +121,8 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
   if (v.help) return 'help';
   if (v.platform === undefined || v.role === undefined) throw new UsageError('--platform P and --role R are required (see fwdiag suggest --help)');
   if (v.json === true && v.format !== undefined && v.format !== 'human') throw new UsageError('--json and --format are exclusive: pick one output');
-  const hostRoles = (v['host-role'] ?? []).map((h) => {
-    const i = h.lastIndexOf('=');
-    if (i <= 0 || i === h.length - 1) throw new UsageError(`--host-role: expected HOST=ROLE, got "${h}"`);
-    return [h.slice(0, i), h.slice(i + 1)] as [string, string];
-  });
+  const hostRoles = hostRolesOf(v['host-role']);
   const classifier: ClassifierOptionsInput = {};
-  const must = <T>(r: { ok: true; value: T } | { ok: false; message: string }, flag: string): T => {
-    if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
-    return r.value;
-  };
   if (v.settle !== undefined) classifier.settleMs = must(parseDuration(v.settle), '--settle');
   if (v['scan-window'] !== undefined) classifier.scanWindowMs = must(parseDuration(v['scan-window']), '--scan-window');
   if (v.ephemeral !== undefined) classifier.ephemeral = must(parsePortRange(v.ephemeral), '--ephemeral');

@@ -4,30 +4,25 @@
  * what the unbundled CLI prints.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corpusText } from '../../bench/corpus.mjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempCorpus } from './temp-corpus.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-let dir = '';
-let log = '';
+const corpus = tempCorpus('fwdiag-bundle-', 2000, 3);
 let hooks = '';
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fwdiag-bundle-'));
-  log = join(dir, 'small.log');
-  writeFileSync(log, corpusText(2000, 3));
+  const dir = corpus.dir;
   // a loader hook that names every module it loads on stderr
   writeFileSync(join(dir, 'hooks.mjs'), `export async function load(url, context, next) { process.stderr.write('LOADED ' + url + '\\n'); return next(url, context); }\n`);
   hooks = join(dir, 'register.mjs');
   writeFileSync(hooks, `import { register } from 'node:module';\nregister(${JSON.stringify(`file://${join(dir, 'hooks.mjs')}`)});\n`);
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function analyze(entry: string) {
-  const r = spawnSync(process.execPath, ['--import', hooks, entry, 'analyze', '--summary', log], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
+  const r = spawnSync(process.execPath, ['--import', hooks, entry, 'analyze', '--summary', corpus.file], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' } });
   expect(r.status, r.stderr).toBe(0);
   const loaded = r.stderr.split('\n').filter((l) => l.startsWith(`LOADED file://${root}`)).map((l) => l.slice(`LOADED file://${root}`.length));
   return { stdout: r.stdout, loaded };
@@ -39,7 +34,7 @@ describe('the bin runs the bundled CLI', () => {
     expect(bundled.loaded.filter((p) => p !== 'bin/fwdiag.js' && !p.startsWith('dist/bin/'))).toEqual([]);
     expect(bundled.loaded.length).toBeLessThan(30);
 
-    const entry = join(dir, 'unbundled.mjs');
+    const entry = join(corpus.dir, 'unbundled.mjs');
     writeFileSync(entry, `import { main } from ${JSON.stringify(join(root, 'dist/cli/main.js'))};\nawait main(process.argv.slice(2));\n`);
     const unbundled = analyze(entry);
     // the module tree the bundle spares: dist/'s files and zod's

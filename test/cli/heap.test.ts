@@ -5,11 +5,10 @@
  * that the output is the same either way.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corpusText } from '../../bench/corpus.mjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempCorpus } from './temp-corpus.js';
 import { heapPlan, YOUNG_CAP } from '../../src/cli/heap.js';
 
 describe('heapPlan', () => {
@@ -35,16 +34,12 @@ describe('heapPlan', () => {
 
 const root = new URL('../../', import.meta.url).pathname;
 const LINES = 300_000;
-let dir = '';
-let file = '';
+const corpus = tempCorpus('fwdiag-heap-', LINES, 7);
 let probe = '';
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fwdiag-heap-'));
-  file = join(dir, 'big.log');
-  writeFileSync(file, corpusText(LINES, 7));
   // what bin/fwdiag.js does (main()), then the young generation's size on fd 3
-  probe = join(dir, 'probe.mjs');
+  probe = join(corpus.dir, 'probe.mjs');
   writeFileSync(probe, [
     `import { writeSync } from 'node:fs';`,
     `import { main } from ${JSON.stringify(join(root, 'dist/cli/main.js'))};`,
@@ -53,13 +48,12 @@ beforeAll(() => {
     `writeSync(3, JSON.stringify({ young: youngSize() }));`,
   ].join('\n'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** analyze --summary of the corpus, named as FILE or (`pipe`) on stdin through a pipe: read by a worker thread */
 function analyze(env: Record<string, string>, pipe = false) {
-  const r = spawnSync(process.execPath, pipe ? [probe, 'analyze', '--summary'] : [probe, 'analyze', '--summary', file], {
+  const r = spawnSync(process.execPath, pipe ? [probe, 'analyze', '--summary'] : [probe, 'analyze', '--summary', corpus.file], {
     encoding: 'utf8', maxBuffer: 64 << 20, stdio: [pipe ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-    input: pipe ? readFileSync(file) : undefined,
+    input: pipe ? readFileSync(corpus.file) : undefined,
     env: { ...process.env, TZ: 'UTC', ...env },
   });
   expect(r.status, r.stderr).toBe(0);

@@ -4,31 +4,22 @@
  * Anything kept per line (events, strings sliced from input chunks, unbounded maps) would run the heap out.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corpusText } from '../../bench/corpus.mjs';
+import { describe, expect, it } from 'vitest';
+import { tempCorpus } from './temp-corpus.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/fwdiag.js');
 const LINES = 300_000;
-let dir = '';
-let file = '';
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fwdiag-mem-'));
-  file = join(dir, 'big.log');
-  writeFileSync(file, corpusText(LINES, 99));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const corpus = tempCorpus('fwdiag-mem-', LINES, 99);
 
 const capped = (args: string[]) =>
   spawnSync(process.execPath, ['--max-old-space-size=64', bin, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, TZ: 'UTC' } });
 
 describe('bounded memory on large inputs', () => {
   it('parse: 300k lines under a 40 MB heap cap', () => {
-    const r = spawnSync('bash', ['-c', `node --max-old-space-size=40 "${bin}" parse --stats "${file}" > /dev/null`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `node --max-old-space-size=40 "${bin}" parse --stats "${corpus.file}" > /dev/null`], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stderr).stats.lines).toBe(LINES);
   }, 120_000);
@@ -38,7 +29,7 @@ describe('bounded memory on large inputs', () => {
     // 400k distinct fields of 200 bytes each (~80 MB held if they were kept), then the record's MESSAGE
     const pad = 'x'.repeat(200);
     const fields = (indent: string) => Array.from({ length: 400_000 }, (_, i) => `${indent}F${i}=${pad}`).join('\n');
-    const f = join(dir, 'fields.log');
+    const f = join(corpus.dir, 'fields.log');
     writeFileSync(f, [
       '__CURSOR=s=1', '_TRANSPORT=kernel', fields(''), `MESSAGE=${msg}`, '',
       'Tue 2026-11-24 01:16:28.991242 UTC [s=d07e;i=309;b=957d;m=f78aaaa41;t=660fb75c2530a;x=8768]', '    _TRANSPORT=kernel', fields('    '), `    MESSAGE=${msg}`,
@@ -50,7 +41,7 @@ describe('bounded memory on large inputs', () => {
   }, 120_000);
 
   it('analyze --summary --max-flows 5000: 300k lines under a 64 MB heap cap, evictions counted', () => {
-    const r = capped(['analyze', '--summary', '--max-flows', '5000', file]);
+    const r = capped(['analyze', '--summary', '--max-flows', '5000', corpus.file]);
     expect(r.status, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as { summary: { input: { lines: number }; events: number; flowsEvicted: number; flowsExpired: number }; flows: unknown[] };
     expect(s.summary.input.lines).toBe(LINES);
