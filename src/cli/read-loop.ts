@@ -43,6 +43,44 @@ export type ReadLoopOptions = ReadCommon & (
 const SLICE_BYTES = 64 * 1024;
 const BATCH_EVENTS = 256;
 
+/**
+ * How long reading goes on without a turn of the event loop. Input queued ahead (a pipe's reading thread hands
+ * chunk after chunk over in one go) is otherwise consumed in promise callbacks alone, and signals, timers and the
+ * live view's frames wait: `cat` of the bench corpus into `analyze` held them for up to 1.1 s. The reader resumes
+ * in the turn's check phase (setImmediate), before that turn's timers, so a timer waits up to twice this, plus one
+ * batch.
+ */
+const TURN_MS = 25;
+
+/**
+ * Returns a function to call between batches: a promise to await when the event loop has not turned for TURN_MS
+ * (it resolves on the loop's next turn), else undefined. It knows the loop turned when an immediate it set ran.
+ */
+export function loopTurns(turnMs = TURN_MS): () => Promise<void> | undefined {
+  let since = -1; // when the immediate pending was set; -1: none pending
+  let wait: Promise<void> | undefined;
+  let done: (() => void) | undefined;
+  const turned = (): void => {
+    since = -1;
+    wait = undefined;
+    const d = done;
+    done = undefined;
+    d?.();
+  };
+  return () => {
+    const now = performance.now();
+    if (since < 0) {
+      since = now;
+      setImmediate(turned);
+      return undefined;
+    }
+    if (now - since < turnMs) return undefined;
+    return (wait ??= new Promise<void>((resolve) => {
+      done = resolve;
+    }));
+  };
+}
+
 /** One batch of parse results, with the source it came from. */
 export interface ResultBatch {
   source: LineSource;
@@ -61,6 +99,7 @@ export async function* readResults(
   totals: ParseCounters,
 ): AsyncGenerator<ResultBatch> {
   const multi = sources.length > 1;
+  const turn = loopTurns();
   for (const source of sources) {
     if (opts.signal.aborted) break;
     const parser = createParser({
@@ -141,6 +180,8 @@ export async function* readResults(
           }
           heapTick();
           yield batch(results);
+          const w = turn();
+          if (w !== undefined) await w;
           if (opts.signal.aborted) break;
         }
       } else for await (const lines of source.batches(opts.signal)) {
@@ -158,6 +199,8 @@ export async function* readResults(
         results.length = k;
         heapTick();
         yield batch(results);
+        const w = turn();
+        if (w !== undefined) await w;
         if (opts.signal.aborted) break;
       }
       const tail = parser.flush();
