@@ -69,17 +69,20 @@ export class SyslogClock {
   minuteOf(mo: number, day: number, hour: number, min: number): number {
     const k = ((mo * 32 + day) * 24 + hour) * 60 + min;
     if (k === this.nkey) return this.nminuteMs;
-    if (mo < 0 || mo > 11 || day < 1 || day > 31 || hour > 23 || min > 59) return NaN;
-    const nowMs = this.now();
-    let year = getYear(nowMs);
-    let ms = zonedMinute(this.tz, year, mo, day, hour, min);
-    if (ms > nowMs + FUTURE_TOLERANCE_MS) {
-      year -= 1;
-      ms = zonedMinute(this.tz, year, mo, day, hour, min);
-    }
+    if (mo < 0 || mo > 11) return NaN;
+    const ms = this.newest(mo, day, hour, min);
     this.nkey = k;
     this.nminuteMs = ms;
     return ms;
+  }
+
+  /** Epoch ms of the newest `mo` `day` `hour`:`min` not in the future (this year or last); NaN when out of range. */
+  private newest(mo: number, day: number, hour: number, min: number): number {
+    if (day < 1 || day > 31 || hour > 23 || min > 59) return NaN;
+    const nowMs = this.now();
+    const year = getYear(nowMs);
+    const ms = zonedMinute(this.tz, year, mo, day, hour, min);
+    return ms > nowMs + FUTURE_TOLERANCE_MS ? zonedMinute(this.tz, year - 1, mo, day, hour, min) : ms;
   }
 
   /**
@@ -89,14 +92,8 @@ export class SyslogClock {
     // 12 chars cover "Apr  2 10:00"; compare without allocating.
     if (this.key.length === 12 && s.startsWith(this.key, p)) return this.minuteMs;
     const mo = monthAt(s, p);
-    if (mo < 0 || day < 1 || day > 31 || hour > 23 || min > 59) return NaN;
-    const nowMs = this.now();
-    let year = getYear(nowMs);
-    let ms = zonedMinute(this.tz, year, mo, day, hour, min);
-    if (ms > nowMs + FUTURE_TOLERANCE_MS) {
-      year -= 1;
-      ms = zonedMinute(this.tz, year, mo, day, hour, min);
-    }
+    if (mo < 0) return NaN;
+    const ms = this.newest(mo, day, hour, min);
     this.key = s.slice(p, p + 12);
     this.minuteMs = ms;
     return ms;

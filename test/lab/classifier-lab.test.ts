@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openKmsgSource } from '../../src/input/kmsg-source.js';
 import { createParser } from '../../src/parse/parse-line.js';
-import { createClassifier } from '../../src/classify/classifier.js';
+import { createClassifier, type FlowSummary } from '../../src/classify/classifier.js';
 import { catalogServiceLookup } from '../../src/classify/services.js';
 import { classifiedEventJson } from '../../src/output/analyze-json.js';
 import type { LineResult } from '../../src/parse/event.js';
@@ -58,20 +58,8 @@ interface Truth {
   nodes: Record<string, string>;
   flows: TruthFlow[];
 }
-interface FlowOut {
-  host: string | null;
-  proto: string;
-  server: string;
-  serverPort: number | null;
-  client: string;
-  verdict: Verdict;
-  rule: string;
-  service: string | null;
-  count: number;
-  reason: string;
-  flags?: Record<string, number>;
-  ports?: number;
-}
+/** a flow of the summary, as the lab reads it back from JSON */
+type FlowOut = FlowSummary;
 interface EventOut {
   prefix: string;
   proto?: string;
