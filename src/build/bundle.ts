@@ -29,6 +29,20 @@ await build({
   // import by name, which a bundle's CommonJS interop breaks ("createElement is not a function", seen)
   external: ['ink', 'react', 'react/*'],
   // the CommonJS dependencies (tail-file) require Node's built-ins
+  // zod's `z` namespace re-exports all 64 of its message locales (`z.locales`), which a bundler cannot drop; fwdiag
+  // uses none but English, which zod imports and sets up on its own. An empty module in their place halves zod's
+  // chunk (755 → 391 KB) and its load time (33 → 25 ms; `analyze` of a 100-line log 0.204 → 0.187-0.191 s).
+  plugins: [
+    {
+      name: 'zod-locales',
+      setup(b) {
+        b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
+          /[/\\]zod[/\\]/.test(a.importer) ? { path: 'zod-locales', namespace: 'fwdiag-empty' } : undefined,
+        );
+        b.onLoad({ filter: /.*/, namespace: 'fwdiag-empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+      },
+    },
+  ],
   banner: { js: "import { createRequire as fwdiagCreateRequire } from 'node:module'; const require = fwdiagCreateRequire(import.meta.url);" },
 });
 copyFileSync(`${dist}catalog/builtin.json`, `${dist}bin/builtin.json`);

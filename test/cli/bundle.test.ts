@@ -1,10 +1,11 @@
 /**
  * bin/fwdiag.js runs the bundle the build writes (src/build/bundle.ts): `fwdiag analyze` loads its own chunks from
  * dist/bin and nothing from dist/'s module tree or zod's ~95 files (counted with a module loader hook), and prints
- * what the unbundled CLI prints.
+ * what the unbundled CLI prints. Of zod's message locales the bundle carries English only, and zod's messages read
+ * the same.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempCorpus } from './temp-corpus.js';
@@ -41,5 +42,25 @@ describe('the bin runs the bundled CLI', () => {
     expect(unbundled.loaded.filter((p) => p.startsWith('node_modules/zod/')).length).toBeGreaterThan(50);
     expect(bundled.stdout).toBe(unbundled.stdout);
     expect((JSON.parse(bundled.stdout) as { summary: { input: { lines: number } } }).summary.input.lines).toBe(2000);
+  }, 60_000);
+
+  it("carries zod's English locale only, and prints zod's messages as the unbundled CLI does", () => {
+    const chunks = readdirSync(join(root, 'dist/bin')).filter((f) => f.endsWith('.js'));
+    const locales = new Set<string>();
+    for (const f of chunks) {
+      for (const m of readFileSync(join(root, 'dist/bin', f), 'utf8').matchAll(/node_modules\/zod\/v4\/locales\/([\w-]+)\.js/g)) locales.add(m[1]!);
+    }
+    expect([...locales]).toEqual(['en']);
+    // an invalid catalog: its errors are zod's issue messages
+    const bad = join(corpus.dir, 'bad-catalog.yaml');
+    writeFileSync(bad, 'platform: x\nentries:\n  - {proto: tcp, port: "abc", service: 1}\n');
+    const entry = join(corpus.dir, 'unbundled-catalog.mjs');
+    writeFileSync(entry, `import { main } from ${JSON.stringify(join(root, 'dist/cli/main.js'))};\nawait main(process.argv.slice(2));\n`);
+    const run = (script: string) => spawnSync(process.execPath, [script, 'catalog', '--catalog', bad], { encoding: 'utf8' });
+    const bundled = run(join(root, 'bin/fwdiag.js'));
+    const unbundled = run(entry);
+    expect(bundled.status).toBe(1);
+    expect(bundled.stderr).toContain('Invalid input: expected string, received number');
+    expect(bundled.stderr).toBe(unbundled.stderr);
   }, 60_000);
 });
