@@ -193,6 +193,11 @@ export interface ParseIssue {
 /** What one input line yielded. */
 export type LineResult =
   | { kind: 'event'; event: DropEvent }
+  /**
+   * `event`: the packet as far as the line could be read, which consumers classify — only when what is missing is
+   * not what a verdict rests on: a malformed or missing field, never a truncated line (its TCP flags or ports may be
+   * cut off, and a cut flag list reads as a crafted probe)
+   */
   | { kind: 'issue'; issue: ParseIssue; event?: DropEvent }
   | { kind: 'skip' }
   | { kind: 'pending' };

@@ -247,11 +247,10 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     if (leftOut(ev)) return SKIP;
     if (err !== null) {
       counters.issues++;
-      return {
-        kind: 'issue',
-        issue: { issue: err.code, message: err.message, line, text: raw.length > ISSUE_TEXT_MAX ? raw.slice(0, ISSUE_TEXT_MAX) : raw },
-        event: ev,
-      };
+      const text = raw.length > ISSUE_TEXT_MAX ? raw.slice(0, ISSUE_TEXT_MAX) : raw;
+      // a cut line's packet is not judged: what is missing may be what decides (TCP flags come last, before URGP=)
+      if (err.code === 'truncated') return { kind: 'issue', issue: { issue: err.code, message: err.message, line, text } };
+      return { kind: 'issue', issue: { issue: err.code, message: err.message, line, text }, event: ev };
     }
     counters.events++;
     return { kind: 'event', event: ev };

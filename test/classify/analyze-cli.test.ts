@@ -260,3 +260,35 @@ describe('--prefix: only the drop rule\'s LOG lines', () => {
     }
   });
 });
+
+describe('lines with an issue', () => {
+  const head = 'Apr 22 10:00:01 harvester1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.2 DST=198.18.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF';
+  // cut before URGP= (as a relay cutting long lines leaves it): its flag list may be incomplete
+  const cutBeforeFlags = `${head} PROTO=TCP SPT=40000 DPT=2380 WIND`;
+  const cutInFlags = `${head} PROTO=TCP SPT=6443 DPT=40000 WINDOW=501 RES=0x00 ACK PS`;
+  // a malformed field: the packet is whole otherwise
+  const badWindow = `${head} PROTO=TCP SPT=40000 DPT=2379 WINDOW=64z40 RES=0x00 SYN URGP=0`;
+
+  it('a truncated line is an issue only: no verdict from a cut flag list', async () => {
+    const t = io(`${cutBeforeFlags}\n${cutInFlags}\n`);
+    expect(await analyzeCommand(['--json'], t.io)).toBe(0);
+    const out = t.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(out).toHaveLength(1);
+    const s = out[0] as unknown as AnalyzeSummary;
+    expect(s.summary).toMatchObject({ events: 0, undetermined: 0, 'conntrack-loss': 0, flows: 0, input: { lines: 2, events: 0, issues: 2 } });
+    // the human output names them on stderr, and prints no flow
+    const h = io(`${cutBeforeFlags}\n${cutInFlags}\n`);
+    expect(await analyzeCommand([], h.io)).toBe(0);
+    expect(h.err()).toContain('line 1: TCP line ends before URGP=');
+    expect(h.err()).toContain('line 2: TCP line ends before URGP=');
+    expect(h.out()).toContain('0 drops in 0 flows');
+  });
+
+  it('a malformed field still has its packet judged (summary events count it, input.events does not)', async () => {
+    const t = io(`${badWindow}\n`);
+    expect(await analyzeCommand(['--summary'], t.io)).toBe(0);
+    const s = JSON.parse(t.out()) as AnalyzeSummary;
+    expect(s.summary).toMatchObject({ events: 1, 'genuine-block': 1, flows: 1, input: { events: 0, issues: 1 } });
+    expect(s.flows[0]).toMatchObject({ serverPort: 2379, verdict: 'genuine-block', rule: 'tcp-syn' });
+  });
+});
