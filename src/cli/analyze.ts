@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs, must, hostRolesOf } from './options.js';
+import { LIVE_INPUT_FLAGS, checkPlatformRoles, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs, must, hostRolesOf } from './options.js';
 import { readResults, signalController } from './read-loop.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
@@ -22,7 +22,7 @@ import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../output/analyze-
 import { createAnalyzeJsonWriter } from '../output/analyze-json.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
-import { listPlatforms, listRoles, loadCatalog } from '../catalog/index.js';
+import { listPlatforms, loadCatalog } from '../catalog/index.js';
 import type { SuggestContext } from '../suggest/index.js';
 import type { Ruleset } from '../ruleset/index.js';
 import type { LiveOptions } from '../view/run-live.js';
@@ -229,10 +229,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     let suggestCtx: Omit<SuggestContext, 'sampleLines'> | undefined;
     if (opts.platform !== undefined && opts.role !== undefined) {
       const catalog = loadCatalog(opts.catalogs);
-      const roles = listRoles(opts.platform, catalog);
-      for (const role of [opts.role, ...opts.hostRoles.map(([, r]) => r)]) {
-        if (!roles.includes(role)) throw new UsageError(`unknown role "${role}" for ${opts.platform} (roles: ${roles.join(', ')})`);
-      }
+      checkPlatformRoles(catalog, opts.platform, [opts.role, ...opts.hostRoles.map(([, r]) => r)]);
       suggestCtx = {
         catalog, platform: opts.platform, role: opts.role, hostRoles: new Map(opts.hostRoles), allowUnknown: false, controlPlane: [],
         ...(ruleset === undefined ? {} : { ruleset }),

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import { commandArgs } from './options.js';
+import { checkPlatformRoles, commandArgs } from './options.js';
 import type { Command } from './io.js';
 import { entriesFor, formatEntryPort, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
@@ -118,11 +118,8 @@ export const catalogCommand: Command = async (argv, io) => {
     return 0;
   }
   const [platform = '', role] = opts.target.split('/');
-  const p = cat.platforms.get(platform);
-  if (p === undefined) throw new UsageError(`unknown platform "${platform}" (known: ${listPlatforms(cat).join(', ')})`);
-  if (role !== undefined && !p.roles.some((r) => r.name === role)) {
-    throw new UsageError(`unknown role "${role}" for ${platform} (roles: ${p.roles.map((r) => r.name).join(', ')})`);
-  }
+  checkPlatformRoles(cat, platform, role === undefined ? [] : [role], '');
+  const p = cat.platforms.get(platform)!;
   if (opts.cni !== undefined && platform !== 'cni' && !p.cnis.includes(opts.cni) && !(cat.platforms.get('cni')?.roles.some((r) => r.name === opts.cni) ?? false)) {
     throw new UsageError(`unknown CNI "${opts.cni}"`);
   }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
-import { commandArgs } from './options.js';
+import { checkPlatformRoles, commandArgs } from './options.js';
 import type { CliIO, Command } from './io.js';
 import { loadCatalog, parseYamlText } from '../catalog/index.js';
 import { TARGETS, compileTarget, parseFragment, parsePolicy, resolvePolicy } from '../compile/index.js';
@@ -101,7 +101,12 @@ export const compileCommand: Command = async (argv, io) => {
   const catalog = loadCatalog(opts.catalogs);
   const raw = opts.policy === undefined ? {} : yamlOf(await readText(opts.policy, io), opts.policy);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RulesetError(`${opts.policy ?? 'policy'}: expected a mapping`);
-  const merged = { ...raw, ...(opts.platform === undefined ? {} : { platform: opts.platform }), ...(opts.role === undefined ? {} : { role: opts.role }) };
+  const merged: Record<string, unknown> = { ...raw, ...(opts.platform === undefined ? {} : { platform: opts.platform }), ...(opts.role === undefined ? {} : { role: opts.role }) };
+  // --platform and --role are flags: an unknown one is a usage error, as in every command (named in a policy file,
+  // it is the file that is wrong: exit 1, below)
+  if (opts.platform !== undefined) checkPlatformRoles(catalog, opts.platform, []);
+  const platform = merged['platform'];
+  if (opts.role !== undefined && typeof platform === 'string' && catalog.platforms.has(platform)) checkPlatformRoles(catalog, platform, [opts.role]);
   const policy = parsePolicy(merged);
   if (!policy.ok) throw new RulesetError(policy.issues.slice(0, 5).join('; '));
   const fragments: PolicyFragment[] = [];

@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 import type { ParseResult } from '../classify/options.js';
+import type { Catalog } from '../catalog/loader.js';
 
 /** An IANA zone name the runtime knows (`UTC`, `Europe/Berlin`, …). */
 export const tzSchema = z.string().refine((tz) => {
@@ -100,3 +101,18 @@ export const LIVE_INPUT_FLAGS = {
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/**
+ * A platform and roles given on the command line, checked against the catalog: an unknown one is a usage error
+ * (exit 2), with the names that would do. `flag` names the platform's flag in the message (`--platform`), or is ''
+ * where the platform comes as an argument (`fwdiag catalog PLATFORM/ROLE`).
+ */
+export function checkPlatformRoles(catalog: Catalog, platform: string, roles: readonly string[], flag = '--platform'): void {
+  const p = catalog.platforms.get(platform);
+  if (p === undefined) {
+    throw new UsageError(`${flag === '' ? '' : `${flag}: `}unknown platform "${platform}" (known: ${[...catalog.platforms.keys()].sort().join(', ')})`);
+  }
+  for (const role of roles) {
+    if (!p.roles.some((r) => r.name === role)) throw new UsageError(`unknown role "${role}" for ${platform} (roles: ${p.roles.map((r) => r.name).join(', ')})`);
+  }
+}

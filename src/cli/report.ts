@@ -20,9 +20,9 @@ import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, type Flow } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
-import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
+import { checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
-import { listRoles, loadBuiltinCatalog } from '../catalog/index.js';
+import { loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
 import { MAX_SAMPLED_FLOWS, suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
@@ -249,13 +249,7 @@ export async function buildReportFromInputs(
   let firstEvents: Map<string, DropEvent> | undefined;
   if (opts.platform !== undefined) {
     const catalog = loadBuiltinCatalog();
-    if (!catalog.platforms.has(opts.platform)) {
-      throw new UsageError(`--platform: unknown platform "${opts.platform}" (known: ${[...catalog.platforms.keys()].sort().join(', ')})`);
-    }
-    const roles = listRoles(opts.platform, catalog);
-    for (const role of [...(opts.role !== undefined ? [opts.role] : []), ...opts.hostRoles.map(([, r]) => r)]) {
-      if (!roles.includes(role)) throw new UsageError(`unknown role "${role}" for ${opts.platform} (roles: ${roles.join(', ')})`);
-    }
+    checkPlatformRoles(catalog, opts.platform, [...(opts.role !== undefined ? [opts.role] : []), ...opts.hostRoles.map(([, r]) => r)]);
     ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
     if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag report: ruleset: ${escapeControl(w)}\n`);
     const hostRoles = new Map(opts.hostRoles);

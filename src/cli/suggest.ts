@@ -11,9 +11,9 @@ import { readResults } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
-import { normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
+import { checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
-import { listRoles, loadCatalog } from '../catalog/index.js';
+import { loadCatalog } from '../catalog/index.js';
 import { parsePrefix } from '../ruleset/addr.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
 import { escapeControl } from '../output/escape.js';
@@ -173,12 +173,7 @@ export async function runSuggest(
 ): Promise<number> {
   guardOutput(io.stdout);
   const catalog = loadCatalog(opts.catalogs);
-  const platform = catalog.platforms.get(opts.platform);
-  if (platform === undefined) throw new UsageError(`--platform: unknown platform "${opts.platform}" (known: ${[...catalog.platforms.keys()].sort().join(', ')})`);
-  const roles = listRoles(opts.platform, catalog);
-  for (const role of [opts.role, ...opts.hostRoles.map(([, r]) => r)]) {
-    if (!roles.includes(role)) throw new UsageError(`unknown role "${role}" for ${opts.platform} (roles: ${roles.join(', ')})`);
-  }
+  checkPlatformRoles(catalog, opts.platform, [opts.role, ...opts.hostRoles.map(([, r]) => r)]);
   // the ruleset is read before the logs: a bad path fails at once, not after a long read
   const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
   if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag suggest: ruleset: ${escapeControl(w)}\n`);

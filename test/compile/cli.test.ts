@@ -62,7 +62,7 @@ describe('fwdiag compile', () => {
     [['--platform', 'harvester', '--target', 'nft'], UsageError, /--platform P and --role R/],
     [['--platform', 'harvester', '--role', 'worker', '--target', 'pf'], UsageError, /--target: use iptables, iptables-restore, ip6tables-restore, nft, talos, harvester-cloudinit/],
     [['--platform', 'harvester', '--role', 'worker', '--target', 'nft', 'extra'], UsageError, /Unexpected argument/],
-    [['--platform', 'rke2', '--role', 'worker', '--target', 'nft'], RulesetError, /unknown role "worker" for rke2/],
+    [['--platform', 'rke2', '--role', 'worker', '--target', 'nft'], UsageError, /unknown role "worker" for rke2/],
     [['--platform', 'rke2', '--role', 'server', '--target', 'harvester-cloudinit'], RulesetError, /needs platform harvester/],
   ] as const)('%j fails', async (argv, cls, msg) => {
     await expect(compileCommand([...argv], memoryIO().io)).rejects.toBeInstanceOf(cls);
@@ -75,6 +75,18 @@ describe('fwdiag compile', () => {
     await expect(compileCommand(['--platform', 'harvester', '--role', 'worker', '--extra', frag, '--target', 'nft'], memoryIO().io)).rejects.toThrow(/frag\.yaml: extra\.0\.ports\.0/);
     const notyaml = file('x.yaml', 'a: [');
     await expect(compileCommand(['--policy', notyaml, '--target', 'nft'], memoryIO().io)).rejects.toThrow(/not valid YAML/);
+  });
+  it('an unknown --platform or --role is a usage error (exit 2), as in every command; named in a policy file, the file is wrong', async () => {
+    await expect(compileCommand(['--platform', 'harvester', '--role', 'nosuch', '--target', 'nft'], memoryIO().io)).rejects.toThrow(UsageError);
+    await expect(compileCommand(['--platform', 'nosuch', '--role', 'x', '--target', 'nft'], memoryIO().io)).rejects.toThrow(/^--platform: unknown platform "nosuch"/);
+    const worker = file('worker.yaml', 'platform: harvester\nrole: worker\n');
+    await expect(compileCommand(['--policy', worker, '--role', 'nosuch', '--target', 'nft'], memoryIO().io)).rejects.toThrow(UsageError);
+    const badRole = file('bad-role.yaml', 'platform: harvester\nrole: nosuch\n');
+    const e = await compileCommand(['--policy', badRole, '--target', 'nft'], memoryIO().io).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RulesetError);
+    expect(String(e)).toContain('unknown role "nosuch" for harvester');
+    // the flag mends the file
+    expect(await compileCommand(['--policy', badRole, '--role', 'witness', '--target', 'nft'], memoryIO().io)).toBe(0);
   });
   it('--help', async () => {
     const m = memoryIO();
