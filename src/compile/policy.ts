@@ -107,9 +107,10 @@ export const policySchema = z
     /** @default true */
     dhcp: z.boolean().default(true),
     /**
-     * The iptables targets also write ip6tables rules (the same chain, for IPv6 traffic), and DHCPv6 is accepted
-     * where DHCP is. `auto`: when the policy or a fragment names an IPv6 address. nft output (`inet`) covers both
-     * families either way. @default auto
+     * true: the iptables targets also write ip6tables rules (the same chain, for IPv6 traffic); `auto`: when the
+     * policy or a fragment names an IPv6 address. nft output (`inet`) and the ip6tables-restore target cover IPv6
+     * either way. DHCPv6 is accepted where DHCP is, in every output that filters IPv6 — unless false (no IPv6 here).
+     * @default auto
      */
     ipv6: z.union([z.boolean(), z.literal('auto')]).default('auto'),
     /** false: no LOG rule. @default {prefix: platform's, rate: 10/min, level: 4} */
@@ -230,7 +231,8 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   if (policy.dhcp) {
     rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 67, to: 67 }, dport: { from: 68, to: 68 }, sources: [], family: 4, comment: 'DHCP server reply' });
     rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 68, to: 68 }, dport: { from: 67, to: 67 }, sources: [], family: 4, comment: 'DHCP client request' });
-    if (ipv6) {
+    // family 6: in the outputs that filter IPv6 (nft's inet table, ip6tables rules); an IPv4-only output leaves them out
+    if (policy.ipv6 !== false) {
       rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 547, to: 547 }, dport: { from: 546, to: 546 }, sources: [], family: 6, comment: 'DHCPv6 server reply' });
       rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 546, to: 546 }, dport: { from: 547, to: 547 }, sources: [], family: 6, comment: 'DHCPv6 client request' });
     }

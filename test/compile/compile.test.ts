@@ -314,4 +314,23 @@ describe('IPv6: the policy\'s ipv6 option and the iptables targets', () => {
     expect(nft).toContain('meta nfproto ipv4 udp sport 67 udp dport 68 accept comment "DHCP server reply"');
     expect(nft).toContain('meta nfproto ipv6 udp sport 547 udp dport 546 accept comment "DHCPv6 server reply"');
   });
+
+  it('DHCPv6 is accepted wherever IPv6 is filtered — nft\'s inet table and ip6tables-restore even with ipv6 auto and no IPv6 address; ipv6: false drops it everywhere', () => {
+    const v4policy = { platform: 'harvester', role: 'worker' } as const;
+    const server = 'udp sport 547 udp dport 546 accept comment "DHCPv6 server reply"';
+    const client = 'udp sport 546 udp dport 547 accept comment "DHCPv6 client request"';
+    const nft = compile(v4policy, 'nft').text;
+    expect(nft).toContain(`meta nfproto ipv6 ${server}`);
+    expect(nft).toContain(`meta nfproto ipv6 ${client}`);
+    const six = compile(v4policy, 'ip6tables-restore').text;
+    expect(six).toContain('-A HARVESTER_INPUT -p udp --sport 547 --dport 546 -m comment --comment "DHCPv6 server reply" -j ACCEPT');
+    // the IPv4 outputs are the seed's, without it and without a warning about it
+    const ipt = compile(v4policy, 'iptables');
+    expect(ipt.text).not.toContain('DHCPv6');
+    expect(ipt.warnings.join('\n')).not.toContain('DHCP');
+    for (const target of ['nft', 'ip6tables-restore', 'iptables'] as const) {
+      expect(compile({ ...v4policy, ipv6: false }, target).text).not.toContain('DHCPv6');
+      expect(compile({ ...v4policy, dhcp: false }, target).text).not.toMatch(/DHCP/);
+    }
+  });
 });
