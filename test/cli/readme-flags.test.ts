@@ -1,11 +1,14 @@
 /**
  * The README documents every command and flag: each flag a command's --help lists (and the main usage's) is named in
- * README.md. A flag added to a command without a word in the README fails here.
+ * README.md. A flag added to a command without a word in the README fails here. Examples that are whole files work.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, MAIN_USAGE } from '../../src/cli/main.js';
 import { memoryIO } from '../catalog/cli-io.js';
+import { parseCatalogText } from '../../src/catalog/index.js';
 
 const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const COMMANDS = ['parse', 'analyze', 'catalog', 'trace', 'suggest', 'report', 'compile'];
@@ -34,5 +37,33 @@ describe('README names every flag', () => {
 
   it('each command has its README section', () => {
     for (const c of COMMANDS) expect(README).toContain(`### \`fwdiag ${c}`);
+  });
+});
+
+describe('README examples that are whole files', () => {
+  it('the --catalog example is a valid catalog, and `fwdiag catalog site` prints its row', async () => {
+    const at = README.indexOf('`--catalog FILE` (YAML or JSON) extends a platform or adds one:');
+    expect(at).toBeGreaterThan(0);
+    const block = /```yaml\n([\s\S]*?)```/.exec(README.slice(at));
+    expect(block).not.toBeNull();
+    const text = block![1]!;
+    const r = parseCatalogText(text, 'README');
+    expect(r.ok ? [] : r.issues).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-readme-'));
+    try {
+      const file = join(dir, 'site.yaml');
+      writeFileSync(file, text);
+      const m = memoryIO();
+      expect(await run(['catalog', 'site', '--catalog', file], m.io), m.err()).toBe(0);
+      expect(m.out()).toContain('RKE2 supervisor API');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("compile --help's pointer to the policy schema names a README heading", async () => {
+    const ref = /see README "([^"]+)"/.exec(await help('compile'));
+    expect(ref).not.toBeNull();
+    expect(README).toContain(`**${ref![1]}**`);
   });
 });
