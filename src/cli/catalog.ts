@@ -67,7 +67,8 @@ export function parseCatalogArgs(argv: string[]): CatalogCliOptions | 'help' {
   if (!r.success) {
     const i = r.error.issues[0];
     const flag = String(i?.path[0] ?? '');
-    throw new UsageError(`${flag === 'target' ? 'PLATFORM[/ROLE]' : `--${flag}`}: ${i?.message ?? 'invalid'}`);
+    // the schema's key is `addons`; the flag, `--addon` (repeatable)
+    throw new UsageError(`${flag === 'target' ? 'PLATFORM[/ROLE]' : `--${flag === 'addons' ? 'addon' : flag}`}: ${i?.message ?? 'invalid'}`);
   }
   return r.data;
 }
@@ -122,6 +123,11 @@ export const catalogCommand: Command = async (argv, io) => {
   const p = cat.platforms.get(platform)!;
   if (opts.cni !== undefined && platform !== 'cni' && !p.cnis.includes(opts.cni) && !(cat.platforms.get('cni')?.roles.some((r) => r.name === opts.cni) ?? false)) {
     throw new UsageError(`unknown CNI "${opts.cni}"`);
+  }
+  for (const a of opts.addons ?? []) {
+    if (!p.addons.some((x) => x.name === a)) {
+      throw new UsageError(`--addon: unknown addon "${a}" for ${platform} (addons: ${p.addons.map((x) => x.name).join(', ') || 'none'})`);
+    }
   }
   const proto = opts.proto === undefined ? undefined : normalizeProto(opts.proto);
   const entries = entriesFor(platform, role, {

@@ -63,6 +63,10 @@ describe('fwdiag catalog', () => {
     [['--bogus'], /Unknown option '--bogus'/],
     [['a', 'b'], /at most one/],
     [['Bad/Name'], /PLATFORM\[\/ROLE\]/],
+    [['harvester', '--cni', 'nosuch'], /unknown CNI "nosuch"/],
+    [['harvester', '--addon', 'nosuch'], /^--addon: unknown addon "nosuch" for harvester \(addons: kubeovn-operator, rancher-monitoring\)/],
+    [['rke2', '--addon', 'rancher-monitoring'], /unknown addon "rancher-monitoring" for rke2 \(addons: none\)/],
+    [['harvester', '--addon', 'a,b'], /^--addon: /],
   ])('%j is a usage error', async (argv, msg) => {
     const p = catalogCommand(argv, memoryIO().io);
     await expect(p).rejects.toBeInstanceOf(UsageError);
