@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
 import { commandArgs } from './options.js';
 import type { CliIO, Command } from './io.js';
+import { streamSource } from '../input/file-source.js';
 import { createParser } from '../parse/parse-line.js';
 import type { DropEvent } from '../parse/event.js';
 import { escapeControl, escapeJsonControl } from '../output/escape.js';
@@ -110,18 +111,17 @@ export async function loadRuleset(spec: string): Promise<Ruleset> {
   return r.value;
 }
 
+/** stdin's lines, read as every command reads its input (gzip, CRLF, a line over 64 KiB cut), up to one past the cap. */
 async function readStdin(io: CliIO): Promise<string[]> {
   const lines: string[] = [];
-  let buf = '';
-  for await (const chunk of io.stdin) {
-    buf += typeof chunk === 'string' ? chunk : (chunk as Buffer).toString('utf8');
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
-    if (lines.length > MAX_TRACE_LINES) break;
-    if (buf.length > 1024 * 1024) throw new InputError('stdin: a line longer than 1 MiB');
+  const stop = new AbortController();
+  for await (const batch of streamSource(io.stdin, { name: '-' }).batches(stop.signal)) {
+    for (const l of batch) lines.push(l);
+    if (lines.length > MAX_TRACE_LINES) {
+      stop.abort();
+      break;
+    }
   }
-  if (buf !== '') lines.push(buf);
   return lines;
 }
 

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { traceCommand } from '../../src/cli/trace.js';
 import { InputError, RulesetError, UsageError } from '../../src/cli/errors.js';
@@ -23,6 +25,13 @@ describe('fwdiag trace', () => {
     await traceCommand(['--ruleset', `${FIX}/harvester-control-plane-extra.iptables-save`, '--json', '-'], m.io);
     const objs = m.out().trim().split('\n').map((l) => JSON.parse(l));
     expect(objs.map((o) => [o.line, o.packet.dpt, o.verdict, o.nearMisses[0].reasons[0].kind])).toEqual([[1, 9999, 'drop', 'shadowed'], [2, 7777, 'drop', 'interface']]);
+  });
+  it('stdin is read as every command reads input: gzip, CRLF', async () => {
+    const m = memoryIO();
+    m.io.stdin = Readable.from([gzipSync(drops.replaceAll('\n', '\r\n'))]);
+    await traceCommand(['--ruleset', `${FIX}/harvester-control-plane-extra.iptables-save`, '--json', '-'], m.io);
+    const objs = m.out().trim().split('\n').map((l) => JSON.parse(l));
+    expect(objs.map((o) => [o.line, o.packet.dpt, o.verdict])).toEqual([[1, 9999, 'drop'], [2, 7777, 'drop']]);
   });
   it('traces through nft JSON and warns about iptables-nft xt rules on stderr', async () => {
     const m = memoryIO();
