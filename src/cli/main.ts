@@ -6,6 +6,10 @@ import { readFileSync } from 'node:fs';
 import type { Command, CliIO } from './io.js';
 import { isFwdiagError } from './errors.js';
 import { tuneHeap } from './heap.js';
+import { escapeControl } from '../output/escape.js';
+
+/** Longest error message printed (a message quotes input, which may be long). */
+const MAX_MESSAGE = 2000;
 
 /** (re-exported for the bench, which runs the bundled CLI as the bin does: the bundle's own heap sizing) */
 export { tuneHeap };
@@ -72,7 +76,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   } catch (e) {
     const code = isFwdiagError(e) ? e.exitCode : 1;
     const msg = e instanceof Error ? e.message : String(e);
-    io.stderr.write(`fwdiag: ${msg.split('\n')[0]}\n`);
+    // one line, whatever it quotes (a file name, a flag's value, a catalog's text may hold a newline or an escape
+    // sequence): control characters shown as \xNN, and at most MAX_MESSAGE characters
+    const line = escapeControl(msg.trimEnd());
+    io.stderr.write(`fwdiag: ${line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE)}…` : line}\n`);
     if (code === 2) io.stderr.write(`Run 'fwdiag ${argv[0] !== undefined && COMMANDS[argv[0]] !== undefined ? `${argv[0]} ` : ''}--help' for usage.\n`);
     if (debug && e instanceof Error && e.stack !== undefined) io.stderr.write(`${e.stack}\n`);
     return code;

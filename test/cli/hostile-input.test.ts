@@ -66,3 +66,21 @@ describe('every command on hostile input', () => {
     }
   });
 });
+
+describe('error messages quote hostile text safely', () => {
+  it('a file name or a flag value with a newline or an escape sequence: one line, escaped, the reason kept', async () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['parse', join(tmp, 'no\nsuch')], 1, /^fwdiag: cannot read .*no\\x0asuch: no such file\n$/],
+      [['parse', join(tmp, '\u001b[31mred\u001b]0;title\u0007')], 1, /^fwdiag: cannot read .*\\x1b\[31mred\\x1b\]0;title\\x07: no such file\n$/],
+      [['analyze', '--platform', 'x\u001b[2J\u009b1m'], 2, /^fwdiag: --platform: unknown platform "x\\x1b\[2J\\x9b1m" \(known: /],
+      [['analyze', '--settle', '5\u202eq'], 2, /not a duration: "5\\u202eq"/],
+    ];
+    for (const [argv, code, msg] of cases) {
+      const m = memoryIO();
+      expect(await run(argv, m.io)).toBe(code);
+      expect(m.err()).toMatch(msg);
+      expect(m.err()).not.toMatch(RAW_CONTROL);
+      expect(m.err().split('\n')[0]!.length).toBeLessThan(2100);
+    }
+  });
+});
