@@ -6,6 +6,7 @@
  * What never becomes an ACCEPT: scan flows (evidence of probing), conntrack-loss flows (the connection was allowed;
  * its state was lost), loopback-only catalog ports, and unknown ports unless `allowUnknown`.
  */
+import { parseIp } from '../ruleset/addr.js';
 import type { FlowSummary } from '../classify/classifier.js';
 import type { DropEvent } from '../parse/event.js';
 import { lookupPort, normalizeProto, protoHasPorts } from '../catalog/index.js';
@@ -64,7 +65,7 @@ export type Confidence = 'high' | 'medium' | 'low';
  */
 export type SuggestionKind =
   | 'missing' | 'shadowed' | 'near-miss' | 'other-role' | 'generic' | 'unknown' | 'loopback' | 'outside-scope'
-  | 'already-accepted' | 'egress' | 'conntrack-loss';
+  | 'already-accepted' | 'egress' | 'conntrack-loss' | 'no-source';
 
 export interface Evidence {
   /** drops */
@@ -534,8 +535,19 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     }
 
     let sources: string[] = [];
+    // A client that is no address (a corrupted line's SRC=) can be no source; with none left, no rule at all — an
+    // empty source list means any source.
+    const usable = clients.filter((c) => parseIp(c) !== undefined);
+    const anyAllowed = info.kind !== 'unknown' && e?.scope === 'anywhere' && sensitive === undefined;
+    if (action === 'accept' && usable.length === 0 && !anyAllowed) {
+      action = 'note';
+      kind = 'no-source';
+      reason = `${service === null ? pText : `"${service}"`} was refused to ${clients.slice(0, 5).join(', ')}, which ${clients.length === 1 ? 'is' : 'are'} no IP address (a corrupted line?): not opened`;
+    } else if (usable.length < clients.length) {
+      notes.push(`left out, not an IP address: ${clients.filter((c) => parseIp(c) === undefined).slice(0, 5).join(', ')}`);
+    }
     if (action === 'accept') {
-      const s = chooseSources(ctx, info.kind === 'unknown' ? undefined : e?.scope, sensitive, clients);
+      const s = chooseSources(ctx, info.kind === 'unknown' ? undefined : e?.scope, sensitive, usable);
       sources = s.sources;
       notes.push(...s.notes);
       if (s.outside.length > 0) {

@@ -204,6 +204,23 @@ describe('source scope rules on hand-made lines in the kernel\'s format', () => 
     expect(s?.sources).not.toContain('0.0.0.0/0');
   });
 
+  it('a client that is no IP address (a corrupted SRC=) is never a source: no rule, where an empty list would mean any source', () => {
+    for (const [platform, role, port] of [['rke2', 'server', 10250], ['harvester', 'control-plane', 2379], ['harvester', 'control-plane', 9345], ['harvester', 'control-plane', 7000]] as const) {
+      for (const bad of ['192.168.122', 'foo', '999.1.1.1']) {
+        const r = suggestLines([syn(port, bad), syn(port, bad, 40001)], { platform, role, allowUnknown: true });
+        expect(accepts(r), `${platform} ${port} ${bad}`).toEqual([]);
+        expect(r.suggestions.map((x) => [x.action, x.kind])).toEqual([['note', 'no-source']]);
+      }
+      // beside a real client, it is left out and said so
+      const mixed = suggestLines([syn(port, 'foo'), syn(port, '198.18.9.7')], { platform, role, allowUnknown: true });
+      expect(accepts(mixed).map((x) => x.sources)).toEqual([['198.18.9.7/32']]);
+      expect(accepts(mixed)[0]?.notes).toContain('left out, not an IP address: foo');
+    }
+    // SSH: the catalog allows any source, which needs no client address
+    const ssh = suggestLines([syn(22, 'foo')], { platform: 'harvester', role: 'control-plane' });
+    expect(accepts(ssh).map((x) => [x.ports, x.sources])).toEqual([[[22], []]]);
+  });
+
   it('unknown ports: a note without --allow-unknown; with it, low-confidence ACCEPTs, adjacent ports merged', () => {
     const lines = [7000, 7001, 7002, 7005].map((p, i) => syn(p, '198.18.9.7', 41000 + i));
     const off = suggestLines(lines, { platform: 'harvester', role: 'control-plane' });
