@@ -13,7 +13,6 @@ import { ScanDetector } from './scan.js';
 import {
   FLAG_ACK,
   FLAG_SYN,
-  NODEPORT,
   emptyJudgement,
   explain,
   flagsText,
@@ -495,7 +494,8 @@ class ClassifierCore implements Classifier {
       }
       flow = f;
       if (j.probe) {
-        const known = j.service !== undefined && j.service !== NODEPORT;
+        // a NodePort is a service port (a load balancer's health checks hit many of them): it counts as known
+        const known = j.service !== undefined;
         const became = this.scan.observe(f.clientId, serverPort ?? 0, known, t, f, clock);
         if (became !== null) {
           verdict = 'scan';
@@ -512,11 +512,19 @@ class ClassifierCore implements Classifier {
     }
     // "still going": a quiet gap longer than --settle ends an episode; persistence is counted from the new one
     if (!flow.persistent && t - flow.lastSeen > this.options.settleMs) flow.persistAt = this.persistAtFrom(t, clock);
+    // A packet earlier than all of the flow's (inputs given newest first): when the episode under way began with
+    // the flow's first packet, and no gap longer than --settle lies between, the episode began earlier.
+    else if (!flow.persistent && t < flow.firstSeen && flow.firstSeen - t <= this.options.settleMs &&
+      flow.persistAt === this.persistAtFrom(flow.firstSeen, clock)) {
+      flow.persistAt = this.persistAtFrom(t, clock);
+    }
     bump(this.counts, verdict);
     if (verdict === 'genuine-block') flow.nBlock++;
     else if (verdict === 'undetermined') flow.nUndet++;
+    else if (verdict === 'conntrack-loss' && j.probe) flow.nProbeLoss++;
     this.update(flow, e, j, t);
-    if (!flow.persistent && t >= flow.persistAt) {
+    // persistent: going on for MORE than --settle (lastSeen: the latest time, whatever the order); LAN chatter never is
+    if (!flow.persistent && flow.lastSeen > flow.persistAt && flow.verdict !== 'broadcast') {
       flow.persistent = true;
       (changes ??= []).push({ kind: 'persistent', flow });
     }
@@ -568,13 +576,17 @@ class ClassifierCore implements Classifier {
       const first = this.reasonOf(g);
       g.verdict = 'scan';
       // its refused probes were scan packets all along: move their counts (lost-state packets stay what they were)
+      // (a bare FIN, judged as the teardown of a lost connection, is a probe too)
       const gb = g.nBlock;
       const un = g.nUndet;
+      const pl = g.nProbeLoss;
       g.nBlock = 0;
       g.nUndet = 0;
+      g.nProbeLoss = 0;
       this.counts['genuine-block'] -= gb;
       this.counts.undetermined -= un;
-      this.counts.scan += gb + un;
+      this.counts['conntrack-loss'] -= pl;
+      this.counts.scan += gb + un + pl;
       g.reason = this.relabelReason(g, first);
       if (g !== current || i < 0) changes.push({ kind: 'verdict', flow: g, from });
       fold.push(g);
@@ -741,6 +753,7 @@ class ClassifierCore implements Classifier {
   private update(f: Flow, e: Packet, j: Judgement, t: number): void {
     f.count++;
     if (t > f.lastSeen) f.lastSeen = t;
+    else if (t < f.firstSeen) f.firstSeen = t;
     // first and last seen are the earliest and the latest times, whatever the input order (files given newest
     // first, hosts' clocks interleaved): in order, only the latest moves. Wall-clock times: stamps, or monotonic
     // times dated by the host's boot time.

@@ -166,6 +166,8 @@ export class Flow {
   /** packets counted as genuine-block / undetermined when they came: re-labelling a scanner's flow moves them */
   nBlock = 0;
   nUndet = 0;
+  /** probes judged conntrack-loss (a bare FIN): scan packets too once the source turns out a scanner */
+  nProbeLoss = 0;
   /** a probe (SYN, UDP to a port, crafted flags) set its verdict: re-labelled when its source turns out a scanner */
   probe = false;
   syn: SynTrack | null = null;

@@ -46,6 +46,8 @@ export interface SourceState<T> {
   /** when it became a scanner (ms) */
   since: number;
   lastSeen: number;
+  /** the time of its previous probe, in input order (lastSeen is the latest) */
+  prev: number;
   /**
    * Lower bounds of the times in the port maps and of the items' last-seen times (items' times only grow), so a
    * prune that would remove nothing is skipped: a peer hitting more known ports than the threshold would otherwise
@@ -98,12 +100,21 @@ export class ScanDetector<T> {
       if (this.sources.size >= this.opts.maxSources) this.evictOldest();
       s = {
         src, clock, unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0,
-        lastSeen: t, portsOldest: Infinity, itemsOldest: Infinity,
+        lastSeen: t, prev: t, portsOldest: Infinity, itemsOldest: Infinity,
       };
       this.sources.set(key, s);
       this.hooks?.track(src);
     }
     if (t > s.lastSeen) s.lastSeen = t;
+    // Time went back by more than the window (logs given newest first, a second boot's monotonic clock): what was
+    // counted lies beyond the window of this probe and of the ones after it — start the window afresh.
+    if (t < s.prev - this.opts.windowMs && !s.scanner) {
+      s.unknownPorts.clear();
+      s.knownPorts.clear();
+      s.items.clear();
+      s.portsOldest = s.itemsOldest = Infinity;
+    }
+    s.prev = t;
     if (s.scanner) return null;
 
     (known ? s.knownPorts : s.unknownPorts).set(port, t);
@@ -123,7 +134,9 @@ export class ScanDetector<T> {
     const cutoff = t - this.opts.windowMs;
     if (s.portsOldest < cutoff) s.portsOldest = Math.min(prune(s.unknownPorts, cutoff), prune(s.knownPorts, cutoff));
     this.pruneItems(s, cutoff);
-    if (s.knownPorts.size + s.unknownPorts.size >= this.opts.threshold && s.unknownPorts.size >= this.minUnknown) {
+    const all = s.knownPorts.size + s.unknownPorts.size;
+    // at least half of the ports no known service uses (the README's rule), and at least half the threshold
+    if (all >= this.opts.threshold && s.unknownPorts.size >= this.minUnknown && 2 * s.unknownPorts.size >= all) {
       s.scanner = true;
       s.since = t;
       const states = this.scannerSet.get(src) ?? 0;

@@ -354,3 +354,70 @@ describe('conntrack INVALID lines', () => {
     expect(summary.flows[0]!.reason).toContain('corroborated by 2 conntrack INVALID lines');
   });
 });
+
+describe('scan detection and persistence at their edges (found by an adversarial review)', () => {
+  const syn = (s: number, src: string, dpt: number, spt = 45000 + s) => hv(at(s), 'harvester3', src, ME, tcp(spt, dpt, 'SYN'));
+
+  it('a peer hitting 12 known service ports and 5 unknown ones is no scanner: fewer than half unknown', () => {
+    const known = [2379, 2380, 2381, 6443, 9345, 10250, 9099, 9091, 9796, 2112, 4240, 3260];
+    const unknown = [9400, 9256, 8000, 9500, 9808];
+    const lines = [...known, ...unknown].map((p, i) => syn(2 * i, B, p));
+    const { summary } = run(lines);
+    expect(summary.summary).toMatchObject({ scan: 0, scanners: 0, 'genuine-block': 17 });
+    // with more unknown ports than known ones, the same peer is one
+    const more = [...known.slice(0, 4), ...unknown, 7001, 7002, 7003].map((p, i) => syn(2 * i, B, p));
+    expect(run(more).summary.summary).toMatchObject({ scanners: 1 });
+  });
+
+  it('NodePorts are service ports: a load balancer health-checking ten of them is no scanner', () => {
+    const nodePorts = [30080, 30443, 30900, 31000, 31100, 31500, 31800, 32000, 32100, 32500];
+    const lines = [0, 60].flatMap((base) => nodePorts.map((p, i) => syn(base + 2 * i, '192.168.122.10', p)));
+    const { summary } = run(lines);
+    expect(summary.summary).toMatchObject({ scan: 0, scanners: 0, 'genuine-block': 20 });
+    expect(summary.flows.every((f) => f.service === 'NodePort')).toBe(true);
+  });
+
+  it('a FIN scan: the bare FINs counted as lost-connection teardowns move to scan with the rest', () => {
+    const ports = [21, 23, 25, 110, 135, 139, 445, 1433, 3306, 3389, 5900];
+    const lines = ports.map((p, i) => hv(at(i), 'harvester3', '203.0.113.9', ME, tcp(55555, p, 'FIN')));
+    const { summary } = run(lines);
+    expect(summary.summary).toMatchObject({ events: 11, scan: 11, 'conntrack-loss': 0, scanners: 1 });
+  });
+
+  it('LAN chatter never becomes persistent', () => {
+    const mdns = (s: number) => hv(at(s), 'harvester3', '192.168.122.20', '224.0.0.251', udp(5353, 5353)).replace(/MAC=\S+/, 'MAC=01:00:5e:00:00:fb:52:54:00:3a:7c:61:08:00');
+    const { summary } = run([0, 60, 120, 180, 240, 300, 360, 420].map(mdns));
+    expect(summary.flows).toHaveLength(1);
+    expect(summary.flows[0]).toMatchObject({ verdict: 'broadcast', persistent: false });
+    expect(summary.summary.persistentFlows).toBe(0);
+  });
+
+  it('persistent means MORE than --settle: 5 min exactly is not, 5 min 1 s is', () => {
+    const ack = (s: number) => hv(at(s), 'harvester3', A, ME, tcp(6443, 51028, 'ACK PSH'));
+    expect(run([0, 60, 120, 180, 240, 300].map(ack)).summary.flows[0]?.persistent).toBe(false);
+    expect(run([0, 60, 120, 180, 240, 301].map(ack)).summary.flows[0]?.persistent).toBe(true);
+  });
+
+  it('logs given newest first: persistence counts from the earliest packet of the episode', () => {
+    const ack = (s: number) => hv(at(s), 'harvester3', A, ME, tcp(6443, 51028, 'ACK PSH'));
+    const newer = [270, 300, 330, 360].map(ack);
+    const older = [0, 60, 120, 180, 240].map(ack);
+    expect(run([...older, ...newer]).summary.flows[0]?.persistent).toBe(true);
+    expect(run([...newer, ...older]).summary.flows[0]?.persistent).toBe(true);
+    // a quiet gap longer than --settle between the two: two episodes of 4 and 1 min, neither persistent
+    const late = [700, 730, 760].map(ack);
+    expect(run([...late, ...[0, 60].map(ack)]).summary.flows[0]?.persistent).toBe(false);
+  });
+
+  it('logs given newest first: probes hours apart are no scan, in either order', () => {
+    const src = '198.51.100.7';
+    const newer = [1111, 2222, 3333, 4444, 5555].map((p, i) => syn(7200 + 2 * i, src, p));
+    const older = [6666, 7000, 7100, 7200, 7300].map((p, i) => syn(2 * i, src, p));
+    for (const lines of [[...newer, ...older], [...older, ...newer]]) {
+      expect(run(lines).summary.summary).toMatchObject({ scan: 0, scanners: 0, 'genuine-block': 10 });
+    }
+    // ten within a minute in the older file still make one
+    const tenOld = [6666, 7000, 7100, 7200, 7300, 7400, 7500, 7600, 7700, 7800].map((p, i) => syn(2 * i, src, p));
+    expect(run([...newer, ...tenOld]).summary.summary).toMatchObject({ scanners: 1 });
+  });
+});
