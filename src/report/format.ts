@@ -23,7 +23,18 @@ export function md(s: string): string {
 
 /** A Markdown code span for `s` (control characters made visible; the fence outgrows any backtick run). */
 export function mdCode(s: string): string {
-  const t = escapeControl(s).replace(/\n/g, ' ');
+  return codeSpan(escapeControl(s).replace(/\n/g, ' '));
+}
+
+/**
+ * {@link mdCode} for a table cell: `|` escaped as `\|` too — GFM splits cells at a pipe even inside a code span
+ * (and drops the backslash when it does not).
+ */
+export function mdCodeCell(s: string): string {
+  return codeSpan(escapeControl(s).replace(/\n/g, ' ').replace(/\|/g, '\\|'));
+}
+
+function codeSpan(t: string): string {
   let fence = '`';
   while (t.includes(fence)) fence += '`';
   const pad = t.startsWith('`') || t.endsWith('`') ? ' ' : '';

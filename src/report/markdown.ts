@@ -2,7 +2,7 @@
  * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
  */
 import { formatSpan } from './verdict.js';
-import { countsText, limitLines, md, mdBlock, mdCode, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { countsText, limitLines, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
@@ -105,7 +105,7 @@ export function renderMarkdown(r: Report): string {
     for (const f of r.flows) {
       const ws = f.windows.map((x) => `${n(x.during)} / ${n(x.after)}`);
       p(`| ${f.status} | ${md(f.host)} | ${md(portText(f.proto, f.port))} | ${f.service === null ? '' : md(f.service)} | ` +
-        `${mdCode(f.server)} | ${mdCode(f.client)} | ${f.verdict} | ${n(f.count)} | ${ws.length > 0 ? `${ws.join(' | ')} | ` : ''}` +
+        `${mdCodeCell(f.server)} | ${mdCodeCell(f.client)} | ${f.verdict} | ${n(f.count)} | ${ws.length > 0 ? `${ws.join(' | ')} | ` : ''}` +
         `${f.lastSeen === null ? '' : md(f.lastSeen)} | ${md(f.note)} |`);
     }
     const om = r.flowsOmitted;

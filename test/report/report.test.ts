@@ -266,4 +266,15 @@ describe('hostile log text', () => {
     expect(html).toContain('&lt;img/src=x/onerror=alert(1)&gt;|**x**\\x1b[31m');
     expect(JSON.parse(json).hosts).toEqual([evil]);
   });
+
+  it('an address with a pipe or a backtick keeps the flows table\'s columns (GFM splits cells at a pipe even in code)', async () => {
+    const odd = 'a|b`c<x>';
+    const r = await report([], input.replaceAll('SRC=198.18.0.1', `SRC=${odd}`));
+    const md = renderReport(r, 'md');
+    const cells = (row: string) => row.split(/(?<!\\)\|/).length;
+    const header = md.split('\n').find((l) => l.startsWith('| status |'))!;
+    const row = md.split('\n').find((l) => l.includes('a\\|b'))!;
+    expect(row).toContain('``a\\|b`c<x>``');
+    expect(cells(row)).toBe(cells(header));
+  });
 });
