@@ -263,7 +263,10 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       ...(opts.logRateLimit !== undefined && opts.logRateLimit.length > 0 ? { logRateLimit: opts.logRateLimit } : {}),
     },
   };
-  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action'), (r) => r.sum.count, clock));
+  // blocks refused only outside the windows (before the first, between them): no window's numbers name them
+  const outside = bounds.length === 0 ? [] : groupBlocks(
+    rows.filter((r) => isBlock(r) && r.during.every((n) => n === 0) && r.after.every((n) => n === 0)), (r) => r.sum.count, clock);
+  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action'), (r) => r.sum.count, clock), outside);
   return report;
 }
 

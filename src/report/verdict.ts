@@ -40,17 +40,28 @@ function union(lists: ReadonlyArray<readonly BlockGroup[]>): BlockGroup[] {
 }
 
 /**
- * The one-line verdict. `blocks` are the genuine blocks of the whole input grouped by host and port (used when no
- * window was found).
+ * "N genuine blocks" — or, when some of the groups are drops to a port without a verdict (an `undetermined` flow
+ * with a server port, which the report treats as refused), words that do not call them blocks.
  */
-export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[]): ReportVerdict {
+function blocksText(r: Report, groups: readonly BlockGroup[]): string {
+  const unexplained = groups.filter((g) => r.flows.some((f) => f.host === g.host && f.proto === g.proto && f.port === g.port && f.verdict === 'undetermined')).length;
+  if (unexplained === 0) return plural(groups.length, 'genuine block');
+  if (unexplained === groups.length) return plural(groups.length, 'port', 'ports') + ' with unexplained drops';
+  return `${plural(groups.length, 'refused port')} (${formatCount(groups.length - unexplained)} genuine, ${formatCount(unexplained)} unexplained)`;
+}
+
+/**
+ * The one-line verdict. `blocks` are the genuine blocks of the whole input grouped by host and port (used when no
+ * window was found); `outside`, with windows, the blocks refused only outside them.
+ */
+export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[], outside: readonly BlockGroup[] = []): ReportVerdict {
   if (r.totals.drops === 0) return { level: 'ok', text: 'No drops: the input held no netfilter LOG lines of dropped packets.' };
   const ws = r.windows;
   if (ws.length === 0) {
     if (blocks.length > 0) {
       return {
         level: 'action',
-        text: `Action needed: ${plural(blocks.length, 'genuine block')} (${names(blocks)}); no upgrade window found (no burst of conntrack loss)`,
+        text: `Action needed: ${blocksText(r, blocks)} (${names(blocks)}); no upgrade window found (no burst of conntrack loss)`,
       };
     }
     const ct = r.totals['conntrack-loss'];
@@ -70,7 +81,7 @@ export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[]): Report
     const which = one ? 'the window' : `window${ids.length === 1 ? '' : 's'} ${ids.join(', ')}`;
     return {
       level: 'action',
-      text: `Action needed: ${plural(persisted.length, 'genuine block')} persisted after ${which} (${names(persisted)})`,
+      text: `Action needed: ${blocksText(r, persisted)} persisted after ${which} (${names(persisted)})`,
     };
   }
   let drops = 0;
@@ -95,5 +106,12 @@ export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[]): Report
       text: `Check: ${plural(duringOnly.length, 'genuine block')} during ${theWindow}, none seen after (${names(duringOnly)}); ${noise}, ${settled}`,
     };
   }
-  return { level: unsettled > 0 ? 'check' : 'ok', text: `No genuine blocks: ${noise}, ${settled}` };
+  if (outside.length > 0) {
+    return {
+      level: 'check',
+      text: `Check: ${blocksText(r, outside)} outside ${theWindow}, none during or after ${one ? 'it' : 'them'} (${names(outside)}); ${noise}, ${settled}`,
+    };
+  }
+  // flows to check (no verdict, lost state for long) keep the line from saying all is well
+  return { level: unsettled > 0 || r.flows.some((f) => f.status === 'check') ? 'check' : 'ok', text: `No genuine blocks: ${noise}, ${settled}` };
 }

@@ -143,6 +143,21 @@ describe('report on the Harvester upgrade sample', () => {
     expect(r.verdict.text).toBe(`No genuine blocks: ${ct} conntrack-loss drops on ${flows} flows, all stopped by their window's end`);
   });
 
+  it('a window that misses the blocks does not say "no genuine blocks": they are named, at level check (what --fail-on check trips on)', async () => {
+    const r = await report([SAMPLE, '--window', '2026-04-22T11:06Z..2026-04-22T11:29Z']);
+    expect(r.totals['genuine-block']).toBeGreaterThan(0);
+    expect(r.verdict.level).toBe('check');
+    expect(r.verdict.text).toMatch(/^Check: 3 genuine blocks outside the window, none during or after it \(udp\/8472 on harvester3, tcp\/2380 on harvester3, tcp\/2379 on harvester3\); /);
+  });
+
+  it('drops to a port without a verdict that persist are not called genuine blocks', async () => {
+    const ack = (t: string, dpt: number) =>
+      `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dpt} WINDOW=501 RES=0x00 ACK URGP=0 `;
+    const r = await report(['--window', '2026-04-22T10:00Z..2026-04-22T10:10Z'], [ack('10:20:00', 45000), ack('10:21:00', 45000)].join('\n'));
+    expect(r.flows.map((f) => [f.verdict, f.status])).toEqual([['undetermined', 'action']]);
+    expect(r.verdict.text).toBe('Action needed: 1 port with unexplained drops persisted after the window (tcp/40000 on n1)');
+  });
+
   it('one log read as packets (the scanner\'s records, no events) gives the same report as read as events', async () => {
     const corpus = join(tmp, 'corpus.log');
     writeFileSync(corpus, corpusText(30_000, 11));
