@@ -159,10 +159,18 @@ function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: numb
   const open = own.find((e) => e.scope !== 'loopback');
   if (open !== undefined) return { kind: 'missing', entry: open, identity: `m|${open.service}` };
   if (own.length > 0) return { kind: 'loopback', entry: own[0], identity: `l|${own[0]?.service ?? ''}` };
-  const other = inbound(lookupPort(ctx.platform, undefined, proto, port, opts)).find((e) => e.scope !== 'loopback');
+  const anyRole = inbound(lookupPort(ctx.platform, undefined, proto, port, opts));
+  const other = anyRole.find((e) => e.scope !== 'loopback');
   if (other !== undefined) return { kind: 'other-role', entry: other, identity: `o|${other.service}` };
-  const generic = ctx.platform === 'generic' ? undefined : inbound(lookupPort('generic', undefined, proto, port, opts)).find((e) => e.scope !== 'loopback');
+  // loopback-only for another role of the platform, or in the generic table: never opened, not even as "unknown"
+  const loopback = (l: CatalogEntry[]) => l.find((e) => e.scope === 'loopback');
+  const otherLoopback = loopback(anyRole);
+  if (otherLoopback !== undefined) return { kind: 'loopback', entry: otherLoopback, identity: `l|${otherLoopback.service}` };
+  const genericAll = ctx.platform === 'generic' ? [] : inbound(lookupPort('generic', undefined, proto, port, opts));
+  const generic = genericAll.find((e) => e.scope !== 'loopback');
   if (generic !== undefined) return { kind: 'generic', entry: generic, identity: `g|${generic.service}` };
+  const genericLoopback = loopback(genericAll);
+  if (genericLoopback !== undefined) return { kind: 'loopback', entry: genericLoopback, identity: `l|${genericLoopback.service}` };
   return { kind: 'unknown', entry: undefined, identity: 'u' };
 }
 

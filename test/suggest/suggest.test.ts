@@ -221,6 +221,15 @@ describe('source scope rules on hand-made lines in the kernel\'s format', () => 
     expect(accepts(ssh).map((x) => [x.ports, x.sources])).toEqual([[[22], []]]);
   });
 
+  it('a port the catalog lists as loopback-only, for any role or in the generic table, is never opened — not even with --allow-unknown', () => {
+    for (const [platform, role, port] of [['kubeadm', 'worker', 10257], ['kubeadm', 'worker', 10259], ['k3s', 'agent', 10257], ['kubeadm', 'control-plane', 10257]] as const) {
+      const r = suggestLines([syn(port, '198.18.9.7')], { platform, role, allowUnknown: true });
+      expect(accepts(r), `${platform}/${role} ${port}`).toEqual([]);
+      expect(r.suggestions.map((x) => [x.action, x.kind])).toEqual([['note', 'loopback']]);
+      expect(r.suggestions[0]?.reason).toMatch(/listens on loopback only: never open it to other hosts/);
+    }
+  });
+
   it('unknown ports: a note without --allow-unknown; with it, low-confidence ACCEPTs, adjacent ports merged', () => {
     const lines = [7000, 7001, 7002, 7005].map((p, i) => syn(p, '198.18.9.7', 41000 + i));
     const off = suggestLines(lines, { platform: 'harvester', role: 'control-plane' });
