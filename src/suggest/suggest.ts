@@ -423,6 +423,34 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     g.flows.push(f);
   }
 
+  // One trace per port group (its busiest flow's event), bounded overall, made once: the merge below needs to know
+  // which ports the ruleset accepts already, and the suggestions their traces.
+  let traces = 0;
+  const tracedFamilies = new Set<string>(ctx.ruleset?.tables.map((t) => t.family) ?? []);
+  const traced = new Map<PortGroup, TraceResult | undefined>();
+  const traceOf = (p: PortGroup): TraceResult | undefined => {
+    if (ctx.ruleset === undefined) return undefined;
+    if (traced.has(p)) return traced.get(p);
+    let t: TraceResult | undefined;
+    if (traces < MAX_TRACES) {
+      // the busiest flow whose IP family the ruleset has tables for (an IPv6 drop traced through iptables-save
+      // output of IPv4 alone places nothing)
+      const busiest = [...p.flows].sort((x, y) => y.count - x.count).filter((f) => f.event !== undefined);
+      const ev = (busiest.find((f) => tracedFamilies.has(f.event!.family === 6 ? 'ip6' : 'ip') || tracedFamilies.has('inet')) ?? busiest[0])?.event;
+      if (ev !== undefined) {
+        traces++;
+        t = trace(ctx.ruleset, ev);
+      }
+    }
+    traced.set(p, t);
+    return t;
+  };
+  /** the ruleset accepts this port's drop already: such a port never joins a range with one it does not */
+  const accepted = (p: PortGroup): boolean => {
+    const t = traceOf(p);
+    return t !== undefined && traceSentences(t).kind === 'already-accepted';
+  };
+
   // merge adjacent ports of the same service (or consecutive unknowns) per role and protocol
   const byRP = new Map<string, PortGroup[]>();
   for (const g of groups.values()) {
@@ -435,7 +463,8 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     for (const g of list) {
       const last = merged[merged.length - 1];
       if (last !== undefined && last.role === g.role && last.proto === g.proto && g.port !== null && last.to !== null &&
-          g.port === last.to + 1 && last.parts[0]?.info.identity === g.info.identity) {
+          g.port === last.to + 1 && last.parts[0]?.info.identity === g.info.identity &&
+          (ctx.ruleset === undefined || accepted(last.parts[0]!) === accepted(g))) {
         last.to = g.port;
         last.parts.push(g);
       } else merged.push({ role: g.role, proto: g.proto, from: g.port, to: g.port, parts: [g] });
@@ -443,8 +472,6 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
   }
 
   const out: Suggestion[] = [];
-  let traces = 0;
-  const tracedFamilies = new Set<string>(ctx.ruleset?.tables.map((t) => t.family) ?? []);
   for (const m of merged) {
     const first = m.parts[0] as PortGroup;
     const info = first.info;
@@ -497,17 +524,11 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     let table: string | undefined;
     let native: { handle: number | undefined } | undefined;
     if (ctx.ruleset !== undefined && (action === 'accept' || info.kind === 'unknown')) {
-      // one trace per port of the group (its busiest flow's event), bounded overall
+      // each port's trace (traceOf, made once per port group)
       let placed = false;
       for (const p of m.parts) {
-        if (traces >= MAX_TRACES) break;
-        // the busiest flow whose IP family the ruleset has tables for (an IPv6 drop traced through iptables-save
-        // output of IPv4 alone places nothing)
-        const busiest = [...p.flows].sort((x, y) => y.count - x.count).filter((f) => f.event !== undefined);
-        const ev = (busiest.find((f) => tracedFamilies.has(f.event!.family === 6 ? 'ip6' : 'ip') || tracedFamilies.has('inet')) ?? busiest[0])?.event;
-        if (ev === undefined) continue;
-        traces++;
-        const t = trace(ctx.ruleset, ev);
+        const t = traceOf(p);
+        if (t === undefined) continue;
         const ts = traceSentences(t);
         if (ts.kind === 'already-accepted') {
           action = 'note';

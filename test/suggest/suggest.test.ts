@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFragment, parsePolicy, resolvePolicy, compileTarget } from '../../src/compile/index.js';
 import { cidrContains, collapseAddresses, familiesOf, renderRules, toFragment } from '../../src/suggest/index.js';
 import type { Suggestion } from '../../src/suggest/index.js';
+import { parseRuleset } from '../../src/ruleset/index.js';
 import { accepts, catalog, fixtureLines, ruleset, suggestLines, synLine, udpLine } from './helpers.js';
 
 const SAMPLE = fixtureLines('fixtures/sample/harvester-upgrade.log');
@@ -287,6 +289,25 @@ describe('ruleset near misses become the reason (fixtures/rulesets)', () => {
     const s7777 = r.suggestions.find((s) => s.ports[0] === 7777);
     expect(s7777).toMatchObject({ action: 'note', kind: 'near-miss' });
     expect(s7777?.reason).toBe('allowed by rule 1 of chain INPUT ("on another NIC"), which does not apply: in-interface other0 (packet IN=mgmt-br)');
+  });
+
+  it('a ruleset that accepts one port of a range: the other is still suggested', () => {
+    const text = readFileSync('fixtures/rulesets/harvester-control-plane.iptables-save', 'utf8');
+    expect(text).toContain('--dport 2379:2380 ');
+    const rs = (dports: string) => {
+      const r = parseRuleset(text.replace('--dport 2379:2380 ', `--dport ${dports} `));
+      if (!r.ok) throw new Error(r.issues.join('; '));
+      return r.value;
+    };
+    const syn = (dpt: number, spt: number) => synLine({ prefix: 'HARVESTER_DROP_', in: 'mgmt-br', src: '198.18.9.7', dst: '198.18.9.1', spt, dpt });
+    const lines = [syn(2379, 40000), syn(2380, 40001)];
+    const cp = { platform: 'harvester', role: 'control-plane' };
+    const kinds = (ruleset: string) => suggestLines(lines, { ...cp, ruleset: rs(ruleset) }).suggestions.map((x) => [x.action, x.kind, x.ports]);
+    expect(kinds('2379')).toEqual([['accept', 'missing', [2380]], ['note', 'already-accepted', [2379]]]);
+    expect(kinds('2380')).toEqual([['accept', 'missing', [2379]], ['note', 'already-accepted', [2380]]]);
+    // both accepted, or neither: one range, as before
+    expect(kinds('2379:2380')).toEqual([['note', 'already-accepted', ['2379-2380']]]);
+    expect(kinds('9')).toEqual([['accept', 'missing', ['2379-2380']]]);
   });
 
   it('tricky ruleset: the supervisor ACCEPT shadowed by a REJECT, the API limited to a subnet, kubelet to ctstate NEW', () => {
