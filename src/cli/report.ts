@@ -286,6 +286,9 @@ export async function buildReportFromInputs(
   /** The flow of `c` when its event is the first the suggestion engine may trace (then kept with keepFirst). */
   const firstOf = (c: Observation): Flow | undefined =>
     firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
+    // lost-state and broadcast packets are never traced: they do not use up the budget (a flow that turns into a
+    // block keeps the event of its first packet judged so)
+    c.verdict !== 'conntrack-loss' && c.verdict !== 'broadcast' &&
     firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key) ? c.flow : undefined;
   // parser strings are slices of the input batch: a JSON round trip makes flat copies
   const keepFirst = (f: Flow, e: DropEvent): void => void firstEvents!.set(f.key, JSON.parse(JSON.stringify(e)) as DropEvent);

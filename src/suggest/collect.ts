@@ -11,6 +11,9 @@ import type { SuggestFlow } from './suggest.js';
 
 /** Flows whose raw lines and first event are kept; beyond it, flows are not sampled (counted in `unsampled`). */
 export const MAX_SAMPLED_FLOWS = 10_000;
+
+/** Flow.ext of a flow the noise budget had no room for (see createFlowCollector) */
+const NOISE_FULL = Symbol('noise budget full');
 /** A kept sample line is cut to this many characters. */
 export const MAX_SAMPLE_CHARS = 1024;
 
@@ -49,26 +52,32 @@ export function createFlowCollector(
   const perFlow = opts.samplesPerFlow ?? 3;
   /** by flow key: a flow that expired and came back keeps adding to its samples */
   const kept = new Map<string, Sample>();
+  // Two budgets: lost-state and broadcast flows (noise: their samples only illustrate notes) cannot use up the one of
+  // the flows that may become rules, whose first event the engine traces (ruleset, egress detection).
+  let keptNoise = 0;
+  let keptOther = 0;
   let issues = 0;
   let unsampled = 0;
   /** Samples a classified packet of a flow: its first event (given or built) and its first lines. */
   const sample = (c: Observation, event: () => DropEvent, text: string | (() => string)): void => {
     if (c.kind !== 'drop' || c.verdict === 'scan' || c.flow === undefined) return;
     const f = c.flow;
+    const noise = c.verdict === 'conntrack-loss' || c.verdict === 'broadcast';
     // the flow's entry hangs on the flow itself (Flow.ext): one Map lookup per flow, not per packet
-    let s = f.ext as Sample | null | undefined;
-    if (s === undefined) {
-      s = kept.get(f.key);
-      if (s === undefined) {
-        if (kept.size >= MAX_SAMPLED_FLOWS) s = null;
-        else {
-          s = { lines: [], event: event() };
-          kept.set(f.key, s);
-        }
+    let s = f.ext as Sample | null | typeof NOISE_FULL | undefined;
+    // refused by the noise budget, the flow may still get one of the other budget once it is more than noise
+    if (s === undefined || (s === NOISE_FULL && !noise)) {
+      let got = kept.get(f.key);
+      if (got === undefined && (noise ? keptNoise : keptOther) < MAX_SAMPLED_FLOWS) {
+        got = { lines: [], event: event() };
+        kept.set(f.key, got);
+        if (noise) keptNoise++;
+        else keptOther++;
       }
+      s = got ?? (noise ? NOISE_FULL : null);
       f.ext = s;
     }
-    if (s === null) return;
+    if (s === null || s === NOISE_FULL) return;
     if (s.lines.length < perFlow) {
       const line = typeof text === 'string' ? text : text();
       s.lines.push(line.length > MAX_SAMPLE_CHARS ? `${line.slice(0, MAX_SAMPLE_CHARS)}…` : line);

@@ -150,6 +150,14 @@ describe('report on the Harvester upgrade sample', () => {
     expect(r.verdict.text).toMatch(/^Check: 3 genuine blocks outside the window, none during or after it \(udp\/8472 on harvester3, tcp\/2380 on harvester3, tcp\/2379 on harvester3\); /);
   });
 
+  it('past 10,000 flows of lost-state noise, the suggestions still trace a block through --ruleset', async () => {
+    const noise = Array.from({ length: 10_005 }, (_, i) =>
+      `Apr 22 10:00:00 node1 kernel: HARVESTER_DROP_IN=mgmt-br OUT= SRC=198.18.${Math.floor(i / 250)}.${i % 250} DST=198.18.9.1 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=6443 DPT=${40000 + (i % 20000)} WINDOW=501 RES=0x00 ACK URGP=0 `);
+    const block = 'Apr 22 10:00:01 node1 kernel: HARVESTER_DROP_IN=mgmt-br OUT= SRC=198.18.9.7 DST=198.18.9.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=40000 DPT=2379 WINDOW=64240 RES=0x00 SYN URGP=0 ';
+    const r = await report(['--platform', 'harvester', '--role', 'control-plane', '--ruleset', 'fixtures/rulesets/harvester-control-plane.iptables-save'], [...noise, block].join('\n'));
+    expect(r.suggestions.filter((x) => x.ports[0] === 2379).map((x) => [x.action, x.kind])).toEqual([['note', 'already-accepted']]);
+  });
+
   it('drops to a port without a verdict that persist are not called genuine blocks', async () => {
     const ack = (t: string, dpt: number) =>
       `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dpt} WINDOW=501 RES=0x00 ACK URGP=0 `;

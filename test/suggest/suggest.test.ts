@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFragment, parsePolicy, resolvePolicy, compileTarget } from '../../src/compile/index.js';
-import { cidrContains, collapseAddresses, familiesOf, renderRules, toFragment } from '../../src/suggest/index.js';
+import { MAX_SAMPLED_FLOWS, cidrContains, collapseAddresses, familiesOf, renderRules, toFragment } from '../../src/suggest/index.js';
 import type { Suggestion } from '../../src/suggest/index.js';
 import { parseRuleset } from '../../src/ruleset/index.js';
 import { accepts, catalog, fixtureLines, ruleset, suggestLines, synLine, udpLine } from './helpers.js';
@@ -308,6 +308,14 @@ describe('ruleset near misses become the reason (fixtures/rulesets)', () => {
     // both accepted, or neither: one range, as before
     expect(kinds('2379:2380')).toEqual([['note', 'already-accepted', ['2379-2380']]]);
     expect(kinds('9')).toEqual([['accept', 'missing', ['2379-2380']]]);
+  });
+
+  it('past 10,000 flows of lost-state noise, a block is still traced (its event kept): the budget is not the noise\'s', () => {
+    const noise = Array.from({ length: MAX_SAMPLED_FLOWS + 5 }, (_, i) =>
+      `Apr 22 10:00:00 node1 kernel: HARVESTER_DROP_IN=mgmt-br OUT= SRC=198.18.${Math.floor(i / 250)}.${i % 250} DST=198.18.9.1 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=6443 DPT=${40000 + (i % 20000)} WINDOW=501 RES=0x00 ACK URGP=0 `);
+    const block = synLine({ prefix: 'HARVESTER_DROP_', in: 'mgmt-br', src: '198.18.9.7', dst: '198.18.9.1', spt: 40000, dpt: 2379 });
+    const r = suggestLines([...noise, block], { platform: 'harvester', role: 'control-plane', ruleset: ruleset('fixtures/rulesets/harvester-control-plane.iptables-save') });
+    expect(r.suggestions.filter((x) => x.ports[0] === '2379' || x.ports[0] === 2379).map((x) => [x.action, x.kind])).toEqual([['note', 'already-accepted']]);
   });
 
   it('tricky ruleset: the supervisor ACCEPT shadowed by a REJECT, the API limited to a subnet, kubelet to ctstate NEW', () => {
