@@ -2,7 +2,7 @@
  * Finding upgrade windows: an upgrade restarts services node by node, and every restart loses conntrack state,
  * so its signature is a dense burst of conntrack-loss drops across several flows. A window is a run of time
  * buckets where conntrack-loss drops reach a per-minute threshold on at least `minFlows` distinct flows; runs
- * separated by less than `mergeGapMs` of quiet are one window (restarts of one upgrade come minutes apart).
+ * separated by at most `mergeGapMs` of quiet are one window (restarts of one upgrade come minutes apart).
  * A lone flow that keeps losing state (asymmetric routing) never opens a window: it is one flow.
  */
 import { z } from 'zod';

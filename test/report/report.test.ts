@@ -158,6 +158,17 @@ describe('report on the Harvester upgrade sample', () => {
     expect(r.suggestions.filter((x) => x.ports[0] === 2379).map((x) => [x.action, x.kind])).toEqual([['note', 'already-accepted']]);
   });
 
+  it('--max-rows 0 says how many flows it left out; one drop on one flow is singular', async () => {
+    const r = await report([SAMPLE, '--max-rows', '0']);
+    expect(r.flows).toEqual([]);
+    const total = r.flowsOmitted.action + r.flowsOmitted.check + r.flowsOmitted.scan + r.flowsOmitted.ok;
+    expect(total).toBeGreaterThan(10);
+    expect(renderReport(r, 'md')).toContain(`${total} flows, none listed (--max-rows 0)`);
+    expect(renderReport(r, 'html')).toContain(`${total} flows, none listed (--max-rows 0)`);
+    const one = await report([], 'Apr 22 10:00:01 n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=2380 WINDOW=64240 RES=0x00 SYN URGP=0 ');
+    for (const f of ['md', 'html'] as const) expect(renderReport(one, f)).toContain('1 line, 1 drop on 1 flow from 1 host');
+  });
+
   it('drops to a port without a verdict that persist are not called genuine blocks', async () => {
     const ack = (t: string, dpt: number) =>
       `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dpt} WINDOW=501 RES=0x00 ACK URGP=0 `;
