@@ -390,8 +390,9 @@ function judgeIcmp(e: Packet, v6: boolean, out: Judgement): Judgement {
     if (e.dst !== undefined && inner.src === e.dst) return set(out, 'conntrack-loss', 'icmp-error-own');
     return set(out, 'undetermined', 'icmp-error-foreign');
   }
-  if (v6 && t >= 130 && t <= 137) {
-    out.service = t <= 132 ? 'ICMPv6 multicast listener' : 'ICMPv6 neighbour discovery';
+  // 130-132 and 143 (the MLDv2 report Linux sends by default): multicast listener discovery; 133-137: neighbours
+  if (v6 && ((t >= 130 && t <= 137) || t === 143)) {
+    out.service = t <= 132 || t === 143 ? 'ICMPv6 multicast listener' : 'ICMPv6 neighbour discovery';
     return set(out, 'genuine-block', 'icmp-neighbour-discovery');
   }
   out.service = `${label} type ${t}`;

@@ -208,4 +208,13 @@ describe('per-packet verdicts on real kernel lines', () => {
     expect(v.service).toBe('ICMPv6 neighbour discovery');
     expect(v.reason).toContain('fe80::5054:ff:fe3a:7c61');
   });
+
+  it('IPv6: multicast listener discovery, the MLDv2 report (143) Linux sends too', () => {
+    const mld = (type: number, dst: string) => `Apr 22 10:00:23 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=33:33:00:00:00:16:52:54:00:3a:7c:61:86:dd SRC=fe80:0000:0000:0000:5054:00ff:fe3a:7c61 DST=${dst} LEN=76 TC=0 HOPLIMIT=1 FLOWLBL=0 PROTO=ICMPv6 TYPE=${type} CODE=0 `;
+    for (const [type, dst] of [[143, 'ff02:0000:0000:0000:0000:0000:0000:0016'], [131, 'ff02:0000:0000:0000:0000:0000:0000:0001'], [130, 'ff02:0000:0000:0000:0000:0000:0000:0001']] as const) {
+      const v = classifyPacket(eventOf(mld(type, dst)), ctx);
+      expect([v.verdict, v.rule, v.service], `type ${type}`).toEqual(['genuine-block', 'icmp-neighbour-discovery', 'ICMPv6 multicast listener']);
+    }
+    expect(classifyPacket(eventOf(mld(144, 'ff02:0000:0000:0000:0000:0000:0000:0016')), ctx).service).toBe('ICMPv6 type 144');
+  });
 });
