@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import { checkPlatformRoles, commandArgs } from './options.js';
+import { checkCni, checkPlatformRoles, commandArgs } from './options.js';
 import type { Command } from './io.js';
 import { entriesFor, formatEntryPort, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
@@ -121,9 +121,7 @@ export const catalogCommand: Command = async (argv, io) => {
   const [platform = '', role] = opts.target.split('/');
   checkPlatformRoles(cat, platform, role === undefined ? [] : [role], '');
   const p = cat.platforms.get(platform)!;
-  if (opts.cni !== undefined && platform !== 'cni' && !p.cnis.includes(opts.cni) && !(cat.platforms.get('cni')?.roles.some((r) => r.name === opts.cni) ?? false)) {
-    throw new UsageError(`unknown CNI "${opts.cni}"`);
-  }
+  if (opts.cni !== undefined && platform !== 'cni') checkCni(cat, platform, opts.cni);
   for (const a of opts.addons ?? []) {
     if (!p.addons.some((x) => x.name === a)) {
       throw new UsageError(`--addon: unknown addon "${a}" for ${platform} (addons: ${p.addons.map((x) => x.name).join(', ') || 'none'})`);

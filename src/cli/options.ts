@@ -116,3 +116,12 @@ export function checkPlatformRoles(catalog: Catalog, platform: string, roles: re
     if (!p.roles.some((r) => r.name === role)) throw new UsageError(`unknown role "${role}" for ${platform} (roles: ${p.roles.map((r) => r.name).join(', ')})`);
   }
 }
+
+/** A CNI given on the command line: one of the platform's, or one the catalog's `cni` platform describes. */
+export function checkCni(catalog: Catalog, platform: string, cni: string): void {
+  const own = catalog.platforms.get(platform)?.cnis ?? [];
+  const upstream = catalog.platforms.get('cni')?.roles.map((r) => r.name) ?? [];
+  if (!own.includes(cni) && !upstream.includes(cni)) {
+    throw new UsageError(`--cni: unknown CNI "${cni}" (known: ${[...new Set([...own, ...upstream])].sort().join(', ')})`);
+  }
+}

@@ -20,7 +20,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, type Flow } from '../classify/flows.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
-import { checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
+import { checkCni, checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -62,6 +62,8 @@ Suggestions (the suggestion engine needs the platform and the nodes' roles):
   --role R                the role of the hosts in the logs
   --host-role HOST=ROLE   the role of one log host (repeatable); hosts without a role get no suggestion
   --ruleset FILE|live     the ruleset that logged the drops (iptables-save or nft -j JSON)
+  --cni NAME              the cluster's CNI: other CNIs' catalog rows are not this cluster's (default: the
+                          platform's)
   --allow-unknown         also suggest ports no catalog names (low confidence)
 Input:
   --tz ZONE               zone of syslog stamps without an offset, and of --window times (default: local)
@@ -87,6 +89,7 @@ const optionsSchema = z.object({
   role: name.optional(),
   hostRoles: z.array(z.tuple([z.string().min(1).max(255), name])),
   ruleset: z.string().min(1).optional(),
+  cni: name.optional(),
   allowUnknown: z.boolean(),
   tz: z.string().optional(),
   kmsg: z.union([z.literal(false), z.literal('ring')]),
@@ -98,7 +101,7 @@ export type ReportCliOptions = z.output<typeof optionsSchema>;
 
 const FLAG_OF: Record<string, string> = {
   format: '--format', output: '--output', maxRows: '--max-rows', failOn: '--fail-on', windowOptions: 'window option', platform: '--platform',
-  role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', files: 'FILE', classifier: 'option', prefixes: '--prefix',
+  role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', cni: '--cni', files: 'FILE', classifier: 'option', prefixes: '--prefix',
 };
 
 function count(text: string, flag: string): number {
@@ -124,6 +127,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     'host-role': { type: 'string', multiple: true },
     ruleset: { type: 'string' },
     'allow-unknown': { type: 'boolean' },
+    cni: { type: 'string' },
     tz: { type: 'string' },
     kmsg: { type: 'string' },
     prefix: { type: 'string', multiple: true },
@@ -140,8 +144,8 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     }
   }
   const hostRoles = hostRolesOf(v['host-role']);
-  if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true)) {
-    throw new UsageError('--role, --host-role, --ruleset and --allow-unknown are for suggestions: give --platform P too');
+  if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true || v.cni !== undefined)) {
+    throw new UsageError('--role, --host-role, --ruleset, --cni and --allow-unknown are for suggestions: give --platform P too');
   }
   if (v.platform !== undefined && v.role === undefined && hostRoles.length === 0) {
     throw new UsageError('--platform needs --role R or --host-role HOST=ROLE (which ports should each node serve?)');
@@ -174,6 +178,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     role: v.role,
     hostRoles,
     ruleset: v.ruleset,
+    cni: v.cni,
     allowUnknown: v['allow-unknown'] === true,
     tz: v.tz,
     kmsg: ringOnly(v.kmsg),
@@ -249,6 +254,7 @@ export async function buildReportFromInputs(
   let firstEvents: Map<string, DropEvent> | undefined;
   if (opts.platform !== undefined) {
     const catalog = loadBuiltinCatalog();
+    if (opts.cni !== undefined) checkCni(catalog, opts.platform, opts.cni);
     checkPlatformRoles(catalog, opts.platform, [...(opts.role !== undefined ? [opts.role] : []), ...opts.hostRoles.map(([, r]) => r)]);
     ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
     if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag report: ruleset: ${escapeControl(w)}\n`);
@@ -265,6 +271,7 @@ export async function buildReportFromInputs(
       });
       const ctx: SuggestContext = {
         catalog, platform, role: opts.role ?? opts.hostRoles[0]![1], hostRoles, allowUnknown: opts.allowUnknown, sampleLines: 0,
+        ...(opts.cni === undefined ? {} : { cni: opts.cni }),
         ...(ruleset === undefined ? {} : { ruleset }),
       };
       return suggest(withEvents, ctx).suggestions;

@@ -11,7 +11,7 @@ import { readResults } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
-import { checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
+import { checkCni, checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { parsePrefix } from '../ruleset/addr.js';
@@ -39,6 +39,8 @@ produce an ACCEPT. Reads FILEs (plain or .gz; - for stdin), or stdin when none i
   --cluster-subnet CIDR   all cluster machines: cluster-scoped ports are opened to it (else: observed clients)
   --control-plane ADDR    control-plane address or CIDR (repeatable, or comma-separated): control-plane ports
                           (etcd …) are opened to them (else: observed clients)
+  --cni NAME              the cluster's CNI (canal, calico, cilium, flannel, kube-ovn): other CNIs' catalog rows
+                          are not this cluster's (default: the platform's, e.g. canal for rke2)
   --allow-unknown         also suggest ports no catalog names (low confidence)
   --chain NAME            chain for the rules when no ruleset says (default: the platform's, else FWDIAG_INPUT)
   --catalog FILE          extra catalog file(s); repeatable
@@ -76,6 +78,7 @@ const optionsSchema = z.object({
   ruleset: z.string().min(1).optional(),
   clusterSubnet: cidr.optional(),
   controlPlane: z.array(cidr).max(64),
+  cni: name.optional(),
   allowUnknown: z.boolean(),
   chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/, 'up to 28 of A-Z a-z 0-9 _ -').optional(),
   catalogs: z.array(z.string().min(1)),
@@ -90,7 +93,7 @@ export type SuggestCliOptions = z.output<typeof optionsSchema>;
 
 const FLAG_OF: Record<string, string> = {
   platform: '--platform', role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', clusterSubnet: '--cluster-subnet',
-  controlPlane: '--control-plane', chain: '--chain', samples: '--samples', output: '--format', classifier: 'option', prefixes: '--prefix',
+  controlPlane: '--control-plane', cni: '--cni', chain: '--chain', samples: '--samples', output: '--format', classifier: 'option', prefixes: '--prefix',
 };
 
 /** argv → options; every problem is a UsageError before any input is opened. */
@@ -102,6 +105,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     ruleset: { type: 'string' },
     'cluster-subnet': { type: 'string' },
     'control-plane': { type: 'string', multiple: true },
+    cni: { type: 'string' },
     'allow-unknown': { type: 'boolean' },
     chain: { type: 'string' },
     catalog: { type: 'string', multiple: true },
@@ -146,6 +150,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     ruleset: v.ruleset,
     clusterSubnet: v['cluster-subnet'],
     controlPlane: (v['control-plane'] ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c !== ''),
+    cni: v.cni,
     allowUnknown: v['allow-unknown'] === true,
     chain: v.chain,
     catalogs: v.catalog ?? [],
@@ -174,6 +179,7 @@ export async function runSuggest(
   guardOutput(io.stdout);
   const catalog = loadCatalog(opts.catalogs);
   checkPlatformRoles(catalog, opts.platform, [opts.role, ...opts.hostRoles.map(([, r]) => r)]);
+  if (opts.cni !== undefined) checkCni(catalog, opts.platform, opts.cni);
   // the ruleset is read before the logs: a bad path fails at once, not after a long read
   const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
   if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag suggest: ruleset: ${escapeControl(w)}\n`);
@@ -209,6 +215,7 @@ export async function runSuggest(
     ...(ruleset === undefined ? {} : { ruleset }),
     ...(opts.clusterSubnet === undefined ? {} : { clusterSubnet: opts.clusterSubnet }),
     ...(opts.chain === undefined ? {} : { chain: opts.chain }),
+    ...(opts.cni === undefined ? {} : { cni: opts.cni }),
   };
   const result = suggest(flows, ctx);
   if (collector.issues > 0) io.stderr.write(`fwdiag suggest: ${collector.issues} line(s) could not be fully parsed\n`);

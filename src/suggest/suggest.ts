@@ -44,6 +44,11 @@ export interface SuggestContext {
   controlPlane?: readonly string[];
   /** the chain rules go into when no ruleset says. @default the platform's policy default, else FWDIAG_INPUT */
   chain?: string;
+  /**
+   * the cluster's CNI: catalog rows of other CNIs are not this cluster's. @default the platform's default CNI; with
+   * none (kubeadm), a CNI's rows are suggested at medium confidence, saying which CNI they need
+   */
+  cni?: string;
 }
 
 export type SuggestionAction = 'accept' | 'note';
@@ -152,9 +157,16 @@ interface PortGroup {
   info: PortInfo;
 }
 
+/** The cluster's CNI: the one given, else the platform's default (undefined when it has none). */
+export function cniOf(ctx: Pick<SuggestContext, 'catalog' | 'platform' | 'cni'>): string | undefined {
+  return ctx.cni ?? ctx.catalog.platforms.get(ctx.platform)?.defaultCni;
+}
+
 function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: number | undefined): PortInfo {
   const inbound = (l: CatalogEntry[]) => l.filter((e) => e.direction === 'inbound');
-  const opts = { catalog: ctx.catalog };
+  const cni = cniOf(ctx);
+  // rows of another CNI than the cluster's are not this cluster's (Calico's VXLAN port on a Canal cluster)
+  const opts = { catalog: ctx.catalog, ...(cni === undefined ? {} : { cni }) };
   const own = inbound(lookupPort(ctx.platform, role, proto, port, opts));
   const open = own.find((e) => e.scope !== 'loopback');
   if (open !== undefined) return { kind: 'missing', entry: open, identity: `m|${open.service}` };
@@ -489,8 +501,9 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     let reason: string;
     switch (info.kind) {
       case 'missing':
-        confidence = e?.confidence === 'low' ? 'medium' : 'high';
+        confidence = e?.confidence === 'low' || (e?.cni !== undefined && cniOf(ctx) === undefined) ? 'medium' : 'high';
         reason = `catalog service "${service}" for role ${m.role} is missing from the ruleset`;
+        if (e?.cni !== undefined && cniOf(ctx) === undefined) notes.push(`the catalog lists this port for the ${e.cni} CNI only (give --cni to say which CNI the cluster runs)`);
         if (e?.confidence === 'low') notes.push(`the catalog marks this row as uncertain (${e.sourceTitle})`);
         if (e !== undefined && !e.defaultOpen) notes.push(`documented by ${e.sourceTitle}, but not opened by the platform's default rules`);
         break;

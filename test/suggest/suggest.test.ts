@@ -232,6 +232,21 @@ describe('source scope rules on hand-made lines in the kernel\'s format', () => 
     }
   });
 
+  it("another CNI's catalog rows are not the cluster's: the platform's default CNI, or --cni", () => {
+    const vxlan = (dpt: number) => udpLine({ src: '198.18.9.7', dst: '198.18.9.1', spt: 40000, dpt });
+    const lines = [vxlan(4789), vxlan(8472)];
+    const of = (r: ReturnType<typeof suggestLines>) => Object.fromEntries(accepts(r).map((x) => [x.ports[0], [x.confidence, x.service]]));
+    // rke2 runs canal unless told: 8472 is Canal's VXLAN (high); 4789 is no row of canal's, only the generic port
+    expect(of(suggestLines(lines, { platform: 'rke2', role: 'server' }))).toEqual({
+      8472: ['high', 'Canal CNI with VXLAN'], 4789: ['medium', 'VXLAN (IANA port; Calico, flannel on Windows)'],
+    });
+    expect(of(suggestLines(lines, { platform: 'rke2', role: 'server', cni: 'calico' }))).toMatchObject({ 4789: ['high', 'Calico CNI with VXLAN'] });
+    // a CNI's ICMP health checks are not the canal cluster's
+    const ping = 'Apr 22 10:00:00 node1 kernel: FWDIAG_DROP_IN=eth0 OUT= SRC=198.18.9.7 DST=198.18.9.1 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1 ';
+    expect(accepts(suggestLines([ping], { platform: 'rke2', role: 'server' }))).toEqual([]);
+    expect(accepts(suggestLines([ping], { platform: 'rke2', role: 'server', cni: 'cilium' })).map((x) => x.service)).toEqual(['Cilium CNI health checks']);
+  });
+
   it('unknown ports: a note without --allow-unknown; with it, low-confidence ACCEPTs, adjacent ports merged', () => {
     const lines = [7000, 7001, 7002, 7005].map((p, i) => syn(p, '198.18.9.7', 41000 + i));
     const off = suggestLines(lines, { platform: 'harvester', role: 'control-plane' });
