@@ -9,6 +9,7 @@ import type { ExtraRule, PolicyFragment, PolicyRule, ResolvedPolicy } from '../c
 import { compileTalos, iptablesCommand, iptablesRuleArgs, nftRuleLines } from '../compile/targets.js';
 import type { IpFamily } from '../compile/targets.js';
 import { escapeControl } from '../output/escape.js';
+import { loadBuiltinCatalog } from '../catalog/index.js';
 import type { Suggestion, SuggestResult } from './suggest.js';
 
 export const SUGGEST_FORMATS = ['human', 'iptables', 'nft', 'talos', 'harvester-cloudinit', 'policy'] as const;
@@ -56,6 +57,17 @@ export function policyRules(s: Suggestion): PolicyRule[] {
 /** A ResolvedPolicy holding only `rules`: what the compiler's renderers need to spell single rules. */
 function stubPolicy(s: Pick<Suggestion, 'chain' | 'role'>, platform: string, rules: PolicyRule[]): ResolvedPolicy {
   return { platform, role: s.role, chain: s.chain, interfaces: [], podCidr: null, controlPlane: [], addons: [], log: false, ipv6: true, rules, warnings: [] };
+}
+
+/** `iifname { "mgmt-br" } ` for a platform whose compiled chain is bound to interfaces (its policy defaults), else ''. */
+function interfaceGuard(platform: string): string {
+  let ifaces: readonly string[] = [];
+  try {
+    ifaces = loadBuiltinCatalog().platforms.get(platform)?.policyDefaults.interfaces ?? [];
+  } catch {
+    // no catalog: no interfaces known
+  }
+  return ifaces.length === 0 ? '' : `iifname { ${ifaces.map((i) => `"${i.replace(/\+$/, '*')}"`).join(', ')} } `;
 }
 
 /** The IP family of a suggestion's table (`ip filter` → 4, `ip6 filter` → 6); undefined for inet, bridge or none. */
@@ -112,9 +124,12 @@ export function renderNftInsert(s: Suggestion, platform: string, table = 'inet f
   const lines: string[] = [];
   const tf = tableFamily(s.table);
   const at = s.insertHandle === undefined ? '' : ` handle ${s.insertHandle}`;
+  // Into the compiler's table, untraced: at the top of the chain, above its `iifname != { … } return` — so the rule
+  // carries the platform's interfaces itself, or it would accept on every interface.
+  const guard = s.table === undefined ? interfaceGuard(platform) : '';
   for (const r of policyRules(s)) {
     if (tf === undefined) {
-      for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${s.table ?? table} ${s.chain}${at} ${shellQuote(t)}`);
+      for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${s.table ?? table} ${s.chain}${at} ${shellQuote(guard + t)}`);
       continue;
     }
     const name = s.table!.slice(s.table!.indexOf(' ') + 1);

@@ -141,7 +141,7 @@ describe('kernel fixture lines (real /dev/kmsg records)', () => {
       `- 'ip6tables -A HARVESTER_INPUT -s 2001:db8:18::1/128 -p tcp --dport 10250 -m comment --comment "fwdiag suggest: kubelet API" -j ACCEPT'`);
     // nft: an inet table takes both families in one chain; ip / ip6 tables (iptables-nft) each take their own
     const inet = renderRules([kubelet], 'nft', o).text;
-    expect(inet).toContain(`nft insert rule inet fwdiag HARVESTER_INPUT 'ip6 saddr 2001:db8:18::1/128 tcp dport 10250 accept`);
+    expect(inet).toContain(`nft insert rule inet fwdiag HARVESTER_INPUT 'iifname { "mgmt-br" } ip6 saddr 2001:db8:18::1/128 tcp dport 10250 accept`);
     const split = renderRules([{ ...kubelet, table: 'ip filter', insertBefore: 7 }], 'nft', o).text.split('\n').filter((l) => l.startsWith('nft '));
     expect(split.length).toBe(2);
     for (const l of split) expect(l.startsWith(l.includes("'ip6 saddr") ? 'nft insert rule ip6 filter HARVESTER_INPUT ' : 'nft insert rule ip filter HARVESTER_INPUT ')).toBe(true);
@@ -385,7 +385,7 @@ describe('renderers', () => {
       'iptables -I HARVESTER_INPUT 1 -s 192.168.122.0/24 -p udp --dport 8472 -m comment --comment "fwdiag suggest: VXLAN (Flannel/Canal)" -j ACCEPT',
     );
     expect(renderRules(r.suggestions, 'nft', o).text).toContain(
-      `nft insert rule inet fwdiag HARVESTER_INPUT 'ip saddr { 192.168.122.61/32, 192.168.122.62/32 } tcp dport 2379-2380 accept comment "fwdiag suggest: etcd client/peer"'`,
+      `nft insert rule inet fwdiag HARVESTER_INPUT 'iifname { "mgmt-br" } ip saddr { 192.168.122.61/32, 192.168.122.62/32 } tcp dport 2379-2380 accept comment "fwdiag suggest: etcd client/peer"'`,
     );
     const talos = renderRules(r.suggestions, 'talos', o).text;
     expect(talos).toContain('kind: NetworkRuleConfig');
