@@ -12,6 +12,9 @@ import type { SuggestFlow } from './suggest.js';
 /** Flows whose raw lines and first event are kept; beyond it, flows are not sampled (counted in `unsampled`). */
 export const MAX_SAMPLED_FLOWS = 10_000;
 
+/** Lost-state and broadcast flows that keep samples (their own budget: see createFlowCollector). */
+export const MAX_SAMPLED_NOISE_FLOWS = 2_000;
+
 /** Flow.ext of a flow the noise budget had no room for (see createFlowCollector) */
 const NOISE_FULL = Symbol('noise budget full');
 /** A kept sample line is cut to this many characters. */
@@ -52,8 +55,8 @@ export function createFlowCollector(
   const perFlow = opts.samplesPerFlow ?? 3;
   /** by flow key: a flow that expired and came back keeps adding to its samples */
   const kept = new Map<string, Sample>();
-  // Two budgets: lost-state and broadcast flows (noise: their samples only illustrate notes) cannot use up the one of
-  // the flows that may become rules, whose first event the engine traces (ruleset, egress detection).
+  // Two budgets: lost-state and broadcast flows (noise: their samples only illustrate notes, a smaller budget) cannot
+  // use up the one of the flows that may become rules, whose first event the engine traces (ruleset, egress detection).
   let keptNoise = 0;
   let keptOther = 0;
   let issues = 0;
@@ -68,7 +71,7 @@ export function createFlowCollector(
     // refused by the noise budget, the flow may still get one of the other budget once it is more than noise
     if (s === undefined || (s === NOISE_FULL && !noise)) {
       let got = kept.get(f.key);
-      if (got === undefined && (noise ? keptNoise : keptOther) < MAX_SAMPLED_FLOWS) {
+      if (got === undefined && (noise ? keptNoise < MAX_SAMPLED_NOISE_FLOWS : keptOther < MAX_SAMPLED_FLOWS)) {
         got = { lines: [], event: event() };
         kept.set(f.key, got);
         if (noise) keptNoise++;
