@@ -34,12 +34,18 @@ export const extraRuleSchema = z
     sources: z.array(cidrSchema).max(256).optional(),
     /** only this IP family (a rule from anywhere that was needed over IPv4 or IPv6 alone); absent: both */
     family: z.union([z.literal(4), z.literal(6)]).optional(),
+    /** icmp/icmpv6 only: these types (e.g. [8] for echo requests); absent: every type */
+    icmpTypes: z.array(z.number().int().min(0).max(255)).min(1).max(32).optional(),
     comment: commentSchema.optional(),
   })
   .strict()
   .refine((r) => (['tcp', 'udp', 'sctp'].includes(r.proto) ? r.ports !== undefined : r.ports === undefined), {
     message: 'ports are required for tcp/udp/sctp and not allowed for other protocols',
     path: ['ports'],
+  })
+  .refine((r) => r.icmpTypes === undefined || r.proto === 'icmp' || r.proto === 'icmpv6', {
+    message: 'icmpTypes are for icmp and icmpv6 only',
+    path: ['icmpTypes'],
   })
   .refine((r) => r.family === undefined || (r.sources ?? []).every((s) => cidrFamily(s) === r.family), {
     message: 'sources of another family than `family`',
@@ -259,6 +265,7 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   for (const x of extras) {
     const base: PolicyRule = {
       kind: 'extra', proto: x.proto, sources: x.sources ?? [], ...(x.family === undefined ? {} : { family: x.family }),
+      ...(x.icmpTypes === undefined ? {} : { icmpTypes: [...x.icmpTypes] }),
       comment: x.comment ?? `fwdiag extra ${x.proto}${x.ports === undefined ? '' : ` ${x.ports.join(',')}`}`,
     };
     if (x.ports === undefined) rules.push(base);

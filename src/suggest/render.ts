@@ -47,6 +47,7 @@ export function policyRules(s: Suggestion): PolicyRule[] {
   // from anywhere, but needed over one family only: the rule says which
   const family = familyOnly(s);
   if (family !== undefined) base.family = family;
+  if (s.icmpTypes !== undefined) base.icmpTypes = [...s.icmpTypes];
   if (s.ports.length === 0) return [base];
   return s.ports.map((p) => {
     const [a, b] = String(p).split('-').map(Number);
@@ -236,6 +237,7 @@ export function toFragment(list: readonly Suggestion[], role: string, note?: str
     if (s.sources.length > 0) raw['sources'] = s.sources;
     const family = familyOnly(s);
     if (family !== undefined) raw['family'] = family;
+    if (s.icmpTypes !== undefined) raw['icmpTypes'] = s.icmpTypes;
     extra.push(raw as ExtraRule);
   }
   for (const r of other) warnings.push(`suggestions for role ${r} are not in this fragment (rerun with --role ${r})`);

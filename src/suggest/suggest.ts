@@ -94,6 +94,8 @@ export interface Suggestion {
   proto: string;
   /** numbers or "A-B" strings (adjacent ports merged); empty for portless protocols */
   ports: Array<number | string>;
+  /** icmp/icmpv6: the types the catalog row names (e.g. [0, 8]): the rule accepts those only; absent: every type */
+  icmpTypes?: number[];
   /** CIDRs; empty = any source (only where the catalog says anywhere and the port is not sensitive) */
   sources: string[];
   /**
@@ -609,6 +611,8 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       insertBefore, ruleSyntax: native === undefined ? 'iptables' : 'nft', confidence, reason, notes: [...new Set(notes)], evidence: evidenceOf(flowsOf, sampleLines), rendered: '',
     };
     if (table !== undefined) s.table = table;
+    // an ICMP row of the catalog names its types: the rule is for those, not for every ICMP message
+    if ((m.proto === 'icmp' || m.proto === 'icmpv6') && e?.icmpTypes !== undefined && e.icmpTypes.length > 0) s.icmpTypes = [...e.icmpTypes];
     if (native?.handle !== undefined) s.insertHandle = native.handle;
     if (s.action === 'accept' && !RULE_PROTOS.has(s.proto)) {
       s.action = 'note';

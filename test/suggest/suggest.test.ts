@@ -247,6 +247,24 @@ describe('source scope rules on hand-made lines in the kernel\'s format', () => 
     expect(accepts(suggestLines([ping], { platform: 'rke2', role: 'server', cni: 'cilium' })).map((x) => x.service)).toEqual(['Cilium CNI health checks']);
   });
 
+  it('an ICMP row of the catalog names its types: the rule accepts those only, in every format and back through compile', () => {
+    const icmp = (type: number) => `Apr 22 10:00:00 node1 kernel: KONVOY_DROP_IN=eth0 OUT= SRC=198.18.9.7 DST=198.18.9.1 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=ICMP TYPE=${type} CODE=0 ID=1 SEQ=1 `;
+    const r = suggestLines([icmp(8), icmp(13)], { platform: 'konvoy', role: 'worker' });
+    expect(accepts(r).map((x) => [x.proto, x.icmpTypes])).toEqual([['icmp', [8]]]);
+    expect(accepts(r)[0]?.rendered).toBe('iptables -I KONVOY_INPUT 1 -p icmp --icmp-type 8 -m comment --comment "fwdiag suggest: ICMP" -j ACCEPT');
+    const o = { platform: 'konvoy', role: 'worker' };
+    expect(renderRules(r.suggestions, 'nft', o).text).toContain(`'meta nfproto ipv4 icmp type { 8 } accept comment "fwdiag suggest: ICMP"'`);
+    const frag = toFragment(r.suggestions, 'worker').fragment;
+    expect(frag.extra).toEqual([{ proto: 'icmp', family: 4, icmpTypes: [8], comment: 'fwdiag suggest: ICMP' }]);
+    const policy = parsePolicy({ platform: 'konvoy', role: 'worker' });
+    if (!policy.ok) throw new Error(policy.issues.join('; '));
+    const resolved = resolvePolicy(policy.value, [frag], catalog);
+    if (!resolved.ok) throw new Error(resolved.issues.join('; '));
+    expect(compileTarget(resolved.value, 'iptables').text).toContain('-p icmp --icmp-type 8 -m comment --comment "fwdiag suggest: ICMP" -j ACCEPT');
+    // the fragment schema: types for ICMP only
+    expect(parseFragment({ extra: [{ proto: 'tcp', ports: [1], icmpTypes: [8] }] }).ok).toBe(false);
+  });
+
   it('unknown ports: a note without --allow-unknown; with it, low-confidence ACCEPTs, adjacent ports merged', () => {
     const lines = [7000, 7001, 7002, 7005].map((p, i) => syn(p, '198.18.9.7', 41000 + i));
     const off = suggestLines(lines, { platform: 'harvester', role: 'control-plane' });
