@@ -8,7 +8,10 @@ import { loadBuiltinCatalog, type Catalog, type CatalogEntry } from '../catalog/
  */
 
 /** Finds the service name a node offers on `port`, or undefined. `proto` is lower-case (`tcp`, `udp`). */
-export type ServiceLookup = (proto: string, port: number) => string | undefined;
+export type ServiceLookup = ((proto: string, port: number) => string | undefined) & {
+  /** the name comes of a catalog row that listens on loopback only (never to be opened to other hosts) */
+  loopbackOnly?: (proto: string, port: number) => boolean;
+};
 
 const TCP: ReadonlyArray<readonly [number, string]> = [
   [22, 'SSH'],
@@ -161,12 +164,20 @@ export function catalogServiceLookup(platform?: string, catalog?: Catalog): Serv
   ];
   const tcp = new Array<string | undefined>(65536).fill(undefined);
   const udp = new Array<string | undefined>(65536).fill(undefined);
+  // ports whose name comes of a loopback-only row (bit per port)
+  const loopTcp = new Int32Array(2048);
+  const loopUdp = new Int32Array(2048);
   const fill = (entries: CatalogEntry[]) => {
     for (const e of entries) {
       if (e.port === undefined) continue;
       const t = e.proto === 'tcp' ? tcp : e.proto === 'udp' ? udp : undefined;
       if (t === undefined) continue;
-      for (let p = e.port.from; p <= e.port.to; p++) t[p] ??= e.service;
+      const loop = e.scope === 'loopback' ? (t === tcp ? loopTcp : loopUdp) : undefined;
+      for (let p = e.port.from; p <= e.port.to; p++) {
+        if (t[p] !== undefined) continue;
+        t[p] = e.service;
+        if (loop !== undefined) loop[p >>> 5]! |= 1 << (p & 31);
+      }
     }
   };
   for (const name of order) {
@@ -178,5 +189,10 @@ export function catalogServiceLookup(platform?: string, catalog?: Catalog): Serv
     tcp[p] ??= TCP_TABLE[p];
     udp[p] ??= UDP_TABLE[p];
   }
-  return lookupOver(tcp, udp);
+  const lookup: ServiceLookup = lookupOver(tcp, udp);
+  lookup.loopbackOnly = (proto, port) => {
+    const bits = proto === 'tcp' ? loopTcp : proto === 'udp' || proto === 'udplite' ? loopUdp : undefined;
+    return bits !== undefined && (bits[port >>> 5]! & (1 << (port & 31))) !== 0;
+  };
+  return lookup;
 }

@@ -447,7 +447,9 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
     case 'tcp-syn':
       return dSvc === NODEPORT
         ? `SYN from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to}): new connection to a NodePort service refused by the ruleset`
-        : dSvc
+        : dSvc && ctx.services.loopbackOnly?.('tcp', e.dpt ?? 0) === true
+          ? `SYN from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): new connection refused by the ruleset — a service that listens on loopback only: never open it to other hosts; find out why ${src} connects to it`
+          : dSvc
           ? `SYN from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): new connection refused by the ruleset — the rule for a known service is missing`
           : `SYN from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: new connection refused by the ruleset, to a port no known service uses`;
     case 'tcp-syn-ack':
@@ -469,7 +471,9 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
     case 'udp-to-service':
       return dSvc === NODEPORT
         ? `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to}): datagram to a NodePort service refused by the ruleset`
-        : `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram to a known service refused by the ruleset — the rule is missing`;
+        : ctx.services.loopbackOnly?.(j.proto, e.dpt ?? 0) === true
+          ? `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram refused by the ruleset — a service that listens on loopback only: never open it to other hosts; find out why ${src} sends to it`
+          : `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram to a known service refused by the ruleset — the rule is missing`;
     case 'udp-from-service':
       return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own request whose conntrack state was lost (or expired)`;
     case 'udp-from-low-range':

@@ -292,3 +292,18 @@ describe('lines with an issue', () => {
     expect(s.flows[0]).toMatchObject({ serverPort: 2379, verdict: 'genuine-block', rule: 'tcp-syn' });
   });
 });
+
+describe('a SYN to a port the catalog lists as loopback-only', () => {
+  it('is still a block, and its reason says never to open it (not that its rule is missing)', async () => {
+    const syn = (dpt: number) => `Apr 22 10:00:01 n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.9 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dpt} WINDOW=64240 RES=0x00 SYN URGP=0`;
+    const t = io(`${syn(10257)}\n${syn(6443)}\n`);
+    expect(await analyzeCommand(['--summary', '--platform', 'kubeadm'], t.io)).toBe(0);
+    const flows = (JSON.parse(t.out()) as AnalyzeSummary).flows;
+    const f = (port: number) => flows.find((x) => x.serverPort === port)!;
+    expect(f(10257)).toMatchObject({ verdict: 'genuine-block', service: 'kube-controller-manager' });
+    expect(f(10257).reason).toContain('a service that listens on loopback only: never open it to other hosts; find out why 198.18.0.9 connects to it');
+    expect(f(10257).reason).not.toContain('rule for a known service is missing');
+    expect(f(6443).reason).toContain('the rule for a known service is missing');
+  });
+});
+
