@@ -68,7 +68,6 @@ export class ScanDetector<T> {
   private readonly scannerSet = new Map<number, number>();
   /** the latest time seen on each clock: a source's age is measured on its own clock */
   private readonly nows = new Float64Array(CLOCKS).fill(-Infinity);
-  private readonly minUnknown: number;
   /** sources dropped because of the cap */
   evicted = 0;
   /** sources that became scanners (on any clock; again when evicted and seen anew) */
@@ -79,9 +78,7 @@ export class ScanDetector<T> {
     private readonly opts: ScanOptions,
     private readonly lastSeenOf: (item: T) => number,
     private readonly hooks?: SourceHooks,
-  ) {
-    this.minUnknown = Math.ceil(opts.threshold / 2);
-  }
+  ) {}
 
   /** Is this source a scanner? */
   isScanner(src: number): boolean {
@@ -135,8 +132,8 @@ export class ScanDetector<T> {
     if (s.portsOldest < cutoff) s.portsOldest = Math.min(prune(s.unknownPorts, cutoff), prune(s.knownPorts, cutoff));
     this.pruneItems(s, cutoff);
     const all = s.knownPorts.size + s.unknownPorts.size;
-    // at least half of the ports no known service uses (the README's rule), and at least half the threshold
-    if (all >= this.opts.threshold && s.unknownPorts.size >= this.minUnknown && 2 * s.unknownPorts.size >= all) {
+    // at least half of the ports no known service uses (the README's rule; so at least half the threshold too)
+    if (all >= this.opts.threshold && 2 * s.unknownPorts.size >= all) {
       s.scanner = true;
       s.since = t;
       const states = this.scannerSet.get(src) ?? 0;

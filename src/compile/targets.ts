@@ -141,11 +141,15 @@ export function compileIptablesRestore(p: ResolvedPolicy, family: IpFamily = 4):
 
 const LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'];
 
+/** Interface names as an nft set's members (`"mgmt-br", "eth*"`: iptables' `+` wildcard is nft's `*`). */
+export function nftInterfaceSet(interfaces: readonly string[]): string {
+  return interfaces.map((i) => `"${i.replace(/\+$/, '*')}"`).join(', ');
+}
+
 function nftRules(p: ResolvedPolicy): string[] {
   const out: string[] = [];
   if (p.interfaces.length > 0) {
-    const set = p.interfaces.map((i) => `"${i.replace(/\+$/, '*')}"`).join(', ');
-    out.push(`iifname != { ${set} } return comment "other interfaces: not this chain's business"`);
+    out.push(`iifname != { ${nftInterfaceSet(p.interfaces)} } return comment "other interfaces: not this chain's business"`);
   }
   for (const r of p.rules) {
     const cm = ` comment "${r.comment}"`;

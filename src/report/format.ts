@@ -59,11 +59,6 @@ export function html(s: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/** `1 drop`, `2 drops`: `n` (already formatted) and the word for `count` of it. */
-export function plural(count: number, n: string, one: string, many = `${one}s`): string {
-  return `${n} ${count === 1 ? one : many}`;
-}
-
 export function portText(proto: string, port: number | null): string {
   return port === null ? proto : `${proto}/${port}`;
 }

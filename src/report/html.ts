@@ -5,8 +5,8 @@
  * Every log-derived string goes through `html()`.
  */
 import { REPORT_VERDICTS, floorTo } from './aggregate.js';
-import { formatSpan } from './verdict.js';
-import { clockLabel, countsText, html, limitLines, plural, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { formatCount, formatSpan, plural } from './verdict.js';
+import { clockLabel, countsText, html, limitLines, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
@@ -46,9 +46,7 @@ function rebin(buckets: readonly TimelineBucket[], w: number, into: Bins = new M
 
 const sum = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0);
 
-function fmtNum(x: number): string {
-  return x.toLocaleString('en-US');
-}
+const fmtNum = formatCount;
 
 function niceMax(v: number): number {
   if (v <= 5) return Math.max(1, Math.ceil(v));
@@ -178,8 +176,8 @@ export function renderHtml(r: Report): string {
   p('<h1>Firewall drop report</h1>');
   p(`<p class="verdict ${r.verdict.level}" id="verdict">${html(r.verdict.text)}</p>`);
   const span = r.first !== null && r.last !== null ? `, ${html(r.first)} → ${html(r.last)}` : '';
-  p(`<p class="meta">Input: ${r.input.sources.map((s) => `<code>${html(s)}</code>`).join(', ') || 'stdin'} — ${plural(r.input.lines, fmtNum(r.input.lines), 'line')}, ` +
-    `${plural(r.totals.drops, fmtNum(r.totals.drops), 'drop')} on ${fmtNum(r.totals.flows)} flow${r.totals.flows === 1 ? '' : 's'} from ${fmtNum(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
+  p(`<p class="meta">Input: ${r.input.sources.map((s) => `<code>${html(s)}</code>`).join(', ') || 'stdin'} — ${plural(r.input.lines, 'line')}, ` +
+    `${plural(r.totals.drops, 'drop')} on ${plural(r.totals.flows, 'flow')} from ${plural(r.hosts.length, 'host')}${span}` +
     `${r.input.otherPrefix > 0 ? ` (${fmtNum(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock)' : ' (UTC)'}. Generated ${html(r.generatedAt)}.</p>`);
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
@@ -234,7 +232,7 @@ export function renderHtml(r: Report): string {
     p(`<p>During: ${countsText(w.during)}. After (until ${html(w.horizon)}): ${countsText(w.after)}.</p>`);
     const ct = w.conntrackLoss;
     if (ct.flows > 0) {
-      p(`<p>Conntrack loss: ${plural(ct.drops, fmtNum(ct.drops), 'drop')} on ${plural(ct.flows, fmtNum(ct.flows), 'flow')}; ${ct.unsettled > 0
+      p(`<p>Conntrack loss: ${plural(ct.drops, 'drop')} on ${plural(ct.flows, 'flow')}; ${ct.unsettled > 0
         ? `<strong>${fmtNum(ct.unsettled)} still losing state more than ${formatSpan(r.settings.settleMs)} after the end</strong>`
         : ct.stoppedWithinMs === 0 ? "all stopped by the window's end" : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end`}.</p>`);
     }
@@ -250,8 +248,9 @@ export function renderHtml(r: Report): string {
 
   // flows
   p('<h2>Flows</h2>');
-  const omFlows = r.flowsOmitted.action + r.flowsOmitted.check + r.flowsOmitted.scan + r.flowsOmitted.ok;
-  if (r.flows.length === 0) p(omFlows > 0 ? `<p>${fmtNum(omFlows)} flows, none listed (--max-rows 0).</p>` : '<p>No flows.</p>');
+  const om = r.flowsOmitted;
+  const omitted = om.action + om.check + om.scan + om.ok;
+  if (r.flows.length === 0) p(omitted > 0 ? `<p>${fmtNum(omitted)} flows, none listed (--max-rows 0).</p>` : '<p>No flows.</p>');
   else {
     p(`<table id="flows"><thead><tr><th>status</th><th>host</th><th>port</th><th>service</th><th>server</th><th>client</th><th>verdict</th><th class="n">drops</th>` +
       `${r.windows.map((w) => `<th class="n">W${w.id} during / after</th>`).join('')}<th>last seen</th><th>note</th></tr></thead><tbody>`);
@@ -262,8 +261,6 @@ export function renderHtml(r: Report): string {
         `<td class="t">${f.lastSeen === null ? '' : html(f.lastSeen)}</td><td title="${html(f.reason)}">${html(f.note)}</td></tr>`);
     }
     p('</tbody></table>');
-    const om = r.flowsOmitted;
-    const omitted = om.action + om.check + om.scan + om.ok;
     if (omitted > 0) p(`<p>${fmtNum(omitted)} more flows not listed (${(['action', 'check', 'scan', 'ok'] as const).filter((s) => om[s] > 0).map((s) => `${fmtNum(om[s])} ${s}`).join(', ')}).</p>`);
   }
 
@@ -280,7 +277,7 @@ export function renderHtml(r: Report): string {
       p(`<div class="sugg"><h3>${badge(s.action === 'accept' ? 'action' : 'check', s.action)} ${html(suggestionPorts(s))}${svc}${src} — ${html(s.role)}, ${html(String(s.confidence))} confidence</h3>`);
       p(`<p>${html(s.reason)}</p>${s.notes.length > 0 ? `<ul>${s.notes.map((x) => `<li>${html(x)}</li>`).join('')}</ul>` : ''}`);
       const e = s.evidence;
-      p(`<p class="meta">Evidence: ${plural(e.count, fmtNum(e.count), 'drop')} on ${plural(e.flows, fmtNum(e.flows), 'flow')}${e.hosts.length > 0 ? ` on ${e.hosts.map(html).join(', ')}` : ''}${e.firstSeen !== null ? `, ${html(e.firstSeen)} → ${html(e.lastSeen ?? e.firstSeen)}` : ''}.</p>`);
+      p(`<p class="meta">Evidence: ${plural(e.count, 'drop')} on ${plural(e.flows, 'flow')}${e.hosts.length > 0 ? ` on ${e.hosts.map(html).join(', ')}` : ''}${e.firstSeen !== null ? `, ${html(e.firstSeen)} → ${html(e.lastSeen ?? e.firstSeen)}` : ''}.</p>`);
       if (s.rendered !== '') p(`<pre>${html(s.rendered)}</pre>`);
       p('</div>');
     }

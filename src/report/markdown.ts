@@ -1,15 +1,13 @@
 /**
  * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
  */
-import { formatSpan } from './verdict.js';
-import { countsText, limitLines, md, mdBlock, mdCode, mdCodeCell, plural, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { formatCount, formatSpan, plural } from './verdict.js';
+import { countsText, limitLines, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
 
-function n(x: number): string {
-  return x.toLocaleString('en-US');
-}
+const n = formatCount;
 
 function windowSpan(w: ReportWindow): string {
   return formatSpan(w.endMs - w.startMs);
@@ -31,8 +29,8 @@ export function renderMarkdown(r: Report): string {
   p(`${LEVEL_MARK[r.verdict.level]} **${md(r.verdict.text)}**`);
   p();
   const span = r.first !== null && r.last !== null ? `, ${md(r.first)} → ${md(r.last)}` : '';
-  p(`Input: ${r.input.sources.map(mdCode).join(', ') || 'stdin'} — ${plural(r.input.lines, n(r.input.lines), 'line')}, ${plural(r.totals.drops, n(r.totals.drops), 'drop')} ` +
-    `on ${n(r.totals.flows)} flow${r.totals.flows === 1 ? '' : 's'} from ${n(r.hosts.length)} host${r.hosts.length === 1 ? '' : 's'}${span}` +
+  p(`Input: ${r.input.sources.map(mdCode).join(', ') || 'stdin'} — ${plural(r.input.lines, 'line')}, ${plural(r.totals.drops, 'drop')} ` +
+    `on ${plural(r.totals.flows, 'flow')} from ${plural(r.hosts.length, 'host')}${span}` +
     `${r.input.otherPrefix > 0 ? ` (${n(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock: no wall-clock stamps in the input)' : ' (UTC)'}. Generated ${md(r.generatedAt)}.`);
   p();
@@ -68,7 +66,7 @@ export function renderMarkdown(r: Report): string {
     p();
     const ct = w.conntrackLoss;
     if (ct.flows > 0) {
-      p(`Conntrack loss: ${plural(ct.drops, n(ct.drops), 'drop')} on ${plural(ct.flows, n(ct.flows), 'flow')}; ` +
+      p(`Conntrack loss: ${plural(ct.drops, 'drop')} on ${plural(ct.flows, 'flow')}; ` +
         (ct.unsettled > 0
           ? `**${n(ct.unsettled)} flow${ct.unsettled === 1 ? '' : 's'} still losing state more than ${formatSpan(r.settings.settleMs)} after the end** (latest ${formatSpan(ct.stoppedWithinMs)}).`
           : ct.stoppedWithinMs === 0 ? 'all stopped by the window\'s end.' : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end.`));
@@ -97,8 +95,9 @@ export function renderMarkdown(r: Report): string {
 
   p('## Flows');
   p();
-  const omFlows = r.flowsOmitted.action + r.flowsOmitted.check + r.flowsOmitted.scan + r.flowsOmitted.ok;
-  if (r.flows.length === 0) p(omFlows > 0 ? `${n(omFlows)} flows, none listed (--max-rows 0); use --format json --max-rows N to list them.` : 'No flows.');
+  const om = r.flowsOmitted;
+  const omitted = om.action + om.check + om.scan + om.ok;
+  if (r.flows.length === 0) p(omitted > 0 ? `${n(omitted)} flows, none listed (--max-rows 0); use --format json --max-rows N to list them.` : 'No flows.');
   else {
     const wcols = r.windows.map((w) => `W${w.id} during/after`);
     p(`| status | host | port | service | server | client | verdict | drops | ${wcols.length > 0 ? `${wcols.join(' | ')} | ` : ''}last seen | note |`);
@@ -109,8 +108,6 @@ export function renderMarkdown(r: Report): string {
         `${mdCodeCell(f.server)} | ${mdCodeCell(f.client)} | ${f.verdict} | ${n(f.count)} | ${ws.length > 0 ? `${ws.join(' | ')} | ` : ''}` +
         `${f.lastSeen === null ? '' : md(f.lastSeen)} | ${md(f.note)} |`);
     }
-    const om = r.flowsOmitted;
-    const omitted = om.action + om.check + om.scan + om.ok;
     if (omitted > 0) {
       p();
       p(`${n(omitted)} more flows not listed (${(['action', 'check', 'scan', 'ok'] as const).filter((s) => om[s] > 0).map((s) => `${n(om[s])} ${s}`).join(', ')}); use --format json --max-rows N for more.`);
@@ -134,7 +131,7 @@ export function renderMarkdown(r: Report): string {
       for (const note of s.notes) p(`- ${md(note)}`);
       p();
       const e = s.evidence;
-      p(`Evidence: ${plural(e.count, n(e.count), 'drop')} on ${plural(e.flows, n(e.flows), 'flow')}${e.hosts.length > 0 ? ` on ${e.hosts.map(md).join(', ')}` : ''}` +
+      p(`Evidence: ${plural(e.count, 'drop')} on ${plural(e.flows, 'flow')}${e.hosts.length > 0 ? ` on ${e.hosts.map(md).join(', ')}` : ''}` +
         `${e.firstSeen !== null ? `, ${md(e.firstSeen)} → ${md(e.lastSeen ?? e.firstSeen)}` : ''}.`);
       if (s.rendered !== '') {
         p();

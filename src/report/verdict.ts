@@ -19,7 +19,8 @@ export function formatSpan(ms: number): string {
   return `${Math.floor(m / 60)} h${m % 60 === 0 ? '' : ` ${m % 60} min`}`;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
+/** `1 drop`, `1,234 drops`: the count formatted, and the word for it. */
+export function plural(n: number, one: string, many = `${one}s`): string {
   return `${formatCount(n)} ${n === 1 ? one : many}`;
 }
 

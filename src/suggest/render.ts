@@ -6,7 +6,7 @@
 import { parseAllDocuments, stringify } from 'yaml';
 import { cidrFamily, fragmentSchema } from '../compile/policy.js';
 import type { ExtraRule, PolicyFragment, PolicyRule, ResolvedPolicy } from '../compile/policy.js';
-import { compileTalos, iptablesCommand, iptablesRuleArgs, nftRuleLines } from '../compile/targets.js';
+import { compileTalos, iptablesCommand, iptablesRuleArgs, nftInterfaceSet, nftRuleLines } from '../compile/targets.js';
 import type { IpFamily } from '../compile/targets.js';
 import { escapeControl } from '../output/escape.js';
 import { loadBuiltinCatalog } from '../catalog/index.js';
@@ -68,7 +68,7 @@ function interfaceGuard(platform: string): string {
   } catch {
     // no catalog: no interfaces known
   }
-  return ifaces.length === 0 ? '' : `iifname { ${ifaces.map((i) => `"${i.replace(/\+$/, '*')}"`).join(', ')} } `;
+  return ifaces.length === 0 ? '' : `iifname { ${nftInterfaceSet(ifaces)} } `;
 }
 
 /** The IP family of a suggestion's table (`ip filter` → 4, `ip6 filter` → 6); undefined for inet, bridge or none. */

@@ -502,13 +502,16 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     let confidence: Confidence;
     let reason: string;
     switch (info.kind) {
-      case 'missing':
-        confidence = e?.confidence === 'low' || (e?.cni !== undefined && cniOf(ctx) === undefined) ? 'medium' : 'high';
+      case 'missing': {
+        // a CNI's row, the cluster's CNI not known (no --cni, no platform default)
+        const cniUnknown = e?.cni !== undefined && cniOf(ctx) === undefined;
+        confidence = e?.confidence === 'low' || cniUnknown ? 'medium' : 'high';
         reason = `catalog service "${service}" for role ${m.role} is missing from the ruleset`;
-        if (e?.cni !== undefined && cniOf(ctx) === undefined) notes.push(`the catalog lists this port for the ${e.cni} CNI only (give --cni to say which CNI the cluster runs)`);
+        if (cniUnknown) notes.push(`the catalog lists this port for the ${e.cni} CNI only (give --cni to say which CNI the cluster runs)`);
         if (e?.confidence === 'low') notes.push(`the catalog marks this row as uncertain (${e.sourceTitle})`);
         if (e !== undefined && !e.defaultOpen) notes.push(`documented by ${e.sourceTitle}, but not opened by the platform's default rules`);
         break;
+      }
       case 'other-role':
         confidence = 'medium';
         reason = `catalog service "${service}" is documented for ${ctx.platform} role(s) ${e?.roles.join(', ') ?? '?'}, not for ${m.role}: check the node's role (--host-role) before opening it`;
