@@ -233,7 +233,7 @@ export async function runSuggest(
   } else if (opts.output === 'json') {
     await writeLines(io.stdout, `${jsonValue({ suggestions: result.suggestions, ignored: result.ignored })}\n`);
   } else {
-    const out = renderRules(result.suggestions, opts.output, { platform: opts.platform, role: opts.role });
+    const out = renderRules(result.suggestions, opts.output, { platform: opts.platform, role: opts.role, catalog });
     for (const w of out.warnings) io.stderr.write(`fwdiag suggest: warning: ${escapeControl(w)}\n`);
     await writeLines(io.stdout, out.text);
   }

@@ -10,6 +10,7 @@ import { compileTalos, iptablesCommand, iptablesRuleArgs, nftInterfaceSet, nftRu
 import type { IpFamily } from '../compile/targets.js';
 import { escapeControl } from '../output/escape.js';
 import { loadBuiltinCatalog } from '../catalog/index.js';
+import type { Catalog } from '../catalog/index.js';
 import type { Suggestion, SuggestResult } from './suggest.js';
 
 export const SUGGEST_FORMATS = ['human', 'iptables', 'nft', 'talos', 'harvester-cloudinit', 'policy'] as const;
@@ -60,14 +61,21 @@ function stubPolicy(s: Pick<Suggestion, 'chain' | 'role'>, platform: string, rul
   return { platform, role: s.role, chain: s.chain, interfaces: [], podCidr: null, controlPlane: [], addons: [], log: false, ipv6: true, rules, warnings: [] };
 }
 
-/** `iifname { "mgmt-br" } ` for a platform whose compiled chain is bound to interfaces (its policy defaults), else ''. */
-function interfaceGuard(platform: string): string {
-  let ifaces: readonly string[] = [];
+/**
+ * The interfaces a platform's compiled chain is bound to (its policy defaults) in `catalog` — the catalog the
+ * suggestions were made with, `--catalog` files included; the built-in one when none is given.
+ */
+export function platformInterfaces(platform: string, catalog?: Catalog): readonly string[] {
   try {
-    ifaces = loadBuiltinCatalog().platforms.get(platform)?.policyDefaults.interfaces ?? [];
+    return (catalog ?? loadBuiltinCatalog()).platforms.get(platform)?.policyDefaults.interfaces ?? [];
   } catch {
     // no catalog: no interfaces known
+    return [];
   }
+}
+
+/** `iifname { "mgmt-br" } ` for a chain bound to interfaces, else ''. */
+function interfaceGuard(ifaces: readonly string[]): string {
   return ifaces.length === 0 ? '' : `iifname { ${nftInterfaceSet(ifaces)} } `;
 }
 
@@ -95,14 +103,14 @@ function accepts(list: readonly Suggestion[]): Suggestion[] {
   return list.filter((s) => s.action === 'accept');
 }
 
-function iptablesText(list: readonly Suggestion[], platform: string): RenderOutput {
+function iptablesText(list: readonly Suggestion[], platform: string, interfaces: readonly string[]): RenderOutput {
   const lines = ['#!/bin/sh', '# fwdiag suggest: ACCEPT rules inserted before the chain\'s LOG/DROP rule; review each one before running'];
   for (const s of accepts(list)) {
     lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
     if (s.ruleSyntax === 'nft') {
       // iptables cannot reach a native nftables table: its rule is an nft command
       lines.push(`# (the traced chain ${s.chain} is in the native nftables table ${s.table ?? '?'}: an nft command)`);
-      lines.push(...renderNftInsert(s, platform));
+      lines.push(...renderNftInsert(s, platform, interfaces));
       continue;
     }
     const tf = tableFamily(s.table);
@@ -119,15 +127,16 @@ function iptablesText(list: readonly Suggestion[], platform: string): RenderOutp
  * `nft insert rule TABLE CHAIN [handle N] '…'` for one ACCEPT suggestion: into the traced table before the rule with
  * handle N (Suggestion.insertHandle; else at the top of the chain, which is before its log/drop too), or into `table`
  * (the compiler's `inet fwdiag`) when no ruleset placed it. An ip / ip6 table (iptables-nft) holds one family: each
- * family's rule goes to its own table of that name.
+ * family's rule goes to its own table of that name. `interfaces`: the platform's chain interfaces
+ * ({@link platformInterfaces}), which an untraced rule names itself.
  */
-export function renderNftInsert(s: Suggestion, platform: string, table = 'inet fwdiag'): string[] {
+export function renderNftInsert(s: Suggestion, platform: string, interfaces: readonly string[], table = 'inet fwdiag'): string[] {
   const lines: string[] = [];
   const tf = tableFamily(s.table);
   const at = s.insertHandle === undefined ? '' : ` handle ${s.insertHandle}`;
   // Into the compiler's table, untraced: at the top of the chain, above its `iifname != { … } return` — so the rule
   // carries the platform's interfaces itself, or it would accept on every interface.
-  const guard = s.table === undefined ? interfaceGuard(platform) : '';
+  const guard = s.table === undefined ? interfaceGuard(interfaces) : '';
   for (const r of policyRules(s)) {
     if (tf === undefined) {
       for (const t of nftRuleLines(stubPolicy(s, platform, [r]), r)) lines.push(`nft insert rule ${s.table ?? table} ${s.chain}${at} ${shellQuote(guard + t)}`);
@@ -151,18 +160,18 @@ export function renderNftInsert(s: Suggestion, platform: string, table = 'inet f
 }
 
 /** The commands for one ACCEPT suggestion in its own syntax (Suggestion.ruleSyntax): what `rendered` holds. */
-export function renderInsert(s: Suggestion, platform: string): string[] {
-  return s.ruleSyntax === 'nft' ? renderNftInsert(s, platform) : renderIptablesInsert(s);
+export function renderInsert(s: Suggestion, platform: string, interfaces: readonly string[]): string[] {
+  return s.ruleSyntax === 'nft' ? renderNftInsert(s, platform, interfaces) : renderIptablesInsert(s);
 }
 
 /** nft insert commands; the table is the compiler's (`inet fwdiag`) unless the caller names another. */
-function nftText(list: readonly Suggestion[], platform: string, table: string): RenderOutput {
+function nftText(list: readonly Suggestion[], platform: string, interfaces: readonly string[], table: string): RenderOutput {
   const rules = accepts(list);
   const where = rules.every((s) => s.table !== undefined) ? 'the traced table' : `table ${table} unless a traced table is named`;
   const lines = ['#!/bin/sh', `# fwdiag suggest: nft rules inserted before their chain's log/drop (in ${where})`];
   for (const s of rules) {
     lines.push(`# ${oneLine(s.reason)} [${s.confidence}]`);
-    lines.push(...renderNftInsert(s, platform, table));
+    lines.push(...renderNftInsert(s, platform, interfaces, table));
   }
   return { text: `${lines.join('\n')}\n`, warnings: [] };
 }
@@ -261,13 +270,15 @@ export interface RenderOptions {
   role: string;
   /** nft table for `nft`. @default 'inet fwdiag' (the compiler's) */
   nftTable?: string;
+  /** the catalog the suggestions were made with (its platform's interfaces). @default the built-in catalog */
+  catalog?: Catalog;
 }
 
 /** One of the rule formats (everything but `human`). Notes are never rendered as rules. */
 export function renderRules(list: readonly Suggestion[], format: Exclude<SuggestFormat, 'human'>, o: RenderOptions): RenderOutput {
   switch (format) {
-    case 'iptables': return iptablesText(list, o.platform);
-    case 'nft': return nftText(list, o.platform, o.nftTable ?? 'inet fwdiag');
+    case 'iptables': return iptablesText(list, o.platform, platformInterfaces(o.platform, o.catalog));
+    case 'nft': return nftText(list, o.platform, platformInterfaces(o.platform, o.catalog), o.nftTable ?? 'inet fwdiag');
     case 'talos': return talosText(list, o.platform);
     case 'harvester-cloudinit': return cloudInitText(list);
     case 'policy': return policyText(list, o.role);

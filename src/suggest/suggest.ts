@@ -14,7 +14,7 @@ import type { Catalog, CatalogEntry, Scope } from '../catalog/index.js';
 import { trace } from '../ruleset/trace.js';
 import type { RuleRef, Ruleset, TraceResult } from '../ruleset/index.js';
 import { cidrContains, collapseAddresses, prefixLength } from './cidr.js';
-import { RULE_PROTOS, renderInsert } from './render.js';
+import { RULE_PROTOS, platformInterfaces, renderInsert } from './render.js';
 
 /** A flow as the suggestion engine reads it: the classifier's summary plus what the read loop kept of it. */
 export interface SuggestFlow extends FlowSummary {
@@ -622,7 +622,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       s.sources = [];
       s.notes.push(`fwdiag's rule formats cannot express protocol ${s.proto}: write this ACCEPT by hand`);
     }
-    if (action === 'accept') s.rendered = renderInsert(s, ctx.platform).join('\n');
+    if (action === 'accept') s.rendered = renderInsert(s, ctx.platform, platformInterfaces(ctx.platform, ctx.catalog)).join('\n');
     out.push(s);
   }
 

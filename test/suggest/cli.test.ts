@@ -165,6 +165,24 @@ describe('fwdiag suggest: output', () => {
     expect(await suggestCommand(['fixtures/rulesets/harvester-control-plane.drops.log', ...base, '--format', 'policy'], plain.io)).toBe(0);
     expect(plain.err()).not.toContain('logs at most');
   });
+
+  it('--format nft without a ruleset guards the rule with the interfaces of the catalog in use (--catalog too)', async () => {
+    const plain = memoryIO();
+    expect(await suggestCommand([SAMPLE, ...base, '--format', 'nft'], plain.io)).toBe(0);
+    expect(plain.out()).toMatch(/^nft insert rule inet fwdiag HARVESTER_INPUT 'iifname \{ "mgmt-br" \} .*dport 8472 accept/m);
+    const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-suggest-ifaces-'));
+    try {
+      // a site whose chain is bound to other interfaces: compile binds it there, so the suggestion must too
+      const f = join(tmp, 'site.yaml');
+      writeFileSync(f, 'platform: harvester\ntitle: site\nroles: [{name: control-plane}]\nsources: {}\nentries: []\npolicyDefaults:\n  interfaces: [bond0, bond1]\n');
+      const m = memoryIO();
+      expect(await suggestCommand([SAMPLE, ...base, '--format', 'nft', '--catalog', f], m.io)).toBe(0);
+      expect(m.out()).toMatch(/^nft insert rule inet fwdiag HARVESTER_INPUT 'iifname \{ "bond0", "bond1" \} .*dport 8472 accept/m);
+      expect(m.out()).not.toContain('mgmt-br');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('fwdiag suggest: lines the scanner reads come as packets', () => {
