@@ -67,6 +67,7 @@ export function parseCatalogText(text: string, origin: string): CatalogResult {
       defaultOpen: e.defaultOpen,
     };
     if (e.port !== undefined) out.port = e.port;
+    if (e.sourcePort !== undefined) out.sourcePort = e.sourcePort;
     if (e.icmpTypes !== undefined) out.icmpTypes = e.icmpTypes;
     if (doc?.url !== undefined) out.url = doc.url;
     if (e.refs !== undefined) out.refs = e.refs;

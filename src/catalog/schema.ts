@@ -47,6 +47,8 @@ export const entrySchema = z
   .object({
     proto: z.enum(CATALOG_PROTOS),
     port: portSpecSchema.optional(),
+    /** the peer's port when the protocol fixes it (DHCP: a server replies from 67 to 68): rules match it too */
+    sourcePort: portSpecSchema.optional(),
     icmpTypes: z.array(z.number().int().min(0).max(255)).min(1).optional(),
     // used as the rule comment by `fwdiag compile`: nft allows 128 bytes, and no double quote
     service: z.string().min(1).max(120).regex(/^[^"\\\u0000-\u001f\u007f]+$/, "no double quotes, backslashes or control characters"),
@@ -70,6 +72,9 @@ export const entrySchema = z
     }
     if (!protoHasPorts(e.proto) && e.port !== undefined) {
       ctx.addIssue({ code: 'custom', message: `${e.proto} entry "${e.service}" cannot have a port`, path: ['port'] });
+    }
+    if (!protoHasPorts(e.proto) && e.sourcePort !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `${e.proto} entry "${e.service}" cannot have a source port`, path: ['sourcePort'] });
     }
     if (e.icmpTypes !== undefined && e.proto !== 'icmp' && e.proto !== 'icmpv6') {
       ctx.addIssue({ code: 'custom', message: 'icmpTypes only for icmp/icmpv6', path: ['icmpTypes'] });
@@ -151,6 +156,8 @@ export interface CatalogEntry {
   proto: CatalogProto;
   /** absent for protocols without ports (icmp, esp, ipip) */
   port?: PortRange;
+  /** the peer's port when the protocol fixes it (DHCP) */
+  sourcePort?: PortRange;
   icmpTypes?: number[];
   service: string;
   roles: string[];

@@ -26,8 +26,9 @@ document each row comes from. Without PLATFORM: the platforms, their roles, addo
   -h, --help            this help
 
 Scopes: cluster-nodes, control-plane-nodes, anywhere, loopback (never open to off-node sources).
-Flags column: cni=… / addon=… (conditional rows), not-default (documented, not opened by \`fwdiag compile\`),
-low-confidence (the sources disagree or the row is an inference).
+Flags column: cni=… / addon=… (conditional rows), from-port=… (the peer's port, which rules match too: DHCP),
+not-default (documented, not opened by \`fwdiag compile\`), low-confidence (the sources disagree or the row is an
+inference).
 `;
 
 const optionsSchema = z.object({
@@ -77,6 +78,7 @@ function flags(e: CatalogEntry): string {
   const f: string[] = [];
   if (e.cni !== undefined) f.push(`cni=${e.cni}`);
   if (e.addon !== undefined) f.push(`addon=${e.addon}`);
+  if (e.sourcePort !== undefined) f.push(`from-port=${e.sourcePort.from === e.sourcePort.to ? e.sourcePort.from : `${e.sourcePort.from}-${e.sourcePort.to}`}`);
   if (e.direction === 'outbound') f.push('outbound');
   if (!e.defaultOpen) f.push('not-default');
   if (e.confidence === 'low') f.push('low-confidence');

@@ -36,12 +36,18 @@ export const extraRuleSchema = z
     family: z.union([z.literal(4), z.literal(6)]).optional(),
     /** icmp/icmpv6 only: these types (e.g. [8] for echo requests); absent: every type */
     icmpTypes: z.array(z.number().int().min(0).max(255)).min(1).max(32).optional(),
+    /** tcp/udp/sctp only: the peer's port or "a-b" range (a DHCP server replies from 67); absent: any */
+    sourcePort: portSchema.optional(),
     comment: commentSchema.optional(),
   })
   .strict()
   .refine((r) => (['tcp', 'udp', 'sctp'].includes(r.proto) ? r.ports !== undefined : r.ports === undefined), {
     message: 'ports are required for tcp/udp/sctp and not allowed for other protocols',
     path: ['ports'],
+  })
+  .refine((r) => r.sourcePort === undefined || ['tcp', 'udp', 'sctp'].includes(r.proto), {
+    message: 'sourcePort is for tcp, udp and sctp only',
+    path: ['sourcePort'],
   })
   .refine((r) => r.icmpTypes === undefined || r.proto === 'icmp' || r.proto === 'icmpv6', {
     message: 'icmpTypes are for icmp and icmpv6 only',
@@ -249,11 +255,12 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     if (!e.defaultOpen || e.direction !== 'inbound') continue;
     if (e.scope === 'loopback') continue; // never opened to off-node sources
     if ((e.proto === 'icmp' || e.proto === 'icmpv6') && policy.icmp) continue; // already accepted as a whole
-    const key = `${e.proto}/${e.port?.from}-${e.port?.to}/${e.icmpTypes?.join(',')}`;
+    const key = `${e.proto}/${e.port?.from}-${e.port?.to}/${e.sourcePort?.from}-${e.sourcePort?.to}/${e.icmpTypes?.join(',')}`;
     if (seen.has(key)) continue;
     seen.add(key);
     const r: PolicyRule = { kind: 'catalog', proto: e.proto, sources: sourcesFor(e, scope), comment: e.service };
     if (e.port !== undefined) r.dport = e.port;
+    if (e.sourcePort !== undefined) r.sport = e.sourcePort;
     if (e.icmpTypes !== undefined) r.icmpTypes = e.icmpTypes;
     rules.push(r);
   }
@@ -266,6 +273,7 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     const base: PolicyRule = {
       kind: 'extra', proto: x.proto, sources: x.sources ?? [], ...(x.family === undefined ? {} : { family: x.family }),
       ...(x.icmpTypes === undefined ? {} : { icmpTypes: [...x.icmpTypes] }),
+      ...(x.sourcePort === undefined ? {} : { sport: toRange(x.sourcePort) }),
       comment: x.comment ?? `fwdiag extra ${x.proto}${x.ports === undefined ? '' : ` ${x.ports.join(',')}`}`,
     };
     if (x.ports === undefined) rules.push(base);

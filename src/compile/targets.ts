@@ -224,6 +224,7 @@ export function compileTalos(p: ResolvedPolicy): CompileOutput {
       warnings.push(`talos: "${r.comment}" (${r.proto ?? 'any'}) skipped: NetworkRuleConfig has tcp/udp ports only`);
       continue;
     }
+    if (r.sport !== undefined) warnings.push(`talos: "${r.comment}": NetworkRuleConfig has no source port; the rule admits any (not only ${range(r.sport, '-')})`);
     let name = `${slug(r.comment)}-ingress`;
     for (let i = 2; names.has(name); i++) name = `${slug(r.comment)}-${i}-ingress`;
     names.add(name);

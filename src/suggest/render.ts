@@ -49,11 +49,15 @@ export function policyRules(s: Suggestion): PolicyRule[] {
   const family = familyOnly(s);
   if (family !== undefined) base.family = family;
   if (s.icmpTypes !== undefined) base.icmpTypes = [...s.icmpTypes];
+  if (s.sourcePort !== undefined) base.sport = portRange(s.sourcePort);
   if (s.ports.length === 0) return [base];
-  return s.ports.map((p) => {
-    const [a, b] = String(p).split('-').map(Number);
-    return { ...base, dport: { from: a ?? 0, to: b ?? a ?? 0 } };
-  });
+  return s.ports.map((p) => ({ ...base, dport: portRange(p) }));
+}
+
+/** A suggestion's port item (`68`, `"2379-2380"`) as the compiler's range. */
+function portRange(p: number | string): { from: number; to: number } {
+  const [a, b] = String(p).split('-').map(Number);
+  return { from: a ?? 0, to: b ?? a ?? 0 };
 }
 
 /** A ResolvedPolicy holding only `rules`: what the compiler's renderers need to spell single rules. */
@@ -247,6 +251,7 @@ export function toFragment(list: readonly Suggestion[], role: string, note?: str
     const family = familyOnly(s);
     if (family !== undefined) raw['family'] = family;
     if (s.icmpTypes !== undefined) raw['icmpTypes'] = s.icmpTypes;
+    if (s.sourcePort !== undefined) raw['sourcePort'] = s.sourcePort;
     extra.push(raw as ExtraRule);
   }
   for (const r of other) warnings.push(`suggestions for role ${r} are not in this fragment (rerun with --role ${r})`);
@@ -301,7 +306,7 @@ export function formatHuman(r: SuggestResult, o: { platform: string; role: strin
   }
   r.suggestions.forEach((s, i) => {
     // a NOTE's protocol is the log's own PROTO= text: escaped like every log-derived string
-    const what = escapeControl(`${s.proto}${s.ports.length === 0 ? '' : ` ${s.ports.join(',')}`}`);
+    const what = escapeControl(`${s.proto}${s.ports.length === 0 ? '' : ` ${s.ports.join(',')}`}${s.sourcePort === undefined ? '' : ` (source port ${s.sourcePort})`}`);
     const from = s.sources.length === 0 ? 'any source' : s.sources.join(', ');
     lines.push('');
     lines.push(s.action === 'accept'

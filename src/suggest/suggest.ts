@@ -96,6 +96,9 @@ export interface Suggestion {
   ports: Array<number | string>;
   /** icmp/icmpv6: the types the catalog row names (e.g. [0, 8]): the rule accepts those only; absent: every type */
   icmpTypes?: number[];
+  /** the peer's port (number or "A-B") when the catalog row fixes it (a DHCP server replies from 67): the rule
+   * matches it too; absent: any source port */
+  sourcePort?: number | string;
   /** CIDRs; empty = any source (only where the catalog says anywhere and the port is not sensitive) */
   sources: string[];
   /**
@@ -616,6 +619,16 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     if (table !== undefined) s.table = table;
     // an ICMP row of the catalog names its types: the rule is for those, not for every ICMP message
     if ((m.proto === 'icmp' || m.proto === 'icmpv6') && e?.icmpTypes !== undefined && e.icmpTypes.length > 0) s.icmpTypes = [...e.icmpTypes];
+    // a catalog row that fixes the peer's port (DHCP: 67 → 68): the rule matches it too
+    if (e?.sourcePort !== undefined && protoHasPorts(m.proto)) {
+      const sp = e.sourcePort;
+      s.sourcePort = portItem(sp.from, sp.to);
+      const off = flowsOf.filter((f) => f.event?.spt !== undefined && (f.event.spt < sp.from || f.event.spt > sp.to));
+      if (off.length > 0) {
+        const eg = [...new Set(off.map((f) => f.event!.spt!))].slice(0, 5).join(', ');
+        s.notes.push(`${off.length} flow${off.length === 1 ? '' : 's'} came from source port${off.length === 1 ? '' : 's'} ${eg}, not ${s.sourcePort} as "${service}" does: this rule does not admit ${off.length === 1 ? 'it' : 'them'}; find out what sent ${off.length === 1 ? 'it' : 'them'}`);
+      }
+    }
     if (native?.handle !== undefined) s.insertHandle = native.handle;
     if (s.action === 'accept' && !RULE_PROTOS.has(s.proto)) {
       s.action = 'note';

@@ -54,6 +54,8 @@ describe('schema rejects broken catalogs', () => {
     ['reversed range', '{proto: tcp, port: "20-10", service: s, roles: [a], scope: anywhere, source: "[X]"}', 'bad port range'],
     ['bad scope', '{proto: tcp, port: 1, service: s, roles: [a], scope: pods, source: "[X]"}', 'scope'],
     ['icmp with port', '{proto: icmp, port: 1, service: s, roles: [a], scope: anywhere, source: "[X]"}', 'cannot have a port'],
+    ['icmp with source port', '{proto: icmp, sourcePort: 67, service: s, roles: [a], scope: anywhere, source: "[X]"}', 'cannot have a source port'],
+    ['bad source port', '{proto: udp, port: 68, sourcePort: "70-67", service: s, roles: [a], scope: anywhere, source: "[X]"}', 'bad port range'],
     ['unknown key', '{proto: tcp, port: 1, service: s, roles: [a], scope: anywhere, source: "[X]", prot: 1}', 'prot'],
   ])('%s', (_name, entry, msg) => {
     const r = parseCatalogText(base(entry), 'test.yaml');

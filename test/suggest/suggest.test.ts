@@ -265,6 +265,34 @@ describe('source scope rules on hand-made lines in the kernel\'s format', () => 
     expect(parseFragment({ extra: [{ proto: 'tcp', ports: [1], icmpTypes: [8] }] }).ok).toBe(false);
   });
 
+  it('a catalog row that fixes the peer\'s port (a DHCP reply, 67 → 68): the rule matches it, in every format and back through compile', () => {
+    const reply = udpLine({ src: '198.18.9.254', dst: '198.18.9.1', spt: 67, dpt: 68 });
+    const r = suggestLines([reply], { platform: 'harvester', role: 'worker' });
+    expect(accepts(r).map((x) => [x.proto, x.ports, x.sourcePort, x.service])).toEqual([['udp', [68], 67, 'DHCP server reply']]);
+    expect(accepts(r)[0]?.rendered).toBe('iptables -I HARVESTER_INPUT 1 -p udp --sport 67 --dport 68 -m comment --comment "fwdiag suggest: DHCP server reply" -j ACCEPT');
+    expect(accepts(r)[0]?.notes.join(' ')).not.toContain('source port');
+    const o = { platform: 'harvester', role: 'worker' };
+    expect(renderRules(r.suggestions, 'nft', o).text).toContain(`udp sport 67 udp dport 68 accept comment "fwdiag suggest: DHCP server reply"'`);
+    // Talos cannot say it: the rule goes out wider, with a warning
+    const talos = renderRules(r.suggestions, 'talos', o);
+    expect(talos.warnings.join('\n')).toMatch(/NetworkRuleConfig has no source port; the rule admits any \(not only 67\)/);
+    const frag = toFragment(r.suggestions, 'worker').fragment;
+    expect(frag.extra).toEqual([{ proto: 'udp', ports: [68], family: 4, sourcePort: 67, comment: 'fwdiag suggest: DHCP server reply' }]);
+    const policy = parsePolicy({ platform: 'harvester', role: 'worker', dhcp: false });
+    if (!policy.ok) throw new Error(policy.issues.join('; '));
+    const resolved = resolvePolicy(policy.value, [frag], catalog);
+    if (!resolved.ok) throw new Error(resolved.issues.join('; '));
+    expect(compileTarget(resolved.value, 'iptables').text).toContain('-p udp --sport 67 --dport 68 -m comment --comment "fwdiag suggest: DHCP server reply" -j ACCEPT');
+    expect(compileTarget(resolved.value, 'nft').text).toContain('udp sport 67 udp dport 68 accept comment "fwdiag suggest: DHCP server reply"');
+    // a datagram to 68 from another port is no DHCP reply: the rule does not admit it, and a note says so
+    const odd = suggestLines([reply, udpLine({ src: '198.18.9.77', dst: '198.18.9.1', spt: 5353, dpt: 68 })], { platform: 'harvester', role: 'worker' });
+    expect(accepts(odd)[0]?.sourcePort).toBe(67);
+    expect(accepts(odd)[0]?.notes).toContain('1 flow came from source port 5353, not 67 as "DHCP server reply" does: this rule does not admit it; find out what sent it');
+    // the fragment schema: a source port for tcp/udp/sctp only
+    expect(parseFragment({ extra: [{ proto: 'icmp', sourcePort: 67 }] }).ok).toBe(false);
+    expect(parseFragment({ extra: [{ proto: 'udp', ports: [68], sourcePort: '67-70000' }] }).ok).toBe(false);
+  });
+
   it('unknown ports: a note without --allow-unknown; with it, low-confidence ACCEPTs, adjacent ports merged', () => {
     const lines = [7000, 7001, 7002, 7005].map((p, i) => syn(p, '198.18.9.7', 41000 + i));
     const off = suggestLines(lines, { platform: 'harvester', role: 'control-plane' });
