@@ -140,7 +140,7 @@ export interface Range {
 
 /** One rule of the compiled policy, target-neutral. Every rule ACCEPTs except `log` and `drop`. */
 export interface PolicyRule {
-  kind: 'established' | 'icmp' | 'pod' | 'dhcp' | 'catalog' | 'extra' | 'quiet' | 'log' | 'drop';
+  kind: 'loopback' | 'established' | 'icmp' | 'pod' | 'dhcp' | 'catalog' | 'extra' | 'quiet' | 'log' | 'drop';
   proto?: 'tcp' | 'udp' | 'sctp' | 'icmp' | 'icmpv6' | 'esp' | 'ipip';
   sport?: Range;
   dport?: Range;
@@ -235,6 +235,10 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     : policy.ipv6;
 
   const rules: PolicyRule[] = [];
+  const interfaces = policy.interfaces ?? d.interfaces ?? [];
+  // A chain on every interface sees the node's own traffic on lo too: kubelet's healthz, the loopback-only catalog
+  // ports (kube-scheduler, k3s's 6444), local etcd and API calls. A chain bound to interfaces never sees lo.
+  if (interfaces.length === 0) rules.push({ kind: 'loopback', sources: [], comment: 'Loopback: the node\'s own traffic' });
   if (policy.established) rules.push({ kind: 'established', sources: [], comment: 'Accept return traffic from established connections' });
   if (policy.icmp) rules.push({ kind: 'icmp', proto: 'icmp', sources: [], comment: 'ICMP (ping, MTU discovery, etc.)' });
   // IPv6 finds its neighbours (and routers) with ICMPv6: a host that drops it has no IPv6 at all
@@ -289,7 +293,7 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     platform: policy.platform,
     role: policy.role,
     chain: policy.chain ?? d.chain ?? 'FWDIAG_INPUT',
-    interfaces: policy.interfaces ?? d.interfaces ?? [],
+    interfaces,
     podCidr,
     controlPlane: scope.controlPlane,
     addons,

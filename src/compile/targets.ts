@@ -41,6 +41,7 @@ export function iptablesRuleArgs(p: ResolvedPolicy, r: PolicyRule, family: IpFam
   const out: string[] = [];
   for (const src of own.length > 0 ? own : [undefined]) {
     const a: string[] = [];
+    if (r.kind === 'loopback') a.push('-i lo');
     if (r.kind === 'established') a.push('-m conntrack --ctstate ESTABLISHED,RELATED');
     if (r.kind === 'quiet') a.push('-m addrtype --dst-type BROADCAST,MULTICAST');
     if (src !== undefined) a.push(`-s ${src}`);
@@ -153,7 +154,8 @@ function nftRules(p: ResolvedPolicy): string[] {
   }
   for (const r of p.rules) {
     const cm = ` comment "${r.comment}"`;
-    if (r.kind === 'established') out.push(`ct state established,related accept${cm}`);
+    if (r.kind === 'loopback') out.push(`iifname "lo" accept${cm}`);
+    else if (r.kind === 'established') out.push(`ct state established,related accept${cm}`);
     else if (r.kind === 'icmp' && r.icmpTypes === undefined) out.push(`meta l4proto { icmp, ipv6-icmp } accept${cm}`);
     else if (r.kind === 'quiet') out.push(`meta nfproto ipv4 fib daddr type { broadcast, multicast } drop${cm}`);
     else if (r.kind === 'log' && p.log !== false) out.push(`limit rate ${nftRate(p.log.rate)} log prefix "${p.log.prefix}" level ${LEVELS[p.log.level]}${cm}`);
@@ -218,7 +220,7 @@ export function compileTalos(p: ResolvedPolicy): CompileOutput {
   if (p.log !== false) warnings.push('talos: the ingress firewall has no LOG action; log settings ignored');
   const names = new Set<string>();
   for (const r of p.rules) {
-    if (r.kind === 'established' || r.kind === 'icmp' || r.kind === 'pod' || r.kind === 'quiet' || r.kind === 'log' || r.kind === 'drop') continue; // built into block mode, or not expressible
+    if (r.kind === 'loopback' || r.kind === 'established' || r.kind === 'icmp' || r.kind === 'pod' || r.kind === 'quiet' || r.kind === 'log' || r.kind === 'drop') continue; // built into block mode, or not expressible
     if (r.kind === 'dhcp') continue;
     if ((r.proto !== 'tcp' && r.proto !== 'udp') || r.dport === undefined) {
       warnings.push(`talos: "${r.comment}" (${r.proto ?? 'any'}) skipped: NetworkRuleConfig has tcp/udp ports only`);

@@ -241,9 +241,11 @@ describe('IPv6: the policy\'s ipv6 option and the iptables targets', () => {
     // the IPv4 half is exactly what an IPv4-only compile gives
     expect(commandLines(on.text)).toEqual(commandLines(off.text));
     const six = v6(on.text);
-    expect(six.slice(0, 7)).toEqual([
+    expect(six.slice(0, 8)).toEqual([
       'ip6tables -D INPUT -j RKE2_INPUT 2>/dev/null || true', 'ip6tables -F RKE2_INPUT 2>/dev/null || true',
       'ip6tables -X RKE2_INPUT 2>/dev/null || true', 'ip6tables -N RKE2_INPUT', 'ip6tables -A INPUT -j RKE2_INPUT',
+      // the chain sees every interface (rke2 binds it to none): the node's own traffic on lo first
+      'ip6tables -A RKE2_INPUT -i lo -m comment --comment "Loopback: the node\'s own traffic" -j ACCEPT',
       'ip6tables -A RKE2_INPUT -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment "Accept return traffic from established connections" -j ACCEPT',
       'ip6tables -A RKE2_INPUT -p ipv6-icmp -m comment --comment "ICMP (ping, MTU discovery, etc.)" -j ACCEPT',
     ]);

@@ -177,6 +177,31 @@ describe('applying compiled output', () => {
     }
   });
 
+  it('a chain on every interface (rke2, talos, … defaults) lets the node talk to itself on lo; the LAN still gets the DROP', () => {
+    for (const [target, p] of [['iptables-restore', { platform: 'rke2', role: 'server' }], ['nft', { platform: 'talos', role: 'controlplane', clusterSubnet: '198.18.0.0/24' }]] as const) {
+      const node = addNs('lo');
+      const peer = addNs('lp');
+      try {
+        const { nodeIp } = link(node, peer, 'eth1', 'eth0', randomOctet());
+        const out = compile(p, target);
+        const f = file(target === 'nft' ? 'lo.nft' : 'lo.rules', out.text);
+        inNs(node, target === 'nft' ? `nft -f ${f}` : `iptables-restore --noflush ${f}`);
+        // 10248 (kubelet healthz, loopback only) and 6443 (from outside clusterSubnet for talos): nothing listens,
+        // so an accepted SYN is refused at once (RST) and a dropped one times out
+        for (const port of [10248, 6443]) {
+          const t0 = Date.now();
+          runInNs(node, `timeout 5 nc -z -w 2 127.0.0.1 ${port}`);
+          expect(Date.now() - t0, `${target} lo ${port}: refused at once, not timed out`).toBeLessThan(1500);
+        }
+        const t1 = Date.now();
+        runInNs(peer, `timeout 5 nc -z -w 1 ${nodeIp} 10248`);
+        expect(Date.now() - t1, `${target}: the LAN's SYN to 10248 is dropped (times out)`).toBeGreaterThanOrEqual(900);
+      } finally {
+        cleanup();
+      }
+    }
+  });
+
   it('log.quietBroadcast: real LAN chatter is dropped unlogged, a unicast drop is still logged (iptables and nft)', async () => {
     let n = 0;
     for (const target of ['iptables-restore', 'nft'] as const) {
