@@ -16,7 +16,8 @@ import { guardOutput, writeLines } from '../output/safe-stdout.js';
 export const COMPILE_USAGE = `Usage: fwdiag compile --target T [--policy FILE] [--platform P --role R] [--extra FRAGMENT …]
 
 Compile a host-firewall policy into rules, in the structure of the Harvester host-network-security examples:
-loopback (a chain on every interface), established/related, ICMP, pod CIDR, DHCP, the role's catalog ports, extra rules, rate-limited LOG, DROP.
+loopback (a chain on every interface), established/related, ICMP, pod CIDR, DHCP, the role's catalog ports, extra
+rules, rate-limited LOG, DROP.
 
   --target T            iptables (shell commands; ip6tables too with the policy's ipv6) | iptables-restore |
                         ip6tables-restore | nft | talos | harvester-cloudinit
