@@ -351,14 +351,22 @@ function traceSentences(t: TraceResult): { kind: 'shadowed' | 'near-miss' | 'alr
   return reason === undefined ? { kind, notes } : { kind, reason, notes };
 }
 
-/** Where in the chain the ACCEPT must go: before the first LOG or DROP/REJECT the traced packet met there. */
-function insertionPoint(t: TraceResult): { chain: string; table: string; before: number } | undefined {
+/**
+ * Where in the chain the ACCEPT must go: before the first LOG or DROP/REJECT the traced packet met there. When the
+ * chain's DROP policy decided, before the LOG the packet met in that chain, else at its end (just before the policy).
+ */
+function insertionPoint(t: TraceResult, rs: Ruleset): { chain: string; table: string; before: number } | undefined {
   const d = t.decidedBy;
-  if (d === undefined || d.policy) return undefined;
+  if (d === undefined) return undefined;
   const chain = d.ref.chain;
   // the same chain: its name in the same table (a host can hold an iptables `INPUT` in several tables)
   const same = (r: RuleRef) => r.chain === chain && r.table === d.ref.table && r.family === d.ref.family;
   let before = d.ref.index;
+  if (d.policy) {
+    const rules = rs.tables.find((x) => x.family === d.ref.family && x.name === d.ref.table)?.chains.find((c) => c.name === chain)?.rules;
+    if (rules === undefined) return undefined;
+    before = rules.length + 1;
+  }
   for (const s of t.steps) {
     if (same(s.ref) && s.matched && !s.policy && s.action === 'log' && s.ref.index < before) before = s.ref.index;
   }
@@ -570,7 +578,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
           kind = ts.kind;
         } else if (ts.reason !== undefined) notes.push(ts.reason);
         notes.push(...ts.notes);
-        const ip = insertionPoint(t);
+        const ip = insertionPoint(t, ctx.ruleset!);
         if (!placed && ip !== undefined) {
           chain = ip.chain;
           insertBefore = ip.before;
