@@ -29,6 +29,11 @@ for (const [i, l] of fx('fixtures/kernel/syslog.txt').entries()) {
     // a json-pretty record: its lines come in a row when picked as one entry (see below)
     ['{', `\t"_TRANSPORT" : "kernel",`, `\t"MESSAGE" : ${JSON.stringify(msg)}`, '}'].join('\n'));
 }
+// empty tokens: `MAC= ` of an L3 device (wireguard, tun), an empty host (syslog, journal JSON)
+for (const l of fx('fixtures/kernel/syslog.txt')) {
+  const bare = l.replace(/ MAC=\S*/, ' MAC=');
+  base.push(bare, bare.replace(/^(\S+ +\S+ \S+) \S+ /, '$1  '), JSON.stringify({ _TRANSPORT: 'kernel', _HOSTNAME: '', MESSAGE: bare.slice(bare.indexOf(' kernel: ') + 9) }));
+}
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') };
 const pick = (s) => s[Math.floor(rnd() * s.length)];
 const mutate = mutator(rnd);

@@ -293,6 +293,21 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     expect(expectSame(lines)).toBe(lines.length);
   });
 
+  it('empty tokens: `MAC= ` of an L3 device (wireguard, tun) and an empty host are "", not a string seen before', () => {
+    const body = 'IN=wg0 OUT= MAC= SRC=10.0.0.1 DST=10.0.0.6 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 ';
+    const lines = [
+      `Apr 22 10:00:01 n1 kernel: [UFW BLOCK] ${body}`,
+      `[  12.500000] DROP ${body}`,
+      `<4>1 2023-04-03T16:24:41Z  kernel - - - D ${body}`,
+      JSON.stringify({ _TRANSPORT: 'kernel', _HOSTNAME: '', __REALTIME_TIMESTAMP: '1713780000042000', MESSAGE: `D ${body}` }),
+    ];
+    expect(statuses(lines).event).toBe(lines.length);
+    expect(expectSame(lines)).toBe(lines.length);
+    const events = viaBytes(lines).results.map((r) => (r.kind === 'event' ? r.event : undefined));
+    expect(events.map((e) => e?.mac)).toEqual(['', '', '', '']);
+    expect(events.map((e) => e?.host)).toEqual(['n1', null, '', '']);
+  });
+
   it('a byte run whose line is longer than a parse slice is parsed whole (no endless slicing)', async () => {
     const drop = synthetic(1, 5)[0]!;
     const long = `${drop.slice(0, drop.indexOf('IN='))}${'z'.repeat(70_000)}`;

@@ -108,7 +108,7 @@ const V4_SLOTS: i32 = 4096;
 /** IPv4 address text → id, direct-mapped by the text's bytes (16-byte key; ids beside, 4 bytes a slot) */
 const V4F_BASE: i32 = V4_BASE + V4_SLOTS * 16 + 1024;
 const V4F_IDS: i32 = V4F_BASE + V4_SLOTS * 16;
-/** internT()'s recent tokens: TOK_SLOTS slots of 64 bytes (length, id, up to TOK_MAX bytes) */
+/** internT()'s recent tokens: TOK_SLOTS slots of 64 bytes (length + 1, id, up to TOK_MAX bytes) */
 const TOK_BASE: i32 = V4F_IDS + V4_SLOTS * 4 + 1024;
 const TOK_SLOTS: i32 = 1024;
 const TOK_MAX: i32 = 56;
@@ -261,10 +261,11 @@ const lastIds = new StaticArray<i32>(8);
   }
   if (p < e) h ^= rotl<u64>(w64(p) & mask(e - p), r);
   const slot = TOK_BASE + (<i32>((h * 0x9e3779b97f4a7c15) >> 54) << 6);
-  if (load<i32>(<usize>slot) == n && same(slot + 8, a, n)) return load<i32>(<usize>(slot + 4));
+  // a slot holds its token's length + 1: an empty slot (0) never matches, not even an empty token (`MAC= `)
+  if (load<i32>(<usize>slot) == n + 1 && same(slot + 8, a, n)) return load<i32>(<usize>(slot + 4));
   const id = internF(f, a, e);
   if (id >= 0) {
-    store<i32>(<usize>slot, n);
+    store<i32>(<usize>slot, n + 1);
     store<i32>(<usize>(slot + 4), id);
     memory.copy(<usize>(slot + 8), <usize>a, <usize>n);
   }
