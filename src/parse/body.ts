@@ -83,6 +83,8 @@ interface Level {
   arp: ArpInfo | null;
   sawUrgp: boolean;
   sawDst: boolean;
+  /** an ICMP error's quoted packet opened with `[` and not closed with `]` (the line was cut inside it) */
+  openInner?: boolean;
 }
 
 let err: BodyError | null = null;
@@ -138,7 +140,10 @@ function parseFields(s: string, i: number, n: number, lv: Level, inner: boolean,
     let e = s.indexOf(' ', i);
     if (e < 0 || e > n) e = n;
     if (c === 93 /* ] */ && e === i + 1) {
-      if (inner) return e;
+      if (inner) {
+        lv.openInner = false;
+        return e;
+      }
       pushUnknown(t, ']');
       i = e;
       continue;
@@ -148,8 +153,9 @@ function parseFields(s: string, i: number, n: number, lv: Level, inner: boolean,
       if (!inner && isIcmp(lv.proto)) {
         const ic = icmpOf(lv);
         const innerPkt: InnerPacket = {};
-        const ilv: Level = { t: innerPkt, proto: '', icmp: null, flags: null, arp: null, sawUrgp: false, sawDst: false };
+        const ilv: Level = { t: innerPkt, proto: '', icmp: null, flags: null, arp: null, sawUrgp: false, sawDst: false, openInner: true };
         i = parseFields(s, i + 1, n, ilv, true, ev);
+        if (ilv.openInner === true) lv.openInner = true;
         if (ilv.flags !== null) innerPkt.flags = ilv.flags;
         ic.inner = innerPkt;
         continue;
@@ -543,14 +549,27 @@ function finish(ev: DropEvent, lv: Level): BodyError | null {
   // A non-first fragment has no transport header to print.
   const laterFragment = ev.frag !== undefined && ev.frag > 0;
   if (ev.incomplete !== undefined || ev.truncated === true || laterFragment) return null;
+  // The kernel prints these fields together (nf_log_syslog.c): a line that stops between them was cut.
   if (proto === 'TCP') {
     if (ev.spt === undefined || ev.dpt === undefined) return { code: 'truncated', message: 'TCP line without SPT=/DPT=' };
     if (!lv.sawUrgp) return { code: 'truncated', message: 'TCP line ends before URGP=' };
   } else if (proto === 'UDP' || proto === 'UDPLITE') {
     if (ev.spt === undefined || ev.dpt === undefined) return { code: 'truncated', message: 'UDP line without SPT=/DPT=' };
+    if (ev.udpLen === undefined) return { code: 'truncated', message: `${proto} line ends before its LEN= (after DPT=)` };
   } else if (proto === 'ICMP' || proto === 'ICMPv6') {
     if (ev.icmp === undefined || ev.icmp.type < 0 || ev.icmp.code < 0) {
       return { code: 'truncated', message: `${proto} line without TYPE=/CODE=` };
+    }
+    const v6 = proto === 'ICMPv6';
+    const type = ev.icmp.type;
+    if ((ev.icmp.id !== undefined || (v6 ? type === 128 || type === 129 : type === 0 || type === 8)) && ev.icmp.seq === undefined) {
+      return { code: 'truncated', message: `${proto} echo line ends before its ID= SEQ=` };
+    }
+    if (lv.openInner === true) return { code: 'truncated', message: `${proto} line ends inside the quoted packet (no closing ])` };
+    // an error quotes the packet it is about (destination unreachable, source quench, redirect, time exceeded,
+    // parameter problem; ICMPv6: 1-4)
+    if (ev.icmp.inner === undefined && (v6 ? type >= 1 && type <= 4 : type === 3 || type === 4 || type === 5 || type === 11 || type === 12)) {
+      return { code: 'truncated', message: `${proto} error line ends before its quoted packet ([…])` };
     }
   }
   return null;

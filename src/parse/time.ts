@@ -1,4 +1,5 @@
 import { TZDate } from '@date-fns/tz';
+import { getDaysInMonth } from 'date-fns/getDaysInMonth';
 import { getYear } from 'date-fns/getYear';
 
 /**
@@ -76,13 +77,23 @@ export class SyslogClock {
     return ms;
   }
 
-  /** Epoch ms of the newest `mo` `day` `hour`:`min` not in the future (this year or last); NaN when out of range. */
+  /**
+   * Epoch ms of the newest `mo` `day` `hour`:`min` not in the future (up to a day ahead: clock skew); NaN when out of
+   * range. The year is the zone's own (`--tz`), next year's counts too (`Jan  1 00:00:05` read at 23:59:30 on Dec 31),
+   * and a Feb 29 is the last leap year's.
+   */
   private newest(mo: number, day: number, hour: number, min: number): number {
     if (day < 1 || day > 31 || hour > 23 || min > 59) return NaN;
     const nowMs = this.now();
-    const year = getYear(nowMs);
-    const ms = zonedMinute(this.tz, year, mo, day, hour, min);
-    return ms > nowMs + FUTURE_TOLERANCE_MS ? zonedMinute(this.tz, year - 1, mo, day, hour, min) : ms;
+    const limit = nowMs + FUTURE_TOLERANCE_MS;
+    const year = this.tz === undefined ? getYear(nowMs) : new TZDate(nowMs, this.tz).getFullYear();
+    // a Feb 29 exists at most eight years back (1900 and 2100 are not leap years)
+    for (let y = year + 1; y >= year - 8; y--) {
+      if (day > getDaysInMonth(new Date(y, mo, 1))) continue;
+      const ms = zonedMinute(this.tz, y, mo, day, hour, min);
+      if (ms <= limit) return ms;
+    }
+    return NaN;
   }
 
   /**

@@ -181,6 +181,20 @@ describe('RFC3164 year inference', () => {
     const b = ev(p.parseLine(`Jan  1 00:00:01 h kernel: ${BODY}`));
     expect([a.time, b.time]).toEqual(['2024-12-31T23:59:59Z', '2025-01-01T00:00:01Z']);
   });
+  it('within a day ahead counts (clock skew), across New Year too; the year is --tz\'s; Feb 29 is the last leap year\'s', () => {
+    // 35 s ahead of a clock at 23:59:30 on Dec 31: next year's, not a year back
+    expect(at('2024-12-31T23:59:30Z', 'Jan  1 00:00:05')).toBe('2025-01-01T00:00:05Z');
+    expect(at('2024-12-31T23:59:30Z', 'Dec 31 23:59:00')).toBe('2024-12-31T23:59:00Z');
+    // more than a day ahead is last year's
+    expect(at('2024-12-30T00:00:00Z', 'Jan  1 00:00:05')).toBe('2024-01-01T00:00:05Z');
+    // 20:00 UTC on Dec 31 is already Jan 1 in Tokyo: a Tokyo stamp of Jan 1 04:59 is an hour ago, not a year ago
+    const tokyo = createParser({ tz: 'Asia/Tokyo', now: () => Date.parse('2024-12-31T20:00:00Z') });
+    expect(ev(tokyo.parseLine(`Jan  1 04:59:00 h kernel: ${BODY}`)).time).toBe('2024-12-31T19:59:00Z');
+    expect(at('2025-06-01T00:00:00Z', 'Feb 29 10:00:00')).toBe('2024-02-29T10:00:00Z');
+    expect(at('2031-06-01T00:00:00Z', 'Feb 29 10:00:00')).toBe('2028-02-29T10:00:00Z');
+    // a day the month does not have is no date (no roll-over into the next month)
+    expect(at('2025-06-01T00:00:00Z', 'Apr 31 10:00:00')).toBeNull();
+  });
   it('applies --tz to stamps without an offset', () => {
     const p = createParser({ tz: 'Europe/Berlin', now: () => NOW });
     expect(ev(p.parseLine(`Apr 22 10:00:01 h kernel: ${BODY}`)).time).toBe('2024-04-22T08:00:01Z');

@@ -63,6 +63,28 @@ describe('hostile and malformed input', () => {
     expect(p.counters.issues).toBeGreaterThan(100);
   });
 
+  it('so are real UDP, ICMP echo and ICMP error lines: the kernel prints LEN= after DPT=, SEQ= after ID=, and `]` closing the quoted packet', () => {
+    const udp = kmsg.find((l) => l.includes('PROTO=UDP SPT='))!;
+    const echo = kmsg.find((l) => l.includes('PROTO=ICMP TYPE=8 '))!;
+    const error = kmsg.find((l) => l.includes('PROTO=ICMP TYPE=3 ') && l.includes(' ]'))!;
+    // the value of the field that must come last: a cut before it is an issue, a cut after it an event (a cut inside
+    // a number is a shorter number, which no parser can tell)
+    const cases: [string, number, number][] = [
+      [udp, udp.lastIndexOf(' LEN=') + 5, udp.trimEnd().length],
+      [echo, echo.lastIndexOf(' SEQ=') + 5, echo.trimEnd().length],
+      [error, error.lastIndexOf(' ]') + 1, error.lastIndexOf(' ]') + 2],
+    ];
+    for (const [line, from, to] of cases) {
+      const p = createParser();
+      for (let cut = line.indexOf('PROTO='); cut <= line.length; cut++) {
+        if (cut > from && cut < to) continue;
+        const r = p.parseLine(line.slice(0, cut));
+        expect(r.kind, `cut at ${cut}: ${line.slice(0, cut)}`).toBe(cut <= from ? 'issue' : 'event');
+        if (r.kind === 'issue') expect(r.issue.issue, line.slice(0, cut)).toBe('truncated');
+      }
+    }
+  });
+
   it('a LOG-like line without its IN= … OUT= says which is missing (the seed documents lines with fields elided)', () => {
     const p = createParser({ tz: 'UTC', now: () => 0 });
     const elided = p.parseLine('May 05 04:40:28 harvester1 kernel: HARVESTER_DROP_IN=mgmt-br ... SRC=192.168.122.62 DST=192.168.122.61 ... PROTO=TCP SPT=10250 DPT=56266 ... ACK RST URGP=0');
