@@ -566,9 +566,9 @@ function finish(ev: DropEvent, lv: Level): BodyError | null {
       return { code: 'truncated', message: `${proto} echo line ends before its ID= SEQ=` };
     }
     if (lv.openInner === true) return { code: 'truncated', message: `${proto} line ends inside the quoted packet (no closing ])` };
-    // an error quotes the packet it is about (destination unreachable, source quench, redirect, time exceeded,
-    // parameter problem; ICMPv6: 1-4)
-    if (ev.icmp.inner === undefined && (v6 ? type >= 1 && type <= 4 : type === 3 || type === 4 || type === 5 || type === 11 || type === 12)) {
+    // an error quotes the packet it is about (destination unreachable, source quench, redirect, time exceeded;
+    // ICMPv6 1-4, parameter problem too: nf_log_syslog.c)
+    if (ev.icmp.inner === undefined && (v6 ? type >= 1 && type <= 4 : type === 3 || type === 4 || type === 5 || type === 11)) {
       return { code: 'truncated', message: `${proto} error line ends before its quoted packet ([…])` };
     }
   }

@@ -1358,7 +1358,7 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
     }
     // An echo without its ID= SEQ=, an error without its quoted packet: the line was cut (or INCOMPLETE);
     // JavaScript says which.
-    if (v6 ? type == 128 || type == 129 || (type >= 1 && type <= 4) : type == 0 || type == 8 || type == 3 || type == 4 || type == 5 || type == 11 || type == 12) {
+    if (v6 ? type == 128 || type == 129 || (type >= 1 && type <= 4) : type == 0 || type == 8 || type == 3 || type == 4 || type == 5 || type == 11) {
       return -1;
     }
     return p;
