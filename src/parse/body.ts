@@ -202,7 +202,7 @@ function parseFields(s: string, i: number, n: number, lv: Level, inner: boolean,
           }
         }
         if (k === W_OPT && s.startsWith('OPT', i)) {
-          i = readOpt(s, e, n, lv);
+          i = readOpt(s, e, n, lv, inner, ev);
           continue;
         }
         if (k === W_ARP && !inner && s.startsWith('ARP', i)) {
@@ -257,7 +257,7 @@ function parseFields(s: string, i: number, n: number, lv: Level, inner: boolean,
 }
 
 /** `OPT (` hex `) ` (IPv4, TCP) or `OPT ( … ) ` (IPv6 extension headers): collect up to the closing paren. */
-function readOpt(s: string, from: number, n: number, lv: Level): number {
+function readOpt(s: string, from: number, n: number, lv: Level, inner: boolean, ev: DropEvent): number {
   let j = from;
   while (s.charCodeAt(j) === 32) j++;
   if (s.charCodeAt(j) !== 40 /* ( */) return j;
@@ -266,8 +266,12 @@ function readOpt(s: string, from: number, n: number, lv: Level): number {
   const text = s.slice(j + 1, end).trim();
   const t = lv.t as DropEvent;
   if (lv.proto === 'TCP') t.tcpOpt = text;
-  // IPv6 prints one `OPT ( … )` per extension header: keep them all.
-  else t.ipOpt = t.ipOpt === undefined ? text : `${t.ipOpt} ${text}`;
+  else {
+    // IPv6 prints one `OPT ( … )` per extension header: keep them all.
+    t.ipOpt = t.ipOpt === undefined ? text : `${t.ipOpt} ${text}`;
+    // the fragment header in it (`--log-ip-options`) reads as it does bare: FRAG: offset, INCOMPLETE (MF), ID:
+    if (text.startsWith('FRAG:')) parseFields(s, s.indexOf('FRAG:', j), end, lv, inner, ev);
+  }
   return end < n ? end + 1 : n;
 }
 
@@ -543,7 +547,8 @@ function finish(ev: DropEvent, lv: Level): BodyError | null {
   if (ev.src === undefined || !lv.sawDst) return { code: 'truncated', message: 'no SRC=/DST= address pair' };
   if (ev.proto === undefined) {
     if (ev.truncated === true || ev.incomplete !== undefined) return null;
-    return { code: 'truncated', message: 'line ends before PROTO=' };
+    // IPv6 ESP is the kernel's own exception: it stops after FLOWLBL= (`OPT ( ESP SPI=… )` with --log-ip-options)
+    return { code: 'truncated', message: ev.family === 6 || ev.flowlbl !== undefined ? 'line ends before PROTO= (or an IPv6 ESP packet, which the kernel logs without one)' : 'line ends before PROTO=' };
   }
   const proto = ev.proto;
   // A non-first fragment has no transport header to print.

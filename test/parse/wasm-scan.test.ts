@@ -308,6 +308,20 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     expect(events.map((e) => e?.host)).toEqual(['n1', null, '', '']);
   });
 
+  it('IPv6 fragment headers inside `OPT ( … )` (--log-ip-options) read as bare ones: frag, fragId, MF', () => {
+    const v6 = '[  1.000000] D IN=eth0 OUT= SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:0db8:0000:0000:0000:0000:0000:0002 LEN=1280 TC=0 HOPLIMIT=64 FLOWLBL=0 ';
+    const lines = [
+      `${v6}OPT ( FRAG:1232 INCOMPLETE ID:0000abcd ) PROTO=UDP `,
+      `${v6}OPT ( FRAG:0 INCOMPLETE ID:0000abcd ) PROTO=UDP SPT=1 DPT=2 LEN=1232 `,
+      `${v6}FRAG:0 INCOMPLETE ID:0000abcd PROTO=UDP SPT=1 DPT=2 LEN=1232 `,
+    ];
+    expect(expectSame(lines)).toBe(3);
+    const events = viaBytes(lines).results.map((r) => (r.kind === 'event' ? r.event : undefined));
+    expect(events.map((e) => [e?.frag, e?.fragId, e?.ipFlags, e?.dpt])).toEqual([
+      [1232, '0000abcd', ['MF'], undefined], [0, '0000abcd', ['MF'], 2], [0, '0000abcd', ['MF'], 2],
+    ]);
+  });
+
   it('a byte run whose line is longer than a parse slice is parsed whole (no endless slicing)', async () => {
     const drop = synthetic(1, 5)[0]!;
     const long = `${drop.slice(0, drop.indexOf('IN='))}${'z'.repeat(70_000)}`;
