@@ -15,7 +15,8 @@ function stepLine(s: TraceStep): string {
   if (s.policy) return `${indent}${refLabel(s.ref)}: ${s.ref.text}`;
   let what: string;
   if (!s.matched) {
-    const why = [...s.failed, ...s.assumed.filter((a) => a.match.kind !== 'limit')][0];
+    // a rate limit under its rate, a quota not used up: assumed to match, so never why a rule did not
+    const why = [...s.failed, ...s.assumed.filter((a) => !((a.match.kind === 'limit' && a.match.over !== true) || (a.match.kind === 'quota' && !a.match.over)))][0];
     what = `no match${why === undefined ? '' : `: ${why.why}`}`;
   } else {
     const parts: string[] = [];

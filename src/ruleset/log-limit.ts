@@ -18,7 +18,7 @@ export function rateLimitedLogRules(rs: Ruleset, prefixes: ReadonlySet<string>):
   for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) {
     const prefix = r.log?.prefix;
     if (prefix === undefined || !prefixes.has(prefix) || out.has(prefix)) continue;
-    const lim = r.matches.find((m) => m.kind === 'limit');
+    const lim = r.matches.find((m) => m.kind === 'limit' && m.over !== true);
     if (lim?.kind === 'limit') out.set(prefix, { prefix, rate: lim.rate, ...(lim.burst === undefined ? {} : { burst: lim.burst }) });
   }
   return [...out.values()];

@@ -28,7 +28,10 @@ export type Match =
   | { kind: 'icmptype'; types: number[]; neg: boolean }
   /** nft `meta nfproto ipv4|ipv6` */
   | { kind: 'nfproto'; family: 4 | 6; neg: boolean }
-  | { kind: 'limit'; rate: string; burst?: number }
+  /** a rate limit; `over` (nft `limit rate over`): matches only once the rate is exceeded */
+  | { kind: 'limit'; rate: string; burst?: number; over?: boolean }
+  /** nft `quota [over] N unit`: matches until the quota is used up, or (`over`) only after */
+  | { kind: 'quota'; text: string; over: boolean }
   /** anything else, kept verbatim: evaluated as "unknown" */
   | { kind: 'unknown'; text: string };
 

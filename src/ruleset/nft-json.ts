@@ -35,7 +35,8 @@ export function exprText(e: Json | undefined): string {
     case 'reject': return 'reject';
     case 'jump': case 'goto': return isObj(v) ? `${k} ${exprText(v.target)}` : k;
     case 'counter': return 'counter';
-    case 'limit': return isObj(v) ? `limit rate ${exprText(v.rate)}/${exprText(v.per)}` : 'limit';
+    case 'limit': return isObj(v) ? `limit rate ${v.inv === true ? 'over ' : ''}${exprText(v.rate)}/${exprText(v.per)}` : 'limit';
+    case 'quota': return isObj(v) ? `quota ${v.inv === true ? 'over ' : ''}${exprText(v.val)} ${exprText(v.val_unit)}` : 'quota';
     case 'log': {
       if (!isObj(v)) return 'log';
       let s = 'log';
@@ -140,13 +141,26 @@ function convertMatch(m: Obj, sets: Map<string, Json[]>): Match[] {
       }
     }
     if ((proto === 'icmp' || proto === 'icmpv6') && field === 'type') {
-      const names: Record<string, number> = { 'echo-reply': 0, 'destination-unreachable': 3, 'echo-request': 8, 'time-exceeded': 11 };
+      const names = proto === 'icmp' ? ICMP_NAMES : ICMPV6_NAMES;
       const types = vals.map((v) => (typeof v === 'number' ? v : typeof v === 'string' ? names[v] : undefined));
       if (types.every((t) => t !== undefined)) return [{ kind: 'proto', protos: [proto], neg: false }, { kind: 'icmptype', types: types as number[], neg }];
     }
   }
   return unknown;
 }
+
+/** nft's ICMP type names (`nft describe icmp type`), and ICMPv6's, which number the same names differently. */
+const ICMP_NAMES: Readonly<Record<string, number>> = {
+  'echo-reply': 0, 'destination-unreachable': 3, 'source-quench': 4, redirect: 5, 'echo-request': 8, 'router-advertisement': 9,
+  'router-solicitation': 10, 'time-exceeded': 11, 'parameter-problem': 12, 'timestamp-request': 13, 'timestamp-reply': 14,
+  'info-request': 15, 'info-reply': 16, 'address-mask-request': 17, 'address-mask-reply': 18,
+};
+const ICMPV6_NAMES: Readonly<Record<string, number>> = {
+  'destination-unreachable': 1, 'packet-too-big': 2, 'time-exceeded': 3, 'parameter-problem': 4, 'echo-request': 128,
+  'echo-reply': 129, 'mld-listener-query': 130, 'mld-listener-report': 131, 'mld-listener-done': 132, 'mld-listener-reduction': 132,
+  'nd-router-solicit': 133, 'nd-router-advert': 134, 'nd-neighbor-solicit': 135, 'nd-neighbor-advert': 136, 'nd-redirect': 137,
+  'router-renumbering': 138, 'ind-neighbor-solicit': 141, 'ind-neighbor-advert': 142, 'mld2-listener-report': 143,
+};
 
 /** A plain verdict expression (`{"accept": null}`, `{"jump": {"target": "x"}}` …), or undefined. */
 function plainVerdict(e: Json): VmapEntry['verdict'] | undefined {
@@ -200,7 +214,11 @@ function convertRule(expr: Json[], sets: Map<string, Json[]>): Converted {
     switch (k) {
       case 'match': if (isObj(v)) out.matches.push(...convertMatch(v, sets)); break;
       case 'counter': break;
-      case 'limit': out.matches.push({ kind: 'limit', rate: isObj(v) ? `${exprText(v.rate)}/${exprText(v.per)}` : '?', ...(isObj(v) && typeof v.burst === 'number' ? { burst: v.burst } : {}) }); break;
+      case 'limit': out.matches.push({
+        kind: 'limit', rate: isObj(v) ? `${exprText(v.rate)}/${exprText(v.per)}` : '?',
+        ...(isObj(v) && typeof v.burst === 'number' ? { burst: v.burst } : {}), ...(isObj(v) && v.inv === true ? { over: true } : {}),
+      }); break;
+      case 'quota': out.matches.push({ kind: 'quota', text: exprText(e), over: isObj(v) && v.inv === true }); break;
       case 'log': {
         const l: LogAction = {};
         if (isObj(v) && typeof v.prefix === 'string') l.prefix = v.prefix;
@@ -237,7 +255,7 @@ function convertRule(expr: Json[], sets: Map<string, Json[]>): Converted {
       }
       case 'queue': out.verdict = { kind: 'other', target: 'queue' }; break;
       case 'dnat': case 'snat': case 'masquerade': case 'redirect': out.verdict = { kind: 'other', target: k }; break;
-      case 'mangle': case 'ct helper': case 'notrack': case 'meta': case 'set': case 'quota': break;
+      case 'mangle': case 'ct helper': case 'notrack': case 'meta': case 'set': break;
       default: out.matches.push({ kind: 'unknown', text: exprText(e) });
     }
   }

@@ -184,14 +184,19 @@ export function evalMatch(m: Match, p: Packet): MatchEval {
     case 'nfproto':
       return res(flip(m.family === p.family, m.neg), `${not(m.neg)}ipv${m.family} (packet IPv${p.family})`);
     case 'limit':
-      return res('unknown', `limit ${m.rate}${m.burst === undefined ? '' : ` burst ${m.burst}`} (taken as under the rate)`);
+      return res('unknown', `limit ${m.over === true ? 'over ' : ''}${m.rate}${m.burst === undefined ? '' : ` burst ${m.burst}`} (taken as under the rate${m.over === true ? ': not matching' : ''})`);
+    case 'quota':
+      return res('unknown', `${m.text} (taken as not used up${m.over ? ': not matching' : ''})`);
     case 'unknown':
       return res('unknown', `${m.text} (fwdiag cannot evaluate this: taken as not matching)`);
   }
 }
 
-/** Whether an unknown result is assumed to match: only rate limits (the logged packet itself passed the LOG's). */
-const assumeYes = (e: MatchEval) => e.match.kind === 'limit';
+/**
+ * Whether an unknown result is assumed to match: only rate limits under their rate (the logged packet itself passed
+ * the LOG's) and quotas not used up; `limit rate over` and `quota over` are then not matching.
+ */
+const assumeYes = (e: MatchEval) => (e.match.kind === 'limit' && e.match.over !== true) || (e.match.kind === 'quota' && !e.match.over);
 
 /**
  * The verdict of the first verdict-map element whose matches the packet meets for sure (an unknown — conntrack state —
@@ -362,6 +367,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
     notes.push('conntrack state is not in a log line: ctstate matches were taken as not matching (an ESTABLISHED/RELATED ACCEPT did not let this logged packet through)');
   }
   if (all.some((e) => e.match.kind === 'limit')) notes.push('rate limits were taken as not exceeded');
+  if (all.some((e) => e.match.kind === 'quota')) notes.push('quotas were taken as not used up');
   const unk = all.filter((e) => e.match.kind === 'unknown' || e.match.kind === 'saddr' || e.match.kind === 'daddr' || e.match.kind === 'tcpflags' || e.match.kind === 'proto');
   if (unk.length > 0) notes.push(`${unk.length} match(es) fwdiag cannot evaluate were taken as not matching`);
   if (verdict === 'accept') {

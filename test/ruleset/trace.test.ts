@@ -163,6 +163,33 @@ describe('several base chains on one hook', () => {
   });
 });
 
+describe('conditions a log line cannot judge, and ICMPv6 names (fixtures/rulesets/limits.nft.json, what nft printed)', () => {
+  const rs = load('limits.nft.json');
+  it('`limit rate over` and `quota over` are taken as not reached (not matching), `quota until` as not used up (matching)', () => {
+    // as the kernel does for a first packet (checked in a namespace): each of these ports is accepted
+    for (const dpt of [6052, 7001, 7002]) {
+      const t = trace(rs, ev({ prefix: 'LIMITS_DROP ', dpt }));
+      expect(t.verdict, String(dpt)).toBe('accept');
+    }
+    const over = trace(rs, ev({ prefix: 'LIMITS_DROP ', dpt: 6052 }));
+    expect(over.steps.find((s) => s.ref.index === 1)?.matched).toBe(false);
+    expect(formatTrace(over, { verbose: true }).join('\n')).toContain('no match: limit over 1/minute burst 5 (taken as under the rate: not matching)');
+    const quota = trace(rs, ev({ prefix: 'LIMITS_DROP ', dpt: 7001 }));
+    expect(quota.steps.find((s) => s.ref.index === 3)?.matched).toBe(false);
+    expect(quota.notes).toContain('quotas were taken as not used up');
+    expect(trace(rs, ev({ prefix: 'LIMITS_DROP ', dpt: 7002 })).decidedBy).toBeUndefined();
+    // a port no rule names: the policy, after the LOG
+    const other = trace(rs, ev({ prefix: 'LIMITS_DROP ', dpt: 8080 }));
+    expect([other.verdict, other.logRule?.reached]).toEqual(['drop', true]);
+  });
+  it('`icmpv6 type echo-request` is type 128, not ICMP\'s 8', () => {
+    const [echo6] = parseLines('[  1.000000] LIMITS_DROP IN=eth0 OUT= SRC=2001:0db8:0000:0000:0000:0000:0000:0002 DST=2001:0db8:0000:0000:0000:0000:0000:0001 LEN=104 TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=ICMPv6 TYPE=128 CODE=0 ID=1 SEQ=1 ');
+    expect(trace(rs, echo6!).verdict).toBe('accept');
+    const [unreach6] = parseLines('[  1.000000] LIMITS_DROP IN=eth0 OUT= SRC=2001:0db8:0000:0000:0000:0000:0000:0002 DST=2001:0db8:0000:0000:0000:0000:0000:0001 LEN=104 TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=ICMPv6 TYPE=135 CODE=0 ');
+    expect(trace(rs, unreach6!).verdict).toBe('drop');
+  });
+});
+
 describe('nft verdict maps (fixtures/rulesets/vmap.nft.json, what nft printed)', () => {
   const rs = load('vmap.nft.json');
   const syn = (dpt: number) => ev({ prefix: 'VMAP_DROP ', dpt });
