@@ -51,7 +51,8 @@ export const entrySchema = z
     sourcePort: portSpecSchema.optional(),
     icmpTypes: z.array(z.number().int().min(0).max(255)).min(1).optional(),
     // used as the rule comment by `fwdiag compile`: nft allows 128 bytes, and no double quote
-    service: z.string().min(1).max(120).regex(/^[^"\\\u0000-\u001f\u007f]+$/, "no double quotes, backslashes or control characters"),
+    service: z.string().min(1).max(120).regex(/^[^"\\\u0000-\u001f\u007f]+$/, "no double quotes, backslashes or control characters")
+      .refine((s) => Buffer.byteLength(s) <= 127, "at most 127 bytes in UTF-8 (nft's comment limit)"),
     roles: z.array(name).min(1),
     scope: z.enum(SCOPES),
     source: sourceKey,
@@ -91,10 +92,26 @@ const sourceDocSchema = z
   .strict()
   .refine((d) => d.url !== undefined || d.document !== undefined, 'a source needs a url or a document');
 
+/** Names iptables has already: its built-in chains and targets (`-N DROP` fails: "may not clash with target name"). */
+const IPTABLES_NAMES = new Set([
+  'INPUT', 'OUTPUT', 'FORWARD', 'PREROUTING', 'POSTROUTING', 'ACCEPT', 'DROP', 'RETURN', 'QUEUE', 'REJECT', 'LOG', 'NFLOG',
+  'NFQUEUE', 'ULOG', 'MARK', 'CONNMARK', 'SECMARK', 'CONNSECMARK', 'CT', 'NOTRACK', 'TRACE', 'SNAT', 'DNAT', 'MASQUERADE',
+  'REDIRECT', 'NETMAP', 'TPROXY', 'TEE', 'CLASSIFY', 'TCPMSS', 'TCPOPTSTRIP', 'DSCP', 'TOS', 'TTL', 'HL', 'ECN', 'AUDIT',
+  'CHECKSUM', 'IDLETIMER', 'LED', 'HMARK', 'RATEEST', 'SYNPROXY', 'CLUSTERIP', 'JOURNAL', 'SET',
+]);
+
+/** iptables' and nft's chain name rules at once: nft reserves lower-case words (accept, log, meta, ip …) and takes
+ * no name starting with a digit; iptables none starting with `-` nor its own chains' and targets' names. */
+export const chainNameSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]{0,27}$/, 'a letter, then up to 27 of A-Z a-z 0-9 _ -')
+  .refine((s) => /[A-Z_]/.test(s), 'needs an upper-case letter or _ (nft reserves lower-case words such as accept, log, meta)')
+  .refine((s) => !IPTABLES_NAMES.has(s.toUpperCase()), 'the name of an iptables built-in chain or target');
+
 /** Defaults `fwdiag compile --platform P` uses when the policy does not say. */
 export const policyDefaultsSchema = z
   .object({
-    chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/).optional(),
+    chain: chainNameSchema.optional(),
     interfaces: z.array(z.string().min(1).max(15)).optional(),
     podCidr: z.string().optional(),
     logPrefix: z.string().max(29).optional(),

@@ -7,16 +7,30 @@
 import { z } from 'zod';
 import { entriesFor, loadBuiltinCatalog } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
+import { chainNameSchema } from '../catalog/schema.js';
 import { parsePrefix } from '../ruleset/addr.js';
 
-/** A comment that is safe in iptables (256), nft (128, no escapes) and shell double quotes. */
+/** A comment that is safe in iptables (256 bytes), nft (127 bytes, no escapes) and shell double quotes. */
 const commentSchema = z
   .string()
   .min(1)
   .max(120)
-  .regex(/^[^"\\$`\u0000-\u001f\u007f-\u009f]+$/, 'no double quotes, backslashes, $, backticks or control characters');
+  .regex(/^[^"\\$`\u0000-\u001f\u007f-\u009f]+$/, 'no double quotes, backslashes, $, backticks or control characters')
+  .refine((s) => Buffer.byteLength(s) <= 127, 'at most 127 bytes in UTF-8 (nft\'s limit)');
 
-const cidrSchema = z.string().refine((s) => parsePrefix(s) !== undefined, 'expected an IPv4/IPv6 address or CIDR');
+/** An address or a prefix with a prefix length (`198.18.1.0/24`): nft and Talos take no dotted netmask. */
+const cidrSchema = z.string().refine((s) => parsePrefix(s) !== undefined && (!s.includes('/') || /\/\d{1,3}$/.test(s)), 'expected an IPv4/IPv6 address or CIDR (a prefix length, not a netmask)');
+
+/** iptables' --limit N/unit: at least 1, and at most 10000 a second (its scale: a faster rate is "too fast"). */
+const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86400, day: 86400 };
+const rateSchema = z
+  .string()
+  .regex(/^\d+\/(s|sec|second|m|min|minute|h|hour|d|day)$/, 'expected N/sec|min|hour|day')
+  .refine((r) => {
+    const [n = '', u = ''] = r.split('/');
+    const v = Number(n);
+    return v >= 1 && v <= 10000 * (UNIT_SECONDS[u] ?? 1);
+  }, 'at least 1, and at most 10000/second (iptables rejects a faster rate)');
 const portSchema = z.union([
   z.number().int().min(0).max(65535),
   z.string().regex(/^\d{1,5}(-\d{1,5})?$/, 'expected N or "A-B"').refine((s) => {
@@ -79,9 +93,9 @@ export type PolicyFragment = z.output<typeof fragmentSchema>;
 const logSchema = z
   .object({
     /** @default the platform's (HARVESTER_DROP_ …), else FWDIAG_DROP_ */
-    prefix: z.string().min(1).max(29).regex(/^[A-Za-z0-9_:.\- []+$/, 'letters, digits, _ : . - [ ] and spaces'),
+    prefix: z.string().min(1).max(29).regex(/^[A-Za-z0-9_:.\- [\]]+$/, 'letters, digits, _ : . - [ ] and spaces'),
     /** iptables --limit syntax: N/second|minute|hour|day (or /s /min /h /d). @default 10/min */
-    rate: z.string().regex(/^\d+\/(s|sec|second|m|min|minute|h|hour|d|day)$/, 'expected N/sec|min|hour|day').default('10/min'),
+    rate: rateSchema.default('10/min'),
     /** syslog level 0-7. @default 4 */
     level: z.number().int().min(0).max(7).default(4),
     /**
@@ -99,7 +113,7 @@ export const policySchema = z
     platform: z.string().regex(/^[a-z0-9-]+$/),
     role: z.string().regex(/^[a-z0-9-]+$/),
     /** the chain (iptables) / chain name (nft). @default the platform's, else FWDIAG_INPUT */
-    chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/, 'up to 28 of A-Z a-z 0-9 _ -').optional(),
+    chain: chainNameSchema.optional(),
     /** interfaces whose INPUT traffic goes through the chain; [] = all. @default the platform's, else [] */
     interfaces: z.array(z.string().regex(/^[A-Za-z0-9_.:@+-]{1,15}$/, 'an interface name')).max(32).optional(),
     /** pod CIDR whose traffic is accepted; null: no such rule. @default the platform's */

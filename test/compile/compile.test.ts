@@ -148,10 +148,30 @@ describe('policy validation', () => {
     [{ platform: 'harvester', role: 'worker', log: { prefix: 'bad"prefix' } }, 'log'],
     [{ platform: 'harvester', role: 'worker', interfaces: ['eth0; rm -rf /'] }, 'interfaces'],
     [{ platform: 'harvester', role: 'worker', colour: 'blue' }, 'colour'],
+    // names nft or iptables would refuse (nft keywords, a leading digit or -, iptables' own chains and targets)
+    [{ platform: 'harvester', role: 'worker', chain: 'accept' }, 'chain: needs an upper-case letter'],
+    [{ platform: 'harvester', role: 'worker', chain: 'meta' }, 'chain: needs an upper-case letter'],
+    [{ platform: 'harvester', role: 'worker', chain: '1ABC' }, 'chain: a letter, then'],
+    [{ platform: 'harvester', role: 'worker', chain: '-X' }, 'chain: a letter, then'],
+    [{ platform: 'harvester', role: 'worker', chain: 'DROP' }, 'chain: the name of an iptables built-in chain or target'],
+    [{ platform: 'harvester', role: 'worker', chain: 'INPUT' }, 'chain: the name of an iptables built-in chain or target'],
+    // a rate iptables calls bad or too fast
+    [{ platform: 'harvester', role: 'worker', log: { rate: '0/min' } }, 'log.rate: at least 1'],
+    [{ platform: 'harvester', role: 'worker', log: { rate: '10001/s' } }, 'log.rate: at least 1, and at most 10000/second'],
+    // a dotted netmask: nft and Talos take prefix lengths only
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['198.18.1.0/255.255.255.0'] }] }, 'a prefix length, not a netmask'],
+    // 120 characters, 360 bytes: over nft's 127-byte comment
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', comment: '€'.repeat(120) }] }, 'at most 127 bytes'],
   ])('rejects %j', (raw, path) => {
     const r = parsePolicy(raw);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues.join('\n')).toContain(path);
+  });
+  it.each([
+    { chain: 'MY_INPUT' }, { chain: 'Fw-in' }, { log: { prefix: '[UFW BLOCK] ' } }, { log: { prefix: 'FW]' } },
+    { log: { rate: '10000/s' } }, { log: { rate: '600000/min' } }, { extra: [{ proto: 'ipip', comment: '€'.repeat(42) }] },
+  ])('accepts %j (the real tools take it: test/compile/kernel.test.ts)', (over) => {
+    expect(parsePolicy({ platform: 'harvester', role: 'worker', ...over }).ok).toBe(true);
   });
   it('rejects unknown platform, role, CNI and addon against the catalog', () => {
     const go = (raw: object) => {

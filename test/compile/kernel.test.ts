@@ -30,6 +30,9 @@ const MATRIX: P[] = [
   { platform: 'konvoy', role: 'control-plane', icmp: false },
   { platform: 'harvester', role: 'worker', log: { quietBroadcast: true } },
   { platform: 'rke2', role: 'server', cni: 'canal', ipv6: true, log: { quietBroadcast: true, prefix: 'RKE2_DROP_' } },
+  // the edges of what the schema lets through: a mixed-case chain with a dash, a prefix with brackets, the fastest rate,
+  // a 126-byte comment
+  { platform: 'rke2', role: 'server', chain: 'Fw-in', log: { prefix: '[UFW BLOCK] ', rate: '600000/min' }, extra: [{ proto: 'ipip', sources: ['198.18.1.0/24'], comment: '€'.repeat(42) }] },
   { platform: 'konvoy', role: 'worker', extra: [{ proto: 'tcp', ports: [9100, '9400-9410'], sources: ['198.18.0.0/24', 'fd00::/8'], comment: 'metrics' }, { proto: 'esp' }, { proto: 'udp', ports: [5353], family: 6 }, { proto: 'tcp', ports: [7443], family: 4 }] },
 ];
 const label = (p: P) => JSON.stringify(p);
