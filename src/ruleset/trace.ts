@@ -281,6 +281,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
     }
     for (const r of c.rules) {
       if (steps.length >= MAX_TRACE_STEPS) {
+        if (!truncated) notes.push(`trace stopped after ${MAX_TRACE_STEPS.toLocaleString('en-US')} rule evaluations (a bound on work per packet): no verdict`);
         truncated = true;
         return 'abort';
       }
@@ -395,7 +396,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
     else if (!logRule.reached) notes.push(`the LOG rule with this prefix (${logRule.ref.chain}#${logRule.ref.index}) was not reached by the trace: the ruleset may differ from the one that logged the line`);
   }
 
-  const nearMisses = verdict === 'accept' ? [] : findNearMisses(bases, p, visited, decidedBy);
+  const nearMisses = verdict === 'accept' ? [] : findNearMisses(bases, p, visited, decidedBy, truncated);
   return { packet: p, hooks, steps, verdict, ...(decidedBy === undefined ? {} : { decidedBy }), ...(logRule === undefined ? {} : { logRule }), nearMisses, notes, truncated };
 }
 
@@ -419,7 +420,7 @@ function kindOf(e: MatchEval): NearMissKind {
   }
 }
 
-function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set<Rule>, decidedBy: TraceStep | undefined): NearMiss[] {
+function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set<Rule>, decidedBy: TraceStep | undefined, truncated: boolean): NearMiss[] {
   const out: NearMiss[] = [];
   for (const { t, c: base } of bases) {
     // first path (in rule order) of jump rules from this base chain to every chain it reaches
@@ -456,10 +457,12 @@ function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set
         }
         const own = evaluate(r, p);
         for (const e of [...own.failed, ...own.assumed.filter((x) => !assumeYes(x))]) reasons.push({ kind: kindOf(e), detail: e.why });
+        // a rule the trace never got to is shadowed when something decided first; when the trace stopped, it is unknown
         if (!visited.has(orig) && path !== undefined && reasons.every((x) => x.via === undefined)) {
           const d = decidedBy?.ref;
           const where = d === undefined ? 'the decision' : d.index === 0 ? `the ${d.chain} policy` : `${d.chain}#${d.index} (${decidedBy?.action.toUpperCase()})`;
-          reasons.unshift({ kind: 'shadowed', detail: `never reached: the packet was already decided by ${where}` });
+          if (truncated) reasons.unshift({ kind: 'other', detail: 'not reached: the trace stopped before it (see notes)' });
+          else reasons.unshift({ kind: 'shadowed', detail: `never reached: the packet was already decided by ${where}` });
         }
         if (reasons.length === 0) continue;
         const nm: NearMiss = { rule: refOf(t, c, r), reasons };

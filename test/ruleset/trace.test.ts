@@ -147,6 +147,17 @@ describe('nft ruleset traces', () => {
     const t = trace(loop.value, ev({}));
     expect(t.truncated).toBe(true);
   });
+  it('a trace stopped by its step bound says so, and an ACCEPT it never got to is not called shadowed', () => {
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':A - [0:0]'];
+    for (let i = 0; i < 10_001; i++) lines.push('-A INPUT -j A');
+    lines.push('-A A -j RETURN', '-A INPUT -p tcp -m tcp --dport 9999 -j ACCEPT', '-A INPUT -j DROP', 'COMMIT', '');
+    const big = parseRuleset(lines.join('\n'));
+    if (!big.ok) throw new Error('parse');
+    const t = trace(big.value, ev({}));
+    expect([t.truncated, t.verdict, t.decidedBy]).toEqual([true, 'other', undefined]);
+    expect(t.notes).toContain('trace stopped after 20,000 rule evaluations (a bound on work per packet): no verdict');
+    expect(t.nearMisses.map((m) => m.reasons.map((r) => `${r.kind}: ${r.detail}`))).toEqual([['other: not reached: the trace stopped before it (see notes)']]);
+  });
 });
 
 describe('several base chains on one hook', () => {
