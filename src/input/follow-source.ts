@@ -14,10 +14,11 @@
  *   before the truncation exist only in the copy. On a truncation we read them from FILE.1, from the byte where
  *   we stopped, after checking that the copy holds the bytes we last read at the same offsets.
  * - tail-file sees a truncation only when the file is found shorter than the read position. If the writer refills
- *   it past that position first (we were paused by a slow consumer, or it wrote that much before the watch event
- *   was handled), tail-file reads on from the old position in the new content: lines lost, a fragment delivered.
- *   So the first read after EOF or a pause checks that the 256 bytes before the position are still the bytes we
- *   read there; if not, it is handled as a truncation. Not caught: a rewrite that puts identical bytes there.
+ *   it past that position first (we were paused by a slow consumer, or it wrote that much between two reads),
+ *   tail-file reads on from the old position in the new content: lines lost, a fragment delivered. So every chunk
+ *   is taken only after a check, made after its read, that the 256 bytes before it are still the bytes we took
+ *   there (a start at the end of a file first reads the bytes before it); if not, it is handled as a truncation.
+ *   Not caught: a rewrite that puts identical bytes there.
  * - Lines written to the old file (through a descriptor the writer kept) after we switched to the new file are
  *   not read: the writer is expected to reopen on rotation, as syslog daemons do on logrotate's HUP.
  */
@@ -70,6 +71,8 @@ interface TailInternals {
   onEndOfFile(): void;
   _stop(): void;
   setBytePos(pos: number): void;
+  createReader(): void;
+  createReader(): void;
   emit(event: 'restart', reason: string): boolean;
   start(): void;
 }
@@ -111,12 +114,14 @@ class FollowSource implements LineSource {
     // Backpressure: while paused, tail-file's reads are deferred and replayed on resume.
     let paused = false;
     let readDeferred = false;
-    // A read after EOF or a pause first checks the file was not rewritten under us (see readStuff).
-    let needVerify = false;
+    // A chunk is taken only once the bytes before it are found unchanged (see decode); meanwhile reads wait.
     let verifying = false;
-    // Position (bytes) reached in the current file, and the last bytes read there, for copytruncate recovery.
+    // Position (bytes) up to which the current file's bytes are taken, and the last bytes taken there: to check each
+    // chunk against, and for copytruncate recovery.
     let lastPos = 0;
     let recent = Buffer.alloc(0);
+    // Starting at the end of a file: the bytes before the start are read once, so the first chunk can be checked too.
+    let seeded = false;
     let skipToNewline = this.startsMidLine;
 
     const enqueue = (lines: string[]) => {
@@ -127,75 +132,102 @@ class FollowSource implements LineSource {
       notify();
     };
 
+    /** Takes a chunk that ends at byte `end` of the file. */
+    const take = (chunk: Buffer, end: number): void => {
+      lastPos = end;
+      stats.bytes += chunk.length;
+      const keep = Math.min(VERIFY_BYTES, chunk.length);
+      recent = Buffer.concat([recent, chunk.subarray(chunk.length - keep)]);
+      if (recent.length > VERIFY_BYTES) recent = recent.subarray(recent.length - VERIFY_BYTES);
+      let data = chunk;
+      if (skipToNewline) {
+        const nl = chunk.indexOf(0x0a);
+        if (nl === -1) data = chunk.subarray(chunk.length);
+        else {
+          skipToNewline = false;
+          data = chunk.subarray(nl + 1);
+        }
+      }
+      enqueue(splitter.push(data));
+      if (queuedLines >= maxQueued) paused = true;
+    };
+
+    /** The file was truncated (and maybe written past our position again): restart, recovering from the copy. */
+    const truncated = (t: TailInternals): void => {
+      t._stop();
+      t.setBytePos(0);
+      t.emit('restart', 'TRUNCATE');
+      t.start();
+    };
+
     const tail = new Tail(path, {
       startPos: this.from,
       _bufsize: READ_BYTES,
       decode(this: TailInternals & Tail, chunk: Buffer | null): void {
-        if (typeof this.pos === 'number') lastPos = this.pos;
         if (chunk === null) {
-          needVerify = true;
           this.onEndOfFile();
           return;
         }
-        stats.bytes += chunk.length;
-        // tail-file reuses its read buffer: keep a copy of the tail end only.
-        const keep = Math.min(VERIFY_BYTES, chunk.length);
-        recent = Buffer.concat([recent, chunk.subarray(chunk.length - keep)]);
-        if (recent.length > VERIFY_BYTES) recent = recent.subarray(recent.length - VERIFY_BYTES);
-        let data = chunk;
-        if (skipToNewline) {
-          const nl = chunk.indexOf(0x0a);
-          if (nl === -1) data = chunk.subarray(chunk.length);
-          else {
-            skipToNewline = false;
-            data = chunk.subarray(nl + 1);
-          }
+        const end = this.pos as number;
+        const start = end - chunk.length;
+        if (recent.length === 0 || start !== lastPos) {
+          take(chunk, end);
+          this.readStuff();
+          return;
         }
-        enqueue(splitter.push(data));
-        if (queuedLines >= maxQueued) paused = true;
-        // Back-to-back reads while catching up need no check; the next one after a pause or EOF does.
-        needVerify = false;
-        this.readStuff();
+        // Check, after the read, that the bytes before it are still the ones we took there. tail-file sees a
+        // truncation only when the file is found shorter than the read position; a copytruncate followed by a refill
+        // past that position (a burst of writes, or a slow consumer) would otherwise read on in the new content from
+        // the old position: lines lost, a fragment delivered. Checking after the read, not before it, leaves no gap
+        // between check and read. Not caught: a rewrite that puts identical bytes there.
+        const data = Buffer.from(chunk); // tail-file reuses its read buffer
+        const expected = recent;
+        const fd = this.fd;
+        const got = Buffer.alloc(expected.length);
+        verifying = true;
+        read(fd as number, got, 0, got.length, start - got.length, (err, n) => {
+          verifying = false;
+          if (this.fd !== fd) return; // stopped meanwhile
+          if (err === null && n === expected.length && got.equals(expected)) {
+            take(data, end);
+            readDeferred = false;
+            this.readStuff();
+            return;
+          }
+          truncated(this);
+        });
       },
       readStuff(this: TailInternals & Tail): void {
         if (paused || verifying) {
           readDeferred = true;
-          needVerify = true;
+          // Only the read waits: a start in progress must still open its reader, whose 'ready' ends the start.
+          // Without it, a second restart's stop() waited for that 'ready' forever, with no watcher left: the
+          // process ran out of work and exited (code 13) in the middle of following.
+          if (this.started !== null && this.fd === undefined) this.createReader();
           return;
         }
         const fd = this.fd;
         const pos = this.pos;
-        // A read or stat of tail-file's in flight: it calls again when done (the check waits for that call).
-        if (this.reading) return;
-        if (!needVerify || typeof fd !== 'number' || typeof pos !== 'number' || pos !== lastPos || recent.length === 0) {
-          needVerify = false;
-          Tail.prototype.readStuff.call(this);
-          return;
+        if (!seeded && typeof fd === 'number' && typeof pos === 'number' && !this.reading) {
+          seeded = true;
+          if (pos > 0 && recent.length === 0) {
+            // the bytes before a start at the end of the file, to check the first chunk against
+            const before = Buffer.alloc(Math.min(VERIFY_BYTES, pos));
+            verifying = true;
+            read(fd, before, 0, before.length, pos - before.length, (err, n) => {
+              verifying = false;
+              if (this.fd !== fd) return;
+              if (err === null && n === before.length && this.pos === pos) {
+                recent = before;
+                lastPos = pos;
+              }
+              readDeferred = false;
+              this.readStuff();
+            });
+            return;
+          }
         }
-        // Coming back after EOF or a pause: check that the bytes before our position are still the ones we read.
-        // If not, the file was truncated and written past our position again before tail-file could see it
-        // shorter (its only test): handle it as the truncation it is.
-        verifying = true;
-        const expected = recent;
-        const got = Buffer.alloc(expected.length);
-        read(fd, got, 0, got.length, pos - got.length, (err, n) => {
-          verifying = false;
-          needVerify = false;
-          readDeferred = false;
-          if (this.fd !== fd || this.pos !== pos) {
-            // tail-file restarted meanwhile; let it carry on from where it is now
-            this.readStuff();
-            return;
-          }
-          if (err === null && n === expected.length && got.equals(expected)) {
-            Tail.prototype.readStuff.call(this);
-            return;
-          }
-          this._stop();
-          this.setBytePos(0);
-          this.emit('restart', 'TRUNCATE');
-          this.start();
-        });
+        Tail.prototype.readStuff.call(this);
       },
     });
 
