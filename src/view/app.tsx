@@ -101,19 +101,29 @@ export function App(props: AppProps): React.JSX.Element {
   const selIndex = visible.length === 0 ? -1 : Math.max(0, selKey === null ? 0 : visible.findIndex((r) => r.key === selKey));
   const sugIndex = snap.suggestions.length === 0 ? -1 : clamp(sugSel, 0, snap.suggestions.length - 1);
 
+  // The state keys act on, as the keys before them in the same input left it: several keys can arrive before React
+  // renders again (`jjj`, a held-down arrow), and each must see what the one before did.
+  const live = useRef({ panel, selKey, sugSel, editing, help, draft });
+  live.current = { panel, selKey, sugSel, editing, help, draft };
+
   const move = useCallback(
     (delta: number | 'home' | 'end') => {
-      if (panel === 'flows') {
+      const l = live.current;
+      if (l.panel === 'flows') {
         if (visible.length === 0) return;
-        const to = delta === 'home' ? 0 : delta === 'end' ? visible.length - 1 : clamp(selIndex + delta, 0, visible.length - 1);
-        setSelKey(visible[to]!.key);
+        const at = Math.max(0, l.selKey === null ? 0 : visible.findIndex((r) => r.key === l.selKey));
+        const to = delta === 'home' ? 0 : delta === 'end' ? visible.length - 1 : clamp(at + delta, 0, visible.length - 1);
+        l.selKey = visible[to]!.key;
+        setSelKey(l.selKey);
       } else {
         const n = snap.suggestions.length;
         if (n === 0) return;
-        setSugSel(delta === 'home' ? 0 : delta === 'end' ? n - 1 : clamp(sugIndex + delta, 0, n - 1));
+        const at = clamp(l.sugSel, 0, n - 1);
+        l.sugSel = delta === 'home' ? 0 : delta === 'end' ? n - 1 : clamp(at + delta, 0, n - 1);
+        setSugSel(l.sugSel);
       }
     },
-    [panel, visible, selIndex, sugIndex, snap.suggestions.length],
+    [visible, snap.suggestions.length],
   );
 
   const onAction = (a: KeyAction): void => {
@@ -121,24 +131,35 @@ export function App(props: AppProps): React.JSX.Element {
       props.onQuit();
       return;
     }
-    if (help) {
+    const l = live.current;
+    if (l.help) {
+      l.help = false;
       setHelp(false);
       return;
     }
-    if (editing) {
+    if (l.editing) {
       if (a.type === 'enter') {
-        setFilter(draft.trim());
+        setFilter(l.draft.trim());
+        l.editing = false;
         setEditing(false);
+        l.selKey = null;
         setSelKey(null);
       } else if (a.type === 'escape') {
+        l.draft = '';
         setDraft('');
         setFilter('');
+        l.editing = false;
         setEditing(false);
-      } else if (a.type === 'backspace') setDraft((d) => d.slice(0, -1));
-      else if (a.type === 'char') setDraft((d) => (d + a.text).slice(0, MAX_FILTER));
+      } else if (a.type === 'backspace') {
+        l.draft = l.draft.slice(0, -1);
+        setDraft(l.draft);
+      } else if (a.type === 'char') {
+        l.draft = (l.draft + a.text).slice(0, MAX_FILTER);
+        setDraft(l.draft);
+      }
       return;
     }
-    const page = panel === 'flows' ? tableRows : sugRows;
+    const page = l.panel === 'flows' ? tableRows : sugRows;
     switch (a.type) {
       case 'up': return move(-1);
       case 'down': return move(1);
@@ -147,10 +168,13 @@ export function App(props: AppProps): React.JSX.Element {
       case 'home': return move('home');
       case 'end': return move('end');
       case 'panel':
-        setPanel((p) => (p === 'flows' ? 'suggestions' : 'flows'));
+        l.panel = l.panel === 'flows' ? 'suggestions' : 'flows';
+        setPanel(l.panel);
         return;
       case 'filter':
+        l.draft = filter;
         setDraft(filter);
+        l.editing = true;
         setEditing(true);
         return;
       case 'escape':
@@ -159,6 +183,7 @@ export function App(props: AppProps): React.JSX.Element {
         return;
       case 'verdict':
         setVerdictFilter((v) => VERDICT_FILTERS[(VERDICT_FILTERS.indexOf(v) + 1) % VERDICT_FILTERS.length]!);
+        l.selKey = null;
         setSelKey(null);
         return;
       case 'sort':
@@ -174,13 +199,14 @@ export function App(props: AppProps): React.JSX.Element {
         props.onWrite();
         return;
       case 'help':
+        l.help = true;
         setHelp(true);
         return;
       default:
         return;
     }
   };
-  useKeys(props.keys, editing, onAction);
+  useKeys(props.keys, () => live.current.editing, onAction);
 
   // the trace of one event is computed once, not on every redraw — again when the ruleset was reloaded
   const traceCache = useRef<{ event: DropEvent; version: number; lines: string[] } | null>(null);

@@ -206,6 +206,36 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('keys that arrive together (a held-down key, typing while busy, a paste) each count, in order', async () => {
+    const one = await mount(sample);
+    let f = '';
+    for (let i = 0; i < 3; i++) f = await one.press(KEY.down);
+    const third = tableLines(f).findIndex((r) => r.startsWith('› '));
+    expect(third).toBe(3);
+    one.unmount();
+    for (const burst of ['jjj', `${KEY.down}${KEY.down}${KEY.down}`]) {
+      const m = await mount(sample);
+      f = await m.press(burst);
+      expect(tableLines(f).findIndex((r) => r.startsWith('› ')), JSON.stringify(burst)).toBe(third);
+      m.unmount();
+    }
+    const m = await mount(sample);
+    const v = async (keys: string) => (await m.press(keys)).match(/verdict: (\S+)/)?.[1];
+    const cycled = [await v('v'), await v('v')];
+    await m.press('vvvv');
+    expect(await v('vv')).toBe(cycled[1]);
+    // `/` then text and Enter in one go: the filter takes the text
+    f = await m.press(`${KEY.esc}`);
+    f = await m.press('/2380\r');
+    expect(f).toContain('filter: "2380"');
+    expect(tableLines(f).length).toBeGreaterThan(0);
+    expect(tableLines(f).every((r) => r.includes(':2380'))).toBe(true);
+    // a key after the quit key's neighbours still quits
+    await m.press('jq');
+    expect(m.quits).toEqual([1]);
+    m.unmount();
+  });
+
   it('Tab switches to the suggestions; the details show the scope', async () => {
     const m = await mount(sample);
     const f = await m.press(KEY.tab);

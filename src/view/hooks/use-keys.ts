@@ -45,17 +45,43 @@ export function keyAction(input: string, key: Key, editing: boolean): KeyAction 
   }
 }
 
+const PLAIN_KEY: Key = {
+  upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false,
+  end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false,
+  meta: false, super: false, hyper: false, capsLock: false, numLock: false,
+};
+
+/**
+ * Hands over the actions of one input event, one by one. Ink hands over a run of plain text as one event (keys typed while the main
+ * thread was busy, a held-down key, a paste: `jjj`, `vv`, `jq`): each character is a key of its own, read in the
+ * mode the keys before it left (`isEditing`: `/foo` then Enter filters by foo).
+ */
+export function dispatchKeys(input: string, key: Key, isEditing: () => boolean, onAction: (a: KeyAction) => void): void {
+  const special = key.upArrow || key.downArrow || key.pageUp || key.pageDown || key.home || key.end || key.tab ||
+    key.return || key.escape || key.backspace || key.delete || key.ctrl || key.meta;
+  if (special || [...input].length <= 1) {
+    const a = keyAction(input, key, isEditing());
+    if (a !== undefined) onAction(a);
+    return;
+  }
+  for (const ch of input) {
+    const k = ch === '\r' ? { ...PLAIN_KEY, return: true } : ch === '\u007f' || ch === '\b' ? { ...PLAIN_KEY, backspace: true } : ch === '\t' ? { ...PLAIN_KEY, tab: true } : PLAIN_KEY;
+    const a = keyAction(k === PLAIN_KEY ? ch : '', k, isEditing());
+    if (a !== undefined) onAction(a);
+  }
+}
+
 /**
  * Subscribes to keys (from the tty Ink was given) while `active`; without a terminal for keys, stays inactive.
- * The handler Ink holds is stable and reads the latest render's state through a ref: Ink re-subscribes a new
- * handler only in a passive effect, and a key typed before that effect runs would otherwise see stale state.
+ * The handler Ink holds is stable and reads the latest state through `isEditing` and a ref: Ink re-subscribes a new
+ * handler only in a passive effect, and a key typed before that effect runs would otherwise see stale state. Each
+ * action is handed over before the next character is read (see dispatchKeys).
  */
-export function useKeys(active: boolean, editing: boolean, onAction: (a: KeyAction) => void): void {
-  const latest = useRef({ editing, onAction });
-  latest.current = { editing, onAction };
+export function useKeys(active: boolean, isEditing: () => boolean, onAction: (a: KeyAction) => void): void {
+  const latest = useRef({ isEditing, onAction });
+  latest.current = { isEditing, onAction };
   const handler = useCallback((input: string, key: Key) => {
-    const a = keyAction(input, key, latest.current.editing);
-    if (a !== undefined) latest.current.onAction(a);
+    dispatchKeys(input, key, () => latest.current.isEditing(), (a) => latest.current.onAction(a));
   }, []);
   useInput(handler, { isActive: active });
 }
