@@ -4,7 +4,8 @@
  */
 
 import { createReadStream, fstatSync, read } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, stat } from 'node:fs/promises';
 import { Readable, addAbortSignal } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../cli/errors.js';
@@ -203,6 +204,15 @@ function stdinFileChunks(signal: AbortSignal | undefined): AsyncGenerator<Buffer
   );
 }
 
+/** Is descriptor 0 a directory (`< /tmp`)? Reading it fails with EISDIR, which a stream reports as an empty input. */
+function stdinIsDirectory(): boolean {
+  try {
+    return fstatSync(0).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Is descriptor 0 a regular file (stdin redirected from one)? */
 function stdinIsFile(): boolean {
   try {
@@ -287,6 +297,8 @@ export async function openFileSource(path: string, options: FileSourceOptions = 
   try {
     st = await stat(path);
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    // permissions too: a file we may not read must fail before the first file is read, not after it
+    await access(path, constants.R_OK);
   } catch (e) {
     throw new InputError(`cannot read ${name}: ${describeFsError(e)}`, { cause: e });
   }
@@ -306,6 +318,9 @@ export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 /** A LineSource for an already open stream, normally stdin (`-`). */
 export function streamSource(stream: Readable, options: FileSourceOptions = {}): LineSource {
   const name = options.name ?? '-';
+  if (stream === process.stdin && stdinIsDirectory()) {
+    throw new InputError(`cannot read ${name === '-' ? 'stdin' : name}: is a directory`);
+  }
   const readAhead = options.readAhead ?? READ_AHEAD_BYTES;
   if (readAhead > 0 && canReadOnThread(stream)) {
     const reader: ThreadReader = threadReader(0, { capBytes: readAhead });

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -70,6 +71,48 @@ describe('openInputs', () => {
     ac.abort();
     for await (const _ of k!.batches(ac.signal)) {
       // aborted before start: closes the device without reading
+    }
+  });
+});
+
+describe('inputs that cannot be read fail before anything is read (the CLI, as a user without the rights)', () => {
+  it('a file the user may not read: one line, exit 1, and no output from the files before it', () => {
+    const d = mkdtempSync(join(tmpdir(), 'fwdiag-perm-'));
+    try {
+      chmodSync(d, 0o755);
+      const ok = join(d, 'ok.log');
+      const secret = join(d, 'secret.log');
+      copyFileSync('fixtures/sample/harvester-upgrade.log', ok);
+      chmodSync(ok, 0o644);
+      writeFileSync(secret, 'x\n', { mode: 0o600 });
+      // root reads whatever the mode: the CLI runs as nobody, after loading itself as root (nobody may not be able
+      // to read the checkout) and reading one file (the parser loads the rest on first use)
+      const child = [
+        `const { run } = await import(${JSON.stringify(new URL('../../dist/bin/main.js', import.meta.url).href)});`,
+        'const { Writable } = await import("node:stream");',
+        'const sink = (o, k) => new Writable({ write(c, _e, cb) { o[k] += c; cb(); } });',
+        'const io = (o) => ({ stdin: process.stdin, stdout: sink(o, "out"), stderr: sink(o, "err"), env: {}, now: Date.now });',
+        `const warm = { out: "", err: "" }; await run(["parse", ${JSON.stringify(ok)}], io(warm));`,
+        'process.setgid(65534); process.setuid(65534);',
+        `const got = { out: "", err: "" }; const code = await run(["parse", ${JSON.stringify(ok)}, ${JSON.stringify(secret)}], io(got));`,
+        'process.stdout.write(got.out); process.stderr.write(got.err); process.exitCode = code;',
+      ].join('\n');
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8' });
+      expect(r.stderr).toBe(`fwdiag: cannot read ${secret}: permission denied\n`);
+      expect(r.stdout).toBe('');
+      expect(r.status).toBe(1);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+  it('stdin redirected from a directory is an error, not an empty input', () => {
+    const fd = openSync(tmpdir(), 'r');
+    try {
+      const r = spawnSync(process.execPath, ['bin/fwdiag.js', 'parse', '--stats'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
+      expect(r.stderr).toBe('fwdiag: cannot read stdin: is a directory\n');
+      expect(r.status).toBe(1);
+    } finally {
+      closeSync(fd);
     }
   });
 });
