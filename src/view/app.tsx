@@ -63,7 +63,8 @@ export function App(props: AppProps): React.JSX.Element {
   const { store, color } = props;
   const snap = useStore(store);
   const size = useTerminalSize(props.fallbackSize ?? DEFAULT_SIZE);
-  const width = Math.max(40, size.columns - 1);
+  // never wider than the terminal: a line one column too wide wraps, and the frame scrolls off the top
+  const width = Math.max(10, size.columns - 1);
   const rows = Math.max(16, size.rows);
 
   const [panel, setPanel] = useState<'flows' | 'suggestions'>('flows');

@@ -2,6 +2,7 @@
  * Text helpers for the live view's components: all pure. Every log-derived string goes through `clean` (control
  * characters escaped) before it is measured, cut or shown.
  */
+import stringWidth from 'string-width';
 import { escapeControl } from '../output/escape.js';
 import type { DropEvent } from '../parse/event.js';
 import type { Verdict } from '../classify/verdict.js';
@@ -22,16 +23,44 @@ export function sparkline(values: readonly number[]): string {
   return out;
 }
 
-/** Cuts to `width` columns with an ellipsis; pads to `width` when `pad`. (Log text here is ASCII once cleaned.) */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/** Terminal columns `s` takes: a CJK character or an emoji takes two (log text can hold any, once cleaned). */
+export function columns(s: string): number {
+  return PRINTABLE_ASCII.test(s) ? s.length : stringWidth(s);
+}
+
+/** The longest start of `s` that fits in `width` columns, whole characters only, and its width. */
+function head(s: string, width: number): [string, number] {
+  if (PRINTABLE_ASCII.test(s)) return [s.slice(0, width), Math.min(width, s.length)];
+  let out = '';
+  let w = 0;
+  for (const { segment } of graphemes.segment(s)) {
+    const sw = stringWidth(segment);
+    if (w + sw > width) break;
+    out += segment;
+    w += sw;
+  }
+  return [out, w];
+}
+
+/** Cuts to `width` columns with an ellipsis; pads to `width` when `pad`. Measured in terminal columns. */
 export function fit(s: string, width: number, pad = true): string {
   if (width <= 0) return '';
-  const t = s.length > width ? (width === 1 ? '…' : `${s.slice(0, width - 1)}…`) : s;
-  return pad ? t.padEnd(width) : t;
+  const sw = columns(s);
+  if (sw <= width) return pad && sw < width ? s + ' '.repeat(width - sw) : s;
+  if (width === 1) return '…';
+  const [h, hw] = head(s, width - 1);
+  const t = `${h}…`;
+  // a wide character that did not fit leaves a column over
+  return pad && hw + 1 < width ? t + ' '.repeat(width - hw - 1) : t;
 }
 
 /** Right-aligned fit (numbers). */
 export function fitRight(s: string, width: number): string {
-  return s.length > width ? fit(s, width, false) : s.padStart(width);
+  const sw = columns(s);
+  return sw > width ? fit(s, width, false) : ' '.repeat(width - sw) + s;
 }
 
 /** Word-wraps to `width`, at most `maxLines` lines (the last one ellipsised when text is left over). */
@@ -40,13 +69,15 @@ export function wrap(s: string, width: number, maxLines: number): string[] {
   const out: string[] = [];
   let rest = s;
   while (rest.length > 0 && out.length < maxLines) {
-    if (rest.length <= width) {
+    if (columns(rest) <= width) {
       out.push(rest);
       rest = '';
       break;
     }
-    let cut = rest.lastIndexOf(' ', width);
-    if (cut <= width / 3) cut = width;
+    // the part that fits, cut at its last space when that is not too early
+    const [fits] = head(rest, width);
+    let cut = rest.lastIndexOf(' ', fits.length);
+    if (cut <= fits.length / 3) cut = Math.max(1, fits.length);
     out.push(rest.slice(0, cut).trimEnd());
     rest = rest.slice(cut).trimStart();
   }

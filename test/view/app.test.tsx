@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatTrace, parseRuleset, trace } from '../../src/ruleset/index.js';
 import { render, cleanup } from 'ink-testing-library';
+import stringWidth from 'string-width';
 import { App, type AppProps } from '../../src/view/app.js';
 import type { ViewStore } from '../../src/view/store.js';
 import type { Classifier } from '../../src/classify/classifier.js';
@@ -15,6 +16,8 @@ const tick = (ms = 80): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const KEY = { down: '\u001b[B', up: '\u001b[A', tab: '\t', enter: '\r', esc: '\u001b', pageDown: '\u001b[6~', ctrlC: '\u0003' };
 
 interface Mounted {
+  /** makes the test terminal `columns` wide (Ink's test stdout says 100) and lets the view reflow */
+  resize: (columns: number) => Promise<string>;
   store: ViewStore;
   classifier: Classifier;
   frame: () => string;
@@ -49,6 +52,12 @@ async function mount(lines: string[], extra: Partial<AppProps> = {}): Promise<Mo
     frame,
     quits,
     writes,
+    resize: async (columns) => {
+      Object.defineProperty(ui.stdout, 'columns', { value: columns, configurable: true });
+      ui.stdout.emit('resize');
+      await tick();
+      return frame();
+    },
     unmount: () => {
       ui.unmount();
       store.dispose();
@@ -233,6 +242,27 @@ describe('live view App', () => {
     // a key after the quit key's neighbours still quits
     await m.press('jq');
     expect(m.quits).toEqual([1]);
+    m.unmount();
+  });
+
+  it('no line is wider than the terminal: wide characters in log text, 40 to 120 columns; counts are never cut', async () => {
+    // a host of CJK characters (two columns each) and an emoji prefix, as a syslog relay may pass them
+    const wide = sample.map((l, i) => (i % 3 === 0 ? l.replace(/^(\w{3} +\d+ [\d:]+) \S+ /, '$1 wide漢字漢字漢字漢字漢字漢字 ').replace('HARVESTER_DROP_', '🔥HARVESTER_DROP_') : l));
+    for (const cols of [40, 42, 45, 60, 120]) {
+      const m = await mount(wide, { fallbackSize: { columns: cols, rows: 40 } });
+      for (const f of [await m.resize(cols), await m.press('c'), await m.press(KEY.tab)]) {
+        const lines = f.split('\n');
+        expect(lines.length, `${cols} columns`).toBeLessThanOrEqual(40);
+        for (const l of lines) expect(stringWidth(l), `${cols} columns: ${l}`).toBeLessThanOrEqual(cols);
+        // each counter's number whole: the genuine-block count of the sample is 196
+        expect(f, `${cols} columns`).toMatch(/\b196\b/);
+      }
+      m.unmount();
+    }
+    // the table's cells line up: the count column of a row with a wide host ends where the others' do
+    const m = await mount(wide, { fallbackSize: { columns: 120, rows: 40 } });
+    const rows = tableLines(await m.press('c')).filter((r) => r.trim() !== '');
+    expect(new Set(rows.map((r) => stringWidth(r.trimEnd()))).size).toBe(1);
     m.unmount();
   });
 

@@ -21,17 +21,19 @@ export function counterRows(snap: ViewSnapshot): number {
 /** Verdict counters, two per line, each with a sparkline of its rate (buckets of `sparkBucketMs`, newest right). */
 export function Counters({ snap, width, color }: CountersProps): React.JSX.Element {
   const half = Math.floor(width / 2);
-  const label = 15;
-  const num = 8;
-  const bucketsFit = Math.max(0, half - label - num - 3);
   const cell = (v: Verdict): React.JSX.Element => {
+    // the number is never cut (a cut count reads as another count): on a narrow terminal the label gives way first
+    const n = compact(snap.counts[v]);
+    const num = Math.max(n.length + 1, Math.min(8, half - 15));
+    const label = Math.max(0, Math.min(15, half - num));
+    const bucketsFit = Math.max(0, half - label - num - 3);
     const values = snap.spark[v];
     const shown = values.slice(Math.max(0, values.length - bucketsFit));
     const c = color ? VERDICT_COLOR[v] : {};
     return (
       <Box width={half} key={v}>
         <Text wrap="truncate-end" {...c}>{fit(v, label)}</Text>
-        <Text wrap="truncate-end" {...(color && v === 'genuine-block' && snap.counts[v] > 0 ? { bold: true } : {})}>{compact(snap.counts[v]).padStart(num - 1)} </Text>
+        <Text wrap="truncate-end" {...(color && v === 'genuine-block' && snap.counts[v] > 0 ? { bold: true } : {})}>{n.padStart(num - 1)} </Text>
         <Sparkline values={shown} color={color ? VERDICT_COLOR[v].color : undefined} />
       </Box>
     );
