@@ -209,6 +209,8 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   let exportFields: Record<string, unknown> | null = null;
   let exportLine = 0;
   let exportBinaryKey: string | null = null;
+  /** a binary field's length bytes so far, when one of them was a newline (`\n` put back) */
+  let exportBinaryHead = '';
   // journalctl -o json-pretty: `{`, tab-indented `"KEY" : value` lines, `}`.
   let pretty: string[] | null = null;
   let prettyLine = 0;
@@ -261,6 +263,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     const line = exportLine;
     exportFields = null;
     exportBinaryKey = null;
+    exportBinaryHead = '';
     inRecord = false;
     if (f === null) return SKIP;
     if (!journalEnvelope(env, f, 'journal-export')) {
@@ -276,14 +279,21 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       exportLine = line;
       inRecord = true;
     }
-    if (text.length === 0) return endExport();
     if (exportBinaryKey !== null) {
       // Binary field: 8-byte little-endian length, then the data. LOG lines hold no newline, so the data is the
-      // rest of this line (the length bytes decode to 8 characters, valid or U+FFFD).
-      if (JOURNAL_KEYS.has(exportBinaryKey)) exportFields[exportBinaryKey] = text.slice(8);
+      // rest of this line (the length bytes decode to 8 characters, valid or U+FFFD) — but a length byte can be
+      // 0x0a (a length of 266, 522, …, 2560 …): the length then spans lines, put back together here.
+      const t = exportBinaryHead + text;
+      if (t.length < 8) {
+        exportBinaryHead = `${t}\n`;
+        return PENDING;
+      }
+      exportBinaryHead = '';
+      if (JOURNAL_KEYS.has(exportBinaryKey)) exportFields[exportBinaryKey] = t.slice(8);
       exportBinaryKey = null;
       return PENDING;
     }
+    if (text.length === 0) return endExport();
     const eq = text.indexOf('=');
     if (eq < 0) {
       exportBinaryKey = text;

@@ -129,6 +129,27 @@ describe('envelopes', () => {
     ]);
   });
 
+  it('journalctl export: a binary MESSAGE whose length bytes hold a newline (266, 522, 2560, 2570 bytes), from a file', () => {
+    // the bytes journalctl -o export writes, read as a file is (the length's 0x0a splits the "line")
+    const rec = (msg: string, host: string): Buffer => {
+      const m = Buffer.from(msg, 'latin1');
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(m.length));
+      return Buffer.concat([Buffer.from(`__REALTIME_TIMESTAMP=1713780001123456\n_TRANSPORT=kernel\n_HOSTNAME=${host}\nMESSAGE\n`), len, m, Buffer.from('\n\n')]);
+    };
+    // a non-UTF-8 byte first (why journald chose the binary form), the prefix padded to the length wanted
+    const msg = (n: number): string => `\xffD${'x'.repeat(n - 3 - BODY.length)} ${BODY}`;
+    const sizes = [266, 522, 2560, 2570];
+    const p = createParser({ tz: 'UTC', now: () => NOW });
+    const out: LineResult[] = [];
+    p.parseBytes(Buffer.concat(sizes.map((n, i) => rec(msg(n), `n${i}`))), out);
+    out.push(...p.flush());
+    const events = out.filter((r) => r.kind === 'event').map(ev);
+    expect(events.map((e) => [e.host, e.envelope, e.transport, e.dpt])).toEqual(sizes.map((_, i) => [`n${i}`, 'journal-export', 'kernel', 10250]));
+    expect(events.map((e) => e.prefix)).toEqual(sizes.map((n) => `\ufffdD${'x'.repeat(n - 3 - BODY.length)} ${BODY.slice(0, BODY.indexOf('IN='))}`));
+    expect(out.filter((r) => r.kind === 'issue')).toEqual([]);
+  });
+
   it('journalctl json-pretty: multi-line records, MESSAGE as a string or bytes; a lone `{` is no record', () => {
     const p = createParser({ tz: 'UTC', now: () => NOW });
     const rec = { __REALTIME_TIMESTAMP: '1713780001123456', _TRANSPORT: 'kernel', _HOSTNAME: 'node-b', MESSAGE: BODY };
