@@ -43,16 +43,21 @@ async function consume(src: LineSource, got: string[], ac: AbortController, unti
 const numbers = (got: string[]) => got.map((l) => Number(l.split(' ')[1]));
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
+/** Follows `log` from its end (holding `first`), pulling until line `last` arrives or `ms` pass; resolves once ready. */
+async function followFromEnd(first: string, last: number, ms: number): Promise<{ src: LineSource; got: string[]; reading: Promise<void> }> {
+  writeFileSync(log, first);
+  let ready!: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  const src = await openFollowSource(log, { onReady: () => ready() });
+  const got: string[] = [];
+  const reading = consume(src, got, new AbortController(), (g) => g.some((l) => l.startsWith(`fwdiag-follow ${last} `)), ms);
+  await isReady;
+  return { src, got, reading };
+}
+
 describe('openFollowSource', () => {
   it('survives rename-rotation and copytruncate without losing or repeating a line', async () => {
-    writeFileSync(log, 'old line, written before following started\nand an unfinished one');
-    let ready!: () => void;
-    const isReady = new Promise<void>((r) => (ready = r));
-    const src = await openFollowSource(log, { onReady: () => ready() });
-    const ac = new AbortController();
-    const got: string[] = [];
-    const reading = consume(src, got, ac, (g) => g.some((l) => l.startsWith('fwdiag-follow 400 ')), 12_000);
-    await isReady;
+    const { src, got, reading } = await followFromEnd('old line, written before following started\nand an unfinished one', 400, 12_000);
 
     let fd = openSync(log, 'a');
     writeSync(fd, ' - finished after start\n'); // ends the unfinished line: not a line of ours
@@ -141,14 +146,7 @@ describe('openFollowSource', () => {
   }, 15_000);
 
   it('sees a copytruncate and refill that land before its first read of a file it started at the end of', async () => {
-    writeFileSync(log, line(0));
-    let ready!: () => void;
-    const isReady = new Promise<void>((r) => (ready = r));
-    const src = await openFollowSource(log, { onReady: () => ready() });
-    const ac = new AbortController();
-    const got: string[] = [];
-    const reading = consume(src, got, ac, (g) => g.some((l) => l.startsWith('fwdiag-follow 200 ')), 8000);
-    await isReady;
+    const { got, reading } = await followFromEnd(line(0), 200, 8000);
     await sleep(100);
     // in one tick: a burst, the copy, the truncation and a refill past the old position
     const fd = openSync(log, 'a');
@@ -166,14 +164,7 @@ describe('openFollowSource', () => {
     // while tail-file was still starting after the previous one left it waiting for a start that never ended, with
     // no watcher: the process ran out of work); under vitest the hang did not show in three runs without the fix,
     // so this asserts the lines: every one once, round after round
-    writeFileSync(log, line(0));
-    let ready!: () => void;
-    const isReady = new Promise<void>((r) => (ready = r));
-    const src = await openFollowSource(log, { onReady: () => ready() });
-    const ac = new AbortController();
-    const got: string[] = [];
-    const reading = consume(src, got, ac, (g) => g.some((l) => l.startsWith('fwdiag-follow 750 ')), 20_000);
-    await isReady;
+    const { got, reading } = await followFromEnd(line(0), 750, 20_000);
     let n = 0;
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < 100; i++) {
