@@ -48,7 +48,14 @@ export function parseNftText(text: string, skip: ReadonlySet<string> = new Set()
     });
     doc = { ...(doc as object), nftables: kept };
   }
-  const rs = parseNftJson(doc);
+  let rs: Ruleset;
+  try {
+    rs = parseNftJson(doc);
+  } catch (e) {
+    // expressions nested thousands deep (nothing nft writes) overflow the recursive reading: refused as bad input
+    if (e instanceof RangeError) return { ok: false, issues: ['nft JSON nested too deeply to read'] };
+    throw e;
+  }
   if (rs.tables.length === 0 && rs.warnings[0]?.startsWith('not nft JSON')) return { ok: false, issues: rs.warnings };
   return { ok: true, value: rs };
 }

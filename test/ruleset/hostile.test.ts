@@ -26,6 +26,14 @@ const TOKENS = [' -A ', ' -p tcp', ' --dport ', ' -m multiport --dports 1:65535,
   ' -m comment --comment "x y" ', '"vmap": {', '"data": "@', '{"jump": {}}', '[[', 'fe80::/129', '1.2.3.4/33', ' -N X\n', ':INPUT DROP [0:0]\n', '"expr": [', '"match": {', 'null', '[]', '{}', 'COMMIT\n', '*filter\n'];
 
 describe('ruleset files are input: mutated ones are parsed or rejected, never a throw', () => {
+  it('nft JSON with an expression nested 5,000 deep is refused with a reason, not a stack overflow', () => {
+    // built as text: JSON.stringify itself overflows on such a value
+    let e = '{"accept":null}';
+    for (let i = 0; i < 5000; i++) e = `{"match":{"op":"==","left":${e},"right":1}}`;
+    const doc = `{"nftables":[{"table":{"family":"inet","name":"t","handle":1}},{"chain":{"family":"inet","table":"t","name":"input","handle":1,"type":"filter","hook":"input","prio":0,"policy":"accept"}},{"rule":{"family":"inet","table":"t","chain":"input","handle":2,"expr":[${e}]}}]}`;
+    expect(parseRuleset(doc)).toEqual({ ok: false, issues: ['nft JSON nested too deeply to read'] });
+  });
+
   it('on iptables-save, nft and nft JSON with tokens inserted, bytes deleted and lines swapped', () => {
     expect(EVENTS.length).toBeGreaterThan(10);
     let parsed = 0;
