@@ -232,6 +232,11 @@ function parseFields(s: string, i: number, n: number, lv: Level, inner: boolean,
         t.truncated = true;
         i = e;
         continue;
+      } else if (inner && len === 10 && s.startsWith('TRUNCATED]', i)) {
+        // the quoted packet's IP header could not be read: the kernel prints `TRUNCATED` and closes with `] `
+        t.truncated = true;
+        lv.openInner = false;
+        return e;
       } else if (len > 5 && s.startsWith('FRAG:', i)) {
         const v = readUint(s, i + 5, e);
         if (v < 0) fail('malformed-field', 'FRAG: has a non-numeric offset');

@@ -13,7 +13,7 @@ import { compressIpv6Cached } from './ipv6.js';
  * Tests assert both paths give identical events on every fixture and on synthetic lines in every envelope.
  */
 const HEAD = String.raw`IN=\S* OUT=\S* (?:MAC=\S* )?`;
-const L4 = String.raw`(?:TCP SPT=\d{1,5} DPT=\d{1,5} WINDOW=\d{1,5} RES=0x[0-9a-f]{2} (?:(?:AE|CWR|ECE|URG|ACK|PSH|RST|SYN|FIN) )*URGP=\d{1,5}|UDP SPT=\d{1,5} DPT=\d{1,5} LEN=\d{1,5}|ICMP(?:v6)? TYPE=\d{1,3} CODE=\d{1,3} ID=\d{1,5} SEQ=\d{1,5}|ICMP TYPE=(?!(?:0|8|3|4|5|11) )\d{1,3} CODE=\d{1,3}|ICMPv6 TYPE=(?!(?:[1-4]|128|129) )\d{1,3} CODE=\d{1,3})`;
+const L4 = String.raw`(?:TCP SPT=\d{1,5} DPT=\d{1,5} WINDOW=\d{1,5} RES=0x[0-9a-f]{2} (?:(?:AE|CWR|ECE|URG|ACK|PSH|RST|SYN|FIN) )*URGP=\d{1,5}|UDP SPT=\d{1,5} DPT=\d{1,5} LEN=\d{1,5}|ICMP TYPE=(?!0*(?:3|4|5|11) )\d{1,3} CODE=\d{1,3} ID=\d{1,5} SEQ=\d{1,5}|ICMPv6 TYPE=(?!0*[1-4] )\d{1,3} CODE=\d{1,3} ID=\d{1,5} SEQ=\d{1,5}|ICMP TYPE=(?!0*(?:0|8|3|4|5|11) )\d{1,3} CODE=\d{1,3}|ICMPv6 TYPE=(?!0*(?:[1-4]|128|129) )\d{1,3} CODE=\d{1,3})`;
 const TAIL = String.raw`(?: UID=\d{1,10} GID=\d{1,10})?(?: MARK=0x[0-9a-f]{1,8})? ?$`;
 const V4 = new RegExp(
   String.raw`${HEAD}SRC=\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3} DST=\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3} LEN=\d{1,5} TOS=0x[0-9A-F]{2} PREC=0x[0-9A-F]{2} TTL=\d{1,3} ID=\d{1,5} (?:CE )?(?:DF )?(?:MF )?PROTO=${L4}${TAIL}`,

@@ -308,6 +308,29 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
     expect(events.map((e) => e?.host)).toEqual(['n1', null, '', '']);
   });
 
+  it('ICMP lines the truncation rules judge: the three paths (JavaScript, its fast path, the scanner) agree', () => {
+    const v4 = 'Apr 22 10:00:00 h kernel: DROP IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=ICMP ';
+    const v6 = '[  1.000000] D IN=eth0 OUT= SRC=2001:0db8:0000:0000:0000:0000:0000:0002 DST=2001:0db8:0000:0000:0000:0000:0000:0001 LEN=104 TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=ICMPv6 ';
+    const cases: [string, 'event' | 'issue'][] = [
+      // the quoted packet's header could not be read: the kernel prints TRUNCATED and closes with `] `
+      [`${v4}TYPE=3 CODE=3 [TRUNCATED] `, 'event'],
+      [`${v6}TYPE=1 CODE=4 [TRUNCATED] `, 'event'],
+      // an error with ID= SEQ= and no quoted packet; an echo type with a leading zero and no ID= SEQ=
+      [`${v4}TYPE=3 CODE=3 ID=1 SEQ=2 `, 'issue'],
+      [`${v6}TYPE=02 CODE=0 ID=1 SEQ=2 `, 'issue'],
+      [`${v4}TYPE=08 CODE=0 `, 'issue'],
+      [`${v6}TYPE=0128 CODE=0 `, 'issue'],
+      [`${v4}TYPE=08 CODE=0 ID=1 SEQ=2 `, 'event'],
+      [`${v4}TYPE=13 CODE=0 ID=1 SEQ=2 `, 'event'],
+      [`${v4}TYPE=12 CODE=0 PARAMETER=20 `, 'event'],
+    ];
+    const lines = cases.map(([l]) => l);
+    expect(expectSame(lines)).toBe(lines.length);
+    const fast = createParser(OPTS);
+    expect(lines.map((l) => fast.parseLine(l).kind)).toEqual(cases.map(([, k]) => k));
+    expect(viaJs(lines).results.map((r) => r.kind)).toEqual(cases.map(([, k]) => k));
+  });
+
   it('IPv6 fragment headers inside `OPT ( … )` (--log-ip-options) read as bare ones: frag, fragId, MF', () => {
     const v6 = '[  1.000000] D IN=eth0 OUT= SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:0db8:0000:0000:0000:0000:0000:0002 LEN=1280 TC=0 HOPLIMIT=64 FLOWLBL=0 ';
     const lines = [

@@ -1331,7 +1331,10 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
     setP(P_ITYPE, type);
     setP(P_ICODE, code);
     setP(P_HASIDSEQ, 0);
+    // an error carries its quoted packet, not ID= SEQ=: a line that says otherwise goes to JavaScript
+    const error = v6 ? type >= 1 && type <= 4 : type == 3 || type == 4 || type == 5 || type == 11;
     if (at(p, L_SP_ID, 4)) {
+      if (error) return -1;
       r = num(p + 4, 5);
       if (r < 0) return -1;
       const id = valOf(r);
@@ -1358,9 +1361,7 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
     }
     // An echo without its ID= SEQ=, an error without its quoted packet: the line was cut (or INCOMPLETE);
     // JavaScript says which.
-    if (v6 ? type == 128 || type == 129 || (type >= 1 && type <= 4) : type == 0 || type == 8 || type == 3 || type == 4 || type == 5 || type == 11) {
-      return -1;
-    }
+    if (error || (v6 ? type == 128 || type == 129 : type == 0 || type == 8)) return -1;
     return p;
   }
   return -1;
