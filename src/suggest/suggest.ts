@@ -586,7 +586,8 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
           native = nativeAt(ctx.ruleset!, t, ip.before);
           placed = true;
           if (t.decidedBy !== undefined && ts.kind === undefined) {
-            notes.push(`traced through the ruleset: no ACCEPT for ${pText}; decided by rule ${t.decidedBy.ref.index} of chain ${t.decidedBy.ref.chain}`);
+            const by = t.decidedBy.policy ? `the ${t.decidedBy.ref.chain} chain's ${t.decidedBy.action === 'policy-drop' ? 'DROP' : 'ACCEPT'} policy` : `rule ${t.decidedBy.ref.index} of chain ${t.decidedBy.ref.chain}`;
+            notes.push(`traced through the ruleset: no ACCEPT for ${pText}; decided by ${by}`);
           }
         }
       }

@@ -288,6 +288,9 @@ describe('source scope rules on hand-made lines in the kernel\'s format', () => 
     const odd = suggestLines([reply, udpLine({ src: '198.18.9.77', dst: '198.18.9.1', spt: 5353, dpt: 68 })], { platform: 'harvester', role: 'worker' });
     expect(accepts(odd)[0]?.sourcePort).toBe(67);
     expect(accepts(odd)[0]?.notes).toContain('1 flow came from source port 5353, not 67 as "DHCP server reply" does: this rule does not admit it; find out what sent it');
+    // a DHCP server's port has no fixed peer port: clients send from 68, relay agents from 67 (RFC 1542)
+    const relay = suggestLines([udpLine({ src: '198.18.9.5', dst: '198.18.9.1', spt: 67, dpt: 67 })], { platform: 'generic', role: 'any' });
+    expect(accepts(relay).map((x) => [x.ports, x.sourcePort, x.notes.some((n) => n.includes('source port'))])).toEqual([[[67], undefined, false]]);
     // the fragment schema: a source port for tcp/udp/sctp only
     expect(parseFragment({ extra: [{ proto: 'icmp', sourcePort: 67 }] }).ok).toBe(false);
     expect(parseFragment({ extra: [{ proto: 'udp', ports: [68], sourcePort: '67-70000' }] }).ok).toBe(false);
@@ -406,6 +409,7 @@ describe('ruleset near misses become the reason (fixtures/rulesets)', () => {
       const [s] = accepts(suggestLines([block], { platform: 'harvester', role: 'control-plane', ruleset: rs.value }));
       expect(s).toMatchObject({ chain: 'INPUT', table: 'ip filter', insertBefore: before, ruleSyntax: 'iptables' });
       expect(s?.rendered).toBe(`iptables -I INPUT ${before} -s 198.18.9.7/32 -p tcp --dport 2380 -m comment --comment "fwdiag suggest: etcd client/peer" -j ACCEPT`);
+      expect(s?.notes).toContain('traced through the ruleset: no ACCEPT for tcp/2380; decided by the INPUT chain\'s DROP policy');
     }
     // a native nft chain (`policy drop`, a rule that only logs): inserted before that rule, by its handle
     const [n] = accepts(suggestLines([block], { platform: 'harvester', role: 'control-plane', ruleset: ruleset('fixtures/rulesets/policy-drop.nft.json') }));
