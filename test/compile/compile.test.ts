@@ -149,8 +149,8 @@ describe('policy validation', () => {
     [{ platform: 'harvester', role: 'worker', interfaces: ['eth0; rm -rf /'] }, 'interfaces'],
     [{ platform: 'harvester', role: 'worker', colour: 'blue' }, 'colour'],
     // names nft or iptables would refuse (nft keywords, a leading digit or -, iptables' own chains and targets)
-    [{ platform: 'harvester', role: 'worker', chain: 'accept' }, 'chain: needs an upper-case letter'],
-    [{ platform: 'harvester', role: 'worker', chain: 'meta' }, 'chain: needs an upper-case letter'],
+    [{ platform: 'harvester', role: 'worker', chain: 'accept' }, 'chain: a word nft reserves'],
+    [{ platform: 'harvester', role: 'worker', chain: 'meta' }, 'chain: a word nft reserves'],
     [{ platform: 'harvester', role: 'worker', chain: '1ABC' }, 'chain: a letter, then'],
     [{ platform: 'harvester', role: 'worker', chain: '-X' }, 'chain: a letter, then'],
     [{ platform: 'harvester', role: 'worker', chain: 'DROP' }, 'chain: the name of an iptables built-in chain or target'],
@@ -168,7 +168,8 @@ describe('policy validation', () => {
     if (!r.ok) expect(r.issues.join('\n')).toContain(path);
   });
   it.each([
-    { chain: 'MY_INPUT' }, { chain: 'Fw-in' }, { log: { prefix: '[UFW BLOCK] ' } }, { log: { prefix: 'FW]' } },
+    { chain: 'MY_INPUT' }, { chain: 'Fw-in' }, { chain: 'hostfw' }, { chain: 'input' }, { chain: 'fw-input' },
+    { log: { prefix: '[UFW BLOCK] ' } }, { log: { prefix: 'FW]' } },
     { log: { rate: '10000/s' } }, { log: { rate: '600000/min' } }, { extra: [{ proto: 'ipip', comment: '€'.repeat(42) }] },
   ])('accepts %j (the real tools take it: test/compile/kernel.test.ts)', (over) => {
     expect(parsePolicy({ platform: 'harvester', role: 'worker', ...over }).ok).toBe(true);

@@ -12,6 +12,7 @@ import { parseRuleset, trace } from '../../src/ruleset/index.js';
 import type { Ruleset } from '../../src/ruleset/index.js';
 import type { PolicyInput } from '../../src/compile/index.js';
 import { compile } from './helpers.js';
+import { NFT_RESERVED_WORDS } from '../../src/catalog/schema.js';
 import { addNs, cleanup, enableNetnsLog, inNs, kernelLines, link, randomOctet, restoreNetnsLog, runInNs, sh } from '../ruleset/netns.js';
 
 type P = Partial<PolicyInput> & { platform: string; role: string };
@@ -93,6 +94,20 @@ describe('syntax checks by the real tools', () => {
       const broken = compile({ platform: 'rke2', role: 'agent', icmp: false, ipv6: true }, 'ip6tables-restore').text.replace('--icmpv6-type 133', '--icmp-type 133');
       expect(runInNs(ns, `ip6tables-restore --test --noflush ${file('bad6.rules', broken)}`).status).not.toBe(0);
       expect(inNs(ns, 'ip6tables-save')).not.toContain('RKE2_INPUT');
+    } finally {
+      cleanup();
+    }
+  });
+  it('the chain names the schema takes compile to nft that nft -c accepts; every word it refuses as nft-reserved, nft refuses', () => {
+    for (const chain of ['hostfw', 'input', 'fw-input', 'filter', 'Fw_in2']) {
+      const f = file(`chain-${chain}.nft`, compile({ platform: 'k3s', role: 'server', chain }, 'nft').text);
+      expect(runInNs(addNs('cn'), `nft -c -f ${f}`).status, chain).toBe(0);
+      cleanup();
+    }
+    const ns = addNs('cw');
+    try {
+      const accepted = [...NFT_RESERVED_WORDS].filter((w) => runInNs(ns, `printf 'table inet t {\\n chain %s {\\n }\\n}\\n' ${w} | nft -c -f -`).status === 0);
+      expect(accepted, 'reserved words this nft takes as chain names').toEqual([]);
     } finally {
       cleanup();
     }
