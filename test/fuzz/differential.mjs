@@ -1,6 +1,6 @@
-// Differential fuzz of the parser: the JavaScript parser, the scanner's events (parseBytes) and the scanner's own
-// NDJSON (parseBytesNdjson) must agree byte for byte on mutated lines (fixtures and bench-corpus lines with bytes,
-// tokens and long digit runs inserted, deleted or swapped), fifty lines at a time. A throw or a difference prints the
+// Differential fuzz of the parser: the JavaScript parser, its regex fast path (parseLine), the scanner's events
+// (parseBytes) and the scanner's own NDJSON (parseBytesNdjson) must agree byte for byte on mutated lines (fixtures
+// and bench-corpus lines with bytes, tokens and long digit runs inserted, deleted or swapped), fifty lines at a time. A throw or a difference prints the
 // line. Usage (after `npm run build`): node test/fuzz/differential.mjs [LINES=200000] [SEED=1]
 import { readFileSync } from 'node:fs';
 const root = new URL('../../', import.meta.url).pathname.replace(/\/$/, '');
@@ -44,6 +44,14 @@ function viaJs(lines) {
   for (const r of p.flush()) results.push(r);
   return { results, counters: JSON.stringify(p.counters) };
 }
+/** parseLine with its regex fast path (src/parse/fast-body.ts), as the live view and trace read single lines. */
+function viaFast(lines) {
+  const p = createParser(OPTS);
+  const results = [];
+  for (const l of lines) { const r = p.parseLine(l.endsWith('\r') ? l.slice(0, -1) : l); if (r.kind === 'event' || r.kind === 'issue') results.push(r); }
+  for (const r of p.flush()) results.push(r);
+  return { results, counters: JSON.stringify(p.counters) };
+}
 function viaBytes(lines) {
   const p = createParser(OPTS);
   const results = [];
@@ -69,21 +77,22 @@ const BATCH = 50;
 for (let b = 0; b < N / BATCH; b++) {
   const lines = [];
   for (let i = 0; i < BATCH; i++) { const l = pick(base); for (const part of (rnd() < 0.8 ? mutate(l) : l).split('\n')) lines.push(part); }
-  let a, x, e;
+  let a, x, e, f;
   try { a = viaJs(lines); } catch (err) { console.log("THROW js", err.stack.split("\n").slice(0,4).join(" / ")); for (const l of lines) { try { viaJs([l]); } catch { console.log("  line", JSON.stringify(l)); break; } } bad++; if (bad > 5) break; continue; }
-  try { x = viaBytes(lines); e = viaEmit(lines); } catch (err) { console.log("THROW bytes", err.stack.split("\n").slice(0,4).join(" / ")); bad++; if (bad > 5) break; continue; }
+  try { x = viaBytes(lines); e = viaEmit(lines); f = viaFast(lines); } catch (err) { console.log("THROW bytes", err.stack.split("\n").slice(0,4).join(" / ")); bad++; if (bad > 5) break; continue; }
   const ja = JSON.stringify(a.results), jx = JSON.stringify(x.results);
   const na = ndjsonOf(a.results);
-  if (ja !== jx || a.counters !== x.counters || na !== e.ndjson || a.counters !== e.counters) {
+  if (ja !== jx || a.counters !== x.counters || na !== e.ndjson || a.counters !== e.counters || ja !== JSON.stringify(f.results) || a.counters !== f.counters) {
     bad++;
     // find the line
     for (const l of lines) {
-      const a1 = viaJs([l]), x1 = viaBytes([l]), e1 = viaEmit([l]);
-      if (JSON.stringify(a1.results) !== JSON.stringify(x1.results) || ndjsonOf(a1.results) !== e1.ndjson || a1.counters !== x1.counters || a1.counters !== e1.counters) {
+      const a1 = viaJs([l]), x1 = viaBytes([l]), e1 = viaEmit([l]), f1 = viaFast([l]);
+      if (JSON.stringify(a1.results) !== JSON.stringify(x1.results) || ndjsonOf(a1.results) !== e1.ndjson || a1.counters !== x1.counters || a1.counters !== e1.counters || JSON.stringify(a1.results) !== JSON.stringify(f1.results)) {
         console.log('DIFF line:', JSON.stringify(l));
         console.log(' js   :', ndjsonOf(a1.results).slice(0, 600));
         console.log(' bytes:', ndjsonOf(x1.results).slice(0, 600));
         console.log(' emit :', e1.ndjson.slice(0, 600));
+        console.log(' fast :', ndjsonOf(f1.results).slice(0, 600));
         console.log(' counters', a1.counters, x1.counters, e1.counters);
         break;
       }
