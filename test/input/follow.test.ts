@@ -4,11 +4,13 @@ import {
   ftruncateSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -160,10 +162,8 @@ describe('openFollowSource', () => {
   }, 15_000);
 
   it('copytruncates in the middle of bursts, round after round: every line once, and it keeps following', async () => {
-    // the pattern that made `fwdiag parse --follow` exit with code 13 in about half the runs (a truncation found
-    // while tail-file was still starting after the previous one left it waiting for a start that never ended, with
-    // no watcher: the process ran out of work); under vitest the hang did not show in three runs without the fix,
-    // so this asserts the lines: every one once, round after round
+    // the pattern that made `fwdiag parse --follow` exit with code 13 (see the CLI test below, which shows it); in
+    // this process the hang does not show, so this asserts the lines: every one once, round after round
     const { got, reading } = await followFromEnd(line(0), 750, 20_000);
     let n = 0;
     for (let round = 0; round < 5; round++) {
@@ -216,4 +216,49 @@ describe('openFollowSource', () => {
     await expect(openFollowSource(join(dir, 'missing.log'))).rejects.toThrow(InputError);
     await expect(openFollowSource(join(dir, 'missing.log'))).rejects.toThrow(/^cannot follow .*missing\.log: no such file$/);
   });
+});
+
+describe('fwdiag parse --follow (the CLI, as a process)', () => {
+  it('copytruncates in the middle of bursts: every line once, it keeps following, and SIGINT ends it with its stats', async () => {
+    // the pattern under which the CLI exited with code 13 mid-follow (a truncation found while tail-file was still
+    // starting left it waiting forever with no watcher): without the fix, this test failed 2 runs in 4
+    const kernel = readFileSync('fixtures/sample/harvester-upgrade.log', 'utf8').split('\n')[1]!;
+    const numbered = (n: number) => `${kernel.replace(/ ID=\d+ /, ` ID=${n} `)}\n`;
+    writeFileSync(log, numbered(60000));
+    const child = spawn(process.execPath, ['bin/fwdiag.js', 'parse', '--stats', '--follow', log], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await sleep(1500);
+      let n = 0;
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 100; i++) {
+          writeFileSync(log, numbered(++n), { flag: 'a' });
+          if (i % 10 === 0) await sleep(2);
+        }
+        const fd = openSync(log, 'a');
+        for (let i = 0; i < 30; i++) writeSync(fd, numbered(++n));
+        copyFileSync(log, `${log}.1`);
+        ftruncateSync(fd, 0);
+        closeSync(fd);
+        for (let i = 0; i < 20; i++) {
+          writeFileSync(log, numbered(++n), { flag: 'a' });
+          if (i % 5 === 0) await sleep(2);
+        }
+        await sleep(300);
+      }
+      await sleep(1500);
+      expect(child.exitCode, `exited early: ${err}`).toBeNull();
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      const ids = out.trim().split('\n').map((l) => (JSON.parse(l) as { id: number }).id);
+      expect(ids).toEqual(range(1, n));
+      expect(err).toContain(`"lines":${n}`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 30_000);
 });
