@@ -17,6 +17,7 @@ export type { Catalog, CatalogResult, CompiledCatalog } from './loader.js';
 export {
   entriesFor,
   formatEntryPort,
+  formatPortRange,
   getPlatform,
   listPlatforms,
   listRoles,

@@ -4,7 +4,7 @@
  */
 import { loadBuiltinCatalog } from './loader.js';
 import type { Catalog } from './loader.js';
-import type { CatalogEntry, CatalogProto, PlatformCatalog } from './schema.js';
+import type { CatalogEntry, CatalogProto, PlatformCatalog, PortRange } from './schema.js';
 
 /** Options for lookups. */
 export interface LookupOptions {
@@ -116,8 +116,13 @@ export function serviceForPort(proto: string, port: number | undefined, platform
 }
 
 /** `22`, `30000-32767`, `icmp type 0,8`, or `-` for portless protocols: how the catalog prints a port. */
+/** `22`, `30000-32767` */
+export function formatPortRange(r: PortRange): string {
+  return r.from === r.to ? String(r.from) : `${r.from}-${r.to}`;
+}
+
 export function formatEntryPort(e: CatalogEntry): string {
-  if (e.port !== undefined) return e.port.from === e.port.to ? String(e.port.from) : `${e.port.from}-${e.port.to}`;
+  if (e.port !== undefined) return formatPortRange(e.port);
   if (e.icmpTypes !== undefined) return `type ${e.icmpTypes.join(',')}`;
   return '-';
 }

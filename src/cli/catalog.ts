@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { UsageError } from './errors.js';
 import { checkCni, checkPlatformRoles, commandArgs } from './options.js';
 import type { Command } from './io.js';
-import { entriesFor, formatEntryPort, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
+import { entriesFor, formatEntryPort, formatPortRange, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
 import { escapeControl, escapeJsonControl } from '../output/escape.js';
 import { guardOutput, writeLines } from '../output/safe-stdout.js';
@@ -78,7 +78,7 @@ function flags(e: CatalogEntry): string {
   const f: string[] = [];
   if (e.cni !== undefined) f.push(`cni=${e.cni}`);
   if (e.addon !== undefined) f.push(`addon=${e.addon}`);
-  if (e.sourcePort !== undefined) f.push(`from-port=${e.sourcePort.from === e.sourcePort.to ? e.sourcePort.from : `${e.sourcePort.from}-${e.sourcePort.to}`}`);
+  if (e.sourcePort !== undefined) f.push(`from-port=${formatPortRange(e.sourcePort)}`);
   if (e.direction === 'outbound') f.push('outbound');
   if (!e.defaultOpen) f.push('not-default');
   if (e.confidence === 'low') f.push('low-confidence');

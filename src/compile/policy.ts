@@ -201,7 +201,8 @@ export function parseFragment(raw: unknown, name = 'fragment'): Result<PolicyFra
   return r.success ? { ok: true, value: r.data } : { ok: false, issues: issues(r.error, name) };
 }
 
-const toRange = (p: number | string): Range => {
+/** A port item (`68`, `"2379-2380"`) as a range. */
+export const toRange = (p: number | string): Range => {
   if (typeof p === 'number') return { from: p, to: p };
   const [a, b] = p.split('-').map(Number);
   return { from: a ?? 0, to: b ?? a ?? 0 };

@@ -553,7 +553,7 @@ function finish(ev: DropEvent, lv: Level): BodyError | null {
   if (ev.proto === undefined) {
     if (ev.truncated === true || ev.incomplete !== undefined) return null;
     // IPv6 ESP is the kernel's own exception: it stops after FLOWLBL= (`OPT ( ESP SPI=… )` with --log-ip-options)
-    return { code: 'truncated', message: ev.family === 6 || ev.flowlbl !== undefined ? 'line ends before PROTO= (or an IPv6 ESP packet, which the kernel logs without one)' : 'line ends before PROTO=' };
+    return { code: 'truncated', message: ev.family === 6 ? 'line ends before PROTO= (or an IPv6 ESP packet, which the kernel logs without one)' : 'line ends before PROTO=' };
   }
   const proto = ev.proto;
   // A non-first fragment has no transport header to print.

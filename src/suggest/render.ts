@@ -4,7 +4,7 @@
  * human report. Pure. Rule spelling is the compiler's (src/compile/targets.ts): no second generator here.
  */
 import { parseAllDocuments, stringify } from 'yaml';
-import { cidrFamily, fragmentSchema } from '../compile/policy.js';
+import { cidrFamily, fragmentSchema, toRange } from '../compile/policy.js';
 import type { ExtraRule, PolicyFragment, PolicyRule, ResolvedPolicy } from '../compile/policy.js';
 import { compileTalos, iptablesCommand, iptablesRuleArgs, nftInterfaceSet, nftRuleLines } from '../compile/targets.js';
 import type { IpFamily } from '../compile/targets.js';
@@ -49,16 +49,11 @@ export function policyRules(s: Suggestion): PolicyRule[] {
   const family = familyOnly(s);
   if (family !== undefined) base.family = family;
   if (s.icmpTypes !== undefined) base.icmpTypes = [...s.icmpTypes];
-  if (s.sourcePort !== undefined) base.sport = portRange(s.sourcePort);
+  if (s.sourcePort !== undefined) base.sport = toRange(s.sourcePort);
   if (s.ports.length === 0) return [base];
-  return s.ports.map((p) => ({ ...base, dport: portRange(p) }));
+  return s.ports.map((p) => ({ ...base, dport: toRange(p) }));
 }
 
-/** A suggestion's port item (`68`, `"2379-2380"`) as the compiler's range. */
-function portRange(p: number | string): { from: number; to: number } {
-  const [a, b] = String(p).split('-').map(Number);
-  return { from: a ?? 0, to: b ?? a ?? 0 };
-}
 
 /** A ResolvedPolicy holding only `rules`: what the compiler's renderers need to spell single rules. */
 function stubPolicy(s: Pick<Suggestion, 'chain' | 'role'>, platform: string, rules: PolicyRule[]): ResolvedPolicy {

@@ -45,6 +45,31 @@ async function consume(src: LineSource, got: string[], ac: AbortController, unti
 const numbers = (got: string[]) => got.map((l) => Number(l.split(' ')[1]));
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
+/**
+ * `rounds` rounds of: 100 lines in small bursts, 30 more at once, a copytruncate (copy to `log.1`, truncate), 20 lines
+ * in small bursts, a pause. Lines are numbered 1, 2, … through `lineOf`; returns how many were written.
+ */
+async function copytruncateRounds(rounds: number, lineOf: (n: number) => string): Promise<number> {
+  let n = 0;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < 100; i++) {
+      writeFileSync(log, lineOf(++n), { flag: 'a' });
+      if (i % 10 === 0) await sleep(2);
+    }
+    const fd = openSync(log, 'a');
+    for (let i = 0; i < 30; i++) writeSync(fd, lineOf(++n));
+    copyFileSync(log, `${log}.1`);
+    ftruncateSync(fd, 0);
+    closeSync(fd);
+    for (let i = 0; i < 20; i++) {
+      writeFileSync(log, lineOf(++n), { flag: 'a' });
+      if (i % 5 === 0) await sleep(2);
+    }
+    await sleep(300);
+  }
+  return n;
+}
+
 /** Follows `log` from its end (holding `first`), pulling until line `last` arrives or `ms` pass; resolves once ready. */
 async function followFromEnd(first: string, last: number, ms: number): Promise<{ src: LineSource; got: string[]; reading: Promise<void> }> {
   writeFileSync(log, first);
@@ -165,23 +190,7 @@ describe('openFollowSource', () => {
     // the pattern that made `fwdiag parse --follow` exit with code 13 (see the CLI test below, which shows it); in
     // this process the hang does not show, so this asserts the lines: every one once, round after round
     const { got, reading } = await followFromEnd(line(0), 750, 20_000);
-    let n = 0;
-    for (let round = 0; round < 5; round++) {
-      for (let i = 0; i < 100; i++) {
-        writeFileSync(log, line(++n), { flag: 'a' });
-        if (i % 10 === 0) await sleep(2);
-      }
-      const fd = openSync(log, 'a');
-      for (let i = 0; i < 30; i++) writeSync(fd, line(++n));
-      copyFileSync(log, `${log}.1`);
-      ftruncateSync(fd, 0);
-      closeSync(fd);
-      for (let i = 0; i < 20; i++) {
-        writeFileSync(log, line(++n), { flag: 'a' });
-        if (i % 5 === 0) await sleep(2);
-      }
-      await sleep(300);
-    }
+    await copytruncateRounds(5, line);
     await reading;
     expect(numbers(got)).toEqual(range(1, 750));
   }, 30_000);
@@ -233,23 +242,7 @@ describe('fwdiag parse --follow (the CLI, as a process)', () => {
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     try {
       await sleep(1500);
-      let n = 0;
-      for (let round = 0; round < 4; round++) {
-        for (let i = 0; i < 100; i++) {
-          writeFileSync(log, numbered(++n), { flag: 'a' });
-          if (i % 10 === 0) await sleep(2);
-        }
-        const fd = openSync(log, 'a');
-        for (let i = 0; i < 30; i++) writeSync(fd, numbered(++n));
-        copyFileSync(log, `${log}.1`);
-        ftruncateSync(fd, 0);
-        closeSync(fd);
-        for (let i = 0; i < 20; i++) {
-          writeFileSync(log, numbered(++n), { flag: 'a' });
-          if (i % 5 === 0) await sleep(2);
-        }
-        await sleep(300);
-      }
+      const n = await copytruncateRounds(4, numbered);
       await sleep(1500);
       expect(child.exitCode, `exited early: ${err}`).toBeNull();
       child.kill('SIGINT');
