@@ -191,6 +191,9 @@ export interface ClassifierDeps {
   services?: ServiceLookup;
 }
 
+/** TCP's initial retransmission timeout (RFC 6298 §2.1; TCP_TIMEOUT_INIT in Linux). */
+const INITIAL_RTO_MS = 1000;
+
 /** Most rare `PROTO=` values kept interned at once (protocol names are a small set; this only guards garbage). */
 const MAX_INTERNED = 1024;
 
@@ -782,13 +785,19 @@ class ClassifierCore implements Classifier {
     if ((j.flags & (FLAG_SYN | FLAG_ACK)) === FLAG_SYN && e.spt !== undefined) this.trackSyn(f, e.spt, t);
   }
 
-  /** TCP retries an unanswered SYN from the same port after ~1, 2, 4, 8… s: that is a real client waiting. */
+  /**
+   * TCP retries an unanswered SYN from the same port on its retransmission timer: after the initial 1 s timeout,
+   * doubled at each retry (1, 2, 4, 8… s) — and on current Linux (tcp_syn_linear_timeouts, 4 by default: seen on
+   * 6.18, where a SYN to a closed port went out at gaps of 1, 1, 1, 1, 1, 2 s) first a few times at the same 1 s.
+   * That is a real client waiting.
+   */
   private trackSyn(f: Flow, spt: number, t: number): void {
-    const s = (f.syn ??= { port: -1, last: 0, gap: 0, streak: 0, retransmits: 0, backoff: false, attempts: 0 });
+    const s = (f.syn ??= { port: -1, last: 0, gap: 0, streak: 0, doubled: false, retransmits: 0, backoff: false, attempts: 0 });
     if (spt !== s.port) {
       s.port = spt;
       s.gap = 0;
       s.streak = 0;
+      s.doubled = false;
       s.attempts++;
       s.last = t;
       return;
@@ -798,12 +807,17 @@ class ClassifierCore implements Classifier {
     if (gap <= 0) return;
     s.retransmits++;
     if (s.gap > 0) {
-      // syslog stamps have 1 s resolution: allow a second of slack on the upper bound, but demand growth
+      // syslog stamps have 1 s resolution: allow a second of slack
       const tol = t % 1000 === 0 ? 1000 : 150;
-      if (gap > s.gap && gap >= 1.5 * s.gap - tol && gap <= 2.5 * s.gap + tol) {
-        if (++s.streak >= 2) s.backoff = true;
+      const doubled = gap > s.gap && gap >= 1.5 * s.gap - tol && gap <= 2.5 * s.gap + tol;
+      const linear = Math.abs(gap - INITIAL_RTO_MS) <= tol && Math.abs(s.gap - INITIAL_RTO_MS) <= tol;
+      if (doubled || linear) {
+        if (doubled) s.doubled = true;
+        // two doublings in a row, or three gaps on the timer's schedule with at least the linear 1 s steps
+        if (++s.streak >= (s.doubled ? 2 : 3)) s.backoff = true;
       } else {
         s.streak = 0;
+        s.doubled = false;
       }
     }
     s.gap = gap;
@@ -826,7 +840,7 @@ class ClassifierCore implements Classifier {
       r = `${f.client} probed ${n} distinct closed ${f.proto.toUpperCase()} port${n === 1 ? '' : 's'} on ${f.server}: port scan — evidence of probing, never a reason to open a port`;
     }
     const syn = f.syn;
-    if (syn?.backoff) r += `; SYN retransmitted with growing gaps (TCP backoff): a real client kept waiting on this port`;
+    if (syn?.backoff) r += `; SYN retransmitted on TCP's retransmission timer (1 s steps, then doubling gaps): a real client kept waiting on this port`;
     else if (syn !== null && syn.retransmits > 0 && f.verdict === 'genuine-block') r += `; SYN retransmitted ${syn.retransmits}×`;
     if (f.ctInvalid > 0) r += `; corroborated by ${f.ctInvalid} conntrack INVALID line${f.ctInvalid === 1 ? '' : 's'} (${f.ctReason ?? ''})`;
     if (f.persistent) {

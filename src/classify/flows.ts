@@ -102,10 +102,13 @@ export interface SynTrack {
   port: number;
   last: number;
   gap: number;
+  /** gaps in a row on TCP's retransmission schedule */
   streak: number;
+  /** one of them doubled the one before */
+  doubled: boolean;
   /** SYNs repeated from the same client port */
   retransmits: number;
-  /** gaps grew like TCP's exponential backoff: a real client waiting on this port */
+  /** gaps followed TCP's retransmission timer (1 s steps, then doubling): a real client waiting on this port */
   backoff: boolean;
   /** distinct client ports seen on SYNs (connection attempts) */
   attempts: number;

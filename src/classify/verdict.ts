@@ -36,6 +36,8 @@ export type RuleId =
   | 'tcp-ambiguous-ports'
   | 'udp-to-service'
   | 'udp-from-service'
+  | 'udp-reply-to-named-port'
+  | 'udp-same-port'
   | 'udp-from-low-range'
   | 'udp-to-port'
   | 'udp-ambiguous-ports'
@@ -182,6 +184,8 @@ export function judge(e: Packet, ctx: VerdictContext, out: Judgement): Judgement
   }
   return set(out, 'genuine-block', 'ip-protocol');
 }
+
+const DHCP_SERVER_PORT = 67;
 
 /** How a packet was addressed (see {@link castOf}). */
 export const CAST_UNICAST = 0;
@@ -335,13 +339,28 @@ function judgeUdp(
     if (cast !== CAST_UNICAST) return lanChatter(out, cast, CHATTER_UDP.get(dpt));
   }
   // UDP has no flags: ports decide. A datagram to a known service is a new flow (VXLAN, WireGuard and NTP use the
-  // same port on both ends, so "to a service" wins over "from a service").
+  // same port on both ends, so "to a service" wins over "from a service") — unless it comes from a privileged port to
+  // a port in the ephemeral range: a server's answer to a client port the kernel picked, which a catalog happens to
+  // name too (Linux hands DNS clients 51820 or 51871 as readily as any other port of 32768-60999). NodePorts lie
+  // outside the range and stay services.
   if (dSvc !== undefined) {
-    out.probe = true;
+    if (spt < 1024 && dSvc !== NODEPORT && inRange(dpt, ctx.ephemeral)) {
+      out.server = 'src';
+      out.service = sSvc;
+      return set(out, 'conntrack-loss', 'udp-reply-to-named-port');
+    }
     out.service = dSvc ;
+    // The same privileged port on both ends (NTP's 123, DNS's 53, IKE's 500): a request to this host and the answer
+    // to its own request look alike. Not DHCP's 67: a relay agent forwards clients' requests from 67 to a server's
+    // 67 (RFC 1542), and a node the catalog makes a DHCP server is that server. Above 1024 (VXLAN, WireGuard,
+    // Geneve) peers talk to each other on the one port, and a drop is the tunnel refused.
+    if (spt === dpt && dpt < 1024 && dpt !== DHCP_SERVER_PORT) return set(out, 'undetermined', 'udp-same-port');
+    out.probe = true;
     return set(out, 'genuine-block', 'udp-to-service');
   }
-  if ((sSvc !== undefined || spt < 1024) && dpt >= 1024) {
+  // From a service to a port ≥ 1024, or from a catalogued service to a privileged port no catalog names (NFS and
+  // rpcbind clients bind reserved ports below 1024): a reply.
+  if (((sSvc !== undefined || spt < 1024) && dpt >= 1024) || (sSvc !== undefined && sSvc !== NODEPORT && spt !== dpt)) {
     out.server = 'src';
     out.service = sSvc ;
     return set(out, 'conntrack-loss', 'udp-from-service');
@@ -406,8 +425,9 @@ const ICMP6_ERROR_NAMES: Record<number, string> = {
   1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 4: 'parameter problem',
 };
 
+/** `addr:port (service)`; an IPv6 address in brackets (RFC 5952 §6), else its last group reads as the port. */
 function endpoint(addr: string | undefined, port: number | undefined, svc: string | undefined): string {
-  const a = addr ?? '?';
+  const a = addr === undefined ? '?' : port !== undefined && addr.includes(':') ? `[${addr}]` : addr;
   return port === undefined ? a : svc ? `${a}:${port} (${svc})` : `${a}:${port}`;
 }
 
@@ -443,7 +463,7 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
     case 'no-ports':
       return `${e.proto ?? 'packet'} without ports (truncated or malformed): cannot classify`;
     case 'port-zero':
-      return `${e.proto} with port 0 (${src}:${e.spt} to ${e.dpt}): malformed or crafted, never a real connection`;
+      return `${e.proto} with port 0 (${endpoint(src, e.spt, undefined)} to ${e.dpt}): malformed or crafted, never a real connection`;
     case 'tcp-syn':
       return dSvc === NODEPORT
         ? `SYN from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to}): new connection to a NodePort service refused by the ruleset`
@@ -459,15 +479,17 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
     case 'tcp-from-service':
       return `${ft} from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: ${tcpStory(j.flags)}`;
     case 'tcp-to-service':
-      return `${ft} from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: mid-connection packet to a service (not SYN), ${tcpStory(j.flags)}`;
+      // A port rule that ignores the state (the seeds' `-p tcp --dport 9345 -j ACCEPT`) lets such a packet through
+      // whatever conntrack knows: logged, it says the port's rule is missing (as the seed's "unrecognized DPT" does)
+      return `${ft} from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: mid-connection packet to a service (not SYN), ${tcpStory(j.flags)}${dSvc !== undefined && dSvc !== NODEPORT ? ` — a rule accepting ${e.dpt} whatever the connection's state (as the seeds' port rules do) would have let it through: check that this node has one` : ''}`;
     case 'tcp-both-services':
-      return `${ft} from ${src}:${e.spt} to ${e.dpt}: both ports look like services, taking ${j.server === 'src' ? e.spt : e.dpt} as the server; not SYN: ${tcpStory(j.flags)}`;
+      return `${ft} from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: both ports look like services, taking ${j.server === 'src' ? e.spt : e.dpt} as the server; not SYN: ${tcpStory(j.flags)}`;
     case 'tcp-from-low-range':
-      return `${ft} from ${src}:${e.spt} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but not SYN and the destination looks like a client port — likely ${tcpStory(j.flags)}`;
+      return `${ft} from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but not SYN and the destination looks like a client port — likely ${tcpStory(j.flags)}`;
     case 'tcp-to-low-range':
-      return `${ft} from ${src}:${e.spt} (in the ephemeral range ${eph}) to ${e.dpt}: no known service, but not SYN and the source looks like a client port — likely ${tcpStory(j.flags)}`;
+      return `${ft} from ${endpoint(src, e.spt, undefined)} (in the ephemeral range ${eph}) to ${e.dpt}: no known service, but not SYN and the source looks like a client port — likely ${tcpStory(j.flags)}`;
     case 'tcp-ambiguous-ports':
-      return `${ft} from ${src}:${e.spt} to ${e.dpt}: not SYN, but neither port is a known service and both are ${inRange(e.spt ?? 0, ctx.ephemeral) ? `in the ephemeral range ${eph}` : `outside the ephemeral range ${eph}`}: cannot tell which side is the server`;
+      return `${ft} from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: not SYN, but neither port is a known service and both are ${inRange(e.spt ?? 0, ctx.ephemeral) ? `in the ephemeral range ${eph}` : `outside the ephemeral range ${eph}`}: cannot tell which side is the server`;
     case 'udp-to-service':
       return dSvc === NODEPORT
         ? `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to}): datagram to a NodePort service refused by the ruleset`
@@ -475,13 +497,17 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
           ? `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram refused by the ruleset — a service that listens on loopback only: never open it to other hosts; find out why ${src} sends to it`
           : `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram to a known service refused by the ruleset — the rule is missing`;
     case 'udp-from-service':
-      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own request whose conntrack state was lost (or expired)`;
+      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}${(e.dpt ?? 0) < 1024 ? ' (a privileged port no known service uses: a reserved client port)' : ''}: reply to our own request whose conntrack state was lost (or expired)`;
+    case 'udp-reply-to-named-port':
+      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own request whose conntrack state was lost (or expired) — a catalog names ${e.dpt} too (${ctx.services(j.proto, e.dpt ?? 0) ?? '?'}), but it lies in the ephemeral range ${eph} client ports are picked from, and a datagram from a privileged port is a server's answer`;
+    case 'udp-same-port':
+      return `UDP from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: the same privileged port on both ends, so a request and its answer look alike — if this host serves ${dSvc ?? 'it'}, the rule is missing; if it only asks, this is the answer to its own request, whose conntrack state was lost`;
     case 'udp-from-low-range':
-      return `UDP from ${src}:${e.spt} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but the destination looks like our client port — likely a reply whose conntrack state was lost`;
+      return `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but the destination looks like our client port — likely a reply whose conntrack state was lost`;
     case 'udp-to-port':
       return `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: datagram refused by the ruleset, to a port no known service uses`;
     case 'udp-ambiguous-ports':
-      return `UDP from ${src}:${e.spt} to ${e.dpt}: neither port is a known service and both are in the ephemeral range ${eph}: cannot tell request from reply`;
+      return `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: neither port is a known service and both are in the ephemeral range ${eph}: cannot tell request from reply`;
     case 'icmp-echo-request':
       return `${j.service} request from ${src} to ${dst}: ping refused by the ruleset (most rulesets allow ICMP)`;
     case 'icmp-echo-reply':
@@ -494,7 +520,7 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
       const name = (v6 ? ICMP6_ERROR_NAMES[t] : ICMP_ERROR_NAMES[t]) ?? `type ${t}`;
       const what = `${v6 ? 'ICMPv6' : 'ICMP'} ${name} (code ${e.icmp?.code ?? '?'}) from ${src}`;
       const inner = e.icmp?.inner;
-      const about = inner ? ` about ${inner.proto ?? 'a packet'} ${inner.srcShort ?? inner.src ?? '?'}${inner.spt !== undefined ? `:${inner.spt}` : ''} → ${inner.dstShort ?? inner.dst ?? '?'}${inner.dpt !== undefined ? `:${inner.dpt}` : ''}` : '';
+      const about = inner ? ` about ${inner.proto ?? 'a packet'} ${endpoint(inner.srcShort ?? inner.src, inner.spt, undefined)} → ${endpoint(inner.dstShort ?? inner.dst, inner.dpt, undefined)}` : '';
       const pmtu = (!v6 && t === 3 && e.icmp?.code === 4) || (v6 && t === 2) ? ' — dropping it breaks path MTU discovery' : '';
       if (j.rule === 'icmp-error-own') return `${what}${about}: ICMP error about our own packet, its RELATED conntrack state was lost${pmtu}`;
       if (j.rule === 'icmp-error-foreign') return `${what}${about}: the quoted packet is not from ${dst}, so this is not about our own traffic`;

@@ -31,7 +31,9 @@ function stepLine(s: TraceStep): string {
 export function formatTrace(r: TraceResult, opts: { verbose?: boolean } = {}): string[] {
   const p = r.packet;
   const lines: string[] = [];
-  const ports = p.dpt !== undefined ? `${p.src ?? '?'}:${p.spt ?? '?'} -> ${p.dst ?? '?'}:${p.dpt}` : `${p.src ?? '?'} -> ${p.dst ?? '?'}`;
+  // an IPv6 address in brackets before its port (RFC 5952 §6)
+  const at = (a: string | undefined) => (a === undefined ? '?' : a.includes(':') ? `[${a}]` : a);
+  const ports = p.dpt !== undefined ? `${at(p.src)}:${p.spt ?? '?'} -> ${at(p.dst)}:${p.dpt}` : `${p.src ?? '?'} -> ${p.dst ?? '?'}`;
   const extra = [p.flags?.join(','), p.icmpType !== undefined ? `type ${p.icmpType}` : undefined].filter((x) => x !== undefined && x !== '');
   lines.push(escapeText(`packet   IPv${p.family} ${(p.proto ?? '?').toUpperCase()} ${ports} IN=${p.in} OUT=${p.out}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`));
   lines.push(`hooks    ${r.hooks.join(' -> ')}`);

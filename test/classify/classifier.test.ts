@@ -190,11 +190,20 @@ describe('SYN retransmission backoff', () => {
     const lines = [0, 1, 3, 7, 15].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240), { len: 60 }));
     const f = run(lines).summary.flows[0]!;
     expect(f).toMatchObject({ verdict: 'genuine-block', attempts: 1, retransmits: 4, backoff: true });
-    expect(f.reason).toContain('TCP backoff');
+    expect(f.reason).toContain("on TCP's retransmission timer");
   });
 
-  it('does not call a steady 1 s retry loop, or SYNs from new ports, backoff', () => {
-    const steady = [0, 1, 2, 3, 4].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240)));
+  it('detects the 1 s steps current Linux takes first (tcp_syn_linear_timeouts), with or without the doubling after', () => {
+    // gaps of 1, 1, 1, 1, 1, 2 s, as Linux 6.18 sent them (fixtures/kernel/classify/captures/syn_backoff4.kmsg)
+    const linear = [0, 1, 2, 3, 4].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240)));
+    expect(run(linear).summary.flows[0]).toMatchObject({ retransmits: 4, backoff: true });
+    expect(run(linear.slice(0, 3)).summary.flows[0]).toMatchObject({ retransmits: 2, backoff: false });
+    const then = [0, 1, 2, 3, 4, 6, 10].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51515, 2380, 'SYN', 64240)));
+    expect(run(then).summary.flows[0]).toMatchObject({ retransmits: 6, backoff: true });
+  });
+
+  it('does not call a steady 5 s retry loop, or SYNs from new ports, backoff', () => {
+    const steady = [0, 5, 10, 15, 20].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240)));
     expect(run(steady).summary.flows[0]).toMatchObject({ retransmits: 4, backoff: false });
     const newPorts = [0, 1, 3, 7].map((s, i) => hv(at(s), 'harvester3', B, ME, tcp(51514 + i, 2380, 'SYN', 64240)));
     expect(run(newPorts).summary.flows[0]).toMatchObject({ attempts: 4, retransmits: 0, backoff: false });

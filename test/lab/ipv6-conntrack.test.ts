@@ -65,7 +65,7 @@ it('IPv6: ACK PSH after a conntrack flush is conntrack loss; a SYN to a closed p
         // the kernel's own flag words on these packets: data or teardown of the flushed connection
         expect(r.event.flags).toContain('ACK');
         expect(x.verdict).toBe('conntrack-loss');
-        expect(x.reason).toContain(`from ${peer6}:2379 (etcd client) to ${ephemeral}`);
+        expect(x.reason).toContain(`from [${peer6}]:2379 (etcd client) to ${ephemeral}`);
       }
       const f = x.flow!;
       const key = `${f.proto} ${f.server}:${f.serverPort} ← ${f.client}`;
