@@ -8,7 +8,7 @@ import { UsageError } from '../cli/errors.js';
 import { ISO_END_MS, isoRepresentable } from '../parse/time.js';
 import { classifierOptionsSchema, type ClassifierOptions, type ClassifierOptionsInput } from './options.js';
 import { catalogServiceLookup, type ServiceLookup } from './services.js';
-import { Flow, FlowTable, MONO, PortSet, SEQ, WALL, flowKey, own, verdictRank, type WindowMarks } from './flows.js';
+import { Flow, FlowTable, MONO, PortBitmaps, PortSet, SEQ, WALL, flowKey, own, verdictRank, type WindowMarks } from './flows.js';
 import { ScanDetector } from './scan.js';
 import {
   FLAG_ACK,
@@ -90,6 +90,8 @@ export interface FlowSummary {
   attempts?: number;
   /** scan flows: distinct destination ports */
   ports?: number;
+  /** `ports` is a lower bound: the flow probed more ports than a set without a bitmap holds (PortBitmaps) */
+  portsAtLeast?: true;
   window?: WindowMarks;
   /** conntrack INVALID lines corroborating this flow, and the kernel's last reason */
   ctInvalid?: number;
@@ -190,6 +192,9 @@ export interface ClassifierDeps {
   /** service names by port; the role catalog (with the built-in table as fallback) when absent */
   services?: ServiceLookup;
 }
+
+/** Scan flows that may count past 256 distinct ports at once (see PortBitmaps). */
+const MAX_PORT_BITMAPS = 4096;
 
 /** TCP's initial retransmission timeout (RFC 6298 §2.1; TCP_TIMEOUT_INIT in Linux). */
 const INITIAL_RTO_MS = 1000;
@@ -313,6 +318,8 @@ class ClassifierCore implements Classifier {
   private readonly j = emptyJudgement();
   private readonly table: FlowTable;
   private readonly scan: ScanDetector<Flow>;
+  /** the scan flows' port bitmaps, bounded (PortBitmaps): 4096 × 8 KB = 32 MB at most */
+  private readonly portBitmaps = new PortBitmaps(MAX_PORT_BITMAPS);
   private readonly counts = zeroCounts();
   private readonly winCounts: { before: VerdictCounts; during: VerdictCounts; after: VerdictCounts } | null;
   private readonly pendingCt = new Map<string, { count: number; reason: string }>();
@@ -348,6 +355,7 @@ class ClassifierCore implements Classifier {
     );
     this.table.onRemove = (f) => {
       if (f.probe) this.scan.forget(f.clientId, f);
+      f.portSet?.release(this.portBitmaps);
     };
     this.winCounts = options.window ? { before: zeroCounts(), during: zeroCounts(), after: zeroCounts() } : null;
   }
@@ -478,7 +486,7 @@ class ClassifierCore implements Classifier {
       verdict = 'scan';
       this.scan.observe(clientId, serverPort ?? 0, false, t, undefined, clock);
       const f = this.scanAggregate(e.host, j.proto, server, client, t, clock, this.wallOrNull(), e.mono, e.line, e.file, j.rule, (changes ??= []), clientId);
-      if (serverPort !== null) f.addPort(serverPort);
+      if (serverPort !== null) f.addPort(serverPort, this.portBitmaps);
       flow = f;
     } else {
       let f: Flow | undefined;
@@ -503,7 +511,7 @@ class ClassifierCore implements Classifier {
         if (became !== null) {
           verdict = 'scan';
           flow = this.foldScanner(became, f, e, j, server, client, t, clock, (changes ??= []));
-          if (serverPort !== null) flow.addPort(serverPort);
+          if (serverPort !== null) flow.addPort(serverPort, this.portBitmaps);
         }
       }
     }
@@ -596,7 +604,7 @@ class ClassifierCore implements Classifier {
     }
     for (const g of fold) {
       const agg = this.scanAggregate(g.host, g.proto, g.server, g.client, g.firstSeen, g.clock, g.firstTs, g.firstMono, g.firstLine, g.file, g.rule, changes);
-      mergeInto(agg, g);
+      mergeInto(agg, g, this.portBitmaps);
       this.table.detach(g);
     }
     return this.scanAggregate(e.host, j.proto, server, client, t, clock, this.wallOrNull(), e.mono, e.line, e.file, j.rule, changes);
@@ -837,7 +845,7 @@ class ClassifierCore implements Classifier {
     let r = this.reasonOf(f);
     if (f.verdict === 'scan' && f.serverPort === null) {
       const n = f.portSet?.size ?? 0;
-      r = `${f.client} probed ${n} distinct closed ${f.proto.toUpperCase()} port${n === 1 ? '' : 's'} on ${f.server}: port scan — evidence of probing, never a reason to open a port`;
+      r = `${f.client} probed ${n}${f.portSet?.saturated === true ? '+' : ''} distinct closed ${f.proto.toUpperCase()} port${n === 1 ? '' : 's'} on ${f.server}: port scan — evidence of probing, never a reason to open a port`;
     }
     const syn = f.syn;
     if (syn?.backoff) r += `; SYN retransmitted on TCP's retransmission timer (1 s steps, then doubling gaps): a real client kept waiting on this port`;
@@ -913,7 +921,10 @@ class ClassifierCore implements Classifier {
       o.retransmits = f.syn.retransmits;
       o.backoff = f.syn.backoff;
     }
-    if (f.portSet !== null) o.ports = f.portSet.size;
+    if (f.portSet !== null) {
+      o.ports = f.portSet.size;
+      if (f.portSet.saturated) o.portsAtLeast = true;
+    }
     if (f.window !== null) o.window = { ...f.window };
     if (f.ctInvalid > 0) {
       o.ctInvalid = f.ctInvalid;
@@ -940,7 +951,7 @@ function reclock(f: Flow, t: number, clock: number, boot: number | undefined): v
 }
 
 /** Adds flow `g`'s packets, span, ports, flags and marks to scan flow `agg`. */
-function mergeInto(agg: Flow, g: Flow): void {
+function mergeInto(agg: Flow, g: Flow, pool: PortBitmaps): void {
   agg.count += g.count;
   if (g.clock === agg.clock) {
     if (g.firstSeen < agg.firstSeen) {
@@ -957,7 +968,7 @@ function mergeInto(agg: Flow, g: Flow): void {
   if (g.lastTs !== null && (agg.lastTs === null || g.lastTs > agg.lastTs)) agg.lastTs = g.lastTs;
   if (g.firstMono !== null && (agg.firstMono === null || g.firstMono < agg.firstMono)) agg.firstMono = g.firstMono;
   if (g.lastMono !== null && (agg.lastMono === null || g.lastMono > agg.lastMono)) agg.lastMono = g.lastMono;
-  if (g.serverPort !== null) agg.addPort(g.serverPort);
+  if (g.serverPort !== null) agg.addPort(g.serverPort, pool);
   if (g.proto === 'tcp') {
     const fl = g.flagCounts();
     for (let i = 0; i < fl.length; i += 2) agg.addFlags(fl[i]!, fl[i + 1]!);

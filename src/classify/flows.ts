@@ -33,8 +33,19 @@ export function own(s: string): string {
   return (' ' + s).slice(1);
 }
 
-/** Ports listed one by one up to this many; beyond, a bitmap of all 65536. */
-const PORT_LIST_MAX = 64;
+/** Ports listed one by one up to this many (at most 1 KB); beyond, a bitmap of all 65536 (8 KB). */
+const PORT_LIST_MAX = 256;
+
+/**
+ * The bitmaps the port sets of one classifier may hold at once. Without a bound, flows that each probe a few hundred
+ * ports (a distributed scan) held 8 KB each: 1.1 GB under the default flow cap. A set that finds none free stays a
+ * list and stops counting at PORT_LIST_MAX ({@link PortSet.saturated}); a set gives its bitmap back when its flow
+ * leaves the table.
+ */
+export class PortBitmaps {
+  used = 0;
+  constructor(readonly max: number) {}
+}
 
 /**
  * Distinct ports (0–65535) a scan flow probed. A short list while few (most scan flows), then an 8 KB bitmap: a
@@ -44,13 +55,20 @@ export class PortSet {
   private list: Int32Array | null = new Int32Array(8);
   private bits: Int32Array | null = null;
   private n = 0;
+  private full = false;
 
-  /** Ports held. */
+  /** Ports held (a lower bound when {@link saturated}). */
   get size(): number {
     return this.n;
   }
 
-  add(port: number): void {
+  /** More ports came than the list holds and no bitmap was free: {@link size} is a lower bound. */
+  get saturated(): boolean {
+    return this.full;
+  }
+
+  /** Adds a port; a bitmap, when the list is full, comes from `pool` (none: always granted). */
+  add(port: number, pool?: PortBitmaps): void {
     const bits = this.bits;
     if (bits !== null) {
       const w = port >>> 5;
@@ -65,6 +83,13 @@ export class PortSet {
     const n = this.n;
     for (let i = 0; i < n; i++) if (list[i] === port) return;
     if (n === PORT_LIST_MAX) {
+      if (pool !== undefined) {
+        if (pool.used >= pool.max) {
+          this.full = true;
+          return;
+        }
+        pool.used++;
+      }
       const all = new Int32Array(2048);
       for (let i = 0; i < n; i++) all[list[i]! >>> 5]! |= 1 << (list[i]! & 31);
       all[port >>> 5]! |= 1 << (port & 31);
@@ -86,6 +111,14 @@ export class PortSet {
     if (this.bits !== null) return (this.bits[port >>> 5]! & (1 << (port & 31))) !== 0;
     for (let i = 0; i < this.n; i++) if (this.list![i] === port) return true;
     return false;
+  }
+
+  /** Gives a bitmap taken from `pool` back (the flow left the table). */
+  release(pool: PortBitmaps): void {
+    if (this.bits === null) return;
+    pool.used--;
+    this.bits = null;
+    this.list = new Int32Array(0);
   }
 }
 
@@ -281,8 +314,8 @@ export class Flow {
   }
 
   /** Records a destination port on a scan flow. */
-  addPort(port: number): void {
-    (this.portSet ??= new PortSet()).add(port);
+  addPort(port: number, pool?: PortBitmaps): void {
+    (this.portSet ??= new PortSet()).add(port, pool);
   }
 }
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { loadRuleset } from './trace.js';
-import { readResults } from './read-loop.js';
+import { readResults, signalController } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
@@ -247,14 +247,10 @@ export const suggestCommand: Command = async (argv, io) => {
     await writeLines(io.stdout, SUGGEST_USAGE);
     return 0;
   }
-  const ac = new AbortController();
-  const onSignal = () => ac.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const { controller, dispose } = signalController();
   try {
-    return await runSuggest(opts, io, ac.signal);
+    return await runSuggest(opts, io, controller.signal);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    dispose();
   }
 };

@@ -49,6 +49,7 @@ export function flowSummaryJson(o: FlowSummary): string {
   if (o.retransmits !== undefined) t += `,"retransmits":${o.retransmits}`;
   if (o.backoff !== undefined) t += `,"backoff":${o.backoff}`;
   if (o.ports !== undefined) t += `,"ports":${o.ports}`;
+  if (o.portsAtLeast === true) t += ',"portsAtLeast":true';
   if (o.window !== undefined) t += `,"window":{"before":${o.window.before},"during":${o.window.during},"after":${o.window.after}}`;
   if (o.ctInvalid !== undefined) t += `,"ctInvalid":${o.ctInvalid}`;
   if (o.ctReason !== undefined) t += `,"ctReason":${jsonString(o.ctReason)}`;

@@ -4,7 +4,8 @@
  */
 import { createClassifier } from '../classify/classifier.js';
 import type { AnalyzeSummary, ClassifierDeps, Observation } from '../classify/classifier.js';
-import { flowKey } from '../classify/flows.js';
+import { flowKey, verdictRank } from '../classify/flows.js';
+import type { Verdict } from '../classify/verdict.js';
 import type { ClassifierOptionsInput } from '../classify/options.js';
 import type { DropEvent, LineResult, Packet } from '../parse/event.js';
 import type { SuggestFlow } from './suggest.js';
@@ -24,6 +25,8 @@ export const MAX_SAMPLE_CHARS = 1024;
 interface Sample {
   lines: string[];
   event: DropEvent;
+  /** the verdict of the packet that gave `event` */
+  verdict: Verdict;
 }
 
 export interface FlowCollector {
@@ -72,7 +75,7 @@ export function createFlowCollector(
     if (s === undefined || (s === NOISE_FULL && !noise)) {
       let got = kept.get(f.key);
       if (got === undefined && (noise ? keptNoise < MAX_SAMPLED_NOISE_FLOWS : keptOther < MAX_SAMPLED_FLOWS)) {
-        got = { lines: [], event: event() };
+        got = { lines: [], event: event(), verdict: c.verdict };
         kept.set(f.key, got);
         if (noise) keptNoise++;
         else keptOther++;
@@ -81,7 +84,16 @@ export function createFlowCollector(
       f.ext = s;
     }
     if (s === null || s === NOISE_FULL) return;
-    if (s.lines.length < perFlow) {
+    // A flow whose packets rank higher than its sampled ones (a missing rule's SYNs after the lost connections'
+    // ACKs, in the same flow) is sampled anew from this packet: its evidence, and the event traced through
+    // --ruleset, are what made it a block — a SYN, not an ACK that conntrack forgot.
+    const rank = verdictRank(c.verdict);
+    if (rank > verdictRank(s.verdict)) {
+      s.lines = [];
+      s.event = event();
+      s.verdict = c.verdict;
+    }
+    if (s.lines.length < perFlow && rank === verdictRank(s.verdict)) {
       const line = typeof text === 'string' ? text : text();
       s.lines.push(line.length > MAX_SAMPLE_CHARS ? `${line.slice(0, MAX_SAMPLE_CHARS)}…` : line);
     }

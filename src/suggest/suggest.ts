@@ -480,7 +480,9 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
   const byRP = new Map<string, PortGroup[]>();
   for (const g of groups.values()) {
     const k = `${g.role}|${g.proto}`;
-    byRP.set(k, [...(byRP.get(k) ?? []), g]);
+    const list = byRP.get(k);
+    if (list === undefined) byRP.set(k, [g]);
+    else list.push(g);
   }
   const merged: { role: string; proto: string; from: number | null; to: number | null; parts: PortGroup[] }[] = [];
   for (const list of byRP.values()) {
@@ -636,6 +638,18 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       if (off.length > 0) {
         const eg = [...new Set(off.map((f) => f.event!.spt!))].slice(0, 5).join(', ');
         s.notes.push(`${off.length} flow${off.length === 1 ? '' : 's'} came from source port${off.length === 1 ? '' : 's'} ${eg}, not ${s.sourcePort} as "${service}" does: this rule does not admit ${off.length === 1 ? 'it' : 'them'}; find out what sent ${off.length === 1 ? 'it' : 'them'}`);
+      }
+    }
+    // Datagrams that all came from a privileged port (DNS's 53, NTP's 123) to a port that is no client port by the
+    // ephemeral range (a NodePort): answers to this node's own requests, if it asked from there (a widened
+    // ip_local_port_range, source NAT) — the verdict follows the ports, the operator should know the doubt.
+    if (s.sourcePort === undefined && (m.proto === 'udp' || m.proto === 'udplite')) {
+      const from = flowsOf.map((f) => f.event?.spt);
+      const fromPrivileged = (p: number | undefined) => p !== undefined && p < 1024 && !flowsOf.some((f) => f.serverPort === p);
+      if (from.length > 0 && from.every(fromPrivileged)) {
+        const eg = [...new Set(from)].slice(0, 5).join(', ');
+        s.notes.push(`the datagrams sampled came from port ${eg}: if this node sent requests from ${portsText(ports)} (a widened ip_local_port_range, source NAT), these are answers whose conntrack state was lost — check before opening`);
+        if (s.confidence === 'high') s.confidence = 'medium';
       }
     }
     if (native?.handle !== undefined) s.insertHandle = native.handle;

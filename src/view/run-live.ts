@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ReadStream, isatty } from 'node:tty';
 import type { CliIO } from '../cli/io.js';
-import { readResults } from '../cli/read-loop.js';
+import { readResults, twoStepSignal } from '../cli/read-loop.js';
 import { createClassifier, type Classifier, type ClassifyResult } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import { suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
@@ -257,8 +257,9 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   const stop = new AbortController();
   // `on`, not `once`: Ink's signal-exit re-raises a signal when it finds itself the last listener, and a `once`
-  // listener is removed before signal-exit's runs — the process would die without its summary
-  const onSignal = (): void => stop.abort();
+  // listener is removed before signal-exit's runs — the process would die without its summary. A second signal
+  // exits at once (twoStepSignal).
+  const onSignal = twoStepSignal(() => stop.signal.aborted, () => stop.abort());
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const dispose = (): void => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FlowTable, IntMap, PortSet, StringIds, flowKey, ipv4Bits } from '../../src/classify/flows.js';
+import { FlowTable, IntMap, PortBitmaps, PortSet, StringIds, flowKey, ipv4Bits } from '../../src/classify/flows.js';
 import type { Verdict } from '../../src/classify/verdict.js';
 
 describe('IntMap', () => {
@@ -56,7 +56,7 @@ describe('PortSet', () => {
   it('holds what a Set holds, through the switch from list to bitmap (property)', () => {
     const port = fc.oneof(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 65535 }));
     fc.assert(
-      fc.property(fc.array(port, { maxLength: 400 }), (ports) => {
+      fc.property(fc.array(port, { maxLength: 700 }), (ports) => {
         const p = new PortSet();
         const ref = new Set<number>();
         for (const x of ports) {
@@ -68,6 +68,24 @@ describe('PortSet', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('takes bitmaps from a bounded pool: past it, a set stays a list of 256 and says its count is a lower bound', () => {
+    const pool = new PortBitmaps(2);
+    const sets = [new PortSet(), new PortSet(), new PortSet()];
+    for (const p of sets) for (let x = 0; x < 300; x++) p.add(1000 + x, pool);
+    expect(sets.map((p) => [p.size, p.saturated])).toEqual([[300, false], [300, false], [256, true]]);
+    expect(pool.used).toBe(2);
+    // sets of up to 256 ports never take one
+    const small = new PortSet();
+    for (let x = 0; x < 256; x++) small.add(x, pool);
+    expect([small.size, small.saturated, pool.used]).toEqual([256, false, 2]);
+    // a set whose flow left gives its bitmap back, and the next set may count on
+    sets[0]!.release(pool);
+    expect(pool.used).toBe(1);
+    const next = new PortSet();
+    for (let x = 0; x < 300; x++) next.add(x, pool);
+    expect([next.size, next.saturated, pool.used]).toEqual([300, false, 2]);
   });
 
   it('counts every port once, all 65536 of them', () => {
