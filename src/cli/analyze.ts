@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { LIVE_INPUT_FLAGS, checkPlatformRoles, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs, must, hostRolesOf } from './options.js';
-import { readResults, signalController } from './read-loop.js';
+import { readResults, reportSourceErrors, signalController } from './read-loop.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
@@ -268,6 +268,8 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   };
 
   const prefixesSeen = new Map<string, number>();
+  // a file that fails mid-read (a truncated gzip) is reported and the others still read: the summary covers what was
+  const sourceErrors = reportSourceErrors(io.stderr);
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   if (signal?.aborted) stop.abort();
@@ -276,7 +278,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     // each result is classified as soon as it is parsed; the batches only pace flushing. Lines the scanner read are
     // classified as packets: --summary only counts them, --json prints the scanner's JSON plus the verdict, and the
     // human output builds the event only of a packet that changed a flow (the lines it prints)
-    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle, prefixes: opts.prefixes, prefixesSeen };
+    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each: handle, prefixes: opts.prefixes, prefixesSeen, onSourceError: sourceErrors.onSourceError };
     const how =
       opts.summaryOnly ? { ...read, packets: (p: Packet) => void classifier.count(p) }
       : jsonWriter !== undefined ? { ...read, jsonPackets: (p: Packet, json: Uint8Array) => jsonWriter.packet(classifier.classifyPacket(p), json) }
@@ -297,7 +299,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   if (shownIssues < totals.issues && !opts.json) {
     io.stderr.write(`fwdiag: ${totals.issues} lines could not be fully parsed (${totals.issues - shownIssues} not shown)\n`);
   }
-  return 0;
+  return sourceErrors.failed() ? 1 : 0;
 }
 
 export const analyzeCommand: Command = async (argv, io) => {

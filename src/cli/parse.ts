@@ -5,7 +5,7 @@
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { LIVE_INPUT_FLAGS, prefixHelp, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, commandArgs } from './options.js';
-import { readResults, signalController } from './read-loop.js';
+import { readResults, reportSourceErrors, signalController } from './read-loop.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
 import type { NdjsonSink } from '../parse/parse-line.js';
@@ -103,8 +103,10 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
       else if (r.kind === 'issue' && opts.issues) out.text(issueToJson(r.issue, multi ? source.name : undefined));
     },
   });
+  // a file that fails mid-read (a truncated gzip) is reported, and the next one is read
+  const sourceErrors = reportSourceErrors(io.stderr);
   try {
-    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal, ndjson, prefixes: opts.prefixes }, totals)) {
+    for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: controller.signal, ndjson, prefixes: opts.prefixes, onSourceError: sourceErrors.onSourceError }, totals)) {
       if (out.pending === 0) continue;
       if (fd !== undefined) {
         flushSync();
@@ -121,7 +123,7 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
     dispose();
   }
   if (opts.stats) io.stderr.write(`${JSON.stringify({ stats: totals })}\n`);
-  return 0;
+  return sourceErrors.failed() ? 1 : 0;
 }
 
 export const parseCommand: Command = async (argv, io) => {

@@ -1,6 +1,8 @@
 import type { LineSource } from '../input/types.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { type NdjsonSink, createParser } from '../parse/parse-line.js';
+import { escapeControl } from '../output/escape.js';
+import { InputError } from './errors.js';
 import { heapTick } from './heap.js';
 
 /** What every way of reading takes. */
@@ -15,6 +17,26 @@ export interface ReadCommon {
   prefixes?: readonly string[] | undefined;
   /** the LOG prefixes seen and their lines, added to as each source ends (LineParser.prefixesSeen) */
   prefixesSeen?: Map<string, number> | undefined;
+  /**
+   * A source that fails while it is read (a truncated gzip, an I/O error) is handed here, and reading goes on with
+   * the next one: what it gave before counts. Without it, the error ends the read.
+   */
+  onSourceError?: ((error: InputError, source: LineSource) => void) | undefined;
+}
+
+/**
+ * The onSourceError of the commands: the error on stderr as a line of its own, now (the summary still follows);
+ * `failed()` tells whether one came, for the exit code.
+ */
+export function reportSourceErrors(stderr: { write(s: string): unknown }): { onSourceError: (e: InputError) => void; failed: () => boolean } {
+  let failed = false;
+  return {
+    onSourceError: (e) => {
+      failed = true;
+      stderr.write(`fwdiag: ${escapeControl(e.message)}\n`);
+    },
+    failed: () => failed,
+  };
 }
 
 /** Every result goes to `each` as soon as it is parsed, with its input line on demand (valid during the call). */
@@ -213,6 +235,9 @@ export async function* readResults(
           yield batch(none);
         }
       }
+    } catch (e) {
+      if (!(e instanceof InputError) || opts.onSourceError === undefined) throw e;
+      opts.onSourceError(e, source);
     } finally {
       if (opts.prefixesSeen !== undefined) {
         for (const [p, n] of parser.prefixesSeen()) opts.prefixesSeen.set(p, (opts.prefixesSeen.get(p) ?? 0) + n);

@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { InputError, UsageError } from './errors.js';
-import { readResults, signalController, type ReadCommon } from './read-loop.js';
+import { readResults, reportSourceErrors, signalController, type ReadCommon } from './read-loop.js';
 import { loadRuleset } from './trace.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import type { LineSource } from '../input/types.js';
@@ -244,8 +244,11 @@ async function* labelled(src: LineSource, opts: ReadCommon, totals: ParseCounter
 /** The report, built from validated options (exported for tests: no rendering, no output). */
 export async function buildReportFromInputs(
   opts: ReportCliOptions, io: CliIO, signal?: AbortSignal,
-  /** `events`: one log is read as events too, not packets (tests hold the two ways equal) */
-  internal: { events?: boolean } = {},
+  /**
+   * `events`: one log is read as events too, not packets (tests hold the two ways equal); `sourceErrors`: where a
+   * file that fails mid-read is reported (the report covers the rest)
+   */
+  internal: { events?: boolean; sourceErrors?: ReturnType<typeof reportSourceErrors> } = {},
 ): Promise<Report> {
   // roles and the ruleset are checked before the logs are read: a typo fails at once, not after a long read
   let suggestFn: SuggestFn | undefined;
@@ -289,7 +292,9 @@ export async function buildReportFromInputs(
   signal?.addEventListener('abort', onAbort, { once: true });
   if (signal?.aborted === true) stop.abort();
   const prefixesSeen = new Map<string, number>();
-  const ropts = { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes, prefixesSeen };
+  // a file that fails mid-read (a truncated gzip) is reported, the others still read; the exit code says so
+  const sourceErrors = internal.sourceErrors ?? reportSourceErrors(io.stderr);
+  const ropts = { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes, prefixesSeen, onSourceError: sourceErrors.onSourceError };
   /** The flow of `c` when its event is the first the suggestion engine may trace (then kept with keepFirst). */
   const firstOf = (c: Observation): Flow | undefined =>
     firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
@@ -366,7 +371,8 @@ export async function runReport(opts: ReportCliOptions, io: CliIO, signal?: Abor
     throw new UsageError('--format html writes a file: give -o FILE (or redirect stdout)');
   }
   guardOutput(io.stdout);
-  const report = await buildReportFromInputs(opts, io, signal);
+  const sourceErrors = reportSourceErrors(io.stderr);
+  const report = await buildReportFromInputs(opts, io, signal, { sourceErrors });
   const text = renderReport(report, opts.format);
   if (opts.output !== undefined) {
     try {
@@ -379,6 +385,7 @@ export async function runReport(opts: ReportCliOptions, io: CliIO, signal?: Abor
     await writeLines(io.stdout, text);
   }
   if (report.input.issues > 0) io.stderr.write(`fwdiag report: ${report.input.issues} line(s) could not be fully parsed\n`);
+  if (sourceErrors.failed()) return 1;
   return failed(report.verdict.level, opts.failOn) ? EXIT_FAIL_ON : 0;
 }
 

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { loadRuleset } from './trace.js';
-import { readResults, signalController } from './read-loop.js';
+import { readResults, reportSourceErrors, signalController } from './read-loop.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
@@ -195,11 +195,13 @@ export async function runSuggest(
   if (signal?.aborted === true) stop.abort();
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   const prefixesSeen = new Map<string, number>();
+  // a file that fails mid-read (a truncated gzip) is reported, the others still read; the exit code says so
+  const sourceErrors = reportSourceErrors(io.stderr);
   try {
     // each result is classified as it is parsed; its line is decoded only when kept as a sample
     const each = (r: LineResult, text: () => string) => collector.add(r, text);
     // lines the scanner reads come as packets: an event is built only for a flow's first sampled packet
-    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes, prefixesSeen };
+    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes, prefixesSeen, onSourceError: sourceErrors.onSourceError };
     const how = internal.events === true ? read : { ...read, packets: collector.addPacket };
     for await (const _ of readResults(sources, how, totals)) {
       // the batches only pace reading
@@ -237,7 +239,7 @@ export async function runSuggest(
     for (const w of out.warnings) io.stderr.write(`fwdiag suggest: warning: ${escapeControl(w)}\n`);
     await writeLines(io.stdout, out.text);
   }
-  return 0;
+  return sourceErrors.failed() ? 1 : 0;
 }
 
 export const suggestCommand: Command = async (argv, io) => {
