@@ -198,6 +198,11 @@ const MAX_PORT_BITMAPS = 4096;
 
 /** TCP's initial retransmission timeout (RFC 6298 §2.1; TCP_TIMEOUT_INIT in Linux). */
 const INITIAL_RTO_MS = 1000;
+/**
+ * The most 1 s steps in a row Linux sends a SYN at before it doubles: tcp_syn_linear_timeouts (4 by default) plus
+ * the first timeout — Linux 6.18 sent gaps of 1, 1, 1, 1, 1, 2, 4 s — and one for slack.
+ */
+const MAX_LINEAR_GAPS = 6;
 
 /** Most rare `PROTO=` values kept interned at once (protocol names are a small set; this only guards garbage). */
 const MAX_INTERNED = 1024;
@@ -800,12 +805,13 @@ class ClassifierCore implements Classifier {
    * That is a real client waiting.
    */
   private trackSyn(f: Flow, spt: number, t: number): void {
-    const s = (f.syn ??= { port: -1, last: 0, gap: 0, streak: 0, doubled: false, retransmits: 0, backoff: false, attempts: 0 });
+    const s = (f.syn ??= { port: -1, last: 0, gap: 0, streak: 0, doubled: false, linear: 0, retransmits: 0, backoff: false, attempts: 0 });
     if (spt !== s.port) {
       s.port = spt;
       s.gap = 0;
       s.streak = 0;
       s.doubled = false;
+      s.linear = 0;
       s.attempts++;
       s.last = t;
       return;
@@ -817,16 +823,23 @@ class ClassifierCore implements Classifier {
     if (s.gap > 0) {
       // syslog stamps have 1 s resolution: allow a second of slack
       const tol = t % 1000 === 0 ? 1000 : 150;
-      const doubled = gap > s.gap && gap >= 1.5 * s.gap - tol && gap <= 2.5 * s.gap + tol;
-      const linear = Math.abs(gap - INITIAL_RTO_MS) <= tol && Math.abs(s.gap - INITIAL_RTO_MS) <= tol;
-      if (doubled || linear) {
+      // Gaps below half the initial timeout are no timer's (a scanner's fixed source port, a burst); with 1 s
+      // stamps a 1 s step reads as exactly 1 s (a 2 s step is no linear one)
+      const timed = s.gap >= INITIAL_RTO_MS / 2;
+      const doubled = timed && gap > s.gap && gap >= 1.5 * s.gap - tol && gap <= 2.5 * s.gap + tol;
+      const linear = timed && Math.abs(gap - INITIAL_RTO_MS) <= (tol === 1000 ? 0 : tol) && Math.abs(s.gap - INITIAL_RTO_MS) <= (tol === 1000 ? 0 : tol);
+      if (linear) s.linear++;
+      if (doubled || (linear && s.linear <= MAX_LINEAR_GAPS)) {
         if (doubled) s.doubled = true;
         // two doublings in a row, or three gaps on the timer's schedule with at least the linear 1 s steps
         if (++s.streak >= (s.doubled ? 2 : 3)) s.backoff = true;
       } else {
         s.streak = 0;
         s.doubled = false;
+        // more 1 s steps in a row than Linux takes before doubling: a retry loop on a fixed port, not TCP's timer
+        if (linear) s.backoff = false;
       }
+      if (!linear) s.linear = 0;
     }
     s.gap = gap;
   }

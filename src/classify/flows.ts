@@ -79,7 +79,8 @@ export class PortSet {
       }
       return;
     }
-    let list = this.list!;
+    if (this.list === null) return; // released
+    let list = this.list;
     const n = this.n;
     for (let i = 0; i < n; i++) if (list[i] === port) return;
     if (n === PORT_LIST_MAX) {
@@ -109,16 +110,18 @@ export class PortSet {
 
   has(port: number): boolean {
     if (this.bits !== null) return (this.bits[port >>> 5]! & (1 << (port & 31))) !== 0;
-    for (let i = 0; i < this.n; i++) if (this.list![i] === port) return true;
+    const list = this.list;
+    if (list === null) return false; // released
+    for (let i = 0; i < this.n; i++) if (list[i] === port) return true;
     return false;
   }
 
-  /** Gives a bitmap taken from `pool` back (the flow left the table). */
+  /** Gives a bitmap taken from `pool` back (the flow left the table); the count stays, the set takes no more. */
   release(pool: PortBitmaps): void {
     if (this.bits === null) return;
     pool.used--;
     this.bits = null;
-    this.list = new Int32Array(0);
+    this.list = null;
   }
 }
 
@@ -139,6 +142,8 @@ export interface SynTrack {
   streak: number;
   /** one of them doubled the one before */
   doubled: boolean;
+  /** 1 s gaps in a row (Linux's linear timeouts) */
+  linear: number;
   /** SYNs repeated from the same client port */
   retransmits: number;
   /** gaps followed TCP's retransmission timer (1 s steps, then doubling): a real client waiting on this port */

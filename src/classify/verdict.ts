@@ -185,7 +185,10 @@ export function judge(e: Packet, ctx: VerdictContext, out: Judgement): Judgement
   return set(out, 'genuine-block', 'ip-protocol');
 }
 
-const DHCP_SERVER_PORT = 67;
+/** DHCP's and DHCPv6's server ports: relays send to them from the same port. */
+const DHCP_SERVER_PORTS: ReadonlySet<number> = new Set([67, 547]);
+/** rpcbind and NFS: UDP servers whose clients bind reserved ports (below 1024). */
+const RPC_SERVER_PORTS: ReadonlySet<number> = new Set([111, 2049]);
 
 /** How a packet was addressed (see {@link castOf}). */
 export const CAST_UNICAST = 0;
@@ -351,16 +354,17 @@ function judgeUdp(
     }
     out.service = dSvc ;
     // The same privileged port on both ends (NTP's 123, DNS's 53, IKE's 500): a request to this host and the answer
-    // to its own request look alike. Not DHCP's 67: a relay agent forwards clients' requests from 67 to a server's
-    // 67 (RFC 1542), and a node the catalog makes a DHCP server is that server. Above 1024 (VXLAN, WireGuard,
-    // Geneve) peers talk to each other on the one port, and a drop is the tunnel refused.
-    if (spt === dpt && dpt < 1024 && dpt !== DHCP_SERVER_PORT) return set(out, 'undetermined', 'udp-same-port');
+    // to its own request look alike. Not DHCP's 67 nor DHCPv6's 547: a relay agent forwards clients' requests from
+    // that port to a server's (RFC 1542, RFC 8415), and a node the catalog makes a DHCP server is that server. Above
+    // 1024 (VXLAN, WireGuard, Geneve) peers talk to each other on the one port, and a drop is the tunnel refused.
+    if (spt === dpt && dpt < 1024 && !DHCP_SERVER_PORTS.has(dpt)) return set(out, 'undetermined', 'udp-same-port');
     out.probe = true;
     return set(out, 'genuine-block', 'udp-to-service');
   }
-  // From a service to a port ≥ 1024, or from a catalogued service to a privileged port no catalog names (NFS and
-  // rpcbind clients bind reserved ports below 1024): a reply.
-  if (((sSvc !== undefined || spt < 1024) && dpt >= 1024) || (sSvc !== undefined && sSvc !== NODEPORT && spt !== dpt)) {
+  // From a service to a port ≥ 1024, or from rpcbind or NFS to a reserved port no catalog names (their clients bind
+  // ports of 512-1023: Linux's RPC client takes 665-1023): a reply. Not from any catalogued port to any low port: a
+  // client's random port may be one a catalog names (51820), and a UDP scan from port 53 must still be a scan.
+  if (((sSvc !== undefined || spt < 1024) && dpt >= 1024) || (RPC_SERVER_PORTS.has(spt) && dpt >= 512 && dpt < 1024)) {
     out.server = 'src';
     out.service = sSvc ;
     return set(out, 'conntrack-loss', 'udp-from-service');
@@ -481,7 +485,7 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
     case 'tcp-to-service':
       // A port rule that ignores the state (the seeds' `-p tcp --dport 9345 -j ACCEPT`) lets such a packet through
       // whatever conntrack knows: logged, it says the port's rule is missing (as the seed's "unrecognized DPT" does)
-      return `${ft} from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: mid-connection packet to a service (not SYN), ${tcpStory(j.flags)}${dSvc !== undefined && dSvc !== NODEPORT ? ` — a rule accepting ${e.dpt} whatever the connection's state (as the seeds' port rules do) would have let it through: check that this node has one` : ''}`;
+      return `${ft} from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: mid-connection packet to a service (not SYN), ${tcpStory(j.flags)}${dSvc !== undefined && dSvc !== NODEPORT && ctx.services.loopbackOnly?.('tcp', e.dpt ?? 0) !== true ? ` — a rule accepting ${e.dpt} whatever the connection's state (as the seeds' port rules do) would have let it through: check that this node has one` : ''}`;
     case 'tcp-both-services':
       return `${ft} from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: both ports look like services, taking ${j.server === 'src' ? e.spt : e.dpt} as the server; not SYN: ${tcpStory(j.flags)}`;
     case 'tcp-from-low-range':
@@ -497,7 +501,7 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
           ? `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram refused by the ruleset — a service that listens on loopback only: never open it to other hosts; find out why ${src} sends to it`
           : `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram to a known service refused by the ruleset — the rule is missing`;
     case 'udp-from-service':
-      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}${(e.dpt ?? 0) < 1024 ? ' (a privileged port no known service uses: a reserved client port)' : ''}: reply to our own request whose conntrack state was lost (or expired)`;
+      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}${(e.dpt ?? 0) < 1024 ? ' (a reserved port, as RPC clients bind)' : ''}: reply to our own request whose conntrack state was lost (or expired)`;
     case 'udp-reply-to-named-port':
       return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own request whose conntrack state was lost (or expired) — a catalog names ${e.dpt} too (${ctx.services(j.proto, e.dpt ?? 0) ?? '?'}), but it lies in the ephemeral range ${eph} client ports are picked from, and a datagram from a privileged port is a server's answer`;
     case 'udp-same-port':
@@ -538,7 +542,7 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
       const named = j.service ? ` (${j.service})` : '';
       const udp = j.proto === 'udp' || j.proto === 'udplite';
       const what = udp
-        ? `UDP ${kind} from ${endpoint(src, e.spt, undefined)} to ${dst}:${e.dpt}${named}`
+        ? `UDP ${kind} from ${endpoint(src, e.spt, undefined)} to ${endpoint(dst, e.dpt, undefined)}${named}`
         : j.proto === 'icmp'
           ? `ICMP ${kind} (type ${e.icmp?.type ?? '?'}${j.service ? `, ${j.service}` : ''}) from ${src} to ${dst}`
           : `protocol ${e.proto ?? '?'}${named} ${kind} from ${src} to ${dst}`;

@@ -102,7 +102,7 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       const extra = [
         f.persistent ? 'persistent' : '',
         f.backoff ? 'TCP backoff' : '',
-        f.ports !== undefined ? `${f.ports} ports` : '',
+        f.ports !== undefined ? `${f.ports}${f.portsAtLeast === true ? '+' : ''} ports` : '',
         f.ctInvalid !== undefined ? `${f.ctInvalid} ct-invalid` : '',
       ].filter(Boolean).join(', ');
       out += `  ${label(f.verdict)} ${escapeControl(f.host ?? '-')} ${escapeControl(flowText(f))}  ×${f.count}  ${escapeControl(span)}${extra ? `  [${extra}]` : ''}\n`;

@@ -643,10 +643,9 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     // Datagrams that all came from a privileged port (DNS's 53, NTP's 123) to a port that is no client port by the
     // ephemeral range (a NodePort): answers to this node's own requests, if it asked from there (a widened
     // ip_local_port_range, source NAT) — the verdict follows the ports, the operator should know the doubt.
-    if (s.sourcePort === undefined && (m.proto === 'udp' || m.proto === 'udplite')) {
+    if (s.sourcePort === undefined && (m.proto === 'udp' || m.proto === 'udplite') && m.from !== null && m.from >= 1024) {
       const from = flowsOf.map((f) => f.event?.spt);
-      const fromPrivileged = (p: number | undefined) => p !== undefined && p < 1024 && !flowsOf.some((f) => f.serverPort === p);
-      if (from.length > 0 && from.every(fromPrivileged)) {
+      if (from.length > 0 && from.every((p) => p !== undefined && p < 1024)) {
         const eg = [...new Set(from)].slice(0, 5).join(', ');
         s.notes.push(`the datagrams sampled came from port ${eg}: if this node sent requests from ${portsText(ports)} (a widened ip_local_port_range, source NAT), these are answers whose conntrack state was lost — check before opening`);
         if (s.confidence === 'high') s.confidence = 'medium';

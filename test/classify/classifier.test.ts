@@ -202,9 +202,16 @@ describe('SYN retransmission backoff', () => {
     expect(run(then).summary.flows[0]).toMatchObject({ retransmits: 6, backoff: true });
   });
 
-  it('does not call a steady 5 s retry loop, or SYNs from new ports, backoff', () => {
+  it('does not call a steady retry loop (5 s, 2 s, or 1 s for longer than Linux keeps it), a fixed-port burst, or SYNs from new ports, backoff', () => {
     const steady = [0, 5, 10, 15, 20].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240)));
     expect(run(steady).summary.flows[0]).toMatchObject({ retransmits: 4, backoff: false });
+    const two = [0, 2, 4, 6, 8, 10].map((s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240)));
+    expect(run(two).summary.flows[0]).toMatchObject({ retransmits: 5, backoff: false });
+    const ten = Array.from({ length: 10 }, (_, s) => hv(at(s), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240)));
+    expect(run(ten).summary.flows[0]).toMatchObject({ retransmits: 9, backoff: false });
+    // microsecond stamps (dmesg): a scanner's fixed source port, SYNs milliseconds apart with growing gaps
+    const burst = [0, 0.001, 0.002, 0.004, 0.008, 0.016].map((s) => `[ ${(1000 + s).toFixed(6)}] ${hv(at(0), 'harvester3', B, ME, tcp(51514, 2380, 'SYN', 64240)).replace(/^.*? kernel: /, '')}`);
+    expect(run(burst).summary.flows[0]).toMatchObject({ retransmits: 5, backoff: false });
     const newPorts = [0, 1, 3, 7].map((s, i) => hv(at(s), 'harvester3', B, ME, tcp(51514 + i, 2380, 'SYN', 64240)));
     expect(run(newPorts).summary.flows[0]).toMatchObject({ attempts: 4, retransmits: 0, backoff: false });
   });

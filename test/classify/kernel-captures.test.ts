@@ -100,11 +100,13 @@ describe('the classifier on the kernel captures of fixtures/kernel/classify', ()
     const reason = async (name: string) => (await summaryOf(join(DIR, `${name}.kmsg`))).flows[0]!.reason;
     expect(await reason('dns4_51820')).toContain('a catalog names 51820 too');
     expect(await reason('dns6_51820')).toMatch(/^UDP from \[2001:db8:213::1\]:53 /);
-    expect(await reason('rpc4_876')).toContain('a reserved client port');
+    expect(await reason('rpc4_876')).toContain('to 876 (a reserved port, as RPC clients bind): reply to our own request');
     expect(await reason('ntp4_123')).toContain('a request and its answer look alike');
     expect(await reason('srv4_known')).toContain('a rule accepting 9345 whatever the connection\'s state');
     const backoff = (await summaryOf(join(DIR, 'syn_backoff4.kmsg'))).flows[0]!;
     expect(backoff).toMatchObject({ retransmits: 6, backoff: true });
+    // 16 s of it: gaps of 1, 1, 1, 1, 1, 2, 4 s
+    expect((await summaryOf(join(DIR, 'syn_backoff4_long.kmsg'))).flows[0]).toMatchObject({ retransmits: 7, backoff: true });
     expect(backoff.reason).toContain("on TCP's retransmission timer");
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CAST_BROADCAST, CAST_MULTICAST, CAST_UNICAST, castOf, classifyPacket, type VerdictContext } from '../../src/classify/verdict.js';
-import { builtinServiceForPort } from '../../src/classify/services.js';
+import { builtinServiceForPort, catalogServiceLookup } from '../../src/classify/services.js';
 import { eventOf } from './helpers.js';
 
 const ctx: VerdictContext = {
@@ -91,7 +91,13 @@ const cases: Array<[string, string, string, string, 'src' | 'dst', string | unde
     'genuine-block', 'udp-to-service', 'dst', 'DHCP client', 'datagram to a known service refused'],
   ['UDP rpcbind reply to a reserved client port below 1024',
     `Apr 22 10:00:16 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=56 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=UDP SPT=111 DPT=876 LEN=36 `,
-    'conntrack-loss', 'udp-from-service', 'src', 'rpcbind (NFS)', 'to 876 (a privileged port no known service uses: a reserved client port): reply'],
+    'conntrack-loss', 'udp-from-service', 'src', 'rpcbind (NFS)', 'to 876 (a reserved port, as RPC clients bind): reply'],
+  ['UDP from a client port a catalog names (51820) to a low port no catalog names: still a datagram to a port',
+    `Apr 22 10:00:16 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=56 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=UDP SPT=51820 DPT=161 LEN=36 `,
+    'genuine-block', 'udp-to-port', 'dst', undefined, 'no known service uses'],
+  ['UDP from DNS to a low port no catalog names (a UDP scan from port 53): still a datagram to a port',
+    `Apr 22 10:00:16 harvester3 ${H} SRC=203.0.113.9 DST=192.168.122.63 LEN=56 TOS=0x00 PREC=0x00 TTL=44 ID=0 PROTO=UDP SPT=53 DPT=623 LEN=36 `,
+    'genuine-block', 'udp-to-port', 'dst', undefined, 'no known service uses'],
   ['UDP 123 to 123: the same privileged port on both ends is request or answer',
     `Apr 22 10:00:16 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=76 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=UDP SPT=123 DPT=123 LEN=56 `,
     'undetermined', 'udp-same-port', 'dst', 'NTP', 'if this host serves NTP, the rule is missing; if it only asks'],
@@ -158,7 +164,7 @@ const cases: Array<[string, string, string, string, 'src' | 'dst', string | unde
     'broadcast', 'link-broadcast', 'dst', 'ICMP echo', 'ICMP broadcast (type 8, ICMP echo) from 192.168.122.50 to 192.168.122.255'],
   ['IPv6: mDNS to ff02::fb',
     `Apr 22 10:00:31 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=33:33:00:00:00:fb:52:54:00:11:22:33:86:dd SRC=fe80:0000:0000:0000:5054:00ff:fe11:2233 DST=ff02:0000:0000:0000:0000:0000:0000:00fb LEN=120 TC=0 HOPLIMIT=255 FLOWLBL=0 PROTO=UDP SPT=5353 DPT=5353 LEN=80 `,
-    'broadcast', 'link-multicast', 'dst', 'mDNS', 'to ff02::fb:5353 (mDNS)'],
+    'broadcast', 'link-multicast', 'dst', 'mDNS', 'to [ff02::fb]:5353 (mDNS)'],
   ['TCP never goes to a group: a SYN in a broadcast frame is judged by its flags',
     `Apr 22 10:00:32 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=44312 DPT=12345 WINDOW=64240 RES=0x00 SYN URGP=0 `,
     'genuine-block', 'tcp-syn', 'dst', undefined, 'to a port no known service uses'],
@@ -217,6 +223,19 @@ describe('per-packet verdicts on real kernel lines', () => {
     const v = classifyPacket(eventOf(line), { ...ctx, services: (p, port) => (p === 'tcp' && port === 12345 ? 'my service' : undefined) });
     expect(v.service).toBe('my service');
     expect(v.reason).toContain('the rule for a known service is missing');
+  });
+
+  it('with the catalog: DHCPv6 relays (547 → 547) are no same-port doubt; a lost packet to a loopback-only port gets no "check the rule" hint', () => {
+    const cat = { ...ctx, services: catalogServiceLookup('generic') };
+    const relay = `Apr 22 10:00:16 harvester3 ${H} SRC=fd00:0000:0000:0000:0000:0000:0000:0001 DST=fd00:0000:0000:0000:0000:0000:0000:0063 LEN=120 TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=UDP SPT=547 DPT=547 LEN=80 `;
+    expect(classifyPacket(eventOf(relay), cat)).toMatchObject({ verdict: 'genuine-block', rule: 'udp-to-service', service: 'dhcpv6-server' });
+    const ntp = relay.replaceAll('547', '123');
+    expect(classifyPacket(eventOf(ntp), cat)).toMatchObject({ verdict: 'undetermined', rule: 'udp-same-port' });
+    const lo = `Apr 22 10:00:05 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=2 DF PROTO=TCP SPT=43707 DPT=10257 WINDOW=501 RES=0x00 ACK URGP=0 `;
+    const v = classifyPacket(eventOf(lo), cat);
+    expect(v).toMatchObject({ verdict: 'conntrack-loss', rule: 'tcp-to-service', service: 'kube-controller-manager' });
+    expect(v.reason).not.toContain('check that this node has one');
+    expect(classifyPacket(eventOf(lo.replace('DPT=10257', 'DPT=6443')), cat).reason).toContain('check that this node has one');
   });
 
   it('IPv6: ICMPv6 neighbour solicitation and echo, addresses in short form', () => {

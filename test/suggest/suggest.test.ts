@@ -5,6 +5,9 @@ import { MAX_SAMPLED_FLOWS, cidrContains, collapseAddresses, familiesOf, renderR
 import type { Suggestion } from '../../src/suggest/index.js';
 import { parseRuleset } from '../../src/ruleset/index.js';
 import { accepts, catalog, fixtureLines, ruleset, suggestLines, synLine, udpLine } from './helpers.js';
+import { createFlowCollector } from '../../src/suggest/collect.js';
+import { catalogServiceLookup } from '../../src/classify/services.js';
+import { createParser } from '../../src/parse/parse-line.js';
 
 const SAMPLE = fixtureLines('fixtures/sample/harvester-upgrade.log');
 const KMSG = fixtureLines('fixtures/kernel/kmsg.txt');
@@ -475,6 +478,12 @@ describe('renderers', () => {
     const s = accepts(r).find((x) => x.ports.includes(9345))!;
     expect(s.evidence.samples.length).toBeGreaterThan(0);
     for (const l of s.evidence.samples) expect(l).toMatch(/DPT=9345 .* SYN URGP=0/);
+    // the event kept for the flow (what --ruleset traces, what egress is told by) is a SYN too
+    const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 10, 24) });
+    const c = createFlowCollector({}, { services: catalogServiceLookup('harvester', catalog) });
+    for (const l of [...cap('srv4_known'), ...cap('nft_syn4')]) c.add(parser.parseLine(l), l);
+    const f = c.end().flows.find((x) => x.serverPort === 9345)!;
+    expect([f.verdict, f.event?.flags]).toEqual(['genuine-block', ['SYN']]);
   });
 
   it('UDP to a NodePort from port 53 only: a note that these may be DNS answers, at medium confidence', () => {
@@ -483,9 +492,12 @@ describe('renderers', () => {
     const s = accepts(r).find((x) => x.proto === 'udp' && x.ports.includes(31000))!;
     expect(s.confidence).toBe('medium');
     expect(s.notes.join(' ')).toContain('the datagrams sampled came from port 53: if this node sent requests from 31000');
-    // from an unprivileged port, no such doubt
+    // from an unprivileged port, no such doubt; nor for requests to low ports from the port their clients use
+    // (DHCP 68 → 67, DHCPv6 546 → 547)
     const plain = suggestLines([udpLine({ src: '198.18.9.7', dst: '198.18.9.1', spt: 40000, dpt: 31000 })], { platform: 'harvester', role: 'control-plane' });
     expect(accepts(plain)[0]?.notes.join(' ')).not.toContain('datagrams sampled');
+    const dhcp = suggestLines([udpLine({ src: '198.18.9.7', dst: '198.18.9.1', spt: 68, dpt: 67 })], { platform: 'generic', role: 'any' });
+    expect(accepts(dhcp).map((x) => [x.ports, x.confidence, x.notes.some((n) => n.includes('datagrams sampled'))])).toEqual([[[67], 'high', false]]);
   });
 
   it('merges port groups in time linear in their number (it copied the list at every group: 30k ports took 11 s)', () => {
