@@ -18,7 +18,8 @@ import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/even
 import type { LineSource } from '../input/types.js';
 import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
-import { flowKey, type Flow } from '../classify/flows.js';
+import { flowKey, verdictRank, type Flow } from '../classify/flows.js';
+import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
 import { checkCni, checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
@@ -295,22 +296,33 @@ export async function buildReportFromInputs(
   // a file that fails mid-read (a truncated gzip) is reported, the others still read; the exit code says so
   const sourceErrors = internal.sourceErrors ?? reportSourceErrors(io.stderr);
   const ropts = { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes, prefixesSeen, onSourceError: sourceErrors.onSourceError };
-  /** The flow of `c` when its event is the first the suggestion engine may trace (then kept with keepFirst). */
-  const firstOf = (c: Observation): Flow | undefined =>
-    firstEvents !== undefined && c.kind === 'drop' && c.verdict !== 'scan' && c.flow !== undefined &&
+  /** the verdict rank of each kept event */
+  const keptRank = new Map<string, number>();
+  /**
+   * The flow of `c` when its event is the first the suggestion engine may trace, or the first of a higher verdict
+   * than the one kept (an undetermined packet, then the flow's block): then kept with keepFirst. As suggest keeps it.
+   */
+  const firstOf = (c: Observation): Flow | undefined => {
     // lost-state and broadcast packets are never traced: they do not use up the budget (a flow that turns into a
     // block keeps the event of its first packet judged so)
-    c.verdict !== 'conntrack-loss' && c.verdict !== 'broadcast' &&
-    firstEvents.size < MAX_SAMPLED_FLOWS && !firstEvents.has(c.flow.key) ? c.flow : undefined;
+    if (firstEvents === undefined || c.kind !== 'drop' || c.verdict === 'scan' || c.flow === undefined ||
+      c.verdict === 'conntrack-loss' || c.verdict === 'broadcast') return undefined;
+    const kept = keptRank.get(c.flow.key);
+    if (kept === undefined) return firstEvents.size < MAX_SAMPLED_FLOWS ? c.flow : undefined;
+    return verdictRank(c.verdict) > kept ? c.flow : undefined;
+  };
   // parser strings are slices of the input batch: a JSON round trip makes flat copies
-  const keepFirst = (f: Flow, e: DropEvent): void => void firstEvents!.set(f.key, JSON.parse(JSON.stringify(e)) as DropEvent);
+  const keepFirst = (f: Flow, e: DropEvent, verdict: Verdict): void => {
+    firstEvents!.set(f.key, JSON.parse(JSON.stringify(e)) as DropEvent);
+    keptRank.set(f.key, verdictRank(verdict));
+  };
   const take = (r: LineResult): void => {
     const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
     if (e === undefined) return;
     const c = classifier.classify(e);
     agg.add(c, e.host ?? '-', classifier.lastWallMs);
     const f = firstOf(c);
-    if (f !== undefined) keepFirst(f, e);
+    if (f !== undefined) keepFirst(f, e, c.verdict);
   };
   const progressed = (): void => {
     if (progress === null) return;
@@ -334,7 +346,7 @@ export async function buildReportFromInputs(
         agg.observed(c, p.ts ?? wallOrNull(classifier.lastWallMs), p.mono, p.host);
         // the event is built only for a flow's first packet
         const f = firstOf(c);
-        if (f !== undefined) keepFirst(f, { ...event(), host: p.host });
+        if (f !== undefined) keepFirst(f, { ...event(), host: p.host }, c.verdict);
       };
       const how = internal.events === true ? { ...ropts, each } : { ...ropts, each, packets };
       for await (const _ of readResults(sources, how, totals)) progressed();

@@ -312,3 +312,20 @@ describe('hostile log text', () => {
     expect(cells(row)).toBe(cells(header));
   });
 });
+
+describe('the event a flow keeps for the ruleset trace', () => {
+  it('is its first of the highest verdict, as suggest keeps it: an undetermined 123 → 123, then blocks from 40000', async () => {
+    const rules = join(tmp, 'ntp-from-40000.save');
+    writeFileSync(rules, ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
+      '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A INPUT -p udp -m udp --sport 40000 --dport 123 -j ACCEPT',
+      '-A INPUT -j LOG --log-prefix "FWDIAG_DROP_"', '-A INPUT -j DROP', 'COMMIT', ''].join('\n'));
+    const line = (s: number, spt: number) => `Apr 22 10:00:0${s} node1 kernel: FWDIAG_DROP_IN=eth0 OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00 SRC=198.18.0.1 DST=198.18.0.2 LEN=76 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=UDP SPT=${spt} DPT=123 LEN=56 `;
+    const log = join(tmp, 'ntp.log');
+    writeFileSync(log, `${[line(1, 123), line(2, 40000), line(3, 40000)].join('\n')}\n`);
+    const r = await report(['--platform', 'generic', '--role', 'any', '--ruleset', rules, log]);
+    // the block's packet (40000 → 123) is what the ruleset accepts; tracing the first packet (123 → 123) made it a
+    // missing rule
+    expect(r.suggestions.map((s) => [s.action, s.kind, s.ports])).toEqual([['note', 'already-accepted', [123]]]);
+  });
+});
