@@ -193,9 +193,6 @@ export interface ClassifierDeps {
   services?: ServiceLookup;
 }
 
-/** Scan flows that may count past 256 distinct ports at once (see PortBitmaps). */
-const MAX_PORT_BITMAPS = 4096;
-
 /** TCP's initial retransmission timeout (RFC 6298 §2.1; TCP_TIMEOUT_INIT in Linux). */
 const INITIAL_RTO_MS = 1000;
 /**
@@ -323,8 +320,8 @@ class ClassifierCore implements Classifier {
   private readonly j = emptyJudgement();
   private readonly table: FlowTable;
   private readonly scan: ScanDetector<Flow>;
-  /** the scan flows' port bitmaps, bounded (PortBitmaps): 4096 × 8 KB = 32 MB at most */
-  private readonly portBitmaps = new PortBitmaps(MAX_PORT_BITMAPS);
+  /** the scan flows' port bitmaps, bounded (PortBitmaps): by default 4096 × 8 KB = 32 MB at most */
+  private readonly portBitmaps: PortBitmaps;
   private readonly counts = zeroCounts();
   private readonly winCounts: { before: VerdictCounts; during: VerdictCounts; after: VerdictCounts } | null;
   private readonly pendingCt = new Map<string, { count: number; reason: string }>();
@@ -351,6 +348,7 @@ class ClassifierCore implements Classifier {
   constructor(readonly options: ClassifierOptions, services: ServiceLookup) {
     this.ctx = { ephemeral: options.ephemeral, nodePorts: options.nodePorts, services };
     this.table = new FlowTable({ maxFlows: options.maxFlows, idleMs: options.flowIdleMs });
+    this.portBitmaps = new PortBitmaps(options.maxPortBitmaps);
     // scan sources are the table's address ids: the detector holds each one it tracks
     const ids = this.table.ids;
     this.scan = new ScanDetector<Flow>(

@@ -65,6 +65,11 @@ export const classifierOptionsSchema = z.object({
    * @default 10000
    */
   maxScanSources: z.number().int().min(16).default(10_000),
+  /**
+   * Most scan flows that count past 256 distinct ports at once (an 8 KB bitmap each; see PortBitmaps in flows.ts).
+   * @default 4096
+   */
+  maxPortBitmaps: z.number().int().min(0).default(4096),
 });
 
 /** Options as given (all optional). */

@@ -57,6 +57,8 @@ export interface FlowRow {
   noise: boolean;
   /** scan flows: distinct ports probed */
   ports: number | null;
+  /** `ports` is a lower bound (PortSet.saturated) */
+  portsAtLeast: boolean;
   /** event time of the last packet (ISO), or null */
   readonly lastTime: string | null;
   lastLine: number;
@@ -224,6 +226,7 @@ class Row implements FlowRow {
   readonly persistent: boolean;
   readonly noise: boolean;
   readonly ports: number | null;
+  readonly portsAtLeast: boolean;
   readonly lastLine: number;
   readonly latest: DropEvent | null;
   readonly flow: Flow;
@@ -247,6 +250,7 @@ class Row implements FlowRow {
     // lost state that stopped, and LAN chatter (which never stops, and never matters)
     this.noise = (f.verdict === 'conntrack-loss' && !f.persistent) || f.verdict === 'broadcast';
     this.ports = ports;
+    this.portsAtLeast = f.portSet?.saturated === true;
     this.lastLine = f.lastLine;
     this.latest = latest;
     this.flow = f;

@@ -221,6 +221,16 @@ describe('scan detection', () => {
   const scanner = '203.0.113.50';
   const unknownPorts = [1, 7, 9, 13, 21, 23, 25, 111, 135, 139, 445, 1433, 3306, 5432, 5900];
 
+  it('counts a scan flow\'s ports past 256 while a bitmap is free, then says its count is a lower bound', () => {
+    // two scanners sweeping 300 ports each, one bitmap for both: the first counts on, the second stops at 256
+    const sweep = (src: string) => Array.from({ length: 300 }, (_, i) => hv(at(i % 50), 'harvester3', src, ME, tcp(40001, 2000 + i, 'SYN', 1024), { len: 44, ttl: 41, df: false }));
+    const { summary } = run([...sweep('203.0.113.51'), ...sweep('203.0.113.52')], { maxPortBitmaps: 1 });
+    const scans = summary.flows.filter((f) => f.verdict === 'scan');
+    expect(scans.map((f) => [f.client, f.ports, f.portsAtLeast])).toEqual([['203.0.113.51', 300, undefined], ['203.0.113.52', 256, true]]);
+    expect(scans[1]!.reason).toContain('probed 256+ distinct closed TCP ports');
+    expect(scans[0]!.reason).toContain('probed 300 distinct closed TCP ports');
+  });
+
   it('turns a source hitting 10 distinct closed ports within 60 s into a scanner and re-labels its earlier flows', () => {
     const lines = unknownPorts.map((p, i) => hv(at(i * 2), 'harvester3', scanner, ME, tcp(40001, p, 'SYN', 1024), { len: 44, ttl: 41, df: false }));
     const { results, summary } = run(lines);

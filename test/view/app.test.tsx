@@ -7,6 +7,8 @@ import { App, type AppProps } from '../../src/view/app.js';
 import type { ViewStore } from '../../src/view/store.js';
 import type { Classifier } from '../../src/classify/classifier.js';
 import { blockedPorts, feed, fixtureLines, scanners, SAMPLE } from './helpers.js';
+import { createClassifier } from '../../src/classify/classifier.js';
+import { createViewStore } from '../../src/view/store.js';
 import { mulberry32 } from '../../bench/corpus.mjs';
 import { mutator } from '../fuzz/mutate.mjs';
 
@@ -369,5 +371,28 @@ describe('live view App', () => {
     const m = await mount(sample);
     expect(detailsLines(m.frame()).join('\n')).toContain('trace: no --ruleset given');
     m.unmount();
+  });
+});
+
+describe('scan rows', () => {
+  it('show a port count that is a lower bound as "256+ ports"', async () => {
+    // two scanners sweeping 300 ports each, one port bitmap for both (classifier option maxPortBitmaps)
+    const sweep = (src: string) => Array.from({ length: 300 }, (_, i) =>
+      `Apr 22 10:00:${String(i % 50).padStart(2, '0')} node1 kernel: DROP_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:08:00 SRC=${src} DST=198.19.0.1 LEN=44 TOS=0x00 PREC=0x00 TTL=41 ID=1 PROTO=TCP SPT=40001 DPT=${2000 + i} WINDOW=1024 RES=0x00 SYN URGP=0 `);
+    const classifier = createClassifier({ maxPortBitmaps: 1 });
+    const store = createViewStore({ notifyMs: 100 });
+    feed([...sweep('198.18.7.1'), ...sweep('198.18.7.2')], {}, { store, classifier, lines: 0, issues: 0 });
+    store.flush();
+    const rows = store.getSnapshot().rows.filter((r) => r.verdict === 'scan');
+    expect(rows.map((r) => [r.client, r.ports, r.portsAtLeast]).sort()).toEqual([['198.18.7.1', 300, false], ['198.18.7.2', 256, true]]);
+    const ui = render(
+      <App store={store} color={false} keys describe={(f) => classifier.flowSummary(f).reason} onQuit={() => undefined} onWrite={() => undefined} fallbackSize={{ columns: 120, rows: 40 }} />,
+    );
+    await tick();
+    const frame = ui.lastFrame() ?? '';
+    expect(frame).toMatch(/256\+ ports +198\.18\.7\.2 /);
+    expect(frame).toMatch(/300 ports +198\.18\.7\.1 /);
+    ui.unmount();
+    store.dispose();
   });
 });

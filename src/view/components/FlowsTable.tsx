@@ -54,7 +54,7 @@ export function columnWidths(width: number): Widths {
 }
 
 function cells(w: Widths, r: FlowRow): string {
-  const service = r.ports !== null ? `${r.ports} ports` : r.service ?? '';
+  const service = r.ports !== null ? `${r.ports}${r.portsAtLeast ? '+' : ''} ports` : r.service ?? '';
   return [
     fit(clean(r.host ?? '-'), w.host),
     fit(clean(r.proto), w.proto),

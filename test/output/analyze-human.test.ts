@@ -1,0 +1,23 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createClassifier } from '../../src/classify/classifier.js';
+import { createAnalyzeHumanWriter } from '../../src/output/analyze-human.js';
+import { eventsOf, hv, tcp } from '../classify/helpers.js';
+
+describe('analyze human output', () => {
+  it('marks a scan flow\'s port count that is a lower bound with "+"', async () => {
+    // two scanners sweeping 300 ports each, one port bitmap for both (classifier option maxPortBitmaps)
+    const sweep = (src: string) => Array.from({ length: 300 }, (_, i) =>
+      hv(`Apr 22 10:00:${String(i % 50).padStart(2, '0')}`, 'harvester3', src, '192.168.122.63', tcp(40001, 2000 + i, 'SYN', 1024), { len: 44, ttl: 41, df: false }));
+    const classifier = createClassifier({ maxPortBitmaps: 1 });
+    for (const e of eventsOf([...sweep('203.0.113.51'), ...sweep('203.0.113.52')])) classifier.classify(e);
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const writer = createAnalyzeHumanWriter({ stdout, color: false, describe: (f) => classifier.flowSummary(f) });
+    const result = classifier.finish();
+    await writer.end({ ...result, summary: { ...result.summary, input: { sources: 1, lines: 600, events: 600, skipped: 0, issues: 0, cut: 0, otherPrefix: 0, bytes: 0 }, prefixes: {} } });
+    expect(out).toMatch(/203\.0\.113\.51.*\[300 ports\]/);
+    expect(out).toMatch(/203\.0\.113\.52.*\[256\+ ports\]/);
+  });
+});
