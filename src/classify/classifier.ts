@@ -825,7 +825,8 @@ class ClassifierCore implements Classifier {
       // stamps a 1 s step reads as exactly 1 s (a 2 s step is no linear one)
       const timed = s.gap >= INITIAL_RTO_MS / 2;
       const doubled = timed && gap > s.gap && gap >= 1.5 * s.gap - tol && gap <= 2.5 * s.gap + tol;
-      const linear = timed && Math.abs(gap - INITIAL_RTO_MS) <= (tol === 1000 ? 0 : tol) && Math.abs(s.gap - INITIAL_RTO_MS) <= (tol === 1000 ? 0 : tol);
+      const step = tol === 1000 ? 0 : tol;
+      const linear = timed && Math.abs(gap - INITIAL_RTO_MS) <= step && Math.abs(s.gap - INITIAL_RTO_MS) <= step;
       if (linear) s.linear++;
       if (doubled || (linear && s.linear <= MAX_LINEAR_GAPS)) {
         if (doubled) s.doubled = true;

@@ -9,6 +9,7 @@
 import type { DropEvent, Packet } from '../parse/event.js';
 import type { PortRange } from './options.js';
 import { isGroupMac } from '../parse/mac.js';
+import { endpoint as withPort } from '../parse/ipv6.js';
 import { serviceForProtocol, type ServiceLookup } from './services.js';
 
 /** Stable verdict strings (they appear in JSON). */
@@ -429,10 +430,10 @@ const ICMP6_ERROR_NAMES: Record<number, string> = {
   1: 'destination unreachable', 2: 'packet too big', 3: 'time exceeded', 4: 'parameter problem',
 };
 
-/** `addr:port (service)`; an IPv6 address in brackets (RFC 5952 §6), else its last group reads as the port. */
+/** `addr:port (service)` (an IPv6 address in brackets: {@link withPort}). */
 function endpoint(addr: string | undefined, port: number | undefined, svc: string | undefined): string {
-  const a = addr === undefined ? '?' : port !== undefined && addr.includes(':') ? `[${addr}]` : addr;
-  return port === undefined ? a : svc ? `${a}:${port} (${svc})` : `${a}:${port}`;
+  const a = withPort(addr ?? '?', port);
+  return svc && port !== undefined ? `${a} (${svc})` : a;
 }
 
 function portWithService(port: number | undefined, svc: string | undefined): string {

@@ -7,6 +7,7 @@ import type { ClassifyResult, FinishedAnalysis, FlowChange, FlowSummary } from '
 import type { Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { escapeControl } from './escape.js';
+import { endpoint } from '../parse/ipv6.js';
 import { writeLines } from './safe-stdout.js';
 
 /** What the analyze command drives: buffer per event, write per batch, finish with the summary. */
@@ -47,10 +48,6 @@ function when(r: ClassifyResult): string {
   return `line ${e.line}`;
 }
 
-function endpoint(addr: string, port: number | null): string {
-  if (port === null) return addr;
-  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
 
 /** `client → server:port (service)` */
 function flowText(f: Flow | FlowSummary): string {

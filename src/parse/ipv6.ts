@@ -45,3 +45,12 @@ export function compressIpv6Cached(full: string): string {
   }
   return v;
 }
+
+/**
+ * An address and its port as `addr:port`, an IPv6 address in brackets (RFC 5952 §6: else its last group reads as the
+ * port); the address alone when there is no port.
+ */
+export function endpoint(addr: string, port: number | string | null | undefined): string {
+  if (port === null || port === undefined) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}

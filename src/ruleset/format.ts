@@ -1,5 +1,6 @@
 /** Human text for a trace. Pure: returns lines; the CLI writes them. Every ruleset/log-derived string is escaped. */
 import { escapeControl } from '../output/escape.js';
+import { endpoint } from '../parse/ipv6.js';
 import type { RuleRef } from './model.js';
 import type { TraceResult, TraceStep } from './trace.js';
 
@@ -31,9 +32,7 @@ function stepLine(s: TraceStep): string {
 export function formatTrace(r: TraceResult, opts: { verbose?: boolean } = {}): string[] {
   const p = r.packet;
   const lines: string[] = [];
-  // an IPv6 address in brackets before its port (RFC 5952 §6)
-  const at = (a: string | undefined) => (a === undefined ? '?' : a.includes(':') ? `[${a}]` : a);
-  const ports = p.dpt !== undefined ? `${at(p.src)}:${p.spt ?? '?'} -> ${at(p.dst)}:${p.dpt}` : `${p.src ?? '?'} -> ${p.dst ?? '?'}`;
+  const ports = p.dpt !== undefined ? `${endpoint(p.src ?? '?', p.spt ?? '?')} -> ${endpoint(p.dst ?? '?', p.dpt)}` : `${p.src ?? '?'} -> ${p.dst ?? '?'}`;
   const extra = [p.flags?.join(','), p.icmpType !== undefined ? `type ${p.icmpType}` : undefined].filter((x) => x !== undefined && x !== '');
   lines.push(escapeText(`packet   IPv${p.family} ${(p.proto ?? '?').toUpperCase()} ${ports} IN=${p.in} OUT=${p.out}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}`));
   lines.push(`hooks    ${r.hooks.join(' -> ')}`);

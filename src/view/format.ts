@@ -102,10 +102,7 @@ export function compact(n: number): string {
   return `${(n / 1_000_000).toFixed(1)}M`;
 }
 
-export function endpoint(addr: string, port: number | null): string {
-  if (port === null) return addr;
-  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
-}
+export { endpoint } from '../parse/ipv6.js';
 
 /** `10:47:19` from an ISO time; else `line N`. */
 export function clock(iso: string | null, line: number): string {
