@@ -780,8 +780,9 @@ export class FlowTable {
     const nows = this.nows;
     for (const noiseOnly of [true, false]) {
       if (excess <= 0) break;
-      let candidates = 0;
-      for (const f of order) if (!f.gone && (!noiseOnly || isNoise(f))) candidates++;
+      // every flow held is a candidate of the second round: no pass to count them
+      let candidates = noiseOnly ? 0 : this.live;
+      if (noiseOnly) for (const f of order) if (!f.gone && isNoise(f)) candidates++;
       if (candidates === 0) continue;
       const want = Math.min(excess, candidates);
       const step = Math.max(1, Math.floor(candidates / 1024));

@@ -29,32 +29,134 @@ export interface SourceHooks {
 }
 
 /**
+ * Ports a source probed, each with the last time seen (ms), within the window. Most sources probe one port (a
+ * flood of new sources, a peer missing one rule), so the first port is kept inline and a Map is made only at the
+ * second distinct one: a source costs one small object, not an object and two Maps.
+ */
+class PortTimes {
+  /** the only port while `map` is null (-1: none) */
+  private port0 = -1;
+  private t0 = 0;
+  private map: Map<number, number> | null = null;
+
+  get size(): number {
+    return this.map !== null ? this.map.size : this.port0 >= 0 ? 1 : 0;
+  }
+
+  set(port: number, t: number): void {
+    if (this.map !== null) this.map.set(port, t);
+    else if (this.port0 < 0 || this.port0 === port) {
+      this.port0 = port;
+      this.t0 = t;
+    } else {
+      this.map = new Map([[this.port0, this.t0], [port, t]]);
+      this.port0 = -1;
+    }
+  }
+
+  clear(): void {
+    this.port0 = -1;
+    this.map = null;
+  }
+
+  /** Deletes entries older than `cutoff`; returns the oldest time left (Infinity when none). */
+  prune(cutoff: number): number {
+    if (this.map === null) {
+      if (this.port0 < 0) return Infinity;
+      if (this.t0 >= cutoff) return this.t0;
+      this.port0 = -1;
+      return Infinity;
+    }
+    let oldest = Infinity;
+    for (const [port, seen] of this.map) {
+      if (seen < cutoff) this.map.delete(port);
+      else if (seen < oldest) oldest = seen;
+    }
+    return oldest;
+  }
+}
+
+/** Items seen from a source, kept as {@link PortTimes} keeps ports: the first inline, a Set from the second. */
+class Items<T> {
+  private item0: T | undefined = undefined;
+  private set: Set<T> | null = null;
+
+  get size(): number {
+    return this.set !== null ? this.set.size : this.item0 !== undefined ? 1 : 0;
+  }
+
+  has(item: T): boolean {
+    return this.set !== null ? this.set.has(item) : this.item0 === item;
+  }
+
+  add(item: T): void {
+    if (this.set !== null) this.set.add(item);
+    else if (this.item0 === undefined) this.item0 = item;
+    else if (this.item0 !== item) {
+      this.set = new Set([this.item0, item]);
+      this.item0 = undefined;
+    }
+  }
+
+  delete(item: T): void {
+    if (this.set !== null) this.set.delete(item);
+    else if (this.item0 === item) this.item0 = undefined;
+  }
+
+  clear(): void {
+    this.item0 = undefined;
+    this.set = null;
+  }
+
+  /** Calls `fn` on each item; `fn` may delete the item it is given. */
+  forEach(fn: (item: T) => void): void {
+    if (this.set !== null) for (const item of this.set) fn(item);
+    else if (this.item0 !== undefined) fn(this.item0);
+  }
+}
+
+/**
  * What the detector knows of one source on one clock. `T` is whatever the caller wants re-labelled when it turns out
  * a scanner.
  */
-export interface SourceState<T> {
-  src: number;
-  /** the clock its times are on (a source seen on several clocks has a state on each: their times do not compare) */
-  clock: number;
-  /** unknown-service port → last time seen (ms), within the window */
-  unknownPorts: Map<number, number>;
-  /** known-service port → last time seen (ms), within the window */
-  knownPorts: Map<number, number>;
+class SourceState<T> {
+  /** unknown-service ports within the window */
+  readonly unknownPorts = new PortTimes();
+  /** known-service ports within the window */
+  readonly knownPorts = new PortTimes();
   /** items (flows) seen from this source before it was a scanner, in the window; cleared once it is one */
-  items: Set<T>;
-  scanner: boolean;
+  readonly items = new Items<T>();
+  scanner = false;
   /** when it became a scanner (ms) */
-  since: number;
+  since = 0;
   lastSeen: number;
   /** the time of its previous probe, in input order (lastSeen is the latest) */
   prev: number;
   /**
-   * Lower bounds of the times in the port maps and of the items' last-seen times (items' times only grow), so a
+   * Lower bounds of the times in the port sets and of the items' last-seen times (items' times only grow), so a
    * prune that would remove nothing is skipped: a peer hitting more known ports than the threshold would otherwise
    * walk its maps on every probe.
    */
-  portsOldest: number;
-  itemsOldest: number;
+  portsOldest = Infinity;
+  itemsOldest = Infinity;
+
+  constructor(
+    readonly src: number,
+    /** the clock its times are on (a source seen on several clocks has a state on each: their times do not compare) */
+    readonly clock: number,
+    t: number,
+  ) {
+    this.lastSeen = t;
+    this.prev = t;
+  }
+
+  /** Forgets the ports and items counted (the window starts afresh, or the source became a scanner). */
+  reset(): void {
+    this.unknownPorts.clear();
+    this.knownPorts.clear();
+    this.items.clear();
+    this.portsOldest = this.itemsOldest = Infinity;
+  }
 }
 
 /** Items kept per source for re-labelling: enough for a threshold's worth of ports on a few hosts. */
@@ -95,22 +197,14 @@ export class ScanDetector<T> {
     let s = this.sources.get(key);
     if (s === undefined) {
       if (this.sources.size >= this.opts.maxSources) this.evictOldest();
-      s = {
-        src, clock, unknownPorts: new Map(), knownPorts: new Map(), items: new Set(), scanner: false, since: 0,
-        lastSeen: t, prev: t, portsOldest: Infinity, itemsOldest: Infinity,
-      };
+      s = new SourceState<T>(src, clock, t);
       this.sources.set(key, s);
       this.hooks?.track(src);
     }
     if (t > s.lastSeen) s.lastSeen = t;
     // Time went back by more than the window (logs given newest first, a second boot's monotonic clock): what was
     // counted lies beyond the window of this probe and of the ones after it — start the window afresh.
-    if (t < s.prev - this.opts.windowMs && !s.scanner) {
-      s.unknownPorts.clear();
-      s.knownPorts.clear();
-      s.items.clear();
-      s.portsOldest = s.itemsOldest = Infinity;
-    }
+    if (t < s.prev - this.opts.windowMs && !s.scanner) s.reset();
     s.prev = t;
     if (s.scanner) return null;
 
@@ -129,7 +223,7 @@ export class ScanDetector<T> {
     if (s.knownPorts.size + s.unknownPorts.size < this.opts.threshold) return null;
     // Prune only when the count could make a scanner, and only when something is old enough to go
     const cutoff = t - this.opts.windowMs;
-    if (s.portsOldest < cutoff) s.portsOldest = Math.min(prune(s.unknownPorts, cutoff), prune(s.knownPorts, cutoff));
+    if (s.portsOldest < cutoff) s.portsOldest = Math.min(s.unknownPorts.prune(cutoff), s.knownPorts.prune(cutoff));
     this.pruneItems(s, cutoff);
     const all = s.knownPorts.size + s.unknownPorts.size;
     // at least half of the ports no known service uses (the README's rule; so at least half the threshold too)
@@ -144,11 +238,8 @@ export class ScanDetector<T> {
       for (let c = 0; c < CLOCKS; c++) {
         const o = c === clock ? s : this.sources.get(src * CLOCKS + c);
         if (o === undefined) continue;
-        for (const item of o.items) became.push(item);
-        o.items.clear();
-        o.unknownPorts.clear();
-        o.knownPorts.clear();
-        o.portsOldest = o.itemsOldest = Infinity;
+        o.items.forEach((item) => became.push(item));
+        o.reset();
       }
       return became;
     }
@@ -167,43 +258,46 @@ export class ScanDetector<T> {
   private pruneItems(s: SourceState<T>, cutoff: number): void {
     if (s.itemsOldest >= cutoff) return;
     let oldest = Infinity;
-    for (const item of s.items) {
+    const items = s.items;
+    items.forEach((item) => {
       const seen = this.lastSeenOf(item);
-      if (seen < cutoff) s.items.delete(item);
+      if (seen < cutoff) items.delete(item);
       else if (seen < oldest) oldest = seen;
-    }
+    });
     s.itemsOldest = oldest;
   }
 
   /**
-   * Drops the tenth of the sources idle longest (each on its own clock): amortised, no per-probe LRU bookkeeping.
+   * Drops about the tenth of the sources idle longest (each on its own clock): amortised, no per-probe LRU
+   * bookkeeping, and no sort — a sample of 1024 sources estimates the idle time of the cut, then one pass drops
+   * sources idle at least that long (a flood of new sources evicts every 1,000 of them).
    */
   private evictOldest(): void {
-    const all = [...this.sources];
+    const sources = this.sources;
     const nows = this.nows;
-    const idle = (s: SourceState<T>) => nows[s.clock]! - s.lastSeen;
-    all.sort((a, b) => idle(b[1]) - idle(a[1]));
-    const n = Math.max(1, Math.floor(all.length / 10));
-    for (let i = 0; i < n; i++) {
-      const [key, s] = all[i]!;
-      this.sources.delete(key);
+    const size = sources.size;
+    const n = Math.max(1, Math.floor(size / 10));
+    const step = Math.max(1, Math.floor(size / 1024));
+    const sample: number[] = [];
+    let i = 0;
+    for (const s of sources.values()) if (i++ % step === 0) sample.push(nows[s.clock]! - s.lastSeen);
+    sample.sort((a, b) => b - a);
+    // the sampled idle time that ranks the n-th: every source idle this long or longer goes (at least the one sampled)
+    const cutoff = sample[Math.min(sample.length - 1, Math.floor((n / size) * sample.length))]!;
+    let left = n;
+    for (const s of sources.values()) {
+      if (left === 0) break;
+      if (nows[s.clock]! - s.lastSeen < cutoff) continue;
+      sources.delete(s.src * CLOCKS + s.clock);
       if (s.scanner) {
         const k = (this.scannerSet.get(s.src) ?? 1) - 1;
         if (k > 0) this.scannerSet.set(s.src, k);
         else this.scannerSet.delete(s.src);
       }
+      left--;
       this.evicted++;
       this.hooks?.untrack(s.src);
     }
   }
 }
 
-/** Deletes entries older than `cutoff`; returns the oldest time left (Infinity when none). */
-function prune(m: Map<number, number>, cutoff: number): number {
-  let oldest = Infinity;
-  for (const [port, seen] of m) {
-    if (seen < cutoff) m.delete(port);
-    else if (seen < oldest) oldest = seen;
-  }
-  return oldest;
-}
