@@ -460,6 +460,9 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
   const dSvc = j.server === 'dst' ? j.service : undefined;
   switch (j.rule) {
     case 'no-protocol':
+      if (src === undefined) return 'a frame that is neither IP nor ARP (only its MAC header is logged): nothing to classify';
+      // dump_ipv6_packet stops before PROTO= for ESP (without --log-ip-options) and for a later fragment
+      if (src.includes(':')) return 'no PROTO= field: the kernel logs an IPv6 ESP packet (without --log-ip-options) or a later fragment so: nothing to classify';
       return 'no PROTO= field: nothing to classify';
     case 'arp':
       return 'ARP packet: not an IP flow';

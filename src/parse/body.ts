@@ -243,8 +243,9 @@ function parseFields(s: string, i: number, n: number, lv: Level, inner: boolean,
         else t.frag = v;
         i = e;
         continue;
-      } else if (len === 11 && s.startsWith('ID:', i) && !inner) {
-        ev.fragId = s.slice(i + 3, e);
+      } else if (len === 11 && s.startsWith('ID:', i)) {
+        // an IPv6 fragment header's id; in an ICMPv6 error's quoted packet, that packet's own
+        t.fragId = s.slice(i + 3, e);
         i = e;
         continue;
       }
@@ -270,12 +271,26 @@ function readOpt(s: string, from: number, n: number, lv: Level, inner: boolean, 
   const end = close < 0 || close >= n ? n : close;
   const text = s.slice(j + 1, end).trim();
   const t = lv.t as DropEvent;
-  if (lv.proto === 'TCP') t.tcpOpt = text;
-  else {
+  if (lv.proto === 'TCP') {
+    // `OPT (TRUNCATED)`: the header's length points past the packet's end (nf_log_dump_tcp_header); no option bytes
+    if (text === 'TRUNCATED') t.truncated = true;
+    else t.tcpOpt = text;
+  } else {
     // IPv6 prints one `OPT ( … )` per extension header: keep them all.
     t.ipOpt = t.ipOpt === undefined ? text : `${t.ipOpt} ${text}`;
     // the fragment header in it (`--log-ip-options`) reads as it does bare: FRAG: offset, INCOMPLETE (MF), ID:
     if (text.startsWith('FRAG:')) parseFields(s, s.indexOf('FRAG:', j), end, lv, inner, ev);
+    else if (text.startsWith('AH ') || text.startsWith('ESP')) {
+      // `OPT ( AH SPI=0x… )`, `OPT ( ESP SPI=0x… )`, `… INCOMPLETE [N bytes] )`: the SPI and a short header read
+      // as they do elsewhere. ESP is where the kernel stops (no PROTO= follows): this is what proves the protocol.
+      const w = text.startsWith('AH ') ? 2 : 3;
+      if (w === 3) {
+        if (text.length > 3 && text.charCodeAt(3) !== 32) return end < n ? end + 1 : n;
+        t.proto = 'ESP';
+        lv.proto = 'ESP';
+      }
+      parseFields(s, s.indexOf(w === 2 ? 'AH' : 'ESP', j) + w, end, lv, inner, ev);
+    }
   }
   return end < n ? end + 1 : n;
 }
@@ -513,6 +528,8 @@ export function parseBody(s: string, msgStart: number, bodyStart: number, ev: Dr
     lastPrefix = prefix;
   }
   ev.prefix = prefix;
+  const ebt = ebtLog(s, bodyStart);
+  if (ebt !== null) return ebt;
   if (!prefix.startsWith(CT_PREFIX)) {
     if (fast && parseBodyFast(s, bodyStart, ev)) return null;
   } else {
@@ -523,10 +540,62 @@ export function parseBody(s: string, msgStart: number, bodyStart: number, ev: Dr
   }
   const lv: Level = { t: ev, proto: '', icmp: null, flags: null, arp: null, sawUrgp: false, sawDst: false };
   parseFields(s, bodyStart, s.length, lv, false, ev);
-  return finish(ev, lv);
+  return finish(s, ev, lv);
 }
 
-function finish(ev: DropEvent, lv: Level): BodyError | null {
+/** The line's last token (trailing spaces aside). */
+function lastToken(s: string): string {
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 32) end--;
+  return s.slice(s.lastIndexOf(' ', end - 1) + 1, end);
+}
+
+/**
+ * An IPv6 line without `PROTO=` that ends where dump_ipv6_packet (nf_log_syslog.c) returns early — whole, not cut:
+ * - ESP: nothing is printed for it (so the line stops after `FLOWLBL=`, or after a fragment header's `ID:`), or
+ *   `OPT ( ESP SPI=0x… )` with `--log-ip-options`;
+ * - a later fragment whose next header is an extension header: the fragment header's `ID:`, or `OPT ( )` /
+ *   `OPT ( AH )` with `--log-ip-options`.
+ */
+function ipv6EndsEarly(s: string, ev: DropEvent): boolean {
+  const last = lastToken(s);
+  if (last.startsWith('FLOWLBL=')) return true;
+  if (last.startsWith('ID:')) return ev.fragId !== undefined;
+  if (last !== ')' || ev.ipOpt === undefined) return false;
+  // the last `OPT ( … )` group's text
+  const open = s.lastIndexOf('OPT (');
+  const text = open < 0 ? '' : s.slice(open + 5, s.lastIndexOf(')')).trim();
+  return text.startsWith('ESP') || ((text === '' || text === 'AH') && ev.frag !== undefined && ev.frag > 0);
+}
+
+/** Ethertypes whose frames the kernel logs past the MAC header (IPv4, IPv6, ARP, RARP). */
+const LOGGED_ETHERTYPES = new Set(['0800', '86dd', '0806', '8035']);
+
+/**
+ * A bridge or netdev family line about a frame that is neither IP nor ARP: nf_log_unknown_packet prints the common
+ * part and the MAC header only. An IP or ARP ethertype there means the line was cut before its addresses.
+ */
+function macOnly(s: string, ev: DropEvent): boolean {
+  if (ev.src !== undefined || ev.macproto === undefined || LOGGED_ETHERTYPES.has(ev.macproto.toLowerCase())) return false;
+  const last = lastToken(s);
+  return last.startsWith('MAC=') || last.startsWith('MACPROTO=');
+}
+
+/**
+ * ebtables' `--log` (ebt_log.c) writes its own format: `IN=%s OUT=%s MAC source = %pM MAC dest = %pM proto = 0x%04x`
+ * then ` IP SRC=… IP DST=…, IP tos=…, IP proto=%d [SPT= DPT=]` or ARP words. It has no TCP flags, which is what a
+ * drop's verdict rests on, so fwdiag does not read it as an event: an issue record of its own code says what it is,
+ * instead of calling the line cut.
+ */
+function ebtLog(s: string, bodyStart: number): BodyError | null {
+  const out = s.indexOf(' OUT=', bodyStart);
+  if (out < 0) return null;
+  const sp = s.indexOf(' ', out + 5);
+  if (sp < 0 || !s.startsWith(' MAC source = ', sp)) return null;
+  return { code: 'other-format', message: "an ebtables log line (ebt_log's 'MAC source = …' format has no TCP flags): not read as a drop" };
+}
+
+function finish(s: string, ev: DropEvent, lv: Level): BodyError | null {
   if (lv.flags !== null && ev.flags === undefined) ev.flags = lv.flags;
   if (ev.src !== undefined && lv.arp === null) {
     if (ev.src.indexOf(':') >= 0) {
@@ -549,11 +618,15 @@ function finish(ev: DropEvent, lv: Level): BodyError | null {
     return null;
   }
   if (ev.in === undefined || ev.out === undefined) return { code: 'missing-field', message: 'no IN=/OUT=' };
+  if (ev.src === undefined && macOnly(s, ev)) return null;
   if (ev.src === undefined || !lv.sawDst) return { code: 'truncated', message: 'no SRC=/DST= address pair' };
   if (ev.proto === undefined) {
     if (ev.truncated === true || ev.incomplete !== undefined) return null;
-    // IPv6 ESP is the kernel's own exception: it stops after FLOWLBL= (`OPT ( ESP SPI=… )` with --log-ip-options)
-    return { code: 'truncated', message: ev.family === 6 ? 'line ends before PROTO= (or an IPv6 ESP packet, which the kernel logs without one)' : 'line ends before PROTO=' };
+    // IPv6: ESP, and a later fragment followed by an extension header, end the line early (see ipv6EndsEarly)
+    if (ev.family === 6 && ipv6EndsEarly(s, ev)) return null;
+    // IPv4: an AH fragment other than the first stops before `PROTO=AH` (only UID=/GID= and MARK= may follow)
+    if (ev.family === 4 && ev.frag !== undefined && ev.frag > 0) return null;
+    return { code: 'truncated', message: 'line ends before PROTO=' };
   }
   const proto = ev.proto;
   // A non-first fragment has no transport header to print.

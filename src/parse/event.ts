@@ -42,6 +42,8 @@ export interface InnerPacket {
   flowlbl?: number;
   ipFlags?: string[];
   frag?: number;
+  /** its IPv6 fragment header's id (hex) */
+  fragId?: string;
   proto?: string;
   spt?: number;
   dpt?: number;
@@ -176,6 +178,7 @@ export interface DropEvent {
 
 export type IssueCode =
   | 'line-too-long'
+  | 'other-format'
   | 'malformed-field'
   | 'missing-field'
   | 'truncated'

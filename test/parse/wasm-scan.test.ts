@@ -23,7 +23,9 @@ const kmsg = read('../../fixtures/kernel/kmsg.txt').split('\n').filter(Boolean);
 const dmesg = read('../../fixtures/kernel/dmesg.txt').split('\n').filter(Boolean);
 const syslog = read('../../fixtures/kernel/syslog.txt').split('\n').filter(Boolean);
 const sample = read('../../fixtures/sample/harvester-upgrade.log').split('\n').filter(Boolean);
-const REAL = [...kmsg, ...dmesg, ...syslog];
+/** an audit's captures of rarer protocols, families and log options (fixtures/kernel/rare; `#` lines are its notes) */
+const rare = read('../../fixtures/kernel/rare/captures.txt').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+const REAL = [...kmsg, ...dmesg, ...syslog, ...rare];
 /** The real lines' bodies in envelopes the fixtures and the corpus lack: journalctl short-unix, a priority before a
  * syslog header (relays, `logger`), dmesg -r. */
 const MORE_ENVELOPES = syslog.slice(0, 12).flatMap((l, i) => {
