@@ -321,7 +321,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
         case 'goto': {
           step.action = v.kind;
           step.target = v.target;
-          const target = t.chains.find((x) => x.name === v.target);
+          const target = chainNamed(t, v.target);
           if (target === undefined) {
             notes.push(`${c.name}#${r.index} jumps to ${v.target}, which is not in the ruleset`);
             break;
@@ -420,55 +420,91 @@ function kindOf(e: MatchEval): NearMissKind {
   }
 }
 
+/** Each table's chains by name (the first of a name, as a search in order finds it), built once per table. */
+const chainIndexes = new WeakMap<Table, { n: number; byName: Map<string, Chain> }>();
+
+/** The chain of this name in `t`: a Map lookup, where a search of every chain per jump made a ruleset of thousands of
+ * chains (Calico's per-workload ones) cost chains × jumps on every trace. */
+function chainNamed(t: Table, name: string): Chain | undefined {
+  let ix = chainIndexes.get(t);
+  if (ix === undefined || ix.n !== t.chains.length) {
+    const byName = new Map<string, Chain>();
+    for (const c of t.chains) if (!byName.has(c.name)) byName.set(c.name, c);
+    ix = { n: t.chains.length, byName };
+    chainIndexes.set(t, ix);
+  }
+  return ix.byName.get(name);
+}
+
+/** What the near-miss search needs of a base chain whatever the packet: built once per base chain, not per trace. */
+interface NearMissIndex {
+  /** first path (in rule order) of jump rules from the base chain to every chain it reaches */
+  paths: Map<string, { c: Chain; r: Rule }[]>;
+  /** the ACCEPT rules of the base chain and of the chains without a hook, verdict maps spread, in table order: the
+   * only rules coversService can take */
+  accepts: Array<{ c: Chain; r: Rule; orig: Rule }>;
+}
+const nearMissIndexes = new WeakMap<Chain, { t: Table; n: number; ix: NearMissIndex }>();
+
+function nearMissIndex(t: Table, base: Chain): NearMissIndex {
+  const got = nearMissIndexes.get(base);
+  if (got !== undefined && got.t === t && got.n === t.chains.length) return got.ix;
+  const paths = new Map<string, { c: Chain; r: Rule }[]>([[base.name, []]]);
+  const queue: Chain[] = [base];
+  for (let q = 0; q < queue.length; q++) {
+    const c = queue[q]!;
+    for (const { r } of expanded(c)) {
+      if ((r.verdict.kind === 'jump' || r.verdict.kind === 'goto') && !paths.has(r.verdict.target)) {
+        const target = chainNamed(t, r.verdict.target);
+        if (target === undefined) continue;
+        paths.set(target.name, [...(paths.get(c.name) ?? []), { c, r }]);
+        queue.push(target);
+      }
+    }
+  }
+  const accepts: NearMissIndex['accepts'] = [];
+  for (const c of t.chains) {
+    if (c.hook !== undefined && c !== base) continue;
+    for (const { r, orig } of expanded(c)) if (r.verdict.kind === 'accept') accepts.push({ c, r, orig });
+  }
+  const ix = { paths, accepts };
+  nearMissIndexes.set(base, { t, n: t.chains.length, ix });
+  return ix;
+}
+
 function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set<Rule>, decidedBy: TraceStep | undefined, truncated: boolean): NearMiss[] {
   const out: NearMiss[] = [];
   for (const { t, c: base } of bases) {
-    // first path (in rule order) of jump rules from this base chain to every chain it reaches
-    const paths = new Map<string, { c: Chain; r: Rule }[]>([[base.name, []]]);
-    const queue: Chain[] = [base];
-    while (queue.length > 0) {
-      const c = queue.shift() as Chain;
-      for (const { r } of expanded(c)) {
-        if ((r.verdict.kind === 'jump' || r.verdict.kind === 'goto') && !paths.has(r.verdict.target)) {
-          const target = t.chains.find((x) => x.name === (r.verdict as { target: string }).target);
-          if (target === undefined) continue;
-          paths.set(target.name, [...(paths.get(c.name) ?? []), { c, r }]);
-          queue.push(target);
-        }
-      }
-    }
-    for (const c of t.chains) {
-      if (c.hook !== undefined && c !== base) continue;
-      for (const { r, orig } of expanded(c)) {
-        if (out.length >= MAX_NEAR_MISSES) return out;
-        if (!coversService(r, p) || out.some((n) => n.rule.text === r.text && n.rule.chain === c.name && n.rule.table === t.name)) continue;
-        const reasons: NearMissReason[] = [];
-        const path = paths.get(c.name);
-        if (path === undefined) {
-          if (c.hook !== undefined) continue;
-          reasons.push({ kind: 'unreachable', detail: `chain ${c.name} is not jumped to from ${base.name}` });
-        } else {
-          for (const j of path) {
-            const ev = evaluate(j.r, p);
-            for (const e of [...ev.failed, ...ev.assumed.filter((x) => !assumeYes(x))]) {
-              reasons.push({ kind: kindOf(e), detail: `the jump to ${c.name} needs ${e.why}`, via: refOf(t, j.c, j.r) });
-            }
+    const { paths, accepts } = nearMissIndex(t, base);
+    for (const { c, r, orig } of accepts) {
+      if (out.length >= MAX_NEAR_MISSES) return out;
+      if (!coversService(r, p) || out.some((n) => n.rule.text === r.text && n.rule.chain === c.name && n.rule.table === t.name)) continue;
+      const reasons: NearMissReason[] = [];
+      const path = paths.get(c.name);
+      if (path === undefined) {
+        if (c.hook !== undefined) continue;
+        reasons.push({ kind: 'unreachable', detail: `chain ${c.name} is not jumped to from ${base.name}` });
+      } else {
+        for (const j of path) {
+          const ev = evaluate(j.r, p);
+          for (const e of [...ev.failed, ...ev.assumed.filter((x) => !assumeYes(x))]) {
+            reasons.push({ kind: kindOf(e), detail: `the jump to ${c.name} needs ${e.why}`, via: refOf(t, j.c, j.r) });
           }
         }
-        const own = evaluate(r, p);
-        for (const e of [...own.failed, ...own.assumed.filter((x) => !assumeYes(x))]) reasons.push({ kind: kindOf(e), detail: e.why });
-        // a rule the trace never got to is shadowed when something decided first; when the trace stopped, it is unknown
-        if (!visited.has(orig) && path !== undefined && reasons.every((x) => x.via === undefined)) {
-          const d = decidedBy?.ref;
-          const where = d === undefined ? 'the decision' : d.index === 0 ? `the ${d.chain} policy` : `${d.chain}#${d.index} (${decidedBy?.action.toUpperCase()})`;
-          if (truncated) reasons.unshift({ kind: 'other', detail: 'not reached: the trace stopped before it (see notes)' });
-          else reasons.unshift({ kind: 'shadowed', detail: `never reached: the packet was already decided by ${where}` });
-        }
-        if (reasons.length === 0) continue;
-        const nm: NearMiss = { rule: refOf(t, c, r), reasons };
-        if (r.comment !== undefined) nm.comment = r.comment;
-        out.push(nm);
       }
+      const own = evaluate(r, p);
+      for (const e of [...own.failed, ...own.assumed.filter((x) => !assumeYes(x))]) reasons.push({ kind: kindOf(e), detail: e.why });
+      // a rule the trace never got to is shadowed when something decided first; when the trace stopped, it is unknown
+      if (!visited.has(orig) && path !== undefined && reasons.every((x) => x.via === undefined)) {
+        const d = decidedBy?.ref;
+        const where = d === undefined ? 'the decision' : d.index === 0 ? `the ${d.chain} policy` : `${d.chain}#${d.index} (${decidedBy?.action.toUpperCase()})`;
+        if (truncated) reasons.unshift({ kind: 'other', detail: 'not reached: the trace stopped before it (see notes)' });
+        else reasons.unshift({ kind: 'shadowed', detail: `never reached: the packet was already decided by ${where}` });
+      }
+      if (reasons.length === 0) continue;
+      const nm: NearMiss = { rule: refOf(t, c, r), reasons };
+      if (r.comment !== undefined) nm.comment = r.comment;
+      out.push(nm);
     }
   }
   return out;
