@@ -9,7 +9,7 @@ import type { Classifier, FlowSummary } from '../classify/classifier.js';
 import { isoOf } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
-import { REPORT_VERDICTS, floorTo, lastActiveBefore, packetsIn, type ClockKind, type FlowActivity, type ReportAggregate } from './aggregate.js';
+import { REPORT_VERDICTS, floorTo, lastActiveBefore, type ClockKind, type FlowActivity, type ReportAggregate } from './aggregate.js';
 import { detectWindows, windowOptionsSchema, type WindowOptionsInput } from './windows.js';
 import type {
   BlockGroup,
@@ -77,9 +77,15 @@ interface Row {
   host: string;
   /** exact last packet on the report clock, or null */
   lastMs: number | null;
+  /**
+   * The windows the flow has packets in (during one, or after it up to the next), ascending, and per such window
+   * its packets during and after it and when it stopped relative to the window's end (ms, ≥ 0; -1 when not active
+   * by then). Sparse: a flow holds at most 32 buckets, so it touches a few of the windows, and a month of logs may
+   * have a thousand of them and a hundred thousand flows.
+   */
+  wins: number[];
   during: number[];
   after: number[];
-  /** per window: when the flow stopped relative to the window's end (ms, ≥ 0), or -1 when not active by then */
   stopAfterEnd: number[];
   status: FlowStatus;
   note: string;
@@ -118,6 +124,20 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   // the "after" span of the last window runs to the end of the input's last bucket
   const dataEnd = Number.isFinite(agg.last) ? floorTo(agg.last, agg.bucketMs) + agg.bucketMs : 0;
   const horizons = bounds.map((b, i) => Math.max(b.end, bounds[i + 1]?.start ?? dataEnd));
+  /** The window whose span [start, horizon) holds time `t` (a bucket is attributed by its start), or -1. */
+  const spanOf = (t: number): number => {
+    let lo = 0;
+    let hi = bounds.length - 1;
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bounds[mid]!.start <= t) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return at >= 0 && t < horizons[at]! ? at : -1;
+  };
 
   // one row per flow the classifier still holds
   const rows: Row[] = [];
@@ -125,56 +145,86 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     if (flow.gone) continue;
     const sum = classifier.flowSummary(flow);
     const lastMs = lastOf(flow, clock);
+    const wins: number[] = [];
     const during: number[] = [];
     const after: number[] = [];
     const stopAfterEnd: number[] = [];
-    bounds.forEach((b, i) => {
+    for (let k = 0; k < act.starts.length; k++) {
+      const t = act.starts[k]!;
+      const i = spanOf(t);
+      if (i < 0) continue;
+      let e = wins.length - 1;
+      if (e < 0 || wins[e] !== i) {
+        wins.push(i);
+        during.push(0);
+        after.push(0);
+        e++;
+      }
+      if (t < bounds[i]!.end) during[e]! += act.counts[k]!;
+      else after[e]! += act.counts[k]!;
+    }
+    for (let e = 0; e < wins.length; e++) {
+      const i = wins[e]!;
       const h = horizons[i]!;
-      during.push(packetsIn(act, b.start, b.end));
-      after.push(packetsIn(act, b.end, h));
       let stop = lastActiveBefore(act, h);
       // the exact last packet beats the bucket's end when it falls in the same span
       if (stop !== null && lastMs !== null && lastMs < h && lastMs < stop) stop = lastMs;
-      stopAfterEnd.push(stop === null ? -1 : Math.max(0, stop - b.end));
-    });
-    rows.push({ flow, act, sum, host: sum.host ?? '-', lastMs, during, after, stopAfterEnd, status: 'ok', note: '' });
+      stopAfterEnd.push(stop === null ? -1 : Math.max(0, stop - bounds[i]!.end));
+    }
+    rows.push({ flow, act, sum, host: sum.host ?? '-', lastMs, wins, during, after, stopAfterEnd, status: 'ok', note: '' });
   }
-  for (const r of rows) judgeRow(r, bounds, settle);
+  for (const r of rows) judgeRow(r, bounds.length === 0, settle);
 
   rows.sort((a, b) =>
     STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.sum.count - a.sum.count || cmp(a.host, b.host) ||
     cmp(a.sum.proto, b.sum.proto) || (a.sum.serverPort ?? -1) - (b.sum.serverPort ?? -1) ||
     cmp(a.sum.server, b.sum.server) || cmp(a.sum.client, b.sum.client));
 
+  // Per window, from one pass over the hosts' cells and one over the rows' windows (not windows × hosts × rows).
+  const sortedHosts = [...agg.cells].sort((x, y) => cmp(x[0], y[0]));
+  const hostStats: HostWindowStats[][] = bounds.map(() => sortedHosts.map(([host]) => ({ host, during: zeroCounts(), after: zeroCounts(), flows: 0 })));
+  const hostIndex = new Map(sortedHosts.map(([host], j) => [host, j]));
+  sortedHosts.forEach(([, cells], j) => {
+    for (const [g, c] of cells) {
+      const i = spanOf(g);
+      if (i >= 0) addCounts(g < bounds[i]!.end ? hostStats[i]![j]!.during : hostStats[i]![j]!.after, c);
+    }
+  });
+  const ctStats = bounds.map(() => ({ flows: 0, stopped: 0, unsettled: 0 }));
+  /** per window, in row order: blocks with packets after it (and how many), genuine blocks during it only */
+  const persistedRows: Array<Array<[Row, number]>> = bounds.map(() => []);
+  const duringOnlyRows: Array<Array<[Row, number]>> = bounds.map(() => []);
+  for (const r of rows) {
+    const j = hostIndex.get(r.host);
+    for (let e = 0; e < r.wins.length; e++) {
+      const i = r.wins[e]!;
+      const d = r.during[e]!;
+      const a = r.after[e]!;
+      if (d > 0 && j !== undefined) hostStats[i]![j]!.flows++;
+      if (r.sum.verdict === 'conntrack-loss' && d > 0) {
+        const ct = ctStats[i]!;
+        ct.flows++;
+        const st = r.stopAfterEnd[e]!;
+        if (st > ct.stopped) ct.stopped = st;
+        if (st > settle) ct.unsettled++;
+      }
+      if (a > 0 && isBlock(r)) persistedRows[i]!.push([r, a]);
+      if (r.sum.verdict === 'genuine-block' && d > 0 && a === 0) duringOnlyRows[i]!.push([r, d]);
+    }
+  }
+
   const windows: ReportWindow[] = bounds.map((b, i) => {
     const h = horizons[i]!;
     const during = zeroCounts();
     const after = zeroCounts();
-    const hosts: HostWindowStats[] = [];
-    for (const [host, cells] of [...agg.cells].sort((x, y) => cmp(x[0], y[0]))) {
-      const hs: HostWindowStats = { host, during: zeroCounts(), after: zeroCounts(), flows: 0 };
-      for (const [g, c] of cells) {
-        if (g >= b.start && g < b.end) addCounts(hs.during, c);
-        else if (g >= b.end && g < h) addCounts(hs.after, c);
-      }
-      for (const r of rows) if (r.host === host && r.during[i]! > 0) hs.flows++;
+    const hosts = hostStats[i]!;
+    for (const hs of hosts) {
       addCounts(during, REPORT_VERDICTS.map((v) => hs.during[v]));
       addCounts(after, REPORT_VERDICTS.map((v) => hs.after[v]));
-      hosts.push(hs);
     }
-    let ctFlows = 0;
-    let stopped = 0;
-    let unsettled = 0;
-    for (const r of rows) {
-      if (r.sum.verdict !== 'conntrack-loss' || r.during[i]! === 0) continue;
-      ctFlows++;
-      const s = r.stopAfterEnd[i]!;
-      if (s > stopped) stopped = s;
-      if (s > settle) unsettled++;
-    }
-    const persisted = groupBlocks(rows.filter((r) => r.after[i]! > 0 && isBlock(r)), (r) => r.after[i]!, clock);
-    const duringOnly = groupBlocks(
-      rows.filter((r) => r.sum.verdict === 'genuine-block' && r.during[i]! > 0 && r.after[i]! === 0), (r) => r.during[i]!, clock);
+    const { flows: ctFlows, stopped, unsettled } = ctStats[i]!;
+    const persisted = groupBlocks(persistedRows[i]!, clock);
+    const duringOnly = groupBlocks(duringOnlyRows[i]!, clock);
     return {
       id: i + 1,
       source: b.source,
@@ -216,7 +266,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       verdict: s.verdict, status: r.status, count: s.count,
       firstSeen: s.firstSeen ?? (s.firstMono !== undefined ? formatTime(s.firstMono * 1000, 'boot') : null),
       lastSeen: s.lastSeen ?? (s.lastMono !== undefined ? formatTime(s.lastMono * 1000, 'boot') : null),
-      windows: bounds.map((_, i) => ({ window: i + 1, during: r.during[i]!, after: r.after[i]! })),
+      windows: denseWindows(r, bounds.length),
       note: r.note, reason: s.reason,
     };
     if (s.file !== undefined) rf.file = s.file;
@@ -265,9 +315,21 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   };
   // blocks refused only outside the windows (before the first, between them): no window's numbers name them
   const outside = bounds.length === 0 ? [] : groupBlocks(
-    rows.filter((r) => isBlock(r) && r.during.every((n) => n === 0) && r.after.every((n) => n === 0)), (r) => r.sum.count, clock);
-  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action'), (r) => r.sum.count, clock), outside);
+    rows.filter((r) => isBlock(r) && r.wins.length === 0).map((r) => [r, r.sum.count]), clock);
+  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock), outside);
   return report;
+}
+
+/** A listed flow's packets during and after every window (the report's schema), from its sparse ones. */
+function denseWindows(r: Row, n: number): ReportFlow['windows'] {
+  const out: ReportFlow['windows'] = [];
+  for (let i = 0, e = 0; i < n; i++) {
+    if (e < r.wins.length && r.wins[e] === i) {
+      out.push({ window: i + 1, during: r.during[e]!, after: r.after[e]! });
+      e++;
+    } else out.push({ window: i + 1, during: 0, after: 0 });
+  }
+  return out;
 }
 
 /** A drop that needs a rule when it goes on after a window: a refused new connection, or traffic to a port nothing explains. */
@@ -275,7 +337,7 @@ function isBlock(r: Row): boolean {
   return r.sum.verdict === 'genuine-block' || (r.sum.verdict === 'undetermined' && r.sum.serverPort !== null);
 }
 
-function judgeRow(r: Row, bounds: ReadonlyArray<{ start: number; end: number }>, settle: number): void {
+function judgeRow(r: Row, noWindows: boolean, settle: number): void {
   const v: Verdict = r.sum.verdict;
   if (v === 'scan') {
     r.status = 'scan';
@@ -287,9 +349,12 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ start: number; end: number }>,
     r.note = 'LAN broadcast/multicast chatter: harmless to drop';
     return;
   }
-  const afterIn = r.after.findIndex((n) => n > 0);
-  const duringIn = r.during.findIndex((n) => n > 0);
-  if (bounds.length === 0) {
+  // the first window with packets after it / during it (windows are numbered from 1 in the notes)
+  const afterAt = r.after.findIndex((n) => n > 0);
+  const afterIn = afterAt < 0 ? -1 : r.wins[afterAt]!;
+  const duringAt = r.during.findIndex((n) => n > 0);
+  const duringIn = duringAt < 0 ? -1 : r.wins[duringAt]!;
+  if (noWindows) {
     if (isBlock(r)) {
       r.status = v === 'genuine-block' ? 'action' : 'check';
       r.note = v === 'genuine-block' ? 'refused (no window to compare with)' : 'no verdict: port unexplained';
@@ -318,22 +383,23 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ start: number; end: number }>,
     return;
   }
   // conntrack-loss
-  const late = r.stopAfterEnd.findIndex((s, i) => r.during[i]! > 0 && s > settle);
+  const late = r.stopAfterEnd.findIndex((s, e) => r.during[e]! > 0 && s > settle);
   if (late >= 0) {
     r.status = 'check';
-    r.note = `still losing state ${minutes(r.stopAfterEnd[late]!)} after window ${late + 1} ended`;
+    r.note = `still losing state ${minutes(r.stopAfterEnd[late]!)} after window ${r.wins[late]! + 1} ended`;
   } else if (duringIn < 0 && r.sum.persistent) {
     r.status = 'check';
     r.note = `lost state for more than ${minutes(settle)} outside any window (asymmetric routing?)`;
   } else {
-    const ids = r.during.flatMap((n, i) => (n > 0 ? [i + 1] : []));
+    const ids = r.during.flatMap((n, e) => (n > 0 ? [r.wins[e]! + 1] : []));
     r.note = ids.length === 0 ? 'lost state, stopped' : `lost state in window${ids.length === 1 ? '' : 's'} ${ids.join(', ')}, stopped`;
   }
 }
 
-function groupBlocks(rows: Row[], packets: (r: Row) => number, clock: ClockKind): BlockGroup[] {
+/** Blocks grouped by host, protocol and port, each row with its packets counted. */
+function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKind): BlockGroup[] {
   const m = new Map<string, { g: BlockGroup; clients: Set<string>; last: number | null }>();
-  for (const r of rows) {
+  for (const [r, n] of rows) {
     const key = `${r.host}|${r.sum.proto}|${r.sum.serverPort ?? ''}`;
     let e = m.get(key);
     if (e === undefined) {
@@ -345,7 +411,7 @@ function groupBlocks(rows: Row[], packets: (r: Row) => number, clock: ClockKind)
       m.set(key, e);
     }
     e.g.flows++;
-    e.g.packets += packets(r);
+    e.g.packets += n;
     e.g.service ??= r.sum.service;
     e.clients.add(r.sum.client);
     if (r.lastMs !== null && (e.last === null || r.lastMs > e.last)) e.last = r.lastMs;

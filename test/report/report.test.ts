@@ -329,3 +329,54 @@ describe('the event a flow keeps for the ruleset trace', () => {
     expect(r.suggestions.map((s) => [s.action, s.kind, s.ports])).toEqual([['note', 'already-accepted', [123]]]);
   });
 });
+
+describe('many windows and many flows (a month of rotated logs of an internet-facing node restarted every few minutes)', () => {
+  /** `n` lines: a SYN from a new outside source every 1.5 s, and every 10 minutes a burst of lost-state packets (a
+   * detected window); 20 hosts. */
+  function log(n: number): string {
+    const iso = (t: number) => new Date(t).toISOString().replace('Z', '+00:00');
+    const tcp = (s: string, sp: number, dp: number, f: string) =>
+      `HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:3d:aa:01:52:54:00:3e:bb:02:08:00 SRC=${s} DST=198.18.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${sp} DPT=${dp} WINDOW=64240 RES=0x00 ${f} URGP=0 `;
+    const out: string[] = [];
+    let t = Date.UTC(2024, 3, 1);
+    let burst = t;
+    for (let i = 0, k = 0; i < n; k++) {
+      if (t >= burst) {
+        for (let j = 0; j < 12 && i < n; j++, i++) out.push(`${iso(t + j * 1000)} node-${(burst / 600_000) % 20} kernel: ${tcp(`198.18.0.${2 + (j % 4)}`, 6443, 40000 + j, 'ACK PSH')}`);
+        burst += 600_000;
+      }
+      out.push(`${iso(t)} node-${k % 20} kernel: ${tcp(`198.19.${(k >>> 8) & 255}.${k & 255}`, 50000, 2380, 'SYN')}`);
+      i++;
+      t += 1500;
+    }
+    return `${out.join('\n')}\n`;
+  }
+
+  it('costs time linear in windows and flows together (it was their product), and attributes every flow to its windows', async () => {
+    const time = async (n: number) => {
+      const f = join(tmp, `windows-${n}.log`);
+      writeFileSync(f, log(n));
+      const t0 = performance.now();
+      const r = await report(['--format', 'json', f]);
+      return { ms: performance.now() - t0, r };
+    };
+    await time(3000); // warm-up
+    const small = await time(6000);
+    const big = await time(48_000);
+    // every 10 minutes a window: 8 times the lines, 8 times the windows and the flows
+    expect(small.r.windows.length).toBeGreaterThan(10);
+    expect(big.r.windows.length).toBeGreaterThan(7 * small.r.windows.length);
+    // each window: its burst's 12 lost-state drops, and SYNs refused after it on every host: one tcp/2380 group each
+    for (const w of big.r.windows.slice(0, -1)) {
+      expect(w.conntrackLoss.drops).toBe(12);
+      expect(w.persisted).toHaveLength(20);
+      expect(w.persisted.every((g) => g.proto === 'tcp' && g.port === 2380)).toBe(true);
+    }
+    // a listed flow's windows are every window, each with its own packets
+    const listed = big.r.flows[0]!;
+    expect(listed.windows.map((w) => w.window)).toEqual(big.r.windows.map((w) => w.id));
+    expect(listed.windows.reduce((a, w) => a + w.during + w.after, 0)).toBeLessThanOrEqual(listed.count);
+    // windows × flows grew 64 times; linear work grows ~8 times (measured ~6, with the fixed costs; it was ~22)
+    expect(big.ms / small.ms).toBeLessThan(13);
+  });
+});
