@@ -31,7 +31,7 @@ export interface SourceHooks {
 /**
  * Ports a source probed, each with the last time seen (ms), within the window. Most sources probe one port (a
  * flood of new sources, a peer missing one rule), so the first port is kept inline and a Map is made only at the
- * second distinct one: a source costs one small object, not an object and two Maps.
+ * second distinct one: a source costs a few small objects, not two Maps and a Set besides.
  */
 class PortTimes {
   /** the only port while `map` is null (-1: none) */
@@ -282,21 +282,25 @@ export class ScanDetector<T> {
     let i = 0;
     for (const s of sources.values()) if (i++ % step === 0) sample.push(nows[s.clock]! - s.lastSeen);
     sample.sort((a, b) => b - a);
-    // the sampled idle time that ranks the n-th: every source idle this long or longer goes (at least the one sampled)
-    const cutoff = sample[Math.min(sample.length - 1, Math.floor((n / size) * sample.length))]!;
+    // the sampled idle time that ranks n-th; sources idler than that go first, then those exactly that idle (in the
+    // order they came, as a stable sort gave): with every source sampled (up to 1,024), exactly the n idlest
+    const cutoff = sample[Math.max(0, Math.min(sample.length, Math.ceil((n * sample.length) / size)) - 1)]!;
     let left = n;
-    for (const s of sources.values()) {
-      if (left === 0) break;
-      if (nows[s.clock]! - s.lastSeen < cutoff) continue;
-      sources.delete(s.src * CLOCKS + s.clock);
-      if (s.scanner) {
-        const k = (this.scannerSet.get(s.src) ?? 1) - 1;
-        if (k > 0) this.scannerSet.set(s.src, k);
-        else this.scannerSet.delete(s.src);
+    for (const ties of [false, true]) {
+      for (const s of sources.values()) {
+        if (left === 0) return;
+        const idle = nows[s.clock]! - s.lastSeen;
+        if (ties ? idle !== cutoff : idle <= cutoff) continue;
+        sources.delete(s.src * CLOCKS + s.clock);
+        if (s.scanner) {
+          const k = (this.scannerSet.get(s.src) ?? 1) - 1;
+          if (k > 0) this.scannerSet.set(s.src, k);
+          else this.scannerSet.delete(s.src);
+        }
+        left--;
+        this.evicted++;
+        this.hooks?.untrack(s.src);
       }
-      left--;
-      this.evicted++;
-      this.hooks?.untrack(s.src);
     }
   }
 }

@@ -286,7 +286,8 @@ function readOpt(s: string, from: number, n: number, lv: Level, inner: boolean, 
       // as they do elsewhere. ESP is where the kernel stops (no PROTO= follows): this is what proves the protocol.
       const w = text.startsWith('AH ') ? 2 : 3;
       if (w === 3) {
-        if (text.length > 3 && text.charCodeAt(3) !== 32) return end < n ? end + 1 : n;
+        // the kernel closes the group (`SPI=0x%x )`, `)`, `INCOMPLETE [N bytes] )`): one cut before that is not ESP's
+        if ((text.length > 3 && text.charCodeAt(3) !== 32) || close < 0 || close >= n) return end < n ? end + 1 : n;
         t.proto = 'ESP';
         lv.proto = 'ESP';
       }
@@ -566,7 +567,13 @@ function ipv6EndsEarly(s: string, ev: DropEvent): boolean {
   // the last `OPT ( … )` group's text
   const open = s.lastIndexOf('OPT (');
   const text = open < 0 ? '' : s.slice(open + 5, s.lastIndexOf(')')).trim();
-  return text.startsWith('ESP') || ((text === '' || text === 'AH') && ev.frag !== undefined && ev.frag > 0);
+  return text === 'ESP' || text.startsWith('ESP ') || ((text === '' || text === 'AH') && ev.frag !== undefined && ev.frag > 0);
+}
+
+/** A later IPv4 AH fragment's line (dump_ipv4_packet prints no `PROTO=AH` for it) ends with one of these tokens. */
+function ipv4AhFragmentEnd(s: string): boolean {
+  const last = lastToken(s);
+  return (last.startsWith('FRAG:') && /^FRAG:\d+$/.test(last)) || /^\([0-9A-F]*\)$/.test(last) || /^(GID=\d+|MARK=0x[0-9a-f]+)$/.test(last);
 }
 
 /** Ethertypes whose frames the kernel logs past the MAC header (IPv4, IPv6, ARP, RARP). */
@@ -577,7 +584,8 @@ const LOGGED_ETHERTYPES = new Set(['0800', '86dd', '0806', '8035']);
  * part and the MAC header only. An IP or ARP ethertype there means the line was cut before its addresses.
  */
 function macOnly(s: string, ev: DropEvent): boolean {
-  if (ev.src !== undefined || ev.macproto === undefined || LOGGED_ETHERTYPES.has(ev.macproto.toLowerCase())) return false;
+  // the kernel prints the ethertype as %04x: anything else was cut
+  if (ev.src !== undefined || ev.macproto === undefined || !/^[0-9a-f]{4}$/.test(ev.macproto) || LOGGED_ETHERTYPES.has(ev.macproto)) return false;
   const last = lastToken(s);
   return last.startsWith('MAC=') || last.startsWith('MACPROTO=');
 }
@@ -625,8 +633,9 @@ function finish(s: string, ev: DropEvent, lv: Level): BodyError | null {
     if (ev.truncated === true || ev.incomplete !== undefined) return null;
     // IPv6: ESP, and a later fragment followed by an extension header, end the line early (see ipv6EndsEarly)
     if (ev.family === 6 && ipv6EndsEarly(s, ev)) return null;
-    // IPv4: an AH fragment other than the first stops before `PROTO=AH` (only UID=/GID= and MARK= may follow)
-    if (ev.family === 4 && ev.frag !== undefined && ev.frag > 0) return null;
+    // IPv4: an AH fragment other than the first stops before `PROTO=AH`: its line ends at FRAG:, the IP options, or
+    // the UID=/GID= and MARK= that may follow
+    if (ev.family === 4 && ev.frag !== undefined && ev.frag > 0 && ipv4AhFragmentEnd(s)) return null;
     return { code: 'truncated', message: 'line ends before PROTO=' };
   }
   const proto = ev.proto;

@@ -420,7 +420,12 @@ function kindOf(e: MatchEval): NearMissKind {
   }
 }
 
-/** Each table's chains by name (the first of a name, as a search in order finds it), built once per table. */
+/**
+ * Each table's chains by name (the first of a name, as a search in order finds it), built once per table. This and
+ * the near-miss index below take a ruleset model as read-only once parsed — parseRuleset, mergeRulesets and the live
+ * reader build new objects, nothing in fwdiag changes one — and are rebuilt only when a table's chain count changes:
+ * a caller that edits rules or renames chains in place must trace a fresh model.
+ */
 const chainIndexes = new WeakMap<Table, { n: number; byName: Map<string, Chain> }>();
 
 /** The chain of this name in `t`: a Map lookup, where a search of every chain per jump made a ruleset of thousands of

@@ -182,4 +182,47 @@ describe('ScanDetector', () => {
     expect(det.isScanner(1)).toBe(true);
     expect(det.scanners).toBe(2);
   });
+
+  it('evicts exactly the idlest sources when it can sample them all, whatever order they came in (ties in that order)', () => {
+    // A probes at 0, B at 1 s, A again at 2 s, then 14 more sources: at the cap of 16, the next source evicts one
+    // source — B, the idlest, not A (which came first)
+    const det = new ScanDetector<string>({ threshold: 3, windowMs: 60_000, maxSources: 16 }, () => 0);
+    det.observe(1, 1, false, 0, undefined);
+    det.observe(2, 1, false, 1_000, undefined);
+    det.observe(1, 2, false, 2_000, undefined);
+    for (let src = 3; src <= 16; src++) det.observe(src, 1, false, src * 1_000, undefined);
+    det.observe(17, 1, false, 17_000, undefined);
+    expect(det.evicted).toBe(1);
+    det.observe(1, 3, false, 18_000, undefined);
+    expect(det.isScanner(1)).toBe(true);
+    // with random times, the sources left are those a full sort by idle time (stable) keeps
+    for (let seed = 1; seed <= 20; seed++) {
+      let x = seed;
+      const rnd = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32);
+      const tracked = new Set<number>();
+      const d = new ScanDetector<string>({ threshold: 1000, windowMs: 60_000, maxSources: 100 }, () => 0, {
+        track: (src) => tracked.add(src),
+        untrack: (src) => tracked.delete(src),
+      });
+      const last = new Map<number, number>();
+      let t = 0;
+      for (let i = 0; i < 400; i++) {
+        t += Math.floor(rnd() * 3) * 1000; // equal times too: ties
+        const src = 1 + Math.floor(rnd() * 150);
+        const isNew = !tracked.has(src);
+        if (isNew && tracked.size >= 100) {
+          // what a stable sort by idle time, most idle first, would drop: the tenth
+          const order = [...last].filter(([k]) => tracked.has(k)).sort((a, b) => a[1] - b[1]).slice(0, 10).map(([k]) => k);
+          d.observe(src, 1, false, t, undefined);
+          for (const k of order) {
+            expect(tracked.has(k)).toBe(false);
+            last.delete(k);
+          }
+        } else d.observe(src, 1, false, t, undefined);
+        // a source keeps its place among the others (ties go in the order sources came) until it is dropped
+        if (isNew) last.delete(src);
+        last.set(src, t);
+      }
+    }
+  });
 });

@@ -117,4 +117,27 @@ describe('rarer kernel lines (fixtures/kernel/rare)', () => {
     // ESP named by its OPT ( … ): a protocol no rule accepted
     expect(c.classify(eventWith('OPT ( ESP SPI=0x1234abcd )')).verdict).toBe('genuine-block');
   });
+
+  it('a relay cut that can be told from the kernel\'s own early end stays a truncated issue', () => {
+    const p = createParser({ tz: 'UTC' });
+    const cut = (l: string) => {
+      const r = p.parseLine(l);
+      expect(r.kind, l).toBe('issue');
+      if (r.kind === 'issue') expect(r.issue.issue, l).toBe('truncated');
+    };
+    const bridge = lines.find((l) => l.includes('MACPROTO=88b5 '))!;
+    // the ethertype is printed as %04x
+    cut(bridge.slice(0, bridge.indexOf('MACPROTO=88b5') + 11));
+    cut(bridge.slice(0, bridge.indexOf('MACPROTO=88b5') + 9));
+    const ah = lines.find((l) => l.includes('H2b537-plain-8 '))!;
+    // a later fragment whose line goes on after FRAG: (PROTO=, IP options) and was cut there
+    cut(`${ah.trimEnd()} PROT`);
+    cut(`${ah.trimEnd()} OPT (0102`);
+    const esp = lines.find((l) => l.includes('OPT ( ESP SPI=0x1234abcd )'))!;
+    // the kernel closes an OPT ( ESP … ) group
+    cut(esp.slice(0, esp.indexOf('SPI=0x1234abcd') + 8));
+    cut(esp.slice(0, esp.indexOf('ESP SPI') + 4));
+    // a word that only begins with ESP is no ESP header
+    cut(esp.replace('OPT ( ESP SPI=0x1234abcd )', 'OPT ( ESPX )'));
+  });
 });

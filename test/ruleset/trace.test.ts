@@ -277,8 +277,9 @@ describe('a ruleset of thousands of chains (Calico: one chain per workload, reac
     const small = calico(500);
     const big = calico(4000);
     traceAll(small, 500); // warm-up
-    const a = traceAll(small, 500);
-    const b = traceAll(big, 4000);
+    // the best of three of each: one slow run on a busy machine is not a ratio
+    const a = Math.min(traceAll(small, 500), traceAll(small, 500), traceAll(small, 500));
+    const b = Math.min(traceAll(big, 4000), traceAll(big, 4000), traceAll(big, 4000));
     expect(b / a).toBeLessThan(16);
   });
 });
