@@ -530,10 +530,11 @@ export function parseBody(s: string, msgStart: number, bodyStart: number, ev: Dr
     lastPrefix = prefix;
   }
   ev.prefix = prefix;
-  const ebt = ebtLog(s, bodyStart);
-  if (ebt !== null) return ebt;
   if (!prefix.startsWith(CT_PREFIX)) {
     if (fast && parseBodyFast(s, bodyStart, ev)) return null;
+    // (after the fast path, which never accepts one: its pattern wants SRC= or MAC= after OUT=)
+    const ebt = ebtLog(s, bodyStart);
+    if (ebt !== null) return ebt;
   } else {
     // `nf_ct_proto_6: invalid packet ignored in state ESTABLISHED ` — conntrack's own INVALID log.
     const colon = prefix.indexOf(':');
@@ -573,7 +574,7 @@ function ipv6EndsEarly(s: string, ev: DropEvent): boolean {
 /** A later IPv4 AH fragment's line (dump_ipv4_packet prints no `PROTO=AH` for it) ends with one of these tokens. */
 function ipv4AhFragmentEnd(s: string): boolean {
   const last = lastToken(s);
-  return (last.startsWith('FRAG:') && /^FRAG:\d+$/.test(last)) || /^\([0-9A-F]*\)$/.test(last) || /^(GID=\d+|MARK=0x[0-9a-f]+)$/.test(last);
+  return /^FRAG:\d+$/.test(last) || /^\([0-9A-F]*\)$/.test(last) || /^(GID=\d+|MARK=0x[0-9a-f]+)$/.test(last);
 }
 
 /** Ethertypes whose frames the kernel logs past the MAC header (IPv4, IPv6, ARP, RARP). */
