@@ -229,7 +229,9 @@ function rfc5424(env: EnvelopeInfo, s: string, p: number): boolean {
       i++;
     }
   }
-  if (s.charCodeAt(i) === 32) i++;
+  // MSG after one space; a message relayed from RFC3164 keeps the space after its `kernel:` (rsyslog's
+  // RSYSLOG_SyslogProtocol23Format writes `- -  HARVESTER_DROP_…`)
+  while (s.charCodeAt(i) === 32) i++;
   // An optional UTF-8 BOM before MSG.
   if (s.charCodeAt(i) === 0xfeff) i++;
   env.msg = i;
@@ -253,10 +255,20 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
     return true;
   }
   // `dmesg -d` and journalctl short-delta add the time since the previous message: `[ 1835.131574 <    0.000123>]`
-  const delta = s.charCodeAt(close - 1) === 62 /* > */ ? s.lastIndexOf(' <', close) : -1;
-  const mono = readSeconds(s, p + 1, delta > p ? delta : close);
+  // (dmesg), `[37773.458736 <    1.007002 >]` (journalctl); journalctl pads its first line's stamp instead:
+  // `[37772.451734                ]`
+  let end = close;
+  while (end > p + 1 && s.charCodeAt(end - 1) === 32) end--;
+  const padded = end < close;
+  let delta = -1;
+  if (s.charCodeAt(end - 1) === 62 /* > */) {
+    delta = s.lastIndexOf(' <', end);
+    end--;
+    while (end > p + 1 && s.charCodeAt(end - 1) === 32) end--;
+  }
+  const mono = readSeconds(s, p + 1, delta > p ? delta : end);
   if (Number.isNaN(mono)) return timeless(env, s, p, close, RELTIME_DELTA);
-  if (delta > p && Number.isNaN(readSeconds(s, delta + 2, close - 1))) return false;
+  if (delta > p && Number.isNaN(readSeconds(s, delta + 2, end))) return false;
   env.mono = mono;
   const after = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
   // short-monotonic: `[ 1835.131574] host kernel: msg`
@@ -264,7 +276,7 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
   if (sp > after && s.startsWith('kernel: ', sp + 1) && s.indexOf('=', after) > sp) {
     env.host = s.slice(after, sp);
     env.msg = sp + 9;
-    env.envelope = delta > p ? 'journal-short-delta' : 'journal-short-monotonic';
+    env.envelope = delta > p || padded ? 'journal-short-delta' : 'journal-short-monotonic';
     env.transport = 'syslog';
     return true;
   }
@@ -345,7 +357,40 @@ function kmsg(env: EnvelopeInfo, s: string, firstComma: number): boolean {
   // Userspace writes to /dev/kmsg cannot use facility 0 (the kernel forces LOG_USER): facility 0 proves the kernel.
   env.transport = prio >> 3 === 0 ? 'kernel' : 'syslog';
   env.msg = semi + 1;
+  // /dev/kmsg writes a byte below 0x20, from 0x7f, or `\` as `\xNN` (dmesg and journald undo it): a prefix
+  // `HARVESTER_DROP_é ` is `HARVESTER_DROP_\xc3\xa9 ` there
+  if (s.indexOf('\\x', semi + 1) >= 0) env.s = s.slice(0, semi + 1) + unescapeKmsg(s.slice(semi + 1));
   return true;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/** A /dev/kmsg message with its `\xNN` escapes turned back into bytes, read as UTF-8 (as dmesg prints it). */
+export function unescapeKmsg(msg: string): string {
+  const b = utf8.encode(msg);
+  const out = new Uint8Array(b.length);
+  let n = 0;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] as number;
+    if (c === 92 && b[i + 1] === 120 && i + 3 < b.length) {
+      const hi = hexDigit(b[i + 2] as number);
+      const lo = hexDigit(b[i + 3] as number);
+      if (hi >= 0 && lo >= 0) {
+        out[n++] = (hi << 4) | lo;
+        i += 3;
+        continue;
+      }
+    }
+    out[n++] = c;
+  }
+  return fromUtf8.decode(out.subarray(0, n));
 }
 
 /** talosctl dmesg: `172.20.1.2: kern:    warn: [2021-11-10T10:09:37.662764956Z]: msg`. */

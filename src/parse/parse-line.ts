@@ -98,6 +98,8 @@ export interface NdjsonSink {
 const ISSUE_TEXT_MAX = 1024;
 
 const SKIP: LineResult = { kind: 'skip' };
+/** What journalctl prints without `--all` for a message that is not valid UTF-8 (systemd's format_bytes: 221B, 1.2K) */
+const BLOB_DATA = /^\[\d+(?:\.\d)?[BKMGTPE] blob data\]$/;
 
 /** `journalctl -o verbose`'s header: `Tue 2026-11-24 01:13:46.672397 UTC [s=…;i=…;b=…;m=…;t=…;x=…]` (t: realtime). */
 const VERBOSE_HEAD = /^[A-Z][a-z]{2} \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d{1,9})? \S+ \[s=[0-9a-f]+;i=[0-9a-f]+;b=[0-9a-f]+;m=[0-9a-f]+;t=([0-9a-f]{1,14});x=[0-9a-f]+\]$/;
@@ -240,6 +242,10 @@ export function createParser(opts: ParserOptions = {}): LineParser {
       if (s.indexOf('SRC=', start) >= 0 && s.indexOf(' DST=', start) >= 0 && s.indexOf(' PROTO=', start) >= 0) {
         const why = s.indexOf('IN=', start) >= 0 ? 'with IN= but no OUT= after it (the kernel writes both)' : 'without IN= and OUT=';
         return issue('missing-field', `LOG-like line ${why}`, line, raw);
+      }
+      // journalctl prints `[221B blob data]` for a message that is not valid UTF-8 (a LOG prefix with such bytes)
+      if (BLOB_DATA.test(s.slice(start))) {
+        return issue('other-format', 'journalctl hid a kernel message that is not valid UTF-8: run journalctl with --all (-a)', line, raw);
       }
       counters.skipped++;
       return SKIP;

@@ -43,9 +43,54 @@ export function readUint(s: string, a: number, b: number): number {
   return n;
 }
 
-/** Wall-clock minute in a zone → epoch ms. `tz` undefined means the process's local zone. */
+const DAY_MS = 86_400_000;
+
+/** The zone's offset from UTC at instant `ms`, in minutes east; `tz` undefined means the process's local zone. */
+function offsetAt(tz: string | undefined, ms: number): number {
+  return -(tz === undefined ? new Date(ms) : new TZDate(ms, tz)).getTimezoneOffset();
+}
+
+/**
+ * The instants a wall-clock minute names in a zone, earlier first: one; two in the hour a clock is set back (a
+ * daylight-saving overlap); none in the hour it skips (a gap). Also the offset in force before (a gap's minute is
+ * read with it). One transition at most within a day of the minute, as in every zone.
+ */
+function wallInstants(tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): { at: number[]; before: number } {
+  const wall = Date.UTC(y, mo, d, h, mi);
+  const before = offsetAt(tz, wall - DAY_MS);
+  const after = offsetAt(tz, wall + DAY_MS);
+  const at: number[] = [];
+  for (const off of before === after ? [before] : [before, after]) {
+    const t = wall - off * 60_000;
+    if (offsetAt(tz, t) === off) at.push(t);
+  }
+  at.sort((a, b) => a - b);
+  return { at, before };
+}
+
+/**
+ * Wall-clock minute in a zone → epoch ms. `tz` undefined means the process's local zone. The same answer whichever
+ * way the zone is given (`--tz Europe/Berlin` or `TZ=Europe/Berlin`), as JavaScript's Date reads the local zone: a
+ * minute the clock passed twice is the earlier instant, a skipped one is read with the offset before the change.
+ */
 function zonedMinute(tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): number {
-  return tz === undefined ? new Date(y, mo, d, h, mi).getTime() : new TZDate(y, mo, d, h, mi, 0, tz).getTime();
+  const w = wallInstants(tz, y, mo, d, h, mi);
+  return w.at.length > 0 ? (w.at[0] as number) : Date.UTC(y, mo, d, h, mi) - w.before * 60_000;
+}
+
+/** Locales whose short zone names are the abbreviations journalctl prints (EDT, CEST, BST, IST, AEDT, NZST, MESZ). */
+const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-IE', 'en-AU', 'en-NZ', 'de-DE'];
+const zoneNamers = new Map<string, Intl.DateTimeFormat[]>();
+
+/** Does `abbr` name zone `tz` (the local one when undefined) at instant `ms`? */
+function namesZoneAt(abbr: string, tz: string | undefined, ms: number): boolean {
+  const key = tz ?? '';
+  let namers = zoneNamers.get(key);
+  if (namers === undefined) {
+    namers = ABBREVIATION_LOCALES.map((l) => new Intl.DateTimeFormat(l, { timeZone: tz, timeZoneName: 'short' }));
+    zoneNamers.set(key, namers);
+  }
+  return namers.some((f) => f.formatToParts(ms).some((p) => p.type === 'timeZoneName' && p.value === abbr));
 }
 
 /** Lines a little ahead of our clock (another host's skew, a wrong --tz) still count as this year. */
@@ -143,9 +188,10 @@ export class CtimeClock {
 
 /**
  * journalctl `short-full` / `with-unit` stamps: `Mon 2024-04-22 10:00:01 CEST` — the date and time in the zone
- * journalctl ran in, named by its abbreviation. `UTC`/`GMT` and numeric offsets (`+0200`) say exactly; an IANA name
- * (`Europe/Berlin`, from some locales) is read as that zone; any other abbreviation is ambiguous (CST is three
- * zones) and read in the reader's zone (`--tz`, default local), as RFC3164 stamps are.
+ * journalctl ran in, named by its abbreviation. `UTC`/`GMT` and numeric offsets (`+0200`, and `+11`, `-03`, `+1030`
+ * where a zone has no abbreviation) say exactly; an IANA name (`Europe/Berlin`, from some locales) is read as that
+ * zone; any other abbreviation is ambiguous (CST is three zones) and read in the reader's zone (`--tz`, default
+ * local), as RFC3164 stamps are — where it tells the two passes of a clock set back apart (`CEST`, `CET`), it picks.
  */
 export class ZonedClock {
   private key = '';
@@ -170,9 +216,10 @@ const UTC_NAMES = new Set(['UTC', 'GMT', 'UCT', 'UT', 'Z', 'Etc/UTC', 'Etc/GMT']
 
 function zoneMinute(zone: string, tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): number {
   if (UTC_NAMES.has(zone)) return Date.UTC(y, mo, d, h, mi);
-  const m = /^([+-])(\d\d):?(\d\d)$/.exec(zone);
+  // `+0200`, `+02:00`, and glibc's `%Z` for zones without an abbreviation: `+11`, `-03`, `+1030`
+  const m = /^([+-])(\d\d)(?::?(\d\d))?$/.exec(zone);
   if (m !== null) {
-    const off = (Number(m[2]) * 60 + Number(m[3])) * 60_000;
+    const off = (Number(m[2]) * 60 + Number(m[3] ?? 0)) * 60_000;
     if (off > 18 * 3600_000) return NaN;
     return Date.UTC(y, mo, d, h, mi) - (m[1] === '-' ? -off : off);
   }
@@ -185,6 +232,10 @@ function zoneMinute(zone: string, tz: string | undefined, y: number, mo: number,
       /* not a zone: read as an abbreviation below */
     }
   }
+  // an abbreviation: read in the reader's zone; in the hour its clock is set back it tells the two apart (`02:30 CEST`
+  // is the first pass, `02:30 CET` the second)
+  const w = wallInstants(tz, y, mo, d, h, mi);
+  if (w.at.length === 2 && !namesZoneAt(zone, tz, w.at[0] as number) && namesZoneAt(zone, tz, w.at[1] as number)) return w.at[1] as number;
   return zonedMinute(tz, y, mo, d, h, mi);
 }
 

@@ -154,6 +154,8 @@ const ENV_SHORT_UNIX: i32 = 10;
 const L_SRC: u64 = 0x3d435253; // 'SRC='
 const L_SP_DST: u64 = 0x3d54534420; // ' DST='
 const L_SP_PROTO: u64 = 0x3d4f544f525020; // ' PROTO='
+const L_SP_BLOB: u64 = 0x626f6c6220; // ' blob'
+const L_SP_DATA_CLOSE: u64 = 0x5d6174616420; // ' data]'
 const L_SP_LEN: u64 = 0x3d4e454c20; // ' LEN='
 const L_SP_TOS_0X: u64 = 0x78303d534f5420; // ' TOS=0x'
 const L_SP_PREC_0X: u64 = 0x78303d4345525020; // ' PREC=0x'
@@ -704,6 +706,8 @@ function kmsg(k: i32): i32 {
   const usec = uintIn(c2 + 1, c3);
   if (prio < 0 || prio > 0x7fffffff || usec < 0) return -1;
   setMono(<f64>usec / 1e6, usec, usec < 1000000000000000 ? 6 : -1);
+  // a `\xNN` escape (bytes below 0x20, from 0x7f, and `\` itself): JavaScript reads the bytes back
+  if (findByte(semi + 1, lend, 0x5c5c5c5c5c5c5c5c) < lend) return -1;
   set(R_ENV, ENV_KMSG);
   set(R_TRANSPORT, (prio >> 3) == 0 ? 1 : 2);
   pos = semi + 1;
@@ -742,7 +746,7 @@ function rfc5424(p: i32): i32 {
   let i = msgidEnd + 1;
   if (b(i) != 45) return -1;
   i++;
-  if (b(i) == 32) i++;
+  while (i < lend && b(i) == 32) i++;
   if (b(i) == 0xef) return -1; // a BOM: JavaScript
   set(R_TRANSPORT, 2);
   pos = i;
@@ -1405,6 +1409,8 @@ function body(): i32 {
     // No LOG body: not a drop (skip) — unless it plainly tries to be one (SRC=, DST=, PROTO= without IN=/OUT=),
     // which JavaScript reports as an issue.
     if (find(msg, L_SRC, 4) >= 0 && find(msg, L_SP_DST, 5) >= 0 && find(msg, L_SP_PROTO, 7) >= 0) return -1;
+    // journalctl's `[221B blob data]` in place of a message that is not UTF-8: JavaScript reports it
+    if (b(msg) == 91 && lend - msg >= 14 && at(lend - 11, L_SP_BLOB, 5) && at(lend - 6, L_SP_DATA_CLOSE, 6)) return -1;
     return 2;
   }
   if (at(msg, L_NF_CT, 8)) return -1; // conntrack INVALID prefix: JavaScript
