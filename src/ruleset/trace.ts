@@ -202,10 +202,14 @@ const assumeYes = (e: MatchEval) => (e.match.kind === 'limit' && e.match.over !=
  * The verdict of the first verdict-map element whose matches the packet meets for sure (an unknown — conntrack state —
  * is taken as not matching, as for rules), or undefined.
  */
-function vmapVerdict(entries: readonly VmapEntry[], p: Packet, assumed: MatchEval[]): VmapEntry['verdict'] | undefined {
+function vmapVerdict(entries: readonly VmapEntry[], p: Packet, assumed: MatchEval[], flip = false): VmapEntry['verdict'] | undefined {
   for (const e of entries) {
     const evs = e.matches.map((m) => evalMatch(m, p));
     if (evs.every((x) => x.result === 'yes')) return e.verdict;
+    if (flip && evs.every((x) => x.result !== 'no')) {
+      assumed.push(...evs.filter((x) => x.result === 'unknown').map(takenAsMatching));
+      return e.verdict;
+    }
     // an element that might have matched (its conntrack state is not in the line): the assumption is said
     if (evs.every((x) => x.result !== 'no')) assumed.push(...evs.filter((x) => x.result === 'unknown'));
   }
@@ -232,15 +236,24 @@ interface Evaluated {
   assumed: MatchEval[];
 }
 
-function evaluate(rule: Rule, p: Packet): Evaluated {
+/**
+ * Evaluates a rule's matches. `flip`: its unknowns are taken as matching (a rule the LOG rule that wrote the line is
+ * reached through only: see trace()).
+ */
+function evaluate(rule: Rule, p: Packet, flip = false): Evaluated {
   const failed: MatchEval[] = [];
   const assumed: MatchEval[] = [];
   for (const m of rule.matches) {
     const e = evalMatch(m, p);
     if (e.result === 'no') failed.push(e);
-    else if (e.result === 'unknown') assumed.push(e);
+    else if (e.result === 'unknown') assumed.push(flip ? takenAsMatching(e) : e);
   }
-  return { matched: failed.length === 0 && assumed.every(assumeYes), failed, assumed };
+  return { matched: failed.length === 0 && (flip || assumed.every(assumeYes)), failed, assumed };
+}
+
+/** An unknown match taken as matching because the line's own LOG rule is reached only so. */
+function takenAsMatching(e: MatchEval): MatchEval {
+  return { ...e, why: `${e.why.replace(/ \([^()]*\)$/, '')} (taken as matching: only so does the trace reach the LOG rule that wrote this line)` };
 }
 
 const HOOK_ORDER: Hook[] = ['ingress', 'prerouting', 'input', 'forward', 'output', 'postrouting', 'egress'];
@@ -253,14 +266,28 @@ function tableSees(t: Table, family: 4 | 6): boolean {
   return t.family === 'inet' || (family === 4 ? t.family === 'ip' : t.family === 'ip6');
 }
 
+/** Sets of rules the search below takes as matching, at most this many rules each … */
+const MAX_FLIPS = 3;
+/** … and at most this many traces tried per line. */
+const MAX_FLIP_TRIES = 48;
+
+interface Walk {
+  steps: TraceStep[];
+  visited: Set<Rule>;
+  notes: string[];
+  truncated: boolean;
+  verdict: TraceResult['verdict'];
+  decidedBy?: TraceStep | undefined;
+  /** rules the packet failed only by what the line cannot show, in the order met */
+  maybe: Rule[];
+  /** the steps of the rules taken as matching */
+  flipped: TraceStep[];
+}
+
 /** Traces a logged drop through the ruleset. */
 export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {}): TraceResult {
   const p = packetFromEvent(event, opts);
   const hooks = hooksFor(p);
-  const steps: TraceStep[] = [];
-  const visited = new Set<Rule>();
-  const notes: string[] = [];
-  let truncated = false;
 
   const tables = model.tables.filter((t) => tableSees(t, p.family));
   const bases: { t: Table; c: Chain }[] = [];
@@ -271,6 +298,94 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
     }
   }
   bases.sort((a, b) => HOOK_ORDER.indexOf(a.c.hook as Hook) - HOOK_ORDER.indexOf(b.c.hook as Hook) || (a.c.priority ?? 0) - (b.c.priority ?? 0));
+
+  // The LOG rule that wrote this line, found by its prefix.
+  const want = event.prefix.trim();
+  let logRef: RuleRef | undefined;
+  if (want !== '') {
+    outer: for (const t of tables) {
+      for (const c of t.chains) {
+        for (const r of c.rules) {
+          if (r.log?.prefix !== undefined && r.log.prefix.trim() === want) {
+            logRef = refOf(t, c, r);
+            break outer;
+          }
+        }
+      }
+    }
+  }
+  const reaches = (w: Walk) => w.steps.some((s) => s.logPrefix?.trim() === want);
+
+  let w = walkRuleset(bases, p, new Set());
+  // The line is evidence: its LOG rule was reached and (fwdiag reads drops) the packet dropped. When taking what the
+  // line cannot show (conntrack state, ipset membership, marks) as not matching contradicts that — a stateful
+  // firewall's `--ctstate NEW -j TCP`, nft's `ct state new log … drop` —, the fewest such rules taken as matching
+  // that make the trace reach the LOG rule and drop are taken instead (in the order the packet meets them).
+  if (logRef !== undefined && !w.truncated && (!reaches(w) || w.verdict === 'accept')) {
+    const consistent = (x: Walk) => !x.truncated && reaches(x) && x.verdict !== 'accept' && x.verdict !== 'none';
+    let frontier: Array<{ flips: Set<Rule>; w: Walk }> = [{ flips: new Set(), w }];
+    let tries = 0;
+    search: for (let depth = 1; depth <= MAX_FLIPS; depth++) {
+      const next: typeof frontier = [];
+      for (const f of frontier) {
+        for (const r of f.w.maybe) {
+          if (f.flips.has(r)) continue;
+          if (++tries > MAX_FLIP_TRIES) break search;
+          const flips = new Set(f.flips).add(r);
+          const x = walkRuleset(bases, p, flips);
+          if (consistent(x)) {
+            w = x;
+            break search;
+          }
+          next.push({ flips, w: x });
+        }
+      }
+      frontier = next;
+    }
+  }
+  const { steps, visited, notes, truncated, verdict, decidedBy } = w;
+  if (bases.length === 0) notes.push(`no ${p.family === 4 ? 'IPv4' : 'IPv6'} base chain on hook ${hooks.join('/')} in this ruleset`);
+
+  // What the log line cannot say, said once.
+  const flippedSteps = new Set(w.flipped);
+  const all = steps.filter((s) => !flippedSteps.has(s)).flatMap((s) => s.assumed);
+  if (w.flipped.length > 0) {
+    const at = w.flipped.map((s) => `${s.ref.chain}#${s.ref.index} (${s.assumed.map((e) => e.why.replace(/ \([^()]*\)$/, '')).join(', ')})`);
+    notes.push(`taken as matching, as only so does the trace reach the LOG rule that wrote this line (${logRef?.chain}#${logRef?.index}) and drop: ${at.join('; ')}`);
+  }
+  if (all.some((e) => e.match.kind === 'ctstate')) {
+    notes.push(`conntrack state is not in a log line: ctstate matches were taken as not matching${w.flipped.length > 0 ? ' elsewhere' : ''} (an ESTABLISHED/RELATED ACCEPT did not let this logged packet through)`);
+  }
+  if (all.some((e) => e.match.kind === 'limit')) notes.push('rate limits were taken as not exceeded');
+  if (all.some((e) => e.match.kind === 'quota')) notes.push('quotas were taken as not used up');
+  const unk = all.filter((e) => e.match.kind === 'unknown' || e.match.kind === 'saddr' || e.match.kind === 'daddr' || e.match.kind === 'tcpflags' || e.match.kind === 'proto');
+  if (unk.length > 0) notes.push(`${unk.length} match(es) fwdiag cannot evaluate were taken as not matching`);
+  if (verdict === 'accept') {
+    notes.push('the trace ends in ACCEPT although the packet was logged as dropped: a rate limit was exceeded, an assumption above is wrong, or this is not the ruleset that logged it');
+  }
+
+  let logRule: TraceResult['logRule'];
+  if (logRef !== undefined) logRule = { ref: logRef, reached: reaches(w) };
+  if (event.prefix !== '') {
+    const hidden = steps.filter((s) => s.action === 'log' && s.logPrefix === undefined);
+    if (logRule === undefined && hidden.length > 0) {
+      notes.push(`the trace reached LOG rule(s) whose prefix this ruleset does not show (${hidden.map((s) => `${s.ref.chain}#${s.ref.index}`).join(', ')}): read the ruleset with iptables-save to confirm which one logged`);
+    } else if (logRule === undefined) notes.push(`no LOG rule with prefix ${JSON.stringify(event.prefix)} in this ruleset`);
+    else if (!logRule.reached) notes.push(`the LOG rule with this prefix (${logRule.ref.chain}#${logRule.ref.index}) was not reached by the trace: the ruleset may differ from the one that logged the line`);
+  }
+
+  const nearMisses = verdict === 'accept' ? [] : findNearMisses(bases, p, visited, decidedBy, truncated);
+  return { packet: p, hooks, steps, verdict, ...(decidedBy === undefined ? {} : { decidedBy }), ...(logRule === undefined ? {} : { logRule }), nearMisses, notes, truncated };
+}
+
+/** One pass of the packet through the base chains, `flips` taken as matching. */
+function walkRuleset(bases: { t: Table; c: Chain }[], p: Packet, flips: Set<Rule>): Walk {
+  const steps: TraceStep[] = [];
+  const visited = new Set<Rule>();
+  const notes: string[] = [];
+  const maybe: Rule[] = [];
+  const flipped: TraceStep[] = [];
+  let truncated = false;
 
   type Outcome = 'accept' | 'drop' | 'reject' | 'other' | 'return' | 'end' | 'abort';
   const run = (t: Table, c: Chain, depth: number): Outcome => {
@@ -286,11 +401,12 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
         return 'abort';
       }
       visited.add(r);
-      const ev = evaluate(r, p);
+      const flip = flips.has(r);
+      const ev = evaluate(r, p, flip);
       // a verdict map: the element the packet meets gives the verdict; none, and the rule does not apply
       let v = r.verdict;
       if (ev.matched && v.kind === 'vmap') {
-        const hit = vmapVerdict(v.entries, p, ev.assumed);
+        const hit = vmapVerdict(v.entries, p, ev.assumed, flip);
         if (hit === undefined) {
           ev.matched = false;
           ev.failed.push({ match: { kind: 'unknown', text: 'vmap' }, result: 'no', why: 'no element of the verdict map matches the packet' });
@@ -298,7 +414,11 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
       }
       const step: TraceStep = { ref: refOf(t, c, r), policy: false, matched: ev.matched, action: 'none', depth, failed: ev.failed, assumed: ev.assumed };
       steps.push(step);
-      if (!ev.matched) continue;
+      if (flip) flipped.push(step);
+      if (!ev.matched) {
+        if (ev.assumed.length > 0 && ev.failed.every((e) => e.match.kind === 'unknown' && e.match.text === 'vmap') && !maybe.includes(r)) maybe.push(r);
+        continue;
+      }
       if (r.log !== undefined) {
         step.action = 'log';
         if (r.log.prefix !== undefined) step.logPrefix = r.log.prefix;
@@ -360,44 +480,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
       break;
     }
   }
-  if (bases.length === 0) notes.push(`no ${p.family === 4 ? 'IPv4' : 'IPv6'} base chain on hook ${hooks.join('/')} in this ruleset`);
-
-  // What the log line cannot say, said once.
-  const all = steps.flatMap((s) => s.assumed);
-  if (all.some((e) => e.match.kind === 'ctstate')) {
-    notes.push('conntrack state is not in a log line: ctstate matches were taken as not matching (an ESTABLISHED/RELATED ACCEPT did not let this logged packet through)');
-  }
-  if (all.some((e) => e.match.kind === 'limit')) notes.push('rate limits were taken as not exceeded');
-  if (all.some((e) => e.match.kind === 'quota')) notes.push('quotas were taken as not used up');
-  const unk = all.filter((e) => e.match.kind === 'unknown' || e.match.kind === 'saddr' || e.match.kind === 'daddr' || e.match.kind === 'tcpflags' || e.match.kind === 'proto');
-  if (unk.length > 0) notes.push(`${unk.length} match(es) fwdiag cannot evaluate were taken as not matching`);
-  if (verdict === 'accept') {
-    notes.push('the trace ends in ACCEPT although the packet was logged as dropped: a rate limit was exceeded, an assumption above is wrong, or this is not the ruleset that logged it');
-  }
-
-  // The LOG rule that wrote this line, found by its prefix.
-  let logRule: TraceResult['logRule'];
-  if (event.prefix !== '') {
-    const want = event.prefix.trim();
-    outer: for (const t of tables) {
-      for (const c of t.chains) {
-        for (const r of c.rules) {
-          if (r.log?.prefix !== undefined && r.log.prefix.trim() === want) {
-            logRule = { ref: refOf(t, c, r), reached: steps.some((s) => s.logPrefix?.trim() === want) };
-            break outer;
-          }
-        }
-      }
-    }
-    const hidden = steps.filter((s) => s.action === 'log' && s.logPrefix === undefined);
-    if (logRule === undefined && hidden.length > 0) {
-      notes.push(`the trace reached LOG rule(s) whose prefix this ruleset does not show (${hidden.map((s) => `${s.ref.chain}#${s.ref.index}`).join(', ')}): read the ruleset with iptables-save to confirm which one logged`);
-    } else if (logRule === undefined) notes.push(`no LOG rule with prefix ${JSON.stringify(event.prefix)} in this ruleset`);
-    else if (!logRule.reached) notes.push(`the LOG rule with this prefix (${logRule.ref.chain}#${logRule.ref.index}) was not reached by the trace: the ruleset may differ from the one that logged the line`);
-  }
-
-  const nearMisses = verdict === 'accept' ? [] : findNearMisses(bases, p, visited, decidedBy, truncated);
-  return { packet: p, hooks, steps, verdict, ...(decidedBy === undefined ? {} : { decidedBy }), ...(logRule === undefined ? {} : { logRule }), nearMisses, notes, truncated };
+  return { steps, visited, notes, truncated, verdict, decidedBy, maybe, flipped };
 }
 
 /** An ACCEPT "for this traffic": it names the packet's destination port (or, without ports, its protocol). */

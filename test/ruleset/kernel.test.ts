@@ -13,7 +13,8 @@ import type { DropEvent } from '../../src/parse/event.js';
 import { parseRuleset, trace } from '../../src/ruleset/index.js';
 import type { Ruleset } from '../../src/ruleset/index.js';
 import { addNs, cleanup, enableNetnsLog, inNs, kernelLines, link, randomOctet, restoreNetnsLog, runInNs } from './netns.js';
-import { kmsgSeq, kmsgSince, waitFor } from '../suggest/kernel.js';
+import { bg, cleanup as cleanupChildren, kmsgSeq, kmsgSince, waitFor } from '../suggest/kernel.js';
+import { runSuggest } from '../suggest/run.js';
 
 const FIX = 'fixtures/rulesets';
 const body = (t: string) => t.split('\n').filter((l) => l !== '' && !l.startsWith('#')).join('\n');
@@ -151,6 +152,61 @@ describe('drops the kernel logged, traced', () => {
       expect(bound?.reasons.map((r) => r.kind)).toEqual(['interface']);
       expect(bound?.reasons[0]?.detail).toContain('IN=mgmt-br');
     } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('a stateful firewall: NEW packets jump to a chain that logs and rejects (found by an audit)', () => {
+  it('the trace follows the LOG rule that wrote the line, and the ACCEPT suggest places there lets the SYN in', async () => {
+    const node = addNs('stateful');
+    const peer = addNs('statepeer');
+    const dir = mkdtempSync(join(tmpdir(), 'fwrs-stateful-'));
+    try {
+      const { nodeIp, peerIp } = link(node, peer, 'eth1', 'eth0', randomOctet());
+      const tag = `FWRS_TCP_${process.pid}_ `;
+      // the "simple stateful firewall" shape: ctstate decides which chain a packet is judged in
+      inNs(node, 'iptables-restore', [
+        '*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':TCP - [0:0]',
+        '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+        '-A INPUT -i lo -j ACCEPT',
+        '-A INPUT -m conntrack --ctstate INVALID -j DROP',
+        '-A INPUT -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -j TCP',
+        '-A INPUT -j LOG --log-prefix "FWRS_INPUT_DROP "',
+        '-A INPUT -p tcp -j REJECT --reject-with tcp-reset',
+        '-A TCP -p tcp --dport 22 -j ACCEPT',
+        `-A TCP -j LOG --log-prefix "${tag}"`,
+        '-A TCP -p tcp -j REJECT --reject-with tcp-reset',
+        'COMMIT', '',
+      ].join('\n'));
+      const server = 'import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 10250)); s.listen(4); s.settimeout(8); print("listening", flush=True)\ntry:\n    c, _ = s.accept(); c.close()\nexcept OSError:\n    pass';
+      const connect = `python3 -c 'import socket\ns = socket.socket(); s.settimeout(1.5)\ntry:\n    s.connect(("${nodeIp}", 10250)); print("open")\nexcept ConnectionRefusedError:\n    print("refused")\nexcept OSError:\n    print("timeout")'`;
+      expect(runInNs(peer, connect).stdout.trim()).toBe('refused'); // the TCP chain's REJECT
+      const lines = await kernelLines([tag.trim(), `SRC=${peerIp} DST=${nodeIp}`, 'DPT=10250'], 1);
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      const saved = inNs(node, 'iptables-save');
+      const t = trace(mustParse(saved), events(lines)[0] as DropEvent);
+      expect(t.verdict).toBe('reject');
+      expect([t.decidedBy?.ref.chain, t.decidedBy?.ref.index]).toEqual(['TCP', 3]);
+      expect(t.logRule).toMatchObject({ ref: { chain: 'TCP', index: 2 }, reached: true });
+      expect(t.notes.join('\n')).toContain('taken as matching, as only so does the trace reach the LOG rule that wrote this line (TCP#2) and drop: INPUT#4');
+
+      // suggest's rule, run as printed, lets the peer connect (it went to INPUT, past the jump, before)
+      writeFileSync(join(dir, 'drops.log'), `${lines.join('\n')}\n`);
+      writeFileSync(join(dir, 'saved.rules'), saved);
+      const r = await runSuggest([join(dir, 'drops.log'), '--platform', 'kubeadm', '--role', 'worker', '--format', 'iptables', '--ruleset', join(dir, 'saved.rules')]);
+      expect(r.code).toBe(0);
+      const cmds = r.out.split('\n').filter((l) => l.startsWith('iptables '));
+      expect(cmds).toEqual([expect.stringMatching(new RegExp(`^iptables -I TCP 2 -s ${peerIp.replace(/\./g, '\\.')}/32 -p tcp --dport 10250 .*-j ACCEPT$`))]);
+      for (const c of cmds) inNs(node, c);
+      const srv = bg(node, ['python3', '-c', server]);
+      let said = '';
+      srv.stdout?.on('data', (d: Buffer) => (said += d.toString()));
+      await waitFor(() => said.includes('listening'), 5000);
+      expect(runInNs(peer, connect).stdout.trim()).toBe('open');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      cleanupChildren();
       cleanup();
     }
   });

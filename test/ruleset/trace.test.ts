@@ -283,3 +283,57 @@ describe('a ruleset of thousands of chains (Calico: one chain per workload, reac
     expect(b / a).toBeLessThan(16);
   });
 });
+
+describe('what the line cannot show, decided by the line itself (fixtures/rulesets/audit-trace: real rulesets and kernel lines)', () => {
+  const A = 'audit-trace';
+  const lineOf = (f: string) => parseLines(readFileSync(`${FIX}/${A}/${f}`, 'utf8'))[0] as DropEvent;
+
+  it('a stateful firewall (`--ctstate NEW -j TCP`): the SYN is judged in TCP, where its LOG rule is', () => {
+    const t = trace(load(`${A}/stateful-new-chain.iptables-save`), lineOf('stateful-new-chain.log'));
+    expect(t.verdict).toBe('reject');
+    expect(t.decidedBy?.ref).toMatchObject({ chain: 'TCP', index: 4 });
+    expect(t.logRule).toMatchObject({ ref: { chain: 'TCP', index: 3 }, reached: true });
+    const jump = t.steps.find((s) => s.ref.chain === 'INPUT' && s.ref.index === 6);
+    expect([jump?.matched, jump?.action, jump?.assumed.map((e) => e.why)]).toEqual([
+      true, 'jump', ['ctstate new (taken as matching: only so does the trace reach the LOG rule that wrote this line)'],
+    ]);
+    // the ESTABLISHED,RELATED ACCEPT before it is still taken as not matching
+    expect(t.steps.find((s) => s.ref.index === 1 && s.ref.chain === 'INPUT')?.matched).toBe(false);
+    expect(t.notes).toContain('taken as matching, as only so does the trace reach the LOG rule that wrote this line (TCP#3) and drop: INPUT#6 (ctstate new)');
+  });
+
+  it('nft `ct state new log … drop` in one rule: that rule decided', () => {
+    const t = trace(load(`${A}/nft-ct-new-log-drop.nft.json`), lineOf('nft-ct-new-log-drop.log'));
+    expect(t.verdict).toBe('drop');
+    expect(t.decidedBy?.ref.text).toBe('udp dport 5000 ct state new log prefix "HTRACE_NATIVE2_ " drop');
+    expect(t.logRule?.reached).toBe(true);
+  });
+
+  it('an ipset match (`! --match-set allow src -j LOGDROP`): the LOG rule in LOGDROP wrote the line, so the jump was taken', () => {
+    const t = trace(load(`${A}/ipset-negated.iptables-save`), lineOf('ipset-negated.log'));
+    expect(t.verdict).toBe('drop');
+    expect(t.decidedBy?.ref).toMatchObject({ chain: 'LOGDROP', index: 2 });
+    expect(t.notes.some((n) => n.includes('INPUT#3 (-m set ! --match-set htrace-allow src)'))).toBe(true);
+  });
+
+  it('no rule taken as matching reaches the LOG rule: the trace is the plain one, and says the LOG rule was not reached', () => {
+    const rs = parseRuleset([
+      '*filter', ':INPUT DROP [0:0]', ':NEVER - [0:0]',
+      ...Array.from({ length: 60 }, (_, i) => `-A INPUT -m conntrack --ctstate NEW -p tcp --dport ${20000 + i} -j ACCEPT`),
+      '-A INPUT -j LOG --log-prefix "NODE_DROP "',
+      '-A INPUT -j DROP',
+      '-A NEVER -j LOG --log-prefix "ELSEWHERE "',
+      'COMMIT', '',
+    ].join('\n'));
+    if (!rs.ok) throw new Error(rs.issues.join());
+    const plain = trace(rs.value, ev({}));
+    expect([plain.verdict, plain.decidedBy?.ref.index, plain.logRule?.reached]).toEqual(['drop', 62, true]);
+    expect(plain.notes.some((n) => n.startsWith('taken as matching'))).toBe(false);
+    const t0 = performance.now();
+    const lost = trace(rs.value, ev({ prefix: 'ELSEWHERE ', dpt: 20005 }));
+    expect(performance.now() - t0).toBeLessThan(1000);
+    // 60 ACCEPTs that might match, none reaching NEVER: the plain trace stays, with its note
+    expect([lost.verdict, lost.decidedBy?.ref.index, lost.logRule?.reached]).toEqual(['drop', 62, false]);
+    expect(lost.notes.some((n) => n.startsWith('the LOG rule with this prefix (NEVER#1) was not reached'))).toBe(true);
+  });
+});
