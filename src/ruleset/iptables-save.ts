@@ -74,13 +74,40 @@ export function normProto(p: string): string {
   return PROTO_NAMES[l] ?? l;
 }
 
-const ICMP_NAMES: Record<string, number> = {
-  'echo-reply': 0, 'destination-unreachable': 3, 'source-quench': 4, redirect: 5, 'echo-request': 8,
-  'time-exceeded': 11, 'parameter-problem': 12,
-  // ICMPv6
-  'packet-too-big': 2, 'echo-request-v6': 128, 'echo-reply-v6': 129, 'neighbour-solicitation': 135,
-  'neighbour-advertisement': 136, 'router-solicitation': 133, 'router-advertisement': 134,
+/** iptables' ICMP names (`iptables -p icmp -h`): a type, or a type and code. `any` is every type. */
+const ICMP4_NAMES: Record<string, number | [number, number]> = {
+  'echo-reply': 0, pong: 0, 'destination-unreachable': 3, 'network-unreachable': [3, 0], 'host-unreachable': [3, 1],
+  'protocol-unreachable': [3, 2], 'port-unreachable': [3, 3], 'fragmentation-needed': [3, 4],
+  'source-route-failed': [3, 5], 'network-unknown': [3, 6], 'host-unknown': [3, 7], 'network-prohibited': [3, 9],
+  'host-prohibited': [3, 10], 'TOS-network-unreachable': [3, 11], 'TOS-host-unreachable': [3, 12],
+  'communication-prohibited': [3, 13], 'host-precedence-violation': [3, 14], 'precedence-cutoff': [3, 15],
+  'source-quench': 4, redirect: 5, 'network-redirect': [5, 0], 'host-redirect': [5, 1], 'TOS-network-redirect': [5, 2],
+  'TOS-host-redirect': [5, 3], 'echo-request': 8, ping: 8, 'router-advertisement': 9, 'router-solicitation': 10,
+  'time-exceeded': 11, 'ttl-exceeded': 11, 'ttl-zero-during-transit': [11, 0], 'ttl-zero-during-reassembly': [11, 1],
+  'parameter-problem': 12, 'ip-header-bad': [12, 0], 'required-option-missing': [12, 1], 'timestamp-request': 13,
+  'timestamp-reply': 14, 'address-mask-request': 17, 'address-mask-reply': 18,
 };
+
+/** ip6tables' ICMPv6 names (`ip6tables -p icmpv6 -h`): ICMPv6's own numbers. */
+const ICMP6_NAMES: Record<string, number | [number, number]> = {
+  'destination-unreachable': 1, 'no-route': [1, 0], 'communication-prohibited': [1, 1], 'beyond-scope': [1, 2],
+  'address-unreachable': [1, 3], 'port-unreachable': [1, 4], 'failed-policy': [1, 5], 'reject-route': [1, 6],
+  'packet-too-big': 2, 'time-exceeded': 3, 'ttl-exceeded': 3, 'ttl-zero-during-transit': [3, 0],
+  'ttl-zero-during-reassembly': [3, 1], 'parameter-problem': 4, 'bad-header': [4, 0], 'unknown-header-type': [4, 1],
+  'unknown-option': [4, 2], 'echo-request': 128, ping: 128, 'echo-reply': 129, pong: 129, 'mld-listener-query': 130,
+  'mld-listener-report': 131, 'mld-listener-done': 132, 'mld-listener-reduction': 132, 'router-solicitation': 133,
+  'router-advertisement': 134, 'neighbour-solicitation': 135, 'neighbor-solicitation': 135,
+  'neighbour-advertisement': 136, 'neighbor-advertisement': 136, redirect: 137,
+};
+
+/** `--icmp-type` / `--icmpv6-type` value → the match (`any`: none needed), or undefined when not understood. */
+function icmpTypeMatch(v: string, v6: boolean, neg: boolean): Match | null | undefined {
+  if (v === 'any') return neg ? { kind: 'icmptype', types: [], neg: false } : null;
+  const num = /^(\d{1,3})(?:\/(\d{1,3}))?$/.exec(v);
+  const t = num !== null ? (num[2] === undefined ? Number(num[1]) : ([Number(num[1]), Number(num[2])] as [number, number])) : (v6 ? ICMP6_NAMES : ICMP4_NAMES)[v];
+  if (t === undefined) return undefined;
+  return typeof t === 'number' ? { kind: 'icmptype', types: [t], neg } : { kind: 'icmptype', types: [t[0]], code: t[1], neg };
+}
 
 interface ParseState {
   warnings: string[];
@@ -183,9 +210,9 @@ export function parseRuleArgs(args: string[]): { matches: Match[]; log?: LogActi
       }
       case '--icmp-type': case '--icmpv6-type': {
         const v = next();
-        const t = /^\d+/.test(v) ? Number(v.split('/')[0]) : ICMP_NAMES[v];
-        if (t === undefined || v.includes('/')) matches.push({ kind: 'unknown', text: `${n ? '! ' : ''}${a} ${v}` });
-        else matches.push({ kind: 'icmptype', types: [t], neg: n });
+        const m = icmpTypeMatch(v, a === '--icmpv6-type', n);
+        if (m === undefined) matches.push({ kind: 'unknown', text: `${n ? '! ' : ''}${a} ${v}` });
+        else if (m !== null) matches.push(m);
         break;
       }
       case '--comment': comment = next(); break;

@@ -25,7 +25,13 @@ export type Match =
   | { kind: 'ctstate'; states: string[]; neg: boolean }
   /** TCP flags: the packet's flags within `mask` must equal `comp` */
   | { kind: 'tcpflags'; mask: string[]; comp: string[]; neg: boolean }
-  | { kind: 'icmptype'; types: number[]; neg: boolean }
+  /** ICMP or ICMPv6 types (each family's own numbers); `code`: that code only (iptables `--icmp-type 3/4`) */
+  | { kind: 'icmptype'; types: number[]; code?: number; neg: boolean }
+  /**
+   * nft `ip6 nexthdr`: the IPv6 header's next-header field — the transport protocol only when no extension header
+   * comes first, which a log line does not show (MLD messages always follow a hop-by-hop header)
+   */
+  | { kind: 'nexthdr'; protos: string[]; neg: boolean }
   /** nft `meta nfproto ipv4|ipv6` */
   | { kind: 'nfproto'; family: 4 | 6; neg: boolean }
   /** a rate limit; `over` (nft `limit rate over`): matches only once the rate is exceeded */

@@ -131,7 +131,11 @@ function convertMatch(m: Obj, sets: Map<string, Json[]>): Match[] {
     }
     if ((proto === 'ip' && field === 'protocol') || (proto === 'ip6' && field === 'nexthdr')) {
       const ps = vals.map((v) => (typeof v === 'string' || typeof v === 'number' ? normProto(String(v)) : undefined));
-      if (ps.every((p) => p !== undefined)) return [{ kind: 'nfproto', family: proto === 'ip' ? 4 : 6, neg: false }, { kind: 'proto', protos: ps as string[], neg }];
+      if (ps.every((p) => p !== undefined)) {
+        // `ip protocol` is the transport protocol; `ip6 nexthdr` only when no extension header comes first
+        const m: Match = proto === 'ip' ? { kind: 'proto', protos: ps as string[], neg } : { kind: 'nexthdr', protos: ps as string[], neg };
+        return [{ kind: 'nfproto', family: proto === 'ip' ? 4 : 6, neg: false }, m];
+      }
     }
     if ((field === 'dport' || field === 'sport') && ['tcp', 'udp', 'sctp', 'udplite', 'th'].includes(proto)) {
       const ranges = toRanges(vals);

@@ -33,6 +33,7 @@ export interface Packet {
   dpt?: number;
   flags?: string[];
   icmpType?: number;
+  icmpCode?: number;
 }
 
 export type Tri = 'yes' | 'no' | 'unknown';
@@ -111,7 +112,10 @@ export function packetFromEvent(ev: DropEvent, opts: TraceOptions = {}): Packet 
   if (ev.spt !== undefined) p.spt = ev.spt;
   if (ev.dpt !== undefined) p.dpt = ev.dpt;
   if (ev.flags !== undefined) p.flags = ev.flags;
-  if (ev.icmp !== undefined) p.icmpType = ev.icmp.type;
+  if (ev.icmp !== undefined) {
+    p.icmpType = ev.icmp.type;
+    p.icmpCode = ev.icmp.code;
+  }
   return p;
 }
 
@@ -177,9 +181,20 @@ export function evalMatch(m: Match, p: Packet): MatchEval {
       return res(flip(ok, m.neg), `${label} (packet ${flags.join(' ') || 'no flags'})`);
     }
     case 'icmptype': {
-      const label = `icmp type ${not(m.neg)}${m.types.join(',')}`;
+      const label = `icmp type ${not(m.neg)}${m.types.join(',')}${m.code === undefined ? '' : ` code ${m.code}`}`;
       if (p.icmpType === undefined) return res('no', `${label} (not ICMP)`);
-      return res(flip(m.types.includes(p.icmpType), m.neg), `${label} (packet TYPE=${p.icmpType})`);
+      const have = `packet TYPE=${p.icmpType}${m.code === undefined ? '' : ` CODE=${p.icmpCode ?? '?'}`}`;
+      if (m.code !== undefined && p.icmpCode === undefined && m.types.includes(p.icmpType)) return res('unknown', `${label} (${have}: taken as not matching)`);
+      return res(flip(m.types.includes(p.icmpType) && (m.code === undefined || m.code === p.icmpCode), m.neg), `${label} (${have})`);
+    }
+    case 'nexthdr': {
+      const label = `ip6 nexthdr ${not(m.neg)}${m.protos.join(',')}`;
+      if (p.family !== 6) return res('no', `${label} (not IPv6)`);
+      // MLD (RFC 2710, 3810) always carries a router alert in a hop-by-hop header: the first next header is 0
+      if (p.proto === 'icmpv6' && p.icmpType !== undefined && MLD_TYPES.has(p.icmpType)) {
+        return res(flip(m.protos.some((x) => HOP_BY_HOP.has(x)), m.neg), `${label} (an MLD message: a hop-by-hop header comes first)`);
+      }
+      return res('unknown', `${label} (the line's PROTO=${p.proto ?? '?'} is the last header, the first only without extension headers, which a log line does not show: taken as not matching)`);
     }
     case 'nfproto':
       return res(flip(m.family === p.family, m.neg), `${not(m.neg)}ipv${m.family} (packet IPv${p.family})`);
@@ -191,6 +206,11 @@ export function evalMatch(m: Match, p: Packet): MatchEval {
       return res('unknown', `${m.text} (fwdiag cannot evaluate this: taken as not matching)`);
   }
 }
+
+/** ICMPv6 multicast listener query, report, done, and MLDv2 report */
+const MLD_TYPES = new Set([130, 131, 132, 143]);
+/** how a next-header value of 0 (hop-by-hop options) is written */
+const HOP_BY_HOP = new Set(['0', 'hopopt', 'hbh', 'hopopts']);
 
 /**
  * Whether an unknown result is assumed to match: only rate limits under their rate (the logged packet itself passed

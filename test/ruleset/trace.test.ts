@@ -337,3 +337,58 @@ describe('what the line cannot show, decided by the line itself (fixtures/rulese
     expect(lost.notes.some((n) => n.startsWith('the LOG rule with this prefix (NEVER#1) was not reached'))).toBe(true);
   });
 });
+
+describe('ICMP names per family, type/code pairs, ip6 nexthdr (fixtures/rulesets/audit-trace; the kernel decided each line)', () => {
+  const A = 'audit-trace';
+  const lines = parseLines(readFileSync(`${FIX}/${A}/icmp-names.log`, 'utf8'));
+
+  it('--icmp-type router-solicitation is IPv4 type 10 (the kernel accepted it), --icmpv6-type echo-reply is 129', () => {
+    const [type10, v6type0, v6echo] = lines as [DropEvent, DropEvent, DropEvent];
+    expect([type10.icmp?.type, v6type0.icmp?.type, v6echo.icmp?.type]).toEqual([10, 0, 128]);
+    const v4 = trace(load(`${A}/icmp-names.iptables-save`), type10);
+    expect([v4.verdict, v4.steps[0]?.matched]).toEqual(['accept', true]);
+    const rs6 = load(`${A}/icmp-names.ip6tables-save`);
+    const t0 = trace(rs6, v6type0);
+    expect([t0.verdict, t0.decidedBy?.ref.index]).toEqual(['drop', 4]);
+    // the echo request from the other interface: the echo-reply rule is no near miss of it, the echo-request rule is
+    const te = trace(rs6, v6echo);
+    expect([te.verdict, te.decidedBy?.ref.index]).toEqual(['drop', 4]);
+    const reqRule = te.steps.find((s) => s.ref.index === 1);
+    expect(reqRule?.failed.map((f) => f.why)).toEqual(['in-interface htrace-n1 (packet IN=htrace-n0)']);
+    expect(te.steps.find((s) => s.ref.index === 2)?.failed.map((f) => f.why)).toEqual(['icmp type 129 (packet TYPE=128)']);
+  });
+
+  it('type/code pairs and iptables code names: 3/4, port-unreachable, any', () => {
+    const rs = parseRuleset([
+      '*filter', ':INPUT DROP [0:0]',
+      '-A INPUT -p icmp -m icmp --icmp-type 3/4 -j ACCEPT',
+      '-A INPUT -p icmp -m icmp --icmp-type port-unreachable -j ACCEPT',
+      '-A INPUT -p icmp -m icmp ! --icmp-type any -j ACCEPT',
+      '-A INPUT -p icmp -m icmp --icmp-type any -j LOG --log-prefix "NODE_DROP "',
+      'COMMIT', '',
+    ].join('\n'));
+    if (!rs.ok) throw new Error(rs.issues.join());
+    const icmp = (type: number, code: number) => ev({ proto: 'ICMP', spt: undefined, dpt: undefined, flags: undefined, icmp: { type, code } });
+    const decided = (type: number, code: number) => {
+      const t = trace(rs.value, icmp(type, code));
+      return t.verdict === 'accept' ? t.steps.find((s) => s.action === 'accept')?.ref.index : t.verdict;
+    };
+    expect([decided(3, 4), decided(3, 3), decided(3, 1), decided(8, 0)]).toEqual([1, 2, 'drop', 'drop']);
+    const logStep = trace(rs.value, icmp(8, 0)).steps.find((s) => s.ref.index === 4);
+    expect([logStep?.matched, logStep?.action]).toEqual([true, 'log']);
+  });
+
+  it('nft `ip6 nexthdr icmpv6`: an MLD report follows a hop-by-hop header, so the ACCEPT did not apply (the kernel dropped it)', () => {
+    const rs = load(`${A}/ip6-nexthdr.nft.json`);
+    const [mld] = parseLines(readFileSync(`${FIX}/${A}/ip6-nexthdr-mld.log`, 'utf8'));
+    expect(mld?.icmp?.type).toBe(143);
+    const t = trace(rs, mld as DropEvent);
+    expect(t.verdict).toBe('drop');
+    expect(t.decidedBy?.ref.text).toBe('log prefix "HTRACE_DROP_ " drop');
+    const acc = t.steps.find((s) => s.ref.text.startsWith('ip6 nexthdr'));
+    expect(acc?.failed.map((f) => f.why)).toEqual(['ip6 nexthdr icmpv6 (an MLD message: a hop-by-hop header comes first)']);
+    // an echo request: the first header cannot be told from the line
+    const echo = trace(rs, { ...(mld as DropEvent), icmp: { type: 128, code: 0 } });
+    expect(echo.steps.find((s) => s.ref.text.startsWith('ip6 nexthdr'))?.assumed.map((e) => e.match.kind)).toEqual(['nexthdr']);
+  });
+});
