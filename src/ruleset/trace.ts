@@ -511,7 +511,9 @@ function coversService(r: Rule, p: Packet): boolean {
   if (p.dpt !== undefined) {
     return r.matches.some((m) => (m.kind === 'dport' || m.kind === 'anyport') && !m.neg && inRanges(m.ranges, p.dpt as number));
   }
-  return proto !== undefined && !r.matches.some((m) => m.kind === 'dport' || m.kind === 'sport');
+  // without ports: the protocol, and for ICMP the message type (an echo-request ACCEPT is no near miss of a redirect)
+  const otherType = (m: Match) => m.kind === 'icmptype' && !m.neg && p.icmpType !== undefined && !m.types.includes(p.icmpType);
+  return proto !== undefined && !r.matches.some((m) => m.kind === 'dport' || m.kind === 'sport' || otherType(m));
 }
 
 function kindOf(e: MatchEval): NearMissKind {

@@ -392,3 +392,16 @@ describe('ICMP names per family, type/code pairs, ip6 nexthdr (fixtures/rulesets
     expect(echo.steps.find((s) => s.ref.text.startsWith('ip6 nexthdr'))?.assumed.map((e) => e.match.kind)).toEqual(['nexthdr']);
   });
 });
+
+it('an ICMP ACCEPT for another message type is no near miss (an echo-request rule, a dropped redirect)', () => {
+  const rs = parseRuleset([
+    '*filter', ':INPUT DROP [0:0]',
+    '-A INPUT -i other0 -p icmp -m icmp --icmp-type echo-request -j ACCEPT',
+    '-A INPUT -i other0 -p icmp -m icmp --icmp-type redirect -j ACCEPT',
+    '-A INPUT -j LOG --log-prefix "NODE_DROP "',
+    'COMMIT', '',
+  ].join('\n'));
+  if (!rs.ok) throw new Error(rs.issues.join());
+  const t = trace(rs.value, ev({ proto: 'ICMP', spt: undefined, dpt: undefined, flags: undefined, icmp: { type: 5, code: 1 } }));
+  expect(t.nearMisses.map((n) => n.rule.index)).toEqual([2]);
+});
