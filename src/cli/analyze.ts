@@ -123,6 +123,8 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
     } catch {
       // no catalog: the name cannot be checked, the built-in table will answer
     }
+    // a --catalog file may add the platform (a file that cannot be read fails here, before any input is read)
+    if (known.length > 0 && !known.includes(v.platform) && (v.catalog ?? []).length > 0) known = listPlatforms(loadCatalog(v.catalog));
     if (known.length > 0 && !known.includes(v.platform)) {
       throw new UsageError(`--platform: unknown platform "${v.platform}" (known: ${known.join(', ')})`);
     }
@@ -195,7 +197,9 @@ const LIVE_READ_AHEAD_BYTES = 32 * 1024 * 1024;
  */
 export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: AbortSignal): Promise<number> {
   guardOutput(io.stdout);
-  const classifier: Classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform) });
+  // ports are named from the --catalog files too (a site's own services)
+  const services = catalogServiceLookup(opts.platform, opts.catalogs.length > 0 ? loadCatalog(opts.catalogs) : undefined);
+  const classifier: Classifier = createClassifier(opts.classifier, { services });
   const jsonWriter = opts.json ? createAnalyzeJsonWriter({ stdout: io.stdout, summaryOnly: opts.summaryOnly }) : undefined;
   const writer: AnalyzeWriter = jsonWriter ?? createAnalyzeHumanWriter({
         stdout: io.stdout,

@@ -307,3 +307,30 @@ describe('a SYN to a port the catalog lists as loopback-only', () => {
   });
 });
 
+
+describe('analyze --catalog', () => {
+  it('takes a platform the file adds (as suggest, compile and catalog do), and names its ports from it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-site-'));
+    try {
+      const file = join(dir, 'site.yaml');
+      writeFileSync(file, [
+        'platform: site',
+        'title: Our nodes',
+        'roles: [{name: edge, description: "edge nodes in the branch offices"}]',
+        'sources: {"[RB]": {title: "runbook", url: "https://wiki.example.com/runbooks/edge-nodes"}}',
+        'entries:',
+        '  - {proto: tcp, port: 7411, service: "branch sync", roles: [edge], scope: cluster-nodes, source: "[RB]"}',
+        '',
+      ].join('\n'));
+      const line = 'Apr 22 10:00:01 edge1 kernel: NODE_DROP IN=eth0 OUT= SRC=198.18.0.2 DST=198.18.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=7411 WINDOW=64240 RES=0x00 SYN URGP=0 \n';
+      const t = io(line);
+      expect(await analyzeCommand(['--json', '--platform', 'site', '--catalog', file], t.io)).toBe(0);
+      const ev = JSON.parse(t.out().split('\n')[0]!) as { verdict: string; service: string };
+      expect([ev.verdict, ev.service]).toEqual(['genuine-block', 'branch sync']);
+      // without the file the platform is unknown: a usage error, as before
+      await expect(analyzeCommand(['--platform', 'site'], io(line).io)).rejects.toThrow(UsageError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
