@@ -567,11 +567,12 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
           reason = ts.reason ?? reason;
           break;
         }
-        if (ts.kind === 'shadowed' && info.kind === 'unknown' && action === 'note') {
-          // the ruleset's own ACCEPT for this port is the confirmation an unknown port needs
+        if (ts.kind === 'shadowed' && info.kind === 'unknown') {
+          // the ruleset's own ACCEPT for this port is the confirmation an unknown port needs (with --allow-unknown
+          // too: the flag allows low-confidence ACCEPTs, it does not make a confirmed one less sure)
+          if (action === 'note') notes.splice(0, notes.length);
           action = 'accept';
           confidence = 'medium';
-          notes.splice(0, notes.length);
         }
         if (ts.kind !== undefined && ts.reason !== undefined && kind === info.kind) {
           // the ruleset's story (an ACCEPT that exists but does not apply) leads; the catalog's sentence follows

@@ -358,6 +358,15 @@ describe('ruleset near misses become the reason (fixtures/rulesets)', () => {
     expect(s7777?.reason).toBe('allowed by rule 1 of chain INPUT ("on another NIC"), which does not apply: in-interface other0 (packet IN=mgmt-br)');
   });
 
+  it('--allow-unknown does not lower an unknown port the ruleset confirms (shadowed: medium), only unconfirmed ones are low', () => {
+    const r = suggestLines(fixtureLines('fixtures/rulesets/harvester-control-plane.drops.log'), {
+      platform: 'harvester', role: 'control-plane', allowUnknown: true, ruleset: ruleset('fixtures/rulesets/harvester-control-plane-extra.iptables-save'),
+    });
+    const by = new Map(r.suggestions.map((s) => [s.ports[0], s]));
+    expect(by.get(9999)).toMatchObject({ action: 'accept', kind: 'shadowed', confidence: 'medium' });
+    expect(by.get(7777)).toMatchObject({ action: 'accept', kind: 'near-miss', confidence: 'low' });
+  });
+
   it('a ruleset that accepts one port of a range: the other is still suggested', () => {
     const text = readFileSync('fixtures/rulesets/harvester-control-plane.iptables-save', 'utf8');
     expect(text).toContain('--dport 2379:2380 ');
