@@ -7,6 +7,7 @@ import type { Command, CliIO } from './io.js';
 import { isFwdiagError } from './errors.js';
 import { tuneHeap } from './heap.js';
 import { escapeControl } from '../output/escape.js';
+import { guardOutput } from '../output/safe-stdout.js';
 
 /** Longest error message printed (a message quotes input, which may be long). */
 const MAX_MESSAGE = 2000;
@@ -50,6 +51,8 @@ function version(): string {
 }
 
 export function defaultIO(): CliIO {
+  // a closed stderr (`2>&1 | head`: the reader left before --stats or a warning) ends quietly, as stdout does
+  guardOutput(process.stderr);
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, now: Date.now };
 }
 

@@ -49,7 +49,7 @@ Output (one of):
   (default)               human report
   --json                  {"suggestions": [{action, kind, proto, ports, sources, families, service, role,
                           chain, table, insertBefore, ruleSyntax, insertHandle, confidence, reason, notes,
-                          evidence, rendered}], "ignored": {…}}
+                          evidence, rendered, icmpTypes, sourcePort}], "ignored": {…}}
   --format F              rules only: iptables | nft | talos | harvester-cloudinit | policy (a fragment for
                           fwdiag compile --extra; the --role's suggestions)
 Classification:

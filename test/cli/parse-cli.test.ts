@@ -97,6 +97,17 @@ describe('fwdiag parse (bin)', () => {
     expect(out).toContain('exit=0');
     expect(readFileSync(join(dir, 'err'), 'utf8')).toBe('');
   });
+
+  it('ends quietly when stderr goes to the same closed pipe (2>&1 | head): --stats and warnings after the reader left', () => {
+    const runs = ['parse --stats fixtures/sample/harvester-upgrade.log', 'compile --target talos --platform talos --role worker'];
+    for (const args of runs) {
+      // several tries: the exit code depended on whether head had gone before stderr was written
+      for (let i = 0; i < 3; i++) {
+        const out = execFileSync('bash', ['-c', `node "${bin}" ${args} 2>&1 | head -n 1 >/dev/null; echo "exit=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+        expect(`${args}: ${out.trim()}`).toBe(`${args}: exit=0`);
+      }
+    }
+  });
 });
 
 describe('fwdiag parse into a file (synchronous writes from the scanner memory)', () => {
