@@ -14,7 +14,7 @@ import { classifierOptionsSchema, parseDuration, parsePortRange, type Classifier
 import { checkCni, checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
-import { parsePrefix } from '../ruleset/addr.js';
+import { cidrInputProblem } from '../ruleset/addr.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
 import { escapeControl } from '../output/escape.js';
 import { jsonValue } from '../output/ndjson.js';
@@ -68,7 +68,10 @@ catalog ports; anything from scan or conntrack-loss flows.
 `;
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
-const cidr = z.string().refine((s) => parsePrefix(s) !== undefined, 'expected an IPv4/IPv6 address or CIDR');
+const cidr = z.string().superRefine((s, ctx) => {
+  const why = cidrInputProblem(s);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+});
 
 const optionsSchema = z.object({
   files: z.array(z.string().min(1)),

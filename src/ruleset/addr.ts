@@ -74,3 +74,20 @@ export function prefixContains(prefix: Prefix, ip: { family: 4 | 6; value: bigin
   const shift = BigInt((ip.family === 4 ? 32 : 128) - prefix.len);
   return (ip.value >> shift) << shift === prefix.net;
 }
+
+/**
+ * Why an address or CIDR an operator wrote must not reach a rule, or undefined. iptables and nft read a number with a
+ * leading zero as octal: `198.18.40.010` is .8, `/030` is /24, an IPv6 `/064` is /52 — the kernel would hold another
+ * rule than the one meant, and neither `iptables-restore --test` nor `nft -c` says a word.
+ */
+export function cidrInputProblem(text: string): string | undefined {
+  if (parsePrefix(text) === undefined) return 'expected an IPv4/IPv6 address or CIDR';
+  const slash = text.indexOf('/');
+  const addr = slash < 0 ? text : text.slice(0, slash);
+  const v4 = /(?:^|:)(\d+\.\d+\.\d+\.\d+)$/.exec(addr)?.[1];
+  if ((v4 !== undefined && v4.split('.').some((o) => /^0\d/.test(o))) || (slash >= 0 && /^0\d/.test(text.slice(slash + 1)))) {
+    return 'a number with a leading zero (iptables and nft read it as octal: 010 is 8): write it without';
+  }
+  return undefined;
+}
+

@@ -160,6 +160,12 @@ describe('policy validation', () => {
     [{ platform: 'harvester', role: 'worker', log: { rate: '10001/s' } }, 'log.rate: at least 1, and at most 10000/second'],
     // a dotted netmask: nft and Talos take prefix lengths only
     [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['198.18.1.0/255.255.255.0'] }] }, 'a prefix length, not a netmask'],
+    // a leading zero: iptables and nft read it as octal (010 is host .8, /030 is /24, /064 is /52: test/compile/kernel.test.ts)
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['198.18.40.010'] }] }, 'extra.0.sources.0: a number with a leading zero'],
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['198.18.40.0/030'] }] }, 'a number with a leading zero'],
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['2001:db8:40::/064'] }] }, 'a number with a leading zero'],
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['::ffff:198.18.40.08'] }] }, 'a number with a leading zero'],
+    [{ platform: 'harvester', role: 'worker', clusterSubnet: '198.18.00.0/16' }, 'clusterSubnet: a number with a leading zero'],
     // 120 characters, 360 bytes: over nft's 127-byte comment
     [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', comment: '€'.repeat(120) }] }, 'at most 127 bytes'],
   ])('rejects %j', (raw, path) => {
@@ -171,6 +177,7 @@ describe('policy validation', () => {
     { chain: 'MY_INPUT' }, { chain: 'Fw-in' }, { chain: 'hostfw' }, { chain: 'input' }, { chain: 'fw-input' },
     { log: { prefix: '[UFW BLOCK] ' } }, { log: { prefix: 'FW]' } },
     { log: { rate: '10000/s' } }, { log: { rate: '600000/min' } }, { extra: [{ proto: 'ipip', comment: '€'.repeat(42) }] },
+    { extra: [{ proto: 'ipip', sources: ['198.18.0.0/16', '198.18.40.0', '2001:0db8:0040::/64', '0.0.0.0/0', '::/0'] }] },
   ])('accepts %j (the real tools take it: test/compile/kernel.test.ts)', (over) => {
     expect(parsePolicy({ platform: 'harvester', role: 'worker', ...over }).ok).toBe(true);
   });

@@ -11,6 +11,7 @@ import type { DropEvent } from '../../src/parse/event.js';
 import { parseRuleset, trace } from '../../src/ruleset/index.js';
 import type { Ruleset } from '../../src/ruleset/index.js';
 import type { PolicyInput } from '../../src/compile/index.js';
+import { parsePolicy } from '../../src/compile/policy.js';
 import { compile } from './helpers.js';
 import { NFT_RESERVED_WORDS } from '../../src/catalog/schema.js';
 import { addNs, cleanup, enableNetnsLog, inNs, kernelLines, link, randomOctet, restoreNetnsLog, runInNs, sh } from '../ruleset/netns.js';
@@ -123,6 +124,25 @@ describe('syntax checks by the real tools', () => {
       const broken = compile(MATRIX[0] as P, 'nft').text.replace('tcp dport 22 ', 'tcp dport 22- ');
       expect(runInNs(ns, `nft -c -f ${file('bad.nft', broken)}`).status).not.toBe(0);
       expect(inNs(ns, 'nft list ruleset')).toBe('');
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('why a policy refuses a leading zero (found by an audit)', () => {
+  it('iptables and nft read 010 as octal 8 and /030 as /24 (fwdiag would read .10 and /30): the kernel holds other rules', () => {
+    const ns = addNs('octal');
+    try {
+      inNs(ns, 'iptables -A INPUT -s 198.18.40.010 -j ACCEPT && iptables -A INPUT -s 198.18.40.0/030 -j ACCEPT');
+      expect(inNs(ns, 'iptables -S INPUT').split('\n').filter((l) => l.startsWith('-A'))).toEqual([
+        '-A INPUT -s 198.18.40.8/32 -j ACCEPT',
+        '-A INPUT -s 198.18.40.0/24 -j ACCEPT',
+      ]);
+      inNs(ns, 'nft add table ip octal && nft add chain ip octal c && nft add rule ip octal c ip saddr 198.18.40.0/030 accept');
+      expect(inNs(ns, 'nft list chain ip octal c')).toContain('ip saddr 198.18.40.0/24 accept');
+      // so fwdiag refuses them where an operator writes addresses
+      expect(parsePolicy({ platform: 'kubeadm', role: 'worker', extra: [{ proto: 'tcp', ports: [7002], sources: ['198.18.40.0/030'] }] }).ok).toBe(false);
     } finally {
       cleanup();
     }

@@ -211,3 +211,9 @@ describe('fwdiag suggest: lines the scanner reads come as packets', () => {
     }
   });
 });
+
+it('--cluster-subnet and --control-plane refuse a number with a leading zero (iptables and nft read it as octal)', () => {
+  expect(() => parseSuggestArgs(['--platform', 'kubeadm', '--role', 'worker', '--cluster-subnet', '198.18.040.0/24'])).toThrow(/leading zero/);
+  expect(() => parseSuggestArgs(['--platform', 'kubeadm', '--role', 'worker', '--control-plane', '198.18.0.1,2001:db8::/064'])).toThrow(/--control-plane: a number with a leading zero/);
+  expect(() => parseSuggestArgs(['--platform', 'kubeadm', '--role', 'worker', '--cluster-subnet', '198.18.40.0/24', '--control-plane', '2001:0db8::1'])).not.toThrow();
+});
