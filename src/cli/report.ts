@@ -283,7 +283,7 @@ export async function buildReportFromInputs(
   }
 
   const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform) });
-  const agg = new ReportAggregate();
+  const agg = new ReportAggregate({ window: opts.window });
   const sources = await openInputs({ files: opts.files, follow: false, kmsg: opts.kmsg, stdin: io.stdin });
   const size = opts.progress && io.stderr.isTTY === true ? await totalSize(opts.files) : null;
   const progress = size !== null && size >= PROGRESS_MIN_BYTES ? createProgress({ stderr: io.stderr, total: size, now: io.now }) : null;

@@ -47,9 +47,19 @@ export interface AggregateOptions {
    * @default 60000
    */
   bucketMs?: number;
+  /**
+   * A window known before the input is read (`--window`): each flow's buckets are split at its start and end, and
+   * each host's drops are counted before, during and after it, so a window whose bounds are not on a bucket's edge
+   * is still judged packet by packet. Detected windows start and end on bucket edges and need none of this.
+   */
+  window?: { start: number; end: number } | undefined;
 }
 
-/** A flow's activity: bucket starts (ms) and packet counts, in time order; `w` is the bucket width (ms). */
+/**
+ * A flow's activity: bucket starts (ms) and packet counts, in time order; `w` is the bucket width (ms). With cuts
+ * (a given window's bounds) a bucket holding a cut is two: the part before it starts on the bucket's edge, the part
+ * from it on starts at the cut (see {@link bucketKey}).
+ */
 export interface FlowActivity {
   starts: number[];
   counts: number[];
@@ -87,6 +97,13 @@ export class ReportAggregate {
   untimed = 0;
   /** drops of hosts beyond `maxHosts` (kept out of the timeline) */
   hostsDropped = 0;
+  /** the given window's bounds, [start, end], or none: where flows' buckets split (see {@link bucketKey}) */
+  readonly cuts: readonly number[];
+  /**
+   * With cuts: host → drops by verdict before, during and after the given window (three runs of REPORT_VERDICTS
+   * order), exact whatever the bounds (the timeline's cells are whole buckets).
+   */
+  readonly phases = new Map<string, number[]>();
   /** times the timeline's bucket width doubled */
   coarsened = 0;
   /** flows whose own bucket width had to grow (their window split is approximate to that width) */
@@ -97,6 +114,7 @@ export class ReportAggregate {
     this.maxCells = opts.maxCells ?? 200_000;
     this.maxHosts = opts.maxHosts ?? 1000;
     this.bucketMs = opts.bucketMs ?? 60_000;
+    this.cuts = opts.window === undefined ? [] : [opts.window.start, opts.window.end];
   }
 
   /** The time of a drop (its `ts`, else its `mono`) on the report's clock, or null. The first timed drop decides the clock. */
@@ -137,6 +155,10 @@ export class ReportAggregate {
     if (t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     this.addCell(hostLabel, t, v);
+    if (this.cuts.length > 0) {
+      const ph = this.phases.get(hostLabel);
+      if (ph !== undefined) ph[phaseOf(this.cuts, t) * 5 + v]!++;
+    }
     const flow = r.flow;
     if (flow === undefined) return;
     if (r.changes !== undefined) this.onChanges(r, flow);
@@ -150,7 +172,7 @@ export class ReportAggregate {
     }
     if (v === VI['genuine-block']) a.block++;
     else if (v === VI.undetermined) a.undet++;
-    const b = record(a, t);
+    const b = record(a, t, 1, this.cuts);
     if (b !== 0) this.flowsCoarsened += b;
     if (v === 0) {
       const g = floorTo(t, this.bucketMs);
@@ -180,7 +202,7 @@ export class ReportAggregate {
         this.activity.set(flow, to);
         flow.ext = to;
       }
-      for (let i = 0; i < from.starts.length; i++) record(to, from.starts[i]!, from.counts[i]!);
+      for (let i = 0; i < from.starts.length; i++) record(to, from.starts[i]!, from.counts[i]!, this.cuts);
       this.activity.delete(g);
       g.ext = undefined;
     }
@@ -196,14 +218,21 @@ export class ReportAggregate {
     const act = this.activity.get(g);
     const cells = this.cells.get(g.host ?? '-');
     if (act === undefined || cells === undefined) return;
+    const ph = this.phases.get(g.host ?? '-');
     for (const [k, n] of [[VI['genuine-block'], act.block], [VI.undetermined, act.undet]] as const) {
       let left = n;
       for (let i = act.starts.length - 1; i >= 0 && left > 0; i--) {
         const c = cells.get(floorTo(act.starts[i]!, this.bucketMs));
         if (c === undefined) continue;
-        const x = Math.min(act.counts[i]!, left, c[k]!);
+        // a bucket lies in one phase of the given window (its buckets split at the bounds)
+        const p = ph === undefined ? -1 : phaseOf(this.cuts, act.starts[i]!) * 5;
+        const x = Math.min(act.counts[i]!, left, c[k]!, p < 0 ? Infinity : ph![p + k]!);
         c[k]! -= x;
         c[VI.scan]! += x;
+        if (p >= 0) {
+          ph![p + k]! -= x;
+          ph![p + VI.scan]! += x;
+        }
         this.totals[k]! -= x;
         this.totals[VI.scan]! += x;
         left -= x;
@@ -233,6 +262,7 @@ export class ReportAggregate {
       }
       h = new Map();
       this.cells.set(host, h);
+      if (this.cuts.length > 0) this.phases.set(host, new Array<number>((this.cuts.length + 1) * 5).fill(0));
     }
     const g = floorTo(t, this.bucketMs);
     let c = h.get(g);
@@ -283,12 +313,32 @@ export class ReportAggregate {
   }
 }
 
+/** Which stretch between ascending `cuts` holds `t`: 0 before the first, i after the i-th (a cut belongs to what follows it). */
+export function phaseOf(cuts: readonly number[], t: number): number {
+  let i = 0;
+  while (i < cuts.length && cuts[i]! <= t) i++;
+  return i;
+}
+
 /**
- * Counts `n` packets at `t` in a flow's activity. Returns 1 when the flow's bucket width had to grow (first time
- * only), else 0.
+ * The key of the `w`-wide bucket holding `t`: its start, or the latest of `cuts` inside it at or before `t` — so a
+ * bucket never holds packets on both sides of a cut, and its key says which side. Idempotent: a key is its own key
+ * at any wider width too (bucket widths double), so buckets merge without crossing a cut.
  */
-export function record(a: FlowActivity, t: number, n = 1): number {
-  const g = floorTo(t, a.w);
+export function bucketKey(t: number, w: number, cuts: readonly number[]): number {
+  let g = floorTo(t, w);
+  for (const c of cuts) if (c > g && c <= t) g = c;
+  return g;
+}
+
+const NO_CUTS: readonly number[] = [];
+
+/**
+ * Counts `n` packets at `t` in a flow's activity, its buckets split at `cuts` (see {@link bucketKey}). Returns 1
+ * when the flow's bucket width had to grow (first time only), else 0.
+ */
+export function record(a: FlowActivity, t: number, n = 1, cuts: readonly number[] = NO_CUTS): number {
+  const g = cuts.length === 0 ? floorTo(t, a.w) : bucketKey(t, a.w, cuts);
   const k = a.starts.length;
   if (k > 0 && a.starts[k - 1] === g) {
     a.counts[k - 1]! += n;
@@ -314,7 +364,7 @@ export function record(a: FlowActivity, t: number, n = 1): number {
     const s: number[] = [];
     const c: number[] = [];
     for (let i = 0; i < a.starts.length; i++) {
-      const g2 = floorTo(a.starts[i]!, a.w);
+      const g2 = cuts.length === 0 ? floorTo(a.starts[i]!, a.w) : bucketKey(a.starts[i]!, a.w, cuts);
       if (s.length > 0 && s[s.length - 1] === g2) c[c.length - 1]! += a.counts[i]!;
       else {
         s.push(g2);

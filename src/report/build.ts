@@ -115,6 +115,10 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   const maxRows = opts.maxRows ?? 100;
   const end = classifier.end();
   agg.sweep();
+  // a given window splits the flows' buckets and the hosts' counts at its bounds as the input is read
+  if (opts.window !== undefined && (agg.cuts[0] !== opts.window.start || agg.cuts[1] !== opts.window.end)) {
+    throw new Error('buildReport: the aggregate was not given the window (new ReportAggregate({ window }))');
+  }
 
   // windows: given, or detected from the conntrack-loss series
   const bounds: Array<{ start: number; end: number; peak: number | null; source: 'detected' | 'given' }> =
@@ -124,7 +128,10 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   // the "after" span of the last window runs to the end of the input's last bucket
   const dataEnd = Number.isFinite(agg.last) ? floorTo(agg.last, agg.bucketMs) + agg.bucketMs : 0;
   const horizons = bounds.map((b, i) => Math.max(b.end, bounds[i + 1]?.start ?? dataEnd));
-  /** The window whose span [start, horizon) holds time `t` (a bucket is attributed by its start), or -1. */
+  /**
+   * The window whose span [start, horizon) holds time `t` (a bucket is attributed by its start), or -1. Exact for a
+   * flow's buckets: detected windows start and end on bucket edges, and a given one's bounds split the buckets.
+   */
   const spanOf = (t: number): number => {
     let lo = 0;
     let hi = bounds.length - 1;
@@ -184,12 +191,22 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   const sortedHosts = [...agg.cells].sort((x, y) => cmp(x[0], y[0]));
   const hostStats: HostWindowStats[][] = bounds.map(() => sortedHosts.map(([host]) => ({ host, during: zeroCounts(), after: zeroCounts(), flows: 0 })));
   const hostIndex = new Map(sortedHosts.map(([host], j) => [host, j]));
-  sortedHosts.forEach(([, cells], j) => {
-    for (const [g, c] of cells) {
-      const i = spanOf(g);
-      if (i >= 0) addCounts(g < bounds[i]!.end ? hostStats[i]![j]!.during : hostStats[i]![j]!.after, c);
-    }
-  });
+  if (opts.window !== undefined) {
+    // a given window's bounds need not be on a bucket's edge: each host's drops were counted by their own times
+    sortedHosts.forEach(([host], j) => {
+      const ph = agg.phases.get(host);
+      if (ph === undefined) return;
+      addCounts(hostStats[0]![j]!.during, ph.slice(5, 10));
+      addCounts(hostStats[0]![j]!.after, ph.slice(10, 15));
+    });
+  } else {
+    sortedHosts.forEach(([, cells], j) => {
+      for (const [g, c] of cells) {
+        const i = spanOf(g);
+        if (i >= 0) addCounts(g < bounds[i]!.end ? hostStats[i]![j]!.during : hostStats[i]![j]!.after, c);
+      }
+    });
+  }
   const ctStats = bounds.map(() => ({ flows: 0, stopped: 0, unsettled: 0 }));
   /** per window, in row order: blocks with packets after it (and how many), genuine blocks during it only */
   const persistedRows: Array<Array<[Row, number]>> = bounds.map(() => []);

@@ -112,6 +112,29 @@ describe('flow activity', () => {
     );
   });
 
+  it('split at cuts (a given window\'s bounds, off the minute), keeps each packet on its side of every cut, also once coarsened', () => {
+    fc.assert(
+      fc.property(
+        // enough packets that a flow's buckets coarsen (more than MAX_FLOW_BUCKETS minutes)
+        fc.array(fc.integer({ min: 0, max: 48 * 60 * MIN }), { minLength: 1, maxLength: 400, size: 'max' }),
+        fc.integer({ min: 1, max: 48 * 60 * MIN }),
+        fc.integer({ min: 0, max: 12 * 60 * MIN }),
+        fc.boolean(),
+        (times, c0, len, sorted) => {
+          const cuts = [c0, c0 + len];
+          const ts = sorted ? [...times].sort((a, b) => a - b) : times;
+          const a: FlowActivity = newActivity(MIN);
+          for (const t of ts) record(a, t, 1, cuts);
+          expect(a.starts.length).toBeLessThanOrEqual(MAX_FLOW_BUCKETS);
+          for (let i = 1; i < a.starts.length; i++) expect(a.starts[i]!).toBeGreaterThan(a.starts[i - 1]!);
+          // bucket keys tell the side: the packets of the buckets keyed before a cut are exactly those before it
+          for (const c of cuts) expect(packetsIn(a, -Infinity, c)).toBe(ts.filter((t) => t < c).length);
+          expect(packetsIn(a, -Infinity, Infinity)).toBe(ts.length);
+        },
+      ),
+    );
+  });
+
   it('splits packets at window edges and tells when a flow went quiet', () => {
     const a: FlowActivity = newActivity(MIN);
     for (const m of [1, 1, 2, 5, 9]) record(a, m * MIN + 1000);

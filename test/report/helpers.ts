@@ -26,3 +26,7 @@ export function memoryIO(opts: { stdin?: string; tty?: { stdout?: boolean; stder
   const io: CliIO = { stdin: Readable.from([Buffer.from(opts.stdin ?? '')]), stdout, stderr, env: { NO_COLOR: '1' }, now: () => NOW };
   return { io, out: () => o, err: () => e };
 }
+/** The audit's real-kernel upgrade incident (fixtures/kernel/report-incident/README.md): `dmesg --time-format iso`. */
+export const INCIDENT = `${ROOT}fixtures/kernel/report-incident/capture.dmesg-iso`;
+/** One later real kernel line (18:53:30, a hostile prefix): appended to INCIDENT, the input outlasts the blocks. */
+export const INCIDENT_LATE = `${ROOT}fixtures/kernel/report-incident/late-drop.dmesg-iso`;

@@ -13,7 +13,7 @@ import { createParser } from '../../src/parse/parse-line.js';
 import { createClassifier } from '../../src/classify/classifier.js';
 import type { Report } from '../../src/report/types.js';
 import type { Flow } from '../../src/classify/flows.js';
-import { KMSG, NOW, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
+import { INCIDENT, KMSG, NOW, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
 import { corpusText } from '../../bench/corpus.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-'));
@@ -327,6 +327,56 @@ describe('the event a flow keeps for the ruleset trace', () => {
     // the block's packet (40000 → 123) is what the ruleset accepts; tracing the first packet (123 → 123) made it a
     // missing rule
     expect(r.suggestions.map((s) => [s.action, s.kind, s.ports])).toEqual([['note', 'already-accepted', [123]]]);
+  });
+});
+
+/** The incident's drops from the parser and the classifier alone, each with its time and final verdict. */
+function classifiedIncident(): Array<{ ts: number; verdict: string }> {
+  const parser = createParser({ tz: 'UTC', now: () => NOW });
+  const c = createClassifier();
+  const out: Array<{ ts: number; verdict: string; flow: Flow | undefined }> = [];
+  for (const line of readFileSync(INCIDENT, 'utf8').split('\n')) {
+    const r = parser.parseLine(line);
+    if (r.kind !== 'event') continue;
+    const x = c.classify(r.event);
+    if (x.kind === 'drop') out.push({ ts: r.event.ts!, verdict: x.verdict, flow: x.flow });
+  }
+  for (const p of out) if (p.flow?.verdict === 'scan' && (p.verdict === 'genuine-block' || p.verdict === 'undetermined')) p.verdict = 'scan';
+  return out;
+}
+
+describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-incident)', () => {
+  const W = { start: '2026-11-24T18:46:47Z', end: '2026-11-24T18:47:45Z' };
+
+  /** Drops by verdict during and after [start, end) and how many came before, from the classifier's own tally. */
+  function tally(start: number, end: number) {
+    const zero = () => ({ 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0, broadcast: 0 } as Record<string, number>);
+    const want = { during: zero(), after: zero() };
+    let before = 0;
+    for (const p of classifiedIncident()) {
+      if (p.ts < start) before++;
+      else want[p.ts < end ? 'during' : 'after'][p.verdict]!++;
+    }
+    return { before, ...want };
+  }
+
+  it('a --window off the minute counts every drop once, by its own time: before, during or after', async () => {
+    const want = tally(Date.parse(W.start), Date.parse(W.end));
+    // the story (README): all 39 lost-state drops and the scan inside the window, 56 of the 2380 SYNs too
+    expect(want.before).toBe(0);
+    expect(want.during).toMatchObject({ 'conntrack-loss': 39, 'genuine-block': 56, scan: 27 });
+    expect(want.after).toMatchObject({ 'conntrack-loss': 0, 'genuine-block': 141, scan: 0 });
+    for (const [start, end] of [[W.start, W.end], ['2026-11-24T18:46:00Z', '2026-11-24T18:48:00Z'], ['2026-11-24T18:47:10.5Z', '2026-11-24T18:49:59Z']] as const) {
+      const r = await report([INCIDENT, '--window', `${start}..${end}`]);
+      const { before, during, after } = tally(Date.parse(start), Date.parse(end));
+      const w = r.windows[0]!;
+      expect([start, { during: w.during, after: w.after }]).toEqual([start, { during, after }]);
+      expect(w.hosts.map((h) => [h.during, h.after])).toEqual([[during, after]]);
+      expect(w.conntrackLoss.drops).toBe(during['conntrack-loss']);
+      // each flow's own packets: all of them before, during or after the window, none lost, none twice
+      const inFlows = r.flows.reduce((n, f) => n + f.windows[0]!.during + f.windows[0]!.after, 0);
+      expect([start, inFlows + before]).toEqual([start, r.totals.drops]);
+    }
   });
 });
 
