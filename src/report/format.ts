@@ -59,6 +59,14 @@ export function html(s: string): string {
     .replace(/'/g, '&#39;');
 }
 
+/**
+ * {@link html} for the text of a `<pre>` (rendered rules, one command a line): newlines stay newlines so the block
+ * can be copied and pasted as it is; every other control character is made visible, markup characters are entities.
+ */
+export function htmlBlock(s: string): string {
+  return s.split('\n').map(html).join('\n');
+}
+
 export function portText(proto: string, port: number | null): string {
   return port === null ? proto : `${proto}/${port}`;
 }

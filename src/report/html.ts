@@ -6,7 +6,7 @@
  */
 import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { clockLabel, countsText, html, limitLines, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { clockLabel, countsText, html, htmlBlock, limitLines, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
@@ -278,7 +278,7 @@ export function renderHtml(r: Report): string {
       p(`<p>${html(s.reason)}</p>${s.notes.length > 0 ? `<ul>${s.notes.map((x) => `<li>${html(x)}</li>`).join('')}</ul>` : ''}`);
       const e = s.evidence;
       p(`<p class="meta">Evidence: ${plural(e.count, 'drop')} on ${plural(e.flows, 'flow')}${e.hosts.length > 0 ? ` on ${e.hosts.map(html).join(', ')}` : ''}${e.firstSeen !== null ? `, ${html(e.firstSeen)} → ${html(e.lastSeen ?? e.firstSeen)}` : ''}.</p>`);
-      if (s.rendered !== '') p(`<pre>${html(s.rendered)}</pre>`);
+      if (s.rendered !== '') p(`<pre>${htmlBlock(s.rendered)}</pre>`);
       p('</div>');
     }
   }

@@ -348,6 +348,22 @@ function classifiedIncident(): Array<{ ts: number; verdict: string }> {
 describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-incident)', () => {
   const W = { start: '2026-11-24T18:46:47Z', end: '2026-11-24T18:47:45Z' };
 
+  it('a suggestion of several rules is one command a line in the HTML <pre> and the Markdown block, as pasted into a shell', async () => {
+    const r = await report([INCIDENT, '--platform', 'harvester', '--role', 'control-plane']);
+    const s = r.suggestions.find((x) => x.ports.includes(2380))!;
+    const lines = s.rendered.split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines.every((l) => l.startsWith('iptables -I HARVESTER_INPUT 1 -s 198.18.30.1'))).toBe(true);
+    const pre = /<pre>([^]*?)<\/pre>/.exec(renderReport(r, 'html'))![1]!;
+    expect(pre.split('\n')).toEqual(lines.map((l) => l.replace(/"/g, '&quot;')));
+    expect(renderReport(r, 'md')).toContain(`\`\`\`sh\n${s.rendered}\n\`\`\``);
+    // only the newline is kept: hostile text in a rule (a catalog's service name) is still escaped
+    s.rendered = 'iptables -A X -m comment --comment "</pre><img src=x>\u001b[31m\r" -j ACCEPT\nip6tables -A X\u2028 -j ACCEPT';
+    const html = renderReport(r, 'html');
+    expect(html).toContain('<pre>iptables -A X -m comment --comment &quot;&lt;/pre&gt;&lt;img src=x&gt;\\x1b[31m\\x0d&quot; -j ACCEPT\nip6tables -A X\\u2028 -j ACCEPT</pre>');
+    expect(renderReport(r, 'md')).toContain('```sh\niptables -A X -m comment --comment "</pre><img src=x>\\x1b[31m\\x0d" -j ACCEPT\nip6tables -A X\\u2028 -j ACCEPT\n```');
+  });
+
   /** Drops by verdict during and after [start, end) and how many came before, from the classifier's own tally. */
   function tally(start: number, end: number) {
     const zero = () => ({ 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0, broadcast: 0 } as Record<string, number>);
