@@ -25,6 +25,7 @@ import type {
   VerdictCounts,
 } from './types.js';
 import { oneLineVerdict } from './verdict.js';
+import { beforeEndText, minutes } from './format.js';
 
 export interface BuildOptions {
   /** wall clock for `generatedAt`, ms */
@@ -75,7 +76,8 @@ interface Row {
   act: FlowActivity;
   sum: FlowSummary;
   host: string;
-  /** exact last packet on the report clock, or null */
+  /** exact first and last packets on the report clock, or null */
+  firstMs: number | null;
   lastMs: number | null;
   /**
    * The windows the flow has packets in (during one, or after it up to the next), ascending, and per such window
@@ -98,11 +100,12 @@ function lastOf(f: Flow, clock: ClockKind): number | null {
   return f.lastMono === null ? null : Math.round(f.lastMono * 1000);
 }
 
-function minutes(ms: number): string {
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-  const m = ms / 60_000;
-  return `${Number.isInteger(m) ? m : m.toFixed(1)} min`;
+function firstOf(f: Flow, clock: ClockKind): number | null {
+  if (clock === 'wall') return f.firstTs;
+  return f.firstMono === null ? null : Math.round(f.firstMono * 1000);
 }
+
+
 
 function portLabel(proto: string, port: number | null): string {
   return port === null ? proto : `${proto}/${port}`;
@@ -152,6 +155,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     if (flow.gone) continue;
     const sum = classifier.flowSummary(flow);
     const lastMs = lastOf(flow, clock);
+    const firstMs = firstOf(flow, clock);
     const wins: number[] = [];
     const during: number[] = [];
     const after: number[] = [];
@@ -178,9 +182,10 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       if (stop !== null && lastMs !== null && lastMs < h && lastMs < stop) stop = lastMs;
       stopAfterEnd.push(stop === null ? -1 : Math.max(0, stop - bounds[i]!.end));
     }
-    rows.push({ flow, act, sum, host: sum.host ?? '-', lastMs, wins, during, after, stopAfterEnd, status: 'ok', note: '' });
+    rows.push({ flow, act, sum, host: sum.host ?? '-', firstMs, lastMs, wins, during, after, stopAfterEnd, status: 'ok', note: '' });
   }
-  for (const r of rows) judgeRow(r, bounds.length === 0, settle);
+  const inputEnd = Number.isFinite(agg.last) ? agg.last : null;
+  for (const r of rows) judgeRow(r, bounds, settle, inputEnd);
 
   rows.sort((a, b) =>
     STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.sum.count - a.sum.count || cmp(a.host, b.host) ||
@@ -208,8 +213,12 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     });
   }
   const ctStats = bounds.map(() => ({ flows: 0, stopped: 0, unsettled: 0 }));
-  /** per window, in row order: blocks with packets after it (and how many), genuine blocks during it only */
+  /**
+   * per window, in row order: blocks with packets after it (and how many) seen before its end too, blocks first seen
+   * after it, genuine blocks during it only
+   */
   const persistedRows: Array<Array<[Row, number]>> = bounds.map(() => []);
+  const newAfterRows: Array<Array<[Row, number]>> = bounds.map(() => []);
   const duringOnlyRows: Array<Array<[Row, number]>> = bounds.map(() => []);
   for (const r of rows) {
     const j = hostIndex.get(r.host);
@@ -225,7 +234,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
         if (st > ct.stopped) ct.stopped = st;
         if (st > settle) ct.unsettled++;
       }
-      if (a > 0 && isBlock(r)) persistedRows[i]!.push([r, a]);
+      if (a > 0 && isBlock(r)) (newAfter(r, bounds[i]!.end) ? newAfterRows : persistedRows)[i]!.push([r, a]);
       if (r.sum.verdict === 'genuine-block' && d > 0 && a === 0) duringOnlyRows[i]!.push([r, d]);
     }
   }
@@ -240,8 +249,9 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       addCounts(after, REPORT_VERDICTS.map((v) => hs.after[v]));
     }
     const { flows: ctFlows, stopped, unsettled } = ctStats[i]!;
-    const persisted = groupBlocks(persistedRows[i]!, clock);
-    const duringOnly = groupBlocks(duringOnlyRows[i]!, clock);
+    const persisted = groupBlocks(persistedRows[i]!, clock, inputEnd);
+    const fresh = groupBlocks(newAfterRows[i]!, clock, inputEnd);
+    const duringOnly = groupBlocks(duringOnlyRows[i]!, clock, inputEnd);
     return {
       id: i + 1,
       source: b.source,
@@ -257,6 +267,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       hosts,
       conntrackLoss: { drops: during['conntrack-loss'], flows: ctFlows, stoppedWithinMs: stopped, unsettled },
       persisted,
+      newAfter: fresh,
       duringOnly,
     };
   });
@@ -332,8 +343,8 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   };
   // blocks refused only outside the windows (before the first, between them): no window's numbers name them
   const outside = bounds.length === 0 ? [] : groupBlocks(
-    rows.filter((r) => isBlock(r) && r.wins.length === 0).map((r) => [r, r.sum.count]), clock);
-  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock), outside);
+    rows.filter((r) => isBlock(r) && r.wins.length === 0).map((r) => [r, r.sum.count]), clock, inputEnd);
+  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock, inputEnd), outside);
   return report;
 }
 
@@ -354,7 +365,19 @@ function isBlock(r: Row): boolean {
   return r.sum.verdict === 'genuine-block' || (r.sum.verdict === 'undetermined' && r.sum.serverPort !== null);
 }
 
-function judgeRow(r: Row, noWindows: boolean, settle: number): void {
+/** A flow first seen after a window's end: it did not persist from the window (it still needs a rule if refused). */
+function newAfter(r: Row, end: number): boolean {
+  return r.firstMs !== null && r.firstMs >= end;
+}
+
+/** `, last 3.3 min before the input ends` for a flow last seen well before the input's end, else ''. */
+function quietText(r: Row, inputEnd: number | null, what = 'last'): string {
+  const t = beforeEndText(r.lastMs === null || inputEnd === null ? null : inputEnd - r.lastMs);
+  return t === '' ? '' : `, ${what} ${t}`;
+}
+
+function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number, inputEnd: number | null): void {
+  const noWindows = bounds.length === 0;
   const v: Verdict = r.sum.verdict;
   if (v === 'scan') {
     r.status = 'scan';
@@ -386,8 +409,16 @@ function judgeRow(r: Row, noWindows: boolean, settle: number): void {
   }
   if (isBlock(r)) {
     if (afterIn >= 0) {
+      // what the data shows: seen from the window on, or only after it; refused up to the input's end, or not
       r.status = 'action';
-      r.note = `${v === 'genuine-block' ? 'still refused' : 'unexplained drops to a port'} after window ${afterIn + 1}`;
+      const genuine = v === 'genuine-block';
+      const quiet = quietText(r, inputEnd, genuine ? 'last refused' : 'last');
+      if (newAfter(r, bounds[afterIn]!.end)) {
+        r.note = `new after window ${afterIn + 1}${genuine ? '' : ': unexplained drops to a port'}` +
+          (quiet !== '' ? quiet : `${genuine ? ', refused' : ''} up to the input's end`);
+      } else if (quiet === '') {
+        r.note = `${genuine ? 'still refused' : 'unexplained drops to a port'} after window ${afterIn + 1}`;
+      } else r.note = `${genuine ? 'refused' : 'unexplained drops to a port'} after window ${afterIn + 1}${quietText(r, inputEnd)}`;
     } else {
       r.status = 'check';
       r.note = duringIn >= 0 ? `refused during window ${duringIn + 1} only` : 'refused outside the windows';
@@ -414,15 +445,19 @@ function judgeRow(r: Row, noWindows: boolean, settle: number): void {
 }
 
 /** Blocks grouped by host, protocol and port, each row with its packets counted. */
-function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKind): BlockGroup[] {
-  const m = new Map<string, { g: BlockGroup; clients: Set<string>; last: number | null }>();
+function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKind, inputEnd: number | null): BlockGroup[] {
+  const m = new Map<string, { g: BlockGroup; clients: Set<string>; first: number | null; last: number | null }>();
   for (const [r, n] of rows) {
     const key = `${r.host}|${r.sum.proto}|${r.sum.serverPort ?? ''}`;
     let e = m.get(key);
     if (e === undefined) {
       e = {
-        g: { host: r.host, proto: r.sum.proto, port: r.sum.serverPort, service: r.sum.service, flows: 0, clients: [], packets: 0, lastSeen: null },
+        g: {
+          host: r.host, proto: r.sum.proto, port: r.sum.serverPort, service: r.sum.service, flows: 0, clients: [], packets: 0,
+          firstSeen: null, lastSeen: null, quietAtEndMs: null,
+        },
         clients: new Set(),
+        first: null,
         last: null,
       };
       m.set(key, e);
@@ -431,11 +466,14 @@ function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKi
     e.g.packets += n;
     e.g.service ??= r.sum.service;
     e.clients.add(r.sum.client);
+    if (r.firstMs !== null && (e.first === null || r.firstMs < e.first)) e.first = r.firstMs;
     if (r.lastMs !== null && (e.last === null || r.lastMs > e.last)) e.last = r.lastMs;
   }
-  const out = [...m.values()].map(({ g, clients, last }) => {
+  const out = [...m.values()].map(({ g, clients, first, last }) => {
     g.clients = [...clients].sort(cmp).slice(0, MAX_GROUP_CLIENTS);
+    g.firstSeen = first === null ? null : formatTime(first, clock);
     g.lastSeen = last === null ? null : formatTime(last, clock);
+    g.quietAtEndMs = last === null || inputEnd === null ? null : Math.max(0, Math.round(inputEnd - last));
     return g;
   });
   out.sort((a, b) => b.packets - a.packets || cmp(a.host, b.host) || cmp(a.proto, b.proto) || (a.port ?? -1) - (b.port ?? -1));

@@ -4,7 +4,7 @@
  * prefix, reason and rendered rule goes through `md` or `html` before it is printed.
  */
 import { escapeControl } from '../output/escape.js';
-import type { Report, ReportSuggestion, VerdictCounts } from './types.js';
+import type { BlockGroup, Report, ReportSuggestion, VerdictCounts } from './types.js';
 import { formatSpan } from './verdict.js';
 import { logLimitSentence } from '../ruleset/log-limit.js';
 import { REPORT_VERDICTS } from './aggregate.js';
@@ -65,6 +65,35 @@ export function html(s: string): string {
  */
 export function htmlBlock(s: string): string {
   return s.split('\n').map(html).join('\n');
+}
+
+/** `45 s`, `3.3 min`: a span to one decimal of a minute. */
+export function minutes(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  const m = ms / 60_000;
+  return `${Number.isInteger(m) ? m : m.toFixed(1)} min`;
+}
+
+/**
+ * How long before the input's last drop a block may have last been refused and still be called refused up to the
+ * input's end: a client still retrying sends at least once a minute (TCP's SYN retries are at most 32 s apart, a
+ * connect loop starts over sooner), and the timeline's resolution is a minute.
+ */
+export const END_SLACK_MS = 60_000;
+
+/** `3.3 min before the input ends` for a last drop that long before the input's last one, or '' within {@link END_SLACK_MS}. */
+export function beforeEndText(quietMs: number | null): string {
+  if (quietMs === null || quietMs <= END_SLACK_MS) return '';
+  const m = Math.floor(quietMs / 60_000);
+  // past two hours, hours and whole minutes (rounded down: the gap is at least that)
+  return `${m < 120 ? minutes(quietMs) : `${Math.floor(m / 60)} h${m % 60 === 0 ? '' : ` ${m % 60} min`}`} before the input ends`;
+}
+
+/** `; first seen A, last seen B (3.3 min before the input ends)`, the times escaped by `esc`. */
+export function seenText(g: BlockGroup, esc: (s: string) => string): string {
+  const quiet = beforeEndText(g.quietAtEndMs);
+  return `${g.firstSeen !== null ? `; first seen ${esc(g.firstSeen)}` : ''}` +
+    `${g.lastSeen !== null ? `${g.firstSeen !== null ? ',' : ';'} last seen ${esc(g.lastSeen)}${quiet === '' ? '' : ` (${quiet})`}` : ''}`;
 }
 
 export function portText(proto: string, port: number | null): string {

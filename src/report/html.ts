@@ -6,7 +6,7 @@
  */
 import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { clockLabel, countsText, html, htmlBlock, limitLines, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { clockLabel, countsText, html, htmlBlock, limitLines, portText, seenText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
@@ -142,7 +142,7 @@ function groupItem(g: BlockGroup, what: string): string {
   const svc = g.service !== null ? ` (${html(g.service)})` : '';
   const more = g.flows > g.clients.length ? ` and ${g.flows - g.clients.length} more` : '';
   return `<li><strong>${html(portText(g.proto, g.port))} on ${html(g.host)}</strong>${svc}: ${fmtNum(g.packets)} drop${g.packets === 1 ? '' : 's'}${what} from ` +
-    `${g.clients.map((c) => `<code>${html(c)}</code>`).join(', ')}${more}${g.lastSeen !== null ? `; last seen ${html(g.lastSeen)}` : ''}</li>`;
+    `${g.clients.map((c) => `<code>${html(c)}</code>`).join(', ')}${more}${seenText(g, html)}</li>`;
 }
 
 const CSS = `
@@ -243,6 +243,7 @@ export function renderHtml(r: Report): string {
     }
     p('</tbody></table>');
     if (w.persisted.length > 0) p(`<p><strong>Persisted after the window (action needed):</strong></p><ul>${w.persisted.map((g) => groupItem(g, ' after the window')).join('')}</ul>`);
+    if (w.newAfter.length > 0) p(`<p><strong>First seen after the window (action needed):</strong></p><ul>${w.newAfter.map((g) => groupItem(g, ' after the window')).join('')}</ul>`);
     if (w.duringOnly.length > 0) p(`<p>Refused during the window only (check that the clients recovered):</p><ul>${w.duringOnly.map((g) => groupItem(g, '')).join('')}</ul>`);
   }
 
@@ -253,12 +254,12 @@ export function renderHtml(r: Report): string {
   if (r.flows.length === 0) p(omitted > 0 ? `<p>${fmtNum(omitted)} flows, none listed (--max-rows 0).</p>` : '<p>No flows.</p>');
   else {
     p(`<table id="flows"><thead><tr><th>status</th><th>host</th><th>port</th><th>service</th><th>server</th><th>client</th><th>verdict</th><th class="n">drops</th>` +
-      `${r.windows.map((w) => `<th class="n">W${w.id} during / after</th>`).join('')}<th>last seen</th><th>note</th></tr></thead><tbody>`);
+      `${r.windows.map((w) => `<th class="n">W${w.id} during / after</th>`).join('')}<th>first seen</th><th>last seen</th><th>note</th></tr></thead><tbody>`);
     for (const f of r.flows) {
       p(`<tr><td>${badge(f.status, f.status)}</td><td>${html(f.host)}</td><td>${html(portText(f.proto, f.port))}</td><td>${f.service === null ? '' : html(f.service)}</td>` +
         `<td><code>${html(f.server)}</code></td><td><code>${html(f.client)}</code></td><td>${f.verdict}</td><td class="n">${fmtNum(f.count)}</td>` +
         `${f.windows.map((x) => `<td class="n">${fmtNum(x.during)} / ${fmtNum(x.after)}</td>`).join('')}` +
-        `<td class="t">${f.lastSeen === null ? '' : html(f.lastSeen)}</td><td title="${html(f.reason)}">${html(f.note)}</td></tr>`);
+        `<td class="t">${f.firstSeen === null ? '' : html(f.firstSeen)}</td><td class="t">${f.lastSeen === null ? '' : html(f.lastSeen)}</td><td title="${html(f.reason)}">${html(f.note)}</td></tr>`);
     }
     p('</tbody></table>');
     if (omitted > 0) p(`<p>${fmtNum(omitted)} more flows not listed (${(['action', 'check', 'scan', 'ok'] as const).filter((s) => om[s] > 0).map((s) => `${fmtNum(om[s])} ${s}`).join(', ')}).</p>`);

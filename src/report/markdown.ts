@@ -2,7 +2,7 @@
  * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
  */
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { countsText, limitLines, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { countsText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
@@ -18,7 +18,7 @@ function group(g: BlockGroup, what: string): string {
   const clients = g.clients.map((c) => mdCode(c)).join(', ');
   const more = g.flows > g.clients.length ? ` and ${g.flows - g.clients.length} more` : '';
   return `- **${md(portText(g.proto, g.port))} on ${md(g.host)}**${svc}: ${n(g.packets)} drop${g.packets === 1 ? '' : 's'}${what} from ${clients}${more}` +
-    `${g.lastSeen !== null ? `; last seen ${md(g.lastSeen)}` : ''}`;
+    `${seenText(g, md)}`;
 }
 
 export function renderMarkdown(r: Report): string {
@@ -85,6 +85,12 @@ export function renderMarkdown(r: Report): string {
       for (const g of w.persisted) p(group(g, ' after the window'));
       p();
     }
+    if (w.newAfter.length > 0) {
+      p('**First seen after the window (action needed):**');
+      p();
+      for (const g of w.newAfter) p(group(g, ' after the window'));
+      p();
+    }
     if (w.duringOnly.length > 0) {
       p('Refused during the window only (check that the clients recovered):');
       p();
@@ -100,13 +106,13 @@ export function renderMarkdown(r: Report): string {
   if (r.flows.length === 0) p(omitted > 0 ? `${n(omitted)} flows, none listed (--max-rows 0); use --format json --max-rows N to list them.` : 'No flows.');
   else {
     const wcols = r.windows.map((w) => `W${w.id} during/after`);
-    p(`| status | host | port | service | server | client | verdict | drops | ${wcols.length > 0 ? `${wcols.join(' | ')} | ` : ''}last seen | note |`);
-    p(`|---|---|---|---|---|---|---|--:|${wcols.map(() => '--:|').join('')}---|---|`);
+    p(`| status | host | port | service | server | client | verdict | drops | ${wcols.length > 0 ? `${wcols.join(' | ')} | ` : ''}first seen | last seen | note |`);
+    p(`|---|---|---|---|---|---|---|--:|${wcols.map(() => '--:|').join('')}---|---|---|`);
     for (const f of r.flows) {
       const ws = f.windows.map((x) => `${n(x.during)} / ${n(x.after)}`);
       p(`| ${f.status} | ${md(f.host)} | ${md(portText(f.proto, f.port))} | ${f.service === null ? '' : md(f.service)} | ` +
         `${mdCodeCell(f.server)} | ${mdCodeCell(f.client)} | ${f.verdict} | ${n(f.count)} | ${ws.length > 0 ? `${ws.join(' | ')} | ` : ''}` +
-        `${f.lastSeen === null ? '' : md(f.lastSeen)} | ${md(f.note)} |`);
+        `${f.firstSeen === null ? '' : md(f.firstSeen)} | ${f.lastSeen === null ? '' : md(f.lastSeen)} | ${md(f.note)} |`);
     }
     if (omitted > 0) {
       p();

@@ -23,7 +23,7 @@ export type SuggestFn = (flows: FlowSummary[]) => Suggestion[];
 
 /** What a flow means for the operator, relative to the windows. */
 export type FlowStatus =
-  /** a genuine block (or a drop to a service port with no verdict) still seen after a window, or with no window */
+  /** a genuine block (or a drop to a service port with no verdict) seen after a window (persisting from it or new), or with no window */
   | 'action'
   /** worth a look: conntrack loss that did not settle, a block seen only during a window, an odd portless drop */
   | 'check'
@@ -77,7 +77,11 @@ export interface BlockGroup {
   flows: number;
   clients: string[];
   packets: number;
+  /** the group's first and last drops (of the whole input, not only after the window) */
+  firstSeen: string | null;
   lastSeen: string | null;
+  /** how long before the input's last drop the group's last one was, ms (0: it was refused up to the end) */
+  quietAtEndMs: number | null;
 }
 
 export interface ReportWindow {
@@ -102,8 +106,13 @@ export interface ReportWindow {
     /** flows still going more than `settle` after the end */
     unsettled: number;
   };
-  /** genuine blocks (and drops to service ports without a verdict) seen after the window */
+  /**
+   * genuine blocks (and drops to service ports without a verdict) seen after the window and before its end too:
+   * they persisted from the window (or across it)
+   */
   persisted: BlockGroup[];
+  /** the same, first seen after the window's end: they did not persist from it, but still need a rule */
+  newAfter: BlockGroup[];
   /** genuine blocks seen during the window only */
   duringOnly: BlockGroup[];
 }

@@ -30,11 +30,15 @@ function names(groups: readonly BlockGroup[]): string {
   return shown.join(', ') + (more > 0 ? `, +${more} more` : '');
 }
 
+function groupKey(g: BlockGroup): string {
+  return `${g.host}|${g.proto}|${g.port ?? ''}`;
+}
+
 /** Groups across windows, one per host × proto × port (the first window's numbers win). */
 function union(lists: ReadonlyArray<readonly BlockGroup[]>): BlockGroup[] {
   const m = new Map<string, BlockGroup>();
   for (const l of lists) for (const g of l) {
-    const k = `${g.host}|${g.proto}|${g.port ?? ''}`;
+    const k = groupKey(g);
     if (!m.has(k)) m.set(k, g);
   }
   return [...m.values()];
@@ -76,14 +80,22 @@ export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[], outside
   }
   const one = ws.length === 1;
   const theWindow = one ? 'the window' : `the ${ws.length} windows`;
+  // refused after a window: persisted from it, or new after it (a one-off probe later on); both need a rule
   const persisted = union(ws.map((w) => w.persisted));
-  if (persisted.length > 0) {
-    const ids = ws.filter((w) => w.persisted.length > 0).map((w) => w.id);
-    const which = one ? 'the window' : `window${ids.length === 1 ? '' : 's'} ${ids.join(', ')}`;
-    return {
-      level: 'action',
-      text: `Action needed: ${blocksText(r, persisted)} persisted after ${which} (${names(persisted)})`,
-    };
+  const seen = new Set(persisted.map(groupKey));
+  const fresh = union(ws.map((w) => w.newAfter)).filter((g) => !seen.has(groupKey(g)));
+  if (persisted.length > 0 || fresh.length > 0) {
+    const which = (ids: readonly number[]): string => (one ? 'the window' : `window${ids.length === 1 ? '' : 's'} ${ids.join(', ')}`);
+    const freshKeys = new Set(fresh.map(groupKey));
+    const parts: string[] = [];
+    if (persisted.length > 0) {
+      parts.push(`${blocksText(r, persisted)} persisted after ${which(ws.filter((w) => w.persisted.length > 0).map((w) => w.id))} (${names(persisted)})`);
+    }
+    if (fresh.length > 0) {
+      const ids = ws.filter((w) => w.newAfter.some((g) => freshKeys.has(groupKey(g)))).map((w) => w.id);
+      parts.push(`${blocksText(r, fresh)} new after ${which(ids)} (${names(fresh)})${persisted.length === 0 ? ', none persisted' : ''}`);
+    }
+    return { level: 'action', text: `Action needed: ${parts.join('; ')}` };
   }
   let drops = 0;
   let flows = 0;

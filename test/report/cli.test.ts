@@ -7,7 +7,7 @@ import { UsageError } from '../../src/cli/errors.js';
 import { analyzeCommand } from '../../src/cli/analyze.js';
 import { createProgress, progressLine } from '../../src/report/progress.js';
 import { PassThrough } from 'node:stream';
-import { KMSG, SAMPLE, memoryIO } from './helpers.js';
+import { INCIDENT, KMSG, SAMPLE, memoryIO } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -76,8 +76,13 @@ describe('fwdiag report flags', () => {
     // its window: check)
     const before = join(tmp, 'before.log');
     writeFileSync(before, readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l.slice(7, 15) < '10:20:00').join('\n'));
+    // and the real-kernel incident without its tcp/2380 block: a one-off SYN to tcp/4444 first seen after the window,
+    // 2 min before the input ends, is still a genuine block to act on (it did not persist from the window)
+    const oneOff = join(tmp, 'one-off.log');
+    writeFileSync(oneOff, readFileSync(INCIDENT, 'utf8').split('\n').filter((l) => !l.includes(' DPT=2380 ') || !l.includes(' SYN ')).join('\n'));
     const cases: Array<[string, string, { none: number; check: number; action: number }]> = [
       [SAMPLE, 'action', { none: 0, check: 3, action: 3 }],
+      [oneOff, 'action', { none: 0, check: 3, action: 3 }],
       [KMSG, 'check', { none: 0, check: 3, action: 0 }],
       [before, 'ok', { none: 0, check: 0, action: 0 }],
     ];

@@ -13,7 +13,7 @@ import { createParser } from '../../src/parse/parse-line.js';
 import { createClassifier } from '../../src/classify/classifier.js';
 import type { Report } from '../../src/report/types.js';
 import type { Flow } from '../../src/classify/flows.js';
-import { INCIDENT, KMSG, NOW, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
+import { INCIDENT, INCIDENT_LATE, KMSG, NOW, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
 import { corpusText } from '../../bench/corpus.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-'));
@@ -172,9 +172,13 @@ describe('report on the Harvester upgrade sample', () => {
   it('drops to a port without a verdict that persist are not called genuine blocks', async () => {
     const ack = (t: string, dpt: number) =>
       `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dpt} WINDOW=501 RES=0x00 ACK URGP=0 `;
-    const r = await report(['--window', '2026-04-22T10:00Z..2026-04-22T10:10Z'], [ack('10:20:00', 45000), ack('10:21:00', 45000)].join('\n'));
+    const r = await report(['--window', '2026-04-22T10:00Z..2026-04-22T10:10Z'], [ack('10:05:00', 45000), ack('10:20:00', 45000), ack('10:21:00', 45000)].join('\n'));
     expect(r.flows.map((f) => [f.verdict, f.status])).toEqual([['undetermined', 'action']]);
     expect(r.verdict.text).toBe('Action needed: 1 port with unexplained drops persisted after the window (tcp/40000 on n1)');
+    // first seen after the window: not persisting from it, still to act on
+    const n = await report(['--window', '2026-04-22T10:00Z..2026-04-22T10:10Z'], [ack('10:20:00', 45000), ack('10:21:00', 45000)].join('\n'));
+    expect(n.flows.map((f) => [f.verdict, f.status, f.note])).toEqual([['undetermined', 'action', 'new after window 1: unexplained drops to a port up to the input\'s end']]);
+    expect(n.verdict.text).toBe('Action needed: 1 port with unexplained drops new after the window (tcp/40000 on n1), none persisted');
   });
 
   it('one log read as packets (the scanner\'s records, no events) gives the same report as read as events', async () => {
@@ -364,6 +368,46 @@ describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-in
     expect(renderReport(r, 'md')).toContain('```sh\niptables -A X -m comment --comment "</pre><img src=x>\\x1b[31m\\x0d" -j ACCEPT\nip6tables -A X\\u2028 -j ACCEPT\n```');
   });
 
+  it('says "persisted" of a block seen from the window on and "new after" of one first seen after it; "still refused" only up to the input\'s end', async () => {
+    const r = await report([INCIDENT]);
+    expect(r.verdict).toEqual({
+      level: 'action',
+      text: 'Action needed: 1 genuine block persisted after the window (tcp/2380 on capture.dmesg-iso); ' +
+        '1 genuine block new after the window (tcp/4444 on capture.dmesg-iso)',
+    });
+    const w = r.windows[0]!;
+    expect([w.start, w.end]).toEqual(['2026-11-24T18:46:00Z', '2026-11-24T18:48:00Z']);
+    expect(w.persisted.map((g) => [g.port, g.firstSeen, g.lastSeen, g.quietAtEndMs])).toEqual([[2380, '2026-11-24T18:46:47.524Z', '2026-11-24T18:50:12.366Z', 0]]);
+    // the one-off probe at 18:48:02, its only SYN, 2 min 10 s before the input's last drop (the 2380 block's)
+    expect(w.newAfter.map((g) => [g.port, g.firstSeen, g.lastSeen, g.quietAtEndMs])).toEqual([[4444, '2026-11-24T18:48:02.391Z', '2026-11-24T18:48:02.391Z', 129975]]);
+    const notes = (x: Report) => x.flows.filter((f) => f.status === 'action').map((f) => [f.port, f.client, f.note]);
+    expect(notes(r)).toEqual([
+      [2380, '198.18.30.11', 'still refused after window 1'],
+      [2380, '198.18.30.12', 'still refused after window 1'],
+      [4444, '198.18.30.77', 'new after window 1, last refused 2.2 min before the input ends'],
+    ]);
+    expect(renderReport(r, 'md')).toContain('**First seen after the window (action needed):**\n\n- **tcp/4444 on capture.dmesg-iso**: 1 drop after the window from `198.18.30.77`; ' +
+      'first seen 2026-11-24T18:48:02.391Z, last seen 2026-11-24T18:48:02.391Z (2.2 min before the input ends)');
+    expect(renderReport(r, 'md')).toContain('| first seen | last seen | note |');
+    expect(renderReport(r, 'html')).toContain('<th>first seen</th><th>last seen</th><th>note</th>');
+
+    // one more drop 3 min 18 s after the 2380 block's last SYN (the rule was restored at 18:50:17): it stopped
+    const late = join(tmp, 'incident-late.dmesg-iso');
+    writeFileSync(late, readFileSync(INCIDENT, 'utf8') + readFileSync(INCIDENT_LATE, 'utf8'));
+    const l = await report([late]);
+    expect(l.verdict.level).toBe('action');
+    expect(l.verdict.text).toMatch(/^Action needed: 1 genuine block persisted after the window \(tcp\/2380 on incident-late.dmesg-iso\); 2 genuine blocks new after the window/);
+    expect(l.windows[0]!.persisted[0]!.quietAtEndMs).toBe(198426);
+    expect(notes(l)).toEqual([
+      [2380, '198.18.30.11', 'refused after window 1, last 3.3 min before the input ends'],
+      [2380, '198.18.30.12', 'refused after window 1, last 3.3 min before the input ends'],
+      [4444, '198.18.30.77', 'new after window 1, last refused 5.5 min before the input ends'],
+      [7001, '198.18.30.201', 'new after window 1, refused up to the input\'s end'],
+    ]);
+    expect(renderReport(l, 'md')).toContain('last seen 2026-11-24T18:50:12.366Z (3.3 min before the input ends)');
+    for (const fmt of ['md', 'html'] as const) expect(renderReport(l, fmt)).not.toContain('still refused');
+  });
+
   /** Drops by verdict during and after [start, end) and how many came before, from the classifier's own tally. */
   function tally(start: number, end: number) {
     const zero = () => ({ 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0, broadcast: 0 } as Record<string, number>);
@@ -435,8 +479,10 @@ describe('many windows and many flows (a month of rotated logs of an internet-fa
     // each window: its burst's 12 lost-state drops, and SYNs refused after it on every host: one tcp/2380 group each
     for (const w of big.r.windows.slice(0, -1)) {
       expect(w.conntrackLoss.drops).toBe(12);
-      expect(w.persisted).toHaveLength(20);
-      expect(w.persisted.every((g) => g.proto === 'tcp' && g.port === 2380)).toBe(true);
+      // each SYN from a new source: first seen after the window, not persisting from it
+      expect(w.persisted).toHaveLength(0);
+      expect(w.newAfter).toHaveLength(20);
+      expect(w.newAfter.every((g) => g.proto === 'tcp' && g.port === 2380)).toBe(true);
     }
     // a listed flow's windows are every window, each with its own packets
     const listed = big.r.flows[0]!;
