@@ -127,7 +127,7 @@ export interface AnalyzeSummary {
     scanSourcesEvicted: number;
     firstSeen: string | null;
     lastSeen: string | null;
-    /** drops per verdict before/during/after `--window`, as judged when they came (scan re-labelling not applied) */
+    /** drops per verdict before/during/after `--window`; a scanner's earlier probes move to scan, as in the totals */
     window?: { start: string; end: string; before: VerdictCounts; during: VerdictCounts; after: VerdictCounts };
     /** added by the CLI: what was read (lines, events, skipped, issues, cut, otherPrefix, bytes, sources) */
     input?: Record<string, number>;
@@ -545,7 +545,11 @@ class ClassifierCore implements Classifier {
     if (this.winCounts !== null) {
       const w = this.options.window!;
       const ct = clock === WALL ? t : -Infinity; // a time on another clock cannot be placed: counted before
-      bump(ct < w.start ? this.winCounts.before : ct < w.end ? this.winCounts.during : this.winCounts.after, verdict);
+      const phase = ct < w.start ? 0 : ct < w.end ? 1 : 2;
+      bump(phase === 0 ? this.winCounts.before : phase === 1 ? this.winCounts.during : this.winCounts.after, verdict);
+      // what re-labelling may move later, by phase (as nBlock, nUndet, nProbeLoss above)
+      const k = verdict === 'genuine-block' ? 0 : verdict === 'undetermined' ? 1 : verdict === 'conntrack-loss' && j.probe ? 2 : -1;
+      if (k >= 0) (flow.winProbe ??= [0, 0, 0, 0, 0, 0, 0, 0, 0])[phase * 3 + k]!++;
     }
     this.last(verdict, 'drop', flow, changes !== undefined && changes.length > 0 ? changes : undefined);
     return event === undefined ? undefined : this.lastResult(event);
@@ -601,6 +605,18 @@ class ClassifierCore implements Classifier {
       this.counts.undetermined -= un;
       this.counts['conntrack-loss'] -= pl;
       this.counts.scan += gb + un + pl;
+      // the window's counts too, each packet where it came
+      const wp = g.winProbe;
+      if (wp !== null && this.winCounts !== null) {
+        const { before, during, after } = this.winCounts;
+        [before, during, after].forEach((c, p) => {
+          c['genuine-block'] -= wp[p * 3]!;
+          c.undetermined -= wp[p * 3 + 1]!;
+          c['conntrack-loss'] -= wp[p * 3 + 2]!;
+          c.scan += wp[p * 3]! + wp[p * 3 + 1]! + wp[p * 3 + 2]!;
+        });
+        g.winProbe = null;
+      }
       g.reason = this.relabelReason(g, first);
       if (g !== current || i < 0) changes.push({ kind: 'verdict', flow: g, from });
       fold.push(g);

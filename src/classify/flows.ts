@@ -209,6 +209,11 @@ export class Flow {
   nUndet = 0;
   /** probes judged conntrack-loss (a bare FIN): scan packets too once the source turns out a scanner */
   nProbeLoss = 0;
+  /**
+   * With `--window`: {@link nBlock}, {@link nUndet} and {@link nProbeLoss} before, during and after it (three runs
+   * of three), so re-labelling moves the window's counts as it moves the totals. Allocated at the first such packet.
+   */
+  winProbe: number[] | null = null;
   /** a probe (SYN, UDP to a port, crafted flags) set its verdict: re-labelled when its source turns out a scanner */
   probe = false;
   syn: SynTrack | null = null;

@@ -334,3 +334,26 @@ describe('analyze --catalog', () => {
     }
   });
 });
+
+describe('--window counts on the audit\'s real-kernel incident (fixtures/kernel/report-incident)', () => {
+  const INCIDENT = 'fixtures/kernel/report-incident/capture.dmesg-iso';
+  it('a scanner\'s probes counted as blocks before it was one move to scan in the window\'s counts too, as in the totals', async () => {
+    const window = ['--window', '2026-11-24T18:46:47Z..2026-11-24T18:47:45Z'];
+    const json = io();
+    expect(await analyzeCommand(['--json', INCIDENT, ...window], json.io)).toBe(0);
+    const last = JSON.parse(json.out().trim().split('\n').at(-1)!) as AnalyzeSummary;
+    for (const s of [await summaryOf([INCIDENT, ...window]), last]) {
+      const sm = s.summary;
+      // the story (README there): all 39 lost-state drops and the 27 probes of the scan at 18:47:32 inside the
+      // window, with 56 of the 196 refused tcp/2380 SYNs; the rest of them and the tcp/4444 probe after it
+      expect(sm.window).toMatchObject({
+        before: { 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0, broadcast: 0 },
+        during: { 'conntrack-loss': 39, 'genuine-block': 56, scan: 27, undetermined: 0, broadcast: 0 },
+        after: { 'conntrack-loss': 0, 'genuine-block': 141, scan: 0, undetermined: 0, broadcast: 0 },
+      });
+      for (const v of ['conntrack-loss', 'genuine-block', 'scan', 'undetermined', 'broadcast'] as const) {
+        expect([v, sm.window!.before[v] + sm.window!.during[v] + sm.window!.after[v]]).toEqual([v, sm[v]]);
+      }
+    }
+  });
+});
