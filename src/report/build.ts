@@ -90,7 +90,6 @@ interface Row {
   after: number[];
   stopAfterEnd: number[];
   status: FlowStatus;
-  note: string;
 }
 
 const STATUS_RANK: Record<FlowStatus, number> = { action: 0, check: 1, scan: 2, ok: 3 };
@@ -182,9 +181,10 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       if (stop !== null && lastMs !== null && lastMs < h && lastMs < stop) stop = lastMs;
       stopAfterEnd.push(stop === null ? -1 : Math.max(0, stop - bounds[i]!.end));
     }
-    rows.push({ flow, act, sum, host: sum.host ?? '-', firstMs, lastMs, wins, during, after, stopAfterEnd, status: 'ok', note: '' });
+    rows.push({ flow, act, sum, host: sum.host ?? '-', firstMs, lastMs, wins, during, after, stopAfterEnd, status: 'ok' });
   }
   const inputEnd = Number.isFinite(agg.last) ? agg.last : null;
+  // the status now; the note only for the rows listed (a hundred thousand flows' notes would be held till the end)
   for (const r of rows) judgeRow(r, bounds, settle, inputEnd);
 
   rows.sort((a, b) =>
@@ -295,7 +295,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       firstSeen: s.firstSeen ?? (s.firstMono !== undefined ? formatTime(s.firstMono * 1000, 'boot') : null),
       lastSeen: s.lastSeen ?? (s.lastMono !== undefined ? formatTime(s.lastMono * 1000, 'boot') : null),
       windows: denseWindows(r, bounds.length),
-      note: r.note, reason: s.reason,
+      note: judgeRow(r, bounds, settle, inputEnd), reason: s.reason,
     };
     if (s.file !== undefined) rf.file = s.file;
     flows.push(rf);
@@ -376,18 +376,20 @@ function quietText(r: Row, inputEnd: number | null, what = 'last'): string {
   return t === '' ? '' : `, ${what} ${t}`;
 }
 
-function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number, inputEnd: number | null): void {
+/** Sets the row's status and returns its note (the same every call: cheap enough to ask again for a listed row). */
+function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number, inputEnd: number | null): string {
+  let note = '';
   const noWindows = bounds.length === 0;
   const v: Verdict = r.sum.verdict;
   if (v === 'scan') {
     r.status = 'scan';
-    r.note = 'scan: evidence of probing, never a reason to open a port';
-    return;
+    note = 'scan: evidence of probing, never a reason to open a port';
+    return note;
   }
   if (v === 'broadcast') {
     r.status = 'ok';
-    r.note = 'LAN broadcast/multicast chatter: harmless to drop';
-    return;
+    note = 'LAN broadcast/multicast chatter: harmless to drop';
+    return note;
   }
   // the first window with packets after it / during it (windows are numbered from 1 in the notes)
   const afterAt = r.after.findIndex((n) => n > 0);
@@ -397,15 +399,15 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number
   if (noWindows) {
     if (isBlock(r)) {
       r.status = v === 'genuine-block' ? 'action' : 'check';
-      r.note = v === 'genuine-block' ? 'refused (no window to compare with)' : 'no verdict: port unexplained';
+      note = v === 'genuine-block' ? 'refused (no window to compare with)' : 'no verdict: port unexplained';
     } else if (v === 'undetermined') {
       r.status = 'check';
-      r.note = 'no verdict';
+      note = 'no verdict';
     } else if (r.sum.persistent) {
       r.status = 'check';
-      r.note = `lost state for more than ${minutes(settle)}`;
-    } else r.note = 'lost state, stopped';
-    return;
+      note = `lost state for more than ${minutes(settle)}`;
+    } else note = 'lost state, stopped';
+    return note;
   }
   if (isBlock(r)) {
     if (afterIn >= 0) {
@@ -414,34 +416,35 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number
       const genuine = v === 'genuine-block';
       const quiet = quietText(r, inputEnd, genuine ? 'last refused' : 'last');
       if (newAfter(r, bounds[afterIn]!.end)) {
-        r.note = `new after window ${afterIn + 1}${genuine ? '' : ': unexplained drops to a port'}` +
+        note = `new after window ${afterIn + 1}${genuine ? '' : ': unexplained drops to a port'}` +
           (quiet !== '' ? quiet : `${genuine ? ', refused' : ''} up to the input's end`);
       } else if (quiet === '') {
-        r.note = `${genuine ? 'still refused' : 'unexplained drops to a port'} after window ${afterIn + 1}`;
-      } else r.note = `${genuine ? 'refused' : 'unexplained drops to a port'} after window ${afterIn + 1}${quietText(r, inputEnd)}`;
+        note = `${genuine ? 'still refused' : 'unexplained drops to a port'} after window ${afterIn + 1}`;
+      } else note = `${genuine ? 'refused' : 'unexplained drops to a port'} after window ${afterIn + 1}${quietText(r, inputEnd)}`;
     } else {
       r.status = 'check';
-      r.note = duringIn >= 0 ? `refused during window ${duringIn + 1} only` : 'refused outside the windows';
+      note = duringIn >= 0 ? `refused during window ${duringIn + 1} only` : 'refused outside the windows';
     }
-    return;
+    return note;
   }
   if (v === 'undetermined') {
     r.status = 'check';
-    r.note = afterIn >= 0 ? `no verdict; seen after window ${afterIn + 1}` : 'no verdict';
-    return;
+    note = afterIn >= 0 ? `no verdict; seen after window ${afterIn + 1}` : 'no verdict';
+    return note;
   }
   // conntrack-loss
   const late = r.stopAfterEnd.findIndex((s, e) => r.during[e]! > 0 && s > settle);
   if (late >= 0) {
     r.status = 'check';
-    r.note = `still losing state ${minutes(r.stopAfterEnd[late]!)} after window ${r.wins[late]! + 1} ended`;
+    note = `still losing state ${minutes(r.stopAfterEnd[late]!)} after window ${r.wins[late]! + 1} ended`;
   } else if (duringIn < 0 && r.sum.persistent) {
     r.status = 'check';
-    r.note = `lost state for more than ${minutes(settle)} outside any window (asymmetric routing?)`;
+    note = `lost state for more than ${minutes(settle)} outside any window (asymmetric routing?)`;
   } else {
     const ids = r.during.flatMap((n, e) => (n > 0 ? [r.wins[e]! + 1] : []));
-    r.note = ids.length === 0 ? 'lost state, stopped' : `lost state in window${ids.length === 1 ? '' : 's'} ${ids.join(', ')}, stopped`;
+    note = ids.length === 0 ? 'lost state, stopped' : `lost state in window${ids.length === 1 ? '' : 's'} ${ids.join(', ')}, stopped`;
   }
+  return note;
 }
 
 /** Blocks grouped by host, protocol and port, each row with its packets counted. */
