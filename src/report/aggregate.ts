@@ -289,7 +289,7 @@ export class ReportAggregate {
           const g2 = floorTo(g, this.bucketMs);
           const d = m.get(g2);
           if (d === undefined) m.set(g2, c);
-          else for (let i = 0; i < 4; i++) d[i]! += c[i]!;
+          else for (let i = 0; i < d.length; i++) d[i]! += c[i]!;
         }
         this.cells.set(host, m);
         n += m.size;

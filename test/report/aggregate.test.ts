@@ -19,11 +19,11 @@ import { NOW, SAMPLE } from './helpers.js';
 const MIN = 60_000;
 
 /** The sample through the real parser and classifier into an aggregate. */
-function run(opts: ConstructorParameters<typeof ReportAggregate>[0] = {}) {
+function run(opts: ConstructorParameters<typeof ReportAggregate>[0] = {}, extra: readonly string[] = []) {
   const parser = createParser({ tz: 'UTC', now: () => NOW });
   const classifier = createClassifier();
   const agg = new ReportAggregate(opts);
-  for (const line of readFileSync(SAMPLE, 'utf8').split('\n')) {
+  for (const line of [...extra, ...readFileSync(SAMPLE, 'utf8').split('\n')]) {
     const r = parser.parseLine(line);
     if (r.kind !== 'event') continue;
     agg.add(classifier.classify(r.event), r.event.host ?? '-');
@@ -77,6 +77,17 @@ describe('ReportAggregate on the sample', () => {
     const w = detectWindows(agg.ctSeries(), agg.bucketMs);
     const up = w.find((x) => x.start <= Date.UTC(2026, 3, 22, 10, 10) && x.end >= Date.UTC(2026, 3, 22, 10, 28));
     expect(up).toBeDefined();
+  });
+
+  it('keeps LAN chatter (the last verdict) when it coarsens', () => {
+    // a NetBIOS broadcast every minute of the sample, read first (on one-minute cells, merged later); the sample has none
+    const bc = (m: number) => `Apr 22 ${String(10 + Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}:30 harvester1 kernel: ` +
+      'HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=192.168.122.255 LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=137 DPT=137 LEN=58 ';
+    const extra = Array.from({ length: 50 }, (_, m) => bc(m));
+    const { agg, summary } = run({ maxCells: 40 }, extra);
+    expect(agg.coarsened).toBeGreaterThan(0);
+    expect(summary.broadcast).toBe(50);
+    expect(cellTotals(agg)).toEqual(REPORT_VERDICTS.map((v) => summary[v]));
   });
 
   it('keeps drops of hosts beyond the cap out of the timeline, counted', () => {
