@@ -125,6 +125,8 @@ export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[], outside
       text: `Check: ${blocksText(r, outside)} outside ${theWindow}, none during or after ${one ? 'it' : 'them'} (${names(outside)}); ${noise}, ${settled}`,
     };
   }
-  // flows to check (no verdict, lost state for long) keep the line from saying all is well
-  return { level: unsettled > 0 || r.flows.some((f) => f.status === 'check') ? 'check' : 'ok', text: `No genuine blocks: ${noise}, ${settled}` };
+  // flows to check (no verdict, lost state for long) keep the line from saying all is well, and the line says so
+  const toCheck = r.flows.filter((f) => f.status === 'check').length;
+  const checkText = toCheck === 0 ? '' : `; ${plural(toCheck, 'flow')} to check (see the flows table)`;
+  return { level: unsettled > 0 || toCheck > 0 ? 'check' : 'ok', text: `${toCheck > 0 ? 'Check: no' : 'No'} genuine blocks: ${noise}, ${settled}${checkText}` };
 }

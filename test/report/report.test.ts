@@ -33,15 +33,15 @@ function prettyJson(r: Report): string {
 }
 
 /** Per-packet verdicts of the sample from the classifier alone, with their times: an independent tally. */
-function classifiedSample(): Array<{ ts: number; verdict: string; host: string; flow: Flow | undefined }> {
+function classifiedSample(): Array<{ ts: number; verdict: string; host: string; flow: Flow | undefined; line: number }> {
   const parser = createParser({ tz: 'UTC', now: () => NOW });
   const c = createClassifier();
-  const out: Array<{ ts: number; verdict: string; host: string; flow: Flow | undefined }> = [];
+  const out: Array<{ ts: number; verdict: string; host: string; flow: Flow | undefined; line: number }> = [];
   for (const line of readFileSync(SAMPLE, 'utf8').split('\n')) {
     const r = parser.parseLine(line);
     if (r.kind !== 'event') continue;
     const x = c.classify(r.event);
-    if (x.kind === 'drop') out.push({ ts: r.event.ts!, verdict: x.verdict, host: r.event.host!, flow: x.flow });
+    if (x.kind === 'drop') out.push({ ts: r.event.ts!, verdict: x.verdict, host: r.event.host!, flow: x.flow, line: r.event.line });
   }
   // a probe flow whose source turned out a scanner: its refused probes were scan packets (the classifier's rule)
   for (const p of out) if (p.flow?.verdict === 'scan' && (p.verdict === 'genuine-block' || p.verdict === 'undetermined')) p.verdict = 'scan';
@@ -141,6 +141,18 @@ describe('report on the Harvester upgrade sample', () => {
     // the last restarts before 10:20 lose state up to the end of the input: nothing outlasts its window
     expect(stopped).toBe(0);
     expect(r.verdict.text).toBe(`No genuine blocks: ${ct} conntrack-loss drops on ${flows} flows, all stopped by their window's end`);
+  });
+
+  it('no genuine block but a flow to check (lost state for long outside any window): the line says check, and why', async () => {
+    // the sample's lost-state lines only: harvester2's tcp/443 flow keeps losing state after the windows
+    const keep = new Set(classifiedSample().filter((p) => p.verdict === 'conntrack-loss').map((p) => p.line));
+    const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((_, i) => keep.has(i + 1));
+    const r = await report([], lines.join('\n'));
+    expect(r.totals['genuine-block']).toBe(0);
+    const toCheck = r.flows.filter((f) => f.status === 'check');
+    expect(toCheck.map((f) => `${f.proto}/${f.port} ${f.host}`)).toEqual(['tcp/443 harvester2']);
+    expect(r.verdict.level).toBe('check');
+    expect(r.verdict.text).toMatch(/^Check: no genuine blocks: \d+ conntrack-loss drops on \d+ flows, .*; 1 flow to check \(see the flows table\)$/);
   });
 
   it('a window that misses the blocks does not say "no genuine blocks": they are named, at level check (what --fail-on check trips on)', async () => {
