@@ -88,6 +88,11 @@ export function cidrInputProblem(text: string): string | undefined {
   if ((v4 !== undefined && v4.split('.').some((o) => /^0\d/.test(o))) || (slash >= 0 && /^0\d/.test(text.slice(slash + 1)))) {
     return 'a number with a leading zero (iptables and nft read it as octal: 010 is 8): write it without';
   }
+  // ::ffff:a.b.c.d: an IPv6 rule, which IPv4 packets never meet (the kernel logs and filters them as IPv4)
+  const p = parsePrefix(text);
+  if (p !== undefined && p.family === 6 && p.len >= 96 && p.net >> 32n === 0xffffn) {
+    return 'an IPv4-mapped IPv6 address (::ffff:a.b.c.d) never matches IPv4 packets: write the IPv4 address';
+  }
   return undefined;
 }
 

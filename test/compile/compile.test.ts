@@ -166,6 +166,8 @@ describe('policy validation', () => {
     [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['2001:db8:40::/064'] }] }, 'a number with a leading zero'],
     [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['::ffff:198.18.40.08'] }] }, 'a number with a leading zero'],
     [{ platform: 'harvester', role: 'worker', clusterSubnet: '198.18.00.0/16' }, 'clusterSubnet: a number with a leading zero'],
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['::ffff:198.18.40.10'] }] }, 'an IPv4-mapped IPv6 address'],
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['::ffff:c612:280a/128'] }] }, 'an IPv4-mapped IPv6 address'],
     // 120 characters, 360 bytes: over nft's 127-byte comment
     [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', comment: '€'.repeat(120) }] }, 'at most 127 bytes'],
   ])('rejects %j', (raw, path) => {
