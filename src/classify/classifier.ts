@@ -31,6 +31,11 @@ export interface FlowChange {
   flow: Flow;
   /** the previous verdict, for `verdict` changes */
   from?: Verdict;
+  /**
+   * A flow re-labelled scan: how many of its packets judged conntrack-loss were probes (a bare FIN) and moved to scan
+   * in the totals with its refused and undetermined ones — a consumer keeping its own counts moves them too.
+   */
+  probeLossMoved?: number;
 }
 
 /** One event with its verdict. `reason` is computed on first read. */
@@ -618,7 +623,7 @@ class ClassifierCore implements Classifier {
         g.winProbe = null;
       }
       g.reason = this.relabelReason(g, first);
-      if (g !== current || i < 0) changes.push({ kind: 'verdict', flow: g, from });
+      if (g !== current || i < 0) changes.push({ kind: 'verdict', flow: g, from, ...(pl > 0 ? { probeLossMoved: pl } : {}) });
       fold.push(g);
     }
     for (const g of fold) {

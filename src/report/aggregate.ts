@@ -191,7 +191,7 @@ export class ReportAggregate {
   private onChanges(r: Observation, flow: Flow): void {
     for (const c of r.changes ?? []) {
       const g = c.flow;
-      if (c.kind === 'verdict' && g.verdict === 'scan' && c.from !== 'scan') this.relabel(g);
+      if (c.kind === 'verdict' && g.verdict === 'scan' && c.from !== 'scan') this.relabel(g, c.probeLossMoved ?? 0);
       if (c.kind !== 'verdict' || g === flow || !g.gone || g.verdict !== 'scan') continue;
       if (g.host !== flow.host || g.server !== flow.server || g.client !== flow.client) continue;
       const from = this.activity.get(g);
@@ -210,16 +210,17 @@ export class ReportAggregate {
 
   /**
    * The classifier re-labelled a probe flow as part of a scan: its refused (and undetermined) packets were scan
-   * packets all along, lost-state ones stay. Move as many on the timeline, in the flow's own buckets (latest
-   * first), so the chart and the window counts show a scan, not a burst of genuine blocks. Exact for pure probe
-   * flows (the usual case); a flow that also lost state may move a neighbour's packet of the same minute.
+   * packets all along, and so were its probes judged lost state (`probeLoss`: a bare FIN, as the classifier counts
+   * them); other lost-state ones stay. Move as many on the timeline, in the flow's own buckets (latest first), so
+   * the chart and the window counts show a scan, not a burst of genuine blocks. Exact for pure probe flows (the
+   * usual case); a flow that also lost state may move a neighbour's packet of the same minute.
    */
-  private relabel(g: Flow): void {
+  private relabel(g: Flow, probeLoss: number): void {
     const act = this.activity.get(g);
     const cells = this.cells.get(g.host ?? '-');
     if (act === undefined || cells === undefined) return;
     const ph = this.phases.get(g.host ?? '-');
-    for (const [k, n] of [[VI['genuine-block'], act.block], [VI.undetermined, act.undet]] as const) {
+    for (const [k, n] of [[VI['genuine-block'], act.block], [VI.undetermined, act.undet], [VI['conntrack-loss'], probeLoss]] as const) {
       let left = n;
       for (let i = act.starts.length - 1; i >= 0 && left > 0; i--) {
         const c = cells.get(floorTo(act.starts[i]!, this.bucketMs));

@@ -143,6 +143,26 @@ describe('report on the Harvester upgrade sample', () => {
     expect(r.verdict.text).toBe(`No genuine blocks: ${ct} conntrack-loss drops on ${flows} flows, all stopped by their window's end`);
   });
 
+  it('a FIN scan: probes judged lost state before the source was a scanner count as scan in the window too, as in analyze', async () => {
+    // bare FINs to known, then unknown ports: until the source is a scanner they look like teardowns of lost
+    // connections (a probe all the same); analyze then counts all 22 as scan
+    const ports = [6443, 2379, 2380, 10250, 9345, 22, 443, 80, ...Array.from({ length: 14 }, (_, i) => 3000 + i * 7)];
+    const lines = ports.map((p, i) =>
+      `Apr 22 10:00:${String(10 + i).padStart(2, '0')} node1 kernel: HARVESTER_DROP_IN=mgmt-br OUT= SRC=198.18.9.66 DST=198.18.9.1 LEN=40 TOS=0x00 PREC=0x00 TTL=64 ID=0 PROTO=TCP SPT=40000 DPT=${p} WINDOW=1024 RES=0x00 FIN URGP=0 `);
+    const r = await report(['--tz', 'UTC', '--window', '2026-04-22T09:59Z..2026-04-22T10:05Z'], lines.join('\n'));
+    const parser = createParser({ tz: 'UTC', now: () => NOW });
+    const c = createClassifier();
+    for (const l of lines) {
+      const e = parser.parseLine(l);
+      if (e.kind === 'event') c.classify(e.event);
+    }
+    const s = c.end().summary;
+    expect([s['conntrack-loss'], s.scan]).toEqual([0, 22]);
+    expect([r.totals['conntrack-loss'], r.totals.scan, r.totals['genuine-block']]).toEqual([s['conntrack-loss'], s.scan, s['genuine-block']]);
+    // the window's counts (the timeline's cells) too: they kept 15 of the FINs as lost state
+    expect(r.windows.map((w) => w.during)).toEqual([{ 'conntrack-loss': 0, 'genuine-block': 0, scan: 22, undetermined: 0, broadcast: 0 }]);
+  });
+
   it('no genuine block but a flow to check (lost state for long outside any window): the line says check, and why', async () => {
     // the sample's lost-state lines only: harvester2's tcp/443 flow keeps losing state after the windows
     const keep = new Set(classifiedSample().filter((p) => p.verdict === 'conntrack-loss').map((p) => p.line));
