@@ -364,7 +364,7 @@ function kmsg(env: EnvelopeInfo, s: string, firstComma: number): boolean {
 }
 
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 function hexDigit(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
@@ -372,7 +372,10 @@ function hexDigit(c: number): number {
   return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
-/** A /dev/kmsg message with its `\xNN` escapes turned back into bytes, read as UTF-8 (as dmesg prints it). */
+/**
+ * A /dev/kmsg message with its `\xNN` escapes turned back into bytes, read as UTF-8 (as dmesg prints it). Bytes that
+ * are not UTF-8 (`\xff`) keep their escapes — as dmesg shows them — rather than all becoming U+FFFD.
+ */
 export function unescapeKmsg(msg: string): string {
   const b = utf8.encode(msg);
   const out = new Uint8Array(b.length);
@@ -390,7 +393,11 @@ export function unescapeKmsg(msg: string): string {
     }
     out[n++] = c;
   }
-  return fromUtf8.decode(out.subarray(0, n));
+  try {
+    return fromUtf8.decode(out.subarray(0, n));
+  } catch {
+    return msg;
+  }
 }
 
 /** talosctl dmesg: `172.20.1.2: kern:    warn: [2021-11-10T10:09:37.662764956Z]: msg`. */

@@ -78,8 +78,12 @@ function zonedMinute(tz: string | undefined, y: number, mo: number, d: number, h
   return w.at.length > 0 ? (w.at[0] as number) : Date.UTC(y, mo, d, h, mi) - w.before * 60_000;
 }
 
-/** Locales whose short zone names are the abbreviations journalctl prints (EDT, CEST, BST, IST, AEDT, NZST, MESZ). */
-const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-IE', 'en-AU', 'en-NZ', 'de-DE'];
+/**
+ * Locales whose short zone names are the abbreviations journalctl prints (EDT, CEST, BST, IST, AEDT, NZST, MESZ,
+ * NDT). Where none of them names a zone's passes (Node's names for Asia/Jerusalem and America/Havana are `GMT+3`),
+ * the abbreviation cannot pick and the minute is read as a year-less stamp is: the first pass.
+ */
+const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-IE', 'en-AU', 'en-NZ', 'en-CA', 'de-DE'];
 const zoneNamers = new Map<string, Intl.DateTimeFormat[]>();
 
 /** Does `abbr` name zone `tz` (the local one when undefined) at instant `ms`? */

@@ -322,12 +322,14 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
   // The LOG rule that wrote this line, found by its prefix.
   const want = event.prefix.trim();
   let logRef: RuleRef | undefined;
+  let logAt: { t: Table; c: Chain; r: Rule } | undefined;
   if (want !== '') {
     outer: for (const t of tables) {
       for (const c of t.chains) {
         for (const r of c.rules) {
           if (r.log?.prefix !== undefined && r.log.prefix.trim() === want) {
             logRef = refOf(t, c, r);
+            logAt = { t, c, r };
             break outer;
           }
         }
@@ -340,16 +342,19 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
   // The line is evidence: its LOG rule was reached and (fwdiag reads drops) the packet dropped. When taking what the
   // line cannot show (conntrack state, ipset membership, marks) as not matching contradicts that — a stateful
   // firewall's `--ctstate NEW -j TCP`, nft's `ct state new log … drop` —, the fewest such rules taken as matching
-  // that make the trace reach the LOG rule and drop are taken instead (in the order the packet meets them).
-  if (logRef !== undefined && !w.truncated && (!reaches(w) || w.verdict === 'accept')) {
-    const consistent = (x: Walk) => !x.truncated && reaches(x) && x.verdict !== 'accept' && x.verdict !== 'none';
+  // that make the trace reach the LOG rule are taken instead (in the order the packet meets them). Only rules that
+  // can lead there are tried: the LOG rule itself, and jumps into a chain from which it can be reached. (A trace
+  // that reaches the LOG rule and then accepts — a LOG rule for accepted traffic — is left as it is.)
+  if (logAt !== undefined && !w.truncated && !reaches(w)) {
+    const leads = rulesLeadingTo(logAt.t, logAt.c, logAt.r);
+    const consistent = (x: Walk) => !x.truncated && reaches(x) && x.verdict !== 'none';
     let frontier: Array<{ flips: Set<Rule>; w: Walk }> = [{ flips: new Set(), w }];
     let tries = 0;
     search: for (let depth = 1; depth <= MAX_FLIPS; depth++) {
       const next: typeof frontier = [];
       for (const f of frontier) {
         for (const r of f.w.maybe) {
-          if (f.flips.has(r)) continue;
+          if (f.flips.has(r) || !leads.has(r)) continue;
           if (++tries > MAX_FLIP_TRIES) break search;
           const flips = new Set(f.flips).add(r);
           const x = walkRuleset(bases, p, flips);
@@ -371,14 +376,14 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
   const all = steps.filter((s) => !flippedSteps.has(s)).flatMap((s) => s.assumed);
   if (w.flipped.length > 0) {
     const at = w.flipped.map((s) => `${s.ref.chain}#${s.ref.index} (${s.assumed.map((e) => e.why.replace(/ \([^()]*\)$/, '')).join(', ')})`);
-    notes.push(`taken as matching, as only so does the trace reach the LOG rule that wrote this line (${logRef?.chain}#${logRef?.index}) and drop: ${at.join('; ')}`);
+    notes.push(`taken as matching, as only so does the trace reach the LOG rule that wrote this line (${logRef?.chain}#${logRef?.index}): ${at.join('; ')}`);
   }
   if (all.some((e) => e.match.kind === 'ctstate')) {
     notes.push(`conntrack state is not in a log line: ctstate matches were taken as not matching${w.flipped.length > 0 ? ' elsewhere' : ''} (an ESTABLISHED/RELATED ACCEPT did not let this logged packet through)`);
   }
   if (all.some((e) => e.match.kind === 'limit')) notes.push('rate limits were taken as not exceeded');
   if (all.some((e) => e.match.kind === 'quota')) notes.push('quotas were taken as not used up');
-  const unk = all.filter((e) => e.match.kind === 'unknown' || e.match.kind === 'saddr' || e.match.kind === 'daddr' || e.match.kind === 'tcpflags' || e.match.kind === 'proto');
+  const unk = all.filter((e) => e.match.kind === 'unknown' || e.match.kind === 'saddr' || e.match.kind === 'daddr' || e.match.kind === 'tcpflags' || e.match.kind === 'proto' || e.match.kind === 'nexthdr');
   if (unk.length > 0) notes.push(`${unk.length} match(es) fwdiag cannot evaluate were taken as not matching`);
   if (verdict === 'accept') {
     notes.push('the trace ends in ACCEPT although the packet was logged as dropped: a rate limit was exceeded, an assumption above is wrong, or this is not the ruleset that logged it');
@@ -404,6 +409,7 @@ function walkRuleset(bases: { t: Table; c: Chain }[], p: Packet, flips: Set<Rule
   const visited = new Set<Rule>();
   const notes: string[] = [];
   const maybe: Rule[] = [];
+  const inMaybe = new Set<Rule>();
   const flipped: TraceStep[] = [];
   let truncated = false;
 
@@ -436,7 +442,10 @@ function walkRuleset(bases: { t: Table; c: Chain }[], p: Packet, flips: Set<Rule
       steps.push(step);
       if (flip) flipped.push(step);
       if (!ev.matched) {
-        if (ev.assumed.length > 0 && ev.failed.every((e) => e.match.kind === 'unknown' && e.match.text === 'vmap') && !maybe.includes(r)) maybe.push(r);
+        if (ev.assumed.length > 0 && !inMaybe.has(r) && ev.failed.every((e) => e.match.kind === 'unknown' && e.match.text === 'vmap')) {
+          inMaybe.add(r);
+          maybe.push(r);
+        }
         continue;
       }
       if (r.log !== undefined) {
@@ -535,6 +544,35 @@ const chainIndexes = new WeakMap<Table, { n: number; byName: Map<string, Chain> 
 
 /** The chain of this name in `t`: a Map lookup, where a search of every chain per jump made a ruleset of thousands of
  * chains (Calico's per-workload ones) cost chains × jumps on every trace. */
+/**
+ * The rules of table `t` that can lead a packet to rule `log` of chain `target`: `log` itself, and every rule that
+ * jumps or goes (directly, or in a verdict map) to a chain from which `target` can be reached.
+ */
+function rulesLeadingTo(t: Table, target: Chain, log: Rule): Set<Rule> {
+  const targetsOf = (r: Rule): string[] => {
+    const v = r.verdict;
+    if (v.kind === 'jump' || v.kind === 'goto') return [v.target];
+    if (v.kind === 'vmap') return v.entries.flatMap((e) => (e.verdict.kind === 'jump' || e.verdict.kind === 'goto' ? [e.verdict.target] : []));
+    return [];
+  };
+  // chains that can reach `target`: backwards along the jumps
+  const into = new Map<string, Set<string>>();
+  for (const c of t.chains) for (const r of c.rules) for (const to of targetsOf(r)) {
+    let from = into.get(to);
+    if (from === undefined) into.set(to, (from = new Set()));
+    from.add(c.name);
+  }
+  const reach = new Set([target.name]);
+  const todo = [target.name];
+  while (todo.length > 0) for (const from of into.get(todo.pop() as string) ?? []) if (!reach.has(from)) {
+    reach.add(from);
+    todo.push(from);
+  }
+  const out = new Set<Rule>([log]);
+  for (const c of t.chains) for (const r of c.rules) if (targetsOf(r).some((to) => reach.has(to))) out.add(r);
+  return out;
+}
+
 function chainNamed(t: Table, name: string): Chain | undefined {
   let ix = chainIndexes.get(t);
   if (ix === undefined || ix.n !== t.chains.length) {

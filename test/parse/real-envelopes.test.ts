@@ -156,4 +156,18 @@ describe('other producers', () => {
     const p = createParser({ tz: 'UTC', now: () => Date.parse('2026-11-25T00:00:00Z') });
     expect(p.parseLine('Nov 24 18:46:34 vm kernel: usb 1-1: [221B blob data]').kind).toBe('skip');
   });
+
+  it('/dev/kmsg: an escaped byte that is not UTF-8 keeps its escape (distinct prefixes stay distinct), valid ones decode', () => {
+    const p = createParser({ tz: 'UTC', now: () => Date.parse('2026-11-25T00:00:00Z') });
+    const body = 'IN=eth0 OUT= SRC=198.18.0.2 DST=198.18.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 ';
+    const prefixOf = (pre: string) => event(p.parseLine(`4,1,1000,-;${pre}${body}`)).prefix;
+    expect([prefixOf('DROP_\\xff '), prefixOf('DROP_\\xfe '), prefixOf('DROP_\\xc3\\xa9 ')]).toEqual(['DROP_\\xff ', 'DROP_\\xfe ', 'DROP_é ']);
+  });
+
+  it('short-full: St. John\'s NDT/NST pick their pass (en-CA names them)', () => {
+    const line = (stamp: string) => `${stamp} vm kernel: HENV_DROP_ IN=eth0 OUT= SRC=198.18.0.2 DST=198.18.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    const now = Date.parse('2024-11-10T00:00:00Z');
+    expect([both(line('Sun 2024-11-03 01:30:00 NDT'), 'America/St_Johns', now).time, both(line('Sun 2024-11-03 01:30:00 NST'), 'America/St_Johns', now).time])
+      .toEqual(['2024-11-03T04:00:00Z', '2024-11-03T05:00:00Z']);
+  });
 });

@@ -189,7 +189,7 @@ describe('a stateful firewall: NEW packets jump to a chain that logs and rejects
       expect(t.verdict).toBe('reject');
       expect([t.decidedBy?.ref.chain, t.decidedBy?.ref.index]).toEqual(['TCP', 3]);
       expect(t.logRule).toMatchObject({ ref: { chain: 'TCP', index: 2 }, reached: true });
-      expect(t.notes.join('\n')).toContain('taken as matching, as only so does the trace reach the LOG rule that wrote this line (TCP#2) and drop: INPUT#4');
+      expect(t.notes.join('\n')).toContain('taken as matching, as only so does the trace reach the LOG rule that wrote this line (TCP#2): INPUT#4');
 
       // suggest's rule, run as printed, lets the peer connect (it went to INPUT, past the jump, before)
       writeFileSync(join(dir, 'drops.log'), `${lines.join('\n')}\n`);
