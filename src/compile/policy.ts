@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { entriesFor, loadBuiltinCatalog } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
 import { chainNameSchema } from '../catalog/schema.js';
-import { cidrInputProblem, parsePrefix } from '../ruleset/addr.js';
+import { NOT_AN_ADDRESS, cidrInputProblem } from '../ruleset/addr.js';
 
 /** A comment that is safe in iptables (256 bytes), nft (127 bytes, no escapes) and shell double quotes. */
 const commentSchema = z
@@ -19,13 +19,13 @@ const commentSchema = z
   .refine((s) => Buffer.byteLength(s) <= 127, 'at most 127 bytes in UTF-8 (nft\'s limit)');
 
 /** An address or a prefix with a prefix length (`198.18.1.0/24`): nft and Talos take no dotted netmask. */
-const cidrSchema = z
-  .string()
-  .refine((s) => parsePrefix(s) !== undefined && (!s.includes('/') || /\/\d{1,3}$/.test(s)), 'expected an IPv4/IPv6 address or CIDR (a prefix length, not a netmask)')
-  .superRefine((s, ctx) => {
-    const why = parsePrefix(s) === undefined ? undefined : cidrInputProblem(s);
-    if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
-  });
+const cidrSchema = z.string().superRefine((s, ctx) => {
+  const netmask = s.includes('/') && !/\/\d{1,3}$/.test(s);
+  const why = netmask ? undefined : cidrInputProblem(s);
+  if (netmask || why === NOT_AN_ADDRESS) {
+    ctx.addIssue({ code: 'custom', message: `${NOT_AN_ADDRESS} (a prefix length, not a netmask)` });
+  } else if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+});
 
 /** iptables' --limit N/unit: at least 1, and at most 10000 a second (its scale: a faster rate is "too fast"). */
 const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86400, day: 86400 };

@@ -574,7 +574,7 @@ function ipv6EndsEarly(s: string, ev: DropEvent): boolean {
 /** A later IPv4 AH fragment's line (dump_ipv4_packet prints no `PROTO=AH` for it) ends with one of these tokens. */
 function ipv4AhFragmentEnd(s: string): boolean {
   const last = lastToken(s);
-  return /^FRAG:\d+$/.test(last) || /^\([0-9A-F]*\)$/.test(last) || /^(GID=\d+|MARK=0x[0-9a-f]+)$/.test(last);
+  return /^(?:FRAG:\d+|\([0-9A-F]*\)|GID=\d+|MARK=0x[0-9a-f]+)$/.test(last);
 }
 
 /** Ethertypes whose frames the kernel logs past the MAC header (IPv4, IPv6, ARP, RARP). */

@@ -55,7 +55,7 @@ function offsetAt(tz: string | undefined, ms: number): number {
  * daylight-saving overlap); none in the hour it skips (a gap). Also the offset in force before (a gap's minute is
  * read with it). One transition at most within a day of the minute, as in every zone.
  */
-function wallInstants(tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): { at: number[]; before: number } {
+function wallInstants(tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): { at: number[]; before: number; wall: number } {
   const wall = Date.UTC(y, mo, d, h, mi);
   const before = offsetAt(tz, wall - DAY_MS);
   const after = offsetAt(tz, wall + DAY_MS);
@@ -65,7 +65,12 @@ function wallInstants(tz: string | undefined, y: number, mo: number, d: number, 
     if (offsetAt(tz, t) === off) at.push(t);
   }
   at.sort((a, b) => a - b);
-  return { at, before };
+  return { at, before, wall };
+}
+
+/** The instant JavaScript's Date would give (see zonedMinute): the first pass, or a skipped minute before the change. */
+function firstInstant(w: { at: number[]; before: number; wall: number }): number {
+  return w.at.length > 0 ? (w.at[0] as number) : w.wall - w.before * 60_000;
 }
 
 /**
@@ -74,8 +79,7 @@ function wallInstants(tz: string | undefined, y: number, mo: number, d: number, 
  * minute the clock passed twice is the earlier instant, a skipped one is read with the offset before the change.
  */
 function zonedMinute(tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): number {
-  const w = wallInstants(tz, y, mo, d, h, mi);
-  return w.at.length > 0 ? (w.at[0] as number) : Date.UTC(y, mo, d, h, mi) - w.before * 60_000;
+  return firstInstant(wallInstants(tz, y, mo, d, h, mi));
 }
 
 /**
@@ -240,7 +244,7 @@ function zoneMinute(zone: string, tz: string | undefined, y: number, mo: number,
   // is the first pass, `02:30 CET` the second)
   const w = wallInstants(tz, y, mo, d, h, mi);
   if (w.at.length === 2 && !namesZoneAt(zone, tz, w.at[0] as number) && namesZoneAt(zone, tz, w.at[1] as number)) return w.at[1] as number;
-  return zonedMinute(tz, y, mo, d, h, mi);
+  return firstInstant(w);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { escapeControl } from '../output/escape.js';
 import type { BlockGroup, Report, ReportSuggestion, VerdictCounts } from './types.js';
-import { formatSpan } from './verdict.js';
+import { formatSpan, hoursAndMinutes } from './verdict.js';
 import { logLimitSentence } from '../ruleset/log-limit.js';
 import { REPORT_VERDICTS } from './aggregate.js';
 
@@ -86,7 +86,7 @@ export function beforeEndText(quietMs: number | null): string {
   if (quietMs === null || quietMs <= END_SLACK_MS) return '';
   const m = Math.floor(quietMs / 60_000);
   // past two hours, hours and whole minutes (rounded down: the gap is at least that)
-  return `${m < 120 ? minutes(quietMs) : `${Math.floor(m / 60)} h${m % 60 === 0 ? '' : ` ${m % 60} min`}`} before the input ends`;
+  return `${m < 120 ? minutes(quietMs) : hoursAndMinutes(m)} before the input ends`;
 }
 
 /** `; first seen A, last seen B (3.3 min before the input ends)`, the times escaped by `esc`. */

@@ -11,12 +11,17 @@ export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
 
+/** `2 h`, `3 h 5 min`: whole minutes `m` as hours and the minutes left. */
+export function hoursAndMinutes(m: number): string {
+  return `${Math.floor(m / 60)} h${m % 60 === 0 ? '' : ` ${m % 60} min`}`;
+}
+
 /** `40 s`, `3 min`, `2 h 5 min` — rounded up, because "stopped within" must not understate. */
 export function formatSpan(ms: number): string {
   if (ms < 60_000) return `${Math.ceil(ms / 1000)} s`;
   const m = Math.ceil(ms / 60_000);
   if (m < 120) return `${m} min`;
-  return `${Math.floor(m / 60)} h${m % 60 === 0 ? '' : ` ${m % 60} min`}`;
+  return hoursAndMinutes(m);
 }
 
 /** `1 drop`, `1,234 drops`: the count formatted, and the word for it. */

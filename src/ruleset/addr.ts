@@ -75,13 +75,17 @@ export function prefixContains(prefix: Prefix, ip: { family: 4 | 6; value: bigin
   return (ip.value >> shift) << shift === prefix.net;
 }
 
+/** cidrInputProblem's answer for text that is no address at all */
+export const NOT_AN_ADDRESS = 'expected an IPv4/IPv6 address or CIDR';
+
 /**
  * Why an address or CIDR an operator wrote must not reach a rule, or undefined. iptables and nft read a number with a
  * leading zero as octal: `198.18.40.010` is .8, `/030` is /24, an IPv6 `/064` is /52 — the kernel would hold another
  * rule than the one meant, and neither `iptables-restore --test` nor `nft -c` says a word.
  */
 export function cidrInputProblem(text: string): string | undefined {
-  if (parsePrefix(text) === undefined) return 'expected an IPv4/IPv6 address or CIDR';
+  const p = parsePrefix(text);
+  if (p === undefined) return NOT_AN_ADDRESS;
   const slash = text.indexOf('/');
   const addr = slash < 0 ? text : text.slice(0, slash);
   const v4 = /(?:^|:)(\d+\.\d+\.\d+\.\d+)$/.exec(addr)?.[1];
@@ -89,8 +93,7 @@ export function cidrInputProblem(text: string): string | undefined {
     return 'a number with a leading zero (iptables and nft read it as octal: 010 is 8): write it without';
   }
   // ::ffff:a.b.c.d: an IPv6 rule, which IPv4 packets never meet (the kernel logs and filters them as IPv4)
-  const p = parsePrefix(text);
-  if (p !== undefined && p.family === 6 && p.len >= 96 && p.net >> 32n === 0xffffn) {
+  if (p.family === 6 && p.len >= 96 && p.net >> 32n === 0xffffn) {
     return 'an IPv4-mapped IPv6 address (::ffff:a.b.c.d) never matches IPv4 packets: write the IPv4 address';
   }
   return undefined;

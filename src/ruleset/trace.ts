@@ -271,9 +271,14 @@ function evaluate(rule: Rule, p: Packet, flip = false): Evaluated {
   return { matched: failed.length === 0 && (flip || assumed.every(assumeYes)), failed, assumed };
 }
 
+/** What a match wants, without the parenthesis on what the packet has or what was assumed. */
+function matchLabel(e: MatchEval): string {
+  return e.why.replace(/ \([^()]*\)$/, '');
+}
+
 /** An unknown match taken as matching because the line's own LOG rule is reached only so. */
 function takenAsMatching(e: MatchEval): MatchEval {
-  return { ...e, why: `${e.why.replace(/ \([^()]*\)$/, '')} (taken as matching: only so does the trace reach the LOG rule that wrote this line)` };
+  return { ...e, why: `${matchLabel(e)} (taken as matching: only so does the trace reach the LOG rule that wrote this line)` };
 }
 
 const HOOK_ORDER: Hook[] = ['ingress', 'prerouting', 'input', 'forward', 'output', 'postrouting', 'egress'];
@@ -321,14 +326,12 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
 
   // The LOG rule that wrote this line, found by its prefix.
   const want = event.prefix.trim();
-  let logRef: RuleRef | undefined;
   let logAt: { t: Table; c: Chain; r: Rule } | undefined;
   if (want !== '') {
     outer: for (const t of tables) {
       for (const c of t.chains) {
         for (const r of c.rules) {
           if (r.log?.prefix !== undefined && r.log.prefix.trim() === want) {
-            logRef = refOf(t, c, r);
             logAt = { t, c, r };
             break outer;
           }
@@ -336,6 +339,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
       }
     }
   }
+  const logRef = logAt === undefined ? undefined : refOf(logAt.t, logAt.c, logAt.r);
   const reaches = (w: Walk) => w.steps.some((s) => s.logPrefix?.trim() === want);
 
   let w = walkRuleset(bases, p, new Set());
@@ -375,7 +379,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
   const flippedSteps = new Set(w.flipped);
   const all = steps.filter((s) => !flippedSteps.has(s)).flatMap((s) => s.assumed);
   if (w.flipped.length > 0) {
-    const at = w.flipped.map((s) => `${s.ref.chain}#${s.ref.index} (${s.assumed.map((e) => e.why.replace(/ \([^()]*\)$/, '')).join(', ')})`);
+    const at = w.flipped.map((s) => `${s.ref.chain}#${s.ref.index} (${s.assumed.map(matchLabel).join(', ')})`);
     notes.push(`taken as matching, as only so does the trace reach the LOG rule that wrote this line (${logRef?.chain}#${logRef?.index}): ${at.join('; ')}`);
   }
   if (all.some((e) => e.match.kind === 'ctstate')) {

@@ -18,6 +18,12 @@ function parseLines(text: string): DropEvent[] {
     return r.kind === 'event' ? [r.event] : [];
   });
 }
+/** An iptables-save text of these lines, parsed (the test fails on a parse error). */
+function rules(lines: string[]): Ruleset {
+  const r = parseRuleset(lines.join('\n'));
+  if (!r.ok) throw new Error(r.issues.join());
+  return r.value;
+}
 /** A hand-built event: what a LOG line with these fields parses to. */
 function ev(over: Partial<DropEvent>): DropEvent {
   return {
@@ -322,20 +328,19 @@ describe('what the line cannot show, decided by the line itself (fixtures/rulese
   });
 
   it('no rule taken as matching reaches the LOG rule: the trace is the plain one, and says the LOG rule was not reached', () => {
-    const rs = parseRuleset([
+    const rs = rules([
       '*filter', ':INPUT DROP [0:0]', ':NEVER - [0:0]',
       ...Array.from({ length: 60 }, (_, i) => `-A INPUT -m conntrack --ctstate NEW -p tcp --dport ${20000 + i} -j ACCEPT`),
       '-A INPUT -j LOG --log-prefix "NODE_DROP "',
       '-A INPUT -j DROP',
       '-A NEVER -j LOG --log-prefix "ELSEWHERE "',
       'COMMIT', '',
-    ].join('\n'));
-    if (!rs.ok) throw new Error(rs.issues.join());
-    const plain = trace(rs.value, ev({}));
+    ]);
+    const plain = trace(rs, ev({}));
     expect([plain.verdict, plain.decidedBy?.ref.index, plain.logRule?.reached]).toEqual(['drop', 62, true]);
     expect(plain.notes.some((n) => n.startsWith('taken as matching'))).toBe(false);
     const t0 = performance.now();
-    const lost = trace(rs.value, ev({ prefix: 'ELSEWHERE ', dpt: 20005 }));
+    const lost = trace(rs, ev({ prefix: 'ELSEWHERE ', dpt: 20005 }));
     expect(performance.now() - t0).toBeLessThan(1000);
     // 60 ACCEPTs that might match, none reaching NEVER: the plain trace stays, with its note
     expect([lost.verdict, lost.decidedBy?.ref.index, lost.logRule?.reached]).toEqual(['drop', 62, false]);
@@ -364,22 +369,21 @@ describe('ICMP names per family, type/code pairs, ip6 nexthdr (fixtures/rulesets
   });
 
   it('type/code pairs and iptables code names: 3/4, port-unreachable, any', () => {
-    const rs = parseRuleset([
+    const rs = rules([
       '*filter', ':INPUT DROP [0:0]',
       '-A INPUT -p icmp -m icmp --icmp-type 3/4 -j ACCEPT',
       '-A INPUT -p icmp -m icmp --icmp-type port-unreachable -j ACCEPT',
       '-A INPUT -p icmp -m icmp ! --icmp-type any -j ACCEPT',
       '-A INPUT -p icmp -m icmp --icmp-type any -j LOG --log-prefix "NODE_DROP "',
       'COMMIT', '',
-    ].join('\n'));
-    if (!rs.ok) throw new Error(rs.issues.join());
+    ]);
     const icmp = (type: number, code: number) => ev({ proto: 'ICMP', spt: undefined, dpt: undefined, flags: undefined, icmp: { type, code } });
     const decided = (type: number, code: number) => {
-      const t = trace(rs.value, icmp(type, code));
+      const t = trace(rs, icmp(type, code));
       return t.verdict === 'accept' ? t.steps.find((s) => s.action === 'accept')?.ref.index : t.verdict;
     };
     expect([decided(3, 4), decided(3, 3), decided(3, 1), decided(8, 0)]).toEqual([1, 2, 'drop', 'drop']);
-    const logStep = trace(rs.value, icmp(8, 0)).steps.find((s) => s.ref.index === 4);
+    const logStep = trace(rs, icmp(8, 0)).steps.find((s) => s.ref.index === 4);
     expect([logStep?.matched, logStep?.action]).toEqual([true, 'log']);
   });
 
@@ -399,15 +403,14 @@ describe('ICMP names per family, type/code pairs, ip6 nexthdr (fixtures/rulesets
 });
 
 it('an ICMP ACCEPT for another message type is no near miss (an echo-request rule, a dropped redirect)', () => {
-  const rs = parseRuleset([
+  const rs = rules([
     '*filter', ':INPUT DROP [0:0]',
     '-A INPUT -i other0 -p icmp -m icmp --icmp-type echo-request -j ACCEPT',
     '-A INPUT -i other0 -p icmp -m icmp --icmp-type redirect -j ACCEPT',
     '-A INPUT -j LOG --log-prefix "NODE_DROP "',
     'COMMIT', '',
-  ].join('\n'));
-  if (!rs.ok) throw new Error(rs.issues.join());
-  const t = trace(rs.value, ev({ proto: 'ICMP', spt: undefined, dpt: undefined, flags: undefined, icmp: { type: 5, code: 1 } }));
+  ]);
+  const t = trace(rs, ev({ proto: 'ICMP', spt: undefined, dpt: undefined, flags: undefined, icmp: { type: 5, code: 1 } }));
   expect(t.nearMisses.map((n) => n.rule.index)).toEqual([2]);
 });
 
@@ -436,15 +439,14 @@ describe('the search for what the line shows stays cheap and leaves LOG-for-acce
   });
 
   it('a LOG rule for accepted traffic: the trace reaches it and accepts, and stays so', () => {
-    const rs = parseRuleset([
+    const rs = rules([
       '*filter', ':INPUT ACCEPT [0:0]',
       '-A INPUT -p tcp -m tcp --dport 22 -j LOG --log-prefix "SSH_NEW "',
       '-A INPUT -m conntrack --ctstate INVALID -j DROP',
       '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
       'COMMIT', '',
-    ].join('\n'));
-    if (!rs.ok) throw new Error(rs.issues.join());
-    const t = trace(rs.value, ev({ prefix: 'SSH_NEW ', dpt: 22 }));
+    ]);
+    const t = trace(rs, ev({ prefix: 'SSH_NEW ', dpt: 22 }));
     expect([t.verdict, t.logRule?.reached]).toEqual(['accept', true]);
     expect(t.notes.some((n) => n.startsWith('taken as matching'))).toBe(false);
   });
