@@ -224,10 +224,12 @@ export class ScanDetector<T> {
     // Prune only when the count could make a scanner, and only when something is old enough to go
     const cutoff = t - this.opts.windowMs;
     if (s.portsOldest < cutoff) s.portsOldest = Math.min(s.unknownPorts.prune(cutoff), s.knownPorts.prune(cutoff));
-    this.pruneItems(s, cutoff);
     const all = s.knownPorts.size + s.unknownPorts.size;
     // at least half of the ports no known service uses (the README's rule; so at least half the threshold too)
     if (all >= this.opts.threshold && 2 * s.unknownPorts.size >= all) {
+      // the items to re-label are those still in the window; a source that does not become a scanner keeps its
+      // old items until the cap prunes them (a peer probing many known ports would otherwise walk them per probe)
+      this.pruneItems(s, cutoff);
       s.scanner = true;
       s.since = t;
       const states = this.scannerSet.get(src) ?? 0;

@@ -83,6 +83,28 @@ describe('ScanDetector', () => {
     expect(det.isScanner(7)).toBe(false);
   });
 
+  it('does not walk a busy peer\'s items on every probe: only a source about to be a scanner needs them pruned', () => {
+    // a peer missing its rules for known ports: ten ports, twelve flows (items), a probe every 100 ms for ten
+    // minutes — well past the threshold the whole time, never a scanner. Each look at an item's time is a flow
+    // touched (a cache miss per item in the classifier); they come only with new items, not with every probe.
+    const lastSeen = new Map<string, number>();
+    let looks = 0;
+    const det = new ScanDetector<string>({ threshold: 4, windowMs: 60_000, maxSources: 100 }, (item) => {
+      looks++;
+      return lastSeen.get(item)!;
+    });
+    let probes = 0;
+    for (let t = 0; t < 600_000; t += 100, probes++) {
+      const item = `flow${probes % 12}`;
+      lastSeen.set(item, t);
+      expect(det.observe(7, 10_250 + (probes % 10), true, t, item)).toBeNull();
+    }
+    expect(det.isScanner(7)).toBe(false);
+    // one look when each of the 12 items is first added; nothing later reaches the cap (16) or makes a scanner
+    expect(looks).toBe(12);
+    expect(probes).toBe(6000);
+  });
+
   it('keeps one port inline and counts the same port known and unknown as two', () => {
     const det = new ScanDetector<string>({ threshold: 2, windowMs: 60_000, maxSources: 100 }, () => 0);
     // the same port again and again is one port
