@@ -212,7 +212,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       }
     });
   }
-  const ctStats = bounds.map(() => ({ flows: 0, stopped: 0, unsettled: 0 }));
+  const ctStats = bounds.map(() => ({ flows: 0, drops: 0, stopped: 0, unsettled: 0 }));
   /**
    * per window, in row order: blocks with packets after it (and how many) seen before its end too, blocks first seen
    * after it, genuine blocks during it only
@@ -230,6 +230,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       if (r.sum.verdict === 'conntrack-loss' && d > 0) {
         const ct = ctStats[i]!;
         ct.flows++;
+        ct.drops += d;
         const st = r.stopAfterEnd[e]!;
         if (st > ct.stopped) ct.stopped = st;
         if (st > settle) ct.unsettled++;
@@ -248,7 +249,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       addCounts(during, REPORT_VERDICTS.map((v) => hs.during[v]));
       addCounts(after, REPORT_VERDICTS.map((v) => hs.after[v]));
     }
-    const { flows: ctFlows, stopped, unsettled } = ctStats[i]!;
+    const { flows: ctFlows, drops: ctFlowDrops, stopped, unsettled } = ctStats[i]!;
     const persisted = groupBlocks(persistedRows[i]!, clock, inputEnd);
     const fresh = groupBlocks(newAfterRows[i]!, clock, inputEnd);
     const duringOnly = groupBlocks(duringOnlyRows[i]!, clock, inputEnd);
@@ -265,7 +266,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       during,
       after,
       hosts,
-      conntrackLoss: { drops: during['conntrack-loss'], flows: ctFlows, stoppedWithinMs: stopped, unsettled },
+      conntrackLoss: { drops: during['conntrack-loss'], flows: ctFlows, flowDrops: ctFlowDrops, stoppedWithinMs: stopped, unsettled },
       persisted,
       newAfter: fresh,
       duringOnly,

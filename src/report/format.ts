@@ -4,8 +4,8 @@
  * prefix, reason and rendered rule goes through `md` or `html` before it is printed.
  */
 import { escapeControl } from '../output/escape.js';
-import type { BlockGroup, Report, ReportSuggestion, VerdictCounts } from './types.js';
-import { formatSpan, hoursAndMinutes } from './verdict.js';
+import type { BlockGroup, Report, ReportSuggestion, ReportWindow, VerdictCounts } from './types.js';
+import { formatCount, formatSpan, hoursAndMinutes, plural } from './verdict.js';
 import { logLimitSentence } from '../ruleset/log-limit.js';
 import { REPORT_VERDICTS } from './aggregate.js';
 
@@ -143,4 +143,24 @@ export function clockLabel(iso: string, withDay = false): string {
   const d = iso.slice(5, 10);
   const t = iso.slice(11, 16);
   return withDay ? `${d} ${t}` : t;
+}
+
+/**
+ * A window's conntrack-loss sentence; `strong` marks what needs attention. Drops that lost state on a flow listed
+ * under another verdict (an old connection's last packets to a port that is then refused) are said apart, so the
+ * drops named on the conntrack-loss flows add up to what those flows hold.
+ */
+export function conntrackLossText(ct: ReportWindow['conntrackLoss'], settleMs: number, strong: (s: string) => string): string {
+  const other = ct.drops - ct.flowDrops;
+  const head = other > 0
+    ? `Conntrack loss: ${plural(ct.drops, 'drop')}, ${formatCount(ct.flowDrops)} of them on ${plural(ct.flows, 'flow')} that lost state`
+    : `Conntrack loss: ${plural(ct.drops, 'drop')} on ${plural(ct.flows, 'flow')}`;
+  const how = ct.unsettled > 0
+    ? strong(`${plural(ct.unsettled, 'flow')} still losing state more than ${formatSpan(settleMs)} after the end`) +
+      ` (latest ${formatSpan(ct.stoppedWithinMs)})`
+    : ct.stoppedWithinMs === 0 ? "all stopped by the window's end" : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end`;
+  const rest = other > 0
+    ? ` ${other === 1 ? 'The other one' : `The other ${formatCount(other)}`} lost state on flows listed under another verdict (typically a connection from before the window to a port refused since).`
+    : '';
+  return `${head}; ${how}.${rest}`;
 }

@@ -6,7 +6,7 @@
  */
 import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { clockLabel, countsText, html, htmlBlock, limitLines, portText, seenText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { clockLabel, conntrackLossText, countsText, html, htmlBlock, limitLines, portText, seenText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
@@ -232,9 +232,7 @@ export function renderHtml(r: Report): string {
     p(`<p>During: ${countsText(w.during)}. After (until ${html(w.horizon)}): ${countsText(w.after)}.</p>`);
     const ct = w.conntrackLoss;
     if (ct.flows > 0) {
-      p(`<p>Conntrack loss: ${plural(ct.drops, 'drop')} on ${plural(ct.flows, 'flow')}; ${ct.unsettled > 0
-        ? `<strong>${fmtNum(ct.unsettled)} still losing state more than ${formatSpan(r.settings.settleMs)} after the end</strong>`
-        : ct.stoppedWithinMs === 0 ? "all stopped by the window's end" : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end`}.</p>`);
+      p(`<p>${conntrackLossText(ct, r.settings.settleMs, (s) => `<strong>${s}</strong>`)}</p>`);
     }
     const wv = shownVerdicts(r.totals);
     p(`<table><thead><tr><th>host</th>${wv.map((v) => `<th class="n">during ${v}</th>`).join('')}<th class="n">flows</th>${wv.map((v) => `<th class="n">after ${v}</th>`).join('')}</tr></thead><tbody>`);

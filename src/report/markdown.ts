@@ -2,7 +2,7 @@
  * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
  */
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { countsText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { conntrackLossText, countsText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
@@ -66,10 +66,7 @@ export function renderMarkdown(r: Report): string {
     p();
     const ct = w.conntrackLoss;
     if (ct.flows > 0) {
-      p(`Conntrack loss: ${plural(ct.drops, 'drop')} on ${plural(ct.flows, 'flow')}; ` +
-        (ct.unsettled > 0
-          ? `**${n(ct.unsettled)} flow${ct.unsettled === 1 ? '' : 's'} still losing state more than ${formatSpan(r.settings.settleMs)} after the end** (latest ${formatSpan(ct.stoppedWithinMs)}).`
-          : ct.stoppedWithinMs === 0 ? 'all stopped by the window\'s end.' : `all stopped within ${formatSpan(ct.stoppedWithinMs)} of the window's end.`));
+      p(conntrackLossText(ct, r.settings.settleMs, (s) => `**${s}**`));
       p();
     }
     const wv = shownVerdicts(r.totals);

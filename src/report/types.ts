@@ -99,8 +99,15 @@ export interface ReportWindow {
   after: VerdictCounts;
   hosts: HostWindowStats[];
   conntrackLoss: {
+    /** drops judged conntrack-loss during the window, on any flow */
     drops: number;
+    /** flows whose verdict is conntrack-loss with drops during the window */
     flows: number;
+    /**
+     * those flows' drops during the window: fewer than `drops` when a connection that lost state shares its flow
+     * (client, server, port) with a later genuine block — that flow is listed under its block
+     */
+    flowDrops: number;
     /** latest stop of a conntrack-loss flow active in the window, ms after the window's end (0: none outlasted it) */
     stoppedWithinMs: number;
     /** flows still going more than `settle` after the end */

@@ -440,6 +440,24 @@ describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-in
     for (const fmt of ['md', 'html'] as const) expect(renderReport(l, fmt)).not.toContain('still refused');
   });
 
+  it('the conntrack-loss sentence adds up: the drops it puts on the lost-state flows are what those flows hold', async () => {
+    // the story (README): 39 lost-state drops, 37 of them on 4 connections to the peers' 6443/10250/2379, and one
+    // ACK PSH each from .11 and .12 to the node's 2380, whose flows are the genuine blocks that follow
+    const r = await report([INCIDENT]);
+    const w = r.windows[0]!;
+    const ctRows = r.flows.filter((f) => f.verdict === 'conntrack-loss');
+    expect(w.conntrackLoss).toMatchObject({ drops: 39, flows: ctRows.length, flowDrops: 37 });
+    expect(ctRows.reduce((n, f) => n + f.windows[0]!.during, 0)).toBe(37);
+    const text = "Conntrack loss: 39 drops, 37 of them on 4 flows that lost state; all stopped by the window's end. " +
+      'The other 2 lost state on flows listed under another verdict';
+    expect(renderReport(r, 'md')).toContain(text);
+    expect(renderReport(r, 'html')).toContain(`<p>${text}`);
+    // the harvester sample's windows hold lost state on lost-state flows only: the sentence stays as it was
+    const h = await report([SAMPLE]);
+    for (const x of h.windows) expect(x.conntrackLoss.flowDrops).toBe(x.conntrackLoss.drops);
+    expect(renderReport(h, 'md')).toMatch(/Conntrack loss: \d+ drops on \d+ flows; all stopped/);
+  });
+
   /** Drops by verdict during and after [start, end) and how many came before, from the classifier's own tally. */
   function tally(start: number, end: number) {
     const zero = () => ({ 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0, broadcast: 0 } as Record<string, number>);
