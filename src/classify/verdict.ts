@@ -39,6 +39,7 @@ export type RuleId =
   | 'udp-from-service'
   | 'udp-reply-to-named-port'
   | 'udp-same-port'
+  | 'udp-reply-or-nodeport'
   | 'udp-from-low-range'
   | 'udp-to-port'
   | 'udp-ambiguous-ports'
@@ -346,8 +347,13 @@ function judgeUdp(
   // same port on both ends, so "to a service" wins over "from a service") — unless it comes from a privileged port to
   // a port in the ephemeral range: a server's answer to a client port the kernel picked, which a catalog happens to
   // name too (Linux hands DNS clients 51820 or 51871 as readily as any other port of 32768-60999). NodePorts lie
-  // outside the range and stay services.
+  // outside Linux's default range and stay services — unless --ephemeral says this node's range reaches them: then
+  // an answer and a datagram to a NodePort look alike.
   if (dSvc !== undefined) {
+    if (spt < 1024 && dSvc === NODEPORT && inRange(dpt, ctx.ephemeral)) {
+      out.service = dSvc;
+      return set(out, 'undetermined', 'udp-reply-or-nodeport');
+    }
     if (spt < 1024 && dSvc !== NODEPORT && inRange(dpt, ctx.ephemeral)) {
       out.server = 'src';
       out.service = sSvc;
@@ -508,6 +514,8 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
       return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}${(e.dpt ?? 0) < 1024 ? ' (a reserved port, as RPC clients bind)' : ''}: reply to our own request whose conntrack state was lost (or expired)`;
     case 'udp-reply-to-named-port':
       return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own request whose conntrack state was lost (or expired) — a catalog names ${e.dpt} too (${ctx.services(j.proto, e.dpt ?? 0) ?? '?'}), but it lies in the ephemeral range ${eph} client ports are picked from, and a datagram from a privileged port is a server's answer`;
+    case 'udp-reply-or-nodeport':
+      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: in the NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to} and in the ephemeral range ${eph} given for this node, from a privileged port — the answer to our own request whose conntrack state was lost, or a datagram to a NodePort service: cannot tell. Reserve the NodePort range from client ports (sysctl net.ipv4.ip_local_reserved_ports=${ctx.nodePorts.from}-${ctx.nodePorts.to}, as Kubernetes advises) so the two cannot meet`;
     case 'udp-same-port':
       return `UDP from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: the same privileged port on both ends, so a request and its answer look alike — if this host serves ${dSvc ?? 'it'}, the rule is missing; if it only asks, this is the answer to its own request, whose conntrack state was lost`;
     case 'udp-from-low-range':

@@ -218,6 +218,20 @@ describe('per-packet verdicts on real kernel lines', () => {
     expect(v.reason).toContain('49152-65535');
   });
 
+  it('a datagram from a privileged port to a NodePort is undetermined only when the given ephemeral range reaches the NodePorts', () => {
+    // DNS's answer to client port 31000, or a datagram to NodePort 31000: with Linux's default range (32768-60999)
+    // the kernel never picks 31000 for a client, so it is the NodePort; a node whose range was widened could
+    const line = `Apr 22 10:00:16 harvester3 ${H} SRC=192.168.122.1 DST=192.168.122.63 LEN=42 TOS=0x00 PREC=0x00 TTL=64 ID=61203 PROTO=UDP SPT=53 DPT=31000 LEN=22 `;
+    expect(classifyPacket(eventOf(line), ctx)).toMatchObject({ verdict: 'genuine-block', rule: 'udp-to-service', service: 'NodePort' });
+    const wide = { ...ctx, ephemeral: { from: 1024, to: 65535 } };
+    const v = classifyPacket(eventOf(line), wide);
+    expect(v).toMatchObject({ verdict: 'undetermined', rule: 'udp-reply-or-nodeport', server: 'dst', service: 'NodePort' });
+    expect(v.reason).toContain('the answer to our own request whose conntrack state was lost, or a datagram to a NodePort service: cannot tell');
+    expect(v.reason).toContain('net.ipv4.ip_local_reserved_ports=30000-32767');
+    // from a client port (not privileged) it is a datagram to the NodePort whatever the range
+    expect(classifyPacket(eventOf(line.replace('SPT=53', 'SPT=40000')), wide)).toMatchObject({ verdict: 'genuine-block', rule: 'udp-to-service' });
+  });
+
   it('uses an injected service lookup (the role catalog)', () => {
     const line = `Apr 22 10:00:09 harvester3 ${H} SRC=192.168.122.64 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=44312 DPT=12345 WINDOW=64240 RES=0x00 SYN URGP=0 `;
     const v = classifyPacket(eventOf(line), { ...ctx, services: (p, port) => (p === 'tcp' && port === 12345 ? 'my service' : undefined) });
