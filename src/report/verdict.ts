@@ -103,17 +103,22 @@ export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[], outside
     return { level: 'action', text: `Action needed: ${parts.join('; ')}` };
   }
   let drops = 0;
+  let flowDrops = 0;
   let flows = 0;
   let stopped = 0;
   let unsettled = 0;
   for (const w of ws) {
     drops += w.conntrackLoss.drops;
+    flowDrops += w.conntrackLoss.flowDrops;
     flows += w.conntrackLoss.flows;
     unsettled += w.conntrackLoss.unsettled;
     stopped = Math.max(stopped, w.conntrackLoss.stoppedWithinMs);
   }
   const end = one ? "the window's end" : "their window's end";
-  const noise = `${plural(drops, 'conntrack-loss drop')} on ${plural(flows, 'flow')}`;
+  // as the windows' sentence says it: drops that lost state on a flow listed as a block are not put on these flows
+  const noise = flowDrops < drops
+    ? `${plural(drops, 'conntrack-loss drop')}, ${formatCount(flowDrops)} of them on ${plural(flows, 'flow')} that lost state`
+    : `${plural(drops, 'conntrack-loss drop')} on ${plural(flows, 'flow')}`;
   const settled = unsettled > 0
     ? `${plural(unsettled, 'flow')} still losing state ${formatSpan(stopped)} after ${end}`
     : stopped === 0 ? `all stopped by ${end}` : `all stopped within ${formatSpan(stopped)} of ${end}`;

@@ -452,6 +452,9 @@ describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-in
       'The other 2 lost state on flows listed under another verdict';
     expect(renderReport(r, 'md')).toContain(text);
     expect(renderReport(r, 'html')).toContain(`<p>${text}`);
+    // the one-line verdict says it alike (the kernel kmsg capture: 2 of its 20 lost-state drops are on block flows)
+    const k = await report([KMSG]);
+    expect(k.verdict.text).toContain('; 20 conntrack-loss drops, 18 of them on 5 flows that lost state, all stopped by the window\'s end');
     // the harvester sample's windows hold lost state on lost-state flows only: the sentence stays as it was
     const h = await report([SAMPLE]);
     for (const x of h.windows) expect(x.conntrackLoss.flowDrops).toBe(x.conntrackLoss.drops);
