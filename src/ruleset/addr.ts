@@ -99,3 +99,33 @@ export function cidrInputProblem(text: string): string | undefined {
   return undefined;
 }
 
+
+/** An inclusive span of addresses of one family. */
+export interface AddrSpan {
+  family: 4 | 6;
+  from: bigint;
+  to: bigint;
+}
+
+/**
+ * What an address match names, as a span: a prefix or bare address (as parsePrefix reads it), or an nft range
+ * `198.18.0.10-198.18.0.20` / `2001:db8::10-2001:db8::20` (both ends one family, the first not above the second).
+ */
+export function parseAddrSpan(text: string): AddrSpan | undefined {
+  const dash = text.indexOf('-');
+  if (dash < 0) {
+    const p = parsePrefix(text);
+    if (p === undefined) return undefined;
+    const host = BigInt((p.family === 4 ? 32 : 128) - p.len);
+    return { family: p.family, from: p.net, to: p.net | ((1n << host) - 1n) };
+  }
+  const a = parseIp(text.slice(0, dash));
+  const b = parseIp(text.slice(dash + 1));
+  if (a === undefined || b === undefined || a.family !== b.family || a.value > b.value) return undefined;
+  return { family: a.family, from: a.value, to: b.value };
+}
+
+/** Whether `ip` lies in `span` (false across families). */
+export function spanContains(span: AddrSpan, ip: { family: 4 | 6; value: bigint }): boolean {
+  return span.family === ip.family && ip.value >= span.from && ip.value <= span.to;
+}

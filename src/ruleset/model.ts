@@ -15,6 +15,7 @@ export interface Range {
 
 export type Match =
   | { kind: 'iif' | 'oif'; names: string[]; neg: boolean }
+  /** addresses: each a CIDR, a bare address, or (nft) an inclusive range `198.18.0.10-198.18.0.20` */
   | { kind: 'saddr' | 'daddr'; cidrs: string[]; neg: boolean }
   /** protocol names as fwdiag normalises them: tcp, udp, icmp, icmpv6, sctp, esp, ah, gre, ipip, or a number */
   | { kind: 'proto'; protos: string[]; neg: boolean }
@@ -23,8 +24,12 @@ export type Match =
   | { kind: 'anyport'; ranges: Range[]; neg: boolean }
   /** conntrack states, lower case: new, established, related, invalid, untracked */
   | { kind: 'ctstate'; states: string[]; neg: boolean }
-  /** TCP flags: the packet's flags within `mask` must equal `comp` */
-  | { kind: 'tcpflags'; mask: string[]; comp: string[]; neg: boolean }
+  /**
+   * TCP flags (the LOG line's words: FIN SYN RST PSH ACK URG ECE CWR): the packet's flags within `mask` must equal
+   * `comp` (iptables `--tcp-flags`, nft `tcp flags syn / fin,syn,rst,ack`, `tcp flags == syn`); `any`: at least one
+   * flag of `mask` must be set instead (nft `tcp flags syn,ack`; `tcp flags ! fin,rst` is its negation)
+   */
+  | { kind: 'tcpflags'; mask: string[]; comp: string[]; neg: boolean; any?: true }
   /** ICMP or ICMPv6 types (each family's own numbers); `code`: that code only (iptables `--icmp-type 3/4`) */
   | { kind: 'icmptype'; types: number[]; code?: number; neg: boolean }
   /**
@@ -38,8 +43,21 @@ export type Match =
   | { kind: 'limit'; rate: string; burst?: number; over?: boolean }
   /** nft `quota [over] N unit`: matches until the quota is used up, or (`over`) only after */
   | { kind: 'quota'; text: string; over: boolean }
+  /**
+   * nft set lookup that no single match above holds: a concatenation (`ip saddr . tcp dport { 198.18.0.2 . 22 }`,
+   * `iifname . tcp dport @allowed`) or several TCP flag values (`tcp flags { syn, syn | ack }`). Matches when the
+   * packet meets every match of one element; `text` is the key and the set as nft writes them. The key's implied
+   * protocols (`tcp dport`: TCP) are matches of the rule beside it, never negated with it.
+   */
+  | { kind: 'anyof'; text: string; elements: SetElement[]; neg: boolean }
   /** anything else, kept verbatim: evaluated as "unknown" */
   | { kind: 'unknown'; text: string };
+
+/** One element of an `anyof` set: its value as nft writes it, and the matches it stands for. */
+export interface SetElement {
+  text: string;
+  matches: Match[];
+}
 
 export type Verdict =
   | { kind: 'accept' }

@@ -3,7 +3,7 @@
  * fwdiag does not evaluate are kept as `unknown` matches with a rebuilt nft text.
  */
 import { MAX_RULES, MAX_WARNINGS, normProto } from './iptables-save.js';
-import type { Chain, Hook, LogAction, Match, Range, Rule, Ruleset, Table, TableFamily, Verdict, VmapEntry } from './model.js';
+import type { Chain, Hook, LogAction, Match, Range, Rule, Ruleset, SetElement, Table, TableFamily, Verdict, VmapEntry } from './model.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -26,9 +26,13 @@ export function exprText(e: Json | undefined): string {
     case 'meta': return isObj(v) ? `meta ${exprText(v.key)}` : 'meta';
     case 'ct': return isObj(v) ? `ct ${exprText(v.key)}` : 'ct';
     case 'payload': return isObj(v) ? (v.protocol !== undefined ? `${exprText(v.protocol)} ${exprText(v.field)}` : `@${exprText(v.base)},${exprText(v.offset)},${exprText(v.len)}`) : '';
+    case 'concat': return Array.isArray(v) ? v.map(exprText).join(' . ') : '';
+    case '&': case '|': case '^': return Array.isArray(v) && v.length === 2 ? `${exprText(v[0])} ${k} ${exprText(v[1])}` : k;
     case 'match': {
       if (!isObj(v)) return '';
-      const op = v.op === '==' || v.op === 'in' ? '' : `${exprText(v.op)} `;
+      const flags = tcpFlagsText(v);
+      if (flags !== undefined) return flags;
+      const op = v.op === '==' || v.op === 'in' ? '' : `${typeof v.op === 'string' && /^[!<>=]{1,2}$/.test(v.op) ? v.op : exprText(v.op)} `;
       return `${exprText(v.left)} ${op}${exprText(v.right)}`;
     }
     case 'accept': case 'drop': case 'return': case 'continue': return k;
@@ -58,13 +62,50 @@ export function exprText(e: Json | undefined): string {
   }
 }
 
+/** A TCP flags value as nft writes it: names joined by `sep` (`fin,syn`, in a set `syn | ack`), no flag `0x0`. */
+function flagText(v: Json | undefined, sep: string): string {
+  const bits = flagBits(v);
+  if (bits === undefined) return exprText(v);
+  return bits === 0 ? '0x0' : TCP_FLAG_NAMES.filter((_, i) => (bits & (1 << i)) !== 0).join(sep);
+}
+
+/** A `tcp flags` match as nft lists it (`tcp flags syn / fin,syn,rst,ack`, `tcp flags ! fin,rst`, `tcp flags { syn, syn | ack }`), else undefined. */
+function tcpFlagsText(m: Obj): string | undefined {
+  const left = m.left;
+  if (!isObj(left)) return undefined;
+  const and = left['&'];
+  const masked = Array.isArray(and) && and.length === 2 && isTcpFlags(and[0]);
+  if (!masked && !isTcpFlags(left)) return undefined;
+  const mask = masked ? and[1] : undefined;
+  const op = String(m.op);
+  const right = m.right;
+  if (isSet(right)) {
+    const set = typeof right === 'string' ? right : `{ ${(values(right, new Map()) ?? []).map((e) => flagText(e, ' | ')).join(', ')} }`;
+    const how = op === '==' || op === 'in' ? (masked ? '== ' : '') : `${op} `;
+    return `tcp flags${masked ? ` & (${flagText(mask, ' | ')})` : ''} ${how}${set}`;
+  }
+  const value = flagText(right, ',');
+  // nft writes a one-flag mask `& ecn == ecn`, a wider one `syn / fin,syn,rst,ack`
+  const oneFlag = [1, 2, 4, 8, 16, 32, 64, 128].includes(flagBits(mask) ?? 0);
+  if (masked && oneFlag && (op === '==' || op === '!=')) return `tcp flags & ${flagText(mask, ',')} ${op} ${value}`;
+  if (masked && (op === '==' || op === '!=')) return `tcp flags ${op === '==' ? '' : '!= '}${value} / ${flagText(mask, ',')}`;
+  if (masked) return `tcp flags & (${flagText(mask, ' | ')}) ${op === 'in' ? '' : `${op} `}${value}`;
+  return `tcp flags ${op === 'in' ? '' : `${op} `}${value}`;
+}
+
+/** A set's element as its value: nft writes `{"elem": {"val": …, "timeout": …}}` for one that carries more. */
+const elemValue = (e: Json): Json => (isObj(e) && isObj(e.elem) ? (e.elem.val ?? null) : e);
+
+/** Whether the right side of a match is a set, anonymous or named (a lookup), rather than one value. */
+const isSet = (right: Json | undefined) => (typeof right === 'string' && right.startsWith('@')) || (isObj(right) && 'set' in right);
+
 /** Flattens the right side of a match into values (numbers, strings, ranges, prefixes); set references resolved. */
 function values(right: Json | undefined, sets: Map<string, Json[]>): Json[] | undefined {
   if (typeof right === 'string' && right.startsWith('@')) return sets.get(right.slice(1));
   if (Array.isArray(right)) return right;
   if (isObj(right) && 'set' in right) {
     const s = right.set;
-    return Array.isArray(s) ? s : [s ?? null];
+    return (Array.isArray(s) ? s : [s ?? null]).map(elemValue);
   }
   return [right ?? null];
 }
@@ -80,77 +121,200 @@ function toRanges(vals: Json[]): Range[] | undefined {
   return out;
 }
 
+/** Addresses, prefixes (`{"prefix": …}`) and ranges (`{"range": [a, b]}`, written `a-b`) as the model keeps them. */
 function toCidrs(vals: Json[]): string[] | undefined {
   const out: string[] = [];
   for (const v of vals) {
     if (typeof v === 'string') out.push(v);
     else if (isObj(v) && isObj(v.prefix)) out.push(`${exprText(v.prefix.addr)}/${exprText(v.prefix.len)}`);
-    else return undefined; // ranges of addresses: not modelled
+    else if (isObj(v) && Array.isArray(v.range) && typeof v.range[0] === 'string' && typeof v.range[1] === 'string') out.push(`${v.range[0]}-${v.range[1]}`);
+    else return undefined;
   }
   return out;
 }
 
 const strings = (vals: Json[]) => (vals.every((v) => typeof v === 'string') ? (vals as string[]) : undefined);
 
-/** One `match` expression → fwdiag matches (a payload match also implies its protocol). */
-function convertMatch(m: Obj, sets: Map<string, Json[]>): Match[] {
-  const unknown: Match[] = [{ kind: 'unknown', text: exprText({ match: m }) }];
-  const op = m.op;
-  if (op !== '==' && op !== '!=' && op !== 'in') return unknown;
-  const neg = op === '!=';
-  const left = m.left;
-  const vals = values(m.right, sets);
-  if (vals === undefined || !isObj(left)) return unknown;
+/** nft's TCP flag names by bit (0x01 fin … 0x80 cwr), and the words a LOG line writes for them. */
+const TCP_FLAG_NAMES = ['fin', 'syn', 'rst', 'psh', 'ack', 'urg', 'ecn', 'cwr'];
+const TCP_FLAG_WORDS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
+const flagWords = (bits: number) => TCP_FLAG_WORDS.filter((_, i) => (bits & (1 << i)) !== 0);
+
+/**
+ * A TCP flags value as nft JSON writes it — a name, a number, a list of them (`["fin", "syn"]`: both) or
+ * `{"|": [a, b]}`, nested — as bits; undefined when it is none of those.
+ */
+function flagBits(v: Json | undefined): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= 0xff ? v : undefined;
+  if (typeof v === 'string') {
+    if (/^0x[0-9a-f]{1,2}$/i.test(v)) return parseInt(v, 16);
+    const i = TCP_FLAG_NAMES.indexOf(v);
+    return i < 0 ? undefined : 1 << i;
+  }
+  const parts = Array.isArray(v) ? v : isObj(v) && Array.isArray(v['|']) ? v['|'] : undefined;
+  if (parts === undefined) return undefined;
+  let bits = 0;
+  for (const x of parts) {
+    const b = flagBits(x);
+    if (b === undefined) return undefined;
+    bits |= b;
+  }
+  return bits;
+}
+
+const isTcpFlags = (e: Json | undefined) => isObj(e) && isObj(e.payload) && e.payload.protocol === 'tcp' && e.payload.field === 'flags';
+
+/** `tcp flags` (all eight bits) or `tcp flags & MASK`: the mask; undefined for any other expression. */
+function tcpFlagsMask(left: Obj): number | undefined {
+  if (isTcpFlags(left)) return 0xff;
+  const and = left['&'];
+  if (Array.isArray(and) && and.length === 2 && isTcpFlags(and[0])) return flagBits(and[1]);
+  return undefined;
+}
+
+/**
+ * What the left side of a match reads: the matches it implies whatever the value (`tcp dport`: TCP; `ip saddr`: IPv4,
+ * which an inet table does not imply), and the match comparing it with values — a whole set's, or one element's of a
+ * concatenation. Undefined: a key fwdiag does not model; `of` gives undefined for a value it cannot read.
+ */
+interface Key {
+  deps: Match[];
+  of: (vals: Json[], neg: boolean, text: string) => Match | undefined;
+  /** `tcp flags`, masked or not: a value that is no set is one bit pattern, and `in` / `!` test bits */
+  flagMask?: number;
+}
+
+const protoValues = (vals: Json[]) => {
+  const ps = vals.map((v) => (typeof v === 'string' || typeof v === 'number' ? normProto(String(v)) : undefined));
+  return ps.every((p) => p !== undefined) ? (ps as string[]) : undefined;
+};
+
+function keyOf(left: Json | undefined): Key | undefined {
+  if (!isObj(left)) return undefined;
   if (isObj(left.meta)) {
     const key = left.meta.key;
     if (key === 'iifname' || key === 'oifname' || key === 'iif' || key === 'oif') {
-      const names = strings(vals);
-      // nft wildcards end in "*"; iptables' in "+": the model uses "+"
-      if (names !== undefined) return [{ kind: key.startsWith('i') ? 'iif' : 'oif', names: names.map((s) => s.replace(/\*$/, '+')), neg }];
+      const kind = key.startsWith('i') ? 'iif' : 'oif';
+      return {
+        deps: [],
+        of: (vals, neg) => {
+          const names = strings(vals);
+          // nft wildcards end in "*"; iptables' in "+": the model uses "+"
+          return names === undefined ? undefined : { kind, names: names.map((s) => s.replace(/\*$/, '+')), neg };
+        },
+      };
     }
-    if (key === 'l4proto') {
-      const ps = vals.map((v) => (typeof v === 'string' || typeof v === 'number' ? normProto(String(v)) : undefined));
-      if (ps.every((p) => p !== undefined)) return [{ kind: 'proto', protos: ps as string[], neg }];
+    if (key === 'l4proto') return { deps: [], of: (vals, neg) => { const protos = protoValues(vals); return protos && { kind: 'proto', protos, neg }; } };
+    if (key === 'nfproto' || key === 'protocol') {
+      return {
+        deps: [],
+        of: (vals, neg) => (vals.length === 1 && (vals[0] === 'ipv4' || vals[0] === 'ipv6' || vals[0] === 'ip' || vals[0] === 'ip6')
+          ? { kind: 'nfproto', family: vals[0] === 'ipv4' || vals[0] === 'ip' ? 4 : 6, neg } : undefined),
+      };
     }
-    if ((key === 'nfproto' || key === 'protocol') && vals.length === 1 && (vals[0] === 'ipv4' || vals[0] === 'ipv6' || vals[0] === 'ip' || vals[0] === 'ip6')) {
-      return [{ kind: 'nfproto', family: vals[0] === 'ipv4' || vals[0] === 'ip' ? 4 : 6, neg }];
-    }
-    return unknown;
+    return undefined;
   }
   if (isObj(left.ct) && left.ct.key === 'state') {
-    const s = strings(vals);
-    if (s !== undefined) return [{ kind: 'ctstate', states: s.map((x) => x.toLowerCase()), neg }];
-    return unknown;
+    return { deps: [], of: (vals, neg) => { const s = strings(vals); return s && { kind: 'ctstate', states: s.map((x) => x.toLowerCase()), neg }; } };
+  }
+  if (Array.isArray(left.concat)) {
+    const keys = left.concat.map(keyOf);
+    if (keys.length === 0 || keys.some((k) => k === undefined)) return undefined;
+    const ks = keys as Key[];
+    const deps: Match[] = [];
+    for (const d of ks.flatMap((k) => k.deps)) if (!deps.some((x) => JSON.stringify(x) === JSON.stringify(d))) deps.push(d);
+    return {
+      deps,
+      of: (vals, neg, text) => {
+        const elements: SetElement[] = [];
+        for (const v of vals) {
+          const parts = isObj(v) && Array.isArray(v.concat) ? v.concat : undefined;
+          if (parts === undefined || parts.length !== ks.length) return undefined;
+          const matches: Match[] = [];
+          for (let i = 0; i < ks.length; i++) {
+            const m = ks[i]?.of([parts[i] ?? null], false, text);
+            if (m === undefined) return undefined;
+            matches.push(m);
+          }
+          elements.push({ text: parts.map(exprText).join(' . '), matches });
+        }
+        return { kind: 'anyof', text, elements, neg };
+      },
+    };
+  }
+  const flagMask = tcpFlagsMask(left);
+  if (flagMask !== undefined) {
+    return {
+      deps: [{ kind: 'proto', protos: ['tcp'], neg: false }],
+      flagMask,
+      // a set of bit patterns: the flags within the mask equal one of them
+      of: (vals, neg, text) => {
+        const bits = vals.map(flagBits);
+        if (bits.some((b) => b === undefined)) return undefined;
+        const one = (b: number): Match => ({ kind: 'tcpflags', mask: flagWords(flagMask), comp: flagWords(b), neg: false });
+        if (bits.length === 1) return { ...one(bits[0] as number), neg };
+        return { kind: 'anyof', text, elements: (bits as number[]).map((b, i) => ({ text: flagText(vals[i], ' | '), matches: [one(b)] })), neg };
+      },
+    };
   }
   if (isObj(left.payload) && typeof left.payload.protocol === 'string') {
     const proto = left.payload.protocol;
     const field = left.payload.field;
     if ((proto === 'ip' || proto === 'ip6') && (field === 'saddr' || field === 'daddr')) {
-      const cidrs = toCidrs(vals);
-      if (cidrs !== undefined) return [{ kind: 'nfproto', family: proto === 'ip' ? 4 : 6, neg: false }, { kind: field, cidrs, neg }];
+      return {
+        deps: [{ kind: 'nfproto', family: proto === 'ip' ? 4 : 6, neg: false }],
+        of: (vals, neg) => { const cidrs = toCidrs(vals); return cidrs && { kind: field, cidrs, neg }; },
+      };
     }
     if ((proto === 'ip' && field === 'protocol') || (proto === 'ip6' && field === 'nexthdr')) {
-      const ps = vals.map((v) => (typeof v === 'string' || typeof v === 'number' ? normProto(String(v)) : undefined));
-      if (ps.every((p) => p !== undefined)) {
+      return {
+        deps: [{ kind: 'nfproto', family: proto === 'ip' ? 4 : 6, neg: false }],
         // `ip protocol` is the transport protocol; `ip6 nexthdr` only when no extension header comes first
-        const m: Match = proto === 'ip' ? { kind: 'proto', protos: ps as string[], neg } : { kind: 'nexthdr', protos: ps as string[], neg };
-        return [{ kind: 'nfproto', family: proto === 'ip' ? 4 : 6, neg: false }, m];
-      }
+        of: (vals, neg) => { const protos = protoValues(vals); return protos && { kind: proto === 'ip' ? 'proto' : 'nexthdr', protos, neg }; },
+      };
     }
     if ((field === 'dport' || field === 'sport') && ['tcp', 'udp', 'sctp', 'udplite', 'th'].includes(proto)) {
-      const ranges = toRanges(vals);
-      if (ranges !== undefined) {
-        const pm: Match[] = proto === 'th' ? [{ kind: 'proto', protos: ['tcp', 'udp', 'sctp', 'udplite'], neg: false }] : [{ kind: 'proto', protos: [proto], neg: false }];
-        return [...pm, { kind: field, ranges, neg }];
-      }
+      return {
+        deps: [{ kind: 'proto', protos: proto === 'th' ? ['tcp', 'udp', 'sctp', 'udplite'] : [proto], neg: false }],
+        of: (vals, neg) => { const ranges = toRanges(vals); return ranges && { kind: field, ranges, neg }; },
+      };
     }
     if ((proto === 'icmp' || proto === 'icmpv6') && field === 'type') {
       const names = proto === 'icmp' ? ICMP_NAMES : ICMPV6_NAMES;
-      const types = vals.map((v) => (typeof v === 'number' ? v : typeof v === 'string' ? names[v] : undefined));
-      if (types.every((t) => t !== undefined)) return [{ kind: 'proto', protos: [proto], neg: false }, { kind: 'icmptype', types: types as number[], neg }];
+      return {
+        deps: [{ kind: 'proto', protos: [proto], neg: false }],
+        of: (vals, neg) => {
+          const types = vals.map((v) => (typeof v === 'number' ? v : typeof v === 'string' ? names[v] : undefined));
+          return types.every((t) => t !== undefined) ? { kind: 'icmptype', types: types as number[], neg } : undefined;
+        },
+      };
     }
   }
-  return unknown;
+  return undefined;
+}
+
+/** One `match` expression → fwdiag matches (a payload match also implies its protocol). */
+function convertMatch(m: Obj, sets: Map<string, Json[]>): Match[] {
+  const text = exprText({ match: m });
+  const unknown: Match[] = [{ kind: 'unknown', text }];
+  const op = m.op;
+  const key = keyOf(m.left);
+  if (key === undefined) return unknown;
+  if (key.flagMask !== undefined && !isSet(m.right)) {
+    // one bit pattern: `==`/`!=` compare the (masked) flags with it; `in` (nft's `tcp flags syn,ack`): one of its
+    // flags is set; `!` (`tcp flags ! fin,rst`): none is
+    const bits = flagBits(m.right);
+    if (bits === undefined) return unknown;
+    const mask = flagWords(key.flagMask);
+    if (op === '==' || op === '!=') return [...key.deps, { kind: 'tcpflags', mask, comp: flagWords(bits), neg: op === '!=' }];
+    if (op === 'in' || op === '!') return [...key.deps, { kind: 'tcpflags', mask: flagWords(key.flagMask & bits), comp: [], any: true, neg: op === '!' }];
+    return unknown;
+  }
+  if (op !== '==' && op !== '!=' && op !== 'in') return unknown;
+  const vals = values(m.right, sets);
+  if (vals === undefined) return unknown;
+  const match = key.of(vals, op === '!=', text);
+  return match === undefined ? unknown : [...key.deps, match];
 }
 
 /** nft's ICMP type names (`nft describe icmp type`), and ICMPv6's, which number the same names differently. */
@@ -316,7 +480,7 @@ export function parseNftJson(doc: unknown): Ruleset {
     const tk = key(String(s.family), String(s.table));
     if (!sets.has(tk)) sets.set(tk, new Map());
     const elem = s.elem;
-    sets.get(tk)?.set(String(s.name), Array.isArray(elem) ? elem.map((e) => (isObj(e) && 'elem' in e && isObj(e.elem) ? (e.elem.val ?? null) : e)) : []);
+    sets.get(tk)?.set(String(s.name), Array.isArray(elem) ? elem.map(elemValue) : []);
   }
   for (const it of items) {
     if (!isObj(it)) continue;

@@ -9,9 +9,10 @@
  * listed in the step and in `notes`.
  */
 import type { DropEvent } from '../parse/event.js';
-import { parseIp, parsePrefix, prefixContains } from './addr.js';
+import { parseAddrSpan, parseIp, spanContains } from './addr.js';
+import type { AddrSpan } from './addr.js';
 import { normProto } from './iptables-save.js';
-import type { Chain, Hook, Match, Range, Rule, RuleRef, Ruleset, Table, VmapEntry } from './model.js';
+import type { Chain, Hook, Match, Range, Rule, RuleRef, Ruleset, SetElement, Table, VmapEntry } from './model.js';
 
 /** Rule evaluations per trace beyond this stop the trace (a loop in the ruleset, or a huge one). */
 export const MAX_TRACE_STEPS = 20_000;
@@ -148,12 +149,13 @@ export function evalMatch(m: Match, p: Packet): MatchEval {
     case 'saddr':
     case 'daddr': {
       const addr = m.kind === 'saddr' ? p.src : p.dst;
-      const label = `${m.kind === 'saddr' ? 'source' : 'destination'} ${not(m.neg)}${m.cidrs.join(',')}`;
+      // a named set may hold thousands: the first few are named
+      const label = `${m.kind === 'saddr' ? 'source' : 'destination'} ${not(m.neg)}${m.cidrs.length > 8 ? `${m.cidrs.slice(0, 8).join(',')},… (${m.cidrs.length} in all)` : m.cidrs.join(',')}`;
       if (addr === undefined) return res('unknown', `${label} (the line has no address)`);
-      const ip = parseIp(addr);
-      const prefixes = m.cidrs.map(parsePrefix);
-      if (ip === undefined || prefixes.some((x) => x === undefined)) return res('unknown', `${label} (not an address fwdiag can compare)`);
-      const ok = prefixes.some((x) => x !== undefined && prefixContains(x, ip));
+      const ip = packetIp(p, addr);
+      const spans = spansOf(m);
+      if (ip === undefined || spans === undefined) return res('unknown', `${label} (not an address fwdiag can compare)`);
+      const ok = spans.some((x) => spanContains(x, ip));
       return res(flip(ok, m.neg), `${label} (packet ${m.kind === 'saddr' ? 'SRC' : 'DST'}=${addr})`);
     }
     case 'proto': {
@@ -173,11 +175,13 @@ export function evalMatch(m: Match, p: Packet): MatchEval {
     case 'ctstate':
       return res('unknown', `ctstate ${not(m.neg)}${m.states.join(',')} (not in a log line: taken as not matching)`);
     case 'tcpflags': {
-      const label = `tcp-flags ${not(m.neg)}${m.mask.join(',')} ${m.comp.join(',') || 'NONE'}`;
+      const label = m.any === true ? `tcp-flags ${m.neg ? 'none' : 'any'} of ${m.mask.join(',') || 'NONE'}` : `tcp-flags ${not(m.neg)}${m.mask.join(',')} ${m.comp.join(',') || 'NONE'}`;
       if (p.proto !== 'tcp') return res('no', `${label} (not TCP)`);
       if (p.flags === undefined) return res('unknown', `${label} (the line has no TCP flags)`);
       const flags = p.flags;
-      const ok = m.mask.every((f) => flags.includes(f) === m.comp.includes(f));
+      // the flags within the mask equal the wanted ones (a wanted flag outside the mask never does, as in the kernel)
+      const ok = m.any === true ? m.mask.some((f) => flags.includes(f))
+        : m.mask.every((f) => flags.includes(f) === m.comp.includes(f)) && m.comp.every((f) => m.mask.includes(f));
       return res(flip(ok, m.neg), `${label} (packet ${flags.join(' ') || 'no flags'})`);
     }
     case 'icmptype': {
@@ -202,8 +206,106 @@ export function evalMatch(m: Match, p: Packet): MatchEval {
       return res('unknown', `limit ${m.over === true ? 'over ' : ''}${m.rate}${m.burst === undefined ? '' : ` burst ${m.burst}`} (taken as under the rate${m.over === true ? ': not matching' : ''})`);
     case 'quota':
       return res('unknown', `${m.text} (taken as not used up${m.over ? ': not matching' : ''})`);
+    case 'anyof': {
+      // the first element the packet meets decides; one that cannot be judged (a conntrack state) leaves it open
+      const label = m.text.length > 120 ? `${m.text.slice(0, 119)}…` : m.text;
+      const have = `packet ${[...new Set((m.elements[0]?.matches ?? []).map((x) => packetField(x, p)))].join(' ')}`;
+      let open: SetElement | undefined;
+      const tests = testsOf(m);
+      for (const [i, el] of m.elements.entries()) {
+        let r: Tri = 'yes';
+        for (const test of tests[i] ?? []) {
+          const e = test(p);
+          if (e === 'no') {
+            r = 'no';
+            break;
+          }
+          if (e === 'unknown') r = 'unknown';
+        }
+        if (r === 'yes') return res(flip(true, m.neg), `${label} (${have}: element ${el.text})`);
+        if (r === 'unknown') open ??= el;
+      }
+      if (open !== undefined) return res('unknown', `${label} (element ${open.text} cannot be judged from the line: taken as not matching)`);
+      return res(flip(false, m.neg), `${label} (${have}: no element)`);
+    }
     case 'unknown':
       return res('unknown', `${m.text} (fwdiag cannot evaluate this: taken as not matching)`);
+  }
+}
+
+/**
+ * A set's elements as tests giving evalMatch's result without its words (a named set may hold thousands), made once
+ * per set: addresses (parsed once), ports, protocols and interfaces directly, the rest through evalMatch.
+ */
+const elementTests = new WeakMap<Match, Array<Array<(p: Packet) => Tri>>>();
+function testsOf(m: Match & { elements: SetElement[] }): Array<Array<(p: Packet) => Tri>> {
+  let tests = elementTests.get(m);
+  if (tests === undefined) elementTests.set(m, (tests = m.elements.map((el) => el.matches.map(testOf))));
+  return tests;
+}
+
+function testOf(m: Match): (p: Packet) => Tri {
+  const tri = (ok: boolean, neg: boolean): Tri => (ok !== neg ? 'yes' : 'no');
+  switch (m.kind) {
+    case 'saddr': case 'daddr': {
+      const spans = spansOf(m);
+      const src = m.kind === 'saddr';
+      return (p) => {
+        const ip = packetIp(p, src ? p.src : p.dst);
+        return ip === undefined || spans === undefined ? 'unknown' : tri(spans.some((x) => spanContains(x, ip)), m.neg);
+      };
+    }
+    case 'dport': case 'sport': {
+      const dst = m.kind === 'dport';
+      return (p) => {
+        const port = dst ? p.dpt : p.spt;
+        return port === undefined ? 'no' : tri(inRanges(m.ranges, port), m.neg);
+      };
+    }
+    case 'proto': return (p) => (p.proto === undefined ? 'unknown' : tri(m.protos.includes(p.proto), m.neg));
+    case 'iif': case 'oif': {
+      const input = m.kind === 'iif';
+      return (p) => tri(m.names.some((n) => ifaceMatches(n, input ? p.in : p.out)), m.neg);
+    }
+    default: return (p) => evalMatch(m, p).result;
+  }
+}
+
+/** A packet's addresses, parsed once per packet. */
+const packetIps = new WeakMap<Packet, Map<string, ReturnType<typeof parseIp>>>();
+function packetIp(p: Packet, addr: string | undefined): ReturnType<typeof parseIp> {
+  if (addr === undefined) return undefined;
+  let m = packetIps.get(p);
+  if (m === undefined) packetIps.set(p, (m = new Map()));
+  if (!m.has(addr)) m.set(addr, parseIp(addr));
+  return m.get(addr);
+}
+
+/** Each address match's spans, parsed once (a named set may hold thousands); undefined when one is no address. */
+const matchSpans = new WeakMap<Match, AddrSpan[] | undefined>();
+function spansOf(m: Match & { cidrs: string[] }): AddrSpan[] | undefined {
+  if (matchSpans.has(m)) return matchSpans.get(m);
+  const spans = m.cidrs.map(parseAddrSpan);
+  const out = spans.every((x) => x !== undefined) ? (spans as AddrSpan[]) : undefined;
+  matchSpans.set(m, out);
+  return out;
+}
+
+/** What the packet has for a match's key, as the LOG line writes it (`SRC=198.18.0.2`, `DPT=22`, `IN=eth0` …). */
+function packetField(m: Match, p: Packet): string {
+  switch (m.kind) {
+    case 'iif': return `IN=${p.in}`;
+    case 'oif': return `OUT=${p.out}`;
+    case 'saddr': return `SRC=${p.src ?? '?'}`;
+    case 'daddr': return `DST=${p.dst ?? '?'}`;
+    case 'proto': case 'nexthdr': return `PROTO=${p.proto ?? '?'}`;
+    case 'dport': return `DPT=${p.dpt ?? '-'}`;
+    case 'sport': return `SPT=${p.spt ?? '-'}`;
+    case 'anyport': return `SPT=${p.spt ?? '-'} DPT=${p.dpt ?? '-'}`;
+    case 'tcpflags': return p.flags === undefined ? 'no flags' : p.flags.join(' ') || 'no flags';
+    case 'icmptype': return `TYPE=${p.icmpType ?? '-'}`;
+    case 'nfproto': return `IPv${p.family}`;
+    default: return m.kind;
   }
 }
 
@@ -387,7 +489,7 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
   }
   if (all.some((e) => e.match.kind === 'limit')) notes.push('rate limits were taken as not exceeded');
   if (all.some((e) => e.match.kind === 'quota')) notes.push('quotas were taken as not used up');
-  const unk = all.filter((e) => e.match.kind === 'unknown' || e.match.kind === 'saddr' || e.match.kind === 'daddr' || e.match.kind === 'tcpflags' || e.match.kind === 'proto' || e.match.kind === 'nexthdr');
+  const unk = all.filter((e) => e.match.kind === 'unknown' || e.match.kind === 'saddr' || e.match.kind === 'daddr' || e.match.kind === 'tcpflags' || e.match.kind === 'proto' || e.match.kind === 'nexthdr' || e.match.kind === 'anyof');
   if (unk.length > 0) notes.push(`${unk.length} match(es) fwdiag cannot evaluate were taken as not matching`);
   if (verdict === 'accept') {
     notes.push('the trace ends in ACCEPT although the packet was logged as dropped: a rate limit was exceeded, an assumption above is wrong, or this is not the ruleset that logged it');
@@ -522,20 +624,44 @@ function coversService(r: Rule, p: Packet): boolean {
   const proto = r.matches.find((m) => m.kind === 'proto');
   if (proto?.kind === 'proto' && (proto.neg || !proto.protos.includes(p.proto))) return false;
   if (p.dpt !== undefined) {
-    return r.matches.some((m) => (m.kind === 'dport' || m.kind === 'anyport') && !m.neg && inRanges(m.ranges, p.dpt as number));
+    return r.matches.some((m) => ((m.kind === 'dport' || m.kind === 'anyport') && !m.neg && inRanges(m.ranges, p.dpt as number)) || serviceElements(m, p).length > 0);
   }
   // without ports: the protocol, and for ICMP the message type (an echo-request ACCEPT is no near miss of a redirect)
   const otherType = (m: Match) => m.kind === 'icmptype' && !m.neg && p.icmpType !== undefined && !m.types.includes(p.icmpType);
   return proto !== undefined && !r.matches.some((m) => m.kind === 'dport' || m.kind === 'sport' || otherType(m));
 }
 
-function kindOf(e: MatchEval): NearMissKind {
+/**
+ * The elements of a set lookup (`ip saddr . tcp dport { 198.18.0.2 . 22 }`) for the packet's service: they name its
+ * destination port, and its protocol when they name one (`meta l4proto . th dport { udp . 53 }` is no TCP rule).
+ */
+function serviceElements(m: Match, p: Packet): SetElement[] {
+  const { dpt, proto } = p;
+  if (m.kind !== 'anyof' || m.neg || dpt === undefined || proto === undefined) return [];
+  return m.elements.filter((el) => el.matches.some((x) => x.kind === 'dport' && !x.neg && inRanges(x.ranges, dpt))
+    && el.matches.every((x) => x.kind !== 'proto' || (!x.neg && x.protos.includes(proto))));
+}
+
+function kindOf(e: MatchEval, p: Packet): NearMissKind {
   switch (e.match.kind) {
     case 'iif': case 'oif': return 'interface';
     case 'saddr': case 'daddr': return 'source';
     case 'ctstate': return 'ctstate';
+    case 'anyof': {
+      // what the elements for this port want that the packet lacks: one kind (all a source, say), else other
+      const kinds = new Set(serviceElements(e.match, p).flatMap((el) => el.matches.map((x) => evalMatch(x, p)).filter((x) => x.result === 'no').map((x) => kindOf(x, p))));
+      return kinds.size === 1 ? ([...kinds][0] as NearMissKind) : 'other';
+    }
     default: return 'other';
   }
+}
+
+/** A near miss's reason: the match's own words, and for a set lookup the elements that would take this port. */
+function missWhy(e: MatchEval, p: Packet): string {
+  const els = serviceElements(e.match, p);
+  if (els.length === 0 || e.result !== 'no') return e.why;
+  const listed = els.slice(0, 5).map((el) => el.text).join(', ') + (els.length > 5 ? `, … (${els.length} in all)` : '');
+  return `${e.why.replace(/\)$/, '')}; for DPT=${p.dpt}: ${listed})`;
 }
 
 /**
@@ -640,12 +766,12 @@ function findNearMisses(bases: { t: Table; c: Chain }[], p: Packet, visited: Set
         for (const j of path) {
           const ev = evaluate(j.r, p);
           for (const e of [...ev.failed, ...ev.assumed.filter((x) => !assumeYes(x))]) {
-            reasons.push({ kind: kindOf(e), detail: `the jump to ${c.name} needs ${e.why}`, via: refOf(t, j.c, j.r) });
+            reasons.push({ kind: kindOf(e, p), detail: `the jump to ${c.name} needs ${missWhy(e, p)}`, via: refOf(t, j.c, j.r) });
           }
         }
       }
       const own = evaluate(r, p);
-      for (const e of [...own.failed, ...own.assumed.filter((x) => !assumeYes(x))]) reasons.push({ kind: kindOf(e), detail: e.why });
+      for (const e of [...own.failed, ...own.assumed.filter((x) => !assumeYes(x))]) reasons.push({ kind: kindOf(e, p), detail: missWhy(e, p) });
       // a rule the trace never got to is shadowed when something decided first; when the trace stopped, it is unknown
       if (!visited.has(orig) && path !== undefined && reasons.every((x) => x.via === undefined)) {
         const d = decidedBy?.ref;

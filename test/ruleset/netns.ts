@@ -52,6 +52,21 @@ export function link(node: string, peer: string, nodeIf: string, peerIf: string,
   return { nodeIp: `198.18.${octet}.1`, peerIp: `198.18.${octet}.2` };
 }
 
+/**
+ * `link()` with fixed MAC addresses, 02:00:00:00:HH:01 (node) and 02:00:00:00:HH:02 (peer), HH the octet in hex, so
+ * that the IPv6 link-local addresses the kernel gives the two ends are known before they exist: fe80::ff:feHH… is
+ * fe80::ff:fe00:HH01 / fe80::ff:fe00:HH02 (the only IPv6 addresses: they never leave the veth). Duplicate address
+ * detection is off on both ends, so the link-local addresses can be used at once.
+ */
+export function linkWithMacs(node: string, peer: string, nodeIf: string, peerIf: string, octet: number): { nodeIp: string; peerIp: string; nodeLl: string; peerLl: string } {
+  const hh = octet.toString(16).padStart(2, '0');
+  sh(`ip -n ${node} link add ${nodeIf} address 02:00:00:00:${hh}:01 type veth peer name ${peerIf} address 02:00:00:00:${hh}:02 netns ${peer}`);
+  inNs(node, `sysctl -qw net.ipv6.conf.${nodeIf}.accept_dad=0 && ip addr add 198.18.${octet}.1/24 dev ${nodeIf} && ip link set ${nodeIf} up`);
+  inNs(peer, `sysctl -qw net.ipv6.conf.${peerIf}.accept_dad=0 && ip addr add 198.18.${octet}.2/24 dev ${peerIf} && ip link set ${peerIf} up`);
+  const ll = (n: string) => `fe80::ff:fe00:${Number.parseInt(`${hh}${n}`, 16).toString(16)}`;
+  return { nodeIp: `198.18.${octet}.1`, peerIp: `198.18.${octet}.2`, nodeLl: ll('01'), peerLl: ll('02') };
+}
+
 const SYSCTL = '/proc/sys/net/netfilter/nf_log_all_netns';
 
 /** Turns on LOG output from non-initial namespaces; returns the value to restore. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseIptablesSave, parseNftJson, parsePrefix, parseRuleset, parseRuleArgs, tokenize, prefixContains, parseIp } from '../../src/ruleset/index.js';
-import type { Match } from '../../src/ruleset/index.js';
+import { parseAddrSpan, parseIptablesSave, parseNftJson, parsePrefix, parseRuleset, parseRuleArgs, tokenize, prefixContains, parseIp, spanContains } from '../../src/ruleset/index.js';
+import type { Match, Verdict } from '../../src/ruleset/index.js';
 
 const FIX = 'fixtures/rulesets';
 const read = (f: string) => readFileSync(`${FIX}/${f}`, 'utf8');
@@ -126,6 +126,138 @@ describe('nft JSON parser on real nft -j output', () => {
   });
 });
 
+/** One inet table of one chain holding these rules (each an `expr` list), plus `extra` items (sets), parsed. */
+function nftRules(exprs: unknown[][], extra: unknown[] = []): Array<{ text: string; matches: Match[]; verdict: Verdict }> {
+  const doc = { nftables: [
+    { table: { family: 'inet', name: 't', handle: 1 } },
+    ...extra,
+    { chain: { family: 'inet', table: 't', name: 'in', handle: 1, type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+    // each rule accepts, unless a verdict map gives its verdict
+    ...exprs.map((expr, i) => ({ rule: { family: 'inet', table: 't', chain: 'in', handle: 10 + i, expr: JSON.stringify(expr).includes('"vmap"') ? expr : [...expr, { accept: null }] } })),
+  ] };
+  const rs = parseNftJson(doc);
+  expect(rs.warnings).toEqual([]);
+  return (rs.tables[0]?.chains[0]?.rules ?? []).map((r) => ({ text: r.text, matches: r.matches, verdict: r.verdict }));
+}
+const flags = { payload: { protocol: 'tcp', field: 'flags' } };
+const masked = (mask: unknown) => ({ '&': [flags, mask] });
+const TCP: Match = { kind: 'proto', protos: ['tcp'], neg: false };
+const ALL8 = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
+
+describe('nft JSON: TCP flags, concatenations and address ranges (as nft 1.0.6 printed them: fixtures/rulesets/sets-flags.nft.json)', () => {
+  it('tcp flags: masked and whole compares, bit tests, sets of values — nft\'s texts and the kernel\'s meaning', () => {
+    const r = nftRules([
+      [{ match: { op: '==', left: masked(['fin', 'syn', 'rst', 'ack']), right: 'syn' } }],
+      [{ match: { op: '!=', left: masked(['fin', 'syn', 'rst', 'ack']), right: 'syn' } }],
+      [{ match: { op: '==', left: flags, right: 'syn' } }],
+      [{ match: { op: '!=', left: flags, right: 'syn' } }],
+      [{ match: { op: 'in', left: flags, right: ['syn', 'ack'] } }],
+      [{ match: { op: '!', left: flags, right: ['fin', 'syn', 'rst', 'psh', 'ack', 'urg'] } }],
+      [{ match: { op: '==', left: flags, right: 0 } }],
+      [{ match: { op: '==', left: masked('ecn'), right: 'ecn' } }],
+      [{ match: { op: '==', left: flags, right: { set: [{ '|': ['syn', 'ack'] }, 'syn'] } } }],
+      [{ match: { op: '!=', left: masked({ '|': ['syn', 'ack'] }), right: { set: ['syn', 'ack'] } } }],
+    ]);
+    expect(r.map((x) => x.text)).toEqual([
+      'tcp flags syn / fin,syn,rst,ack accept',
+      'tcp flags != syn / fin,syn,rst,ack accept',
+      'tcp flags == syn accept',
+      'tcp flags != syn accept',
+      'tcp flags syn,ack accept',
+      'tcp flags ! fin,syn,rst,psh,ack,urg accept',
+      'tcp flags == 0x0 accept',
+      'tcp flags & ecn == ecn accept',
+      'tcp flags { syn | ack, syn } accept',
+      'tcp flags & (syn | ack) != { syn, ack } accept',
+    ]);
+    expect(r.map((x) => x.matches)).toEqual([
+      [TCP, { kind: 'tcpflags', mask: ['FIN', 'SYN', 'RST', 'ACK'], comp: ['SYN'], neg: false }],
+      [TCP, { kind: 'tcpflags', mask: ['FIN', 'SYN', 'RST', 'ACK'], comp: ['SYN'], neg: true }],
+      [TCP, { kind: 'tcpflags', mask: ALL8, comp: ['SYN'], neg: false }],
+      [TCP, { kind: 'tcpflags', mask: ALL8, comp: ['SYN'], neg: true }],
+      // `in` with one value: one of its flags is set; `!`: none is
+      [TCP, { kind: 'tcpflags', mask: ['SYN', 'ACK'], comp: [], any: true, neg: false }],
+      [TCP, { kind: 'tcpflags', mask: ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'], comp: [], any: true, neg: true }],
+      [TCP, { kind: 'tcpflags', mask: ALL8, comp: [], neg: false }],
+      [TCP, { kind: 'tcpflags', mask: ['ECE'], comp: ['ECE'], neg: false }],
+      [TCP, { kind: 'anyof', text: 'tcp flags { syn | ack, syn }', neg: false, elements: [
+        { text: 'syn | ack', matches: [{ kind: 'tcpflags', mask: ALL8, comp: ['SYN', 'ACK'], neg: false }] },
+        { text: 'syn', matches: [{ kind: 'tcpflags', mask: ALL8, comp: ['SYN'], neg: false }] },
+      ] }],
+      [TCP, { kind: 'anyof', text: 'tcp flags & (syn | ack) != { syn, ack }', neg: true, elements: [
+        { text: 'syn', matches: [{ kind: 'tcpflags', mask: ['SYN', 'ACK'], comp: ['SYN'], neg: false }] },
+        { text: 'ack', matches: [{ kind: 'tcpflags', mask: ['SYN', 'ACK'], comp: ['ACK'], neg: false }] },
+      ] }],
+    ]);
+  });
+
+  it('tcp flags as nftables\' own JSON tests write them (nested `|`, numbers) model the same', () => {
+    const nested = { '|': ['fin', { '|': ['syn', { '|': ['rst', 'ack'] }] }] };
+    const [a, b, c] = nftRules([
+      [{ match: { op: '==', left: masked(nested), right: 'syn' } }],
+      [{ match: { op: '==', left: masked(0x17), right: 2 } }],
+      [{ match: { op: 'in', left: flags, right: 0x12 } }],
+    ]);
+    const want: Match[] = [TCP, { kind: 'tcpflags', mask: ['FIN', 'SYN', 'RST', 'ACK'], comp: ['SYN'], neg: false }];
+    expect(a?.matches).toEqual(want);
+    expect(b?.matches).toEqual(want);
+    expect(c?.matches).toEqual([TCP, { kind: 'tcpflags', mask: ['SYN', 'ACK'], comp: [], any: true, neg: false }]);
+  });
+
+  it('concatenations, anonymous and named (elements with a timeout too), and as a verdict map\'s key: one match per element', () => {
+    const saddrDport = { concat: [{ payload: { protocol: 'ip', field: 'saddr' } }, { payload: { protocol: 'tcp', field: 'dport' } }] };
+    const [inline, named, l4, vmapRule] = nftRules([
+      [{ match: { op: '==', left: saddrDport, right: { set: [{ concat: ['198.18.0.2', 22] }, { concat: [{ prefix: { addr: '198.18.1.0', len: 24 } }, { range: [6443, 6444] }] }] } } }],
+      [{ match: { op: '==', left: { concat: [{ meta: { key: 'iifname' } }, { payload: { protocol: 'tcp', field: 'dport' } }] }, right: '@allowed' } }],
+      [{ match: { op: '!=', left: { concat: [{ meta: { key: 'l4proto' } }, { payload: { protocol: 'th', field: 'dport' } }] }, right: { set: [{ concat: ['tcp', 22] }, { concat: ['udp', 53] }] } } }],
+      [{ vmap: { key: saddrDport, data: { set: [[{ concat: ['198.18.0.2', 22] }, { accept: null }]] } } }],
+    ], [{ set: { family: 'inet', name: 'allowed', table: 't', type: ['ifname', 'inet_service'], handle: 2, elem: [{ concat: ['eth0', 22] }, { elem: { val: { concat: ['veth*', 8080] }, timeout: 60 } }] } }]);
+    const sd = (cidr: string, from: number, to = from): Match[] => [{ kind: 'saddr', cidrs: [cidr], neg: false }, { kind: 'dport', ranges: [{ from, to }], neg: false }];
+    expect(inline?.text).toBe('ip saddr . tcp dport { 198.18.0.2 . 22, 198.18.1.0/24 . 6443-6444 } accept');
+    expect(inline?.matches).toEqual([{ kind: 'nfproto', family: 4, neg: false }, TCP, { kind: 'anyof', text: 'ip saddr . tcp dport { 198.18.0.2 . 22, 198.18.1.0/24 . 6443-6444 }', neg: false, elements: [
+      { text: '198.18.0.2 . 22', matches: sd('198.18.0.2', 22) }, { text: '198.18.1.0/24 . 6443-6444', matches: sd('198.18.1.0/24', 6443, 6444) },
+    ] }]);
+    expect(named?.matches).toEqual([TCP, { kind: 'anyof', text: 'meta iifname . tcp dport @allowed', neg: false, elements: [
+      { text: 'eth0 . 22', matches: [{ kind: 'iif', names: ['eth0'], neg: false }, { kind: 'dport', ranges: [{ from: 22, to: 22 }], neg: false }] },
+      { text: '"veth*" . 8080', matches: [{ kind: 'iif', names: ['veth+'], neg: false }, { kind: 'dport', ranges: [{ from: 8080, to: 8080 }], neg: false }] },
+    ] }]);
+    // negated: the key's implied protocols stay outside the negation, as the kernel's dependency does
+    expect(l4?.matches.slice(0, 1)).toEqual([{ kind: 'proto', protos: ['tcp', 'udp', 'sctp', 'udplite'], neg: false }]);
+    expect(l4?.matches[1]).toMatchObject({ kind: 'anyof', neg: true, elements: [{ text: 'tcp . 22' }, { text: 'udp . 53' }] });
+    expect(vmapRule?.text).toBe('ip saddr . tcp dport vmap { 198.18.0.2 . 22 : accept }');
+    expect(vmapRule?.verdict).toEqual({ kind: 'vmap', entries: [{ verdict: { kind: 'accept' }, matches: [
+      { kind: 'nfproto', family: 4, neg: false }, TCP, { kind: 'anyof', text: 'ip saddr . tcp dport 198.18.0.2 . 22', neg: false, elements: [{ text: '198.18.0.2 . 22', matches: sd('198.18.0.2', 22) }] },
+    ] }] });
+  });
+
+  it('address ranges inline and in interval sets, IPv4 and IPv6', () => {
+    const saddr = (right: unknown, proto = 'ip') => [{ match: { op: '==', left: { payload: { protocol: proto, field: 'saddr' } }, right } }];
+    const r = nftRules([
+      saddr({ range: ['198.18.0.10', '198.18.0.20'] }),
+      saddr('@peers'),
+      saddr({ range: ['2001:db8::10', '2001:db8::20'] }, 'ip6'),
+    ], [{ set: { family: 'inet', name: 'peers', table: 't', type: 'ipv4_addr', handle: 3, flags: ['interval'], elem: [{ range: ['198.18.0.10', '198.18.0.20'] }, { prefix: { addr: '198.18.1.0', len: 24 } }, '198.18.2.5'] } }]);
+    expect(r.map((x) => [x.text, x.matches[1]])).toEqual([
+      ['ip saddr 198.18.0.10-198.18.0.20 accept', { kind: 'saddr', cidrs: ['198.18.0.10-198.18.0.20'], neg: false }],
+      ['ip saddr @peers accept', { kind: 'saddr', cidrs: ['198.18.0.10-198.18.0.20', '198.18.1.0/24', '198.18.2.5'], neg: false }],
+      ['ip6 saddr 2001:db8::10-2001:db8::20 accept', { kind: 'saddr', cidrs: ['2001:db8::10-2001:db8::20'], neg: false }],
+    ]);
+  });
+
+  it('what fwdiag still cannot evaluate stays an unknown match, never a guess', () => {
+    const r = nftRules([
+      [{ match: { op: '==', left: masked('bogus'), right: 'syn' } }],
+      [{ match: { op: '<', left: flags, right: 'syn' } }],
+      [{ match: { op: '==', left: { '&': [{ payload: { protocol: 'ip', field: 'saddr' } }, '255.255.255.0'] }, right: '198.18.0.0' } }],
+      [{ match: { op: '==', left: { concat: [{ payload: { protocol: 'ip', field: 'saddr' } }, { meta: { key: 'mark' } }] }, right: { set: [{ concat: ['198.18.0.2', 1] }] } } }],
+      [{ match: { op: '==', left: { concat: [{ payload: { protocol: 'ip', field: 'saddr' } }, { payload: { protocol: 'tcp', field: 'dport' } }] }, right: { set: [{ concat: ['198.18.0.2'] }] } } }],
+      [{ match: { op: '==', left: { concat: [{ payload: { protocol: 'ip', field: 'saddr' } }, { payload: { protocol: 'tcp', field: 'dport' } }] }, right: '@missing' } }],
+    ]);
+    expect(r.map((x) => x.matches.map((m) => m.kind))).toEqual([['unknown'], ['unknown'], ['unknown'], ['unknown'], ['unknown'], ['unknown']]);
+    expect(r[2]?.matches[0]).toEqual({ kind: 'unknown', text: 'ip saddr & 255.255.255.0 198.18.0.0' });
+  });
+});
+
 describe('format detection', () => {
   it('detects both formats and refuses others with a reason', () => {
     expect(parseRuleset(read('tricky.iptables-save')).ok).toBe(true);
@@ -153,5 +285,14 @@ describe('addresses', () => {
     expect(parseIp('::ffff:198.18.0.1')?.value).toBe(0xffffc6120001n);
     expect(parseIp('1:2:3')).toBeUndefined();
     expect(parsePrefix('10.0.0.0/33')).toBeUndefined();
+  });
+  it('spans: nft ranges (both ends one family, in order) and prefixes as spans', () => {
+    const r = parseAddrSpan('198.18.0.10-198.18.0.20');
+    expect([10, 9, 20, 21].map((n) => spanContains(r!, parseIp(`198.18.0.${n}`)!))).toEqual([true, false, true, false]);
+    const r6 = parseAddrSpan('fe80::ff:fe00:3d00-fe80::ff:fe00:3d02');
+    expect(spanContains(r6!, parseIp('fe80:0000:0000:0000:0000:00ff:fe00:3d02')!)).toBe(true);
+    expect(spanContains(r6!, parseIp('fe80:0000:0000:0000:0000:00ff:fe00:3d03')!)).toBe(false);
+    expect(parseAddrSpan('198.18.1.0/24')).toEqual({ family: 4, from: 0xc6120100n, to: 0xc61201ffn });
+    expect([parseAddrSpan('198.18.0.20-198.18.0.10'), parseAddrSpan('198.18.0.1-::1'), parseAddrSpan('198.18.0.1-x')]).toEqual([undefined, undefined, undefined]);
   });
 });

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createParser } from '../../src/parse/parse-line.js';
 import type { DropEvent } from '../../src/parse/event.js';
-import { formatTrace, mergeRulesets, parseRuleset, trace } from '../../src/ruleset/index.js';
-import type { Ruleset } from '../../src/ruleset/index.js';
+import { evalMatch, formatTrace, mergeRulesets, packetFromEvent, parseRuleset, trace } from '../../src/ruleset/index.js';
+import type { Match, Ruleset } from '../../src/ruleset/index.js';
 
 const FIX = 'fixtures/rulesets';
 function load(f: string): Ruleset {
@@ -449,5 +449,108 @@ describe('the search for what the line shows stays cheap and leaves LOG-for-acce
     const t = trace(rs, ev({ prefix: 'SSH_NEW ', dpt: 22 }));
     expect([t.verdict, t.logRule?.reached]).toEqual(['accept', true]);
     expect(t.notes.some((n) => n.startsWith('taken as matching'))).toBe(false);
+  });
+});
+
+describe('nft TCP flags, concatenations and address ranges (fixtures/rulesets/sets-flags: what nft printed, the kernel\'s lines and counters)', () => {
+  // test/ruleset/kernel.test.ts sent one packet per case (source port 41000 + its index) and recorded, per packet,
+  // the rules whose counters the kernel moved (sets-flags.counted.json): that is what the trace must say
+  const rs = load('sets-flags.nft.json');
+  const lines = parseLines(readFileSync(`${FIX}/sets-flags.log`, 'utf8'));
+  const counted = JSON.parse(readFileSync(`${FIX}/sets-flags.counted.json`, 'utf8')) as Array<{ spt: number; counted: string[] }>;
+  const seen = (spt: number) => lines.find((e) => e.prefix === 'FWDIAG_SEEN ' && e.spt === spt) as DropEvent;
+  const logged = (prefix: string, spt: number) => lines.find((e) => e.prefix === prefix && e.spt === spt) as DropEvent;
+  const id = (r: { family: string; table: string; chain: string; index: number }) => `${r.family} ${r.table} ${r.chain}#${r.index}`;
+  /** rules with a counter in the capture: every rule but the observer LOG and the ICMPv6 ACCEPT */
+  const counters = new Set<string>();
+  /** the rules that drop */
+  const drops = new Set<string>();
+  for (const t of rs.tables) for (const c of t.chains) for (const r of c.rules) {
+    const k = id({ family: t.family, table: t.name, chain: c.name, index: r.index });
+    if (r.index > 2 || t.family !== 'inet') counters.add(k);
+    if (r.verdict.kind === 'drop') drops.add(k);
+  }
+
+  it('each of the 49 packets, IPv4 and IPv6: the trace matches exactly the rules the kernel counted, and decides as it did', () => {
+    expect(counted).toHaveLength(49);
+    const differ: unknown[] = [];
+    for (const { spt, counted: kernel } of counted) {
+      const t = trace(rs, seen(spt));
+      const matched = t.steps.filter((s) => s.matched && !s.policy && counters.has(id(s.ref))).map((s) => id(s.ref));
+      const kernelDropped = kernel.some((k) => drops.has(k));
+      if (JSON.stringify(matched) !== JSON.stringify(kernel) || t.verdict !== (kernelDropped ? 'drop' : 'accept')) differ.push({ spt, kernel, matched, verdict: t.verdict });
+      // a line the kernel wrote is read whole: nothing about these packets is left to an assumption
+      expect(t.notes.filter((n) => n.includes('cannot evaluate')), String(spt)).toEqual([]);
+    }
+    expect(differ).toEqual([]);
+  });
+
+  it('TCP flags: a null scan, an Xmas scan and SYN+FIN dropped by their rules; an ECN SYN (SYN ECE CWR) passes `!= syn / fin,syn,rst,ack` but is no `{ syn, syn | ack }`', () => {
+    const decided = (spt: number) => {
+      const t = trace(rs, seen(spt));
+      return `${t.verdict} ${(t.decidedBy ?? t.steps.find((s) => s.action === 'accept'))?.ref.text}`;
+    };
+    expect([41000, 41001, 41002].map(decided)).toEqual([
+      'drop tcp flags ! fin,syn,rst,psh,ack,urg drop',
+      'drop tcp flags fin,psh,urg / fin,syn,rst,psh,ack,urg drop',
+      'drop tcp flags fin,syn / fin,syn drop',
+    ]);
+    expect(seen(41006).flags).toEqual(['CWR', 'ECE', 'SYN']);
+    expect(decided(41006)).toBe('accept tcp dport 7001 accept');
+    expect(decided(41004)).toBe('drop tcp dport 7001 tcp flags != syn / fin,syn,rst,ack drop'); // an ACK
+    const ecn = trace(rs, logged('HARVESTER_DROP_', 41010));
+    expect([ecn.verdict, ecn.decidedBy?.ref.index, ecn.logRule?.reached]).toEqual(['drop', 24, true]);
+    expect(ecn.nearMisses.map((n) => [n.rule.text, n.reasons.map((r) => `${r.kind}: ${r.detail}`)])).toEqual([
+      ['tcp dport 7002 tcp flags { syn | ack, syn } accept', ['other: tcp flags { syn | ack, syn } (packet CWR ECE SYN: no element)']],
+    ]);
+  });
+
+  it('a concatenation: 198.18.61.2 . 7100 is accepted by its element; from .15 the packet is dropped, and the ACCEPT is a source near miss naming the elements for 7100', () => {
+    const ok = trace(rs, seen(41017));
+    const acc = ok.steps.find((s) => s.action === 'accept');
+    expect([ok.verdict, acc?.ref.index]).toEqual(['accept', 12]);
+    const t = trace(rs, logged('HARVESTER_DROP_', 41018));
+    expect([t.verdict, t.decidedBy?.ref.index]).toEqual(['drop', 24]);
+    expect(t.nearMisses.map((n) => [n.rule.index, n.reasons.map((r) => `${r.kind}: ${r.detail}`)])).toEqual([[12, [
+      'source: ip saddr . tcp dport { 198.18.61.2 . 7100, 198.18.61.3 . 7100 } (packet SRC=198.18.61.15 DPT=7100: no element; for DPT=7100: 198.18.61.2 . 7100, 198.18.61.3 . 7100)',
+    ]]]);
+    // meta l4proto . th dport: UDP 7103 accepted, UDP 7104 dropped; an interface . port set: eth1 . 7101 only
+    expect([41019, 41020, 41022, 41023].map((spt) => trace(rs, seen(spt)).verdict)).toEqual(['accept', 'drop', 'accept', 'drop']);
+  });
+
+  it('ranges: `ip saddr != …` is no match for IPv6 (its IPv4 dependency is not negated with it); an ip6 interval set holds the boundary', () => {
+    const v6 = trace(rs, seen(41028));
+    expect([v6.packet.family, v6.packet.dpt, v6.verdict]).toEqual([6, 7301, 'drop']);
+    expect(v6.steps.find((s) => s.ref.index === 16)?.failed.map((f) => f.why)).toEqual(['ipv4 (packet IPv6)']);
+    const boundary = trace(rs, seen(41031));
+    expect([boundary.packet.src, boundary.verdict, boundary.steps.find((s) => s.action === 'accept')?.ref.text]).toEqual([
+      'fe80:0000:0000:0000:0000:00ff:fe00:3d02', 'accept', 'ip6 saddr @peers6 tcp dport 7302 accept',
+    ]);
+    const outside = trace(rs, logged('HARVESTER_DROP_', 41032));
+    expect(outside.steps.find((s) => s.ref.index === 19)?.failed.map((f) => f.why)).toEqual([
+      'source fe80::ff:fe00:3d03-fe80::ff:fe00:3dff (packet SRC=fe80:0000:0000:0000:0000:00ff:fe00:3d02)',
+    ]);
+  });
+
+  it('the ip and ip6 tables judge after the inet table accepted: their LOG rules wrote the lines, and their rules dropped', () => {
+    const v4 = trace(rs, logged('HARVESTER_DROP4_', 41041));
+    expect([v4.verdict, v4.decidedBy?.ref.family, v4.decidedBy?.ref.table, v4.logRule?.reached]).toEqual(['drop', 'ip', 'fwdiag_v4', true]);
+    const v6 = trace(rs, logged('HARVESTER_DROP6_', 41046));
+    expect([v6.verdict, v6.decidedBy?.ref.family, v6.decidedBy?.ref.index, v6.logRule?.reached]).toEqual(['drop', 'ip6', 1, true]);
+    // `tcp flags syn / fin,syn,rst,ack ip saddr 198.18.61.0-198.18.61.9`: a SYN from .2 dropped, an ACK or .15 not
+    expect([41043, 41044, 41045].map((spt) => trace(rs, seen(spt)).verdict)).toEqual(['drop', 'accept', 'accept']);
+  });
+
+  it('an element the line cannot judge leaves the set unknown (taken as not matching), as does an address fwdiag cannot read', () => {
+    const p = packetFromEvent(ev({}));
+    const set: Match = { kind: 'anyof', text: 'ct state . tcp dport { new . 9999 }', neg: false, elements: [
+      { text: 'new . 9999', matches: [{ kind: 'ctstate', states: ['new'], neg: false }, { kind: 'dport', ranges: [{ from: 9999, to: 9999 }], neg: false }] },
+    ] };
+    expect(evalMatch(set, p).result).toBe('unknown');
+    expect(evalMatch({ ...set, neg: true }, p).result).toBe('unknown');
+    expect(evalMatch({ kind: 'saddr', cidrs: ['198.18.0.1-198.18.0.x'], neg: false }, p).result).toBe('unknown');
+    // an address within a range, and the kernel's rule for a wanted flag outside the mask: never equal
+    expect(evalMatch({ kind: 'saddr', cidrs: ['198.18.0.1-198.18.0.3'], neg: false }, p).result).toBe('yes');
+    expect(evalMatch({ kind: 'tcpflags', mask: ['ACK'], comp: ['SYN'], neg: false }, p).result).toBe('no');
   });
 });
