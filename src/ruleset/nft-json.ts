@@ -13,6 +13,9 @@ const FAMILIES: ReadonlySet<string> = new Set(['ip', 'ip6', 'inet', 'arp', 'brid
 const HOOKS: ReadonlySet<string> = new Set(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
 
 /** nft's text for an expression (best effort, for display). */
+/** Meta keys nft lists bare (nft 1.0.6 on this project's VM: `meta iifname "lo"` lists as `iifname "lo"`). */
+const UNQUALIFIED_META = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
+
 export function exprText(e: Json | undefined): string {
   if (e === null || e === undefined) return '';
   if (typeof e === 'string') return e.startsWith('@') ? e : /^[\w.:/-]+$/.test(e) ? e : JSON.stringify(e);
@@ -23,7 +26,8 @@ export function exprText(e: Json | undefined): string {
     case 'set': return Array.isArray(v) ? `{ ${v.map(exprText).join(', ')} }` : `{ ${exprText(v)} }`;
     case 'range': return Array.isArray(v) ? `${exprText(v[0])}-${exprText(v[1])}` : '';
     case 'prefix': return isObj(v) ? `${exprText(v.addr)}/${exprText(v.len)}` : '';
-    case 'meta': return isObj(v) ? `meta ${exprText(v.key)}` : 'meta';
+    // nft lists the interface keys without `meta` (`iifname "eth0"`), the others with it (`meta l4proto tcp`)
+    case 'meta': return isObj(v) ? `${UNQUALIFIED_META.has(String(v.key)) ? '' : 'meta '}${exprText(v.key)}` : 'meta';
     case 'ct': return isObj(v) ? `ct ${exprText(v.key)}` : 'ct';
     case 'payload': return isObj(v) ? (v.protocol !== undefined ? `${exprText(v.protocol)} ${exprText(v.field)}` : `@${exprText(v.base)},${exprText(v.offset)},${exprText(v.len)}`) : '';
     case 'concat': return Array.isArray(v) ? v.map(exprText).join(' . ') : '';

@@ -100,7 +100,7 @@ describe('nft JSON parser on real nft -j output', () => {
     expect(r[11]?.log).toEqual({ prefix: 'TALOS_DROP ' });
     expect(r[12]?.verdict).toEqual({ kind: 'drop' });
     expect(r[12]?.text).toBe('drop');
-    expect(r[8]?.text).toBe('meta iifname eth1 tcp dport 6443 accept comment "API on eth1 only"');
+    expect(r[8]?.text).toBe('iifname eth1 tcp dport 6443 accept comment "API on eth1 only"');
   });
   it('shows a fib lookup as nft writes it, and keeps it as an unknown match (compile\'s quiet broadcast drop)', () => {
     // `nft -j list ruleset` of `meta nfproto ipv4 fib daddr type { broadcast, multicast } drop`, as nft 1.x prints it
@@ -217,7 +217,7 @@ describe('nft JSON: TCP flags, concatenations and address ranges (as nft 1.0.6 p
     expect(inline?.matches).toEqual([{ kind: 'nfproto', family: 4, neg: false }, TCP, { kind: 'anyof', text: 'ip saddr . tcp dport { 198.18.0.2 . 22, 198.18.1.0/24 . 6443-6444 }', neg: false, elements: [
       { text: '198.18.0.2 . 22', matches: sd('198.18.0.2', 22) }, { text: '198.18.1.0/24 . 6443-6444', matches: sd('198.18.1.0/24', 6443, 6444) },
     ] }]);
-    expect(named?.matches).toEqual([TCP, { kind: 'anyof', text: 'meta iifname . tcp dport @allowed', neg: false, elements: [
+    expect(named?.matches).toEqual([TCP, { kind: 'anyof', text: 'iifname . tcp dport @allowed', neg: false, elements: [
       { text: 'eth0 . 22', matches: [{ kind: 'iif', names: ['eth0'], neg: false }, { kind: 'dport', ranges: [{ from: 22, to: 22 }], neg: false }] },
       { text: '"veth*" . 8080', matches: [{ kind: 'iif', names: ['veth+'], neg: false }, { kind: 'dport', ranges: [{ from: 8080, to: 8080 }], neg: false }] },
     ] }]);
