@@ -141,6 +141,10 @@ const ENV_SHORT_UNIX: i32 = 10;
   return <u32>(c - 48) <= 9;
 }
 
+/** The low n bits (0 ≤ n ≤ 64). */
+@inline function mask64(n: i32): u64 {
+  return n >= 64 ? 0xffffffffffffffff : (<u64>1 << <u64>n) - 1;
+}
 @inline function mask(n: i32): u64 {
   return n >= 8 ? 0xffffffffffffffff : (<u64>1 << (<u64>n * 8)) - 1;
 }
@@ -168,10 +172,15 @@ const L_ICMP_TY: u64 = 0x50595420504d4349; // 'ICMP TYP'
 const L_ICMPV6_T: u64 = 0x54203676504d4349; // 'ICMPv6 T'
 const L_YPE: u64 = 0x3d455059; // 'YPE='
 const L_SP_DPT: u64 = 0x3d54504420; // ' DPT='
+const L_SP_SPT: u64 = 0x3d54505320; // ' SPT='
 const L_SP_SEQ: u64 = 0x3d51455320; // ' SEQ='
 const L_SP_ACK: u64 = 0x3d4b434120; // ' ACK='
 const L_SP_WINDOW: u64 = 0x3d574f444e495720; // ' WINDOW='
 const L_SP_RES_0X: u64 = 0x78303d53455220; // ' RES=0x'
+const L_SP_RES_0X0: u64 = 0x3078303d53455220; // ' RES=0x0'
+const L_TOS00_0: u64 = 0x3078303d534f5420; // ' TOS=0x0'
+const L_TOS00_1: u64 = 0x303d434552502030; // '0 PREC=0'
+const L_TOS00_2: u64 = 0x3d4c545420303078; // 'x00 TTL='
 const L_URGP: u64 = 0x3d50475255; // 'URGP='
 const L_SP_CODE: u64 = 0x3d45444f4320; // ' CODE='
 const L_SP_UID: u64 = 0x3d44495520; // ' UID='
@@ -190,6 +199,17 @@ const L_NF_CT: u64 = 0x72705f74635f666e; // 'nf_ct_pr'
 const L_CURSOR: u64 = 0x524f535255435f5f; // '__CURSOR'
 const L_REALTIME: u64 = 0x49544c4145525f5f; // '__REALTI'
 const L_KERNEL_SP: u64 = 0x206c656e72656b; // 'kernel '
+const L_MESSAGE: u64 = 0x4547415353454d; // 'MESSAGE'
+const L__TRANSPO: u64 = 0x4f50534e4152545f; // '_TRANSPO'
+const L__HOSTNAM: u64 = 0x4d414e54534f485f; // '_HOSTNAM'
+const L_ME_TIMES: u64 = 0x53454d49545f454d; // 'ME_TIMES'
+const L__SOURCE_: u64 = 0x5f454352554f535f; // '_SOURCE_'
+const L_MONOTONI: u64 = 0x494e4f544f4e4f4d; // 'MONOTONI'
+const L_C_TIMEST: u64 = 0x5453454d49545f43; // 'C_TIMEST'
+const L_SYSLOG_I: u64 = 0x495f474f4c535953; // 'SYSLOG_I'
+const L_DENTIFIE: u64 = 0x45494649544e4544; // 'DENTIFIE'
+const L_KERNEL_W: u64 = 0x6c656e72656b; // 'kernel'
+const L_TAMP: u32 = 0x504d4154; // 'TAMP'
 const L_OUT_EQ: u32 = 0x3d54554f; // 'OUT='
 const L_ACK_SP: u32 = 0x204b4341; // 'ACK '
 const L_PSH_SP: u32 = 0x20485350; // 'PSH '
@@ -200,6 +220,9 @@ const L_URG_SP: u32 = 0x20475255; // 'URG '
 const L_ECE_SP: u32 = 0x20454345; // 'ECE '
 const L_CWR_SP: u32 = 0x20525743; // 'CWR '
 const L_AE_SP: u32 = 0x204541; // 'AE '
+const L_CE_SP: u32 = 0x204543; // 'CE '
+const L_DF_SP: u32 = 0x204644; // 'DF '
+const L_MF_SP: u32 = 0x20464d; // 'MF '
 const L_KERN: u32 = 0x6e72656b; // 'kern'
 const L_DATA_SP: u64 = 0x7b203a61746164; // 'data: {'
 
@@ -253,18 +276,37 @@ const lastIds = new StaticArray<i32>(8);
 @inline function internT(f: i32, a: i32, e: i32): i32 {
   const n = e - a;
   if (n > TOK_MAX) return internF(f, a, e);
-  let h: u64 = <u64>n;
-  let p = a;
-  let r: u64 = 0;
-  while (p + 8 <= e) {
-    h ^= rotl<u64>(w64(p), r);
-    r += 19;
-    p += 8;
+  // Hash and compare without a loop: up to 16 bytes as two words (masked to the token), 17-56 as three 16-byte
+  // windows (first, middle, last: together they cover up to 48 bytes, the rest of a longer token is compared too).
+  let h: u64;
+  if (n <= 16) {
+    h = (w64(a) & mask(n)) ^ rotl<u64>(n > 8 ? w64(a + 8) & mask(n - 8) : 0, 29);
+  } else {
+    const v = v128.xor(v128.xor(v128.load(<usize>a), v128.load(<usize>(a + (n >> 1) - 8))), v128.load(<usize>(a + n - 16)));
+    h = i64x2.extract_lane(v, 0) ^ rotl<u64>(i64x2.extract_lane(v, 1), 29);
   }
-  if (p < e) h ^= rotl<u64>(w64(p) & mask(e - p), r);
-  const slot = TOK_BASE + (<i32>((h * 0x9e3779b97f4a7c15) >> 54) << 6);
+  const slot = TOK_BASE + (<i32>(((h ^ <u64>n) * 0x9e3779b97f4a7c15) >> 54) << 6);
   // a slot holds its token's length + 1: an empty slot (0) never matches, not even an empty token (`MAC= `)
-  if (load<i32>(<usize>slot) == n + 1 && same(slot + 8, a, n)) return load<i32>(<usize>(slot + 4));
+  if (load<i32>(<usize>slot) == n + 1) {
+    const c = slot + 8;
+    let hit: bool;
+    if (n <= 16) {
+      hit = same(c, a, n);
+    } else {
+      const m = n >> 1;
+      hit =
+        v128.all_true<i8>(
+          v128.and(
+            v128.and(
+              i8x16.eq(v128.load(<usize>c), v128.load(<usize>a)),
+              i8x16.eq(v128.load(<usize>(c + m - 8)), v128.load(<usize>(a + m - 8))),
+            ),
+            i8x16.eq(v128.load(<usize>(c + n - 16)), v128.load(<usize>(a + n - 16))),
+          ),
+        ) && (n <= 48 || same(c + 16, a + 16, n - 32));
+    }
+    if (hit) return load<i32>(<usize>(slot + 4));
+  }
   const id = internF(f, a, e);
   if (id >= 0) {
     store<i32>(<usize>slot, n + 1);
@@ -350,6 +392,9 @@ function internHashed(a: i32, n: i32, hash: u32): i32 {
 }
 
 @inline function same(x: i32, y: i32, n: i32): bool {
+  // most strings compared are short (hosts, prefixes, devices): two words, no loop
+  if (n <= 8) return ((w64(x) ^ w64(y)) & mask(n)) == 0;
+  if (n <= 16) return w64(x) == w64(y) && ((w64(x + 8) ^ w64(y + 8)) & mask(n - 8)) == 0;
   let i = 0;
   while (i + 8 <= n) {
     if (w64(x + i) != w64(y + i)) return false;
@@ -463,14 +508,8 @@ let numEnd: i32 = 0;
 /** readSeconds(s, a, e) of envelope.ts: `  499.178765` → f64, NaN when malformed. */
 function seconds(a: i32, e: i32): f64 {
   while (a < e && b(a) == 32) a++;
-  let dot = -1;
-  for (let i = a; i < e; i++) {
-    if (b(i) == 46) {
-      dot = i;
-      break;
-    }
-  }
-  if (dot < 0) {
+  let dot = findByte(a, e, 0x2e2e2e2e2e2e2e2e);
+  if (dot >= e) {
     const v = uintIn(a, e);
     secN = v;
     secK = v >= 0 && v < 1000000000000000 ? 0 : -1;
@@ -481,12 +520,12 @@ function seconds(a: i32, e: i32): f64 {
   if (ip < 0 || fp < 0) return NaN;
   const k = e - dot - 1;
   if (ip < 1000000000 && k <= 6) {
-    secN = ip * <i64>pow10(k) + fp;
+    secN = ip * <i64>unchecked(POW10F[k]) + fp;
     secK = k;
   } else {
     secK = -1;
   }
-  return <f64>ip + <f64>fp / pow10(k);
+  return <f64>ip + <f64>fp / (k <= 9 ? unchecked(POW10F[k]) : pow10(k));
 }
 /** The digits seconds() read, as N / 10^K (K -1: too many to print exactly here). */
 let secN: i64 = 0;
@@ -502,14 +541,14 @@ function setMono(m: f64, n: i64, k: i32): void {
 
 /** readUint of time.ts over [a, e): -1 when empty or not all digits (≤15 digits here, else -1). */
 function uintIn(a: i32, e: i32): i64 {
-  if (e <= a || e - a > 15) return -1;
-  let v: i64 = 0;
-  for (let i = a; i < e; i++) {
-    const c = b(i);
-    if (!isDigit(c)) return -1;
-    v = v * 10 + <i64>(c - 48);
-  }
-  return v;
+  const n = e - a;
+  if (n <= 0 || n > 15) return -1;
+  if (n <= 8) return <i64>numN(a, n, 8);
+  // the last eight digits, and the rest before them
+  const hi = numN(a, n - 8, 7);
+  const lo = numN(a + n - 8, 8, 8);
+  if ((hi | lo) < 0) return -1;
+  return <i64>hi * 100000000 + <i64>lo;
 }
 
 function pow10(n: i32): f64 {
@@ -520,35 +559,47 @@ function pow10(n: i32): f64 {
 
 /** Fraction digits at p (after '.'); sets R_FRACV/R_FRACN, returns the end. -1 when more than 9 digits. */
 function fraction(p: i32): i32 {
+  // the digit run's length as in num(), then its value as in numN()
+  const x = w64(p) ^ 0x3030303030303030;
+  let n = <i32>(ctz(((x + 0x7676767676767676) | x) & 0x8080808080808080) >> 3);
   let v = 0;
-  let q = p;
-  while (isDigit(b(q))) {
-    if (q - p == 9) return -1;
-    v = v * 10 + (b(q) - 48);
-    q++;
+  if (n > 0) v = numN(p, n, 8);
+  if (n == 8 && isDigit(b(p + 8))) {
+    if (isDigit(b(p + 9))) return -1;
+    v = v * 10 + b(p + 8) - 48;
+    n = 9;
   }
   set(R_FRACV, v);
-  set(R_FRACN, q - p);
-  return q;
+  set(R_FRACN, n);
+  return p + n;
 }
 
-function monthAt(p: i32): i32 {
-  const k = (b(p) << 16) | (b(p + 1) << 8) | b(p + 2);
-  switch (k) {
-    case 0x4a616e: return 0; // Jan
-    case 0x466562: return 1;
-    case 0x4d6172: return 2;
-    case 0x417072: return 3;
-    case 0x4d6179: return 4;
-    case 0x4a756e: return 5;
-    case 0x4a756c: return 6;
-    case 0x417567: return 7;
-    case 0x536570: return 8;
-    case 0x4f6374: return 9;
-    case 0x4e6f76: return 10;
-    case 0x446563: return 11;
-  }
-  return -1;
+// Month abbreviations by a perfect hash of their three bytes ((key * MONTH_MUL) >>> 28): slot → (month << 24) | key.
+const MONTH_MUL: u32 = 0x331716d9;
+const MONTH_SLOTS: StaticArray<u32> = [
+  0x0974634f, // Oct
+  0x0a766f4e, // Nov
+  0x056e754a, // Jun
+  0x03727041, // Apr
+  0x0272614d, // Mar
+  0x006e614a, // Jan
+  0x006e614a, // free (Jan's entry, which no other key reaches)
+  0x006e614a, // free (Jan's entry, which no other key reaches)
+  0x0b636544, // Dec
+  0x006e614a, // free (Jan's entry, which no other key reaches)
+  0x08706553, // Sep
+  0x07677541, // Aug
+  0x006e614a, // free (Jan's entry, which no other key reaches)
+  0x01626546, // Feb
+  0x0479614d, // May
+  0x066c754a, // Jul
+];
+
+/** The month (0-11) whose three-letter name is at p, or -1. */
+@inline function monthAt(p: i32): i32 {
+  const k = w32(p) & 0xffffff;
+  const e = unchecked(MONTH_SLOTS[(k * MONTH_MUL) >>> 28]);
+  return (e & 0xffffff) == k ? <i32>(e >> 24) : -1;
 }
 
 /** syslogTail(): ` host kernel: ` or ` kernel: ` at p. 1 ok, 0 not a kernel line (skip), -1 fallback. */
@@ -574,28 +625,28 @@ function syslogTail(p: i32): i32 {
   return 1;
 }
 
-/** `Apr 22 10:00:01[.123456] ` at p (month already checked). */
-function rfc3164(p: i32): i32 {
+/** `Apr 22 10:00:01[.123456] ` at p, its month (0-11) already read. */
+function rfc3164(p: i32, month: i32): i32 {
   let d0 = b(p + 4);
   const d1 = b(p + 5);
   if (d1 == 32) return -1; // unpadded single-digit day: JavaScript
   if (d0 == 32) d0 = 48;
   if (!isDigit(d0) || !isDigit(d1) || b(p + 6) != 32) return -1;
   const day = (d0 - 48) * 10 + (d1 - 48);
-  const t = p + 7;
-  if (b(t + 2) != 58 || b(t + 5) != 58) return -1;
-  if (!isDigit(b(t)) || !isDigit(b(t + 1)) || !isDigit(b(t + 3)) || !isDigit(b(t + 4)) || !isDigit(b(t + 6)) || !isDigit(b(t + 7))) return -1;
-  const h = (b(t) - 48) * 10 + b(t + 1) - 48;
-  const mi = (b(t + 3) - 48) * 10 + b(t + 4) - 48;
-  const sec = (b(t + 6) - 48) * 10 + b(t + 7) - 48;
+  // `hh:mm:ss` as one word: '0' off the digits and ':' off the colons leaves eight bytes of 0-9, the colons' 0
+  const t = w64(p + 7) ^ 0x30303a30303a3030;
+  if (((t + 0x7676767676767676) | t) & 0x8080808080808080 || t & 0x0000ff0000ff0000) return -1;
+  const h = <i32>(t & 0xff) * 10 + <i32>((t >> 8) & 0xff);
+  const mi = <i32>((t >> 24) & 0xff) * 10 + <i32>((t >> 32) & 0xff);
+  const sec = <i32>((t >> 48) & 0xff) * 10 + <i32>(t >> 56);
   if (day < 1 || day > 31 || h > 23 || mi > 59) return -1;
-  let end = t + 8;
+  let end = p + 15;
   if (b(end) == 46) {
     end = fraction(end + 1);
     if (end < 0) return -1;
   }
   set(R_TKIND, 1);
-  set(R_MO, monthAt(p));
+  set(R_MO, month);
   set(R_D, day);
   set(R_H, h);
   set(R_MI, mi);
@@ -604,22 +655,31 @@ function rfc3164(p: i32): i32 {
   return syslogTail(end);
 }
 
+/** Byte i of a word. */
+@inline function byteOf(x: u64, i: i32): i32 {
+  return <i32>((x >> (<u64>i << 3)) & 0xff);
+}
+
 /** parseIso() of time.ts at p: returns the end, or -1 (not a stamp / JavaScript). */
 function iso(p: i32): i32 {
-  if (b(p + 4) != 45 || b(p + 7) != 45 || b(p + 13) != 58 || b(p + 16) != 58) return -1;
   const sep = b(p + 10);
   if (sep != 84 && sep != 32 && sep != 116) return -1;
-  for (let i = 0; i < 19; i++) {
-    if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16) continue;
-    if (!isDigit(b(p + i))) return -1;
-  }
-  const y = (b(p) - 48) * 1000 + (b(p + 1) - 48) * 100 + (b(p + 2) - 48) * 10 + b(p + 3) - 48;
-  const mo = (b(p + 5) - 48) * 10 + b(p + 6) - 48;
-  const d = (b(p + 8) - 48) * 10 + b(p + 9) - 48;
-  const h = (b(p + 11) - 48) * 10 + b(p + 12) - 48;
-  const mi = (b(p + 14) - 48) * 10 + b(p + 15) - 48;
-  const sec = (b(p + 17) - 48) * 10 + b(p + 18) - 48;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+  // `YYYY-MM-DDThh:mm:ss` as three words, as in rfc3164(): '0' off the digits, the separators off their places
+  // (the date/time one, checked above, masked out), then every byte 0-9 and the separators' 0
+  const d = w64(p) ^ 0x2d30302d30303030; // `YYYY-MM-`
+  const t = w64(p + 8) ^ 0x30303a3030303030; // `DDThh:mm` ('T' as a digit)
+  const u = (w32(p + 16) & 0xffffff) ^ 0x30303a; // `:ss`
+  const bad = (((d + 0x7676767676767676) | d) & 0x8080808080808080) | (d & 0xff0000ff00000000);
+  const badT = (((t + 0x7676767676767676) | t) & 0x8080808080808080 & ~(<u64>0x80 << 16)) | (t & 0x0000ff0000000000);
+  const badU = (((u + 0x767676) | u) & 0x808080) | (u & 0xff);
+  if (bad | badT | badU) return -1;
+  const y = byteOf(d, 0) * 1000 + byteOf(d, 1) * 100 + byteOf(d, 2) * 10 + byteOf(d, 3);
+  const mo = byteOf(d, 5) * 10 + byteOf(d, 6);
+  const dd = byteOf(t, 0) * 10 + byteOf(t, 1);
+  const h = byteOf(t, 3) * 10 + byteOf(t, 4);
+  const mi = byteOf(t, 6) * 10 + byteOf(t, 7);
+  const sec = <i32>((u >> 8) & 0xff) * 10 + <i32>(u >> 16);
+  if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || sec > 60) return -1;
   let i = p + 19;
   const c = b(i);
   if (c == 46 || c == 44) {
@@ -651,7 +711,7 @@ function iso(p: i32): i32 {
   set(R_TKIND, 2);
   set(R_Y, y);
   set(R_MO, mo - 1);
-  set(R_D, d);
+  set(R_D, dd);
   set(R_H, h);
   set(R_MI, mi);
   set(R_S, sec);
@@ -725,8 +785,7 @@ function rfc5424(p: i32): i32 {
     if (q < 0) return -1;
   }
   if (b(q) != 32) return -1;
-  let hostEnd = q + 1;
-  while (hostEnd < lend && b(hostEnd) != 32) hostEnd++;
+  const hostEnd = space(q + 1);
   if (hostEnd >= lend) return -1;
   if (hostEnd == q + 2 && b(q + 1) == 45) {
     set(R_HOST, -1);
@@ -737,11 +796,9 @@ function rfc5424(p: i32): i32 {
   }
   // app must be exactly `kernel`
   if (!at(hostEnd + 1, L_KERNEL_SP, 7)) return -1;
-  let procEnd = hostEnd + 8;
-  while (procEnd < lend && b(procEnd) != 32) procEnd++;
+  const procEnd = space(hostEnd + 8);
   if (procEnd >= lend) return -1;
-  let msgidEnd = procEnd + 1;
-  while (msgidEnd < lend && b(msgidEnd) != 32) msgidEnd++;
+  const msgidEnd = space(procEnd + 1);
   if (msgidEnd >= lend) return -1;
   let i = msgidEnd + 1;
   if (b(i) != 45) return -1;
@@ -756,20 +813,17 @@ function rfc5424(p: i32): i32 {
 /** talosHostEnd() + talos() of envelope.ts. */
 function talos(): i32 {
   const s0 = lineStart;
-  let colon = -1;
-  const lim = s0 + 64;
-  for (let i = s0; i < lend && i <= lim + 1; i++) {
-    const c = b(i);
-    if (c == 58 && b(i + 1) == 32) {
-      colon = i;
-      break;
-    }
-  }
-  if (colon <= s0 || colon - s0 > 64) return -2; // not talos: bare
-  for (let i = s0; i < colon; i++) {
-    const c = b(i);
-    if (c == 32 || c == 61) return -2;
-  }
+  // the first `: ` within 64 bytes of the start (bit i of the colons with bit i + 1 of the spaces; byte 64 by hand)
+  const sm = byteBits(s0, 32);
+  const pair = byteBits(s0, 58) & (sm >> 1);
+  let colon: i32;
+  if (pair != 0) colon = s0 + <i32>ctz(pair);
+  else if (b(s0 + 63) == 58 && b(s0 + 64) == 32) colon = s0 + 63;
+  else if (b(s0 + 64) == 58 && b(s0 + 65) == 32) colon = s0 + 64;
+  else return -2; // not talos: bare
+  if (colon == s0 || colon >= lend) return -2;
+  // no space or '=' before it
+  if ((sm | byteBits(s0, 61)) & mask64(colon - s0)) return -2;
   let j = colon + 2;
   while (b(j) == 32) j++;
   if (!(b(j) >= 97 && b(j) <= 122)) return -2;
@@ -832,7 +886,10 @@ function envelope(): i32 {
     const p = gt + 1;
     if (b(p) == 49 && b(p + 1) == 32) return rfc5424(p + 2);
     // a syslog header after the priority, as a relay or `logger` writes it (`<4>Apr 22 10:00:01 host kernel: `)
-    if (b(p + 3) == 32 && monthAt(p) >= 0) return rfc3164(p);
+    if (b(p + 3) == 32) {
+      const mo = monthAt(p);
+      if (mo >= 0) return rfc3164(p, mo);
+    }
     if (isDigit(b(p)) && b(p + 4) == 45) {
       const e = iso(p);
       if (e < 0) return -1;
@@ -862,7 +919,8 @@ function envelope(): i32 {
   }
   const c1 = b(s + 1);
   if (c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122 && b(s + 3) == 32) {
-    if (monthAt(s) >= 0) return rfc3164(s);
+    const mo = monthAt(s);
+    if (mo >= 0) return rfc3164(s, mo);
     if (isDigit(b(s + 4)) && b(s + 8) == 45) return -1; // journalctl short-full (`Mon 2024-04-22 …`): JavaScript
   }
   if (c0 == 123) return journalJson();
@@ -897,21 +955,21 @@ function find(from: i32, lit: u64, n: i32): i32 {
   return -1;
 }
 
-/** Do the n bytes at a spell `key`? */
-function keyIs(a: i32, n: i32, key: string): bool {
-  if (n != key.length) return false;
-  for (let i = 0; i < n; i++) if (b(a + i) != key.charCodeAt(i)) return false;
-  return true;
-}
-
 /** All digits in [a, e) → value; -1 when empty or not all digits; -2 when 2^53 or more (JavaScript's). */
 function digitsIn(a: i32, e: i32): i64 {
-  if (e <= a) return -1;
+  const n = e - a;
+  if (n <= 0) return -1;
+  if (n <= 16) {
+    // eight digits at a time (uintIn())
+    if (n <= 8) return <i64>numN(a, n, 8);
+    const hi = numN(a, n - 8, 8);
+    const lo = numN(a + n - 8, 8, 8);
+    if ((hi | lo) < 0) return -1;
+    const v = <i64>hi * 100000000 + <i64>lo;
+    return v > 0x1fffffffffffff ? -2 : v;
+  }
   for (let i = a; i < e; i++) if (!isDigit(b(i))) return -1;
-  if (e - a > 16) return -2;
-  let v: i64 = 0;
-  for (let i = a; i < e; i++) v = v * 10 + <i64>(b(i) - 48);
-  return v > 0x1fffffffffffff ? -2 : v;
+  return -2;
 }
 
 /**
@@ -963,23 +1021,24 @@ function journalJson(): i32 {
     if (q >= end || b(q) != 34) return -1;
     const ve = q;
     const c0 = b(ka);
-    if (c0 == 77 && keyIs(ka, kn, 'MESSAGE')) {
+    if (c0 == 77 && kn == 7 && at(ka, L_MESSAGE, 7)) {
       msgA = va;
       msgE = ve;
     } else if (c0 == 95) {
-      if (keyIs(ka, kn, '_TRANSPORT')) tKernel = ve - va == 6 && keyIs(va, 6, 'kernel');
-      else if (keyIs(ka, kn, '_HOSTNAME')) {
+      const k0 = w64(ka);
+      if (kn == 10 && k0 == L__TRANSPO && load<u16>(<usize>(ka + 8)) == 0x5452) tKernel = ve - va == 6 && at(va, L_KERNEL_W, 6);
+      else if (kn == 9 && k0 == L__HOSTNAM && b(ka + 8) == 69) {
         hostA = va;
         hostE = ve;
-      } else if (keyIs(ka, kn, '__REALTIME_TIMESTAMP')) {
+      } else if (kn == 20 && k0 == L_REALTIME && w64(ka + 8) == L_ME_TIMES && w32(ka + 16) == L_TAMP) {
         rtA = va;
         rtE = ve;
-      } else if (keyIs(ka, kn, '_SOURCE_MONOTONIC_TIMESTAMP')) {
+      } else if (kn == 27 && k0 == L__SOURCE_ && w64(ka + 8) == L_MONOTONI && w64(ka + 16) == L_C_TIMEST && w32(ka + 23) == L_TAMP) {
         monoA = va;
         monoE = ve;
       }
-    } else if (c0 == 83 && keyIs(ka, kn, 'SYSLOG_IDENTIFIER')) {
-      identKernel = ve - va == 6 && keyIs(va, 6, 'kernel');
+    } else if (c0 == 83 && kn == 17 && w64(ka) == L_SYSLOG_I && w64(ka + 8) == L_DENTIFIE && b(ka + 16) == 82) {
+      identKernel = ve - va == 6 && at(va, L_KERNEL_W, 6);
     }
     p = ve + 1;
     const c = b(p);
@@ -1022,17 +1081,35 @@ function journalJson(): i32 {
 // ---------------------------------------------------------------------------------------------------------------
 // The LOG body.
 
-let pkt: i32 = 0;
-@inline function setP(slot: i32, v: i32): void {
-  store<i32>(<usize>(rec + (pkt + slot) * 4), v);
+// The packet parsers write the slots of the packet at `o` (a byte address: rec + P_OUTER * 4 or rec + P_INNER * 4),
+// which they take as a parameter: a wasm global would be loaded again for every store.
+@inline function setAt(o: i32, slot: i32, v: i32): void {
+  store<i32>(<usize>(o + slot * 4), v);
 }
-@inline function setPU(slot: i32, v: u32): void {
-  store<u32>(<usize>(rec + (pkt + slot) * 4), v);
+@inline function setAtU(o: i32, slot: i32, v: u32): void {
+  store<u32>(<usize>(o + slot * 4), v);
 }
 
 /** `SRC=… DST=… ` IPv4 or full-form IPv6 at p → vend(family, end), or 0. */
-@inline function addresses(p: i32): i64 {
+@inline function addresses(p: i32, o: i32): i64 {
   if (!at(p, L_SRC, 4)) return 0;
+  if (b(p + 8) != 58) {
+    // IPv4 addresses seen before: both ends from one bitmask of spaces, both looked up side by side
+    let m = spaceBits(p);
+    const e1 = p + <i32>ctz(m);
+    m &= m - 1;
+    const e2 = p + <i32>ctz(m);
+    if (at(e1, L_SP_DST, 5)) {
+      const src = v4Seen(p + 4, e1 - p - 4);
+      const dst = v4Seen(e1 + 5, e2 - e1 - 5);
+      if ((src | dst) >= 0) {
+        setAt(o, P_SRC, src);
+        setAt(o, P_DST, dst);
+        setAt(o, P_FAMILY, 4);
+        return vend(4, e2);
+      }
+    }
+  }
   let r = addr(p + 4, F_SRC);
   if (r == 0) return 0;
   const fam = valOf(r);
@@ -1041,9 +1118,9 @@ let pkt: i32 = 0;
   if (!at(p, L_SP_DST, 5)) return 0;
   r = addr(p + 5, F_DST);
   if (r == 0 || valOf(r) != fam) return 0;
-  setP(P_SRC, src);
-  setP(P_DST, lastAddr);
-  setP(P_FAMILY, fam);
+  setAt(o, P_SRC, src);
+  setAt(o, P_DST, lastAddr);
+  setAt(o, P_FAMILY, fam);
   return r;
 }
 let lastAddr: i32 = 0;
@@ -1128,6 +1205,16 @@ let lastAddr: i32 = 0;
   return vend(4, p);
 }
 
+/** The id of the IPv4 address text of n bytes at a when the text table has it (addr() put it there), else -1. */
+@inline function v4Seen(a: i32, n: i32): i32 {
+  if (<u32>(n - 7) > 8) return -1;
+  const k0 = v4fKey0(a, n);
+  const k1 = v4fKey1(a, n);
+  const fslot = v4fSlot(k0, k1);
+  if (load<u64>(<usize>fslot) == k0 && load<u64>(<usize>(fslot + 8)) == k1) return load<i32>(<usize>v4fIdAt(fslot));
+  return -1;
+}
+
 // The IPv4 text table (V4F): the address's n (7-15) bytes as two words, the length in the second's top byte (the
 // text fills at most 7 of its bytes), direct-mapped by a hash of both; a slot's id sits in a parallel array.
 @inline function v4fKey0(a: i32, n: i32): u64 {
@@ -1144,23 +1231,31 @@ let lastAddr: i32 = 0;
 }
 
 /** IP header fields after the addresses, up to and including `PROTO=`, at p; family 4 or 6. The end, or -1. */
-@inline function ipHeader(p: i32, fam: i32): i32 {
+@inline function ipHeader(p: i32, o: i32, fam: i32): i32 {
   if (!at(p, L_SP_LEN, 5)) return -1;
   let r = num(p + 5, 5);
   if (r < 0) return -1;
-  setP(P_LEN, valOf(r));
+  setAt(o, P_LEN, valOf(r));
   p = endOf(r);
   if (fam == 4) {
-    if (!at(p, L_SP_TOS_0X, 7)) return -1;
-    const tos = hex2(p + 7, true);
-    if (tos < 0) return -1;
-    p += 9;
-    if (!at(p, L_SP_PREC_0X, 8)) return -1;
-    const prec = hex2(p + 8, true);
-    if (prec < 0) return -1;
-    p += 10;
-    if (!at(p, L_SP_TTL, 5)) return -1;
-    r = num(p + 5, 3);
+    let tos = 0;
+    let prec = 0;
+    if (w64(p) == L_TOS00_0 && w64(p + 8) == L_TOS00_1 && w64(p + 16) == L_TOS00_2) {
+      // ` TOS=0x00 PREC=0x00 TTL=`, nearly every line: three compares
+      p += 24;
+    } else {
+      if (!at(p, L_SP_TOS_0X, 7)) return -1;
+      tos = hex2(p + 7, true);
+      if (tos < 0) return -1;
+      p += 9;
+      if (!at(p, L_SP_PREC_0X, 8)) return -1;
+      prec = hex2(p + 8, true);
+      if (prec < 0) return -1;
+      p += 10;
+      if (!at(p, L_SP_TTL, 5)) return -1;
+      p += 5;
+    }
+    r = num(p, 3);
     if (r < 0) return -1;
     const ttl = valOf(r);
     p = endOf(r);
@@ -1171,24 +1266,24 @@ let lastAddr: i32 = 0;
     p = endOf(r);
     if (b(p) != 32) return -1;
     p++;
+    // CE, DF, MF, each with its space, in that order. DF comes and goes from line to line: no branch for it.
     let fl = 0;
-    if (b(p) == 67 && b(p + 1) == 69 && b(p + 2) == 32) {
-      fl |= 1;
+    if ((w32(p) & 0xffffff) == L_CE_SP) {
+      fl = 1;
       p += 3;
     }
-    if (b(p) == 68 && b(p + 1) == 70 && b(p + 2) == 32) {
-      fl |= 2;
-      p += 3;
-    }
-    if (b(p) == 77 && b(p + 1) == 70 && b(p + 2) == 32) {
+    const df = <i32>((w32(p) & 0xffffff) == L_DF_SP);
+    fl |= df << 1;
+    p += df * 3;
+    if ((w32(p) & 0xffffff) == L_MF_SP) {
       fl |= 4;
       p += 3;
     }
-    setP(P_TOS, tos);
-    setP(P_PREC, prec);
-    setP(P_TTL, ttl);
-    setP(P_ID, id);
-    setP(P_IPFLAGS, fl);
+    setAt(o, P_TOS, tos);
+    setAt(o, P_PREC, prec);
+    setAt(o, P_TTL, ttl);
+    setAt(o, P_ID, id);
+    setAt(o, P_IPFLAGS, fl);
   } else {
     if (!at(p, L_SP_TC, 4)) return -1;
     r = num(p + 4, 3);
@@ -1207,68 +1302,80 @@ let lastAddr: i32 = 0;
     p = endOf(r);
     if (b(p) != 32) return -1;
     p++;
-    setP(P_TC, tc);
-    setP(P_HOP, hop);
-    setP(P_FLOWLBL, fl);
+    setAt(o, P_TC, tc);
+    setAt(o, P_HOP, hop);
+    setAt(o, P_FLOWLBL, fl);
   }
   if (!at(p, L_PROTO, 6)) return -1;
   return p + 6;
 }
 
+// TCP's three-letter flag words with their space, as 32-bit loads, by a perfect hash ((word * FLAG_MUL) >>> 28):
+// slot → (bit << 32) | word, 0 for a free slot. Bits as P_TCPFLAGS numbers them (AE, bit 0, has two letters).
+const FLAG_MUL: u32 = 0x2265b1f5;
+const FLAG_SLOTS: StaticArray<u64> = [
+  (<u64>6 << 32) | L_RST_SP,
+  (<u64>4 << 32) | L_ACK_SP,
+  0,
+  (<u64>1 << 32) | L_CWR_SP,
+  (<u64>8 << 32) | L_FIN_SP,
+  (<u64>7 << 32) | L_SYN_SP,
+  (<u64>5 << 32) | L_PSH_SP,
+  (<u64>2 << 32) | L_ECE_SP,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  (<u64>3 << 32) | L_URG_SP,
+];
+
 /** Flag words at p (after `RES=0x.. `), strictly in kernel order → vend(bits, end); -1 when out of order. */
 @inline function tcpFlags(p: i32): i64 {
   let bits = 0;
-  let last = -1;
+  if ((w32(p) & 0xffffff) == L_AE_SP) {
+    bits = 1;
+    p += 3;
+  }
   for (;;) {
-    // a three-letter word and its space, as one 32-bit load (`URGP=` starts like URG but has no space there)
+    // a word and its space as one 32-bit load (`URGP=` starts like URG but has no space there)
     const w = w32(p);
-    let f = -1;
-    let n = 3;
-    switch (w) {
-      case L_ACK_SP: f = 4; break;
-      case L_PSH_SP: f = 5; break;
-      case L_SYN_SP: f = 7; break;
-      case L_FIN_SP: f = 8; break;
-      case L_RST_SP: f = 6; break;
-      case L_URG_SP: f = 3; break;
-      case L_ECE_SP: f = 2; break;
-      case L_CWR_SP: f = 1; break;
-      default:
-        if ((w & 0xffffff) == L_AE_SP) {
-          f = 0;
-          n = 2;
-        }
-    }
-    if (f < 0) break;
-    if (f <= last) return -1;
+    const e = unchecked(FLAG_SLOTS[(w * FLAG_MUL) >>> 28]);
+    if (<u32>e != w) break;
+    const f = <i32>(e >> 32);
+    // a word after a later one (bits holds only earlier ones when in order)
+    if (bits >> f != 0) return -1;
     bits |= 1 << f;
-    last = f;
-    p += n + 1;
+    p += 4;
   }
   return vend(<i64>bits, p);
 }
 
 /** `a DPT=b` at p (the digits after `SPT=`), TCP's and UDP's alike: both ports into the packet slots → the end, or -1. */
-@inline function ports(p: i32): i32 {
+@inline function ports(p: i32, o: i32): i32 {
   let r = num(p, 5);
   if (r < 0) return -1;
-  setP(P_SPT, valOf(r));
+  setAt(o, P_SPT, valOf(r));
   p = endOf(r);
   if (!at(p, L_SP_DPT, 5)) return -1;
   r = num(p + 5, 5);
   if (r < 0) return -1;
-  setP(P_DPT, valOf(r));
+  setAt(o, P_DPT, valOf(r));
   return endOf(r);
 }
 
 /** The transport header after `PROTO=`, at p; inner: inside `[…]` of an ICMP error. The end, or -1. */
-function transport(p: i32, inner: bool, fam: i32): i32 {
+function transport(p: i32, o: i32, inner: bool, fam: i32): i32 {
   const c = b(p);
   if (c == 84 && at(p, L_TCP_SPT, 8)) {
-    p = ports(p + 8);
+    const q = tcpFast(p + 3, o);
+    if (q >= 0) return q;
+    p = ports(p + 8, o);
     if (p < 0) return -1;
-    setP(P_PROTO, 1);
-    setP(P_HASSEQ, 0);
+    setAt(o, P_PROTO, 1);
+    setAt(o, P_HASSEQ, 0);
     if (at(p, L_SP_SEQ, 5)) {
       const seq = numU32(p + 5);
       if (seq < 0) return -1;
@@ -1277,18 +1384,22 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
       const ack = numU32(p + 5);
       if (ack < 0) return -1;
       p = numEnd;
-      setPU(P_SEQ, <u32>seq);
-      setPU(P_ACK, <u32>ack);
-      setP(P_HASSEQ, 1);
+      setAtU(o, P_SEQ, <u32>seq);
+      setAtU(o, P_ACK, <u32>ack);
+      setAt(o, P_HASSEQ, 1);
     }
     if (!at(p, L_SP_WINDOW, 8)) return -1;
     let r = num(p + 8, 5);
     if (r < 0) return -1;
     const win = valOf(r);
     p = endOf(r);
-    if (!at(p, L_SP_RES_0X, 7)) return -1;
-    const res = hex2(p + 7, false);
-    if (res < 0 || b(p + 9) != 32) return -1;
+    let res = 0;
+    // `RES=0x00 `, nearly always
+    if (w64(p) != L_SP_RES_0X0 || load<u16>(<usize>(p + 8)) != 0x2030) {
+      if (!at(p, L_SP_RES_0X, 7)) return -1;
+      res = hex2(p + 7, false);
+      if (res < 0 || b(p + 9) != 32) return -1;
+    }
     r = tcpFlags(p + 10);
     if (r < 0) return -1;
     const fl = valOf(r);
@@ -1296,19 +1407,25 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
     if (!at(p, L_URGP, 5)) return -1;
     r = num(p + 5, 5);
     if (r < 0) return -1;
-    setP(P_WINDOW, win);
-    setP(P_RES, res);
-    setP(P_TCPFLAGS, fl);
-    setP(P_URGP, valOf(r));
+    setAt(o, P_WINDOW, win);
+    setAt(o, P_RES, res);
+    setAt(o, P_TCPFLAGS, fl);
+    setAt(o, P_URGP, valOf(r));
     return endOf(r);
   }
   if (c == 85 && at(p, L_UDP_SPT, 8)) {
-    p = ports(p + 8);
+    const u = portsFast(p + 3, o, L_SP_LEN, 5);
+    if (u >= 0) {
+      setAt(o, P_PROTO, 2);
+      setAt(o, P_UDPLEN, valOf(u));
+      return endOf(u);
+    }
+    p = ports(p + 8, o);
     if (p < 0 || !at(p, L_SP_LEN, 5)) return -1;
     const r = num(p + 5, 5);
     if (r < 0) return -1;
-    setP(P_PROTO, 2);
-    setP(P_UDPLEN, valOf(r));
+    setAt(o, P_PROTO, 2);
+    setAt(o, P_UDPLEN, valOf(r));
     return endOf(r);
   }
   if (c == 73) {
@@ -1331,10 +1448,10 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
     if (r < 0) return -1;
     const code = valOf(r);
     p = endOf(r);
-    setP(P_PROTO, v6 ? 4 : 3);
-    setP(P_ITYPE, type);
-    setP(P_ICODE, code);
-    setP(P_HASIDSEQ, 0);
+    setAt(o, P_PROTO, v6 ? 4 : 3);
+    setAt(o, P_ITYPE, type);
+    setAt(o, P_ICODE, code);
+    setAt(o, P_HASIDSEQ, 0);
     // an error carries its quoted packet, not ID= SEQ=: a line that says otherwise goes to JavaScript
     const error = v6 ? type >= 1 && type <= 4 : type == 3 || type == 4 || type == 5 || type == 11;
     if (at(p, L_SP_ID, 4)) {
@@ -1346,18 +1463,16 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
       if (!at(p, L_SP_SEQ, 5)) return -1;
       r = num(p + 5, 5);
       if (r < 0) return -1;
-      setP(P_IID, id);
-      setP(P_ISEQ, valOf(r));
-      setP(P_HASIDSEQ, 1);
+      setAt(o, P_IID, id);
+      setAt(o, P_ISEQ, valOf(r));
+      setAt(o, P_HASIDSEQ, 1);
       return endOf(r);
     }
     if (!inner && b(p) == 32 && b(p + 1) == 91) {
       // `[SRC=… ]`: the quoted packet, one level.
-      const outer = pkt;
-      pkt = P_INNER;
-      const q = packet(p + 2, true);
-      const innerFam = load<i32>(<usize>(rec + (P_INNER + P_FAMILY) * 4));
-      pkt = outer;
+      const io = rec + P_INNER * 4;
+      const q = packet(p + 2, io, true);
+      const innerFam = load<i32>(<usize>(io + P_FAMILY * 4));
       if (q < 0 || innerFam != fam) return -1;
       if (b(q) != 32 || b(q + 1) != 93) return -1;
       set(R_INNER, 1);
@@ -1371,14 +1486,148 @@ function transport(p: i32, inner: bool, fam: i32): i32 {
   return -1;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Fast paths for the usual IPv4 header and TCP/UDP header. A field found by its digits (num()) can only be looked
+// for once the field before it has ended: every field waits for the one before. These take the spaces of the next
+// 64 bytes as one bitmask instead, so each field's end is the next bit (m &= m - 1; ctz), known before the field
+// before it is read, and the fields are read side by side. Anything else — another layout, a field out of range,
+// a line ending early (the bitmask also sees the bytes after the line: such a field then holds a byte that is not
+// a digit, or runs on past the window) — returns -1 and the general code above reads the header instead.
+
+/** Bit i: a space at p + i, for the 64 bytes at p (the input area has slack after every line). */
+@inline function spaceBits(p: i32): u64 {
+  return byteBits(p, 32);
+}
+
+/** Bit i: byte c at p + i, for the 64 bytes at p. */
+@inline function byteBits(p: i32, c: i32): u64 {
+  const v = i8x16.splat(<i8>c);
+  const m0 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p), v));
+  const m1 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 16), v));
+  const m2 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 32), v));
+  const m3 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 48), v));
+  return m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
+}
+
+/** The n bytes at a, all decimal digits, 1 ≤ n ≤ max ≤ 8 → their value; -1 otherwise. As num(), the end known. */
+@inline function numN(a: i32, n: i32, max: i32): i32 {
+  if (<u32>(n - 1) >= <u32>max) return -1;
+  // the digits at the top of the word: the bytes after them shift out, zeros (leading zeros) shift in
+  let v = (w64(a) ^ 0x3030303030303030) << (<u64>(8 - n) << 3);
+  if (((v + 0x7676767676767676) | v) & 0x8080808080808080) return -1;
+  v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ff;
+  v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffff;
+  v = (v * 10000 + (v >> 32)) & 0xffffffff;
+  return <i32>v;
+}
+
+/** numN() for at most 4 digits, in one 32-bit word. */
+@inline function numN4(a: i32, n: i32, max: i32): i32 {
+  if (<u32>(n - 1) >= <u32>max) return -1;
+  let v = (w32(a) ^ 0x30303030) << (<u32>(4 - n) << 3);
+  if (((v + 0x76767676) | v) & 0x80808080) return -1;
+  v = (v * 10 + (v >> 8)) & 0x00ff00ff;
+  v = (v * 100 + (v >> 16)) & 0xffff;
+  return <i32>v;
+}
+
+/** ipHeader() for IPv4 with ` TOS=0x00 PREC=0x00 `: p at the space before `LEN=`. */
+@inline function ip4Fast(p: i32, o: i32): i32 {
+  if (!at(p, L_SP_LEN, 5)) return -1;
+  let m = spaceBits(p);
+  m &= m - 1;
+  const e1 = p + <i32>ctz(m); // after LEN's digits
+  if (w64(e1) != L_TOS00_0 || w64(e1 + 8) != L_TOS00_1 || w64(e1 + 16) != L_TOS00_2) return -1;
+  m &= m - 1; // TOS's
+  m &= m - 1; // PREC's
+  m &= m - 1; // TTL's
+  const e2 = p + <i32>ctz(m);
+  m &= m - 1;
+  const e3 = p + <i32>ctz(m);
+  if (!at(e2, L_SP_ID, 4)) return -1;
+  const len = numN(p + 5, e1 - p - 5, 5);
+  const ttl = numN4(e1 + 24, e2 - e1 - 24, 3);
+  const id = numN(e2 + 4, e3 - e2 - 4, 5);
+  if ((len | ttl | id) < 0) return -1;
+  // CE, DF, MF, each with its space, in that order. DF comes and goes from line to line: no branch for it.
+  let q = e3 + 1;
+  let fl = 0;
+  if ((w32(q) & 0xffffff) == L_CE_SP) {
+    fl = 1;
+    q += 3;
+  }
+  const df = <i32>((w32(q) & 0xffffff) == L_DF_SP);
+  fl |= df << 1;
+  q += df * 3;
+  if ((w32(q) & 0xffffff) == L_MF_SP) {
+    fl |= 4;
+    q += 3;
+  }
+  if (!at(q, L_PROTO, 6)) return -1;
+  setAt(o, P_LEN, len);
+  setAt(o, P_TOS, 0);
+  setAt(o, P_PREC, 0);
+  setAt(o, P_TTL, ttl);
+  setAt(o, P_ID, id);
+  setAt(o, P_IPFLAGS, fl);
+  return q + 6;
+}
+
+/**
+ * `SPT=a DPT=b` and the field after (`LEN=` of UDP, `WINDOW=` of TCP, key of `klen` bytes with its space) as
+ * transport() reads them: p at the space before `SPT=`. Ports into the packet slots → vend(third value, its end), or
+ * -1 (`key`: the key with its space, packed).
+ */
+@inline function portsFast(p: i32, o: i32, key: u64, klen: i32): i64 {
+  let m = spaceBits(p);
+  m &= m - 1;
+  const e1 = p + <i32>ctz(m);
+  m &= m - 1;
+  const e2 = p + <i32>ctz(m);
+  m &= m - 1;
+  const e3 = p + <i32>ctz(m);
+  if (!at(p, L_SP_SPT, 5) || !at(e1, L_SP_DPT, 5) || !at(e2, key, klen)) return -1;
+  const spt = numN(p + 5, e1 - p - 5, 5);
+  const dpt = numN(e1 + 5, e2 - e1 - 5, 5);
+  const v = numN(e2 + klen, e3 - e2 - klen, 5);
+  if ((spt | dpt | v) < 0) return -1;
+  setAt(o, P_SPT, spt);
+  setAt(o, P_DPT, dpt);
+  return vend(v, e3);
+}
+
+/** The TCP header after `TCP` (p at the space before `SPT=`) without SEQ=/ACK= and with `RES=0x00`; -1 otherwise. */
+@inline function tcpFast(p: i32, o: i32): i32 {
+  const r = portsFast(p, o, L_SP_WINDOW, 8);
+  if (r < 0) return -1;
+  p = endOf(r);
+  if (w64(p) != L_SP_RES_0X0 || load<u16>(<usize>(p + 8)) != 0x2030) return -1;
+  const f = tcpFlags(p + 10);
+  if (f < 0) return -1;
+  p = endOf(f);
+  if (!at(p, L_URGP, 5)) return -1;
+  const u = num(p + 5, 5);
+  if (u < 0) return -1;
+  setAt(o, P_PROTO, 1);
+  setAt(o, P_HASSEQ, 0);
+  setAt(o, P_WINDOW, valOf(r));
+  setAt(o, P_RES, 0);
+  setAt(o, P_TCPFLAGS, valOf(f));
+  setAt(o, P_URGP, valOf(u));
+  return endOf(u);
+}
+
 /** Addresses, IP header and transport header at p into the current packet slots. The end, or -1. */
-function packet(p: i32, inner: bool): i32 {
-  const r = addresses(p);
+function packet(p: i32, o: i32, inner: bool): i32 {
+  const r = addresses(p, o);
   if (r == 0) return -1;
   const fam = valOf(r);
-  const q = ipHeader(endOf(r), fam);
-  if (q < 0) return -1;
-  return transport(q, inner, fam);
+  let q = fam == 4 ? ip4Fast(endOf(r), o) : -1;
+  if (q < 0) {
+    q = ipHeader(endOf(r), o, fam);
+    if (q < 0) return -1;
+  }
+  return transport(q, o, inner, fam);
 }
 
 /** The body from pos (message start): prefix, IN= OUT= [MAC=] packet [UID= GID=] [MARK=] and the line's end. */
@@ -1388,6 +1637,7 @@ function body(): i32 {
   // look at each '=' (eight bytes at a time) rather than at each byte.
   const end = lend;
   let bodyAt = -1;
+  let inEnd = -1;
   let q = msg + 2;
   while (q < end) {
     q = findByte(q, end, 0x3d3d3d3d3d3d3d3d);
@@ -1397,6 +1647,7 @@ function body(): i32 {
       if (sp >= end) break;
       if (w32(sp + 1) == L_OUT_EQ) {
         bodyAt = q - 2;
+        inEnd = sp;
         break;
       }
       // every other `IN=` before that space has the same next space: go on after it (a run of `IN=` stays linear)
@@ -1417,31 +1668,39 @@ function body(): i32 {
   const pid = internF(F_PREFIX, msg, bodyAt);
   if (pid < 0) return -1;
   set(R_PREFIX, pid);
-  pos = bodyAt + 3;
-  const inId = word(F_IN);
+  // IN's value ends where the search found ` OUT=`; OUT's and MAC's at the next spaces, both from one bitmask of
+  // the 64 bytes there (space() past it)
+  let m = spaceBits(inEnd) & ~(<u64>1);
+  const outEnd = m != 0 ? inEnd + <i32>ctz(m) : space(inEnd + 64);
+  m &= m - 1;
+  const nextEnd = m != 0 ? inEnd + <i32>ctz(m) : space(max(outEnd + 1, inEnd + 64));
+  const inId = internF(F_IN, bodyAt + 3, inEnd);
   if (inId < 0) return -1;
-  if (!at(pos, L_SP_OUT, 5)) return -1;
-  pos += 5;
-  const outId = word(F_OUT);
+  if (outEnd >= lend) return -1;
+  const outId = internF(F_OUT, inEnd + 5, outEnd);
   if (outId < 0) return -1;
-  pos++;
   set(R_IN, inId);
   set(R_OUT, outId);
+  pos = outEnd + 1;
   if (at(pos, L_MAC, 4)) {
-    pos += 4;
-    const mac = word(F_MAC, true);
+    if (nextEnd >= lend) return -1;
+    const mac = internT(F_MAC, pos + 4, nextEnd);
     if (mac < 0) return -1;
-    pos++;
+    pos = nextEnd + 1;
     set(R_MAC, mac);
   } else {
     set(R_MAC, -1);
   }
-  pkt = P_OUTER;
   set(R_INNER, 0);
-  let p = packet(pos, false);
+  let p = packet(pos, rec + P_OUTER * 4, false);
   if (p < 0) return -1;
   set(R_HASUID, 0);
   set(R_HASMARK, 0);
+  // the line's end (most often after one space): no UID=, no MARK=
+  if (p == lend || (p + 1 == lend && b(p) == 32)) {
+    pos = lend;
+    return 1;
+  }
   if (at(p, L_SP_UID, 5)) {
     const uid = numU32(p + 5);
     if (uid < 0) return -1;
@@ -1501,13 +1760,40 @@ function body(): i32 {
   return lend;
 }
 
-/** The next '\n' at or after p, sixteen bytes at a time (the input always ends with one). */
-@inline function newline(p: i32): i32 {
+// The line ends of the 64-byte block at nlBase (bit i: a '\n' at nlBase + i) that newline() looked at last: a line
+// shorter than the rest of the block finds its end there, without another load.
+let nlBase: i32 = 0;
+let nlBits: u64 = 0;
+
+/** The '\n' bits of the 64 bytes at p. */
+@inline function newlineBits(p: i32): u64 {
   const v = i8x16.splat(10);
+  const m0 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p), v));
+  const m1 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 16), v));
+  const m2 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 32), v));
+  const m3 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 48), v));
+  return m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
+}
+
+/**
+ * The next '\n' at or after p (the input always ends with one), 64 bytes at a time: four compares, one branch. p is
+ * at or after the last block's start (scan() goes forwards, and starts each call with nlBase far behind).
+ */
+@inline function newline(p: i32): i32 {
+  const d = p - nlBase;
+  if (d < 64) {
+    const m = nlBits & (<u64>-1 << <u64>d);
+    if (m != 0) return nlBase + <i32>ctz(m);
+    p = nlBase + 64;
+  }
   for (;;) {
-    const m = i8x16.bitmask(i8x16.eq(v128.load(<usize>p), v));
-    if (m != 0) return p + <i32>ctz(m);
-    p += 16;
+    const m = newlineBits(p);
+    if (m != 0) {
+      nlBase = p;
+      nlBits = m;
+      return p + <i32>ctz(m);
+    }
+    p += 64;
   }
   return p;
 }
@@ -2161,6 +2447,8 @@ export function scan(from: i32, end: i32): i32 {
   newCount = 0;
   let n = 0;
   let p = IN_BASE + from;
+  nlBase = p - 64;
+  nlBits = 0;
   const stop = IN_BASE + end;
   while (p < stop && n < MAX_RECS) {
     const nl = newline(p);
