@@ -1,12 +1,13 @@
 /**
  * `fwdiag analyze [FILE…]`: parse, classify, print verdicts. Wiring only: flags → zod-validated options, inputs →
- * parser → classifier → writer. SIGINT/SIGTERM (and EOF) end the stream and print the summary.
+ * parser → classifier → writer. SIGINT/SIGTERM/SIGHUP (and EOF) end the stream and print the summary.
  */
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { LIVE_INPUT_FLAGS, checkPlatformRoles, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs, must, hostRolesOf } from './options.js';
-import { readResults, reportSourceErrors, signalController } from './read-loop.js';
+import { readResults, reportSourceErrors } from './read-loop.js';
+import { signalController } from './signals.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
@@ -193,7 +194,7 @@ const MAX_SHOWN_ISSUES = 5;
 const LIVE_READ_AHEAD_BYTES = 32 * 1024 * 1024;
 
 /**
- * Runs analyze with validated options. `signal` ends reading early (SIGINT/SIGTERM); the summary is still printed.
+ * Runs analyze with validated options. `signal` ends reading early (SIGINT/SIGTERM/SIGHUP); the summary is still printed.
  */
 export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: AbortSignal): Promise<number> {
   guardOutput(io.stdout);
@@ -312,9 +313,10 @@ export const analyzeCommand: Command = async (argv, io) => {
     await writeLines(io.stdout, ANALYZE_USAGE);
     return 0;
   }
-  const { controller, dispose } = signalController();
+  const { controller, exitCode, dispose } = signalController();
   try {
-    return await runAnalyze(opts, io, controller.signal);
+    // ended by a signal: its status (130 for Ctrl-C), once the summary is out
+    return exitCode(await runAnalyze(opts, io, controller.signal));
   } finally {
     dispose();
   }

@@ -8,6 +8,7 @@ import { isFwdiagError } from './errors.js';
 import { tuneHeap } from './heap.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput } from '../output/safe-stdout.js';
+import { exitBySignal, signalOfExitCode } from './signals.js';
 
 /** Longest error message printed (a message quotes input, which may be long). */
 const MAX_MESSAGE = 2000;
@@ -92,5 +93,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 /** The bin's entry point. */
 export async function main(argv: string[]): Promise<void> {
   tuneHeap(process.env, process.execArgv);
-  process.exitCode = await run(argv, defaultIO());
+  const code = await run(argv, defaultIO());
+  process.exitCode = code;
+  // a run a signal ended (its summary written) ends by that signal: its parent sees a death by it, `$?` 130 for Ctrl-C
+  const sig = signalOfExitCode(code);
+  if (sig !== undefined) exitBySignal(sig);
 }

@@ -5,7 +5,8 @@
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { LIVE_INPUT_FLAGS, prefixHelp, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, commandArgs } from './options.js';
-import { readResults, reportSourceErrors, signalController } from './read-loop.js';
+import { readResults, reportSourceErrors } from './read-loop.js';
+import { signalController } from './signals.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
 import type { NdjsonSink } from '../parse/parse-line.js';
@@ -79,7 +80,7 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
     stdin: io.stdin,
   });
   guardOutput(io.stdout);
-  const { controller, dispose } = signalController();
+  const { controller, exitCode, dispose } = signalController();
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   const out = new NdjsonBuffer();
   const multi = sources.length > 1;
@@ -123,7 +124,8 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
     dispose();
   }
   if (opts.stats) io.stderr.write(`${JSON.stringify({ stats: totals })}\n`);
-  return sourceErrors.failed() ? 1 : 0;
+  // ended by a signal: its status (130 for Ctrl-C)
+  return exitCode(sourceErrors.failed() ? 1 : 0);
 }
 
 export const parseCommand: Command = async (argv, io) => {

@@ -246,34 +246,3 @@ export async function* readResults(
     }
   }
 }
-
-/** How shells report a process a signal ended: 128 + the signal's number. */
-export const SIGNAL_EXIT_CODES: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 143 };
-
-/**
- * A signal handler: the first SIGINT/SIGTERM calls `stop` (inputs end, the summary still prints); a second one
- * exits at once with 130/143 — the summary may be blocked on a reader that does not read, and a second Ctrl-C must
- * still end the process.
- */
-export function twoStepSignal(stopped: () => boolean, stop: () => void): (sig: NodeJS.Signals) => void {
-  return (sig) => {
-    if (stopped()) process.exit(SIGNAL_EXIT_CODES[sig] ?? 130);
-    stop();
-  };
-}
-
-/** An AbortController that SIGINT/SIGTERM trip (so inputs end and summaries still print); `dispose` unhooks it. */
-export function signalController(): { controller: AbortController; dispose: () => void } {
-  const controller = new AbortController();
-  const onSignal = twoStepSignal(() => controller.signal.aborted, () => controller.abort());
-  // `on`, not `once`, until dispose: Ink's signal-exit re-raises a signal when it finds itself the last listener.
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    controller,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { loadRuleset } from './trace.js';
-import { readResults, reportSourceErrors, signalController } from './read-loop.js';
+import { readResults, reportSourceErrors } from './read-loop.js';
+import { signalController } from './signals.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
@@ -252,9 +253,10 @@ export const suggestCommand: Command = async (argv, io) => {
     await writeLines(io.stdout, SUGGEST_USAGE);
     return 0;
   }
-  const { controller, dispose } = signalController();
+  const { controller, exitCode, dispose } = signalController();
   try {
-    return await runSuggest(opts, io, controller.signal);
+    // ended by a signal: its status (130 for Ctrl-C), once the summary is out
+    return exitCode(await runSuggest(opts, io, controller.signal));
   } finally {
     dispose();
   }

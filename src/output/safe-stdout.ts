@@ -3,7 +3,8 @@
  *
  * Node reports a closed pipe as an asynchronous 'error' (EPIPE) on the stream; with no listener that is an
  * uncaught exception and a stack trace on stderr. Here EPIPE marks the stream closed: pending and later writes
- * resolve at once, and producers check `isOutputClosed()` to stop reading input.
+ * resolve at once, and producers check `isOutputClosed()` to stop reading input. A terminal that hung up (EIO) is
+ * the same: the live view's summary has nowhere to go, and that is no error.
  */
 
 import { fstatSync, writeSync } from 'node:fs';
@@ -20,10 +21,12 @@ interface State {
 
 const states = new WeakMap<Writable, State>();
 
-function isEpipe(e: unknown): boolean {
+/** The reader went away: EPIPE on a pipe, EIO on a terminal that hung up (the SSH session dropped, the window closed). */
+function isReaderGone(e: unknown, stream: Writable): boolean {
   const code = (e as { code?: unknown } | undefined)?.code;
-  // ERR_STREAM_DESTROYED: a write raced with the EPIPE teardown; same meaning here.
-  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
+  // ERR_STREAM_DESTROYED: a write raced with the EPIPE teardown; same meaning here. EIO only on a terminal: on a file
+  // it is a disk's error, which must not pass for a quiet end.
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || (code === 'EIO' && (stream as { isTTY?: boolean }).isTTY === true);
 }
 
 function stateOf(stream: Writable): State {
@@ -39,7 +42,7 @@ function stateOf(stream: Writable): State {
   // One listener per stream for its lifetime: without it an EPIPE would crash the process.
   stream.on('error', (e: unknown) => {
     s.closed = true;
-    if (!isEpipe(e)) s.error = e instanceof Error ? e : new Error(String(e));
+    if (!isReaderGone(e, stream)) s.error = e instanceof Error ? e : new Error(String(e));
     wake();
   });
   stream.on('close', () => {
@@ -71,7 +74,7 @@ export async function writeLines(stream: Writable, chunk: string | Uint8Array, w
   } catch (e) {
     // Some Writables throw synchronously instead of emitting.
     st.closed = true;
-    if (isEpipe(e)) return;
+    if (isReaderGone(e, stream)) return;
     throw e;
   }
   if (ok || st.closed) return;

@@ -32,7 +32,8 @@ export interface AppProps {
   describe: (flow: Flow) => string;
   /** trace lines for an event through the `--ruleset`; absent without one */
   trace?: ((event: DropEvent) => string[]) | undefined;
-  onQuit: () => void;
+  /** `q` (`quit`) or Ctrl-C (`interrupt`: the view ends as a SIGINT ends it, with status 130) */
+  onQuit: (how: 'quit' | 'interrupt') => void;
   /** `w`: write the suggestions (the caller does the I/O and reports through store.setStatus) */
   onWrite: () => void;
   /** size when the output is not a terminal (tests) @default {columns: 100, rows: 40} */
@@ -128,8 +129,8 @@ export function App(props: AppProps): React.JSX.Element {
   );
 
   const onAction = (a: KeyAction): void => {
-    if (a.type === 'quit') {
-      props.onQuit();
+    if (a.type === 'quit' || a.type === 'interrupt') {
+      props.onQuit(a.type);
       return;
     }
     const l = live.current;

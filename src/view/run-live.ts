@@ -11,7 +11,8 @@ import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ReadStream, isatty } from 'node:tty';
 import type { CliIO } from '../cli/io.js';
-import { readResults, twoStepSignal } from '../cli/read-loop.js';
+import { readResults } from '../cli/read-loop.js';
+import { SIGNAL_EXIT_CODES, STOP_SIGNALS, twoStepSignal, type StopSignal } from '../cli/signals.js';
 import { createClassifier, type Classifier, type ClassifyResult } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import { suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
@@ -21,6 +22,7 @@ import type { LineSource } from '../input/types.js';
 import type { DropEvent, ParseCounters } from '../parse/event.js';
 import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
 import { escapeControl } from '../output/escape.js';
+import { guardOutput, isOutputClosed } from '../output/safe-stdout.js';
 import { formatTrace, limitedLogRulesByPrefix, logLimitRate, trace, type LogRateLimit, type Ruleset } from '../ruleset/index.js';
 import { fragmentFileName, fragmentYaml, suggestionsToFragment } from './fragment.js';
 import { createViewStore, detachEvent, type ViewStore } from './store.js';
@@ -50,7 +52,7 @@ export interface LiveOptions {
   writeDir?: string;
   /** the terminal keys are read from @default '/dev/tty' */
   ttyPath?: string;
-  /** ends the view like `q` (the caller's SIGINT/SIGTERM handling) */
+  /** ends the view like `q` (the caller's SIGINT/SIGTERM/SIGHUP handling) */
   signal?: AbortSignal;
   /** write the view's stats (redraws, backlog: see ViewStats) here as JSON when it ends (`FWDIAG_VIEW_STATS`) */
   statsPath?: string | undefined;
@@ -62,8 +64,11 @@ export interface LiveOptions {
   suggest?: Omit<SuggestContext, 'sampleLines'>;
 }
 
-/** Opens the terminal for keys. Fails (no controlling terminal, e.g. under a service manager): no keys. */
-function openTty(path: string): { stream: ReadStream } | { error: string } {
+/**
+ * Opens the terminal for keys. Fails (no controlling terminal, e.g. under a service manager): no keys. `onGone`: a
+ * read failed — the terminal hung up (EIO).
+ */
+function openTty(path: string, onGone: () => void): { stream: ReadStream } | { error: string } {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
@@ -71,7 +76,10 @@ function openTty(path: string): { stream: ReadStream } | { error: string } {
       closeSync(fd);
       return { error: `${path} is not a terminal` };
     }
-    return { stream: new ReadStream(fd) };
+    const stream = new ReadStream(fd);
+    // a terminal that hangs up fails its next read (EIO): an 'error' without a listener would end the process
+    stream.on('error', onGone);
+    return { stream };
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     return { error: `cannot open ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
@@ -80,6 +88,7 @@ function openTty(path: string): { stream: ReadStream } | { error: string } {
 
 const ALT_SCREEN_ON = '\u001b[?1049h';
 const ALT_SCREEN_OFF = '\u001b[?1049l';
+const SHOW_CURSOR = '\u001b[?25h';
 
 /** Writes the suggestions as a policy fragment next to the operator, never over an existing file. */
 async function writeSuggestions(store: ViewStore, dir: string, now: () => number): Promise<void> {
@@ -256,21 +265,47 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   };
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   const stop = new AbortController();
+  // the alternate screen is on (left in the finally below, or before a second signal ends the process)
+  let alt = false;
+  const leaveScreen = (): void => {
+    if (!alt) return;
+    alt = false;
+    io.stdout.write(`${SHOW_CURSOR}${ALT_SCREEN_OFF}`);
+  };
+  // how the view was ended: the exit status is a signal's (SIGINT 130, SIGTERM 143, SIGHUP 129: the terminal went
+  // away) or Ctrl-C's (130, as the SIGINT it stands for in raw mode); `q` and the input ending are 0
+  let ended: StopSignal | undefined;
   // `on`, not `once`: Ink's signal-exit re-raises a signal when it finds itself the last listener, and a `once`
-  // listener is removed before signal-exit's runs — the process would die without its summary. A second signal
-  // exits at once (twoStepSignal).
-  const onSignal = twoStepSignal(() => stop.signal.aborted, () => stop.abort());
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // listener is removed before signal-exit's runs — the process would die without its summary (SIGHUP did: the
+  // terminal was left on the alternate screen). A second signal ends the process at once (twoStepSignal), off the
+  // alternate screen.
+  const onSignal = twoStepSignal(() => stop.signal.aborted, (sig) => {
+    ended ??= sig;
+    stop.abort();
+  }, leaveScreen);
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
   const dispose = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
   };
 
   let quit!: () => void;
   const quitting = new Promise<void>((r) => {
     quit = r;
   });
+  // The terminal went away (its SSH session dropped, its window closed) and no SIGHUP came to say so — the shell
+  // that would send it ignores it, or fwdiag runs in a session of its own: writes fail with EIO and keys with it.
+  // A view nobody sees must not read on for ever: it ends as a SIGHUP ends it. (Node 20 would also abort on a normal
+  // exit, failing to reset the dead terminal's modes: a death by SIGHUP skips that.)
+  const terminalGone = (): void => {
+    ended ??= 'SIGHUP';
+    quit();
+  };
+  guardOutput(io.stdout);
+  const onOutputGone = (): void => {
+    if (isOutputClosed(io.stdout)) terminalGone();
+  };
+  io.stdout.on('error', onOutputGone);
+  io.stdout.on('close', onOutputGone);
   stop.signal.addEventListener('abort', () => quit(), { once: true });
   const onOuter = (): void => quit();
   opts.signal?.addEventListener('abort', onOuter, { once: true });
@@ -378,10 +413,9 @@ export async function runLive(opts: LiveOptions): Promise<number> {
 
   let ink: { unmount: () => void; waitUntilExit: () => Promise<unknown> } | undefined;
   let tty: ReturnType<typeof openTty> | undefined;
-  let alt = false;
   try {
     const [{ createElement }, { render }, { App }] = await loading;
-    tty = openTty(opts.ttyPath ?? '/dev/tty');
+    tty = openTty(opts.ttyPath ?? '/dev/tty', terminalGone);
     if ('error' in tty) store.setNoKeys(tty.error);
     // Ink must never touch process.stdin (the log): without a terminal for keys it gets an inert stream
     const keysIn = 'stream' in tty ? tty.stream : (Object.assign(new PassThrough(), { isTTY: false }) as unknown as NodeJS.ReadStream);
@@ -400,7 +434,10 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         keys: 'stream' in tty,
         describe: (f) => classifier.flowSummary(f).reason,
         trace: traceLines,
-        onQuit: () => quit(),
+        onQuit: (how) => {
+          if (how === 'interrupt') ended ??= 'SIGINT';
+          quit();
+        },
         onWrite: () => void writeSuggestions(store, opts.writeDir ?? process.cwd(), io.now),
       }),
       {
@@ -424,8 +461,10 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     if (engineTick !== undefined) clearInterval(engineTick);
     stopWatch?.();
     if (tty !== undefined && 'stream' in tty) tty.stream.destroy();
-    if (alt) io.stdout.write(ALT_SCREEN_OFF);
+    leaveScreen();
     dispose();
+    io.stdout.off('error', onOutputGone);
+    io.stdout.off('close', onOutputGone);
   }
 
   if (opts.statsPath !== undefined) {
@@ -448,5 +487,5 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const writer = createAnalyzeHumanWriter({ stdout: io.stdout, color: opts.color, describe: (f) => classifier.flowSummary(f) });
   await writer.end({ ...result, summary: { ...result.summary, input: { ...totals, sources: sources.length, bytes } } });
   if (inputError !== undefined) throw inputError;
-  return 0;
+  return ended === undefined ? 0 : SIGNAL_EXIT_CODES[ended];
 }

@@ -128,7 +128,7 @@ async function startCliReader(): Promise<Reader> {
   const out = new Lines(child.stdout);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exited = new Promise<string>((r) => child.on('exit', (code, sig) => r(sig ?? String(code))));
   // Ready when it holds /dev/kmsg open (it skips the backlog right after opening), plus a margin for the skip.
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -157,7 +157,8 @@ async function startCliReader(): Promise<Reader> {
       child.kill('SIGINT');
       const code = await Promise.race([exited, sleep(10_000).then(() => 'timeout' as const)]);
       if (code === 'timeout') throw new Error('fwdiag did not end within 10 s of SIGINT');
-      if (code !== 0) throw new Error(`fwdiag exited with ${String(code)}: ${stderr}`);
+      // the summary written, it ends by the signal (status 130)
+      if (code !== 'SIGINT') throw new Error(`fwdiag ended with ${code}, not by the SIGINT: ${stderr}`);
     },
     kill() {
       if (child.exitCode === null) child.kill('SIGKILL');

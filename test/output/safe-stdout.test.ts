@@ -43,6 +43,21 @@ describe('writeLines', () => {
     await expect(writeLines(w, 'b\n')).resolves.toBeUndefined();
   });
 
+  it('treats EIO on a terminal as the end (it hung up), but not EIO on a file (a disk error)', async () => {
+    const failing = (isTTY: boolean) => Object.assign(new Writable({
+      highWaterMark: 1,
+      write(_c, _e, cb) {
+        setTimeout(() => cb(Object.assign(new Error('write EIO'), { code: 'EIO' })), 1);
+      },
+    }), { isTTY });
+    const tty = failing(true);
+    await writeLines(tty, 'a\n');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(isOutputClosed(tty)).toBe(true);
+    await expect(writeLines(tty, 'b\n')).resolves.toBeUndefined();
+    await expect(writeLines(failing(false), 'a\n')).rejects.toThrow('write EIO');
+  });
+
   it('rejects on other write errors', async () => {
     const w = new Writable({
       highWaterMark: 1,

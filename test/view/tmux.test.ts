@@ -6,7 +6,8 @@
  * Runs the real `fwdiag` binary (bin/fwdiag.js → dist/cli/main.js → the live view on a terminal); build first
  * (`npm test` does). Each run uses its own tmux server socket, killed afterwards.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,15 @@ async function waitFor(session: string, pred: (s: string) => boolean, what: stri
   }
   throw new Error(`timed out waiting for ${what}; screen:\n${last}`);
 }
+
+/** What the terminal is left in: the alternate screen, the cursor shown, its line discipline's modes. */
+function terminalState(session: string): { alternate: string; cursor: string; modes: string } {
+  const [alternate = '', cursor = '', tty = ''] = tmux('display', '-p', '-t', session, '#{alternate_on} #{cursor_flag} #{pane_tty}').trim().split(' ');
+  const stty = execFileSync('stty', ['-F', tty, '-a'], { encoding: 'utf8' });
+  const modes = ['icanon', 'echo', 'isig'].map((m) => (new RegExp(`(^|\\s)-${m}(\\s|$)`).test(stty) ? `-${m}` : m)).join(' ');
+  return { alternate, cursor, modes };
+}
+const RESTORED = { alternate: '0', cursor: '1', modes: 'icanon echo isig' };
 
 /** One key at a time, each given time to be read on its own (a terminal delivers a keypress per read). */
 async function keys(session: string, ...ks: string[]): Promise<void> {
@@ -179,13 +189,72 @@ describe('live view in a real terminal (tmux)', () => {
     expect(await waitFor(s4, (x) => x.includes('EXIT='), 'exit', 10_000, true)).toContain('EXIT=0');
   }, 30_000);
 
-  it('Ctrl-C quits with the summary too', async () => {
+  it('Ctrl-C quits with the summary too, as interrupted: status 130 (the SIGINT it stands for in raw mode)', async () => {
     const s1 = start();
     await waitFor(s1, (x) => x.includes('input ended'), 'the input to end');
     await keys(s1, 'C-c');
     const sc = await waitFor(s1, (x) => x.includes('EXIT='), 'exit', 10_000, true);
-    expect(sc).toContain('EXIT=0');
+    expect(sc).toContain('EXIT=130');
     expect(sc).toMatch(/Summary: \d+ drops in \d+ flows/);
+    expect(terminalState(s1)).toEqual(RESTORED);
+  }, 30_000);
+
+  // SIGHUP killed the view without its summary and left the terminal on the alternate screen (Ink's signal-exit was
+  // its only listener); SIGINT and SIGTERM ended it with status 0
+  for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+    it(`${sig} ends the view: the summary on the normal screen, the terminal as it was, status ${code}`, async () => {
+      const s5 = start();
+      await waitFor(s5, (x) => x.includes('input ended') && x.includes('q quit'), 'the input to end');
+      expect(terminalState(s5)).toEqual({ alternate: '1', cursor: '0', modes: '-icanon -echo -isig' });
+      process.kill(Number(readFileSync(join(term.dir, `pid${n}`), 'utf8')), sig);
+      const sc = await waitFor(s5, (x) => x.includes('EXIT='), 'exit', 10_000, true);
+      expect(sc).toContain(`EXIT=${code}`);
+      expect(sc).toMatch(/Summary: \d+ drops in \d+ flows/);
+      expect(sc).not.toContain('q quit');
+      expect(terminalState(s5)).toEqual(RESTORED);
+    }, 30_000);
+  }
+
+  it('a terminal that hangs up without a SIGHUP to fwdiag (its shell ignores it) ends the view, by SIGHUP', async () => {
+    // The pane's process is a parent that survives the hangup and records how fwdiag ended; fwdiag's stdin is a pipe
+    // that stays open (a live input). The kernel sends SIGHUP to that parent only: fwdiag learns of the hangup from
+    // its writes and key reads failing (EIO). It read on for ever, drawing on nothing; a normal exit would also
+    // have made Node 20 abort (it fails to reset the dead terminal's modes: nodejs/node#51519).
+    const name = `v${++n}`;
+    const status = join(term.dir, `status${n}`);
+    const errFile = join(term.dir, `err${n}`);
+    const parent = join(term.dir, `parent${n}.mjs`);
+    const pids = join(term.dir, `pids${n}`);
+    writeFileSync(parent, `
+      import { spawn } from 'node:child_process';
+      import { openSync, readFileSync, writeFileSync } from 'node:fs';
+      process.on('SIGHUP', () => undefined);
+      const env = { ...process.env, NO_COLOR: '1', TZ: 'UTC' };
+      delete env.CI;
+      const child = spawn(process.execPath, [${JSON.stringify(BIN)}], { stdio: ['pipe', 'inherit', openSync(${JSON.stringify(errFile)}, 'w')], env });
+      writeFileSync(${JSON.stringify(pids)}, \`\${process.pid} \${child.pid}\`);
+      child.stdin.write(readFileSync(${JSON.stringify(FIXTURE)}));
+      child.on('exit', (code, signal) => writeFileSync(${JSON.stringify(status)}, JSON.stringify({ code, signal })));
+    `);
+    tmux('new-session', '-d', '-s', name, '-x', String(WIDTH), '-y', String(HEIGHT), `exec node '${parent}'`);
+    try {
+      await waitFor(name, (x) => x.includes('q quit') && x.includes(' lines '), 'the view');
+      tmux('kill-session', '-t', name);
+      const until = Date.now() + 10_000;
+      while (!existsSync(status) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      expect(existsSync(status), 'fwdiag still running 10 s after its terminal hung up').toBe(true);
+      expect(JSON.parse(readFileSync(status, 'utf8'))).toEqual({ code: null, signal: 'SIGHUP' });
+      expect(readFileSync(errFile, 'utf8')).toBe('');
+    } finally {
+      // the parent outlives its terminal by design, and fwdiag did too before the fix: both go, by pid
+      for (const pid of existsSync(pids) ? readFileSync(pids, 'utf8').split(' ').map(Number) : []) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+    }
   }, 30_000);
 
   it('without a terminal for keys it says so, and SIGINT still ends it with the summary', async () => {
@@ -201,7 +270,7 @@ describe('live view in a real terminal (tmux)', () => {
     const pid = Number(readFileSync(join(term.dir, `pid${n}`), 'utf8'));
     process.kill(pid, 'SIGINT');
     sc = await waitFor(s2, (x) => x.includes('EXIT='), 'exit', 10_000, true);
-    expect(sc).toContain('EXIT=0');
+    expect(sc).toContain('EXIT=130');
     expect(sc).toMatch(/Summary: \d+ drops in \d+ flows/);
   }, 30_000);
 });

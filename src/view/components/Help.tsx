@@ -12,7 +12,7 @@ export const HELP_LINES: readonly string[] = [
   '  p              pause the tables (input is still read and counted)',
   '  w              write the suggestions as a policy fragment (fwdiag compile --extra FILE)',
   '  ?              this help (any key closes it)',
-  '  q, Ctrl-C      quit and print the summary',
+  '  q, Ctrl-C      quit and print the summary (Ctrl-C: as interrupted, status 130)',
   '',
   'Verdicts',
   '  genuine-block  a new connection the ruleset refused: a rule is missing (or the traffic is unwanted)',

@@ -5,6 +5,8 @@ import { useInput, type Key } from 'ink';
 export type KeyAction =
   | { type: 'up' | 'down' | 'pageUp' | 'pageDown' | 'home' | 'end' }
   | { type: 'panel' | 'filter' | 'verdict' | 'sort' | 'pause' | 'write' | 'help' | 'noise' | 'quit' | 'escape' }
+  /** Ctrl-C: quit as interrupted (the exit status a SIGINT gives, 130) */
+  | { type: 'interrupt' }
   | { type: 'char'; text: string }
   | { type: 'backspace' | 'enter' }
   /** a key with no binding (closes the help) */
@@ -12,7 +14,7 @@ export type KeyAction =
 
 /** Maps one keypress to an action. `editing`: keys are text for the filter (except Enter, Esc, Backspace, Ctrl-C). */
 export function keyAction(input: string, key: Key, editing: boolean): KeyAction | undefined {
-  if (key.ctrl && input === 'c') return { type: 'quit' };
+  if (key.ctrl && input === 'c') return { type: 'interrupt' };
   if (editing) {
     if (key.return) return { type: 'enter' };
     if (key.escape) return { type: 'escape' };
