@@ -57,6 +57,29 @@ export function fit(s: string, width: number, pad = true): string {
   return pad && hw + 1 < width ? t + ' '.repeat(width - hw - 1) : t;
 }
 
+/**
+ * Cuts to `width` columns keeping the end, with an ellipsis in front; pads to `width`. For addresses: the end of
+ * `192.168.122.63:8472` (the port, the last octets) is what tells one row from the next.
+ */
+export function fitTail(s: string, width: number): string {
+  if (width <= 0) return '';
+  const sw = columns(s);
+  if (sw <= width) return s + ' '.repeat(width - sw);
+  if (width === 1) return '…';
+  if (PRINTABLE_ASCII.test(s)) return `…${s.slice(s.length - (width - 1))}`;
+  // whole characters from the end, measured in columns (a wide one that does not fit leaves a column over)
+  const segs = [...graphemes.segment(s)].map((g) => g.segment);
+  let out = '';
+  let w = 0;
+  for (let i = segs.length - 1; i >= 0; i--) {
+    const sw2 = stringWidth(segs[i]!);
+    if (w + sw2 > width - 1) break;
+    out = segs[i]! + out;
+    w += sw2;
+  }
+  return `…${out}${' '.repeat(width - 1 - w)}`;
+}
+
 /** Right-aligned fit (numbers). */
 export function fitRight(s: string, width: number): string {
   const sw = columns(s);

@@ -9,6 +9,7 @@ import type { Classifier } from '../../src/classify/classifier.js';
 import { blockedPorts, feed, fixtureLines, scanners, SAMPLE } from './helpers.js';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { createViewStore } from '../../src/view/store.js';
+import { endpoint } from '../../src/view/format.js';
 import { mulberry32 } from '../../bench/corpus.mjs';
 import { mutator } from '../fuzz/mutate.mjs';
 
@@ -266,6 +267,27 @@ describe('live view App', () => {
     const rows = tableLines(await m.press('c')).filter((r) => r.trim() !== '');
     expect(new Set(rows.map((r) => stringWidth(r.trimEnd()))).size).toBe(1);
     m.unmount();
+  });
+
+  it('at 60 and 80 columns every row still shows its server\'s port: a cut address keeps its end', async () => {
+    // the port was the first thing cut: `192.16… 192.…` on every row at 60 columns, `192.168.122.63:84…` at 80
+    for (const cols of [60, 80, 100]) {
+      const m = await mount(sample, { fallbackSize: { columns: cols, rows: 60 } });
+      const f = (await m.resize(cols), await m.press('c'));
+      const lines = tableLines(f);
+      const rows = m.store.getSnapshot().rows.slice(0, lines.length);
+      expect(rows.length, `${cols} columns`).toBeGreaterThan(10);
+      rows.forEach((r, i) => {
+        const line = lines[i]!;
+        expect(stringWidth(line), `${cols} columns: ${line}`).toBeLessThanOrEqual(cols);
+        if (r.serverPort !== null) expect(line, `${cols} columns`).toMatch(new RegExp(`[.\\]…]\\d*:${r.serverPort} `));
+        // the client's last octet or group is there too
+        expect(line, `${cols} columns`).toContain(`${r.client.split(/[.:]/).pop()!} `);
+      });
+      // 80 columns and more: whole IPv4 addresses
+      if (cols >= 80) for (const [i, r] of rows.entries()) expect(lines[i]).toContain(`${endpoint(r.server, r.serverPort)} `);
+      m.unmount();
+    }
   });
 
   it('Tab switches to the suggestions; the details show the scope', async () => {

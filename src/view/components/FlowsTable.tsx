@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { FlowRow } from '../store.js';
-import { clean, clock, compact, endpoint, fit, fitRight, VERDICT_COLOR } from '../format.js';
+import { clean, clock, compact, endpoint, fit, fitRight, fitTail, VERDICT_COLOR } from '../format.js';
 
 export interface FlowsTableProps {
   rows: readonly FlowRow[];
@@ -30,19 +30,25 @@ interface Widths {
 
 /**
  * Column widths for a terminal `width` wide. Addresses matter most (an IPv4 `server:port` is up to 21 columns, a
- * client 15): they get their room first, the service name takes what is left, and only then do addresses shrink.
+ * client 15): they get their room first, the service name takes what is left. On a narrow terminal (80 columns and
+ * less) the last-seen column goes first (0: hidden; the details pane has it), then the host and the client give way
+ * to the server, and a cut address keeps its end (see `fitTail`): the port was the first thing cut — every row read
+ * `192.16… 192.…` at 60 columns, and `192.168.122.63:84…` at 80.
  */
 export function columnWidths(width: number): Widths {
   const fixed = { verdict: 14, proto: 5, count: 7, last: 8 };
   const gaps = 7 + 2; // between 8 columns, and the selection marker
-  const flex = Math.max(12, width - gaps - fixed.verdict - fixed.proto - fixed.count - fixed.last);
   const base = { server: 21, client: 15, host: 10 };
   const need = base.server + base.client + base.host;
-  if (flex <= need) {
-    const host = Math.max(4, Math.floor((flex * base.host) / need));
-    const client = Math.max(4, Math.floor((flex * base.client) / need));
-    return { ...fixed, host, client, server: Math.max(4, flex - host - client), service: 0 };
+  const wide = width - gaps - fixed.verdict - fixed.proto - fixed.count - fixed.last;
+  if (wide < need) {
+    // the count takes one column less too: compact() is never wider than 6 (`999.9k`)
+    const flex = Math.max(12, wide + fixed.last + 1 + 1);
+    const server = Math.min(base.server, Math.max(4, flex - 11));
+    const client = Math.min(base.client, Math.max(4, flex - server - 4));
+    return { ...fixed, count: 6, last: 0, host: Math.max(4, flex - server - client), server, client, service: 0 };
   }
+  const flex = wide;
   const extra = flex - need;
   // a service column narrower than 5 says nothing: hide it (the details pane names the service)
   const service = extra < 5 ? 0 : Math.min(extra, 12 + Math.floor(Math.max(0, extra - 12) * 0.4));
@@ -58,11 +64,11 @@ function cells(w: Widths, r: FlowRow): string {
   return [
     fit(clean(r.host ?? '-'), w.host),
     fit(clean(r.proto), w.proto),
-    fit(clean(endpoint(r.server, r.serverPort)), w.server),
+    fitTail(clean(endpoint(r.server, r.serverPort)), w.server),
     ...(w.service > 0 ? [fit(clean(service), w.service)] : []),
-    fit(clean(r.client), w.client),
+    fitTail(clean(r.client), w.client),
     fitRight(compact(r.count), w.count),
-    fitRight(clean(clock(r.lastTime, r.lastLine)), w.last),
+    ...(w.last > 0 ? [fitRight(clean(clock(r.lastTime, r.lastLine)), w.last)] : []),
   ].join(' ');
 }
 
@@ -76,7 +82,7 @@ export function FlowsTable(p: FlowsTableProps): React.JSX.Element {
     ...(w.service > 0 ? [fit('service', w.service)] : []),
     fit('client', w.client),
     fitRight('count', w.count),
-    fitRight('last', w.last),
+    ...(w.last > 0 ? [fitRight('last', w.last)] : []),
   ].join(' ')}`;
   const shown = p.rows.slice(p.offset, p.offset + p.height);
   return (
