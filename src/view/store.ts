@@ -407,7 +407,8 @@ class Store implements ViewStore {
       for (const c of r.changes) {
         if (c.kind === 'new') this.flowsSeen++;
         else if (c.kind === 'verdict' && c.flow.verdict === 'scan') {
-          // a source just turned out to be a scanner: the classifier moved this flow's refused probes to `scan`
+          // a source just turned out to be a scanner: the classifier moved this flow's refused probes to `scan`,
+          // and its bare FINs, first judged a lost connection's teardown (it says how many)
           const moved = this.probeCounts.get(c.flow);
           if (moved !== undefined) {
             this.counts['genuine-block'] -= moved.gb;
@@ -415,6 +416,9 @@ class Store implements ViewStore {
             this.counts.scan += moved.gb + moved.un;
             this.probeCounts.delete(c.flow);
           }
+          const lost = c.probeLossMoved ?? 0;
+          this.counts['conntrack-loss'] -= lost;
+          this.counts.scan += lost;
         }
       }
       if (this.engineSuggestions === null) this.interim.observe(r);

@@ -8,6 +8,8 @@ import { createParser } from '../../src/parse/parse-line.js';
 import type { ClassifyResult } from '../../src/classify/classifier.js';
 import { blockedPorts, feed, fixtureLines, manualClock, scanners, SAMPLE, KMSG } from './helpers.js';
 
+const FIN_SCAN = new URL('../../fixtures/kernel/live/fin-scan.dmesg.txt', import.meta.url);
+
 const sample = fixtureLines(SAMPLE);
 
 afterEach(() => {
@@ -30,6 +32,21 @@ describe('view store', () => {
     for (const v of VERDICTS) expect(snap.counts[v], v).toBe(s[v]);
     expect(snap.events).toBe(s.events);
     expect(snap.ctInvalid).toBe(s.ctInvalid);
+    store.dispose();
+  });
+
+  it('counts a FIN scan as the classifier does while the input goes on: bare FINs move from conntrack-loss to scan', () => {
+    // real kernel lines (fixtures/kernel/live): one source sends bare FINs to 5 closed ports, then SYNs to 15, then
+    // Xmas-like and NULL probes. The FINs are judged a lost connection's teardown until the source is a scanner; the
+    // classifier then moves them to scan, the store kept them as conntrack-loss (the live view said 5 conntrack-loss /
+    // 18 scan on a --kmsg input that never ends, analyze 0 / 23; only the end of the input set the counts right)
+    const { store, classifier } = feed(fixtureLines(FIN_SCAN));
+    store.flush();
+    const snap = store.getSnapshot();
+    const s = classifier.end().summary;
+    expect([s['conntrack-loss'], s.scan]).toEqual([0, 23]);
+    for (const v of VERDICTS) expect(snap.counts[v], v).toBe(s[v]);
+    expect(snap.ended).toBe(false);
     store.dispose();
   });
 
