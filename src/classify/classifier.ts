@@ -190,6 +190,8 @@ export interface Classifier {
    * by its host's boot time (see README, Clocks); NaN when neither.
    */
   readonly lastWallMs: number;
+  /** Flows evicted so far to keep under `maxFlows` (the summary's `flowsEvicted`, known before the input ends). */
+  readonly flowsEvicted: number;
   readonly options: ClassifierOptions;
 }
 
@@ -407,6 +409,10 @@ class ClassifierCore implements Classifier {
   /** the verdict run() gave its last packet */
   private lastVerdict: Verdict = 'undetermined';
   lastWallMs = NaN;
+
+  get flowsEvicted(): number {
+    return this.table.evicted;
+  }
 
   /**
    * The packet's event time (ms), its clock in `this.clock`: the wall clock when the line has one or its host's boot

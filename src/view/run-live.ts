@@ -381,6 +381,9 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         for (const s of sources) lines += s.stats.lines;
         store.setLines(lines);
         store.setOtherPrefix(totals.otherPrefix);
+        // the header's `evicted` while the input goes on: a live input may never end to give the summary's (the
+        // header said `? evicted` for good once --max-flows flows were seen)
+        store.setEvicted(classifier.flowsEvicted);
         if (queued.length > 0) {
           let backlog = 0;
           for (const s of queued) backlog += s.backlog!();

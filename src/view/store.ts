@@ -137,8 +137,8 @@ export interface ViewStoreOptions {
   /** seconds averaged for events/s. @default 5 */
   rateWindowS?: number;
   /**
-   * The classifier's flow cap. Until the input ends (when the summary gives the exact number), evicted flows are
-   * known to be 0 while fewer flows than this were seen, and unknown after. @default 100000
+   * The classifier's flow cap. Without setEvicted (the live view calls it after every batch) and until the input
+   * ends, evicted flows are known to be 0 while fewer flows than this were seen, and unknown after. @default 100000
    */
   maxFlows?: number;
 }
@@ -542,6 +542,7 @@ class Store implements ViewStore {
   }
 
   setEvicted(n: number): void {
+    if (n === this.evicted) return;
     this.evicted = n;
     this.changed();
   }

@@ -15,6 +15,8 @@ import { terminalTest } from './tmux-server.js';
 import { parse as parseYaml } from 'yaml';
 import { parseFragment } from '../../src/compile/policy.js';
 import { createAnalyzeHumanWriter } from '../../src/output/analyze-human.js';
+import { createClassifier } from '../../src/classify/classifier.js';
+import { createParser } from '../../src/parse/parse-line.js';
 import { blockedPorts, feed, fixtureLines, SAMPLE } from './helpers.js';
 import { Writable } from 'node:stream';
 
@@ -187,6 +189,30 @@ describe('live view in a real terminal (tmux)', () => {
     expect(sc).toMatch(/trace of the latest packet through --ruleset:\n {2}verdict {2}ACCEPT/);
     await keys(s4, 'q');
     expect(await waitFor(s4, (x) => x.includes('EXIT='), 'exit', 10_000, true)).toContain('EXIT=0');
+  }, 30_000);
+
+  it('on an input that does not end, the header counts the flows evicted under --max-flows (it said `? evicted`)', async () => {
+    const lines = Array.from({ length: 600 }, (_, i) =>
+      `Apr 22 10:00:${String(i % 60).padStart(2, '0')} node1 kernel: HARVESTER_DROP_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:08:00 SRC=198.18.${i >> 8}.${i & 255} DST=198.19.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${1000 + (i % 5)} WINDOW=64240 RES=0x00 SYN URGP=0 `);
+    const file = join(term.dir, 'many-flows.log');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const classifier = createClassifier({ maxFlows: 100 });
+    const parser = createParser({ tz: 'UTC', now: () => Date.now() });
+    for (const l of lines) {
+      const r = parser.parseLine(l);
+      if (r.kind === 'event') classifier.classify(r.event);
+    }
+    const evicted = classifier.end().summary.flowsEvicted;
+    expect(evicted).toBeGreaterThan(400);
+    const name = `v${++n}`;
+    tmux('new-session', '-d', '-s', name, '-x', String(WIDTH), '-y', String(HEIGHT),
+      `(cat '${file}'; sleep 60) | env -u CI NO_COLOR=1 TZ=UTC node '${BIN}' --max-flows 100; echo "EXIT=$?"; sleep 120`);
+    const sc = await waitFor(name, (x) => x.includes('600 lines') && x.includes('q quit'), 'the lines');
+    expect(sc).not.toContain('input ended');
+    expect(sc).toContain(`│ ${evicted} evicted`);
+    // (the shell's EXIT= waits for the `sleep` upstream: the summary says fwdiag is done)
+    await keys(name, 'q');
+    expect(await waitFor(name, (x) => x.includes('Summary:'), 'the summary', 10_000, true)).toContain(`${evicted} flows evicted`);
   }, 30_000);
 
   it('Ctrl-C quits with the summary too, as interrupted: status 130 (the SIGINT it stands for in raw mode)', async () => {
