@@ -66,7 +66,7 @@ export function App(props: AppProps): React.JSX.Element {
   const size = useTerminalSize(props.fallbackSize ?? DEFAULT_SIZE);
   // never wider than the terminal: a line one column too wide wraps, and the frame scrolls off the top
   const width = Math.max(10, size.columns - 1);
-  const rows = Math.max(16, size.rows);
+  const rows = Math.max(1, size.rows);
 
   const [panel, setPanel] = useState<'flows' | 'suggestions'>('flows');
   const [selKey, setSelKey] = useState<string | null>(null);
@@ -95,10 +95,19 @@ export function App(props: AppProps): React.JSX.Element {
   }, [snap.rows, filter, verdictFilter, showNoise]);
 
   // layout: every part has a fixed height so the frame never outgrows the terminal
-  const sugRows = clamp(snap.suggestions.length, 2, 4);
-  const detailRows = clamp(Math.floor(rows * 0.3), 3, 14);
-  // 7 fixed lines besides the counters'
-  const tableRows = Math.max(3, rows - 1 - 7 - counterRows(snap) - sugRows - detailRows);
+  // One line is left free (a frame as tall as the terminal makes Ink clear the screen on every redraw). On a short
+  // terminal (a split pane) the details go first, then the suggestions, then table rows: the header and the counters
+  // stay on screen (with a floor of 16 rows the frame outgrew a 14-row pane and they were the part scrolled off).
+  const fixedRows = 2 + counterRows(snap) + 2 + 1; // header, counters, the table's title and head, footer
+  let left = rows - 1 - fixedRows - 3; // after the table's first three rows
+  const sugShown = left >= 1 + 2;
+  const sugRows = sugShown ? clamp(snap.suggestions.length, 2, Math.min(4, left - 1)) : 0;
+  if (sugShown) left -= 1 + sugRows;
+  const detailsShown = left >= 1 + 3;
+  const detailRows = detailsShown ? clamp(Math.floor(rows * 0.3), 3, Math.min(14, left - 1)) : 0;
+  if (detailsShown) left -= 1 + detailRows;
+  const tableRows = Math.max(1, 3 + left);
+  const shownPanel = sugShown ? panel : 'flows';
 
   const selIndex = visible.length === 0 ? -1 : Math.max(0, selKey === null ? 0 : visible.findIndex((r) => r.key === selKey));
   const sugIndex = snap.suggestions.length === 0 ? -1 : clamp(sugSel, 0, snap.suggestions.length - 1);
@@ -134,6 +143,11 @@ export function App(props: AppProps): React.JSX.Element {
       return;
     }
     const l = live.current;
+    // the suggestions panel had focus when a resize left no room for it: keys go to the flows
+    if (!sugShown && l.panel === 'suggestions') {
+      l.panel = 'flows';
+      setPanel('flows');
+    }
     if (l.help) {
       l.help = false;
       setHelp(false);
@@ -170,6 +184,8 @@ export function App(props: AppProps): React.JSX.Element {
       case 'home': return move('home');
       case 'end': return move('end');
       case 'panel':
+        // no switching to a panel the terminal has no room for
+        if (!sugShown && l.panel === 'flows') return;
         l.panel = l.panel === 'flows' ? 'suggestions' : 'flows';
         setPanel(l.panel);
         return;
@@ -227,7 +243,7 @@ export function App(props: AppProps): React.JSX.Element {
   );
 
   const item: DetailsItem =
-    panel === 'flows'
+    shownPanel === 'flows'
       ? selIndex >= 0 ? { kind: 'flow', row: visible[selIndex]! } : null
       : sugIndex >= 0 ? { kind: 'suggestion', suggestion: snap.suggestions[sugIndex]! } : null;
 
@@ -248,7 +264,7 @@ export function App(props: AppProps): React.JSX.Element {
     <Box flexDirection="column" width={width + 1}>
       <Header snap={snap} width={width} color={color} />
       {help ? (
-        <Help width={width} height={rows - 1 - 2 - 1} />
+        <Help width={width} height={Math.max(1, rows - 1 - 2 - 1)} />
       ) : (
         <>
           <Counters snap={snap} width={width} color={color} />
@@ -259,10 +275,10 @@ export function App(props: AppProps): React.JSX.Element {
             height={tableRows}
             width={width}
             color={color}
-            focused={panel === 'flows'}
+            focused={shownPanel === 'flows'}
             title={title}
           />
-          <Suggestions
+          {sugShown ? <Suggestions
             list={snap.suggestions}
             note={snap.suggestionsNote}
             selected={sugIndex}
@@ -270,9 +286,9 @@ export function App(props: AppProps): React.JSX.Element {
             height={sugRows}
             width={width}
             color={color}
-            focused={panel === 'suggestions'}
-          />
-          <Details item={item} height={detailRows} width={width} color={color} describe={props.describe} trace={cachedTrace} />
+            focused={shownPanel === 'suggestions'}
+          /> : null}
+          {detailsShown ? <Details item={item} height={detailRows} width={width} color={color} describe={props.describe} trace={cachedTrace} /> : null}
         </>
       )}
       <Text wrap="truncate-end" {...(color ? { dimColor: !editing } : {})}>{fit(footer, width)}</Text>

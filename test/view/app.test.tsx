@@ -290,6 +290,27 @@ describe('live view App', () => {
     }
   });
 
+  it('on a short terminal (a split pane) the header and counters stay: the details go first, then the suggestions', async () => {
+    // with a floor of 16 rows the frame outgrew a 14-row pane and the header and counters were what scrolled off
+    const s = feed(sample).classifier.end().summary;
+    for (const rows of [11, 14, 18, 19, 24, 40]) {
+      const m = await mount(sample, { fallbackSize: { columns: 80, rows } });
+      const f = await m.press();
+      const lines = f.split('\n');
+      expect(lines.length, `${rows} rows:\n${f}`).toBeLessThanOrEqual(rows - 1);
+      expect(lines[0], `${rows} rows`).toContain('fwdiag live');
+      expect(f, `${rows} rows`).toMatch(new RegExp(`genuine-block\\s+${s['genuine-block']}\\b`));
+      expect(f, `${rows} rows`).toContain('q quit');
+      expect(tableLines(f).length, `${rows} rows`).toBeGreaterThanOrEqual(3);
+      expect(f.includes('Details'), `${rows} rows`).toBe(rows >= 19);
+      expect(f.includes('Suggestions ('), `${rows} rows`).toBe(rows >= 14);
+      // Tab does not move the keys to a panel that is not there
+      const t = await m.press(KEY.tab);
+      expect(t.includes('▶ Flows'), `${rows} rows`).toBe(rows < 14);
+      m.unmount();
+    }
+  });
+
   it('Tab switches to the suggestions; the details show the scope', async () => {
     const m = await mount(sample);
     const f = await m.press(KEY.tab);
