@@ -299,8 +299,14 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   if (isOutputClosed(io.stdout)) return 0;
   const result = classifier.finish();
   let bytes = 0;
-  for (const src of sources) bytes += src.stats.bytes;
-  await writer.end({ ...result, summary: { ...result.summary, input: { sources: sources.length, ...totals, bytes }, prefixes: Object.fromEntries(prefixesSeen) } });
+  // --kmsg: records the kernel overwrote before they were read (only when some were: the key is absent otherwise)
+  let overwritten = 0;
+  for (const src of sources) {
+    bytes += src.stats.bytes;
+    overwritten += src.stats.overwritten;
+  }
+  const input = { sources: sources.length, ...totals, bytes, ...(overwritten > 0 ? { overwritten } : {}) };
+  await writer.end({ ...result, summary: { ...result.summary, input, prefixes: Object.fromEntries(prefixesSeen) } });
   if (shownIssues < totals.issues && !opts.json) {
     io.stderr.write(`fwdiag: ${totals.issues} lines could not be fully parsed (${totals.issues - shownIssues} not shown)\n`);
   }

@@ -37,7 +37,8 @@ export interface KmsgOptions {
    */
   path?: string;
   /**
-   * How long to wait before looking again when no record is available, in ms.
+   * How long to wait before looking again when no record has come for a while, in ms. Right after records came the
+   * ring buffer is looked at again within a millisecond, then every 10 ms (see FAST_POLLS).
    * @default 50
    */
   pollMs?: number;
@@ -54,6 +55,15 @@ export interface KmsgOptions {
 }
 
 export type KmsgFrom = 'now' | 'start' | 'ring';
+
+/**
+ * Empty polls after records came: the first FAST_POLLS wait 1 ms, the next as many 10 ms, then `pollMs`. The ring
+ * buffer is small (128 KiB, ~600 LOG records, on the development VM's kernel): a burst of 50,000 LOG lines a second
+ * overwrites it every ~12 ms, and a reader that slept 50 ms whenever it found it empty read 25 % of a 100,000-packet
+ * flood (the rest overwritten); polling 1 ms apart while records come, ~90 %. A quiet kernel log costs the same
+ * wake-ups as before (20 a second) from ~0.6 s after its last record.
+ */
+const FAST_POLLS = 50;
 
 /** Larger than any record: the kernel fails a read with EINVAL when the buffer cannot hold the whole record. */
 const RECORD_BUFFER = 16 * 1024;
@@ -174,16 +184,20 @@ class KmsgSource implements LineSource {
     if (this.#used) throw new Error(`${this.name}: batches() can be iterated only once`);
     this.#used = true;
     const aborted = (): boolean => signal?.aborted === true;
+    // empty polls since the last record (see FAST_POLLS); starts slow
+    let quiet = 2 * FAST_POLLS;
     try {
       while (!aborted()) {
         const batch = this.readAvailable(this.#maxBatch);
         if (batch.length > 0) {
           this.stats.lines += batch.length;
+          quiet = 0;
           yield batch;
           continue;
         }
         if (this.#once) return;
-        await sleep(this.#pollMs, signal);
+        if (quiet < 2 * FAST_POLLS) quiet++;
+        await sleep(quiet <= FAST_POLLS ? Math.min(1, this.#pollMs) : quiet < 2 * FAST_POLLS ? Math.min(10, this.#pollMs) : this.#pollMs, signal);
       }
     } finally {
       this.close();

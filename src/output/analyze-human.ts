@@ -132,6 +132,8 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       const other = s.input?.['otherPrefix'] ?? 0;
       if (other > 0) out += `; ${other} LOG lines of other prefixes left out (--prefix)`;
       out += '\n';
+      const lost = s.input?.['overwritten'] ?? 0;
+      if (lost > 0) out += `  ${n(lost, 'kernel log record')} lost: the kernel overwrote them in its ring buffer before they were read (counts above miss them)\n`;
       const prefixes = Object.entries(s.prefixes ?? {});
       if (prefixes.length > 1) {
         const list = prefixes.sort((a, b) => b[1] - a[1]).map(([p, n]) => `${escapeControl(JSON.stringify(p))} ${n}`).join(', ');

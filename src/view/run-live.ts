@@ -381,6 +381,9 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         for (const s of sources) lines += s.stats.lines;
         store.setLines(lines);
         store.setOtherPrefix(totals.otherPrefix);
+        let lost = 0;
+        for (const s of sources) lost += s.stats.overwritten;
+        store.setLost(lost);
         // the header's `evicted` while the input goes on: a live input may never end to give the summary's (the
         // header said `? evicted` for good once --max-flows flows were seen)
         store.setEvicted(classifier.flowsEvicted);
@@ -486,9 +489,14 @@ export async function runLive(opts: LiveOptions): Promise<number> {
 
   const result = classifier.finish();
   let bytes = 0;
-  for (const s of sources) bytes += s.stats.bytes;
+  let overwritten = 0;
+  for (const s of sources) {
+    bytes += s.stats.bytes;
+    overwritten += s.stats.overwritten;
+  }
   const writer = createAnalyzeHumanWriter({ stdout: io.stdout, color: opts.color, describe: (f) => classifier.flowSummary(f) });
-  await writer.end({ ...result, summary: { ...result.summary, input: { ...totals, sources: sources.length, bytes } } });
+  const input = { ...totals, sources: sources.length, bytes, ...(overwritten > 0 ? { overwritten } : {}) };
+  await writer.end({ ...result, summary: { ...result.summary, input } });
   if (inputError !== undefined) throw inputError;
   return ended === undefined ? 0 : SIGNAL_EXIT_CODES[ended];
 }

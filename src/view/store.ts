@@ -83,6 +83,8 @@ export interface ViewSnapshot {
   issues: number;
   /** LOG lines of other prefixes than --prefix asked for (left out) */
   otherPrefix: number;
+  /** kernel log records overwritten in the ring buffer before they were read (`--kmsg`: the counts miss them) */
+  lost: number;
   /** flows the classifier expired or evicted (null: not known until the input ends) */
   evicted: number | null;
   /** drop events per second over the last few seconds */
@@ -149,6 +151,8 @@ export interface ViewStore {
   addIssue(n?: number): void;
   /** LOG lines of other prefixes left out so far (--prefix) */
   setOtherPrefix(n: number): void;
+  /** records the input lost before they were read (LineSource stats.overwritten) */
+  setLost(n: number): void;
   /** the LOG rule that writes the lines is rate-limited (see ViewSnapshot.logLimit) */
   setLogLimit(rate: string | null): void;
   setLines(lines: number): void;
@@ -315,6 +319,7 @@ class Store implements ViewStore {
   private ctInvalid = 0;
   private issues = 0;
   private otherPrefix = 0;
+  private lost = 0;
   private logLimit: string | null = null;
   private rulesetVersion = 0;
   private lines = 0;
@@ -514,6 +519,13 @@ class Store implements ViewStore {
   setOtherPrefix(n: number): void {
     if (n !== this.otherPrefix) {
       this.otherPrefix = n;
+      this.changed();
+    }
+  }
+
+  setLost(n: number): void {
+    if (n !== this.lost) {
+      this.lost = n;
       this.changed();
     }
   }
@@ -722,6 +734,7 @@ class Store implements ViewStore {
       ctInvalid: this.ctInvalid,
       issues: this.issues,
       otherPrefix: this.otherPrefix,
+      lost: this.lost,
       // the classifier evicts only when its table is full, and it holds no more flows than were announced
       evicted: this.evicted ?? (this.flowsSeen < this.maxFlows - 1 ? 0 : null),
       eps: recent / span,

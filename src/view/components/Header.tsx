@@ -17,6 +17,8 @@ export function Header({ snap, width, color }: HeaderProps): React.JSX.Element {
     `${snap.eps < 10 ? snap.eps.toFixed(1) : compact(snap.eps)} ev/s`,
     `${compact(snap.issues)} parse issue${snap.issues === 1 ? '' : 's'}`,
     ...(snap.otherPrefix > 0 ? [`${compact(snap.otherPrefix)} other-prefix left out`] : []),
+    // the kernel overwrote records before they were read: every count below misses them
+    ...(snap.lost > 0 ? [`${compact(snap.lost)} lost (ring buffer overwritten)`] : []),
     `${snap.evicted === null ? '?' : compact(snap.evicted)} evicted`,
   ];
   const state: string[] = [];
