@@ -1809,6 +1809,12 @@ let nlBits: u64 = 0;
 @external("env", "num") declare function jsNum(x: f64, at: i32): i32;
 
 let litUsed: i32 = 0;
+/** Writes the literal of constant k (see the K_ list) into the literal area: it must come next and be as long. */
+function litAt(k: i32, s: string): void {
+  if (k != ((litUsed << 8) | s.length)) unreachable();
+  lit(s);
+}
+
 /** Copies an ASCII literal into the literal area once; returns (offset << 8) | length. */
 function lit(s: string): i32 {
   const n = s.length;
@@ -1820,60 +1826,117 @@ function lit(s: string): i32 {
   return (litUsed - n) << 8 | n;
 }
 
-const K_LINE = lit('{"line":');
-const K_TIME = lit(',"time":"');
-const K_TIME_NULL = lit(',"time":null,"ts":null');
-const K_TS = lit('Z","ts":');
-const K_DOT = lit('.');
-const K_MONO = lit(',"mono":');
-const K_MONO_NULL = lit(',"mono":null');
-const K_HOST = lit(',"host":');
+// emit()'s keys and fixed values as (offset << 8) | length in the literal area: constants, so that each copy's
+// source and length are known when compiled. The bytes are written there at start, in this order, by litAt(),
+// which traps when a literal is not where its constant says (so a change here that forgets an offset fails
+// at once, in every test).
+const K_LINE: i32 = (0 << 8) | 8; // {"line":
+const K_TIME: i32 = (8 << 8) | 9; // ,"time":"
+const K_TIME_NULL: i32 = (17 << 8) | 22; // ,"time":null,"ts":null
+const K_TS: i32 = (39 << 8) | 8; // Z","ts":
+const K_DOT: i32 = (47 << 8) | 1; // .
+const K_MONO: i32 = (48 << 8) | 8; // ,"mono":
+const K_MONO_NULL: i32 = (56 << 8) | 12; // ,"mono":null
+const K_HOST: i32 = (68 << 8) | 8; // ,"host":
+const K_TR_KERNEL: i32 = (76 << 8) | 21; // ,"transport":"kernel"
+const K_TR_SYSLOG: i32 = (97 << 8) | 21; // ,"transport":"syslog"
+const K_PREFIX: i32 = (118 << 8) | 10; // ,"prefix":
+const K_IN: i32 = (128 << 8) | 6; // ,"in":
+const K_OUT: i32 = (134 << 8) | 7; // ,"out":
+const K_MAC: i32 = (141 << 8) | 7; // ,"mac":
+const K_MACSRC: i32 = (148 << 8) | 11; // ,"macsrc":"
+const K_MACDST: i32 = (159 << 8) | 12; // ","macdst":"
+const K_MACPROTO: i32 = (171 << 8) | 14; // ","macproto":"
+const K_FAMILY4: i32 = (185 << 8) | 11; // ,"family":4
+const K_FAMILY6: i32 = (196 << 8) | 11; // ,"family":6
+const K_SRC: i32 = (207 << 8) | 7; // ,"src":
+const K_SRC_FIRST: i32 = (214 << 8) | 7; // {"src":
+const K_DST: i32 = (221 << 8) | 7; // ,"dst":
+const K_SRCSHORT: i32 = (228 << 8) | 13; // ,"srcShort":"
+const K_DSTSHORT: i32 = (241 << 8) | 14; // ","dstShort":"
+const K_LEN: i32 = (255 << 8) | 7; // ,"len":
+const K_TOS: i32 = (262 << 8) | 7; // ,"tos":
+const K_PREC: i32 = (269 << 8) | 8; // ,"prec":
+const K_TTL: i32 = (277 << 8) | 7; // ,"ttl":
+const K_ID: i32 = (284 << 8) | 6; // ,"id":
+const K_IPFLAGS: i32 = (290 << 8) | 12; // ,"ipFlags":[
+const K_TC: i32 = (302 << 8) | 6; // ,"tc":
+const K_HOPLIMIT: i32 = (308 << 8) | 12; // ,"hoplimit":
+const K_FLOWLBL: i32 = (320 << 8) | 11; // ,"flowlbl":
+const K_PROTO_TCP: i32 = (331 << 8) | 14; // ,"proto":"TCP"
+const K_PROTO_UDP: i32 = (345 << 8) | 14; // ,"proto":"UDP"
+const K_PROTO_ICMP: i32 = (359 << 8) | 15; // ,"proto":"ICMP"
+const K_PROTO_ICMPV6: i32 = (374 << 8) | 17; // ,"proto":"ICMPv6"
+const K_SPT: i32 = (391 << 8) | 7; // ,"spt":
+const K_DPT: i32 = (398 << 8) | 7; // ,"dpt":
+const K_SEQ: i32 = (405 << 8) | 7; // ,"seq":
+const K_ACK: i32 = (412 << 8) | 7; // ,"ack":
+const K_WINDOW: i32 = (419 << 8) | 10; // ,"window":
+const K_RES: i32 = (429 << 8) | 7; // ,"res":
+const K_FLAGS: i32 = (436 << 8) | 10; // ,"flags":[
+const K_URGP: i32 = (446 << 8) | 8; // ,"urgp":
+const K_UDPLEN: i32 = (454 << 8) | 10; // ,"udpLen":
+const K_ICMP: i32 = (464 << 8) | 16; // ,"icmp":{"type":
+const K_CODE: i32 = (480 << 8) | 8; // ,"code":
+const K_INNER: i32 = (488 << 8) | 9; // ,"inner":
+const K_UID: i32 = (497 << 8) | 7; // ,"uid":
+const K_GID: i32 = (504 << 8) | 7; // ,"gid":
+const K_MARK: i32 = (511 << 8) | 8; // ,"mark":
+const K_END: i32 = (519 << 8) | 2; // }\n
+litAt(K_LINE, '{"line":');
+litAt(K_TIME, ',"time":"');
+litAt(K_TIME_NULL, ',"time":null,"ts":null');
+litAt(K_TS, 'Z","ts":');
+litAt(K_DOT, '.');
+litAt(K_MONO, ',"mono":');
+litAt(K_MONO_NULL, ',"mono":null');
+litAt(K_HOST, ',"host":');
+litAt(K_TR_KERNEL, ',"transport":"kernel"');
+litAt(K_TR_SYSLOG, ',"transport":"syslog"');
+litAt(K_PREFIX, ',"prefix":');
+litAt(K_IN, ',"in":');
+litAt(K_OUT, ',"out":');
+litAt(K_MAC, ',"mac":');
+litAt(K_MACSRC, ',"macsrc":"');
+litAt(K_MACDST, '","macdst":"');
+litAt(K_MACPROTO, '","macproto":"');
+litAt(K_FAMILY4, ',"family":4');
+litAt(K_FAMILY6, ',"family":6');
+litAt(K_SRC, ',"src":');
+litAt(K_SRC_FIRST, '{"src":');
+litAt(K_DST, ',"dst":');
+litAt(K_SRCSHORT, ',"srcShort":"');
+litAt(K_DSTSHORT, '","dstShort":"');
+litAt(K_LEN, ',"len":');
+litAt(K_TOS, ',"tos":');
+litAt(K_PREC, ',"prec":');
+litAt(K_TTL, ',"ttl":');
+litAt(K_ID, ',"id":');
+litAt(K_IPFLAGS, ',"ipFlags":[');
+litAt(K_TC, ',"tc":');
+litAt(K_HOPLIMIT, ',"hoplimit":');
+litAt(K_FLOWLBL, ',"flowlbl":');
+litAt(K_PROTO_TCP, ',"proto":"TCP"');
+litAt(K_PROTO_UDP, ',"proto":"UDP"');
+litAt(K_PROTO_ICMP, ',"proto":"ICMP"');
+litAt(K_PROTO_ICMPV6, ',"proto":"ICMPv6"');
+litAt(K_SPT, ',"spt":');
+litAt(K_DPT, ',"dpt":');
+litAt(K_SEQ, ',"seq":');
+litAt(K_ACK, ',"ack":');
+litAt(K_WINDOW, ',"window":');
+litAt(K_RES, ',"res":');
+litAt(K_FLAGS, ',"flags":[');
+litAt(K_URGP, ',"urgp":');
+litAt(K_UDPLEN, ',"udpLen":');
+litAt(K_ICMP, ',"icmp":{"type":');
+litAt(K_CODE, ',"code":');
+litAt(K_INNER, ',"inner":');
+litAt(K_UID, ',"uid":');
+litAt(K_GID, ',"gid":');
+litAt(K_MARK, ',"mark":');
+litAt(K_END, '}\n');
 const V_NULL = lit('null');
-const K_TR_KERNEL = lit(',"transport":"kernel"');
-const K_TR_SYSLOG = lit(',"transport":"syslog"');
-const K_PREFIX = lit(',"prefix":');
-const K_IN = lit(',"in":');
-const K_OUT = lit(',"out":');
-const K_MAC = lit(',"mac":');
-const K_MACSRC = lit(',"macsrc":"');
-const K_MACDST = lit('","macdst":"');
-const K_MACPROTO = lit('","macproto":"');
-const K_FAMILY4 = lit(',"family":4');
-const K_FAMILY6 = lit(',"family":6');
-const K_SRC = lit(',"src":');
-const K_SRC_FIRST = lit('{"src":');
-const K_DST = lit(',"dst":');
-const K_SRCSHORT = lit(',"srcShort":"');
-const K_DSTSHORT = lit('","dstShort":"');
-const K_LEN = lit(',"len":');
-const K_TOS = lit(',"tos":');
-const K_PREC = lit(',"prec":');
-const K_TTL = lit(',"ttl":');
-const K_ID = lit(',"id":');
-const K_IPFLAGS = lit(',"ipFlags":[');
-const K_TC = lit(',"tc":');
-const K_HOPLIMIT = lit(',"hoplimit":');
-const K_FLOWLBL = lit(',"flowlbl":');
-const K_PROTO_TCP = lit(',"proto":"TCP"');
-const K_PROTO_UDP = lit(',"proto":"UDP"');
-const K_PROTO_ICMP = lit(',"proto":"ICMP"');
-const K_PROTO_ICMPV6 = lit(',"proto":"ICMPv6"');
-const K_SPT = lit(',"spt":');
-const K_DPT = lit(',"dpt":');
-const K_SEQ = lit(',"seq":');
-const K_ACK = lit(',"ack":');
-const K_WINDOW = lit(',"window":');
-const K_RES = lit(',"res":');
-const K_FLAGS = lit(',"flags":[');
-const K_URGP = lit(',"urgp":');
-const K_UDPLEN = lit(',"udpLen":');
-const K_ICMP = lit(',"icmp":{"type":');
-const K_CODE = lit(',"code":');
-const K_INNER = lit(',"inner":');
-const K_UID = lit(',"uid":');
-const K_GID = lit(',"gid":');
-const K_MARK = lit(',"mark":');
-const K_END = lit('}\n');
 // ENV_* codes 1..10, in order.
 const V_ENVS: StaticArray<i32> = [
   0,
@@ -1933,28 +1996,59 @@ let skipped: i32 = 0;
 const PAIRS = new StaticArray<u16>(100);
 for (let i = 0; i < 100; i++) unchecked((PAIRS[i] = <u16>((48 + i / 10) | ((48 + (i % 10)) << 8))));
 
-function putU32(p: i32, v: u32): i32 {
-  if (v < 10) {
-    store<u8>(<usize>p, <u8>(48 + v));
-    return p + 1;
-  }
-  if (v < 100) {
-    store<u16>(<usize>p, unchecked(PAIRS[v]));
-    return p + 2;
-  }
-  const n = v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
-  let q = p + n;
-  while (v >= 100) {
-    q -= 2;
-    store<u16>(<usize>q, unchecked(PAIRS[v % 100]));
-    v /= 100;
-  }
-  if (v >= 10) store<u16>(<usize>(q - 2), unchecked(PAIRS[v]));
-  else store<u8>(<usize>(q - 1), <u8>(48 + v));
+/**
+ * The eight decimal digits of v < 10^8, zero-padded, as eight ASCII bytes (the first digit lowest): four-digit halves
+ * in two 32-bit lanes, then two-digit quarters in four 16-bit lanes, then digits in eight bytes, each step one
+ * multiply-shift by a reciprocal (exact for these ranges). Printing a number is one 8-byte store of the right digits:
+ * no branch per digit, no loop.
+ */
+@inline function digits8(v: u32): u64 {
+  const hi = v / 10000;
+  const x = <u64>hi | (<u64>(v - hi * 10000) << 32);
+  const y = ((x * 5243) >> 19) & 0x0000007f0000007f; // / 100
+  const z = y | ((x - y * 100) << 16);
+  const t = ((z * 103) >> 10) & 0x000f000f000f000f; // / 10
+  return (t | ((z - t * 10) << 8)) + 0x3030303030303030;
+}
+
+const POW10U: StaticArray<u32> = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000];
+
+/** The number of decimal digits of v < 10^8 (1 for 0): from its bit length (log10 2 ≈ 1233 / 4096), one look-up. */
+@inline function digitCount8(v: u32): i32 {
+  const t = ((32 - <i32>clz(v | 1)) * 1233) >> 12;
+  return t + 1 - <i32>((v | 1) < unchecked(POW10U[t]));
+}
+
+/** v as decimal digits at p → the end. Inline for the usual v < 10^8; longer ones in putU32Long(). */
+@inline function putU32(p: i32, v: u32): i32 {
+  if (v >= 100000000) return putU32Long(p, v);
+  // the digits without the leading zeros: the word shifted down by them (the bytes stored after the number are
+  // written over next; the output area has slack)
+  const n = digitCount8(v);
+  store<u64>(<usize>p, digits8(v) >> (<u64>(8 - n) << 3));
   return p + n;
+}
+function putU32Long(p: i32, v: u32): i32 {
+  const hi = v / 100000000;
+  if (hi < 10) {
+    store<u8>(<usize>p, <u8>(48 + hi));
+    p += 1;
+  } else {
+    store<u16>(<usize>p, unchecked(PAIRS[hi]));
+    p += 2;
+  }
+  store<u64>(<usize>p, digits8(v - hi * 100000000));
+  return p + 8;
 }
 function putU64(p: i32, v: u64): i32 {
   if (v <= 0xffffffff) return putU32(p, <u32>v);
+  const hi = v / 100000000;
+  if (hi <= 0xffffffff) {
+    // epoch milliseconds and the like: the head, then eight digits
+    p = putU32(p, <u32>hi);
+    store<u64>(<usize>p, digits8(<u32>(v - hi * 100000000)));
+    return p + 8;
+  }
   let n = 10;
   let t = v / 10000000000;
   while (t != 0) {
@@ -1969,15 +2063,16 @@ function putU64(p: i32, v: u64): i32 {
   } while (v != 0);
   return p + n;
 }
-/** Exactly n digits of v, zero-padded. */
+/** Exactly n digits of v (1 ≤ n ≤ 9), zero-padded (the last n digits when v has more). */
 function putPad(p: i32, v: u32, n: i32): i32 {
-  let q = p + n;
-  for (let i = 0; i < n; i++) {
-    q--;
-    store<u8>(<usize>q, <u8>(48 + v % 10));
-    v /= 10;
+  if (n <= 8) {
+    store<u64>(<usize>p, digits8(v % 100000000) >> (<u64>(8 - n) << 3));
+    return p + n;
   }
-  return p + n;
+  const hi = (v / 100000000) % 10;
+  store<u8>(<usize>p, <u8>(48 + hi));
+  store<u64>(<usize>(p + 1), digits8(v % 100000000));
+  return p + 9;
 }
 
 /** An interned string as a JSON string; -1 when it needs escaping. */
@@ -2029,12 +2124,15 @@ function putV6Short(p: i32, id: i32): i32 {
 
 /** Flag words of `bits` as a JSON array body and ']' (the key and '[' are written by the caller). */
 function putWords(p: i32, bits: i32, words: StaticArray<i32>): i32 {
-  let first = true;
-  for (let i = 0; i < words.length; i++) {
-    if ((bits & (1 << i)) == 0) continue;
-    if (!first) p = putC(p, 44);
-    first = false;
-    p = putLit(p, unchecked(words[i]));
+  // only the bits set, lowest first (a turn for each word printed, not for each word there is)
+  bits &= (1 << words.length) - 1;
+  if (bits != 0) {
+    p = putLit(p, unchecked(words[ctz(bits)]));
+    bits &= bits - 1;
+    while (bits != 0) {
+      p = putLit(putC(p, 44), unchecked(words[ctz(bits)]));
+      bits &= bits - 1;
+    }
   }
   return putC(p, 93);
 }
@@ -2197,15 +2295,18 @@ function putTime(p: i32): i32 {
     // decimal that reads back as m, which JavaScript prints, is that one with trailing zeros dropped.
     if (<f64>n / unchecked(POW10F[k]) == m) {
       const pk = <i64>unchecked(POW10F[k]);
-      p = putU64(p, <u64>(n / pk));
-      let f = n % pk;
-      let fk = k;
+      // the integer part is floor(m) (checked: a division by a variable costs more than this)
+      let q = <i64>Math.floor(m);
+      if (q * pk > n || n - q * pk >= pk) q = n / pk;
+      p = putU64(p, <u64>q);
+      const f = n - q * pk;
       if (f != 0) {
-        while (f % 10 == 0) {
-          f /= 10;
-          fk--;
-        }
-        p = putPad(putC(p, 46), <u32>f, fk);
+        // k digits (f < 10^k ≤ 10^8), the first lowest, less the trailing zeros: the zero bytes at the top
+        const w = digits8(<u32>f) >> (<u64>(8 - k) << 3);
+        const zeros = <i32>(clz(((w ^ 0x3030303030303030) << (<u64>(8 - k) << 3))) >> 3);
+        store<u8>(<usize>p, 46);
+        store<u64>(<usize>(p + 1), w);
+        p += 1 + k - zeros;
       }
       return p;
     }
