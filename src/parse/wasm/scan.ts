@@ -112,7 +112,9 @@ const V4F_IDS: i32 = V4F_BASE + V4_SLOTS * 16;
 const TOK_BASE: i32 = V4F_IDS + V4_SLOTS * 4 + 1024;
 const TOK_SLOTS: i32 = 1024;
 const TOK_MAX: i32 = 56;
-const MEM_END: i32 = TOK_BASE + TOK_SLOTS * 64 + 1024;
+/** body()'s copy of the last message start it read up to OUT's value (see spanLen) */
+const SPAN_BASE: i32 = TOK_BASE + TOK_SLOTS * 64 + 1024;
+const MEM_END: i32 = SPAN_BASE + 64 + 1024;
 
 // Envelope codes.
 const ENV_RFC3164: i32 = 1;
@@ -240,6 +242,7 @@ export function reset(): void {
   memory.fill(<usize>V4F_BASE, 0, <usize>(V4_SLOTS * 16));
   memory.fill(<usize>TOK_BASE, 0, <usize>(TOK_SLOTS * 64));
   for (let i = 0; i < 8; i++) unchecked((lastIds[i] = -1));
+  spanLen = 0;
   idCount = 0;
   arenaUsed = 0;
   full = false;
@@ -603,7 +606,7 @@ const MONTH_SLOTS: StaticArray<u32> = [
 }
 
 /** syslogTail(): ` host kernel: ` or ` kernel: ` at p. 1 ok, 0 not a kernel line (skip), -1 fallback. */
-function syslogTail(p: i32): i32 {
+@inline function syslogTail(p: i32): i32 {
   if (b(p) != 32) return 0;
   p++;
   while (b(p) == 32) p++;
@@ -626,7 +629,7 @@ function syslogTail(p: i32): i32 {
 }
 
 /** `Apr 22 10:00:01[.123456] ` at p, its month (0-11) already read. */
-function rfc3164(p: i32, month: i32): i32 {
+@inline function rfc3164(p: i32, month: i32): i32 {
   let d0 = b(p + 4);
   const d1 = b(p + 5);
   if (d1 == 32) return -1; // unpadded single-digit day: JavaScript
@@ -1630,63 +1633,113 @@ function packet(p: i32, o: i32, inner: bool): i32 {
   return transport(q, o, inner, fam);
 }
 
+// The start of the last message body() read, up to and with the space after OUT's value (at most 64 bytes, copied
+// at SPAN_BASE; spanLen 0: none), where its prefix, IN= and OUT= were (offsets from the start) and their ids. Most
+// lines start the same way: then one compare finds them all. (findBodyStart()'s answer depends only on these bytes:
+// every `IN=` it turns down before the body has its next space before it, else that `IN=` would be the body.)
+let spanLen = 0;
+let spanBody = 0;
+let spanIn = 0;
+let spanOut = 0;
+let spanPid = 0;
+let spanInId = 0;
+let spanOutId = 0;
+
+/** Do the spanLen bytes at p equal the remembered ones? */
+@inline function sameSpan(p: i32): bool {
+  const s = SPAN_BASE;
+  const e0 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p), v128.load(<usize>s)));
+  const e1 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 16), v128.load(<usize>s, 16)));
+  const e2 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 32), v128.load(<usize>s, 32)));
+  const e3 = <u64>i8x16.bitmask(i8x16.eq(v128.load(<usize>p, 48), v128.load(<usize>s, 48)));
+  return (~(e0 | (e1 << 16) | (e2 << 32) | (e3 << 48)) & mask64(spanLen)) == 0;
+}
+
 /** The body from pos (message start): prefix, IN= OUT= [MAC=] packet [UID= GID=] [MARK=] and the line's end. */
 function body(): i32 {
   const msg = pos;
-  // findBodyStart(): the first `IN=` whose token is followed by ` OUT=`. Every `IN=` has its '=' two bytes on, so
-  // look at each '=' (eight bytes at a time) rather than at each byte.
   const end = lend;
-  let bodyAt = -1;
-  let inEnd = -1;
-  let q = msg + 2;
-  while (q < end) {
-    q = findByte(q, end, 0x3d3d3d3d3d3d3d3d);
-    if (q >= end) break;
-    if (b(q - 2) == 73 && b(q - 1) == 78) {
-      const sp = space(q + 1);
-      if (sp >= end) break;
-      if (w32(sp + 1) == L_OUT_EQ) {
-        bodyAt = q - 2;
-        inEnd = sp;
-        break;
+  let bodyAt: i32;
+  let inEnd: i32;
+  let outEnd: i32;
+  let pid: i32;
+  let inId: i32;
+  let outId: i32;
+  if (spanLen != 0 && spanLen <= end - msg && sameSpan(msg)) {
+    bodyAt = msg + spanBody;
+    inEnd = msg + spanIn;
+    outEnd = msg + spanOut;
+    pid = spanPid;
+    inId = spanInId;
+    outId = spanOutId;
+  } else {
+    // findBodyStart(): the first `IN=` whose token is followed by ` OUT=`. Every `IN=` has its '=' two bytes on, so
+    // look at each '=' (eight bytes at a time) rather than at each byte.
+    bodyAt = -1;
+    inEnd = -1;
+    let q = msg + 2;
+    while (q < end) {
+      q = findByte(q, end, 0x3d3d3d3d3d3d3d3d);
+      if (q >= end) break;
+      if (b(q - 2) == 73 && b(q - 1) == 78) {
+        const sp = space(q + 1);
+        if (sp >= end) break;
+        if (w32(sp + 1) == L_OUT_EQ) {
+          bodyAt = q - 2;
+          inEnd = sp;
+          break;
+        }
+        // every other `IN=` before that space has the same next space: go on after it (a run of `IN=` stays linear)
+        q = sp + 3;
+        continue;
       }
-      // every other `IN=` before that space has the same next space: go on after it (a run of `IN=` stays linear)
-      q = sp + 3;
-      continue;
+      q++;
     }
-    q++;
+    if (bodyAt < 0) {
+      // No LOG body: not a drop (skip) — unless it plainly tries to be one (SRC=, DST=, PROTO= without IN=/OUT=),
+      // which JavaScript reports as an issue.
+      if (find(msg, L_SRC, 4) >= 0 && find(msg, L_SP_DST, 5) >= 0 && find(msg, L_SP_PROTO, 7) >= 0) return -1;
+      // journalctl's `[221B blob data]` in place of a message that is not UTF-8: JavaScript reports it
+      if (b(msg) == 91 && lend - msg >= 14 && at(lend - 11, L_SP_BLOB, 5) && at(lend - 6, L_SP_DATA_CLOSE, 6)) return -1;
+      return 2;
+    }
+    if (at(msg, L_NF_CT, 8)) return -1; // conntrack INVALID prefix: JavaScript
+    pid = internF(F_PREFIX, msg, bodyAt);
+    if (pid < 0) return -1;
+    // IN's value ends where the search found ` OUT=`, OUT's at the next space
+    const m = spaceBits(inEnd) & ~(<u64>1);
+    outEnd = m != 0 ? inEnd + <i32>ctz(m) : space(inEnd + 64);
+    inId = internF(F_IN, bodyAt + 3, inEnd);
+    if (inId < 0) return -1;
+    if (outEnd >= lend) return -1;
+    outId = internF(F_OUT, inEnd + 5, outEnd);
+    if (outId < 0) return -1;
+    const n = outEnd + 1 - msg;
+    if (n <= 64) {
+      v128.store(<usize>SPAN_BASE, v128.load(<usize>msg));
+      v128.store(<usize>SPAN_BASE, v128.load(<usize>msg, 16), 16);
+      v128.store(<usize>SPAN_BASE, v128.load(<usize>msg, 32), 32);
+      v128.store(<usize>SPAN_BASE, v128.load(<usize>msg, 48), 48);
+      spanLen = n;
+      spanBody = bodyAt - msg;
+      spanIn = inEnd - msg;
+      spanOut = outEnd - msg;
+      spanPid = pid;
+      spanInId = inId;
+      spanOutId = outId;
+    }
   }
-  if (bodyAt < 0) {
-    // No LOG body: not a drop (skip) — unless it plainly tries to be one (SRC=, DST=, PROTO= without IN=/OUT=),
-    // which JavaScript reports as an issue.
-    if (find(msg, L_SRC, 4) >= 0 && find(msg, L_SP_DST, 5) >= 0 && find(msg, L_SP_PROTO, 7) >= 0) return -1;
-    // journalctl's `[221B blob data]` in place of a message that is not UTF-8: JavaScript reports it
-    if (b(msg) == 91 && lend - msg >= 14 && at(lend - 11, L_SP_BLOB, 5) && at(lend - 6, L_SP_DATA_CLOSE, 6)) return -1;
-    return 2;
-  }
-  if (at(msg, L_NF_CT, 8)) return -1; // conntrack INVALID prefix: JavaScript
-  const pid = internF(F_PREFIX, msg, bodyAt);
-  if (pid < 0) return -1;
   set(R_PREFIX, pid);
-  // IN's value ends where the search found ` OUT=`; OUT's and MAC's at the next spaces, both from one bitmask of
-  // the 64 bytes there (space() past it)
-  let m = spaceBits(inEnd) & ~(<u64>1);
-  const outEnd = m != 0 ? inEnd + <i32>ctz(m) : space(inEnd + 64);
-  m &= m - 1;
-  const nextEnd = m != 0 ? inEnd + <i32>ctz(m) : space(max(outEnd + 1, inEnd + 64));
-  const inId = internF(F_IN, bodyAt + 3, inEnd);
-  if (inId < 0) return -1;
-  if (outEnd >= lend) return -1;
-  const outId = internF(F_OUT, inEnd + 5, outEnd);
-  if (outId < 0) return -1;
   set(R_IN, inId);
   set(R_OUT, outId);
   pos = outEnd + 1;
   if (at(pos, L_MAC, 4)) {
-    if (nextEnd >= lend) return -1;
-    const mac = internT(F_MAC, pos + 4, nextEnd);
+    const m = spaceBits(pos);
+    const macEnd = m != 0 ? pos + <i32>ctz(m) : space(pos + 64);
+    if (macEnd >= lend) return -1;
+    const mac = internT(F_MAC, pos + 4, macEnd);
     if (mac < 0) return -1;
-    pos = nextEnd + 1;
+    pos = macEnd + 1;
     set(R_MAC, mac);
   } else {
     set(R_MAC, -1);
@@ -1968,13 +2021,20 @@ let skipped: i32 = 0;
 // cursor would be loaded and stored around every byte.
 
 /**
- * n bytes from src to dst, sixteen without a loop (most keys and strings are that short; a loop costs an interrupt
- * check per turn), the rest eight at a time. Both areas have slack after them for the overrun.
+ * n bytes from src to dst in 16-byte moves, up to 48 without a loop (keys, strings and MAC headers are that short;
+ * a loop costs an interrupt check per turn; a key's n is a constant, so its branches go at compile time). Up to 15
+ * bytes more are read and written: both areas have slack after them, and what is written past n is written over
+ * next.
  */
 @inline function copy(dst: i32, src: i32, n: i32): void {
-  store<u64>(<usize>dst, load<u64>(<usize>src));
-  store<u64>(<usize>(dst + 8), load<u64>(<usize>(src + 8)));
-  for (let i = 16; i < n; i += 8) store<u64>(<usize>(dst + i), load<u64>(<usize>(src + i)));
+  v128.store(<usize>dst, v128.load(<usize>src));
+  if (n > 16) {
+    v128.store(<usize>dst, v128.load(<usize>src, 16), 16);
+    if (n > 32) {
+      v128.store(<usize>dst, v128.load(<usize>src, 32), 32);
+      for (let i = 48; i < n; i += 16) v128.store(<usize>(dst + i), v128.load(<usize>(src + i)));
+    }
+  }
 }
 @inline function putLit(p: i32, l: i32): i32 {
   const n = l & 255;
