@@ -492,18 +492,6 @@ let numEnd: i32 = 0;
   return isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
-/**
- * A space-terminated token from pos → interned id, pos on the space. -1/-2 as intern(). `recent`: through the
- * recent-token cache (internT), for tokens that take turns line after line.
- */
-@inline function word(f: i32, recent: bool = false): i32 {
-  const p = space(pos);
-  if (p >= lend) return -1; // the body always goes on after these tokens
-  const id = recent ? internT(f, pos, p) : internF(f, pos, p);
-  pos = p;
-  return id;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Envelopes. Each mirrors the branch decodeEnvelope() in envelope.ts takes for that layout; where the JavaScript
 // code would do anything less usual, these return false and the line goes to JavaScript.
@@ -1541,9 +1529,10 @@ function transport(p: i32, o: i32, inner: bool, fam: i32): i32 {
   m &= m - 1;
   const e1 = p + <i32>ctz(m); // after LEN's digits
   if (w64(e1) != L_TOS00_0 || w64(e1 + 8) != L_TOS00_1 || w64(e1 + 16) != L_TOS00_2) return -1;
-  m &= m - 1; // TOS's
-  m &= m - 1; // PREC's
-  m &= m - 1; // TTL's
+  // past the spaces before TOS=, PREC= and TTL= (the literal holds them): the next one ends TTL's digits
+  m &= m - 1;
+  m &= m - 1;
+  m &= m - 1;
   const e2 = p + <i32>ctz(m);
   m &= m - 1;
   const e3 = p + <i32>ctz(m);
