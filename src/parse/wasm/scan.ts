@@ -1221,6 +1221,24 @@ let lastAddr: i32 = 0;
   return V4F_IDS + ((slot - V4F_BASE) >> 2);
 }
 
+/** The IPv4 flag words at p — CE, DF, MF, each with its space, in that order — → vend(bits 1/2/4, end). DF comes and
+ * goes from line to line: no branch for it. */
+@inline function ipFlagWords(p: i32): i64 {
+  let fl = 0;
+  if ((w32(p) & 0xffffff) == L_CE_SP) {
+    fl = 1;
+    p += 3;
+  }
+  const df = <i32>((w32(p) & 0xffffff) == L_DF_SP);
+  fl |= df << 1;
+  p += df * 3;
+  if ((w32(p) & 0xffffff) == L_MF_SP) {
+    fl |= 4;
+    p += 3;
+  }
+  return vend(<i64>fl, p);
+}
+
 /** IP header fields after the addresses, up to and including `PROTO=`, at p; family 4 or 6. The end, or -1. */
 @inline function ipHeader(p: i32, o: i32, fam: i32): i32 {
   if (!at(p, L_SP_LEN, 5)) return -1;
@@ -1257,19 +1275,9 @@ let lastAddr: i32 = 0;
     p = endOf(r);
     if (b(p) != 32) return -1;
     p++;
-    // CE, DF, MF, each with its space, in that order. DF comes and goes from line to line: no branch for it.
-    let fl = 0;
-    if ((w32(p) & 0xffffff) == L_CE_SP) {
-      fl = 1;
-      p += 3;
-    }
-    const df = <i32>((w32(p) & 0xffffff) == L_DF_SP);
-    fl |= df << 1;
-    p += df * 3;
-    if ((w32(p) & 0xffffff) == L_MF_SP) {
-      fl |= 4;
-      p += 3;
-    }
+    r = ipFlagWords(p);
+    const fl = valOf(r);
+    p = endOf(r);
     setAt(o, P_TOS, tos);
     setAt(o, P_PREC, prec);
     setAt(o, P_TTL, ttl);
@@ -1541,20 +1549,9 @@ function transport(p: i32, o: i32, inner: bool, fam: i32): i32 {
   const ttl = numN4(e1 + 24, e2 - e1 - 24, 3);
   const id = numN(e2 + 4, e3 - e2 - 4, 5);
   if ((len | ttl | id) < 0) return -1;
-  // CE, DF, MF, each with its space, in that order. DF comes and goes from line to line: no branch for it.
-  let q = e3 + 1;
-  let fl = 0;
-  if ((w32(q) & 0xffffff) == L_CE_SP) {
-    fl = 1;
-    q += 3;
-  }
-  const df = <i32>((w32(q) & 0xffffff) == L_DF_SP);
-  fl |= df << 1;
-  q += df * 3;
-  if ((w32(q) & 0xffffff) == L_MF_SP) {
-    fl |= 4;
-    q += 3;
-  }
+  const rf = ipFlagWords(e3 + 1);
+  const fl = valOf(rf);
+  const q = endOf(rf);
   if (!at(q, L_PROTO, 6)) return -1;
   setAt(o, P_LEN, len);
   setAt(o, P_TOS, 0);
