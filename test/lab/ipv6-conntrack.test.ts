@@ -11,7 +11,7 @@
 import { expect, it } from 'vitest';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { createParser } from '../../src/parse/parse-line.js';
-import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, tryRun, waitFor, PUSH_CLIENT, PUSH_SERVER } from '../suggest/kernel.js';
+import { addNs, bg, cleanup, statefulInput, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, restoreNetnsLog, tryRun, waitFor, PUSH_CLIENT, PUSH_SERVER } from '../suggest/kernel.js';
 
 it('IPv6: ACK PSH after a conntrack flush is conntrack loss; a SYN to a closed port is a genuine block', async () => {
   const started = Date.now();
@@ -26,14 +26,7 @@ it('IPv6: ACK PSH after a conntrack flush is conntrack loss; a SYN to a closed p
     inNs(node, `ip -6 addr add ${node6}/64 dev mgmt-br nodad`);
     inNs(peer, `ip -6 addr add ${peer6}/64 dev eth0 nodad`);
     const prefix = `FWCT6${process.pid % 100000}_`;
-    inNs(node, [
-      'ip6tables -N HARVESTER_INPUT', 'ip6tables -A INPUT -i mgmt-br -j HARVESTER_INPUT',
-      'ip6tables -A HARVESTER_INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
-      'ip6tables -A HARVESTER_INPUT -p ipv6-icmp -j ACCEPT',
-      `ip6tables -A HARVESTER_INPUT -j LOG --log-prefix ${prefix}`, 'ip6tables -A HARVESTER_INPUT -j DROP',
-      // no loose pick-up: the node's own next packet must not re-create the flushed entry while we watch
-      'sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0',
-    ].join(' && '));
+    statefulInput(node, prefix, 6);
 
     bg(peer, ['python3', '-c', PUSH_SERVER, peer6, '12']);
     expect(await waitFor(() => tryRun(nsCmd(peer, 'ss -ltnH "sport = :2379"')).stdout.includes('2379'), 5000)).toBe(true);

@@ -100,6 +100,22 @@ export function restoreNetnsLog(): void {
   locked(`rm -f ${LOCK_DIR}/nflog.${process.pid}; ${PRUNE}; if ! ${HOLDERS} && [ -e ${LOCK_DIR}/nflog.orig ]; then cat ${LOCK_DIR}/nflog.orig > ${SYSCTL}; rm -f ${LOCK_DIR}/nflog.orig; fi`);
 }
 
+/**
+ * The seed's stateful `HARVESTER_INPUT` on `mgmt-br` in namespace `ns` (iptables, or ip6tables for IPv6): established
+ * and related traffic and ICMP accepted, everything else logged with `prefix` and dropped — and no loose pick-up, so
+ * the node's own next packet cannot re-create a flushed conntrack entry while a test watches.
+ */
+export function statefulInput(ns: string, prefix: string, family: 4 | 6 = 4): void {
+  const ipt = family === 4 ? 'iptables' : 'ip6tables';
+  inNs(ns, [
+    `${ipt} -N HARVESTER_INPUT`, `${ipt} -A INPUT -i mgmt-br -j HARVESTER_INPUT`,
+    `${ipt} -A HARVESTER_INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`,
+    `${ipt} -A HARVESTER_INPUT -p ${family === 4 ? 'icmp' : 'ipv6-icmp'} -j ACCEPT`,
+    `${ipt} -A HARVESTER_INPUT -j LOG --log-prefix ${prefix}`, `${ipt} -A HARVESTER_INPUT -j DROP`,
+    'sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0',
+  ].join(' && '));
+}
+
 export function netnsLog(): string {
   return readFileSync(SYSCTL, 'utf8').trim();
 }

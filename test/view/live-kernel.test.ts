@@ -17,7 +17,7 @@ import { expect, it } from 'vitest';
 import { createClassifier } from '../../src/classify/classifier.js';
 import { VERDICTS, type Verdict } from '../../src/classify/verdict.js';
 import { createParser } from '../../src/parse/parse-line.js';
-import { addNs, bg, cleanup, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, readKmsg, restoreNetnsLog, tryRun, waitFor, PUSH_CLIENT, PUSH_SERVER } from '../suggest/kernel.js';
+import { addNs, bg, cleanup, statefulInput, enableNetnsLog, inNs, kmsgSeq, kmsgSince, link, netnsLog, nsCmd, readKmsg, restoreNetnsLog, tryRun, waitFor, PUSH_CLIENT, PUSH_SERVER } from '../suggest/kernel.js';
 import { terminalTest } from './tmux-server.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fwdiag.js', import.meta.url));
@@ -62,14 +62,7 @@ it('fwdiag --kmsg in a terminal: real drops show within seconds, and the counter
     const peer = addNs('lvp');
     link(node, 'mgmt-br', `${nodeIp}/24`, peer, 'eth0', `${peerIp}/24`);
     const prefix = `HARVESTER_DROP_LV${process.pid % 100000}_`;
-    inNs(node, [
-      'iptables -N HARVESTER_INPUT', 'iptables -A INPUT -i mgmt-br -j HARVESTER_INPUT',
-      'iptables -A HARVESTER_INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
-      'iptables -A HARVESTER_INPUT -p icmp -j ACCEPT',
-      `iptables -A HARVESTER_INPUT -j LOG --log-prefix ${prefix}`, 'iptables -A HARVESTER_INPUT -j DROP',
-      // no loose pick-up: the node's own next packet must not re-create the flushed entry
-      'sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0',
-    ].join(' && '));
+    statefulInput(node, prefix);
 
     const seq0 = kmsgSeq();
     term.tmux('new-session', '-d', '-s', 'live', '-x', '160', '-y', '45',
