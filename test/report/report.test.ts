@@ -516,14 +516,21 @@ describe('many windows and many flows (a month of rotated logs of an internet-fa
   }
 
   it('costs time linear in windows and flows together (it was their product), and attributes every flow to its windows', async () => {
-    const time = async (n: number) => {
+    // the fastest of three runs of each: one run of the small input is ~0.1 s, where a pause of the VM's (or a GC
+    // of the test runner's) weighs a lot — a quadratic cost (~22x) stays far above the bound all the same
+    const time = async (n: number, runs = 3) => {
       const f = join(tmp, `windows-${n}.log`);
       writeFileSync(f, log(n));
-      const t0 = performance.now();
-      const r = await report(['--format', 'json', f]);
-      return { ms: performance.now() - t0, r };
+      let best: { ms: number; r: Report } | undefined;
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        const r = await report(['--format', 'json', f]);
+        const ms = performance.now() - t0;
+        if (best === undefined || ms < best.ms) best = { ms, r };
+      }
+      return best!;
     };
-    await time(3000); // warm-up
+    await time(3000, 1); // warm-up
     const small = await time(6000);
     const big = await time(48_000);
     // every 10 minutes a window: 8 times the lines, 8 times the windows and the flows
