@@ -7,7 +7,7 @@ import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { LIVE_INPUT_FLAGS, checkPlatformRoles, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs, must, hostRolesOf } from './options.js';
 import { readResults, reportSourceErrors } from './read-loop.js';
-import { signalController } from './signals.js';
+import { withSignals } from './signals.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
@@ -319,11 +319,5 @@ export const analyzeCommand: Command = async (argv, io) => {
     await writeLines(io.stdout, ANALYZE_USAGE);
     return 0;
   }
-  const { controller, exitCode, dispose } = signalController();
-  try {
-    // ended by a signal: its status (130 for Ctrl-C), once the summary is out
-    return exitCode(await runAnalyze(opts, io, controller.signal));
-  } finally {
-    dispose();
-  }
+  return withSignals((signal) => runAnalyze(opts, io, signal));
 };

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { InputError, UsageError } from './errors.js';
 import { readResults, reportSourceErrors, type ReadCommon } from './read-loop.js';
-import { signalController } from './signals.js';
+import { withSignals } from './signals.js';
 import { loadRuleset } from './trace.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import type { LineSource } from '../input/types.js';
@@ -419,11 +419,5 @@ export const reportCommand: Command = async (argv, io) => {
     await writeLines(io.stdout, REPORT_USAGE);
     return 0;
   }
-  const { controller, exitCode, dispose } = signalController();
-  try {
-    // ended by a signal: its status (130 for Ctrl-C), once the summary is out
-    return exitCode(await runReport(opts, io, controller.signal));
-  } finally {
-    dispose();
-  }
+  return withSignals((signal) => runReport(opts, io, signal));
 };

@@ -49,6 +49,19 @@ export function twoStepSignal(stopped: () => boolean, stop: (sig: StopSignal) =>
 }
 
 /**
+ * Runs a command with {@link signalController}'s signal: a run a signal ended (its summary or report still written)
+ * returns that signal's status (130 for Ctrl-C) instead of its own.
+ */
+export async function withSignals(run: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const { controller, exitCode, dispose } = signalController();
+  try {
+    return exitCode(await run(controller.signal));
+  } finally {
+    dispose();
+  }
+}
+
+/**
  * An AbortController that SIGINT/SIGTERM/SIGHUP trip (so inputs end and summaries still print); `received` tells
  * which came first, `exitCode` turns a command's status into the signal's when one came (a run cut short is not a
  * success, nor a `--fail-on` verdict on all the input); `dispose` unhooks it.

@@ -8,7 +8,7 @@ import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
 import { loadRuleset } from './trace.js';
 import { readResults, reportSourceErrors } from './read-loop.js';
-import { signalController } from './signals.js';
+import { withSignals } from './signals.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
@@ -253,11 +253,5 @@ export const suggestCommand: Command = async (argv, io) => {
     await writeLines(io.stdout, SUGGEST_USAGE);
     return 0;
   }
-  const { controller, exitCode, dispose } = signalController();
-  try {
-    // ended by a signal: its status (130 for Ctrl-C), once the summary is out
-    return exitCode(await runSuggest(opts, io, controller.signal));
-  } finally {
-    dispose();
-  }
+  return withSignals((signal) => runSuggest(opts, io, signal));
 };
