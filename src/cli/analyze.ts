@@ -10,6 +10,7 @@ import { readResults, reportSourceErrors } from './read-loop.js';
 import { withSignals } from './signals.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
+import { overwrittenOf } from '../input/types.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
 import {
   classifierOptionsSchema,
@@ -299,12 +300,9 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   if (isOutputClosed(io.stdout)) return 0;
   const result = classifier.finish();
   let bytes = 0;
+  for (const src of sources) bytes += src.stats.bytes;
   // --kmsg: records the kernel overwrote before they were read (only when some were: the key is absent otherwise)
-  let overwritten = 0;
-  for (const src of sources) {
-    bytes += src.stats.bytes;
-    overwritten += src.stats.overwritten;
-  }
+  const overwritten = overwrittenOf(sources);
   const input = { sources: sources.length, ...totals, bytes, ...(overwritten > 0 ? { overwritten } : {}) };
   await writer.end({ ...result, summary: { ...result.summary, input, prefixes: Object.fromEntries(prefixesSeen) } });
   if (shownIssues < totals.issues && !opts.json) {

@@ -10,7 +10,7 @@ import { signalController } from './signals.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
 import type { NdjsonSink } from '../parse/parse-line.js';
-import type { LineSource } from '../input/types.js';
+import { overwrittenOf, overwrittenSentence, type LineSource } from '../input/types.js';
 import { NdjsonBuffer, issueToJson } from '../output/ndjson.js';
 import { guardOutput, isOutputClosed, syncFileFd, writeAllSync, writeLines } from '../output/safe-stdout.js';
 
@@ -20,7 +20,8 @@ Turn every netfilter LOG line (any envelope: syslog, journald short/iso/json/exp
 talosctl) into one JSON object per line (NDJSON). Reads FILEs (plain or gzip; - for stdin), or stdin.
 
   --issues               also print issue records for malformed or truncated LOG lines
-  --stats                print counters (lines, events, skipped, issues, cut, otherPrefix) to stderr at the end
+  --stats                print counters (lines, events, skipped, issues, cut, otherPrefix; --kmsg: overwritten)
+                         to stderr at the end
   ${prefixHelp(25)}
   --tz ZONE              zone of stamps without an offset (RFC3164, dmesg -T) (default: local)
   --follow               follow the FILE as it grows, across rotation and truncation (Ctrl-C ends)
@@ -123,7 +124,10 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   } finally {
     dispose();
   }
-  if (opts.stats) io.stderr.write(`${JSON.stringify({ stats: totals })}\n`);
+  // --kmsg: records the kernel overwrote before they were read are in no count (the key only when some were)
+  const overwritten = overwrittenOf(sources);
+  if (opts.stats) io.stderr.write(`${JSON.stringify({ stats: overwritten > 0 ? { ...totals, overwritten } : totals })}\n`);
+  if (overwritten > 0) io.stderr.write(`fwdiag parse: ${overwrittenSentence(overwritten)}\n`);
   // ended by a signal: its status (130 for Ctrl-C)
   return exitCode(sourceErrors.failed() ? 1 : 0);
 }

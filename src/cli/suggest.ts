@@ -11,6 +11,7 @@ import { readResults, reportSourceErrors } from './read-loop.js';
 import { withSignals } from './signals.js';
 import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
+import { overwrittenOf, overwrittenSentence } from '../input/types.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
 import { checkCni, checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
@@ -226,6 +227,8 @@ export async function runSuggest(
   const result = suggest(flows, ctx);
   if (collector.issues > 0) io.stderr.write(`fwdiag suggest: ${collector.issues} line(s) could not be fully parsed\n`);
   if (collector.unsampled > 0) io.stderr.write(`fwdiag suggest: ${collector.unsampled} flow(s) beyond ${MAX_SAMPLED_FLOWS} kept no sample lines\n`);
+  const overwritten = overwrittenOf(sources);
+  if (overwritten > 0) io.stderr.write(`fwdiag suggest: ${overwrittenSentence(overwritten)}: evidence may be incomplete\n`);
   if (summary.flowsEvicted > 0) io.stderr.write(`fwdiag suggest: ${summary.flowsEvicted} flow(s) evicted (flow table full): evidence may be incomplete\n`);
   if (ruleset !== undefined) {
     // the evidence's counts are a sample when the LOG rule that wrote the lines is rate-limited (the seed's 10/min)

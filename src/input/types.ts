@@ -45,5 +45,20 @@ export interface LineSource {
   backlog?(): number;
 }
 
+/**
+ * Records the kernel overwrote before they were read (/dev/kmsg, from sequence gaps), over all sources: lines no
+ * count includes, so every command that reads --kmsg says how many.
+ */
+export function overwrittenOf(sources: readonly LineSource[]): number {
+  let n = 0;
+  for (const s of sources) n += s.stats.overwritten;
+  return n;
+}
+
+/** What `overwrittenOf` counts, said once for every command: "N kernel log records lost: …". */
+export function overwrittenSentence(n: number, count = String(n)): string {
+  return `${count} kernel log record${n === 1 ? '' : 's'} lost: the kernel overwrote them in its ring buffer before they were read`;
+}
+
 /** Longest line delivered whole; longer lines are cut to this many bytes and counted in `stats.cut`. */
 export const MAX_LINE_BYTES = 64 * 1024;

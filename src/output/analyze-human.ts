@@ -9,6 +9,7 @@ import type { Verdict } from '../classify/verdict.js';
 import { escapeControl } from './escape.js';
 import { endpoint } from '../parse/ipv6.js';
 import { writeLines } from './safe-stdout.js';
+import { overwrittenSentence } from '../input/types.js';
 
 /** What the analyze command drives: buffer per event, write per batch, finish with the summary. */
 export interface AnalyzeWriter {
@@ -133,7 +134,7 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       if (other > 0) out += `; ${other} LOG lines of other prefixes left out (--prefix)`;
       out += '\n';
       const lost = s.input?.['overwritten'] ?? 0;
-      if (lost > 0) out += `  ${n(lost, 'kernel log record')} lost: the kernel overwrote them in its ring buffer before they were read (counts above miss them)\n`;
+      if (lost > 0) out += `  ${overwrittenSentence(lost)} (counts above miss them)\n`;
       const prefixes = Object.entries(s.prefixes ?? {});
       if (prefixes.length > 1) {
         const list = prefixes.sort((a, b) => b[1] - a[1]).map(([p, n]) => `${escapeControl(JSON.stringify(p))} ${n}`).join(', ');

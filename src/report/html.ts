@@ -8,6 +8,7 @@ import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatCount, formatSpan, plural } from './verdict.js';
 import { clockLabel, conntrackLossText, countsText, html, htmlBlock, limitLines, portText, seenText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
+import { overwrittenSentence } from '../input/types.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
   'conntrack-loss': '#8da2bf',
@@ -180,6 +181,9 @@ export function renderHtml(r: Report): string {
     `${plural(r.totals.drops, 'drop')} on ${plural(r.totals.flows, 'flow')} from ${plural(r.hosts.length, 'host')}${span}` +
     `${r.input.otherPrefix > 0 ? ` (${fmtNum(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock)' : ' (UTC)'}. Generated ${html(r.generatedAt)}.</p>`);
+  if (r.input.overwritten !== undefined) {
+    p(`<p class="meta"><strong>${html(overwrittenSentence(r.input.overwritten, fmtNum(r.input.overwritten)))}</strong>: every count below misses them.</p>`);
+  }
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
   if (prefixes.length > 1) {
     p(`<p class="meta">LOG prefixes seen: ${prefixes.map(([x, k]) => `<code>${html(x)}</code> ${fmtNum(k)}`).join(', ')} — several LOG rules, ` +

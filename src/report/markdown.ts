@@ -4,6 +4,7 @@
 import { formatCount, formatSpan, plural } from './verdict.js';
 import { conntrackLossText, countsText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
+import { overwrittenSentence } from '../input/types.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
 
@@ -34,6 +35,10 @@ export function renderMarkdown(r: Report): string {
     `${r.input.otherPrefix > 0 ? ` (${n(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock: no wall-clock stamps in the input)' : ' (UTC)'}. Generated ${md(r.generatedAt)}.`);
   p();
+  if (r.input.overwritten !== undefined) {
+    p(`**${overwrittenSentence(r.input.overwritten, n(r.input.overwritten))}**: every count below misses them.`);
+    p();
+  }
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
   if (prefixes.length > 1) {
     p(`LOG prefixes seen: ${prefixes.map(([x, k]) => `${mdCode(x)} ${n(k)}`).join(', ')} — several LOG rules, and one may log ` +

@@ -157,6 +157,8 @@ export interface Report {
     /** the LOG prefixes seen and their lines (several: several LOG rules) */
     prefixes: Record<string, number>;
     bytes: number;
+    /** `--kmsg`: records the kernel overwrote before they were read, in no count (absent when none were) */
+    overwritten?: number;
   };
   first: string | null;
   last: string | null;

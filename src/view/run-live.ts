@@ -18,7 +18,7 @@ import type { Flow } from '../classify/flows.js';
 import { suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
 import type { ClassifierOptionsInput } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
-import type { LineSource } from '../input/types.js';
+import { overwrittenOf, type LineSource } from '../input/types.js';
 import type { DropEvent, ParseCounters } from '../parse/event.js';
 import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
 import { escapeControl } from '../output/escape.js';
@@ -381,9 +381,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         for (const s of sources) lines += s.stats.lines;
         store.setLines(lines);
         store.setOtherPrefix(totals.otherPrefix);
-        let lost = 0;
-        for (const s of sources) lost += s.stats.overwritten;
-        store.setLost(lost);
+        store.setLost(overwrittenOf(sources));
         // the header's `evicted` while the input goes on: a live input may never end to give the summary's (the
         // header said `? evicted` for good once --max-flows flows were seen)
         store.setEvicted(classifier.flowsEvicted);
@@ -489,11 +487,8 @@ export async function runLive(opts: LiveOptions): Promise<number> {
 
   const result = classifier.finish();
   let bytes = 0;
-  let overwritten = 0;
-  for (const s of sources) {
-    bytes += s.stats.bytes;
-    overwritten += s.stats.overwritten;
-  }
+  for (const s of sources) bytes += s.stats.bytes;
+  const overwritten = overwrittenOf(sources);
   const writer = createAnalyzeHumanWriter({ stdout: io.stdout, color: opts.color, describe: (f) => classifier.flowSummary(f) });
   const input = { ...totals, sources: sources.length, bytes, ...(overwritten > 0 ? { overwritten } : {}) };
   await writer.end({ ...result, summary: { ...result.summary, input } });

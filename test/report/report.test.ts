@@ -297,6 +297,19 @@ describe('report on the kernel-lab capture (/dev/kmsg records, no wall clock)', 
     await expect(prettyJson(r)).toMatchFileSnapshot('__snapshots__/kmsg.json');
   });
 
+  it('a live capture that lost records to the ring buffer says so before every count, in each format', async () => {
+    const r = await report([KMSG]);
+    const lost = /kernel log records? lost: the kernel overwrote them in its ring buffer before they were read/;
+    for (const f of ['md', 'html', 'json'] as const) expect(renderReport(r, f)).not.toMatch(lost);
+    r.input.overwritten = 12345;
+    expect(renderReport(r, 'md')).toContain('**12,345 kernel log records lost: the kernel overwrote them in its ring buffer before they were read**: every count below misses them.');
+    const html = renderReport(r, 'html');
+    expect(html).toContain('<strong>12,345 kernel log records lost: the kernel overwrote them in its ring buffer before they were read</strong>');
+    // before the first count of drops
+    expect(html.indexOf('12,345 kernel log records lost')).toBeLessThan(html.indexOf('<h2>'));
+    expect((JSON.parse(renderReport(r, 'json')) as Report).input.overwritten).toBe(12345);
+  });
+
   it('gives the same verdicts from the same capture as syslog lines', async () => {
     const k = await report([KMSG]);
     const s = await report([SYSLOG]);

@@ -157,32 +157,43 @@ async function holdsKmsg(pid: number): Promise<boolean> {
   }, 10_000, 50);
 }
 
-it('records the kernel overwrote before fwdiag read them are said: the live header and the summary, analyze --kmsg\'s input', async () => {
+it('records the kernel overwrote before fwdiag read them are said: the live header and the summary, analyze --kmsg\'s input, parse --kmsg\'s stats and stderr', async () => {
   // fwdiag counted them from the sequence gap and showed them nowhere: the counts silently missed them (a 100,000-
   // packet flood into LOG: the view read 25 % of it and said nothing). Deterministic here: fwdiag is stopped
   // (SIGSTOP) while the ring buffer wraps past where it is, then continued.
   const tag = `fwdiag-lost-${process.pid}`;
 
-  // analyze --kmsg --summary: the summary's input says how many
-  const child = spawn(process.execPath, [BIN, 'analyze', '--kmsg', '--summary'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<string | null>((r) => child.on('exit', (_c, sig) => r(sig)));
-  try {
-    expect(await holdsKmsg(child.pid!)).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGSTOP');
-    overwriteRingPast(kmsgSeq(), tag);
-    child.kill('SIGCONT');
-    writeFileSync('/dev/kmsg', `${tag} after\n`);
-    await new Promise((r) => setTimeout(r, 1000));
-    child.kill('SIGINT');
-    expect(await exited).toBe('SIGINT');
-    const input = (JSON.parse(out) as { summary: { input: { overwritten?: number; lines: number } } }).summary.input;
-    expect(input.overwritten ?? 0, out).toBeGreaterThan(0);
-  } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
+  // analyze --kmsg --summary: the summary's input says how many; parse --kmsg: its --stats and a line on stderr
+  const stopped = async (args: string[]): Promise<{ out: string; err: string }> => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<string | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+    try {
+      expect(await holdsKmsg(child.pid!)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGSTOP');
+      overwriteRingPast(kmsgSeq(), tag);
+      child.kill('SIGCONT');
+      writeFileSync('/dev/kmsg', `${tag} after\n`);
+      await new Promise((r) => setTimeout(r, 1000));
+      child.kill('SIGINT');
+      expect(await exited).toBe('SIGINT');
+      return { out, err };
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  };
+  const analyzed = await stopped(['analyze', '--kmsg', '--summary']);
+  const input = (JSON.parse(analyzed.out) as { summary: { input: { overwritten?: number; lines: number } } }).summary.input;
+  expect(input.overwritten ?? 0, analyzed.out).toBeGreaterThan(0);
+  // parse said it nowhere: `--stats` left the key out and a stream into jq never learned of the gap
+  const parsed = await stopped(['parse', '--kmsg', '--stats']);
+  const stats = (JSON.parse(parsed.err.split('\n')[0] as string) as { stats: { overwritten?: number; lines: number } }).stats;
+  expect(stats.overwritten ?? 0, parsed.err).toBeGreaterThan(0);
+  expect(parsed.err).toContain(`fwdiag parse: ${stats.overwritten} kernel log records lost: the kernel overwrote them in its ring buffer before they were read\n`);
 
   // the live view: its header, then its summary
   const pidFile = join(term.dir, 'lost.pid');
