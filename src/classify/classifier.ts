@@ -51,6 +51,11 @@ export interface ClassifiedEvent {
   readonly reason: string;
   /** the flow this drop was counted in (undefined for ct-invalid lines without a flow yet) */
   flow: Flow | undefined;
+  /**
+   * A probe (a SYN, UDP to a port, crafted flags, a bare FIN): should its source turn out a scanner, the drop moves
+   * to `scan` with its flow (FlowChange.probeLossMoved counts the bare FINs judged conntrack-loss).
+   */
+  readonly probe: boolean;
 }
 
 export type ClassifyResult = ClassifiedEvent & { changes?: FlowChange[] };
@@ -242,7 +247,7 @@ class Classified implements ClassifiedEvent {
     readonly flow: Flow | undefined,
     private readonly proto: string,
     private readonly flags: number,
-    private readonly probe: boolean,
+    readonly probe: boolean,
     private readonly c: ClassifierCore,
   ) {}
 

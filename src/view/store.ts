@@ -336,11 +336,11 @@ class Store implements ViewStore {
   /** the rows' recency list: most recent first */
   private head: RowState | null = null;
   /**
-   * Packets counted as genuine-block / undetermined per flow, so that when the classifier re-labels a scanner's
-   * earlier flows the counters can move them to `scan` too. Weak: an entry lives as long as the classifier keeps
-   * the flow, so it is bounded by the classifier's own cap.
+   * Probes counted per flow, so that when the classifier re-labels a scanner's earlier flows the counters and the
+   * sparklines can move them to `scan` too. Weak: an entry lives as long as the classifier keeps the flow, so it is
+   * bounded by the classifier's own cap.
    */
-  private readonly probeCounts = new WeakMap<Flow, { gb: number; un: number }>();
+  private readonly probeCounts = new WeakMap<Flow, ProbeTally>();
   private seq = 0;
 
   /** per-second ring of counts per verdict: slot = second % secs, verdict-major */
@@ -419,6 +419,7 @@ class Store implements ViewStore {
             this.counts['genuine-block'] -= moved.gb;
             this.counts.undetermined -= moved.un;
             this.counts.scan += moved.gb + moved.un;
+            this.moveToScan(moved.runs);
             this.probeCounts.delete(c.flow);
           }
           const lost = c.probeLossMoved ?? 0;
@@ -431,11 +432,13 @@ class Store implements ViewStore {
 
     const f = r.flow;
     if (f !== undefined) {
-      if ((r.verdict === 'genuine-block' || r.verdict === 'undetermined') && f.verdict !== 'scan') {
+      const blocked = r.verdict === 'genuine-block' || r.verdict === 'undetermined';
+      if ((blocked || (r.probe && r.verdict === 'conntrack-loss')) && f.verdict !== 'scan') {
         let pc = this.probeCounts.get(f);
-        if (pc === undefined) this.probeCounts.set(f, (pc = { gb: 0, un: 0 }));
+        if (pc === undefined) this.probeCounts.set(f, (pc = { gb: 0, un: 0, runs: [] }));
         if (r.verdict === 'genuine-block') pc.gb++;
-        else pc.un++;
+        else if (r.verdict === 'undetermined') pc.un++;
+        this.tallySecond(pc.runs, VERDICT_SLOT[r.verdict]);
       }
       let row = this.rows.get(f);
       if (row === undefined) {
@@ -456,6 +459,34 @@ class Store implements ViewStore {
       row.seq = ++this.seq;
     }
     this.changed();
+  }
+
+  /** Counts one packet of verdict slot `slot` in this second of a flow's probe runs (see ProbeTally). */
+  private tallySecond(runs: number[], slot: number): void {
+    const sec = this.lastSec;
+    const n = runs.length;
+    if (n > 0 && runs[n - 3] === sec && runs[n - 2] === slot) {
+      runs[n - 1]!++;
+      return;
+    }
+    // runs the ring no longer holds, and past the cap the oldest, go: only the sparklines' last seconds need them
+    let drop = 0;
+    while (drop < n && (sec - runs[drop]! >= this.secs || n - drop >= MAX_PROBE_RUNS * 3)) drop += 3;
+    if (drop > 0) runs.splice(0, drop);
+    runs.push(sec, slot, 1);
+  }
+
+  /** A flow re-labelled scan: its probes' seconds in the ring move to `scan` (where the ring still holds them). */
+  private moveToScan(runs: number[]): void {
+    const scan = VERDICT_SLOT.scan * this.secs;
+    for (let i = 0; i < runs.length; i += 3) {
+      const sec = runs[i]!;
+      if (this.lastSec - sec >= this.secs) continue;
+      const at = sec % this.secs;
+      const n = runs[i + 2]!;
+      this.ring[runs[i + 1]! * this.secs + at]! -= n;
+      this.ring[scan + at]! += n;
+    }
   }
 
   private toFront(row: RowState): void {
@@ -800,6 +831,21 @@ class Store implements ViewStore {
 
 /** ring rows per verdict: the same order as VERDICTS */
 const VERDICT_SLOT = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Record<Verdict, number>;
+
+/**
+ * A flow's probes, as the store counted them: genuine-block and undetermined packets (conntrack-loss probes, bare
+ * FINs, are counted by the classifier: FlowChange.probeLossMoved), and when they came — `runs`, flat
+ * [second, verdict slot, packets] triples, oldest first — so that a re-label moves them out of the sparklines'
+ * seconds too. A scan probe's flow holds one to a few packets; runs past MAX_PROBE_RUNS (a flow refused for minutes
+ * before its source scanned) drop the oldest, whose packets then stay where they were drawn.
+ */
+interface ProbeTally {
+  gb: number;
+  un: number;
+  runs: number[];
+}
+
+const MAX_PROBE_RUNS = 16;
 
 export function createViewStore(opts: ViewStoreOptions = {}): ViewStore {
   return new Store(opts);
