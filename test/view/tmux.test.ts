@@ -225,6 +225,18 @@ describe('live view in a real terminal (tmux)', () => {
     expect(terminalState(s1)).toEqual(RESTORED);
   }, 30_000);
 
+  it('stderr sent to a file gets nothing from the view: the cursor is shown again on the terminal, not written there', async () => {
+    // Ink's cursor restore (restore-cursor 4) wrote ESC[?25h to stderr at every exit, a file or not
+    const err = join(term.dir, 'stderr.txt');
+    const s2 = start('', ` 2>"${err}"`);
+    await waitFor(s2, (x) => x.includes('input ended') && x.includes('q quit'), 'the input to end');
+    await keys(s2, 'q');
+    const sc = await waitFor(s2, (x) => x.includes('EXIT='), 'exit', 10_000, true);
+    expect(sc).toContain('EXIT=0');
+    expect(JSON.stringify(readFileSync(err, 'utf8'))).toBe('""');
+    expect(terminalState(s2)).toEqual(RESTORED);
+  }, 30_000);
+
   // SIGHUP killed the view without its summary and left the terminal on the alternate screen (Ink's signal-exit was
   // its only listener); SIGINT and SIGTERM ended it with status 0
   for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
