@@ -68,19 +68,30 @@ function wallInstants(tz: string | undefined, y: number, mo: number, d: number, 
   return { at, before, wall };
 }
 
-/** The instant JavaScript's Date would give (see zonedMinute): the first pass, or a skipped minute before the change. */
+/**
+ * The instant JavaScript's Date would give for a wall-clock minute, the same whichever way the zone is given
+ * (`--tz Europe/Berlin` or `TZ=Europe/Berlin`): the first pass of a minute the clock passed twice, a skipped minute
+ * read with the offset before the change.
+ */
 function firstInstant(w: { at: number[]; before: number; wall: number }): number {
   return w.at.length > 0 ? (w.at[0] as number) : w.wall - w.before * 60_000;
 }
 
 /**
- * Wall-clock minute in a zone → epoch ms. `tz` undefined means the process's local zone. The same answer whichever
- * way the zone is given (`--tz Europe/Berlin` or `TZ=Europe/Berlin`), as JavaScript's Date reads the local zone: a
- * minute the clock passed twice is the earlier instant, a skipped one is read with the offset before the change.
+ * The instant of a wall-clock minute, read after minute `prev` of the same stream (epoch ms; NaN: none). In an hour
+ * the clock is set back, a log written in order goes 02:58, 02:59, then 02:00 again: the second pass, an hour on, not
+ * an hour back. So the second pass when `prev` lies nearer to it than to the first and within the change's size of
+ * it (a line of the first pass or of the second came just before); otherwise — a stream's first line, a line after
+ * one of another day, the second pass past `limit` — the first pass, as {@link firstInstant}.
  */
-function zonedMinute(tz: string | undefined, y: number, mo: number, d: number, h: number, mi: number): number {
-  return firstInstant(wallInstants(tz, y, mo, d, h, mi));
+function nearestInstant(w: { at: number[]; before: number; wall: number }, prev: number, limit = Infinity): number {
+  const first = firstInstant(w);
+  if (w.at.length < 2 || prev !== prev) return first;
+  const second = w.at[1] as number;
+  const toSecond = Math.abs(second - prev);
+  return second <= limit && toSecond < Math.abs(first - prev) && toSecond <= second - first ? second : first;
 }
+
 
 /**
  * Locales whose short zone names are the abbreviations journalctl prints (EDT, CEST, BST, IST, AEDT, NZST, MESZ,
@@ -111,6 +122,8 @@ const FUTURE_TOLERANCE_MS = 24 * 3600 * 1000;
 export class SyslogClock {
   private key = '';
   private minuteMs = 0;
+  /** the minute read last, whichever way (epoch ms; NaN: none yet): see {@link nearestInstant} */
+  private last = NaN;
   constructor(
     private readonly tz: string | undefined,
     private readonly now: () => number,
@@ -122,18 +135,18 @@ export class SyslogClock {
   /** Epoch ms of month `mo` (0-11), `day`, `hour`:`min` — as minute() for the same stamp, cached by number. */
   minuteOf(mo: number, day: number, hour: number, min: number): number {
     const k = ((mo * 32 + day) * 24 + hour) * 60 + min;
-    if (k === this.nkey) return this.nminuteMs;
+    if (k === this.nkey) return this.read(this.nminuteMs);
     if (mo < 0 || mo > 11) return NaN;
     const ms = this.newest(mo, day, hour, min);
     this.nkey = k;
     this.nminuteMs = ms;
-    return ms;
+    return this.read(ms);
   }
 
   /**
    * Epoch ms of the newest `mo` `day` `hour`:`min` not in the future (up to a day ahead: clock skew); NaN when out of
    * range. The year is the zone's own (`--tz`), next year's counts too (`Jan  1 00:00:05` read at 23:59:30 on Dec 31),
-   * and a Feb 29 is the last leap year's.
+   * and a Feb 29 is the last leap year's. In an hour the clock is set back, the pass nearest the minute read last.
    */
   private newest(mo: number, day: number, hour: number, min: number): number {
     if (day < 1 || day > 31 || hour > 23 || min > 59) return NaN;
@@ -143,7 +156,7 @@ export class SyslogClock {
     // a Feb 29 exists at most eight years back (1900 and 2100 are not leap years)
     for (let y = year + 1; y >= year - 8; y--) {
       if (day > getDaysInMonth(new Date(y, mo, 1))) continue;
-      const ms = zonedMinute(this.tz, y, mo, day, hour, min);
+      const ms = nearestInstant(wallInstants(this.tz, y, mo, day, hour, min), this.last, limit);
       if (ms <= limit) return ms;
     }
     return NaN;
@@ -154,12 +167,18 @@ export class SyslogClock {
    */
   minute(s: string, p: number, day: number, hour: number, min: number): number {
     // 12 chars cover "Apr  2 10:00"; compare without allocating.
-    if (this.key.length === 12 && s.startsWith(this.key, p)) return this.minuteMs;
+    if (this.key.length === 12 && s.startsWith(this.key, p)) return this.read(this.minuteMs);
     const mo = monthAt(s, p);
     if (mo < 0) return NaN;
     const ms = this.newest(mo, day, hour, min);
     this.key = s.slice(p, p + 12);
     this.minuteMs = ms;
+    return this.read(ms);
+  }
+
+  /** A minute handed out: the one read last, unless NaN (a stamp out of range leaves the context as it was). */
+  private read(ms: number): number {
+    if (ms === ms) this.last = ms;
     return ms;
   }
 }
@@ -168,6 +187,8 @@ export class SyslogClock {
 export class CtimeClock {
   private key = '';
   private minuteMs = 0;
+  /** the minute read last (epoch ms; NaN: none yet): in an hour the clock is set back, the nearer pass */
+  private last = NaN;
   constructor(private readonly tz: string | undefined) {}
 
   /** `s[p..]` holds `Www Mmm dd HH:MM:SS YYYY`; returns epoch ms of the whole stamp or NaN. */
@@ -188,7 +209,8 @@ export class CtimeClock {
     const key = `${yearS} ${mon} ${day} ${h}:${mi}`;
     if (key !== this.key) {
       this.key = key;
-      this.minuteMs = zonedMinute(this.tz, year, mo, day, h, mi);
+      this.minuteMs = nearestInstant(wallInstants(this.tz, year, mo, day, h, mi), this.last);
+      this.last = this.minuteMs;
     }
     return this.minuteMs + sec * 1000;
   }

@@ -105,6 +105,59 @@ describe('journalctl around daylight-saving changes (fixtures/kernel/envelopes/d
   });
 });
 
+/** Lines as one stream, through parseLine and through parseBytes (the scanner): both must give these events. */
+function stream(lines: string[], tz: string, now: number): DropEvent[] {
+  const js = createParser({ tz, now: () => now });
+  const evs = lines.map((l) => event(js.parseLine(l)));
+  const out: LineResult[] = [];
+  createParser({ tz, now: () => now }).parseBytes(Buffer.from(`${lines.join('\n')}\n`), out);
+  expect(out.map(event)).toEqual(evs);
+  return evs;
+}
+
+describe('a stream through the hour a clock is set back', () => {
+  // year-less stamps read line by line took the first pass for every line of the hour: a log going 02:59:56, then
+  // 02:00:02 (the second pass, journald's truth) went back an hour
+  it('reads the second pass after the first: every line of the journal\'s dst captures at the time journald stored', () => {
+    for (const file of readdirSync(new URL('dst/', dir)).filter((f) => /\.short(-precise)?\.txt$/.test(f))) {
+      const zone = file.startsWith('UTC') ? 'UTC' : file.split('.')[0]!.replace(/^([A-Za-z]+)_/, '$1/');
+      // the captures are pairs of lines a few seconds apart around one zone's change each (and a Feb 29 alone), years
+      // apart: each pair a stream, read a minute after its last line was written (the year is the newest not in the
+      // future)
+      const lines = linesOf(`dst/${file}`);
+      for (let i = 0; i < lines.length; i += 2) {
+        const pair = lines.slice(i, i + 2);
+        const evs = stream(pair, zone, Math.floor(truth[spt(pair.at(-1)!)]! / 1000) + 60_000);
+        evs.forEach((ev, k) => {
+          const us = truth[spt(pair[k]!)]!;
+          const want = file.includes('precise') ? Math.floor(us / 1000) : Math.floor(us / 1e6) * 1000;
+          expect(Date.parse(ev.time!), `${file} line ${i + k + 1}: ${ev.time}`).toBe(want);
+        });
+      }
+    }
+  });
+
+  it('RFC3164 lines: the second pass after the first, in Berlin (an hour) and on Lord Howe (half an hour)', () => {
+    const lines = linesOf('rfc3164-overlap.txt');
+    const now = Date.parse('2026-11-24T00:00:00Z');
+    expect(stream(lines.filter((l) => l.startsWith('Oct')), 'Europe/Berlin', now).map((e) => e.time)).toEqual(['2026-10-25T00:59:56Z', '2026-10-25T01:00:02Z']);
+    expect(stream(lines.filter((l) => l.startsWith('Apr')), 'Australia/Lord_Howe', now).map((e) => e.time)).toEqual(['2026-04-04T14:59:56Z', '2026-04-04T15:00:02Z']);
+    // the first pass still when the line before was of another time: a minute before the hour, or a day later
+    const [a, b] = lines as [string, string];
+    const before = a.replace('02:59:56', '01:59:30');
+    expect(stream([before, b], 'Europe/Berlin', now).map((e) => e.time)).toEqual(['2026-10-24T23:59:30Z', '2026-10-25T00:00:02Z']);
+    const later = a.replace('Oct 25 02:59:56', 'Oct 26 02:59:56');
+    expect(stream([later, b], 'Europe/Berlin', now).map((e) => e.time)).toEqual(['2026-10-26T01:59:56Z', '2026-10-25T00:00:02Z']);
+  });
+
+  it('dmesg -T lines: the second pass after the first', () => {
+    const [a, b] = linesOf('rfc3164-overlap.txt') as [string, string];
+    const ctime = (l: string, stamp: string): string => `[${stamp}] ${l.slice(l.indexOf('HENV_DROP_'))}`;
+    const evs = stream([ctime(a, 'Sun Oct 25 02:59:56 2026'), ctime(b, 'Sun Oct 25 02:00:02 2026')], 'Europe/Berlin', Date.parse('2026-11-24T00:00:00Z'));
+    expect(evs.map((e) => [e.envelope, e.time])).toEqual([['dmesg-T', '2026-10-25T00:59:56Z'], ['dmesg-T', '2026-10-25T01:00:02Z']]);
+  });
+});
+
 describe('other producers', () => {
   it('journalctl -o short-delta as it prints it: a padded first stamp, then `[mono <    delta >]`', () => {
     const evs = linesOf('journal-short-delta.txt').map((l) => both(l, 'UTC', Date.parse('2026-11-24T00:00:00Z')));
