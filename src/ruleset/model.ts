@@ -19,7 +19,11 @@ export type Match =
   | { kind: 'saddr' | 'daddr'; cidrs: string[]; neg: boolean }
   /** protocol names as fwdiag normalises them: tcp, udp, icmp, icmpv6, sctp, esp, ah, gre, ipip, or a number */
   | { kind: 'proto'; protos: string[]; neg: boolean }
-  | { kind: 'dport' | 'sport'; ranges: Range[]; neg: boolean }
+  /**
+   * `th`: nft's raw transport header (`th dport 53`), bytes 2-3 / 0-1 of whatever protocol the packet carries — no
+   * protocol implied (ICMP's checksum / type and code, ESP's SPI, AH's reserved field and header lengths)
+   */
+  | { kind: 'dport' | 'sport'; ranges: Range[]; neg: boolean; th?: true }
   /** multiport `--ports`: source or destination port */
   | { kind: 'anyport'; ranges: Range[]; neg: boolean }
   /** conntrack states, lower case: new, established, related, invalid, untracked */

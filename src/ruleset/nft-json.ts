@@ -277,10 +277,17 @@ function keyOf(left: Json | undefined): Key | undefined {
         of: (vals, neg) => { const protos = protoValues(vals); return protos && { kind: proto === 'ip' ? 'proto' : 'nexthdr', protos, neg }; },
       };
     }
-    if ((field === 'dport' || field === 'sport') && ['tcp', 'udp', 'sctp', 'udplite', 'th'].includes(proto)) {
+    if ((field === 'dport' || field === 'sport') && ['tcp', 'udp', 'sctp', 'udplite'].includes(proto)) {
       return {
-        deps: [{ kind: 'proto', protos: proto === 'th' ? ['tcp', 'udp', 'sctp', 'udplite'] : [proto], neg: false }],
+        deps: [{ kind: 'proto', protos: [proto], neg: false }],
         of: (vals, neg) => { const ranges = toRanges(vals); return ranges && { kind: field, ranges, neg }; },
+      };
+    }
+    if ((field === 'dport' || field === 'sport') && proto === 'th') {
+      // the raw transport header: nft implies no protocol (`th dport != 22` holds for an ICMP packet too)
+      return {
+        deps: [],
+        of: (vals, neg) => { const ranges = toRanges(vals); return ranges && { kind: field, ranges, neg, th: true }; },
       };
     }
     if ((proto === 'icmp' || proto === 'icmpv6') && field === 'type') {

@@ -35,6 +35,8 @@ export interface Packet {
   flags?: string[];
   icmpType?: number;
   icmpCode?: number;
+  /** ESP's and AH's security parameter index */
+  spi?: number;
 }
 
 export type Tri = 'yes' | 'no' | 'unknown';
@@ -117,6 +119,7 @@ export function packetFromEvent(ev: DropEvent, opts: TraceOptions = {}): Packet 
     p.icmpType = ev.icmp.type;
     p.icmpCode = ev.icmp.code;
   }
+  if (ev.spi !== undefined) p.spi = ev.spi;
   return p;
 }
 
@@ -133,6 +136,34 @@ const not = (neg: boolean) => (neg ? '! ' : '');
 
 function ifaceMatches(pattern: string, name: string): boolean {
   return pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : pattern === name;
+}
+
+/**
+ * What nft's `th sport` / `th dport` load from the packet: bytes 0-1 / 2-3 of its transport header, whatever the
+ * protocol — the ports of TCP, UDP, SCTP and UDP-Lite; ICMP's type and code (sport) and checksum (dport); ESP's SPI,
+ * high and low half; AH's reserved field (dport: 0). `none`: the packet has no such header to load (a later fragment
+ * or a cut packet: the line shows no port, ICMP type or SPI), so the rule does not match, negated or not (nft's
+ * payload load breaks the rule). `unseen`: bytes the line does not show (ICMP's checksum, AH's header lengths, other
+ * protocols).
+ */
+function thValue(field: 'sport' | 'dport', p: Packet): number | 'none' | 'unseen' {
+  switch (p.proto) {
+    case 'tcp': case 'udp': case 'sctp': case 'udplite': {
+      const port = field === 'dport' ? p.dpt : p.spt;
+      return port ?? 'none';
+    }
+    case 'icmp': case 'icmpv6':
+      if (p.icmpType === undefined) return 'none';
+      return field === 'dport' || p.icmpCode === undefined ? 'unseen' : (p.icmpType << 8) | p.icmpCode;
+    case 'esp':
+      if (p.spi === undefined) return 'none';
+      return field === 'sport' ? p.spi >>> 16 : p.spi & 0xffff;
+    case 'ah':
+      if (p.spi === undefined) return 'none';
+      return field === 'dport' ? 0 : 'unseen';
+    default:
+      return 'unseen';
+  }
 }
 
 /** Evaluates one match against the packet. */
@@ -165,6 +196,18 @@ export function evalMatch(m: Match, p: Packet): MatchEval {
     case 'dport':
     case 'sport':
     case 'anyport': {
+      if (m.kind !== 'anyport' && m.th === true) {
+        const label = `th ${m.kind} ${not(m.neg)}${ranges(m.ranges)}`;
+        const v = thValue(m.kind, p);
+        const what = m.kind === 'dport' ? 'bytes 2-3' : 'bytes 0-1';
+        if (v === 'none') return res('no', `${label} (packet ${p.proto ?? '?'} without its header: no ${what} of one to compare)`);
+        if (v === 'unseen') {
+          // ICMP's checksum is a value the line does not show; that it equals the one given is a 1-in-65,536 chance
+          if (p.proto === 'icmp' || p.proto === 'icmpv6') return res(flip(false, m.neg), `${label} (packet ${p.proto}: its ${what} are the checksum, not in the line: taken as none of these)`);
+          return res('unknown', `${label} (packet ${p.proto ?? '?'}: its ${what} are not in the line: taken as not matching)`);
+        }
+        return res(flip(inRanges(m.ranges, v), m.neg), `${label} (packet ${p.proto} ${what}: ${v})`);
+      }
       const label = `${m.kind === 'anyport' ? 'ports' : m.kind} ${not(m.neg)}${ranges(m.ranges)}`;
       const ports = m.kind === 'dport' ? [p.dpt] : m.kind === 'sport' ? [p.spt] : [p.spt, p.dpt];
       if (ports.every((x) => x === undefined)) return res('no', `${label} (packet has no ports)`);
@@ -256,6 +299,7 @@ function testOf(m: Match): (p: Packet) => Tri {
       };
     }
     case 'dport': case 'sport': {
+      if (m.th === true) return (p) => evalMatch(m, p).result;
       const dst = m.kind === 'dport';
       return (p) => {
         const port = dst ? p.dpt : p.spt;

@@ -1,6 +1,8 @@
 """Sends one hand-made TCP segment (any flags) or one UDP datagram, for the kernel tests: no handshake, no retries.
 
 usage: craft.py tcp|udp SRC DST SPORT DPORT FLAGS [IFNAME]
+       craft.py icmp SRC DST TYPE CODE      (IPv4: an ICMP message of that type and code, fixed id, seq and payload)
+       craft.py esp|ah SRC DST SPI SEQ      (IPv4: an ESP or AH header with that SPI, and a few bytes after it)
 FLAGS: LOG words joined by commas (SYN,ACK; FIN,PSH,URG; ECE,CWR,SYN) or NONE. IFNAME: the scope of a link-local
 IPv6 address. Standard library only (a raw socket: root).
 """
@@ -20,7 +22,30 @@ def checksum(data: bytes) -> int:
     return ~s & 0xffff
 
 
+def ipsec_or_icmp(proto: str, src: str, dst: str, a: int, b: int) -> None:
+    """The ICMP message or ESP/AH header craft.py's usage names; prints the ICMP checksum it wrote."""
+    if proto == 'icmp':
+        body = struct.pack('!BBHHH', a, b, 0, 0x4657, 1) + b'fwdiag-th'
+        cs = checksum(body)
+        msg = body[:2] + struct.pack('!H', cs) + body[4:]
+        print(cs)
+        number = socket.IPPROTO_ICMP
+    elif proto == 'esp':
+        msg = struct.pack('!II', a, b) + b'fwdiag-th-payload'
+        number = 50
+    else:
+        # next header 59 (none), payload length 4 (a 24-byte header: 12 bytes of ICV), reserved 0
+        msg = struct.pack('!BBHII', 59, 4, 0, a, b) + bytes(12)
+        number = 51
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, number)
+    s.bind((src, 0))
+    s.sendto(msg, (dst, 0))
+
+
 def main() -> None:
+    if sys.argv[1] in ('icmp', 'esp', 'ah'):
+        ipsec_or_icmp(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4], 0), int(sys.argv[5], 0))
+        return
     proto, src, dst, sport, dport, flags = sys.argv[1:7]
     scope = socket.if_nametoindex(sys.argv[7]) if len(sys.argv) > 7 else 0
     v6 = ':' in dst

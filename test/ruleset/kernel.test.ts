@@ -234,6 +234,80 @@ describe('nft TCP flags, concatenations and address ranges, against the kernel (
   }, 90_000);
 });
 
+/**
+ * nft `th`: the raw transport header — bytes 0-1 (sport) and 2-3 (dport) of whatever protocol, no protocol implied.
+ * fwdiag read `th dport` as TCP/UDP/SCTP/UDP-Lite only: `th dport != 22` never matched an ICMP packet, where the
+ * kernel compares ICMP's checksum (and it matched). Every rule counts; each packet comes from the peer.
+ */
+const TH_RULES = (peer: string) => `table inet fwdiag_th {
+  chain input {
+    type filter hook input priority filter; policy accept;
+    ip saddr ${peer} meta l4proto { icmp, esp, ah } log prefix "FWDIAG_TH "
+    ip saddr ${peer} th sport 2048 counter
+    ip saddr ${peer} th sport 3-255 counter
+    ip saddr ${peer} th dport 4660 counter
+    ip saddr ${peer} th dport != 4660 counter
+    ip saddr ${peer} th sport 1 counter
+    ip saddr ${peer} th dport 0 counter
+    ip saddr ${peer} th dport != 22 counter
+    ip saddr ${peer} meta l4proto { icmp, esp, ah } counter drop
+  }
+}
+`;
+/** craft.py's ICMP (type, code) and ESP/AH (SPI, sequence number) packets; the label is what the LOG line shows. */
+const TH_CASES: Array<[proto: 'icmp' | 'esp' | 'ah', a: number, b: number, label: string]> = [
+  ['icmp', 8, 0, 'icmp 8'], ['icmp', 13, 0, 'icmp 13'], ['icmp', 3, 3, 'icmp 3'],
+  ['esp', 0x11234, 1, 'esp 70196'], ['esp', 0x30005, 1, 'esp 196613'], ['ah', 0x2222, 1, 'ah 8738'],
+];
+
+describe('nft th (the raw transport header) on ICMP, ESP and AH, against the kernel', () => {
+  it('for each packet, the trace matches exactly the rules whose counters the kernel moved', async () => {
+    const octet = randomOctet();
+    const node = addNs('th');
+    const peer = addNs('thpeer');
+    try {
+      const { nodeIp, peerIp } = linkWithMacs(node, peer, 'eth1', 'eth0', octet);
+      inNs(node, 'nft -f -', TH_RULES(peerIp));
+      const craft = join(process.cwd(), 'test/ruleset/craft.py');
+      const python = inNs(peer, 'python3 -c "import sys; print(sys.executable)"').trim();
+      const seq0 = kmsgSeq();
+      const kernel = new Map<string, string[]>();
+      let before = nftCounters(inNs(node, 'nft -j list ruleset'));
+      for (const [proto, a, b, label] of TH_CASES) {
+        const out = inNs(peer, `timeout 5 ${python} ${craft} ${proto} ${peerIp} ${nodeIp} ${a} ${b}`).trim();
+        // the ICMP checksum decides the kernel's `th dport`: none of the rules' values, or the case proves nothing
+        if (proto === 'icmp') expect([0, 22, 4660]).not.toContain(Number(out));
+        let after = before;
+        const moved = () => [...after].filter(([k, n]) => n !== before.get(k)).map(([k]) => k);
+        await waitFor(() => {
+          after = nftCounters(inNs(node, 'nft -j list ruleset'));
+          return moved().length > 0;
+        }, 2000, 20);
+        after = nftCounters(inNs(node, 'nft -j list ruleset'));
+        kernel.set(label, moved());
+        before = after;
+      }
+      const live = mustParse(inNs(node, 'nft -j list ruleset'));
+      let recs: string[] = [];
+      await waitFor(() => (recs = kmsgSince(seq0, `FWDIAG_TH IN=eth1 `).filter((l) => l.includes(` SRC=${peerIp} `))).length >= TH_CASES.length, 3000);
+      const evs = events(recs.map(dmesgLine));
+      const labelOf = (e: DropEvent) => `${e.proto?.toLowerCase()} ${e.icmp?.type ?? e.spi}`;
+      expect(evs.map(labelOf)).toEqual(TH_CASES.map((c) => c[3]));
+      const id = (x: { ref: { family: string; table: string; chain: string; index: number } }) => `${x.ref.family} ${x.ref.table} ${x.ref.chain}#${x.ref.index}`;
+      const got = new Map(evs.map((e) => [labelOf(e), trace(live, e).steps.filter((x) => x.matched && !x.policy && x.ref.index > 1).map(id)]));
+      expect(Object.fromEntries(got)).toEqual(Object.fromEntries(kernel));
+      // what the kernel did, spelled out: ICMP's checksum is no 22 or 4660, ESP's SPI halves are its ports, AH's
+      // reserved field is 0
+      const rule = (n: number) => `inet fwdiag_th input#${n}`;
+      expect(kernel.get('icmp 8')).toEqual([rule(2), rule(5), rule(8), rule(9)]);
+      expect(kernel.get('esp 70196')).toEqual([rule(4), rule(6), rule(8), rule(9)]);
+      expect(kernel.get('ah 8738')).toEqual([rule(5), rule(7), rule(8), rule(9)]);
+    } finally {
+      cleanup();
+    }
+  }, 60_000);
+});
+
 describe('drops the kernel logged, traced', () => {
   it('SYN to a missing port: decided by the DROP, LOG visited; an ACCEPT after the DROP is shadowed; an ACCEPT on another interface is bound', async () => {
     const node = addNs('node');

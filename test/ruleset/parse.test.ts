@@ -221,9 +221,13 @@ describe('nft JSON: TCP flags, concatenations and address ranges (as nft 1.0.6 p
       { text: 'eth0 . 22', matches: [{ kind: 'iif', names: ['eth0'], neg: false }, { kind: 'dport', ranges: [{ from: 22, to: 22 }], neg: false }] },
       { text: '"veth*" . 8080', matches: [{ kind: 'iif', names: ['veth+'], neg: false }, { kind: 'dport', ranges: [{ from: 8080, to: 8080 }], neg: false }] },
     ] }]);
-    // negated: the key's implied protocols stay outside the negation, as the kernel's dependency does
-    expect(l4?.matches.slice(0, 1)).toEqual([{ kind: 'proto', protos: ['tcp', 'udp', 'sctp', 'udplite'], neg: false }]);
-    expect(l4?.matches[1]).toMatchObject({ kind: 'anyof', neg: true, elements: [{ text: 'tcp . 22' }, { text: 'udp . 53' }] });
+    // `th` implies no protocol (the raw transport header): the negated lookup is the rule's one match, and an ICMP
+    // packet, whose bytes 2-3 are its checksum, meets it as the kernel's test shows (test/ruleset/kernel.test.ts)
+    expect(l4?.matches).toHaveLength(1);
+    expect(l4?.matches[0]).toMatchObject({ kind: 'anyof', neg: true, elements: [
+      { text: 'tcp . 22', matches: [{ kind: 'proto', protos: ['tcp'], neg: false }, { kind: 'dport', ranges: [{ from: 22, to: 22 }], neg: false, th: true }] },
+      { text: 'udp . 53' },
+    ] });
     expect(vmapRule?.text).toBe('ip saddr . tcp dport vmap { 198.18.0.2 . 22 : accept }');
     expect(vmapRule?.verdict).toEqual({ kind: 'vmap', entries: [{ verdict: { kind: 'accept' }, matches: [
       { kind: 'nfproto', family: 4, neg: false }, TCP, { kind: 'anyof', text: 'ip saddr . tcp dport 198.18.0.2 . 22', neg: false, elements: [{ text: '198.18.0.2 . 22', matches: sd('198.18.0.2', 22) }] },
