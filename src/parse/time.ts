@@ -92,7 +92,6 @@ function nearestInstant(w: { at: number[]; before: number; wall: number }, prev:
   return second <= limit && toSecond < Math.abs(first - prev) && toSecond <= second - first ? second : first;
 }
 
-
 /**
  * Locales whose short zone names are the abbreviations journalctl prints (EDT, CEST, BST, IST, AEDT, NZST, MESZ,
  * NDT). Where none of them names a zone's passes (Node's names for Asia/Jerusalem and America/Havana are `GMT+3`),

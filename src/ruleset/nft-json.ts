@@ -277,17 +277,12 @@ function keyOf(left: Json | undefined): Key | undefined {
         of: (vals, neg) => { const protos = protoValues(vals); return protos && { kind: proto === 'ip' ? 'proto' : 'nexthdr', protos, neg }; },
       };
     }
-    if ((field === 'dport' || field === 'sport') && ['tcp', 'udp', 'sctp', 'udplite'].includes(proto)) {
+    if ((field === 'dport' || field === 'sport') && ['tcp', 'udp', 'sctp', 'udplite', 'th'].includes(proto)) {
+      // `th`, the raw transport header, implies no protocol (`th dport != 22` holds for an ICMP packet too)
+      const th = proto === 'th';
       return {
-        deps: [{ kind: 'proto', protos: [proto], neg: false }],
-        of: (vals, neg) => { const ranges = toRanges(vals); return ranges && { kind: field, ranges, neg }; },
-      };
-    }
-    if ((field === 'dport' || field === 'sport') && proto === 'th') {
-      // the raw transport header: nft implies no protocol (`th dport != 22` holds for an ICMP packet too)
-      return {
-        deps: [],
-        of: (vals, neg) => { const ranges = toRanges(vals); return ranges && { kind: field, ranges, neg, th: true }; },
+        deps: th ? [] : [{ kind: 'proto', protos: [proto], neg: false }],
+        of: (vals, neg) => { const ranges = toRanges(vals); return ranges && { kind: field, ranges, neg, ...(th ? { th: true as const } : {}) }; },
       };
     }
     if ((proto === 'icmp' || proto === 'icmpv6') && field === 'type') {
