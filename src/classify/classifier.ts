@@ -296,9 +296,8 @@ const DAY_MS = 86_400_000;
 let isoDay = -1;
 let isoDate = '';
 
-function two(n: number): string {
-  return n < 10 ? `0${n}` : `${n}`;
-}
+/** "00"…"59", for the date's and the clock's fields: no number-to-string conversion per field */
+const TWO: readonly string[] = Array.from({ length: 60 }, (_, n) => (n < 10 ? `0${n}` : `${n}`));
 
 /** {@link isoOf} without Date: `YYYY-MM-DD` from the day number (H. Hinnant's civil_from_days), then the clock. */
 function isoFast(ms: number): string {
@@ -313,7 +312,7 @@ function isoFast(ms: number): string {
     const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
     const m = mp < 10 ? mp + 3 : mp - 9;
     const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-    isoDate = `${String(y).padStart(4, '0')}-${two(m)}-${two(d)}T`;
+    isoDate = `${String(y).padStart(4, '0')}-${TWO[m]!}-${TWO[d]!}T`;
     isoDay = day;
   }
   let rest = ms - day * DAY_MS;
@@ -323,7 +322,7 @@ function isoFast(ms: number): string {
   rest = (rest - sec) / 60;
   const min = rest % 60;
   const hour = (rest - min) / 60;
-  const clock = `${isoDate}${two(hour)}:${two(min)}:${two(sec)}`;
+  const clock = `${isoDate}${TWO[hour]!}:${TWO[min]!}:${TWO[sec]!}`;
   return milli === 0 ? `${clock}Z` : `${clock}.${String(milli).padStart(3, '0')}Z`;
 }
 
@@ -942,11 +941,13 @@ class ClassifierCore implements Classifier {
   }
 
   flowSummary(f: Flow): FlowSummary {
+    const firstSeen = f.firstTs === null ? null : isoOf(f.firstTs);
     const o: FlowSummary = {
       host: f.host, proto: f.proto, server: f.server, serverPort: f.serverPort, client: f.client,
       verdict: f.verdict, rule: f.rule, service: f.service ?? null, count: f.count,
-      firstSeen: f.firstTs === null ? null : isoOf(f.firstTs),
-      lastSeen: f.lastTs === null ? null : isoOf(f.lastTs),
+      firstSeen,
+      // a flow of one packet (or of one stamp) has one time: formatted once
+      lastSeen: f.lastTs === null ? null : f.lastTs === f.firstTs ? firstSeen : isoOf(f.lastTs),
       firstLine: f.firstLine, lastLine: f.lastLine,
       persistent: f.persistent,
       reason: this.flowReason(f),

@@ -118,11 +118,21 @@ const FLAG_ORDER: ReadonlyArray<readonly [number, string]> = [
   [FLAG_PSH, 'PSH'], [FLAG_RST, 'RST'], [FLAG_SYN, 'SYN'], [FLAG_FIN, 'FIN'],
 ];
 
+/** Every flag bit FLAG_ORDER names. */
+const ALL_FLAGS = FLAG_ORDER.reduce((all, [bit]) => all | bit, 0);
+/** flagsText() by the bits it reads: a flow's flags are a handful of combinations, spelled once each */
+const flagsTexts: Array<string | undefined> = new Array<string | undefined>(ALL_FLAGS + 1).fill(undefined);
+
 /** Flag words in kernel order, e.g. `ACK FIN`; `none` for a packet without flags. */
 export function flagsText(bits: number): string {
-  const out: string[] = [];
-  for (const [bit, word] of FLAG_ORDER) if (bits & bit) out.push(word);
-  return out.length ? out.join(' ') : 'none';
+  const known = bits & ALL_FLAGS;
+  let text = flagsTexts[known];
+  if (text === undefined) {
+    const out: string[] = [];
+    for (const [bit, word] of FLAG_ORDER) if (known & bit) out.push(word);
+    text = flagsTexts[known] = out.length ? out.join(' ') : 'none';
+  }
+  return text;
 }
 
 /** Lower-case protocol name; cached because `toLowerCase` allocates. */
