@@ -88,39 +88,52 @@ const UDP: ReadonlyArray<readonly [number, string]> = [
   [51871, 'Cilium WireGuard'],
 ];
 
-// Dense arrays indexed by port: one bounds-free load per lookup, which matters at millions of events per second.
-function table(rows: ReadonlyArray<readonly [number, string]>): Array<string | undefined> {
-  const t = new Array<string | undefined>(65536).fill(undefined);
-  for (const [port, name] of rows) t[port] = name;
-  return t;
-}
-
-const TCP_TABLE = table(TCP);
-const UDP_TABLE = table(UDP);
-
 /**
- * A bit per port that has a name in `t`. Most lookups are of ports with none (clients' ephemeral ports): the 8 KB
- * bitmap stays in cache where the 512 KB table would not, so those answer without a cache miss.
+ * Service names by port: a dense array indexed by port (one bounds-free load per lookup, which matters at millions of
+ * events per second), and a bit per port that has a name. Most lookups are of ports with none (clients' ephemeral
+ * ports): the 8 KB bitmap stays in cache where the 512 KB table would not, so those answer without a cache miss.
+ * The bits are set as names are (not found by a pass over all 65,536 ports: two such passes per protocol took
+ * ~5-10 ms of every start, in code not yet optimised).
  */
-function named(t: ReadonlyArray<string | undefined>): Int32Array {
-  const bits = new Int32Array(2048);
-  for (let p = 0; p < 65536; p++) if (t[p] !== undefined) bits[p >>> 5]! |= 1 << (p & 31);
-  return bits;
+class PortNames {
+  readonly names = new Array<string | undefined>(65536).fill(undefined);
+  readonly bits = new Int32Array(2048);
+
+  /** Names `port` unless it has a name already (the first name wins). */
+  add(port: number, name: string): boolean {
+    if (this.names[port] !== undefined) return false;
+    this.names[port] = name;
+    this.bits[port >>> 5]! |= 1 << (port & 31);
+    return true;
+  }
+
+  addRows(rows: ReadonlyArray<readonly [number, string]>): this {
+    for (const [port, name] of rows) this.add(port, name);
+    return this;
+  }
 }
 
 /** A lookup over per-port name tables for TCP and UDP (UDP-Lite shares UDP's). */
-function lookupOver(tcp: ReadonlyArray<string | undefined>, udp: ReadonlyArray<string | undefined>): ServiceLookup {
-  const tcpBits = named(tcp);
-  const udpBits = named(udp);
+function lookupOver(tcp: PortNames, udp: PortNames): ServiceLookup {
+  const tcpBits = tcp.bits;
+  const udpBits = udp.bits;
+  const tcpNames = tcp.names;
+  const udpNames = udp.names;
   return (proto, port) => {
-    if (proto === 'tcp') return (tcpBits[port >>> 5]! & (1 << (port & 31))) === 0 ? undefined : tcp[port];
-    if (proto === 'udp' || proto === 'udplite') return (udpBits[port >>> 5]! & (1 << (port & 31))) === 0 ? undefined : udp[port];
+    if (proto === 'tcp') return (tcpBits[port >>> 5]! & (1 << (port & 31))) === 0 ? undefined : tcpNames[port];
+    if (proto === 'udp' || proto === 'udplite') return (udpBits[port >>> 5]! & (1 << (port & 31))) === 0 ? undefined : udpNames[port];
     return undefined;
   };
 }
 
-/** The built-in lookup: TCP and UDP ports from the seeds; other protocols have no ports here. */
-export const builtinServiceForPort: ServiceLookup = lookupOver(TCP_TABLE, UDP_TABLE);
+let builtin: ServiceLookup | undefined;
+
+/**
+ * The built-in lookup: TCP and UDP ports from the seeds; other protocols have no ports here. Its tables (1 MB) are
+ * made on its first call: a run with the catalog (every run but a broken install's) never makes them.
+ */
+export const builtinServiceForPort: ServiceLookup = (proto, port) =>
+  (builtin ??= lookupOver(new PortNames().addRows(TCP), new PortNames().addRows(UDP)))(proto, port);
 
 /** Names for portless IP protocols a node may legitimately receive (`PROTO=4` etc.), by protocol number. */
 const IP_PROTOCOLS: ReadonlyMap<string, string> = new Map([
@@ -165,8 +178,8 @@ export function catalogServiceLookup(platform?: string, catalog?: Catalog): Serv
     ...(cat.platforms.has('generic') && platform !== 'generic' ? ['generic'] : []),
     ...names.filter((p) => p !== platform && p !== 'generic'),
   ];
-  const tcp = new Array<string | undefined>(65536).fill(undefined);
-  const udp = new Array<string | undefined>(65536).fill(undefined);
+  const tcp = new PortNames();
+  const udp = new PortNames();
   // ports whose name comes of a loopback-only row (bit per port)
   const loopTcp = new Int32Array(2048);
   const loopUdp = new Int32Array(2048);
@@ -177,9 +190,7 @@ export function catalogServiceLookup(platform?: string, catalog?: Catalog): Serv
       if (t === undefined) continue;
       const loop = e.scope === 'loopback' ? (t === tcp ? loopTcp : loopUdp) : undefined;
       for (let p = e.port.from; p <= e.port.to; p++) {
-        if (t[p] !== undefined) continue;
-        t[p] = e.service;
-        if (loop !== undefined) loop[p >>> 5]! |= 1 << (p & 31);
+        if (t.add(p, e.service) && loop !== undefined) loop[p >>> 5]! |= 1 << (p & 31);
       }
     }
   };
@@ -188,10 +199,9 @@ export function catalogServiceLookup(platform?: string, catalog?: Catalog): Serv
     fill(entries.filter((e) => e.scope !== 'loopback'));
     fill(entries.filter((e) => e.scope === 'loopback'));
   }
-  for (let p = 0; p < 65536; p++) {
-    tcp[p] ??= TCP_TABLE[p];
-    udp[p] ??= UDP_TABLE[p];
-  }
+  // then the built-in rows, for ports the catalog does not name
+  tcp.addRows(TCP);
+  udp.addRows(UDP);
   const lookup: ServiceLookup = lookupOver(tcp, udp);
   lookup.loopbackOnly = (proto, port) => {
     const bits = proto === 'tcp' ? loopTcp : proto === 'udp' || proto === 'udplite' ? loopUdp : undefined;
