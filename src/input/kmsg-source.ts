@@ -12,16 +12,20 @@
  * - opened with O_NONBLOCK, read() fails with EAGAIN when there is nothing new.
  *
  * Node has no lseek(), so "from now" (SEEK_END) is done by reading everything present at open time and discarding
- * it. Reads use readSync on the non-blocking descriptor: each call returns at once (a record or EAGAIN), so the
- * event loop never blocks and no threadpool thread sits in a blocking read() that could not be cancelled on abort.
- * When empty we poll on a timer; the ring buffer is the buffer, so a slow consumer makes the kernel overwrite
- * records, which are counted in `stats.overwritten`.
+ * it. Reads use readSync on the non-blocking descriptor: each call returns at once (a record or EAGAIN), so no thread
+ * sits in a blocking read() that could not be cancelled on abort. When empty we poll on a timer. The ring buffer is
+ * small and nothing holds records for us: whatever is not read in time is overwritten, and counted in
+ * `stats.overwritten`. So a live source reads on a worker thread (thread-reader.ts with `kmsg`), which drains the ring
+ * buffer into a bounded queue whatever the main thread is doing — parsing, drawing a frame, collecting garbage — and
+ * hands the records over in chunks; the main thread splits them into lines and counts sequence gaps. `ring` reads on
+ * the main thread (see KMSG_READ_AHEAD_BYTES).
  */
 
 import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { InputError } from '../cli/errors.js';
 import { describeFsError, emptyStats } from './file-source.js';
+import { KMSG_RECORD_BYTES, threadReader, type ThreadReader } from './thread-reader.js';
 import type { InputStats, LineSource } from './types.js';
 
 export interface KmsgOptions {
@@ -48,6 +52,13 @@ export interface KmsgOptions {
    */
   maxBatch?: number;
   /**
+   * Read on a worker thread (thread-reader.ts), at most this many bytes of records ahead of the consumer; past that
+   * the worker stops reading and the kernel overwrites, as when nothing reads (counted in `stats.overwritten`).
+   * 0: on the main thread (see KMSG_READ_AHEAD_BYTES for when each is used).
+   * @default KMSG_READ_AHEAD_BYTES (16 MiB); 0 with `from: 'ring'`
+   */
+  readAhead?: number;
+  /**
    * Wall clock in ms since the epoch, for `bootTimeMs`.
    * @default Date.now
    */
@@ -55,6 +66,18 @@ export interface KmsgOptions {
 }
 
 export type KmsgFrom = 'now' | 'start' | 'ring';
+
+/**
+ * How far the reading thread may read ahead of the consumer (KmsgOptions.readAhead): ~70,000 LOG records, over a
+ * second of a flood; the live view's main thread fell at most 13 MB behind in a 100,000-packet flood.
+ *
+ * Every live `--kmsg` (`now`, `start`) reads on the thread, not only the live view's: a flood of 100,000 LOG lines in
+ * 2 s (bench/kmsg-flood.sh, the builds in turns), read on the main thread → on the thread, median (range): the live
+ * view 80 % (54-86) → 97.9 % (76.7-99.9), `parse --kmsg` 93 % (72-97) → 99.7 % (95.8-100), `analyze --kmsg
+ * --summary` 96 % (87-99) → 97.6 % (95.4-99.7). `ring` reads on the main thread: the ring buffer as it is takes ~3 ms
+ * there, and starting a worker ~40-50 ms more (medians of 30), for nothing to gain.
+ */
+export const KMSG_READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 /**
  * Empty polls after records came: the first FAST_POLLS wait 1 ms, the next as many 10 ms, then `pollMs`. The ring
@@ -65,8 +88,10 @@ export type KmsgFrom = 'now' | 'start' | 'ring';
  */
 const FAST_POLLS = 50;
 
-/** Larger than any record: the kernel fails a read with EINVAL when the buffer cannot hold the whole record. */
-const RECORD_BUFFER = 16 * 1024;
+/** The sleeps after empty reads, as `[reads, ms]` steps (ThreadReaderOptions.polls): see FAST_POLLS. */
+function kmsgPolls(pollMs: number): Array<[number, number]> {
+  return [[FAST_POLLS, Math.min(1, pollMs)], [FAST_POLLS, Math.min(10, pollMs)], [1, pollMs]];
+}
 
 /**
  * The record line of one read() result: everything up to the first `\n` (continuation lines dropped).
@@ -131,28 +156,43 @@ class KmsgSource implements LineSource {
   readonly bootTimeMs?: number;
   readonly host = hostname();
   readonly stats: InputStats = emptyStats();
+  readonly backlog?: () => number;
   readonly #fd: number;
-  readonly #buf = Buffer.allocUnsafe(RECORD_BUFFER);
+  readonly #buf = Buffer.allocUnsafe(KMSG_RECORD_BYTES);
   readonly #seq = new SeqTracker();
-  readonly #pollMs: number;
+  readonly #polls: ReadonlyArray<readonly [number, number]>;
   readonly #maxBatch: number;
   /** end at the first read that finds nothing (`ring`) instead of waiting for more */
   readonly #once: boolean;
+  /** the worker that reads the ring buffer, when it is read on a thread */
+  readonly #reader: ThreadReader | undefined;
   #used = false;
   #closed = false;
 
-  constructor(fd: number, name: string, bootTimeMs: number | undefined, pollMs: number, maxBatch: number, once: boolean) {
+  constructor(fd: number, name: string, bootTimeMs: number | undefined, pollMs: number, maxBatch: number, once: boolean, readAhead: number) {
     this.#fd = fd;
     this.#once = once;
     this.name = name;
     if (bootTimeMs !== undefined) this.bootTimeMs = bootTimeMs;
-    this.#pollMs = pollMs;
+    this.#polls = kmsgPolls(pollMs);
     this.#maxBatch = maxBatch;
+    if (readAhead > 0) {
+      this.#reader = threadReader(fd, { kmsg: true, once, capBytes: readAhead, polls: this.#polls, startQuiet: true });
+      this.backlog = this.#reader.backlog;
+    }
+  }
+
+  /** Counts one record line's sequence number; false when the line holds no record header (it is left out). */
+  #record(line: string): boolean {
+    if (!line.includes(';')) return false;
+    const seq = kmsgSeq(line);
+    if (seq !== undefined) this.#seq.see(seq);
+    return true;
   }
 
   /**
-   * Up to `max` records available right now (fewer, possibly none, when the ring buffer has no more).
-   * `keep` false reads and discards, to skip to the end.
+   * Up to `max` records available right now (fewer, possibly none, when the ring buffer has no more), read on this
+   * thread. `keep` false reads and discards, to skip to the end.
    */
   readAvailable(max: number, keep = true): string[] {
     const out: string[] = [];
@@ -166,42 +206,90 @@ class KmsgSource implements LineSource {
         if (code === 'EAGAIN' || code === 'EWOULDBLOCK') break;
         // Overwritten under us: the next read returns the oldest record left; its seq gap counts the loss.
         if (code === 'EPIPE' || code === 'EINTR') continue;
-        throw new InputError(`cannot read ${this.name}: ${describeFsError(e)}`, { cause: e });
+        throw this.#readError(e);
       }
       if (n === 0) break;
       this.stats.bytes += n;
       const line = kmsgRecordLine(buf, n);
-      if (line === undefined) continue;
-      const seq = kmsgSeq(line);
-      if (seq !== undefined) this.#seq.see(seq);
-      if (keep) out.push(line);
+      if (line !== undefined && this.#record(line) && keep) out.push(line);
     }
     this.stats.overwritten = this.#seq.lost;
     return out;
   }
 
+  #readError(e: unknown): InputError {
+    return new InputError(`cannot read ${this.name}: ${describeFsError(e)}`, { cause: e });
+  }
+
   async *batches(signal?: AbortSignal): AsyncGenerator<string[]> {
     if (this.#used) throw new Error(`${this.name}: batches() can be iterated only once`);
     this.#used = true;
-    const aborted = (): boolean => signal?.aborted === true;
-    // empty polls since the last record (see FAST_POLLS); starts slow
-    let quiet = 2 * FAST_POLLS;
     try {
-      while (!aborted()) {
-        const batch = this.readAvailable(this.#maxBatch);
-        if (batch.length > 0) {
-          this.stats.lines += batch.length;
-          quiet = 0;
-          yield batch;
-          continue;
-        }
-        if (this.#once) return;
-        if (quiet < 2 * FAST_POLLS) quiet++;
-        await sleep(quiet <= FAST_POLLS ? Math.min(1, this.#pollMs) : quiet < 2 * FAST_POLLS ? Math.min(10, this.#pollMs) : this.#pollMs, signal);
-      }
+      if (this.#reader === undefined) yield* this.#polled(signal);
+      else yield* this.#fromThread(this.#reader, signal);
     } finally {
+      // the worker reads the descriptor until it has exited: closed before, its number could be another file's
+      await this.#reader?.stopped();
       this.close();
     }
+  }
+
+  /** Reads on this thread, polling when the ring buffer is empty. */
+  async *#polled(signal: AbortSignal | undefined): AsyncGenerator<string[]> {
+    const aborted = (): boolean => signal?.aborted === true;
+    const polls = this.#polls;
+    // the sleep after an empty read: polls[step][1], for polls[step][0] reads (see kmsgPolls); starts slow
+    let step = polls.length - 1;
+    let left = 0;
+    while (!aborted()) {
+      const batch = this.readAvailable(this.#maxBatch);
+      if (batch.length > 0) {
+        this.stats.lines += batch.length;
+        step = 0;
+        left = polls[0]![0];
+        yield batch;
+        continue;
+      }
+      if (this.#once) return;
+      const ms = polls[step]![1];
+      if (--left <= 0 && step < polls.length - 1) left = polls[++step]![0];
+      await sleep(ms, signal);
+    }
+  }
+
+  /** Records as the worker hands them over: record lines, each ending in `\n` (see ThreadReaderOptions.kmsg). */
+  async *#fromThread(reader: ThreadReader, signal: AbortSignal | undefined): AsyncGenerator<string[]> {
+    try {
+      for await (const chunk of reader.chunks(signal)) {
+        // one string per chunk (the chunk's buffer is read into again once the next is asked for)
+        const text = chunk.toString('utf8');
+        this.stats.bytes = reader.bytesRead();
+        let batch: string[] = [];
+        for (let at = 0; at < text.length; ) {
+          const nl = text.indexOf('\n', at);
+          const end = nl === -1 ? text.length : nl;
+          const line = text.slice(at, end);
+          at = end + 1;
+          if (!this.#record(line)) continue;
+          batch.push(line);
+          if (batch.length === this.#maxBatch) {
+            yield this.#counted(batch);
+            batch = [];
+          }
+        }
+        if (batch.length > 0) yield this.#counted(batch);
+        else this.stats.overwritten = this.#seq.lost;
+      }
+    } catch (e) {
+      // the worker's read(2) failed (an error with its code)
+      throw errCode(e) === undefined ? e : this.#readError(e);
+    }
+  }
+
+  #counted(batch: string[]): string[] {
+    this.stats.lines += batch.length;
+    this.stats.overwritten = this.#seq.lost;
+    return batch;
   }
 
   /** After skipping to the end: what was skipped is not input. The seq baseline stays. */
@@ -255,6 +343,7 @@ export async function openKmsgSource(options: KmsgOptions = {}): Promise<LineSou
     options.pollMs ?? 50,
     options.maxBatch ?? 1024,
     options.from === 'ring',
+    options.readAhead ?? (options.from === 'ring' ? 0 : KMSG_READ_AHEAD_BYTES),
   );
   try {
     if ((options.from ?? 'now') === 'now') {

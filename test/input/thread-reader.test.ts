@@ -183,6 +183,21 @@ describe('thread reader', () => {
     f.close();
   }, 30_000);
 
+  it('kmsg: keeps record lines only, each ending in \\n, counts the bytes read, and with once ends at the first empty read', async () => {
+    const f = fifo();
+    const reader = threadReader(f.r, { kmsg: true, once: true });
+    // the device gives a record and its continuation lines a read; a pipe may give several records at once
+    const written = '6,1,10,-;first\n SUBSYSTEM=acpi\n DEVICE=+acpi:X\n4,2,20,-;second\n\n4,3,30,-;no newline';
+    writeSync(f.w, Buffer.from(written));
+    const got: string[] = [];
+    // the pipe stays open: without once the reader would wait for more
+    for await (const c of reader.chunks()) got.push(c.toString());
+    expect(got.join('')).toBe('6,1,10,-;first\n4,2,20,-;second\n4,3,30,-;no newline\n');
+    expect(reader.bytesRead()).toBe(Buffer.byteLength(written));
+    await reader.stopped();
+    f.close();
+  }, 30_000);
+
   it('reports a read error as an error with its code', async () => {
     // a write-only descriptor cannot be read: EBADF from the worker's read(2)
     const f = fifo();
