@@ -149,6 +149,29 @@ function nftCounters(json: string): Map<string, number> {
   return out;
 }
 
+/**
+ * Packet by packet, the rules (`family table chain#index`) whose counters each one moved: the returned function runs
+ * `send` (which sends one packet at namespace `node`'s rules) and waits until the counters move.
+ */
+function counterWatch(node: string): (send: () => void) => Promise<string[]> {
+  const read = () => nftCounters(inNs(node, 'nft -j list ruleset'));
+  let before = read();
+  return async (send) => {
+    send();
+    let after = before;
+    const moved = () => [...after].filter(([k, n]) => n !== before.get(k)).map(([k]) => k);
+    await waitFor(() => {
+      after = read();
+      return moved().length > 0;
+    }, 2000, 20);
+    await new Promise((r) => setTimeout(r, 50)); // the packet's later base chains, should the read have come between
+    after = read();
+    const out = moved();
+    before = after;
+    return out;
+  };
+}
+
 /** A /dev/kmsg record (`6,SEQ,USEC,-;TEXT`) as dmesg prints it (`[SECONDS] TEXT`). */
 function dmesgLine(rec: string): string {
   const usec = Number(rec.split(',')[2]);
@@ -175,21 +198,11 @@ describe('nft TCP flags, concatenations and address ranges, against the kernel (
       const python = inNs(peer, 'python3 -c "import sys; print(sys.executable)"').trim();
       const seq0 = kmsgSeq();
       const kernel = new Map<number, string[]>();
-      let before = nftCounters(inNs(node, 'nft -j list ruleset'));
+      const counted = counterWatch(node);
       for (const [i, [src, proto, dport, flags]] of SETS_FLAGS_CASES.entries()) {
         const spt = 41000 + i;
         const [from, to] = src === '6' ? [peerLl, nodeLl] : [src === 'x' ? extra : peerIp, nodeIp];
-        inNs(peer, `timeout 5 ${python} ${craft} ${proto} ${from} ${to} ${spt} ${dport} ${flags} eth0`);
-        let after = before;
-        const moved = () => [...after].filter(([k, n]) => n !== before.get(k)).map(([k]) => k);
-        await waitFor(() => {
-          after = nftCounters(inNs(node, 'nft -j list ruleset'));
-          return moved().length > 0;
-        }, 2000, 20);
-        await new Promise((r) => setTimeout(r, 50)); // the packet's later base chains, should the read have come between
-        after = nftCounters(inNs(node, 'nft -j list ruleset'));
-        kernel.set(spt, moved());
-        before = after;
+        kernel.set(spt, await counted(() => inNs(peer, `timeout 5 ${python} ${craft} ${proto} ${from} ${to} ${spt} ${dport} ${flags} eth0`)));
       }
       const json = inNs(node, 'nft -j list ruleset');
       if (write) writeFileSync(`${FIX}/sets-flags.nft.json`, json);
@@ -272,20 +285,12 @@ describe('nft th (the raw transport header) on ICMP, ESP and AH, against the ker
       const python = inNs(peer, 'python3 -c "import sys; print(sys.executable)"').trim();
       const seq0 = kmsgSeq();
       const kernel = new Map<string, string[]>();
-      let before = nftCounters(inNs(node, 'nft -j list ruleset'));
+      const counted = counterWatch(node);
       for (const [proto, a, b, label] of TH_CASES) {
-        const out = inNs(peer, `timeout 5 ${python} ${craft} ${proto} ${peerIp} ${nodeIp} ${a} ${b}`).trim();
+        let out = '';
+        kernel.set(label, await counted(() => (out = inNs(peer, `timeout 5 ${python} ${craft} ${proto} ${peerIp} ${nodeIp} ${a} ${b}`).trim())));
         // the ICMP checksum decides the kernel's `th dport`: none of the rules' values, or the case proves nothing
         if (proto === 'icmp') expect([0, 22, 4660]).not.toContain(Number(out));
-        let after = before;
-        const moved = () => [...after].filter(([k, n]) => n !== before.get(k)).map(([k]) => k);
-        await waitFor(() => {
-          after = nftCounters(inNs(node, 'nft -j list ruleset'));
-          return moved().length > 0;
-        }, 2000, 20);
-        after = nftCounters(inNs(node, 'nft -j list ruleset'));
-        kernel.set(label, moved());
-        before = after;
       }
       const live = mustParse(inNs(node, 'nft -j list ruleset'));
       let recs: string[] = [];
