@@ -244,10 +244,9 @@ class KmsgSource implements LineSource {
     while (!aborted()) {
       const batch = this.readAvailable(this.#maxBatch);
       if (batch.length > 0) {
-        this.stats.lines += batch.length;
         step = 0;
         left = polls[0]![0];
-        yield batch;
+        yield this.#counted(batch);
         continue;
       }
       if (this.#once) return;
