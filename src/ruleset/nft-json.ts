@@ -12,10 +12,33 @@ const isObj = (v: Json | undefined): v is Obj => typeof v === 'object' && v !== 
 const FAMILIES: ReadonlySet<string> = new Set(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 const HOOKS: ReadonlySet<string> = new Set(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
 
-/** nft's text for an expression (best effort, for display). */
 /** Meta keys nft lists bare (nft 1.0.6 on this project's VM: `meta iifname "lo"` lists as `iifname "lo"`). */
 const UNQUALIFIED_META = new Set(['iif', 'oif', 'iifname', 'oifname', 'iifgroup', 'oifgroup']);
 
+/** Meta keys whose values are interface names: nft lists them quoted (`iifname "eth1"`, `iif "lo"`). */
+const IFACE_META = new Set(['iif', 'oif', 'iifname', 'oifname']);
+
+/**
+ * For a match's left side, which of its parts (one, or each of a concatenation's) holds interface names; undefined
+ * when none does.
+ */
+function ifaceParts(left: Json | undefined): boolean[] | undefined {
+  const one = (e: Json | undefined): boolean => isObj(e) && isObj(e.meta) && IFACE_META.has(String(e.meta.key));
+  const parts = isObj(left) && Array.isArray(left.concat) ? left.concat.map(one) : [one(left)];
+  return parts.includes(true) ? parts : undefined;
+}
+
+/** The text of a value compared with `parts` ({@link ifaceParts}): interface names quoted, as nft lists them. */
+function valueText(e: Json | undefined, parts: boolean[] | undefined): string {
+  if (parts === undefined) return exprText(e);
+  if (typeof e === 'string') return parts[0] === true && !e.startsWith('@') ? JSON.stringify(e) : exprText(e);
+  if (Array.isArray(e)) return `{ ${e.map((x) => valueText(x, parts)).join(', ')} }`;
+  if (isObj(e) && e.set !== undefined) return Array.isArray(e.set) ? `{ ${e.set.map((x) => valueText(x, parts)).join(', ')} }` : `{ ${valueText(e.set, parts)} }`;
+  if (isObj(e) && Array.isArray(e.concat)) return e.concat.map((x, i) => valueText(x, [parts[i] === true])).join(' . ');
+  return exprText(e);
+}
+
+/** nft's text for an expression (best effort, for display). */
 export function exprText(e: Json | undefined): string {
   if (e === null || e === undefined) return '';
   if (typeof e === 'string') return e.startsWith('@') ? e : /^[\w.:/-]+$/.test(e) ? e : JSON.stringify(e);
@@ -36,8 +59,12 @@ export function exprText(e: Json | undefined): string {
       if (!isObj(v)) return '';
       const flags = tcpFlagsText(v);
       if (flags !== undefined) return flags;
+      // a bit mask tested against several flags (`ct state established,related`): nft lists them joined by commas
+      if (v.op === 'in' && Array.isArray(v.right) && v.right.every((x) => typeof x === 'string' && /^\w+$/.test(x))) {
+        return `${exprText(v.left)} ${v.right.join(',')}`;
+      }
       const op = v.op === '==' || v.op === 'in' ? '' : `${typeof v.op === 'string' && /^[!<>=]{1,2}$/.test(v.op) ? v.op : exprText(v.op)} `;
-      return `${exprText(v.left)} ${op}${exprText(v.right)}`;
+      return `${exprText(v.left)} ${op}${valueText(v.right, ifaceParts(v.left))}`;
     }
     case 'accept': case 'drop': case 'return': case 'continue': return k;
     case 'reject': return 'reject';
@@ -55,8 +82,9 @@ export function exprText(e: Json | undefined): string {
     case 'xt': return isObj(v) ? `xt ${exprText(v.type)} ${exprText(v.name)}` : 'xt';
     case 'vmap': {
       if (!isObj(v)) return 'vmap';
+      const parts = ifaceParts(v.key);
       const data = isObj(v.data) && Array.isArray(v.data.set)
-        ? `{ ${v.data.set.map((el) => (Array.isArray(el) ? `${exprText(el[0])} : ${exprText(el[1])}` : exprText(el))).join(', ')} }`
+        ? `{ ${v.data.set.map((el) => (Array.isArray(el) ? `${valueText(el[0], parts)} : ${exprText(el[1])}` : exprText(el))).join(', ')} }`
         : exprText(v.data);
       return `${exprText(v.key)} vmap ${data}`;
     }

@@ -73,6 +73,39 @@ describe('committed fixtures are real tool output', () => {
   });
 });
 
+describe('rule text reads as nft lists the rule', () => {
+  // interface names quoted (`iifname "eth1"`, in sets, concatenations and verdict maps), flag masks joined by commas
+  const IFACES = [
+    'table inet ifq {',
+    ' set ifports { type ifname . inet_service; elements = { "eth1" . 22 } }',
+    ' chain c {',
+    '  type filter hook input priority 0;',
+    '  iifname "eth1" tcp dport 6443 accept',
+    '  iifname { "eth1", "br-*" } accept',
+    '  iif "lo" accept',
+    '  oifname != "x y" drop',
+    '  iifname . tcp dport { "eth1" . 22 } accept',
+    '  iifname . tcp dport @ifports accept',
+    '  iifname vmap { "eth2" : accept, "eth3" : drop }',
+    '  ct state { established, related } counter accept',
+    ' }',
+    '}',
+  ].join('\n');
+  const files = ['talos-like.nft', 'vmap.nft', 'sets-flags.nft', 'limits.nft', 'log-drop.nft', 'policy-drop.nft'];
+  it.each([...files.map((f) => [f, readFileSync(`${FIX}/${f}`, 'utf8')]), ['interface names', IFACES]])('%s: every rule\'s text is a line of `nft list ruleset` (less its counter)', (_, rules) => {
+    const ns = addNs('text');
+    try {
+      inNs(ns, 'nft -f -', rules);
+      const listed = new Set(inNs(ns, 'nft list ruleset').split('\n').map((l) => l.trim().replace(/counter packets \d+ bytes \d+ /, '')));
+      const texts = mustParse(inNs(ns, 'nft -j list ruleset')).tables.flatMap((t) => t.chains.flatMap((c) => c.rules.map((r) => r.text)));
+      expect(texts.length).toBeGreaterThan(3);
+      expect(texts.filter((t) => !listed.has(t))).toEqual([]);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('nft verdict maps, against the kernel', () => {
   it('for every port, the trace of the packet says what the kernel did with it (accepted: refused by the closed port; dropped: no answer)', async () => {
     const node = addNs('vmap');

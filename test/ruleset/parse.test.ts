@@ -100,7 +100,7 @@ describe('nft JSON parser on real nft -j output', () => {
     expect(r[11]?.log).toEqual({ prefix: 'TALOS_DROP ' });
     expect(r[12]?.verdict).toEqual({ kind: 'drop' });
     expect(r[12]?.text).toBe('drop');
-    expect(r[8]?.text).toBe('iifname eth1 tcp dport 6443 accept comment "API on eth1 only"');
+    expect(r[8]?.text).toBe('iifname "eth1" tcp dport 6443 accept comment "API on eth1 only"');
   });
   it('shows a fib lookup as nft writes it, and keeps it as an unknown match (compile\'s quiet broadcast drop)', () => {
     // `nft -j list ruleset` of `meta nfproto ipv4 fib daddr type { broadcast, multicast } drop`, as nft 1.x prints it

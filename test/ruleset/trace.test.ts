@@ -236,7 +236,7 @@ describe('nft verdict maps (fixtures/rulesets/vmap.nft.json, what nft printed)',
     const t = trace(r.value, syn(7777));
     expect(t.verdict).toBe('drop');
     expect(t.nearMisses.map((n) => [n.rule.text, n.reasons.map((x) => x.detail)])).toEqual([
-      ['iifname eth9 tcp dport vmap { 7777 : accept }', ['in-interface eth9 (packet IN=eth0)']],
+      ['iifname "eth9" tcp dport vmap { 7777 : accept }', ['in-interface eth9 (packet IN=eth0)']],
     ]);
   });
 });
