@@ -25,7 +25,7 @@ import { closeSync, constants, openSync, readFileSync, readSync } from 'node:fs'
 import { hostname } from 'node:os';
 import { InputError } from '../cli/errors.js';
 import { describeFsError, emptyStats } from './file-source.js';
-import { KMSG_RECORD_BYTES, threadReader, type ThreadReader } from './thread-reader.js';
+import { KMSG_RECORD_BYTES, PollSchedule, threadReader, type ThreadReader } from './thread-reader.js';
 import type { InputStats, LineSource } from './types.js';
 
 export interface KmsgOptions {
@@ -237,22 +237,17 @@ class KmsgSource implements LineSource {
   /** Reads on this thread, polling when the ring buffer is empty. */
   async *#polled(signal: AbortSignal | undefined): AsyncGenerator<string[]> {
     const aborted = (): boolean => signal?.aborted === true;
-    const polls = this.#polls;
-    // the sleep after an empty read: polls[step][1], for polls[step][0] reads (see kmsgPolls); starts slow
-    let step = polls.length - 1;
-    let left = 0;
+    // the sleeps after empty reads (see kmsgPolls); they start slow
+    const sleeps = new PollSchedule(this.#polls, true);
     while (!aborted()) {
       const batch = this.readAvailable(this.#maxBatch);
       if (batch.length > 0) {
-        step = 0;
-        left = polls[0]![0];
+        sleeps.reset();
         yield this.#counted(batch);
         continue;
       }
       if (this.#once) return;
-      const ms = polls[step]![1];
-      if (--left <= 0 && step < polls.length - 1) left = polls[++step]![0];
-      await sleep(ms, signal);
+      await sleep(sleeps.next(), signal);
     }
   }
 

@@ -87,6 +87,34 @@ const QUEUED = 1;
  */
 export const PIPE_POLLS: ReadonlyArray<readonly [number, number]> = [[10, 0.05], [200, 1], [200, 10], [200, 50], [1, 200]];
 
+/**
+ * The sleeps after empty reads, by `polls` ([reads, ms] steps): `next()` is the sleep after one more empty read,
+ * `reset()` goes back to the first step once something was read. Self-contained (no imports, no outer names): the
+ * worker script below embeds this class's own source, so the worker and a reader on the main thread step alike.
+ */
+export class PollSchedule {
+  private step: number;
+  private left: number;
+
+  /** `quiet`: begin at the last (slowest) step, as after a long quiet */
+  constructor(private readonly polls: ReadonlyArray<readonly [number, number]>, quiet: boolean) {
+    this.step = quiet ? polls.length - 1 : 0;
+    this.left = polls[this.step]![0];
+  }
+
+  reset(): void {
+    this.step = 0;
+    this.left = this.polls[0]![0];
+  }
+
+  next(): number {
+    const polls = this.polls;
+    const ms = polls[this.step]![1];
+    if (--this.left <= 0 && this.step < polls.length - 1) this.left = polls[++this.step]![0];
+    return ms;
+  }
+}
+
 /** Room given to each read of /dev/kmsg: more than any record (the kernel's are at most 8 KiB with their metadata). */
 export const KMSG_RECORD_BYTES = 16 * 1024;
 
@@ -101,9 +129,8 @@ let buf = Buffer.allocUnsafeSlow(chunkBytes);
 let len = 0;
 let read = 0;
 let firstAt = 0;
-// the sleep after an empty read: polls[step][1], for polls[step][0] reads, then the next step's
-let step = startQuiet ? polls.length - 1 : 0;
-let left = polls[step][0];
+const PollSchedule = ${PollSchedule.toString()};
+const sleeps = new PollSchedule(polls, startQuiet);
 function post() {
   Atomics.add(ctrl, ${QUEUED}, len);
   parentPort.postMessage({ chunk: new Uint8Array(buf.buffer, 0, len), read }, [buf.buffer]);
@@ -163,8 +190,7 @@ for (;;) {
     if (len === 0) firstAt = performance.now();
     read += n;
     len = kmsg ? records(len, len + n) : len + n;
-    step = 0;
-    left = polls[0][0];
+    sleeps.reset();
     if (len === chunkBytes) post();
     continue;
   }
@@ -175,9 +201,7 @@ for (;;) {
     break;
   }
   if (len > 0 && performance.now() - firstAt >= maxAgeMs) post();
-  const ms = polls[step][1];
-  if (--left <= 0 && step < polls.length - 1) left = polls[++step][0];
-  Atomics.wait(ctrl, ${STOP}, 0, ms);
+  Atomics.wait(ctrl, ${STOP}, 0, sleeps.next());
 }
 `;
 

@@ -8,7 +8,7 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { threadReader } from '../../src/input/thread-reader.js';
+import { PollSchedule, threadReader } from '../../src/input/thread-reader.js';
 
 let dir = '';
 let n = 0;
@@ -207,4 +207,23 @@ describe('thread reader', () => {
     }).rejects.toMatchObject({ code: 'EBADF' });
     f.close();
   }, 30_000);
+});
+
+describe('PollSchedule', () => {
+  it('sleeps each step for its count of empty reads, stays at the last, and starts over once something is read', () => {
+    const s = new PollSchedule([[2, 1], [3, 10], [1, 100]], false);
+    expect(Array.from({ length: 8 }, () => s.next())).toEqual([1, 1, 10, 10, 10, 100, 100, 100]);
+    s.reset();
+    expect([s.next(), s.next(), s.next()]).toEqual([1, 1, 10]);
+  });
+  it('begins at the last step after a long quiet', () => {
+    const s = new PollSchedule([[2, 1], [1, 100]], true);
+    expect([s.next(), s.next()]).toEqual([100, 100]);
+  });
+  it('is self-contained: its source alone makes the same class (the worker script embeds it)', () => {
+    const Copy = new Function(`return ${PollSchedule.toString()};`)() as typeof PollSchedule;
+    const a = new Copy([[1, 0.05], [2, 5], [1, 50]], false);
+    const b = new PollSchedule([[1, 0.05], [2, 5], [1, 50]], false);
+    expect(Array.from({ length: 6 }, () => a.next())).toEqual(Array.from({ length: 6 }, () => b.next()));
+  });
 });
