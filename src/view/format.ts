@@ -45,16 +45,33 @@ function head(s: string, width: number): [string, number] {
   return [out, w];
 }
 
-/** Cuts to `width` columns with an ellipsis; pads to `width` when `pad`. Measured in terminal columns. */
-export function fit(s: string, width: number, pad = true): string {
+/** The longest end of `s` that fits in `width` columns, whole characters only, and its width. */
+function tail(s: string, width: number): [string, number] {
+  if (PRINTABLE_ASCII.test(s)) return [s.slice(Math.max(0, s.length - width)), Math.min(width, s.length)];
+  const segs = Array.from(graphemes.segment(s), (g) => g.segment);
+  let start = segs.length;
+  let w = 0;
+  for (; start > 0; start--) {
+    const sw = stringWidth(segs[start - 1]!);
+    if (w + sw > width) break;
+    w += sw;
+  }
+  return [segs.slice(start).join(''), w];
+}
+
+/**
+ * Cuts to `width` columns with an ellipsis (at the end, or in front with `fromEnd`: the end of `s` kept); pads to
+ * `width` when `pad`. Measured in terminal columns.
+ */
+export function fit(s: string, width: number, pad = true, fromEnd = false): string {
   if (width <= 0) return '';
   const sw = columns(s);
   if (sw <= width) return pad && sw < width ? s + ' '.repeat(width - sw) : s;
   if (width === 1) return '…';
-  const [h, hw] = head(s, width - 1);
-  const t = `${h}…`;
+  const [part, pw] = fromEnd ? tail(s, width - 1) : head(s, width - 1);
+  const t = fromEnd ? `…${part}` : `${part}…`;
   // a wide character that did not fit leaves a column over
-  return pad && hw + 1 < width ? t + ' '.repeat(width - hw - 1) : t;
+  return pad && pw + 1 < width ? t + ' '.repeat(width - pw - 1) : t;
 }
 
 /**
@@ -62,22 +79,7 @@ export function fit(s: string, width: number, pad = true): string {
  * `192.168.122.63:8472` (the port, the last octets) is what tells one row from the next.
  */
 export function fitTail(s: string, width: number): string {
-  if (width <= 0) return '';
-  const sw = columns(s);
-  if (sw <= width) return s + ' '.repeat(width - sw);
-  if (width === 1) return '…';
-  if (PRINTABLE_ASCII.test(s)) return `…${s.slice(s.length - (width - 1))}`;
-  // whole characters from the end, measured in columns (a wide one that does not fit leaves a column over)
-  const segs = [...graphemes.segment(s)].map((g) => g.segment);
-  let out = '';
-  let w = 0;
-  for (let i = segs.length - 1; i >= 0; i--) {
-    const sw2 = stringWidth(segs[i]!);
-    if (w + sw2 > width - 1) break;
-    out = segs[i]! + out;
-    w += sw2;
-  }
-  return `…${out}${' '.repeat(width - 1 - w)}`;
+  return fit(s, width, true, true);
 }
 
 /** Right-aligned fit (numbers). */
