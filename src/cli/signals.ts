@@ -64,11 +64,15 @@ export async function withSignals(run: (signal: AbortSignal) => Promise<number>)
 /**
  * An AbortController that SIGINT/SIGTERM/SIGHUP trip (so inputs end and summaries still print); `received` tells
  * which came first, `exitCode` turns a command's status into the signal's when one came (a run cut short is not a
- * success, nor a `--fail-on` verdict on all the input); `dispose` unhooks it.
+ * success, nor a `--fail-on` verdict on all the input); `dispose` unhooks it. `note` records a stop that stands for a
+ * signal without one coming (the live view: Ctrl-C read as a key in raw mode, the terminal gone without a SIGHUP);
+ * the first stop counts. `beforeExit` runs before a second signal ends the process (the live view leaves the
+ * alternate screen).
  */
-export function signalController(): {
+export function signalController(beforeExit?: () => void): {
   controller: AbortController;
   received: () => StopSignal | undefined;
+  note: (sig: StopSignal) => void;
   exitCode: (code: number) => number;
   dispose: () => void;
 } {
@@ -77,12 +81,17 @@ export function signalController(): {
   const onSignal = twoStepSignal(() => controller.signal.aborted, (sig) => {
     received ??= sig;
     controller.abort();
-  });
-  // `on`, not `once`, until dispose: Ink's signal-exit re-raises a signal when it finds itself the last listener.
+  }, beforeExit);
+  // `on`, not `once`, until dispose: Ink's signal-exit re-raises a signal when it finds itself the last listener, and
+  // a `once` listener is removed before signal-exit's runs — the process would die without its summary (SIGHUP did:
+  // the live view's terminal was left on the alternate screen).
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   return {
     controller,
     received: () => received,
+    note: (sig) => {
+      received ??= sig;
+    },
     exitCode: (code) => (received === undefined ? code : SIGNAL_EXIT_CODES[received]),
     dispose: () => {
       for (const s of STOP_SIGNALS) process.off(s, onSignal);

@@ -12,7 +12,7 @@ import { PassThrough } from 'node:stream';
 import { ReadStream, isatty } from 'node:tty';
 import type { CliIO } from '../cli/io.js';
 import { readResults } from '../cli/read-loop.js';
-import { SIGNAL_EXIT_CODES, STOP_SIGNALS, twoStepSignal, type StopSignal } from '../cli/signals.js';
+import { signalController } from '../cli/signals.js';
 import { createClassifier, type Classifier, type ClassifyResult } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import { suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
@@ -264,7 +264,6 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     engine.observe(r);
   };
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
-  const stop = new AbortController();
   // the alternate screen is on (left in the finally below, or before a second signal ends the process)
   let alt = false;
   const leaveScreen = (): void => {
@@ -272,21 +271,11 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     alt = false;
     io.stdout.write(`${SHOW_CURSOR}${ALT_SCREEN_OFF}`);
   };
-  // how the view was ended: the exit status is a signal's (SIGINT 130, SIGTERM 143, SIGHUP 129: the terminal went
-  // away) or Ctrl-C's (130, as the SIGINT it stands for in raw mode); `q` and the input ending are 0
-  let ended: StopSignal | undefined;
-  // `on`, not `once`: Ink's signal-exit re-raises a signal when it finds itself the last listener, and a `once`
-  // listener is removed before signal-exit's runs — the process would die without its summary (SIGHUP did: the
-  // terminal was left on the alternate screen). A second signal ends the process at once (twoStepSignal), off the
-  // alternate screen.
-  const onSignal = twoStepSignal(() => stop.signal.aborted, (sig) => {
-    ended ??= sig;
-    stop.abort();
-  }, leaveScreen);
-  for (const s of STOP_SIGNALS) process.on(s, onSignal);
-  const dispose = (): void => {
-    for (const s of STOP_SIGNALS) process.off(s, onSignal);
-  };
+  // How the view was ended: the exit status is a signal's (SIGINT 130, SIGTERM 143, SIGHUP 129: the terminal went
+  // away) or Ctrl-C's (130, as the SIGINT it stands for in raw mode); `q` and the input ending are 0. A second
+  // signal ends the process at once, off the alternate screen.
+  const signals = signalController(leaveScreen);
+  const stop = signals.controller;
 
   let quit!: () => void;
   const quitting = new Promise<void>((r) => {
@@ -297,7 +286,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   // A view nobody sees must not read on for ever: it ends as a SIGHUP ends it. (Node 20 would also abort on a normal
   // exit, failing to reset the dead terminal's modes: a death by SIGHUP skips that.)
   const terminalGone = (): void => {
-    ended ??= 'SIGHUP';
+    signals.note('SIGHUP');
     quit();
   };
   guardOutput(io.stdout);
@@ -439,7 +428,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
         describe: (f) => classifier.flowSummary(f).reason,
         trace: traceLines,
         onQuit: (how) => {
-          if (how === 'interrupt') ended ??= 'SIGINT';
+          if (how === 'interrupt') signals.note('SIGINT');
           quit();
         },
         onWrite: () => void writeSuggestions(store, opts.writeDir ?? process.cwd(), io.now),
@@ -466,7 +455,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
     stopWatch?.();
     if (tty !== undefined && 'stream' in tty) tty.stream.destroy();
     leaveScreen();
-    dispose();
+    signals.dispose();
     io.stdout.off('error', onOutputGone);
     io.stdout.off('close', onOutputGone);
   }
@@ -493,5 +482,5 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const input = { ...totals, sources: sources.length, bytes, ...(overwritten > 0 ? { overwritten } : {}) };
   await writer.end({ ...result, summary: { ...result.summary, input } });
   if (inputError !== undefined) throw inputError;
-  return ended === undefined ? 0 : SIGNAL_EXIT_CODES[ended];
+  return signals.exitCode(0);
 }
