@@ -115,12 +115,12 @@ export function serviceForPort(proto: string, port: number | undefined, platform
   return serviceEntryForPort(proto, port, platform, catalog)?.service;
 }
 
-/** `22`, `30000-32767`, `icmp type 0,8`, or `-` for portless protocols: how the catalog prints a port. */
 /** `22`, `30000-32767` */
 export function formatPortRange(r: PortRange): string {
   return r.from === r.to ? String(r.from) : `${r.from}-${r.to}`;
 }
 
+/** `22`, `30000-32767`, `type 0,8`, or `-` for portless protocols: how the catalog prints a port. */
 export function formatEntryPort(e: CatalogEntry): string {
   if (e.port !== undefined) return formatPortRange(e.port);
   if (e.icmpTypes !== undefined) return `type ${e.icmpTypes.join(',')}`;

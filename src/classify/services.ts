@@ -97,14 +97,23 @@ const UDP: ReadonlyArray<readonly [number, string]> = [
  */
 class PortNames {
   readonly names = new Array<string | undefined>(65536).fill(undefined);
+  /** a bit per port: named */
   readonly bits = new Int32Array(2048);
+  /** a bit per port: named by a row that listens on loopback only */
+  private readonly loop = new Int32Array(2048);
 
-  /** Names `port` unless it has a name already (the first name wins). */
-  add(port: number, name: string): boolean {
+  /** Names `port` unless it has a name already (the first name wins), from a loopback-only row when `loopback`. */
+  add(port: number, name: string, loopback = false): boolean {
     if (this.names[port] !== undefined) return false;
     this.names[port] = name;
     this.bits[port >>> 5]! |= 1 << (port & 31);
+    if (loopback) this.loop[port >>> 5]! |= 1 << (port & 31);
     return true;
+  }
+
+  /** Was `port` named by a loopback-only row? */
+  loopbackOnly(port: number): boolean {
+    return (this.loop[port >>> 5]! & (1 << (port & 31))) !== 0;
   }
 
   addRows(rows: ReadonlyArray<readonly [number, string]>): this {
@@ -180,18 +189,13 @@ export function catalogServiceLookup(platform?: string, catalog?: Catalog): Serv
   ];
   const tcp = new PortNames();
   const udp = new PortNames();
-  // ports whose name comes of a loopback-only row (bit per port)
-  const loopTcp = new Int32Array(2048);
-  const loopUdp = new Int32Array(2048);
   const fill = (entries: CatalogEntry[]) => {
     for (const e of entries) {
       if (e.port === undefined) continue;
       const t = e.proto === 'tcp' ? tcp : e.proto === 'udp' ? udp : undefined;
       if (t === undefined) continue;
-      const loop = e.scope === 'loopback' ? (t === tcp ? loopTcp : loopUdp) : undefined;
-      for (let p = e.port.from; p <= e.port.to; p++) {
-        if (t.add(p, e.service) && loop !== undefined) loop[p >>> 5]! |= 1 << (p & 31);
-      }
+      const loopback = e.scope === 'loopback';
+      for (let p = e.port.from; p <= e.port.to; p++) t.add(p, e.service, loopback);
     }
   };
   for (const name of order) {
@@ -203,9 +207,7 @@ export function catalogServiceLookup(platform?: string, catalog?: Catalog): Serv
   tcp.addRows(TCP);
   udp.addRows(UDP);
   const lookup: ServiceLookup = lookupOver(tcp, udp);
-  lookup.loopbackOnly = (proto, port) => {
-    const bits = proto === 'tcp' ? loopTcp : proto === 'udp' || proto === 'udplite' ? loopUdp : undefined;
-    return bits !== undefined && (bits[port >>> 5]! & (1 << (port & 31))) !== 0;
-  };
+  lookup.loopbackOnly = (proto, port) =>
+    proto === 'tcp' ? tcp.loopbackOnly(port) : proto === 'udp' || proto === 'udplite' ? udp.loopbackOnly(port) : false;
   return lookup;
 }
