@@ -538,13 +538,13 @@ export function kernelStampAt(env: EnvelopeInfo): void {
   env.msg = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
 }
 
-/** Journal fields (from `-o json` or `-o export`) → envelope. Returns false when it is not a kernel message. */
 /**
  * The journal fields journalEnvelope reads, and no others: a multi-line record (export, verbose) keeps just these,
  * so a record of endless other fields holds no more memory than one of these.
  */
 export const JOURNAL_KEYS: ReadonlySet<string> = new Set(['MESSAGE', '_TRANSPORT', 'SYSLOG_IDENTIFIER', '__REALTIME_TIMESTAMP', '_SOURCE_MONOTONIC_TIMESTAMP', '_HOSTNAME']);
 
+/** Journal fields (from `-o json` or `-o export`) → envelope. Returns false when it is not a kernel message. */
 export function journalEnvelope(env: EnvelopeInfo, f: Record<string, unknown>, envelope: Envelope): boolean {
   let msg = f['MESSAGE'];
   if (Array.isArray(msg)) {

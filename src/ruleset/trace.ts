@@ -716,8 +716,6 @@ function missWhy(e: MatchEval, p: Packet): string {
  */
 const chainIndexes = new WeakMap<Table, { n: number; byName: Map<string, Chain> }>();
 
-/** The chain of this name in `t`: a Map lookup, where a search of every chain per jump made a ruleset of thousands of
- * chains (Calico's per-workload ones) cost chains × jumps on every trace. */
 /**
  * The rules of table `t` that can lead a packet to rule `log` of chain `target`: `log` itself, and every rule that
  * jumps or goes (directly, or in a verdict map) to a chain from which `target` can be reached.
@@ -747,6 +745,8 @@ function rulesLeadingTo(t: Table, target: Chain, log: Rule): Set<Rule> {
   return out;
 }
 
+/** The chain of this name in `t`: a Map lookup, where a search of every chain per jump made a ruleset of thousands of
+ * chains (Calico's per-workload ones) cost chains × jumps on every trace. */
 function chainNamed(t: Table, name: string): Chain | undefined {
   let ix = chainIndexes.get(t);
   if (ix === undefined || ix.n !== t.chains.length) {

@@ -964,11 +964,6 @@ function digitsIn(a: i32, e: i32): i64 {
 }
 
 /**
- * `journalctl -o json`: one object of string values, as journald writes it (no spaces, no escapes). Anything else
- * (escapes, arrays, numbers, whitespace) → JavaScript, which runs JSON.parse. Only a kernel MESSAGE with a LOG
- * body makes an event here; the message becomes the span [pos, lend) the body is read from.
- */
-/**
  * The first byte at or after p that ends or escapes a JSON string: '"', '\\' or a control byte, sixteen bytes at a
  * time (every line ends in '\n', a control byte).
  */
@@ -985,6 +980,11 @@ function digitsIn(a: i32, e: i32): i64 {
   return p;
 }
 
+/**
+ * `journalctl -o json`: one object of string values, as journald writes it (no spaces, no escapes). Anything else
+ * (escapes, arrays, numbers, whitespace) → JavaScript, which runs JSON.parse. Only a kernel MESSAGE with a LOG
+ * body makes an event here; the message becomes the span [pos, lend) the body is read from.
+ */
 function journalJson(): i32 {
   let p = lineStart + 1;
   const end = lend;
