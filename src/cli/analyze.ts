@@ -10,7 +10,7 @@ import { readResults, reportSourceErrors } from './read-loop.js';
 import { withSignals } from './signals.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
-import { overwrittenOf } from '../input/types.js';
+import { overwrittenKey, overwrittenOf } from '../input/types.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
 import {
   classifierOptionsSchema,
@@ -303,7 +303,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   for (const src of sources) bytes += src.stats.bytes;
   // --kmsg: records the kernel overwrote before they were read (only when some were: the key is absent otherwise)
   const overwritten = overwrittenOf(sources);
-  const input = { sources: sources.length, ...totals, bytes, ...(overwritten > 0 ? { overwritten } : {}) };
+  const input = { sources: sources.length, ...totals, bytes, ...overwrittenKey(overwritten) };
   await writer.end({ ...result, summary: { ...result.summary, input, prefixes: Object.fromEntries(prefixesSeen) } });
   if (shownIssues < totals.issues && !opts.json) {
     io.stderr.write(`fwdiag: ${totals.issues} lines could not be fully parsed (${totals.issues - shownIssues} not shown)\n`);

@@ -10,7 +10,7 @@ import { signalController } from './signals.js';
 import { openInputs } from '../input/open-inputs.js';
 import type { ParseCounters } from '../parse/event.js';
 import type { NdjsonSink } from '../parse/parse-line.js';
-import { overwrittenOf, overwrittenSentence, type LineSource } from '../input/types.js';
+import { overwrittenKey, overwrittenOf, overwrittenSentence, type LineSource } from '../input/types.js';
 import { NdjsonBuffer, issueToJson } from '../output/ndjson.js';
 import { guardOutput, isOutputClosed, syncFileFd, writeAllSync, writeLines } from '../output/safe-stdout.js';
 
@@ -126,7 +126,7 @@ export async function runParse(opts: ParseOptions, io: CliIO): Promise<number> {
   }
   // --kmsg: records the kernel overwrote before they were read are in no count (the key only when some were)
   const overwritten = overwrittenOf(sources);
-  if (opts.stats) io.stderr.write(`${JSON.stringify({ stats: overwritten > 0 ? { ...totals, overwritten } : totals })}\n`);
+  if (opts.stats) io.stderr.write(`${JSON.stringify({ stats: { ...totals, ...overwrittenKey(overwritten) } })}\n`);
   if (overwritten > 0) io.stderr.write(`fwdiag parse: ${overwrittenSentence(overwritten)}\n`);
   // ended by a signal: its status (130 for Ctrl-C)
   return exitCode(sourceErrors.failed() ? 1 : 0);

@@ -16,7 +16,7 @@ import { readResults, reportSourceErrors, type ReadCommon } from './read-loop.js
 import { withSignals } from './signals.js';
 import { loadRuleset } from './trace.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
-import { overwrittenOf, type LineSource } from '../input/types.js';
+import { overwrittenKey, overwrittenOf, type LineSource } from '../input/types.js';
 import { openInputs } from '../input/open-inputs.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, verdictRank, type Flow } from '../classify/flows.js';
@@ -370,15 +370,9 @@ export async function buildReportFromInputs(
     windowOptions: opts.windowOptions,
     maxRows: opts.maxRows,
     suggest: suggestFn,
-    input: { sources: sources.map((s) => s.name), lines: totals.lines, events: totals.events, skipped: totals.skipped, issues: totals.issues, cut: totals.cut, otherPrefix: totals.otherPrefix, prefixes: Object.fromEntries(prefixesSeen), bytes, ...overwrittenKey(sources) },
+    input: { sources: sources.map((s) => s.name), lines: totals.lines, events: totals.events, skipped: totals.skipped, issues: totals.issues, cut: totals.cut, otherPrefix: totals.otherPrefix, prefixes: Object.fromEntries(prefixesSeen), bytes, ...overwrittenKey(overwrittenOf(sources)) },
     ...(ruleset === undefined ? {} : { logRateLimit: rateLimitedLogRules(ruleset, new Set(prefixesSeen.keys())) }),
   });
-}
-
-/** `overwritten` for the report's input when the kernel overwrote records before they were read (absent otherwise). */
-function overwrittenKey(sources: readonly LineSource[]): { overwritten?: number } {
-  const n = overwrittenOf(sources);
-  return n > 0 ? { overwritten: n } : {};
 }
 
 export function renderReport(r: Report, format: ReportCliOptions['format']): string {

@@ -55,6 +55,11 @@ export function overwrittenOf(sources: readonly LineSource[]): number {
   return n;
 }
 
+/** `{ overwritten: n }` for a command's counts when some were (the key is absent otherwise). */
+export function overwrittenKey(n: number): { overwritten?: number } {
+  return n > 0 ? { overwritten: n } : {};
+}
+
 /** What `overwrittenOf` counts, said once for every command: "N kernel log records lost: …". */
 export function overwrittenSentence(n: number, count = String(n)): string {
   return `${count} kernel log record${n === 1 ? '' : 's'} lost: the kernel overwrote them in its ring buffer before they were read`;
