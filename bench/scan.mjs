@@ -6,36 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { CORPUS_NOW, ensureCorpus } from './corpus.mjs';
+import { ensureCorpus } from './corpus.mjs';
+import { loadScanner } from './scanner.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MB = Number(process.argv[2] ?? 60);
 const PASSES = Number(process.argv[3] ?? 7);
 const corpus = await ensureCorpus(join(here, '.corpus', 'corpus-1200000.log'), 1_200_000);
-
-const mod = new WebAssembly.Module(readFileSync(join(here, '..', 'dist', 'parse', 'scan.wasm')));
-let mem;
-const x = new WebAssembly.Instance(mod, {
-  env: {
-    abort() {
-      throw new Error('scanner aborted');
-    },
-    // RFC3164 minutes as the CLI's clock would give them for this corpus (UTC, its own year)
-    syslogMinute: (mo, d, h, mi) => Date.UTC(new Date(CORPUS_NOW).getUTCFullYear(), mo, d, h, mi),
-    num: (v, at) => mem.write(JSON.stringify(v), at, 'latin1'),
-  },
-}).exports;
-mem = Buffer.from(x.memory.buffer);
+const { x, mem, runs } = loadScanner(readFileSync(corpus).subarray(0, MB << 20));
 const inBase = x.inputBase();
-const cap = x.inputCap();
-const data = readFileSync(corpus).subarray(0, MB << 20);
-const runs = [];
-for (let s = 0; s < data.length; ) {
-  const e = data.lastIndexOf(10, Math.min(data.length, s + cap) - 1) + 1;
-  if (e <= s) break;
-  runs.push(data.subarray(s, e));
-  s = e;
-}
 
 let bestScan = Infinity;
 let bestEmit = Infinity;

@@ -314,7 +314,10 @@ export function formatHuman(r: SuggestResult, o: { platform: string; role: strin
     const span = e.firstSeen === null ? '' : `, ${e.firstSeen} … ${e.lastSeen ?? '?'}`;
     const hosts = e.hosts.length === 0 ? '' : ` on ${escapeControl(e.hosts.join(', '))}`;
     const clients = `${escapeControl(e.clients.join(', '))}${e.clientsTotal > e.clients.length ? ` (+${e.clientsTotal - e.clients.length} more)` : ''}`;
-    lines.push(`   evidence: ${e.count} drop${e.count === 1 ? '' : 's'} in ${e.flows} flow${e.flows === 1 ? '' : 's'} from ${clients}${hosts}${span}`);
+    // a lost-state flow's drops come from its servers (the reason names them) to its clients; every other flow's
+    // come from its clients
+    const dir = s.kind === 'conntrack-loss' ? 'to' : 'from';
+    lines.push(`   evidence: ${e.count} drop${e.count === 1 ? '' : 's'} in ${e.flows} flow${e.flows === 1 ? '' : 's'} ${dir} ${clients}${hosts}${span}`);
     for (const l of e.samples) lines.push(`     | ${escapeControl(l)}`);
     if (s.rendered !== '') for (const l of s.rendered.split('\n')) lines.push(`   rule:     ${l}`);
   });

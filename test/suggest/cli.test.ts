@@ -128,6 +128,18 @@ describe('fwdiag suggest: output', () => {
     expect(out).toContain('\\x1b[2J');
   });
 
+  it('human evidence names who sent the drops: a block\'s clients, a lost-state flow\'s servers (its clients got them)', async () => {
+    const m = memoryIO();
+    expect(await suggestCommand([...base, SAMPLE], m.io)).toBe(0);
+    const out = m.out();
+    // the sample's etcd SYNs come from .61 and .62 to harvester3; its lost-state tcp/443 packets come from the
+    // gateway's port 443 (.1) to harvester2's own address (.62), the client that had the connection
+    expect(out).toContain('evidence: 103 drops in 4 flows from 192.168.122.61, 192.168.122.62 on harvester3');
+    expect(out).toMatch(/NOTE tcp 443 \[conntrack-loss\][^\n]*\n[^\n]*\n   why:      persistent conntrack loss on tcp\/443 \([^)]*\) from 192\.168\.122\.1:/);
+    expect(out).toContain('evidence: 23 drops in 1 flow to 192.168.122.62 on harvester2');
+    expect(out).not.toContain('from 192.168.122.62 on harvester2');
+  });
+
   it('LAN chatter: counted as ignored, no ACCEPT nor note for it, and the way to keep it out of the log', async () => {
     const bc = (dst: string, mac: string, port: number) =>
       `Apr 22 10:00:01 harvester1 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=${mac}:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=${dst} LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=${port} DPT=${port} LEN=58 `;
