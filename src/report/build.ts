@@ -457,7 +457,7 @@ function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKi
     if (e === undefined) {
       e = {
         g: {
-          host: r.host, proto: r.sum.proto, port: r.sum.serverPort, service: r.sum.service, flows: 0, clients: [], packets: 0,
+          host: r.host, proto: r.sum.proto, port: r.sum.serverPort, service: r.sum.service, flows: 0, clients: [], clientsTotal: 0, packets: 0,
           firstSeen: null, lastSeen: null, quietAtEndMs: null,
         },
         clients: new Set(),
@@ -475,6 +475,7 @@ function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKi
   }
   const out = [...m.values()].map(({ g, clients, first, last }) => {
     g.clients = [...clients].sort(cmp).slice(0, MAX_GROUP_CLIENTS);
+    g.clientsTotal = clients.size;
     g.firstSeen = first === null ? null : formatTime(first, clock);
     g.lastSeen = last === null ? null : formatTime(last, clock);
     g.quietAtEndMs = last === null || inputEnd === null ? null : Math.max(0, Math.round(inputEnd - last));

@@ -141,7 +141,7 @@ function badge(level: string, text: string): string {
 
 function groupItem(g: BlockGroup, what: string): string {
   const svc = g.service !== null ? ` (${html(g.service)})` : '';
-  const more = g.flows > g.clients.length ? ` and ${g.flows - g.clients.length} more` : '';
+  const more = g.clientsTotal > g.clients.length ? ` and ${g.clientsTotal - g.clients.length} more` : '';
   return `<li><strong>${html(portText(g.proto, g.port))} on ${html(g.host)}</strong>${svc}: ${fmtNum(g.packets)} drop${g.packets === 1 ? '' : 's'}${what} from ` +
     `${g.clients.map((c) => `<code>${html(c)}</code>`).join(', ')}${more}${seenText(g, html)}</li>`;
 }

@@ -17,7 +17,7 @@ function windowSpan(w: ReportWindow): string {
 function group(g: BlockGroup, what: string): string {
   const svc = g.service !== null ? ` (${md(g.service)})` : '';
   const clients = g.clients.map((c) => mdCode(c)).join(', ');
-  const more = g.flows > g.clients.length ? ` and ${g.flows - g.clients.length} more` : '';
+  const more = g.clientsTotal > g.clients.length ? ` and ${g.clientsTotal - g.clients.length} more` : '';
   return `- **${md(portText(g.proto, g.port))} on ${md(g.host)}**${svc}: ${n(g.packets)} drop${g.packets === 1 ? '' : 's'}${what} from ${clients}${more}` +
     `${seenText(g, md)}`;
 }

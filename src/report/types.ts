@@ -75,7 +75,10 @@ export interface BlockGroup {
   port: number | null;
   service: string | null;
   flows: number;
+  /** the first clients, up to 20 */
   clients: string[];
+  /** distinct clients in all (a client may have several flows in a group: one per server address of the host) */
+  clientsTotal: number;
   packets: number;
   /** the group's first and last drops (of the whole input, not only after the window) */
   firstSeen: string | null;

@@ -565,3 +565,32 @@ describe('many windows and many flows (a month of rotated logs of an internet-fa
     expect(big.ms / small.ms).toBeLessThan(13);
   });
 });
+
+describe('a block group names its clients, and counts the ones it does not name', () => {
+  it('a client refused on two of the host\'s addresses is one client, not one more (kernel lab: 198.18.3.1 → .2 and .254)', async () => {
+    const r = await report([KMSG]);
+    const g = r.windows[0]!.duringOnly.find((x) => x.proto === 'tcp' && x.port === 10250)!;
+    expect([g.flows, g.clients, g.clientsTotal]).toEqual([4, ['198.18.0.1', '198.18.3.1', '2001:db8:18::1'], 3]);
+    for (const f of ['md', 'html'] as const) {
+      const text = renderReport(r, f);
+      expect(text).toMatch(/6 drops from .*198\.18\.0\.1.*198\.18\.3\.1.*2001:db8:18::1.*; first seen/);
+      expect(text).not.toMatch(/2001:db8:18::1(<\/code>|`) and 1 more/);
+    }
+  });
+
+  it('beyond the 20 named: "and N more" counts the clients left out, not their flows', async () => {
+    // 25 clients, each refused on both of node-a's addresses (50 flows), all after the given window
+    const lines: string[] = [];
+    for (let c = 1; c <= 25; c++) {
+      for (const dst of ['198.18.9.1', '198.18.9.2']) {
+        lines.push(`Apr 22 10:20:${String(c).padStart(2, '0')} node-a kernel: DROP_IN=eth0 OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00 SRC=198.18.8.${c} DST=${dst} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${40000 + c} DPT=7777 WINDOW=64240 RES=0x00 SYN URGP=0 `);
+      }
+    }
+    const r = await report(['--window', '2026-04-22T10:00:00Z..2026-04-22T10:10:00Z', '--tz', 'UTC'], `${lines.join('\n')}\n`);
+    const g = r.windows[0]!.newAfter[0]!;
+    expect([g.flows, g.clients.length, g.clientsTotal]).toEqual([50, 20, 25]);
+    expect(renderReport(r, 'md')).toMatch(/`198\.18\.8\.4` and 5 more; first seen/);
+    expect(renderReport(r, 'html')).toMatch(/<code>198\.18\.8\.4<\/code> and 5 more; first seen/);
+    expect((JSON.parse(renderReport(r, 'json')) as Report).windows[0]!.newAfter[0]!.clientsTotal).toBe(25);
+  });
+});
