@@ -66,11 +66,12 @@ export type Confidence = 'high' | 'medium' | 'low';
  * - `outside-scope`: every client is outside the catalog scope (cluster subnet / control-plane list)
  * - `already-accepted`: the given ruleset would accept the packet (another ruleset logged it)
  * - `egress`: dropped on output: not an INPUT rule
+ * - `forward`: dropped while forwarded (routed or bridged through the node, IN= and OUT= both set): not an INPUT rule
  * - `conntrack-loss`: persistent lost-state drops: what to check, never a port to open
  */
 export type SuggestionKind =
   | 'missing' | 'shadowed' | 'near-miss' | 'other-role' | 'generic' | 'unknown' | 'loopback' | 'outside-scope'
-  | 'already-accepted' | 'egress' | 'conntrack-loss' | 'no-source';
+  | 'already-accepted' | 'egress' | 'forward' | 'conntrack-loss' | 'no-source';
 
 export interface Evidence {
   /** drops */
@@ -394,6 +395,8 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
   const groups = new Map<string, PortGroup>();
   const ctGroups = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
   const egress = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
+  /** forwarded through the node (IN= and OUT= both set): addressed to another host, so no INPUT rule admits it */
+  const forwarded = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
   const infoCache = new Map<string, PortInfo>();
 
   for (const f of flows) {
@@ -426,6 +429,13 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       const g = egress.get(k) ?? { role, proto, port: f.serverPort, flows: [] };
       g.flows.push(f);
       egress.set(k, g);
+      continue;
+    }
+    if (f.event !== undefined && f.event.out !== '') {
+      const k = `${role}|${proto}|${f.serverPort ?? ''}`;
+      const g = forwarded.get(k) ?? { role, proto, port: f.serverPort, flows: [] };
+      g.flows.push(f);
+      forwarded.set(k, g);
       continue;
     }
     const port = protoHasPorts(proto) ? f.serverPort : null;
@@ -669,6 +679,18 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       service: null, role: g.role, chain: 'OUTPUT',
       insertBefore: null, ruleSyntax: 'iptables', confidence: 'medium',
       reason: `${g.proto}${g.port === null ? '' : `/${g.port}`} was dropped on output (no IN= interface): an egress rule is missing; fwdiag suggests INPUT rules only`,
+      notes: [], evidence: evidenceOf(g.flows, sampleLines), rendered: '',
+    });
+  }
+
+  for (const g of forwarded.values()) {
+    const ports = g.port === null ? [] : [g.port];
+    const servers = [...new Set(g.flows.map((f) => f.server))].sort(compareAddr);
+    out.push({
+      action: 'note', kind: 'forward', proto: g.proto, ports, sources: [], families: familiesOf(g.flows.map((f) => f.client)),
+      service: null, role: g.role, chain: 'FORWARD',
+      insertBefore: null, ruleSyntax: 'iptables', confidence: 'medium',
+      reason: `${g.proto}${g.port === null ? '' : `/${g.port}`} to ${servers.slice(0, 3).join(', ')}${servers.length > 3 ? ` and ${servers.length - 3} more` : ''} was dropped while forwarded (IN= and OUT= both set: routed or bridged through this node, not addressed to it): an INPUT rule would not admit it, a forwarding rule is missing; fwdiag suggests INPUT rules only`,
       notes: [], evidence: evidenceOf(g.flows, sampleLines), rendered: '',
     });
   }

@@ -190,6 +190,23 @@ describe('kernel fixture lines (real /dev/kmsg records)', () => {
     const out = r.suggestions.find((s) => s.kind === 'egress');
     expect(out).toMatchObject({ action: 'note', proto: 'udp', ports: [9100] });
   });
+  it('a forwarded drop (the kernel\'s bridged SYN ha → hb, IN=br0 OUT=br0) is a note, never an INPUT ACCEPT', () => {
+    // alone: 198.18.3.1 → 198.18.3.2:10250 crossed the bridge; the node's own kubelet was never asked
+    const fwd = KMSG.filter((l) => l.includes('FWFX_BR_FWD '));
+    expect(fwd).toHaveLength(1);
+    const alone = suggestLines(fwd, { platform: 'harvester', role: 'control-plane' });
+    expect(accepts(alone)).toEqual([]);
+    expect(alone.suggestions).toHaveLength(1);
+    expect(alone.suggestions[0]).toMatchObject({ action: 'note', kind: 'forward', proto: 'tcp', ports: [10250], sources: [], rendered: '', chain: 'FORWARD' });
+    expect(alone.suggestions[0]!.reason).toMatch(/^tcp\/10250 to 198\.18\.3\.2 was dropped while forwarded/);
+    expect(alone.suggestions[0]!.evidence.clients).toEqual(['198.18.3.1']);
+    expect(renderRules(alone.suggestions, 'iptables', { platform: 'harvester', role: 'control-plane' }).text).not.toContain('-j ACCEPT');
+    // with the rest of the capture: the kubelet ACCEPT holds the flows addressed to the node (br0's own .254 among
+    // them), not the forwarded one
+    const kubelet = accepts(r).find((s) => s.ports[0] === 10250)!;
+    expect([kubelet.evidence.flows, kubelet.evidence.count]).toEqual([3, 5]);
+    expect(r.suggestions.find((s) => s.kind === 'forward')).toMatchObject({ ports: [10250], evidence: { flows: 1, count: 1 } });
+  });
 });
 
 describe('source scope rules on hand-made lines in the kernel\'s format', () => {
