@@ -220,8 +220,15 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   const persistedRows: Array<Array<[Row, number]>> = bounds.map(() => []);
   const newAfterRows: Array<Array<[Row, number]>> = bounds.map(() => []);
   const duringOnlyRows: Array<Array<[Row, number]>> = bounds.map(() => []);
+  /**
+   * the lost-state flows of all windows together, each once (a flow that lost state in two windows is in both
+   * windows' counts), and those of them still losing state past `settle` after a window: the one-line verdict's
+   */
+  const ctAll = { flows: 0, unsettled: 0 };
   for (const r of rows) {
     const j = hostIndex.get(r.host);
+    let inWindow = false;
+    let late = false;
     for (let e = 0; e < r.wins.length; e++) {
       const i = r.wins[e]!;
       const d = r.during[e]!;
@@ -234,10 +241,14 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
         const st = r.stopAfterEnd[e]!;
         if (st > ct.stopped) ct.stopped = st;
         if (st > settle) ct.unsettled++;
+        inWindow = true;
+        if (st > settle) late = true;
       }
       if (a > 0 && isBlock(r)) (newAfter(r, bounds[i]!.end) ? newAfterRows : persistedRows)[i]!.push([r, a]);
       if (r.sum.verdict === 'genuine-block' && d > 0 && a === 0) duringOnlyRows[i]!.push([r, d]);
     }
+    if (inWindow) ctAll.flows++;
+    if (late) ctAll.unsettled++;
   }
 
   const windows: ReportWindow[] = bounds.map((b, i) => {
@@ -345,7 +356,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   // blocks refused only outside the windows (before the first, between them): no window's numbers name them
   const outside = bounds.length === 0 ? [] : groupBlocks(
     rows.filter((r) => isBlock(r) && r.wins.length === 0).map((r) => [r, r.sum.count]), clock, inputEnd);
-  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock, inputEnd), outside);
+  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock, inputEnd), outside, ctAll);
   return report;
 }
 

@@ -62,9 +62,13 @@ function blocksText(r: Report, groups: readonly BlockGroup[]): string {
 
 /**
  * The one-line verdict. `blocks` are the genuine blocks of the whole input grouped by host and port (used when no
- * window was found); `outside`, with windows, the blocks refused only outside them.
+ * window was found); `outside`, with windows, the blocks refused only outside them; `ct`, the lost-state flows with
+ * drops during any window and those still losing state after one, each flow once (the windows' own counts added up
+ * would count a flow that lost state in two windows twice).
  */
-export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[], outside: readonly BlockGroup[] = []): ReportVerdict {
+export function oneLineVerdict(
+  r: Report, blocks: readonly BlockGroup[], outside: readonly BlockGroup[], ct: { flows: number; unsettled: number },
+): ReportVerdict {
   if (r.totals.drops === 0) return { level: 'ok', text: 'No drops: the input held no netfilter LOG lines of dropped packets.' };
   const ws = r.windows;
   if (ws.length === 0) {
@@ -102,18 +106,16 @@ export function oneLineVerdict(r: Report, blocks: readonly BlockGroup[], outside
     }
     return { level: 'action', text: `Action needed: ${parts.join('; ')}` };
   }
+  // drops are in one window each; a flow may lose state in several
   let drops = 0;
   let flowDrops = 0;
-  let flows = 0;
   let stopped = 0;
-  let unsettled = 0;
   for (const w of ws) {
     drops += w.conntrackLoss.drops;
     flowDrops += w.conntrackLoss.flowDrops;
-    flows += w.conntrackLoss.flows;
-    unsettled += w.conntrackLoss.unsettled;
     stopped = Math.max(stopped, w.conntrackLoss.stoppedWithinMs);
   }
+  const { flows, unsettled } = ct;
   const end = one ? "the window's end" : "their window's end";
   // as the windows' sentence says it: drops that lost state on a flow listed as a block are not put on these flows
   const noise = flowDrops < drops
