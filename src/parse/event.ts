@@ -199,7 +199,8 @@ export type LineResult =
   /**
    * `event`: the packet as far as the line could be read, which consumers classify — only when what is missing is
    * not what a verdict rests on: a malformed or missing field, never a truncated line (its TCP flags or ports may be
-   * cut off, and a cut flag list reads as a crafted probe)
+   * cut off, and a cut flag list reads as a crafted probe), nor a line of another format (`other-format`: ebtables'
+   * own, which is not read as a drop)
    */
   | { kind: 'issue'; issue: ParseIssue; event?: DropEvent }
   | { kind: 'skip' }

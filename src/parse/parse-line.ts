@@ -256,8 +256,9 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     if (err !== null) {
       counters.issues++;
       const text = raw.length > ISSUE_TEXT_MAX ? raw.slice(0, ISSUE_TEXT_MAX) : raw;
-      // a cut line's packet is not judged: what is missing may be what decides (TCP flags come last, before URGP=)
-      if (err.code === 'truncated') return { kind: 'issue', issue: { issue: err.code, message: err.message, line, text } };
+      // a cut line's packet is not judged: what is missing may be what decides (TCP flags come last, before URGP=);
+      // nor is a line of another format (ebtables' own): its fields were not read as a LOG line's
+      if (err.code === 'truncated' || err.code === 'other-format') return { kind: 'issue', issue: { issue: err.code, message: err.message, line, text } };
       return { kind: 'issue', issue: { issue: err.code, message: err.message, line, text }, event: ev };
     }
     counters.events++;

@@ -284,6 +284,21 @@ describe('lines with an issue', () => {
     expect(h.out()).toContain('0 drops in 0 flows');
   });
 
+  it('an ebtables log line (another format, "not read as a drop") is an issue only: no drop, no flow', async () => {
+    // two of the kernel's own ebt_log lines (fixtures/kernel/rare/captures.txt): an ARP request and its reply
+    const ebt = readFileSync('fixtures/kernel/rare/captures.txt', 'utf8').split('\n').filter((l) => l.includes(' MAC source = ')).slice(0, 2);
+    expect(ebt).toHaveLength(2);
+    const t = io(`${ebt.join('\n')}\n`);
+    expect(await analyzeCommand(['--summary'], t.io)).toBe(0);
+    const s = JSON.parse(t.out()) as AnalyzeSummary;
+    expect(s.summary).toMatchObject({ events: 0, undetermined: 0, flows: 0, input: { lines: 2, events: 0, issues: 2 } });
+    expect(s.flows).toEqual([]);
+    const h = io(`${ebt.join('\n')}\n`);
+    expect(await analyzeCommand([], h.io)).toBe(0);
+    expect(h.err()).toContain('not read as a drop');
+    expect(h.out()).toContain('0 drops in 0 flows');
+  });
+
   it('a malformed field still has its packet judged (summary events count it, input.events does not)', async () => {
     const t = io(`${badWindow}\n`);
     expect(await analyzeCommand(['--summary'], t.io)).toBe(0);
