@@ -824,7 +824,8 @@ class ClassifierCore implements Classifier {
       else if (t < w.end) f.window.during++;
       else f.window.after++;
     }
-    if ((j.flags & (FLAG_SYN | FLAG_ACK)) === FLAG_SYN && e.spt !== undefined) this.trackSyn(f, e.spt, t);
+    // retransmissions are SYNs to one port: a scan flow's (all its target's ports) are probes, each to another port
+    if ((j.flags & (FLAG_SYN | FLAG_ACK)) === FLAG_SYN && e.spt !== undefined && f.serverPort !== null) this.trackSyn(f, e.spt, t);
   }
 
   /**

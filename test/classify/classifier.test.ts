@@ -256,6 +256,18 @@ describe('scan detection', () => {
     expect(summary.flows[0]!.reason).toContain('probed 15 distinct closed TCP ports');
   });
 
+  it('never calls a scanner\'s probes from one source port, a second apart, SYN retransmissions (TCP backoff)', () => {
+    // one probe a second from a fixed source port: each to another port, so none is a retransmission
+    const lines = unknownPorts.map((p, i) => hv(at(i), 'harvester3', scanner, ME, tcp(40001, p, 'SYN', 1024), { len: 44, ttl: 41, df: false }));
+    const { summary } = run(lines);
+    const f = summary.flows[0]!;
+    expect(f).toMatchObject({ verdict: 'scan', serverPort: null, ports: 15, count: 15 });
+    expect(f.backoff).toBeUndefined();
+    expect(f.retransmits).toBeUndefined();
+    expect(f.reason).not.toContain('retransmi');
+    expect(f.reason).not.toContain('a real client');
+  });
+
   it('finds a scan in lines without a wall-clock time amid lines with one, and counts its source once', () => {
     // the same source probing through dmesg lines (monotonic clock) and syslog lines (wall clock), interleaved: each
     // clock's 60 s window holds its own probes
