@@ -470,23 +470,22 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
   }
   bases.sort((a, b) => HOOK_ORDER.indexOf(a.c.hook as Hook) - HOOK_ORDER.indexOf(b.c.hook as Hook) || (a.c.priority ?? 0) - (b.c.priority ?? 0));
 
-  // The LOG rule that wrote this line, found by its prefix.
+  // The LOG rules that may have written this line, found by its prefix (several rules may share one: UFW's
+  // `[UFW BLOCK] ` is logged from two chains, a ruleset may log TCP and UDP drops apart under one prefix).
   const want = event.prefix.trim();
-  let logAt: { t: Table; c: Chain; r: Rule } | undefined;
+  const logAts: Array<{ t: Table; c: Chain; r: Rule }> = [];
   if (want !== '') {
-    outer: for (const t of tables) {
+    for (const t of tables) {
       for (const c of t.chains) {
         for (const r of c.rules) {
-          if (r.log?.prefix !== undefined && r.log.prefix.trim() === want) {
-            logAt = { t, c, r };
-            break outer;
-          }
+          if (r.log?.prefix !== undefined && r.log.prefix.trim() === want) logAts.push({ t, c, r });
         }
       }
     }
   }
-  const logRef = logAt === undefined ? undefined : refOf(logAt.t, logAt.c, logAt.r);
-  const reaches = (w: Walk) => w.steps.some((s) => s.logPrefix?.trim() === want);
+  const logAt = logAts[0];
+  const reachedLog = (w: Walk) => w.steps.find((s) => s.logPrefix?.trim() === want);
+  const reaches = (w: Walk) => reachedLog(w) !== undefined;
 
   let w = walkRuleset(bases, p, new Set());
   // The line is evidence: its LOG rule was reached and (fwdiag reads drops) the packet dropped. When taking what the
@@ -496,7 +495,8 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
   // can lead there are tried: the LOG rule itself, and jumps into a chain from which it can be reached. (A trace
   // that reaches the LOG rule and then accepts — a LOG rule for accepted traffic — is left as it is.)
   if (logAt !== undefined && !w.truncated && !reaches(w)) {
-    const leads = rulesLeadingTo(logAt.t, logAt.c, logAt.r);
+    const leads = new Set<Rule>();
+    for (const t of new Set(logAts.map((l) => l.t))) for (const r of rulesLeadingTo(t, logAts.filter((l) => l.t === t))) leads.add(r);
     const consistent = (x: Walk) => !x.truncated && reaches(x) && x.verdict !== 'none';
     let frontier: Array<{ flips: Set<Rule>; w: Walk }> = [{ flips: new Set(), w }];
     let tries = 0;
@@ -519,6 +519,8 @@ export function trace(model: Ruleset, event: DropEvent, opts: TraceOptions = {})
     }
   }
   const { steps, visited, notes, truncated, verdict, decidedBy } = w;
+  // the LOG rule named: the one of that prefix the trace reached, else the first of them in the ruleset
+  const logRef = reachedLog(w)?.ref ?? (logAt === undefined ? undefined : refOf(logAt.t, logAt.c, logAt.r));
   if (bases.length === 0) notes.push(`no ${p.family === 4 ? 'IPv4' : 'IPv6'} base chain on hook ${hooks.join('/')} in this ruleset`);
 
   // What the log line cannot say, said once.
@@ -717,10 +719,10 @@ function missWhy(e: MatchEval, p: Packet): string {
 const chainIndexes = new WeakMap<Table, { n: number; byName: Map<string, Chain> }>();
 
 /**
- * The rules of table `t` that can lead a packet to rule `log` of chain `target`: `log` itself, and every rule that
- * jumps or goes (directly, or in a verdict map) to a chain from which `target` can be reached.
+ * The rules of table `t` that can lead a packet to one of its rules `logs` (each in its chain): the rules themselves,
+ * and every rule that jumps or goes (directly, or in a verdict map) to a chain from which one of theirs can be reached.
  */
-function rulesLeadingTo(t: Table, target: Chain, log: Rule): Set<Rule> {
+function rulesLeadingTo(t: Table, logs: ReadonlyArray<{ c: Chain; r: Rule }>): Set<Rule> {
   const targetsOf = (r: Rule): string[] => {
     const v = r.verdict;
     if (v.kind === 'jump' || v.kind === 'goto') return [v.target];
@@ -734,13 +736,13 @@ function rulesLeadingTo(t: Table, target: Chain, log: Rule): Set<Rule> {
     if (from === undefined) into.set(to, (from = new Set()));
     from.add(c.name);
   }
-  const reach = new Set([target.name]);
-  const todo = [target.name];
+  const reach = new Set(logs.map((l) => l.c.name));
+  const todo = [...reach];
   while (todo.length > 0) for (const from of into.get(todo.pop() as string) ?? []) if (!reach.has(from)) {
     reach.add(from);
     todo.push(from);
   }
-  const out = new Set<Rule>([log]);
+  const out = new Set<Rule>(logs.map((l) => l.r));
   for (const c of t.chains) for (const r of c.rules) if (targetsOf(r).some((to) => reach.has(to))) out.add(r);
   return out;
 }

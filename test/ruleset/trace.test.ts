@@ -554,3 +554,39 @@ describe('nft TCP flags, concatenations and address ranges (fixtures/rulesets/se
     expect(evalMatch({ kind: 'tcpflags', mask: ['ACK'], comp: ['SYN'], neg: false }, p).result).toBe('no');
   });
 });
+
+describe('several LOG rules with the line\'s prefix (UFW logs "[UFW BLOCK] " from two chains)', () => {
+  it('names the one the trace reached, not the first of the ruleset', () => {
+    const rs = rules([
+      '*filter', ':INPUT DROP [0:0]',
+      '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
+      '-A INPUT -p tcp -j LOG --log-prefix "FW_DROP "',
+      '-A INPUT -p tcp -j DROP',
+      '-A INPUT -p udp -m udp --dport 53 -j ACCEPT',
+      '-A INPUT -p udp -j LOG --log-prefix "FW_DROP "',
+      '-A INPUT -p udp -j DROP',
+      'COMMIT', '',
+    ]);
+    const t = trace(rs, ev({ prefix: 'FW_DROP ', proto: 'UDP', dpt: 8472, flags: undefined }));
+    expect(t.decidedBy?.ref.index).toBe(6);
+    expect(t.logRule).toMatchObject({ ref: { chain: 'INPUT', index: 5 }, reached: true });
+    expect(formatTrace(t)).toContain('logged   by ip filter INPUT#5 (reached by this trace)');
+  });
+
+  it('takes what the line cannot show as matching to reach any of them, and names the one reached', () => {
+    // the TCP drops are logged in INPUT, the new UDP datagrams in a chain reached through `--ctstate NEW` only
+    const rs = rules([
+      '*filter', ':INPUT DROP [0:0]', ':UDP_NEW - [0:0]',
+      '-A INPUT -p tcp -j LOG --log-prefix "FW_DROP "',
+      '-A INPUT -p tcp -j DROP',
+      '-A INPUT -p udp -m conntrack --ctstate NEW -j UDP_NEW',
+      '-A UDP_NEW -j LOG --log-prefix "FW_DROP "',
+      '-A UDP_NEW -j DROP',
+      'COMMIT', '',
+    ]);
+    const t = trace(rs, ev({ prefix: 'FW_DROP ', proto: 'UDP', dpt: 8472, flags: undefined }));
+    expect(t.decidedBy?.ref).toMatchObject({ chain: 'UDP_NEW', index: 2 });
+    expect(t.logRule).toMatchObject({ ref: { chain: 'UDP_NEW', index: 1 }, reached: true });
+    expect(t.notes).toContain('taken as matching, as only so does the trace reach the LOG rule that wrote this line (UDP_NEW#1): INPUT#3 (ctstate new)');
+  });
+});
