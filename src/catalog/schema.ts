@@ -4,6 +4,33 @@
  * document that says so.
  */
 import { z } from 'zod';
+import { NOT_AN_ADDRESS, cidrInputProblem } from '../ruleset/addr.js';
+
+// What `fwdiag compile` writes into rules, whether a policy or a catalog (its service names, its policyDefaults) says it:
+// one set of schemas, so a `--catalog` file cannot put into a rule what a policy may not.
+
+/** A rule comment that is safe in iptables (256 bytes), nft (127 bytes, no escapes) and shell double quotes. */
+export const ruleCommentSchema = z
+  .string()
+  .min(1)
+  .max(120)
+  .regex(/^[^"\\$`\u0000-\u001f\u007f-\u009f]+$/, 'no double quotes, backslashes, $, backticks or control characters')
+  .refine((s) => Buffer.byteLength(s) <= 127, 'at most 127 bytes in UTF-8 (nft\'s limit)');
+
+/** An address or a prefix with a prefix length (`198.18.1.0/24`): nft and Talos take no dotted netmask. */
+export const cidrSchema = z.string().superRefine((s, ctx) => {
+  const netmask = s.includes('/') && !/\/\d{1,3}$/.test(s);
+  const why = netmask ? undefined : cidrInputProblem(s);
+  if (netmask || why === NOT_AN_ADDRESS) {
+    ctx.addIssue({ code: 'custom', message: `${NOT_AN_ADDRESS} (a prefix length, not a netmask)` });
+  } else if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+});
+
+/** An interface name as iptables `-i` and nft `iifname` take it (`+` at the end: a prefix). */
+export const interfaceNameSchema = z.string().regex(/^[A-Za-z0-9_.:@+-]{1,15}$/, 'an interface name');
+
+/** iptables' --log-prefix (at most 29 characters), written bare or in double quotes. */
+export const logPrefixSchema = z.string().min(1).max(29).regex(/^[A-Za-z0-9_:.\- [\]]+$/, 'letters, digits, _ : . - [ ] and spaces');
 
 /** Where traffic to a port is expected to come from. `loopback` ports must never be opened to off-node sources. */
 export const SCOPES = ['cluster-nodes', 'control-plane-nodes', 'anywhere', 'loopback'] as const;
@@ -50,9 +77,8 @@ export const entrySchema = z
     /** the peer's port when the protocol fixes it (DHCP: a server replies from 67 to 68): rules match it too */
     sourcePort: portSpecSchema.optional(),
     icmpTypes: z.array(z.number().int().min(0).max(255)).min(1).optional(),
-    // used as the rule comment by `fwdiag compile`: nft allows 128 bytes, and no double quote
-    service: z.string().min(1).max(120).regex(/^[^"\\\u0000-\u001f\u007f]+$/, "no double quotes, backslashes or control characters")
-      .refine((s) => Buffer.byteLength(s) <= 127, "at most 127 bytes in UTF-8 (nft's comment limit)"),
+    /** used as the rule comment by `fwdiag compile` */
+    service: ruleCommentSchema,
     roles: z.array(name).min(1),
     scope: z.enum(SCOPES),
     source: sourceKey,
@@ -132,9 +158,9 @@ export const chainNameSchema = z
 export const policyDefaultsSchema = z
   .object({
     chain: chainNameSchema.optional(),
-    interfaces: z.array(z.string().min(1).max(15)).optional(),
-    podCidr: z.string().optional(),
-    logPrefix: z.string().max(29).optional(),
+    interfaces: z.array(interfaceNameSchema).max(32).optional(),
+    podCidr: cidrSchema.optional(),
+    logPrefix: logPrefixSchema.optional(),
     addons: z.array(name).optional(),
   })
   .strict();

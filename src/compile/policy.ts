@@ -7,25 +7,7 @@
 import { z } from 'zod';
 import { entriesFor, loadBuiltinCatalog } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
-import { chainNameSchema } from '../catalog/schema.js';
-import { NOT_AN_ADDRESS, cidrInputProblem } from '../ruleset/addr.js';
-
-/** A comment that is safe in iptables (256 bytes), nft (127 bytes, no escapes) and shell double quotes. */
-const commentSchema = z
-  .string()
-  .min(1)
-  .max(120)
-  .regex(/^[^"\\$`\u0000-\u001f\u007f-\u009f]+$/, 'no double quotes, backslashes, $, backticks or control characters')
-  .refine((s) => Buffer.byteLength(s) <= 127, 'at most 127 bytes in UTF-8 (nft\'s limit)');
-
-/** An address or a prefix with a prefix length (`198.18.1.0/24`): nft and Talos take no dotted netmask. */
-const cidrSchema = z.string().superRefine((s, ctx) => {
-  const netmask = s.includes('/') && !/\/\d{1,3}$/.test(s);
-  const why = netmask ? undefined : cidrInputProblem(s);
-  if (netmask || why === NOT_AN_ADDRESS) {
-    ctx.addIssue({ code: 'custom', message: `${NOT_AN_ADDRESS} (a prefix length, not a netmask)` });
-  } else if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
-});
+import { chainNameSchema, cidrSchema, interfaceNameSchema, logPrefixSchema, ruleCommentSchema as commentSchema } from '../catalog/schema.js';
 
 /** iptables' --limit N/unit: at least 1, and at most 10000 a second (its scale: a faster rate is "too fast"). */
 const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, sec: 1, second: 1, m: 60, min: 60, minute: 60, h: 3600, hour: 3600, d: 86400, day: 86400 };
@@ -99,7 +81,7 @@ export type PolicyFragment = z.output<typeof fragmentSchema>;
 const logSchema = z
   .object({
     /** @default the platform's (HARVESTER_DROP_ …), else FWDIAG_DROP_ */
-    prefix: z.string().min(1).max(29).regex(/^[A-Za-z0-9_:.\- [\]]+$/, 'letters, digits, _ : . - [ ] and spaces'),
+    prefix: logPrefixSchema,
     /** iptables --limit syntax: N/second|minute|hour|day (or /s /min /h /d). @default 10/min */
     rate: rateSchema.default('10/min'),
     /** syslog level 0-7. @default 4 */
@@ -121,7 +103,7 @@ export const policySchema = z
     /** the chain (iptables) / chain name (nft). @default the platform's, else FWDIAG_INPUT */
     chain: chainNameSchema.optional(),
     /** interfaces whose INPUT traffic goes through the chain; [] = all. @default the platform's, else [] */
-    interfaces: z.array(z.string().regex(/^[A-Za-z0-9_.:@+-]{1,15}$/, 'an interface name')).max(32).optional(),
+    interfaces: z.array(interfaceNameSchema).max(32).optional(),
     /** pod CIDR whose traffic is accepted; null: no such rule. @default the platform's */
     podCidr: cidrSchema.nullable().optional(),
     /** all cluster machines: cluster-scoped catalog ports are opened to it only. @default anywhere */

@@ -57,8 +57,23 @@ describe('schema rejects broken catalogs', () => {
     ['icmp with source port', '{proto: icmp, sourcePort: 67, service: s, roles: [a], scope: anywhere, source: "[X]"}', 'cannot have a source port'],
     ['bad source port', '{proto: udp, port: 68, sourcePort: "70-67", service: s, roles: [a], scope: anywhere, source: "[X]"}', 'bad port range'],
     ['unknown key', '{proto: tcp, port: 1, service: s, roles: [a], scope: anywhere, source: "[X]", prot: 1}', 'prot'],
+    // the service is compile's rule comment, inside shell double quotes in the iptables and harvester-cloudinit targets
+    ['a $ in the service', '{proto: tcp, port: 1, service: "metrics $(id)", roles: [a], scope: anywhere, source: "[X]"}', 'backticks'],
+    ['a backtick in the service', '{proto: tcp, port: 1, service: "`kube-vip` metrics", roles: [a], scope: anywhere, source: "[X]"}', 'backticks'],
   ])('%s', (_name, entry, msg) => {
     const r = parseCatalogText(base(entry), 'test.yaml');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues.join('\n')).toContain(msg);
+  });
+  // policyDefaults stand in for the policy's own keys in `fwdiag compile`: they are held to the policy's rules
+  it.each([
+    ['an interface name with a space', 'interfaces: ["eth0 -j ACCEPT"]', 'an interface name'],
+    ['a netmask pod CIDR', 'podCidr: 10.52.0.0/255.255.0.0', 'a prefix length, not a netmask'],
+    ['a pod CIDR with a leading zero', 'podCidr: 10.52.0.0/016', 'leading zero'],
+    ['a log prefix with a double quote', 'logPrefix: \'SITE "DROP\'', 'letters, digits'],
+  ])('policyDefaults: %s', (_name, line, msg) => {
+    const text = base('{proto: tcp, port: 1, service: s, roles: [a], scope: anywhere, source: "[X]"}').replace('sources:', `policyDefaults:\n  ${line}\nsources:`);
+    const r = parseCatalogText(text, 'test.yaml');
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues.join('\n')).toContain(msg);
   });
