@@ -224,6 +224,11 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
     if (!cat.addons.some((x) => x.name === a)) return { ok: false, issues: [`unknown addon "${a}" for ${policy.platform}`] };
   }
   const warnings: string[] = [];
+  // the overlay's packets (VXLAN, BGP …) are NEW to conntrack where they arrive: without the CNI's rows the DROP takes them
+  if (cni === undefined && cat.cnis.length === 0 && policy.platform !== 'cni') {
+    const names = catalog.platforms.get('cni')?.roles.map((r) => r.name).join(', ') ?? '';
+    warnings.push(`no cni: ${policy.platform} has no default CNI, so no CNI port (VXLAN, Geneve, BGP …) is opened and the CNI's traffic between nodes meets the DROP; set cni in the policy${names === '' ? '' : ` (${names})`}`);
+  }
   const logIn = policy.log;
   const log = logIn === false
     ? false

@@ -78,6 +78,13 @@ describe('policy defaults and options', () => {
     expect(lines).toContain('iptables -A KUBE_NODE_INPUT -p tcp --dport 179 -m comment --comment "Calico networking (BGP)" -j ACCEPT');
     expect(lines).toContain('iptables -A KUBE_NODE_INPUT -p 4 -m comment --comment "Calico networking with IP-in-IP (default)" -j ACCEPT');
   });
+  it('a platform without a default CNI (kubeadm) and no cni: says that no CNI port is opened', () => {
+    // the overlay's packets (VXLAN to 8472/4789, BGP) are NEW to conntrack on the receiving node: the DROP takes them
+    const bare = compile({ platform: 'kubeadm', role: 'worker', clusterSubnet: '198.18.0.0/24' }, 'nft');
+    expect(bare.text).not.toMatch(/dport (8472|4789)|dport 179/);
+    expect(bare.warnings).toEqual([expect.stringMatching(/^no cni: kubeadm has no default CNI, so no CNI port .* is opened/)]);
+    expect(compile({ platform: 'kubeadm', role: 'worker', clusterSubnet: '198.18.0.0/24', cni: 'flannel' }, 'nft').warnings).toEqual([]);
+  });
   it('clusterSubnet and controlPlane limit the sources by scope', () => {
     const lines = commandLines(compile({ platform: 'harvester', role: 'control-plane', clusterSubnet: '198.18.0.0/24', controlPlane: ['198.18.0.1', '198.18.0.2'] }, 'iptables').text);
     expect(lines.filter((l) => l.includes('etcd client/peer'))).toEqual([
