@@ -67,7 +67,7 @@ function ipv6Skipped(p: ResolvedPolicy, warnings: string[]): void {
   if (p.ipv6) return;
   for (const r of p.rules) {
     if (r.kind === 'icmp' || r.kind === 'dhcp') continue;
-    if (r.sources.some((s) => cidrFamily(s) === 6) || r.proto === 'icmpv6') {
+    if (r.sources.some((s) => cidrFamily(s) === 6) || r.proto === 'icmpv6' || r.family === 6) {
       warnings.push(`iptables: the IPv6 part of "${r.comment}" is left out (set ipv6: true in the policy for ip6tables rules, or use the nft target)`);
     }
   }

@@ -308,6 +308,15 @@ describe('IPv6: the policy\'s ipv6 option and the iptables targets', () => {
     expect(compile({ ...dual, ipv6: true, extra: [{ proto: 'icmpv6', sources: ['fd00::/8'] }] }, 'iptables').text)
       .toContain('ip6tables -A RKE2_INPUT -s fd00::/8 -p ipv6-icmp -m comment --comment "fwdiag extra icmpv6" -j ACCEPT');
   });
+  it('ipv6: false with an IPv6-only rule from anywhere (family: 6) says it leaves it out', () => {
+    const policy = { platform: 'rke2', role: 'server', ipv6: false, extra: [{ proto: 'tcp' as const, ports: [7443], family: 6 as const, comment: 'v6 ingress' }] };
+    for (const target of ['iptables', 'iptables-restore'] as const) {
+      const out = compile(policy, target);
+      expect(out.text).not.toContain('7443');
+      expect(out.warnings).toContain(`iptables: the IPv6 part of "v6 ingress" is left out (set ipv6: true in the policy for ip6tables rules, or use the nft target)`);
+    }
+    expect(compile(policy, 'nft').text).toContain('meta nfproto ipv6 tcp dport 7443 accept comment "v6 ingress"');
+  });
 
   it('icmp: false keeps ICMPv6 neighbour discovery (ip6tables, nft), never in iptables', () => {
     const out = compile({ ...dual, icmp: false }, 'iptables').text;
