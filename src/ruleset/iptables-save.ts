@@ -18,8 +18,8 @@ const BUILTIN_HOOK: Record<string, Hook> = {
   OUTPUT: 'output',
   POSTROUTING: 'postrouting',
 };
-/** Targets that do not end traversal. */
-const NON_TERMINAL = new Set([
+/** Targets that do not end traversal (iptables' own names; nft -j shows them as `xt` targets of iptables-nft rules). */
+export const NON_TERMINAL = new Set([
   'LOG', 'NFLOG', 'ULOG', 'MARK', 'CONNMARK', 'CT', 'NOTRACK', 'TRACE', 'AUDIT', 'CLASSIFY', 'DSCP', 'TOS', 'TTL',
   'HL', 'TCPMSS', 'SET', 'CHECKSUM', 'CONNSECMARK', 'SECMARK', 'IDLETIMER', 'LED', 'RATEEST', 'TEE',
 ]);

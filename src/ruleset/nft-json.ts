@@ -2,7 +2,7 @@
  * Parser for `nft -j list ruleset` JSON (libnftables JSON schema 1). Pure: parsed JSON in, Ruleset out. Expressions
  * fwdiag does not evaluate are kept as `unknown` matches with a rebuilt nft text.
  */
-import { MAX_RULES, MAX_WARNINGS, normProto } from './iptables-save.js';
+import { MAX_RULES, MAX_WARNINGS, NON_TERMINAL, normProto } from './iptables-save.js';
 import type { Chain, Hook, LogAction, Match, Range, Rule, Ruleset, SetElement, Table, TableFamily, Verdict, VmapEntry } from './model.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -440,6 +440,8 @@ function convertRule(expr: Json[], sets: Map<string, Json[]>): Converted {
         // iptables-nft rules shown through nft: the extension's options are opaque here
         if (isObj(v) && v.type === 'target') {
           if (v.name === 'LOG') out.log = {};
+          // MARK, CONNMARK … go on to the next rule, as in iptables-save text (a CNI marks packets in INPUT)
+          else if (typeof v.name === 'string' && NON_TERMINAL.has(v.name)) out.verdict = { kind: 'continue', target: `xt ${v.name}` };
           else out.verdict = { kind: 'other', target: `xt ${exprText(v.name)}` };
         } else if (isObj(v) && v.name === 'comment') {
           // a comment never changes whether a rule matches

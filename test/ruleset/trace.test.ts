@@ -590,3 +590,22 @@ describe('several LOG rules with the line\'s prefix (UFW logs "[UFW BLOCK] " fro
     expect(t.notes).toContain('taken as matching, as only so does the trace reach the LOG rule that wrote this line (UDP_NEW#1): INPUT#3 (ctstate new)');
   });
 });
+
+describe('non-terminal targets (fixtures/rulesets/marks.*: MARK, CONNMARK as a CNI puts them in INPUT)', () => {
+  const save = load('marks.iptables-save');
+  const nft = load('marks.iptables-nft.json'); // the same rules through nft -j: iptables-nft's opaque xt targets
+  const path = (rs: Ruleset, dpt: number) => {
+    const t = trace(rs, ev({ prefix: 'MARKS_DROP ', dpt }));
+    const { text: _text, ...decidedBy } = t.decidedBy?.ref ?? { text: '' }; // the rule's text is each form's own
+    return { verdict: t.verdict, decidedBy, matched: t.steps.filter((s) => s.matched).map((s) => `${s.ref.chain}#${s.ref.index}:${s.action}`) };
+  };
+  it.each([
+    [9345, 'drop', ['INPUT#1:continue', 'INPUT#3:jump', 'NODE_IN#1:continue', 'NODE_IN#5:log', 'NODE_IN#6:drop']],
+    [6443, 'drop', ['INPUT#1:continue', 'INPUT#3:jump', 'NODE_IN#3:continue', 'NODE_IN#5:log', 'NODE_IN#6:drop']],
+    [22, 'accept', ['INPUT#1:continue', 'INPUT#3:jump', 'NODE_IN#2:accept']],
+  ] as const)('a SYN to %i goes on past them to the same verdict in both forms', (dpt, verdict, matched) => {
+    const a = path(save, dpt);
+    expect(a).toMatchObject({ verdict, matched });
+    expect(path(nft, dpt)).toEqual(a);
+  });
+});
