@@ -8,7 +8,7 @@ import { InputError, RulesetError, UsageError } from './errors.js';
 import { checkPlatformRoles, commandArgs } from './options.js';
 import type { CliIO, Command } from './io.js';
 import { loadCatalog, parseYamlText } from '../catalog/index.js';
-import { TARGETS, compileTarget, parseFragment, parsePolicy, resolvePolicy } from '../compile/index.js';
+import { TARGETS, compileTarget, notAPolicy, parseFragment, parsePolicy, resolvePolicy } from '../compile/index.js';
 import type { PolicyFragment } from '../compile/index.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, writeLines } from '../output/safe-stdout.js';
@@ -105,7 +105,11 @@ export const compileCommand: Command = async (argv, io) => {
   const merged: Record<string, unknown> = { ...raw, ...(opts.platform === undefined ? {} : { platform: opts.platform }), ...(opts.role === undefined ? {} : { role: opts.role }) };
   // --platform and --role are flags: an unknown one is a usage error, as in every command (named in a policy file,
   // it is the file that is wrong: exit 1, below)
-  if (opts.platform !== undefined) checkPlatformRoles(catalog, opts.platform, []);
+  if (opts.platform !== undefined) {
+    checkPlatformRoles(catalog, opts.platform, []);
+    const not = notAPolicy(opts.platform);
+    if (not !== undefined) throw new UsageError(`--platform: ${not}`);
+  }
   const platform = merged['platform'];
   if (opts.role !== undefined && typeof platform === 'string' && catalog.platforms.has(platform)) checkPlatformRoles(catalog, platform, [opts.role]);
   const policy = parsePolicy(merged);

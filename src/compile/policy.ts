@@ -206,12 +206,23 @@ function sourcesFor(e: CatalogEntry, p: { clusterSubnet?: string; controlPlane: 
 }
 
 /**
+ * Why a catalog platform cannot be compiled, if it cannot: `generic` is the table of well-known ports fwdiag names
+ * services by — opening them all would be no node's policy.
+ */
+export function notAPolicy(platform: string): string | undefined {
+  if (platform !== 'generic') return undefined;
+  return 'platform "generic" is the table of well-known ports fwdiag names services by, not a policy (it would open all of them): compile for the node\'s platform (plain Kubernetes: kubeadm) and add ports with extra';
+}
+
+/**
  * Fills the defaults from the platform's catalog and lists the rules. Pure (the catalog is passed in).
  * Catalog rows that are loopback-only, outbound, or documented-but-not-default are not opened.
  */
 export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment[] = [], catalog: Catalog = loadBuiltinCatalog()): Result<ResolvedPolicy> {
   const cat = catalog.platforms.get(policy.platform);
   if (cat === undefined) return { ok: false, issues: [`unknown platform "${policy.platform}" (known: ${[...catalog.platforms.keys()].sort().join(', ')})`] };
+  const not = notAPolicy(policy.platform);
+  if (not !== undefined) return { ok: false, issues: [not] };
   if (!cat.roles.some((r) => r.name === policy.role)) {
     return { ok: false, issues: [`unknown role "${policy.role}" for ${policy.platform} (roles: ${cat.roles.map((r) => r.name).join(', ')})`] };
   }

@@ -76,6 +76,12 @@ describe('fwdiag compile', () => {
     const notyaml = file('x.yaml', 'a: [');
     await expect(compileCommand(['--policy', notyaml, '--target', 'nft'], memoryIO().io)).rejects.toThrow(/not valid YAML/);
   });
+  it('the generic table of well-known ports is no policy: --platform generic is a usage error, in a policy file the file is wrong', async () => {
+    await expect(compileCommand(['--platform', 'generic', '--role', 'any', '--target', 'iptables'], memoryIO().io)).rejects.toThrow(/^--platform: platform "generic" is the table of well-known ports .*not a policy/);
+    const e = await compileCommand(['--policy', file('generic.yaml', 'platform: generic\nrole: any\n'), '--target', 'nft'], memoryIO().io).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RulesetError);
+    expect(String(e)).toMatch(/compile for the node's platform \(plain Kubernetes: kubeadm\)/);
+  });
   it('an unknown --platform or --role is a usage error (exit 2), as in every command; named in a policy file, the file is wrong', async () => {
     await expect(compileCommand(['--platform', 'harvester', '--role', 'nosuch', '--target', 'nft'], memoryIO().io)).rejects.toThrow(UsageError);
     await expect(compileCommand(['--platform', 'nosuch', '--role', 'x', '--target', 'nft'], memoryIO().io)).rejects.toThrow(/^--platform: unknown platform "nosuch"/);
