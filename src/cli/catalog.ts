@@ -17,7 +17,8 @@ Print the role catalog: the inbound ports each node role needs, the sources they
 document each row comes from. Without PLATFORM: the platforms, their roles, addons and CNIs.
 
   PLATFORM[/ROLE]       e.g. harvester, harvester/witness, rke2/server, talos/controlplane, cni/cilium
-  --cni NAME            only rows for this CNI (and rows without one); for kubeadm, adds the CNI's own rows
+  --cni NAME            only rows for this CNI (and rows without one); for kubeadm, adds the CNI's own rows;
+                        for cni, whose roles are the CNIs, that role (cni/NAME)
   --addon NAME          only rows for these addons (and rows without one); repeatable; --addon none: no addon rows
   --port N              only rows covering this port (or ICMP type)
   --proto P             only rows for this protocol (tcp, udp, icmp, …)
@@ -120,7 +121,13 @@ export const catalogCommand: Command = async (argv, io) => {
     } else await writeLines(io.stdout, `${overview(cat).map(escapeControl).join('\n')}\n`);
     return 0;
   }
-  const [platform = '', role] = opts.target.split('/');
+  const [platform = '', named] = opts.target.split('/');
+  // the cni table's roles are the CNIs: `cni --cni cilium` is `cni/cilium`
+  let role = named;
+  if (platform === 'cni' && opts.cni !== undefined) {
+    if (named !== undefined && named !== opts.cni) throw new UsageError(`--cni: the cni table's roles are its CNIs: cni/${named} and --cni ${opts.cni} name two`);
+    role = opts.cni;
+  }
   checkPlatformRoles(cat, platform, role === undefined ? [] : [role], '');
   const p = cat.platforms.get(platform)!;
   if (opts.cni !== undefined && platform !== 'cni') checkCni(cat, platform, opts.cni);

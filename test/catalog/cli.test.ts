@@ -36,6 +36,15 @@ describe('fwdiag catalog', () => {
     await catalogCommand(['kubeadm/worker', '--cni', 'cilium', '--proto', 'icmp', '--json'], k.io);
     expect(JSON.parse(k.out()).entries.map((e: { icmpTypes: number[] }) => e.icmpTypes)).toEqual([[0, 8]]);
   });
+  it('the cni table\'s roles are its CNIs: --cni picks one, as cni/NAME does', async () => {
+    const byFlag = memoryIO();
+    await catalogCommand(['cni', '--cni', 'cilium'], byFlag.io);
+    const byRole = memoryIO();
+    await catalogCommand(['cni/cilium'], byRole.io);
+    expect(byFlag.out()).toMatch(/^CNI plugins \(upstream documentation\) \/ cilium: \d+ entries\n/);
+    expect(byFlag.out()).toBe(byRole.out());
+    await expect(catalogCommand(['cni/canal', '--cni', 'cilium'], memoryIO().io)).rejects.toThrow(/^--cni: the cni table's roles are its CNIs: cni\/canal and --cni cilium name two/);
+  });
   it('loopback ports are listed with their scope', async () => {
     const m = memoryIO();
     await catalogCommand(['k3s/server', '--port', '6444'], m.io);
