@@ -260,8 +260,10 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   if (interfaces.length === 0) rules.push({ kind: 'loopback', sources: [], comment: 'Loopback: the node\'s own traffic' });
   if (policy.established) rules.push({ kind: 'established', sources: [], comment: 'Accept return traffic from established connections' });
   if (policy.icmp) rules.push({ kind: 'icmp', proto: 'icmp', sources: [], comment: 'ICMP (ping, MTU discovery, etc.)' });
-  // IPv6 finds its neighbours (and routers) with ICMPv6: a host that drops it has no IPv6 at all
-  else rules.push({ kind: 'icmp', proto: 'icmpv6', icmpTypes: [133, 134, 135, 136], sources: [], comment: 'ICMPv6 neighbour discovery (IPv6 needs it)' });
+  // IPv6 finds its neighbours (and routers) with ICMPv6: a host that drops it has no IPv6 at all. MLD (130-132, 143)
+  // too: a host that never answers a switch's listener queries is pruned by MLD snooping from the multicast groups
+  // neighbour solicitations go to (RFC 4890, 4.4.1: traffic that must not be dropped)
+  else rules.push({ kind: 'icmp', proto: 'icmpv6', icmpTypes: [130, 131, 132, 133, 134, 135, 136, 143], sources: [], comment: 'ICMPv6 neighbour discovery and MLD (IPv6 needs them)' });
   if (podCidr !== null) rules.push({ kind: 'pod', sources: [podCidr], comment: 'Allow pod network return traffic' });
   if (policy.dhcp) {
     rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 67, to: 67 }, dport: { from: 68, to: 68 }, sources: [], family: 4, comment: 'DHCP server reply' });

@@ -318,12 +318,12 @@ describe('IPv6: the policy\'s ipv6 option and the iptables targets', () => {
     expect(compile(policy, 'nft').text).toContain('meta nfproto ipv6 tcp dport 7443 accept comment "v6 ingress"');
   });
 
-  it('icmp: false keeps ICMPv6 neighbour discovery (ip6tables, nft), never in iptables', () => {
+  it('icmp: false keeps ICMPv6 neighbour discovery and MLD (ip6tables, nft), never in iptables', () => {
     const out = compile({ ...dual, icmp: false }, 'iptables').text;
-    expect(v6(out).filter((l) => l.includes('neighbour'))).toEqual([133, 134, 135, 136].map((t) =>
-      `ip6tables -A RKE2_INPUT -p ipv6-icmp --icmpv6-type ${t} -m comment --comment "ICMPv6 neighbour discovery (IPv6 needs it)" -j ACCEPT`));
+    expect(v6(out).filter((l) => l.includes('neighbour'))).toEqual([130, 131, 132, 133, 134, 135, 136, 143].map((t) =>
+      `ip6tables -A RKE2_INPUT -p ipv6-icmp --icmpv6-type ${t} -m comment --comment "ICMPv6 neighbour discovery and MLD (IPv6 needs them)" -j ACCEPT`));
     expect(commandLines(out).filter((l) => l.includes('icmp'))).toEqual([]);
-    expect(compile({ ...dual, icmp: false }, 'nft').text).toContain('icmpv6 type { 133, 134, 135, 136 } accept comment "ICMPv6 neighbour discovery (IPv6 needs it)"');
+    expect(compile({ ...dual, icmp: false }, 'nft').text).toContain('icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 143 } accept comment "ICMPv6 neighbour discovery and MLD (IPv6 needs them)"');
   });
 
   it('ip6tables-restore is a target of its own; iptables-restore says so when IPv6 is on', () => {
