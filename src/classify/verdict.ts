@@ -474,6 +474,8 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
   const ft = flagsText(j.flags);
   const sSvc = j.server === 'src' ? j.service : undefined;
   const dSvc = j.server === 'dst' ? j.service : undefined;
+  // UDP-Lite is judged as UDP (the same ports and services) but named as what it is
+  const udpName = j.proto === 'udplite' ? 'UDP-Lite' : 'UDP';
   switch (j.rule) {
     case 'no-protocol':
       if (src === undefined) return 'a frame that is neither IP nor ARP (only its MAC header is logged): nothing to classify';
@@ -516,24 +518,24 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
       return `${ft} from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: not SYN, but neither port is a known service and both are ${inRange(e.spt ?? 0, ctx.ephemeral) ? `in the ephemeral range ${eph}` : `outside the ephemeral range ${eph}`}: cannot tell which side is the server`;
     case 'udp-to-service':
       return dSvc === NODEPORT
-        ? `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to}): datagram to a NodePort service refused by the ruleset`
+        ? `${udpName} from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to}): datagram to a NodePort service refused by the ruleset`
         : ctx.services.loopbackOnly?.(j.proto, e.dpt ?? 0) === true
-          ? `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram refused by the ruleset — a service that listens on loopback only: never open it to other hosts; find out why ${src} sends to it`
-          : `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram to a known service refused by the ruleset — the rule is missing`;
+          ? `${udpName} from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram refused by the ruleset — a service that listens on loopback only: never open it to other hosts; find out why ${src} sends to it`
+          : `${udpName} from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (${dSvc}): datagram to a known service refused by the ruleset — the rule is missing`;
     case 'udp-from-service':
-      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}${(e.dpt ?? 0) < 1024 ? ' (a reserved port, as RPC clients bind)' : ''}: reply to our own request whose conntrack state was lost (or expired)`;
+      return `${udpName} from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}${(e.dpt ?? 0) < 1024 ? ' (a reserved port, as RPC clients bind)' : ''}: reply to our own request whose conntrack state was lost (or expired)`;
     case 'udp-reply-to-named-port':
-      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own request whose conntrack state was lost (or expired) — a catalog names ${e.dpt} too (${ctx.services(j.proto, e.dpt ?? 0) ?? '?'}), but it lies in the ephemeral range ${eph} client ports are picked from, and a datagram from a privileged port is a server's answer`;
+      return `${udpName} from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: reply to our own request whose conntrack state was lost (or expired) — a catalog names ${e.dpt} too (${ctx.services(j.proto, e.dpt ?? 0) ?? '?'}), but it lies in the ephemeral range ${eph} client ports are picked from, and a datagram from a privileged port is a server's answer`;
     case 'udp-reply-or-nodeport':
-      return `UDP from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: in the NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to} and in the ephemeral range ${eph} given for this node, from a privileged port — the answer to our own request whose conntrack state was lost, or a datagram to a NodePort service: cannot tell. Reserve the NodePort range from client ports (sysctl net.ipv4.ip_local_reserved_ports=${ctx.nodePorts.from}-${ctx.nodePorts.to}, as Kubernetes advises) so the two cannot meet`;
+      return `${udpName} from ${endpoint(src, e.spt, sSvc)} to ${e.dpt}: in the NodePort range ${ctx.nodePorts.from}-${ctx.nodePorts.to} and in the ephemeral range ${eph} given for this node, from a privileged port — the answer to our own request whose conntrack state was lost, or a datagram to a NodePort service: cannot tell. Reserve the NodePort range from client ports (sysctl net.ipv4.ip_local_reserved_ports=${ctx.nodePorts.from}-${ctx.nodePorts.to}, as Kubernetes advises) so the two cannot meet`;
     case 'udp-same-port':
-      return `UDP from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: the same privileged port on both ends, so a request and its answer look alike — if this host serves ${dSvc ?? 'it'}, the rule is missing; if it only asks, this is the answer to its own request, whose conntrack state was lost`;
+      return `${udpName} from ${endpoint(src, e.spt, undefined)} to ${portWithService(e.dpt, dSvc)}: the same privileged port on both ends, so a request and its answer look alike — if this host serves ${dSvc ?? 'it'}, the rule is missing; if it only asks, this is the answer to its own request, whose conntrack state was lost`;
     case 'udp-from-low-range':
-      return `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but the destination looks like our client port — likely a reply whose conntrack state was lost`;
+      return `${udpName} from ${endpoint(src, e.spt, undefined)} to ${e.dpt} (in the ephemeral range ${eph}): no known service, but the destination looks like our client port — likely a reply whose conntrack state was lost`;
     case 'udp-to-port':
-      return `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: datagram refused by the ruleset, to a port no known service uses`;
+      return `${udpName} from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: datagram refused by the ruleset, to a port no known service uses`;
     case 'udp-ambiguous-ports':
-      return `UDP from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: neither port is a known service and both are in the ephemeral range ${eph}: cannot tell request from reply`;
+      return `${udpName} from ${endpoint(src, e.spt, undefined)} to ${e.dpt}: neither port is a known service and both are in the ephemeral range ${eph}: cannot tell request from reply`;
     case 'icmp-echo-request':
       return `${j.service} request from ${src} to ${dst}: ping refused by the ruleset (most rulesets allow ICMP)`;
     case 'icmp-echo-reply':
@@ -564,7 +566,7 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
       const named = j.service ? ` (${j.service})` : '';
       const udp = j.proto === 'udp' || j.proto === 'udplite';
       const what = udp
-        ? `UDP ${kind} from ${endpoint(src, e.spt, undefined)} to ${endpoint(dst, e.dpt, undefined)}${named}`
+        ? `${udpName} ${kind} from ${endpoint(src, e.spt, undefined)} to ${endpoint(dst, e.dpt, undefined)}${named}`
         : j.proto === 'icmp'
           ? `ICMP ${kind} (type ${e.icmp?.type ?? '?'}${j.service ? `, ${j.service}` : ''}) from ${src} to ${dst}`
           : `protocol ${e.proto ?? '?'}${named} ${kind} from ${src} to ${dst}`;

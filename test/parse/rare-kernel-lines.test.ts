@@ -118,6 +118,19 @@ describe('rarer kernel lines (fixtures/kernel/rare)', () => {
     expect(c.classify(eventWith('OPT ( ESP SPI=0x1234abcd )')).verdict).toBe('genuine-block');
   });
 
+  it('UDP-Lite drops are named UDP-Lite, not UDP, in the event\'s reason and the flow\'s', () => {
+    const c = createClassifier({});
+    const e = eventWith('H2b537-plain-2 ');
+    const r = c.classify(e);
+    expect(r.verdict).toBe('genuine-block');
+    expect(r.reason).toMatch(/^UDP-Lite from 198\.18\.20\.1:40136 to 5000: /);
+    const f = c.end().flows.find((x) => x.proto === 'udplite')!;
+    expect(f.reason).toMatch(/^UDP-Lite from /);
+    // plain UDP keeps its name
+    const udp = { ...e, proto: 'UDP' };
+    expect(createClassifier({}).classify(udp).reason).toMatch(/^UDP from /);
+  });
+
   it('a relay cut that can be told from the kernel\'s own early end stays a truncated issue', () => {
     const p = createParser({ tz: 'UTC' });
     const cut = (l: string) => {
