@@ -477,8 +477,9 @@ class ClassifierCore implements Classifier {
       if (!(wall >= this.firstTs)) this.firstTs = wall;
       if (!(wall <= this.lastTs)) this.lastTs = wall;
     }
-    const src = e.srcShort ?? e.src ?? '?';
-    const dst = e.dstShort ?? e.dst ?? '?';
+    // an ARP line names its addresses in the ARP fields; a frame that is neither IP nor ARP has none ('?')
+    const src = e.srcShort ?? e.src ?? e.arp?.ipsrc ?? '?';
+    const dst = e.dstShort ?? e.dst ?? e.arp?.ipdst ?? '?';
     const srcIsServer = j.server === 'src';
     const server = srcIsServer ? src : dst;
     const client = srcIsServer ? dst : src;
@@ -733,7 +734,10 @@ class ClassifierCore implements Classifier {
     if (f.reason === '' && f.verdict !== 'scan') {
       const src = f.exSrcIsServer ? f.server : f.client;
       const dst = f.exSrcIsServer ? f.client : f.server;
-      const ex: ExplainInput = { src, dst };
+      // '?' stands for an address the packet did not have (a frame that is neither IP nor ARP): explain() says so
+      const ex: ExplainInput = {};
+      if (src !== '?') ex.src = src;
+      if (dst !== '?') ex.dst = dst;
       if (f.exSpt >= 0) ex.spt = f.exSpt;
       if (f.exDpt >= 0) ex.dpt = f.exDpt;
       if (f.exFrag >= 0) ex.frag = f.exFrag;

@@ -183,7 +183,12 @@ export function judge(e: Packet, ctx: VerdictContext, out: Judgement): Judgement
   }
   if (proto === 'icmp' || proto === 'icmpv6') return judgeIcmp(e, proto === 'icmpv6', out);
   if (proto === '') {
-    return set(out, 'undetermined', e.arp !== undefined ? 'arp' : e.frag !== undefined && e.frag > 0 ? 'fragment' : 'no-protocol');
+    if (e.arp !== undefined) {
+      // its own protocol: ARP lines and frames that are neither IP nor ARP are different flows
+      out.proto = 'arp';
+      return set(out, 'undetermined', 'arp');
+    }
+    return set(out, 'undetermined', e.frag !== undefined && e.frag > 0 ? 'fragment' : 'no-protocol');
   }
   // AH, ESP, IP-in-IP, GRE, VRRP…: a portless protocol reaching the node is a new flow the ruleset refused — unless it
   // went to everyone on the segment and is nothing a node serves (IGMP group management, an unnamed protocol)

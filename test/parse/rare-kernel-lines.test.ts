@@ -131,6 +131,34 @@ describe('rarer kernel lines (fixtures/kernel/rare)', () => {
     expect(createClassifier({}).classify(udp).reason).toMatch(/^UDP from /);
   });
 
+  it('frames without IP addresses: the flow\'s reason is the event\'s; ARP lines are flows of their own, by their ARP addresses', () => {
+    const c = createClassifier({});
+    const p = createParser({ tz: 'UTC', now: () => Date.parse('2026-11-24T12:00:00Z') });
+    // netdev-20 and -21 on one host: non-IP frames (ethertype 88b5) and ARP lines, one without addresses (HTYPE=0)
+    const netdev = lines.filter((l) => /H2c514-netdev-2[01] /.test(l) && !l.includes(' SRC='));
+    const arpLines = lines.filter((l) => l.includes('H2c514-bridge-2') && l.includes(' ARP '));
+    expect(netdev.length).toBe(4);
+    expect(arpLines.length).toBe(4);
+    const reasons = new Set<string>();
+    for (const l of [...netdev, ...arpLines]) {
+      const r = p.parseLine(l);
+      if (r.kind === 'event') reasons.add(c.classify(r.event).reason);
+    }
+    const { flows } = c.end();
+    const frame = flows.filter((f) => f.proto === '' && f.client === '?');
+    expect(frame).toHaveLength(1);
+    expect(frame[0]).toMatchObject({ server: '?', count: 2 });
+    expect(frame[0]!.reason).toContain('neither IP nor ARP');
+    expect(reasons).toContain(frame[0]!.reason);
+    const arp = flows.filter((f) => f.proto === 'arp').map((f) => [f.client, f.server, f.count, f.reason]);
+    expect(arp).toEqual(expect.arrayContaining([
+      ['?', '?', 2, 'ARP packet: not an IP flow'],
+      ['198.18.23.1', '198.18.23.2', 2, 'ARP packet: not an IP flow'],
+      ['198.18.23.2', '198.18.23.1', 2, 'ARP packet: not an IP flow'],
+    ]));
+    expect(arp).toHaveLength(3);
+  });
+
   it('a relay cut that can be told from the kernel\'s own early end stays a truncated issue', () => {
     const p = createParser({ tz: 'UTC' });
     const cut = (l: string) => {
