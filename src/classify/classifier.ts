@@ -1003,6 +1003,11 @@ function reclock(f: Flow, t: number, clock: number, boot: number | undefined): v
 /** Adds flow `g`'s packets, span, ports, flags and marks to scan flow `agg`. */
 function mergeInto(agg: Flow, g: Flow, pool: PortBitmaps): void {
   agg.count += g.count;
+  if (g.ctInvalid > 0) {
+    // the kernel's last reason: that of the flow seen last (compared before agg's span takes g's in)
+    if (agg.ctReason === undefined || (g.clock === agg.clock && g.lastSeen >= agg.lastSeen)) agg.ctReason = g.ctReason;
+    agg.ctInvalid += g.ctInvalid;
+  }
   if (g.clock === agg.clock) {
     if (g.firstSeen < agg.firstSeen) {
       agg.firstSeen = g.firstSeen;
@@ -1028,7 +1033,6 @@ function mergeInto(agg: Flow, g: Flow, pool: PortBitmaps): void {
     agg.window.during += g.window.during;
     agg.window.after += g.window.after;
   }
-  agg.ctInvalid += g.ctInvalid;
 }
 
 

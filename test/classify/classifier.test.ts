@@ -391,6 +391,22 @@ describe('conntrack INVALID lines', () => {
     expect(summary.flows[0]).toMatchObject({ ctInvalid: 2, ctReason: 'invalid packet ignored in state ESTABLISHED' });
     expect(summary.flows[0]!.reason).toContain('corroborated by 2 conntrack INVALID lines');
   });
+
+  it('folded into a scan flow, probe flows bring their conntrack INVALID reason with their count', () => {
+    // a source sending SYN FIN probes: conntrack logs each as INVALID before the LOG rule drops it
+    const lines: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const l4 = tcp(40000 + i, 20001 + i, 'SYN FIN', 1024);
+      lines.push(`Apr 22 10:00:${String(i).padStart(2, '0')} harvester3 kernel: nf_ct_proto_6: invalid tcp flag combination IN=mgmt-br OUT= MAC=52:54:00:8e:21:63:52:54:00:3a:7c:61:08:00 SRC=${B} DST=${ME} LEN=40 TOS=0x00 PREC=0x00 TTL=45 ID=${100 + i} ${l4}`);
+      lines.push(hv(at(i), 'harvester3', B, ME, l4, { ttl: 45, id: 100 + i, df: false }));
+    }
+    const { results, summary } = run(lines);
+    expect(results.filter((r) => r.kind === 'ct-invalid')).toHaveLength(10);
+    expect(summary.summary).toMatchObject({ events: 10, scan: 10, ctInvalid: 10, scanners: 1, flows: 1 });
+    const f = summary.flows[0]!;
+    expect(f).toMatchObject({ verdict: 'scan', client: B, serverPort: null, ports: 10, ctInvalid: 10, ctReason: 'invalid tcp flag combination' });
+    expect(f.reason).toContain('corroborated by 10 conntrack INVALID lines (invalid tcp flag combination)');
+  });
 });
 
 describe('scan detection and persistence at their edges (found by an adversarial review)', () => {
