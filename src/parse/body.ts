@@ -577,6 +577,22 @@ function ipv4AhFragmentEnd(s: string): boolean {
   return /^(?:FRAG:\d+|\([0-9A-F]*\)|GID=\d+|MARK=0x[0-9a-f]+)$/.test(last);
 }
 
+/**
+ * An IPv4 ICMP error logged where the IP header does not start the packet's data: dump_ipv4_packet (nf_log_syslog.c)
+ * quotes the offending packet and prints UID=/MARK= only `if (!iphoff)`, and nf_log_ip_packet passes
+ * skb_network_offset(skb) — not 0 on the netdev family's egress hook, where the data starts at the MAC header. Such
+ * a line ends after `TYPE= CODE=` (`GATEWAY=` of a redirect, `MTU=` of fragmentation-needed): whole, as the kernel
+ * wrote it. Egress has no input device, so `IN=` is empty and no MAC header is printed.
+ */
+function ipv4ErrorUnquoted(ev: DropEvent, type: number): boolean {
+  if (ev.in !== '' || ev.mac !== undefined || ev.macsrc !== undefined || ev.uid !== undefined || ev.mark !== undefined) return false;
+  const icmp = ev.icmp!;
+  // the fields the kernel prints for these types whether it quotes or not
+  if (type === 5 && icmp.gateway === undefined) return false;
+  if (type === 3 && icmp.code === 4 && icmp.mtu === undefined) return false;
+  return true;
+}
+
 /** Ethertypes whose frames the kernel logs past the MAC header (IPv4, IPv6, ARP, RARP). */
 const LOGGED_ETHERTYPES = new Set(['0800', '86dd', '0806', '8035']);
 
@@ -663,6 +679,7 @@ function finish(s: string, ev: DropEvent, lv: Level): BodyError | null {
     // an error quotes the packet it is about (destination unreachable, source quench, redirect, time exceeded;
     // ICMPv6 1-4, parameter problem too: nf_log_syslog.c)
     if (ev.icmp.inner === undefined && (v6 ? type >= 1 && type <= 4 : type === 3 || type === 4 || type === 5 || type === 11)) {
+      if (!v6 && ipv4ErrorUnquoted(ev, type)) return null;
       return { code: 'truncated', message: `${proto} error line ends before its quoted packet ([…])` };
     }
   }

@@ -1,0 +1,61 @@
+/**
+ * Lines where the kernel itself stops early, built field by field from net/netfilter/nf_log_syslog.c (Linux 6.18):
+ * they are whole lines and must be events, in the JavaScript parser and in the scanner alike, while the same line
+ * cut by a relay before a field the kernel always prints stays a truncated issue.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DropEvent, LineResult } from '../../src/parse/event.js';
+import { createParser } from '../../src/parse/parse-line.js';
+
+const OPTS = { tz: 'UTC', now: () => Date.parse('2026-11-24T12:00:00Z') } as const;
+
+/** The line through the JavaScript parser (general and fast path) and through the scanner: all three must agree. */
+function parse(line: string): LineResult {
+  const js = createParser({ ...OPTS, fastPath: false }).parseLine(line);
+  const fast = createParser(OPTS).parseLine(line);
+  const results: LineResult[] = [];
+  const p = createParser(OPTS);
+  p.parseBytes(Buffer.from(`${line}\n`), results);
+  for (const r of p.flush()) results.push(r);
+  expect(fast, line).toEqual(js);
+  expect(results.length, line).toBe(js.kind === 'event' || js.kind === 'issue' ? 1 : 0);
+  if (results.length === 1) expect(results[0], line).toEqual(js);
+  return js;
+}
+
+function event(line: string): DropEvent {
+  const r = parse(line);
+  expect(r.kind, `${line}: ${r.kind === 'issue' ? r.issue.message : ''}`).toBe('event');
+  return (r as { event: DropEvent }).event;
+}
+
+function truncated(line: string): void {
+  const r = parse(line);
+  expect(r.kind, line).toBe('issue');
+  if (r.kind === 'issue') expect(r.issue.issue, line).toBe('truncated');
+}
+
+describe('whole lines the kernel ends early', () => {
+  // nft `table netdev … { chain e { type filter hook egress device eth0 priority 0; log prefix "EGR " } }`: on egress
+  // the packet's data starts at its MAC header, so nf_log_ip_packet's skb_network_offset(skb) is 14 and
+  // dump_ipv4_packet quotes no packet and prints no UID=/MARK= (`if (!iphoff)`); there is no input device.
+  const egress = '4,5801,27890000001,-;EGR IN= OUT=eth0 SRC=198.18.20.2 DST=198.18.20.1 LEN=56 TOS=0x00 PREC=0xC0 TTL=64 ID=4242 PROTO=ICMP';
+
+  it('an IPv4 ICMP error on the netdev egress hook quotes no packet: an event, not a cut line', () => {
+    expect(event(`${egress} TYPE=3 CODE=3 `)).toMatchObject({ in: '', out: 'eth0', proto: 'ICMP', icmp: { type: 3, code: 3 } });
+    expect(event(`${egress} TYPE=3 CODE=4 MTU=1400 `).icmp).toEqual({ type: 3, code: 4, mtu: 1400 });
+    expect(event(`${egress} TYPE=5 CODE=1 GATEWAY=198.18.20.254 `).icmp).toEqual({ type: 5, code: 1, gateway: '198.18.20.254' });
+    expect(event(`${egress} TYPE=11 CODE=0 `).icmp).toEqual({ type: 11, code: 0 });
+  });
+
+  it('an ICMP error without its quoted packet is still a cut line where the kernel would have quoted it', () => {
+    // fragmentation-needed always has MTU=, a redirect GATEWAY=
+    truncated(`${egress} TYPE=3 CODE=4 `);
+    truncated(`${egress} TYPE=5 CODE=1 `);
+    // an input device (MAC= follows it) or MARK= (printed only when the packet is quoted): the IP header led the data
+    truncated('4,5802,27890000002,-;IN=eth0 OUT= MAC=02:00:c6:12:14:02:02:00:c6:12:14:01:08:00 SRC=198.18.20.2 DST=198.18.20.1 LEN=56 TOS=0x00 PREC=0xC0 TTL=64 ID=4242 PROTO=ICMP TYPE=3 CODE=3 ');
+    truncated(`${egress} TYPE=3 CODE=3 MARK=0x2a `);
+    // ICMPv6 quotes by its own `recurse` argument, wherever the header starts
+    truncated('4,5803,27890000003,-;EGR IN= OUT=eth0 SRC=2001:0db8:0020:0000:0000:0000:0000:0002 DST=2001:0db8:0020:0000:0000:0000:0000:0001 LEN=104 TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=ICMPv6 TYPE=1 CODE=4 ');
+  });
+});
