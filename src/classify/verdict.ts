@@ -469,7 +469,7 @@ function tcpStory(f: number): string {
 }
 
 /** What `explain` reads of a packet: a DropEvent, or what a flow keeps of one. */
-export type ExplainInput = Pick<DropEvent, 'src' | 'dst' | 'srcShort' | 'dstShort' | 'spt' | 'dpt' | 'frag' | 'proto' | 'icmp'>;
+export type ExplainInput = Pick<DropEvent, 'src' | 'dst' | 'srcShort' | 'dstShort' | 'spt' | 'dpt' | 'frag' | 'proto' | 'icmp' | 'truncated'>;
 
 /** The human reason for a judgement, naming the evidence. Only called when the text will be shown. */
 export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): string {
@@ -483,7 +483,11 @@ export function explain(e: ExplainInput, j: Judgement, ctx: VerdictContext): str
   const udpName = j.proto === 'udplite' ? 'UDP-Lite' : 'UDP';
   switch (j.rule) {
     case 'no-protocol':
-      if (src === undefined) return 'a frame that is neither IP nor ARP (only its MAC header is logged): nothing to classify';
+      if (src === undefined) {
+        // `… MAC=… TRUNCATED`: a frame too short for its IP or ARP header (nf_log_syslog.c prints nothing after it)
+        if (e.truncated === true) return 'a packet too short for its IP or ARP header (TRUNCATED: the kernel logged no addresses): nothing to classify';
+        return 'a frame that is neither IP nor ARP (only its MAC header is logged): nothing to classify';
+      }
       // dump_ipv6_packet stops before PROTO= for ESP (without --log-ip-options) and for a later fragment
       if (src.includes(':')) return 'no PROTO= field: the kernel logs an IPv6 ESP packet (without --log-ip-options) or a later fragment so: nothing to classify';
       return 'no PROTO= field: nothing to classify';

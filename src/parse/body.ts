@@ -608,6 +608,17 @@ function macOnly(s: string, ev: DropEvent): boolean {
 }
 
 /**
+ * A packet too short for its IPv4, IPv6 or ARP header: dump_ipv4_packet, dump_ipv6_packet and dump_arp_packet
+ * (nf_log_syslog.c) print `TRUNCATED` in place of the header and nothing after it, so the line is
+ * `IN=… OUT=… [PHYSIN=…] [MAC=…] TRUNCATED`. The IP and ARP stacks check the header before their hooks; the bridge
+ * and netdev families log any frame of those ethertypes. Whole, with no family and no addresses.
+ */
+function headerUnread(s: string, ev: DropEvent, lv: Level): boolean {
+  return ev.truncated === true && lv.arp === null && !lv.sawDst && ev.len === undefined && ev.proto === undefined &&
+    ev.unknown === undefined && lastToken(s) === 'TRUNCATED';
+}
+
+/**
  * ebtables' `--log` (ebt_log.c) writes its own format: `IN=%s OUT=%s MAC source = %pM MAC dest = %pM proto = 0x%04x`
  * then ` IP SRC=… IP DST=…, IP tos=…, IP proto=%d [SPT= DPT=]` or ARP words. It has no TCP flags, which is what a
  * drop's verdict rests on, so fwdiag does not read it as an event: an issue record of its own code says what it is,
@@ -645,6 +656,7 @@ function finish(s: string, ev: DropEvent, lv: Level): BodyError | null {
   }
   if (ev.in === undefined || ev.out === undefined) return { code: 'missing-field', message: 'no IN=/OUT=' };
   if (ev.src === undefined && macOnly(s, ev)) return null;
+  if (ev.src === undefined && headerUnread(s, ev, lv)) return null;
   if (ev.src === undefined || !lv.sawDst) return { code: 'truncated', message: 'no SRC=/DST= address pair' };
   if (ev.proto === undefined) {
     if (ev.truncated === true || ev.incomplete !== undefined) return null;

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DropEvent, LineResult } from '../../src/parse/event.js';
 import { createParser } from '../../src/parse/parse-line.js';
+import { createClassifier } from '../../src/classify/classifier.js';
 
 const OPTS = { tz: 'UTC', now: () => Date.parse('2026-11-24T12:00:00Z') } as const;
 
@@ -57,5 +58,33 @@ describe('whole lines the kernel ends early', () => {
     truncated(`${egress} TYPE=3 CODE=3 MARK=0x2a `);
     // ICMPv6 quotes by its own `recurse` argument, wherever the header starts
     truncated('4,5803,27890000003,-;EGR IN= OUT=eth0 SRC=2001:0db8:0020:0000:0000:0000:0000:0002 DST=2001:0db8:0020:0000:0000:0000:0000:0001 LEN=104 TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=ICMPv6 TYPE=1 CODE=4 ');
+  });
+
+  // nft `table bridge` / `table netdev` log rules see any frame of an IP or ARP ethertype, also one shorter than the
+  // header: dump_ipv4_packet, dump_ipv6_packet and dump_arp_packet then print `TRUNCATED` and return.
+  const mac = 'MAC=02:00:c6:12:14:02:02:00:c6:12:14:01';
+
+  it('a frame too short for its IP or ARP header: the kernel prints TRUNCATED and stops — an event without addresses', () => {
+    const v4 = event(`4,5804,27890000004,-;BR IN=p1 OUT= ${mac}:08:00 TRUNCATED`);
+    expect(v4).toMatchObject({ prefix: 'BR ', in: 'p1', out: '', macproto: '0800', truncated: true });
+    expect(v4.family).toBeUndefined();
+    expect(v4.src).toBeUndefined();
+    expect(event(`4,5805,27890000005,-;BR IN=p1 OUT= ${mac}:86:dd TRUNCATED`)).toMatchObject({ macproto: '86dd', truncated: true });
+    // log flags ether (MACSRC=… MACPROTO=); br_netfilter's PHYSIN=/PHYSOUT=; ARP (nothing of the MAC header before it)
+    expect(event('4,5806,27890000006,-;BR IN=p1 OUT= MACSRC=02:00:c6:12:14:01 MACDST=02:00:c6:12:14:02 MACPROTO=0800 TRUNCATED')).toMatchObject({ macsrc: '02:00:c6:12:14:01', truncated: true });
+    expect(event(`4,5807,27890000007,-;BR IN=br0 OUT=br0 PHYSIN=p1 PHYSOUT=p2 ${mac}:08:00 TRUNCATED`)).toMatchObject({ physin: 'p1', truncated: true });
+    const arp = event('4,5808,27890000008,-;BR IN=p1 OUT= TRUNCATED');
+    expect(arp).toMatchObject({ in: 'p1', truncated: true });
+    expect(arp.arp).toBeUndefined();
+    const c = createClassifier({});
+    const r = c.classify(v4);
+    expect(r.verdict).toBe('undetermined');
+    expect(r.reason).toContain('too short for its IP or ARP header');
+  });
+
+  it('a line cut before or inside the word, or with anything after it, is still no event', () => {
+    truncated(`4,5809,27890000009,-;BR IN=p1 OUT= ${mac}:08:00 TRUNC`);
+    truncated(`4,5810,27890000010,-;BR IN=p1 OUT= ${mac}:08:00 `);
+    truncated(`4,5811,27890000011,-;BR IN=p1 OUT= ${mac}:08:00 TRUNCATED SRC=198.18.20.1`);
   });
 });
