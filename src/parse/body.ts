@@ -239,8 +239,16 @@ function parseFields(s: string, i: number, n: number, lv: Level, inner: boolean,
         lv.openInner = false;
         return e;
       } else if (len > 5 && s.startsWith('FRAG:', i)) {
+        if (len === 14 && s.startsWith('TRUNCATED', i + 5)) {
+          // an IPv6 fragment header the packet holds less of than 8 bytes: dump_ipv6_packet prints
+          // `FRAG:TRUNCATED ` and returns (nf_log_syslog.c), so nothing of the packet follows
+          t.truncated = true;
+          i = e;
+          continue;
+        }
         const v = readUint(s, i + 5, e);
-        if (v < 0) fail('malformed-field', 'FRAG: has a non-numeric offset');
+        // (a value cut by the end of the line, `FRAG:TRUNC`, is a truncated line)
+        if (v < 0) fail(e >= s.length ? 'truncated' : 'malformed-field', 'FRAG: has a non-numeric offset');
         else t.frag = v;
         i = e;
         continue;
@@ -277,6 +285,15 @@ function readOpt(s: string, from: number, n: number, lv: Level, inner: boolean, 
     if (text === 'TRUNCATED') t.truncated = true;
     else t.tcpOpt = text;
   } else {
+    let k = j + 1;
+    while (s.charCodeAt(k) === 32) k++;
+    if (s.startsWith('FRAG:TRUNCATED', k) && (k + 14 >= n || s.charCodeAt(k + 14) === 32)) {
+      // `OPT ( FRAG:TRUNCATED `: the fragment header could not be read and dump_ipv6_packet returned before
+      // closing the group — what follows (an ICMPv6 error's `] `) is not inside it
+      t.ipOpt = t.ipOpt === undefined ? 'FRAG:TRUNCATED' : `${t.ipOpt} FRAG:TRUNCATED`;
+      t.truncated = true;
+      return k + 14;
+    }
     // IPv6 prints one `OPT ( … )` per extension header: keep them all.
     t.ipOpt = t.ipOpt === undefined ? text : `${t.ipOpt} ${text}`;
     // the fragment header in it (`--log-ip-options`) reads as it does bare: FRAG: offset, INCOMPLETE (MF), ID:

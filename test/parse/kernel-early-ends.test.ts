@@ -87,4 +87,29 @@ describe('whole lines the kernel ends early', () => {
     truncated(`4,5810,27890000010,-;BR IN=p1 OUT= ${mac}:08:00 `);
     truncated(`4,5811,27890000011,-;BR IN=p1 OUT= ${mac}:08:00 TRUNCATED SRC=198.18.20.1`);
   });
+
+  // An IPv6 packet whose fragment header is cut short (fewer than its 8 bytes): dump_ipv6_packet prints `FRAG:`, then
+  // `TRUNCATED ` and returns — with --log-ip-options inside an `OPT ( ` group it never closes.
+  const v6 = '4,5812,27890000012,-;F6 IN=eth0 OUT= MAC=02:00:c6:12:14:02:02:00:c6:12:14:01:86:dd SRC=2001:0db8:0020:0000:0000:0000:0000:0001 DST=2001:0db8:0020:0000:0000:0000:0000:0002';
+
+  it('an IPv6 fragment header the packet holds too little of: FRAG:TRUNCATED ends a whole line', () => {
+    const plain = event(`${v6} LEN=46 TC=0 HOPLIMIT=64 FLOWLBL=0 FRAG:TRUNCATED `);
+    expect(plain).toMatchObject({ family: 6, len: 46, truncated: true });
+    expect(plain.frag).toBeUndefined();
+    expect(plain.unknown).toBeUndefined();
+    expect(event(`${v6} LEN=46 TC=0 HOPLIMIT=64 FLOWLBL=0 OPT ( FRAG:TRUNCATED `)).toMatchObject({ ipOpt: 'FRAG:TRUNCATED', truncated: true });
+    // quoted by an ICMPv6 error (packet too big): the quoted packet is truncated, the outer MTU= still read
+    const quoted = '4,5813,27890000013,-;F6 IN=eth0 OUT= MAC=02:00:c6:12:14:02:02:00:c6:12:14:01:86:dd SRC=2001:0db8:0021:0000:0000:0000:0000:0007 DST=2001:0db8:0020:0000:0000:0000:0000:0002 LEN=94 TC=0 HOPLIMIT=64 FLOWLBL=0 PROTO=ICMPv6 TYPE=2 CODE=0 [SRC=2001:0db8:0020:0000:0000:0000:0000:0002 DST=2001:0db8:0022:0000:0000:0000:0000:0009 LEN=1280 TC=0 HOPLIMIT=64 FLOWLBL=0';
+    for (const group of ['FRAG:TRUNCATED ] MTU=1280 ', 'OPT ( FRAG:TRUNCATED ] MTU=1280 ']) {
+      const e = event(`${quoted} ${group}`);
+      expect(e.icmp, group).toMatchObject({ type: 2, code: 0, mtu: 1280, inner: { len: 1280, truncated: true } });
+      expect(e.truncated, group).toBeUndefined();
+      expect(e.unknown, group).toBeUndefined();
+    }
+  });
+
+  it('a fragment header cut by a relay is a truncated line', () => {
+    truncated(`${v6} LEN=46 TC=0 HOPLIMIT=64 FLOWLBL=0 FRAG:TRUNC`);
+    truncated(`${v6} LEN=46 TC=0 HOPLIMIT=64 FLOWLBL=0 FRAG:`);
+  });
 });
