@@ -234,14 +234,17 @@ class Row implements FlowRow {
   readonly lastLine: number;
   readonly latest: DropEvent | null;
   readonly flow: Flow;
+  /** the row's place in the recency order when this copy was made (higher: more recent) */
+  readonly seq: number;
   /** NaN: none */
   readonly lastTsNum: number;
   readonly samples: readonly DropEvent[];
   private iso: string | null | undefined = undefined;
   private lines: string[] | undefined = undefined;
 
-  constructor(f: Flow, ports: number | null, samples: readonly DropEvent[], latest: DropEvent | null, prev: Row | null) {
+  constructor(f: Flow, seq: number, ports: number | null, samples: readonly DropEvent[], latest: DropEvent | null, prev: Row | null) {
     this.key = f.key;
+    this.seq = seq;
     this.host = f.host;
     this.proto = f.proto;
     this.server = f.server;
@@ -597,6 +600,13 @@ class Store implements ViewStore {
 
   setSort(sort: SortKey): void {
     this.sort = sort;
+    // paused, the table holds still, but in the order asked for: the title says which (it named the new sort over
+    // rows left in the old order)
+    if (this.paused) {
+      const rows = [...this.frozenRows] as Row[];
+      rows.sort((a, b) => (sort === 'count' ? b.count - a.count : 0) || b.seq - a.seq);
+      this.frozenRows = rows;
+    }
     this.flush();
   }
 
@@ -822,7 +832,7 @@ class Store implements ViewStore {
       v.persistent === f.persistent && v.ports === ports && v.lastLine === f.lastLine && v.service === f.service &&
       Object.is(v.lastTsNum, f.lastTsNum)
     ) return v;
-    const row = new Row(f, ports, s.evidence, s.latest, v);
+    const row = new Row(f, s.seq, ports, s.evidence, s.latest, v);
     s.view = row;
     s.viewSeq = s.seq;
     return row;

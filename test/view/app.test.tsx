@@ -349,6 +349,20 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('s while paused sorts the held table as the title says', async () => {
+    const m = await mount(sample);
+    await m.press('p');
+    const f = await m.press('s', 'c');
+    expect(f).toContain('PAUSED');
+    expect(f).toContain('sort: most packets');
+    const counts = tableLines(f).map((r) => Number(/\s(\d+)\s+\d\d:\d\d:\d\d$/.exec(r)?.[1]));
+    expect(counts.every((n) => Number.isFinite(n))).toBe(true);
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
+    const busiest = m.classifier.end().flows.reduce((a, b) => (b.count > a.count ? b : a));
+    expect(tableLines(f)[0]).toContain(busiest.client);
+    m.unmount();
+  });
+
   it('w asks for the fragment, ? shows help, q and Ctrl-C quit', async () => {
     const m = await mount(sample);
     await m.press('w');

@@ -229,6 +229,27 @@ describe('view store', () => {
     fed.store.dispose();
   });
 
+  it('sorts the table held by a pause when asked, with the rows it held', () => {
+    const half = Math.floor(sample.length / 2);
+    const fed = feed(sample.slice(0, half));
+    fed.store.flush();
+    fed.store.setPaused(true);
+    const held = fed.store.getSnapshot().rows;
+    expect(held.length).toBeGreaterThan(5);
+    feed(sample.slice(half), {}, fed);
+    fed.store.setSort('count');
+    const rows = fed.store.getSnapshot().rows;
+    expect(fed.store.getSnapshot().sort).toBe('count');
+    // the title said "most packets" over rows left in the recency order
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1]!.count).toBeGreaterThanOrEqual(rows[i]!.count);
+    expect(rows.map((r) => r.key).sort()).toEqual(held.map((r) => r.key).sort());
+    expect(rows.map((r) => r.count).sort()).toEqual(held.map((r) => r.count).sort());
+    expect(rows.map((r) => r.key)).not.toEqual(held.map((r) => r.key));
+    fed.store.setSort('recency');
+    expect(fed.store.getSnapshot().rows.map((r) => r.key)).toEqual(held.map((r) => r.key));
+    fed.store.dispose();
+  });
+
   it('suggests one rule per genuine-blocked (proto, port), scoped to the clients seen', () => {
     const { store, classifier } = feed(sample);
     store.flush();
