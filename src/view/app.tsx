@@ -84,8 +84,9 @@ export function App(props: AppProps): React.JSX.Element {
     for (const r of snap.rows) {
       if (verdictFilter !== 'all' && r.verdict !== verdictFilter) continue;
       if (!rowMatches(r, filter)) continue;
-      // the noise filter does not apply when noise is what was asked for
-      if (r.noise && !showNoise && verdictFilter !== 'conntrack-loss') {
+      // the noise filter does not apply when a verdict was asked for: conntrack-loss, or broadcast (all noise: it
+      // showed no row at all without `c`)
+      if (r.noise && !showNoise && verdictFilter === 'all') {
         hidden++;
         continue;
       }

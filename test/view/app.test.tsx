@@ -181,6 +181,24 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('v to broadcast shows the broadcast flows without c, as v to conntrack-loss shows its noise', async () => {
+    const chatter = [
+      'Apr 22 10:50:01 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=ff:ff:ff:ff:ff:ff:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=192.168.122.255 LEN=78 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=137 DPT=137 LEN=58 ',
+      'Apr 22 10:50:02 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=01:00:5e:00:00:fb:52:54:00:11:22:33:08:00 SRC=192.168.122.50 DST=224.0.0.251 LEN=68 TOS=0x00 PREC=0x00 TTL=255 ID=0 DF PROTO=UDP SPT=5353 DPT=5353 LEN=48 ',
+    ];
+    const m = await mount([...sample, ...chatter]);
+    let f = await m.press('v', 'v', 'v', 'v');
+    expect(f).toContain('verdict: conntrack-loss (v)');
+    const ct = m.classifier.end().flows.filter((x) => x.verdict === 'conntrack-loss').length;
+    expect(shown(f).shown).toBe(ct);
+    f = await m.press('v');
+    expect(f).toContain('verdict: broadcast (v)');
+    expect(f).not.toContain('noise hidden');
+    expect(shown(f).shown).toBe(2);
+    expect(tableLines(f).filter((r) => /^. broadcast/.test(r)).length).toBe(2);
+    m.unmount();
+  });
+
   it('/ filters by port text; Esc clears', async () => {
     const m = await mount(sample);
     let f = await m.press('/', '2', '3', '8', '0');
