@@ -256,6 +256,11 @@ export function App(props: AppProps): React.JSX.Element {
     hiddenNoise > 0 ? `${hiddenNoise} noise hidden (c)` : showNoise ? 'noise shown (c)' : '',
   ].filter(Boolean).join(' · ');
 
+  // an empty table with flows behind it says why: "no flows yet" under a counter of hundreds read as nothing seen
+  const empty = snap.rows.length === 0 ? 'no flows yet'
+    : hiddenNoise > 0 ? `none shown: ${hiddenNoise} noise hidden — c shows ${hiddenNoise === 1 ? 'it' : 'them'}`
+      : 'no flow matches the filters — Esc clears them';
+
   const footer = !props.keys
     ? 'no keys: /dev/tty could not be opened — Ctrl-C quits and prints the summary'
     : editing ? `/${clean(draft)}▏  Enter applies · Esc clears`
@@ -278,6 +283,7 @@ export function App(props: AppProps): React.JSX.Element {
             color={color}
             focused={shownPanel === 'flows'}
             title={title}
+            empty={empty}
           />
           {sugShown ? <Suggestions
             list={snap.suggestions}

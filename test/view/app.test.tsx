@@ -199,6 +199,31 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('an empty table says why: no flows yet, noise hidden, or no flow matching the filters', async () => {
+    const none = await mount([]);
+    expect(none.frame()).toContain('(no flows yet)');
+    none.unmount();
+    // the upgrade's first 200 lines are lost-state noise only
+    const m = await mount(sample.slice(0, 200));
+    const s = m.classifier.end();
+    expect(s.summary['conntrack-loss']).toBeGreaterThan(100);
+    const noise = s.flows.filter((x) => x.verdict === 'conntrack-loss' && !x.persistent).length;
+    expect(noise).toBe(s.flows.length);
+    let f = m.frame();
+    expect(shown(f).shown).toBe(0);
+    // it said "(no flows yet)" under a conntrack-loss counter of 192
+    expect(f).not.toContain('no flows yet');
+    expect(f).toContain(`(none shown: ${noise} noise hidden — c shows them)`);
+    f = await m.press('v');
+    expect(f).toContain('verdict: genuine-block (v)');
+    expect(f).toContain('(no flow matches the filters — Esc clears them)');
+    f = await m.press(KEY.esc);
+    expect(f).toContain('verdict: all (v)');
+    f = await m.press('c');
+    expect(shown(f).shown).toBe(s.flows.length);
+    m.unmount();
+  });
+
   it('/ filters by port text; Esc clears', async () => {
     const m = await mount(sample);
     let f = await m.press('/', '2', '3', '8', '0');

@@ -15,6 +15,8 @@ export interface FlowsTableProps {
   focused: boolean;
   /** the title line (sort, filters, counts) */
   title: string;
+  /** what the empty table says (no flow seen yet, or none the filters let through) @default 'no flows yet' */
+  empty?: string;
 }
 
 interface Widths {
@@ -103,7 +105,7 @@ export function FlowsTable(p: FlowsTableProps): React.JSX.Element {
         );
       })}
       {Array.from({ length: Math.max(0, p.height - shown.length) }, (_, i) => (
-        <Text wrap="truncate-end" key={`pad${i}`}>{i === 0 && p.rows.length === 0 ? '  (no flows yet)' : ' '}</Text>
+        <Text wrap="truncate-end" key={`pad${i}`}>{i === 0 && p.rows.length === 0 ? fit(`  (${p.empty ?? 'no flows yet'})`, p.width) : ' '}</Text>
       ))}
     </Box>
   );
