@@ -542,7 +542,7 @@ export function kernelStampAt(env: EnvelopeInfo): void {
  * The journal fields journalEnvelope reads, and no others: a multi-line record (export, verbose) keeps just these,
  * so a record of endless other fields holds no more memory than one of these.
  */
-export const JOURNAL_KEYS: ReadonlySet<string> = new Set(['MESSAGE', '_TRANSPORT', 'SYSLOG_IDENTIFIER', '__REALTIME_TIMESTAMP', '_SOURCE_MONOTONIC_TIMESTAMP', '_HOSTNAME']);
+export const JOURNAL_KEYS: ReadonlySet<string> = new Set(['MESSAGE', '_TRANSPORT', 'SYSLOG_IDENTIFIER', 'SYSLOG_FACILITY', '__REALTIME_TIMESTAMP', '_SOURCE_MONOTONIC_TIMESTAMP', '_HOSTNAME']);
 
 /** Journal fields (from `-o json` or `-o export`) → envelope. Returns false when it is not a kernel message. */
 export function journalEnvelope(env: EnvelopeInfo, f: Record<string, unknown>, envelope: Envelope): boolean {
@@ -556,7 +556,11 @@ export function journalEnvelope(env: EnvelopeInfo, f: Record<string, unknown>, e
   env.envelope = envelope;
   const transport = f['_TRANSPORT'];
   const ident = f['SYSLOG_IDENTIFIER'];
-  if (transport === 'kernel') env.transport = 'kernel';
+  // journald's kernel transport is /dev/kmsg, which userspace (root) may write to as well: journald stores those
+  // records with `_TRANSPORT=kernel` too, but with the writer's facility (never 0: the kernel makes a write's 0 into
+  // LOG_USER) and tag — as a kmsg record of facility 1 is, such a record is a syslog claim, not the kernel's
+  const fac = f['SYSLOG_FACILITY'];
+  if (transport === 'kernel' && (fac === undefined || fac === '0')) env.transport = 'kernel';
   else if (ident === 'kernel') env.transport = 'syslog';
   else return false;
   const rt = f['__REALTIME_TIMESTAMP'];

@@ -217,6 +217,11 @@ describe('parseBytes (WebAssembly scanner) = the JavaScript parser', () => {
       j({ ...base, MESSAGE: `[ 1835.131574] ${body}` }),
       j({ ...base, _TRANSPORT: 'syslog', SYSLOG_IDENTIFIER: 'kernel' }),
       j({ ...base, _TRANSPORT: 'stdout' }),
+      // userspace writes to /dev/kmsg, as journald stores them: _TRANSPORT=kernel with the writer's facility and tag
+      j({ ...base, SYSLOG_FACILITY: '0', SYSLOG_IDENTIFIER: 'kernel' }),
+      j({ ...base, SYSLOG_FACILITY: '1', SYSLOG_IDENTIFIER: 'kernel' }),
+      j({ ...base, SYSLOG_FACILITY: '10', SYSLOG_IDENTIFIER: 'sshd' }),
+      j({ ...base, SYSLOG_FACILITY: '' }),
       j({ ...base, __REALTIME_TIMESTAMP: '' }),
       j({ ...base, __REALTIME_TIMESTAMP: 'x1' }),
       j({ ...base, __REALTIME_TIMESTAMP: '99999999999999999' }),

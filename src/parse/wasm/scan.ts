@@ -210,6 +210,8 @@ const L_MONOTONI: u64 = 0x494e4f544f4e4f4d; // 'MONOTONI'
 const L_C_TIMEST: u64 = 0x5453454d49545f43; // 'C_TIMEST'
 const L_SYSLOG_I: u64 = 0x495f474f4c535953; // 'SYSLOG_I'
 const L_DENTIFIE: u64 = 0x45494649544e4544; // 'DENTIFIE'
+const L_SYSLOG_F: u64 = 0x465f474f4c535953; // 'SYSLOG_F'
+const L_FACILITY: u64 = 0x5954494c49434146; // 'FACILITY'
 const L_KERNEL_W: u64 = 0x6c656e72656b; // 'kernel'
 const L_TAMP: u32 = 0x504d4154; // 'TAMP'
 const L_OUT_EQ: u32 = 0x3d54554f; // 'OUT='
@@ -992,6 +994,8 @@ function journalJson(): i32 {
   let msgE = -1;
   let tKernel = false;
   let identKernel = false;
+  /** SYSLOG_FACILITY other than 0: a record userspace wrote to /dev/kmsg (journald gives it _TRANSPORT=kernel too) */
+  let facUser = false;
   let hostA = -1;
   let hostE = -1;
   let rtA = -1;
@@ -1030,6 +1034,8 @@ function journalJson(): i32 {
       }
     } else if (c0 == 83 && kn == 17 && w64(ka) == L_SYSLOG_I && w64(ka + 8) == L_DENTIFIE && b(ka + 16) == 82) {
       identKernel = ve - va == 6 && at(va, L_KERNEL_W, 6);
+    } else if (c0 == 83 && kn == 15 && w64(ka) == L_SYSLOG_F && w64(ka + 7) == L_FACILITY) {
+      facUser = ve - va != 1 || b(va) != 48;
     }
     p = ve + 1;
     const c = b(p);
@@ -1041,9 +1047,11 @@ function journalJson(): i32 {
       return -1;
     }
   }
-  if (msgA < 0 || (!tKernel && !identKernel)) return -1;
+  // the kernel's own record: _TRANSPORT=kernel, and no facility but 0 (journalEnvelope())
+  const kern = tKernel && !facUser;
+  if (msgA < 0 || (!kern && !identKernel)) return -1;
   set(R_ENV, ENV_JOURNAL_JSON);
-  set(R_TRANSPORT, tKernel ? 1 : 2);
+  set(R_TRANSPORT, kern ? 1 : 2);
   if (rtA >= 0) {
     const us = digitsIn(rtA, rtE);
     if (us == -2) return -1;
