@@ -271,12 +271,21 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
   if (delta > p && Number.isNaN(readSeconds(s, delta + 2, end))) return false;
   env.mono = mono;
   const after = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
+  const journal = delta > p || padded ? 'journal-short-delta' : 'journal-short-monotonic';
+  // journalctl --no-hostname (or a record without _HOSTNAME): `[ 1835.131574] kernel: msg` — the tag is journalctl's,
+  // not the start of a dmesg line's message
+  if (s.startsWith('kernel: ', after)) {
+    env.msg = after + 8;
+    env.envelope = journal;
+    env.transport = 'syslog';
+    return true;
+  }
   // short-monotonic: `[ 1835.131574] host kernel: msg`
   const sp = s.indexOf(' ', after);
   if (sp > after && s.startsWith('kernel: ', sp + 1) && s.indexOf('=', after) > sp) {
     env.host = s.slice(after, sp);
     env.msg = sp + 9;
-    env.envelope = delta > p || padded ? 'journal-short-delta' : 'journal-short-monotonic';
+    env.envelope = journal;
     env.transport = 'syslog';
     return true;
   }

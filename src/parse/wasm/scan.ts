@@ -723,6 +723,13 @@ function bracketStamp(p: i32): i32 {
   if (isNaN(mono)) return -1;
   setMono(mono, secN, secK);
   const after = b(close + 1) == 32 ? close + 2 : close + 1;
+  if (at(after, L_KERNEL, 8)) {
+    // journalctl --no-hostname: `[ 1835.131574] kernel: msg` (R_HOST stays -1)
+    set(R_ENV, ENV_SHORT_MONO);
+    set(R_TRANSPORT, 2);
+    pos = after + 8;
+    return 1;
+  }
   let sp = after;
   sp = findByte(sp, lend, 0x2020202020202020);
   if (sp < lend && sp > after && at(sp + 1, L_KERNEL, 8)) {
