@@ -244,10 +244,10 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
   const close = s.indexOf(']', p);
   if (close < 0) return false;
   const c1 = s.charCodeAt(p + 1);
-  if ((c1 >= 65 && c1 <= 90) || (c1 >= 97 && c1 <= 122)) {
+  if ((c1 >= 65 && c1 <= 90) || (c1 >= 97 && c1 <= 122) || c1 >= 0x80) {
     // dmesg -T: `[Mon Apr 22 10:00:01 2024] `
     const ms = ctx.ctime.parse(s, p + 1, close);
-    if (Number.isNaN(ms)) return timeless(env, s, p, close, RELTIME_MINUTE);
+    if (Number.isNaN(ms)) return timeless(env, s, p, close, RELTIME_MINUTE) || localizedStamp(env, s, p, close);
     env.ms = ms;
     env.envelope = 'dmesg-T';
     env.transport = 'kernel';
@@ -267,7 +267,7 @@ function bracketStamp(env: EnvelopeInfo, s: string, p: number, ctx: EnvelopeCont
     while (end > p + 1 && s.charCodeAt(end - 1) === 32) end--;
   }
   const mono = readSeconds(s, p + 1, delta > p ? delta : end);
-  if (Number.isNaN(mono)) return timeless(env, s, p, close, RELTIME_DELTA);
+  if (Number.isNaN(mono)) return timeless(env, s, p, close, RELTIME_DELTA) || localizedStamp(env, s, p, close);
   if (delta > p && Number.isNaN(readSeconds(s, delta + 2, end))) return false;
   env.mono = mono;
   const after = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
@@ -307,6 +307,30 @@ const RELTIME_DELTA = /^\[ *(?:\+ *\d+\.\d+|< *\d+\.\d+>)\]$/;
 function timeless(env: EnvelopeInfo, s: string, p: number, close: number, shape: RegExp): boolean {
   if (close - p > 24 || !shape.test(s.slice(p, close + 1))) return false;
   env.envelope = 'dmesg';
+  env.transport = 'kernel';
+  env.msg = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
+  return true;
+}
+
+const LETTER = /\p{L}/u;
+const CLOCK_SECONDS = /(?<!\d)\d\d:\d\d:\d\d(?!\d)/;
+/** `-e`'s minute, a day and a month word before the time: `%b%e %H:%M` (`abr22 10:00`), de `%e. %b %H:%M` (`22. Apr 10:00`) */
+const RELTIME_MINUTE_WORDS = /^(?:\p{L}[\p{L}.]{1,7}[ \d]\d| ?\d{1,2}\.? \p{L}[\p{L}.]{1,7}) \d\d:\d\d$/u;
+const YEAR = /(?<![\d:])\d{4}(?![\d:])/;
+
+/**
+ * dmesg's `-T` and `-e` stamps in another language: util-linux translates their strftime formats and the names in
+ * them (de `[Mo, 22. Apr 2024, 10:00:01]` and `[22. Apr 10:00]`, fr `[lun. 22 avril 10:00:01 2024]`, es `[lun abr 22
+ * 10:00:01 2024]`). The month is a word of that language, so no time is read, but the line is dmesg's: `dmesg-T` for
+ * a date with seconds and a year, `dmesg` for `-e`'s minute — not a bare line with the stamp in its LOG prefix.
+ */
+function localizedStamp(env: EnvelopeInfo, s: string, p: number, close: number): boolean {
+  if (close - p > 48) return false;
+  const inner = s.slice(p + 1, close);
+  if (inner.indexOf('=') >= 0 || !LETTER.test(inner)) return false;
+  if (CLOCK_SECONDS.test(inner) && YEAR.test(inner)) env.envelope = 'dmesg-T';
+  else if (RELTIME_MINUTE_WORDS.test(inner)) env.envelope = 'dmesg';
+  else return false;
   env.transport = 'kernel';
   env.msg = s.charCodeAt(close + 1) === 32 ? close + 2 : close + 1;
   return true;
