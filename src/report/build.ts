@@ -173,6 +173,21 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       if (t < bounds[i]!.end) during[e]! += act.counts[k]!;
       else after[e]! += act.counts[k]!;
     }
+    // A long-lived flow's bucket is wider than a minute and may straddle a detected window's end: its packets were
+    // counted during the window though some came after it. The exact first and last packets say which side they
+    // are on: a flow first seen after the end has all its packets of that span after it; one last seen after it
+    // has at least that packet after it (a block refused up to the input's end is not "during the window only").
+    for (let e = 0; e < wins.length; e++) {
+      const end = bounds[wins[e]!]!.end;
+      const h = horizons[wins[e]!]!;
+      if (firstMs !== null && firstMs >= end && firstMs < h) {
+        after[e]! += during[e]!;
+        during[e] = 0;
+      } else if (lastMs !== null && lastMs >= end && lastMs < h && after[e] === 0 && during[e]! > 0) {
+        during[e]!--;
+        after[e] = 1;
+      }
+    }
     for (let e = 0; e < wins.length; e++) {
       const i = wins[e]!;
       const h = horizons[i]!;

@@ -633,3 +633,43 @@ describe('the one-line verdict counts each lost-state flow once, however many wi
     expect(r.verdict.text).toMatch(/^Check: no genuine blocks: \d+ conntrack-loss drops on 2 flows, 1 flow still losing state /);
   });
 });
+
+describe('a long-lived flow whose coarser bucket straddles a detected window\'s end', () => {
+  /** `Apr 22 HH:MM:SS n1 kernel: …` for a TCP drop to n1 (198.18.0.2). */
+  const line = (ms: number, src: string, spt: number, dpt: number, flags: string) =>
+    `Apr 22 ${new Date(ms).toISOString().slice(11, 19)} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=${src} DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${spt} DPT=${dpt} WINDOW=64240 RES=0x00 ${flags} URGP=0 `;
+  /**
+   * A tcp/2380 block retried every 30 s from 09:20 to 10:29:30 (70 minutes: its activity is kept in 4-minute buckets),
+   * lost state on three flows 10:00-10:28:59 (window 10:00 → 10:29), the input ending at 10:29:30: the block's
+   * last bucket, 10:28-10:32, starts in the window and holds its two drops after it.
+   */
+  function input(): string {
+    const t0 = Date.parse('2026-04-22T09:20:00Z');
+    const out: Array<[number, string]> = [];
+    for (let t = t0; t <= Date.parse('2026-04-22T10:29:30Z'); t += 30_000) out.push([t, line(t, '198.18.0.5', 41000, 2380, 'SYN')]);
+    for (let m = 0; m < 29; m++) {
+      for (let k = 0; k < 6; k++) {
+        const t = Date.parse('2026-04-22T10:00:01Z') + m * 60_000 + k * 10_000;
+        [[6443, 50001], [10250, 50002], [2379, 50003]].forEach(([spt, dpt], i) => out.push([t, line(t, `198.18.0.${10 + i}`, spt!, dpt!, 'ACK PSH')]));
+      }
+    }
+    return out.sort((a, b) => a[0] - b[0]).map((x) => x[1]).join('\n');
+  }
+
+  it('a block refused up to the input\'s end is "action", not "during the window only" (it said Check, exit 0 under --fail-on action)', async () => {
+    const r = await report([], input());
+    expect(r.windows.map((w) => [w.start, w.end])).toEqual([['2026-04-22T10:00:00Z', '2026-04-22T10:29:00Z']]);
+    // the host's counts (per minute, exact) see the two drops after the window
+    expect(r.windows[0]!.after['genuine-block']).toBe(2);
+    expect(r.limits.flowsCoarsened).toBeGreaterThan(0);
+    const block = r.flows.find((f) => f.port === 2380)!;
+    expect(block.lastSeen).toBe(r.last);
+    expect([block.status, block.note]).toEqual(['action', 'still refused after window 1']);
+    expect(block.windows[0]!.after).toBeGreaterThan(0);
+    expect(block.windows[0]!.during + block.windows[0]!.after).toBe(block.count - 80);
+    expect(r.windows[0]!.duringOnly).toEqual([]);
+    expect(r.windows[0]!.persisted.map((g) => [g.host, g.proto, g.port])).toEqual([['n1', 'tcp', 2380]]);
+    expect(r.verdict.level).toBe('action');
+    expect(r.verdict.text).toBe('Action needed: 1 genuine block persisted after the window (tcp/2380 on n1)');
+  });
+});
