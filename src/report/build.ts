@@ -425,7 +425,8 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number
   const duringIn = duringAt < 0 ? -1 : r.wins[duringAt]!;
   if (noWindows) {
     if (isBlock(r)) {
-      r.status = v === 'genuine-block' ? 'action' : 'check';
+      // as after a window: a drop to a port nothing explains needs a rule as much as a refused connection
+      r.status = 'action';
       note = v === 'genuine-block' ? 'refused (no window to compare with)' : 'no verdict: port unexplained';
     } else if (v === 'undetermined') {
       r.status = 'check';

@@ -215,6 +215,21 @@ describe('report on the Harvester upgrade sample', () => {
     expect(n.verdict.text).toBe('Action needed: 1 port with unexplained drops new after the window (tcp/40000 on n1), none persisted');
   });
 
+  it('with no window found, drops to a port without a verdict are action too, as a block is (they were check: --fail-on action passed)', async () => {
+    const ack = (t: string) =>
+      `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=45000 WINDOW=501 RES=0x00 ACK URGP=0 `;
+    const r = await report([], [ack('10:05:00'), ack('10:20:00'), ack('10:21:00')].join('\n'));
+    expect(r.windows).toEqual([]);
+    expect(r.flows.map((f) => [f.verdict, f.port, f.status, f.note])).toEqual([['undetermined', 40000, 'action', 'no verdict: port unexplained']]);
+    expect(r.verdict.level).toBe('action');
+    expect(r.verdict.text).toBe('Action needed: 1 port with unexplained drops (tcp/40000 on n1); no upgrade window found (no burst of conntrack loss)');
+    // a portless drop without a verdict stays one to check
+    const frag = 'Apr 22 10:05:00 n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=100 TOS=0x00 PREC=0x00 TTL=64 ID=7 FRAG:72 PROTO=UDP ';
+    const p = await report([], frag);
+    expect(p.flows.map((f) => [f.verdict, f.port, f.status])).toEqual([['undetermined', null, 'check']]);
+    expect(p.verdict.level).toBe('check');
+  });
+
   it('one log read as packets (the scanner\'s records, no events) gives the same report as read as events', async () => {
     const corpus = join(tmp, 'corpus.log');
     writeFileSync(corpus, corpusText(30_000, 11));
