@@ -361,6 +361,12 @@ export async function buildReportFromInputs(
     progress?.done();
     signal?.removeEventListener('abort', onAbort);
   }
+  // --window is wall-clock time: drops timed only by the kernel's monotonic clock (dmesg of a host whose boot time is
+  // unknown) cannot be placed against it — every one would fall before it, every block "outside the window"
+  if (opts.window !== undefined && agg.clock === 'boot') {
+    throw new InputError('--window: the input has only kernel monotonic times (boot+…), no wall clock to place the window on; ' +
+      'leave --window out (windows are detected) or give logs with wall-clock stamps (dmesg --time-format iso, journalctl, syslog)');
+  }
   let bytes = 0;
   for (const s of sources) bytes += s.stats.bytes;
   return buildReport(agg, classifier, {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROGRESS_MIN_BYTES, parseReportArgs, reportCommand } from '../../src/cli/report.js';
-import { UsageError } from '../../src/cli/errors.js';
+import { InputError, UsageError } from '../../src/cli/errors.js';
 import { analyzeCommand } from '../../src/cli/analyze.js';
 import { createProgress, progressLine } from '../../src/report/progress.js';
 import { PassThrough } from 'node:stream';
@@ -99,6 +99,18 @@ describe('fwdiag report flags', () => {
     expect(await reportCommand([SAMPLE, '--fail-on', 'action', '-o', join(tmp, 'gate.md')], m.io)).toBe(3);
     expect(m.err()).toMatch(/^fwdiag report: Action needed: /);
     expect(readFileSync(join(tmp, 'gate.md'), 'utf8')).toMatch(/^# Firewall drop report/);
+  });
+
+  it('refuses a --window on an input timed only by the kernel\'s monotonic clock (it put every drop before the window: "Check: 9 genuine blocks outside the window", exit 0 under --fail-on action)', async () => {
+    const { io, out } = memoryIO();
+    const run = reportCommand([KMSG, '--window', '2025-11-23T07:00Z..2025-11-23T07:10Z', '--fail-on', 'action'], io);
+    await expect(run).rejects.toThrow(InputError);
+    await expect(run).rejects.toThrow('--window: the input has only kernel monotonic times');
+    expect(out()).toBe('');
+    // the same capture without --window: windows detected on its own clock
+    const m = memoryIO();
+    expect(await reportCommand([KMSG, '--format', 'json'], m.io)).toBe(0);
+    expect(JSON.parse(m.out()).clock).toBe('boot');
   });
 
   it('refuses unknown roles before reading any input', async () => {
