@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DropEvent, LineResult } from '../../src/parse/event.js';
 import { createParser } from '../../src/parse/parse-line.js';
+import { eventsOf } from './results.js';
 
 const BODY = 'DROP_ IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=198.18.0.17 DST=198.18.1.42 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=5 DF PROTO=TCP SPT=40000 DPT=8443 WINDOW=64240 RES=0x00 SYN URGP=0 ';
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') } as const;
@@ -30,29 +31,23 @@ const lines = cases.map((c) => `${c.stamp} ${BODY}`);
 const want = cases.map((c) => ({ envelope: c.envelope, time: c.time, host: null, transport: 'kernel', prefix: 'DROP_ ' }));
 const pick = (e: DropEvent) => ({ envelope: e.envelope, time: e.time, host: e.host, transport: e.transport, prefix: e.prefix });
 
-function events(results: LineResult[]): DropEvent[] {
-  return results.map((r) => {
-    if (r.kind !== 'event') throw new Error(`not an event: ${JSON.stringify(r)}`);
-    return r.event;
-  });
-}
 
 describe('dmesg -T / -e in another language', () => {
   it('JavaScript', () => {
     const p = createParser({ ...OPTS, fastPath: false });
-    expect(events(lines.map((l) => p.parseLine(l))).map(pick)).toEqual(want);
+    expect(eventsOf(lines.map((l) => p.parseLine(l))).map(pick)).toEqual(want);
   });
 
   it('the scanner', () => {
     const out: LineResult[] = [];
     createParser(OPTS).parseBytes(Buffer.from(lines.map((l) => `${l}\n`).join('')), out);
-    expect(events(out).map(pick)).toEqual(want);
+    expect(eventsOf(out).map(pick)).toEqual(want);
   });
 
   it('a bracketed word in a bare line is no stamp', () => {
     const p = createParser({ ...OPTS, fastPath: false });
     for (const prefix of ['[UFW BLOCK] ', '[fw 10:00] ', '[drop 2024] ', '[a=1 10:00:01 2024] ']) {
-      const e = events([p.parseLine(`${prefix}${BODY}`)])[0]!;
+      const e = eventsOf([p.parseLine(`${prefix}${BODY}`)])[0]!;
       expect([e.envelope, e.prefix]).toEqual(['bare', `${prefix}DROP_ `]);
     }
   });

@@ -4,16 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createParser } from '../../src/parse/parse-line.js';
-import type { DropEvent, LineResult } from '../../src/parse/event.js';
+import { eventOf } from './results.js';
+import type { LineResult } from '../../src/parse/event.js';
 
 const kmsgLine = readFileSync(new URL('../../fixtures/kernel/kmsg.txt', import.meta.url), 'utf8').split('\n')[0] as string;
 const BODY = kmsgLine.slice(kmsgLine.indexOf(';') + 1);
 const NOW = Date.parse('2024-06-01T00:00:00Z');
 
-function ev(r: LineResult): DropEvent {
-  if (r.kind !== 'event') throw new Error(`not an event: ${JSON.stringify(r)}`);
-  return r.event;
-}
+const ev = eventOf;
 const parse1 = (line: string, opts = {}): LineResult => createParser({ tz: 'UTC', now: () => NOW, ...opts }).parseLine(line);
 
 const cases: Array<{ name: string; line: string; envelope: string; time: string | null; host: string | null; mono: number | null; transport?: string }> = [

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DropEvent, LineResult } from '../../src/parse/event.js';
 import { createParser } from '../../src/parse/parse-line.js';
+import { eventsOf } from './results.js';
 
 const BODY = 'DROP_ IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=198.18.0.17 DST=198.18.1.42 LEN=60 TOS=0x00 PREC=0x00 TTL=63 ID=5 DF PROTO=TCP SPT=40000 DPT=8443 WINDOW=64240 RES=0x00 SYN URGP=0 ';
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') } as const;
@@ -25,27 +26,21 @@ const lines: Array<{ line: string; envelope: string; host: string | null; transp
 const pick = (e: DropEvent) => ({ envelope: e.envelope, host: e.host, transport: e.transport, mono: e.mono, prefix: e.prefix });
 const want = lines.map(({ line: _, ...w }) => w);
 
-function events(results: LineResult[]): DropEvent[] {
-  return results.map((r) => {
-    if (r.kind !== 'event') throw new Error(`not an event: ${JSON.stringify(r)}`);
-    return r.event;
-  });
-}
 
 describe('journalctl short-monotonic / short-delta without the host (--no-hostname)', () => {
   it('JavaScript', () => {
     const p = createParser({ ...OPTS, fastPath: false });
-    expect(events(lines.map((l) => p.parseLine(l.line))).map(pick)).toEqual(want);
+    expect(eventsOf(lines.map((l) => p.parseLine(l.line))).map(pick)).toEqual(want);
   });
 
   it('the scanner (events and NDJSON)', () => {
     const bytes = Buffer.from(lines.map((l) => `${l.line}\n`).join(''));
     const out: LineResult[] = [];
     createParser(OPTS).parseBytes(bytes, out);
-    expect(events(out).map(pick)).toEqual(want);
+    expect(eventsOf(out).map(pick)).toEqual(want);
     const chunks: Buffer[] = [];
     const others: DropEvent[] = [];
-    createParser(OPTS).parseBytesNdjson(bytes, { bytes: (b) => chunks.push(Buffer.from(b)), result: (r) => others.push(...events([r])) });
+    createParser(OPTS).parseBytesNdjson(bytes, { bytes: (b) => chunks.push(Buffer.from(b)), result: (r) => others.push(...eventsOf([r])) });
     const ndjson = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as DropEvent & { line: number });
     const all = [...ndjson, ...others].sort((a, b) => a.line - b.line);
     expect(all.map((e) => ({ ...pick(e), host: e.host ?? null, transport: e.transport }))).toEqual(want);

@@ -7,16 +7,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createParser } from '../../src/parse/parse-line.js';
+import { eventOf } from './results.js';
 import type { DropEvent, LineResult } from '../../src/parse/event.js';
 
 const dir = new URL('../../fixtures/kernel/envelopes/', import.meta.url);
 const linesOf = (name: string): string[] => readFileSync(new URL(name, dir), 'utf8').split('\n').filter((l) => l !== '');
 const truth = JSON.parse(readFileSync(new URL('dst/truth.json', dir), 'utf8')) as Record<string, number>;
 
-function event(r: LineResult | undefined): DropEvent {
-  if (r?.kind !== 'event') throw new Error(`not an event: ${JSON.stringify(r)}`);
-  return r.event;
-}
+const event = eventOf;
 
 /** One line through parseLine and through parseBytes (the scanner): both must give this event. */
 function both(line: string, tz: string, now: number): DropEvent {
