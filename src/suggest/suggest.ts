@@ -394,9 +394,11 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
   const ignored = { scan: 0, 'conntrack-loss': 0, undetermined: 0, broadcast: 0 };
   const groups = new Map<string, PortGroup>();
   const ctGroups = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
-  const egress = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
-  /** forwarded through the node (IN= and OUT= both set): addressed to another host, so no INPUT rule admits it */
-  const forwarded = new Map<string, { role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
+  /**
+   * drops no INPUT rule would admit, by chain: dropped on output (no IN=), or forwarded through the node (IN= and
+   * OUT= both set: addressed to another host)
+   */
+  const notInput = new Map<string, { chain: 'OUTPUT' | 'FORWARD'; role: string; proto: string; port: number | null; flows: SuggestFlow[] }>();
   const infoCache = new Map<string, PortInfo>();
 
   for (const f of flows) {
@@ -424,18 +426,12 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       continue;
     }
     const proto = normalizeProto(f.proto) ?? f.proto;
-    if (f.event !== undefined && f.event.in === '') {
-      const k = `${role}|${proto}|${f.serverPort ?? ''}`;
-      const g = egress.get(k) ?? { role, proto, port: f.serverPort, flows: [] };
+    const chain = f.event === undefined ? undefined : f.event.in === '' ? 'OUTPUT' : f.event.out !== '' ? 'FORWARD' : undefined;
+    if (chain !== undefined) {
+      const k = `${chain}|${role}|${proto}|${f.serverPort ?? ''}`;
+      const g = notInput.get(k) ?? { chain, role, proto, port: f.serverPort, flows: [] };
       g.flows.push(f);
-      egress.set(k, g);
-      continue;
-    }
-    if (f.event !== undefined && f.event.out !== '') {
-      const k = `${role}|${proto}|${f.serverPort ?? ''}`;
-      const g = forwarded.get(k) ?? { role, proto, port: f.serverPort, flows: [] };
-      g.flows.push(f);
-      forwarded.set(k, g);
+      notInput.set(k, g);
       continue;
     }
     const port = protoHasPorts(proto) ? f.serverPort : null;
@@ -672,25 +668,16 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     out.push(s);
   }
 
-  for (const g of egress.values()) {
-    const ports = g.port === null ? [] : [g.port];
-    out.push({
-      action: 'note', kind: 'egress', proto: g.proto, ports, sources: [], families: familiesOf(g.flows.map((f) => f.client)),
-      service: null, role: g.role, chain: 'OUTPUT',
-      insertBefore: null, ruleSyntax: 'iptables', confidence: 'medium',
-      reason: `${g.proto}${g.port === null ? '' : `/${g.port}`} was dropped on output (no IN= interface): an egress rule is missing; fwdiag suggests INPUT rules only`,
-      notes: [], evidence: evidenceOf(g.flows, sampleLines), rendered: '',
-    });
-  }
-
-  for (const g of forwarded.values()) {
-    const ports = g.port === null ? [] : [g.port];
+  for (const g of notInput.values()) {
+    const what = `${g.proto}${g.port === null ? '' : `/${g.port}`}`;
     const servers = [...new Set(g.flows.map((f) => f.server))].sort(compareAddr);
     out.push({
-      action: 'note', kind: 'forward', proto: g.proto, ports, sources: [], families: familiesOf(g.flows.map((f) => f.client)),
-      service: null, role: g.role, chain: 'FORWARD',
+      action: 'note', kind: g.chain === 'OUTPUT' ? 'egress' : 'forward', proto: g.proto, ports: g.port === null ? [] : [g.port], sources: [],
+      families: familiesOf(g.flows.map((f) => f.client)), service: null, role: g.role, chain: g.chain,
       insertBefore: null, ruleSyntax: 'iptables', confidence: 'medium',
-      reason: `${g.proto}${g.port === null ? '' : `/${g.port}`} to ${servers.slice(0, 3).join(', ')}${servers.length > 3 ? ` and ${servers.length - 3} more` : ''} was dropped while forwarded (IN= and OUT= both set: routed or bridged through this node, not addressed to it): an INPUT rule would not admit it, a forwarding rule is missing; fwdiag suggests INPUT rules only`,
+      reason: g.chain === 'OUTPUT'
+        ? `${what} was dropped on output (no IN= interface): an egress rule is missing; fwdiag suggests INPUT rules only`
+        : `${what} to ${servers.slice(0, 3).join(', ')}${servers.length > 3 ? ` and ${servers.length - 3} more` : ''} was dropped while forwarded (IN= and OUT= both set: routed or bridged through this node, not addressed to it): an INPUT rule would not admit it, a forwarding rule is missing; fwdiag suggests INPUT rules only`,
       notes: [], evidence: evidenceOf(g.flows, sampleLines), rendered: '',
     });
   }
