@@ -69,11 +69,13 @@ export interface FlowActivity {
   /** packets judged genuine-block / undetermined when they came (moved to scan if the flow turns out a probe) */
   block: number;
   undet: number;
+  /** its buckets were widened (once or more: a flow of hours is widened several times) */
+  widened: boolean;
 }
 
 /** An empty activity of bucket width `w`. */
 export function newActivity(w: number): FlowActivity {
-  return { starts: [], counts: [], w, lastCt: -Infinity, block: 0, undet: 0 };
+  return { starts: [], counts: [], w, lastCt: -Infinity, block: 0, undet: 0, widened: false };
 }
 
 /** What kind of clock the report's times are: wall clock (ms since the epoch) or kernel monotonic (ms since boot). */
@@ -199,6 +201,7 @@ export class ReportAggregate {
       let to = this.activity.get(flow);
       if (to === undefined) {
         to = newActivity(from.w);
+        to.widened = from.widened; // counted already, if it was
         this.activity.set(flow, to);
         flow.ext = to;
       }
@@ -336,7 +339,8 @@ const NO_CUTS: readonly number[] = [];
 
 /**
  * Counts `n` packets at `t` in a flow's activity, its buckets split at `cuts` (see {@link bucketKey}). Returns 1
- * when the flow's bucket width had to grow (first time only), else 0.
+ * when the flow's bucket width had to grow for the first time, else 0 (also when it grows again: a flow is counted
+ * once).
  */
 export function record(a: FlowActivity, t: number, n = 1, cuts: readonly number[] = NO_CUTS): number {
   const g = cuts.length === 0 ? floorTo(t, a.w) : bucketKey(t, a.w, cuts);
@@ -375,7 +379,9 @@ export function record(a: FlowActivity, t: number, n = 1, cuts: readonly number[
     a.starts = s;
     a.counts = c;
   }
-  return was === a.w ? 0 : 1;
+  if (was === a.w || a.widened) return 0;
+  a.widened = true;
+  return 1;
 }
 
 /** Packets of a flow in [from, to): buckets are attributed by their start. */
