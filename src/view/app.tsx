@@ -7,7 +7,7 @@ import { Box, Text } from 'ink';
 import type { Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import type { DropEvent } from '../parse/event.js';
-import { SORT_KEYS, type FlowRow, type ViewStore } from './store.js';
+import { SORT_KEYS, type FlowRow, type ViewStore, type ViewSuggestion } from './store.js';
 import { useStore } from './hooks/use-store.js';
 import { useKeys, type KeyAction } from './hooks/use-keys.js';
 import { useTerminalSize, type TerminalSize } from './hooks/use-terminal-size.js';
@@ -54,6 +54,26 @@ export function rowMatches(r: FlowRow, text: string): boolean {
 
 const clamp = (n: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, n));
 
+interface SugSel {
+  key: string | null;
+  pos: number;
+}
+
+/** A suggestion's rule, as the selection follows it: protocol, ports and family (its sources may widen). */
+function suggestionKey(s: ViewSuggestion): string {
+  return `${s.proto} ${s.ports.join(',')} ${s.family ?? ''}`;
+}
+
+/** Where the selected suggestion is now: its rule's row, else its old position; -1 on an empty list. */
+function suggestionIndex(list: readonly ViewSuggestion[], sel: SugSel): number {
+  if (list.length === 0) return -1;
+  if (sel.key !== null) {
+    const i = list.findIndex((s) => suggestionKey(s) === sel.key);
+    if (i >= 0) return i;
+  }
+  return clamp(sel.pos, 0, list.length - 1);
+}
+
 /** First row shown so that `sel` is visible in `height` rows. */
 function scrollOffset(sel: number, height: number, total: number): number {
   if (sel < height) return 0;
@@ -70,7 +90,9 @@ export function App(props: AppProps): React.JSX.Element {
 
   const [panel, setPanel] = useState<'flows' | 'suggestions'>('flows');
   const [selKey, setSelKey] = useState<string | null>(null);
-  const [sugSel, setSugSel] = useState(0);
+  // the selected suggestion by its rule (the list re-sorts as counts grow), with its position as the fallback for when
+  // that rule leaves the list
+  const [sugSel, setSugSel] = useState<SugSel>({ key: null, pos: 0 });
   const [filter, setFilter] = useState('');
   const [draft, setDraft] = useState('');
   const [editing, setEditing] = useState(false);
@@ -111,7 +133,7 @@ export function App(props: AppProps): React.JSX.Element {
   const shownPanel = sugShown ? panel : 'flows';
 
   const selIndex = visible.length === 0 ? -1 : Math.max(0, selKey === null ? 0 : visible.findIndex((r) => r.key === selKey));
-  const sugIndex = snap.suggestions.length === 0 ? -1 : clamp(sugSel, 0, snap.suggestions.length - 1);
+  const sugIndex = suggestionIndex(snap.suggestions, sugSel);
 
   // The state keys act on, as the keys before them in the same input left it: several keys can arrive before React
   // renders again (`jjj`, a held-down arrow), and each must see what the one before did.
@@ -128,14 +150,16 @@ export function App(props: AppProps): React.JSX.Element {
         l.selKey = visible[to]!.key;
         setSelKey(l.selKey);
       } else {
-        const n = snap.suggestions.length;
+        const list = snap.suggestions;
+        const n = list.length;
         if (n === 0) return;
-        const at = clamp(l.sugSel, 0, n - 1);
-        l.sugSel = delta === 'home' ? 0 : delta === 'end' ? n - 1 : clamp(at + delta, 0, n - 1);
+        const at = suggestionIndex(list, l.sugSel);
+        const to = delta === 'home' ? 0 : delta === 'end' ? n - 1 : clamp(at + delta, 0, n - 1);
+        l.sugSel = { key: suggestionKey(list[to]!), pos: to };
         setSugSel(l.sugSel);
       }
     },
-    [visible, snap.suggestions.length],
+    [visible, snap.suggestions],
   );
 
   const onAction = (a: KeyAction): void => {

@@ -365,6 +365,36 @@ describe('live view App', () => {
     m.unmount();
   });
 
+
+  it('the selected suggestion stays selected when the list re-sorts under it', async () => {
+    const m = await mount(sample);
+    const before = m.store.getSnapshot().suggestions;
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    // the last (the least packets): a busier port sorts above it
+    await m.press(KEY.tab);
+    const f0 = await m.press(...before.slice(1).map(() => KEY.down));
+    const chosen = before.at(-1)!;
+    expect(detailsLines(f0).join('\n')).toContain(chosen.rendered.slice(0, 60));
+    // a busier blocked port arrives: its suggestion sorts above the chosen one
+    const syns = Array.from({ length: 30 }, (_, i) =>
+      `Apr 22 10:30:${String(i).padStart(2, '0')} harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= ` +
+      'MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00 SRC=192.168.122.62 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 ' +
+      `TTL=64 ID=0 DF PROTO=TCP SPT=${41000 + i} DPT=10250 WINDOW=64240 RES=0x00 SYN URGP=0 `);
+    feed(syns, {}, { store: m.store, classifier: m.classifier, lines: sample.length, issues: 0 });
+    m.store.flush();
+    await m.press();
+    const after = m.store.getSnapshot().suggestions;
+    const at = after.findIndex((s) => s.rendered === chosen.rendered);
+    // the list did re-sort under the selection (kubelet's port is new, above it)
+    expect(at).toBe(before.length);
+    expect(after.slice(0, at).some((s) => s.ports.includes(10250))).toBe(true);
+    const d = detailsLines(m.frame()).join('\n');
+    expect(d).toContain(chosen.rendered.slice(0, 60));
+    // and the keys move on from where it is now
+    const f2 = await m.press(KEY.up);
+    expect(detailsLines(f2).join('\n')).toContain(after[at - 1]!.rendered.slice(0, 60));
+    m.unmount();
+  });
   it('s sorts by packets: the busiest flow comes first', async () => {
     const m = await mount(sample);
     const f = await m.press('s', 'c');
