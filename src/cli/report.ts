@@ -8,7 +8,7 @@
  * but scan detection and flow expiry follow event time, which must not jump back by hours at each file boundary.
  */
 import { stat, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { InputError, UsageError } from './errors.js';
@@ -74,7 +74,9 @@ Input:
   --no-progress           no progress bar (shown on a terminal for large files)
   -h, --help              this help
 
-Lines without a host name (dmesg, /dev/kmsg captures) are reported under their file's name (--kmsg: this host's).
+Lines without a host name (dmesg, /dev/kmsg captures) are reported under their file's name (--kmsg: this host's);
+files whose names collide, one capture per node (node1/dmesg.txt, node2/dmesg.txt), under as much of their path as
+tells them apart (node1/dmesg, node2/dmesg).
 `;
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
@@ -221,19 +223,47 @@ async function totalSize(files: string[]): Promise<number | null> {
   return n;
 }
 
+/** A file's name without directories and compression or log suffix: `node1/dmesg.txt.gz` → `dmesg`. */
+function fileStem(name: string): string {
+  return basename(name).replace(/\.(gz|log|txt)$/i, '').replace(/\.(log|txt)$/i, '') || name;
+}
+
 /**
- * Host label for lines without a host: the source's machine (/dev/kmsg: this one), else the file's name without
- * directories and compression suffix.
+ * Host labels for lines without a host, one per source: the source's machine (/dev/kmsg: this one), else the file's
+ * stem. Files whose stems collide (`node1/dmesg.txt`, `node2/dmesg.txt`: one capture per node, the usual layout)
+ * would be one host, their drops merged: each is named by the shortest run of its directories that tells it apart
+ * from the others (`node1/dmesg`, `node2/dmesg`), by the absolute path, so `../dmesg.txt` names its directory too.
+ * Files of one directory and stem (`dmesg.log`, `dmesg.log.gz`) are one machine's and keep one label.
  */
-function hostLabelOf(src: LineSource): string {
-  if (src.host !== undefined) return src.host;
-  if (src.name === '-') return 'stdin';
-  return basename(src.name).replace(/\.(gz|log|txt)$/i, '').replace(/\.(log|txt)$/i, '') || src.name;
+function hostLabelsOf(sources: readonly LineSource[]): string[] {
+  const stems = sources.map((s) => (s.host !== undefined ? s.host : s.name === '-' ? 'stdin' : fileStem(s.name)));
+  const files = sources.map((s, i) => (s.host === undefined && s.name !== '-' ? i : -1)).filter((i) => i >= 0);
+  const byStem = new Map<string, number[]>();
+  for (const i of files) {
+    const g = byStem.get(stems[i]!);
+    if (g === undefined) byStem.set(stems[i]!, [i]);
+    else g.push(i);
+  }
+  const labels = [...stems];
+  for (const [stem, group] of byStem) {
+    // directories, root first ('' for the root itself, so /x/dmesg and /y/x/dmesg differ too)
+    const dirs = group.map((i) => dirname(resolve(sources[i]!.name)).split(sep));
+    const distinct = new Set(dirs.map((d) => d.join('/')));
+    if (distinct.size < 2) continue;
+    const suffix = (d: string[], k: number) => d.slice(Math.max(0, d.length - k)).join('/');
+    group.forEach((i, n) => {
+      const mine = dirs[n]!;
+      const others = dirs.filter((d) => d.join('/') !== mine.join('/'));
+      let k = 1;
+      while (k < mine.length && others.some((d) => suffix(d, k) === suffix(mine, k))) k++;
+      labels[i] = `${suffix(mine, k)}/${stem}`;
+    });
+  }
+  return labels;
 }
 
 /** One source's results, with its host label put on events that carry none. */
-async function* labelled(src: LineSource, opts: ReadCommon, totals: ParseCounters): AsyncGenerator<LineResult[]> {
-  const label = hostLabelOf(src);
+async function* labelled(src: LineSource, label: string, opts: ReadCommon, totals: ParseCounters): AsyncGenerator<LineResult[]> {
   for await (const b of readResults([src], opts, totals)) {
     for (const r of b.results) {
       const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
@@ -335,7 +365,7 @@ export async function buildReportFromInputs(
     if (sources.length === 1) {
       // one log: nothing to merge, so each event is classified as soon as it is parsed (still in cache, dying young)
       // Lines the scanner reads come as packets (no event object; the flow's first event is built when kept).
-      const label = hostLabelOf(sources[0]!);
+      const label = hostLabelsOf(sources)[0]!;
       const each = (r: LineResult): void => {
         const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
         if (e !== undefined && e.host === null) e.host = label;
@@ -352,7 +382,8 @@ export async function buildReportFromInputs(
       const how = internal.events === true ? { ...ropts, each } : { ...ropts, each, packets };
       for await (const _ of readResults(sources, how, totals)) progressed();
     } else {
-      for await (const batch of mergeByTime(sources.map((s) => labelled(s, ropts, totals)))) {
+      const labels = hostLabelsOf(sources);
+      for await (const batch of mergeByTime(sources.map((s, i) => labelled(s, labels[i]!, ropts, totals)))) {
         for (let i = 0; i < batch.length; i++) take(batch[i]!);
         progressed();
       }

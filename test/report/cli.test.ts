@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROGRESS_MIN_BYTES, parseReportArgs, reportCommand } from '../../src/cli/report.js';
 import { InputError, UsageError } from '../../src/cli/errors.js';
@@ -203,6 +204,34 @@ describe('fwdiag report flags', () => {
     expect(r.clock).toBe('wall');
     expect(r.limits.untimed).toBe(alone.totals.drops);
     expect(alone.totals.drops).toBeGreaterThan(0);
+  });
+
+  it('files without host names whose names collide (node1/dmesg.txt, node2/dmesg.txt) are as many hosts, named by the shortest path suffix that tells them apart', async () => {
+    const dmesg = readFileSync(new URL('../../fixtures/kernel/dmesg.txt', import.meta.url));
+    const at = (...p: string[]) => {
+      const f = join(tmp, 'collide', ...p);
+      mkdirSync(dirname(f), { recursive: true });
+      writeFileSync(f, dmesg);
+      return f;
+    };
+    const one = memoryIO();
+    expect(await reportCommand([at('node1', 'dmesg.txt'), '--format', 'json'], one.io)).toBe(0);
+    const alone = JSON.parse(one.out()) as { hosts: string[]; totals: { drops: number } };
+    // one file: its name, as before
+    expect(alone.hosts).toEqual(['dmesg']);
+    expect(alone.totals.drops).toBeGreaterThan(0);
+    const files = [at('node1', 'dmesg.txt'), at('node2', 'dmesg.txt.gz'), at('a', 'node3', 'dmesg.log'), at('b', 'node3', 'dmesg.log'), at('node2', 'other.txt')];
+    // gzip: the second node's capture compressed (its name still collides once .txt.gz is off)
+    writeFileSync(files[1]!, gzipSync(dmesg));
+    for (const order of [files, [...files].reverse()]) {
+      const io = memoryIO();
+      expect(await reportCommand([...order, '--format', 'json'], io.io)).toBe(0);
+      const r = JSON.parse(io.out()) as { hosts: string[]; timeline: { hosts: Array<{ host: string; totals: Record<string, number> }> }; flows: Array<{ host: string }> };
+      expect(r.hosts).toEqual(['a/node3/dmesg', 'b/node3/dmesg', 'node1/dmesg', 'node2/dmesg', 'other']);
+      // each host has its own capture's drops, not the others' merged in
+      for (const h of r.timeline.hosts) expect(Object.values(h.totals).reduce((a, b) => a + b, 0)).toBe(alone.totals.drops);
+      expect(new Set(r.flows.map((f) => f.host))).toEqual(new Set(r.hosts));
+    }
   });
 
   it('prints Markdown by default and JSON on request', async () => {
