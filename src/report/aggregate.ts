@@ -95,6 +95,11 @@ export class ReportAggregate {
   clock: ClockKind | null = null;
   first = Infinity;
   last = -Infinity;
+  /**
+   * host → its last timed drop (for hosts in the timeline): where that host's input ends. Hosts' captures end at
+   * different times; a block is refused "up to the input's end" against its own host's, not another's.
+   */
+  readonly lastByHost = new Map<string, number>();
   /** drops without a usable time (no stamp, or a different clock than the first timed drop) */
   untimed = 0;
   /** drops of hosts beyond `maxHosts` (kept out of the timeline) */
@@ -268,6 +273,8 @@ export class ReportAggregate {
       this.cells.set(host, h);
       if (this.cuts.length > 0) this.phases.set(host, new Array<number>((this.cuts.length + 1) * 5).fill(0));
     }
+    const last = this.lastByHost.get(host);
+    if (last === undefined || t > last) this.lastByHost.set(host, t);
     const g = floorTo(t, this.bucketMs);
     let c = h.get(g);
     if (c === undefined) {

@@ -198,9 +198,11 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     }
     rows.push({ flow, act, sum, host: sum.host ?? '-', firstMs, lastMs, wins, during, after, stopAfterEnd, status: 'ok' });
   }
+  // where each host's input ends: its own last drop (a host beyond the timeline's cap: the input's last)
   const inputEnd = Number.isFinite(agg.last) ? agg.last : null;
+  const endOf: EndOf = (host) => agg.lastByHost.get(host) ?? inputEnd;
   // the status now; the note only for the rows listed (a hundred thousand flows' notes would be held till the end)
-  for (const r of rows) judgeRow(r, bounds, settle, inputEnd);
+  for (const r of rows) judgeRow(r, bounds, settle, endOf);
 
   rows.sort((a, b) =>
     STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.sum.count - a.sum.count || cmp(a.host, b.host) ||
@@ -276,9 +278,9 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       addCounts(after, REPORT_VERDICTS.map((v) => hs.after[v]));
     }
     const { flows: ctFlows, drops: ctFlowDrops, stopped, unsettled } = ctStats[i]!;
-    const persisted = groupBlocks(persistedRows[i]!, clock, inputEnd);
-    const fresh = groupBlocks(newAfterRows[i]!, clock, inputEnd);
-    const duringOnly = groupBlocks(duringOnlyRows[i]!, clock, inputEnd);
+    const persisted = groupBlocks(persistedRows[i]!, clock, endOf);
+    const fresh = groupBlocks(newAfterRows[i]!, clock, endOf);
+    const duringOnly = groupBlocks(duringOnlyRows[i]!, clock, endOf);
     return {
       id: i + 1,
       source: b.source,
@@ -322,7 +324,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       firstSeen: s.firstSeen ?? (s.firstMono !== undefined ? formatTime(s.firstMono * 1000, 'boot') : null),
       lastSeen: s.lastSeen ?? (s.lastMono !== undefined ? formatTime(s.lastMono * 1000, 'boot') : null),
       windows: denseWindows(r, bounds.length),
-      note: judgeRow(r, bounds, settle, inputEnd), reason: s.reason,
+      note: judgeRow(r, bounds, settle, endOf), reason: s.reason,
     };
     if (s.file !== undefined) rf.file = s.file;
     flows.push(rf);
@@ -370,8 +372,8 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   };
   // blocks refused only outside the windows (before the first, between them): no window's numbers name them
   const outside = bounds.length === 0 ? [] : groupBlocks(
-    rows.filter((r) => isBlock(r) && r.wins.length === 0).map((r) => [r, r.sum.count]), clock, inputEnd);
-  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock, inputEnd), outside, ctAll);
+    rows.filter((r) => isBlock(r) && r.wins.length === 0).map((r) => [r, r.sum.count]), clock, endOf);
+  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock, endOf), outside, ctAll);
   return report;
 }
 
@@ -397,14 +399,18 @@ function newAfter(r: Row, end: number): boolean {
   return r.firstMs !== null && r.firstMs >= end;
 }
 
-/** `, last 3.3 min before the input ends` for a flow last seen well before the input's end, else ''. */
-function quietText(r: Row, inputEnd: number | null, what = 'last'): string {
-  const t = beforeEndText(r.lastMs === null || inputEnd === null ? null : inputEnd - r.lastMs);
+/** Where a host's input ends on the report's clock (its last drop), or null when untimed. */
+type EndOf = (host: string) => number | null;
+
+/** `, last 3.3 min before the input ends` for a flow last seen well before its host's input ends, else ''. */
+function quietText(r: Row, endOf: EndOf, what = 'last'): string {
+  const end = endOf(r.host);
+  const t = beforeEndText(r.lastMs === null || end === null ? null : end - r.lastMs);
   return t === '' ? '' : `, ${what} ${t}`;
 }
 
 /** Sets the row's status and returns its note (the same every call: cheap enough to ask again for a listed row). */
-function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number, inputEnd: number | null): string {
+function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number, endOf: EndOf): string {
   let note = '';
   const noWindows = bounds.length === 0;
   const v: Verdict = r.sum.verdict;
@@ -442,13 +448,13 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number
       // what the data shows: seen from the window on, or only after it; refused up to the input's end, or not
       r.status = 'action';
       const genuine = v === 'genuine-block';
-      const quiet = quietText(r, inputEnd, genuine ? 'last refused' : 'last');
+      const quiet = quietText(r, endOf, genuine ? 'last refused' : 'last');
       if (newAfter(r, bounds[afterIn]!.end)) {
         note = `new after window ${afterIn + 1}${genuine ? '' : ': unexplained drops to a port'}` +
           (quiet !== '' ? quiet : `${genuine ? ', refused' : ''} up to the input's end`);
       } else if (quiet === '') {
         note = `${genuine ? 'still refused' : 'unexplained drops to a port'} after window ${afterIn + 1}`;
-      } else note = `${genuine ? 'refused' : 'unexplained drops to a port'} after window ${afterIn + 1}${quietText(r, inputEnd)}`;
+      } else note = `${genuine ? 'refused' : 'unexplained drops to a port'} after window ${afterIn + 1}${quietText(r, endOf)}`;
     } else {
       r.status = 'check';
       note = duringIn >= 0 ? `refused during window ${duringIn + 1} only` : 'refused outside the windows';
@@ -476,7 +482,7 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number
 }
 
 /** Blocks grouped by host, protocol and port, each row with its packets counted. */
-function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKind, inputEnd: number | null): BlockGroup[] {
+function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKind, endOf: EndOf): BlockGroup[] {
   const m = new Map<string, { g: BlockGroup; clients: Set<string>; first: number | null; last: number | null }>();
   for (const [r, n] of rows) {
     const key = `${r.host}|${r.sum.proto}|${r.sum.serverPort ?? ''}`;
@@ -505,7 +511,9 @@ function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKi
     g.clientsTotal = clients.size;
     g.firstSeen = first === null ? null : formatTime(first, clock);
     g.lastSeen = last === null ? null : formatTime(last, clock);
-    g.quietAtEndMs = last === null || inputEnd === null ? null : Math.max(0, Math.round(inputEnd - last));
+    // a group is one host's: its quiet time runs to that host's end
+    const end = endOf(g.host);
+    g.quietAtEndMs = last === null || end === null ? null : Math.max(0, Math.round(end - last));
     return g;
   });
   out.sort((a, b) => b.packets - a.packets || cmp(a.host, b.host) || cmp(a.proto, b.proto) || (a.port ?? -1) - (b.port ?? -1));

@@ -75,13 +75,13 @@ export function minutes(ms: number): string {
 }
 
 /**
- * How long before the input's last drop a block may have last been refused and still be called refused up to the
- * input's end: a client still retrying sends at least once a minute (TCP's SYN retries are at most 32 s apart, a
- * connect loop starts over sooner), and the timeline's resolution is a minute.
+ * How long before its host's last drop (where that host's input ends) a block may have last been refused and still be
+ * called refused up to the input's end: a client still retrying sends at least once a minute (TCP's SYN retries are
+ * at most 32 s apart, a connect loop starts over sooner), and the timeline's resolution is a minute.
  */
 export const END_SLACK_MS = 60_000;
 
-/** `3.3 min before the input ends` for a last drop that long before the input's last one, or '' within {@link END_SLACK_MS}. */
+/** `3.3 min before the input ends` for a last drop that long before its host's last one, or '' within {@link END_SLACK_MS}. */
 export function beforeEndText(quietMs: number | null): string {
   if (quietMs === null || quietMs <= END_SLACK_MS) return '';
   const m = Math.floor(quietMs / 60_000);

@@ -83,7 +83,7 @@ export interface BlockGroup {
   /** the group's first and last drops (of the whole input, not only after the window) */
   firstSeen: string | null;
   lastSeen: string | null;
-  /** how long before the input's last drop the group's last one was, ms (0: it was refused up to the end) */
+  /** how long before its host's last drop (where that host's input ends) the group's last one was, ms (0: refused up to the end) */
   quietAtEndMs: number | null;
 }
 

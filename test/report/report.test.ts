@@ -470,6 +470,27 @@ describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-in
     for (const fmt of ['md', 'html'] as const) expect(renderReport(l, fmt)).not.toContain('still refused');
   });
 
+  it('"up to the input\'s end" is each host\'s own end: a host whose capture ends earlier is judged against its last drop, not another host\'s', async () => {
+    // the incident capture (ends 18:50:12.366, the 2380 block's last SYN) and, as a second host, a capture ending
+    // 3 min 18 s later: the first host's block was refused up to the end of everything its capture shows
+    const other = join(tmp, 'node-b.dmesg-iso');
+    writeFileSync(other, readFileSync(INCIDENT_LATE, 'utf8'));
+    const r = await report([INCIDENT, other]);
+    expect(r.hosts).toEqual(['capture.dmesg-iso', 'node-b.dmesg-iso']);
+    expect(r.last).toBe('2026-11-24T18:53:30.792Z');
+    const w = r.windows[0]!;
+    expect(w.persisted.map((g) => [g.host, g.port, g.lastSeen, g.quietAtEndMs])).toEqual([['capture.dmesg-iso', 2380, '2026-11-24T18:50:12.366Z', 0]]);
+    // the one-off probe: 2 min 10 s before its own host's last drop, as in its capture alone
+    expect(w.newAfter.map((g) => [g.host, g.port, g.quietAtEndMs])).toEqual([['capture.dmesg-iso', 4444, 129975], ['node-b.dmesg-iso', 7001, 0]]);
+    expect(r.flows.filter((f) => f.status === 'action').map((f) => [f.host, f.port, f.note])).toEqual([
+      ['capture.dmesg-iso', 2380, 'still refused after window 1'],
+      ['capture.dmesg-iso', 2380, 'still refused after window 1'],
+      ['capture.dmesg-iso', 4444, 'new after window 1, last refused 2.2 min before the input ends'],
+      ['node-b.dmesg-iso', 7001, 'new after window 1, refused up to the input\'s end'],
+    ]);
+    expect(renderReport(r, 'md')).toContain('last seen 2026-11-24T18:50:12.366Z\n');
+  });
+
   it('the conntrack-loss sentence adds up: the drops it puts on the lost-state flows are what those flows hold', async () => {
     // the story (README): 39 lost-state drops, 37 of them on 4 connections to the peers' 6443/10250/2379, and one
     // ACK PSH each from .11 and .12 to the node's 2380, whose flows are the genuine blocks that follow
