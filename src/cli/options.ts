@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { UsageError } from './errors.js';
 import type { ParseResult } from '../classify/options.js';
 import type { Catalog } from '../catalog/loader.js';
+import { cidrInputProblem } from '../ruleset/addr.js';
 
 /** An IANA zone name the runtime knows (`UTC`, `Europe/Berlin`, …). */
 export const tzSchema = z.string().refine((tz) => {
@@ -44,6 +45,17 @@ export function hostRolesOf(values: string[] | undefined): Array<[host: string, 
     if (i <= 0 || i === h.length - 1) throw new UsageError(`--host-role: expected HOST=ROLE, got "${h}"`);
     return [h.slice(0, i), h.slice(i + 1)];
   });
+}
+
+/** An address or CIDR given for the suggestion engine's scopes (`--cluster-subnet`, `--control-plane`). */
+export const cidrSchema = z.string().superRefine((s, ctx) => {
+  const why = cidrInputProblem(s);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+});
+
+/** `--control-plane ADDR[,ADDR…] …` (repeatable, or comma-separated) → the addresses, unvalidated. */
+export function controlPlaneOf(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c !== '');
 }
 
 /** zod safeParse → value, or a UsageError naming the flag. */

@@ -22,7 +22,7 @@ import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, verdictRank, type Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadBuiltinCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -64,6 +64,9 @@ Suggestions (the suggestion engine needs the platform and the nodes' roles):
   --role R                the role of the hosts in the logs
   --host-role HOST=ROLE   the role of one log host (repeatable); hosts without a role get no suggestion
   --ruleset FILE|live     the ruleset that logged the drops (iptables-save or nft -j JSON)
+  --cluster-subnet CIDR   all cluster machines: cluster-scoped ports are opened to it (else: observed clients)
+  --control-plane ADDR    control-plane address or CIDR (repeatable, or comma-separated): control-plane ports
+                          (etcd …) are opened to them (else: observed clients)
   --cni NAME              the cluster's CNI: other CNIs' catalog rows are not this cluster's (default: the
                           platform's)
   --allow-unknown         also suggest ports no catalog names (low confidence)
@@ -93,6 +96,8 @@ const optionsSchema = z.object({
   role: name.optional(),
   hostRoles: z.array(z.tuple([z.string().min(1).max(255), name])),
   ruleset: z.string().min(1).optional(),
+  clusterSubnet: cidrSchema.optional(),
+  controlPlane: z.array(cidrSchema).max(64),
   cni: name.optional(),
   allowUnknown: z.boolean(),
   tz: z.string().optional(),
@@ -105,7 +110,7 @@ export type ReportCliOptions = z.output<typeof optionsSchema>;
 
 const FLAG_OF: Record<string, string> = {
   format: '--format', output: '--output', maxRows: '--max-rows', failOn: '--fail-on', windowOptions: 'window option', platform: '--platform',
-  role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', cni: '--cni', files: 'FILE', classifier: 'option', prefixes: '--prefix',
+  role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', clusterSubnet: '--cluster-subnet', controlPlane: '--control-plane', cni: '--cni', files: 'FILE', classifier: 'option', prefixes: '--prefix',
 };
 
 function count(text: string, flag: string): number {
@@ -130,6 +135,8 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     role: { type: 'string' },
     'host-role': { type: 'string', multiple: true },
     ruleset: { type: 'string' },
+    'cluster-subnet': { type: 'string' },
+    'control-plane': { type: 'string', multiple: true },
     'allow-unknown': { type: 'boolean' },
     cni: { type: 'string' },
     tz: { type: 'string' },
@@ -148,8 +155,10 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     }
   }
   const hostRoles = hostRolesOf(v['host-role']);
-  if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true || v.cni !== undefined)) {
-    throw new UsageError('--role, --host-role, --ruleset, --cni and --allow-unknown are for suggestions: give --platform P too');
+  const controlPlane = controlPlaneOf(v['control-plane']);
+  if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true ||
+    v.cni !== undefined || v['cluster-subnet'] !== undefined || controlPlane.length > 0)) {
+    throw new UsageError('--role, --host-role, --ruleset, --cluster-subnet, --control-plane, --cni and --allow-unknown are for suggestions: give --platform P too');
   }
   if (v.platform !== undefined && v.role === undefined && hostRoles.length === 0) {
     throw new UsageError('--platform needs --role R or --host-role HOST=ROLE (which ports should each node serve?)');
@@ -182,6 +191,8 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     role: v.role,
     hostRoles,
     ruleset: v.ruleset,
+    clusterSubnet: v['cluster-subnet'],
+    controlPlane,
     cni: v.cni,
     allowUnknown: v['allow-unknown'] === true,
     tz: v.tz,
@@ -306,6 +317,8 @@ export async function buildReportFromInputs(
       });
       const ctx: SuggestContext = {
         catalog, platform, role: opts.role ?? opts.hostRoles[0]![1], hostRoles, allowUnknown: opts.allowUnknown, sampleLines: 0,
+        controlPlane: opts.controlPlane,
+        ...(opts.clusterSubnet === undefined ? {} : { clusterSubnet: opts.clusterSubnet }),
         ...(opts.cni === undefined ? {} : { cni: opts.cni }),
         ...(ruleset === undefined ? {} : { ruleset }),
       };

@@ -13,10 +13,9 @@ import type { LineResult, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { overwrittenOf, overwrittenSentence } from '../input/types.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
-import { cidrInputProblem } from '../ruleset/addr.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
 import { escapeControl } from '../output/escape.js';
 import { jsonValue } from '../output/ndjson.js';
@@ -70,19 +69,14 @@ catalog ports; anything from scan or conntrack-loss flows.
 `;
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
-const cidr = z.string().superRefine((s, ctx) => {
-  const why = cidrInputProblem(s);
-  if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
-});
-
 const optionsSchema = z.object({
   files: z.array(z.string().min(1)),
   platform: name,
   role: name,
   hostRoles: z.array(z.tuple([z.string().min(1).max(255), name])),
   ruleset: z.string().min(1).optional(),
-  clusterSubnet: cidr.optional(),
-  controlPlane: z.array(cidr).max(64),
+  clusterSubnet: cidrSchema.optional(),
+  controlPlane: z.array(cidrSchema).max(64),
   cni: name.optional(),
   allowUnknown: z.boolean(),
   chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/, 'up to 28 of A-Z a-z 0-9 _ -').optional(),
@@ -154,7 +148,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     hostRoles,
     ruleset: v.ruleset,
     clusterSubnet: v['cluster-subnet'],
-    controlPlane: (v['control-plane'] ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c !== ''),
+    controlPlane: controlPlaneOf(v['control-plane']),
     cni: v.cni,
     allowUnknown: v['allow-unknown'] === true,
     chain: v.chain,

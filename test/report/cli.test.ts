@@ -114,6 +114,25 @@ describe('fwdiag report flags', () => {
     expect(JSON.parse(m.out()).clock).toBe('boot');
   });
 
+  it('--cluster-subnet and --control-plane widen the suggestions, as the notes that name them say (report refused both)', async () => {
+    type Sugg = { action: string; service: string; sources: string[]; reason: string; notes: string[] };
+    const suggestions = async (argv: string[]) => {
+      const m = memoryIO();
+      expect(await reportCommand([SAMPLE, '--platform', 'harvester', '--role', 'control-plane', '--format', 'json', ...argv], m.io), m.err()).toBe(0);
+      return (JSON.parse(m.out()) as { suggestions: Sugg[] }).suggestions.filter((s) => s.action === 'accept');
+    };
+    const texts = (s: Sugg[]) => s.flatMap((x) => [x.reason, ...x.notes]).join('\n');
+    const observed = await suggestions([]);
+    expect(texts(observed)).toContain('give --cluster-subnet');
+    expect(texts(observed)).toContain('give --control-plane');
+    const widened = await suggestions(['--cluster-subnet', '192.168.122.0/24', '--control-plane', '192.168.122.61,192.168.122.62', '--control-plane', '192.168.122.63']);
+    expect(widened.find((s) => s.service === 'VXLAN (Flannel/Canal)')?.sources).toEqual(['192.168.122.0/24']);
+    expect(widened.find((s) => s.service === 'etcd client/peer')?.sources).toEqual(['192.168.122.61', '192.168.122.62', '192.168.122.63']);
+    expect(texts(widened)).not.toMatch(/give --(cluster-subnet|control-plane)/);
+    expect(() => parseReportArgs(['--cluster-subnet', '192.168.122.0/24'])).toThrow('give --platform P too');
+    expect(() => parseReportArgs(['--platform', 'harvester', '--role', 'worker', '--cluster-subnet', '192.168.122.0/33'])).toThrow('--cluster-subnet: ');
+  });
+
   it('refuses unknown roles before reading any input', async () => {
     const { io } = memoryIO();
     await expect(reportCommand([SAMPLE, '--platform', 'harvester', '--role', 'server'], io)).rejects.toThrow('unknown role "server" for harvester');
