@@ -61,6 +61,30 @@ describe('README examples that are whole files', () => {
     }
   });
 
+  it('the policy schema\'s policy and fragment compile together (its fragment mixed keys of three protocols: family 6 with IPv4 sources, icmpTypes on tcp)', async () => {
+    const at = README.indexOf('**Policy schema**');
+    expect(at).toBeGreaterThan(0);
+    const block = /```yaml\n([\s\S]*?)```/.exec(README.slice(at));
+    expect(block).not.toBeNull();
+    const [policy, fragment] = block![1]!.split('\n---\n');
+    expect(fragment).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-readme-'));
+    try {
+      // the policy's `extra: [ … ]` stands for the fragment's list
+      const policyFile = join(dir, 'policy.yaml');
+      writeFileSync(policyFile, policy!.replace(/^extra: \[ … \]$/m, 'extra: []'));
+      const fragmentFile = join(dir, 'extra.yaml');
+      writeFileSync(fragmentFile, fragment!);
+      for (const target of ['nft', 'iptables']) {
+        const m = memoryIO();
+        expect(await run(['compile', '--target', target, '--policy', policyFile, '--extra', fragmentFile], m.io), m.err()).toBe(0);
+        expect(m.out()).toContain('RKE2 supervisor API');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("compile --help's pointer to the policy schema names a README heading", async () => {
     const ref = /see README "([^"]+)"/.exec(await help('compile'));
     expect(ref).not.toBeNull();
