@@ -138,7 +138,9 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       const prefixes = Object.entries(s.prefixes ?? {});
       if (prefixes.length > 1) {
         const list = prefixes.sort((a, b) => b[1] - a[1]).map(([p, n]) => `${escapeControl(JSON.stringify(p))} ${n}`).join(', ');
-        out += `  LOG prefixes: ${list} — several LOG rules, and one may log packets it accepts: --prefix P keeps the drop rule's lines\n`;
+        // with lines left out, --prefix was given: say what it did rather than to give it
+        const what = other > 0 ? ": --prefix left the others' lines out" : ", and one may log packets it accepts: --prefix P keeps the drop rule's lines";
+        out += `  LOG prefixes: ${list} — several LOG rules${what}\n`;
       }
       if (s.firstSeen !== null) out += `  from ${s.firstSeen} to ${s.lastSeen}\n`;
       if (s.window !== undefined) {

@@ -186,8 +186,10 @@ export function renderHtml(r: Report): string {
   }
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
   if (prefixes.length > 1) {
-    p(`<p class="meta">LOG prefixes seen: ${prefixes.map(([x, k]) => `<code>${html(x)}</code> ${fmtNum(k)}`).join(', ')} — several LOG rules, ` +
-      'and one may log packets it accepts: <code>--prefix P</code> keeps the drop rule\'s lines.</p>');
+    // with lines left out, --prefix was given: say what it did rather than to give it
+    const what = r.input.otherPrefix > 0 ? ': <code>--prefix</code> left the others\' lines out'
+      : ', and one may log packets it accepts: <code>--prefix P</code> keeps the drop rule\'s lines';
+    p(`<p class="meta">LOG prefixes seen: ${prefixes.map(([x, k]) => `<code>${html(x)}</code> ${fmtNum(k)}`).join(', ')} — several LOG rules${what}.</p>`);
   }
 
   // timeline

@@ -41,8 +41,10 @@ export function renderMarkdown(r: Report): string {
   }
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
   if (prefixes.length > 1) {
-    p(`LOG prefixes seen: ${prefixes.map(([x, k]) => `${mdCode(x)} ${n(k)}`).join(', ')} — several LOG rules, and one may log ` +
-      'packets it accepts: `--prefix P` keeps the drop rule\'s lines.');
+    // with lines left out, --prefix was given: say what it did rather than to give it
+    const what = r.input.otherPrefix > 0 ? ': `--prefix` left the others\' lines out'
+      : ', and one may log packets it accepts: `--prefix P` keeps the drop rule\'s lines';
+    p(`LOG prefixes seen: ${prefixes.map(([x, k]) => `${mdCode(x)} ${n(k)}`).join(', ')} — several LOG rules${what}.`);
     p();
   }
 

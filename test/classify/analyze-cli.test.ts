@@ -248,6 +248,12 @@ describe('--prefix: only the drop rule\'s LOG lines', () => {
       expect(t.out()).toContain(`; ${audit.length} LOG lines of other prefixes left out (--prefix)`);
       // both rules' prefixes are named, with their lines
       expect(t.out()).toContain(`LOG prefixes: "HARVESTER_DROP_" ${lines.length - 16}, "SSH_AUDIT_ACCEPT " ${audit.length} — several LOG rules`);
+      // --prefix was given: the line says what it did, not to give it (it said '--prefix P keeps the drop rule's lines')
+      expect(t.out()).toContain('— several LOG rules: --prefix left the others\' lines out\n');
+      expect(t.out()).not.toContain('--prefix P keeps');
+      const unfiltered = io();
+      expect(await analyzeCommand([mixed], unfiltered.io)).toBe(0);
+      expect(unfiltered.out()).toContain('— several LOG rules, and one may log packets it accepts: --prefix P keeps the drop rule\'s lines\n');
       expect(kept.summary.prefixes).toEqual({ HARVESTER_DROP_: lines.length - 16, 'SSH_AUDIT_ACCEPT ': audit.length });
       expect(only.summary.prefixes).toEqual({ HARVESTER_DROP_: lines.length - 16 });
       const one = io();

@@ -69,6 +69,13 @@ describe('fwdiag report flags', () => {
     expect(await reportCommand([mixed, '--prefix', 'HARVESTER_DROP_'], md.io)).toBe(0);
     expect(md.out()).toContain(`(${allowed} LOG lines of other prefixes left out)`);
     expect(md.out()).toMatch(/^LOG prefixes seen: `HARVESTER_DROP_` [\d,]+, `\[UFW ALLOW\] ` \d+ — several LOG rules/m);
+    // --prefix was given: the line says what it did, not to give it (it said '`--prefix P` keeps the drop rule's lines')
+    expect(md.out()).toMatch(/ — several LOG rules: `--prefix` left the others' lines out\.$/m);
+    expect(md.out()).not.toContain('--prefix P');
+    const page = join(tmp, 'prefix.html');
+    expect(await reportCommand([mixed, '--prefix', 'HARVESTER_DROP_', '--format', 'html', '-o', page], memoryIO().io)).toBe(0);
+    expect(readFileSync(page, 'utf8')).toContain(' — several LOG rules: <code>--prefix</code> left the others\' lines out.</p>');
+    expect(readFileSync(page, 'utf8')).not.toContain('--prefix P');
   });
 
   it('--fail-on: exit 3 when the verdict is that bad or worse, the report written all the same', async () => {
