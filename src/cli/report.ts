@@ -51,8 +51,10 @@ Output:
   --format md|html|json   Markdown (default), one self-contained HTML file with a timeline chart, or JSON
   -o, --output FILE       write the report to FILE instead of stdout (HTML on a terminal needs it)
   --max-rows N            flows listed (default 100; the rest are counted)
-  --fail-on action|check  exit 3 when the verdict is that bad or worse (action: a genuine block persisted; check:
-                          conntrack loss that did not settle too): a gate for upgrade pipelines and monitoring
+  --fail-on action|check  exit 3 when the verdict is that bad or worse: a gate for upgrade pipelines and monitoring
+                          (action: a genuine block or a port without a verdict refused after a window (persisting
+                          from it or first seen after it), or anywhere when no window is found; check: also
+                          conntrack loss that did not settle, blocks seen only during or outside the windows)
 Windows:
   --window START..END     the window to judge (ISO 8601 times); no detection
   --burst N               conntrack-loss drops per minute that make a burst (default 5)

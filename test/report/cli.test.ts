@@ -78,6 +78,15 @@ describe('fwdiag report flags', () => {
     expect(readFileSync(page, 'utf8')).not.toContain('--prefix P');
   });
 
+  it('--help says what --fail-on fails on, as the cases below show (it said "action: a genuine block persisted": a block new after the window, an unexplained port, or any block with no window found fail it too)', async () => {
+    const m = memoryIO();
+    expect(await reportCommand(['--help'], m.io)).toBe(0);
+    const at = m.out().indexOf('--fail-on action|check');
+    const text = m.out().slice(at, m.out().indexOf('\nWindows:', at)).replace(/\s+/g, ' ');
+    expect(text).toContain('a genuine block or a port without a verdict refused after a window (persisting from it or first seen after it), or anywhere when no window is found');
+    expect(text).toContain('check: also conntrack loss that did not settle, blocks seen only during or outside the windows');
+  });
+
   it('--fail-on: exit 3 when the verdict is that bad or worse, the report written all the same', async () => {
     // three real inputs, one of each level: the sample (a genuine block persisted: action), the sample before
     // harvester3 lost its rules (conntrack loss that stopped: ok), the kernel lab's capture (blocks only during
