@@ -19,11 +19,13 @@
  *   is taken only after a check, made after its read, that the 256 bytes before it are still the bytes we took
  *   there (a start at the end of a file first reads the bytes before it); if not, it is handled as a truncation.
  *   Not caught: a rewrite that puts identical bytes there.
+ * - tail-file stats a file by name, then opens it by name: a rotation between the two had it read the next file under
+ *   the inode of the one before, and read it again at its end. The inode is taken from the open descriptor instead.
  * - Lines written to the old file (through a descriptor the writer kept) after we switched to the new file are
  *   not read: the writer is expected to reopen on rotation, as syslog daemons do on logrotate's HUP.
  */
 
-import { createReadStream, read } from 'node:fs';
+import { createReadStream, fstatSync, read } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import Tail from 'tail-file';
 import { InputError } from '../cli/errors.js';
@@ -72,7 +74,7 @@ interface TailInternals {
   _stop(): void;
   setBytePos(pos: number): void;
   createReader(): void;
-  createReader(): void;
+  ino: number | null;
   emit(event: 'restart', reason: string): boolean;
   start(): void;
 }
@@ -196,6 +198,17 @@ class FollowSource implements LineSource {
           }
           truncated(this);
         });
+      },
+      onCreateReader(this: TailInternals & Tail, fd: number): void {
+        // tail-file takes the inode from a stat() by name before it opens the file by name; a rotation between the
+        // two left it reading one file under the other's inode, and at its end it saw "a new file" in the very file
+        // it had read, and read it again from its start. The inode of what was opened is the one to compare.
+        try {
+          this.ino = fstatSync(fd).ino;
+        } catch {
+          // keep tail-file's: the read that follows reports the descriptor's error
+        }
+        Tail.prototype.onCreateReader.call(this, fd);
       },
       readStuff(this: TailInternals & Tail): void {
         if (paused || verifying) {

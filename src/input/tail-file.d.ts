@@ -28,6 +28,7 @@ declare module 'tail-file' {
     stop(): Promise<boolean>;
     readStuff(): void;
     onEndOfFile(): void;
+    onCreateReader(fd: number): void;
   }
 
   export = Tail;
