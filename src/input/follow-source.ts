@@ -21,12 +21,19 @@
  *   Not caught: a rewrite that puts identical bytes there.
  * - tail-file stats a file by name, then opens it by name: a rotation between the two had it read the next file under
  *   the inode of the one before, and read it again at its end. The inode is taken from the open descriptor instead.
+ * - A rotation by rename leaves FILE missing until the writer creates it again, and tail-file can find it gone when it
+ *   opens it to switch over (ENOENT, which it emits as an error). While it is starting, tail-file itself then tries
+ *   FILE.1, where the file it was about to read went; when that fails too, we wait for FILE to appear, as `tail -F`
+ *   does, and read it from its start.
+ * - A file rotated away (out of FILE's name) before tail-file opened it is not read, unless it is at FILE.1 when
+ *   tail-file finds FILE missing (above): at a rotation every few milliseconds, some are not.
  * - Lines written to the old file (through a descriptor the writer kept) after we switched to the new file are
  *   not read: the writer is expected to reopen on rotation, as syslog daemons do on logrotate's HUP.
  */
 
-import { createReadStream, fstatSync, read } from 'node:fs';
+import { createReadStream, fstatSync, type FSWatcher, read, watch } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import Tail from 'tail-file';
 import { InputError } from '../cli/errors.js';
 import { describeFsError, emptyStats } from './file-source.js';
@@ -246,7 +253,54 @@ class FollowSource implements LineSource {
 
     const onReady = this.onReady;
     if (onReady !== undefined) tail.once('ready', () => onReady());
+    // A file missing while it rotates is waited for, as `tail -F` does: rotation by rename leaves FILE absent until
+    // the writer creates it again, and tail-file, opening FILE by name after it decided to switch, can find it gone.
+    let waiting: FSWatcher | undefined;
+    let stopped = false;
+    const waitForFile = (): void => {
+      if (waiting !== undefined || stopped) return;
+      const look = (): void => {
+        stat(path).then(
+          () => {
+            if (waiting === undefined) return;
+            waiting.close();
+            waiting = undefined;
+            if (stopped) return;
+            // a file that appears after a gap is a new one: read from its start
+            tail.startPos = 'start';
+            tail.start();
+          },
+          (e: unknown) => {
+            if ((e as NodeJS.ErrnoException).code === 'ENOENT') return; // wait on
+            waiting?.close();
+            waiting = undefined;
+            failure = e;
+            notify();
+          },
+        );
+      };
+      try {
+        waiting = watch(dirname(path), (_type, name) => {
+          if (name === null || name === basename(path)) look();
+        });
+      } catch (e) {
+        failure = e;
+        notify();
+        return;
+      }
+      waiting.on('error', (e) => {
+        failure = e;
+        notify();
+      });
+      look(); // it may have appeared before the watch began
+    };
     tail.on('error', (e: unknown) => {
+      if ((e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+        // While tail-file is starting, its own handler tries FILE.1 next (the file just rotated there: the one it was
+        // about to read). Once it has given up (starting is null), wait for FILE to come back.
+        if (typeof tail.starting !== 'string') waitForFile();
+        return;
+      }
       failure = e;
       notify();
     });
@@ -315,6 +369,8 @@ class FollowSource implements LineSource {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      stopped = true;
+      waiting?.close();
       // tail-file's stop() waits for a start in progress; never let that hold up the caller for long.
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

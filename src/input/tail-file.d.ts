@@ -24,6 +24,10 @@ declare module 'tail-file' {
     /** byte position of the next read in the current file, or 'init' */
     pos: number | 'init';
     started: string | null;
+    /** the file a start() in progress is opening (set once its stop() is done); null or absent otherwise */
+    starting?: string | null;
+    /** where the next start() begins: 'start', 'end', or a character position */
+    startPos: 'start' | 'end' | number;
     start(): void;
     stop(): Promise<boolean>;
     readStuff(): void;

@@ -220,6 +220,43 @@ describe('openFollowSource', () => {
     expect(numbers(got)).toEqual(range(1, 750));
   }, 30_000);
 
+  it('a rotation between its look at a new file and its open: the file is read where it went (FILE.1)', async () => {
+    const { got, reading } = await followFromEnd('', 3, 8000);
+    writeFileSync(log, line(1), { flag: 'a' });
+    while (got.length < 1) await sleep(10);
+    // the file with line 2 is renamed to FILE.1 after tail-file found it at FILE and before it opened FILE: the open
+    // fails with ENOENT (which ended the follow: "cannot follow …: no such file")
+    const unhook = rotateBetweenStatAndOpen(() => renameSync(log, `${log}.1`));
+    try {
+      renameSync(log, `${log}.1`);
+      writeFileSync(log, line(2));
+      await sleep(300);
+      writeFileSync(log, line(3), { flag: 'a' });
+      await reading;
+    } finally {
+      unhook();
+    }
+    expect(numbers(got)).toEqual([1, 2, 3]);
+  }, 15_000);
+
+  it('a file missing during a rotation is waited for, as tail -F does', async () => {
+    const { src, got, reading } = await followFromEnd('', 2, 8000);
+    writeFileSync(log, line(1), { flag: 'a' });
+    while (got.length < 1) await sleep(10);
+    // truncated; as tail-file opens it again, it is moved away (no FILE.1 either); the writer creates FILE later
+    const unhook = rotateBetweenStatAndOpen(() => renameSync(log, join(dir, 'moved.log')));
+    try {
+      writeFileSync(log, '');
+      await sleep(300);
+      writeFileSync(log, line(2));
+      await reading;
+    } finally {
+      unhook();
+    }
+    expect(numbers(got)).toEqual([1, 2]);
+    expect(src.stats.rotations).toBe(1);
+  }, 15_000);
+
   it('a rotation between its look at a new file and its open: no line read twice', async () => {
     const { got, reading } = await followFromEnd('', 4, 8000);
     writeFileSync(log, line(1), { flag: 'a' });
@@ -242,6 +279,22 @@ describe('openFollowSource', () => {
     // line 2 was rotated away before it was opened: see the limits in README (Inputs, --follow)
     expect(numbers(got)).toEqual([1, 3, 4]);
   }, 15_000);
+
+  it('a rename rotation after every line, every ~5 ms: it keeps following, in order, no line twice', async () => {
+    const { got, reading } = await followFromEnd('', 201, 20_000);
+    for (let n = 1; n <= 200; n++) {
+      writeFileSync(log, line(n), { flag: 'a' }); // the writer creates FILE again when it is missing
+      await sleep(2);
+      renameSync(log, `${log}.1`);
+      await sleep(3);
+    }
+    await sleep(200);
+    writeFileSync(log, line(201), { flag: 'a' });
+    await reading;
+    const ns = numbers(got);
+    expect(ns.at(-1)).toBe(201);
+    expect(ns.every((v, i) => i === 0 || v > ns[i - 1]!)).toBe(true);
+  }, 30_000);
 
   it('from start reads what is there, then follows', async () => {
     writeFileSync(log, `${line(1)}${line(2)}`);
