@@ -82,11 +82,13 @@ function hookArgs(p: ResolvedPolicy): string[] {
   return p.interfaces.length === 0 ? [`-j ${p.chain}`] : p.interfaces.map((i) => `-i ${i} -j ${p.chain}`);
 }
 
+/** What the output was compiled for — the policy's platform, role, CNI and addons, whatever the target — as every target's header names it. */
+function title(p: ResolvedPolicy): string {
+  return `# fwdiag compile: ${p.platform} ${p.role}${p.cni === undefined ? '' : ` (cni ${p.cni})`}${p.addons.length > 0 ? ` addons ${p.addons.join(',')}` : ''}`;
+}
+
 function header(p: ResolvedPolicy, how: string): string[] {
-  return [
-    `# fwdiag compile: ${p.platform} ${p.role}${p.cni === undefined ? '' : ` (cni ${p.cni})`}${p.addons.length > 0 ? ` addons ${p.addons.join(',')}` : ''}`,
-    `# ${how}`,
-  ];
+  return [title(p), `# ${how}`];
 }
 
 /**
@@ -240,7 +242,7 @@ export function compileTalos(p: ResolvedPolicy): CompileOutput {
     });
   }
   if (p.rules.some((r) => r.kind === 'dhcp')) warnings.push('talos: DHCP rules skipped (not part of the Talos recommended rules)');
-  const text = `# fwdiag compile: talos ${p.role} — machine-config patch documents; apply with talosctl (try --mode=try first)\n${docs.map((d) => stringify(d)).join('---\n')}`;
+  const text = `${title(p)} — machine-config patch documents; apply with talosctl (try --mode=try first)\n${docs.map((d) => stringify(d)).join('---\n')}`;
   return { text, warnings };
 }
 
@@ -264,7 +266,7 @@ export function compileHarvesterCloudInit(p: ResolvedPolicy): CompileOutput {
     metadata: { name: `iptables-${p.role}` },
     spec: { matchSelector: selector, filename: `91-iptables-${p.role}`, contents, paused: false },
   };
-  return { text: `# fwdiag compile: harvester ${p.role} — kubectl apply -f FILE, then reboot the nodes (or run the commands once by hand)\n${stringify(doc, { lineWidth: 0 })}`, warnings };
+  return { text: `${title(p)} — kubectl apply -f FILE, then reboot the nodes (or run the commands once by hand)\n${stringify(doc, { lineWidth: 0 })}`, warnings };
 }
 
 export function compileTarget(p: ResolvedPolicy, target: Target): CompileOutput {

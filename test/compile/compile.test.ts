@@ -241,6 +241,17 @@ describe('talos target', () => {
     expect(out.warnings.join('\n')).toMatch(/no LOG action/);
     expect(out.warnings.join('\n')).toMatch(/DHCP rules skipped/);
   });
+  it('the header names the platform and role the policy was compiled for, as every target does', () => {
+    const first = (text: string) => text.split('\n')[0];
+    expect(first(compile({ platform: 'rke2', role: 'server' }, 'talos').text)).toMatch(/^# fwdiag compile: rke2 server \(cni canal\) — machine-config patch/);
+    expect(first(compile({ platform: 'talos', role: 'worker', cni: 'cilium' }, 'talos').text)).toMatch(/^# fwdiag compile: talos worker \(cni cilium\) — /);
+    // the same words as the nft and iptables targets' header
+    const nft = compile({ platform: 'rke2', role: 'server' }, 'nft').text.split('\n')[1];
+    expect(first(compile({ platform: 'rke2', role: 'server' }, 'talos').text)).toContain(nft);
+    expect(first(compile({ platform: 'harvester', role: 'worker' }, 'harvester-cloudinit').text)).toContain(
+      compile({ platform: 'harvester', role: 'worker' }, 'iptables').text.split('\n').find((l) => l.startsWith('# fwdiag compile:')),
+    );
+  });
 });
 
 describe('nft target text', () => {
