@@ -160,7 +160,8 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       const noise = flows.filter((f) => f.verdict === 'conntrack-loss' && !f.persistent);
       if (noise.length > 0) {
         const packets = noise.reduce((n, f) => n + f.count, 0);
-        out += `\n${paint(COLOURS['conntrack-loss'], `${n(noise.length, 'conntrack-loss flow')} (${n(packets, 'packet')}) settled on their own: harmless return traffic of connections whose state was lost.`)}\n`;
+        const what = noise.length === 1 ? 'its own: harmless return traffic of a connection' : 'their own: harmless return traffic of connections';
+        out += `\n${paint(COLOURS['conntrack-loss'], `${n(noise.length, 'conntrack-loss flow')} (${n(packets, 'packet')}) settled on ${what} whose state was lost.`)}\n`;
       }
       const chatter = flows.filter((f) => f.verdict === 'broadcast');
       if (chatter.length > 0) {

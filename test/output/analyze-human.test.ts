@@ -20,4 +20,22 @@ describe('analyze human output', () => {
     expect(out).toMatch(/203\.0\.113\.51.*\[300 ports\]/);
     expect(out).toMatch(/203\.0\.113\.52.*\[256\+ ports\]/);
   });
+  it('says "its own" of one settled conntrack-loss flow, "their own" of several', async () => {
+    // ACKs from the API server's 6443 to a client port: return traffic of a connection whose state was lost
+    const acks = (server: string, n: number) => Array.from({ length: n }, (_, i) =>
+      hv(`Apr 22 10:00:0${i}`, 'harvester3', server, '192.168.122.63', tcp(6443, 46001, 'ACK')));
+    const summaryOf = async (lines: string[]): Promise<string> => {
+      const classifier = createClassifier();
+      for (const e of eventsOf(lines)) classifier.classify(e);
+      const stdout = new PassThrough();
+      let out = '';
+      stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const writer = createAnalyzeHumanWriter({ stdout, color: false, describe: (f) => classifier.flowSummary(f) });
+      const result = classifier.finish();
+      await writer.end({ ...result, summary: { ...result.summary, input: { sources: 1, lines: lines.length, events: lines.length, skipped: 0, issues: 0, cut: 0, otherPrefix: 0, bytes: 0 }, prefixes: {} } });
+      return out;
+    };
+    expect(await summaryOf(acks('192.168.122.10', 3))).toContain('1 conntrack-loss flow (3 packets) settled on its own: harmless return traffic of a connection whose state was lost.');
+    expect(await summaryOf([...acks('192.168.122.10', 3), ...acks('192.168.122.11', 1)])).toContain('2 conntrack-loss flows (4 packets) settled on their own: harmless return traffic of connections whose state was lost.');
+  });
 });
