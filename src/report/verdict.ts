@@ -118,27 +118,31 @@ export function oneLineVerdict(
   const { flows, unsettled } = ct;
   const end = one ? "the window's end" : "their window's end";
   // as the windows' sentence says it: drops that lost state on a flow listed as a block are not put on these flows
-  const noise = flowDrops < drops
+  const lost = flowDrops < drops
     ? `${plural(drops, 'conntrack-loss drop')}, ${formatCount(flowDrops)} of them on ${plural(flows, 'flow')} that lost state`
     : `${plural(drops, 'conntrack-loss drop')} on ${plural(flows, 'flow')}`;
   const settled = unsettled > 0
     ? `${plural(unsettled, 'flow')} still losing state ${formatSpan(stopped)} after ${end}`
     : stopped === 0 ? `all stopped by ${end}` : `all stopped within ${formatSpan(stopped)} of ${end}`;
+  // no flow lost state in the windows: nothing stopped or settled, and the line says there was none
+  const noise = flows > 0 ? `${lost}, ${settled}`
+    : drops === 0 ? `no conntrack-loss drops during ${theWindow}`
+    : `${plural(drops, 'conntrack-loss drop')} during ${theWindow}, on flows listed under another verdict`;
   const duringOnly = union(ws.map((w) => w.duringOnly));
   if (duringOnly.length > 0) {
     return {
       level: 'check',
-      text: `Check: ${plural(duringOnly.length, 'genuine block')} during ${theWindow}, none seen after (${names(duringOnly)}); ${noise}, ${settled}`,
+      text: `Check: ${plural(duringOnly.length, 'genuine block')} during ${theWindow}, none seen after (${names(duringOnly)}); ${noise}`,
     };
   }
   if (outside.length > 0) {
     return {
       level: 'check',
-      text: `Check: ${blocksText(r, outside)} outside ${theWindow}, none during or after ${one ? 'it' : 'them'} (${names(outside)}); ${noise}, ${settled}`,
+      text: `Check: ${blocksText(r, outside)} outside ${theWindow}, none during or after ${one ? 'it' : 'them'} (${names(outside)}); ${noise}`,
     };
   }
   // flows to check (no verdict, lost state for long) keep the line from saying all is well, and the line says so
   const toCheck = r.flows.filter((f) => f.status === 'check').length;
   const checkText = toCheck === 0 ? '' : `; ${plural(toCheck, 'flow')} to check (see the flows table)`;
-  return { level: unsettled > 0 || toCheck > 0 ? 'check' : 'ok', text: `${toCheck > 0 ? 'Check: no' : 'No'} genuine blocks: ${noise}, ${settled}${checkText}` };
+  return { level: unsettled > 0 || toCheck > 0 ? 'check' : 'ok', text: `${toCheck > 0 ? 'Check: no' : 'No'} genuine blocks: ${noise}${checkText}` };
 }

@@ -512,6 +512,20 @@ describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-in
     expect(renderReport(h, 'md')).toMatch(/Conntrack loss: \d+ drops on \d+ flows; all stopped/);
   });
 
+  it('a window without lost-state flows says there was no conntrack loss, not "0 … on 0 flows, all stopped"', async () => {
+    // the kernel capture's drops all fall before this window: its blocks are outside it, and nothing lost state in it
+    const none = await report([SYSLOG, '--window', '2025-11-23T07:05:00Z..2025-11-23T07:06:00Z']);
+    expect(none.windows[0]!.conntrackLoss).toMatchObject({ drops: 0, flows: 0 });
+    expect(none.verdict.text).toMatch(/^Check: 9 genuine blocks outside the window, none during or after it \(.*\); no conntrack-loss drops during the window$/);
+    for (const f of ['md', 'html', 'json'] as const) expect(renderReport(none, f)).not.toContain('0 conntrack-loss drops');
+    // the incident's two ACK PSH to 2380 lost state on the flows then refused: lost-state drops, but on no lost-state flow
+    const lines = readFileSync(INCIDENT, 'utf8').split('\n');
+    const psh = await report(['--window', '2026-11-24T18:46:47Z..2026-11-24T18:46:52Z'], [lines[3], lines[5], lines[22], lines[23]].join('\n'));
+    expect(psh.windows[0]!.conntrackLoss).toMatchObject({ drops: 2, flows: 0 });
+    expect(psh.verdict.text).toBe('Check: 1 genuine block during the window, none seen after (tcp/2380 on stdin); ' +
+      '2 conntrack-loss drops during the window, on flows listed under another verdict');
+  });
+
   /** Drops by verdict during and after [start, end) and how many came before, from the classifier's own tally. */
   function tally(start: number, end: number) {
     const zero = () => ({ 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0, broadcast: 0 } as Record<string, number>);
