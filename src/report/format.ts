@@ -100,6 +100,11 @@ export function portText(proto: string, port: number | null): string {
   return port === null ? proto : `${proto}/${port}`;
 }
 
+/** The Input line's list of sources, each quoted by `code`; `-`, which every command reads as stdin, is named so. */
+export function inputSourcesText(sources: readonly string[], code: (s: string) => string): string {
+  return sources.map((s) => (s === '-' ? 'stdin' : code(s))).join(', ') || 'stdin';
+}
+
 export function countsText(c: VerdictCounts): string {
   const parts = REPORT_VERDICTS.filter((v) => c[v] > 0).map((v) => `${c[v].toLocaleString('en-US')} ${v}`);
   return parts.length === 0 ? 'none' : parts.join(', ');

@@ -6,7 +6,7 @@
  */
 import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { clockLabel, conntrackLossText, countsText, html, htmlBlock, limitLines, portText, seenText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { clockLabel, conntrackLossText, countsText, html, inputSourcesText, htmlBlock, limitLines, portText, seenText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 import { overwrittenSentence } from '../input/types.js';
 
@@ -177,7 +177,7 @@ export function renderHtml(r: Report): string {
   p('<h1>Firewall drop report</h1>');
   p(`<p class="verdict ${r.verdict.level}" id="verdict">${html(r.verdict.text)}</p>`);
   const span = r.first !== null && r.last !== null ? `, ${html(r.first)} → ${html(r.last)}` : '';
-  p(`<p class="meta">Input: ${r.input.sources.map((s) => `<code>${html(s)}</code>`).join(', ') || 'stdin'} — ${plural(r.input.lines, 'line')}, ` +
+  p(`<p class="meta">Input: ${inputSourcesText(r.input.sources, (s) => `<code>${html(s)}</code>`)} — ${plural(r.input.lines, 'line')}, ` +
     `${plural(r.totals.drops, 'drop')} on ${plural(r.totals.flows, 'flow')} from ${plural(r.hosts.length, 'host')}${span}` +
     `${r.input.otherPrefix > 0 ? ` (${fmtNum(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock)' : ' (UTC)'}. Generated ${html(r.generatedAt)}.</p>`);

@@ -2,7 +2,7 @@
  * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
  */
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { conntrackLossText, countsText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { conntrackLossText, countsText, inputSourcesText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 import { overwrittenSentence } from '../input/types.js';
 
@@ -30,7 +30,7 @@ export function renderMarkdown(r: Report): string {
   p(`${LEVEL_MARK[r.verdict.level]} **${md(r.verdict.text)}**`);
   p();
   const span = r.first !== null && r.last !== null ? `, ${md(r.first)} → ${md(r.last)}` : '';
-  p(`Input: ${r.input.sources.map(mdCode).join(', ') || 'stdin'} — ${plural(r.input.lines, 'line')}, ${plural(r.totals.drops, 'drop')} ` +
+  p(`Input: ${inputSourcesText(r.input.sources, mdCode)} — ${plural(r.input.lines, 'line')}, ${plural(r.totals.drops, 'drop')} ` +
     `on ${plural(r.totals.flows, 'flow')} from ${plural(r.hosts.length, 'host')}${span}` +
     `${r.input.otherPrefix > 0 ? ` (${n(r.input.otherPrefix)} LOG lines of other prefixes left out)` : ''}` +
     `${r.clock === 'boot' ? ' (kernel monotonic clock: no wall-clock stamps in the input)' : ' (UTC)'}. Generated ${md(r.generatedAt)}.`);

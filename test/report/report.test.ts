@@ -526,6 +526,17 @@ describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-in
       '2 conntrack-loss drops during the window, on flows listed under another verdict');
   });
 
+  it('names piped stdin "stdin" in the Input line, never `-`, alone or among FILEs', async () => {
+    const text = readFileSync(SYSLOG, 'utf8');
+    const piped = await report([], text);
+    expect(piped.input.sources).toEqual(['-']);
+    expect(renderReport(piped, 'md')).toMatch(/^Input: stdin — 46 lines,/m);
+    expect(renderReport(piped, 'html')).toContain('<p class="meta">Input: stdin — 46 lines,');
+    const both = await report([INCIDENT, '-'], text);
+    expect(renderReport(both, 'md')).toMatch(/^Input: `[^`]*capture\.dmesg-iso`, stdin — /m);
+    expect(renderReport(both, 'html')).toMatch(/Input: <code>[^<]*capture\.dmesg-iso<\/code>, stdin — /);
+  });
+
   /** Drops by verdict during and after [start, end) and how many came before, from the classifier's own tally. */
   function tally(start: number, end: number) {
     const zero = () => ({ 'conntrack-loss': 0, 'genuine-block': 0, scan: 0, undetermined: 0, broadcast: 0 } as Record<string, number>);
