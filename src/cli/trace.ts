@@ -27,7 +27,8 @@ limited to other sources or to a conntrack state).
   --ruleset FILE|live   iptables-save / ip6tables-save text or \`nft -j list ruleset\` JSON (detected);
                         live: this machine's ruleset now (needs root): iptables-save, ip6tables-save,
                         nft -j list ruleset and, when present, iptables-legacy-save; each table once
-  LINE                  one kernel LOG line (any envelope fwdiag reads), or - to read lines from stdin
+  LINE                  one kernel LOG line (any envelope fwdiag reads), or - to read lines from stdin; a LINE
+                        that is no LOG line (or empty: a $(grep …) that found nothing) is a usage error (exit 2)
   --family 4|6          address family when the line has no SRC/DST (default: from the line, else 4)
   --verbose             list every rule visited, not only the ones that matched
   --json                one JSON object per traced line
@@ -125,6 +126,19 @@ async function readStdin(io: CliIO): Promise<string[]> {
   return lines;
 }
 
+/** The drops among `lines` (a line with an issue still counts when it has a packet). */
+function eventsOf(lines: readonly string[], io: CliIO): DropEvent[] {
+  const parser = createParser({ now: io.now });
+  const events: DropEvent[] = [];
+  for (const l of lines) {
+    const r = parser.parseLine(l);
+    if (r.kind === 'event') events.push(r.event);
+    else if (r.kind === 'issue' && r.event !== undefined) events.push(r.event);
+  }
+  for (const r of parser.flush()) if (r.kind === 'event') events.push(r.event);
+  return events;
+}
+
 export const traceCommand: Command = async (argv, io) => {
   const opts = parseTraceArgs(argv);
   guardOutput(io.stdout);
@@ -132,16 +146,18 @@ export const traceCommand: Command = async (argv, io) => {
     await writeLines(io.stdout, TRACE_USAGE);
     return 0;
   }
-  const ruleset = await loadRuleset(opts.ruleset);
-  const lines = opts.line === '-' ? await readStdin(io) : [opts.line];
-  const parser = createParser({ now: io.now });
-  const events: DropEvent[] = [];
-  for (const l of lines.slice(0, MAX_TRACE_LINES)) {
-    const r = parser.parseLine(l);
-    if (r.kind === 'event') events.push(r.event);
-    else if (r.kind === 'issue' && r.event !== undefined) events.push(r.event);
+  // a LINE argument is judged before the ruleset is read (live runs the tools): one that is no LOG line — or empty, as
+  // from a $(grep …) that found nothing — is a bad argument (exit 2, with the usage hint) as in every command; lines
+  // read from stdin are input, and stdin without a LOG line is an input error (exit 1)
+  const given = opts.line === '-' ? undefined : eventsOf([opts.line], io);
+  if (given !== undefined && given.length === 0) {
+    throw new UsageError(opts.line.trim() === ''
+      ? 'LINE is empty (a $(grep …) that found nothing?): give one kernel LOG line, or - for stdin'
+      : `LINE is not a netfilter LOG line: ${JSON.stringify(opts.line.length > 80 ? `${opts.line.slice(0, 80)}…` : opts.line)}`);
   }
-  for (const r of parser.flush()) if (r.kind === 'event') events.push(r.event);
+  const ruleset = await loadRuleset(opts.ruleset);
+  const lines = given === undefined ? await readStdin(io) : [opts.line];
+  const events = given ?? eventsOf(lines.slice(0, MAX_TRACE_LINES), io);
   if (events.length === 0) throw new InputError('no netfilter LOG line in the input');
   for (const w of ruleset.warnings) io.stderr.write(`fwdiag trace: warning: ${escapeControl(w)}\n`);
   if (lines.length > MAX_TRACE_LINES) io.stderr.write(`fwdiag trace: only the first ${MAX_TRACE_LINES} lines were traced\n`);

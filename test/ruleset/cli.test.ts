@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { traceCommand } from '../../src/cli/trace.js';
+import { run } from '../../src/cli/main.js';
 import { InputError, RulesetError, UsageError } from '../../src/cli/errors.js';
 import { memoryIO } from '../catalog/cli-io.js';
 
@@ -51,11 +52,22 @@ describe('fwdiag trace', () => {
     [['--ruleset', 'x', '--family', '5', line9999], UsageError, /--family/],
     [['--ruleset', `${FIX}/missing`, line9999], InputError, /cannot read ruleset/],
     [['--ruleset', `${FIX}/talos-like.nft`, line9999], RulesetError, /nft -j list ruleset/],
-    [['--ruleset', `${FIX}/tricky.iptables-save`, 'hello world'], InputError, /no netfilter LOG line/],
+    [['--ruleset', `${FIX}/tricky.iptables-save`, 'hello world'], UsageError, /^LINE is not a netfilter LOG line: "hello world"$/],
+    [['--ruleset', `${FIX}/tricky.iptables-save`, ''], UsageError, /^LINE is empty/],
+    // judged before the ruleset is read: the argument is what is wrong, not the (here missing) ruleset
+    [['--ruleset', `${FIX}/missing`, 'hello world'], UsageError, /not a netfilter LOG line/],
   ] as const)('%j fails with the right error', async (argv, cls, msg) => {
     const p = traceCommand([...argv], memoryIO().io);
     await expect(p).rejects.toBeInstanceOf(cls);
     await expect(traceCommand([...argv], memoryIO().io)).rejects.toThrow(msg);
+  });
+  it('a LINE that is no LOG line exits 2 with the usage hint, as every bad argument; stdin without one exits 1', async () => {
+    const bad = memoryIO();
+    expect(await run(['trace', '--ruleset', `${FIX}/tricky.iptables-save`, ''], bad.io)).toBe(2);
+    expect(bad.err()).toMatch(/^fwdiag: LINE is empty .*\nRun 'fwdiag trace --help' for usage\.\n$/);
+    const piped = memoryIO('hello world\n');
+    expect(await run(['trace', '--ruleset', `${FIX}/tricky.iptables-save`, '-'], piped.io)).toBe(1);
+    expect(piped.err()).toBe('fwdiag: no netfilter LOG line in the input\n');
   });
   it('--help', async () => {
     const m = memoryIO();
