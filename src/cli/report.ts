@@ -24,7 +24,7 @@ import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
 import { checkCni, checkPlatformRoles, cidrSchema, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
-import { loadBuiltinCatalog } from '../catalog/index.js';
+import { loadCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed, writeLines } from '../output/safe-stdout.js';
 import { MAX_SAMPLED_FLOWS, suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
@@ -72,6 +72,8 @@ Suggestions (the suggestion engine needs the platform and the nodes' roles):
   --cni NAME              the cluster's CNI: other CNIs' catalog rows are not this cluster's (default: the
                           platform's)
   --allow-unknown         also suggest ports no catalog names (low confidence)
+  --catalog FILE          extra catalog file(s): a site's platform or services; repeatable (also names the flows'
+                          ports without --platform)
 Input:
   --tz ZONE               zone of syslog stamps without an offset, and of --window times (default: local)
   --kmsg                  read this machine's kernel log from /dev/kmsg, as the ring buffer holds it now (no FILE)
@@ -102,6 +104,7 @@ const optionsSchema = z.object({
   controlPlane: z.array(cidrSchema).max(64),
   cni: name.optional(),
   allowUnknown: z.boolean(),
+  catalogs: z.array(z.string().min(1)),
   tz: z.string().optional(),
   kmsg: z.union([z.literal(false), z.literal('ring')]),
   prefixes: prefixesSchema.optional(),
@@ -112,7 +115,7 @@ export type ReportCliOptions = z.output<typeof optionsSchema>;
 
 const FLAG_OF: Record<string, string> = {
   format: '--format', output: '--output', maxRows: '--max-rows', failOn: '--fail-on', windowOptions: 'window option', platform: '--platform',
-  role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', clusterSubnet: '--cluster-subnet', controlPlane: '--control-plane', cni: '--cni', files: 'FILE', classifier: 'option', prefixes: '--prefix',
+  role: '--role', hostRoles: '--host-role', catalogs: '--catalog', ruleset: '--ruleset', clusterSubnet: '--cluster-subnet', controlPlane: '--control-plane', cni: '--cni', files: 'FILE', classifier: 'option', prefixes: '--prefix',
 };
 
 function count(text: string, flag: string): number {
@@ -141,6 +144,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     'control-plane': { type: 'string', multiple: true },
     'allow-unknown': { type: 'boolean' },
     cni: { type: 'string' },
+    catalog: { type: 'string', multiple: true },
     tz: { type: 'string' },
     kmsg: { type: 'string' },
     prefix: { type: 'string', multiple: true },
@@ -197,6 +201,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     controlPlane,
     cni: v.cni,
     allowUnknown: v['allow-unknown'] === true,
+    catalogs: v.catalog ?? [],
     tz: v.tz,
     kmsg: ringOnly(v.kmsg),
     prefixes: v.prefix,
@@ -295,13 +300,14 @@ export async function buildReportFromInputs(
    */
   internal: { events?: boolean; sourceErrors?: ReturnType<typeof reportSourceErrors> } = {},
 ): Promise<Report> {
-  // roles and the ruleset are checked before the logs are read: a typo fails at once, not after a long read
+  // the catalog files, roles and the ruleset are checked before the logs are read: a typo fails at once, not after a
+  // long read. --catalog files name the flows' ports with or without --platform, as in analyze
+  const catalog = opts.platform !== undefined || opts.catalogs.length > 0 ? loadCatalog(opts.catalogs) : undefined;
   let suggestFn: SuggestFn | undefined;
   let ruleset: Ruleset | undefined;
   // one event per flow for the engine (egress detection, the ruleset trace); copied, so it pins no input chunk
   let firstEvents: Map<string, DropEvent> | undefined;
-  if (opts.platform !== undefined) {
-    const catalog = loadBuiltinCatalog();
+  if (opts.platform !== undefined && catalog !== undefined) {
     if (opts.cni !== undefined) checkCni(catalog, opts.platform, opts.cni);
     checkPlatformRoles(catalog, opts.platform, [...(opts.role !== undefined ? [opts.role] : []), ...opts.hostRoles.map(([, r]) => r)]);
     ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
@@ -328,7 +334,7 @@ export async function buildReportFromInputs(
     };
   }
 
-  const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform) });
+  const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform, catalog) });
   const agg = new ReportAggregate({ window: opts.window });
   const sources = await openInputs({ files: opts.files, follow: false, kmsg: opts.kmsg, stdin: io.stdin });
   const size = opts.progress && io.stderr.isTTY === true ? await totalSize(opts.files) : null;

@@ -8,7 +8,7 @@ import { InputError, UsageError } from '../../src/cli/errors.js';
 import { analyzeCommand } from '../../src/cli/analyze.js';
 import { createProgress, progressLine } from '../../src/report/progress.js';
 import { PassThrough } from 'node:stream';
-import { INCIDENT, KMSG, SAMPLE, memoryIO } from './helpers.js';
+import { INCIDENT, KMSG, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -147,6 +147,32 @@ describe('fwdiag report flags', () => {
     expect(texts(widened)).not.toMatch(/give --(cluster-subnet|control-plane)/);
     expect(() => parseReportArgs(['--cluster-subnet', '192.168.122.0/24'])).toThrow('give --platform P too');
     expect(() => parseReportArgs(['--platform', 'harvester', '--role', 'worker', '--cluster-subnet', '192.168.122.0/33'])).toThrow('--cluster-subnet: ');
+  });
+
+  it('--catalog adds a site platform for the suggestions and names its ports, as in suggest and analyze (report refused it)', async () => {
+    const site = join(tmp, 'site.yaml');
+    writeFileSync(site, 'platform: site\ntitle: Our nodes\nroles: [{name: edge}]\nsources: {"[RB]": {title: runbook, url: "https://wiki.example.com/edge"}}\n' +
+      'entries:\n  - {proto: tcp, port: 10250, service: "edge agent", roles: [edge], scope: cluster-nodes, source: "[RB]"}\n' +
+      '  - {proto: udp, port: 9100, service: "edge telemetry", roles: [edge], scope: cluster-nodes, source: "[RB]"}\n');
+    type Out = { flows: Array<{ proto: string; port: number | null; service: string | null }>; suggestions: Array<{ action: string; service: string; ports: unknown; reason: string }> };
+    const json = async (argv: string[]): Promise<Out> => {
+      const m = memoryIO();
+      expect(await reportCommand([SYSLOG, '--format', 'json', ...argv], m.io), m.err()).toBe(0);
+      return JSON.parse(m.out()) as Out;
+    };
+    const withSite = await json(['--platform', 'site', '--role', 'edge', '--catalog', site]);
+    expect(withSite.suggestions.find((s) => s.service === 'edge agent')).toMatchObject({
+      action: 'accept', ports: [10250], reason: 'catalog service "edge agent" for role edge is missing from the ruleset',
+    });
+    // the port no built-in platform names is the site's service in the flows table, with or without --platform
+    for (const r of [withSite, await json(['--catalog', site])]) {
+      expect(r.flows.filter((f) => f.proto === 'udp' && f.port === 9100).map((f) => f.service)).toEqual(['edge telemetry']);
+    }
+    // validated as suggest validates it: the site's roles, and the platform only with the file that adds it
+    await expect(reportCommand([SYSLOG, '--platform', 'site', '--role', 'worker', '--catalog', site], memoryIO().io)).rejects.toThrow('unknown role "worker" for site');
+    await expect(reportCommand([SYSLOG, '--platform', 'site', '--role', 'edge'], memoryIO().io)).rejects.toThrow(UsageError);
+    await expect(reportCommand([SYSLOG, '--catalog', join(tmp, 'missing.yaml')], memoryIO().io)).rejects.toThrow(/missing\.yaml/);
+    expect(() => parseReportArgs(['--catalog', ''])).toThrow('--catalog: ');
   });
 
   it('refuses unknown roles before reading any input', async () => {
