@@ -46,12 +46,14 @@ Classification:
   --scan-window DURATION window for scan detection (default 60s)
   --max-flows N          flows held at once; least recently seen are evicted (default 100000)
   --platform NAME        name ports from this catalog platform first (harvester, rke2, talos, …)
-Live view (on a terminal):
-  --role R               with --platform: the suggestion engine's proposals for this node role
+  --catalog FILE         extend the role catalog (repeatable): its ports are named too
+Live view only (a terminal, not CI, --json or --summary; elsewhere a note on stderr says they do nothing):
+  --role R               with --platform: the suggestion engine's proposals for this node role (of a file,
+                         without a terminal: fwdiag suggest)
   --host-role HOST=ROLE  per-host role (repeatable)
   --ruleset FILE|live    trace the selected flow through this ruleset in the details pane, and let the
                          suggestions skip what it accepts; read again as it changes (live: every 10 s)
-  --catalog FILE         extend the role catalog (repeatable)
+                         (one line, without a terminal: fwdiag trace)
 Input:
   --tz ZONE              zone of syslog stamps without offset, and of --window times (default: local)
   --follow               keep reading FILE as it grows, across rotation (until Ctrl-C)
@@ -211,6 +213,13 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   // An operator at a terminal gets the live view; pipes, CI, --json and --summary keep the line stream.
   const ci = io.env['CI'] !== undefined && io.env['CI'] !== '' && io.env['CI'] !== 'false';
   const live = io.stdout.isTTY === true && !ci && !opts.json && !opts.summaryOnly;
+  // a flow's trace and the suggestions are the live view's panes, with no place in a line stream: said, not dropped
+  // silently, with the commands that do the same for a file (--catalog still names the ports here)
+  const liveOnly = [opts.role !== undefined && '--role', opts.hostRoles.length > 0 && '--host-role', opts.ruleset !== undefined && '--ruleset'].filter((f) => f !== false);
+  if (!live && liveOnly.length > 0) {
+    io.stderr.write(`fwdiag analyze: only the live view uses ${liveOnly.join(', ')} (a terminal, not CI, --json or --summary): ` +
+      'fwdiag suggest takes them for the proposed rules, fwdiag trace --ruleset for one line\n');
+  }
   const sources = await openInputs({
     files: opts.files,
     follow: opts.follow,

@@ -356,6 +356,33 @@ describe('analyze --catalog', () => {
   });
 });
 
+describe('analyze --role / --ruleset outside the live view', () => {
+  const RULESET = 'fixtures/rulesets/harvester-control-plane-extra.iptables-save';
+  const NOTE = /^fwdiag analyze: only the live view uses --role, --host-role, --ruleset \(a terminal, not CI, --json or --summary\): fwdiag suggest takes them for the proposed rules, fwdiag trace --ruleset for one line\n$/;
+  const flags = ['--platform', 'harvester', '--role', 'worker', '--host-role', 'harvester3=control-plane', '--ruleset', RULESET];
+  it('say on stderr that they do nothing in a pipe, in CI, with --json or --summary (they were ignored silently)', async () => {
+    for (const [args, env, tty] of [
+      [['--summary'], {}, false], [['--json'], {}, true], [[], {}, false], [[], { CI: 'true' }, true],
+    ] as const) {
+      const t = io(null, { NO_COLOR: '1', ...env });
+      if (tty) Object.assign(t.io.stdout, { isTTY: true });
+      expect(await analyzeCommand([...args, ...flags, SAMPLE], t.io)).toBe(0);
+      expect(t.err()).toMatch(NOTE);
+      // the output is what it is without them
+      expect(t.out()).toMatch(args.length === 0 ? /Summary: [0-9]+ drops/ : /"summary":/);
+    }
+    // only the flags given are named
+    const one = io();
+    expect(await analyzeCommand(['--summary', '--ruleset', RULESET, SAMPLE], one.io)).toBe(0);
+    expect(one.err()).toMatch(/^fwdiag analyze: only the live view uses --ruleset \(/);
+  });
+  it('no note without them: --platform names ports in every output', async () => {
+    const t = io();
+    expect(await analyzeCommand(['--summary', '--platform', 'harvester', SAMPLE], t.io)).toBe(0);
+    expect(t.err()).toBe('');
+  });
+});
+
 describe('--window counts on the audit\'s real-kernel incident (fixtures/kernel/report-incident)', () => {
   const INCIDENT = 'fixtures/kernel/report-incident/capture.dmesg-iso';
   it('a scanner\'s probes counted as blocks before it was one move to scan in the window\'s counts too, as in the totals', async () => {
