@@ -28,7 +28,8 @@ limited to other sources or to a conntrack state).
                         live: this machine's ruleset now (needs root): iptables-save, ip6tables-save,
                         nft -j list ruleset and, when present, iptables-legacy-save; each table once
   LINE                  one kernel LOG line (any envelope fwdiag reads), or - to read lines from stdin; a LINE
-                        that is no LOG line (or empty: a $(grep …) that found nothing) is a usage error (exit 2)
+                        of several lines (a $(grep …) that found more) traces each; one with no LOG line (or
+                        empty: a $(grep …) that found nothing) is a usage error (exit 2)
   --family 4|6          address family when the line has no SRC/DST (default: from the line, else 4)
   --verbose             list every rule visited, not only the ones that matched
   --json                one JSON object per traced line
@@ -149,14 +150,16 @@ export const traceCommand: Command = async (argv, io) => {
   // a LINE argument is judged before the ruleset is read (live runs the tools): one that is no LOG line — or empty, as
   // from a $(grep …) that found nothing — is a bad argument (exit 2, with the usage hint) as in every command; lines
   // read from stdin are input, and stdin without a LOG line is an input error (exit 1)
-  const given = opts.line === '-' ? undefined : eventsOf([opts.line], io);
+  // a LINE of several lines (a $(grep …) that found more than one) is traced line by line, as stdin is
+  const argLines = opts.line === '-' ? undefined : opts.line.split(/\r?\n/);
+  const given = argLines === undefined ? undefined : eventsOf(argLines.slice(0, MAX_TRACE_LINES), io);
   if (given !== undefined && given.length === 0) {
     throw new UsageError(opts.line.trim() === ''
       ? 'LINE is empty (a $(grep …) that found nothing?): give one kernel LOG line, or - for stdin'
       : `LINE is not a netfilter LOG line: ${JSON.stringify(opts.line.length > 80 ? `${opts.line.slice(0, 80)}…` : opts.line)}`);
   }
   const ruleset = await loadRuleset(opts.ruleset);
-  const lines = given === undefined ? await readStdin(io) : [opts.line];
+  const lines = argLines ?? await readStdin(io);
   const events = given ?? eventsOf(lines.slice(0, MAX_TRACE_LINES), io);
   if (events.length === 0) throw new InputError('no netfilter LOG line in the input');
   for (const w of ruleset.warnings) io.stderr.write(`fwdiag trace: warning: ${escapeControl(w)}\n`);

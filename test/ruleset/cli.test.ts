@@ -27,6 +27,12 @@ describe('fwdiag trace', () => {
     const objs = m.out().trim().split('\n').map((l) => JSON.parse(l));
     expect(objs.map((o) => [o.line, o.packet.dpt, o.verdict, o.nearMisses[0].reasons[0].kind])).toEqual([[1, 9999, 'drop', 'shadowed'], [2, 7777, 'drop', 'interface']]);
   });
+  it('a LINE of several lines (a $(grep …) that found two) traces each of them', async () => {
+    const m = memoryIO();
+    expect(await traceCommand(['--ruleset', `${FIX}/harvester-control-plane-extra.iptables-save`, '--json', drops.trimEnd()], m.io)).toBe(0);
+    const objs = m.out().trim().split('\n').map((l) => JSON.parse(l));
+    expect(objs.map((o) => [o.line, o.packet.dpt, o.verdict])).toEqual([[1, 9999, 'drop'], [2, 7777, 'drop']]);
+  });
   it('stdin is read as every command reads input: gzip, CRLF', async () => {
     const m = memoryIO();
     m.io.stdin = Readable.from([gzipSync(drops.replaceAll('\n', '\r\n'))]);
