@@ -1,4 +1,4 @@
-import type { ArpInfo, DropEvent, IcmpInfo, InnerPacket, IssueCode } from './event.js';
+import type { ArpInfo, CtInvalid, DropEvent, IcmpInfo, InnerPacket, IssueCode } from './event.js';
 import { readUint } from './time.js';
 import { compressIpv6Cached as compressIpv6 } from './ipv6.js';
 import { parseBodyFast } from './fast-body.js';
@@ -530,7 +530,24 @@ function parseKey(s: string, ks: number, k: number, a: number, e: number, lv: Le
   return false;
 }
 
-const CT_PREFIX = 'nf_ct_proto_';
+const CT_PREFIX = 'nf_ct_';
+/**
+ * conntrack's INVALID log before Linux 4.14 (commit c4f3db1595827, "netfilter: conntrack: add and use
+ * nf_l4proto_log_invalid", which brought `nf_ct_proto_<n>: `): each tracker called nf_log_packet() with its own name,
+ * `nf_ct_tcp: invalid packet ignored `, `nf_ct_udp: bad UDP checksum `, `nf_ct_icmpv6: invalid new with type 129 `
+ * (nf_conntrack_proto_{tcp,udp,udplite,dccp}.c, nf_conntrack_proto_icmp.c, nf_conntrack_proto_icmpv6.c). SCTP logged
+ * nothing before it; its `nf_ct_sctp: ` (and DCCP's since) comes after `nf_ct_proto_<n>: `, in the reason.
+ */
+const CT_TRACKERS = new Map([['tcp', 6], ['udp', 17], ['udplite', 136], ['icmp', 1], ['icmpv6', 58], ['dccp', 33]]);
+
+/** A conntrack INVALID line's `{protonum, reason}` from its prefix (`nf_ct_proto_6: `, `nf_ct_tcp: `), or undefined. */
+function ctInvalidOf(prefix: string): CtInvalid | undefined {
+  const colon = prefix.indexOf(':');
+  if (colon < 0) return undefined;
+  const name = prefix.slice(CT_PREFIX.length, colon);
+  const num = name.startsWith('proto_') ? readUint(name, 6, name.length) : (CT_TRACKERS.get(name) ?? -1);
+  return num < 0 ? undefined : { protonum: num, reason: prefix.slice(colon + 1).trim() };
+}
 const KNOWN_PROTOS = new Set(['TCP', 'UDP', 'UDPLITE', 'ICMP', 'ICMPv6', 'AH', 'ESP']);
 let lastPrefix = '';
 
@@ -554,9 +571,7 @@ export function parseBody(s: string, msgStart: number, bodyStart: number, ev: Dr
     if (ebt !== null) return ebt;
   } else {
     // `nf_ct_proto_6: invalid packet ignored in state ESTABLISHED ` — conntrack's own INVALID log.
-    const colon = prefix.indexOf(':');
-    const num = colon > CT_PREFIX.length ? readUint(prefix, CT_PREFIX.length, colon) : -1;
-    if (num >= 0) ev.ctInvalid = { protonum: num, reason: prefix.slice(colon + 1).trim() };
+    ev.ctInvalid = ctInvalidOf(prefix);
   }
   const lv: Level = { t: ev, proto: '', icmp: null, flags: null, arp: null, sawUrgp: false, sawDst: false };
   parseFields(s, bodyStart, s.length, lv, false, ev);

@@ -85,9 +85,12 @@ export interface ArpInfo {
   ipdst?: string;
 }
 
-/** A conntrack-INVALID line (`nf_ct_proto_<n>: <reason> …`), direct evidence of lost or confused state. */
+/**
+ * A conntrack-INVALID line (`nf_ct_proto_<n>: <reason> …`; before Linux 4.14 the tracker's name, `nf_ct_tcp: <reason> …`),
+ * direct evidence of lost or confused state.
+ */
 export interface CtInvalid {
-  /** the L4 protocol number in the prefix */
+  /** the L4 protocol number in the prefix, or of the tracker it names */
   protonum: number;
   /** the kernel's reason text, e.g. "invalid packet ignored in state ESTABLISHED" */
   reason: string;

@@ -32,7 +32,7 @@ export interface ParserOptions {
   /**
    * Keep only LOG lines whose prefix starts with one of these (`HARVESTER_DROP_`, `[UFW BLOCK]`); the others —
    * another LOG rule's lines, which may log accepted packets — are skipped and counted in `otherPrefix`.
-   * Conntrack INVALID lines (`nf_ct_proto_N:`) carry no LOG prefix and are always kept.
+   * Conntrack INVALID lines (`nf_ct_proto_N:`, before Linux 4.14 `nf_ct_tcp:` …) carry no LOG prefix and are always kept.
    * @default every prefix
    */
   prefixes?: readonly string[];

@@ -197,7 +197,7 @@ const L_IN: u64 = 0x3d4e49; // 'IN='
 const L_SP_OUT: u64 = 0x3d54554f20; // ' OUT='
 const L_MAC: u64 = 0x3d43414d; // 'MAC='
 const L_KERNEL: u64 = 0x203a6c656e72656b; // 'kernel: '
-const L_NF_CT: u64 = 0x72705f74635f666e; // 'nf_ct_pr'
+const L_NF_CT: u64 = 0x5f74635f666e; // 'nf_ct_'
 const L_CURSOR: u64 = 0x524f535255435f5f; // '__CURSOR'
 const L_REALTIME: u64 = 0x49544c4145525f5f; // '__REALTI'
 const L_KERNEL_SP: u64 = 0x206c656e72656b; // 'kernel '
@@ -1704,7 +1704,7 @@ function body(): i32 {
       if (b(msg) == 91 && lend - msg >= 14 && at(lend - 11, L_SP_BLOB, 5) && at(lend - 6, L_SP_DATA_CLOSE, 6)) return -1;
       return 2;
     }
-    if (at(msg, L_NF_CT, 8)) return -1; // conntrack INVALID prefix: JavaScript
+    if (at(msg, L_NF_CT, 6)) return -1; // conntrack INVALID prefix (`nf_ct_proto_6: `, `nf_ct_tcp: `): JavaScript
     pid = internF(F_PREFIX, msg, bodyAt);
     if (pid < 0) return -1;
     // IN's value ends where the search found ` OUT=`, OUT's at the next space
