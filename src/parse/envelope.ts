@@ -1,5 +1,5 @@
 import type { Envelope, Transport } from './event.js';
-import { CtimeClock, SyslogClock, ZonedClock, fracToMs, monthAt, parseIso, readUint } from './time.js';
+import { CtimeClock, SyslogClock, ZonedClock, daysInMonth, fracToMs, monthAt, parseIso, readUint } from './time.js';
 
 /**
  * Envelope detection: what wraps the kernel's message on one line (syslog, journald, dmesg, /dev/kmsg, talosctl).
@@ -164,7 +164,7 @@ function shortFull(env: EnvelopeInfo, s: string, ctx: EnvelopeContext): boolean 
   const zEnd = s.indexOf(' ', end + 1);
   if (zEnd <= end + 1 || zEnd - end > 40) return false;
   if (y < 1970) {
-    if (mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return false;
+    if (mo > 12 || d < 1 || d > daysInMonth(y, mo - 1) || h > 23 || mi > 59) return false;
     // a stamp before 1970 (a clock never set): the line keeps its envelope and host, without a time, as lines with
     // other unusable stamps do
     env.ms = NaN;

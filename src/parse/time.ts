@@ -1,5 +1,4 @@
 import { TZDate } from '@date-fns/tz';
-import { getDaysInMonth } from 'date-fns/getDaysInMonth';
 import { getYear } from 'date-fns/getYear';
 
 /**
@@ -44,6 +43,16 @@ export function readUint(s: string, a: number, b: number): number {
 }
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Days in month `mo` (0-11) of year `y`, the year as the stamp spells it (proleptic Gregorian). Date.UTC and TZDate
+ * roll a day the month lacks over into the next month (April 31 is May 1): a stamp's date is checked against this
+ * first, and one that names no date is malformed.
+ */
+export function daysInMonth(y: number, mo: number): number {
+  if (mo === 1) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
+  return mo === 3 || mo === 5 || mo === 8 || mo === 10 ? 30 : 31;
+}
 
 /** The zone's offset from UTC at instant `ms`, in minutes east; `tz` undefined means the process's local zone. */
 function offsetAt(tz: string | undefined, ms: number): number {
@@ -154,7 +163,7 @@ export class SyslogClock {
     const year = this.tz === undefined ? getYear(nowMs) : new TZDate(nowMs, this.tz).getFullYear();
     // a Feb 29 exists at most eight years back (1900 and 2100 are not leap years)
     for (let y = year + 1; y >= year - 8; y--) {
-      if (day > getDaysInMonth(new Date(y, mo, 1))) continue;
+      if (day > daysInMonth(y, mo)) continue;
       const ms = nearestInstant(wallInstants(this.tz, y, mo, day, hour, min), this.last, limit);
       if (ms <= limit) return ms;
     }
@@ -200,11 +209,11 @@ export class CtimeClock {
     const mo = MONTHS[mon];
     const day = readUint(dayS, 0, dayS.length);
     const year = readUint(yearS, 0, yearS.length);
-    if (mo === undefined || day < 1 || year < 1970 || hms.length !== 8) return NaN;
+    if (mo === undefined || day < 1 || year < 1970 || day > daysInMonth(year, mo) || hms.length !== 8) return NaN;
     const h = readUint(hms, 0, 2);
     const mi = readUint(hms, 3, 5);
     const sec = readUint(hms, 6, 8);
-    if (h < 0 || mi < 0 || sec < 0) return NaN;
+    if (h < 0 || mi < 0 || sec < 0 || h > 23 || mi > 59 || sec > 60) return NaN;
     const key = `${yearS} ${mon} ${day} ${h}:${mi}`;
     if (key !== this.key) {
       this.key = key;
@@ -231,7 +240,7 @@ export class ZonedClock {
   /** Epoch ms of the minute `y`-`mo`(0-11)-`d` `h`:`mi` in `zone`, cached by the 16 characters at s[p..p+16). */
   minute(s: string, p: number, zone: string, y: number, mo: number, d: number, h: number, mi: number): number {
     if (zone === this.zone && this.key.length === 16 && s.startsWith(this.key, p)) return this.minuteMs;
-    if (mo < 0 || mo > 11 || d < 1 || d > 31 || h > 23 || mi > 59 || y < 1970) return NaN;
+    if (mo < 0 || mo > 11 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || y < 1970) return NaN;
     const ms = zoneMinute(zone, this.tz, y, mo, d, h, mi);
     if (Number.isNaN(ms)) return NaN;
     this.key = s.slice(p, p + 16);
@@ -301,7 +310,7 @@ export function parseIso(s: string, p: number): IsoResult {
   const h = readUint(s, p + 11, p + 13);
   const mi = readUint(s, p + 14, p + 16);
   const sec = readUint(s, p + 17, p + 19);
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60) {
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo - 1) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60) {
     return isoOut;
   }
   isoMinuteKey = s.slice(p, p + 16);

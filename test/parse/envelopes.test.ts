@@ -187,6 +187,66 @@ describe('envelopes', () => {
   });
 });
 
+describe('impossible dates', () => {
+  // [a stamp whose date the calendar lacks, that date, its twin no month has] — a stamp with the twin is refused
+  // today (the line is not read as that envelope, or keeps it without a time): the first must be read the same way,
+  // not rolled over into the next month (Date.UTC(2026, 3, 31) is May 1)
+  const pairs: [string, string, string][] = [
+    [`2026-04-31T10:00:00+00:00 h kernel: ${BODY}`, '2026-04-31', '2026-04-32'],
+    [`2026-02-29T10:00:00.5Z h kernel: ${BODY}`, '2026-02-29', '2026-02-32'],
+    [`2100-02-29T10:00:00Z h kernel: ${BODY}`, '2100-02-29', '2100-02-32'],
+    [`<4>2026-06-31T10:00:00Z h kernel: ${BODY}`, '2026-06-31', '2026-06-32'],
+    [`<4>1 2026-04-31T10:00:00Z h kernel - - - [849085.223282] ${BODY}`, '2026-04-31', '2026-04-32'],
+    [`2026-09-31T10:00:01,123456+00:00 ${BODY}`, '2026-09-31', '2026-09-32'],
+    [`10.0.0.1: kern:    warn: [2026-11-31T10:09:37.662764956Z]: ${BODY}`, '2026-11-31', '2026-11-32'],
+    [`Thu 2026-04-31 10:00:01 UTC h kernel: ${BODY}`, '2026-04-31', '2026-04-32'],
+    [`Thu 2026-02-30 10:00:01.250000 +0200 h kernel: ${BODY}`, '2026-02-30', '2026-02-32'],
+    [`Sat 1969-02-29 10:00:01 UTC h kernel: ${BODY}`, '1969-02-29', '1969-02-32'],
+    [`[Thu Apr 31 10:00:01 2026] ${BODY}`, 'Apr 31', 'Apr 00'],
+    [`[Sun Feb 29 10:00:01 2026] ${BODY}`, 'Feb 29', 'Feb 00'],
+    [`[Wed Apr 22 25:00:01 2026] ${BODY}`, '22 25:', '00 10:'],
+    [`Apr 31 10:00:01 h kernel: ${BODY}`, 'Apr 31', 'Apr 32'],
+    [`<4>Feb 30 10:00:01 h kernel: ${BODY}`, 'Feb 30', 'Feb 32'],
+  ];
+  const viaLines = (lines: string[]): LineResult[] => {
+    const p = createParser({ tz: 'UTC', now: () => Date.parse('2026-12-01T00:00:00Z') });
+    return lines.map((l) => p.parseLine(l));
+  };
+  const viaBytes = (lines: string[]): LineResult[] => {
+    const p = createParser({ tz: 'UTC', now: () => Date.parse('2026-12-01T00:00:00Z') });
+    const out: LineResult[] = [];
+    p.parseBytes(Buffer.from(lines.map((l) => `${l}\n`).join('')), out);
+    const lineOf = (r: LineResult): number | undefined => (r.kind === 'event' ? r.event.line : r.kind === 'issue' ? r.issue.line : undefined);
+    return lines.map((_, i) => out.find((r) => lineOf(r) === i + 1) ?? { kind: 'skip' });
+  };
+
+  it('are refused as a malformed stamp is, never rolled over into the next month — by the scanner too', () => {
+    for (const [line, bad, twin] of pairs) {
+      const malformed = line.replace(bad, twin);
+      for (const parse of [viaLines, viaBytes]) {
+        const [a, b] = parse([line, malformed]) as [LineResult, LineResult];
+        const json = (r: LineResult): string => JSON.stringify(r).replace(/"line":\d+/g, '"line":0');
+        expect(json(a), `${parse.name}: ${line}`).toBe(json(b).replaceAll(twin, bad));
+        if (a.kind === 'event') expect(a.event.time, line).toBeNull();
+      }
+    }
+  });
+
+  it('a leap day is a date in a leap year (2024, 2000), and the last day of each month is one', () => {
+    const times = viaLines([
+      `2024-02-29T10:00:00Z h kernel: ${BODY}`,
+      `2000-02-29T10:00:00Z h kernel: ${BODY}`,
+      `2026-04-30T10:00:00Z h kernel: ${BODY}`,
+      `2026-12-31T10:00:00Z h kernel: ${BODY}`,
+      `Thu 2024-02-29 10:00:01 UTC h kernel: ${BODY}`,
+      `[Thu Feb 29 10:00:01 2024] ${BODY}`,
+    ]).map((r) => ev(r).time);
+    expect(times).toEqual([
+      '2024-02-29T10:00:00Z', '2000-02-29T10:00:00Z', '2026-04-30T10:00:00Z', '2026-12-31T10:00:00Z', '2024-02-29T10:00:01Z', '2024-02-29T10:00:01Z',
+    ]);
+  });
+});
+
 describe('RFC3164 year inference', () => {
   const at = (now: string, stamp: string): string | null =>
     ev(createParser({ tz: 'UTC', now: () => Date.parse(now) }).parseLine(`${stamp} h kernel: ${BODY}`)).time;

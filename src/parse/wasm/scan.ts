@@ -618,6 +618,12 @@ const MONTH_SLOTS: StaticArray<u32> = [
   return 1;
 }
 
+/** Days in month mo (1-12) of year y, as daysInMonth() of time.ts: a stamp of a day the month lacks is malformed. */
+@inline function daysIn(y: i32, mo: i32): i32 {
+  if (mo == 2) return (y & 3) == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : 28;
+  return mo == 4 || mo == 6 || mo == 9 || mo == 11 ? 30 : 31;
+}
+
 /** `Apr 22 10:00:01[.123456] ` at p, its month (0-11) already read. */
 @inline function rfc3164(p: i32, month: i32): i32 {
   let d0 = b(p + 4);
@@ -632,7 +638,8 @@ const MONTH_SLOTS: StaticArray<u32> = [
   const h = <i32>(t & 0xff) * 10 + <i32>((t >> 8) & 0xff);
   const mi = <i32>((t >> 24) & 0xff) * 10 + <i32>((t >> 32) & 0xff);
   const sec = <i32>((t >> 48) & 0xff) * 10 + <i32>(t >> 56);
-  if (day < 1 || day > 31 || h > 23 || mi > 59) return -1;
+  // a day no year gives the month (Apr 31; Feb 29 is the last leap year's) has no date: JavaScript refuses the stamp
+  if (day < 1 || (day > 28 && day > daysIn(2000, month + 1)) || h > 23 || mi > 59) return -1;
   let end = p + 15;
   if (b(end) == 46) {
     end = fraction(end + 1);
@@ -672,7 +679,7 @@ function iso(p: i32): i32 {
   const h = byteOf(t, 3) * 10 + byteOf(t, 4);
   const mi = byteOf(t, 6) * 10 + byteOf(t, 7);
   const sec = <i32>((u >> 8) & 0xff) * 10 + <i32>(u >> 16);
-  if (mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || sec > 60) return -1;
+  if (mo < 1 || mo > 12 || dd < 1 || (dd > 28 && dd > daysIn(y, mo)) || h > 23 || mi > 59 || sec > 60) return -1;
   let i = p + 19;
   const c = b(i);
   if (c == 46 || c == 44) {
