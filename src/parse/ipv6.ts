@@ -1,6 +1,8 @@
 /**
  * The kernel prints IPv6 addresses in full (`%pI6`: `fe80:0000:…:0001`); operators and rule syntaxes use the
- * RFC 5952 compressed form. Returns the input unchanged when it is not eight groups of hex.
+ * RFC 5952 compressed form — an IPv4-mapped address (::ffff:0:0/96) with its IPv4 address dotted (§5:
+ * `::ffff:198.18.0.1`, as inet_ntop, `ip` and `ss` print it). Returns the input unchanged when it is not eight groups
+ * of hex.
  */
 export function compressIpv6(full: string): string {
   // One pass over the characters (a split and a regular expression per group cost a flood of new addresses ~15 %
@@ -20,6 +22,11 @@ export function compressIpv6(full: string): string {
     } else if (!((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102))) return full;
   }
   if (g !== 8) return full;
+  if (parts[5] === 'ffff' && parts[0] === '0' && parts[1] === '0' && parts[2] === '0' && parts[3] === '0' && parts[4] === '0') {
+    const hi = Number.parseInt(parts[6] as string, 16);
+    const lo = Number.parseInt(parts[7] as string, 16);
+    return `::ffff:${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
   // Longest run of at least two zero groups; the first one on a tie (RFC 5952 §4.2).
   let bestStart = -1;
   let bestLen = 1;

@@ -3,6 +3,7 @@
  * addresses (sibling prefixes are merged only when both halves were seen), so a suggestion never admits an address
  * nobody observed unless the catalog scope (a cluster subnet, the control-plane list) says so.
  */
+import { compressIpv6 } from '../parse/ipv6.js';
 import { parseIp, parsePrefix, prefixContains } from '../ruleset/addr.js';
 
 interface Net {
@@ -15,29 +16,12 @@ function bits(family: 4 | 6): number {
   return family === 4 ? 32 : 128;
 }
 
-/** IPv4 dotted quad, or RFC 5952 IPv6 (longest run of zero groups, ≥ 2, compressed; lower case). */
+/** IPv4 dotted quad, or IPv6 as the parser writes an address (RFC 5952: compressIpv6). */
 export function formatIp(family: 4 | 6, v: bigint): string {
   if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((v >> BigInt(i * 16)) & 0xffffn));
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
+  return compressIpv6(groups.join(':'));
 }
 
 function formatNet(n: Net): string {

@@ -30,6 +30,8 @@ describe('collapseAddresses: exact aggregation, never wider than what was seen',
     [['10.0.0.0', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.3'], ['10.0.0.0/30']],
     [['2001:db8::1', '2001:db8::', '198.18.0.9'], ['198.18.0.9/32', '2001:db8::/127']],
     [['not-an-ip', '2001:db8:18::1'], ['2001:db8:18::1/128']],
+    // IPv4-mapped clients read as the parser prints them (RFC 5952 §5), and written so
+    [['::ffff:198.18.0.1', '::ffff:198.18.0.0', '::ffff:198.18.1.7'], ['::ffff:198.18.0.0/127', '::ffff:198.18.1.7/128']],
   ])('%j → %j', (input, want) => {
     expect(collapseAddresses(input)).toEqual(want);
   });

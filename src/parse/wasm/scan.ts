@@ -2154,9 +2154,29 @@ function putPad(p: i32, v: u32, n: i32): i32 {
   return p + n + 2;
 }
 
+/** The value of the lowercase hex digit c. */
+@inline function hexVal(c: i32): i32 {
+  return c <= 57 ? c - 48 : c - 87;
+}
+
+/** The byte spelled by the two lowercase hex digits at q, in decimal. */
+@inline function putOctet(p: i32, q: i32): i32 {
+  return putU32(p, <u32>(hexVal(b(q)) * 16 + hexVal(b(q + 1))));
+}
+
 /** compressIpv6() of ipv6.ts for a full-form address the scanner read (eight groups of four lowercase hex). */
 function putV6Short(p: i32, id: i32): i32 {
   const a = ARENA_BASE + load<i32>(<usize>(IDS_BASE + id * 8));
+  // IPv4-mapped (::ffff:0:0/96): `::ffff:` and the IPv4 address dotted (RFC 5952 §5)
+  if (w32(a + 25) == 0x66666666 && w32(a) == 0x30303030 && w32(a + 5) == 0x30303030 && w32(a + 10) == 0x30303030 &&
+    w32(a + 15) == 0x30303030 && w32(a + 20) == 0x30303030) {
+    p = putC(putC(p, 58), 58);
+    for (let i = 0; i < 4; i++) p = putC(p, 102);
+    p = putOctet(putC(p, 58), a + 30);
+    p = putOctet(putC(p, 46), a + 32);
+    p = putOctet(putC(p, 46), a + 35);
+    return putOctet(putC(p, 46), a + 37);
+  }
   // Longest run of at least two zero groups, the first on a tie.
   let best = -1;
   let bestLen = 1;
