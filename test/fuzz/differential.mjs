@@ -9,7 +9,7 @@ const SEED = Number(process.argv[3] ?? 1);
 const { createParser } = await import(`${root}/dist/parse/parse-line.js`);
 const { NdjsonBuffer, issueToJson, eventToJson } = await import(`${root}/dist/output/ndjson.js`);
 const { mulberry32, makeLine } = await import(`${root}/bench/corpus.mjs`);
-const { mutator } = await import('./mutate.mjs');
+const { mutator, EDGE_LINES } = await import('./mutate.mjs');
 const rnd = mulberry32(SEED);
 const fx = (p) => readFileSync(`${root}/${p}`, 'utf8').split('\n').filter(Boolean);
 const base = [...fx('fixtures/kernel/kmsg.txt'), ...fx('fixtures/kernel/dmesg.txt'), ...fx('fixtures/kernel/syslog.txt'), ...fx('fixtures/sample/harvester-upgrade.log'), ...fx('fixtures/kernel/journal-verbose.txt')];
@@ -34,6 +34,8 @@ for (const l of fx('fixtures/kernel/syslog.txt')) {
   const bare = l.replace(/ MAC=\S*/, ' MAC=');
   base.push(bare, bare.replace(/^(\S+ +\S+ \S+) \S+ /, '$1  '), JSON.stringify({ _TRANSPORT: 'kernel', _HOSTNAME: '', MESSAGE: bare.slice(bare.indexOf(' kernel: ') + 9) }));
 }
+// stamps and numbers at or past the edge (dates the calendar lacks among them), conntrack INVALID lines old and new
+base.push(...EDGE_LINES.filter((l) => l.includes('IN=')));
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') };
 const pick = (s) => s[Math.floor(rnd() * s.length)];
 const mutate = mutator(rnd);

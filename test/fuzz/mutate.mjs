@@ -63,6 +63,16 @@ export const EDGE_LINES = [
   `9999-12-31T23:59:59,999999+14:00 ${body}`, `kern  :warn  : 9999-12-31T23:59:59,999999-14:00 ${body}`,
   `use0x00r  :notice: [ 1016.000100] [  702.743337] ${body}`, `kern  :warning: [ 1016.000100] ${body}`,
   `[ 99999999999999999999.999999 <    0.000001>] n1 kernel: ${body}`, `[Feb30 25:61] ${body}`,
+  // dates the calendar lacks, in every envelope that reads a numeric date (malformed, never rolled over)
+  `Apr 31 10:00:00 n1 kernel: ${body}`, `<4>Feb 30 10:00:00 n1 kernel: ${body}`, `2026-04-31T10:00:00+00:00 n1 kernel: ${body}`,
+  `2100-02-29T10:00:00Z n1 kernel: ${body}`, `<4>1 2026-06-31T10:00:00Z n1 kernel - - - ${body}`, `2026-09-31T10:00:01,123456+00:00 ${body}`,
+  `10.0.0.1: kern:    warn: [2026-11-31T10:09:37.662764956Z]: ${body}`, `Thu 2026-04-31 10:00:01 UTC n1 kernel: ${body}`,
+  `[Thu Apr 31 10:00:01 2026] ${body}`, `[Wed Apr 22 25:00:01 2026] ${body}`,
+  // conntrack INVALID lines, today's and those of kernels before 4.14 (the tracker's name), and a helper's drop
+  `[ 1000.000000] nf_ct_proto_6: invalid packet ignored in state ESTABLISHED ${body.slice(body.indexOf('IN='))}`,
+  `[ 1000.000000] nf_ct_tcp: invalid packet ignored ${body.slice(body.indexOf('IN='))}`,
+  `[ 1000.000000] nf_ct_icmpv6: invalid new with type 129 ${body.slice(body.indexOf('IN='))}`,
+  `[ 1000.000000] nf_ct_ftp: dropping packet: partial response ${body.slice(body.indexOf('IN='))}`,
   // json-pretty records cut short or never closed (a `{` alone, then lines that are not members)
   '{', `\t"MESSAGE" : "${body}",`, '{', `\t"_TRANSPORT" : "kernel"`, '}',
 ];
