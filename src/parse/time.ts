@@ -1,4 +1,5 @@
 import { TZDate } from '@date-fns/tz';
+import { getDaysInMonth } from 'date-fns/getDaysInMonth';
 import { getYear } from 'date-fns/getYear';
 
 /**
@@ -47,11 +48,13 @@ const DAY_MS = 86_400_000;
 /**
  * Days in month `mo` (0-11) of year `y`, the year as the stamp spells it (proleptic Gregorian). Date.UTC and TZDate
  * roll a day the month lacks over into the next month (April 31 is May 1): a stamp's date is checked against this
- * first, and one that names no date is malformed.
+ * first, and one that names no date is malformed. (Asked on a cache miss only: once per minute of log at most.)
  */
 export function daysInMonth(y: number, mo: number): number {
-  if (mo === 1) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
-  return mo === 3 || mo === 5 || mo === 8 || mo === 10 ? 30 : 31;
+  // the 15th: no zone's midnight shift moves it out of the month; setFullYear keeps years 0-99 as written
+  const d = new Date(2000, mo, 15);
+  d.setFullYear(y);
+  return getDaysInMonth(d);
 }
 
 /** The zone's offset from UTC at instant `ms`, in minutes east; `tz` undefined means the process's local zone. */
