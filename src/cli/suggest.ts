@@ -9,9 +9,10 @@ import { UsageError } from './errors.js';
 import { loadRuleset } from './trace.js';
 import { readResults, reportSourceErrors } from './read-loop.js';
 import { withSignals } from './signals.js';
-import type { LineResult, ParseCounters } from '../parse/event.js';
+import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { overwrittenOf, overwrittenSentence } from '../input/types.js';
+import { hostLabelsOf } from '../input/host-labels.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
 import { checkCni, checkPlatformRoles, cidrSchema, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
@@ -33,7 +34,9 @@ produce an ACCEPT. Reads FILEs (plain or .gz; - for stdin), or stdin when none i
 
   --platform P            catalog platform (harvester, rke2, k3s, kubeadm, talos, konvoy, generic)
   --role R                the node role of the hosts in the logs (control-plane, worker, server, agent, …)
-  --host-role HOST=ROLE   the role of one log host (repeatable); other hosts have --role
+  --host-role HOST=ROLE   the role of one log host (repeatable); other hosts have --role. A capture without host
+                          names (dmesg) is its file's name: dmesg.txt is dmesg, node1/dmesg.txt and
+                          node2/dmesg.txt are node1/dmesg and node2/dmesg
   --ruleset FILE|live     the ruleset that logged the drops (iptables-save or nft -j JSON; live: this machine's
                           now, from iptables-save and nft): shadowed or inapplicable ACCEPTs become the reason,
                           and rules are placed before the chain's LOG/DROP
@@ -197,13 +200,27 @@ export async function runSuggest(
   // a file that fails mid-read (a truncated gzip) is reported, the others still read; the exit code says so
   const sourceErrors = reportSourceErrors(io.stderr);
   try {
-    // each result is classified as it is parsed; its line is decoded only when kept as a sample
-    const each = (r: LineResult, text: () => string) => collector.add(r, text);
-    // lines the scanner reads come as packets: an event is built only for a flow's first sampled packet
-    const read = { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes, prefixesSeen, onSourceError: sourceErrors.onSourceError };
-    const how = internal.events === true ? read : { ...read, packets: collector.addPacket };
-    for await (const _ of readResults(sources, how, totals)) {
-      // the batches only pace reading
+    // Lines that name no host (dmesg, /dev/kmsg) are their source's, named as report names them, one source at a
+    // time: --host-role gives each capture its role, and two nodes' captures are two hosts.
+    const labels = hostLabelsOf(sources);
+    for (const [i, src] of sources.entries()) {
+      const label = labels[i]!;
+      // each result is classified as it is parsed; its line is decoded only when kept as a sample
+      const each = (r: LineResult, text: () => string): void => {
+        const e = r.kind === 'event' || r.kind === 'issue' ? r.event : undefined;
+        if (e !== undefined && e.host === null) e.host = label;
+        collector.add(r, text);
+      };
+      // lines the scanner reads come as packets: an event is built only for a flow's first sampled packet
+      const packets = (p: Packet, event: () => DropEvent, text: () => string): void => {
+        if (p.host === null) p.host = label;
+        collector.addPacket(p, () => ({ ...event(), host: p.host }), text);
+      };
+      const read = { tz: opts.tz, now: io.now, signal: stop.signal, each, prefixes: opts.prefixes, prefixesSeen, onSourceError: sourceErrors.onSourceError };
+      const how = internal.events === true ? read : { ...read, packets };
+      for await (const _ of readResults([src], how, totals)) {
+        // the batches only pace reading
+      }
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);

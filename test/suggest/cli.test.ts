@@ -4,7 +4,7 @@ import { corpusText } from '../../bench/corpus.mjs';
 import { UsageError, InputError } from '../../src/cli/errors.js';
 import { analyzeCommand } from '../../src/cli/analyze.js';
 import { Readable } from 'node:stream';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryIO as stringIO } from '../catalog/cli-io.js';
@@ -191,6 +191,40 @@ describe('fwdiag suggest: output', () => {
       expect(await suggestCommand([SAMPLE, ...base, '--format', 'nft', '--catalog', f], m.io)).toBe(0);
       expect(m.out()).toMatch(/^nft insert rule inet fwdiag HARVESTER_INPUT 'iifname \{ "bond0", "bond1" \} .*dport 8472 accept/m);
       expect(m.out()).not.toContain('mgmt-br');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('fwdiag suggest: captures that name no host', () => {
+  it('one dmesg capture per node (node1/dmesg.txt, node2/dmesg.txt) is two hosts, named as report names them, and --host-role reaches each', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-suggest-hosts-'));
+    try {
+      const dmesg = readFileSync('fixtures/kernel/dmesg.txt');
+      const files = ['node1', 'node2'].map((n) => {
+        const f = join(tmp, n, 'dmesg.txt');
+        mkdirSync(join(tmp, n));
+        writeFileSync(f, dmesg);
+        return f;
+      });
+      type Sug = { action: string; kind: string; role: string; proto: string; ports: Array<number | string>; evidence: { count: number; hosts: string[] } };
+      const run = async (argv: string[]): Promise<Sug[]> => {
+        const m = memoryIO();
+        expect(await suggestCommand([...argv, '--json', '--platform', 'harvester'], m.io)).toBe(0);
+        return (JSON.parse(m.out()) as { suggestions: Sug[] }).suggestions;
+      };
+      const tcp = (list: Sug[], port: number, role = 'control-plane') => list.find((s) => s.action === 'accept' && s.proto === 'tcp' && s.ports.includes(port) && s.role === role);
+      const one = await run([files[0]!, '--role', 'control-plane']);
+      expect(tcp(one, 10250)!.evidence.hosts).toEqual(['dmesg']);
+      const both = await run([...files, '--role', 'control-plane']);
+      expect(tcp(both, 10250)!.evidence.hosts).toEqual(['node1/dmesg', 'node2/dmesg']);
+      expect(tcp(both, 10250)!.evidence.count).toBe(2 * tcp(one, 10250)!.evidence.count);
+      // node1 is the control-plane node, node2 a worker: the API server's port is missing on node1 only
+      const roles = await run([...files, '--role', 'worker', '--host-role', 'node1/dmesg=control-plane']);
+      expect(tcp(roles, 6443)).toMatchObject({ kind: 'missing', evidence: { hosts: ['node1/dmesg'], count: tcp(one, 6443)!.evidence.count } });
+      expect(tcp(roles, 6443, 'worker')).toMatchObject({ kind: 'other-role', evidence: { hosts: ['node2/dmesg'] } });
+      expect(tcp(roles, 10250, 'worker')).toMatchObject({ kind: 'missing', evidence: { hosts: ['node2/dmesg'] } });
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
