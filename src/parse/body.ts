@@ -539,6 +539,8 @@ const CT_PREFIX = 'nf_ct_';
  * nothing before it; its `nf_ct_sctp: ` (and DCCP's since) comes after `nf_ct_proto_<n>: `, in the reason.
  */
 const CT_TRACKERS = new Map([['tcp', 6], ['udp', 17], ['udplite', 136], ['icmp', 1], ['icmpv6', 58], ['dccp', 33]]);
+/** names the reasons of today's kernels still begin with (their messages were written before c4f3db1595827) */
+const CT_OLD_NAMES = new Set(['sctp', 'dccp']);
 
 /** A conntrack INVALID line's `{protonum, reason}` from its prefix (`nf_ct_proto_6: `, `nf_ct_tcp: `), or undefined. */
 function ctInvalidOf(prefix: string): CtInvalid | undefined {
@@ -546,7 +548,12 @@ function ctInvalidOf(prefix: string): CtInvalid | undefined {
   if (colon < 0) return undefined;
   const name = prefix.slice(CT_PREFIX.length, colon);
   const num = name.startsWith('proto_') ? readUint(name, 6, name.length) : (CT_TRACKERS.get(name) ?? -1);
-  return num < 0 ? undefined : { protonum: num, reason: prefix.slice(colon + 1).trim() };
+  if (num < 0) return undefined;
+  // SCTP's and DCCP's messages still begin with their tracker's old name: `nf_ct_proto_132: nf_ct_sctp: short packet `
+  let reason = prefix.slice(colon + 1).trim();
+  const inner = reason.indexOf(': ');
+  if (reason.startsWith(CT_PREFIX) && inner > 0 && CT_OLD_NAMES.has(reason.slice(CT_PREFIX.length, inner))) reason = reason.slice(inner + 2);
+  return { protonum: num, reason };
 }
 const KNOWN_PROTOS = new Set(['TCP', 'UDP', 'UDPLITE', 'ICMP', 'ICMPv6', 'AH', 'ESP']);
 let lastPrefix = '';

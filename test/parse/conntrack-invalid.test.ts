@@ -44,6 +44,13 @@ describe('conntrack INVALID lines', () => {
     expect(e.ctInvalid).toEqual({ protonum: 6, reason: 'invalid packet ignored in state ESTABLISHED' });
   });
 
+  it("SCTP's and DCCP's reasons still begin with the tracker's old name (`nf_ct_proto_132: nf_ct_sctp: short packet`): the reason is what follows it", () => {
+    const lines = [`nf_ct_proto_132: nf_ct_sctp: short packet ${V4}PROTO=132 `, `nf_ct_proto_33: nf_ct_dccp: invalid packet ${V4}PROTO=33 `];
+    for (const results of [viaLines(lines), viaBytes(lines)]) {
+      expect(results.map((r) => eventOf(r).ctInvalid)).toEqual([{ protonum: 132, reason: 'short packet' }, { protonum: 33, reason: 'invalid packet' }]);
+    }
+  });
+
   it('before Linux 4.14 each tracker logged under its own name: the same record, its protocol number from the name', () => {
     const lines = OLD.map(([l], i) => ENVELOPED(l, i));
     for (const results of [viaLines(lines), viaBytes(lines)]) {
