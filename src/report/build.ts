@@ -24,7 +24,7 @@ import type {
   TimelineHost,
   VerdictCounts,
 } from './types.js';
-import { oneLineVerdict } from './verdict.js';
+import { groupKey, oneLineVerdict } from './verdict.js';
 import { beforeEndText, minutes } from './format.js';
 
 export interface BuildOptions {
@@ -373,7 +373,14 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   // blocks refused only outside the windows (before the first, between them): no window's numbers name them
   const outside = bounds.length === 0 ? [] : groupBlocks(
     rows.filter((r) => isBlock(r) && r.wins.length === 0).map((r) => [r, r.sum.count]), clock, endOf);
-  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock, endOf), outside, ctAll);
+  // the verdict reads every flow: the listed ones are --max-rows of them
+  let check = 0;
+  const unexplained = new Set<string>();
+  for (const r of rows) {
+    if (r.status === 'check') check++;
+    if (isBlock(r) && r.sum.verdict === 'undetermined') unexplained.add(groupKey({ host: r.host, proto: r.sum.proto, port: r.sum.serverPort }));
+  }
+  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock, endOf), outside, ctAll, { check, unexplained });
   return report;
 }
 

@@ -35,8 +35,20 @@ function names(groups: readonly BlockGroup[]): string {
   return shown.join(', ') + (more > 0 ? `, +${more} more` : '');
 }
 
-function groupKey(g: BlockGroup): string {
+/** A block group's key: host, protocol and port. */
+export function groupKey(g: Pick<BlockGroup, 'host' | 'proto' | 'port'>): string {
   return `${g.host}|${g.proto}|${g.port ?? ''}`;
+}
+
+/**
+ * What the line needs of every flow, listed or not: the report lists `--max-rows` of them, and a verdict read off the
+ * listed ones changed with it (`--max-rows 0` made a check 'ok' and an unexplained port a genuine block).
+ */
+export interface VerdictFlows {
+  /** flows of status `check` */
+  check: number;
+  /** {@link groupKey}s of the blocks with a flow without a verdict (drops to a port nothing explains) */
+  unexplained: ReadonlySet<string>;
 }
 
 /** Groups across windows, one per host × proto × port (the first window's numbers win). */
@@ -53,8 +65,8 @@ function union(lists: ReadonlyArray<readonly BlockGroup[]>): BlockGroup[] {
  * "N genuine blocks" — or, when some of the groups are drops to a port without a verdict (an `undetermined` flow
  * with a server port, which the report treats as refused), words that do not call them blocks.
  */
-function blocksText(r: Report, groups: readonly BlockGroup[]): string {
-  const unexplained = groups.filter((g) => r.flows.some((f) => f.host === g.host && f.proto === g.proto && f.port === g.port && f.verdict === 'undetermined')).length;
+function blocksText(flows: VerdictFlows, groups: readonly BlockGroup[]): string {
+  const unexplained = groups.filter((g) => flows.unexplained.has(groupKey(g))).length;
   if (unexplained === 0) return plural(groups.length, 'genuine block');
   if (unexplained === groups.length) return plural(groups.length, 'port', 'ports') + ' with unexplained drops';
   return `${plural(groups.length, 'refused port')} (${formatCount(groups.length - unexplained)} genuine, ${formatCount(unexplained)} unexplained)`;
@@ -64,10 +76,10 @@ function blocksText(r: Report, groups: readonly BlockGroup[]): string {
  * The one-line verdict. `blocks` are the genuine blocks of the whole input grouped by host and port (used when no
  * window was found); `outside`, with windows, the blocks refused only outside them; `ct`, the lost-state flows with
  * drops during any window and those still losing state after one, each flow once (the windows' own counts added up
- * would count a flow that lost state in two windows twice).
+ * would count a flow that lost state in two windows twice); `all`, what the line needs of every flow, listed or not.
  */
 export function oneLineVerdict(
-  r: Report, blocks: readonly BlockGroup[], outside: readonly BlockGroup[], ct: { flows: number; unsettled: number },
+  r: Report, blocks: readonly BlockGroup[], outside: readonly BlockGroup[], ct: { flows: number; unsettled: number }, all: VerdictFlows,
 ): ReportVerdict {
   if (r.totals.drops === 0) return { level: 'ok', text: 'No drops: the input held no netfilter LOG lines of dropped packets.' };
   const ws = r.windows;
@@ -75,12 +87,12 @@ export function oneLineVerdict(
     if (blocks.length > 0) {
       return {
         level: 'action',
-        text: `Action needed: ${blocksText(r, blocks)} (${names(blocks)}); no upgrade window found (no burst of conntrack loss)`,
+        text: `Action needed: ${blocksText(all, blocks)} (${names(blocks)}); no upgrade window found (no burst of conntrack loss)`,
       };
     }
     const ct = r.totals['conntrack-loss'];
     return {
-      level: r.flows.some((f) => f.status === 'check') ? 'check' : 'ok',
+      level: all.check > 0 ? 'check' : 'ok',
       text: `No genuine blocks and no upgrade window: ${plural(ct, 'conntrack-loss drop')}` +
         `${r.totals.scan > 0 ? `, ${plural(r.totals.scan, 'scan drop')}` : ''}` +
         `${r.totals.broadcast > 0 ? `, ${plural(r.totals.broadcast, 'drop')} of LAN broadcast chatter` : ''}` +
@@ -98,11 +110,11 @@ export function oneLineVerdict(
     const freshKeys = new Set(fresh.map(groupKey));
     const parts: string[] = [];
     if (persisted.length > 0) {
-      parts.push(`${blocksText(r, persisted)} persisted after ${which(ws.filter((w) => w.persisted.length > 0).map((w) => w.id))} (${names(persisted)})`);
+      parts.push(`${blocksText(all, persisted)} persisted after ${which(ws.filter((w) => w.persisted.length > 0).map((w) => w.id))} (${names(persisted)})`);
     }
     if (fresh.length > 0) {
       const ids = ws.filter((w) => w.newAfter.some((g) => freshKeys.has(groupKey(g)))).map((w) => w.id);
-      parts.push(`${blocksText(r, fresh)} new after ${which(ids)} (${names(fresh)})${persisted.length === 0 ? ', none persisted' : ''}`);
+      parts.push(`${blocksText(all, fresh)} new after ${which(ids)} (${names(fresh)})${persisted.length === 0 ? ', none persisted' : ''}`);
     }
     return { level: 'action', text: `Action needed: ${parts.join('; ')}` };
   }
@@ -138,11 +150,11 @@ export function oneLineVerdict(
   if (outside.length > 0) {
     return {
       level: 'check',
-      text: `Check: ${blocksText(r, outside)} outside ${theWindow}, none during or after ${one ? 'it' : 'them'} (${names(outside)}); ${noise}`,
+      text: `Check: ${blocksText(all, outside)} outside ${theWindow}, none during or after ${one ? 'it' : 'them'} (${names(outside)}); ${noise}`,
     };
   }
   // flows to check (no verdict, lost state for long) keep the line from saying all is well, and the line says so
-  const toCheck = r.flows.filter((f) => f.status === 'check').length;
+  const toCheck = all.check;
   const checkText = toCheck === 0 ? '' : `; ${plural(toCheck, 'flow')} to check (see the flows table)`;
   return { level: unsettled > 0 || toCheck > 0 ? 'check' : 'ok', text: `${toCheck > 0 ? 'Check: no' : 'No'} genuine blocks: ${noise}${checkText}` };
 }

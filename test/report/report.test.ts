@@ -203,6 +203,32 @@ describe('report on the Harvester upgrade sample', () => {
     for (const f of ['md', 'html'] as const) expect(renderReport(one, f)).toContain('1 line, 1 drop on 1 flow from 1 host');
   });
 
+  it('the verdict reads every flow, not the --max-rows listed (--max-rows 0 made a check ok and an unexplained port a genuine block)', async () => {
+    const ack = (t: string, spt: number, dpt: number) =>
+      `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${spt} DPT=${dpt} WINDOW=501 RES=0x00 ACK URGP=0 `;
+    const sample = readFileSync(SAMPLE, 'utf8').split('\n');
+    // the sample's connection to harvester2's tcp/443 losing state for 17 min, alone: no burst, a flow to check
+    const lost = sample.filter((l) => l.includes(' harvester2 ') && l.includes(' SPT=443 ')).join('\n');
+    // the sample without harvester3's blocks: windows, and flows to check after them
+    const quiet = sample.filter((l) => !l.includes(' harvester3 ')).join('\n');
+    // drops to a port without a verdict after a window
+    const unexplained = [ack('10:05:00', 40000, 45000), ack('10:20:00', 40000, 45000), ack('10:21:00', 40000, 45000)].join('\n');
+    const cases: Array<[string[], string, RegExp]> = [
+      [[], lost, /^No genuine blocks and no upgrade window/],
+      [[], quiet, /; 3 flows to check \(see the flows table\)$/],
+      [['--window', '2026-04-22T10:00Z..2026-04-22T10:10Z'], unexplained, /^Action needed: 1 port with unexplained drops persisted/],
+    ];
+    for (const [argv, input, text] of cases) {
+      const listed = await report(argv, input);
+      expect(listed.flowsOmitted).toEqual({ action: 0, check: 0, scan: 0, ok: 0 });
+      expect(listed.verdict.text).toMatch(text);
+      expect(listed.verdict.level).not.toBe('ok');
+      const none = await report([...argv, '--max-rows', '0'], input);
+      expect(none.flows).toEqual([]);
+      expect(none.verdict).toEqual(listed.verdict);
+    }
+  });
+
   it('drops to a port without a verdict that persist are not called genuine blocks', async () => {
     const ack = (t: string, dpt: number) =>
       `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dpt} WINDOW=501 RES=0x00 ACK URGP=0 `;
