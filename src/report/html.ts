@@ -146,19 +146,22 @@ function groupItem(g: BlockGroup, what: string): string {
     `${g.clients.map((c) => `<code>${html(c)}</code>`).join(', ')}${more}${seenText(g, html)}</li>`;
 }
 
+// Tables and the overview chart wider than the page scroll sideways in their own box (.scroll), never the page: the
+// flows table has a dozen columns, a phone is 390px wide. The overview keeps 2/3 of its size, its 10px labels legible.
 const CSS = `
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:16px 24px;color:#1d2330;background:#fff}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:16px 24px;color:#1d2330;background:#fff;overflow-wrap:break-word}
 h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #dde2ea;padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
 .verdict{font-size:16px;font-weight:600;padding:10px 14px;border-radius:6px;border-left:6px solid}
 .verdict.action{background:#fdecee;border-color:#d1495b}.verdict.check{background:#fff6e0;border-color:#edae49}.verdict.ok{background:#e9f6ec;border-color:#3c9d5d}
 .meta{color:#5b6475}
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border-bottom:1px solid #e6e9ef;padding:3px 8px;text-align:left;vertical-align:top}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td code,td.t{white-space:nowrap}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}td code,td.t{white-space:nowrap}td.note{min-width:16em}
+.scroll{overflow-x:auto}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}pre{background:#f5f7fa;padding:8px;overflow:auto;border-radius:4px}
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:-1px}
 .legend i.win{background:#fff1bf;border:1px solid #e8d27a}
-.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:6px 16px}
-svg.chart{display:block;max-width:100%;height:auto}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(520px,100%),1fr));gap:6px 16px}
+svg.chart{display:block;max-width:100%;height:auto}#overview svg.chart{min-width:690px}
 svg .title{font-size:12px;font-weight:600;fill:#1d2330}svg .xlab{font-size:10px;fill:#5b6475;text-anchor:middle}svg .ylab{font-size:10px;fill:#5b6475;text-anchor:end}
 svg .grid{stroke:#eef0f4}svg .axis,svg .tick{stroke:#9aa3b2}svg .win{fill:#fff1bf;stroke:#e8d27a;stroke-width:.5}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;background:#eef0f4}
@@ -218,7 +221,7 @@ export function renderHtml(r: Report): string {
     const maxOf = (b: Bins) => Math.max(0, ...[...b.values()].map(sum));
     const unit = `drops per ${formatSpan(w)}`;
     p(`<p class="legend">${shownVerdicts(r.totals).map((v) => `<span><i style="background:${COLORS[v]}"></i>${v}</span>`).join('')}<span><i class="win"></i>window</span> — ${unit}, ${r.clock === 'boot' ? 'kernel clock (time since boot)' : 'UTC'}</p>`);
-    p(`<div id="overview">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay })}</div>`);
+    p(`<div id="overview" class="scroll">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay })}</div>`);
     if (per.length > 1) {
       const yMax = niceMax(Math.max(...per.map((h) => maxOf(h.bins))));
       p('<h3>Per host</h3><div class="multiples" id="hosts">');
@@ -241,11 +244,11 @@ export function renderHtml(r: Report): string {
       p(`<p>${conntrackLossText(ct, r.settings.settleMs, (s) => `<strong>${s}</strong>`)}</p>`);
     }
     const wv = shownVerdicts(r.totals);
-    p(`<table><thead><tr><th>host</th>${wv.map((v) => `<th class="n">during ${v}</th>`).join('')}<th class="n">flows</th>${wv.map((v) => `<th class="n">after ${v}</th>`).join('')}</tr></thead><tbody>`);
+    p(`<div class="scroll"><table><thead><tr><th>host</th>${wv.map((v) => `<th class="n">during ${v}</th>`).join('')}<th class="n">flows</th>${wv.map((v) => `<th class="n">after ${v}</th>`).join('')}</tr></thead><tbody>`);
     for (const h of w.hosts) {
       p(`<tr><td>${html(h.host)}</td>${wv.map((v) => `<td class="n">${fmtNum(h.during[v])}</td>`).join('')}<td class="n">${fmtNum(h.flows)}</td>${wv.map((v) => `<td class="n">${fmtNum(h.after[v])}</td>`).join('')}</tr>`);
     }
-    p('</tbody></table>');
+    p('</tbody></table></div>');
     if (w.persisted.length > 0) p(`<p><strong>Persisted after the window (action needed):</strong></p><ul>${w.persisted.map((g) => groupItem(g, ' after the window')).join('')}</ul>`);
     if (w.newAfter.length > 0) p(`<p><strong>First seen after the window (action needed):</strong></p><ul>${w.newAfter.map((g) => groupItem(g, ' after the window')).join('')}</ul>`);
     if (w.duringOnly.length > 0) p(`<p>Refused during the window only (check that the clients recovered):</p><ul>${w.duringOnly.map((g) => groupItem(g, '')).join('')}</ul>`);
@@ -257,15 +260,15 @@ export function renderHtml(r: Report): string {
   const omitted = om.action + om.check + om.scan + om.ok;
   if (r.flows.length === 0) p(omitted > 0 ? `<p>${fmtNum(omitted)} flows, none listed (--max-rows 0).</p>` : '<p>No flows.</p>');
   else {
-    p(`<table id="flows"><thead><tr><th>status</th><th>host</th><th>port</th><th>service</th><th>server</th><th>client</th><th>verdict</th><th class="n">drops</th>` +
+    p(`<div class="scroll"><table id="flows"><thead><tr><th>status</th><th>host</th><th>port</th><th>service</th><th>server</th><th>client</th><th>verdict</th><th class="n">drops</th>` +
       `${r.windows.map((w) => `<th class="n">W${w.id} during / after</th>`).join('')}<th>first seen</th><th>last seen</th><th>note</th></tr></thead><tbody>`);
     for (const f of r.flows) {
       p(`<tr><td>${badge(f.status, f.status)}</td><td>${html(f.host)}</td><td>${html(portText(f.proto, f.port))}</td><td>${f.service === null ? '' : html(f.service)}</td>` +
         `<td><code>${html(f.server)}</code></td><td><code>${html(f.client)}</code></td><td>${f.verdict}</td><td class="n">${fmtNum(f.count)}</td>` +
         `${f.windows.map((x) => `<td class="n">${fmtNum(x.during)} / ${fmtNum(x.after)}</td>`).join('')}` +
-        `<td class="t">${f.firstSeen === null ? '' : html(f.firstSeen)}</td><td class="t">${f.lastSeen === null ? '' : html(f.lastSeen)}</td><td title="${html(f.reason)}">${html(f.note)}</td></tr>`);
+        `<td class="t">${f.firstSeen === null ? '' : html(f.firstSeen)}</td><td class="t">${f.lastSeen === null ? '' : html(f.lastSeen)}</td><td class="note" title="${html(f.reason)}">${html(f.note)}</td></tr>`);
     }
-    p('</tbody></table>');
+    p('</tbody></table></div>');
     if (omitted > 0) p(`<p>${fmtNum(omitted)} more flows not listed (${(['action', 'check', 'scan', 'ok'] as const).filter((s) => om[s] > 0).map((s) => `${fmtNum(om[s])} ${s}`).join(', ')}).</p>`);
   }
 

@@ -3,7 +3,7 @@
  * with no console error and no request beyond itself, the timeline charts rendered (SVG bars with real size), and a
  * screenshot is saved under test-output/ for a human to look at.
  */
-import { mkdirSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -96,6 +96,41 @@ describe('HTML report in headless Chromium', () => {
     expect(p.windows).toBe(2);
     expect(p.verdict).toContain('Action needed: 3 genuine blocks persisted after window 2');
     expect(statSync(p.png).size).toBeGreaterThan(10_000);
+  });
+
+  it('fits a laptop and a phone: wide tables and the overview scroll in their own box, never the page (the flows table ran 280px past a 1280px window, its notes a word a line; at 390px the per-host charts were cut off and the overview\'s labels 3px high)', async () => {
+    const sample = await htmlReport([SAMPLE, '--platform', 'harvester', '--role', 'control-plane'], 'report-harvester-upgrade');
+    // a host name without a break (dots do not break a line) in the verdict, the tables and the charts
+    const long = `${'abcdefgh.'.repeat(12)}x`;
+    const lines = readFileSync(SAMPLE, 'utf8').replaceAll(' harvester3 ', ` ${long} `);
+    const r = await buildReportFromInputs(parseReportArgs([]) as ReportCliOptions, memoryIO({ stdin: lines }).io);
+    const hostile = join(OUT, 'report-long-host.html');
+    writeFileSync(hostile, renderReport(r, 'html'));
+    for (const [file, width] of [[sample, 1280], [sample, 390], [hostile, 1280], [hostile, 390]] as const) {
+      const page = await browser.newPage();
+      await page.setViewportSize({ width, height: 900 });
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      const m = await page.evaluate(() => {
+        // runs in the page (the DOM types are not in this project's lib)
+        interface El { getBoundingClientRect(): { width: number }; getAttribute(n: string): string | null }
+        const d = (globalThis as unknown as {
+          document: { documentElement: { scrollWidth: number; clientWidth: number }; querySelectorAll(s: string): Iterable<El> };
+        }).document;
+        return {
+          scrollWidth: d.documentElement.scrollWidth,
+          clientWidth: d.documentElement.clientWidth,
+          // rendered width over drawn width: the 10px labels' scale
+          scales: [...d.querySelectorAll('svg.chart')].map((e) => e.getBoundingClientRect().width / Number(e.getAttribute('width'))),
+          notes: [...d.querySelectorAll('#flows td.note')].map((e) => e.getBoundingClientRect().width),
+        };
+      });
+      await page.screenshot({ path: join(OUT, `${file === sample ? 'report-harvester-upgrade' : 'report-long-host'}-${width}.png`), fullPage: true });
+      await page.close();
+      expect(m.scrollWidth, `${file} at ${width}px`).toBeLessThanOrEqual(m.clientWidth);
+      expect(Math.min(...m.scales), `${file} at ${width}px`).toBeGreaterThanOrEqual(0.6);
+      expect(m.notes.length).toBeGreaterThan(0);
+      expect(Math.min(...m.notes), `${file} at ${width}px`).toBeGreaterThanOrEqual(150);
+    }
   });
 
   it('renders the kernel-lab capture on the monotonic clock', async () => {
