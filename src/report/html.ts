@@ -110,7 +110,8 @@ function chart(c: ChartSpec): string {
   for (let i = 0; i <= n; i += step) {
     const t = c.x0 + i * c.w;
     const x = xOf(t).toFixed(1);
-    o.push(`<line class="tick" x1="${x}" x2="${x}" y1="${mt + ph}" y2="${mt + ph + 3}"/><text class="xlab" x="${x}" y="${mt + ph + 14}">${html(timeText(t, c.clock, c.withDay))}</text>`);
+    // the label on the right edge ends there: centred, half of it fell outside the chart ('18:5')
+    o.push(`<line class="tick" x1="${x}" x2="${x}" y1="${mt + ph}" y2="${mt + ph + 3}"/><text class="xlab${i === n ? ' end' : ''}" x="${x}" y="${mt + ph + 14}">${html(timeText(t, c.clock, c.withDay))}</text>`);
   }
   const keys = [...c.bins.keys()].sort((a, b) => a - b);
   for (const k of keys) {
@@ -162,7 +163,7 @@ code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 .legend i.win{background:#fff1bf;border:1px solid #e8d27a}
 .multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(520px,100%),1fr));gap:6px 16px}
 svg.chart{display:block;max-width:100%;height:auto}#overview svg.chart{min-width:690px}
-svg .title{font-size:12px;font-weight:600;fill:#1d2330}svg .xlab{font-size:10px;fill:#5b6475;text-anchor:middle}svg .ylab{font-size:10px;fill:#5b6475;text-anchor:end}
+svg .title{font-size:12px;font-weight:600;fill:#1d2330}svg .xlab{font-size:10px;fill:#5b6475;text-anchor:middle}svg .xlab.end{text-anchor:end}svg .ylab{font-size:10px;fill:#5b6475;text-anchor:end}
 svg .grid{stroke:#eef0f4}svg .axis,svg .tick{stroke:#9aa3b2}svg .win{fill:#fff1bf;stroke:#e8d27a;stroke-width:.5}
 .badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;background:#eef0f4}
 .badge.action{background:#d1495b;color:#fff}.badge.check{background:#edae49}.badge.scan{background:#f6dca8}.badge.ok{background:#dfeee3}

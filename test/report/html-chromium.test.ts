@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { buildReportFromInputs, parseReportArgs, renderReport, type ReportCliOptions } from '../../src/cli/report.js';
-import { KMSG, ROOT, SAMPLE, memoryIO } from './helpers.js';
+import { INCIDENT, KMSG, ROOT, SAMPLE, memoryIO } from './helpers.js';
 
 const OUT = join(ROOT, 'test-output');
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -130,6 +130,27 @@ describe('HTML report in headless Chromium', () => {
       expect(Math.min(...m.scales), `${file} at ${width}px`).toBeGreaterThanOrEqual(0.6);
       expect(m.notes.length).toBeGreaterThan(0);
       expect(Math.min(...m.notes), `${file} at ${width}px`).toBeGreaterThanOrEqual(150);
+    }
+  });
+
+  it('every time label is inside its chart (a capture of minutes had its last label cut in half at the right edge: \'18:5\')', async () => {
+    const cases = [[[INCIDENT], 'report-incident'], [[SAMPLE], 'report-harvester-upgrade'], [[KMSG], 'report-kmsg']] as const;
+    for (const [argv, name] of cases) {
+      const file = await htmlReport([...argv], name);
+      const page = await browser.newPage();
+      await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
+      // runs in the page: an SVG text's box in its chart's user units, and the chart's width
+      const labels = await page.$$eval('svg.chart text.xlab', (els) => els.map((e) => {
+        const b = (e as unknown as { getBBox(): { x: number; width: number } }).getBBox();
+        const svg = e.closest('svg')!;
+        return { text: e.textContent ?? '', left: b.x, right: b.x + b.width, width: Number(svg.getAttribute('width')) };
+      }));
+      await page.close();
+      expect(labels.length).toBeGreaterThan(5);
+      for (const l of labels) {
+        expect(l.left, `${name}: ${l.text}`).toBeGreaterThanOrEqual(0);
+        expect(l.right, `${name}: ${l.text}`).toBeLessThanOrEqual(l.width);
+      }
     }
   });
 
