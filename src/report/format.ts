@@ -96,6 +96,23 @@ export function seenText(g: BlockGroup, esc: (s: string) => string): string {
     `${g.lastSeen !== null ? `${g.firstSeen !== null ? ',' : ';'} last seen ${esc(g.lastSeen)}${quiet === '' ? '' : ` (${quiet})`}` : ''}`;
 }
 
+/**
+ * Block groups a window's list names in Markdown and HTML; JSON has them all. A noisy input has hundreds (a port
+ * each), and a page of them buried the flows table and the suggestions under thousands of lines.
+ */
+export const MAX_GROUPS_SHOWN = 20;
+
+/** The groups of a list to name, and the sentence for the rest ('' when all are named). */
+export function shownGroups(gs: readonly BlockGroup[]): { shown: readonly BlockGroup[]; more: string } {
+  if (gs.length <= MAX_GROUPS_SHOWN) return { shown: gs, more: '' };
+  const rest = gs.slice(MAX_GROUPS_SHOWN);
+  const drops = rest.reduce((n, g) => n + g.packets, 0);
+  return {
+    shown: gs.slice(0, MAX_GROUPS_SHOWN),
+    more: `and ${plural(rest.length, 'more port')} (${plural(drops, 'drop')}); --format json lists them all`,
+  };
+}
+
 export function portText(proto: string, port: number | null): string {
   return port === null ? proto : `${proto}/${port}`;
 }

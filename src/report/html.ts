@@ -6,7 +6,7 @@
  */
 import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { clockLabel, conntrackLossText, countsText, html, inputSourcesText, htmlBlock, limitLines, portText, seenText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { clockLabel, conntrackLossText, countsText, html, inputSourcesText, htmlBlock, limitLines, portText, seenText, shownGroups, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 import { overwrittenSentence } from '../input/types.js';
 
@@ -250,9 +250,14 @@ export function renderHtml(r: Report): string {
       p(`<tr><td>${html(h.host)}</td>${wv.map((v) => `<td class="n">${fmtNum(h.during[v])}</td>`).join('')}<td class="n">${fmtNum(h.flows)}</td>${wv.map((v) => `<td class="n">${fmtNum(h.after[v])}</td>`).join('')}</tr>`);
     }
     p('</tbody></table></div>');
-    if (w.persisted.length > 0) p(`<p><strong>Persisted after the window (action needed):</strong></p><ul>${w.persisted.map((g) => groupItem(g, ' after the window')).join('')}</ul>`);
-    if (w.newAfter.length > 0) p(`<p><strong>First seen after the window (action needed):</strong></p><ul>${w.newAfter.map((g) => groupItem(g, ' after the window')).join('')}</ul>`);
-    if (w.duringOnly.length > 0) p(`<p>Refused during the window only (check that the clients recovered):</p><ul>${w.duringOnly.map((g) => groupItem(g, '')).join('')}</ul>`);
+    const list = (title: string, gs: readonly BlockGroup[], what: string) => {
+      if (gs.length === 0) return;
+      const { shown, more } = shownGroups(gs);
+      p(`<p>${title}</p><ul>${shown.map((g) => groupItem(g, what)).join('')}${more === '' ? '' : `<li>${more}</li>`}</ul>`);
+    };
+    list('<strong>Persisted after the window (action needed):</strong>', w.persisted, ' after the window');
+    list('<strong>First seen after the window (action needed):</strong>', w.newAfter, ' after the window');
+    list('Refused during the window only (check that the clients recovered):', w.duringOnly, '');
   }
 
   // flows

@@ -2,7 +2,7 @@
  * The report as Markdown: fits a ticket or a chat. Every log-derived string goes through `md`/`mdCode`.
  */
 import { formatCount, formatSpan, plural } from './verdict.js';
-import { conntrackLossText, countsText, inputSourcesText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
+import { conntrackLossText, countsText, inputSourcesText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownGroups, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 import { overwrittenSentence } from '../input/types.js';
 
@@ -83,24 +83,18 @@ export function renderMarkdown(r: Report): string {
       p(`| ${md(h.host)} | ${wv.map((v) => n(h.during[v])).join(' / ')} | ${n(h.flows)} | ${wv.map((v) => n(h.after[v])).join(' / ')} |`);
     }
     p();
-    if (w.persisted.length > 0) {
-      p('**Persisted after the window (action needed):**');
+    const list = (title: string, gs: readonly BlockGroup[], what: string) => {
+      if (gs.length === 0) return;
+      p(title);
       p();
-      for (const g of w.persisted) p(group(g, ' after the window'));
+      const { shown, more } = shownGroups(gs);
+      for (const g of shown) p(group(g, what));
+      if (more !== '') p(`- ${more}`);
       p();
-    }
-    if (w.newAfter.length > 0) {
-      p('**First seen after the window (action needed):**');
-      p();
-      for (const g of w.newAfter) p(group(g, ' after the window'));
-      p();
-    }
-    if (w.duringOnly.length > 0) {
-      p('Refused during the window only (check that the clients recovered):');
-      p();
-      for (const g of w.duringOnly) p(group(g, ''));
-      p();
-    }
+    };
+    list('**Persisted after the window (action needed):**', w.persisted, ' after the window');
+    list('**First seen after the window (action needed):**', w.newAfter, ' after the window');
+    list('Refused during the window only (check that the clients recovered):', w.duringOnly, '');
   }
 
   p('## Flows');

@@ -229,6 +229,27 @@ describe('report on the Harvester upgrade sample', () => {
     }
   });
 
+  it('a window\'s list of blocks names 20 in Markdown and HTML and counts the rest; JSON has them all (hundreds buried the report)', async () => {
+    // a client per port (one client's 30 ports would be a scan)
+    const syn = (t: string, i: number) =>
+      `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.1.${i + 1} DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${7000 + i} WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    // 30 ports refused after the window, port 7000+i refused i+1 times: the list is ordered by drops
+    const lines = Array.from({ length: 30 }, (_, i) => Array.from({ length: i + 1 }, () => syn('10:20:00', i))).flat();
+    const r = await report(['--window', '2026-04-22T10:00Z..2026-04-22T10:10Z'], lines.join('\n'));
+    expect(r.windows[0]!.newAfter.map((g) => g.port)).toEqual(Array.from({ length: 30 }, (_, i) => 7029 - i));
+    expect((JSON.parse(renderReport(r, 'json')) as Report).windows[0]!.newAfter).toHaveLength(30);
+    // the ten least refused: ports 7000-7009, 1+2+…+10 drops
+    const more = 'and 10 more ports (55 drops); --format json lists them all';
+    const md = renderReport(r, 'md');
+    const items = md.split('\n').filter((l) => l.startsWith('- **tcp/'));
+    expect(items).toHaveLength(20);
+    expect(items.at(-1)).toMatch(/^- \*\*tcp\/7010 on n1\*\*: 11 drops after the window/);
+    expect(md).toContain(`\n- ${more}\n`);
+    const html = renderReport(r, 'html');
+    expect(html.match(/<li><strong>tcp\/70\d\d on n1<\/strong>/g)).toHaveLength(20);
+    expect(html).toContain(`<li>${more}</li></ul>`);
+  });
+
   it('drops to a port without a verdict that persist are not called genuine blocks', async () => {
     const ack = (t: string, dpt: number) =>
       `Apr 22 ${t} n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=${dpt} WINDOW=501 RES=0x00 ACK URGP=0 `;
