@@ -77,3 +77,20 @@ export function asCidr(text: string): string | undefined {
   const p = parsePrefix(text);
   return p === undefined ? undefined : formatNet(p);
 }
+
+/**
+ * Addresses the internet does not route, which a cluster's node network uses: RFC 1918, shared address space
+ * (100.64.0.0/10, RFC 6598), benchmarking (198.18.0.0/15, RFC 2544: the kernel labs' nodes), unique local IPv6
+ * (fc00::/7) — and link-local and loopback, which never come from off the link.
+ */
+const PRIVATE_PREFIXES = [
+  '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '198.18.0.0/15', '169.254.0.0/16', '127.0.0.0/8',
+  'fc00::/7', 'fe80::/10', '::1/128',
+].map((c) => parsePrefix(c)!);
+
+/** Whether `addr` is a private address (see PRIVATE_PREFIXES); an IPv4-mapped one by its IPv4 address. */
+export function isPrivateAddress(addr: string): boolean {
+  let ip = parseIp(addr);
+  if (ip?.family === 6 && ip.value >> 32n === 0xffffn) ip = { family: 4, value: ip.value & 0xffffffffn };
+  return ip !== undefined && PRIVATE_PREFIXES.some((p) => prefixContains(p, ip));
+}

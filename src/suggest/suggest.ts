@@ -13,7 +13,7 @@ import { lookupPort, normalizeProto, protoHasPorts } from '../catalog/index.js';
 import type { Catalog, CatalogEntry, Scope } from '../catalog/index.js';
 import { trace } from '../ruleset/trace.js';
 import type { RuleRef, Ruleset, TraceResult } from '../ruleset/index.js';
-import { cidrContains, collapseAddresses, prefixLength } from './cidr.js';
+import { cidrContains, collapseAddresses, isPrivateAddress, prefixLength } from './cidr.js';
 import { RULE_PROTOS, platformInterfaces, renderInsert } from './render.js';
 
 /** A flow as the suggestion engine reads it: the classifier's summary plus what the read loop kept of it. */
@@ -220,10 +220,15 @@ export function familiesOf(addrs: readonly string[]): Array<4 | 6> {
   return v6 ? (v4 ? [4, 6] : [6]) : [4];
 }
 
-/** How sources are chosen: the catalog scope is the ceiling, the observed clients the floor. */
+/**
+ * How sources are chosen: the catalog scope is the ceiling, the observed clients the floor. `offNet`: clients that are
+ * no node by their addresses (public, refused at a private address of the node); when neither --cluster-subnet nor
+ * --control-plane says who the nodes are, they are outside a cluster- or control-plane-scoped port's scope
+ * (`offNet: true` in the answer when they are who `outside` holds).
+ */
 function chooseSources(
-  ctx: SuggestContext, scope: Scope | undefined, sensitive: string | undefined, clients: string[],
-): { sources: string[]; notes: string[]; outside: string[] } {
+  ctx: SuggestContext, scope: Scope | undefined, sensitive: string | undefined, clients: string[], offNet: ReadonlySet<string>,
+): { sources: string[]; notes: string[]; outside: string[]; offNet?: true } {
   const notes: string[] = [];
   const observed = (list: string[]) => {
     let s = collapseAddresses(list);
@@ -236,6 +241,8 @@ function chooseSources(
   // a cluster subnet of /0 is "anywhere" in disguise: never for sensitive ports
   const subnet = ctx.clusterSubnet !== undefined && !(sensitive !== undefined && prefixLength(ctx.clusterSubnet) === 0) ? ctx.clusterSubnet : undefined;
   const inSubnet = (c: string) => subnet === undefined || cidrContains(subnet, c);
+  const cp = (ctx.controlPlane ?? []).filter((c) => !(sensitive !== undefined && prefixLength(c) === 0));
+  const inCp = (c: string) => cp.some((x) => cidrContains(x, c));
   if (scope === 'anywhere') {
     if (sensitive === undefined) {
       notes.push('the catalog allows any source for this port');
@@ -252,24 +259,31 @@ function chooseSources(
       notes.push(`cluster nodes: opened to the cluster subnet ${subnet}`);
       return { sources: [subnet], notes, outside };
     }
+    // a control-plane node named by --control-plane is a cluster node, whatever its address
+    const node = (c: string) => !offNet.has(c) || inCp(c);
+    const inside = clients.filter(node);
+    const outside = clients.filter((c) => !node(c));
+    const off = outside.length > 0 ? { offNet: true as const } : {};
+    if (inside.length === 0) return { sources: [], notes, outside, ...off };
     notes.push('cluster nodes: only the observed clients (give --cluster-subnet to open it to every node)');
-    return { sources: observed(clients), notes, outside: [] };
+    return { sources: observed(inside), notes, outside, ...off };
   }
   if (scope === 'control-plane-nodes') {
-    const cp = (ctx.controlPlane ?? []).filter((c) => !(sensitive !== undefined && prefixLength(c) === 0));
     if (cp.length > 0) {
-      const within = (c: string) => cp.some((x) => cidrContains(x, c));
-      const inside = clients.filter(within);
-      const outside = clients.filter((c) => !within(c));
+      const inside = clients.filter(inCp);
+      const outside = clients.filter((c) => !inCp(c));
       if (inside.length === 0) return { sources: [], notes, outside };
       notes.push(`control-plane nodes: opened to the control-plane addresses ${cp.join(', ')}`);
       return { sources: [...cp], notes, outside };
     }
-    const inside = clients.filter(inSubnet);
-    const outside = clients.filter((c) => !inSubnet(c));
-    if (inside.length === 0) return { sources: [], notes, outside };
+    // control-plane nodes are cluster nodes: within --cluster-subnet, else no node by their addresses
+    const node = subnet !== undefined ? inSubnet : (c: string) => !offNet.has(c);
+    const inside = clients.filter(node);
+    const outside = clients.filter((c) => !node(c));
+    const off = subnet === undefined && outside.length > 0 ? { offNet: true as const } : {};
+    if (inside.length === 0) return { sources: [], notes, outside, ...off };
     notes.push('control-plane nodes: only the observed clients (give --control-plane to name every control-plane node)');
-    return { sources: observed(inside), notes, outside };
+    return { sources: observed(inside), notes, outside, ...off };
   }
   // unknown port (or no scope): the observed clients only
   return { sources: observed(clients), notes, outside: [] };
@@ -615,17 +629,31 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       notes.push(`left out, not an IP address: ${clients.filter((c) => parseIp(c) === undefined).slice(0, 5).join(', ')}`);
     }
     if (action === 'accept') {
-      const s = chooseSources(ctx, info.kind === 'unknown' ? undefined : e?.scope, sensitive, usable);
+      const scope = info.kind === 'unknown' ? undefined : e?.scope;
+      // A public client refused at a private address of the node is no node: the cluster's nodes reach it over the
+      // node network. A client that reached a public address of the node too is a peer over a public network (a node
+      // with a public address), as it would be without the private one.
+      const reachedPublic = new Set(flowsOf.filter((f) => !isPrivateAddress(f.server)).map((f) => f.client));
+      const offNet = new Set(usable.filter((c) => !isPrivateAddress(c) && !reachedPublic.has(c)));
+      const s = chooseSources(ctx, scope, sensitive, usable, offNet);
       sources = s.sources;
       notes.push(...s.notes);
       if (s.outside.length > 0) {
         const shown = s.outside.slice(0, 5).join(', ');
         const more = s.outside.length > 5 ? ` and ${s.outside.length - 5} more` : '';
+        let why = '';
+        if (s.offNet === true) {
+          const one = s.outside.length === 1;
+          const out = new Set(s.outside);
+          const at = [...new Set(flowsOf.filter((f) => out.has(f.client)).map((f) => f.server))].sort(compareAddr);
+          why = `${one ? 'a public address' : 'public addresses'}, refused at the node's private address${at.length === 1 ? '' : 'es'} ${at.slice(0, 3).join(', ')}${at.length > 3 ? ` and ${at.length - 3} more` : ''}: the cluster's nodes reach this port over the node network (${scope === 'control-plane-nodes' ? '--control-plane' : '--cluster-subnet'} admits ${one ? 'it if it is a node' : 'them if they are nodes'})`;
+        }
         if (s.sources.length === 0) {
           action = 'note';
           kind = 'outside-scope';
           reason = `${service === null ? pText : `"${service}"`} was refused to ${shown}${more}, outside the catalog scope (${e?.scope ?? '?'}): not opened; check where that traffic comes from`;
-        } else notes.push(`left out, outside the catalog scope (${e?.scope ?? '?'}): ${shown}${more}`);
+          if (why !== '') notes.push(`${shown}${more}: ${why}`);
+        } else notes.push(`left out, outside the catalog scope (${e?.scope ?? '?'}): ${shown}${more}${why === '' ? '' : ` — ${why}`}`);
       }
     }
 

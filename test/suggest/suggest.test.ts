@@ -8,6 +8,7 @@ import { accepts, catalog, fixtureLines, ruleset, suggestLines, synLine, udpLine
 import { createFlowCollector } from '../../src/suggest/collect.js';
 import { catalogServiceLookup } from '../../src/classify/services.js';
 import { createParser } from '../../src/parse/parse-line.js';
+import { isPrivateAddress } from '../../src/suggest/cidr.js';
 
 const SAMPLE = fixtureLines('fixtures/sample/harvester-upgrade.log');
 const KMSG = fixtureLines('fixtures/kernel/kmsg.txt');
@@ -42,6 +43,18 @@ describe('collapseAddresses: exact aggregation, never wider than what was seen',
       const a = `198.18.0.${i}`;
       expect(out.some((c) => cidrContains(c, a)), a).toBe(seen.includes(a));
     }
+  });
+});
+
+describe('isPrivateAddress: the node networks the internet does not route', () => {
+  it.each([
+    ['10.255.255.255', true], ['11.0.0.1', false], ['172.15.255.255', false], ['172.16.0.1', true], ['172.31.255.255', true], ['172.32.0.1', false], ['192.168.0.1', true],
+    ['192.169.0.1', false], ['100.64.0.1', true], ['100.127.255.255', true], ['100.128.0.1', false], ['198.18.0.1', true],
+    ['198.19.255.255', true], ['198.20.0.1', false], ['169.254.1.1', true], ['127.0.0.1', true], ['203.0.113.7', false],
+    ['8.8.8.8', false], ['fd00:18::1', true], ['fc00::1', true], ['fe80::1', true], ['::1', true], ['2001:db8::1', false],
+    ['2600::9', false], ['::ffff:10.0.0.1', true], ['::ffff:203.0.113.7', false], ['not-an-ip', false],
+  ] as const)('%s → %s', (addr, want) => {
+    expect(isPrivateAddress(addr)).toBe(want);
   });
 });
 
@@ -359,6 +372,90 @@ describe('source scope rules on hand-made lines in the kernel\'s format', () => 
     const lines = [udpLine({ src: '198.18.9.2', dst: '198.18.9.1', spt: 51000, dpt: 8472 }), udpLine({ src: '198.18.9.3', dst: '198.18.9.1', spt: 51001, dpt: 8472 })];
     const r = suggestLines(lines, { platform: 'harvester', role: 'worker', clusterSubnet: '198.18.9.0/24' });
     expect(accepts(r).map((s) => [s.proto, s.ports, s.sources, s.evidence.clientsTotal])).toEqual([['udp', [8472], ['198.18.9.0/24'], 2]]);
+  });
+
+  describe('a private node\'s cluster ports are never opened to public clients without --cluster-subnet / --control-plane', () => {
+    // the node's own address in the flow (DST) decides: private (RFC 1918, 100.64.0.0/10, 198.18.0.0/15, fc00::/7) or not
+    const to = (dst: string, dpt: number, src: string, spt = 40000) => synLine({ src, dst, spt, dpt });
+    /** the kernel's IPv6 LOG line: addresses in full */
+    const full = (a: string) => {
+      const [h = '', t = ''] = a.split('::');
+      const head = h === '' ? [] : h.split(':');
+      const tail = t === '' ? [] : t.split(':');
+      return [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail].map((g) => g.padStart(4, '0')).join(':');
+    };
+    const to6 = (dst: string, dpt: number, src: string, spt = 40000) =>
+      `Apr 22 10:00:00 node1 kernel: FWDIAG_DROP_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:86:dd SRC=${full(src)} DST=${full(dst)} LEN=80 TC=0 HOPLIMIT=64 FLOWLBL=1030550 PROTO=TCP SPT=${spt} DPT=${dpt} WINDOW=64800 RES=0x00 SYN URGP=0 `;
+    const rke2 = { platform: 'rke2', role: 'server' };
+
+    it.each([
+      // [node address, port, scope]
+      ['10.0.0.5', 2379, 'control-plane-nodes'], // etcd
+      ['172.16.4.5', 6443, 'cluster-nodes'], // the API server
+      ['192.168.1.5', 10250, 'cluster-nodes'], // kubelet
+      ['100.64.3.5', 9345, 'cluster-nodes'], // the RKE2 supervisor
+      ['198.18.9.1', 2380, 'control-plane-nodes'], // the labs' benchmarking range
+      ['fd00:18::1', 2379, 'control-plane-nodes'], // unique local IPv6
+    ] as const)('%s tcp/%i (%s) refused to public clients only: a note, no ACCEPT', (node, port, scope) => {
+      const pub = node.includes(':') ? ['2001:db8:7::7', '2600::9'] : ['8.8.4.4', '203.0.113.7'];
+      const line = node.includes(':') ? to6 : to;
+      const r = suggestLines([line(node, port, pub[0]!), line(node, port, pub[1]!, 40001)], rke2);
+      expect(accepts(r)).toEqual([]);
+      expect(r.suggestions.map((s) => [s.action, s.kind, s.sources])).toEqual([['note', 'outside-scope', []]]);
+      const s = r.suggestions[0]!;
+      expect(s.reason).toContain(`outside the catalog scope (${scope}): not opened`);
+      const flag = scope === 'cluster-nodes' ? '--cluster-subnet' : '--control-plane';
+      expect(s.notes).toContain(`${pub.join(', ')}: public addresses, refused at the node's private address ${node}: the cluster's nodes reach this port over the node network (${flag} admits them if they are nodes)`);
+    });
+
+    it('beside private clients, public ones are left out of the sources and named', () => {
+      const lines = [
+        to('10.0.0.5', 2379, '10.0.0.6'), to('10.0.0.5', 2379, '203.0.113.7', 40001), to('10.0.0.5', 2379, '100.64.0.9', 40002),
+        udpLine({ src: '198.18.9.2', dst: '198.18.9.1', spt: 51000, dpt: 8472 }), udpLine({ src: '203.0.113.8', dst: '198.18.9.1', spt: 51001, dpt: 8472 }),
+      ];
+      const r = suggestLines(lines, rke2);
+      const by = new Map(accepts(r).map((s) => [key(s), s]));
+      expect([...by.keys()]).toEqual(['server tcp/2379', 'server udp/8472']);
+      const etcd = by.get('server tcp/2379')!;
+      expect(etcd).toMatchObject({ confidence: 'high', sources: ['10.0.0.6/32', '100.64.0.9/32'] });
+      expect(etcd.notes).toContain('left out, outside the catalog scope (control-plane-nodes): 203.0.113.7 — a public address, refused at the node\'s private address 10.0.0.5: the cluster\'s nodes reach this port over the node network (--control-plane admits it if it is a node)');
+      expect(etcd.rendered).not.toContain('203.0.113.7');
+      expect(etcd.evidence.clients).toContain('203.0.113.7');
+      expect(by.get('server udp/8472')?.sources).toEqual(['198.18.9.2/32']);
+      expect(by.get('server udp/8472')?.notes.join('\n')).toContain('outside the catalog scope (cluster-nodes): 203.0.113.8 — a public address, refused at the node\'s private address 198.18.9.1');
+    });
+
+    it('names up to five and counts the rest', () => {
+      const lines = Array.from({ length: 7 }, (_, i) => to('10.0.0.5', 10250, `203.0.113.${i + 1}`, 40000 + i));
+      const r = suggestLines(lines, rke2);
+      expect(r.suggestions.map((s) => s.kind)).toEqual(['outside-scope']);
+      expect(r.suggestions[0]?.reason).toContain('203.0.113.1, 203.0.113.2, 203.0.113.3, 203.0.113.4, 203.0.113.5 and 2 more');
+      expect(r.suggestions[0]?.notes.join('\n')).toContain('203.0.113.5 and 2 more: public addresses, refused at the node\'s private address 10.0.0.5');
+    });
+
+    it('--cluster-subnet or --control-plane admits them: the operator says they are nodes', () => {
+      const lines = [to('10.0.0.5', 2379, '203.0.113.7'), to('10.0.0.5', 10250, '203.0.113.7', 40001)];
+      const sources = (ctx: object) => accepts(suggestLines(lines, { ...rke2, ...ctx })).map((s) => [s.ports[0], s.sources]);
+      expect(sources({ controlPlane: ['203.0.113.7'] })).toEqual([[2379, ['203.0.113.7']], [10250, ['203.0.113.7/32']]]);
+      expect(sources({ clusterSubnet: '203.0.113.0/24' })).toEqual([[2379, ['203.0.113.7/32']], [10250, ['203.0.113.0/24']]]);
+      // a control-plane node named is a cluster node; the other public client is still left out, at its own node address
+      const two = suggestLines([to('10.0.0.5', 10250, '203.0.113.7'), to('10.0.0.9', 10250, '203.0.113.8', 40001)], { ...rke2, controlPlane: ['203.0.113.7'] });
+      expect(accepts(two).map((s) => s.sources)).toEqual([['203.0.113.7/32']]);
+      expect(accepts(two)[0]?.notes).toContain('left out, outside the catalog scope (cluster-nodes): 203.0.113.8 — a public address, refused at the node\'s private address 10.0.0.9: the cluster\'s nodes reach this port over the node network (--cluster-subnet admits it if it is a node)');
+    });
+
+    it('unchanged: a node with a public address, a client that also reached one, a port scoped anywhere, an unknown port', () => {
+      // the node's own address is public (nodes with public addresses exist)
+      expect(accepts(suggestLines([to('192.0.2.10', 2379, '203.0.113.7')], rke2)).map((s) => s.sources)).toEqual([['203.0.113.7/32']]);
+      // the client reached the node's public address too: a peer over a public network, as with public nodes
+      const both = [to('10.0.0.5', 10250, '203.0.113.7'), to('192.0.2.10', 10250, '203.0.113.7', 40001)];
+      expect(accepts(suggestLines(both, rke2)).map((s) => s.sources)).toEqual([['203.0.113.7/32']]);
+      // anywhere: SSH any source; konvoy's kubelet (anywhere, sensitive) the observed clients, public or not
+      expect(accepts(suggestLines([to('10.0.0.5', 22, '203.0.113.7')], { platform: 'harvester', role: 'control-plane' })).map((s) => s.sources)).toEqual([[]]);
+      expect(accepts(suggestLines([to('10.0.0.5', 10250, '203.0.113.7')], { platform: 'konvoy', role: 'control-plane' })).map((s) => s.sources)).toEqual([['203.0.113.7/32']]);
+      // no catalog scope: the observed clients
+      expect(accepts(suggestLines([to('10.0.0.5', 7000, '203.0.113.7')], { ...rke2, allowUnknown: true })).map((s) => s.sources)).toEqual([['203.0.113.7/32']]);
+    });
   });
 });
 
