@@ -1,8 +1,9 @@
 /**
- * INTERIM suggestions for the live view, until the suggestion engine (issue 4 part 3, src/suggest/) exists.
- * The engine replaces this file: when it lands, the pipeline calls `store.setSuggestions(engine.list())` and this
- * module goes away. Until then: one suggestion per (protocol, server port) of the genuine-block flows seen, with
- * their clients as sources and the reason of the busiest flow. Nothing clever (no CIDR folding, no catalog scope).
+ * The live view's suggestions when the suggestion engine (src/suggest/) cannot run: without `--platform` and `--role`
+ * there is no catalog to scope a rule by. One suggestion per (protocol, server port) of the genuine-block flows seen,
+ * with their clients as sources and the reason of the busiest flow — the README's "otherwise one per blocked
+ * protocol/port with the observed clients". Nothing clever (no CIDR folding, no catalog scope): with `--platform` and
+ * `--role` the store takes the engine's list instead (`store.setSuggestions`).
  */
 import type { ClassifyResult } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
