@@ -2,9 +2,9 @@ import { loadBuiltinCatalog, type Catalog, type CatalogEntry } from '../catalog/
 
 /**
  * A built-in table of the well-known node ports named by the seeds (Harvester, RKE2, K3s, kubeadm, Talos, Calico,
- * Cilium, Flannel) and /work/shared/reference/port-catalog-facts.md. It is the classifier's fallback until the role
- * catalog (src/catalog/) can be injected through {@link ServiceLookup}: the classifier only needs "is this port a
- * known service, and what is it called".
+ * Cilium, Flannel) and /work/shared/reference/port-catalog-facts.md: the last names {@link catalogServiceLookup} gives
+ * (ports the role catalog does not list), and the only ones when the catalog files cannot be loaded. The classifier
+ * only needs "is this port a known service, and what is it called".
  */
 
 /** Finds the service name a node offers on `port`, or undefined. `proto` is lower-case (`tcp`, `udp`). */
