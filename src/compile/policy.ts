@@ -299,10 +299,11 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
       kind: 'extra', proto: x.proto, sources: x.sources ?? [], ...(x.family === undefined ? {} : { family: x.family }),
       ...(x.icmpTypes === undefined ? {} : { icmpTypes: [...x.icmpTypes] }),
       ...(x.sourcePort === undefined ? {} : { sport: toRange(x.sourcePort) }),
-      comment: x.comment ?? `fwdiag extra ${x.proto}${x.ports === undefined ? '' : ` ${x.ports.join(',')}`}`,
+      comment: x.comment ?? `fwdiag extra ${x.proto}`,
     };
+    // without a comment, each port's rule names its own port: the list of all (up to 64) broke nft's 128-byte limit
     if (x.ports === undefined) rules.push(base);
-    else for (const p of x.ports) rules.push({ ...base, dport: toRange(p) });
+    else for (const p of x.ports) rules.push({ ...base, dport: toRange(p), comment: x.comment ?? `${base.comment} ${p}` });
   }
   if (log !== false && log.quietBroadcast) {
     rules.push({ kind: 'quiet', family: 4, sources: [], comment: 'Drop IPv4 broadcast and multicast unlogged (LAN chatter)' });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { parseFragment, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
 import type { PolicyInput } from '../../src/compile/index.js';
+import { ruleCommentSchema } from '../../src/catalog/schema.js';
 import { commandLines, compile, resolve, seedCommands } from './helpers.js';
 
 describe('compiling the Harvester seed', () => {
@@ -144,6 +145,16 @@ describe('fragments (--extra)', () => {
     ]);
     expect(lines[i - 1]).toContain('VXLAN (Kube-OVN');
     expect(lines[i + 3]).toContain('-j LOG');
+  });
+  it('an extra without a comment names its own port in each rule, within the comment limits a catalog service is held to', () => {
+    // 20 ranges: one comment listing them all was 260 characters, and nft refuses a comment over 128
+    const ports = Array.from({ length: 20 }, (_, i) => `${30000 + i * 100}-${30050 + i * 100}`);
+    const fr = parseFragment({ extra: [{ proto: 'tcp', ports }] });
+    if (!fr.ok) throw new Error('fragment');
+    const extras = resolve({ platform: 'rke2', role: 'agent' }, [fr.value]).rules.filter((r) => r.kind === 'extra');
+    expect(extras.map((r) => r.comment)).toEqual(ports.map((p) => `fwdiag extra tcp ${p}`));
+    for (const r of extras) expect(ruleCommentSchema.safeParse(r.comment).success, r.comment).toBe(true);
+    expect(compile({ platform: 'rke2', role: 'agent' }, 'nft', [fr.value]).text).toContain('tcp dport 30100-30150 accept comment "fwdiag extra tcp 30100-30150"');
   });
 });
 
