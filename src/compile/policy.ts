@@ -62,6 +62,11 @@ export const extraRuleSchema = z
   .refine((r) => r.family === undefined || !((r.proto === 'icmp' && r.family === 6) || (r.proto === 'icmpv6' && r.family === 4)), {
     message: 'icmp is IPv4\'s, icmpv6 IPv6\'s',
     path: ['family'],
+  })
+  // the rule would be written in neither iptables family, and nft's `ip6 saddr … icmp type` matches no packet
+  .refine((r) => (r.proto !== 'icmp' && r.proto !== 'icmpv6') || (r.sources ?? []).every((s) => cidrFamily(s) === (r.proto === 'icmp' ? 4 : 6)), {
+    message: 'icmp is IPv4\'s, icmpv6 IPv6\'s: a source of the other family',
+    path: ['sources'],
   });
 export type ExtraRule = z.output<typeof extraRuleSchema>;
 

@@ -375,6 +375,22 @@ describe('IPv6: the policy\'s ipv6 option and the iptables targets', () => {
     expect(parseFragment({ extra: [{ proto: 'tcp', ports: [1], family: 5 }] }).ok).toBe(false);
   });
 
+  it('an ICMP extra with sources of the other family is refused — iptables wrote it in neither family and nft matched nothing', () => {
+    const mixed = [{ proto: 'icmp', icmpTypes: [8], sources: ['2001:db8::/64'] }, { proto: 'icmpv6', sources: ['198.18.0.0/24'] }];
+    for (const x of mixed) {
+      const fr = parseFragment({ extra: [x] });
+      expect(fr.ok, JSON.stringify(x)).toBe(false);
+      if (!fr.ok) expect(fr.issues.join()).toContain('sources');
+      expect(parsePolicy({ platform: 'rke2', role: 'agent', extra: [x] }).ok, JSON.stringify(x)).toBe(false);
+    }
+    // each in its own family, and one of both families under its own protocol, still compile
+    const ok = parseFragment({ extra: [{ proto: 'icmp', sources: ['198.18.0.0/24'] }, { proto: 'icmpv6', icmpTypes: [128], sources: ['2001:db8::/64'] }] });
+    if (!ok.ok) throw new Error(ok.issues.join());
+    const out = compile({ platform: 'rke2', role: 'agent' }, 'iptables', [ok.value]).text;
+    expect(out).toContain('iptables -A RKE2_INPUT -s 198.18.0.0/24 -p icmp -m comment --comment "fwdiag extra icmp" -j ACCEPT');
+    expect(out).toContain('ip6tables -A RKE2_INPUT -s 2001:db8::/64 -p ipv6-icmp --icmpv6-type 128 -m comment --comment "fwdiag extra icmpv6" -j ACCEPT');
+  });
+
   it('harvester-cloudinit runs the ip6tables commands too; nft gives DHCP and DHCPv6 their family', () => {
     const doc = parseYaml(compile({ platform: 'harvester', role: 'worker', ipv6: true }, 'harvester-cloudinit').text) as Record<string, any>;
     const cmds = (parseYaml(doc.spec.contents) as Record<string, any>).stages.boot[0].commands as string[];
