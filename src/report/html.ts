@@ -100,7 +100,8 @@ function chart(c: ChartSpec): string {
     if (b <= a) continue;
     o.push(`<rect class="win" x="${xOf(a).toFixed(1)}" y="${mt}" width="${Math.max(1, xOf(b) - xOf(a)).toFixed(1)}" height="${ph}"><title>window ${w.id}: ${html(w.start)} → ${html(w.end)}</title></rect>`);
   }
-  for (const f of [0.5, 1]) {
+  // gridlines at whole drop counts only: half of 1, 3, 5 or 25 drops would label the axis with half a drop
+  for (const f of Number.isInteger(c.yMax / 2) ? [0.5, 1] : [1]) {
     const y = yOf(c.yMax * f).toFixed(1);
     o.push(`<line class="grid" x1="${ml}" x2="${ml + pw}" y1="${y}" y2="${y}"/><text class="ylab" x="${ml - 4}" y="${y}" dy="3">${fmtNum(c.yMax * f)}</text>`);
   }

@@ -201,6 +201,10 @@ describe('report on the Harvester upgrade sample', () => {
     expect(renderReport(r, 'html')).toContain(`${total} flows, none listed (--max-rows 0)`);
     const one = await report([], 'Apr 22 10:00:01 n1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.1 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=2380 WINDOW=64240 RES=0x00 SYN URGP=0 ');
     for (const f of ['md', 'html'] as const) expect(renderReport(one, f)).toContain('1 line, 1 drop on 1 flow from 1 host');
+    // the chart's axis counts whole drops: 0 and 1, no half a drop between them
+    const ylabs = (h: string) => [...h.matchAll(/class="ylab"[^>]*>([^<]*)</g)].map((m) => m[1]);
+    expect(new Set(ylabs(renderReport(one, 'html')))).toEqual(new Set(['0', '1']));
+    expect(ylabs(renderReport(await report([SAMPLE]), 'html')).every((l) => /^\d+$/.test(l!.replace(/,/g, '')))).toBe(true);
   });
 
   it('the verdict reads every flow, not the --max-rows listed (--max-rows 0 made a check ok and an unexplained port a genuine block)', async () => {
