@@ -15,6 +15,8 @@ export {
 } from './loader.js';
 export type { Catalog, CatalogResult, CompiledCatalog } from './loader.js';
 export {
+  applicableEntry,
+  applicableRows,
   entriesFor,
   formatEntryPort,
   formatPortRange,
@@ -23,7 +25,8 @@ export {
   listRoles,
   lookupPort,
   normalizeProto,
+  opensByDefault,
   serviceEntryForPort,
   serviceForPort,
 } from './lookup.js';
-export type { LookupOptions } from './lookup.js';
+export type { ApplicableRow, LookupOptions, RowConflict } from './lookup.js';

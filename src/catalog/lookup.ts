@@ -82,6 +82,89 @@ export function lookupPort(
   return entriesFor(platform, role, opts).filter((e) => e.proto === p && matchesPort(e, port));
 }
 
+/** Whether `fwdiag compile` opens a row: inbound, open by default, and not loopback-only. */
+export function opensByDefault(e: CatalogEntry): boolean {
+  return e.direction === 'inbound' && e.defaultOpen && e.scope !== 'loopback';
+}
+
+/** What a row matches, as ranges: its ports; for ICMP its types (every type without); for esp/ipip everything. */
+function coverage(e: CatalogEntry): PortRange[] {
+  if (e.port !== undefined) return [e.port];
+  if (e.icmpTypes !== undefined) return e.icmpTypes.map((t) => ({ from: t, to: t }));
+  return e.proto === 'icmp' || e.proto === 'icmpv6' ? [{ from: 0, to: 255 }] : [{ from: 0, to: 0 }];
+}
+
+/** `ranges` minus `cut`, in order. */
+function subtract(ranges: readonly PortRange[], cut: readonly PortRange[]): PortRange[] {
+  let out = [...ranges];
+  for (const c of cut) {
+    out = out.flatMap((r) => {
+      if (c.to < r.from || c.from > r.to) return [r];
+      const left = c.from > r.from ? [{ from: r.from, to: c.from - 1 }] : [];
+      const right = c.to < r.to ? [{ from: c.to + 1, to: r.to }] : [];
+      return [...left, ...right];
+    });
+  }
+  return out;
+}
+
+function intersect(a: readonly PortRange[], b: readonly PortRange[]): PortRange[] {
+  const out: PortRange[] = [];
+  for (const x of a) for (const y of b) {
+    const from = Math.max(x.from, y.from);
+    const to = Math.min(x.to, y.to);
+    if (from <= to) out.push({ from, to });
+  }
+  return out;
+}
+
+/** A row and the ports (ICMP: types) it decides; `whole` when no other row took any of them. */
+export interface ApplicableRow {
+  entry: CatalogEntry;
+  ranges: PortRange[];
+  whole: boolean;
+}
+
+/** Two rows that give the same ports different scopes: `used` decides `ranges`, `over`'s scope is not used there. */
+export interface RowConflict {
+  used: CatalogEntry;
+  over: CatalogEntry;
+  ranges: PortRange[];
+}
+
+/**
+ * Which row decides a port where rows overlap: the first that covers it. Rows come in catalog order, and a `--catalog`
+ * file's rows come before the platform's (see mergeCatalogs), so a site's row adapts the platform — narrows etcd to
+ * the control plane, or widens a port — instead of being shadowed or outdone by a wider one. Each row keeps the ports
+ * no earlier row of another scope decides; rows of one scope give the same sources, so their overlap stays as written.
+ * `fwdiag compile` opens `rows`; `fwdiag suggest` takes the same first row (see {@link applicableEntry}).
+ */
+export function applicableRows(entries: readonly CatalogEntry[]): { rows: ApplicableRow[]; conflicts: RowConflict[] } {
+  const rows: ApplicableRow[] = [];
+  const conflicts: RowConflict[] = [];
+  for (const e of entries) {
+    const mine = coverage(e);
+    let ranges = mine;
+    for (const r of rows) {
+      if (r.entry.proto !== e.proto || r.entry.scope === e.scope) continue;
+      const taken = intersect(ranges, r.ranges);
+      if (taken.length === 0) continue;
+      conflicts.push({ used: r.entry, over: e, ranges: taken });
+      ranges = subtract(ranges, taken);
+    }
+    rows.push({ entry: e, ranges, whole: ranges === mine });
+  }
+  return { rows, conflicts };
+}
+
+/**
+ * The row that decides a port's scope among `entries` (the rows covering it, in catalog order): the first that
+ * `compile` opens — as {@link applicableRows} decides — else the first that is not loopback-only.
+ */
+export function applicableEntry(entries: readonly CatalogEntry[]): CatalogEntry | undefined {
+  return entries.find(opensByDefault) ?? entries.find((e) => e.scope !== 'loopback');
+}
+
 /** Platform names, sorted. */
 export function listPlatforms(catalog: Catalog = loadBuiltinCatalog()): string[] {
   return [...catalog.platforms.keys()].sort();

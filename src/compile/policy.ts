@@ -5,7 +5,7 @@
  * catalog ports, extras, rate-limited LOG, DROP.
  */
 import { z } from 'zod';
-import { entriesFor, loadBuiltinCatalog } from '../catalog/index.js';
+import { applicableRows, entriesFor, formatPortRange, loadBuiltinCatalog, opensByDefault } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
 import { chainNameSchema, cidrSchema, interfaceNameSchema, logPrefixSchema, ruleCommentSchema as commentSchema } from '../catalog/schema.js';
 
@@ -281,18 +281,30 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   }
   const seen = new Set<string>();
   const opts = { catalog, addons, ...(cni === undefined ? {} : { cni }) };
-  for (const e of entriesFor(policy.platform, policy.role, opts)) {
-    if (!e.defaultOpen || e.direction !== 'inbound') continue;
-    if (e.scope === 'loopback') continue; // never opened to off-node sources
-    if ((e.proto === 'icmp' || e.proto === 'icmpv6') && policy.icmp) continue; // already accepted as a whole
-    const key = `${e.proto}/${e.port?.from}-${e.port?.to}/${e.sourcePort?.from}-${e.sourcePort?.to}/${e.icmpTypes?.join(',')}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    const r: PolicyRule = { kind: 'catalog', proto: e.proto, sources: sourcesFor(e, scope), comment: e.service };
-    if (e.port !== undefined) r.dport = e.port;
-    if (e.sourcePort !== undefined) r.sport = e.sourcePort;
-    if (e.icmpTypes !== undefined) r.icmpTypes = e.icmpTypes;
-    rules.push(r);
+  // icmp rows: already accepted as a whole by the ICMP rule
+  const opened = entriesFor(policy.platform, policy.role, opts).filter((e) => opensByDefault(e) && !((e.proto === 'icmp' || e.proto === 'icmpv6') && policy.icmp));
+  // where rows give a port two scopes the first decides (a --catalog file's rows come first), as suggest takes it
+  const { rows: applicable, conflicts } = applicableRows(opened);
+  for (const c of conflicts) {
+    const what = c.over.port !== undefined || c.over.icmpTypes !== undefined ? `${c.over.proto} ${c.over.port === undefined ? 'type ' : ''}${c.ranges.map((r) => formatPortRange(r)).join(',')}` : c.over.proto;
+    warnings.push(`catalog rows disagree on ${what} for ${policy.role}: "${c.used.service}" (${c.used.scope}, ${c.used.source}) is used, not "${c.over.service}" (${c.over.scope}, ${c.over.source}) — the first row decides, and a --catalog file's rows come before the platform's`);
+  }
+  for (const { entry: e, ranges, whole } of applicable) {
+    const parts: Array<{ dport?: Range; icmpTypes?: number[] }> = e.port !== undefined
+      ? ranges.map((r) => ({ dport: r }))
+      : e.proto === 'icmp' || e.proto === 'icmpv6'
+        ? ranges.length === 0 ? [] : [whole ? (e.icmpTypes === undefined ? {} : { icmpTypes: e.icmpTypes }) : { icmpTypes: ranges.flatMap((r) => Array.from({ length: r.to - r.from + 1 }, (_, i) => r.from + i)) }]
+        : ranges.length === 0 ? [] : [{}];
+    for (const part of parts) {
+      const key = `${e.proto}/${part.dport?.from}-${part.dport?.to}/${e.sourcePort?.from}-${e.sourcePort?.to}/${part.icmpTypes?.join(',')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const r: PolicyRule = { kind: 'catalog', proto: e.proto, sources: sourcesFor(e, scope), comment: e.service };
+      if (part.dport !== undefined) r.dport = part.dport;
+      if (e.sourcePort !== undefined) r.sport = e.sourcePort;
+      if (part.icmpTypes !== undefined) r.icmpTypes = part.icmpTypes;
+      rules.push(r);
+    }
   }
   const widened = rules.filter((r) => r.kind === 'catalog' && r.sources.length === 0).length;
   const scoped = entriesFor(policy.platform, policy.role, opts).some((e) => e.defaultOpen && (e.scope === 'cluster-nodes' || e.scope === 'control-plane-nodes'));

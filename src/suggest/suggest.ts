@@ -9,7 +9,7 @@
 import { parseIp } from '../ruleset/addr.js';
 import type { FlowSummary } from '../classify/classifier.js';
 import type { DropEvent } from '../parse/event.js';
-import { lookupPort, normalizeProto, protoHasPorts } from '../catalog/index.js';
+import { applicableEntry, lookupPort, normalizeProto, protoHasPorts } from '../catalog/index.js';
 import type { Catalog, CatalogEntry, Scope } from '../catalog/index.js';
 import { trace } from '../ruleset/trace.js';
 import type { RuleRef, Ruleset, TraceResult } from '../ruleset/index.js';
@@ -153,6 +153,8 @@ interface PortInfo {
   entry: CatalogEntry | undefined;
   /** merging key: ports with the same identity and adjacent numbers become one range */
   identity: string;
+  /** rows for this port and role whose other scope is not used (the first row decides, as compile does) */
+  overridden?: CatalogEntry[];
 }
 
 interface PortGroup {
@@ -174,12 +176,17 @@ function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: numb
   // rows of another CNI than the cluster's are not this cluster's (Calico's VXLAN port on a Canal cluster)
   const opts = { catalog: ctx.catalog, ...(cni === undefined ? {} : { cni }) };
   const own = inbound(lookupPort(ctx.platform, role, proto, port, opts));
-  const open = own.find((e) => e.scope !== 'loopback');
-  if (open !== undefined) return { kind: 'missing', entry: open, identity: `m|${open.service}` };
+  // the row compile opens for this port (the first: a --catalog file's rows come before the platform's); the scope is
+  // part of the identity: a site row that narrows a port named as the platform's does not merge with its neighbours
+  const open = applicableEntry(own);
+  if (open !== undefined) {
+    const overridden = own.filter((e) => e !== open && e.scope !== open.scope && e.scope !== 'loopback');
+    return { kind: 'missing', entry: open, identity: `m|${open.service}|${open.scope}`, ...(overridden.length === 0 ? {} : { overridden }) };
+  }
   if (own.length > 0) return { kind: 'loopback', entry: own[0], identity: `l|${own[0]?.service ?? ''}` };
   const anyRole = inbound(lookupPort(ctx.platform, undefined, proto, port, opts));
-  const other = anyRole.find((e) => e.scope !== 'loopback');
-  if (other !== undefined) return { kind: 'other-role', entry: other, identity: `o|${other.service}` };
+  const other = applicableEntry(anyRole);
+  if (other !== undefined) return { kind: 'other-role', entry: other, identity: `o|${other.service}|${other.scope}` };
   // loopback-only for another role of the platform, or in the generic table: never opened, not even as "unknown"
   const loopback = (l: CatalogEntry[]) => l.find((e) => e.scope === 'loopback');
   const otherLoopback = loopback(anyRole);
@@ -543,6 +550,9 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
         if (cniUnknown) notes.push(`the catalog lists this port for the ${e.cni} CNI only (give --cni to say which CNI the cluster runs)`);
         if (e?.confidence === 'low') notes.push(`the catalog marks this row as uncertain (${e.sourceTitle})`);
         if (e !== undefined && !e.defaultOpen) notes.push(`documented by ${e.sourceTitle}, but not opened by the platform's default rules`);
+        for (const o of info.overridden ?? []) {
+          notes.push(`the catalog lists this port for ${m.role} in two rows: "${e?.service ?? '?'}" (${e?.scope ?? '?'}, ${e?.source ?? '?'}) is used, not "${o.service}" (${o.scope}, ${o.source}) — the first row decides, as in compile, and a --catalog file's rows come before the platform's`);
+        }
         break;
       }
       case 'other-role':

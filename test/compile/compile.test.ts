@@ -3,7 +3,9 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { parseFragment, parsePolicy, resolvePolicy } from '../../src/compile/index.js';
 import type { PolicyInput } from '../../src/compile/index.js';
 import { ruleCommentSchema } from '../../src/catalog/schema.js';
-import { commandLines, compile, resolve, seedCommands } from './helpers.js';
+import { loadBuiltinCatalog } from '../../src/catalog/index.js';
+import type { Catalog } from '../../src/catalog/index.js';
+import { commandLines, compile, resolve, seedCommands, siteCatalog } from './helpers.js';
 
 describe('compiling the Harvester seed', () => {
   it.each(['control-plane', 'worker', 'witness'] as const)('--platform harvester --role %s reproduces the seed commands exactly', (role) => {
@@ -219,6 +221,54 @@ describe('policy validation', () => {
       chain: 'HARVESTER_INPUT', interfaces: ['mgmt-br'], podCidr: '10.52.0.0/16', cni: 'canal', addons: ['kubeovn-operator', 'rancher-monitoring'],
       log: { prefix: 'HARVESTER_DROP_', rate: '10/min', level: 4, quietBroadcast: false },
     });
+  });
+});
+
+describe('catalog rows that give one port two scopes', () => {
+  const policy = { platform: 'harvester', role: 'control-plane', clusterSubnet: '192.168.122.0/24', controlPlane: ['192.168.122.10/32'] };
+  const resolveWith = (cat: Catalog) => {
+    const p = parsePolicy(policy);
+    if (!p.ok) throw new Error(p.issues.join('; '));
+    const r = resolvePolicy(p.value, [], cat);
+    if (!r.ok) throw new Error(r.issues.join('; '));
+    return r.value;
+  };
+  const covering = (rules: ReturnType<typeof resolveWith>['rules'], proto: string, port: number) =>
+    rules.filter((r) => r.kind === 'catalog' && r.proto === proto && r.dport !== undefined && r.dport.from <= port && port <= r.dport.to);
+
+  it('a site row narrowing part of a platform range decides its port: the wider row is not opened there, and a warning names both', () => {
+    const cat = siteCatalog('  - {proto: tcp, port: 30080, service: "ingress NodePort", roles: [control-plane], scope: cluster-nodes, source: "[RB]"}\n');
+    const p = resolveWith(cat);
+    expect(covering(p.rules, 'tcp', 30080).map((r) => [r.comment, r.sources])).toEqual([['ingress NodePort', ['192.168.122.0/24']]]);
+    // the rest of the NodePort range keeps the platform's scope
+    expect(covering(p.rules, 'tcp', 30079).map((r) => [r.comment, r.sources])).toEqual([['NodePort TCP range', []]]);
+    expect(covering(p.rules, 'tcp', 30081).map((r) => [r.comment, r.sources])).toEqual([['NodePort TCP range', []]]);
+    const w = p.warnings.filter((x) => x.includes('30080'));
+    expect(w).toHaveLength(1);
+    expect(w[0]).toContain('"ingress NodePort" (cluster-nodes, [RB]) is used');
+    expect(w[0]).toContain('"NodePort TCP range" (anywhere, [HV-SEC])');
+  });
+
+  it('a site row for exactly a platform row\'s port wins, and says so', () => {
+    const cat = siteCatalog('  - {proto: tcp, port: 10250, service: "kubelet, control plane only", roles: [control-plane], scope: control-plane-nodes, source: "[RB]"}\n');
+    const p = resolveWith(cat);
+    expect(covering(p.rules, 'tcp', 10250).map((r) => [r.comment, r.sources])).toEqual([['kubelet, control plane only', ['192.168.122.10/32']]]);
+    expect(p.warnings.join('\n')).toMatch(/tcp 10250 for control-plane: "kubelet, control plane only" \(control-plane-nodes, \[RB\]\) is used, not "kubelet API" \(cluster-nodes, \[HV-SEC\]\)/);
+  });
+
+  it('a site row widening etcd\'s client port leaves the peer port to the platform row', () => {
+    const cat = siteCatalog('  - {proto: tcp, port: 2379, service: "etcd client, site", roles: [control-plane], scope: cluster-nodes, source: "[RB]"}\n');
+    const p = resolveWith(cat);
+    expect(covering(p.rules, 'tcp', 2379).map((r) => r.sources)).toEqual([['192.168.122.0/24']]);
+    expect(covering(p.rules, 'tcp', 2380).map((r) => [r.comment, r.dport, r.sources])).toEqual([['etcd client/peer', { from: 2380, to: 2380 }, ['192.168.122.10/32']]]);
+  });
+
+  it('rows of one scope that overlap stay as written, without a warning (the built-in catalog compiles as before)', () => {
+    const cat = siteCatalog('  - {proto: tcp, port: 30080, service: "ingress NodePort", roles: [control-plane], scope: anywhere, source: "[RB]"}\n');
+    const p = resolveWith(cat);
+    expect(covering(p.rules, 'tcp', 30080).map((r) => r.comment)).toEqual(['ingress NodePort', 'NodePort TCP range']);
+    expect(p.warnings.filter((x) => x.includes('disagree'))).toEqual([]);
+    expect(resolveWith(loadBuiltinCatalog()).warnings.filter((x) => x.includes('disagree'))).toEqual([]);
   });
 });
 

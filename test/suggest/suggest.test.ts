@@ -9,6 +9,7 @@ import { createFlowCollector } from '../../src/suggest/collect.js';
 import { catalogServiceLookup } from '../../src/classify/services.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { isPrivateAddress } from '../../src/suggest/cidr.js';
+import { siteCatalog } from '../compile/helpers.js';
 
 const SAMPLE = fixtureLines('fixtures/sample/harvester-upgrade.log');
 const KMSG = fixtureLines('fixtures/kernel/kmsg.txt');
@@ -221,6 +222,34 @@ describe('kernel fixture lines (real /dev/kmsg records)', () => {
     const kubelet = accepts(r).find((s) => s.ports[0] === 10250)!;
     expect([kubelet.evidence.flows, kubelet.evidence.count]).toEqual([3, 5]);
     expect(r.suggestions.find((s) => s.kind === 'forward')).toMatchObject({ ports: [10250], evidence: { flows: 1, count: 1 } });
+  });
+});
+
+describe('a site catalog row for a port the platform lists: suggest and compile take the same row', () => {
+  const syn = (dpt: number, src: string, spt = 40000) => synLine({ src, dst: '192.168.122.5', spt, dpt });
+  const subnet = '192.168.122.0/24';
+  it.each([
+    ['narrowing part of a range, under the platform row\'s own name', 'tcp', 30080, '  - {proto: tcp, port: 30080, service: "NodePort TCP range", roles: [control-plane], scope: cluster-nodes, source: "[RB]"}\n'],
+    ['narrowing kubelet', 'tcp', 10250, '  - {proto: tcp, port: 10250, service: "kubelet, control plane only", roles: [control-plane], scope: control-plane-nodes, source: "[RB]"}\n'],
+    ['widening etcd\'s client port', 'tcp', 2379, '  - {proto: tcp, port: 2379, service: "etcd client, site", roles: [control-plane], scope: cluster-nodes, source: "[RB]"}\n'],
+  ] as const)('%s', (_what, proto, port, rows) => {
+    const cat = siteCatalog(rows);
+    const ctx = { platform: 'harvester', role: 'control-plane', clusterSubnet: subnet, controlPlane: ['192.168.122.10/32'], catalog: cat };
+    // the port and its neighbours, from a control-plane node
+    const r = suggestLines([port - 1, port, port + 1].map((p) => syn(p, '192.168.122.10')), ctx);
+    const pol = parsePolicy({ platform: 'harvester', role: 'control-plane', clusterSubnet: subnet, controlPlane: ['192.168.122.10/32'] });
+    if (!pol.ok) throw new Error(pol.issues.join('; '));
+    const c = resolvePolicy(pol.value, [], cat);
+    if (!c.ok) throw new Error(c.issues.join('; '));
+    for (const p of [port - 1, port, port + 1]) {
+      const rules = c.value.rules.filter((x) => x.kind === 'catalog' && x.proto === proto && x.dport !== undefined && x.dport.from <= p && p <= x.dport.to);
+      const s = accepts(r).filter((x) => x.ports.some((q) => (typeof q === 'number' ? q === p : Number(q.split('-')[0]) <= p && p <= Number(q.split('-')[1]))));
+      if (rules.length === 0) continue; // a row compile does not open (not-default) is still suggested
+      expect(rules.map((x) => x.sources), `compile ${p}`).toHaveLength(1);
+      expect(s.map((x) => [x.service, x.sources]), `suggest ${p}`).toEqual(rules.map((x) => [x.comment, x.sources]));
+    }
+    const mine = accepts(r).find((x) => x.ports.includes(port));
+    expect(mine?.notes.join('\n')).toMatch(/in two rows: .* is used, not /);
   });
 });
 
