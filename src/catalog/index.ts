@@ -1,4 +1,4 @@
-export { SCOPES, CATALOG_PROTOS, catalogFileSchema, entrySchema, portSpecSchema, protoHasPorts } from './schema.js';
+export { SCOPES, CATALOG_PROTOS, MAX_COMMENT_BYTES, MAX_COMMENT_CHARS, catalogFileSchema, entrySchema, fitComment, portSpecSchema, protoHasPorts, ruleCommentSchema } from './schema.js';
 export type { CatalogEntry, CatalogFile, CatalogProto, PlatformCatalog, PolicyDefaults, PortRange, Scope } from './schema.js';
 export {
   MAX_CATALOG_BYTES,

@@ -9,13 +9,36 @@ import { NOT_AN_ADDRESS, cidrInputProblem } from '../ruleset/addr.js';
 // What `fwdiag compile` writes into rules, whether a policy or a catalog (its service names, its policyDefaults) says it:
 // one set of schemas, so a `--catalog` file cannot put into a rule what a policy may not.
 
+/** A rule comment's most characters. */
+export const MAX_COMMENT_CHARS = 120;
+/** A rule comment's most bytes in UTF-8: nft keeps 128 with the terminating NUL (iptables 256). */
+export const MAX_COMMENT_BYTES = 127;
+
 /** A rule comment that is safe in iptables (256 bytes), nft (127 bytes, no escapes) and shell double quotes. */
 export const ruleCommentSchema = z
   .string()
   .min(1)
-  .max(120)
+  .max(MAX_COMMENT_CHARS)
   .regex(/^[^"\\$`\u0000-\u001f\u007f-\u009f]+$/, 'no double quotes, backslashes, $, backticks or control characters')
-  .refine((s) => Buffer.byteLength(s) <= 127, 'at most 127 bytes in UTF-8 (nft\'s limit)');
+  .refine((s) => Buffer.byteLength(s) <= MAX_COMMENT_BYTES, `at most ${MAX_COMMENT_BYTES} bytes in UTF-8 (nft's limit)`);
+
+/**
+ * `text` shortened to what {@link ruleCommentSchema} allows in length — characters and UTF-8 bytes — cut between
+ * code points (never half a character), trailing spaces dropped.
+ */
+export function fitComment(text: string): string {
+  let chars = 0;
+  let bytes = 0;
+  let out = '';
+  for (const c of text) {
+    const b = Buffer.byteLength(c);
+    if (chars + c.length > MAX_COMMENT_CHARS || bytes + b > MAX_COMMENT_BYTES) break;
+    out += c;
+    chars += c.length;
+    bytes += b;
+  }
+  return out.length === text.length ? text : out.trimEnd();
+}
 
 /** An address or a prefix with a prefix length (`198.18.1.0/24`): nft and Talos take no dotted netmask. */
 export const cidrSchema = z.string().superRefine((s, ctx) => {

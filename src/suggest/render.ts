@@ -9,7 +9,7 @@ import type { ExtraRule, PolicyFragment, PolicyRule, ResolvedPolicy } from '../c
 import { compileTalos, iptablesCommand, iptablesRuleArgs, nftInterfaceSet, nftRuleLines } from '../compile/targets.js';
 import type { IpFamily } from '../compile/targets.js';
 import { escapeControl } from '../output/escape.js';
-import { loadBuiltinCatalog } from '../catalog/index.js';
+import { fitComment, loadBuiltinCatalog } from '../catalog/index.js';
 import type { Catalog } from '../catalog/index.js';
 import type { Suggestion, SuggestResult } from './suggest.js';
 
@@ -23,13 +23,13 @@ export interface RenderOutput {
 
 /** Characters the compiler's comment schema refuses (quotes, backslash, $, backtick, controls). */
 const COMMENT_BAD = /["\\$`\u0000-\u001f\u007f-\u009f]/g;
-const MAX_COMMENT = 120;
 
 /** The rule comment: `fwdiag suggest: <service or proto/ports>`, safe for iptables, nft and the fragment schema. */
 export function commentFor(s: Suggestion): string {
   const what = s.service ?? `${s.proto}${s.ports.length === 0 ? '' : `/${s.ports.join(',')}`}`;
   const text = `fwdiag suggest: ${what}`.replace(COMMENT_BAD, '').replace(/\s+/g, ' ').trim();
-  return text.length > MAX_COMMENT ? text.slice(0, MAX_COMMENT) : text;
+  // the compiler's limits, in characters and in bytes (nft's 127): a multi-byte service name fits too
+  return fitComment(text);
 }
 
 type RuleProto = NonNullable<PolicyRule['proto']>;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseFragment, parsePolicy, resolvePolicy, compileTarget } from '../../src/compile/index.js';
-import { MAX_SAMPLED_FLOWS, cidrContains, collapseAddresses, familiesOf, renderRules, toFragment } from '../../src/suggest/index.js';
+import { MAX_SAMPLED_FLOWS, cidrContains, collapseAddresses, commentFor, familiesOf, renderRules, toFragment } from '../../src/suggest/index.js';
+import { ruleCommentSchema } from '../../src/catalog/schema.js';
 import type { Suggestion } from '../../src/suggest/index.js';
 import { parseRuleset } from '../../src/ruleset/index.js';
 import { accepts, catalog, fixtureLines, ruleset, suggestLines, synLine, udpLine } from './helpers.js';
@@ -222,6 +223,34 @@ describe('kernel fixture lines (real /dev/kmsg records)', () => {
     const kubelet = accepts(r).find((s) => s.ports[0] === 10250)!;
     expect([kubelet.evidence.flows, kubelet.evidence.count]).toEqual([3, 5]);
     expect(r.suggestions.find((s) => s.kind === 'forward')).toMatchObject({ ports: [10250], evidence: { flows: 1, count: 1 } });
+  });
+});
+
+describe('rule comments hold to the compiler\'s limits in bytes, not only in characters', () => {
+  it.each([
+    ['two-byte letters', `Überwachung ${'ü'.repeat(50)}`],
+    ['four-byte emoji, never cut in half', '🔥'.repeat(31)],
+    ['ASCII, 120 characters', 'x'.repeat(120)],
+  ])('%s: suggest writes a fragment compile --extra takes, and nft comments within 127 bytes', (_what, service) => {
+    expect(ruleCommentSchema.safeParse(service).success).toBe(true); // a service name a --catalog file may have
+    const cat = siteCatalog(`  - {proto: tcp, port: 9999, service: "${service}", roles: [control-plane], scope: cluster-nodes, source: "[RB]"}\n`);
+    const r = suggestLines([synLine({ src: '192.168.122.7', dst: '192.168.122.5', spt: 40000, dpt: 9999 })], { platform: 'harvester', role: 'control-plane', catalog: cat });
+    expect(accepts(r).map((s) => s.service)).toEqual([service]);
+    const comment = commentFor(accepts(r)[0]!);
+    expect(comment.startsWith('fwdiag suggest: ')).toBe(true);
+    expect(Buffer.byteLength(comment)).toBeLessThanOrEqual(127);
+    expect(comment).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/); // no half a character
+    expect(service.startsWith(comment.slice('fwdiag suggest: '.length))).toBe(true);
+    const f = toFragment(r.suggestions, 'control-plane').fragment;
+    expect(parseFragment(f).ok).toBe(true);
+    const pol = parsePolicy({ platform: 'harvester', role: 'control-plane' });
+    if (!pol.ok) throw new Error('policy');
+    const c = resolvePolicy(pol.value, [f], cat);
+    expect(c.ok).toBe(true);
+    for (const l of renderRules(r.suggestions, 'nft', { platform: 'harvester', role: 'control-plane', catalog: cat }).text.split('\n')) {
+      const m = /comment "([^"]*)"/.exec(l);
+      if (m !== null) expect(Buffer.byteLength(m[1]!)).toBeLessThanOrEqual(127);
+    }
   });
 });
 
