@@ -222,7 +222,13 @@ export function compileTalos(p: ResolvedPolicy): CompileOutput {
   if (p.log !== false) warnings.push('talos: the ingress firewall has no LOG action; log settings ignored');
   const names = new Set<string>();
   for (const r of p.rules) {
-    if (r.kind === 'loopback' || r.kind === 'established' || r.kind === 'icmp' || r.kind === 'pod' || r.kind === 'quiet' || r.kind === 'log' || r.kind === 'drop') continue; // built into block mode, or not expressible
+    if (r.kind === 'loopback' || r.kind === 'established' || r.kind === 'icmp' || r.kind === 'quiet' || r.kind === 'log' || r.kind === 'drop') continue; // built into block mode, or not expressible
+    // every protocol and port from the pod CIDR: no NetworkRuleConfig says that. Block mode admits traffic between the
+    // pod/service subnets of the Talos machine config only, which need not be this policy's (an rke2 policy's 10.42.0.0/16)
+    if (r.kind === 'pod') {
+      warnings.push(`talos: "${r.comment}" (${r.sources.join(', ')}, any protocol) skipped: NetworkRuleConfig has tcp/udp ports only; block mode admits traffic between the cluster's pod/service subnets (cluster.network.podSubnets and serviceSubnets of the machine config), not from another pod CIDR`);
+      continue;
+    }
     if (r.kind === 'dhcp') continue;
     if ((r.proto !== 'tcp' && r.proto !== 'udp') || r.dport === undefined) {
       warnings.push(`talos: "${r.comment}" (${r.proto ?? 'any'}) skipped: NetworkRuleConfig has tcp/udp ports only`);

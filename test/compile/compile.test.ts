@@ -302,6 +302,17 @@ describe('talos target', () => {
     expect(out.warnings.join('\n')).toMatch(/no LOG action/);
     expect(out.warnings.join('\n')).toMatch(/DHCP rules skipped/);
   });
+  it('a pod CIDR rule it cannot express is named in a warning, as the other rules it skips are', () => {
+    // rke2's pod CIDR (10.42.0.0/16): any protocol from it, which no NetworkRuleConfig says
+    const rke2 = compile({ platform: 'rke2', role: 'server', clusterSubnet: '198.18.0.0/24' }, 'talos');
+    expect(rke2.text).not.toContain('10.42.0.0/16');
+    expect(rke2.warnings.filter((w) => w.includes('10.42.0.0/16'))).toEqual([
+      expect.stringMatching(/^talos: "Allow pod network return traffic" \(10\.42\.0\.0\/16, any protocol\) skipped: NetworkRuleConfig has tcp\/udp ports only/),
+    ]);
+    // a Talos policy has no pod rule unless it names one (block mode admits its own pod/service subnets): no warning
+    expect(compile({ platform: 'talos', role: 'worker' }, 'talos').warnings.join('\n')).not.toMatch(/pod network/);
+    expect(compile({ platform: 'talos', role: 'worker', podCidr: '10.244.0.0/16' }, 'talos').warnings.join('\n')).toMatch(/"Allow pod network return traffic" \(10\.244\.0\.0\/16, any protocol\) skipped/);
+  });
   it('the header names the platform and role the policy was compiled for, as every target does', () => {
     const first = (text: string) => text.split('\n')[0];
     expect(first(compile({ platform: 'rke2', role: 'server' }, 'talos').text)).toMatch(/^# fwdiag compile: rke2 server \(cni canal\) — machine-config patch/);
