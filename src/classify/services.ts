@@ -11,6 +11,11 @@ import { loadBuiltinCatalog, type Catalog, type CatalogEntry } from '../catalog/
 export type ServiceLookup = ((proto: string, port: number) => string | undefined) & {
   /** the name comes of a catalog row that listens on loopback only (never to be opened to other hosts) */
   loopbackOnly?: (proto: string, port: number) => boolean;
+  /**
+   * Names for a server that is not this node (the node was the client): the well-known names first. It names the
+   * same ports as the lookup itself, so a port is known to both or to neither. Absent: the lookup's own names.
+   */
+  remote?: ServiceLookup;
 };
 
 const TCP: ReadonlyArray<readonly [number, string]> = [
@@ -171,6 +176,8 @@ export function serviceForProtocol(proto: string): string | undefined {
  * far too slow per event — so the catalog is flattened once into dense per-port tables. Precedence, first name
  * wins: the given platform's entries, then the generic table, then every other platform (sorted); within each,
  * inbound entries before loopback-only ones; then the built-in table here (ports the catalog does not list yet).
+ * Its `remote` lookup, for a server that is not this node, puts the generic table before the platform: the platform
+ * says what this node serves, and a remote HTTPS server is `https`, not the platform's UI. Both name the same ports.
  * If the catalog cannot be loaded, the built-in table alone answers.
  */
 export function catalogServiceLookup(platform?: string, catalog?: Catalog): ServiceLookup {
@@ -182,11 +189,17 @@ export function catalogServiceLookup(platform?: string, catalog?: Catalog): Serv
     return builtinServiceForPort;
   }
   const names = [...cat.platforms.keys()].sort();
-  const order = [
-    ...(platform !== undefined && cat.platforms.has(platform) ? [platform] : []),
-    ...(cat.platforms.has('generic') && platform !== 'generic' ? ['generic'] : []),
-    ...names.filter((p) => p !== platform && p !== 'generic'),
-  ];
+  const own = platform !== undefined && cat.platforms.has(platform) && platform !== 'generic' ? [platform] : [];
+  const generic = cat.platforms.has('generic') ? ['generic'] : [];
+  const others = names.filter((p) => p !== platform && p !== 'generic');
+  const lookup = lookupOfCatalog(cat, [...own, ...generic, ...others]);
+  // without a platform of its own (or with `generic`) the two orders are one: no second table
+  if (own.length > 0 && generic.length > 0) lookup.remote = lookupOfCatalog(cat, [...generic, ...own, ...others]);
+  return lookup;
+}
+
+/** The catalog's platforms in `order` (first name wins), then the built-in rows, as one {@link ServiceLookup}. */
+function lookupOfCatalog(cat: Catalog, order: readonly string[]): ServiceLookup {
   const tcp = new PortNames();
   const udp = new PortNames();
   const fill = (entries: CatalogEntry[]) => {

@@ -179,7 +179,18 @@ export function judge(e: Packet, ctx: VerdictContext, out: Judgement): Judgement
     // the configured NodePort range wins over any catalog name, so NodePorts read the same whatever the catalog
     const sSvc = inRange(spt, ctx.nodePorts) ? NODEPORT : ctx.services(proto, spt);
     const dSvc = inRange(dpt, ctx.nodePorts) ? NODEPORT : ctx.services(proto, dpt);
-    return proto === 'tcp' ? judgeTcp(e, spt, dpt, sSvc, dSvc, ctx, out) : judgeUdp(e, spt, dpt, sSvc, dSvc, ctx, out);
+    const j = proto === 'tcp' ? judgeTcp(e, spt, dpt, sSvc, dSvc, ctx, out) : judgeUdp(e, spt, dpt, sSvc, dSvc, ctx, out);
+    // The catalog's names say what this node serves. A server on the far side — the packet's source coming in, its
+    // destination going out — is named by the well-known names first (ctx.services.remote): a remote HTTPS server
+    // is `https`, not the platform's UI. Forwarded packets (IN= and OUT= both set) keep the node's names: their
+    // server may be a pod behind a hostPort. A LAN chatter name is no catalog's, and NodePorts are the range's.
+    const svc = j.service;
+    if (svc !== undefined && svc !== NODEPORT && (j.server === 'src' ? e.out === '' && e.in !== '' : e.in === '' && e.out !== '')
+      && j.rule !== 'link-broadcast' && j.rule !== 'link-multicast') {
+      const remote = ctx.services.remote;
+      if (remote !== undefined) j.service = remote(proto, j.server === 'src' ? spt : dpt) ?? svc;
+    }
+    return j;
   }
   if (proto === 'icmp' || proto === 'icmpv6') return judgeIcmp(e, proto === 'icmpv6', out);
   if (proto === '') {

@@ -228,8 +228,8 @@ export interface ParseCounters {
  */
 export type Packet = Pick<
   DropEvent,
-  | 'line' | 'file' | 'ts' | 'mono' | 'host' | 'src' | 'dst' | 'srcShort' | 'dstShort' | 'proto' | 'spt' | 'dpt'
-  | 'flags' | 'frag' | 'icmp' | 'arp' | 'ctInvalid' | 'macdst'
+  | 'line' | 'file' | 'ts' | 'mono' | 'host' | 'in' | 'out' | 'src' | 'dst' | 'srcShort' | 'dstShort' | 'proto' | 'spt'
+  | 'dpt' | 'flags' | 'frag' | 'icmp' | 'arp' | 'ctInvalid' | 'macdst'
 > & {
   /**
    * A packet from the scanner's record: a number that stands for the src (dst) string, the same for the same text

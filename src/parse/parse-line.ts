@@ -442,7 +442,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   }
 
   const pk: Packet = {
-    line: 0, file, ts: null, mono: null, host: null, src: undefined, dst: undefined, srcShort: undefined,
+    line: 0, file, ts: null, mono: null, host: null, in: '', out: '', src: undefined, dst: undefined, srcShort: undefined,
     dstShort: undefined, proto: undefined, spt: undefined, dpt: undefined, flags: undefined, frag: undefined,
     icmp: undefined, arp: undefined, ctInvalid: undefined, macdst: undefined, srcKey: undefined, dstKey: undefined,
   };

@@ -552,6 +552,8 @@ class Scanner {
     const o = b + P_OUTER;
     const srcId = i32[o + P_SRC] as number;
     const dstId = i32[o + P_DST] as number;
+    pk.in = this.str(i32[b + R_IN] as number);
+    pk.out = this.str(i32[b + R_OUT] as number);
     pk.src = this.str(srcId);
     pk.dst = this.str(dstId);
     pk.srcKey = this.keyBase + srcId;

@@ -10,14 +10,15 @@ import { createAnalyzeJsonWriter } from '../../src/output/analyze-json.js';
 import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../../src/output/analyze-human.js';
 import type { LineResult, Packet } from '../../src/parse/event.js';
 import { createParser, type LineParser, type ParserOptions } from '../../src/parse/parse-line.js';
+import { catalogServiceLookup, type ServiceLookup } from '../../src/classify/services.js';
 import { makeLine, mulberry32 } from '../../bench/corpus.mjs';
 
 const read = (p: string): string[] => readFileSync(new URL(p, import.meta.url), 'utf8').split('\n').filter(Boolean);
 const OPTS = { tz: 'UTC', now: () => Date.parse('2024-06-01T00:00:00Z') } as const;
 
-function viaEvents(bytes: Buffer, opts: ParserOptions) {
+function viaEvents(bytes: Buffer, opts: ParserOptions, services?: ServiceLookup) {
   const p = createParser(opts);
-  const c = createClassifier({});
+  const c = createClassifier({}, services === undefined ? {} : { services });
   const out: LineResult[] = [];
   p.parseBytes(bytes, out);
   for (const r of [...out, ...p.flush()]) {
@@ -27,9 +28,9 @@ function viaEvents(bytes: Buffer, opts: ParserOptions) {
   return { summary: c.end(), counters: { ...p.counters } };
 }
 
-function viaPackets(bytes: Buffer, opts: ParserOptions) {
+function viaPackets(bytes: Buffer, opts: ParserOptions, services?: ServiceLookup) {
   const p = createParser(opts);
-  const c = createClassifier({});
+  const c = createClassifier({}, services === undefined ? {} : { services });
   let packets = 0;
   let seen: Packet | undefined;
   let reused = true;
@@ -94,6 +95,24 @@ describe('Classifier.count on packets = classify on events', () => {
     expect(JSON.stringify(b.summary)).toBe(JSON.stringify(a.summary));
     const flows = b.summary.flows.filter((f) => f.verdict === 'broadcast').map((f) => `${f.host ?? '-'} ${f.proto} ${f.server}:${f.serverPort} ${f.count}`).sort();
     expect(flows).toEqual(['- udp 198.19.184.255:137 2', '- udp 224.0.0.251:5353 2', 'node-1 udp 198.19.184.255:137 2']);
+  });
+
+  it('packets carry IN= and OUT=: a server on the far side gets the well-known name, as on events', () => {
+    // with --platform harvester, 443 on this node is its UI; a remote HTTPS server it talked to is `https`
+    const line = (iface: string, src: string, dst: string, spt: number, dpt: number) =>
+      `Apr 22 10:12:21 harvester3 kernel: HARVESTER_DROP_${iface} MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:61:08:00 SRC=${src} DST=${dst} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=${spt} DPT=${dpt} WINDOW=65160 RES=0x00 ACK PSH URGP=0 `;
+    const lines = [
+      line('IN=mgmt-br OUT=', '198.18.5.5', '192.168.122.63', 443, 34339),
+      line('IN= OUT=mgmt-br', '192.168.122.63', '198.18.5.6', 34340, 443),
+      line('IN=mgmt-br OUT=', '198.18.5.7', '192.168.122.63', 34341, 443),
+    ];
+    const bytes = Buffer.from(`${[...corpus.slice(0, 2000), ...lines].join('\n')}\n`);
+    const services = catalogServiceLookup('harvester');
+    const a = viaEvents(bytes, OPTS, services);
+    const b = viaPackets(bytes, OPTS, services);
+    expect(JSON.stringify(b.summary)).toBe(JSON.stringify(a.summary));
+    const named = b.summary.flows.filter((f) => f.firstLine > 2000).map((f) => `${f.server}:${f.serverPort} ${f.service}`).sort();
+    expect(named).toEqual(['192.168.122.63:443 Harvester UI HTTPS', '198.18.5.5:443 https', '198.18.5.6:443 https']);
   });
 
   it('kmsg and dmesg lines dated from the boot time, and several files (`file` on flows)', () => {

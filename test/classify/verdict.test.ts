@@ -269,3 +269,68 @@ describe('per-packet verdicts on real kernel lines', () => {
     expect(classifyPacket(eventOf(mld(144, 'ff02:0000:0000:0000:0000:0000:0000:0016')), ctx).service).toBe('ICMPv6 type 144');
   });
 });
+
+describe('a server on the far side is named by the well-known names first', () => {
+  // the platform catalog says what this node (192.168.122.63) serves; 198.18.5.5 and .62 are other hosts
+  const harvester = { ...ctx, services: catalogServiceLookup('harvester') };
+  const tcp = (iface: string, src: string, dst: string, spt: number, dpt: number, flags: string) =>
+    `Apr 22 10:12:21 harvester3 kernel: HARVESTER_DROP_${iface} MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:61:08:00 SRC=${src} DST=${dst} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=${spt} DPT=${dpt} WINDOW=65160 RES=0x00 ${flags} URGP=0 `;
+  const IN = 'IN=mgmt-br OUT=';
+  const OUT = 'IN= OUT=mgmt-br';
+  const FWD = 'IN=vnet0 OUT=mgmt-br';
+  const NODE = '192.168.122.63';
+  const cases: ReadonlyArray<readonly [string, string, Partial<ReturnType<typeof classifyPacket>>]> = [
+    // the node connected to a remote HTTPS server; a conntrack flush lost the connection
+    ['remote server answers (in)', tcp(IN, '198.18.5.5', NODE, 443, 34339, 'ACK PSH'), { verdict: 'conntrack-loss', rule: 'tcp-from-service', server: 'src', service: 'https' }],
+    ['the node sends to it (out)', tcp(OUT, NODE, '198.18.5.5', 34339, 443, 'ACK PSH'), { verdict: 'conntrack-loss', rule: 'tcp-to-service', server: 'dst', service: 'https' }],
+    ['the node connects to it (out)', tcp(OUT, NODE, '198.18.5.5', 34339, 443, 'SYN'), { verdict: 'genuine-block', rule: 'tcp-syn', server: 'dst', service: 'https' }],
+    ['SYN ACK of a remote server (in)', tcp(IN, '198.18.5.5', NODE, 443, 34339, 'ACK SYN'), { verdict: 'conntrack-loss', rule: 'tcp-syn-ack', server: 'src', service: 'https' }],
+    // this node's own HTTPS keeps the platform's name, whichever way its packet went
+    ['a client connects to the node (in)', tcp(IN, '198.18.5.5', NODE, 34339, 443, 'SYN'), { verdict: 'genuine-block', server: 'dst', service: 'Harvester UI HTTPS' }],
+    ['a client sends to the node (in)', tcp(IN, '198.18.5.5', NODE, 34339, 443, 'ACK'), { verdict: 'conntrack-loss', rule: 'tcp-to-service', server: 'dst', service: 'Harvester UI HTTPS' }],
+    ['the node answers a client (out)', tcp(OUT, NODE, '198.18.5.5', 443, 34339, 'ACK FIN'), { verdict: 'conntrack-loss', rule: 'tcp-from-service', server: 'src', service: 'Harvester UI HTTPS' }],
+    // forwarded: neither side is the node, and a hostPort's pod serves what the catalog says: the node's names
+    ['forwarded', tcp(FWD, '198.18.5.5', '10.52.0.7', 443, 34339, 'ACK PSH'), { verdict: 'conntrack-loss', server: 'src', service: 'Harvester UI HTTPS' }],
+    // a peer node's etcd and kubelet keep a meaningful name (generic's)
+    ['a peer\'s etcd (in)', tcp(IN, '192.168.122.62', NODE, 2379, 51234, 'ACK'), { verdict: 'conntrack-loss', server: 'src', service: 'etcd client' }],
+    ['a peer\'s kubelet (out)', tcp(OUT, NODE, '192.168.122.62', 51234, 10250, 'ACK'), { verdict: 'conntrack-loss', server: 'dst', service: 'kubelet API' }],
+    // a port the generic table does not name keeps the platform's name
+    ['a peer\'s RKE2 supervisor (in)', tcp(IN, '192.168.122.62', NODE, 9345, 51234, 'ACK'), { verdict: 'conntrack-loss', server: 'src', service: harvester.services('tcp', 9345)! }],
+  ];
+  for (const [what, line, want] of cases) {
+    it(what, () => expect(classifyPacket(eventOf(line), harvester)).toMatchObject(want));
+  }
+
+  it('a peer\'s UDP port is the well-known name too, and without a platform there is one table', () => {
+    const vxlan = `Apr 22 10:12:21 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:61:08:00 SRC=198.18.5.5 DST=${NODE} LEN=120 TOS=0x00 PREC=0x00 TTL=64 ID=1 PROTO=UDP SPT=8472 DPT=8472 LEN=100 `;
+    const k3s = { ...ctx, services: catalogServiceLookup('k3s') };
+    // a datagram to this node's VXLAN port: the node's name; from a peer's 8472 to an ephemeral port: generic's
+    expect(classifyPacket(eventOf(vxlan), k3s)).toMatchObject({ server: 'dst', service: 'Flannel VXLAN' });
+    expect(classifyPacket(eventOf(vxlan.replace('DPT=8472', 'DPT=40000')), k3s)).toMatchObject({ server: 'src', rule: 'udp-from-service', service: 'VXLAN (Linux kernel default: flannel, Canal, Cilium)' });
+    const none = { ...ctx, services: catalogServiceLookup() };
+    expect(none.services.remote).toBeUndefined();
+    expect(classifyPacket(eventOf(cases[0]![1]), none).service).toBe('https');
+  });
+
+  it('verdicts, rules and server sides are those of the node\'s names alone: a port is known to both tables or to neither', () => {
+    for (const platform of ['harvester', 'rke2', 'k3s', 'kubeadm', 'talos', 'konvoy', 'cni']) {
+      const l = catalogServiceLookup(platform);
+      const remote = l.remote!;
+      const differ: string[] = [];
+      for (const proto of ['tcp', 'udp']) {
+        for (let p = 1; p < 65536; p++) if ((remote(proto, p) === undefined) !== (l(proto, p) === undefined)) differ.push(`${proto}/${p}`);
+      }
+      expect(differ, platform).toEqual([]);
+      const own: VerdictContext = { ...ctx, services: Object.assign((proto: string, port: number) => l(proto, port), { loopbackOnly: l.loopbackOnly! }) };
+      const both: VerdictContext = { ...ctx, services: l };
+      for (const [, line] of cases) {
+        for (const flags of ['ACK', 'SYN', 'ACK SYN', 'ACK RST', 'FIN']) {
+          const e = eventOf(line.replace(/RES=0x00 .* URGP/, `RES=0x00 ${flags} URGP`));
+          const a = classifyPacket(e, own);
+          const b = classifyPacket(e, both);
+          expect([b.verdict, b.rule, b.server, b.service === undefined]).toEqual([a.verdict, a.rule, a.server, a.service === undefined]);
+        }
+      }
+    }
+  });
+});
