@@ -440,7 +440,9 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     if (f.verdict === 'conntrack-loss') {
       ignored['conntrack-loss']++;
       if (!f.persistent) continue;
-      const k = `${role}|${f.proto}|${f.serverPort ?? ''}`;
+      // a port's flows have one name unless some servers are this node and some remote (classify/verdict.ts judge):
+      // those are two stories (this node's HTTPS, a remote HTTPS server), one note each, each with its name
+      const k = `${role}|${f.proto}|${f.serverPort ?? ''}${f.serverPort === null ? '' : `|${f.service ?? ''}`}`;
       const g = ctGroups.get(k) ?? { role, proto: f.proto, port: f.serverPort, flows: [] };
       g.flows.push(f);
       ctGroups.set(k, g);

@@ -130,6 +130,25 @@ describe('the Harvester upgrade sample (three nodes, one re-provisioned without 
   });
 });
 
+describe('persistent conntrack loss on a port this node serves and remote servers use alike', () => {
+  it('one note each, named as its flows are: this node\'s HTTPS by the platform, a remote HTTPS server by the well-known name', () => {
+    // node1 (192.168.122.63) serves its UI on 443 and talks to a remote HTTPS server: a flush loses both, for 6 minutes
+    const ack = (t: string, src: string, dst: string, spt: number, dpt: number) =>
+      `Apr 22 ${t} node1 kernel: FWDIAG_DROP_IN=eth0 OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00 SRC=${src} DST=${dst} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=${spt} DPT=${dpt} WINDOW=501 RES=0x00 ACK PSH URGP=0 `;
+    const lines = ['10:00:00', '10:03:00', '10:06:00'].flatMap((t) => [
+      ack(t, '198.18.5.5', '192.168.122.63', 443, 34339),
+      ack(t, '198.18.5.9', '192.168.122.63', 41000, 443),
+    ]);
+    const r = suggestLines(lines, { platform: 'harvester', role: 'control-plane' });
+    const ct = r.suggestions.filter((s) => s.kind === 'conntrack-loss').map((s) => [s.ports, s.service, s.reason.replace(/: the connection.*/, '')]);
+    expect(ct).toEqual(expect.arrayContaining([
+      [[443], 'https', 'persistent conntrack loss on tcp/443 (https) from 198.18.5.5'],
+      [[443], 'Harvester UI HTTPS', 'persistent conntrack loss on tcp/443 (Harvester UI HTTPS) from 192.168.122.63'],
+    ]));
+    expect(ct).toHaveLength(2);
+  });
+});
+
 describe('kernel fixture lines (real /dev/kmsg records)', () => {
   const r = suggestLines(KMSG, { platform: 'harvester', role: 'control-plane' });
   it('the refused SYN to 10250 and the UDP to 8472 become ACCEPTs from their clients', () => {
