@@ -258,39 +258,28 @@ function chooseSources(
     notes.push(`the catalog allows any source, but fwdiag never opens ${sensitive} to 0.0.0.0/0: only the observed clients`);
     return { sources: observed(clients), notes, outside: [] };
   }
-  if (scope === 'cluster-nodes') {
-    if (subnet !== undefined) {
-      const inside = clients.filter(inSubnet);
-      const outside = clients.filter((c) => !inSubnet(c));
-      if (inside.length === 0) return { sources: [], notes, outside };
-      notes.push(`cluster nodes: opened to the cluster subnet ${subnet}`);
-      return { sources: [subnet], notes, outside };
-    }
-    // a control-plane node named by --control-plane is a cluster node, whatever its address
-    const node = (c: string) => !offNet.has(c) || inCp(c);
-    const inside = clients.filter(node);
-    const outside = clients.filter((c) => !node(c));
-    const off = outside.length > 0 ? { offNet: true as const } : {};
+  /**
+   * The clients `isNode` admits get `open(them)` and `note`; the others are `outside`. None admitted: no source.
+   * `byAddress`: the ones left out are so by their addresses (`offNet`), not by a flag's list of nodes.
+   */
+  const admit = (isNode: (c: string) => boolean, open: (inside: string[]) => string[], note: string, byAddress: boolean) => {
+    const inside = clients.filter(isNode);
+    const outside = clients.filter((c) => !isNode(c));
+    const off = byAddress && outside.length > 0 ? { offNet: true as const } : {};
     if (inside.length === 0) return { sources: [], notes, outside, ...off };
-    notes.push('cluster nodes: only the observed clients (give --cluster-subnet to open it to every node)');
-    return { sources: observed(inside), notes, outside, ...off };
+    notes.push(note);
+    return { sources: open(inside), notes, outside, ...off };
+  };
+  if (scope === 'cluster-nodes') {
+    if (subnet !== undefined) return admit(inSubnet, () => [subnet], `cluster nodes: opened to the cluster subnet ${subnet}`, false);
+    // a control-plane node named by --control-plane is a cluster node, whatever its address
+    return admit((c) => !offNet.has(c) || inCp(c), observed, 'cluster nodes: only the observed clients (give --cluster-subnet to open it to every node)', true);
   }
   if (scope === 'control-plane-nodes') {
-    if (cp.length > 0) {
-      const inside = clients.filter(inCp);
-      const outside = clients.filter((c) => !inCp(c));
-      if (inside.length === 0) return { sources: [], notes, outside };
-      notes.push(`control-plane nodes: opened to the control-plane addresses ${cp.join(', ')}`);
-      return { sources: [...cp], notes, outside };
-    }
+    if (cp.length > 0) return admit(inCp, () => [...cp], `control-plane nodes: opened to the control-plane addresses ${cp.join(', ')}`, false);
     // control-plane nodes are cluster nodes: within --cluster-subnet, else no node by their addresses
-    const node = subnet !== undefined ? inSubnet : (c: string) => !offNet.has(c);
-    const inside = clients.filter(node);
-    const outside = clients.filter((c) => !node(c));
-    const off = subnet === undefined && outside.length > 0 ? { offNet: true as const } : {};
-    if (inside.length === 0) return { sources: [], notes, outside, ...off };
-    notes.push('control-plane nodes: only the observed clients (give --control-plane to name every control-plane node)');
-    return { sources: observed(inside), notes, outside, ...off };
+    return admit(subnet !== undefined ? inSubnet : (c) => !offNet.has(c), observed,
+      'control-plane nodes: only the observed clients (give --control-plane to name every control-plane node)', subnet === undefined);
   }
   // unknown port (or no scope): the observed clients only
   return { sources: observed(clients), notes, outside: [] };
