@@ -65,5 +65,14 @@ export function overwrittenSentence(n: number, count = String(n)): string {
   return `${count} kernel log record${n === 1 ? '' : 's'} lost: the kernel overwrote them in its ring buffer before they were read`;
 }
 
+/**
+ * The end of the "several LOG prefixes" sentence, said alike by every output: with lines of other prefixes left out,
+ * --prefix was given, so what it did; else the advice to give it. `code` marks up a flag (Markdown, HTML, plain).
+ */
+export function prefixesAdvice(leftOut: boolean, code: (s: string) => string = (s) => s): string {
+  return leftOut ? `: ${code('--prefix')} left the others' lines out`
+    : `, and one may log packets it accepts: ${code('--prefix P')} keeps the drop rule's lines`;
+}
+
 /** Longest line delivered whole; longer lines are cut to this many bytes and counted in `stats.cut`. */
 export const MAX_LINE_BYTES = 64 * 1024;

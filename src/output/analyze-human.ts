@@ -9,7 +9,7 @@ import type { Verdict } from '../classify/verdict.js';
 import { escapeControl } from './escape.js';
 import { endpoint } from '../parse/ipv6.js';
 import { writeLines } from './safe-stdout.js';
-import { overwrittenSentence } from '../input/types.js';
+import { overwrittenSentence, prefixesAdvice } from '../input/types.js';
 
 /** What the analyze command drives: buffer per event, write per batch, finish with the summary. */
 export interface AnalyzeWriter {
@@ -138,9 +138,7 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       const prefixes = Object.entries(s.prefixes ?? {});
       if (prefixes.length > 1) {
         const list = prefixes.sort((a, b) => b[1] - a[1]).map(([p, n]) => `${escapeControl(JSON.stringify(p))} ${n}`).join(', ');
-        // with lines left out, --prefix was given: say what it did rather than to give it
-        const what = other > 0 ? ": --prefix left the others' lines out" : ", and one may log packets it accepts: --prefix P keeps the drop rule's lines";
-        out += `  LOG prefixes: ${list} — several LOG rules${what}\n`;
+        out += `  LOG prefixes: ${list} — several LOG rules${prefixesAdvice(other > 0)}\n`;
       }
       if (s.firstSeen !== null) out += `  from ${s.firstSeen} to ${s.lastSeen}\n`;
       if (s.window !== undefined) {

@@ -8,7 +8,7 @@ import { REPORT_VERDICTS, floorTo } from './aggregate.js';
 import { formatCount, formatSpan, plural } from './verdict.js';
 import { clockLabel, conntrackLossText, countsText, html, inputSourcesText, htmlBlock, limitLines, portText, seenText, shownGroups, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
-import { overwrittenSentence } from '../input/types.js';
+import { overwrittenSentence, prefixesAdvice } from '../input/types.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
   'conntrack-loss': '#8da2bf',
@@ -191,9 +191,7 @@ export function renderHtml(r: Report): string {
   }
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
   if (prefixes.length > 1) {
-    // with lines left out, --prefix was given: say what it did rather than to give it
-    const what = r.input.otherPrefix > 0 ? ': <code>--prefix</code> left the others\' lines out'
-      : ', and one may log packets it accepts: <code>--prefix P</code> keeps the drop rule\'s lines';
+    const what = prefixesAdvice(r.input.otherPrefix > 0, (f) => `<code>${f}</code>`);
     p(`<p class="meta">LOG prefixes seen: ${prefixes.map(([x, k]) => `<code>${html(x)}</code> ${fmtNum(k)}`).join(', ')} — several LOG rules${what}.</p>`);
   }
 

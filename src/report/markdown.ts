@@ -4,7 +4,7 @@
 import { formatCount, formatSpan, plural } from './verdict.js';
 import { conntrackLossText, countsText, inputSourcesText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownGroups, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
-import { overwrittenSentence } from '../input/types.js';
+import { overwrittenSentence, prefixesAdvice } from '../input/types.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
 
@@ -41,9 +41,7 @@ export function renderMarkdown(r: Report): string {
   }
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
   if (prefixes.length > 1) {
-    // with lines left out, --prefix was given: say what it did rather than to give it
-    const what = r.input.otherPrefix > 0 ? ': `--prefix` left the others\' lines out'
-      : ', and one may log packets it accepts: `--prefix P` keeps the drop rule\'s lines';
+    const what = prefixesAdvice(r.input.otherPrefix > 0, (f) => `\`${f}\``);
     p(`LOG prefixes seen: ${prefixes.map(([x, k]) => `${mdCode(x)} ${n(k)}`).join(', ')} — several LOG rules${what}.`);
     p();
   }
