@@ -45,6 +45,18 @@ export function readUint(s: string, a: number, b: number): number {
 
 const DAY_MS = 86_400_000;
 
+/** 400 Gregorian years, in ms: the calendar repeats exactly (146,097 days) */
+const CYCLE_MS = 146_097 * DAY_MS;
+
+/**
+ * `Date.UTC` for the year as the stamp spells it: `Date.UTC` reads years 0-99 as 1900-1999 (`0050-…` would be 1950);
+ * those are taken 400 years on, where the calendar is the same, and moved back. (ISO stamps only: the other
+ * envelopes with a year refuse one before 1970.)
+ */
+export function utcMs(y: number, mo: number, d: number, h: number, mi: number, s = 0): number {
+  return y >= 100 ? Date.UTC(y, mo, d, h, mi, s) : Date.UTC(y + 400, mo, d, h, mi, s) - CYCLE_MS;
+}
+
 /**
  * Days in month `mo` (0-11) of year `y`, the year as the stamp spells it (proleptic Gregorian). Date.UTC and TZDate
  * roll a day the month lacks over into the next month (April 31 is May 1): a stamp's date is checked against this
@@ -317,7 +329,7 @@ export function parseIso(s: string, p: number): IsoResult {
     return isoOut;
   }
   isoMinuteKey = s.slice(p, p + 16);
-  isoMinuteMs = Date.UTC(y, mo - 1, d, h, mi, 0);
+  isoMinuteMs = utcMs(y, mo - 1, d, h, mi);
   return isoTail(s, p + 19, isoMinuteMs + sec * 1000);
 }
 

@@ -80,6 +80,7 @@ import {
   P_ACK,
   P_HASSEQ,
 } from './scan-layout.js';
+import { utcMs } from './time.js';
 
 /** Record status: what the scanner made of a line. */
 export const SCAN_FALLBACK = 0;
@@ -411,7 +412,7 @@ class Scanner {
       const key = ((((y * 12 + mo) * 32 + d) * 24 + h) * 60) + mi;
       if (key !== this.isoKey) {
         this.isoKey = key;
-        this.isoMs = Date.UTC(y, mo, d, h, mi, 0);
+        this.isoMs = utcMs(y, mo, d, h, mi);
       }
       if (fn > 0 && withFrac) {
         // talosctl prints nanoseconds; ISO output keeps microseconds (as the JavaScript envelope does).

@@ -245,6 +245,26 @@ describe('impossible dates', () => {
       '2024-02-29T10:00:00Z', '2000-02-29T10:00:00Z', '2026-04-30T10:00:00Z', '2026-12-31T10:00:00Z', '2024-02-29T10:00:01Z', '2024-02-29T10:00:01Z',
     ]);
   });
+
+  it('a year of 0-99 is that year, not 1900-1999 (Date.UTC\'s reading) — by the scanner too', () => {
+    // [ISO stamp (the envelopes whose stamps have a year; the others refuse one before 1970), the time it names];
+    // year 4 is a leap year, 100 is not (proleptic Gregorian)
+    const years: [string, string][] = [
+      [`0050-04-22T10:00:01Z h kernel: ${BODY}`, '0050-04-22T10:00:01Z'],
+      [`0099-12-31T23:59:59.25+02:00 h kernel: ${BODY}`, '0099-12-31T21:59:59.25Z'],
+      [`<4>0004-02-29T10:00:00Z h kernel: ${BODY}`, '0004-02-29T10:00:00Z'],
+      [`<4>1 0050-04-22T10:00:01.5Z h kernel - - - ${BODY}`, '0050-04-22T10:00:01.5Z'],
+      [`10.0.0.1: kern:    warn: [0050-04-22T10:09:37.662764956Z]: ${BODY}`, '0050-04-22T10:09:37.662764Z'],
+      [`0100-02-29T10:00:00Z h kernel: ${BODY}`, 'none'],
+    ];
+    for (const parse of [viaLines, viaBytes]) {
+      const got = parse(years.map(([l]) => l)).map((r) => (r.kind === 'event' ? r.event.time : null));
+      years.forEach(([line, want], i) => {
+        if (want === 'none') expect(got[i], `${parse.name}: ${line}`).toBeNull();
+        else expect(got[i], `${parse.name}: ${line}`).toBe(want);
+      });
+    }
+  });
 });
 
 describe('RFC3164 year inference', () => {
