@@ -88,6 +88,11 @@ interface Row {
   wins: number[];
   during: number[];
   after: number[];
+  /** per such window, the first and last packets during it and after it (exact times; NaN: none) */
+  duringFirst: number[];
+  duringLast: number[];
+  afterFirst: number[];
+  afterLast: number[];
   stopAfterEnd: number[];
   status: FlowStatus;
 }
@@ -158,6 +163,10 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     const wins: number[] = [];
     const during: number[] = [];
     const after: number[] = [];
+    const duringFirst: number[] = [];
+    const duringLast: number[] = [];
+    const afterFirst: number[] = [];
+    const afterLast: number[] = [];
     const stopAfterEnd: number[] = [];
     for (let k = 0; k < act.starts.length; k++) {
       const t = act.starts[k]!;
@@ -168,10 +177,22 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
         wins.push(i);
         during.push(0);
         after.push(0);
+        duringFirst.push(NaN);
+        duringLast.push(NaN);
+        afterFirst.push(NaN);
+        afterLast.push(NaN);
         e++;
       }
-      if (t < bounds[i]!.end) during[e]! += act.counts[k]!;
-      else after[e]! += act.counts[k]!;
+      // buckets come in time order: a phase's first packet is its first bucket's, its last the last bucket's
+      if (t < bounds[i]!.end) {
+        during[e]! += act.counts[k]!;
+        if (duringFirst[e] !== duringFirst[e]) duringFirst[e] = act.firsts[k]!;
+        duringLast[e] = act.lasts[k]!;
+      } else {
+        after[e]! += act.counts[k]!;
+        if (afterFirst[e] !== afterFirst[e]) afterFirst[e] = act.firsts[k]!;
+        afterLast[e] = act.lasts[k]!;
+      }
     }
     // A long-lived flow's bucket is wider than a minute and may straddle a detected window's end: its packets were
     // counted during the window though some came after it. The exact first and last packets say which side they
@@ -183,9 +204,18 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       if (firstMs !== null && firstMs >= end && firstMs < h) {
         after[e]! += during[e]!;
         during[e] = 0;
+        if (duringFirst[e] === duringFirst[e]) {
+          afterFirst[e] = duringFirst[e]!;
+          if (afterLast[e] !== afterLast[e]) afterLast[e] = duringLast[e]!;
+          duringFirst[e] = NaN;
+          duringLast[e] = NaN;
+        }
       } else if (lastMs !== null && lastMs >= end && lastMs < h && after[e] === 0 && during[e]! > 0) {
         during[e]!--;
         after[e] = 1;
+        // its last packet is the one after the end (the straddling bucket's first may still be before it)
+        afterFirst[e] = lastMs;
+        afterLast[e] = lastMs;
       }
     }
     for (let e = 0; e < wins.length; e++) {
@@ -196,7 +226,10 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       if (stop !== null && lastMs !== null && lastMs < h && lastMs < stop) stop = lastMs;
       stopAfterEnd.push(stop === null ? -1 : Math.max(0, stop - bounds[i]!.end));
     }
-    rows.push({ flow, act, sum, host: sum.host ?? '-', firstMs, lastMs, wins, during, after, stopAfterEnd, status: 'ok' });
+    rows.push({
+      flow, act, sum, host: sum.host ?? '-', firstMs, lastMs, wins, during, after, duringFirst, duringLast, afterFirst, afterLast, stopAfterEnd,
+      status: 'ok',
+    });
   }
   // where each host's input ends: its own last drop (a host beyond the timeline's cap: the input's last)
   const inputEnd = Number.isFinite(agg.last) ? agg.last : null;
@@ -234,9 +267,9 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
    * per window, in row order: blocks with packets after it (and how many) seen before its end too, blocks first seen
    * after it, genuine blocks during it only
    */
-  const persistedRows: Array<Array<[Row, number]>> = bounds.map(() => []);
-  const newAfterRows: Array<Array<[Row, number]>> = bounds.map(() => []);
-  const duringOnlyRows: Array<Array<[Row, number]>> = bounds.map(() => []);
+  const persistedRows: GroupRow[][] = bounds.map(() => []);
+  const newAfterRows: GroupRow[][] = bounds.map(() => []);
+  const duringOnlyRows: GroupRow[][] = bounds.map(() => []);
   /**
    * the lost-state flows of all windows together, each once (a flow that lost state in two windows is in both
    * windows' counts), and those of them still losing state past `settle` after a window: the one-line verdict's
@@ -261,8 +294,8 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
         inWindow = true;
         if (st > settle) late = true;
       }
-      if (a > 0 && isBlock(r)) (newAfter(r, bounds[i]!.end) ? newAfterRows : persistedRows)[i]!.push([r, a]);
-      if (r.sum.verdict === 'genuine-block' && d > 0 && a === 0) duringOnlyRows[i]!.push([r, d]);
+      if (a > 0 && isBlock(r)) (newAfter(r, bounds[i]!.end) ? newAfterRows : persistedRows)[i]!.push([r, a, r.afterFirst[e]!, r.afterLast[e]!]);
+      if (r.sum.verdict === 'genuine-block' && d > 0 && a === 0) duringOnlyRows[i]!.push([r, d, r.duringFirst[e]!, r.duringLast[e]!]);
     }
     if (inWindow) ctAll.flows++;
     if (late) ctAll.unsettled++;
@@ -372,7 +405,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   };
   // blocks refused only outside the windows (before the first, between them): no window's numbers name them
   const outside = bounds.length === 0 ? [] : groupBlocks(
-    rows.filter((r) => isBlock(r) && r.wins.length === 0).map((r) => [r, r.sum.count]), clock, endOf);
+    rows.filter((r) => isBlock(r) && r.wins.length === 0).map(wholeInput), clock, endOf);
   // the verdict reads every flow: the listed ones are --max-rows of them
   let check = 0;
   const unexplained = new Set<string>();
@@ -380,7 +413,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     if (r.status === 'check') check++;
     if (isBlock(r) && r.sum.verdict === 'undetermined') unexplained.add(groupKey({ host: r.host, proto: r.sum.proto, port: r.sum.serverPort }));
   }
-  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map((r) => [r, r.sum.count]), clock, endOf), outside, ctAll, { check, unexplained });
+  report.verdict = oneLineVerdict(report, groupBlocks(rows.filter((r) => r.status === 'action').map(wholeInput), clock, endOf), outside, ctAll, { check, unexplained });
   return report;
 }
 
@@ -488,21 +521,31 @@ function judgeRow(r: Row, bounds: ReadonlyArray<{ end: number }>, settle: number
   return note;
 }
 
-/** Blocks grouped by host, protocol and port, each row with its packets counted. */
-function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKind, endOf: EndOf): BlockGroup[] {
-  const m = new Map<string, { g: BlockGroup; clients: Set<string>; first: number | null; last: number | null }>();
-  for (const [r, n] of rows) {
+/** A row of a block list: the flow, its packets in the list's phase, and its first and last there (NaN: not known). */
+type GroupRow = readonly [Row, number, number, number];
+
+/** A row as a list of the whole input's blocks: all its packets, its first and last. */
+function wholeInput(r: Row): GroupRow {
+  return [r, r.sum.count, r.firstMs ?? NaN, r.lastMs ?? NaN];
+}
+
+/** Blocks grouped by host, protocol and port, each row with its packets counted and dated in the list's phase. */
+function groupBlocks(rows: readonly GroupRow[], clock: ClockKind, endOf: EndOf): BlockGroup[] {
+  const m = new Map<string, { g: BlockGroup; clients: Set<string>; first: number | null; last: number | null; pFirst: number; pLast: number }>();
+  for (const [r, n, pf, pl] of rows) {
     const key = `${r.host}|${r.sum.proto}|${r.sum.serverPort ?? ''}`;
     let e = m.get(key);
     if (e === undefined) {
       e = {
         g: {
           host: r.host, proto: r.sum.proto, port: r.sum.serverPort, service: r.sum.service, flows: 0, clients: [], clientsTotal: 0, packets: 0,
-          firstSeen: null, lastSeen: null, quietAtEndMs: null,
+          firstSeen: null, lastSeen: null, quietAtEndMs: null, phaseFirstSeen: null, phaseLastSeen: null,
         },
         clients: new Set(),
         first: null,
         last: null,
+        pFirst: NaN,
+        pLast: NaN,
       };
       m.set(key, e);
     }
@@ -512,12 +555,16 @@ function groupBlocks(rows: ReadonlyArray<readonly [Row, number]>, clock: ClockKi
     e.clients.add(r.sum.client);
     if (r.firstMs !== null && (e.first === null || r.firstMs < e.first)) e.first = r.firstMs;
     if (r.lastMs !== null && (e.last === null || r.lastMs > e.last)) e.last = r.lastMs;
+    if (pf === pf && !(pf >= e.pFirst)) e.pFirst = pf;
+    if (pl === pl && !(pl <= e.pLast)) e.pLast = pl;
   }
-  const out = [...m.values()].map(({ g, clients, first, last }) => {
+  const out = [...m.values()].map(({ g, clients, first, last, pFirst, pLast }) => {
     g.clients = [...clients].sort(cmp).slice(0, MAX_GROUP_CLIENTS);
     g.clientsTotal = clients.size;
     g.firstSeen = first === null ? null : formatTime(first, clock);
     g.lastSeen = last === null ? null : formatTime(last, clock);
+    g.phaseFirstSeen = pFirst === pFirst ? formatTime(pFirst, clock) : null;
+    g.phaseLastSeen = pLast === pLast ? formatTime(pLast, clock) : null;
     // a group is one host's: its quiet time runs to that host's end
     const end = endOf(g.host);
     g.quietAtEndMs = last === null || end === null ? null : Math.max(0, Math.round(end - last));

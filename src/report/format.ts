@@ -89,11 +89,26 @@ export function beforeEndText(quietMs: number | null): string {
   return `${m < 120 ? minutes(quietMs) : hoursAndMinutes(m)} before the input ends`;
 }
 
-/** `; first seen A, last seen B (3.3 min before the input ends)`, the times escaped by `esc`. */
-export function seenText(g: BlockGroup, esc: (s: string) => string): string {
+/** `first seen A, last seen B (3.3 min before the input ends)`, what of it is known, or ''. */
+function firstLastText(first: string | null, last: string | null, quiet: string, esc: (s: string) => string): string {
+  const parts: string[] = [];
+  if (first !== null) parts.push(`first seen ${esc(first)}`);
+  if (last !== null) parts.push(`last seen ${esc(last)}${quiet === '' ? '' : ` (${quiet})`}`);
+  return parts.join(', ');
+}
+
+/**
+ * A window's block group dated in its list's phase (`phase`: `after the window`, `during the window`), then what the
+ * whole input adds: `; after the window: first seen A, last seen B; whole input: first seen C` (a block that persisted
+ * was refused before the window's end too). The input's-end note goes with the group's last drop of the input. The
+ * times escaped by `esc`.
+ */
+export function seenText(g: BlockGroup, phase: string, esc: (s: string) => string): string {
   const quiet = beforeEndText(g.quietAtEndMs);
-  return `${g.firstSeen !== null ? `; first seen ${esc(g.firstSeen)}` : ''}` +
-    `${g.lastSeen !== null ? `${g.firstSeen !== null ? ',' : ';'} last seen ${esc(g.lastSeen)}${quiet === '' ? '' : ` (${quiet})`}` : ''}`;
+  const lastIsPhase = g.lastSeen === g.phaseLastSeen;
+  const inPhase = firstLastText(g.phaseFirstSeen, g.phaseLastSeen, lastIsPhase ? quiet : '', esc);
+  const whole = firstLastText(g.firstSeen === g.phaseFirstSeen ? null : g.firstSeen, lastIsPhase ? null : g.lastSeen, quiet, esc);
+  return `${inPhase === '' ? '' : `; ${phase}: ${inPhase}`}${whole === '' ? '' : `; whole input: ${whole}`}`;
 }
 
 /**

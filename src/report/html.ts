@@ -141,11 +141,13 @@ function badge(level: string, text: string): string {
   return `<span class="badge ${html(level)}">${html(text)}</span>`;
 }
 
-function groupItem(g: BlockGroup, what: string): string {
+/** A window's block group; `phase`: the list's, after the window or during it only. */
+function groupItem(g: BlockGroup, phase: 'after' | 'during'): string {
+  const what = phase === 'after' ? ' after the window' : '';
   const svc = g.service !== null ? ` (${html(g.service)})` : '';
   const more = g.clientsTotal > g.clients.length ? ` and ${g.clientsTotal - g.clients.length} more` : '';
   return `<li><strong>${html(portText(g.proto, g.port))} on ${html(g.host)}</strong>${svc}: ${fmtNum(g.packets)} drop${g.packets === 1 ? '' : 's'}${what} from ` +
-    `${g.clients.map((c) => `<code>${html(c)}</code>`).join(', ')}${more}${seenText(g, html)}</li>`;
+    `${g.clients.map((c) => `<code>${html(c)}</code>`).join(', ')}${more}${seenText(g, `${phase} the window`, html)}</li>`;
 }
 
 // Tables and the overview chart wider than the page scroll sideways in their own box (.scroll), never the page: the
@@ -249,14 +251,14 @@ export function renderHtml(r: Report): string {
       p(`<tr><td>${html(h.host)}</td>${wv.map((v) => `<td class="n">${fmtNum(h.during[v])}</td>`).join('')}<td class="n">${fmtNum(h.flows)}</td>${wv.map((v) => `<td class="n">${fmtNum(h.after[v])}</td>`).join('')}</tr>`);
     }
     p('</tbody></table></div>');
-    const list = (title: string, gs: readonly BlockGroup[], what: string) => {
+    const list = (title: string, gs: readonly BlockGroup[], phase: 'after' | 'during') => {
       if (gs.length === 0) return;
       const { shown, more } = shownGroups(gs);
-      p(`<p>${title}</p><ul>${shown.map((g) => groupItem(g, what)).join('')}${more === '' ? '' : `<li>${more}</li>`}</ul>`);
+      p(`<p>${title}</p><ul>${shown.map((g) => groupItem(g, phase)).join('')}${more === '' ? '' : `<li>${more}</li>`}</ul>`);
     };
-    list('<strong>Persisted after the window (action needed):</strong>', w.persisted, ' after the window');
-    list('<strong>First seen after the window (action needed):</strong>', w.newAfter, ' after the window');
-    list('Refused during the window only (check that the clients recovered):', w.duringOnly, '');
+    list('<strong>Persisted after the window (action needed):</strong>', w.persisted, 'after');
+    list('<strong>First seen after the window (action needed):</strong>', w.newAfter, 'after');
+    list('Refused during the window only (check that the clients recovered):', w.duringOnly, 'during');
   }
 
   // flows

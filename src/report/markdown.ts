@@ -14,12 +14,14 @@ function windowSpan(w: ReportWindow): string {
   return formatSpan(w.endMs - w.startMs);
 }
 
-function group(g: BlockGroup, what: string): string {
+/** A window's block group; `phase`: the list's, after the window or during it only. */
+function group(g: BlockGroup, phase: 'after' | 'during'): string {
+  const what = phase === 'after' ? ' after the window' : '';
   const svc = g.service !== null ? ` (${md(g.service)})` : '';
   const clients = g.clients.map((c) => mdCode(c)).join(', ');
   const more = g.clientsTotal > g.clients.length ? ` and ${g.clientsTotal - g.clients.length} more` : '';
   return `- **${md(portText(g.proto, g.port))} on ${md(g.host)}**${svc}: ${n(g.packets)} drop${g.packets === 1 ? '' : 's'}${what} from ${clients}${more}` +
-    `${seenText(g, md)}`;
+    `${seenText(g, `${phase} the window`, md)}`;
 }
 
 export function renderMarkdown(r: Report): string {
@@ -81,18 +83,18 @@ export function renderMarkdown(r: Report): string {
       p(`| ${md(h.host)} | ${wv.map((v) => n(h.during[v])).join(' / ')} | ${n(h.flows)} | ${wv.map((v) => n(h.after[v])).join(' / ')} |`);
     }
     p();
-    const list = (title: string, gs: readonly BlockGroup[], what: string) => {
+    const list = (title: string, gs: readonly BlockGroup[], phase: 'after' | 'during') => {
       if (gs.length === 0) return;
       p(title);
       p();
       const { shown, more } = shownGroups(gs);
-      for (const g of shown) p(group(g, what));
+      for (const g of shown) p(group(g, phase));
       if (more !== '') p(`- ${more}`);
       p();
     };
-    list('**Persisted after the window (action needed):**', w.persisted, ' after the window');
-    list('**First seen after the window (action needed):**', w.newAfter, ' after the window');
-    list('Refused during the window only (check that the clients recovered):', w.duringOnly, '');
+    list('**Persisted after the window (action needed):**', w.persisted, 'after');
+    list('**First seen after the window (action needed):**', w.newAfter, 'after');
+    list('Refused during the window only (check that the clients recovered):', w.duringOnly, 'during');
   }
 
   p('## Flows');

@@ -85,6 +85,12 @@ export interface BlockGroup {
   lastSeen: string | null;
   /** how long before its host's last drop (where that host's input ends) the group's last one was, ms (0: refused up to the end) */
   quietAtEndMs: number | null;
+  /**
+   * the group's first and last drops in its list's phase, the drops `packets` counts: after the window (from its end
+   * to its horizon) in `persisted` and `newAfter`, during it in `duringOnly`
+   */
+  phaseFirstSeen: string | null;
+  phaseLastSeen: string | null;
 }
 
 export interface ReportWindow {

@@ -141,6 +141,11 @@ describe('flow activity', () => {
           // bucket keys tell the side: the packets of the buckets keyed before a cut are exactly those before it
           for (const c of cuts) expect(packetsIn(a, -Infinity, c)).toBe(ts.filter((t) => t < c).length);
           expect(packetsIn(a, -Infinity, Infinity)).toBe(ts.length);
+          // each bucket's first and last packets are exact: the packets from its start up to the next one's
+          for (let i = 0; i < a.starts.length; i++) {
+            const mine = ts.filter((t) => t >= a.starts[i]! && (i + 1 === a.starts.length || t < a.starts[i + 1]!));
+            expect([a.firsts[i], a.lasts[i]]).toEqual([Math.min(...mine), Math.max(...mine)]);
+          }
         },
       ),
     );

@@ -500,7 +500,7 @@ describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-in
       [4444, '198.18.30.77', 'new after window 1, last refused 2.2 min before the input ends'],
     ]);
     expect(renderReport(r, 'md')).toContain('**First seen after the window (action needed):**\n\n- **tcp/4444 on capture.dmesg-iso**: 1 drop after the window from `198.18.30.77`; ' +
-      'first seen 2026-11-24T18:48:02.391Z, last seen 2026-11-24T18:48:02.391Z (2.2 min before the input ends)');
+      'after the window: first seen 2026-11-24T18:48:02.391Z, last seen 2026-11-24T18:48:02.391Z (2.2 min before the input ends)');
     expect(renderReport(r, 'md')).toContain('| first seen | last seen | note |');
     expect(renderReport(r, 'html')).toContain('<th>first seen</th><th>last seen</th><th>note</th>');
 
@@ -539,7 +539,7 @@ describe('report on the audit\'s real-kernel incident (fixtures/kernel/report-in
       ['capture.dmesg-iso', 4444, 'new after window 1, last refused 2.2 min before the input ends'],
       ['node-b.dmesg-iso', 7001, 'new after window 1, refused up to the input\'s end'],
     ]);
-    expect(renderReport(r, 'md')).toContain('last seen 2026-11-24T18:50:12.366Z\n');
+    expect(renderReport(r, 'md')).toContain('last seen 2026-11-24T18:50:12.366Z; whole input: first seen 2026-11-24T18:46:47.524Z\n');
   });
 
   it('the conntrack-loss sentence adds up: the drops it puts on the lost-state flows are what those flows hold', async () => {
@@ -687,7 +687,7 @@ describe('a block group names its clients, and counts the ones it does not name'
     expect([g.flows, g.clients, g.clientsTotal]).toEqual([4, ['198.18.0.1', '198.18.3.1', '2001:db8:18::1'], 3]);
     for (const f of ['md', 'html'] as const) {
       const text = renderReport(r, f);
-      expect(text).toMatch(/6 drops from .*198\.18\.0\.1.*198\.18\.3\.1.*2001:db8:18::1.*; first seen/);
+      expect(text).toMatch(/6 drops from .*198\.18\.0\.1.*198\.18\.3\.1.*2001:db8:18::1.*; during the window: first seen/);
       expect(text).not.toMatch(/2001:db8:18::1(<\/code>|`) and 1 more/);
     }
   });
@@ -703,8 +703,8 @@ describe('a block group names its clients, and counts the ones it does not name'
     const r = await report(['--window', '2026-04-22T10:00:00Z..2026-04-22T10:10:00Z', '--tz', 'UTC'], `${lines.join('\n')}\n`);
     const g = r.windows[0]!.newAfter[0]!;
     expect([g.flows, g.clients.length, g.clientsTotal]).toEqual([50, 20, 25]);
-    expect(renderReport(r, 'md')).toMatch(/`198\.18\.8\.4` and 5 more; first seen/);
-    expect(renderReport(r, 'html')).toMatch(/<code>198\.18\.8\.4<\/code> and 5 more; first seen/);
+    expect(renderReport(r, 'md')).toMatch(/`198\.18\.8\.4` and 5 more; after the window: first seen/);
+    expect(renderReport(r, 'html')).toMatch(/<code>198\.18\.8\.4<\/code> and 5 more; after the window: first seen/);
     expect((JSON.parse(renderReport(r, 'json')) as Report).windows[0]!.newAfter[0]!.clientsTotal).toBe(25);
   });
 });
@@ -784,5 +784,59 @@ describe('a long-lived flow whose coarser bucket straddles a detected window\'s 
     expect(r.windows[0]!.persisted.map((g) => [g.host, g.proto, g.port])).toEqual([['n1', 'tcp', 2380]]);
     expect(r.verdict.level).toBe('action');
     expect(r.verdict.text).toBe('Action needed: 1 genuine block persisted after the window (tcp/2380 on n1)');
+  });
+});
+
+describe('a window\'s block lists date each group within the list\'s phase', () => {
+  /** `Apr 22 HH:MM:SS n1 kernel: …`: a SYN refused on n1 (198.18.0.2). */
+  const syn = (hms: string, src: string, dpt: number) =>
+    `Apr 22 ${hms} n1 kernel: FW_DROP_IN=eth0 OUT= SRC=${src} DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=41000 DPT=${dpt} WINDOW=64240 RES=0x00 SYN URGP=0 `;
+  /** tcp/4444 refused at 09:00, during the window and after it; tcp/5555 at 09:01 and during the window only. */
+  const input = [
+    syn('09:00:05', '198.18.0.5', 4444), syn('09:01:05', '198.18.0.6', 5555), syn('10:05:00', '198.18.0.5', 4444),
+    syn('10:10:00', '198.18.0.6', 5555), syn('10:45:00', '198.18.0.5', 4444), syn('10:50:00', '198.18.0.5', 4444),
+  ].join('\n');
+
+  it('"after the window" and "during the window only" name that phase\'s first and last drops, the whole input\'s apart (they read as the phase\'s)', async () => {
+    const r = await report(['--tz', 'UTC', '--window', '2026-04-22T10:00..2026-04-22T10:30'], `${input}\n`);
+    const w = r.windows[0]!;
+    expect(w.persisted.map((g) => [g.port, g.phaseFirstSeen, g.phaseLastSeen, g.firstSeen, g.lastSeen])).toEqual([
+      [4444, '2026-04-22T10:45:00Z', '2026-04-22T10:50:00Z', '2026-04-22T09:00:05Z', '2026-04-22T10:50:00Z'],
+    ]);
+    expect(w.duringOnly.map((g) => [g.port, g.phaseFirstSeen, g.phaseLastSeen, g.firstSeen, g.lastSeen])).toEqual([
+      [5555, '2026-04-22T10:10:00Z', '2026-04-22T10:10:00Z', '2026-04-22T09:01:05Z', '2026-04-22T10:10:00Z'],
+    ]);
+    const md = renderReport(r, 'md');
+    expect(md).toContain('- **tcp/4444 on n1**: 2 drops after the window from `198.18.0.5`; after the window: first seen 2026-04-22T10:45:00Z, ' +
+      'last seen 2026-04-22T10:50:00Z; whole input: first seen 2026-04-22T09:00:05Z\n');
+    expect(md).toContain('- **tcp/5555 on n1**: 1 drop from `198.18.0.6`; during the window: first seen 2026-04-22T10:10:00Z, ' +
+      'last seen 2026-04-22T10:10:00Z (40 min before the input ends); whole input: first seen 2026-04-22T09:01:05Z\n');
+    const html = renderReport(r, 'html');
+    expect(html).toContain('<li><strong>tcp/4444 on n1</strong>: 2 drops after the window from <code>198.18.0.5</code>; after the window: first seen ' +
+      '2026-04-22T10:45:00Z, last seen 2026-04-22T10:50:00Z; whole input: first seen 2026-04-22T09:00:05Z</li>');
+  });
+
+  it('with several windows, a group\'s dates in one window\'s list stay within that window\'s span', async () => {
+    // two detected windows (conntrack loss on 3 flows, 10:00-10:09 and 11:00-11:09); tcp/5555 refused during both only
+    const ack = (hms: string, src: string, spt: number) =>
+      `Apr 22 ${hms} n1 kernel: FW_DROP_IN=eth0 OUT= SRC=${src} DST=198.18.0.2 LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${spt} DPT=50000 WINDOW=500 RES=0x00 ACK PSH URGP=0 `;
+    const lines: string[] = [];
+    for (const h of ['10', '11']) {
+      for (let m = 0; m < 10; m++) {
+        for (let k = 0; k < 6; k++) for (const [i, spt] of [6443, 10250, 2379].entries()) lines.push(ack(`${h}:0${m}:${k}${i}`, `198.18.0.${10 + i}`, spt));
+      }
+      lines.push(syn(`${h}:04:30`, '198.18.0.6', 5555));
+    }
+    lines.push(syn('11:40:00', '198.18.0.7', 7777));
+    const r = await report(['--tz', 'UTC'], `${lines.join('\n')}\n`);
+    expect(r.windows.map((w) => [w.start, w.end])).toEqual([
+      ['2026-04-22T10:00:00Z', '2026-04-22T10:10:00Z'], ['2026-04-22T11:00:00Z', '2026-04-22T11:10:00Z'],
+    ]);
+    expect(r.windows.map((w) => w.duringOnly.map((g) => [g.port, g.phaseFirstSeen, g.phaseLastSeen]))).toEqual([
+      [[5555, '2026-04-22T10:04:30Z', '2026-04-22T10:04:30Z']], [[5555, '2026-04-22T11:04:30Z', '2026-04-22T11:04:30Z']],
+    ]);
+    const md = renderReport(r, 'md');
+    expect(md).toContain('- **tcp/5555 on n1**: 1 drop from `198.18.0.6`; during the window: first seen 2026-04-22T10:04:30Z, ' +
+      'last seen 2026-04-22T10:04:30Z; whole input: last seen 2026-04-22T11:04:30Z (35.5 min before the input ends)\n');
   });
 });
