@@ -531,17 +531,20 @@ function wholeInput(r: Row): GroupRow {
 
 /** Blocks grouped by host, protocol and port, each row with its packets counted and dated in the list's phase. */
 function groupBlocks(rows: readonly GroupRow[], clock: ClockKind, endOf: EndOf): BlockGroup[] {
-  const m = new Map<string, { g: BlockGroup; clients: Set<string>; first: number | null; last: number | null; pFirst: number; pLast: number }>();
+  const m = new Map<string, {
+    g: BlockGroup; clients: Set<string>; names: Map<string | null, number>; first: number | null; last: number | null; pFirst: number; pLast: number;
+  }>();
   for (const [r, n, pf, pl] of rows) {
     const key = `${r.host}|${r.sum.proto}|${r.sum.serverPort ?? ''}`;
     let e = m.get(key);
     if (e === undefined) {
       e = {
         g: {
-          host: r.host, proto: r.sum.proto, port: r.sum.serverPort, service: r.sum.service, flows: 0, clients: [], clientsTotal: 0, packets: 0,
+          host: r.host, proto: r.sum.proto, port: r.sum.serverPort, service: null, services: [], flows: 0, clients: [], clientsTotal: 0, packets: 0,
           firstSeen: null, lastSeen: null, quietAtEndMs: null, phaseFirstSeen: null, phaseLastSeen: null,
         },
         clients: new Set(),
+        names: new Map(),
         first: null,
         last: null,
         pFirst: NaN,
@@ -551,14 +554,16 @@ function groupBlocks(rows: readonly GroupRow[], clock: ClockKind, endOf: EndOf):
     }
     e.g.flows++;
     e.g.packets += n;
-    e.g.service ??= r.sum.service;
+    e.names.set(r.sum.service, (e.names.get(r.sum.service) ?? 0) + n);
     e.clients.add(r.sum.client);
     if (r.firstMs !== null && (e.first === null || r.firstMs < e.first)) e.first = r.firstMs;
     if (r.lastMs !== null && (e.last === null || r.lastMs > e.last)) e.last = r.lastMs;
     if (pf === pf && !(pf >= e.pFirst)) e.pFirst = pf;
     if (pl === pl && !(pl <= e.pLast)) e.pLast = pl;
   }
-  const out = [...m.values()].map(({ g, clients, first, last, pFirst, pLast }) => {
+  const out = [...m.values()].map(({ g, clients, names, first, last, pFirst, pLast }) => {
+    g.services = [...names].sort((a, b) => b[1] - a[1] || cmpName(a[0], b[0])).map(([x]) => x);
+    g.service = serviceText(g.services);
     g.clients = [...clients].sort(cmp).slice(0, MAX_GROUP_CLIENTS);
     g.clientsTotal = clients.size;
     g.firstSeen = first === null ? null : formatTime(first, clock);
@@ -572,6 +577,25 @@ function groupBlocks(rows: readonly GroupRow[], clock: ClockKind, endOf: EndOf):
   });
   out.sort((a, b) => b.packets - a.packets || cmp(a.host, b.host) || cmp(a.proto, b.proto) || (a.port ?? -1) - (b.port ?? -1));
   return out;
+}
+
+/** Service names: the unnamed (null) after the named ones. */
+function cmpName(a: string | null, b: string | null): number {
+  return a === null ? (b === null ? 0 : 1) : b === null ? -1 : cmp(a, b);
+}
+
+/** Distinct service names a group shows before `+N other`. */
+const MAX_GROUP_SERVICES = 3;
+
+/**
+ * A group's service as shown: its flows' names, most drops first, joined by ` / ` (names hold commas: `VXLAN (Linux
+ * kernel default: flannel, Canal, Cilium)`), `unnamed` for flows without one among named ones; null when none has one.
+ */
+export function serviceText(names: ReadonlyArray<string | null>): string | null {
+  if (names.length === 1) return names[0]!;
+  const shown = names.slice(0, MAX_GROUP_SERVICES).map((x) => x ?? 'unnamed');
+  const more = names.length - shown.length;
+  return `${shown.join(' / ')}${more > 0 ? ` +${more} other` : ''}`;
 }
 
 export function blockLabel(g: BlockGroup): string {

@@ -73,7 +73,14 @@ export interface BlockGroup {
   host: string;
   proto: string;
   port: number | null;
+  /**
+   * the service its flows are named (a flow to this node's port takes the platform's name, one to a remote server the
+   * well-known one): the one name when they share it, else `services` joined by ` / ` (the first 3, then `+N other`;
+   * `unnamed` for flows without a name); null when no flow has a name
+   */
   service: string | null;
+  /** the distinct names of its flows, most drops (in the list's phase) first; null: flows without a name, after the named */
+  services: Array<string | null>;
   flows: number;
   /** the first clients, up to 20 */
   clients: string[];

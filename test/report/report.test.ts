@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildReportFromInputs, parseReportArgs, renderReport, type ReportCliOptions } from '../../src/cli/report.js';
+import { serviceText } from '../../src/report/build.js';
 import { parseRuleset, rateLimitedLogRules } from '../../src/ruleset/index.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { createClassifier } from '../../src/classify/classifier.js';
@@ -838,5 +839,33 @@ describe('a window\'s block lists date each group within the list\'s phase', () 
     const md = renderReport(r, 'md');
     expect(md).toContain('- **tcp/5555 on n1**: 1 drop from `198.18.0.6`; during the window: first seen 2026-04-22T10:04:30Z, ' +
       'last seen 2026-04-22T10:04:30Z; whole input: last seen 2026-04-22T11:04:30Z (35.5 min before the input ends)\n');
+  });
+});
+
+describe('a block group of flows named apart', () => {
+  /** a SYN to tcp/443 on n1: to this node (the platform's name) or from it to a remote server (the well-known name) */
+  const syn = (hms: string, inIf: string, outIf: string, src: string, dst: string) =>
+    `Apr 22 ${hms} n1 kernel: FW_DROP_IN=${inIf} OUT=${outIf} SRC=${src} DST=${dst} LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=41000 DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+  const input = [
+    syn('10:00:05', 'eth0', '', '198.18.0.9', '198.18.0.2'),
+    syn('10:00:06', '', 'eth0', '198.18.0.2', '198.18.5.5'),
+    syn('10:00:07', '', 'eth0', '198.18.0.2', '198.18.5.5'),
+  ].join('\n');
+
+  it('names every service its flows carry, most drops first, not the first flow\'s alone (it said "https" of the node\'s own Harvester UI too)', async () => {
+    const r = await report(['--tz', 'UTC', '--window', '2026-04-22T09:00..2026-04-22T09:30', '--platform', 'harvester', '--role', 'control-plane'], `${input}\n`);
+    expect(r.flows.map((f) => [f.server, f.service])).toEqual([['198.18.5.5', 'https'], ['198.18.0.2', 'Harvester UI HTTPS']]);
+    const g = r.windows[0]!.newAfter[0]!;
+    expect([g.port, g.service, g.services]).toEqual([443, 'https / Harvester UI HTTPS', ['https', 'Harvester UI HTTPS']]);
+    expect(renderReport(r, 'md')).toContain('- **tcp/443 on n1** (https / Harvester UI HTTPS): 3 drops after the window');
+    expect(renderReport(r, 'html')).toContain('<li><strong>tcp/443 on n1</strong> (https / Harvester UI HTTPS): 3 drops after the window');
+    expect((JSON.parse(renderReport(r, 'json')) as Report).windows[0]!.newAfter[0]!.service).toBe('https / Harvester UI HTTPS');
+  });
+
+  it('says "unnamed" of flows without a name among named ones, and counts the names beyond three', () => {
+    expect(serviceText(['etcd peer'])).toBe('etcd peer');
+    expect(serviceText([null])).toBeNull();
+    expect(serviceText(['kubelet API', null])).toBe('kubelet API / unnamed');
+    expect(serviceText(['a', 'b', 'c', 'd', null])).toBe('a / b / c +2 other');
   });
 });
