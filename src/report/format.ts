@@ -174,12 +174,12 @@ export function suggestionPorts(s: ReportSuggestion): string {
   return s.ports.length === 0 ? s.proto : `${s.proto}/${s.ports.join(',')}`;
 }
 
-/** `HH:MM` (or `MM-DD HH:MM` when `withDay`) of an ISO time; boot times stay as they are. */
-export function clockLabel(iso: string, withDay = false): string {
+/** `HH:MM` (or `MM-DD HH:MM` when `withDay`, `YYYY-MM-DD HH:MM` when `withYear`) of an ISO time; boot times stay as they are. */
+export function clockLabel(iso: string, withDay = false, withYear = false): string {
   if (iso.startsWith('boot+')) return iso;
-  const d = iso.slice(5, 10);
+  const d = iso.slice(withYear ? 0 : 5, 10);
   const t = iso.slice(11, 16);
-  return withDay ? `${d} ${t}` : t;
+  return withDay || withYear ? `${d} ${t}` : t;
 }
 
 /**

@@ -68,16 +68,24 @@ interface ChartSpec {
   title: string;
   clock: Report['clock'];
   withDay: boolean;
+  /**
+   * the year is not plain from the labels (the chart spans years, or is not of the report's year): the first label
+   * and each where the year changes carry it, and so do the bars' tooltips
+   */
+  withYear: boolean;
 }
 
-function timeText(ms: number, clock: Report['clock'], withDay: boolean): string {
+function timeText(ms: number, clock: Report['clock'], withDay: boolean, withYear = false): string {
   if (clock === 'boot') {
     const s = Math.floor(ms / 1000);
     const p = (n: number) => String(n).padStart(2, '0');
     return `+${p(Math.floor(s / 3600))}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}`;
   }
-  return clockLabel(new Date(ms).toISOString(), withDay);
+  return clockLabel(new Date(ms).toISOString(), withDay, withYear);
 }
+
+/** Width (px, of the drawing) a dated x label (`2025-12-31 23:50`) takes, with room to its neighbours. */
+const DATED_LABEL_ROOM = 140;
 
 /** One stacked bar chart as an SVG string. */
 function chart(c: ChartSpec): string {
@@ -106,13 +114,19 @@ function chart(c: ChartSpec): string {
     o.push(`<line class="grid" x1="${ml}" x2="${ml + pw}" y1="${y}" y2="${y}"/><text class="ylab" x="${ml - 4}" y="${y}" dy="3">${fmtNum(c.yMax * f)}</text>`);
   }
   o.push(`<line class="axis" x1="${ml}" x2="${ml + pw}" y1="${mt + ph}" y2="${mt + ph}"/><text class="ylab" x="${ml - 4}" y="${mt + ph}" dy="3">0</text>`);
-  // x labels: about six, on bin boundaries
-  const step = Math.max(1, Math.ceil(n / 6));
+  // x labels: about six, on bin boundaries (fewer when some carry the year: they are wider)
+  const step = Math.max(1, Math.ceil(n / 6), c.withYear ? Math.ceil(DATED_LABEL_ROOM / bw) : 1);
+  let year = NaN;
   for (let i = 0; i <= n; i += step) {
     const t = c.x0 + i * c.w;
     const x = xOf(t).toFixed(1);
-    // the label on the right edge ends there: centred, half of it fell outside the chart ('18:5')
-    o.push(`<line class="tick" x1="${x}" x2="${x}" y1="${mt + ph}" y2="${mt + ph + 3}"/><text class="xlab${i === n ? ' end' : ''}" x="${x}" y="${mt + ph + 14}">${html(timeText(t, c.clock, c.withDay))}</text>`);
+    const y = c.withYear ? new Date(t).getUTCFullYear() : NaN;
+    const dated = c.withYear && y !== year;
+    year = y;
+    // the label on the right edge ends there: centred, half of it fell outside the chart ('18:5'); a dated first
+    // label starts at its tick, or half of it fell off the left edge
+    const anchor = dated && i === 0 && i !== n ? ' style="text-anchor:start"' : '';
+    o.push(`<line class="tick" x1="${x}" x2="${x}" y1="${mt + ph}" y2="${mt + ph + 3}"/><text class="xlab${i === n ? ' end' : ''}"${anchor} x="${x}" y="${mt + ph + 14}">${html(timeText(t, c.clock, c.withDay, dated))}</text>`);
   }
   const keys = [...c.bins.keys()].sort((a, b) => a - b);
   for (const k of keys) {
@@ -120,7 +134,7 @@ function chart(c: ChartSpec): string {
     const total = sum(v);
     if (total === 0) continue;
     const x = xOf(k);
-    const tip = `${timeText(k, c.clock, true)} (${formatSpan(c.w)}): ${REPORT_VERDICTS.map((name, i) => `${name} ${v[i]}`).filter((_, i) => v[i]! > 0).join(', ')}`;
+    const tip = `${timeText(k, c.clock, true, c.withYear)} (${formatSpan(c.w)}): ${REPORT_VERDICTS.map((name, i) => `${name} ${v[i]}`).filter((_, i) => v[i]! > 0).join(', ')}`;
     o.push(`<g class="bin"><title>${html(tip)}</title>`);
     let acc = 0;
     REPORT_VERDICTS.forEach((name, i) => {
@@ -217,17 +231,20 @@ export function renderHtml(r: Report): string {
       x1 = x0 + MIN_BARS * w;
     }
     const withDay = x1 - x0 > 86_400_000;
+    // a chart across New Year, or of another year than the report's, says which year (its labels had none)
+    const yearOf = (ms: number) => new Date(ms).getUTCFullYear();
+    const withYear = r.clock === 'wall' && (yearOf(x0) !== yearOf(x1) || yearOf(x0) !== Number(r.generatedAt.slice(0, 4)));
     const all: Bins = new Map();
     const per = r.timeline.hosts.map((h) => ({ host: h.host, bins: rebin(h.buckets, w) }));
     for (const h of r.timeline.hosts) rebin(h.buckets, w, all);
     const maxOf = (b: Bins) => Math.max(0, ...[...b.values()].map(sum));
     const unit = `drops per ${formatSpan(w)}`;
     p(`<p class="legend">${shownVerdicts(r.totals).map((v) => `<span><i style="background:${COLORS[v]}"></i>${v}</span>`).join('')}<span><i class="win"></i>window</span> — ${unit}, ${r.clock === 'boot' ? 'kernel clock (time since boot)' : 'UTC'}</p>`);
-    p(`<div id="overview" class="scroll">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay })}</div>`);
+    p(`<div id="overview" class="scroll">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay, withYear })}</div>`);
     if (per.length > 1) {
       const yMax = niceMax(Math.max(...per.map((h) => maxOf(h.bins))));
       p('<h3>Per host</h3><div class="multiples" id="hosts">');
-      for (const h of per) p(chart({ bins: h.bins, x0, x1, w, yMax, windows: r.windows, width: 520, height: 130, title: h.host, clock: r.clock, withDay }));
+      for (const h of per) p(chart({ bins: h.bins, x0, x1, w, yMax, windows: r.windows, width: 520, height: 130, title: h.host, clock: r.clock, withDay, withYear }));
       p('</div>');
     }
   }

@@ -869,3 +869,36 @@ describe('a block group of flows named apart', () => {
     expect(serviceText(['a', 'b', 'c', 'd', null])).toBe('a / b / c +2 other');
   });
 });
+
+describe('the HTML chart\'s time labels and the year', () => {
+  const syn = (iso: string) =>
+    `${iso}+00:00 n1 kernel: FW_DROP_IN=eth0 OUT= SRC=198.18.0.9 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=41000 DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+  /** the x-axis labels of the HTML report's charts, with their text-anchor style when they have one */
+  const xlabels = (text: string) => [...text.matchAll(/<text class="xlab[^"]*"( style="[^"]*")? x="[^"]*" y="[^"]*">([^<]*)<\/text>/g)].map((m) => `${m[2]}${m[1] ?? ''}`);
+
+  it('a chart across New Year dates its first label and the one where the year changes (it read 23:50 … 00:10, no year, no day)', async () => {
+    const r = await report([], `${['2025-12-31T23:50:00', '2025-12-31T23:58:00', '2026-01-01T00:05:00', '2026-01-01T00:10:00'].map(syn).join('\n')}\n`);
+    const labels = xlabels(renderReport(r, 'html'));
+    expect(labels[0]).toBe('2025-12-31 23:50 style="text-anchor:start"');
+    expect(labels.filter((l) => l.startsWith('2026-01-01 '))).toHaveLength(1);
+    const at = labels.findIndex((l) => l.startsWith('2026-01-01 '));
+    // the labels between carry the time alone, as before
+    expect(labels.slice(1, at).every((l) => /^23:\d\d$/.test(l))).toBe(true);
+    expect(labels.slice(at + 1).every((l) => /^00:\d\d$/.test(l))).toBe(true);
+    // the Markdown has full ISO times throughout
+    expect(renderReport(r, 'md')).toContain('2025-12-31T23:50:00Z → 2026-01-01T00:10:00Z');
+  });
+
+  it('a chart of another year than the report\'s dates its first label (it read 03-01 10:00 of a 2025 capture reported in 2026)', async () => {
+    const r = await report([], `${['2025-03-01T10:00:00', '2025-03-05T10:00:00'].map(syn).join('\n')}\n`);
+    expect(r.generatedAt.slice(0, 4)).toBe('2026');
+    const labels = xlabels(renderReport(r, 'html'));
+    expect(labels[0]).toBe('2025-03-01 10:00 style="text-anchor:start"');
+    expect(labels.slice(1).every((l) => /^03-0\d \d\d:\d\d$/.test(l))).toBe(true);
+  });
+
+  it('a chart of the report\'s year keeps its labels as they were', async () => {
+    const r = await report([SAMPLE]);
+    expect(xlabels(renderReport(r, 'html')).every((l) => /^\d\d:\d\d$/.test(l))).toBe(true);
+  });
+});
