@@ -134,7 +134,13 @@ describe('HTML report in headless Chromium', () => {
   });
 
   it('every time label is inside its chart (a capture of minutes had its last label cut in half at the right edge: \'18:5\')', async () => {
-    const cases = [[[INCIDENT], 'report-incident'], [[SAMPLE], 'report-harvester-upgrade'], [[KMSG], 'report-kmsg']] as const;
+    // a capture across New Year: its first label and the one where the year changes carry the date (wider labels)
+    const syn = (iso: string) =>
+      `${iso}+00:00 n1 kernel: FW_DROP_IN=eth0 OUT= SRC=198.18.0.9 DST=198.18.0.2 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=41000 DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    mkdirSync(OUT, { recursive: true });
+    const newYear = join(OUT, 'new-year.log');
+    writeFileSync(newYear, `${['2025-12-31T23:50:00', '2025-12-31T23:58:00', '2026-01-01T00:05:00', '2026-01-01T00:10:00'].map(syn).join('\n')}\n`);
+    const cases = [[[INCIDENT], 'report-incident'], [[SAMPLE], 'report-harvester-upgrade'], [[KMSG], 'report-kmsg'], [[newYear], 'report-new-year']] as const;
     for (const [argv, name] of cases) {
       const file = await htmlReport([...argv], name);
       const page = await browser.newPage();
@@ -147,10 +153,14 @@ describe('HTML report in headless Chromium', () => {
       }));
       await page.close();
       expect(labels.length).toBeGreaterThan(5);
-      for (const l of labels) {
+      if (name === 'report-new-year') expect(labels.filter((l) => /^\d{4}-\d\d-\d\d /.test(l.text)).length, name).toBeGreaterThanOrEqual(2);
+      labels.forEach((l, i) => {
         expect(l.left, `${name}: ${l.text}`).toBeGreaterThanOrEqual(0);
         expect(l.right, `${name}: ${l.text}`).toBeLessThanOrEqual(l.width);
-      }
+        // and clear of the label before it, in the same chart (a dated label is wider)
+        const prev = labels[i - 1];
+        if (prev !== undefined && prev.width === l.width && prev.left < l.left) expect(l.left, `${name}: ${prev.text} | ${l.text}`).toBeGreaterThan(prev.right);
+      });
     }
   });
 
