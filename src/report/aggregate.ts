@@ -64,11 +64,11 @@ export interface FlowActivity {
   starts: number[];
   counts: number[];
   /**
-   * each bucket's first and last packet (exact times): a window's lists date a group within their phase (its first
-   * drop after the window, not the input's)
+   * each bucket's first and last packet (exact times), bucket k's at 2k and 2k + 1 (one array, not two: half the
+   * arrays' headers and spare room): a window's lists date a group within their phase (its first drop after the
+   * window, not the input's)
    */
-  firsts: number[];
-  lasts: number[];
+  edges: number[];
   w: number;
   /** bucket start of the last conntrack-loss packet counted towards the global distinct-flow count */
   lastCt: number;
@@ -81,7 +81,7 @@ export interface FlowActivity {
 
 /** An empty activity of bucket width `w`. */
 export function newActivity(w: number): FlowActivity {
-  return { starts: [], counts: [], firsts: [], lasts: [], w, lastCt: -Infinity, block: 0, undet: 0, widened: false };
+  return { starts: [], counts: [], edges: [], w, lastCt: -Infinity, block: 0, undet: 0, widened: false };
 }
 
 /** What kind of clock the report's times are: wall clock (ms since the epoch) or kernel monotonic (ms since boot). */
@@ -216,7 +216,7 @@ export class ReportAggregate {
         this.activity.set(flow, to);
         flow.ext = to;
       }
-      for (let i = 0; i < from.starts.length; i++) record(to, from.starts[i]!, from.counts[i]!, this.cuts, from.firsts[i]!, from.lasts[i]!);
+      for (let i = 0; i < from.starts.length; i++) record(to, from.starts[i]!, from.counts[i]!, this.cuts, from.edges[2 * i]!, from.edges[2 * i + 1]!);
       this.activity.delete(g);
       g.ext = undefined;
     }
@@ -359,30 +359,29 @@ const NO_CUTS: readonly number[] = [];
 export function record(a: FlowActivity, t: number, n = 1, cuts: readonly number[] = NO_CUTS, first = t, last = t): number {
   const g = cuts.length === 0 ? floorTo(t, a.w) : bucketKey(t, a.w, cuts);
   const k = a.starts.length;
+  const e = a.edges;
   if (k > 0 && a.starts[k - 1] === g) {
     a.counts[k - 1]! += n;
-    if (first < a.firsts[k - 1]!) a.firsts[k - 1] = first;
-    if (last > a.lasts[k - 1]!) a.lasts[k - 1] = last;
+    if (first < e[2 * k - 2]!) e[2 * k - 2] = first;
+    if (last > e[2 * k - 1]!) e[2 * k - 1] = last;
     return 0;
   }
   if (k === 0 || a.starts[k - 1]! < g) {
     a.starts.push(g);
     a.counts.push(n);
-    a.firsts.push(first);
-    a.lasts.push(last);
+    e.push(first, last);
   } else {
     // out of order (two files of one host fed one after the other): insert in place
     let i = k - 1;
     while (i > 0 && a.starts[i - 1]! >= g) i--;
     if (a.starts[i] === g) {
       a.counts[i]! += n;
-      if (first < a.firsts[i]!) a.firsts[i] = first;
-      if (last > a.lasts[i]!) a.lasts[i] = last;
+      if (first < e[2 * i]!) e[2 * i] = first;
+      if (last > e[2 * i + 1]!) e[2 * i + 1] = last;
     } else {
       a.starts.splice(i, 0, g);
       a.counts.splice(i, 0, n);
-      a.firsts.splice(i, 0, first);
-      a.lasts.splice(i, 0, last);
+      e.splice(2 * i, 0, first, last);
     }
   }
   if (a.starts.length <= MAX_FLOW_BUCKETS) return 0;
@@ -391,24 +390,22 @@ export function record(a: FlowActivity, t: number, n = 1, cuts: readonly number[
     a.w *= 2;
     const s: number[] = [];
     const c: number[] = [];
-    const f: number[] = [];
-    const l: number[] = [];
+    const ed: number[] = [];
     for (let i = 0; i < a.starts.length; i++) {
       const g2 = cuts.length === 0 ? floorTo(a.starts[i]!, a.w) : bucketKey(a.starts[i]!, a.w, cuts);
       if (s.length > 0 && s[s.length - 1] === g2) {
+        // buckets in time order: the first packet stays the earlier bucket's
         c[c.length - 1]! += a.counts[i]!;
-        l[l.length - 1] = Math.max(l[l.length - 1]!, a.lasts[i]!);
+        ed[ed.length - 1] = Math.max(ed[ed.length - 1]!, a.edges[2 * i + 1]!);
       } else {
         s.push(g2);
         c.push(a.counts[i]!);
-        f.push(a.firsts[i]!);
-        l.push(a.lasts[i]!);
+        ed.push(a.edges[2 * i]!, a.edges[2 * i + 1]!);
       }
     }
     a.starts = s;
     a.counts = c;
-    a.firsts = f;
-    a.lasts = l;
+    a.edges = ed;
   }
   if (was === a.w || a.widened) return 0;
   a.widened = true;

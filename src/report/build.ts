@@ -71,6 +71,17 @@ function addCounts(to: VerdictCounts, c: readonly number[]): void {
   for (let i = 0; i < REPORT_VERDICTS.length; i++) to[REPORT_VERDICTS[i]!] += c[i]!;
 }
 
+/** `a` itself when empty, else a copy of its length (slice allocates no spare room). */
+function fit<T>(a: T[]): T[] {
+  return a.length === 0 ? a : a.slice();
+}
+
+/** {@link Row.dates}: window e's first and last packets during it at 4e + DURING_FIRST/LAST, after it at AFTER_… */
+const DURING_FIRST = 0;
+const DURING_LAST = 1;
+const AFTER_FIRST = 2;
+const AFTER_LAST = 3;
+
 interface Row {
   flow: Flow;
   act: FlowActivity;
@@ -88,11 +99,11 @@ interface Row {
   wins: number[];
   during: number[];
   after: number[];
-  /** per such window, the first and last packets during it and after it (exact times; NaN: none) */
-  duringFirst: number[];
-  duringLast: number[];
-  afterFirst: number[];
-  afterLast: number[];
+  /**
+   * per such window, the first and last packets during it and after it (exact times; NaN: none), four numbers a
+   * window (see {@link DURING_FIRST}; one array, not four: a report holds a row per flow)
+   */
+  dates: number[];
   stopAfterEnd: number[];
   status: FlowStatus;
 }
@@ -163,10 +174,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
     const wins: number[] = [];
     const during: number[] = [];
     const after: number[] = [];
-    const duringFirst: number[] = [];
-    const duringLast: number[] = [];
-    const afterFirst: number[] = [];
-    const afterLast: number[] = [];
+    const dates: number[] = [];
     const stopAfterEnd: number[] = [];
     for (let k = 0; k < act.starts.length; k++) {
       const t = act.starts[k]!;
@@ -177,22 +185,16 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
         wins.push(i);
         during.push(0);
         after.push(0);
-        duringFirst.push(NaN);
-        duringLast.push(NaN);
-        afterFirst.push(NaN);
-        afterLast.push(NaN);
+        dates.push(NaN, NaN, NaN, NaN);
         e++;
       }
       // buckets come in time order: a phase's first packet is its first bucket's, its last the last bucket's
-      if (t < bounds[i]!.end) {
-        during[e]! += act.counts[k]!;
-        if (duringFirst[e] !== duringFirst[e]) duringFirst[e] = act.firsts[k]!;
-        duringLast[e] = act.lasts[k]!;
-      } else {
-        after[e]! += act.counts[k]!;
-        if (afterFirst[e] !== afterFirst[e]) afterFirst[e] = act.firsts[k]!;
-        afterLast[e] = act.lasts[k]!;
-      }
+      const inside = t < bounds[i]!.end;
+      if (inside) during[e]! += act.counts[k]!;
+      else after[e]! += act.counts[k]!;
+      const d = 4 * e + (inside ? DURING_FIRST : AFTER_FIRST);
+      if (dates[d] !== dates[d]) dates[d] = act.edges[2 * k]!;
+      dates[d + 1] = act.edges[2 * k + 1]!;
     }
     // A long-lived flow's bucket is wider than a minute and may straddle a detected window's end: its packets were
     // counted during the window though some came after it. The exact first and last packets say which side they
@@ -204,18 +206,19 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       if (firstMs !== null && firstMs >= end && firstMs < h) {
         after[e]! += during[e]!;
         during[e] = 0;
-        if (duringFirst[e] === duringFirst[e]) {
-          afterFirst[e] = duringFirst[e]!;
-          if (afterLast[e] !== afterLast[e]) afterLast[e] = duringLast[e]!;
-          duringFirst[e] = NaN;
-          duringLast[e] = NaN;
+        const d = 4 * e;
+        if (dates[d + DURING_FIRST] === dates[d + DURING_FIRST]) {
+          dates[d + AFTER_FIRST] = dates[d + DURING_FIRST]!;
+          if (dates[d + AFTER_LAST] !== dates[d + AFTER_LAST]) dates[d + AFTER_LAST] = dates[d + DURING_LAST]!;
+          dates[d + DURING_FIRST] = NaN;
+          dates[d + DURING_LAST] = NaN;
         }
       } else if (lastMs !== null && lastMs >= end && lastMs < h && after[e] === 0 && during[e]! > 0) {
         during[e]!--;
         after[e] = 1;
         // its last packet is the one after the end (the straddling bucket's first may still be before it)
-        afterFirst[e] = lastMs;
-        afterLast[e] = lastMs;
+        dates[4 * e + AFTER_FIRST] = lastMs;
+        dates[4 * e + AFTER_LAST] = lastMs;
       }
     }
     for (let e = 0; e < wins.length; e++) {
@@ -226,9 +229,10 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
       if (stop !== null && lastMs !== null && lastMs < h && lastMs < stop) stop = lastMs;
       stopAfterEnd.push(stop === null ? -1 : Math.max(0, stop - bounds[i]!.end));
     }
+    // a row per flow held: its per-window arrays cut to their length (an array grown by push keeps room for 17)
     rows.push({
-      flow, act, sum, host: sum.host ?? '-', firstMs, lastMs, wins, during, after, duringFirst, duringLast, afterFirst, afterLast, stopAfterEnd,
-      status: 'ok',
+      flow, act, sum, host: sum.host ?? '-', firstMs, lastMs, wins: fit(wins), during: fit(during), after: fit(after),
+      dates: fit(dates), stopAfterEnd: fit(stopAfterEnd), status: 'ok',
     });
   }
   // where each host's input ends: its own last drop (a host beyond the timeline's cap: the input's last)
@@ -294,8 +298,8 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
         inWindow = true;
         if (st > settle) late = true;
       }
-      if (a > 0 && isBlock(r)) (newAfter(r, bounds[i]!.end) ? newAfterRows : persistedRows)[i]!.push([r, a, r.afterFirst[e]!, r.afterLast[e]!]);
-      if (r.sum.verdict === 'genuine-block' && d > 0 && a === 0) duringOnlyRows[i]!.push([r, d, r.duringFirst[e]!, r.duringLast[e]!]);
+      if (a > 0 && isBlock(r)) (newAfter(r, bounds[i]!.end) ? newAfterRows : persistedRows)[i]!.push([r, a, r.dates[4 * e + AFTER_FIRST]!, r.dates[4 * e + AFTER_LAST]!]);
+      if (r.sum.verdict === 'genuine-block' && d > 0 && a === 0) duringOnlyRows[i]!.push([r, d, r.dates[4 * e + DURING_FIRST]!, r.dates[4 * e + DURING_LAST]!]);
     }
     if (inWindow) ctAll.flows++;
     if (late) ctAll.unsettled++;

@@ -144,7 +144,7 @@ describe('flow activity', () => {
           // each bucket's first and last packets are exact: the packets from its start up to the next one's
           for (let i = 0; i < a.starts.length; i++) {
             const mine = ts.filter((t) => t >= a.starts[i]! && (i + 1 === a.starts.length || t < a.starts[i + 1]!));
-            expect([a.firsts[i], a.lasts[i]]).toEqual([Math.min(...mine), Math.max(...mine)]);
+            expect([a.edges[2 * i], a.edges[2 * i + 1]]).toEqual([Math.min(...mine), Math.max(...mine)]);
           }
         },
       ),
