@@ -29,8 +29,13 @@ export interface ViewSuggestion {
   /** from anywhere, but refused over this IP family only (the engine's Suggestion.families) */
   family?: 4 | 6;
   service?: string;
-  /** why (log-derived: escape before display) */
+  /** why (log-derived: escape before display); with `flow`, the details pane asks for its reason instead */
   reason: string;
+  /**
+   * The interim list's: the group's busiest flow, whose reason the details pane asks the classifier for (a flow's
+   * reason is built when first asked for: `flow.reason` is '' until then)
+   */
+  flow?: Flow;
   /** one line for the list (log-derived: escape before display) */
   rendered: string;
 }

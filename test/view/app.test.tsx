@@ -365,6 +365,22 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('without the engine (no --platform/--role) a suggestion\'s details say why: the reason of its busiest flow', async () => {
+    const m = await mount(sample);
+    const f = await m.press(KEY.tab);
+    const s = m.store.getSnapshot().suggestions[0]!;
+    // the group's busiest genuine-block flow (the interim list takes its reason)
+    const busiest = m.store.getSnapshot().rows
+      .filter((r) => r.verdict === 'genuine-block' && r.proto === s.proto && s.ports.includes(r.serverPort!))
+      .sort((a, b) => b.count - a.count)[0]!;
+    const reason = m.classifier.flowSummary(busiest.flow).reason;
+    const why = detailsLines(f).find((l) => l.startsWith('why:'));
+    // it said `why:` and nothing more: the flow's reason is built when first asked for, and nobody asked
+    expect(why!.length).toBeGreaterThan('why: '.length + 20);
+    expect(why).toBe(`why: ${reason}`.slice(0, why!.length).trimEnd());
+    m.unmount();
+  });
+
 
   it('the selected suggestion stays selected when the list re-sorts under it', async () => {
     const m = await mount(sample);

@@ -62,11 +62,13 @@ export function flowDetails(row: FlowRow, width: number, height: number, describ
   return out;
 }
 
-export function suggestionDetails(s: ViewSuggestion, width: number): string[] {
+export function suggestionDetails(s: ViewSuggestion, width: number, describe?: DetailsProps['describe']): string[] {
   const out = [clean(s.rendered)];
   const scope = s.sources.length === 0 ? 'anywhere' : s.sources.join(', ');
   out.push(...wrap(`scope (sources): ${clean(scope)}`, width, 2));
-  out.push(...wrap(`why: ${clean(s.reason)}`, width, 3));
+  // an interim suggestion's reason is its busiest flow's, built when asked for (`s.reason` is '' until then)
+  const reason = s.flow !== undefined && describe !== undefined ? describe(s.flow) : s.reason;
+  out.push(...wrap(`why: ${clean(reason)}`, width, 3));
   out.push(`rule: {proto: ${clean(s.proto)}, ports: [${s.ports.join(', ')}]${s.sources.length > 0 ? `, sources: [${s.sources.length}]` : ''}} — w writes all suggestions as a fragment`);
   return out;
 }
@@ -76,7 +78,7 @@ export function Details(p: DetailsProps): React.JSX.Element {
   const lines =
     p.item === null ? ['select a flow or a suggestion (arrows; Tab switches panel)']
       : p.item.kind === 'flow' ? flowDetails(p.item.row, p.width, p.height, p.describe, p.trace)
-        : suggestionDetails(p.item.suggestion, p.width);
+        : suggestionDetails(p.item.suggestion, p.width, p.describe);
   const shown = lines.slice(0, p.height);
   while (shown.length < p.height) shown.push(' ');
   return (
