@@ -82,6 +82,20 @@ export function fitTail(s: string, width: number): string {
   return fit(s, width, true, true);
 }
 
+/**
+ * Cuts to `width` columns keeping the end from the last `/` on (a file name, and what follows it) whole when it fits:
+ * the cut, an ellipsis, is before it. For a message naming a file (`wrote 2 rules to /a/long/dir/NAME.yaml`): the
+ * directory gives way, not the name. Without a `/`, or when the name alone is too wide: `fit`. Not padded.
+ */
+export function fitName(s: string, width: number): string {
+  if (columns(s) <= width) return s;
+  const at = s.lastIndexOf('/');
+  const name = at < 0 ? '' : s.slice(at);
+  const nw = columns(name);
+  if (at < 0 || nw + 2 > width) return fit(s, width, false);
+  return `${fit(s.slice(0, at), width - nw, false)}${name}`;
+}
+
 /** Right-aligned fit (numbers). */
 export function fitRight(s: string, width: number): string {
   const sw = columns(s);

@@ -470,6 +470,23 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('w\'s message keeps the file name on a narrow terminal: the directory gives way, not the name', async () => {
+    const m = await mount(sample);
+    const path = '/home/operator/incidents/2026-04-22-harvester/fwdiag-extra-20260422T110000Z.yaml';
+    m.store.setStatus(`wrote 2 rules to ${path}`);
+    m.store.setPaused(true);
+    for (const cols of [60, 80, 100]) {
+      const line = (await m.resize(cols)).split('\n')[1]!;
+      expect(stringWidth(line), `${cols} columns`).toBeLessThanOrEqual(cols - 1);
+      expect(line, `${cols} columns`).toMatch(/^PAUSED \(p resumes\) · wr/);
+      // it said `… · wrote 2 rules to /home/operator/incidents/2026-04-…`: where, but not what
+      expect(line, `${cols} columns`).toContain('/fwdiag-extra-20260422T110000Z.yaml');
+    }
+    // room for it all: as it was
+    expect((await m.resize(160)).split('\n')[1]).toBe(`PAUSED (p resumes) · wrote 2 rules to ${path}`);
+    m.unmount();
+  });
+
   it('never puts log control characters on the screen', async () => {
     const evil = `Apr 22 10:00:00 node1 kernel: \u001b]0;pwned\u0007\u001b[2JEVIL_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:08:00 SRC=198.18.0.9 DST=198.19.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=40000 DPT=2222 WINDOW=64240 RES=0x00 SYN URGP=0 `;
     const m = await mount([evil]);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { columns, fit, fitTail } from '../../src/view/format.js';
+import { columns, fit, fitName, fitTail } from '../../src/view/format.js';
 
 const graphemes = (s: string) => Array.from(new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(s), (g) => g.segment);
 
@@ -46,5 +46,20 @@ describe('fit and fitTail', () => {
     expect(fit('漢字ab', 4)).toBe('漢… ');
     expect(fit('abc', 0)).toBe('');
     expect(fit('abcdef', 4, false)).toBe('abc…');
+  });
+});
+
+describe('fitName', () => {
+  it('keeps the part from the last / on whole when it fits, else cuts as fit does; never wider than the width', () => {
+    expect(fitName('wrote 2 rules to /a/long/dir/x.yaml', 24)).toBe('wrote 2 rules to…/x.yaml');
+    expect(fitName('wrote 2 rules to /a/long/dir/x.yaml', 40)).toBe('wrote 2 rules to /a/long/dir/x.yaml');
+    expect(fitName('no path in this message at all', 10)).toBe('no path i…');
+    expect(fitName('w /a-name-too-long-to-keep.yaml', 10)).toBe('w /a-name…');
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', '/', ' ', '漢', '🙂'), { maxLength: 30 }).map((a) => a.join('')), fc.integer({ min: 1, max: 30 }), (s, width) => {
+        expect(columns(fitName(s, width))).toBeLessThanOrEqual(width);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import type { ViewSnapshot } from '../store.js';
-import { clean, compact, elapsed, fit } from '../format.js';
+import { clean, columns, compact, elapsed, fit, fitName } from '../format.js';
 
 export interface HeaderProps {
   snap: ViewSnapshot;
@@ -27,7 +27,12 @@ export function Header({ snap, width, color }: HeaderProps): React.JSX.Element {
   if (snap.noKeys !== null) state.push(`no keys: ${snap.noKeys} — Ctrl-C quits`);
   // a rate-limited LOG rule (the Harvester seed's 10/min): the counts below are a sample
   if (snap.logLimit !== null) state.push(`LOG limited to ${clean(snap.logLimit)}: counts are a sample`);
-  const line2 = `${state.join(' · ')}${snap.status !== null ? ` · ${clean(snap.status)}` : ''}`;
+  const stateText = state.join(' · ');
+  let status = snap.status !== null ? ` · ${clean(snap.status)}` : '';
+  // a status too long for the line (`w`'s `wrote N rules to /a/long/dir/NAME.yaml`) keeps its file name: cut at the
+  // end, the name was the part lost
+  if (status !== '' && columns(stateText) + columns(status) > width) status = fitName(status, Math.max(0, width - columns(stateText)));
+  const line2 = `${stateText}${status}`;
   const warn = snap.paused || snap.ended || snap.noKeys !== null;
   return (
     <Box flexDirection="column">
