@@ -115,6 +115,11 @@ async function writeSuggestions(store: ViewStore, dir: string, now: () => number
   store.setStatus(`could not write ${resolve(join(dir, base))}: too many fragments this second`);
 }
 
+/** What the header names as the input: the sources' names, stdin (`-`) as `stdin`. */
+export function inputLabel(sources: ReadonlyArray<Pick<LineSource, 'name'>>): string {
+  return sources.map((s) => (s.name === '-' ? 'stdin' : s.name)).join(', ') || 'stdin';
+}
+
 /** Flows held for the engine; beyond it new genuine-block flows are not considered (the interim cap too). */
 const MAX_ENGINE_FLOWS = 2_000;
 
@@ -255,7 +260,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const classifier = createClassifier(opts.classifier ?? {}, { services: catalogServiceLookup(opts.platform) });
   const store = createViewStore({
     now: io.now,
-    source: sources.map((s) => s.name).join(', ') || 'stdin',
+    source: inputLabel(sources),
     maxFlows: classifier.options.maxFlows,
   });
   const engine = opts.suggest === undefined ? undefined : liveEngine(opts.suggest, classifier, store, io.now);

@@ -8,7 +8,7 @@ import { catalogServiceLookup } from '../../src/classify/services.js';
 import { loadCatalog } from '../../src/catalog/index.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { createViewStore } from '../../src/view/store.js';
-import { liveEngine } from '../../src/view/run-live.js';
+import { inputLabel, liveEngine } from '../../src/view/run-live.js';
 import { SAMPLE, fixtureLines, manualClock } from './helpers.js';
 
 describe('live view suggestion engine', () => {
@@ -93,5 +93,14 @@ describe('live view suggestion engine and a reloaded --ruleset', () => {
     engine.batch();
     store.flush();
     expect(store.getSnapshot().suggestions).toEqual([]);
+  });
+});
+
+describe('the header\'s input', () => {
+  it('names stdin as stdin: `journalctl -k -f | fwdiag` read `fwdiag live · -`', () => {
+    expect(inputLabel([{ name: '-' }])).toBe('stdin');
+    expect(inputLabel([{ name: '/var/log/kern.log' }, { name: '-' }])).toBe('/var/log/kern.log, stdin');
+    expect(inputLabel([{ name: '/dev/kmsg' }])).toBe('/dev/kmsg');
+    expect(inputLabel([])).toBe('stdin');
   });
 });
