@@ -312,6 +312,19 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('an empty suggestions panel\'s note is cut to the width as every other line (it was a column wider: the whole terminal)', async () => {
+    const m = await mount(sample);
+    const note = 'none: no ACCEPT to propose (unknown ports, other roles, sources outside the catalog scope: fwdiag suggest says which)';
+    m.store.setSuggestions([], note);
+    m.store.flush();
+    for (const cols of [60, 80, 100]) {
+      const line = (await m.resize(cols)).split('\n').find((l) => l.startsWith('  (none: no ACCEPT'))!;
+      expect(stringWidth(line), `${cols} columns`).toBe(cols - 1);
+      expect(line.endsWith('…'), `${cols} columns`).toBe(true);
+    }
+    m.unmount();
+  });
+
   it('at 60 and 80 columns every row still shows its server\'s port: a cut address keeps its end', async () => {
     // the port was the first thing cut: `192.16… 192.…` on every row at 60 columns, `192.168.122.63:84…` at 80
     for (const cols of [60, 80, 100]) {

@@ -32,7 +32,7 @@ export function Suggestions(p: SuggestionsProps): React.JSX.Element {
         );
       })}
       {Array.from({ length: Math.max(0, p.height - shown.length) }, (_, i) => (
-        <Text wrap="truncate-end" key={`pad${i}`}>{i === 0 && p.list.length === 0 ? `  (${clean(p.note ?? 'none yet: no genuine blocks')})` : ' '}</Text>
+        <Text wrap="truncate-end" key={`pad${i}`}>{i === 0 && p.list.length === 0 ? fit(`  (${clean(p.note ?? 'none yet: no genuine blocks')})`, p.width, false) : ' '}</Text>
       ))}
     </Box>
   );
