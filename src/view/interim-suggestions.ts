@@ -1,9 +1,9 @@
 /**
  * The live view's suggestions when the suggestion engine (src/suggest/) cannot run: without `--platform` and `--role`
  * there is no catalog to scope a rule by. One suggestion per (protocol, server port) of the genuine-block flows seen,
- * with their clients as sources and the reason of the busiest flow (its `flow`: the details pane asks for it) — the README's "otherwise one per blocked
- * protocol/port with the observed clients". Nothing clever (no CIDR folding, no catalog scope): with `--platform` and
- * `--role` the store takes the engine's list instead (`store.setSuggestions`).
+ * with their clients as sources and the reason of the busiest flow (its `flow`: the details pane asks for it) — the
+ * README's "otherwise one per blocked protocol/port with the observed clients". Nothing clever (no CIDR folding, no
+ * catalog scope): with `--platform` and `--role` the store takes the engine's list instead (`store.setSuggestions`).
  */
 import type { ClassifyResult } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
