@@ -163,11 +163,12 @@ export function App(props: AppProps): React.JSX.Element {
   );
 
   const onAction = (a: KeyAction): void => {
-    if (a.type === 'quit' || a.type === 'interrupt') {
+    const l = live.current;
+    // q on the help screen closes it, as any key does (the help says so); Ctrl-C quits from anywhere
+    if (a.type === 'interrupt' || (a.type === 'quit' && !l.help)) {
       props.onQuit(a.type);
       return;
     }
-    const l = live.current;
     // the suggestions panel had focus when a resize left no room for it: keys go to the flows
     if (!sugShown && l.panel === 'suggestions') {
       l.panel = 'flows';

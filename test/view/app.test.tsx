@@ -483,6 +483,19 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('q on the help screen closes it, as any key does (the help says so; it quit the view); Ctrl-C still quits', async () => {
+    const m = await mount(sample);
+    let f = await m.press('?');
+    expect(f).toContain('any key closes it');
+    f = await m.press('q');
+    expect(m.quits.length).toBe(0);
+    expect(f).not.toContain('cycle the verdict filter');
+    await m.press('?');
+    await m.press(KEY.ctrlC);
+    expect(m.quits.length).toBe(1);
+    m.unmount();
+  });
+
   it('w\'s message keeps the file name on a narrow terminal: the directory gives way, not the name', async () => {
     const m = await mount(sample);
     const path = '/home/operator/incidents/2026-04-22-harvester/fwdiag-extra-20260422T110000Z.yaml';

@@ -11,6 +11,7 @@ export const HELP_LINES: readonly string[] = [
   '  c              show or hide noise (conntrack loss that has not persisted, broadcast chatter)',
   '  p              pause the tables (input is still read and counted)',
   '  w              write the suggestions as a policy fragment (fwdiag compile --extra FILE)',
+  '  Esc            clear the text and verdict filters',
   '  ?              this help (any key closes it)',
   '  q, Ctrl-C      quit and print the summary (Ctrl-C: as interrupted, status 130)',
   '',
