@@ -5,20 +5,14 @@
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, checkPlatformRoles, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, flag, commandArgs, must, hostRolesOf } from './options.js';
+import { LIVE_INPUT_FLAGS, checkPlatformRoles, classifierFlagsOf, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzOf, flag, commandArgs, hostRolesOf } from './options.js';
 import { readResults, reportSourceErrors } from './read-loop.js';
 import { withSignals } from './signals.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { openInputs } from '../input/open-inputs.js';
 import { overwrittenKey, overwrittenOf } from '../input/types.js';
 import { createClassifier, type Classifier } from '../classify/classifier.js';
-import {
-  classifierOptionsSchema,
-  parseDuration,
-  parsePortRange,
-  parseTimeWindow,
-  type ClassifierOptionsInput,
-} from '../classify/options.js';
+import type { ClassifierOptionsInput } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { createAnalyzeHumanWriter, type AnalyzeWriter } from '../output/analyze-human.js';
 import { createAnalyzeJsonWriter } from '../output/analyze-json.js';
@@ -89,12 +83,6 @@ export interface AnalyzeOptions {
   classifier: ClassifierOptionsInput;
 }
 
-function positiveInt(text: string, name: string): number {
-  const r = z.coerce.number().int().positive().safeParse(text);
-  if (!r.success || !/^\d+$/.test(text.trim())) throw new UsageError(`${name}: not a positive integer: "${text}"`);
-  return r.data;
-}
-
 /** argv → options; every problem is a UsageError before any input is opened. */
 export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
   const parsed = commandArgs(normaliseKmsgFlag(argv), {
@@ -119,7 +107,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
 
   const color = flag(colorSchema, v.color ?? 'auto', '--color');
   const kmsg = v.kmsg === undefined ? undefined : flag(kmsgSchema, v.kmsg, '--kmsg');
-  const tz = v.tz === undefined ? undefined : flag(tzSchema, v.tz, '--tz');
+  const tz = tzOf(v.tz);
   if (v.platform !== undefined) {
     let known: string[] = [];
     try {
@@ -134,23 +122,8 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
     }
   }
 
-  const classifier: ClassifierOptionsInput = {};
-  if (v.settle !== undefined) classifier.settleMs = must(parseDuration(v.settle), '--settle');
-  if (v['scan-window'] !== undefined) classifier.scanWindowMs = must(parseDuration(v['scan-window']), '--scan-window');
-  if (v.window !== undefined) classifier.window = must(parseTimeWindow(v.window, tz), '--window');
-  if (v.ephemeral !== undefined) classifier.ephemeral = must(parsePortRange(v.ephemeral), '--ephemeral');
-  if (v['scan-ports'] !== undefined) classifier.scanPorts = positiveInt(v['scan-ports'], '--scan-ports');
-  if (v['max-flows'] !== undefined) classifier.maxFlows = positiveInt(v['max-flows'], '--max-flows');
+  const classifier = classifierFlagsOf(v, tz);
   const summaryOnly = v.summary === true;
-  const check = classifierOptionsSchema.safeParse(classifier);
-  if (!check.success) {
-    const i = check.error.issues[0];
-    const flag: Record<string, string> = {
-      scanPorts: '--scan-ports', scanWindowMs: '--scan-window', settleMs: '--settle', maxFlows: '--max-flows',
-      ephemeral: '--ephemeral', window: '--window',
-    };
-    throw new UsageError(`${flag[String(i?.path[0])] ?? 'option'}: ${i?.message ?? 'invalid'}`);
-  }
 
   const files = parsed.positionals;
   const follow = v.follow === true;

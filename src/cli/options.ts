@@ -1,19 +1,29 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import type { ParseResult } from '../classify/options.js';
+import { classifierOptionsSchema, parseDuration, parsePortRange, parseTimeWindow, type ClassifierOptionsInput, type ParseResult } from '../classify/options.js';
 import type { Catalog } from '../catalog/loader.js';
 import { cidrInputProblem } from '../ruleset/addr.js';
 
-/** An IANA zone name the runtime knows (`UTC`, `Europe/Berlin`, …). */
-export const tzSchema = z.string().refine((tz) => {
+/** Whether the runtime knows `tz` as a zone name (`UTC`, `Europe/Berlin`, …). */
+function knownZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
   } catch {
     return false;
   }
-}, 'unknown time zone');
+}
+
+/**
+ * `--tz ZONE` of every command → the zone, or a UsageError quoting it (an abbreviation such as `CEST` or an offset
+ * such as `UTC+2` is no zone name: the message says what is).
+ */
+export function tzOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!knownZone(value)) throw new UsageError(`--tz: unknown time zone ${JSON.stringify(value)} (use an IANA name such as UTC or Europe/Berlin)`);
+  return value;
+}
 
 export const kmsgSchema = z.enum(['now', 'start', 'ring']);
 
@@ -33,6 +43,55 @@ export function ringOnly(value: string | undefined): 'ring' | false {
 export function must<T>(r: ParseResult<T>, flag: string): T {
   if (!r.ok) throw new UsageError(`${flag}: ${r.message}`);
   return r.value;
+}
+
+/**
+ * A whole-number flag (`--scan-ports`, `--max-flows`, `--samples`, `--max-rows`, `--port`, …): decimal digits, spaces
+ * around them dropped — not `1e3`, `0x10`, `3.0` or an empty value (which Number() reads as 0) — and at least `min`;
+ * the upper bound is the flag's schema's.
+ */
+export function intFlag(text: string, name: string, min: 0 | 1 = 0): number {
+  const t = text.trim();
+  const n = Number(t);
+  if (!/^\d+$/.test(t) || n < min) throw new UsageError(`${name}: not a ${min === 1 ? 'positive' : 'non-negative'} integer: ${JSON.stringify(text)}`);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${name}: too large: ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** The classifier's flags, as parseArgs gives them (a command declares those it takes). */
+export interface ClassifierFlagValues {
+  settle?: string | undefined;
+  'scan-window'?: string | undefined;
+  'scan-ports'?: string | undefined;
+  ephemeral?: string | undefined;
+  'max-flows'?: string | undefined;
+  window?: string | undefined;
+}
+
+/** Which flag sets each classifier option. */
+const CLASSIFIER_FLAG: Record<string, string> = {
+  settleMs: '--settle', scanWindowMs: '--scan-window', scanPorts: '--scan-ports', ephemeral: '--ephemeral', maxFlows: '--max-flows', window: '--window',
+};
+
+/**
+ * `--settle`, `--scan-window`, `--scan-ports`, `--ephemeral`, `--max-flows` and `--window` (in `tz`) → classifier
+ * options, each checked against the classifier's schema here: an out-of-range value is a UsageError naming its flag
+ * in every command that takes it (analyze, suggest, report).
+ */
+export function classifierFlagsOf(v: ClassifierFlagValues, tz: string | undefined): ClassifierOptionsInput {
+  const c: ClassifierOptionsInput = {};
+  if (v.settle !== undefined) c.settleMs = must(parseDuration(v.settle), '--settle');
+  if (v['scan-window'] !== undefined) c.scanWindowMs = must(parseDuration(v['scan-window']), '--scan-window');
+  if (v.window !== undefined) c.window = must(parseTimeWindow(v.window, tz), '--window');
+  if (v.ephemeral !== undefined) c.ephemeral = must(parsePortRange(v.ephemeral), '--ephemeral');
+  if (v['scan-ports'] !== undefined) c.scanPorts = intFlag(v['scan-ports'], '--scan-ports', 1);
+  if (v['max-flows'] !== undefined) c.maxFlows = intFlag(v['max-flows'], '--max-flows', 1);
+  const r = classifierOptionsSchema.partial().safeParse(c);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new UsageError(`${CLASSIFIER_FLAG[String(i?.path[0])] ?? 'option'}: ${i?.message ?? 'invalid'}`);
+  }
+  return c;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, prefixHelp, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzSchema, commandArgs } from './options.js';
+import { LIVE_INPUT_FLAGS, prefixHelp, flag, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzOf, commandArgs } from './options.js';
 import { readResults, reportSourceErrors } from './read-loop.js';
 import { signalController } from './signals.js';
 import { openInputs } from '../input/open-inputs.js';
@@ -57,7 +57,7 @@ export function parseParseArgs(argv: string[]): ParseOptions | 'help' {
     files: parsed.positionals,
     issues: v.issues === true,
     stats: v.stats === true,
-    tz: v.tz === undefined ? undefined : flag(tzSchema, v.tz, '--tz'),
+    tz: tzOf(v.tz),
     prefixes: prefixesOf(v.prefix),
     follow: v.follow === true,
     fromStart: v['from-start'] === true,

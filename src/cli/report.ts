@@ -21,8 +21,8 @@ import { hostLabelsOf } from '../input/host-labels.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, verdictRank, type Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
-import { classifierOptionsSchema, parseDuration, parseTimeWindow, type ClassifierOptionsInput } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
+import { classifierOptionsSchema, parseDuration } from '../classify/options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -153,13 +153,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
   });
   const v = parsed.values;
   if (v.help) return 'help';
-  if (v.tz !== undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: v.tz });
-    } catch {
-      throw new UsageError(`--tz: unknown time zone "${v.tz}"`);
-    }
-  }
+  const tz = tzOf(v.tz);
   const hostRoles = hostRolesOf(v['host-role']);
   const controlPlane = controlPlaneOf(v['control-plane']);
   if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true ||
@@ -172,10 +166,8 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
   if (v.window !== undefined && (v.burst !== undefined || v['burst-flows'] !== undefined || v['merge-gap'] !== undefined)) {
     throw new UsageError('--window replaces window detection: drop --burst, --burst-flows and --merge-gap');
   }
-  const classifier: ClassifierOptionsInput = {};
-  if (v.settle !== undefined) classifier.settleMs = must(parseDuration(v.settle), '--settle');
-  const window = v.window === undefined ? undefined : must(parseTimeWindow(v.window, v.tz), '--window');
-  if (window !== undefined) classifier.window = window;
+  const classifier = classifierFlagsOf(v, tz);
+  const window = classifier.window;
   const windowOptions: Record<string, number> = {};
   if (v.burst !== undefined) {
     const b = Number(v.burst);
@@ -202,7 +194,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     cni: v.cni,
     allowUnknown: v['allow-unknown'] === true,
     catalogs: v.catalog ?? [],
-    tz: v.tz,
+    tz,
     kmsg: ringOnly(v.kmsg),
     prefixes: v.prefix,
     progress: v['no-progress'] !== true,

@@ -13,8 +13,8 @@ import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/even
 import { openInputs } from '../input/open-inputs.js';
 import { overwrittenOf, overwrittenSentence } from '../input/types.js';
 import { hostLabelsOf } from '../input/host-labels.js';
-import { classifierOptionsSchema, parseDuration, parsePortRange, type ClassifierOptionsInput } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf } from './options.js';
+import { classifierOptionsSchema } from '../classify/options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, hostRolesOf, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
@@ -128,21 +128,8 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
   if (v.platform === undefined || v.role === undefined) throw new UsageError('--platform P and --role R are required (see fwdiag suggest --help)');
   if (v.json === true && v.format !== undefined && v.format !== 'human') throw new UsageError('--json and --format are exclusive: pick one output');
   const hostRoles = hostRolesOf(v['host-role']);
-  const classifier: ClassifierOptionsInput = {};
-  if (v.settle !== undefined) classifier.settleMs = must(parseDuration(v.settle), '--settle');
-  if (v['scan-window'] !== undefined) classifier.scanWindowMs = must(parseDuration(v['scan-window']), '--scan-window');
-  if (v.ephemeral !== undefined) classifier.ephemeral = must(parsePortRange(v.ephemeral), '--ephemeral');
-  if (v['scan-ports'] !== undefined) {
-    if (!/^\d+$/.test(v['scan-ports'])) throw new UsageError(`--scan-ports: not a positive integer: "${v['scan-ports']}"`);
-    classifier.scanPorts = Number(v['scan-ports']);
-  }
-  if (v.tz !== undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: v.tz });
-    } catch {
-      throw new UsageError(`--tz: unknown time zone "${v.tz}"`);
-    }
-  }
+  const tz = tzOf(v.tz);
+  const classifier = classifierFlagsOf(v, tz);
   if (v.samples !== undefined && !/^\d+$/.test(v.samples)) throw new UsageError(`--samples: not a number: "${v.samples}"`);
   const r = optionsSchema.safeParse({
     files: parsed.positionals,
@@ -158,7 +145,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     catalogs: v.catalog ?? [],
     samples: v.samples === undefined ? 3 : Number(v.samples),
     output: v.json === true ? 'json' : (v.format ?? 'human'),
-    tz: v.tz,
+    tz,
     kmsg: ringOnly(v.kmsg),
     prefixes: v.prefix,
     classifier,

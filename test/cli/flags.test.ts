@@ -1,0 +1,74 @@
+/**
+ * Every command's flags given bad or borderline values, through run() as the bin runs them: a bad flag or value is one
+ * line naming the flag, the pointer to the command's --help, exit 2 (no stack); a runtime failure is one line, exit 1.
+ * Commands that share a flag parse it alike and say the same.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main.js';
+import { memoryIO } from '../catalog/cli-io.js';
+
+const SAMPLE = 'fixtures/sample/harvester-upgrade.log';
+const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-flags-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** argv → exit code and stderr */
+async function fwdiag(argv: string[], stdin = ''): Promise<{ code: number; err: string; out: string }> {
+  const m = memoryIO(stdin);
+  const code = await run(argv, m.io);
+  return { code, err: m.err(), out: m.out() };
+}
+
+/** a usage error: exit 2, `fwdiag: MESSAGE` on one line, then the pointer to the command's --help, nothing else */
+async function expectUsage(argv: string[], message: RegExp): Promise<void> {
+  const r = await fwdiag(argv);
+  const lines = r.err.split('\n').filter((l) => l !== '');
+  expect({ code: r.code, lines: lines.length, help: lines[1] }, r.err).toEqual({ code: 2, lines: 2, help: `Run 'fwdiag ${argv[0]} --help' for usage.` });
+  expect(lines[0]).toMatch(message);
+}
+
+const SUGGEST = ['suggest', '--platform', 'harvester', '--role', 'control-plane'];
+const REPORT = ['report', '--format', 'json'];
+
+describe('the classifier flags name themselves in every command (suggest and report said "option: …")', () => {
+  const commands = [['analyze', '--json'], SUGGEST, REPORT];
+  const big = '9'.repeat(400);
+  it.each([
+    ['--settle', '9007199254740993', /^fwdiag: --settle: /],
+    ['--settle', '9…9 (400 digits)', /^fwdiag: --settle: /],
+    ['--scan-window', '0', /^fwdiag: --scan-window: /],
+    ['--scan-window', '9…9 (400 digits)', /^fwdiag: --scan-window: /],
+    ['--scan-ports', '1', /^fwdiag: --scan-ports: /],
+    ['--scan-ports', '99999', /^fwdiag: --scan-ports: /],
+  ])('%s %s', async (f, given, message) => {
+    const value = given.includes('…') ? big : given;
+    for (const c of commands) {
+      // report has no scan flags
+      if (c === REPORT && f.startsWith('--scan')) continue;
+      await expectUsage([...c, f, value, SAMPLE], message);
+    }
+  });
+
+  it('--scan-ports is read alike: spaces around the number are dropped in analyze and suggest', async () => {
+    for (const c of [['analyze', '--summary'], [...SUGGEST, '--json']]) {
+      const r = await fwdiag([...c, '--scan-ports', ' 12 ', SAMPLE]);
+      expect(r.code, r.err).toBe(0);
+    }
+  });
+});
+
+describe('--tz: one check and one message in every command (parse and analyze did not quote the value)', () => {
+  it.each(['CEST', 'UTC+2', '', ' UTC', '+02:00'])('--tz %j', async (zone) => {
+    for (const c of [['parse'], ['analyze'], SUGGEST, REPORT]) {
+      await expectUsage([...c, '--tz', zone, SAMPLE], new RegExp(`^fwdiag: --tz: unknown time zone ${JSON.stringify(zone).replace(/[+]/g, '\\+')} \\(use an IANA name such as UTC or Europe/Berlin\\)$`));
+    }
+  });
+
+  it('an IANA name is taken, in any case', async () => {
+    for (const c of [['parse'], ['analyze', '--summary'], [...SUGGEST, '--json'], REPORT]) {
+      for (const zone of ['Europe/Berlin', 'europe/berlin', 'Etc/GMT-2', 'UTC']) expect((await fwdiag([...c, '--tz', zone, SAMPLE])).code).toBe(0);
+    }
+  });
+});
