@@ -108,6 +108,9 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
   const color = flag(colorSchema, v.color ?? 'auto', '--color');
   const kmsg = v.kmsg === undefined ? undefined : flag(kmsgSchema, v.kmsg, '--kmsg');
   const tz = tzOf(v.tz);
+  // an empty --catalog or --ruleset (a variable that expanded to nothing) is refused as suggest and report refuse it
+  const catalogs = flag(z.array(z.string().min(1)), v.catalog ?? [], '--catalog');
+  const ruleset = v.ruleset === undefined ? undefined : flag(z.string().min(1), v.ruleset, '--ruleset');
   if (v.platform !== undefined) {
     let known: string[] = [];
     try {
@@ -116,7 +119,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
       // no catalog: the name cannot be checked, the built-in table will answer
     }
     // a --catalog file may add the platform (a file that cannot be read fails here, before any input is read)
-    if (known.length > 0 && !known.includes(v.platform) && (v.catalog ?? []).length > 0) known = listPlatforms(loadCatalog(v.catalog));
+    if (known.length > 0 && !known.includes(v.platform) && catalogs.length > 0) known = listPlatforms(loadCatalog(catalogs));
     if (known.length > 0 && !known.includes(v.platform)) {
       throw new UsageError(`--platform: unknown platform "${v.platform}" (known: ${known.join(', ')})`);
     }
@@ -139,8 +142,8 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
     files,
     role: v.role,
     hostRoles,
-    ruleset: v.ruleset,
-    catalogs: v.catalog ?? [],
+    ruleset,
+    catalogs,
     json: v.json === true || summaryOnly,
     summaryOnly,
     color,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import { checkCni, checkPlatformRoles, commandArgs } from './options.js';
+import { checkCni, checkPlatformRoles, commandArgs, flagOfKey } from './options.js';
 import type { Command } from './io.js';
 import { entriesFor, formatEntryPort, formatPortRange, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
@@ -69,8 +69,7 @@ export function parseCatalogArgs(argv: string[]): CatalogCliOptions | 'help' {
   if (!r.success) {
     const i = r.error.issues[0];
     const flag = String(i?.path[0] ?? '');
-    // the schema's key is `addons`; the flag, `--addon` (repeatable)
-    throw new UsageError(`${flag === 'target' ? 'PLATFORM[/ROLE]' : `--${flag === 'addons' ? 'addon' : flag}`}: ${i?.message ?? 'invalid'}`);
+    throw new UsageError(`${flag === 'target' ? 'PLATFORM[/ROLE]' : flagOfKey(flag)}: ${i?.message ?? 'invalid'}`);
   }
   return r.data;
 }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
-import { checkPlatformRoles, commandArgs } from './options.js';
+import { checkPlatformRoles, commandArgs, flagOfKey } from './options.js';
 import type { CliIO, Command } from './io.js';
 import { loadCatalog, parseYamlText } from '../catalog/index.js';
 import { TARGETS, compileTarget, notAPolicy, parseFragment, parsePolicy, resolvePolicy } from '../compile/index.js';
@@ -63,7 +63,7 @@ export function parseCompileArgs(argv: string[]): CompileCliOptions | 'help' {
   if (!r.success) {
     const i = r.error.issues[0];
     const flag = String(i?.path[0] ?? '');
-    throw new UsageError(flag === 'target' ? `--target: use ${TARGETS.join(', ')}` : `--${flag}: ${i?.message ?? 'invalid'}`);
+    throw new UsageError(flag === 'target' ? `--target: use ${TARGETS.join(', ')}` : `${flagOfKey(flag)}: ${i?.message ?? 'invalid'}`);
   }
   return r.data;
 }

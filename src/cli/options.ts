@@ -117,6 +117,16 @@ export function controlPlaneOf(values: string[] | undefined): string[] {
   return (values ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c !== '');
 }
 
+/** The flag behind an options schema's key where it is not the key in kebab case (a list's key is plural, its flag not). */
+const FLAG_OF_KEY: Record<string, string> = {
+  files: 'FILE', catalogs: '--catalog', extras: '--extra', addons: '--addon', hostRoles: '--host-role', prefixes: '--prefix',
+};
+
+/** An options schema's key (`catalogs`, `clusterSubnet`) → the flag the user typed (`--catalog`, `--cluster-subnet`). */
+export function flagOfKey(key: string): string {
+  return FLAG_OF_KEY[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /** zod safeParse → value, or a UsageError naming the flag. */
 export function flag<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const r = schema.safeParse(value);

@@ -22,7 +22,7 @@ import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, verdictRank, type Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, must, hostRolesOf, tzOf } from './options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, must, hostRolesOf, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -113,10 +113,6 @@ const optionsSchema = z.object({
 });
 export type ReportCliOptions = z.output<typeof optionsSchema>;
 
-const FLAG_OF: Record<string, string> = {
-  format: '--format', output: '--output', maxRows: '--max-rows', failOn: '--fail-on', windowOptions: 'window option', platform: '--platform',
-  role: '--role', hostRoles: '--host-role', catalogs: '--catalog', ruleset: '--ruleset', clusterSubnet: '--cluster-subnet', controlPlane: '--control-plane', cni: '--cni', files: 'FILE', classifier: 'option', prefixes: '--prefix',
-};
 
 function count(text: string, flag: string): number {
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag}: not a non-negative integer: "${text}"`);
@@ -208,7 +204,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
       const sub: Record<string, string> = { minDropsPerMin: '--burst', minFlows: '--burst-flows', mergeGapMs: '--merge-gap' };
       throw new UsageError(`${sub[String(i?.path[1])] ?? 'window option'}: ${i?.message ?? 'invalid'}`);
     }
-    throw new UsageError(`${FLAG_OF[key] ?? `--${key}`}: ${i?.message ?? 'invalid'}`);
+    throw new UsageError(`${flagOfKey(key)}: ${i?.message ?? 'invalid'}`);
   }
   return r.data;
 }

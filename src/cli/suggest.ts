@@ -14,7 +14,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { overwrittenOf, overwrittenSentence } from '../input/types.js';
 import { hostLabelsOf } from '../input/host-labels.js';
 import { classifierOptionsSchema } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, hostRolesOf, tzOf } from './options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
@@ -73,7 +73,7 @@ catalog ports; anything from scan or conntrack-loss flows.
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
 const optionsSchema = z.object({
-  files: z.array(z.string().min(1)),
+  files: z.array(z.string().min(1, 'an empty FILE argument')),
   platform: name,
   role: name,
   hostRoles: z.array(z.tuple([z.string().min(1).max(255), name])),
@@ -93,10 +93,6 @@ const optionsSchema = z.object({
 });
 export type SuggestCliOptions = z.output<typeof optionsSchema>;
 
-const FLAG_OF: Record<string, string> = {
-  platform: '--platform', role: '--role', hostRoles: '--host-role', ruleset: '--ruleset', clusterSubnet: '--cluster-subnet',
-  controlPlane: '--control-plane', cni: '--cni', chain: '--chain', samples: '--samples', output: '--format', classifier: 'option', prefixes: '--prefix',
-};
 
 /** argv → options; every problem is a UsageError before any input is opened. */
 export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
@@ -154,7 +150,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     const i = r.error.issues[0];
     const key = String(i?.path[0] ?? '');
     if (key === 'output') throw new UsageError(`--format: use ${SUGGEST_FORMATS.join(', ')}`);
-    throw new UsageError(`${FLAG_OF[key] ?? `--${key}`}: ${i?.message ?? 'invalid'}`);
+    throw new UsageError(`${flagOfKey(key)}: ${i?.message ?? 'invalid'}`);
   }
   return r.data;
 }

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
-import { commandArgs } from './options.js';
+import { commandArgs, flagOfKey } from './options.js';
 import type { CliIO, Command } from './io.js';
 import { streamSource } from '../input/file-source.js';
 import { createParser } from '../parse/parse-line.js';
@@ -65,7 +65,7 @@ export function parseTraceArgs(argv: string[]): TraceCliOptions | 'help' {
   const r = optionsSchema.safeParse({ ruleset: v.ruleset, family: v.family, verbose: v.verbose, json: v.json, line: parsed.positionals[0] });
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new UsageError(`--${String(i?.path[0] ?? '')}: ${i?.message ?? 'invalid'}`);
+    throw new UsageError(`${flagOfKey(String(i?.path[0] ?? ''))}: ${i?.message ?? 'invalid'}`);
   }
   return r.data;
 }

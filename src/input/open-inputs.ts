@@ -55,7 +55,8 @@ export async function openInputs(options: InputOptions): Promise<LineSource[]> {
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UsageError(`invalid input options: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+    // a FILE argument is named as report names it (`FILE: an empty FILE argument`), not by the schema's path (files.0)
+    throw new UsageError(issue?.path[0] === 'files' ? `FILE: ${issue.message}` : `invalid input options: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
   }
   const { files, follow, kmsg } = parsed.data;
 

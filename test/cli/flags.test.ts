@@ -72,3 +72,21 @@ describe('--tz: one check and one message in every command (parse and analyze di
     }
   });
 });
+
+describe('a schema\'s key is never shown for the flag (--catalogs, --extras, --files, files.0)', () => {
+  it.each([
+    [[...SUGGEST, '--catalog', '', SAMPLE], /^fwdiag: --catalog: /],
+    [['catalog', 'harvester', '--catalog', ''], /^fwdiag: --catalog: /],
+    [['compile', '--target', 'nft', '--platform', 'harvester', '--role', 'worker', '--catalog', ''], /^fwdiag: --catalog: /],
+    [['compile', '--target', 'nft', '--platform', 'harvester', '--role', 'worker', '--extra', ''], /^fwdiag: --extra: /],
+    [[...SUGGEST, ''], /^fwdiag: FILE: an empty FILE argument$/],
+    [['parse', ''], /^fwdiag: FILE: an empty FILE argument$/],
+    [['analyze', SAMPLE, ''], /^fwdiag: FILE: an empty FILE argument$/],
+    [[...REPORT, ''], /^fwdiag: FILE: an empty FILE argument$/],
+    // analyze read an empty --catalog as a file to open (exit 1) and took an empty --ruleset
+    [['analyze', '--catalog', '', SAMPLE], /^fwdiag: --catalog: /],
+    [['analyze', '--json', '--ruleset', '', SAMPLE], /^fwdiag: --ruleset: /],
+  ])('%j', async (argv, message) => {
+    await expectUsage(argv, message);
+  });
+});
