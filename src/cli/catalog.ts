@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import { checkCni, checkPlatformRoles, commandArgs, flagOfKey } from './options.js';
+import { checkCni, checkPlatformRoles, commandArgs, flagOfKey, intFlag } from './options.js';
 import type { Command } from './io.js';
 import { entriesFor, formatEntryPort, formatPortRange, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
@@ -36,7 +36,7 @@ const optionsSchema = z.object({
   target: z.string().regex(/^[a-z0-9-]+(\/[a-z0-9-]+)?$/, 'expected PLATFORM or PLATFORM/ROLE').optional(),
   cni: z.string().regex(/^[a-z0-9-]+$/).optional(),
   addons: z.array(z.string().regex(/^[a-z0-9-]+$/)).optional(),
-  port: z.coerce.number().int().min(0).max(65535).optional(),
+  port: z.number().int().min(0).max(65535).optional(),
   proto: z.string().refine((p) => normalizeProto(p) !== undefined, 'unknown protocol').optional(),
   catalogs: z.array(z.string().min(1)).default([]),
   json: z.boolean().default(false),
@@ -61,7 +61,7 @@ export function parseCatalogArgs(argv: string[]): CatalogCliOptions | 'help' {
     target: parsed.positionals[0],
     cni: v.cni,
     addons,
-    port: v.port,
+    port: v.port === undefined ? undefined : intFlag(v.port, '--port'),
     proto: v.proto,
     catalogs: v.catalog ?? [],
     json: v.json,

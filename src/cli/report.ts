@@ -22,7 +22,7 @@ import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, verdictRank, type Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, must, hostRolesOf, tzOf } from './options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, intFlag, must, hostRolesOf, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -114,10 +114,6 @@ const optionsSchema = z.object({
 export type ReportCliOptions = z.output<typeof optionsSchema>;
 
 
-function count(text: string, flag: string): number {
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`${flag}: not a non-negative integer: "${text}"`);
-  return Number(text);
-}
 
 
 /** argv → options; every problem is a UsageError before any input is opened. */
@@ -166,18 +162,20 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
   const window = classifier.window;
   const windowOptions: Record<string, number> = {};
   if (v.burst !== undefined) {
-    const b = Number(v.burst);
-    if (!Number.isFinite(b) || b <= 0) throw new UsageError(`--burst: not a positive number: "${v.burst}"`);
+    // a decimal number (drops per minute may be 0.5): not 0x10, 1e-300 or an empty value, which Number() reads as well
+    const t = v.burst.trim();
+    const b = Number(t);
+    if (!/^\d+(\.\d+)?$/.test(t) || b <= 0) throw new UsageError(`--burst: not a positive number: "${v.burst}"`);
     windowOptions['minDropsPerMin'] = b;
   }
-  if (v['burst-flows'] !== undefined) windowOptions['minFlows'] = count(v['burst-flows'], '--burst-flows');
+  if (v['burst-flows'] !== undefined) windowOptions['minFlows'] = intFlag(v['burst-flows'], '--burst-flows');
   if (v['merge-gap'] !== undefined) windowOptions['mergeGapMs'] = must(parseDuration(v['merge-gap']), '--merge-gap');
 
   const r = optionsSchema.safeParse({
     files: parsed.positionals,
     format: v.format ?? 'md',
     output: v.output,
-    maxRows: v['max-rows'] === undefined ? 100 : count(v['max-rows'], '--max-rows'),
+    maxRows: v['max-rows'] === undefined ? 100 : intFlag(v['max-rows'], '--max-rows'),
     failOn: v['fail-on'],
     window,
     windowOptions,

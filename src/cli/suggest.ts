@@ -14,7 +14,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { overwrittenOf, overwrittenSentence } from '../input/types.js';
 import { hostLabelsOf } from '../input/host-labels.js';
 import { classifierOptionsSchema } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, tzOf } from './options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, intFlag, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
@@ -126,7 +126,6 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
   const hostRoles = hostRolesOf(v['host-role']);
   const tz = tzOf(v.tz);
   const classifier = classifierFlagsOf(v, tz);
-  if (v.samples !== undefined && !/^\d+$/.test(v.samples)) throw new UsageError(`--samples: not a number: "${v.samples}"`);
   const r = optionsSchema.safeParse({
     files: parsed.positionals,
     platform: v.platform,
@@ -139,7 +138,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     allowUnknown: v['allow-unknown'] === true,
     chain: v.chain,
     catalogs: v.catalog ?? [],
-    samples: v.samples === undefined ? 3 : Number(v.samples),
+    samples: v.samples === undefined ? 3 : intFlag(v.samples, '--samples'),
     output: v.json === true ? 'json' : (v.format ?? 'human'),
     tz,
     kmsg: ringOnly(v.kmsg),

@@ -90,3 +90,35 @@ describe('a schema\'s key is never shown for the flag (--catalogs, --extras, --f
     await expectUsage(argv, message);
   });
 });
+
+describe('whole-number flags: decimal digits, read alike by every command (Number() took "" as 0, 0x16 as 22, 1e1 as 10)', () => {
+  it.each([
+    [['catalog', 'harvester/control-plane', '--port', ''], /^fwdiag: --port: not a non-negative integer: ""$/],
+    [['catalog', 'harvester/control-plane', '--port', '0x16'], /^fwdiag: --port: not a non-negative integer: "0x16"$/],
+    [['catalog', 'harvester/control-plane', '--port', '1e1'], /^fwdiag: --port: not a non-negative integer: "1e1"$/],
+    [['catalog', 'harvester/control-plane', '--port', '22.0'], /^fwdiag: --port: not a non-negative integer: "22.0"$/],
+    [['catalog', 'harvester/control-plane', '--port', '65536'], /^fwdiag: --port: /],
+    [[...SUGGEST, '--samples=-1', SAMPLE], /^fwdiag: --samples: not a non-negative integer: "-1"$/],
+    [[...SUGGEST, '--samples', '11', SAMPLE], /^fwdiag: --samples: /],
+    [[...REPORT, '--max-rows', '1e3', SAMPLE], /^fwdiag: --max-rows: not a non-negative integer: "1e3"$/],
+    [[...REPORT, '--burst-flows', '', SAMPLE], /^fwdiag: --burst-flows: not a non-negative integer: ""$/],
+    [['analyze', '--max-flows', '0', SAMPLE], /^fwdiag: --max-flows: not a positive integer: "0"$/],
+    [['analyze', '--max-flows', '9007199254740993', SAMPLE], /^fwdiag: --max-flows: too large: "9007199254740993"$/],
+    [[...REPORT, '--burst', '0x10', SAMPLE], /^fwdiag: --burst: not a positive number: "0x10"$/],
+    [[...REPORT, '--burst', '1e-300', SAMPLE], /^fwdiag: --burst: not a positive number: "1e-300"$/],
+  ])('%j', async (argv, message) => {
+    await expectUsage(argv, message);
+  });
+
+  it('spaces around a number are dropped everywhere (suggest refused --samples " 3")', async () => {
+    for (const argv of [[...SUGGEST, '--json', '--samples', ' 3 ', SAMPLE], [...REPORT, '--max-rows', ' 5 ', '--burst', ' 2.5 ', SAMPLE], ['catalog', 'harvester', '--port', ' 22 ']]) {
+      const r = await fwdiag(argv);
+      expect(r.code, r.err).toBe(0);
+    }
+    // the port asked for: only rows that cover 22
+    const ssh = await fwdiag(['catalog', 'harvester', '--port', '22', '--json']);
+    const entries = (JSON.parse(ssh.out) as { entries: Array<{ port?: { from: number; to: number } }> }).entries;
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) expect(e.port!.from <= 22 && e.port!.to >= 22).toBe(true);
+  });
+});
