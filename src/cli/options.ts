@@ -134,9 +134,12 @@ export function flag<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   return r.data;
 }
 
-/** Wraps node:util parseArgs errors (unknown flag, missing value) as UsageError. */
+/**
+ * Wraps node:util parseArgs errors (unknown flag, missing value) as UsageError, on one line: a value that starts with
+ * a dash (`--settle -5m`) is "ambiguous" on its first line, and the next ones say how to give it (`--settle=-XYZ`).
+ */
 export function usageFromParseArgs(e: unknown): never {
-  const msg = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+  const msg = e instanceof Error ? e.message.split('\n').join(' ') : String(e);
   throw new UsageError(msg, { cause: e });
 }
 

@@ -122,3 +122,14 @@ describe('whole-number flags: decimal digits, read alike by every command (Numbe
     for (const e of entries) expect(e.port!.from <= 22 && e.port!.to >= 22).toBe(true);
   });
 });
+
+describe('a value that starts with a dash', () => {
+  it('is refused with node:util\'s whole hint on one line (only "argument is ambiguous." was left of it)', async () => {
+    for (const c of [['analyze'], SUGGEST, REPORT]) {
+      await expectUsage([...c, '--settle', '-5m', SAMPLE], /^fwdiag: Option '--settle' argument is ambiguous\. Did you forget .* use '--settle=-XYZ'\.$/);
+    }
+    await expectUsage(['catalog', 'harvester', '--port', '-1'], /use '--port=-XYZ'\.$/);
+    // given with =, it is the flag's value, judged as such
+    await expectUsage([...SUGGEST, '--settle=-5m', SAMPLE], /^fwdiag: --settle: not a duration: "-5m"/);
+  });
+});
