@@ -106,15 +106,26 @@ export function hostRolesOf(values: string[] | undefined): Array<[host: string, 
   });
 }
 
-/** An address or CIDR given for the suggestion engine's scopes (`--cluster-subnet`, `--control-plane`). */
-export const cidrSchema = z.string().superRefine((s, ctx) => {
+/**
+ * An address or CIDR given for the suggestion engine's scopes (`--cluster-subnet`, `--control-plane`); spaces around
+ * it are dropped, as between `--control-plane`'s commas.
+ */
+export const cidrSchema = z.string().trim().superRefine((s, ctx) => {
   const why = cidrInputProblem(s);
   if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
 });
 
-/** `--control-plane ADDR[,ADDR…] …` (repeatable, or comma-separated) → the addresses, unvalidated. */
+/**
+ * `--control-plane ADDR[,ADDR…] …` (repeatable, or comma-separated) → the addresses, unvalidated. A stray comma is
+ * let be (`10.0.0.1,`), but a value without any address (`--control-plane "$CP"` of an empty variable) is a
+ * UsageError: left out silently, the control-plane ports would be opened to the observed clients instead.
+ */
 export function controlPlaneOf(values: string[] | undefined): string[] {
-  return (values ?? []).flatMap((c) => c.split(',')).map((c) => c.trim()).filter((c) => c !== '');
+  return (values ?? []).flatMap((c) => {
+    const addrs = c.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    if (addrs.length === 0) throw new UsageError(`--control-plane: no address in ${JSON.stringify(c)}`);
+    return addrs;
+  });
 }
 
 /** The flag behind an options schema's key where it is not the key in kebab case (a list's key is plural, its flag not). */

@@ -133,3 +133,25 @@ describe('a value that starts with a dash', () => {
     await expectUsage([...SUGGEST, '--settle=-5m', SAMPLE], /^fwdiag: --settle: not a duration: "-5m"/);
   });
 });
+
+describe('--control-plane and --cluster-subnet', () => {
+  it.each([
+    [[...SUGGEST, '--control-plane', '', SAMPLE], /^fwdiag: --control-plane: no address in ""$/],
+    [[...SUGGEST, '--control-plane', ',', SAMPLE], /^fwdiag: --control-plane: no address in ","$/],
+    [['report', '--platform', 'harvester', '--role', 'worker', '--control-plane', ' ', SAMPLE], /^fwdiag: --control-plane: no address in " "$/],
+    [[...SUGGEST, '--cluster-subnet', '10.0.0.0/33', SAMPLE], /^fwdiag: --cluster-subnet: expected an IPv4\/IPv6 address or CIDR$/],
+    [[...SUGGEST, '--cluster-subnet', '10.0.0.0/8,', SAMPLE], /^fwdiag: --cluster-subnet: /],
+  ])('%j is a usage error (an empty one was left out silently: the ports went to the observed clients)', async (argv, message) => {
+    await expectUsage(argv, message);
+  });
+
+  it('spaces around an address are dropped in both (--cluster-subnet refused " 192.168.122.0/24")', async () => {
+    const json = async (extra: string[]) => {
+      const r = await fwdiag([...SUGGEST, '--json', ...extra, SAMPLE]);
+      expect(r.code, r.err).toBe(0);
+      return r.out;
+    };
+    expect(await json(['--cluster-subnet', ' 192.168.122.0/24 ', '--control-plane', '192.168.122.61, 192.168.122.62,']))
+      .toBe(await json(['--cluster-subnet', '192.168.122.0/24', '--control-plane', '192.168.122.61,192.168.122.62']));
+  });
+});
