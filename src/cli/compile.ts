@@ -21,7 +21,7 @@ rules, rate-limited LOG, DROP.
 
   --target T            iptables (shell commands; ip6tables too with the policy's ipv6) | iptables-restore |
                         ip6tables-restore | nft | talos | harvester-cloudinit
-  --policy FILE         policy (YAML or JSON); see README "Policy schema"
+  --policy FILE         policy (YAML or JSON); see README "Policy schema"; - = stdin
   --platform P          platform (harvester, rke2, k3s, kubeadm, talos, konvoy, …); overrides the policy's
   --role R              node role (control-plane, worker, witness, server, agent, controlplane, …)
   --extra FILE          a fragment {extra: [{proto, ports, sources, comment}]} to add; repeatable; - = stdin
@@ -58,7 +58,9 @@ export function parseCompileArgs(argv: string[]): CompileCliOptions | 'help' {
   if (v.policy === undefined && (v.platform === undefined || v.role === undefined)) {
     throw new UsageError('give --policy FILE, or --platform P and --role R');
   }
+  // --policy - and --extra - both read stdin: the second would read nothing (an empty fragment's "extra: expected array")
   if ((v.extra ?? []).filter((x) => x === '-').length > 1) throw new UsageError('--extra -: stdin can be read once');
+  if (v.policy === '-' && (v.extra ?? []).includes('-')) throw new UsageError('--policy - and --extra -: stdin can be read once');
   const r = optionsSchema.safeParse({ target: v.target, policy: v.policy, platform: v.platform, role: v.role, extras: v.extra ?? [], catalogs: v.catalog ?? [] });
   if (!r.success) {
     const i = r.error.issues[0];

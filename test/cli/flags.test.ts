@@ -155,3 +155,18 @@ describe('--control-plane and --cluster-subnet', () => {
       .toBe(await json(['--cluster-subnet', '192.168.122.0/24', '--control-plane', '192.168.122.61,192.168.122.62']));
   });
 });
+
+describe('compile: stdin is read once', () => {
+  it('--policy - with --extra - is a usage error (the fragment read an emptied stdin: exit 1, "extra: expected array")', async () => {
+    await expectUsage(['compile', '--target', 'nft', '--policy', '-', '--extra', '-'], /^fwdiag: --policy - and --extra -: stdin can be read once$/);
+    await expectUsage(['compile', '--target', 'nft', '--platform', 'harvester', '--role', 'worker', '--extra', '-', '--extra', '-'], /^fwdiag: --extra -: stdin can be read once$/);
+  });
+
+  it('--policy - alone reads the policy from stdin, and --extra FILE beside it', async () => {
+    const fragment = join(tmp, 'extra.yaml');
+    writeFileSync(fragment, 'extra:\n  - {proto: tcp, ports: [8443], sources: [192.168.122.0/24], comment: site UI}\n');
+    const r = await fwdiag(['compile', '--target', 'nft', '--policy', '-', '--extra', fragment], 'platform: harvester\nrole: worker\n');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('8443');
+  });
+});
