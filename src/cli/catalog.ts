@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import { checkCni, checkPlatformRoles, commandArgs, flagOfKey, intFlag } from './options.js';
+import { checkCni, checkPlatformRoles, commandArgs, flagOfKey, intFlag, nameSchema } from './options.js';
 import type { Command } from './io.js';
 import { entriesFor, formatEntryPort, formatPortRange, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
@@ -34,8 +34,8 @@ inference).
 
 const optionsSchema = z.object({
   target: z.string().regex(/^[a-z0-9-]+(\/[a-z0-9-]+)?$/, 'expected PLATFORM or PLATFORM/ROLE').optional(),
-  cni: z.string().regex(/^[a-z0-9-]+$/).optional(),
-  addons: z.array(z.string().regex(/^[a-z0-9-]+$/)).optional(),
+  cni: nameSchema.optional(),
+  addons: z.array(nameSchema).optional(),
   port: z.number().int().min(0).max(65535).optional(),
   proto: z.string().refine((p) => normalizeProto(p) !== undefined, 'unknown protocol').optional(),
   catalogs: z.array(z.string().min(1)).default([]),

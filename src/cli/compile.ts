@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
-import { checkPlatformRoles, commandArgs, flagOfKey } from './options.js';
+import { checkPlatformRoles, commandArgs, flagOfKey, nameSchema } from './options.js';
 import type { CliIO, Command } from './io.js';
 import { loadCatalog, parseYamlText } from '../catalog/index.js';
 import { TARGETS, compileTarget, notAPolicy, parseFragment, parsePolicy, resolvePolicy } from '../compile/index.js';
@@ -35,8 +35,8 @@ Warnings (rows a target cannot express) go to stderr.
 const optionsSchema = z.object({
   target: z.enum(TARGETS),
   policy: z.string().min(1).optional(),
-  platform: z.string().regex(/^[a-z0-9-]+$/).optional(),
-  role: z.string().regex(/^[a-z0-9-]+$/).optional(),
+  platform: nameSchema.optional(),
+  role: nameSchema.optional(),
   extras: z.array(z.string().min(1)).default([]),
   catalogs: z.array(z.string().min(1)).default([]),
 });

@@ -138,6 +138,9 @@ export function flagOfKey(key: string): string {
   return FLAG_OF_KEY[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
+/** A platform, role, CNI or addon name given as a flag (`--platform`, `--role`, `--cni`, `--addon`), in every command. */
+export const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
+
 /** zod safeParse → value, or a UsageError naming the flag. */
 export function flag<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const r = schema.safeParse(value);

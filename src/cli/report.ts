@@ -22,7 +22,7 @@ import { createClassifier, type Observation } from '../classify/classifier.js';
 import { flowKey, verdictRank, type Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, intFlag, must, hostRolesOf, tzOf } from './options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, intFlag, must, hostRolesOf, nameSchema, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -86,7 +86,7 @@ files whose names collide, one capture per node (node1/dmesg.txt, node2/dmesg.tx
 tells them apart (node1/dmesg, node2/dmesg).
 `;
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
+const name = nameSchema;
 
 const optionsSchema = z.object({
   files: z.array(z.string().min(1, 'an empty FILE argument')),

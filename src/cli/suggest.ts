@@ -14,7 +14,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { overwrittenOf, overwrittenSentence } from '../input/types.js';
 import { hostLabelsOf } from '../input/host-labels.js';
 import { classifierOptionsSchema } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, intFlag, tzOf } from './options.js';
+import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, intFlag, nameSchema, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
@@ -71,7 +71,7 @@ Never suggested: 0.0.0.0/0 for etcd (2379-2381), kubelet (10250) or the RKE2 sup
 catalog ports; anything from scan or conntrack-loss flows.
 `;
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
+const name = nameSchema;
 const optionsSchema = z.object({
   files: z.array(z.string().min(1, 'an empty FILE argument')),
   platform: name,

@@ -170,3 +170,16 @@ describe('compile: stdin is read once', () => {
     expect(r.out).toContain('8443');
   });
 });
+
+describe('a platform, role, CNI or addon name is judged alike by every command', () => {
+  it.each([
+    [['compile', '--target', 'nft', '--platform', 'Harvester', '--role', 'worker'], '--platform'],
+    [['compile', '--target', 'nft', '--platform', 'harvester', '--role', 'Worker'], '--role'],
+    [['catalog', 'harvester', '--cni', 'Calico'], '--cni'],
+    [['catalog', 'harvester', '--addon', ''], '--addon'],
+    [['suggest', '--platform', 'harvester', '--role', 'control-plane', '--cni', '', SAMPLE], '--cni'],
+    [['report', '--platform', 'Harvester', '--role', 'worker', SAMPLE], '--platform'],
+  ])('%j (compile and catalog said "Invalid string: must match pattern /^[a-z0-9-]+$/")', async (argv, f) => {
+    await expectUsage(argv, new RegExp(`^fwdiag: ${f}: expected a lower-case name \\(a-z, 0-9, -\\)$`));
+  });
+});
