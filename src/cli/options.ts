@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UsageError } from './errors.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, parseTimeWindow, type ClassifierOptionsInput, type ParseResult } from '../classify/options.js';
 import type { Catalog } from '../catalog/loader.js';
-import { cidrInputProblem } from '../ruleset/addr.js';
+import { cidrSchema as policyCidrSchema } from '../catalog/schema.js';
 
 /** Whether the runtime knows `tz` as a zone name (`UTC`, `Europe/Berlin`, …). */
 function knownZone(tz: string): boolean {
@@ -107,13 +107,11 @@ export function hostRolesOf(values: string[] | undefined): Array<[host: string, 
 }
 
 /**
- * An address or CIDR given for the suggestion engine's scopes (`--cluster-subnet`, `--control-plane`); spaces around
- * it are dropped, as between `--control-plane`'s commas.
+ * An address or CIDR given for the suggestion engine's scopes (`--cluster-subnet`, `--control-plane`): what a policy
+ * file's `clusterSubnet`/`controlPlane` may hold (a prefix length, not a dotted netmask, which nft and Talos refuse and
+ * a suggested policy fragment could not carry), spaces around it dropped as between `--control-plane`'s commas.
  */
-export const cidrSchema = z.string().trim().superRefine((s, ctx) => {
-  const why = cidrInputProblem(s);
-  if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
-});
+export const cidrSchema = z.string().trim().pipe(policyCidrSchema);
 
 /**
  * `--control-plane ADDR[,ADDR…] …` (repeatable, or comma-separated) → the addresses, unvalidated. A stray comma is

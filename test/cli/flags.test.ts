@@ -139,7 +139,7 @@ describe('--control-plane and --cluster-subnet', () => {
     [[...SUGGEST, '--control-plane', '', SAMPLE], /^fwdiag: --control-plane: no address in ""$/],
     [[...SUGGEST, '--control-plane', ',', SAMPLE], /^fwdiag: --control-plane: no address in ","$/],
     [['report', '--platform', 'harvester', '--role', 'worker', '--control-plane', ' ', SAMPLE], /^fwdiag: --control-plane: no address in " "$/],
-    [[...SUGGEST, '--cluster-subnet', '10.0.0.0/33', SAMPLE], /^fwdiag: --cluster-subnet: expected an IPv4\/IPv6 address or CIDR$/],
+    [[...SUGGEST, '--cluster-subnet', '10.0.0.0/33', SAMPLE], /^fwdiag: --cluster-subnet: expected an IPv4\/IPv6 address or CIDR/],
     [[...SUGGEST, '--cluster-subnet', '10.0.0.0/8,', SAMPLE], /^fwdiag: --cluster-subnet: /],
   ])('%j is a usage error (an empty one was left out silently: the ports went to the observed clients)', async (argv, message) => {
     await expectUsage(argv, message);
@@ -181,5 +181,27 @@ describe('a platform, role, CNI or addon name is judged alike by every command',
     [['report', '--platform', 'Harvester', '--role', 'worker', SAMPLE], '--platform'],
   ])('%j (compile and catalog said "Invalid string: must match pattern /^[a-z0-9-]+$/")', async (argv, f) => {
     await expectUsage(argv, new RegExp(`^fwdiag: ${f}: expected a lower-case name \\(a-z, 0-9, -\\)$`));
+  });
+});
+
+describe('--cluster-subnet and --control-plane take what a policy takes: a prefix length, not a netmask', () => {
+  // 192.168.122.0/255.255.255.0 went into the rules as written: nft and Talos refuse it, and --format policy ended
+  // with "internal: suggested fragment does not validate" (exit 1)
+  it.each([
+    [[...SUGGEST, '--format', 'policy', '--cluster-subnet', '192.168.122.0/255.255.255.0', SAMPLE], '--cluster-subnet'],
+    [[...SUGGEST, '--format', 'nft', '--control-plane', '192.168.122.61/255.255.255.255', SAMPLE], '--control-plane'],
+    [['report', '--platform', 'harvester', '--role', 'worker', '--cluster-subnet', '192.168.122.0/255.255.255.0', SAMPLE], '--cluster-subnet'],
+  ])('%j', async (argv, f) => {
+    await expectUsage(argv, new RegExp(`^fwdiag: ${f}: expected an IPv4/IPv6 address or CIDR \\(a prefix length, not a netmask\\)$`));
+  });
+
+  it('the fragment suggest writes from a --cluster-subnet compiles', async () => {
+    const r = await fwdiag([...SUGGEST, '--format', 'policy', '--cluster-subnet', '192.168.122.0/24', SAMPLE]);
+    expect(r.code, r.err).toBe(0);
+    const fragment = join(tmp, 'suggested.yaml');
+    writeFileSync(fragment, r.out);
+    const c = await fwdiag(['compile', '--target', 'nft', '--platform', 'harvester', '--role', 'control-plane', '--extra', fragment]);
+    expect(c.code, c.err).toBe(0);
+    expect(c.out).toContain('192.168.122.0/24');
   });
 });
