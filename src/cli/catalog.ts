@@ -14,7 +14,8 @@ import { guardOutput, writeLines } from '../output/safe-stdout.js';
 export const CATALOG_USAGE = `Usage: fwdiag catalog [PLATFORM[/ROLE]] [options]
 
 Print the role catalog: the inbound ports each node role needs, the sources they are expected from, and the
-document each row comes from. Without PLATFORM: the platforms, their roles, addons and CNIs.
+document each row comes from. Without PLATFORM: the platforms, their roles, addons and CNIs (the filters below
+need a PLATFORM).
 
   PLATFORM[/ROLE]       e.g. harvester, harvester/witness, rke2/server, talos/controlplane, cni/cilium
   --cni NAME            only rows for this CNI (and rows without one); for kubeadm, adds the CNI's own rows;
@@ -56,6 +57,11 @@ export function parseCatalogArgs(argv: string[]): CatalogCliOptions | 'help' {
   const v = parsed.values;
   if (v.help) return 'help';
   if (parsed.positionals.length > 1) throw new UsageError('give at most one PLATFORM[/ROLE]');
+  // the overview lists platforms, not rows: a filter without PLATFORM would be ignored
+  const filters = (['cni', 'addon', 'port', 'proto'] as const).filter((f) => v[f] !== undefined).map((f) => `--${f}`);
+  if (parsed.positionals.length === 0 && filters.length > 0) {
+    throw new UsageError(`${filters.join(', ')}: ${filters.length === 1 ? 'filters' : 'filter'} a platform's rows: give PLATFORM[/ROLE] (e.g. fwdiag catalog rke2 ${filters[0]} …)`);
+  }
   const addons = v.addon === undefined ? undefined : v.addon.filter((a) => a !== 'none');
   const r = optionsSchema.safeParse({
     target: parsed.positionals[0],

@@ -205,3 +205,19 @@ describe('--cluster-subnet and --control-plane take what a policy takes: a prefi
     expect(c.out).toContain('192.168.122.0/24');
   });
 });
+
+describe('catalog: a row filter without PLATFORM', () => {
+  it.each([
+    [['catalog', '--cni', 'cilium'], /^fwdiag: --cni: filters a platform's rows: give PLATFORM\[\/ROLE\]/],
+    [['catalog', '--port', '22', '--proto', 'tcp'], /^fwdiag: --port, --proto: filter a platform's rows: give PLATFORM\[\/ROLE\]/],
+    [['catalog', '--addon', 'none', '--json'], /^fwdiag: --addon: filters a platform's rows/],
+  ])('%j is a usage error (the overview was printed, the filter ignored)', async (argv, message) => {
+    await expectUsage(argv, message);
+  });
+
+  it('the overview and a platform\'s filtered rows still print', async () => {
+    expect((await fwdiag(['catalog'])).code).toBe(0);
+    expect((await fwdiag(['catalog', '--json'])).code).toBe(0);
+    expect((await fwdiag(['catalog', 'cni', '--cni', 'cilium'])).code).toBe(0);
+  });
+});
