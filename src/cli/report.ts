@@ -86,7 +86,6 @@ files whose names collide, one capture per node (node1/dmesg.txt, node2/dmesg.tx
 tells them apart (node1/dmesg, node2/dmesg).
 `;
 
-const name = nameSchema;
 
 const optionsSchema = z.object({
   files: z.array(z.string().min(1, 'an empty FILE argument')),
@@ -96,13 +95,13 @@ const optionsSchema = z.object({
   failOn: z.enum(['action', 'check'], { error: 'use action or check' }).optional(),
   window: z.object({ start: z.number(), end: z.number() }).optional(),
   windowOptions: windowOptionsSchema,
-  platform: name.optional(),
-  role: name.optional(),
-  hostRoles: z.array(z.tuple([z.string().min(1).max(255), name])),
+  platform: nameSchema.optional(),
+  role: nameSchema.optional(),
+  hostRoles: z.array(z.tuple([z.string().min(1).max(255), nameSchema])),
   ruleset: z.string().min(1).optional(),
   clusterSubnet: cidrSchema.optional(),
   controlPlane: z.array(cidrSchema).max(64),
-  cni: name.optional(),
+  cni: nameSchema.optional(),
   allowUnknown: z.boolean(),
   catalogs: z.array(z.string().min(1)),
   tz: z.string().optional(),

@@ -71,16 +71,15 @@ Never suggested: 0.0.0.0/0 for etcd (2379-2381), kubelet (10250) or the RKE2 sup
 catalog ports; anything from scan or conntrack-loss flows.
 `;
 
-const name = nameSchema;
 const optionsSchema = z.object({
   files: z.array(z.string().min(1, 'an empty FILE argument')),
-  platform: name,
-  role: name,
-  hostRoles: z.array(z.tuple([z.string().min(1).max(255), name])),
+  platform: nameSchema,
+  role: nameSchema,
+  hostRoles: z.array(z.tuple([z.string().min(1).max(255), nameSchema])),
   ruleset: z.string().min(1).optional(),
   clusterSubnet: cidrSchema.optional(),
   controlPlane: z.array(cidrSchema).max(64),
-  cni: name.optional(),
+  cni: nameSchema.optional(),
   allowUnknown: z.boolean(),
   chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/, 'up to 28 of A-Z a-z 0-9 _ -').optional(),
   catalogs: z.array(z.string().min(1)),
