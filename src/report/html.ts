@@ -73,6 +73,11 @@ interface ChartSpec {
    * and each where the year changes carry it, and so do the bars' tooltips
    */
   withYear: boolean;
+  /**
+   * a chart of under a day that crosses midnight (its labels carry no day): the first label and the one where the day
+   * changes carry it
+   */
+  dayMarks: boolean;
 }
 
 function timeText(ms: number, clock: Report['clock'], withDay: boolean, withYear = false): string {
@@ -86,6 +91,8 @@ function timeText(ms: number, clock: Report['clock'], withDay: boolean, withYear
 
 /** Width (px, of the drawing) a dated x label (`2025-12-31 23:50`) takes, with room to its neighbours. */
 const DATED_LABEL_ROOM = 140;
+/** The same for a label with the day (`04-21 23:50`). */
+const DAY_LABEL_ROOM = 100;
 
 /** One stacked bar chart as an SVG string. */
 function chart(c: ChartSpec): string {
@@ -114,19 +121,24 @@ function chart(c: ChartSpec): string {
     o.push(`<line class="grid" x1="${ml}" x2="${ml + pw}" y1="${y}" y2="${y}"/><text class="ylab" x="${ml - 4}" y="${y}" dy="3">${fmtNum(c.yMax * f)}</text>`);
   }
   o.push(`<line class="axis" x1="${ml}" x2="${ml + pw}" y1="${mt + ph}" y2="${mt + ph}"/><text class="ylab" x="${ml - 4}" y="${mt + ph}" dy="3">0</text>`);
-  // x labels: about six, on bin boundaries (fewer when some carry the year: they are wider)
-  const step = Math.max(1, Math.ceil(n / 6), c.withYear ? Math.ceil(DATED_LABEL_ROOM / bw) : 1);
+  // x labels: about six, on bin boundaries (fewer when some carry the year or the day: they are wider)
+  const room = c.withYear ? DATED_LABEL_ROOM : c.dayMarks ? DAY_LABEL_ROOM : 0;
+  const step = Math.max(1, Math.ceil(n / 6), Math.ceil(room / bw));
   let year = NaN;
+  let day = NaN;
   for (let i = 0; i <= n; i += step) {
     const t = c.x0 + i * c.w;
     const x = xOf(t).toFixed(1);
     const y = c.withYear ? new Date(t).getUTCFullYear() : NaN;
     const dated = c.withYear && y !== year;
     year = y;
+    const d = c.dayMarks ? Math.floor(t / 86_400_000) : NaN;
+    const dayed = c.dayMarks && d !== day;
+    day = d;
     // the label on the right edge ends there: centred, half of it fell outside the chart ('18:5'); a dated first
     // label starts at its tick, or half of it fell off the left edge
-    const anchor = dated && i === 0 && i !== n ? ' style="text-anchor:start"' : '';
-    o.push(`<line class="tick" x1="${x}" x2="${x}" y1="${mt + ph}" y2="${mt + ph + 3}"/><text class="xlab${i === n ? ' end' : ''}"${anchor} x="${x}" y="${mt + ph + 14}">${html(timeText(t, c.clock, c.withDay, dated))}</text>`);
+    const anchor = (dated || dayed) && i === 0 && i !== n ? ' style="text-anchor:start"' : '';
+    o.push(`<line class="tick" x1="${x}" x2="${x}" y1="${mt + ph}" y2="${mt + ph + 3}"/><text class="xlab${i === n ? ' end' : ''}"${anchor} x="${x}" y="${mt + ph + 14}">${html(timeText(t, c.clock, c.withDay || dayed, dated))}</text>`);
   }
   const keys = [...c.bins.keys()].sort((a, b) => a - b);
   for (const k of keys) {
@@ -234,17 +246,19 @@ export function renderHtml(r: Report): string {
     // a chart across New Year, or of another year than the report's, says which year (its labels had none)
     const yearOf = (ms: number) => new Date(ms).getUTCFullYear();
     const withYear = r.clock === 'wall' && (yearOf(x0) !== yearOf(x1) || yearOf(x0) !== Number(r.generatedAt.slice(0, 4)));
+    // under a day across midnight: which day (its labels had none; the last one is the chart's end, x1)
+    const dayMarks = r.clock === 'wall' && !withDay && Math.floor(x0 / 86_400_000) !== Math.floor((x1 - 1) / 86_400_000);
     const all: Bins = new Map();
     const per = r.timeline.hosts.map((h) => ({ host: h.host, bins: rebin(h.buckets, w) }));
     for (const h of r.timeline.hosts) rebin(h.buckets, w, all);
     const maxOf = (b: Bins) => Math.max(0, ...[...b.values()].map(sum));
     const unit = `drops per ${formatSpan(w)}`;
     p(`<p class="legend">${shownVerdicts(r.totals).map((v) => `<span><i style="background:${COLORS[v]}"></i>${v}</span>`).join('')}<span><i class="win"></i>window</span> — ${unit}, ${r.clock === 'boot' ? 'kernel clock (time since boot)' : 'UTC'}</p>`);
-    p(`<div id="overview" class="scroll">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay, withYear })}</div>`);
+    p(`<div id="overview" class="scroll">${chart({ bins: all, x0, x1, w, yMax: niceMax(maxOf(all)), windows: r.windows, width: 1040, height: 220, title: `all hosts — ${unit}`, clock: r.clock, withDay, withYear, dayMarks })}</div>`);
     if (per.length > 1) {
       const yMax = niceMax(Math.max(...per.map((h) => maxOf(h.bins))));
       p('<h3>Per host</h3><div class="multiples" id="hosts">');
-      for (const h of per) p(chart({ bins: h.bins, x0, x1, w, yMax, windows: r.windows, width: 520, height: 130, title: h.host, clock: r.clock, withDay, withYear }));
+      for (const h of per) p(chart({ bins: h.bins, x0, x1, w, yMax, windows: r.windows, width: 520, height: 130, title: h.host, clock: r.clock, withDay, withYear, dayMarks }));
       p('</div>');
     }
   }

@@ -140,7 +140,13 @@ describe('HTML report in headless Chromium', () => {
     mkdirSync(OUT, { recursive: true });
     const newYear = join(OUT, 'new-year.log');
     writeFileSync(newYear, `${['2025-12-31T23:50:00', '2025-12-31T23:58:00', '2026-01-01T00:05:00', '2026-01-01T00:10:00'].map(syn).join('\n')}\n`);
-    const cases = [[[INCIDENT], 'report-incident'], [[SAMPLE], 'report-harvester-upgrade'], [[KMSG], 'report-kmsg'], [[newYear], 'report-new-year']] as const;
+    // and one of under a day across midnight: the day on its first label and where it changes
+    const midnight = join(OUT, 'midnight.log');
+    writeFileSync(midnight, `${['2026-04-21T23:50:00', '2026-04-21T23:58:00', '2026-04-22T00:05:00', '2026-04-22T00:10:00'].map(syn).join('\n')}\n`);
+    const cases = [
+      [[INCIDENT], 'report-incident'], [[SAMPLE], 'report-harvester-upgrade'], [[KMSG], 'report-kmsg'], [[newYear], 'report-new-year'],
+      [[midnight], 'report-midnight'],
+    ] as const;
     for (const [argv, name] of cases) {
       const file = await htmlReport([...argv], name);
       const page = await browser.newPage();
@@ -154,6 +160,7 @@ describe('HTML report in headless Chromium', () => {
       await page.close();
       expect(labels.length).toBeGreaterThan(5);
       if (name === 'report-new-year') expect(labels.filter((l) => /^\d{4}-\d\d-\d\d /.test(l.text)).length, name).toBeGreaterThanOrEqual(2);
+      if (name === 'report-midnight') expect(labels.filter((l) => /^\d\d-\d\d /.test(l.text)).length, name).toBeGreaterThanOrEqual(2);
       labels.forEach((l, i) => {
         expect(l.left, `${name}: ${l.text}`).toBeGreaterThanOrEqual(0);
         expect(l.right, `${name}: ${l.text}`).toBeLessThanOrEqual(l.width);

@@ -897,6 +897,18 @@ describe('the HTML chart\'s time labels and the year', () => {
     expect(labels.slice(1).every((l) => /^03-0\d \d\d:\d\d$/.test(l))).toBe(true);
   });
 
+  it('a chart of under a day across midnight dates its first label and the one where the day changes (it read 23:50 … 00:10)', async () => {
+    const r = await report([], `${['2026-04-21T23:50:00', '2026-04-21T23:58:00', '2026-04-22T00:05:00', '2026-04-22T00:10:00'].map(syn).join('\n')}\n`);
+    expect(r.generatedAt.slice(0, 4)).toBe('2026');
+    const labels = xlabels(renderReport(r, 'html'));
+    expect(labels[0]).toBe('04-21 23:50 style="text-anchor:start"');
+    const at = labels.findIndex((l) => l.startsWith('04-22 '));
+    expect(at).toBeGreaterThan(0);
+    expect(labels.filter((l) => /^\d\d-\d\d /.test(l))).toHaveLength(2);
+    expect(labels.slice(1, at).every((l) => /^23:\d\d$/.test(l))).toBe(true);
+    expect(labels.slice(at + 1).every((l) => /^00:\d\d$/.test(l))).toBe(true);
+  });
+
   it('a chart of the report\'s year keeps its labels as they were', async () => {
     const r = await report([SAMPLE]);
     expect(xlabels(renderReport(r, 'html')).every((l) => /^\d\d:\d\d$/.test(l))).toBe(true);
