@@ -63,6 +63,10 @@ export function parseCatalogArgs(argv: string[]): CatalogCliOptions | 'help' {
     throw new UsageError(`${filters.join(', ')}: ${filters.length === 1 ? 'filters' : 'filter'} a platform's rows: give PLATFORM[/ROLE] (e.g. fwdiag catalog rke2 ${filters[0]} …)`);
   }
   const addons = v.addon === undefined ? undefined : v.addon.filter((a) => a !== 'none');
+  // `none` asks for no addon rows: beside an addon it contradicts it (it was dropped and the addon's rows shown)
+  if (addons !== undefined && addons.length > 0 && addons.length < v.addon!.length) {
+    throw new UsageError(`--addon none: no addon rows, not with --addon ${addons.join(', --addon ')}`);
+  }
   const r = optionsSchema.safeParse({
     target: parsed.positionals[0],
     cni: v.cni,

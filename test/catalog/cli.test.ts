@@ -76,6 +76,8 @@ describe('fwdiag catalog', () => {
     [['harvester', '--addon', 'nosuch'], /^--addon: unknown addon "nosuch" for harvester \(addons: kubeovn-operator, rancher-monitoring\)/],
     [['rke2', '--addon', 'rancher-monitoring'], /unknown addon "rancher-monitoring" for rke2 \(addons: none\)/],
     [['harvester', '--addon', 'a,b'], /^--addon: /],
+    // `none` (no addon rows) beside an addon contradicts it: `none` was dropped and the addon's rows shown
+    [['harvester', '--addon', 'none', '--addon', 'kubeovn-operator'], /^--addon none: no addon rows, not with --addon kubeovn-operator/],
   ])('%j is a usage error', async (argv, msg) => {
     const p = catalogCommand(argv, memoryIO().io);
     await expect(p).rejects.toBeInstanceOf(UsageError);
