@@ -156,6 +156,8 @@ export interface Observation {
   verdict: Verdict;
   flow: Flow | undefined;
   changes?: FlowChange[] | undefined;
+  /** a probe (see ClassifiedEvent.probe) */
+  probe: boolean;
 }
 
 export interface Classifier {
@@ -398,7 +400,7 @@ class ClassifierCore implements Classifier {
     return out;
   }
 
-  private readonly observation: Observation = { kind: 'drop', verdict: 'undetermined', flow: undefined, changes: undefined };
+  private readonly observation: Observation = { kind: 'drop', verdict: 'undetermined', flow: undefined, changes: undefined, probe: false };
 
   observe(p: Packet): Observation {
     this.run(p, undefined);
@@ -407,6 +409,7 @@ class ClassifierCore implements Classifier {
     o.verdict = this.lastVerdict;
     o.flow = this.lastFlow;
     o.changes = this.lastChanges;
+    o.probe = this.j.probe;
     return o;
   }
 

@@ -228,7 +228,7 @@ export interface ParseCounters {
  */
 export type Packet = Pick<
   DropEvent,
-  | 'line' | 'file' | 'ts' | 'mono' | 'host' | 'in' | 'out' | 'src' | 'dst' | 'srcShort' | 'dstShort' | 'proto' | 'spt'
+  | 'line' | 'file' | 'ts' | 'mono' | 'host' | 'prefix' | 'in' | 'out' | 'src' | 'dst' | 'srcShort' | 'dstShort' | 'proto' | 'spt'
   | 'dpt' | 'flags' | 'frag' | 'icmp' | 'arp' | 'ctInvalid' | 'macdst'
 > & {
   /**

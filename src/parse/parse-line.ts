@@ -442,7 +442,7 @@ export function createParser(opts: ParserOptions = {}): LineParser {
   }
 
   const pk: Packet = {
-    line: 0, file, ts: null, mono: null, host: null, in: '', out: '', src: undefined, dst: undefined, srcShort: undefined,
+    line: 0, file, ts: null, mono: null, host: null, prefix: '', in: '', out: '', src: undefined, dst: undefined, srcShort: undefined,
     dstShort: undefined, proto: undefined, spt: undefined, dpt: undefined, flags: undefined, frag: undefined,
     icmp: undefined, arp: undefined, ctInvalid: undefined, macdst: undefined, srcKey: undefined, dstKey: undefined,
   };
@@ -460,7 +460,9 @@ export function createParser(opts: ParserOptions = {}): LineParser {
     pk.mono = Number.isNaN(mono) ? null : mono;
     pk.host = sc.host(r);
     sc.packet(r, pk);
-    tally(sc.prefix(r));
+    const prefix = sc.prefix(r);
+    pk.prefix = prefix;
+    tally(prefix);
     counters.events++;
     return pk;
   }

@@ -5,7 +5,7 @@
  * README's "otherwise one per blocked protocol/port with the observed clients". Nothing clever (no CIDR folding, no
  * catalog scope): with `--platform` and `--role` the store takes the engine's list instead (`store.setSuggestions`).
  */
-import type { ClassifyResult } from '../classify/classifier.js';
+import type { Observation } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import type { ViewSuggestion } from './store.js';
 
@@ -29,7 +29,7 @@ export class InterimSuggestions {
   dropped = 0;
 
   /** Looks at one classified packet: a flow that is (or just became) a genuine block joins its group. */
-  observe(r: ClassifyResult): void {
+  observe(r: Pick<Observation, 'changes'>): void {
     if (r.changes === undefined) return;
     for (const c of r.changes) {
       const f = c.flow;

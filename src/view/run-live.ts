@@ -13,13 +13,13 @@ import { ReadStream, isatty } from 'node:tty';
 import type { CliIO } from '../cli/io.js';
 import { readResults } from '../cli/read-loop.js';
 import { signalController } from '../cli/signals.js';
-import { createClassifier, type Classifier, type ClassifyResult } from '../classify/classifier.js';
+import { createClassifier, type Classifier, type ClassifyResult, type Observation } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
 import { suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
 import type { ClassifierOptionsInput } from '../classify/options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { overwrittenOf, type LineSource } from '../input/types.js';
-import type { DropEvent, ParseCounters } from '../parse/event.js';
+import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed } from '../output/safe-stdout.js';
@@ -135,12 +135,13 @@ export function liveEngine(initial: Omit<SuggestContext, 'sampleLines'>, classif
   let changed = false;
   let last = 0;
   return {
-    observe(r: ClassifyResult): void {
+    /** A classified packet (`event()`: its event, valid during the call). */
+    observe(r: Pick<Observation, 'changes' | 'flow'>, event: () => DropEvent): void {
       if (r.changes === undefined) return;
       for (const c of r.changes) {
         if (c.flow.verdict === 'genuine-block' && !flows.has(c.flow) && flows.size < MAX_ENGINE_FLOWS) {
           flows.add(c.flow);
-          if (c.flow === r.flow) events.set(c.flow, detachEvent(r.event));
+          if (c.flow === r.flow) events.set(c.flow, detachEvent(event()));
         }
         changed = true;
       }
@@ -266,7 +267,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const engine = opts.suggest === undefined ? undefined : liveEngine(opts.suggest, classifier, store, io.now);
   const push = engine === undefined ? (r: ClassifyResult) => store.push(r) : (r: ClassifyResult) => {
     store.push(r);
-    engine.observe(r);
+    engine.observe(r, () => r.event);
   };
   const totals: ParseCounters = { lines: 0, events: 0, skipped: 0, issues: 0, cut: 0, otherPrefix: 0 };
   // the alternate screen is on (left in the finally below, or before a second signal ends the process)
@@ -354,22 +355,30 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   );
   const reading = (async () => {
     try {
-      for await (const { results } of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes }, totals)) {
-        for (let i = 0; i < results.length; i++) {
-          const r = results[i]!;
-          if (!limitShown && r.kind === 'event') {
-            const x = limited.get(r.event.prefix);
-            if (x !== undefined) {
-              store.setLogLimit(logLimitRate(x));
-              limitShown = true;
-            }
-          }
-          if (r.kind === 'event') push(classifier.classify(r.event));
-          else if (r.kind === 'issue') {
-            store.addIssue();
-            if (r.event !== undefined) push(classifier.classify(r.event));
-          }
+      const limit = (prefix: string): void => {
+        const x = limited.get(prefix);
+        if (x === undefined) return;
+        store.setLogLimit(logLimitRate(x));
+        limitShown = true;
+      };
+      // lines the scanner reads come as packets (one object refilled per line): their events are built only where
+      // the store keeps one (a row's first packet, evidence within its budget) or the engine a genuine block's
+      const packets = (p: Packet, event: () => DropEvent): void => {
+        if (!limitShown) limit(p.prefix);
+        const o = classifier.observe(p);
+        store.pushPacket(o, event);
+        engine?.observe(o, event);
+      };
+      const each = (r: LineResult): void => {
+        if (r.kind === 'event') {
+          if (!limitShown) limit(r.event.prefix);
+          push(classifier.classify(r.event));
+        } else if (r.kind === 'issue') {
+          store.addIssue();
+          if (r.event !== undefined) push(classifier.classify(r.event));
         }
+      };
+      for await (const _ of readResults(sources, { tz: opts.tz, now: io.now, signal: stop.signal, prefixes: opts.prefixes, each, packets }, totals)) {
         if (engine !== undefined) engine.batch();
         let lines = 0;
         for (const s of sources) lines += s.stats.lines;

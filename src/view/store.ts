@@ -12,7 +12,7 @@
  * for the rows that are shown. At 100,000 lines/s with thousands of flows a snapshot took ~15-30 ms before (an
  * evidence line and a detached copy per row per snapshot, a sort, 2,000 new row objects), ~3 ms now.
  */
-import type { ClassifyResult } from '../classify/classifier.js';
+import type { ClassifyResult, Observation } from '../classify/classifier.js';
 import { own, type Flow } from '../classify/flows.js';
 import { VERDICTS, type Verdict } from '../classify/verdict.js';
 import type { DropEvent } from '../parse/event.js';
@@ -153,6 +153,12 @@ export interface ViewStoreOptions {
 export interface ViewStore {
   /** one classified packet (synchronous, O(1) amortised) */
   push(r: ClassifyResult): void;
+  /**
+   * push() for a packet the parser handed over without its event (LineParser.parseBytesPackets) and the classifier's
+   * observation of it: `event()` builds the packet's event, valid during the call only — called for a row's first
+   * packet, and for its newest as evidence within a budget per snapshot (see CAPTURE_BUDGET), not per packet.
+   */
+  pushPacket(o: Observation, event: () => DropEvent): void;
   addIssue(n?: number): void;
   /** LOG lines of other prefixes left out so far (--prefix) */
   setOtherPrefix(n: number): void;
@@ -186,6 +192,14 @@ export interface ViewStore {
 }
 
 const MAX_SUGGESTIONS = 500;
+/**
+ * Packets pushed without their event (pushPacket) whose event is built between two snapshots, at most, besides a
+ * row's first packet and one for each row due a sample (`evidenceMs`): a row's newest packet is then kept as it is
+ * with push() while the input is slower than this per snapshot (~20,000 lines/s at 10 snapshots a second), and a
+ * flood builds no event per line — at 100,000 lines/s the view spent a quarter of its time in garbage collection,
+ * copying the newest event of every row from scavenge to scavenge.
+ */
+export const CAPTURE_BUDGET = 2048;
 /** rows may grow this much over the cap before a prune, so pruning (a sort) is rare */
 const PRUNE_SLACK = 1.5;
 /** the view refreshes at least this often without input (elapsed time, rates decaying) */
@@ -343,12 +357,6 @@ class Store implements ViewStore {
   private readonly rows = new Map<Flow, RowState>();
   /** the rows' recency list: most recent first */
   private head: RowState | null = null;
-  /**
-   * Probes counted per flow, so that when the classifier re-labels a scanner's earlier flows the counters and the
-   * sparklines can move them to `scan` too. Weak: an entry lives as long as the classifier keeps the flow, so it is
-   * bounded by the classifier's own cap.
-   */
-  private readonly probeCounts = new WeakMap<Flow, ProbeTally>();
   private seq = 0;
 
   /** per-second ring of counts per verdict: slot = second % secs, verdict-major */
@@ -401,6 +409,20 @@ class Store implements ViewStore {
   }
 
   push(r: ClassifyResult): void {
+    this.take(r, r.event, undefined);
+  }
+
+  pushPacket(o: Observation, event: () => DropEvent): void {
+    this.take(o, undefined, event);
+  }
+
+  /** events built for pushPacket() since the last snapshot (CAPTURE_BUDGET) */
+  private captures = 0;
+  /** the clock as last read (every 64 events) */
+  private clockMs = -Infinity;
+
+  /** A classified packet: its event given (push) or built on demand (pushPacket: `make`). */
+  private take(r: Observation, event: DropEvent | undefined, make: (() => DropEvent) | undefined): void {
     if (r.kind === 'ct-invalid') {
       this.ctInvalid++;
       this.changed();
@@ -411,7 +433,8 @@ class Store implements ViewStore {
     // the clock is read every 64 events: a batch arrives within milliseconds, and Date.now() per event shows up
     // at 100,000 lines/s
     if ((this.events & 63) === 1) {
-      const sec = Math.floor(this.now() / 1000);
+      this.clockMs = this.now();
+      const sec = Math.floor(this.clockMs / 1000);
       if (sec > this.lastSec) this.advance(sec);
     }
     this.ring[VERDICT_SLOT[r.verdict] * this.secs + (this.lastSec % this.secs)]! += 1;
@@ -422,13 +445,13 @@ class Store implements ViewStore {
         else if (c.kind === 'verdict' && c.flow.verdict === 'scan') {
           // a source just turned out to be a scanner: the classifier moved this flow's refused probes to `scan`,
           // and its bare FINs, first judged a lost connection's teardown (it says how many)
-          const moved = this.probeCounts.get(c.flow);
+          const moved = c.flow.ext as ProbeTally | undefined;
           if (moved !== undefined) {
             this.counts['genuine-block'] -= moved.gb;
             this.counts.undetermined -= moved.un;
             this.counts.scan += moved.gb + moved.un;
             this.moveToScan(moved.runs);
-            this.probeCounts.delete(c.flow);
+            c.flow.ext = undefined;
           }
           const lost = c.probeLossMoved ?? 0;
           this.counts['conntrack-loss'] -= lost;
@@ -442,8 +465,8 @@ class Store implements ViewStore {
     if (f !== undefined) {
       const blocked = r.verdict === 'genuine-block' || r.verdict === 'undetermined';
       if ((blocked || (r.probe && r.verdict === 'conntrack-loss')) && f.verdict !== 'scan') {
-        let pc = this.probeCounts.get(f);
-        if (pc === undefined) this.probeCounts.set(f, (pc = { gb: 0, un: 0, runs: [] }));
+        let pc = f.ext as ProbeTally | undefined;
+        if (pc === undefined) f.ext = pc = { gb: 0, un: 0, runs: [] };
         if (r.verdict === 'genuine-block') pc.gb++;
         else if (r.verdict === 'undetermined') pc.un++;
         this.tallySecond(pc.runs, VERDICT_SLOT[r.verdict]);
@@ -451,14 +474,19 @@ class Store implements ViewStore {
       let row = this.rows.get(f);
       if (row === undefined) {
         row = {
-          flow: f, seq: 0, newer: null, older: null, firstPending: r.event, first: null, pending: null, sampledAt: -Infinity,
-          recent: [], next: 0, latest: null, evVer: 0, evidence: [], evidenceVer: 0, view: null, viewSeq: -1,
+          flow: f, seq: 0, newer: null, older: null, firstPending: event ?? make!(), first: null, pending: null,
+          sampledAt: -Infinity, recent: [], next: 0, latest: null, evVer: 0, evidence: [], evidenceVer: 0, view: null,
+          viewSeq: -1,
         };
         this.rows.set(f, row);
         this.toFront(row);
         if (this.rows.size > this.maxRows * PRUNE_SLACK) this.prune();
       } else {
-        row.pending = r.event;
+        if (event !== undefined) row.pending = event;
+        else if (this.captures < CAPTURE_BUDGET || (row.pending === null && row.sampledAt <= this.clockMs - this.evidenceMs)) {
+          row.pending = make!();
+          this.captures++;
+        }
         if (row !== this.head) {
           this.unlink(row);
           this.toFront(row);
@@ -706,6 +734,7 @@ class Store implements ViewStore {
    */
   private settleEvidence(now: number, all: boolean): void {
     const due = all ? Infinity : now - this.evidenceMs;
+    this.captures = 0;
     for (let row = this.head; row !== null; row = row.older) {
       if (row.firstPending !== null) {
         row.first = row.latest = detachEvent(row.firstPending);
@@ -853,6 +882,12 @@ const VERDICT_SLOT = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Recor
  * [second, verdict slot, packets] triples, oldest first — so that a re-label moves them out of the sparklines'
  * seconds too. A scan probe's flow holds one to a few packets; runs past MAX_PROBE_RUNS (a flow refused for minutes
  * before its source scanned) drop the oldest, whose packets then stay where they were drawn.
+ */
+/**
+ * Probes counted per flow, so that when the classifier re-labels a scanner's earlier flows the counters and the
+ * sparklines can move them to `scan` too. Kept on the flow (Flow.ext: the store is the one consumer tallying the
+ * live view's flows), so it lives as long as the classifier keeps the flow — a WeakMap of them made every scavenge
+ * walk its entries.
  */
 interface ProbeTally {
   gb: number;

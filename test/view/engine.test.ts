@@ -34,7 +34,7 @@ describe('live view suggestion engine', () => {
       if (r.kind !== 'event') continue;
       const c = classifier.classify(r.event);
       store.push(c);
-      engine.observe(c);
+      engine.observe(c, () => c.event);
       if (++n === half) {
         engine.batch();
         clock.advance(200);
@@ -83,7 +83,7 @@ describe('live view suggestion engine and a reloaded --ruleset', () => {
       if (r.kind !== 'event') continue;
       const c = classifier.classify(r.event);
       store.push(c);
-      engine.observe(c);
+      engine.observe(c, () => c.event);
     }
     engine.batch(true);
     store.flush();

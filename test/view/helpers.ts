@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createParser } from '../../src/parse/parse-line.js';
+import type { DropEvent, LineResult, Packet } from '../../src/parse/event.js';
 import { createClassifier, type Classifier, type FlowSummary } from '../../src/classify/classifier.js';
 import { createViewStore, type ViewStore, type ViewStoreOptions } from '../../src/view/store.js';
 
@@ -42,6 +43,35 @@ export function feed(lines: string[], opts: ViewStoreOptions = {}, into?: Fed): 
   const total = (into?.lines ?? 0) + lines.length;
   store.setLines(total);
   return { store, classifier, lines: total, issues };
+}
+
+/**
+ * Real lines → parser's packets → classifier.observe → store.pushPacket, the way run-live feeds it (lines the scanner
+ * cannot read come as events, pushed as feed() does). Counts the events built for the store (`built`).
+ */
+export function feedPackets(lines: string[], opts: ViewStoreOptions = {}, into?: Fed & { built: number }): Fed & { built: number } {
+  const classifier = into?.classifier ?? createClassifier({});
+  const store = into?.store ?? createViewStore({ notifyMs: 100, ...opts });
+  const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 4, 30) });
+  const out = { store, classifier, lines: (into?.lines ?? 0) + lines.length, issues: into?.issues ?? 0, built: into?.built ?? 0 };
+  const each = (r: LineResult): void => {
+    if (r.kind === 'event') store.push(classifier.classify(r.event));
+    else if (r.kind === 'issue') {
+      out.issues++;
+      store.addIssue();
+      if (r.event !== undefined) store.push(classifier.classify(r.event));
+    }
+  };
+  const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(''));
+  parser.parseBytesPackets(bytes, (p: Packet, event: () => DropEvent) => {
+    store.pushPacket(classifier.observe(p), () => {
+      out.built++;
+      return event();
+    });
+  }, each);
+  for (const r of parser.flush()) each(r);
+  store.setLines(out.lines);
+  return out;
 }
 
 /** What the interim suggestions should hold, from the classifier's own summary: clients per genuine-blocked port. */

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { VERDICTS } from '../../src/classify/verdict.js';
-import { createViewStore } from '../../src/view/store.js';
+import { CAPTURE_BUDGET, createViewStore } from '../../src/view/store.js';
 import { fragmentYaml, suggestionsToFragment } from '../../src/view/fragment.js';
 import { parseFragment } from '../../src/compile/policy.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import type { ClassifyResult } from '../../src/classify/classifier.js';
-import { blockedPorts, feed, fixtureLines, manualClock, scanners, SAMPLE, KMSG } from './helpers.js';
+import { blockedPorts, feed, feedPackets, fixtureLines, manualClock, scanners, SAMPLE, KMSG } from './helpers.js';
 
 const FIN_SCAN = new URL('../../fixtures/kernel/live/fin-scan.dmesg.txt', import.meta.url);
 
@@ -123,6 +123,84 @@ describe('view store', () => {
     fed.store.flush();
     expect(ports()).toEqual(['1', '2', '4', '5']);
     expect(row().count).toBe(5);
+    unsub();
+    fed.store.dispose();
+  });
+
+  it('shows the same rows, counts and evidence from packets (pushPacket) as from events (push) at a modest rate', () => {
+    // the sample (591 lines) in one go is within one snapshot's event budget: every row keeps its newest packet
+    const byEvent = feed(sample);
+    const byPacket = feedPackets(sample);
+    byEvent.store.flush();
+    byPacket.store.flush();
+    const a = byEvent.store.getSnapshot();
+    const b = byPacket.store.getSnapshot();
+    expect(b.events).toBe(a.events);
+    expect(b.counts).toEqual(a.counts);
+    expect(b.ctInvalid).toBe(a.ctInvalid);
+    expect(b.issues).toBe(a.issues);
+    expect(a.rows.length).toBeGreaterThan(10);
+    const shown = (rows: typeof a.rows) => rows.map((r) => ({ key: r.key, count: r.count, verdict: r.verdict, evidence: r.evidence, latest: r.latest, lastTime: r.lastTime }));
+    expect(shown(b.rows)).toEqual(shown(a.rows));
+    expect(b.suggestions).toEqual(a.suggestions);
+    expect(byPacket.built).toBeLessThan(CAPTURE_BUDGET);
+    byEvent.store.dispose();
+    byPacket.store.dispose();
+  });
+
+  it('builds events from a flood of packets within its budget per snapshot, and samples each row when due', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 3, 22, 11, 0, 0) });
+    // three flows (one client each), 3,000 packets each per round: far over the budget between two snapshots
+    const line = (client: number, spt: number): string =>
+      `Apr 22 10:00:00 node1 kernel: DROP_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:08:00 SRC=198.18.0.${client} DST=198.19.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${spt} DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    const round = (r: number): string[] => {
+      const out: string[] = [];
+      for (let i = 0; i < 3000; i++) for (const c of [1, 2, 3]) out.push(line(c, 10_000 + r * 3000 + i));
+      return out;
+    };
+    let fed = feedPackets([], { now: () => Date.now(), evidenceMs: 1000 });
+    const unsub = fed.store.subscribe(() => undefined);
+    fed = feedPackets(round(0), {}, fed);
+    // the rows' first packets, then the budget; nothing more until a snapshot
+    expect(fed.built).toBe(3 + CAPTURE_BUDGET);
+    vi.advanceTimersByTime(100);
+    const snap = fed.store.getSnapshot();
+    expect(snap.events).toBe(9000);
+    expect(snap.rows.map((r) => r.count)).toEqual([3000, 3000, 3000]);
+    // each row: its first packet, and the newest one the budget kept (3 rows take turns: the last within it)
+    const spt = (l: string): number => Number(/SPT=(\d+)/.exec(l)?.[1]);
+    for (const r of snap.rows) {
+      expect(r.evidence.length).toBe(2);
+      expect(spt(r.evidence[0]!)).toBe(10_000);
+      expect(r.latest?.spt).toBeGreaterThan(10_000 + Math.floor(CAPTURE_BUDGET / 3) - 2);
+      expect(r.latest?.spt).toBeLessThan(10_000 + Math.ceil(CAPTURE_BUDGET / 3) + 1);
+    }
+    // the next round within the second: the budget again (a snapshot renews it), its packets held until the rows
+    // are due; the idle snapshot a second later samples them
+    const before = fed.built;
+    fed = feedPackets(round(1), {}, fed);
+    expect(fed.built - before).toBe(CAPTURE_BUDGET);
+    vi.advanceTimersByTime(1100);
+    for (const r of fed.store.getSnapshot().rows) {
+      expect(r.count).toBe(6000);
+      expect(r.evidence.length).toBe(3);
+      expect(r.latest?.spt).toBeGreaterThanOrEqual(13_000);
+      expect(r.latest?.spt).toBeLessThan(16_000);
+    }
+    // a second on, the budget spent on one busy row: a row due a sample still gets its packet built (one, not one
+    // per packet)
+    vi.advanceTimersByTime(1000);
+    const busy: string[] = [];
+    for (let i = 0; i < CAPTURE_BUDGET + 500; i++) busy.push(line(1, 20_000 + i));
+    busy.push(line(2, 30_000), line(2, 30_001), line(3, 40_000));
+    const before2 = fed.built;
+    fed = feedPackets(busy, {}, fed);
+    expect(fed.built - before2).toBe(CAPTURE_BUDGET + 2);
+    vi.advanceTimersByTime(100);
+    const latest = new Map(fed.store.getSnapshot().rows.map((r) => [r.client, r.latest?.spt]));
+    expect(latest.get('198.18.0.1')).toBe(20_000 + CAPTURE_BUDGET - 1);
+    expect(latest.get('198.18.0.2')).toBe(30_000);
+    expect(latest.get('198.18.0.3')).toBe(40_000);
     unsub();
     fed.store.dispose();
   });
