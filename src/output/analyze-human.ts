@@ -8,6 +8,7 @@ import type { Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { escapeControl } from './escape.js';
 import { endpoint } from '../parse/ipv6.js';
+import { prefixLabel } from '../parse/parse-line.js';
 import { writeLines } from './safe-stdout.js';
 import { overwrittenSentence, prefixesAdvice } from '../input/types.js';
 
@@ -137,7 +138,7 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
       if (lost > 0) out += `  ${overwrittenSentence(lost)} (counts above miss them)\n`;
       const prefixes = Object.entries(s.prefixes ?? {});
       if (prefixes.length > 1) {
-        const list = prefixes.sort((a, b) => b[1] - a[1]).map(([p, n]) => `${escapeControl(JSON.stringify(p))} ${n}`).join(', ');
+        const list = prefixes.sort((a, b) => b[1] - a[1]).map(([p, n]) => `${escapeControl(prefixLabel(p, (x) => JSON.stringify(x)))} ${n}`).join(', ');
         out += `  LOG prefixes: ${list} — several LOG rules${prefixesAdvice(other > 0)}\n`;
       }
       if (s.firstSeen !== null) out += `  from ${s.firstSeen} to ${s.lastSeen}\n`;

@@ -86,6 +86,14 @@ export interface LineParser {
 export const MAX_PREFIXES = 32;
 export const OTHER_PREFIXES = '(other prefixes)';
 
+/**
+ * A tallied prefix as an output shows it: a real one marked up by `quote` (in quotes, as code) to show its exact
+ * characters, trailing space and all; OTHER_PREFIXES as it is — no LOG rule wrote it, so it is not shown as one.
+ */
+export function prefixLabel(prefix: string, quote: (p: string) => string): string {
+  return prefix === OTHER_PREFIXES ? prefix : quote(prefix);
+}
+
 /** Where parseBytesNdjson() puts its output. */
 export interface NdjsonSink {
   /** NDJSON lines (complete events, each ending in '\n'); a view valid only during the call */

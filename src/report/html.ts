@@ -9,6 +9,7 @@ import { formatCount, formatSpan, plural } from './verdict.js';
 import { clockLabel, conntrackLossText, countsText, html, inputSourcesText, htmlBlock, limitLines, portText, seenText, shownGroups, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow, TimelineBucket } from './types.js';
 import { overwrittenSentence, prefixesAdvice } from '../input/types.js';
+import { prefixLabel } from '../parse/parse-line.js';
 
 const COLORS: Record<(typeof REPORT_VERDICTS)[number], string> = {
   'conntrack-loss': '#8da2bf',
@@ -220,7 +221,7 @@ export function renderHtml(r: Report): string {
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
   if (prefixes.length > 1) {
     const what = prefixesAdvice(r.input.otherPrefix > 0, (f) => `<code>${f}</code>`);
-    p(`<p class="meta">LOG prefixes seen: ${prefixes.map(([x, k]) => `<code>${html(x)}</code> ${fmtNum(k)}`).join(', ')} — several LOG rules${what}.</p>`);
+    p(`<p class="meta">LOG prefixes seen: ${prefixes.map(([x, k]) => `${prefixLabel(x, (c) => `<code>${html(c)}</code>`)} ${fmtNum(k)}`).join(', ')} — several LOG rules${what}.</p>`);
   }
 
   // timeline

@@ -5,6 +5,7 @@ import { formatCount, formatSpan, plural } from './verdict.js';
 import { conntrackLossText, countsText, inputSourcesText, limitLines, seenText, md, mdBlock, mdCode, mdCodeCell, portText, shownGroups, shownVerdicts, suggestionPorts, sumCounts } from './format.js';
 import type { BlockGroup, Report, ReportWindow } from './types.js';
 import { overwrittenSentence, prefixesAdvice } from '../input/types.js';
+import { prefixLabel } from '../parse/parse-line.js';
 
 const LEVEL_MARK: Record<Report['verdict']['level'], string> = { action: '🔴', check: '🟡', ok: '🟢' };
 
@@ -44,7 +45,7 @@ export function renderMarkdown(r: Report): string {
   const prefixes = Object.entries(r.input.prefixes).sort((a, b) => b[1] - a[1]);
   if (prefixes.length > 1) {
     const what = prefixesAdvice(r.input.otherPrefix > 0, (f) => `\`${f}\``);
-    p(`LOG prefixes seen: ${prefixes.map(([x, k]) => `${mdCode(x)} ${n(k)}`).join(', ')} — several LOG rules${what}.`);
+    p(`LOG prefixes seen: ${prefixes.map(([x, k]) => `${prefixLabel(x, mdCode)} ${n(k)}`).join(', ')} — several LOG rules${what}.`);
     p();
   }
 

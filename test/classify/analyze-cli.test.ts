@@ -267,6 +267,27 @@ describe('--prefix: only the drop rule\'s LOG lines', () => {
   });
 });
 
+describe('LOG prefixes past the tally\'s cap', () => {
+  it('the lines of further prefixes are named (other prefixes), unquoted: no LOG rule wrote that prefix', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-prefixes-'));
+    try {
+      // 40 LOG rules, each its own prefix: the first MAX_PREFIXES (32) are tallied by name, the other 8 together
+      const drops = readFileSync(SAMPLE, 'utf8').trim().split('\n').filter((l) => l.includes('HARVESTER_DROP_')).slice(0, 40);
+      const file = join(dir, 'many.log');
+      writeFileSync(file, `${drops.map((l, i) => l.replace('HARVESTER_DROP_', `DROP_R${String(i).padStart(2, '0')}_`)).join('\n')}\n`);
+      expect((await summaryOf([file])).summary.prefixes?.['(other prefixes)']).toBe(8);
+      const t = io();
+      expect(await analyzeCommand([file], t.io)).toBe(0);
+      const line = t.out().split('\n').find((l) => l.startsWith('  LOG prefixes: '));
+      expect(line).toContain('"DROP_R00_" 1, ');
+      expect(line).toMatch(/(: |, )\(other prefixes\) 8[, ]/);
+      expect(line).not.toContain('"(other prefixes)"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('lines with an issue', () => {
   const head = 'Apr 22 10:00:01 harvester1 kernel: HARVESTER_DROP_IN=eth0 OUT= SRC=198.18.0.2 DST=198.18.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF';
   // cut before URGP= (as a relay cutting long lines leaves it): its flag list may be incomplete

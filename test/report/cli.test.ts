@@ -78,6 +78,25 @@ describe('fwdiag report flags', () => {
     expect(readFileSync(page, 'utf8')).not.toContain('--prefix P');
   });
 
+  it('LOG prefixes past the tally\'s cap: (other prefixes) is named as what it is, not as a prefix (Markdown and HTML)', async () => {
+    // 40 LOG rules, each its own prefix: the first 32 are tallied by name, the other 8 together
+    const drops = readFileSync(SAMPLE, 'utf8').trim().split('\n').filter((l) => l.includes('HARVESTER_DROP_')).slice(0, 40);
+    const file = join(tmp, 'many-prefixes.log');
+    writeFileSync(file, `${drops.map((l, i) => l.replace('HARVESTER_DROP_', `DROP_R${String(i).padStart(2, '0')}_`)).join('\n')}\n`);
+    const md = memoryIO();
+    expect(await reportCommand([file], md.io)).toBe(0);
+    const line = md.out().split('\n').find((l) => l.startsWith('LOG prefixes seen: '));
+    expect(line).toContain('`DROP_R00_` 1, ');
+    expect(line).toMatch(/(: |, )\(other prefixes\) 8[, ]/);
+    expect(line).not.toContain('`(other prefixes)`');
+    const page = join(tmp, 'many-prefixes.html');
+    expect(await reportCommand([file, '--format', 'html', '-o', page], memoryIO().io)).toBe(0);
+    const html = readFileSync(page, 'utf8');
+    expect(html).toContain('<code>DROP_R00_</code> 1, ');
+    expect(html).toMatch(/(: |, )\(other prefixes\) 8[, ]/);
+    expect(html).not.toContain('<code>(other prefixes)</code>');
+  });
+
   it('--help says what --fail-on fails on, as the cases below show (it said "action: a genuine block persisted": a block new after the window, an unexplained port, or any block with no window found fail it too)', async () => {
     const m = memoryIO();
     expect(await reportCommand(['--help'], m.io)).toBe(0);
