@@ -13,6 +13,7 @@ import { ScanDetector } from './scan.js';
 import {
   FLAG_ACK,
   FLAG_SYN,
+  ICMP_INFO,
   emptyJudgement,
   explain,
   flagsText,
@@ -257,7 +258,7 @@ class Classified implements ClassifiedEvent {
     if (this.text === undefined) {
       const j: Judgement = {
         verdict: this.verdict, rule: this.rule, server: this.server, service: this.service,
-        proto: this.proto, flags: this.flags, probe: this.probe,
+        proto: this.proto, flags: this.flags, probe: this.probe, icmpClass: this.flow?.icmpClass ?? ICMP_INFO,
       };
       this.text = reasonText(this.c, this.event, this.kind, j);
     }
@@ -515,7 +516,7 @@ class ClassifierCore implements Classifier {
       if (clientId >= 0) {
         const serverKey = srcIsServer ? e.srcKey : e.dstKey;
         const serverId = serverKey === undefined ? ids.idOf(server) : ids.idOfKey(serverKey, server);
-        if (serverId >= 0) f = this.table.findIds(e.host, j.proto, serverId, serverPort, clientId);
+        if (serverId >= 0) f = this.table.findIds(e.host, j.proto, serverId, serverPort, clientId, j.icmpClass);
       }
       if (f === undefined) {
         f = this.newFlow(e, j, server, serverPort, client, verdict, t, clock);
@@ -747,7 +748,7 @@ class ClassifierCore implements Classifier {
       if (f.exProto !== '') ex.proto = f.exProto;
       const j: Judgement = {
         verdict: f.verdict, rule: f.rule, server: f.exSrcIsServer ? 'src' : 'dst', service: f.service,
-        proto: f.proto, flags: f.exFlags, probe: f.probe,
+        proto: f.proto, flags: f.exFlags, probe: f.probe, icmpClass: f.icmpClass,
       };
       return explain(ex, j, this.ctx);
     }
@@ -757,13 +758,13 @@ class ClassifierCore implements Classifier {
   /** Attaches a conntrack INVALID line to its flow (or keeps it for the flow to come); returns the flow if held. */
   private corroborate(e: Packet, j: Judgement, server: string, serverPort: number | null, client: string): Flow | undefined {
     this.ctInvalid++;
-    const f = this.table.find(e.host, j.proto, server, serverPort, client);
+    const f = this.table.find(e.host, j.proto, server, serverPort, client, j.icmpClass);
     const reason = own(e.ctInvalid?.reason ?? '');
     if (f !== undefined) {
       f.ctInvalid++;
       if (f.ctReason !== reason) f.ctReason = reason;
     } else {
-      const key = flowKey(e.host, j.proto, server, serverPort, client);
+      const key = flowKey(e.host, j.proto, server, serverPort, client, j.icmpClass);
       const p = this.pendingCt.get(key);
       if (p !== undefined) {
         p.count++;
@@ -779,11 +780,11 @@ class ClassifierCore implements Classifier {
     e: Packet, j: Judgement, server: string, serverPort: number | null, client: string, verdict: Verdict, t: number,
     clock: number,
   ): Flow {
-    const f = this.table.create(e.host, j.proto, server, serverPort, client, t, clock);
+    const f = this.table.create(e.host, j.proto, server, serverPort, client, t, clock, j.icmpClass);
     this.initFlow(f, verdict, j.rule, j.service, t, this.wallOrNull(), e.mono, e.line, e.file, j.probe);
     this.exemplar(f, e, j);
     if (this.pendingCt.size > 0) {
-      const key = flowKey(f.host, f.proto, f.server, f.serverPort, f.client);
+      const key = flowKey(f.host, f.proto, f.server, f.serverPort, f.client, f.icmpClass);
       const p = this.pendingCt.get(key);
       if (p !== undefined) {
         f.ctInvalid = p.count;

@@ -1,6 +1,7 @@
 /**
- * Flows: drops grouped by (host, protocol, server address, server port, client address) — the server being the
- * side that offers the service — and a bounded table holding them.
+ * Flows: drops grouped by (host, protocol, server address, server port, client address, ICMP class) — the server
+ * being the side that offers the service; the ICMP class keeps ICMP errors apart from echo and the other ICMP
+ * messages (verdict.ts ICMP_ERROR: why) — and a bounded table holding them.
  */
 import type { RuleId, Verdict } from './verdict.js';
 
@@ -176,6 +177,8 @@ export class Flow {
   readonly serverPort: number | null;
   readonly hostId: number;
   readonly protoId: number;
+  /** ICMP_ERROR for a flow of ICMP error messages, else ICMP_INFO (every flow of another protocol): see verdict.ts */
+  readonly icmpClass: number;
   verdict: Verdict = 'undetermined';
   count = 0;
   /** event time (ms) on the flow's {@link clock}: `ts`, else `mono`×1000 (moved to the wall clock when the host's
@@ -254,7 +257,7 @@ export class Flow {
    * (see {@link StringIds}; host 0 when there is none).
    */
   constructor(
-    serverId: number, clientId: number, serverPort: number | null, hostId: number, protoId: number,
+    serverId: number, clientId: number, serverPort: number | null, hostId: number, protoId: number, icmpClass: number,
     host: string | null, proto: string, server: string, client: string,
   ) {
     this.serverId = serverId;
@@ -262,6 +265,7 @@ export class Flow {
     this.serverPort = serverPort;
     this.hostId = hostId;
     this.protoId = protoId;
+    this.icmpClass = icmpClass;
     this.host = host;
     this.proto = proto;
     this.server = server;
@@ -293,7 +297,7 @@ export class Flow {
 
   /** The flow's key as text ({@link flowKey}), unique among the flows held; for maps kept outside the table. */
   get key(): string {
-    return (this.keyText ??= own(flowKey(this.host, this.proto, this.server, this.serverPort, this.client)));
+    return (this.keyText ??= own(flowKey(this.host, this.proto, this.server, this.serverPort, this.client, this.icmpClass)));
   }
 
   /** Counts `n` packets with flag bits `mask`. */
@@ -329,9 +333,12 @@ export class Flow {
   }
 }
 
-/** Builds a flow key as text (for maps kept outside the table, e.g. samples per flow); one concatenation. */
-export function flowKey(host: string | null, proto: string, server: string, serverPort: number | null, client: string): string {
-  return `${host ?? ''}|${proto}|${server}|${serverPort ?? ''}|${client}`;
+/**
+ * Builds a flow key as text (for maps kept outside the table, e.g. samples per flow); one concatenation. A flow of
+ * ICMP errors ends in `|error`; every other flow's key is the five fields alone.
+ */
+export function flowKey(host: string | null, proto: string, server: string, serverPort: number | null, client: string, icmpClass = 0): string {
+  return `${host ?? ''}|${proto}|${server}|${serverPort ?? ''}|${client}${icmpClass === 0 ? '' : '|error'}`;
 }
 
 /** Mixes an int32 into a well-spread int32 (MurmurHash3's finaliser). */
@@ -640,8 +647,9 @@ function mix(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-function hashKey(server: number, client: number, serverPort: number | null, host: number, proto: number): number {
-  return fmix(mix(mix(mix(mix(mix(0, server), client), serverPort === null ? -1 : serverPort), host), proto));
+/** The ICMP class rides in the protocol id's top bits: no extra mixing step, and a class-0 key hashes as before. */
+function hashKey(server: number, client: number, serverPort: number | null, host: number, proto: number, icmpClass: number): number {
+  return fmix(mix(mix(mix(mix(mix(0, server), client), serverPort === null ? -1 : serverPort), host), proto ^ (icmpClass << 30)));
 }
 
 /**
@@ -677,20 +685,20 @@ export class FlowTable {
   }
 
   /** The flow of this key, if held. A string no flow names is a miss at once. */
-  find(host: string | null, proto: string, server: string, serverPort: number | null, client: string): Flow | undefined {
+  find(host: string | null, proto: string, server: string, serverPort: number | null, client: string, icmpClass = 0): Flow | undefined {
     const ids = this.ids;
     const c = ids.idOf(client);
-    return c < 0 ? undefined : this.findFor(host, proto, server, serverPort, c);
+    return c < 0 ? undefined : this.findFor(host, proto, server, serverPort, c, icmpClass);
   }
 
   /** {@link find} with the client's id (from {@link ids}) known already. */
-  findFor(host: string | null, proto: string, server: string, serverPort: number | null, c: number): Flow | undefined {
+  findFor(host: string | null, proto: string, server: string, serverPort: number | null, c: number, icmpClass = 0): Flow | undefined {
     const s = this.ids.idOf(server);
-    return s < 0 ? undefined : this.findIds(host, proto, s, serverPort, c);
+    return s < 0 ? undefined : this.findIds(host, proto, s, serverPort, c, icmpClass);
   }
 
   /** {@link find} with the server's and the client's ids known already. */
-  findIds(host: string | null, proto: string, s: number, serverPort: number | null, c: number): Flow | undefined {
+  findIds(host: string | null, proto: string, s: number, serverPort: number | null, c: number, icmpClass = 0): Flow | undefined {
     const ids = this.ids;
     const h = host === null ? 0 : ids.hostIdOf(host);
     if (h < 0) return undefined;
@@ -698,11 +706,11 @@ export class FlowTable {
     if (p < 0) return undefined;
     const slots = this.slots;
     const mask = this.mask;
-    let i = hashKey(s, c, serverPort, h, p) & mask;
+    let i = hashKey(s, c, serverPort, h, p, icmpClass) & mask;
     for (;;) {
       const f = slots[i];
       if (f === undefined) return undefined;
-      if (f.serverId === s && f.clientId === c && f.serverPort === serverPort && f.hostId === h && f.protoId === p) return f;
+      if (f.serverId === s && f.clientId === c && f.serverPort === serverPort && f.hostId === h && f.protoId === p && f.icmpClass === icmpClass) return f;
       i = (i + 1) & mask;
     }
   }
@@ -713,7 +721,7 @@ export class FlowTable {
    */
   create(
     host: string | null, proto: string, server: string, serverPort: number | null, client: string, now: number,
-    clock = WALL,
+    clock = WALL, icmpClass = 0,
   ): Flow {
     this.see(now, clock);
     if (++this.addsSinceSweep >= SWEEP_EVERY && this.addsSinceSweep >= this.live >>> 2) {
@@ -730,7 +738,7 @@ export class FlowTable {
     const p = ids.acquire(proto);
     const s = ids.acquire(server);
     const c = ids.acquire(client);
-    const f = new Flow(s, c, serverPort, h, p, host === null ? null : ids.text(h), ids.text(p), ids.text(s), ids.text(c));
+    const f = new Flow(s, c, serverPort, h, p, icmpClass, host === null ? null : ids.text(h), ids.text(p), ids.text(s), ids.text(c));
     f.clock = clock;
     if ((this.live + 1) * 2 > this.slots.length) this.grow();
     this.insert(f);
@@ -825,7 +833,7 @@ export class FlowTable {
   }
 
   private home(f: Flow): number {
-    return hashKey(f.serverId, f.clientId, f.serverPort, f.hostId, f.protoId) & this.mask;
+    return hashKey(f.serverId, f.clientId, f.serverPort, f.hostId, f.protoId, f.icmpClass) & this.mask;
   }
 
   private insert(f: Flow): void {

@@ -67,10 +67,31 @@ export interface Judgement {
   flags: number;
   /** a new-connection attempt the scan detector should count (SYN, UDP to a port, crafted TCP flags) */
   probe: boolean;
+  /** {@link ICMP_ERROR} for an ICMP or ICMPv6 error message, else {@link ICMP_INFO} (every other packet too): part of
+   * the flow key, so errors and echo between one pair of hosts are separate flows */
+  icmpClass: number;
+}
+
+/**
+ * ICMP message classes, as the RFCs split them (RFC 1122 3.2.2: error and query messages; RFC 4443 2.1: error and
+ * informational messages). An error (destination unreachable, time exceeded, parameter problem, packet too big…)
+ * quotes a packet it is about: RELATED traffic of a connection, or about one this host never made. An echo request
+ * is a new inbound ping. One pair of hosts may exchange both — a host pinging another and getting port unreachables
+ * back for its UDP — and an operator acts on them differently, so a flow holds one class: a flow named and judged
+ * after its first packet would hide the other. The class, not the type: the errors of one conversation (a
+ * traceroute's time exceeded and port unreachable, a fragmentation needed among unreachables) tell one story, and
+ * an echo request and its reply are one conversation, as a SYN and its SYN ACK are.
+ */
+export const ICMP_INFO = 0;
+export const ICMP_ERROR = 1;
+
+/** An ICMP (v6: ICMPv6) error message type: the ones judge() reads as quoting a packet. */
+export function isIcmpError(type: number, v6: boolean): boolean {
+  return v6 ? type >= 1 && type <= 4 : type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
 }
 
 export function emptyJudgement(): Judgement {
-  return { verdict: 'undetermined', rule: 'no-protocol', server: 'dst', service: undefined, proto: '', flags: 0, probe: false };
+  return { verdict: 'undetermined', rule: 'no-protocol', server: 'dst', service: undefined, proto: '', flags: 0, probe: false, icmpClass: ICMP_INFO };
 }
 
 /** What the rules need besides the packet. */
@@ -169,6 +190,7 @@ export function judge(e: Packet, ctx: VerdictContext, out: Judgement): Judgement
   out.service = undefined;
   out.probe = false;
   out.server = 'dst';
+  out.icmpClass = ICMP_INFO;
   if (proto === 'tcp' || proto === 'udp' || proto === 'udplite') {
     const spt = e.spt;
     const dpt = e.dpt;
@@ -421,6 +443,9 @@ function judgeIcmp(e: Packet, v6: boolean, out: Judgement): Judgement {
   if (icmp === undefined) return set(out, 'undetermined', 'no-ports');
   const t = icmp.type;
   const label = v6 ? 'ICMPv6' : 'ICMP';
+  // by the type, before the verdict: the class is the flow's, whatever its packets are judged
+  const isError = isIcmpError(t, v6);
+  if (isError) out.icmpClass = ICMP_ERROR;
   // IPv4 ICMP to everyone (a broadcast ping, router discovery) is chatter; ICMPv6 to a multicast group is neighbour
   // discovery and the like, which IPv6 needs (judged below)
   if (!v6) {
@@ -437,7 +462,6 @@ function judgeIcmp(e: Packet, v6: boolean, out: Judgement): Judgement {
     out.service = `${label} echo`;
     return set(out, 'conntrack-loss', 'icmp-echo-reply');
   }
-  const isError = v6 ? t >= 1 && t <= 4 : t === 3 || t === 4 || t === 5 || t === 11 || t === 12;
   if (isError) {
     out.server = 'src';
     const inner = icmp.inner;

@@ -4,7 +4,7 @@
  */
 import { createClassifier } from '../classify/classifier.js';
 import type { AnalyzeSummary, ClassifierDeps, Observation } from '../classify/classifier.js';
-import { flowKey, verdictRank } from '../classify/flows.js';
+import { verdictRank } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import type { ClassifierOptionsInput } from '../classify/options.js';
 import type { DropEvent, LineResult, Packet } from '../parse/event.js';
@@ -109,12 +109,15 @@ export function createFlowCollector(
       sample(classifier.observe(p), event, text);
     },
     end() {
-      const { summary, flows } = classifier.end();
+      // the flows themselves, not their summaries: a summary has no ICMP class, which keys ICMP errors apart from
+      // echo between the same hosts (Flow.key has it)
+      const { summary, flows, summarize } = classifier.finish();
       unsampled = 0;
       return {
         summary,
-        flows: flows.map((f) => {
-          const s = kept.get(flowKey(f.host, f.proto, f.server, f.serverPort, f.client));
+        flows: flows.map((flow) => {
+          const f = summarize(flow);
+          const s = kept.get(flow.key);
           // scan flows are never sampled (they never become rules)
           if (s === undefined && f.verdict !== 'scan') unsampled++;
           return s === undefined ? f : { ...f, samples: s.lines, event: s.event };

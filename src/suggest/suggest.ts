@@ -430,8 +430,10 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       ignored['conntrack-loss']++;
       if (!f.persistent) continue;
       // a port's flows have one name unless some servers are this node and some remote (classify/verdict.ts judge):
-      // those are two stories (this node's HTTPS, a remote HTTPS server), one note each, each with its name
-      const k = `${role}|${f.proto}|${f.serverPort ?? ''}${f.serverPort === null ? '' : `|${f.service ?? ''}`}`;
+      // those are two stories (this node's HTTPS, a remote HTTPS server), one note each, each with its name. So are
+      // ICMP's lost echo replies ("ICMP echo") and its errors about our own packets (no name): separate flows
+      // (verdict.ts ICMP_ERROR), one note each — errors are never named after echo
+      const k = `${role}|${f.proto}|${f.serverPort ?? ''}|${f.service ?? ''}`;
       const g = ctGroups.get(k) ?? { role, proto: f.proto, port: f.serverPort, flows: [] };
       g.flows.push(f);
       ctGroups.set(k, g);

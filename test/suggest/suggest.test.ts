@@ -149,6 +149,45 @@ describe('persistent conntrack loss on a port this node serves and remote server
   });
 });
 
+describe('ICMP echo and ICMP errors between one pair of hosts are judged apart (separate flows)', () => {
+  // the kernel's formats (fixtures/kernel/syslog.txt: FWFX_ICMP_DROP, FWFX_UNREACH_IN; captures/echo4.kmsg), re-dated
+  const MAC = 'MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00';
+  const echo = (t: string, type: 0 | 8, src: string, dst: string, seq: number) =>
+    `Apr 22 ${t} node1 kernel: FWDIAG_DROP_IN=eth0 OUT= ${MAC} SRC=${src} DST=${dst} LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=${50400 + seq} DF PROTO=ICMP TYPE=${type} CODE=0 ID=4660 SEQ=${seq} `;
+  // a port unreachable from `src` about the UDP `dst` sent it
+  const unreach = (t: string, src: string, dst: string, id: number) =>
+    `Apr 22 ${t} node1 kernel: FWDIAG_DROP_IN=eth0 OUT= ${MAC} SRC=${src} DST=${dst} LEN=80 TOS=0x00 PREC=0xC0 TTL=64 ID=${id} PROTO=ICMP TYPE=3 CODE=3 [SRC=${dst} DST=${src} LEN=52 TOS=0x00 PREC=0x00 TTL=64 ID=${id + 1} DF PROTO=UDP SPT=40600 DPT=33434 LEN=32 ] `;
+  const ctNotes = (r: ReturnType<typeof suggestLines>) => r.suggestions.filter((s) => s.kind === 'conntrack-loss');
+
+  it('a refused ping makes the ICMP ACCEPT on its own drops; persistent errors about our UDP are a conntrack-loss note, never part of it', () => {
+    const pings = ['10:00:00', '10:00:01', '10:00:02'].map((t, i) => echo(t, 8, '198.18.9.7', '198.18.9.1', i + 1));
+    const errors = ['10:00:00', '10:03:00', '10:06:00'].map((t, i) => unreach(t, '198.18.9.1', '198.18.9.7', 8930 + 10 * i));
+    for (const lines of [[...pings, ...errors], [...errors, ...pings]]) {
+      const r = suggestLines(lines, { platform: 'konvoy', role: 'worker' });
+      const icmp = accepts(r);
+      expect(icmp.map((s) => [s.proto, s.icmpTypes, s.evidence.count])).toEqual([['icmp', [8], pings.length]]);
+      expect(icmp[0]!.evidence.samples.every((l) => l.includes('TYPE=8 '))).toBe(true);
+      const ct = ctNotes(r);
+      expect(ct.map((s) => [s.proto, s.service, s.evidence.count])).toEqual([['icmp', null, errors.length]]);
+      expect(ct[0]!.evidence.samples.every((l) => l.includes('TYPE=3 '))).toBe(true);
+    }
+  });
+
+  it('persistent lost echo replies and persistent ICMP errors: one note each, the errors not named "ICMP echo"', () => {
+    const times = ['10:00:00', '10:03:00', '10:06:00'];
+    const replies = times.map((t, i) => echo(t, 0, '198.18.213.1', '198.18.213.2', i + 1));
+    const errors = times.map((t, i) => unreach(t, '198.18.213.1', '198.18.213.2', 56063 + 10 * i));
+    const r = suggestLines([...errors, ...replies], { platform: 'konvoy', role: 'worker' });
+    expect(accepts(r)).toEqual([]);
+    const ct = ctNotes(r).map((s) => [s.service, s.reason.replace(/: the connection.*/, ''), s.evidence.count]);
+    expect(ct).toEqual(expect.arrayContaining([
+      ['ICMP echo', 'persistent conntrack loss on icmp (ICMP echo) from 198.18.213.1', replies.length],
+      [null, 'persistent conntrack loss on icmp from 198.18.213.1', errors.length],
+    ]));
+    expect(ct).toHaveLength(2);
+  });
+});
+
 describe('kernel fixture lines (real /dev/kmsg records)', () => {
   const r = suggestLines(KMSG, { platform: 'harvester', role: 'control-plane' });
   it('the refused SYN to 10250 and the UDP to 8472 become ACCEPTs from their clients', () => {
