@@ -19,7 +19,7 @@ import { overwrittenKey, overwrittenOf, type LineSource } from '../input/types.j
 import { openInputs } from '../input/open-inputs.js';
 import { hostLabelsOf } from '../input/host-labels.js';
 import { createClassifier, type Observation } from '../classify/classifier.js';
-import { flowKey, verdictRank, type Flow } from '../classify/flows.js';
+import { verdictRank, type Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration } from '../classify/options.js';
 import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, intFlag, must, hostRolesOf, nameSchema, tzOf } from './options.js';
@@ -262,13 +262,15 @@ export async function buildReportFromInputs(
     const platform = opts.platform;
     const kept = new Map<string, DropEvent>();
     firstEvents = kept;
-    suggestFn = (flows) => {
-      // hosts without a role get no suggestion (the engine needs one for every flow)
-      const mine = opts.role !== undefined ? flows : flows.filter((f) => f.host !== null && hostRoles.has(f.host));
-      const withEvents: SuggestFlow[] = mine.map((f) => {
-        const e = kept.get(flowKey(f.host, f.proto, f.server, f.serverPort, f.client));
-        return e === undefined ? f : { ...f, event: e };
-      });
+    suggestFn = (flows, keys) => {
+      const withEvents: SuggestFlow[] = [];
+      for (let i = 0; i < flows.length; i++) {
+        const f = flows[i]!;
+        // hosts without a role get no suggestion (the engine needs one for every flow)
+        if (opts.role === undefined && (f.host === null || !hostRoles.has(f.host))) continue;
+        const e = kept.get(keys[i]!);
+        withEvents.push(e === undefined ? f : { ...f, event: e });
+      }
       const ctx: SuggestContext = {
         catalog, platform, role: opts.role ?? opts.hostRoles[0]![1], hostRoles, allowUnknown: opts.allowUnknown, sampleLines: 0,
         controlPlane: opts.controlPlane,

@@ -372,7 +372,7 @@ export function buildReport(agg: ReportAggregate, classifier: Classifier, opts: 
   const forEngine = rows.map((r) => (r.sum.verdict === 'conntrack-loss' && bounds.length > 0 && opts.window === undefined
     ? { ...r.sum, persistent: r.status === 'check' }
     : r.sum));
-  const suggestions = opts.suggest !== undefined ? opts.suggest(forEngine) : [];
+  const suggestions = opts.suggest !== undefined ? opts.suggest(forEngine, rows.map((r) => r.flow.key)) : [];
   const sm = end.summary;
   const hasTime = Number.isFinite(agg.first);
   const report: Report = {

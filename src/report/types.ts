@@ -17,9 +17,10 @@ export type ReportSuggestion = Suggestion;
 
 /**
  * The injected suggestion engine, bound to its context (catalog, platform, roles, ruleset) by the caller:
- * every flow the classifier still holds → suggestions.
+ * every flow the classifier still holds → suggestions. `keys[i]` is flow i's Flow.key (a summary lacks part of it:
+ * the ICMP class), for what the caller kept per flow.
  */
-export type SuggestFn = (flows: FlowSummary[]) => Suggestion[];
+export type SuggestFn = (flows: FlowSummary[], keys: readonly string[]) => Suggestion[];
 
 /** What a flow means for the operator, relative to the windows. */
 export type FlowStatus =
