@@ -1,4 +1,5 @@
 /** Minimal IPv4/IPv6 address and prefix arithmetic (bigint), for `-s`/`-d`/`saddr` matching. */
+import { compressIpv6 } from '../parse/ipv6.js';
 
 export interface Prefix {
   family: 4 | 6;
@@ -75,6 +76,19 @@ export function prefixContains(prefix: Prefix, ip: { family: 4 | 6; value: bigin
   return (ip.value >> shift) << shift === prefix.net;
 }
 
+/** IPv4 dotted quad, or IPv6 as the parser writes an address (RFC 5952: compressIpv6). */
+export function formatIp(family: 4 | 6, v: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
+  return compressIpv6(groups.join(':'));
+}
+
+/** `198.18.0.0/16`, `2001:db8::/64`: a prefix as fwdiag writes it. */
+export function formatPrefix(p: Prefix): string {
+  return `${formatIp(p.family, p.net)}/${p.len}`;
+}
+
 /** cidrInputProblem's answer for text that is no address at all */
 export const NOT_AN_ADDRESS = 'expected an IPv4/IPv6 address or CIDR';
 
@@ -96,6 +110,9 @@ export function cidrInputProblem(text: string): string | undefined {
   if (p.family === 6 && p.len >= 96 && p.net >> 32n === 0xffffn) {
     return 'an IPv4-mapped IPv6 address (::ffff:a.b.c.d) never matches IPv4 packets: write the IPv4 address';
   }
+  // A node's address pasted with its subnet's mask (198.18.40.10/16): iptables and nft mask it silently, which hides
+  // the mistake — a host was meant, or the network. The text names the network, which the operator can take or not.
+  if (parseIp(addr)?.value !== p.net) return `${text} has host bits set; did you mean ${formatPrefix(p)}?`;
   return undefined;
 }
 

@@ -3,8 +3,9 @@
  * addresses (sibling prefixes are merged only when both halves were seen), so a suggestion never admits an address
  * nobody observed unless the catalog scope (a cluster subnet, the control-plane list) says so.
  */
-import { compressIpv6 } from '../parse/ipv6.js';
-import { parseIp, parsePrefix, prefixContains } from '../ruleset/addr.js';
+import { formatIp, formatPrefix, parseIp, parsePrefix, prefixContains } from '../ruleset/addr.js';
+
+export { formatIp };
 
 interface Net {
   family: 4 | 6;
@@ -16,16 +17,8 @@ function bits(family: 4 | 6): number {
   return family === 4 ? 32 : 128;
 }
 
-/** IPv4 dotted quad, or IPv6 as the parser writes an address (RFC 5952: compressIpv6). */
-export function formatIp(family: 4 | 6, v: bigint): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
-  return compressIpv6(groups.join(':'));
-}
-
 function formatNet(n: Net): string {
-  return `${formatIp(n.family, n.net)}/${n.len}`;
+  return formatPrefix(n);
 }
 
 /**

@@ -145,6 +145,25 @@ describe('--control-plane and --cluster-subnet', () => {
     await expectUsage(argv, message);
   });
 
+  // a node's address pasted with the subnet's mask: iptables would mask it silently and hide the mistake
+  it.each([
+    [[...SUGGEST, '--cluster-subnet', '1.2.3.4/24', SAMPLE], '--cluster-subnet', '1.2.3.4/24', '1.2.3.0/24'],
+    [[...SUGGEST, '--cluster-subnet', '2001:db8::17/64', SAMPLE], '--cluster-subnet', '2001:db8::17/64', '2001:db8::/64'],
+    [[...SUGGEST, '--control-plane', '192.168.122.61,192.168.122.62/30', SAMPLE], '--control-plane', '192.168.122.62/30', '192.168.122.60/30'],
+    [['report', '--platform', 'harvester', '--role', 'worker', '--cluster-subnet', '10.1.2.3/8', SAMPLE], '--cluster-subnet', '10.1.2.3/8', '10.0.0.0/8'],
+    [['report', '--platform', 'harvester', '--role', 'worker', '--control-plane', 'fd00::1:5/112', SAMPLE], '--control-plane', 'fd00::1:5/112', 'fd00::1:0/112'],
+  ])('%j: host bits set is a usage error naming the network meant', async (argv, f, given, meant) => {
+    const esc = (s: string) => s.replace(/[./]/g, (c) => `\\${c}`);
+    await expectUsage(argv, new RegExp(`^fwdiag: ${f}: ${esc(given)} has host bits set; did you mean ${esc(meant)}\\?$`));
+  });
+
+  it('a network address, a host address and a /0 are no such mistake', async () => {
+    for (const extra of [['--cluster-subnet', '192.168.122.0/24'], ['--control-plane', '192.168.122.61,192.168.122.62/32,2001:db8::1'], ['--cluster-subnet', '0.0.0.0/0']]) {
+      const r = await fwdiag([...SUGGEST, '--json', ...extra, SAMPLE]);
+      expect(r.code, r.err).toBe(0);
+    }
+  });
+
   it('spaces around an address are dropped in both (--cluster-subnet refused " 192.168.122.0/24")', async () => {
     const json = async (extra: string[]) => {
       const r = await fwdiag([...SUGGEST, '--json', ...extra, SAMPLE]);

@@ -188,6 +188,12 @@ describe('policy validation', () => {
     [{ platform: 'harvester', role: 'worker', clusterSubnet: '198.18.00.0/16' }, 'clusterSubnet: a number with a leading zero'],
     [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['::ffff:198.18.40.10'] }] }, 'an IPv4-mapped IPv6 address'],
     [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['::ffff:c612:280a/128'] }] }, 'an IPv4-mapped IPv6 address'],
+    // host bits set: a node's address pasted with the subnet's mask (iptables would mask it silently)
+    [{ platform: 'harvester', role: 'worker', clusterSubnet: '198.18.40.10/16' }, 'clusterSubnet: 198.18.40.10/16 has host bits set; did you mean 198.18.0.0/16?'],
+    [{ platform: 'harvester', role: 'worker', podCidr: '10.52.1.1/16' }, 'podCidr: 10.52.1.1/16 has host bits set; did you mean 10.52.0.0/16?'],
+    [{ platform: 'harvester', role: 'worker', controlPlane: ['198.18.40.10', '198.18.40.11/31'] }, 'controlPlane.1: 198.18.40.11/31 has host bits set; did you mean 198.18.40.10/31?'],
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['2001:db8:40::10/64'] }] }, 'extra.0.sources.0: 2001:db8:40::10/64 has host bits set; did you mean 2001:db8:40::/64?'],
+    [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', sources: ['2001:db8:40::10/0'] }] }, '2001:db8:40::10/0 has host bits set; did you mean ::/0?'],
     // 120 characters, 360 bytes: over nft's 127-byte comment
     [{ platform: 'harvester', role: 'worker', extra: [{ proto: 'ipip', comment: '€'.repeat(120) }] }, 'at most 127 bytes'],
   ])('rejects %j', (raw, path) => {
