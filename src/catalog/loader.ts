@@ -2,6 +2,7 @@
  * Reading catalog files: `parseCatalogText` is pure (text in, result out); `loadBuiltinCatalog` and
  * `loadCatalogFile` are the I/O edges. The built-in files live in the package's top-level `catalog/` folder.
  */
+import { WORDED, issuesOf } from './issues.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -44,9 +45,9 @@ export function parseCatalogText(text: string, origin: string): CatalogResult {
   } catch (e) {
     return { ok: false, issues: [`${origin}: not valid YAML: ${(e as Error).message.split('\n')[0] ?? ''}`] };
   }
-  const r = catalogFileSchema.safeParse(raw);
+  const r = catalogFileSchema.safeParse(raw, WORDED);
   if (!r.success) {
-    return { ok: false, issues: r.error.issues.map((i) => `${origin}: ${formatPath(i.path)}${i.message}`) };
+    return { ok: false, issues: issuesOf(r.error).map((i) => `${origin}: ${formatPath(i.path)}${i.message}`) };
   }
   const f = r.data;
   if (f.entries.length > MAX_CATALOG_ENTRIES) {

@@ -3,6 +3,7 @@
  * of DropEvents. Synchronous and free of I/O: feed events with `classify` (or packets with `count`, when no result
  * is wanted), get the summary with `end` (or `finish`, to render its flows a few at a time).
  */
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import type { DropEvent, Packet } from '../parse/event.js';
 import { UsageError } from '../cli/errors.js';
 import { ISO_END_MS, isoRepresentable } from '../parse/time.js';
@@ -1057,9 +1058,9 @@ function seconds(ms: number): string {
 
 /** Creates a classifier. Options are validated (zod); a bad option is a UsageError. */
 export function createClassifier(opts: ClassifierOptionsInput = {}, deps: ClassifierDeps = {}): Classifier {
-  const r = classifierOptionsSchema.safeParse(opts);
+  const r = classifierOptionsSchema.safeParse(opts, WORDED);
   if (!r.success) {
-    const i = r.error.issues[0];
+    const i = issuesOf(r.error)[0];
     throw new UsageError(`bad classifier option ${i?.path.join('.') ?? ''}: ${i?.message ?? 'invalid'}`);
   }
   return new ClassifierCore(r.data, deps.services ?? catalogServiceLookup());

@@ -2,6 +2,7 @@
  * Classifier options: one zod schema (every field has a default), plus the parsers the CLI uses to turn flag text
  * (`5m`, `32768-60999`, `START..END`) into them. Times and durations are milliseconds.
  */
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import { z } from 'zod';
 import { parseISO } from 'date-fns/parseISO';
 import { tz as tzContext } from '@date-fns/tz';
@@ -100,8 +101,8 @@ export function parseDuration(text: string): ParseResult<number> {
 export function parsePortRange(text: string): ParseResult<PortRange> {
   const m = /^(\d{1,5})\s*[-:]\s*(\d{1,5})$/.exec(text.trim());
   if (!m) return { ok: false, message: `not a port range: "${text}" (use A-B, e.g. 32768-60999)` };
-  const r = portRangeSchema.safeParse({ from: Number(m[1]), to: Number(m[2]) });
-  if (!r.success) return { ok: false, message: `bad port range "${text}": ${r.error.issues[0]?.message ?? 'invalid'}` };
+  const r = portRangeSchema.safeParse({ from: Number(m[1]), to: Number(m[2]) }, WORDED);
+  if (!r.success) return { ok: false, message: `bad port range "${text}": ${issuesOf(r.error)[0]?.message ?? 'invalid'}` };
   return { ok: true, value: r.data };
 }
 
@@ -120,7 +121,7 @@ export function parseTimeWindow(text: string, tz?: string): ParseResult<TimeWind
   const end = parseISO(parts[1].trim(), opts).getTime();
   if (Number.isNaN(start)) return { ok: false, message: `window start is not an ISO 8601 time: "${parts[0]}"` };
   if (Number.isNaN(end)) return { ok: false, message: `window end is not an ISO 8601 time: "${parts[1]}"` };
-  const r = timeWindowSchema.safeParse({ start, end });
+  const r = timeWindowSchema.safeParse({ start, end }, WORDED);
   if (!r.success) return { ok: false, message: `bad window "${text}": window must end after it starts` };
   return { ok: true, value: r.data };
 }

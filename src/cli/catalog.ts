@@ -2,6 +2,7 @@
  * `fwdiag catalog [PLATFORM[/ROLE]]`: prints the role catalog (which ports each node role needs, from which document).
  * Wiring only: flags → options, catalog files → lookups → a table or JSON.
  */
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 import { checkCni, checkPlatformRoles, commandArgs, flagOfKey, intFlag, nameSchema } from './options.js';
@@ -75,9 +76,9 @@ export function parseCatalogArgs(argv: string[]): CatalogCliOptions | 'help' {
     proto: v.proto,
     catalogs: v.catalog ?? [],
     json: v.json,
-  });
+  }, WORDED);
   if (!r.success) {
-    const i = r.error.issues[0];
+    const i = issuesOf(r.error)[0];
     const flag = String(i?.path[0] ?? '');
     throw new UsageError(`${flag === 'target' ? 'PLATFORM[/ROLE]' : flagOfKey(flag)}: ${i?.message ?? 'invalid'}`);
   }

@@ -2,6 +2,7 @@
  * `fwdiag compile`: a policy (file, or --platform/--role defaults) plus fragments → firewall rules for one target.
  * Wiring only: flags → options, files → zod-validated policy/fragments → resolvePolicy → compileTarget → stdout.
  */
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError, RulesetError, UsageError } from './errors.js';
@@ -61,9 +62,9 @@ export function parseCompileArgs(argv: string[]): CompileCliOptions | 'help' {
   // --policy - and --extra - both read stdin: the second would read nothing (an empty fragment's "extra: expected array")
   if ((v.extra ?? []).filter((x) => x === '-').length > 1) throw new UsageError('--extra -: stdin can be read once');
   if (v.policy === '-' && (v.extra ?? []).includes('-')) throw new UsageError('--policy - and --extra -: stdin can be read once');
-  const r = optionsSchema.safeParse({ target: v.target, policy: v.policy, platform: v.platform, role: v.role, extras: v.extra ?? [], catalogs: v.catalog ?? [] });
+  const r = optionsSchema.safeParse({ target: v.target, policy: v.policy, platform: v.platform, role: v.role, extras: v.extra ?? [], catalogs: v.catalog ?? [] }, WORDED);
   if (!r.success) {
-    const i = r.error.issues[0];
+    const i = issuesOf(r.error)[0];
     const flag = String(i?.path[0] ?? '');
     throw new UsageError(flag === 'target' ? `--target: use ${TARGETS.join(', ')}` : `${flagOfKey(flag)}: ${i?.message ?? 'invalid'}`);
   }

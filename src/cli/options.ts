@@ -4,6 +4,7 @@ import { UsageError } from './errors.js';
 import { classifierOptionsSchema, parseDuration, parsePortRange, parseTimeWindow, type ClassifierOptionsInput, type ParseResult } from '../classify/options.js';
 import type { Catalog } from '../catalog/loader.js';
 import { cidrSchema as policyCidrSchema } from '../catalog/schema.js';
+import { WORDED, issuesOf } from '../catalog/issues.js';
 
 /** Whether the runtime knows `tz` as a zone name (`UTC`, `Europe/Berlin`, …). */
 function knownZone(tz: string): boolean {
@@ -86,9 +87,9 @@ export function classifierFlagsOf(v: ClassifierFlagValues, tz: string | undefine
   if (v.ephemeral !== undefined) c.ephemeral = must(parsePortRange(v.ephemeral), '--ephemeral');
   if (v['scan-ports'] !== undefined) c.scanPorts = intFlag(v['scan-ports'], '--scan-ports', 1);
   if (v['max-flows'] !== undefined) c.maxFlows = intFlag(v['max-flows'], '--max-flows', 1);
-  const r = classifierOptionsSchema.partial().safeParse(c);
+  const r = classifierOptionsSchema.partial().safeParse(c, WORDED);
   if (!r.success) {
-    const i = r.error.issues[0];
+    const i = issuesOf(r.error)[0];
     throw new UsageError(`${CLASSIFIER_FLAG[String(i?.path[0])] ?? 'option'}: ${i?.message ?? 'invalid'}`);
   }
   return c;
@@ -141,8 +142,8 @@ export const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a l
 
 /** zod safeParse → value, or a UsageError naming the flag. */
 export function flag<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new UsageError(`${name}: ${r.error.issues[0]?.message ?? 'invalid value'}`);
+  const r = schema.safeParse(value, WORDED);
+  if (!r.success) throw new UsageError(`${name}: ${issuesOf(r.error)[0]?.message ?? 'invalid value'}`);
   return r.data;
 }
 

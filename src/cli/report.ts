@@ -7,6 +7,7 @@
  * Many files are merged by time rather than read one after another: the classifier's flow state is per host,
  * but scan detection and flow expiry follow event time, which must not jump back by hours at each file boundary.
  */
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import { stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
@@ -192,9 +193,9 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     prefixes: v.prefix,
     progress: v['no-progress'] !== true,
     classifier,
-  });
+  }, WORDED);
   if (!r.success) {
-    const i = r.error.issues[0];
+    const i = issuesOf(r.error)[0];
     const key = String(i?.path[0] ?? '');
     if (key === 'format') throw new UsageError('--format: use md, html or json');
     if (key === 'windowOptions') {

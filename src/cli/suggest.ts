@@ -3,6 +3,7 @@
  * why and the evidence. Wiring only: flags → zod-validated options, inputs → parser → classifier (plus a bounded
  * sampler of raw lines per flow, which the classifier does not keep) → suggest() → renderer.
  */
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
@@ -143,9 +144,9 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     kmsg: ringOnly(v.kmsg),
     prefixes: v.prefix,
     classifier,
-  });
+  }, WORDED);
   if (!r.success) {
-    const i = r.error.issues[0];
+    const i = issuesOf(r.error)[0];
     const key = String(i?.path[0] ?? '');
     if (key === 'output') throw new UsageError(`--format: use ${SUGGEST_FORMATS.join(', ')}`);
     throw new UsageError(`${flagOfKey(key)}: ${i?.message ?? 'invalid'}`);

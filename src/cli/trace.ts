@@ -3,6 +3,7 @@
  * for the same port exist but did not apply. Wiring only: flags → options, ruleset text → model, line → event,
  * trace → writer.
  */
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
@@ -62,9 +63,9 @@ export function parseTraceArgs(argv: string[]): TraceCliOptions | 'help' {
   if (v.help) return 'help';
   if (v.ruleset === undefined) throw new UsageError('--ruleset FILE|live is required (see fwdiag trace --help)');
   if (parsed.positionals.length !== 1) throw new UsageError('give exactly one LOG line (quoted) or - for stdin');
-  const r = optionsSchema.safeParse({ ruleset: v.ruleset, family: v.family, verbose: v.verbose, json: v.json, line: parsed.positionals[0] });
+  const r = optionsSchema.safeParse({ ruleset: v.ruleset, family: v.family, verbose: v.verbose, json: v.json, line: parsed.positionals[0] }, WORDED);
   if (!r.success) {
-    const i = r.error.issues[0];
+    const i = issuesOf(r.error)[0];
     throw new UsageError(`${flagOfKey(String(i?.path[0] ?? ''))}: ${i?.message ?? 'invalid'}`);
   }
   return r.data;

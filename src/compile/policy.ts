@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { applicableRows, entriesFor, formatPortRange, loadBuiltinCatalog, opensByDefault } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import { chainNameSchema, cidrSchema, interfaceNameSchema, logPrefixSchema, ruleCommentSchema as commentSchema } from '../catalog/schema.js';
 
 /** iptables' --limit N/unit: at least 1, and at most 10000 a second (its scale: a faster rate is "too fast"). */
@@ -181,16 +182,16 @@ export interface ResolvedPolicy {
 export type Result<T> = { ok: true; value: T } | { ok: false; issues: string[] };
 
 function issues(e: z.ZodError, what: string): string[] {
-  return e.issues.map((i) => `${what}: ${i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`);
+  return issuesOf(e).map((i) => `${what}: ${i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`);
 }
 
 export function parsePolicy(raw: unknown): Result<Policy> {
-  const r = policySchema.safeParse(raw);
+  const r = policySchema.safeParse(raw, WORDED);
   return r.success ? { ok: true, value: r.data } : { ok: false, issues: issues(r.error, 'policy') };
 }
 
 export function parseFragment(raw: unknown, name = 'fragment'): Result<PolicyFragment> {
-  const r = fragmentSchema.safeParse(raw);
+  const r = fragmentSchema.safeParse(raw, WORDED);
   return r.success ? { ok: true, value: r.data } : { ok: false, issues: issues(r.error, name) };
 }
 

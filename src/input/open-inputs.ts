@@ -4,6 +4,7 @@
  * fifth path fails at once rather than after reading four files).
  */
 
+import { WORDED, issuesOf } from '../catalog/issues.js';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { UsageError } from '../cli/errors.js';
@@ -52,9 +53,9 @@ export async function openInputs(options: InputOptions): Promise<LineSource[]> {
     follow: options.follow,
     followFrom: options.followFrom,
     kmsg: options.kmsg,
-  });
+  }, WORDED);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    const issue = issuesOf(parsed.error)[0];
     // a FILE argument is named as report names it (`FILE: an empty FILE argument`), not by the schema's path (files.0)
     throw new UsageError(issue?.path[0] === 'files' ? `FILE: ${issue.message}` : `invalid input options: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
   }

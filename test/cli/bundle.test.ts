@@ -51,7 +51,7 @@ describe('the bin runs the bundled CLI', () => {
       for (const m of readFileSync(join(root, 'dist/bin', f), 'utf8').matchAll(/node_modules\/zod\/v4\/locales\/([\w-]+)\.js/g)) locales.add(m[1]!);
     }
     expect([...locales]).toEqual(['en']);
-    // an invalid catalog: its errors are zod's issue messages
+    // an invalid catalog: its errors are zod's issues, in fwdiag's words (catalog/issues.ts)
     const bad = join(corpus.dir, 'bad-catalog.yaml');
     writeFileSync(bad, 'platform: x\nentries:\n  - {proto: tcp, port: "abc", service: 1}\n');
     const entry = join(corpus.dir, 'unbundled-catalog.mjs');
@@ -60,7 +60,7 @@ describe('the bin runs the bundled CLI', () => {
     const bundled = run(join(root, 'bin/fwdiag.js'));
     const unbundled = run(entry);
     expect(bundled.status).toBe(1);
-    expect(bundled.stderr).toContain('Invalid input: expected string, received number');
+    expect(bundled.stderr).toContain('entries.0.service: expected a string, not a number (1)');
     expect(bundled.stderr).toBe(unbundled.stderr);
   }, 60_000);
 });

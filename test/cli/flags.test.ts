@@ -225,6 +225,27 @@ describe('--cluster-subnet and --control-plane take what a policy takes: a prefi
   });
 });
 
+describe('a value out of bounds is said in the operator\'s words, naming the flag (zod\'s own wording leaked: "Too big: expected number to be <=10")', () => {
+  const LONG = 'x'.repeat(129);
+  const RAW = /Invalid input|Invalid option|Too (small|big)|, received |Unrecognized key|expected (string|number|array) to have/;
+  it.each([
+    [[...SUGGEST, '--samples', '11', SAMPLE], /^fwdiag: --samples: at most 10, not 11$/],
+    [[...SUGGEST, '--prefix', '', SAMPLE], /^fwdiag: --prefix: must not be empty$/],
+    [['analyze', '--prefix', LONG, SAMPLE], /^fwdiag: --prefix: at most 128 characters, not 129$/],
+    [['report', '--prefix', LONG, SAMPLE], /^fwdiag: --prefix: at most 128 characters, not 129$/],
+    [['report', '--max-rows', '9999999999', SAMPLE], /^fwdiag: --max-rows: at most 100000, not 9999999999$/],
+    [['report', '--burst-flows', '0', SAMPLE], /^fwdiag: --burst-flows: at least 1, not 0$/],
+    [['analyze', '--ephemeral', '1-70000', SAMPLE], /^fwdiag: --ephemeral: bad port range "1-70000": at most 65535, not 70000$/],
+    [['catalog', 'rke2', '--port', '70000'], /^fwdiag: --port: at most 65535, not 70000$/],
+    [['trace', '--ruleset', 'x', '--family', '5', '-'], /^fwdiag: --family: expected 4 or 6, not "5"$/],
+    [['compile', '--target', 'nft', '--platform', 'rke2', '--role', 'server', '--extra', ''], /^fwdiag: --extra: must not be empty$/],
+  ])('%j', async (argv, message) => {
+    const r = await fwdiag(argv);
+    expect(r.err).not.toMatch(RAW);
+    await expectUsage(argv, message);
+  });
+});
+
 describe('catalog: a row filter without PLATFORM', () => {
   it.each([
     [['catalog', '--cni', 'cilium'], /^fwdiag: --cni: filters a platform's rows: give PLATFORM\[\/ROLE\]/],

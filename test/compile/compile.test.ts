@@ -201,6 +201,34 @@ describe('policy validation', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.issues.join('\n')).toContain(path);
   });
+  // zod's own wording ("Invalid input", "expected string, received number", "Too small: …") said nothing an operator
+  // could act on, and a union ("log", "ipv6", a port) hid which key was wrong
+  it.each([
+    [{ clusterSubnet: 5 }, 'policy: clusterSubnet: expected a string, not a number (5)'],
+    [{ controlPlane: [1] }, 'policy: controlPlane.0: expected a string, not a number (1)'],
+    [{ addons: 'x' }, 'policy: addons: expected a list, not a string ("x")'],
+    [{ log: 5 }, 'policy: log: expected a mapping or false, not a number (5)'],
+    [{ log: { rate: 5 } }, 'policy: log.rate: expected a string, not a number (5)'],
+    [{ log: { level: 9 } }, 'policy: log.level: at most 7, not 9'],
+    [{ ipv6: 'x' }, 'policy: ipv6: expected true or false or auto, not a string ("x")'],
+    [{ extra: [{ proto: 'tcp', ports: [true] }] }, 'policy: extra.0.ports.0: expected a number or a string, not true'],
+    [{ extra: [{ proto: 'tcp', ports: [1], family: 5 }] }, 'policy: extra.0.family: expected 4 or 6, not a number (5)'],
+    [{ extra: [{ proto: 'tcpx', ports: [1] }] }, 'policy: extra.0.proto: expected one of tcp, udp, sctp, icmp, icmpv6, esp, ipip, not "tcpx"'],
+    [{ extra: [{ proto: 'tcp', ports: [] }] }, 'policy: extra.0.ports: must not be empty'],
+    [{ foo: 1 }, 'policy: unknown key "foo"'],
+    [{ platform: undefined }, 'policy: platform: missing (expected a string)'],
+  ])('says %j in the operator\'s words, naming the key', (over, message) => {
+    const r = parsePolicy({ platform: 'harvester', role: 'worker', ...over });
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.issues).toContain(message);
+      expect(r.issues.join('\n')).not.toMatch(/Invalid input|Invalid option|Too (small|big)|, received |Unrecognized key/);
+    }
+  });
+  it('a fragment of the wrong shape, likewise', () => {
+    expect(parseFragment({ extra: 'x' })).toEqual({ ok: false, issues: ['fragment: extra: expected a list, not a string ("x")'] });
+    expect(parseFragment(5)).toEqual({ ok: false, issues: ['fragment: expected a mapping, not a number (5)'] });
+  });
   it.each([
     { chain: 'MY_INPUT' }, { chain: 'Fw-in' }, { chain: 'hostfw' }, { chain: 'input' }, { chain: 'fw-input' },
     { log: { prefix: '[UFW BLOCK] ' } }, { log: { prefix: 'FW]' } },
