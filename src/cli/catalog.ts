@@ -5,7 +5,7 @@
 import { WORDED, issuesOf } from '../catalog/issues.js';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
-import { checkCni, checkPlatformRoles, commandArgs, flagOfKey, intFlag, nameSchema } from './options.js';
+import { addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, commandArgs, flagOfKey, intFlag, nameSchema } from './options.js';
 import type { Command } from './io.js';
 import { entriesFor, formatEntryPort, formatPortRange, listPlatforms, loadCatalog, normalizeProto } from '../catalog/index.js';
 import type { Catalog, CatalogEntry } from '../catalog/index.js';
@@ -63,11 +63,7 @@ export function parseCatalogArgs(argv: string[]): CatalogCliOptions | 'help' {
   if (parsed.positionals.length === 0 && filters.length > 0) {
     throw new UsageError(`${filters.join(', ')}: ${filters.length === 1 ? 'filters' : 'filter'} a platform's rows: give PLATFORM[/ROLE] (e.g. fwdiag catalog rke2 ${filters[0]} …)`);
   }
-  const addons = v.addon === undefined ? undefined : v.addon.filter((a) => a !== 'none');
-  // `none` asks for no addon rows: beside an addon it contradicts it (it was dropped and the addon's rows shown)
-  if (addons !== undefined && addons.length > 0 && addons.length < v.addon!.length) {
-    throw new UsageError(`--addon none: no addon rows, not with --addon ${addons.join(', --addon ')}`);
-  }
+  const addons = addonFlagsOf(v.addon);
   const r = optionsSchema.safeParse({
     target: parsed.positionals[0],
     cni: v.cni,
@@ -141,11 +137,7 @@ export const catalogCommand: Command = async (argv, io) => {
   checkPlatformRoles(cat, platform, role === undefined ? [] : [role], '');
   const p = cat.platforms.get(platform)!;
   if (opts.cni !== undefined && platform !== 'cni') checkCni(cat, platform, opts.cni);
-  for (const a of opts.addons ?? []) {
-    if (!p.addons.some((x) => x.name === a)) {
-      throw new UsageError(`--addon: unknown addon "${a}" for ${platform} (addons: ${p.addons.map((x) => x.name).join(', ') || 'none'})`);
-    }
-  }
+  checkAddons(cat, platform, opts.addons ?? []);
   const proto = opts.proto === undefined ? undefined : normalizeProto(opts.proto);
   const entries = entriesFor(platform, role, {
     catalog: cat,

@@ -214,6 +214,25 @@ export function checkPlatformRoles(catalog: Catalog, platform: string, roles: re
   }
 }
 
+/**
+ * `--addon NAME …` (repeatable; `--addon none`: no addon) → the names, unvalidated, or undefined when none is given
+ * (the command's default). `none` beside an addon contradicts it: a UsageError (it was dropped, the addon's rows shown).
+ */
+export function addonFlagsOf(values: string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  const addons = values.filter((a) => a !== 'none');
+  if (addons.length > 0 && addons.length < values.length) throw new UsageError(`--addon none: no addon rows, not with --addon ${addons.join(', --addon ')}`);
+  return addons;
+}
+
+/** Addons given on the command line (`--addon`), checked against the platform's: an unknown one is a UsageError. */
+export function checkAddons(catalog: Catalog, platform: string, addons: readonly string[]): void {
+  const known = catalog.platforms.get(platform)?.addons.map((x) => x.name) ?? [];
+  for (const a of addons) {
+    if (!known.includes(a)) throw new UsageError(`--addon: unknown addon "${a}" for ${platform} (addons: ${known.join(', ') || 'none'})`);
+  }
+}
+
 /** A CNI given on the command line: one of the platform's, or one the catalog's `cni` platform describes. */
 export function checkCni(catalog: Catalog, platform: string, cni: string): void {
   const own = catalog.platforms.get(platform)?.cnis ?? [];

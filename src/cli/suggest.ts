@@ -15,7 +15,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { overwrittenOf, overwrittenSentence } from '../input/types.js';
 import { hostLabelsOf } from '../input/host-labels.js';
 import { classifierOptionsSchema } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, intFlag, nameSchema, tzOf } from './options.js';
+import { addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, intFlag, nameSchema, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
@@ -46,6 +46,9 @@ produce an ACCEPT. Reads FILEs (plain or .gz; - for stdin), or stdin when none i
                           (etcd …) are opened to them (else: observed clients)
   --cni NAME              the cluster's CNI (canal, calico, cilium, flannel, kube-ovn): other CNIs' catalog rows
                           are not this cluster's (default: the platform's, e.g. canal for rke2)
+  --addon NAME            an addon the cluster runs, as a policy's addons (repeatable; --addon none: none): other
+                          addons' catalog rows are not opened by compile, so no missing service either (default:
+                          the platform's, as compile: kubeovn-operator and rancher-monitoring for harvester)
   --allow-unknown         also suggest ports no catalog names (low confidence)
   --chain NAME            chain for the rules when no ruleset says (default: the platform's, else FWDIAG_INPUT)
   --catalog FILE          extra catalog file(s); repeatable
@@ -81,6 +84,7 @@ const optionsSchema = z.object({
   clusterSubnet: cidrSchema.optional(),
   controlPlane: z.array(cidrSchema).max(64),
   cni: nameSchema.optional(),
+  addons: z.array(nameSchema).optional(),
   allowUnknown: z.boolean(),
   chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/, 'up to 28 of A-Z a-z 0-9 _ -').optional(),
   catalogs: z.array(z.string().min(1)),
@@ -104,6 +108,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     'cluster-subnet': { type: 'string' },
     'control-plane': { type: 'string', multiple: true },
     cni: { type: 'string' },
+    addon: { type: 'string', multiple: true },
     'allow-unknown': { type: 'boolean' },
     chain: { type: 'string' },
     catalog: { type: 'string', multiple: true },
@@ -135,6 +140,7 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     clusterSubnet: v['cluster-subnet'],
     controlPlane: controlPlaneOf(v['control-plane']),
     cni: v.cni,
+    addons: addonFlagsOf(v.addon),
     allowUnknown: v['allow-unknown'] === true,
     chain: v.chain,
     catalogs: v.catalog ?? [],
@@ -164,6 +170,7 @@ export async function runSuggest(
   const catalog = loadCatalog(opts.catalogs);
   checkPlatformRoles(catalog, opts.platform, [opts.role, ...opts.hostRoles.map(([, r]) => r)]);
   if (opts.cni !== undefined) checkCni(catalog, opts.platform, opts.cni);
+  if (opts.addons !== undefined) checkAddons(catalog, opts.platform, opts.addons);
   // the ruleset is read before the logs: a bad path fails at once, not after a long read
   const ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
   if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag suggest: ruleset: ${escapeControl(w)}\n`);
@@ -216,6 +223,7 @@ export async function runSuggest(
     ...(opts.clusterSubnet === undefined ? {} : { clusterSubnet: opts.clusterSubnet }),
     ...(opts.chain === undefined ? {} : { chain: opts.chain }),
     ...(opts.cni === undefined ? {} : { cni: opts.cni }),
+    ...(opts.addons === undefined ? {} : { addons: opts.addons }),
   };
   const result = suggest(flows, ctx);
   if (collector.issues > 0) io.stderr.write(`fwdiag suggest: ${collector.issues} line(s) could not be fully parsed\n`);

@@ -49,6 +49,12 @@ export interface SuggestContext {
    * none (kubeadm), a CNI's rows are suggested at medium confidence, saying which CNI they need
    */
   cni?: string;
+  /**
+   * the addons the cluster runs, as a policy's `addons`: a row of another addon is not opened by compile, so it is no
+   * missing service here either (kind `addon`). @default the platform's policy default (Harvester: kubeovn-operator,
+   * rancher-monitoring), as compile's; none where the platform has none
+   */
+  addons?: readonly string[];
 }
 
 export type SuggestionAction = 'accept' | 'note';
@@ -60,6 +66,7 @@ export type Confidence = 'high' | 'medium' | 'low';
  * - `shadowed`: an ACCEPT exists in the ruleset but the packet never reaches it (after the DROP)
  * - `near-miss`: an ACCEPT exists but does not apply (interface, source, conntrack state, unreachable chain)
  * - `other-role`: the catalog names the port for another role of the platform
+ * - `addon`: the catalog names the port for this role in an addon the policy does not enable (`addons`)
  * - `generic`: only the generic well-known table names the port
  * - `unknown`: no catalog names the port
  * - `loopback`: the catalog says the port is loopback-only (never opened)
@@ -70,7 +77,7 @@ export type Confidence = 'high' | 'medium' | 'low';
  * - `conntrack-loss`: persistent lost-state drops: what to check, never a port to open
  */
 export type SuggestionKind =
-  | 'missing' | 'shadowed' | 'near-miss' | 'other-role' | 'generic' | 'unknown' | 'loopback' | 'outside-scope'
+  | 'missing' | 'shadowed' | 'near-miss' | 'other-role' | 'addon' | 'generic' | 'unknown' | 'loopback' | 'outside-scope'
   | 'already-accepted' | 'egress' | 'forward' | 'conntrack-loss' | 'no-source';
 
 export interface Evidence {
@@ -149,7 +156,7 @@ export const MAX_SOURCES = 256;
 export const MAX_TRACES = 500;
 
 interface PortInfo {
-  kind: 'missing' | 'other-role' | 'generic' | 'unknown' | 'loopback';
+  kind: 'missing' | 'other-role' | 'addon' | 'generic' | 'unknown' | 'loopback';
   entry: CatalogEntry | undefined;
   /** merging key: ports with the same identity and adjacent numbers become one range */
   identity: string;
@@ -170,11 +177,18 @@ export function cniOf(ctx: Pick<SuggestContext, 'catalog' | 'platform' | 'cni'>)
   return ctx.cni ?? ctx.catalog.platforms.get(ctx.platform)?.defaultCni;
 }
 
+/** The cluster's addons: the ones given, else the platform's policy default, as compile resolves a policy's. */
+export function addonsOf(ctx: Pick<SuggestContext, 'catalog' | 'platform' | 'addons'>): readonly string[] {
+  return ctx.addons ?? ctx.catalog.platforms.get(ctx.platform)?.policyDefaults.addons ?? [];
+}
+
 function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: number | undefined): PortInfo {
   const inbound = (l: CatalogEntry[]) => l.filter((e) => e.direction === 'inbound');
   const cni = cniOf(ctx);
-  // rows of another CNI than the cluster's are not this cluster's (Calico's VXLAN port on a Canal cluster)
-  const opts = { catalog: ctx.catalog, ...(cni === undefined ? {} : { cni }) };
+  // rows of another CNI than the cluster's are not this cluster's (Calico's VXLAN port on a Canal cluster); rows of an
+  // addon the cluster does not run are not opened by compile (resolvePolicy filters by the same addons)
+  const anyAddon = { catalog: ctx.catalog, ...(cni === undefined ? {} : { cni }) };
+  const opts = { ...anyAddon, addons: addonsOf(ctx) };
   const own = inbound(lookupPort(ctx.platform, role, proto, port, opts));
   // the row compile opens for this port (the first: a --catalog file's rows come before the platform's); the scope is
   // part of the identity: a site row that narrows a port named as the platform's does not merge with its neighbours
@@ -184,6 +198,9 @@ function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: numb
     return { kind: 'missing', entry: open, identity: `m|${open.service}|${open.scope}`, ...(overridden.length === 0 ? {} : { overridden }) };
   }
   if (own.length > 0) return { kind: 'loopback', entry: own[0], identity: `l|${own[0]?.service ?? ''}` };
+  // this role's row in an addon the policy leaves out: the addon is what is missing, not an extra rule
+  const offAddon = applicableEntry(inbound(lookupPort(ctx.platform, role, proto, port, anyAddon)));
+  if (offAddon?.addon !== undefined) return { kind: 'addon', entry: offAddon, identity: `a|${offAddon.service}|${offAddon.scope}` };
   const anyRole = inbound(lookupPort(ctx.platform, undefined, proto, port, opts));
   const other = applicableEntry(anyRole);
   if (other !== undefined) return { kind: 'other-role', entry: other, identity: `o|${other.service}|${other.scope}` };
@@ -551,6 +568,10 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       case 'other-role':
         confidence = 'medium';
         reason = `catalog service "${service}" is documented for ${ctx.platform} role(s) ${e?.roles.join(', ') ?? '?'}, not for ${m.role}: check the node's role (--host-role) before opening it`;
+        break;
+      case 'addon':
+        confidence = 'medium';
+        reason = `catalog service "${service}" for role ${m.role} belongs to the addon ${e?.addon ?? '?'}, which is not enabled (the policy's addons; suggest --addon): if the node runs ${e?.addon ?? 'it'}, add it to the policy's addons — compile then opens its ports — rather than this rule`;
         break;
       case 'generic':
         confidence = 'medium';

@@ -263,3 +263,30 @@ it('--cluster-subnet and --control-plane refuse a number with a leading zero (ip
   expect(() => parseSuggestArgs(['--platform', 'kubeadm', '--role', 'worker', '--control-plane', '198.18.0.1,2001:db8::/064'])).toThrow(/--control-plane: a number with a leading zero/);
   expect(() => parseSuggestArgs(['--platform', 'kubeadm', '--role', 'worker', '--cluster-subnet', '198.18.40.0/24', '--control-plane', '2001:0db8::1'])).not.toThrow();
 });
+
+describe('fwdiag suggest --addon: the policy\'s addons, as compile takes them', () => {
+  const worker = ['--platform', 'harvester', '--role', 'worker', '--json'];
+  const exporter = synLine({ src: '198.18.0.12', dst: '198.18.0.11', spt: 40000, dpt: 9796 });
+  const kindOf = async (argv: string[]) => {
+    const m = memoryIO(`${exporter}\n`);
+    const code = await suggestCommand([...worker, ...argv], m.io);
+    expect(code, m.err()).toBe(0);
+    return (JSON.parse(m.out()) as { suggestions: Array<{ kind: string; ports: unknown[] }> }).suggestions.find((s) => s.ports.includes(9796))?.kind;
+  };
+  it('default: the platform\'s addons (Harvester: both) — node-exporter is a missing service', async () => {
+    expect(await kindOf([])).toBe('missing');
+    expect(await kindOf(['--addon', 'rancher-monitoring'])).toBe('missing');
+  });
+  it('--addon none, or only another addon: node-exporter belongs to an addon the policy leaves out', async () => {
+    expect(await kindOf(['--addon', 'none'])).toBe('addon');
+    expect(await kindOf(['--addon', 'kubeovn-operator'])).toBe('addon');
+  });
+  it.each([
+    [['--addon', 'longhorn'], /^--addon: unknown addon "longhorn" for harvester \(addons: kubeovn-operator, rancher-monitoring\)$/],
+    [['--addon', 'none', '--addon', 'kubeovn-operator'], /^--addon none: no addon rows, not with --addon kubeovn-operator$/],
+    [['--addon', 'Rancher'], /^--addon: expected a lower-case name/],
+  ])('%j is a usage error', async (argv, msg) => {
+    const m = memoryIO(`${exporter}\n`);
+    await expect(suggestCommand([...worker, ...argv], m.io)).rejects.toThrow(msg);
+  });
+});

@@ -757,3 +757,33 @@ describe('renderers', () => {
     expect(big / small).toBeLessThan(8);
   }, 120_000);
 });
+
+// compile opens an addon's catalog ports only when the policy's `addons` (default: the platform's) name it; suggest
+// took every addon as enabled, so it called node-exporter's 9796 "missing from the ruleset" (high) on a cluster whose
+// policy had `addons: []` — the rule compile would never write
+describe('addons: suggest and compile agree on what an addon adds', () => {
+  const line = (dpt: number) => synLine({ src: '198.18.0.12', dst: '198.18.0.11', spt: 40000, dpt });
+  const ADDON_PORTS = [9796, 8443, 10665];
+  const opened = (addons: string[] | undefined, port: number) => {
+    const p = parsePolicy({ platform: 'harvester', role: 'worker', ...(addons === undefined ? {} : { addons }) });
+    if (!p.ok) throw new Error(p.issues.join());
+    const r = resolvePolicy(p.value, [], catalog);
+    if (!r.ok) throw new Error(r.issues.join());
+    return r.value.rules.some((x) => x.kind === 'catalog' && x.proto === 'tcp' && x.dport !== undefined && x.dport.from <= port && port <= x.dport.to);
+  };
+  it.each([[undefined], [[]], [['rancher-monitoring']], [['kubeovn-operator']], [['kubeovn-operator', 'rancher-monitoring']]] as Array<[string[] | undefined]>)(
+    'addons %j: "missing" exactly for the ports compile opens',
+    (addons) => {
+      for (const port of ADDON_PORTS) {
+        const r = suggestLines([line(port)], { platform: 'harvester', role: 'worker', ...(addons === undefined ? {} : { addons }) });
+        const s = r.suggestions.find((x) => x.ports.includes(port));
+        expect(s?.kind === 'missing', `tcp/${port}`).toBe(opened(addons, port));
+      }
+    },
+  );
+  it('a port of an addon the policy leaves out is no "missing" service: it names the addon and how to enable it', () => {
+    const r = suggestLines([line(9796)], { platform: 'harvester', role: 'worker', addons: ['kubeovn-operator'] });
+    expect(r.suggestions[0]).toMatchObject({ kind: 'addon', action: 'accept', confidence: 'medium', service: 'Prometheus node-exporter metrics (rancher-monitoring)' });
+    expect(r.suggestions[0]?.reason).toMatch(/addon rancher-monitoring, which is not enabled/);
+  });
+});
