@@ -23,7 +23,7 @@ import { createClassifier, type Observation } from '../classify/classifier.js';
 import { verdictRank, type Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration } from '../classify/options.js';
-import { checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, intFlag, must, hostRolesOf, nameSchema, tzOf } from './options.js';
+import { addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, intFlag, must, hostRolesOf, nameSchema, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -72,6 +72,8 @@ Suggestions (the suggestion engine needs the platform and the nodes' roles):
                           (etcd …) are opened to them (else: observed clients)
   --cni NAME              the cluster's CNI: other CNIs' catalog rows are not this cluster's (default: the
                           platform's)
+  --addon NAME            an addon the cluster runs, as a policy's addons (repeatable; --addon none: none)
+                          (default: the platform's, as compile)
   --allow-unknown         also suggest ports no catalog names (low confidence)
   --catalog FILE          extra catalog file(s): a site's platform or services; repeatable (also names the flows'
                           ports without --platform)
@@ -103,6 +105,7 @@ const optionsSchema = z.object({
   clusterSubnet: cidrSchema.optional(),
   controlPlane: z.array(cidrSchema).max(64),
   cni: nameSchema.optional(),
+  addons: z.array(nameSchema).optional(),
   allowUnknown: z.boolean(),
   catalogs: z.array(z.string().min(1)),
   tz: z.string().optional(),
@@ -136,6 +139,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     'control-plane': { type: 'string', multiple: true },
     'allow-unknown': { type: 'boolean' },
     cni: { type: 'string' },
+    addon: { type: 'string', multiple: true },
     catalog: { type: 'string', multiple: true },
     tz: { type: 'string' },
     kmsg: { type: 'string' },
@@ -149,8 +153,8 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
   const hostRoles = hostRolesOf(v['host-role']);
   const controlPlane = controlPlaneOf(v['control-plane']);
   if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true ||
-    v.cni !== undefined || v['cluster-subnet'] !== undefined || controlPlane.length > 0)) {
-    throw new UsageError('--role, --host-role, --ruleset, --cluster-subnet, --control-plane, --cni and --allow-unknown are for suggestions: give --platform P too');
+    v.cni !== undefined || v.addon !== undefined || v['cluster-subnet'] !== undefined || controlPlane.length > 0)) {
+    throw new UsageError('--role, --host-role, --ruleset, --cluster-subnet, --control-plane, --cni, --addon and --allow-unknown are for suggestions: give --platform P too');
   }
   if (v.platform !== undefined && v.role === undefined && hostRoles.length === 0) {
     throw new UsageError('--platform needs --role R or --host-role HOST=ROLE (which ports should each node serve?)');
@@ -186,6 +190,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     clusterSubnet: v['cluster-subnet'],
     controlPlane,
     cni: v.cni,
+    addons: addonFlagsOf(v.addon),
     allowUnknown: v['allow-unknown'] === true,
     catalogs: v.catalog ?? [],
     tz,
@@ -256,6 +261,7 @@ export async function buildReportFromInputs(
   let firstEvents: Map<string, DropEvent> | undefined;
   if (opts.platform !== undefined && catalog !== undefined) {
     if (opts.cni !== undefined) checkCni(catalog, opts.platform, opts.cni);
+    if (opts.addons !== undefined) checkAddons(catalog, opts.platform, opts.addons);
     checkPlatformRoles(catalog, opts.platform, [...(opts.role !== undefined ? [opts.role] : []), ...opts.hostRoles.map(([, r]) => r)]);
     ruleset = opts.ruleset === undefined ? undefined : await loadRuleset(opts.ruleset);
     if (ruleset !== undefined) for (const w of ruleset.warnings) io.stderr.write(`fwdiag report: ruleset: ${escapeControl(w)}\n`);
@@ -277,6 +283,7 @@ export async function buildReportFromInputs(
         controlPlane: opts.controlPlane,
         ...(opts.clusterSubnet === undefined ? {} : { clusterSubnet: opts.clusterSubnet }),
         ...(opts.cni === undefined ? {} : { cni: opts.cni }),
+        ...(opts.addons === undefined ? {} : { addons: opts.addons }),
         ...(ruleset === undefined ? {} : { ruleset }),
       };
       return suggest(withEvents, ctx).suggestions;

@@ -261,3 +261,20 @@ describe('catalog: a row filter without PLATFORM', () => {
     expect((await fwdiag(['catalog', 'cni', '--cni', 'cilium'])).code).toBe(0);
   });
 });
+
+describe('report --addon: its suggestions take the policy\'s addons as suggest does', () => {
+  const exporter = 'Apr 22 10:00:00 node1 kernel: FWDIAG_DROP_IN=eth0 OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00 SRC=198.18.0.12 DST=198.18.0.11 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=40000 DPT=9796 WINDOW=64240 RES=0x00 SYN URGP=0 \n';
+  const kinds = async (cmd: string[], extra: string[]) => {
+    const r = await fwdiag([...cmd, '--platform', 'harvester', '--role', 'worker', ...extra], exporter);
+    expect(r.code, r.err).toBe(0);
+    return [...new Set(r.out.match(/"kind":"[a-z-]+"/g) ?? [])].filter((k) => /missing|addon/.test(k));
+  };
+  it('--addon none: node-exporter is an addon left out in both, a missing service in neither', async () => {
+    expect(await kinds(['suggest', '--json'], ['--addon', 'none'])).toEqual(['"kind":"addon"']);
+    expect(await kinds(['report', '--format', 'json'], ['--addon', 'none'])).toEqual(['"kind":"addon"']);
+    expect(await kinds(['report', '--format', 'json'], [])).toEqual(['"kind":"missing"']);
+  });
+  it('--addon without --platform is a usage error, as the other suggestion flags', async () => {
+    await expectUsage(['report', '--addon', 'none', SAMPLE], /are for suggestions: give --platform P too$/);
+  });
+});
