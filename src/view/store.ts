@@ -215,8 +215,9 @@ interface RowState {
   /** the recency list (most recent first), so that keeping the newest rows needs no sort */
   newer: RowState | null;
   older: RowState | null;
-  /** the first packet, until detached into `first` */
+  /** the row's first packet sampled, until detached into `first` */
   firstPending: DropEvent | null;
+  /** null until the row has a sample (a row made again for a pruned flow may start without one) */
   first: DropEvent | null;
   /** the newest packet not sampled yet */
   pending: DropEvent | null;
@@ -473,8 +474,16 @@ class Store implements ViewStore {
       }
       let row = this.rows.get(f);
       if (row === undefined) {
+        // A flow's first packet is its row's first sample. A row made again for a flow pruned from the table (the
+        // rows are the 2,000-3,000 most recent of the classifier's flows: on a busy node most packets come to a
+        // flow whose row was pruned) takes its packet within the budget only, else its next one (it is due).
+        let first: DropEvent | null = event ?? null;
+        if (make !== undefined && (f.count === 1 || this.captures < CAPTURE_BUDGET)) {
+          first = make();
+          if (f.count !== 1) this.captures++;
+        }
         row = {
-          flow: f, seq: 0, newer: null, older: null, firstPending: event ?? make!(), first: null, pending: null,
+          flow: f, seq: 0, newer: null, older: null, firstPending: first, first: null, pending: null,
           sampledAt: -Infinity, recent: [], next: 0, latest: null, evVer: 0, evidence: [], evidenceVer: 0, view: null,
           viewSeq: -1,
         };
@@ -484,8 +493,11 @@ class Store implements ViewStore {
       } else {
         if (event !== undefined) row.pending = event;
         else if (this.captures < CAPTURE_BUDGET || (row.pending === null && row.sampledAt <= this.clockMs - this.evidenceMs)) {
-          row.pending = make!();
+          const e = make!();
           this.captures++;
+          // a row made without a sample takes this one as its first
+          if (row.first === null && row.firstPending === null) row.firstPending = e;
+          else row.pending = e;
         }
         if (row !== this.head) {
           this.unlink(row);
@@ -858,7 +870,8 @@ class Store implements ViewStore {
     const ports = f.portSet !== null ? f.portSet.size : null;
     if (s.evidenceVer !== s.evVer) {
       const r = s.recent;
-      s.evidence = s.next === 0 ? [s.first!, ...r] : [s.first!, ...r.slice(s.next), ...r.slice(0, s.next)];
+      const ordered = s.next === 0 ? r : [...r.slice(s.next), ...r.slice(0, s.next)];
+      s.evidence = s.first === null ? ordered.slice() : [s.first, ...ordered];
       s.evidenceVer = s.evVer;
     }
     if (

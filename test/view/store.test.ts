@@ -205,6 +205,40 @@ describe('view store', () => {
     fed.store.dispose();
   });
 
+  it('gives a row made again for a pruned flow its packet within the budget, else its next one', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 3, 22, 11, 0, 0) });
+    const line = (client: number, spt: number): string =>
+      `Apr 22 10:00:00 node1 kernel: DROP_IN=eth0 OUT= MAC=02:00:c6:12:00:02:02:00:c6:12:00:01:08:00 SRC=198.18.0.${client} DST=198.19.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=${spt} DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0 `;
+    // two rows kept (three before a prune): five flows push the first ones out
+    let fed = feedPackets([1, 2, 3, 4, 5].map((c) => line(c, 1000 + c)), { now: () => Date.now(), maxRows: 2 });
+    const unsub = fed.store.subscribe(() => undefined);
+    vi.advanceTimersByTime(100);
+    expect(fed.store.getSnapshot().rows.map((r) => r.client)).toEqual(['198.18.0.5', '198.18.0.4']);
+    // within the budget: flow 1's row comes back with the packet that brought it back
+    fed = feedPackets([line(1, 2001)], {}, fed);
+    vi.advanceTimersByTime(100);
+    let row = fed.store.getSnapshot().rows.find((r) => r.client === '198.18.0.1')!;
+    expect(row.evidence.map((l) => /SPT=(\d+)/.exec(l)?.[1])).toEqual(['2001']);
+    // the budget spent on flow 5, flow 2's row comes back without a sample: its next packet is its first
+    const busy: string[] = [];
+    for (let i = 0; i < CAPTURE_BUDGET; i++) busy.push(line(5, 3000 + i));
+    const built = fed.built;
+    fed = feedPackets([...busy, line(2, 4001)], {}, fed);
+    expect(fed.built - built).toBe(CAPTURE_BUDGET);
+    vi.advanceTimersByTime(100);
+    row = fed.store.getSnapshot().rows.find((r) => r.client === '198.18.0.2')!;
+    expect(row.count).toBe(2);
+    expect(row.evidence).toEqual([]);
+    expect(row.latest).toBeNull();
+    fed = feedPackets([...busy, line(2, 4002)], {}, fed);
+    vi.advanceTimersByTime(100);
+    row = fed.store.getSnapshot().rows.find((r) => r.client === '198.18.0.2')!;
+    expect(row.evidence.map((l) => /SPT=(\d+)/.exec(l)?.[1])).toEqual(['4002']);
+    expect(row.latest?.spt).toBe(4002);
+    unsub();
+    fed.store.dispose();
+  });
+
   it('hands over an unchanged row as the same object, a changed one as a new one', () => {
     const fed = feed(sample);
     fed.store.flush();
