@@ -10,6 +10,7 @@ import { blockedPorts, feed, fixtureLines, scanners, SAMPLE } from './helpers.js
 import { createClassifier } from '../../src/classify/classifier.js';
 import { createViewStore } from '../../src/view/store.js';
 import { endpoint } from '../../src/view/format.js';
+import { flowDetails } from '../../src/view/components/Details.js';
 import { mulberry32 } from '../../bench/corpus.mjs';
 import { mutator } from '../fuzz/mutate.mjs';
 
@@ -554,6 +555,19 @@ describe('live view App', () => {
     // the verdict comes before the packet line, whatever order formatTrace uses
     expect(d.indexOf(verdictLine.slice(0, 30))).toBeLessThan(d.indexOf('packet   IPv'));
     m.unmount();
+  });
+
+  it('a flow without a sampled packet yet (its row made again with the event budget spent) says so, not an empty list', () => {
+    const { store, classifier } = feed(sample);
+    store.flush();
+    const row = store.getSnapshot().rows[0]!;
+    const bare = { ...row, evidence: [] as string[], latest: null };
+    const lines = flowDetails(bare, 100, 14, (f) => classifier.flowSummary(f).reason, undefined);
+    expect(lines.join('\n')).toContain('evidence: none sampled yet');
+    expect(lines.join('\n')).not.toContain('evidence (first and latest');
+    const traced = flowDetails(bare, 100, 14, (f) => classifier.flowSummary(f).reason, () => ({ lines: [] }) as never);
+    expect(traced.join('\n')).toContain('trace: no packet sampled yet');
+    store.dispose();
   });
 
   it('says so when no --ruleset was given', async () => {

@@ -48,12 +48,14 @@ export function flowDetails(row: FlowRow, width: number, height: number, describ
   const traceRoom = trace === undefined ? 1 : Math.max(2, Math.floor((height - out.length) / 2));
   const evRoom = Math.max(1, Math.min(row.evidence.length, height - out.length - traceRoom - 1));
   const all = row.evidence.length <= evRoom;
-  out.push(`evidence (${all ? 'first and latest' : 'latest'} of ${row.count} packet${row.count === 1 ? '' : 's'}):`);
+  // a row made again for a flow pruned from the table, while a flood spent the view's event budget, has none yet
+  if (row.evidence.length === 0) out.push(`evidence: none sampled yet of ${row.count} packet${row.count === 1 ? '' : 's'} (the next packet is)`);
+  else out.push(`evidence (${all ? 'first and latest' : 'latest'} of ${row.count} packet${row.count === 1 ? '' : 's'}):`);
   for (const line of row.evidence.slice(-evRoom)) out.push(`  ${line}`);
   if (trace === undefined) out.push('trace: no --ruleset given');
   else {
     const last = row.latest;
-    if (last === null) out.push('trace: no event');
+    if (last === null) out.push('trace: no packet sampled yet');
     else {
       out.push('trace of the latest packet through --ruleset:');
       for (const l of traceFirst(trace(last))) out.push(`  ${clean(l)}`);
