@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, checkPlatformRoles, classifierFlagsOf, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzOf, flag, commandArgs, hostRolesOf } from './options.js';
+import { LIVE_INPUT_FLAGS, addonFlagsOf, checkAddons, checkPlatformRoles, classifierFlagsOf, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzOf, flag, commandArgs, hostRolesOf, nameSchema } from './options.js';
 import { readResults, reportSourceErrors } from './read-loop.js';
 import { withSignals } from './signals.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
@@ -45,6 +45,9 @@ Live view only (a terminal, not CI, --json or --summary; elsewhere a note on std
   --role R               with --platform: the suggestion engine's proposals for this node role (of a file,
                          without a terminal: fwdiag suggest)
   --host-role HOST=ROLE  per-host role (repeatable)
+  --addon NAME           with --role: an addon the cluster runs, as a policy's addons (repeatable; --addon none:
+                         none); a port only a left-out addon needs is no rule to write but the addon to enable
+                         (default: the platform's, as compile and suggest)
   --ruleset FILE|live    trace the selected flow through this ruleset in the details pane, and let the
                          suggestions skip what it accepts; read again as it changes (live: every 10 s)
                          (one line, without a terminal: fwdiag trace)
@@ -77,6 +80,11 @@ export interface AnalyzeOptions {
   /** live view: with --platform, the suggestion engine's role (and per-host roles) */
   role: string | undefined;
   hostRoles: Array<[string, string]>;
+  /**
+   * live view: with --role, the addons the cluster runs (`--addon`, as suggest's); [] for `--addon none`
+   * @default undefined: the platform's policy default, as compile and suggest
+   */
+  addons: string[] | undefined;
   /** live view: ruleset traced in the details pane (FILE or `live`) */
   ruleset: string | undefined;
   catalogs: string[];
@@ -98,6 +106,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
     platform: { type: 'string' },
     role: { type: 'string' },
     'host-role': { type: 'string', multiple: true },
+    addon: { type: 'string', multiple: true },
     ruleset: { type: 'string' },
     catalog: { type: 'string', multiple: true },
     ...LIVE_INPUT_FLAGS,
@@ -137,11 +146,16 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
   if (v.role !== undefined && v.platform === undefined) throw new UsageError('--role needs --platform');
   const hostRoles = hostRolesOf(v['host-role']);
   if (hostRoles.length > 0 && v.role === undefined) throw new UsageError('--host-role goes with --platform and --role');
+  // checked against the platform's addons where the engine is built (liveSuggestContext), as the roles are
+  const addonFlags = addonFlagsOf(v.addon);
+  const addons = addonFlags === undefined ? undefined : flag(z.array(nameSchema), addonFlags, '--addon');
+  if (addons !== undefined && v.role === undefined) throw new UsageError('--addon goes with --platform and --role');
 
   return {
     files,
     role: v.role,
     hostRoles,
+    addons,
     ruleset,
     catalogs,
     json: v.json === true || summaryOnly,
@@ -165,6 +179,23 @@ export function useColor(mode: AnalyzeOptions['color'], io: CliIO): boolean {
   if (noColor !== undefined && noColor !== '') return false;
   if (io.env['TERM'] === 'dumb') return false;
   return io.stdout.isTTY === true;
+}
+
+/**
+ * The live view's suggestion engine context from the flags: with --platform and --role, the catalog (with --catalog
+ * files), the roles and `--addon` checked against it (an unknown one is a UsageError, as in suggest); undefined
+ * without a role (the interim list: no catalog scope).
+ */
+export function liveSuggestContext(opts: AnalyzeOptions, ruleset: Ruleset | undefined): Omit<SuggestContext, 'sampleLines'> | undefined {
+  if (opts.platform === undefined || opts.role === undefined) return undefined;
+  const catalog = loadCatalog(opts.catalogs);
+  checkPlatformRoles(catalog, opts.platform, [opts.role, ...opts.hostRoles.map(([, r]) => r)]);
+  if (opts.addons !== undefined) checkAddons(catalog, opts.platform, opts.addons);
+  return {
+    catalog, platform: opts.platform, role: opts.role, hostRoles: new Map(opts.hostRoles), allowUnknown: false, controlPlane: [],
+    ...(opts.addons === undefined ? {} : { addons: opts.addons }),
+    ...(ruleset === undefined ? {} : { ruleset }),
+  };
 }
 
 /** How many parse issues are shown on stderr before only counting them. */
@@ -191,7 +222,9 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   const live = io.stdout.isTTY === true && !ci && !opts.json && !opts.summaryOnly;
   // a flow's trace and the suggestions are the live view's panes, with no place in a line stream: said, not dropped
   // silently, with the commands that do the same for a file (--catalog still names the ports here)
-  const liveOnly = [opts.role !== undefined && '--role', opts.hostRoles.length > 0 && '--host-role', opts.ruleset !== undefined && '--ruleset'].filter((f) => f !== false);
+  const liveOnly = [
+    opts.role !== undefined && '--role', opts.hostRoles.length > 0 && '--host-role', opts.addons !== undefined && '--addon', opts.ruleset !== undefined && '--ruleset',
+  ].filter((f) => f !== false);
   if (!live && liveOnly.length > 0) {
     io.stderr.write(`fwdiag analyze: only the live view uses ${liveOnly.join(', ')} (a terminal, not CI, --json or --summary): ` +
       'fwdiag suggest takes them for the proposed rules, fwdiag trace --ruleset for one line\n');
@@ -217,15 +250,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
       // kept current while the view runs: `live` read again every 10 s, a FILE when it changes
       watchRuleset = (onChange, onError) => watch(spec, { load: loadRuleset, initial, onChange, onError });
     }
-    let suggestCtx: Omit<SuggestContext, 'sampleLines'> | undefined;
-    if (opts.platform !== undefined && opts.role !== undefined) {
-      const catalog = loadCatalog(opts.catalogs);
-      checkPlatformRoles(catalog, opts.platform, [opts.role, ...opts.hostRoles.map(([, r]) => r)]);
-      suggestCtx = {
-        catalog, platform: opts.platform, role: opts.role, hostRoles: new Map(opts.hostRoles), allowUnknown: false, controlPlane: [],
-        ...(ruleset === undefined ? {} : { ruleset }),
-      };
-    }
+    const suggestCtx = liveSuggestContext(opts, ruleset);
     const { runLive } = await import('../view/run-live.js');
     return runLive({
       ...(ruleset === undefined ? {} : { ruleset }),

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
+import { liveSuggestContext, parseAnalyzeArgs } from '../../src/cli/analyze.js';
 import { memoryIO } from '../catalog/cli-io.js';
 
 const SAMPLE = 'fixtures/sample/harvester-upgrade.log';
@@ -276,5 +277,51 @@ describe('report --addon: its suggestions take the policy\'s addons as suggest d
   });
   it('--addon without --platform is a usage error, as the other suggestion flags', async () => {
     await expectUsage(['report', '--addon', 'none', SAMPLE], /are for suggestions: give --platform P too$/);
+  });
+});
+
+// the live view runs suggest's engine (with --platform and --role) but analyze had no --addon: its suggestions always
+// took the platform's default addons, whatever the policy's `addons` — node-exporter's 9796 proposed as a rule on a
+// cluster whose policy leaves rancher-monitoring out
+describe('analyze --addon (and bare fwdiag): the live view\'s suggestions take the policy\'s addons as suggest does', () => {
+  const LIVE = ['--platform', 'harvester', '--role', 'worker'];
+  const opts = (argv: string[]) => {
+    const o = parseAnalyzeArgs(argv);
+    if (o === 'help') throw new Error('help');
+    return o;
+  };
+  it('parsed as suggest parses it: names, none, and the platform\'s default when not given', () => {
+    expect(opts([...LIVE]).addons).toBeUndefined();
+    expect(opts([...LIVE, '--addon', 'none']).addons).toEqual([]);
+    expect(opts([...LIVE, '--addon', 'kubeovn-operator', '--addon', 'rancher-monitoring']).addons).toEqual(['kubeovn-operator', 'rancher-monitoring']);
+  });
+  it('reaches the live view\'s engine context, checked against the platform\'s addons', () => {
+    expect(liveSuggestContext(opts([...LIVE]), undefined)?.addons).toBeUndefined();
+    expect(liveSuggestContext(opts([...LIVE, '--addon', 'none']), undefined)?.addons).toEqual([]);
+    expect(liveSuggestContext(opts([...LIVE, '--addon', 'kubeovn-operator']), undefined)?.addons).toEqual(['kubeovn-operator']);
+    expect(() => liveSuggestContext(opts([...LIVE, '--addon', 'longhorn']), undefined))
+      .toThrow(/^--addon: unknown addon "longhorn" for harvester \(addons: kubeovn-operator, rancher-monitoring\)$/);
+    // without a role there is no engine: nothing to take them
+    expect(liveSuggestContext(opts(['--platform', 'harvester']), undefined)).toBeUndefined();
+  });
+  it.each([
+    [['analyze', ...LIVE, '--addon', 'none', '--addon', 'kubeovn-operator', SAMPLE], /^fwdiag: --addon none: no addon rows, not with --addon kubeovn-operator$/],
+    [['analyze', ...LIVE, '--addon', 'Rancher', SAMPLE], /^fwdiag: --addon: expected a lower-case name \(a-z, 0-9, -\)$/],
+    [['analyze', '--addon', 'none', SAMPLE], /^fwdiag: --addon goes with --platform and --role$/],
+    [['analyze', '--platform', 'harvester', '--addon', 'none', SAMPLE], /^fwdiag: --addon goes with --platform and --role$/],
+  ])('%j is a usage error', async (argv, msg) => {
+    await expectUsage(argv, msg);
+  });
+  it('bare fwdiag (the live view\'s usual entry) takes it as analyze does', async () => {
+    const r = await fwdiag([...LIVE, '--addon', 'none', '--addon', 'rancher-monitoring', SAMPLE]);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('fwdiag: --addon none: no addon rows, not with --addon rancher-monitoring');
+    const ok = await fwdiag(['--summary', ...LIVE, '--addon', 'none', SAMPLE]);
+    expect(ok.code, ok.err).toBe(0);
+  });
+  it('outside the live view it does nothing, and the note on stderr names it', async () => {
+    const r = await fwdiag(['analyze', '--summary', ...LIVE, '--addon', 'none', SAMPLE]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^fwdiag analyze: only the live view uses --role, --addon \(/);
   });
 });
