@@ -129,6 +129,12 @@ export interface Suggestion {
   /** nft: the handle of the rule the ACCEPT goes before (`nft insert rule … handle N`), when the ruleset shows it */
   insertHandle?: number;
   confidence: Confidence;
+  /**
+   * The addon whose catalog row names this port for the role, when the policy's addons (`SuggestContext.addons`) leave
+   * it out: the fix is enabling it, not this rule. Set for kind `addon`, and kept when a ruleset's story about the port
+   * (`shadowed`, `near-miss`, …) becomes the kind; absent otherwise.
+   */
+  addon?: string;
   reason: string;
   /** further sentences: scope decisions, near misses, what to check */
   notes: string[];
@@ -687,6 +693,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       insertBefore, ruleSyntax: native === undefined ? 'iptables' : 'nft', confidence, reason, notes: [...new Set(notes)], evidence: evidenceOf(flowsOf, sampleLines), rendered: '',
     };
     if (table !== undefined) s.table = table;
+    if (info.kind === 'addon' && e?.addon !== undefined) s.addon = e.addon;
     // an ICMP row of the catalog names its types: the rule is for those, not for every ICMP message
     if ((m.proto === 'icmp' || m.proto === 'icmpv6') && e?.icmpTypes !== undefined && e.icmpTypes.length > 0) s.icmpTypes = [...e.icmpTypes];
     // a catalog row that fixes the peer's port (DHCP: 67 → 68): the rule matches it too

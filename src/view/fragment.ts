@@ -14,6 +14,21 @@ export interface FragmentResult {
   fragment: PolicyFragment;
   /** suggestions the schema refused (e.g. an address that is not a CIDR), with why */
   skipped: { rendered: string; why: string }[];
+  /**
+   * suggestions whose fix is an addon to enable in the policy's addons (ViewSuggestion.addon): no rule is written for
+   * them — an extra ACCEPT would open the port to the clients seen while the addon stays off; the note names the addons
+   */
+  addons: { addon: string; rendered: string }[];
+}
+
+/** Addon names listed in a sentence at most */
+const MAX_ADDON_NAMES = 8;
+
+/** `enable A, B in the policy's addons` for the addons of these suggestions (each once, in order). */
+export function addonsSentence(addons: FragmentResult['addons']): string {
+  const names = [...new Set(addons.map((a) => a.addon))];
+  const more = names.length > MAX_ADDON_NAMES ? ` and ${names.length - MAX_ADDON_NAMES} more` : '';
+  return `enable ${names.slice(0, MAX_ADDON_NAMES).join(', ')}${more} in the policy's addons`;
 }
 
 function commentFor(s: ViewSuggestion): string {
@@ -27,7 +42,12 @@ function commentFor(s: ViewSuggestion): string {
 export function suggestionsToFragment(list: readonly ViewSuggestion[], nowMs: number): FragmentResult {
   const extra: ExtraRule[] = [];
   const skipped: FragmentResult['skipped'] = [];
+  const addons: FragmentResult['addons'] = [];
   for (const s of list) {
+    if (s.addon !== undefined) {
+      addons.push({ addon: s.addon, rendered: s.rendered });
+      continue;
+    }
     const raw: Record<string, unknown> = { proto: s.proto, ports: s.ports, comment: commentFor(s) };
     if (s.sources.length > 0) raw['sources'] = s.sources;
     if (s.family !== undefined) raw['family'] = s.family;
@@ -35,11 +55,14 @@ export function suggestionsToFragment(list: readonly ViewSuggestion[], nowMs: nu
     if (r.success) extra.push(r.data);
     else skipped.push({ rendered: s.rendered, why: r.error.issues[0]?.message ?? 'invalid' });
   }
+  const written = `written by the fwdiag live view at ${new Date(nowMs).toISOString()}: review before use`;
+  const aside = addons.length === 0 ? '' : `; no rule for ${addons.length} port group${addons.length === 1 ? '' : 's'} an addon left out needs: ${addonsSentence(addons)} (compile then opens their ports)`;
   const fragment = fragmentSchema.parse({
     extra: extra.slice(0, 1000),
-    note: `written by the fwdiag live view at ${new Date(nowMs).toISOString()}: review before use`,
+    // the schema's bound; an addon's name is a catalog's (a --catalog file's may be long)
+    note: `${written}${aside}`.slice(0, 1000),
   });
-  return { fragment, skipped };
+  return { fragment, skipped, addons };
 }
 
 /** The fragment as YAML, with a header comment. */

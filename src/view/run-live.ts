@@ -24,7 +24,7 @@ import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
 import { escapeControl } from '../output/escape.js';
 import { guardOutput, isOutputClosed } from '../output/safe-stdout.js';
 import { formatTrace, limitedLogRulesByPrefix, logLimitRate, trace, type LogRateLimit, type Ruleset } from '../ruleset/index.js';
-import { fragmentFileName, fragmentYaml, suggestionsToFragment } from './fragment.js';
+import { addonsSentence, fragmentFileName, fragmentYaml, suggestionsToFragment } from './fragment.js';
 import { createViewStore, detachEvent, type ViewStore } from './store.js';
 
 export interface LiveOptions {
@@ -90,13 +90,25 @@ const ALT_SCREEN_ON = '\u001b[?1049h';
 const ALT_SCREEN_OFF = '\u001b[?1049l';
 const SHOW_CURSOR = '\u001b[?25h';
 
-/** Writes the suggestions as a policy fragment next to the operator, never over an existing file. */
-async function writeSuggestions(store: ViewStore, dir: string, now: () => number): Promise<void> {
-  const { fragment, skipped } = suggestionsToFragment(store.getSnapshot().suggestions, now());
+/**
+ * Writes the suggestions as a policy fragment next to the operator, never over an existing file. A suggestion whose fix
+ * is an addon to enable gets no rule: the status names the addons instead.
+ */
+export async function writeSuggestions(store: ViewStore, dir: string, now: () => number): Promise<void> {
+  const { fragment, skipped, addons } = suggestionsToFragment(store.getSnapshot().suggestions, now());
+  const toEnable = addonsSentence(addons);
   if (fragment.extra.length === 0) {
-    store.setStatus(skipped.length > 0 ? `nothing written: ${skipped.length} suggestions refused by the fragment schema` : 'nothing to write: no suggestions yet');
+    const why = [
+      addons.length > 0 && `${addons.length} suggestion${addons.length === 1 ? ' needs' : 's need'} an addon, not a rule: ${toEnable} (compile then opens its ports)`,
+      skipped.length > 0 && `${skipped.length} suggestions refused by the fragment schema`,
+    ].filter((x) => x !== false);
+    store.setStatus(why.length > 0 ? `nothing written: ${why.join('; ')}` : 'nothing to write: no suggestions yet');
     return;
   }
+  const asides = [
+    skipped.length > 0 && `${skipped.length} skipped`,
+    addons.length > 0 && `no rule for ${addons.length} suggestion${addons.length === 1 ? '' : 's'}: ${toEnable}`,
+  ].filter((x) => x !== false);
   const base = fragmentFileName(now());
   // never overwrite: a second `w` in the same second gets a numbered name
   for (let i = 1; i <= 20; i++) {
@@ -104,7 +116,7 @@ async function writeSuggestions(store: ViewStore, dir: string, now: () => number
     try {
       await writeFile(path, fragmentYaml(fragment), { flag: 'wx', mode: 0o644 });
       const n = fragment.extra.length;
-      store.setStatus(`wrote ${n} rule${n === 1 ? '' : 's'} to ${path}${skipped.length > 0 ? ` (${skipped.length} skipped)` : ''}`);
+      store.setStatus(`wrote ${n} rule${n === 1 ? '' : 's'} to ${path}${asides.length > 0 ? ` (${asides.join('; ')})` : ''}`);
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
@@ -178,8 +190,9 @@ export function liveEngine(initial: Omit<SuggestContext, 'sampleLines'>, classif
             sources: s.sources,
             ...(s.sources.length === 0 && s.families.length === 1 ? { family: s.families[0] } : {}),
             ...(s.service !== null ? { service: s.service } : {}),
+            ...(s.addon === undefined ? {} : { addon: s.addon }),
             reason: s.reason,
-            rendered: `allow ${s.proto}/${s.ports.join(',')}${s.service !== null ? ` (${s.service})` : ''} from ${s.sources.length === 0 ? 'anywhere' : s.sources.join(', ')}  [${s.confidence}, role ${s.role}]`,
+            rendered: `${s.addon === undefined ? 'allow' : `enable addon ${s.addon} (policy addons):`} ${s.proto}/${s.ports.join(',')}${s.service !== null ? ` (${s.service})` : ''} from ${s.sources.length === 0 ? 'anywhere' : s.sources.join(', ')}  [${s.confidence}, role ${s.role}]`,
           })),
         note,
       );

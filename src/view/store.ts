@@ -29,6 +29,11 @@ export interface ViewSuggestion {
   /** from anywhere, but refused over this IP family only (the engine's Suggestion.families) */
   family?: 4 | 6;
   service?: string;
+  /**
+   * The engine's: the addon this port belongs to, which the policy's addons (`--addon`) leave out — the fix is
+   * enabling it in the policy, so `w` writes no rule for it
+   */
+  addon?: string;
   /** why (log-derived: escape before display); with `flow`, the details pane asks for its reason instead */
   reason: string;
   /**

@@ -787,3 +787,24 @@ describe('addons: suggest and compile agree on what an addon adds', () => {
     expect(r.suggestions[0]?.reason).toMatch(/addon rancher-monitoring, which is not enabled/);
   });
 });
+
+// a consumer that writes rules (the live view's `w` fragment) must know a port's fix is an addon to enable: the kind
+// says so only until a ruleset's story about the port (shadowed, near-miss) takes its place, and the addon's name was
+// only in the reason's text
+describe('Suggestion.addon: the left-out addon a port belongs to, whatever the ruleset says of it', () => {
+  const exporter = synLine({ src: '198.18.0.12', dst: '198.18.0.11', spt: 40000, dpt: 9796 });
+  it('set for kind addon, absent for a missing service of an enabled addon', () => {
+    expect(suggestLines([exporter], { platform: 'harvester', role: 'worker', addons: [] }).suggestions[0]).toMatchObject({ kind: 'addon', addon: 'rancher-monitoring' });
+    const on = suggestLines([exporter], { platform: 'harvester', role: 'worker' }).suggestions[0];
+    expect(on?.kind).toBe('missing');
+    expect(on !== undefined && 'addon' in on).toBe(false);
+  });
+  it('kept when the ruleset\'s ACCEPT for the port is shadowed (its kind then says shadowed)', () => {
+    const text = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]',
+      '-A INPUT -j LOG --log-prefix "FWDIAG_DROP_"', '-A INPUT -j DROP', '-A INPUT -p tcp -m tcp --dport 9796 -j ACCEPT', 'COMMIT', ''].join('\n');
+    const rs = parseRuleset(text);
+    if (!rs.ok) throw new Error(rs.issues.join());
+    const s = suggestLines([exporter], { platform: 'harvester', role: 'worker', addons: [], ruleset: rs.value }).suggestions[0];
+    expect(s).toMatchObject({ action: 'accept', kind: 'shadowed', addon: 'rancher-monitoring' });
+  });
+});

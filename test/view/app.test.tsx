@@ -379,6 +379,20 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('an addon to enable (analyze --addon): the details say so, not that w writes it as a rule', async () => {
+    const m = await mount(sample);
+    m.store.setSuggestions([{
+      proto: 'tcp', ports: [9796], sources: ['198.18.0.12/32'], service: 'node-exporter', addon: 'rancher-monitoring', reason: 'engine',
+      rendered: 'enable addon rancher-monitoring (policy addons): tcp/9796 (node-exporter) from 198.18.0.12/32',
+    }]);
+    m.store.flush();
+    // (the line wraps: words joined again)
+    const d = detailsLines(await m.press(KEY.tab)).join(' ').replace(/\s+/g, ' ');
+    expect(d).toContain('fix: enable rancher-monitoring in the policy\'s addons (compile then opens its ports); w writes no rule for it');
+    expect(d).not.toContain('w writes all suggestions');
+    m.unmount();
+  });
+
   it('without the engine (no --platform/--role) a suggestion\'s details say why: the reason of its busiest flow', async () => {
     const m = await mount(sample);
     const f = await m.press(KEY.tab);

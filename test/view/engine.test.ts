@@ -9,6 +9,9 @@ import { loadCatalog } from '../../src/catalog/index.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { createViewStore } from '../../src/view/store.js';
 import { inputLabel, liveEngine } from '../../src/view/run-live.js';
+import { suggestionsToFragment } from '../../src/view/fragment.js';
+import type { ViewSuggestion } from '../../src/view/store.js';
+import { liveSuggestContext, parseAnalyzeArgs } from '../../src/cli/analyze.js';
 import { SAMPLE, fixtureLines, manualClock } from './helpers.js';
 
 describe('live view suggestion engine', () => {
@@ -102,5 +105,53 @@ describe('the header\'s input', () => {
     expect(inputLabel([{ name: '/var/log/kern.log' }, { name: '-' }])).toBe('/var/log/kern.log, stdin');
     expect(inputLabel([{ name: '/dev/kmsg' }])).toBe('/dev/kmsg');
     expect(inputLabel([])).toBe('stdin');
+  });
+});
+
+// analyze --addon reaches the engine: a port only a left-out addon needs is the addon to enable, shown as such and never
+// written by `w` as an extra ACCEPT (compile --extra would open it from the observed clients, while enabling the addon
+// opens it as the catalog scopes it — and the fragment has no `addons` key to say so)
+describe('live view suggestion engine and --addon', () => {
+  const exporter = 'Apr 22 10:00:00 node1 kernel: FWDIAG_DROP_IN=eth0 OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00 SRC=198.18.0.12 DST=198.18.0.11 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=40000 DPT=9796 WINDOW=64240 RES=0x00 SYN URGP=0 ';
+  const kubelet = exporter.replace('DPT=9796', 'DPT=10250').replace('SPT=40000', 'SPT=40001');
+  const live = (flags: string[]) => {
+    const opts = parseAnalyzeArgs(['--platform', 'harvester', '--role', 'worker', ...flags]);
+    if (opts === 'help') throw new Error('help');
+    const ctx = liveSuggestContext(opts, undefined);
+    if (ctx === undefined) throw new Error('no engine');
+    const clock = manualClock();
+    const classifier = createClassifier({}, { services: catalogServiceLookup('harvester') });
+    const store = createViewStore({ notifyMs: 100, now: clock.now });
+    const engine = liveEngine(ctx, classifier, store, clock.now);
+    const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 4, 30) });
+    for (const l of [exporter, kubelet]) {
+      const r = parser.parseLine(l);
+      if (r.kind !== 'event') throw new Error(l);
+      const c = classifier.classify(r.event);
+      store.push(c);
+      engine.observe(c, () => c.event);
+    }
+    engine.batch(true);
+    store.flush();
+    const list = store.getSnapshot().suggestions;
+    store.dispose();
+    return list;
+  };
+  const port = (p: number) => (s: ViewSuggestion) => s.ports.includes(p);
+  it('default (the platform\'s addons): node-exporter is a rule like the others, written by w', () => {
+    const list = live([]);
+    expect(list.find(port(9796))?.addon).toBeUndefined();
+    expect(suggestionsToFragment(list, 0).fragment.extra.map((x) => x.ports)).toEqual(expect.arrayContaining([[9796], [10250]]));
+  });
+  it('--addon none: shown as the addon to enable; w writes the other rules, not it, and the note says which addon', () => {
+    const list = live(['--addon', 'none']);
+    const s = list.find(port(9796));
+    expect(s?.addon).toBe('rancher-monitoring');
+    expect(s?.rendered).toMatch(/^enable addon rancher-monitoring \(policy addons\): tcp\/9796 /);
+    expect(list.find(port(10250))?.addon).toBeUndefined();
+    const r = suggestionsToFragment(list, 0);
+    expect(r.fragment.extra.map((x) => x.ports)).toEqual([[10250]]);
+    expect(r.addons.map((a) => a.addon)).toEqual(['rancher-monitoring']);
+    expect(r.fragment.note).toMatch(/enable rancher-monitoring in the policy's addons/);
   });
 });

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { VERDICTS } from '../../src/classify/verdict.js';
-import { CAPTURE_BUDGET, createViewStore } from '../../src/view/store.js';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CAPTURE_BUDGET, createViewStore, type ViewSuggestion } from '../../src/view/store.js';
+import { writeSuggestions } from '../../src/view/run-live.js';
 import { fragmentYaml, suggestionsToFragment } from '../../src/view/fragment.js';
 import { parseFragment } from '../../src/compile/policy.js';
 import { createParser } from '../../src/parse/parse-line.js';
@@ -455,5 +459,40 @@ describe('view store cost', () => {
     // measured ~25 ms on a loaded 2-CPU box; a second would mean the view could not keep up with 100,000 lines/s
     expect(ms).toBeLessThan(1000);
     store.dispose();
+  });
+});
+
+describe('w with suggestions whose fix is an addon to enable (analyze --addon)', () => {
+  const exporter: ViewSuggestion = {
+    proto: 'tcp', ports: [9796], sources: ['198.18.0.12/32'], service: 'node-exporter', addon: 'rancher-monitoring', reason: 'engine',
+    rendered: 'enable addon rancher-monitoring (policy addons): tcp/9796 (node-exporter) from 198.18.0.12/32',
+  };
+  const kubelet: ViewSuggestion = { proto: 'tcp', ports: [10250], sources: ['198.18.0.12/32'], reason: 'engine', rendered: 'allow tcp/10250' };
+  const write = async (list: ViewSuggestion[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-w-'));
+    const store = createViewStore({ notifyMs: 100 });
+    try {
+      store.setSuggestions(list);
+      store.flush();
+      await writeSuggestions(store, dir, () => Date.UTC(2026, 3, 22, 11));
+      store.flush();
+      const files = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
+      return { status: store.getSnapshot().status, files };
+    } finally {
+      store.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  it('writes the other rules and says which addon to enable instead of a rule', async () => {
+    const { status, files } = await write([exporter, kubelet]);
+    expect(files.length).toBe(1);
+    const back = parseFragment(parseYaml(files[0]!));
+    expect(back.ok && back.value.extra.map((x) => x.ports)).toEqual([[10250]]);
+    expect(status).toMatch(/^wrote 1 rule to \S+ \(no rule for 1 suggestion: enable rancher-monitoring in the policy's addons\)$/);
+  });
+  it('only addons: no file, and the status says what to do rather than "no suggestions yet"', async () => {
+    const { status, files } = await write([exporter]);
+    expect(files).toEqual([]);
+    expect(status).toBe('nothing written: 1 suggestion needs an addon, not a rule: enable rancher-monitoring in the policy\'s addons (compile then opens its ports)');
   });
 });

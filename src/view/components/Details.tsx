@@ -71,7 +71,9 @@ export function suggestionDetails(s: ViewSuggestion, width: number, describe?: D
   // an interim suggestion's reason is its busiest flow's, built when asked for (`s.reason` is '' until then)
   const reason = s.flow !== undefined && describe !== undefined ? describe(s.flow) : s.reason;
   out.push(...wrap(`why: ${clean(reason)}`, width, 3));
-  out.push(`rule: {proto: ${clean(s.proto)}, ports: [${s.ports.join(', ')}]${s.sources.length > 0 ? `, sources: [${s.sources.length}]` : ''}} — w writes all suggestions as a fragment`);
+  // an addon left out of the policy: enabling it is the fix, and `w` writes no rule for it (view/fragment.ts)
+  if (s.addon !== undefined) out.push(...wrap(`fix: enable ${clean(s.addon)} in the policy's addons (compile then opens its ports); w writes no rule for it`, width, 2));
+  else out.push(`rule: {proto: ${clean(s.proto)}, ports: [${s.ports.join(', ')}]${s.sources.length > 0 ? `, sources: [${s.sources.length}]` : ''}} — w writes all suggestions as a fragment`);
   return out;
 }
 
