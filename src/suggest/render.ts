@@ -240,6 +240,12 @@ export function toFragment(list: readonly Suggestion[], role: string, note?: str
       other.add(s.role);
       continue;
     }
+    // a port only an addon the policy leaves out needs: compile opens it once the addon is in the policy's addons —
+    // an extra rule would open it while the addon stays off (the rule formats keep it: there it is the way to open it)
+    if (s.addon !== undefined) {
+      warnings.push(`${s.proto}/${s.ports.join(',')}: no extra rule — enable ${s.addon} in the policy's addons (compile then opens its ports)`);
+      continue;
+    }
     const raw: Record<string, unknown> = { proto: s.proto, comment: commentFor(s) };
     if (s.ports.length > 0) raw['ports'] = s.ports;
     if (s.sources.length > 0) raw['sources'] = s.sources;

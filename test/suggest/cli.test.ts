@@ -281,6 +281,17 @@ describe('fwdiag suggest --addon: the policy\'s addons, as compile takes them', 
     expect(await kindOf(['--addon', 'none'])).toBe('addon');
     expect(await kindOf(['--addon', 'kubeovn-operator'])).toBe('addon');
   });
+  it('--format policy writes no extra rule for a port whose fix is the addon, and says which addon to enable', async () => {
+    const m = memoryIO(`${exporter}\n`);
+    const code = await suggestCommand(['--platform', 'harvester', '--role', 'worker', '--format', 'policy', '--addon', 'none'], m.io);
+    expect(code, m.err()).toBe(0);
+    expect(m.out()).not.toContain('9796');
+    expect(m.err()).toMatch(/9796.*rancher-monitoring.*policy's addons/);
+    // with the addon enabled the port is a missing rule like any other
+    const on = memoryIO(`${exporter}\n`);
+    expect(await suggestCommand(['--platform', 'harvester', '--role', 'worker', '--format', 'policy'], on.io)).toBe(0);
+    expect(on.out()).toMatch(/ports:\s*\n\s*- 9796/);
+  });
   it.each([
     [['--addon', 'longhorn'], /^--addon: unknown addon "longhorn" for harvester \(addons: kubeovn-operator, rancher-monitoring\)$/],
     [['--addon', 'none', '--addon', 'kubeovn-operator'], /^--addon none: no addon rows, not with --addon kubeovn-operator$/],
