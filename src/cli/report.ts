@@ -369,9 +369,10 @@ export async function buildReportFromInputs(
     progress?.done();
     signal?.removeEventListener('abort', onAbort);
   }
-  // --window is wall-clock time: drops timed only by the kernel's monotonic clock (dmesg of a host whose boot time is
-  // unknown) cannot be placed against it — every one would fall before it, every block "outside the window"
-  if (opts.window !== undefined && agg.clock === 'boot') {
+  // --window is wall-clock time (the report's clock with one): drops timed only by the kernel's monotonic clock (dmesg of a
+  // host whose boot time is unknown) cannot be placed against it — every one would fall before it, every block "outside
+  // the window"
+  if (opts.window !== undefined && agg.first === Infinity && agg.untimed > 0) {
     throw new InputError('--window: the input has only kernel monotonic times (boot+…), no wall clock to place the window on; ' +
       'leave --window out (windows are detected) or give logs with wall-clock stamps (dmesg --time-format iso, journalctl, syslog)');
   }

@@ -128,9 +128,15 @@ export class ReportAggregate {
     this.maxHosts = opts.maxHosts ?? 1000;
     this.bucketMs = opts.bucketMs ?? 60_000;
     this.cuts = opts.window === undefined ? [] : [opts.window.start, opts.window.end];
+    // a window given is wall-clock time: the report is on the wall clock, whatever the first drop's stamp (a line with
+    // only a monotonic time first in a file of wall-clock stamps put the whole report on the kernel's clock)
+    if (opts.window !== undefined) this.clock = 'wall';
   }
 
-  /** The time of a drop (its `ts`, else its `mono`) on the report's clock, or null. The first timed drop decides the clock. */
+  /**
+   * The time of a drop (its `ts`, else its `mono`) on the report's clock, or null. The first timed drop decides the
+   * clock, but with a window (wall clock).
+   */
   timeOf(ts: number | null, mono: number | null): number | null {
     if (ts !== null) {
       if (this.clock === null) this.clock = 'wall';

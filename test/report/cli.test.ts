@@ -137,6 +137,18 @@ describe('fwdiag report flags', () => {
     expect(readFileSync(join(tmp, 'gate.md'), 'utf8')).toMatch(/^# Firewall drop report/);
   });
 
+  it('places --window on the wall clock when a monotonic-only line comes first in an input that has wall-clock stamps (it said the input had only monotonic times)', async () => {
+    // a /dev/kmsg record (no host, no wall clock) copied into a syslog file ahead of its lines
+    const mixed = join(tmp, 'kmsg-then-syslog.log');
+    writeFileSync(mixed, `${readFileSync(KMSG, 'utf8').split('\n')[0]}\n${readFileSync(SYSLOG, 'utf8')}`);
+    const m = memoryIO();
+    expect(await reportCommand([mixed, '--tz', 'UTC', '--format', 'json', '--window', '2025-11-23T07:00Z..2025-11-23T07:10Z'], m.io)).toBe(0);
+    const r = JSON.parse(m.out()) as { clock: string; limits: { untimed: number }; windows: Array<{ during: Record<string, number> }> };
+    expect(r.clock).toBe('wall');
+    expect(r.limits.untimed).toBe(1);
+    expect(Object.values(r.windows[0]!.during).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  });
+
   it('refuses a --window on an input timed only by the kernel\'s monotonic clock (it put every drop before the window: "Check: 9 genuine blocks outside the window", exit 0 under --fail-on action)', async () => {
     const { io, out } = memoryIO();
     const run = reportCommand([KMSG, '--window', '2025-11-23T07:00Z..2025-11-23T07:10Z', '--fail-on', 'action'], io);
