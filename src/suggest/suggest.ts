@@ -207,7 +207,8 @@ function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: numb
   // this role's row in an addon the policy leaves out: the addon is what is missing, not an extra rule
   const offAddon = applicableEntry(inbound(lookupPort(ctx.platform, role, proto, port, anyAddon)));
   if (offAddon?.addon !== undefined) return { kind: 'addon', entry: offAddon, identity: `a|${offAddon.service}|${offAddon.scope}` };
-  const anyRole = inbound(lookupPort(ctx.platform, undefined, proto, port, opts));
+  // another role's port is that story first, whether or not its addon is enabled (the node's role is the question)
+  const anyRole = inbound(lookupPort(ctx.platform, undefined, proto, port, anyAddon));
   const other = applicableEntry(anyRole);
   if (other !== undefined) return { kind: 'other-role', entry: other, identity: `o|${other.service}|${other.scope}` };
   // loopback-only for another role of the platform, or in the generic table: never opened, not even as "unknown"

@@ -281,6 +281,17 @@ describe('fwdiag suggest --addon: the policy\'s addons, as compile takes them', 
     expect(await kindOf(['--addon', 'none'])).toBe('addon');
     expect(await kindOf(['--addon', 'kubeovn-operator'])).toBe('addon');
   });
+  it('a port of another role\'s in an addon left out is still another role\'s (it fell through to generic/unknown)', async () => {
+    // kube-ovn-controller (kubeovn-operator): a worker's port, on a control-plane node
+    const controller = synLine({ src: '198.18.0.12', dst: '198.18.0.11', spt: 40000, dpt: 10660 });
+    const kind = async (argv: string[]) => {
+      const m = memoryIO(`${controller}\n`);
+      expect(await suggestCommand(['--platform', 'harvester', '--role', 'control-plane', '--json', ...argv], m.io), m.err()).toBe(0);
+      return (JSON.parse(m.out()) as { suggestions: Array<{ kind: string; ports: unknown[] }> }).suggestions.find((s) => s.ports.includes(10660))?.kind;
+    };
+    expect(await kind([])).toBe('other-role');
+    expect(await kind(['--addon', 'none'])).toBe('other-role');
+  });
   it('--format policy writes no extra rule for a port whose fix is the addon, and says which addon to enable', async () => {
     const m = memoryIO(`${exporter}\n`);
     const code = await suggestCommand(['--platform', 'harvester', '--role', 'worker', '--format', 'policy', '--addon', 'none'], m.io);
