@@ -571,6 +571,28 @@ describe('live view App', () => {
     m.unmount();
   });
 
+  it('a short details pane never ends on a heading with nothing under it: the reason gives way first', () => {
+    const { store, classifier } = feed(sample);
+    store.flush();
+    const rows = store.getSnapshot().rows;
+    const describe = (f: Parameters<typeof classifier.flowSummary>[0]) => classifier.flowSummary(f).reason;
+    const traceOf = () => ['verdict: DROP', 'logged by: -A INPUT -j LOG', 'packet: tcp', 'path: INPUT'];
+    let checked = 0;
+    for (const row of rows.slice(0, 8)) {
+      for (const trace of [undefined, traceOf]) {
+        for (let h = 4; h <= 9; h++) {
+          const shown = flowDetails(row, 60, h, describe, trace).slice(0, h);
+          expect(shown.at(-1), `${row.key} h=${h} trace=${trace !== undefined}: ${JSON.stringify(shown)}`).not.toMatch(/:$/);
+          // the evidence keeps a line when it has one
+          if (row.evidence.length > 0) expect(shown.some((l) => l.startsWith('  ') && !l.startsWith('   ')), JSON.stringify(shown)).toBe(true);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    store.dispose();
+  });
+
   it('a flow without a sampled packet yet (its row made again with the event budget spent) says so, not an empty list', () => {
     const { store, classifier } = feed(sample);
     store.flush();

@@ -44,7 +44,10 @@ export function flowDetails(row: FlowRow, width: number, height: number, describ
   const svc = row.service !== undefined ? ` (${row.service})` : '';
   const head = `${row.verdict}${row.persistent ? ' (persistent)' : ''}: ${row.proto} ${row.client} → ${endpoint(row.server, row.serverPort)}${svc} on ${row.host ?? '-'} — ${row.count} packet${row.count === 1 ? '' : 's'}`;
   const out = [clean(head)];
-  out.push(...wrap(`why: ${clean(describe(row.flow))}`, width, 3));
+  // the reason gives way on a short pane (up to 3 lines, at least 1): the evidence keeps its heading and a line, the
+  // trace its line (without --ruleset) or its heading and a line — a pane that ended on a heading showed neither
+  const belowWhy = (row.evidence.length > 0 ? 2 : 1) + (trace === undefined ? 1 : 2);
+  out.push(...wrap(`why: ${clean(describe(row.flow))}`, width, Math.min(3, Math.max(1, height - 1 - belowWhy))));
   const traceRoom = trace === undefined ? 1 : Math.max(2, Math.floor((height - out.length) / 2));
   const evRoom = Math.max(1, Math.min(row.evidence.length, height - out.length - traceRoom - 1));
   const all = row.evidence.length <= evRoom;
@@ -57,8 +60,13 @@ export function flowDetails(row: FlowRow, width: number, height: number, describ
     const last = row.latest;
     if (last === null) out.push('trace: no packet sampled yet');
     else {
-      out.push('trace of the latest packet through --ruleset:');
-      for (const l of traceFirst(trace(last))) out.push(`  ${clean(l)}`);
+      const lines = traceFirst(trace(last));
+      // one line left: the trace's first (its verdict) beside the word, not a heading with nothing under it
+      if (height - out.length <= 1) out.push(`trace: ${clean(lines[0] ?? '')}`);
+      else {
+        out.push('trace of the latest packet through --ruleset:');
+        for (const l of lines) out.push(`  ${clean(l)}`);
+      }
     }
   }
   return out;
