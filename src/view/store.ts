@@ -216,6 +216,11 @@ const IDLE_TICK_MS = 1000;
  */
 interface RowState {
   flow: Flow;
+  /**
+   * In the table (the recency list). A row pruned from it stays on its flow (Flow.ext) without its samples, and comes
+   * back when the flow has a packet again: no new row per packet of a flow the table had no room for
+   */
+  listed: boolean;
   seq: number;
   /** the recency list (most recent first), so that keeping the newest rows needs no sort */
   newer: RowState | null;
@@ -239,6 +244,16 @@ interface RowState {
   /** the row as the last snapshot showed it, reused while nothing it shows changed */
   view: Row | null;
   viewSeq: number;
+  /** the flow's probes as counted here (null: none), kept while the row is out of the table too */
+  probes: ProbeTally | null;
+}
+
+function newRowState(flow: Flow): RowState {
+  return {
+    flow, listed: false, seq: 0, newer: null, older: null, firstPending: null, first: null, pending: null,
+    sampledAt: -Infinity, recent: [], next: 0, latest: null, evVer: 0, evidence: [], evidenceVer: 0, view: null,
+    viewSeq: -1, probes: null,
+  };
 }
 
 /** A FlowRow whose display strings are made when first read. */
@@ -360,7 +375,8 @@ class Store implements ViewStore {
   private flowsSeen = 0;
   private rowsDropped = 0;
 
-  private readonly rows = new Map<Flow, RowState>();
+  /** rows in the table (the recency list); each flow's row hangs on the flow (Flow.ext) */
+  private listed = 0;
   /** the rows' recency list: most recent first */
   private head: RowState | null = null;
   private seq = 0;
@@ -451,13 +467,14 @@ class Store implements ViewStore {
         else if (c.kind === 'verdict' && c.flow.verdict === 'scan') {
           // a source just turned out to be a scanner: the classifier moved this flow's refused probes to `scan`,
           // and its bare FINs, first judged a lost connection's teardown (it says how many)
-          const moved = c.flow.ext as ProbeTally | undefined;
-          if (moved !== undefined) {
+          const state = c.flow.ext as RowState | undefined;
+          const moved = state?.probes;
+          if (moved !== undefined && moved !== null) {
             this.counts['genuine-block'] -= moved.gb;
             this.counts.undetermined -= moved.un;
             this.counts.scan += moved.gb + moved.un;
             this.moveToScan(moved.runs);
-            c.flow.ext = undefined;
+            state!.probes = null;
           }
           const lost = c.probeLossMoved ?? 0;
           this.counts['conntrack-loss'] -= lost;
@@ -469,32 +486,31 @@ class Store implements ViewStore {
 
     const f = r.flow;
     if (f !== undefined) {
+      // the flow's row, made at its first packet (the store is the one consumer of Flow.ext in the live view)
+      let row = f.ext as RowState | undefined;
+      if (row === undefined) f.ext = row = newRowState(f);
       const blocked = r.verdict === 'genuine-block' || r.verdict === 'undetermined';
       if ((blocked || (r.probe && r.verdict === 'conntrack-loss')) && f.verdict !== 'scan') {
-        let pc = f.ext as ProbeTally | undefined;
-        if (pc === undefined) f.ext = pc = { gb: 0, un: 0, runs: [] };
+        let pc = row.probes;
+        if (pc === null) row.probes = pc = { gb: 0, un: 0, runs: [] };
         if (r.verdict === 'genuine-block') pc.gb++;
         else if (r.verdict === 'undetermined') pc.un++;
         this.tallySecond(pc.runs, VERDICT_SLOT[r.verdict]);
       }
-      let row = this.rows.get(f);
-      if (row === undefined) {
-        // A flow's first packet is its row's first sample. A row made again for a flow pruned from the table (the
-        // rows are the 2,000-3,000 most recent of the classifier's flows: on a busy node most packets come to a
-        // flow whose row was pruned) takes its packet within the budget only, else its next one (it is due).
+      if (!row.listed) {
+        // A flow's first packet is its row's first sample. A row back in the table after a prune (the table holds
+        // the 2,000-3,000 most recent of the classifier's flows: on a busy node most packets may come to a flow
+        // the table had no room for) takes its packet within the budget only, else its next one (it is due).
         let first: DropEvent | null = event ?? null;
         if (make !== undefined && (f.count === 1 || this.captures < CAPTURE_BUDGET)) {
           first = make();
           if (f.count !== 1) this.captures++;
         }
-        row = {
-          flow: f, seq: 0, newer: null, older: null, firstPending: first, first: null, pending: null,
-          sampledAt: -Infinity, recent: [], next: 0, latest: null, evVer: 0, evidence: [], evidenceVer: 0, view: null,
-          viewSeq: -1,
-        };
-        this.rows.set(f, row);
+        row.firstPending = first;
+        row.listed = true;
+        this.listed++;
         this.toFront(row);
-        if (this.rows.size > this.maxRows * PRUNE_SLACK) this.prune();
+        if (this.listed > this.maxRows * PRUNE_SLACK) this.prune();
       } else {
         if (event !== undefined) row.pending = event;
         else if (this.captures < CAPTURE_BUDGET || (row.pending === null && row.sampledAt <= this.clockMs - this.evidenceMs)) {
@@ -556,9 +572,26 @@ class Store implements ViewStore {
     row.newer = row.older = null;
   }
 
+  /** Takes a row out of the table; it stays on its flow without its samples (they are the table's memory). */
   private remove(row: RowState): void {
-    this.rows.delete(row.flow);
     this.unlink(row);
+    row.listed = false;
+    this.listed--;
+    row.firstPending = row.first = row.pending = row.latest = null;
+    row.recent = [];
+    row.next = 0;
+    row.evidence = [];
+    row.evVer = row.evidenceVer = 0;
+    row.view = null;
+    row.viewSeq = -1;
+    row.sampledAt = -Infinity;
+  }
+
+  /** The rows in the table, most recent first. */
+  private listedRows(): RowState[] {
+    const out: RowState[] = [];
+    for (let s = this.head; s !== null; s = s.older) out.push(s);
+    return out;
   }
 
   /**
@@ -582,7 +615,7 @@ class Store implements ViewStore {
       }
       return;
     }
-    const all = [...this.rows.values()];
+    const all = this.listedRows();
     all.sort((a, b) => Number(a.flow.gone) - Number(b.flow.gone) || this.compare(a, b));
     for (let i = this.maxRows; i < all.length; i++) {
       this.remove(all[i]!);
@@ -855,14 +888,14 @@ class Store implements ViewStore {
       if (s.flow.gone) this.remove(s);
       s = older;
     }
-    const out: FlowRow[] = new Array<FlowRow>(Math.min(this.rows.size, this.maxRows));
+    const out: FlowRow[] = new Array<FlowRow>(Math.min(this.listed, this.maxRows));
     if (this.sort === 'recency') {
       // the list is the order: no sort
       let s = this.head;
       for (let i = 0; i < out.length; i++, s = s!.older) out[i] = this.rowOf(s!);
       return out;
     }
-    const states = [...this.rows.values()];
+    const states = this.listedRows();
     states.sort((a, b) => this.compare(a, b));
     for (let i = 0; i < out.length; i++) out[i] = this.rowOf(states[i]!);
     return out;
@@ -903,9 +936,8 @@ const VERDICT_SLOT = Object.fromEntries(VERDICTS.map((v, i) => [v, i])) as Recor
  */
 /**
  * Probes counted per flow, so that when the classifier re-labels a scanner's earlier flows the counters and the
- * sparklines can move them to `scan` too. Kept on the flow (Flow.ext: the store is the one consumer tallying the
- * live view's flows), so it lives as long as the classifier keeps the flow — a WeakMap of them made every scavenge
- * walk its entries.
+ * sparklines can move them to `scan` too. Kept in the flow's row, on the flow (Flow.ext), so it lives as long as
+ * the classifier keeps the flow — a WeakMap of them made every scavenge walk its entries.
  */
 interface ProbeTally {
   gb: number;
