@@ -1,4 +1,7 @@
+import { PassThrough } from 'node:stream';
 import { createParser } from '../../src/parse/parse-line.js';
+import { analyzeCommand } from '../../src/cli/analyze.js';
+import type { AnalyzeSummary } from '../../src/classify/classifier.js';
 import type { DropEvent } from '../../src/parse/event.js';
 
 /** Parses one real log line into a DropEvent (fails the test when the parser yields none). */
@@ -35,4 +38,18 @@ export function tcp(spt: number, dpt: number, flags: string, window = 502): stri
 
 export function udp(spt: number, dpt: number, payload = 48): string {
   return `PROTO=UDP SPT=${spt} DPT=${dpt} LEN=${payload + 8} `;
+}
+
+/** `fwdiag analyze --summary FILE`'s JSON: the scanner's packets, not events, go to the classifier. */
+export async function analyzeSummaryOf(file: string): Promise<AnalyzeSummary> {
+  const stdout = new PassThrough();
+  let out = '';
+  stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const stderr = new PassThrough();
+  let err = '';
+  stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const io = { stdin: Object.assign(new PassThrough(), { isTTY: true }), stdout, stderr, env: {}, now: () => Date.UTC(2026, 10, 24) };
+  const code = await analyzeCommand(['--summary', file], io);
+  if (code !== 0) throw new Error(`analyze --summary ${file}: exit ${code}: ${err}`);
+  return JSON.parse(out) as AnalyzeSummary;
 }

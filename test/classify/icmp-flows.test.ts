@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PassThrough } from 'node:stream';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClassifier, type AnalyzeSummary, type FlowSummary } from '../../src/classify/classifier.js';
-import { analyzeCommand } from '../../src/cli/analyze.js';
-import { eventsOf } from './helpers.js';
+import { analyzeSummaryOf, eventsOf } from './helpers.js';
 
 // Lines a real kernel wrote. syslog.txt: an echo request 198.18.0.1 → 198.18.0.2 refused (FWFX_ICMP_DROP) and a port
 // unreachable 198.18.0.2 → 198.18.0.1 about 198.18.0.1's UDP (FWFX_UNREACH_IN), both logged under one host name.
@@ -31,12 +29,7 @@ async function analyzeSummary(lines: string[]): Promise<AnalyzeSummary> {
   try {
     const file = join(dir, 'icmp.log');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const stdout = new PassThrough();
-    let out = '';
-    stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const io = { stdin: Object.assign(new PassThrough(), { isTTY: true }), stdout, stderr: new PassThrough(), env: {}, now: () => Date.UTC(2026, 10, 24) };
-    expect(await analyzeCommand(['--summary', file], io)).toBe(0);
-    return JSON.parse(out) as AnalyzeSummary;
+    return await analyzeSummaryOf(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

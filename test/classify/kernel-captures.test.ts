@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { PassThrough } from 'node:stream';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { analyzeCommand } from '../../src/cli/analyze.js';
-import type { AnalyzeSummary } from '../../src/classify/classifier.js';
+import { analyzeSummaryOf } from './helpers.js';
 
 // Lines a real kernel wrote (fixtures/kernel/classify/README.md: what each capture is and how lab.sh made it).
 const DIR = 'fixtures/kernel/classify/captures';
 
-async function summaryOf(file: string): Promise<AnalyzeSummary> {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const io = { stdin: Object.assign(new PassThrough(), { isTTY: true }), stdout, stderr: new PassThrough(), env: {}, now: () => Date.UTC(2026, 10, 24) };
-  expect(await analyzeCommand(['--summary', file], io)).toBe(0);
-  return JSON.parse(out) as AnalyzeSummary;
-}
+const summaryOf = analyzeSummaryOf;
 
 type Row = [proto: string, server: string, serverPort: number | null, verdict: string, count: number];
 
