@@ -6,8 +6,6 @@ import { analyzeSummaryOf } from './helpers.js';
 // Lines a real kernel wrote (fixtures/kernel/classify/README.md: what each capture is and how lab.sh made it).
 const DIR = 'fixtures/kernel/classify/captures';
 
-const summaryOf = analyzeSummaryOf;
-
 type Row = [proto: string, server: string, serverPort: number | null, verdict: string, count: number];
 
 // Every flow of every capture: its server side, its verdict and its packets.
@@ -74,7 +72,7 @@ describe('the classifier on the kernel captures of fixtures/kernel/classify', ()
   for (const file of files) {
     const name = file.replace(/\.kmsg$/, '');
     it(`${name}: every flow's verdict`, async () => {
-      const s = await summaryOf(join(DIR, file));
+      const s = await analyzeSummaryOf(join(DIR, file));
       const lines = readFileSync(join(DIR, file), 'utf8').split('\n').filter((l) => l.includes('HARVESTER_DROP_'));
       // every LOG line the kernel wrote is one packet of a flow
       expect(s.flows.reduce((n, f) => n + f.count, 0)).toBe(lines.length);
@@ -88,16 +86,16 @@ describe('the classifier on the kernel captures of fixtures/kernel/classify', ()
   }
 
   it('says why: the reply to a catalogued client port, the reserved client port, the same port, the timer, the missing port rule', async () => {
-    const reason = async (name: string) => (await summaryOf(join(DIR, `${name}.kmsg`))).flows[0]!.reason;
+    const reason = async (name: string) => (await analyzeSummaryOf(join(DIR, `${name}.kmsg`))).flows[0]!.reason;
     expect(await reason('dns4_51820')).toContain('a catalog names 51820 too');
     expect(await reason('dns6_51820')).toMatch(/^UDP from \[2001:db8:213::1\]:53 /);
     expect(await reason('rpc4_876')).toContain('to 876 (a reserved port, as RPC clients bind): reply to our own request');
     expect(await reason('ntp4_123')).toContain('a request and its answer look alike');
     expect(await reason('srv4_known')).toContain('a rule accepting 9345 whatever the connection\'s state');
-    const backoff = (await summaryOf(join(DIR, 'syn_backoff4.kmsg'))).flows[0]!;
+    const backoff = (await analyzeSummaryOf(join(DIR, 'syn_backoff4.kmsg'))).flows[0]!;
     expect(backoff).toMatchObject({ retransmits: 6, backoff: true });
     // 16 s of it: gaps of 1, 1, 1, 1, 1, 2, 4 s
-    expect((await summaryOf(join(DIR, 'syn_backoff4_long.kmsg'))).flows[0]).toMatchObject({ retransmits: 7, backoff: true });
+    expect((await analyzeSummaryOf(join(DIR, 'syn_backoff4_long.kmsg'))).flows[0]).toMatchObject({ retransmits: 7, backoff: true });
     expect(backoff.reason).toContain("on TCP's retransmission timer");
   });
 
@@ -105,7 +103,7 @@ describe('the classifier on the kernel captures of fixtures/kernel/classify', ()
     for (const name of ['invalid4_cli', 'invalid4_synack', 'invalid4_srv']) {
       const text = readFileSync(join(DIR, `${name}.kmsg`), 'utf8');
       expect(text).toContain('nf_ct_proto_6:');
-      const s = await summaryOf(join(DIR, `${name}.kmsg`));
+      const s = await analyzeSummaryOf(join(DIR, `${name}.kmsg`));
       expect(s.flows.some((f) => (f.ctInvalid ?? 0) > 0)).toBe(true);
     }
   });
