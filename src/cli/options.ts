@@ -140,6 +140,61 @@ export function flagOfKey(key: string): string {
 /** A platform, role, CNI or addon name given as a flag (`--platform`, `--role`, `--cni`, `--addon`), in every command. */
 export const nameSchema = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name (a-z, 0-9, -)');
 
+/**
+ * The suggestion engine's scope flags, declared once for every command whose suggestions they shape: suggest, report,
+ * and analyze's live view (which runs the same engine: with other flags it proposed other rules for the same lines).
+ */
+export const SCOPE_FLAGS = {
+  'cluster-subnet': { type: 'string' },
+  'control-plane': { type: 'string', multiple: true },
+  cni: { type: 'string' },
+  'allow-unknown': { type: 'boolean' },
+} as const;
+
+/** The scope flags as parseArgs gives them. */
+export interface ScopeFlagValues {
+  'cluster-subnet'?: string | undefined;
+  'control-plane'?: string[] | undefined;
+  cni?: string | undefined;
+  'allow-unknown'?: boolean | undefined;
+}
+
+/** The scope flags' options, validated (a command's options schema spreads its shape). */
+export const scopeOptionsSchema = z.object({
+  clusterSubnet: cidrSchema.optional(),
+  controlPlane: z.array(cidrSchema).max(64),
+  cni: nameSchema.optional(),
+  allowUnknown: z.boolean(),
+});
+
+/**
+ * The scope flags → the input of scopeOptionsSchema (its keys), unvalidated but for `--control-plane` (controlPlaneOf).
+ * The CNI is checked against the catalog where the engine is built (checkCni), as the roles are.
+ */
+export function scopeFlagsOf(v: ScopeFlagValues): { clusterSubnet: string | undefined; controlPlane: string[]; cni: string | undefined; allowUnknown: boolean } {
+  return { clusterSubnet: v['cluster-subnet'], controlPlane: controlPlaneOf(v['control-plane']), cni: v.cni, allowUnknown: v['allow-unknown'] === true };
+}
+
+export type ScopeOptions = z.output<typeof scopeOptionsSchema>;
+
+/** The scope flags → their options, validated: a bad value is a UsageError naming its flag, the same as suggest's. */
+export function scopeOptionsOf(v: ScopeFlagValues): ScopeOptions {
+  const r = scopeOptionsSchema.safeParse(scopeFlagsOf(v), WORDED);
+  if (!r.success) {
+    const i = issuesOf(r.error)[0];
+    throw new UsageError(`${flagOfKey(String(i?.path[0] ?? ''))}: ${i?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}
+
+/** The scope flags given (`--cluster-subnet`, …), in SCOPE_FLAGS' order: for "goes with" errors and notes. */
+export function scopeFlagsGiven(v: ScopeFlagValues): string[] {
+  return Object.keys(SCOPE_FLAGS).filter((f) => {
+    const x = v[f as keyof ScopeFlagValues];
+    return x !== undefined && x !== false;
+  }).map((f) => `--${f}`);
+}
+
 /** zod safeParse → value, or a UsageError naming the flag. */
 export function flag<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const r = schema.safeParse(value, WORDED);

@@ -23,7 +23,7 @@ import { createClassifier, type Observation } from '../classify/classifier.js';
 import { verdictRank, type Flow } from '../classify/flows.js';
 import type { Verdict } from '../classify/verdict.js';
 import { classifierOptionsSchema, parseDuration } from '../classify/options.js';
-import { addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, intFlag, must, hostRolesOf, nameSchema, tzOf } from './options.js';
+import { SCOPE_FLAGS, addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, classifierFlagsOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, intFlag, must, hostRolesOf, nameSchema, scopeFlagsGiven, scopeFlagsOf, scopeOptionsSchema, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { escapeControl } from '../output/escape.js';
@@ -102,11 +102,8 @@ const optionsSchema = z.object({
   role: nameSchema.optional(),
   hostRoles: z.array(z.tuple([z.string().min(1).max(255), nameSchema])),
   ruleset: z.string().min(1).optional(),
-  clusterSubnet: cidrSchema.optional(),
-  controlPlane: z.array(cidrSchema).max(64),
-  cni: nameSchema.optional(),
+  ...scopeOptionsSchema.shape,
   addons: z.array(nameSchema).optional(),
-  allowUnknown: z.boolean(),
   catalogs: z.array(z.string().min(1)),
   tz: z.string().optional(),
   kmsg: z.union([z.literal(false), z.literal('ring')]),
@@ -135,10 +132,7 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     role: { type: 'string' },
     'host-role': { type: 'string', multiple: true },
     ruleset: { type: 'string' },
-    'cluster-subnet': { type: 'string' },
-    'control-plane': { type: 'string', multiple: true },
-    'allow-unknown': { type: 'boolean' },
-    cni: { type: 'string' },
+    ...SCOPE_FLAGS,
     addon: { type: 'string', multiple: true },
     catalog: { type: 'string', multiple: true },
     tz: { type: 'string' },
@@ -151,9 +145,8 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
   if (v.help) return 'help';
   const tz = tzOf(v.tz);
   const hostRoles = hostRolesOf(v['host-role']);
-  const controlPlane = controlPlaneOf(v['control-plane']);
-  if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v['allow-unknown'] === true ||
-    v.cni !== undefined || v.addon !== undefined || v['cluster-subnet'] !== undefined || controlPlane.length > 0)) {
+  const scope = scopeFlagsOf(v);
+  if (v.platform === undefined && (v.role !== undefined || hostRoles.length > 0 || v.ruleset !== undefined || v.addon !== undefined || scopeFlagsGiven(v).length > 0)) {
     throw new UsageError('--role, --host-role, --ruleset, --cluster-subnet, --control-plane, --cni, --addon and --allow-unknown are for suggestions: give --platform P too');
   }
   if (v.platform !== undefined && v.role === undefined && hostRoles.length === 0) {
@@ -187,11 +180,8 @@ export function parseReportArgs(argv: string[]): ReportCliOptions | 'help' {
     role: v.role,
     hostRoles,
     ruleset: v.ruleset,
-    clusterSubnet: v['cluster-subnet'],
-    controlPlane,
-    cni: v.cni,
+    ...scope,
     addons: addonFlagsOf(v.addon),
-    allowUnknown: v['allow-unknown'] === true,
     catalogs: v.catalog ?? [],
     tz,
     kmsg: ringOnly(v.kmsg),

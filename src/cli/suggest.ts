@@ -15,7 +15,7 @@ import { openInputs } from '../input/open-inputs.js';
 import { overwrittenOf, overwrittenSentence } from '../input/types.js';
 import { hostLabelsOf } from '../input/host-labels.js';
 import { classifierOptionsSchema } from '../classify/options.js';
-import { addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, cidrSchema, classifierFlagsOf, controlPlaneOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, intFlag, nameSchema, tzOf } from './options.js';
+import { SCOPE_FLAGS, addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, classifierFlagsOf, normaliseKmsgFlag, prefixHelp, prefixesSchema, ringOnly, commandArgs, flagOfKey, hostRolesOf, intFlag, nameSchema, scopeFlagsOf, scopeOptionsSchema, tzOf } from './options.js';
 import { catalogServiceLookup } from '../classify/services.js';
 import { loadCatalog } from '../catalog/index.js';
 import { logLimitSentence, rateLimitedLogRules } from '../ruleset/log-limit.js';
@@ -81,11 +81,8 @@ const optionsSchema = z.object({
   role: nameSchema,
   hostRoles: z.array(z.tuple([z.string().min(1).max(255), nameSchema])),
   ruleset: z.string().min(1).optional(),
-  clusterSubnet: cidrSchema.optional(),
-  controlPlane: z.array(cidrSchema).max(64),
-  cni: nameSchema.optional(),
+  ...scopeOptionsSchema.shape,
   addons: z.array(nameSchema).optional(),
-  allowUnknown: z.boolean(),
   chain: z.string().regex(/^[A-Za-z0-9_-]{1,28}$/, 'up to 28 of A-Z a-z 0-9 _ -').optional(),
   catalogs: z.array(z.string().min(1)),
   samples: z.number().int().min(0).max(10),
@@ -105,11 +102,8 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     role: { type: 'string' },
     'host-role': { type: 'string', multiple: true },
     ruleset: { type: 'string' },
-    'cluster-subnet': { type: 'string' },
-    'control-plane': { type: 'string', multiple: true },
-    cni: { type: 'string' },
+    ...SCOPE_FLAGS,
     addon: { type: 'string', multiple: true },
-    'allow-unknown': { type: 'boolean' },
     chain: { type: 'string' },
     catalog: { type: 'string', multiple: true },
     samples: { type: 'string' },
@@ -137,11 +131,8 @@ export function parseSuggestArgs(argv: string[]): SuggestCliOptions | 'help' {
     role: v.role,
     hostRoles,
     ruleset: v.ruleset,
-    clusterSubnet: v['cluster-subnet'],
-    controlPlane: controlPlaneOf(v['control-plane']),
-    cni: v.cni,
+    ...scopeFlagsOf(v),
     addons: addonFlagsOf(v.addon),
-    allowUnknown: v['allow-unknown'] === true,
     chain: v.chain,
     catalogs: v.catalog ?? [],
     samples: v.samples === undefined ? 3 : intFlag(v.samples, '--samples'),
