@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, addonFlagsOf, checkAddons, checkPlatformRoles, classifierFlagsOf, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzOf, flag, commandArgs, hostRolesOf, nameSchema } from './options.js';
+import { LIVE_INPUT_FLAGS, SCOPE_FLAGS, scopeFlagsGiven, scopeOptionsOf, type ScopeOptions, addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, classifierFlagsOf, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzOf, flag, commandArgs, hostRolesOf, nameSchema } from './options.js';
 import { readResults, reportSourceErrors } from './read-loop.js';
 import { withSignals } from './signals.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
@@ -48,6 +48,13 @@ Live view only (a terminal, not CI, --json or --summary; elsewhere a note on std
   --addon NAME           with --role: an addon the cluster runs, as a policy's addons (repeatable; --addon none:
                          none); a port only a left-out addon needs is no rule to write but the addon to enable
                          (default: the platform's, as compile and suggest)
+  --cluster-subnet CIDR  with --role: all cluster machines; cluster-scoped ports are proposed from it (default:
+                         the observed clients), as by fwdiag suggest
+  --control-plane ADDR   with --role: control-plane address or CIDR (repeatable, or comma-separated): control-plane
+                         ports (etcd …) are proposed from them (default: the observed clients)
+  --cni NAME             with --role: the cluster's CNI; other CNIs' catalog rows are not this cluster's (default:
+                         the platform's, e.g. canal for rke2)
+  --allow-unknown        with --role: also propose ports no catalog names (low confidence)
   --ruleset FILE|live    trace the selected flow through this ruleset in the details pane, and let the
                          suggestions skip what it accepts; read again as it changes (live: every 10 s)
                          (one line, without a terminal: fwdiag trace)
@@ -85,6 +92,12 @@ export interface AnalyzeOptions {
    * @default undefined: the platform's policy default, as compile and suggest
    */
   addons: string[] | undefined;
+  /**
+   * live view: with --role, the suggestion engine's scope, as suggest's (`--cluster-subnet`, `--control-plane`,
+   * `--cni`, `--allow-unknown`)
+   * @default no cluster subnet or control plane (observed clients), the platform's CNI, no unknown port
+   */
+  scope: ScopeOptions;
   /** live view: ruleset traced in the details pane (FILE or `live`) */
   ruleset: string | undefined;
   catalogs: string[];
@@ -107,6 +120,7 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
     role: { type: 'string' },
     'host-role': { type: 'string', multiple: true },
     addon: { type: 'string', multiple: true },
+    ...SCOPE_FLAGS,
     ruleset: { type: 'string' },
     catalog: { type: 'string', multiple: true },
     ...LIVE_INPUT_FLAGS,
@@ -150,12 +164,17 @@ export function parseAnalyzeArgs(argv: string[]): AnalyzeOptions | 'help' {
   const addonFlags = addonFlagsOf(v.addon);
   const addons = addonFlags === undefined ? undefined : flag(z.array(nameSchema), addonFlags, '--addon');
   if (addons !== undefined && v.role === undefined) throw new UsageError('--addon goes with --platform and --role');
+  // the engine's scope, parsed and checked as suggest's (the CNI against the catalog in liveSuggestContext)
+  const scopeGiven = scopeFlagsGiven(v);
+  if (scopeGiven.length > 0 && v.role === undefined) throw new UsageError(`${scopeGiven.join(', ')} ${scopeGiven.length === 1 ? 'goes' : 'go'} with --platform and --role`);
+  const scope = scopeOptionsOf(v);
 
   return {
     files,
     role: v.role,
     hostRoles,
     addons,
+    scope,
     ruleset,
     catalogs,
     json: v.json === true || summaryOnly,
@@ -183,16 +202,21 @@ export function useColor(mode: AnalyzeOptions['color'], io: CliIO): boolean {
 
 /**
  * The live view's suggestion engine context from the flags: with --platform and --role, the catalog (with --catalog
- * files), the roles and `--addon` checked against it (an unknown one is a UsageError, as in suggest); undefined
- * without a role (the interim list: no catalog scope).
+ * files), the roles, `--cni` and `--addon` checked against it (an unknown one is a UsageError, as in suggest), and
+ * suggest's scope (`--cluster-subnet`, `--control-plane`, `--allow-unknown`): the live view proposes what `fwdiag
+ * suggest` proposes for the same lines and flags. Undefined without a role (the interim list: no catalog scope).
  */
 export function liveSuggestContext(opts: AnalyzeOptions, ruleset: Ruleset | undefined): Omit<SuggestContext, 'sampleLines'> | undefined {
   if (opts.platform === undefined || opts.role === undefined) return undefined;
   const catalog = loadCatalog(opts.catalogs);
   checkPlatformRoles(catalog, opts.platform, [opts.role, ...opts.hostRoles.map(([, r]) => r)]);
+  if (opts.scope.cni !== undefined) checkCni(catalog, opts.platform, opts.scope.cni);
   if (opts.addons !== undefined) checkAddons(catalog, opts.platform, opts.addons);
+  const { clusterSubnet, controlPlane, cni, allowUnknown } = opts.scope;
   return {
-    catalog, platform: opts.platform, role: opts.role, hostRoles: new Map(opts.hostRoles), allowUnknown: false, controlPlane: [],
+    catalog, platform: opts.platform, role: opts.role, hostRoles: new Map(opts.hostRoles), allowUnknown, controlPlane,
+    ...(clusterSubnet === undefined ? {} : { clusterSubnet }),
+    ...(cni === undefined ? {} : { cni }),
     ...(opts.addons === undefined ? {} : { addons: opts.addons }),
     ...(ruleset === undefined ? {} : { ruleset }),
   };
@@ -222,8 +246,11 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   const live = io.stdout.isTTY === true && !ci && !opts.json && !opts.summaryOnly;
   // a flow's trace and the suggestions are the live view's panes, with no place in a line stream: said, not dropped
   // silently, with the commands that do the same for a file (--catalog still names the ports here)
+  const { clusterSubnet, controlPlane, cni, allowUnknown } = opts.scope;
   const liveOnly = [
-    opts.role !== undefined && '--role', opts.hostRoles.length > 0 && '--host-role', opts.addons !== undefined && '--addon', opts.ruleset !== undefined && '--ruleset',
+    opts.role !== undefined && '--role', opts.hostRoles.length > 0 && '--host-role', opts.addons !== undefined && '--addon',
+    clusterSubnet !== undefined && '--cluster-subnet', controlPlane.length > 0 && '--control-plane', cni !== undefined && '--cni',
+    allowUnknown && '--allow-unknown', opts.ruleset !== undefined && '--ruleset',
   ].filter((f) => f !== false);
   if (!live && liveOnly.length > 0) {
     io.stderr.write(`fwdiag analyze: only the live view uses ${liveOnly.join(', ')} (a terminal, not CI, --json or --summary): ` +

@@ -325,3 +325,62 @@ describe('analyze --addon (and bare fwdiag): the live view\'s suggestions take t
     expect(r.err).toMatch(/^fwdiag analyze: only the live view uses --role, --addon \(/);
   });
 });
+
+// The live view runs suggest's engine, but analyze had none of suggest's scope flags: its context held no cluster
+// subnet, no control plane, the platform's CNI and no unknown port, so the view proposed other sources (observed
+// /32s) than `fwdiag suggest` for the same lines. analyze takes them, parsed and checked by suggest's helpers.
+describe('analyze --cluster-subnet, --control-plane, --cni, --allow-unknown (and bare fwdiag): suggest\'s scope for the live view', () => {
+  const LIVE = ['--platform', 'harvester', '--role', 'control-plane'];
+  const opts = (argv: string[]) => {
+    const o = parseAnalyzeArgs(argv);
+    if (o === 'help') throw new Error('help');
+    return o;
+  };
+  it('reach the live view\'s engine context as suggest puts them in its own', () => {
+    const ctx = liveSuggestContext(opts([...LIVE, '--cluster-subnet', ' 198.18.0.0/16 ', '--control-plane', '198.18.0.11, 198.18.0.12,', '--control-plane', '198.18.1.0/28',
+      '--cni', 'cilium', '--allow-unknown']), undefined);
+    expect(ctx && { clusterSubnet: ctx.clusterSubnet, controlPlane: ctx.controlPlane, cni: ctx.cni, allowUnknown: ctx.allowUnknown }).toEqual({
+      clusterSubnet: '198.18.0.0/16', controlPlane: ['198.18.0.11', '198.18.0.12', '198.18.1.0/28'], cni: 'cilium', allowUnknown: true,
+    });
+    const none = liveSuggestContext(opts([...LIVE]), undefined);
+    expect(none && { clusterSubnet: none.clusterSubnet, controlPlane: none.controlPlane, cni: none.cni, allowUnknown: none.allowUnknown })
+      .toEqual({ clusterSubnet: undefined, controlPlane: [], cni: undefined, allowUnknown: false });
+  });
+  it('an unknown CNI is refused where the engine is built, with suggest\'s message', async () => {
+    const r = await fwdiag([...SUGGEST, '--json', '--cni', 'weave', SAMPLE]);
+    expect(r.code).toBe(2);
+    expect(() => liveSuggestContext(opts([...LIVE, '--cni', 'weave']), undefined)).toThrow(r.err.split('\n')[0]!.replace(/^fwdiag: /, ''));
+  });
+  it.each([
+    ['--cluster-subnet', '198.18.40.10/24'],
+    ['--cluster-subnet', '198.18.0.0/255.255.0.0'],
+    ['--cluster-subnet', ''],
+    ['--control-plane', ''],
+    ['--control-plane', '198.18.0.11,198.18.0.300'],
+    ['--cni', 'Calico'],
+  ])('%s %j: the usage error suggest gives', async (f, value) => {
+    const s = await fwdiag([...SUGGEST, '--json', f, value, SAMPLE]);
+    expect(s.code, s.err).toBe(2);
+    await expectUsage(['analyze', '--summary', ...LIVE, f, value, SAMPLE], new RegExp(`^${s.err.split('\n')[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`));
+  });
+  it.each([
+    [['--cluster-subnet', '198.18.0.0/16'], /^fwdiag: --cluster-subnet goes with --platform and --role$/],
+    [['--platform', 'harvester', '--control-plane', '198.18.0.11'], /^fwdiag: --control-plane goes with --platform and --role$/],
+    [['--platform', 'harvester', '--cni', 'cilium', '--allow-unknown'], /^fwdiag: --cni, --allow-unknown go with --platform and --role$/],
+  ])('%j without --role is a usage error', async (argv, msg) => {
+    await expectUsage(['analyze', ...argv, SAMPLE], msg);
+  });
+  it('bare fwdiag (the live view\'s usual entry) takes them as analyze does', async () => {
+    const r = await fwdiag([...LIVE, '--control-plane', '198.18.40.10/24', SAMPLE]);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err.split('\n')[0]).toBe('fwdiag: --control-plane: 198.18.40.10/24 has host bits set; did you mean 198.18.40.0/24?');
+    const ok = await fwdiag(['--summary', ...LIVE, '--cluster-subnet', '192.168.122.0/24', '--allow-unknown', SAMPLE]);
+    expect(ok.code, ok.err).toBe(0);
+  });
+  it('outside the live view they do nothing, and the note on stderr names them', async () => {
+    const r = await fwdiag(['analyze', '--summary', ...LIVE, '--cluster-subnet', '192.168.122.0/24', '--control-plane', '192.168.122.61',
+      '--cni', 'canal', '--allow-unknown', SAMPLE]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^fwdiag analyze: only the live view uses --role, --cluster-subnet, --control-plane, --cni, --allow-unknown \(/);
+  });
+});

@@ -13,6 +13,36 @@ import { suggestionsToFragment } from '../../src/view/fragment.js';
 import type { ViewSuggestion } from '../../src/view/store.js';
 import { liveSuggestContext, parseAnalyzeArgs } from '../../src/cli/analyze.js';
 import { SAMPLE, fixtureLines, manualClock } from './helpers.js';
+import { run } from '../../src/cli/main.js';
+import { memoryIO } from '../catalog/cli-io.js';
+
+/**
+ * The live view's engine as `fwdiag analyze ARGV` builds it (parseAnalyzeArgs → liveSuggestContext, the classifier
+ * run-live makes), fed `lines` as run-live feeds it: the suggestions it shows.
+ */
+function liveSuggestions(argv: string[], lines: string[]): ViewSuggestion[] {
+  const opts = parseAnalyzeArgs(argv);
+  if (opts === 'help') throw new Error('help');
+  const ctx = liveSuggestContext(opts, undefined);
+  if (ctx === undefined) throw new Error('no engine');
+  const clock = manualClock();
+  const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform) });
+  const store = createViewStore({ notifyMs: 100, now: clock.now });
+  const engine = liveEngine(ctx, classifier, store, clock.now);
+  const parser = createParser({ tz: opts.tz ?? 'UTC', now: () => Date.UTC(2026, 4, 30) });
+  for (const l of lines) {
+    const r = parser.parseLine(l);
+    if (r.kind !== 'event') continue;
+    const c = classifier.classify(r.event);
+    store.push(c);
+    engine.observe(c, () => c.event);
+  }
+  engine.batch(true);
+  store.flush();
+  const list = store.getSnapshot().suggestions;
+  store.dispose();
+  return list;
+}
 
 describe('live view suggestion engine', () => {
   it('replaces the interim list with the engine, recomputed at most once a second', () => {
@@ -114,29 +144,7 @@ describe('the header\'s input', () => {
 describe('live view suggestion engine and --addon', () => {
   const exporter = 'Apr 22 10:00:00 node1 kernel: FWDIAG_DROP_IN=eth0 OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00 SRC=198.18.0.12 DST=198.18.0.11 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=40000 DPT=9796 WINDOW=64240 RES=0x00 SYN URGP=0 ';
   const kubelet = exporter.replace('DPT=9796', 'DPT=10250').replace('SPT=40000', 'SPT=40001');
-  const live = (flags: string[]) => {
-    const opts = parseAnalyzeArgs(['--platform', 'harvester', '--role', 'worker', ...flags]);
-    if (opts === 'help') throw new Error('help');
-    const ctx = liveSuggestContext(opts, undefined);
-    if (ctx === undefined) throw new Error('no engine');
-    const clock = manualClock();
-    const classifier = createClassifier({}, { services: catalogServiceLookup('harvester') });
-    const store = createViewStore({ notifyMs: 100, now: clock.now });
-    const engine = liveEngine(ctx, classifier, store, clock.now);
-    const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 4, 30) });
-    for (const l of [exporter, kubelet]) {
-      const r = parser.parseLine(l);
-      if (r.kind !== 'event') throw new Error(l);
-      const c = classifier.classify(r.event);
-      store.push(c);
-      engine.observe(c, () => c.event);
-    }
-    engine.batch(true);
-    store.flush();
-    const list = store.getSnapshot().suggestions;
-    store.dispose();
-    return list;
-  };
+  const live = (flags: string[]) => liveSuggestions(['--platform', 'harvester', '--role', 'worker', ...flags], [exporter, kubelet]);
   const port = (p: number) => (s: ViewSuggestion) => s.ports.includes(p);
   it('default (the platform\'s addons): node-exporter is a rule like the others, written by w', () => {
     const list = live([]);
@@ -153,5 +161,53 @@ describe('live view suggestion engine and --addon', () => {
     expect(r.fragment.extra.map((x) => x.ports)).toEqual([[10250]]);
     expect(r.addons.map((a) => a.addon)).toEqual(['rancher-monitoring']);
     expect(r.fragment.note).toMatch(/enable rancher-monitoring in the policy's addons/);
+  });
+});
+
+// The live view's context had allowUnknown false, controlPlane [] and no clusterSubnet or cni, whatever suggest was
+// told: `journalctl -k -f | fwdiag --platform harvester --role control-plane` proposed etcd and the VXLAN from the
+// observed /32s where `fwdiag suggest --cluster-subnet … --control-plane …` proposed them from the cluster and the
+// control-plane nodes. analyze takes the four flags as suggest does and hands them to the engine.
+describe('live view suggestion engine and suggest\'s scope flags: the same ACCEPTs as fwdiag suggest and report', () => {
+  const peer = 'Apr 22 10:50:01 harvester3 kernel: HARVESTER_DROP_IN=mgmt-br OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:64:08:00 SRC=192.168.122.64 DST=192.168.122.63 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=0 DF PROTO=TCP SPT=40100 DPT=9091 WINDOW=64240 RES=0x00 SYN URGP=0 ';
+  // the sample (etcd from two control-plane peers, the VXLAN from three), plus calico-node's metrics port (a row of
+  // canal, harvester's CNI: cluster-scoped, but no port of this cluster's under --cni cilium) and a port no catalog
+  // names (proposed only with --allow-unknown)
+  const lines = [...fixtureLines(SAMPLE), peer, peer.replace('SPT=40100 DPT=9091', 'SPT=40101 DPT=7777').replace('10:50:01', '10:50:02')];
+  const ROLE = ['--platform', 'harvester', '--role', 'control-plane', '--tz', 'UTC'];
+  const SCOPE = {
+    '--cluster-subnet': ['192.168.122.0/24'],
+    '--control-plane': ['192.168.122.61, 192.168.122.62'],
+    '--cni': ['cilium'],
+    '--allow-unknown': [],
+  } as const;
+  const flags = (leave?: string) => Object.entries(SCOPE).flatMap(([f, v]) => (f === leave ? [] : [f, ...v]));
+  const rows = (list: ReadonlyArray<{ proto: string; ports: ReadonlyArray<string | number>; sources: readonly string[] }>) =>
+    list.map((s) => `${s.proto}/${s.ports.join(',')} from ${[...s.sources].sort().join(',') || 'anywhere'}`).sort();
+  /** `fwdiag COMMAND … --json` (report: --format json) of the lines: its ACCEPTs */
+  const accepts = async (command: string[], more: string[]) => {
+    const m = memoryIO(`${lines.join('\n')}\n`);
+    expect(await run([...command, ...ROLE, ...more], m.io), m.err()).toBe(0);
+    const { suggestions } = JSON.parse(m.out()) as { suggestions: Array<{ action: string; proto: string; ports: string[]; sources: string[] }> };
+    return rows(suggestions.filter((s) => s.action === 'accept'));
+  };
+  const suggestJson = (more: string[]) => accepts(['suggest', '--json'], more);
+
+  it('each flag changes what suggest proposes for these lines (the comparison below is not of defaults)', async () => {
+    const all = await suggestJson(flags());
+    expect(all).toContain('tcp/2379-2380 from 192.168.122.61,192.168.122.62');
+    expect(all).toContain('udp/8472 from 192.168.122.0/24');
+    for (const f of Object.keys(SCOPE)) expect(await suggestJson(flags(f)), f).not.toEqual(all);
+  });
+
+  const cases: Array<[string, string[]]> = [
+    ['all four', flags()],
+    ...Object.entries(SCOPE).map(([f, v]): [string, string[]] => [f, [f, ...v]]),
+    ['none', []],
+  ];
+  it.each(cases)('%s: the live engine\'s proto, ports and sources are suggest --json\'s and report\'s', async (_, more) => {
+    const expected = await suggestJson(more);
+    expect(rows(liveSuggestions([...ROLE, ...more], lines))).toEqual(expected);
+    expect(await accepts(['report', '--format', 'json'], more)).toEqual(expected);
   });
 });
