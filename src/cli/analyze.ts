@@ -289,6 +289,7 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
       prefixes: opts.prefixes,
       classifier: opts.classifier,
       platform: opts.platform,
+      services,
       color: useColor(opts.color, io),
       ...(signal !== undefined ? { signal } : {}),
       statsPath: io.env['FWDIAG_VIEW_STATS'] || undefined,

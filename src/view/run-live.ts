@@ -17,7 +17,7 @@ import { createClassifier, type Classifier, type ClassifyResult, type Observatio
 import type { Flow } from '../classify/flows.js';
 import { suggest, type SuggestContext, type SuggestFlow } from '../suggest/index.js';
 import type { ClassifierOptionsInput } from '../classify/options.js';
-import { catalogServiceLookup } from '../classify/services.js';
+import { catalogServiceLookup, type ServiceLookup } from '../classify/services.js';
 import { overwrittenOf, type LineSource } from '../input/types.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
 import { createAnalyzeHumanWriter } from '../output/analyze-human.js';
@@ -39,6 +39,8 @@ export interface LiveOptions {
   classifier?: ClassifierOptionsInput;
   /** name ports from this catalog platform first */
   platform?: string | undefined;
+  /** port names (analyze's, from the --catalog files too) @default the built-in catalog's, `platform` first */
+  services?: ServiceLookup | undefined;
   /** colours (the CLI decides from --color, NO_COLOR, TERM) */
   color: boolean;
   /** a parsed `--ruleset`: the details pane traces the selected flow's latest packet through it */
@@ -271,7 +273,7 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   const loading = Promise.all([import('react'), import('ink'), import('./app.js')]);
   // an unhandled rejection before it is awaited would end the process: it is awaited below, or the finally ends
   loading.catch(() => undefined);
-  const classifier = createClassifier(opts.classifier ?? {}, { services: catalogServiceLookup(opts.platform) });
+  const classifier = createClassifier(opts.classifier ?? {}, { services: opts.services ?? catalogServiceLookup(opts.platform) });
   const store = createViewStore({
     now: io.now,
     source: inputLabel(sources),

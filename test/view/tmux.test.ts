@@ -165,6 +165,24 @@ describe('live view in a real terminal (tmux)', () => {
     expect(await waitFor(s3, (x) => x.includes('EXIT='), 'exit', 10_000, true)).toContain('EXIT=0');
   }, 30_000);
 
+  it('names ports from --catalog files, as analyze without a terminal does (the view named them from the built-in catalog only)', async () => {
+    const cat = join(term.dir, 'site.yaml');
+    writeFileSync(cat, [
+      'platform: site',
+      'title: Our nodes',
+      'roles: [{name: edge, description: "edge nodes"}]',
+      'sources: {"[RB]": {title: "runbook", url: "https://wiki.example.com/runbooks/edge-nodes"}}',
+      'entries:',
+      '  - {proto: udp, port: 8472, service: "branch overlay", roles: [edge], scope: cluster-nodes, source: "[RB]"}',
+      '',
+    ].join('\n'));
+    const s5 = start('', ` --platform site --catalog ${cat}`);
+    const sc = await waitFor(s5, (x) => x.includes('input ended') && x.includes('q quit'), 'the input to end');
+    expect(sc).toContain('branch overlay');
+    await keys(s5, 'q');
+    expect(await waitFor(s5, (x) => x.includes('EXIT='), 'exit', 10_000, true)).toContain('EXIT=0');
+  }, 30_000);
+
   it('a --ruleset FILE changed while the view runs is read again: suggestions follow the rules now there', async () => {
     const full = readFileSync(join(ROOT, 'fixtures/rulesets/harvester-control-plane.iptables-save'), 'utf8');
     const rs = join(term.dir, 'changing.rules');
