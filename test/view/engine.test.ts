@@ -3,18 +3,38 @@
  * engine's (catalog scope, merged ranges, never a scanner or conntrack-loss), not the interim per-port list.
  */
 import { describe, expect, it } from 'vitest';
-import { createClassifier } from '../../src/classify/classifier.js';
+import { createClassifier, type Classifier } from '../../src/classify/classifier.js';
 import { catalogServiceLookup } from '../../src/classify/services.js';
 import { loadCatalog } from '../../src/catalog/index.js';
 import { createParser } from '../../src/parse/parse-line.js';
 import { createViewStore } from '../../src/view/store.js';
 import { inputLabel, liveEngine } from '../../src/view/run-live.js';
 import { suggestionsToFragment } from '../../src/view/fragment.js';
-import type { ViewSuggestion } from '../../src/view/store.js';
+import type { ViewStore, ViewSuggestion } from '../../src/view/store.js';
 import { liveSuggestContext, parseAnalyzeArgs } from '../../src/cli/analyze.js';
 import { SAMPLE, fixtureLines, manualClock } from './helpers.js';
 import { run } from '../../src/cli/main.js';
 import { memoryIO } from '../catalog/cli-io.js';
+
+/**
+ * `lines` through the parser, the classifier, the store and the engine, as run-live feeds events; `after(n)` runs
+ * after the n-th event.
+ */
+function feedEngine(
+  lines: string[], classifier: Classifier, store: ViewStore, engine: ReturnType<typeof liveEngine>,
+  o: { tz?: string; after?: (n: number) => void } = {},
+): void {
+  const parser = createParser({ tz: o.tz ?? 'UTC', now: () => Date.UTC(2026, 4, 30) });
+  let n = 0;
+  for (const l of lines) {
+    const r = parser.parseLine(l);
+    if (r.kind !== 'event') continue;
+    const c = classifier.classify(r.event);
+    store.push(c);
+    engine.observe(c, () => c.event);
+    o.after?.(++n);
+  }
+}
 
 /**
  * The live view's engine as `fwdiag analyze ARGV` builds it (parseAnalyzeArgs → liveSuggestContext, the classifier
@@ -29,14 +49,7 @@ function liveSuggestions(argv: string[], lines: string[]): ViewSuggestion[] {
   const classifier = createClassifier(opts.classifier, { services: catalogServiceLookup(opts.platform) });
   const store = createViewStore({ notifyMs: 100, now: clock.now });
   const engine = liveEngine(ctx, classifier, store, clock.now);
-  const parser = createParser({ tz: opts.tz ?? 'UTC', now: () => Date.UTC(2026, 4, 30) });
-  for (const l of lines) {
-    const r = parser.parseLine(l);
-    if (r.kind !== 'event') continue;
-    const c = classifier.classify(r.event);
-    store.push(c);
-    engine.observe(c, () => c.event);
-  }
+  feedEngine(lines, classifier, store, engine, { tz: opts.tz ?? 'UTC' });
   engine.batch(true);
   store.flush();
   const list = store.getSnapshot().suggestions;
@@ -56,23 +69,17 @@ describe('live view suggestion engine', () => {
       store,
       clock.now,
     );
-    const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 4, 30) });
     const lines = fixtureLines(SAMPLE);
     // stop half-way before the first new connection is refused: the first computation has nothing to propose
     const half = Math.floor(lines.findIndex((l) => / SYN URGP=/.test(l) && !l.includes('ACK')) / 2);
     expect(half).toBeGreaterThan(10);
-    let n = 0;
-    for (const l of lines) {
-      const r = parser.parseLine(l);
-      if (r.kind !== 'event') continue;
-      const c = classifier.classify(r.event);
-      store.push(c);
-      engine.observe(c, () => c.event);
-      if (++n === half) {
+    feedEngine(lines, classifier, store, engine, {
+      after: (n) => {
+        if (n !== half) return;
         engine.batch();
         clock.advance(200);
-      }
-    }
+      },
+    });
     // within the same second: throttled, so nothing new yet unless forced
     engine.batch();
     store.flush();
@@ -110,14 +117,7 @@ describe('live view suggestion engine and a reloaded --ruleset', () => {
       { catalog: loadCatalog([]), platform: 'harvester', role: 'control-plane', hostRoles: new Map(), allowUnknown: false, controlPlane: [], ruleset: before },
       classifier, store, clock.now,
     );
-    const parser = createParser({ tz: 'UTC', now: () => Date.UTC(2026, 4, 30) });
-    for (const l of fixtureLines(SAMPLE)) {
-      const r = parser.parseLine(l);
-      if (r.kind !== 'event') continue;
-      const c = classifier.classify(r.event);
-      store.push(c);
-      engine.observe(c, () => c.event);
-    }
+    feedEngine(fixtureLines(SAMPLE), classifier, store, engine);
     engine.batch(true);
     store.flush();
     expect(store.getSnapshot().suggestions.map((x) => `${x.proto}/${x.ports.join(',')}`).sort()).toEqual(['tcp/2379-2380', 'udp/8472']);
