@@ -280,16 +280,18 @@ describe('report --addon: its suggestions take the policy\'s addons as suggest d
   });
 });
 
+/** analyze's options from its flags (never `help` here). */
+function opts(argv: string[]): Exclude<ReturnType<typeof parseAnalyzeArgs>, 'help'> {
+  const o = parseAnalyzeArgs(argv);
+  if (o === 'help') throw new Error('help');
+  return o;
+}
+
 // the live view runs suggest's engine (with --platform and --role) but analyze had no --addon: its suggestions always
 // took the platform's default addons, whatever the policy's `addons` — node-exporter's 9796 proposed as a rule on a
 // cluster whose policy leaves rancher-monitoring out
 describe('analyze --addon (and bare fwdiag): the live view\'s suggestions take the policy\'s addons as suggest does', () => {
   const LIVE = ['--platform', 'harvester', '--role', 'worker'];
-  const opts = (argv: string[]) => {
-    const o = parseAnalyzeArgs(argv);
-    if (o === 'help') throw new Error('help');
-    return o;
-  };
   it('parsed as suggest parses it: names, none, and the platform\'s default when not given', () => {
     expect(opts([...LIVE]).addons).toBeUndefined();
     expect(opts([...LIVE, '--addon', 'none']).addons).toEqual([]);
@@ -331,11 +333,6 @@ describe('analyze --addon (and bare fwdiag): the live view\'s suggestions take t
 // /32s) than `fwdiag suggest` for the same lines. analyze takes them, parsed and checked by suggest's helpers.
 describe('analyze --cluster-subnet, --control-plane, --cni, --allow-unknown (and bare fwdiag): suggest\'s scope for the live view', () => {
   const LIVE = ['--platform', 'harvester', '--role', 'control-plane'];
-  const opts = (argv: string[]) => {
-    const o = parseAnalyzeArgs(argv);
-    if (o === 'help') throw new Error('help');
-    return o;
-  };
   it('reach the live view\'s engine context as suggest puts them in its own', () => {
     const ctx = liveSuggestContext(opts([...LIVE, '--cluster-subnet', ' 198.18.0.0/16 ', '--control-plane', '198.18.0.11, 198.18.0.12,', '--control-plane', '198.18.1.0/28',
       '--cni', 'cilium', '--allow-unknown']), undefined);
