@@ -146,7 +146,10 @@ describe('view store', () => {
     expect(a.rows.length).toBeGreaterThan(10);
     const shown = (rows: typeof a.rows) => rows.map((r) => ({ key: r.key, count: r.count, verdict: r.verdict, evidence: r.evidence, latest: r.latest, lastTime: r.lastTime }));
     expect(shown(b.rows)).toEqual(shown(a.rows));
-    expect(b.suggestions).toEqual(a.suggestions);
+    // what a suggestion shows (its `flow` is the classifier's own object, with the store's state for it)
+    const proposed = (list: typeof a.suggestions) => list.map(({ flow, ...rest }) => ({ ...rest, flow: flow?.key }));
+    expect(proposed(b.suggestions)).toEqual(proposed(a.suggestions));
+    expect(a.suggestions.length).toBeGreaterThan(0);
     expect(byPacket.built).toBeLessThan(CAPTURE_BUDGET);
     byEvent.store.dispose();
     byPacket.store.dispose();
