@@ -8,6 +8,7 @@ import { analyzeCommand, parseAnalyzeArgs, runAnalyze } from '../../src/cli/anal
 import type { CliIO } from '../../src/cli/io.js';
 import { UsageError } from '../../src/cli/errors.js';
 import type { AnalyzeSummary, FlowSummary } from '../../src/classify/classifier.js';
+import { writeManyPrefixesLog } from '../cli/temp-corpus.js';
 
 const SAMPLE = 'fixtures/sample/harvester-upgrade.log';
 // RFC3164 stamps carry no year: pin "now" so the sample is dated April 2026
@@ -272,9 +273,8 @@ describe('LOG prefixes past the tally\'s cap', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fwdiag-prefixes-'));
     try {
       // 40 LOG rules, each its own prefix: the first MAX_PREFIXES (32) are tallied by name, the other 8 together
-      const drops = readFileSync(SAMPLE, 'utf8').trim().split('\n').filter((l) => l.includes('HARVESTER_DROP_')).slice(0, 40);
       const file = join(dir, 'many.log');
-      writeFileSync(file, `${drops.map((l, i) => l.replace('HARVESTER_DROP_', `DROP_R${String(i).padStart(2, '0')}_`)).join('\n')}\n`);
+      writeManyPrefixesLog(file);
       expect((await summaryOf([file])).summary.prefixes?.['(other prefixes)']).toBe(8);
       const t = io();
       expect(await analyzeCommand([file], t.io)).toBe(0);

@@ -9,6 +9,7 @@ import { analyzeCommand } from '../../src/cli/analyze.js';
 import { createProgress, progressLine } from '../../src/report/progress.js';
 import { PassThrough } from 'node:stream';
 import { INCIDENT, KMSG, SAMPLE, SYSLOG, memoryIO } from './helpers.js';
+import { writeManyPrefixesLog } from '../cli/temp-corpus.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'fwdiag-report-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -80,9 +81,8 @@ describe('fwdiag report flags', () => {
 
   it('LOG prefixes past the tally\'s cap: (other prefixes) is named as what it is, not as a prefix (Markdown and HTML)', async () => {
     // 40 LOG rules, each its own prefix: the first 32 are tallied by name, the other 8 together
-    const drops = readFileSync(SAMPLE, 'utf8').trim().split('\n').filter((l) => l.includes('HARVESTER_DROP_')).slice(0, 40);
     const file = join(tmp, 'many-prefixes.log');
-    writeFileSync(file, `${drops.map((l, i) => l.replace('HARVESTER_DROP_', `DROP_R${String(i).padStart(2, '0')}_`)).join('\n')}\n`);
+    writeManyPrefixesLog(file);
     const md = memoryIO();
     expect(await reportCommand([file], md.io)).toBe(0);
     const line = md.out().split('\n').find((l) => l.startsWith('LOG prefixes seen: '));
