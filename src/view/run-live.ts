@@ -207,10 +207,12 @@ export function liveEngine(initial: Omit<SuggestContext, 'sampleLines'>, classif
  * when they would crowd out parsing:
  * - a redraw (Ink's layout and output for the whole screen: ~20 ms for 120x40 on a small VM, more with React's part)
  *   is followed by at least RENDER_SHARE times its duration without one;
- * - while the main thread was busy more than BUSY of the time since the last redraw, or more than BEHIND_BYTES of
- *   input wait in the reading thread's queue (~50 ms of input at 100,000 lines/s), redraws come at most every
- *   BEHIND_SPACING_MS: parsing catches up first, and the header still moves (spacing them further was tried: 500 ms
- *   let parsing catch up a little sooner, but the header then showed counts half a second old).
+ * - while the view catches up — the main thread was busy more than BUSY of the time since the last redraw, or more
+ *   than BEHIND_BYTES of input wait in the reading thread's queue (~50 ms of input at 100,000 lines/s) — the table
+ *   is rebuilt only once a second (ROWS_CATCHING_UP_MS), and redraws, mostly of the header then, come every
+ *   BEHIND_SPACING_MS: parsing catches up first, and the header still moves. Spacing them further was tried: 500 ms
+ *   let parsing catch up a little sooner, but the header then showed counts half a second old — as RENDER_SHARE did
+ *   at the start of a flood, when the first redraws (code not yet optimised) take 50-90 ms.
  */
 const RENDER_SHARE = 6;
 const BUSY = 0.9;
@@ -329,7 +331,9 @@ export async function runLive(opts: LiveOptions): Promise<number> {
   let behind = false;
   let elu = performance.eventLoopUtilization();
   const pace = (): void => {
-    store.setSpacing(Math.max(RENDER_SHARE * renderMs, behind || busy ? BEHIND_SPACING_MS : 0));
+    const catchingUp = behind || busy;
+    store.setSpacing(catchingUp ? BEHIND_SPACING_MS : RENDER_SHARE * renderMs);
+    store.setCatchingUp(catchingUp);
   };
   const onFrame = (ms: number): void => {
     frames.frame(ms);

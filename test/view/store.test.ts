@@ -4,7 +4,7 @@ import { VERDICTS } from '../../src/classify/verdict.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CAPTURE_BUDGET, createViewStore, type ViewSuggestion } from '../../src/view/store.js';
+import { CAPTURE_BUDGET, createViewStore, ROWS_CATCHING_UP_MS, type ViewSuggestion } from '../../src/view/store.js';
 import { writeSuggestions } from '../../src/view/run-live.js';
 import { fragmentYaml, suggestionsToFragment } from '../../src/view/fragment.js';
 import { parseFragment } from '../../src/compile/policy.js';
@@ -282,6 +282,49 @@ describe('view store', () => {
       vi.advanceTimersByTime(10);
     }
     expect(notified).toBeLessThanOrEqual(2000 / 100 + 2);
+    unsub();
+    fed.store.dispose();
+  });
+
+  it('while catching up rebuilds the table at most once a second on its timer, the header at every snapshot; flush() at once', () => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 3, 22, 11, 0, 0) });
+    const fed = feed([], { now: () => Date.now() });
+    const unsub = fed.store.subscribe(() => undefined);
+    const snap = () => fed.store.getSnapshot();
+    // one more line, a new flow (a SYN from a client of its own)
+    const more = (): void => {
+      fed.lines = feed([synLine(fed.lines + 1)], {}, fed).lines;
+    };
+    more();
+    vi.advanceTimersByTime(100);
+    expect(snap().rows.map((r) => r.client)).toEqual(['198.18.0.1']);
+    const builtAt = Date.now();
+
+    fed.store.setCatchingUp(true);
+    while (Date.now() - builtAt < ROWS_CATCHING_UP_MS - 100) {
+      more();
+      vi.advanceTimersByTime(100);
+      // the header is new, the table the one built before
+      expect(snap().lines).toBe(fed.lines);
+      expect(snap().events).toBe(fed.lines);
+      expect(snap().counts['genuine-block']).toBe(fed.lines);
+      expect(snap().rows.length).toBe(1);
+    }
+    expect(fed.lines).toBeGreaterThanOrEqual(9);
+    // a second after the last build the next snapshot rebuilds it
+    more();
+    vi.advanceTimersByTime(200);
+    expect(snap().rows.length).toBe(fed.lines);
+    // a flush (a key, the end of the input) rebuilds at once
+    more();
+    fed.store.flush();
+    expect(snap().rows.length).toBe(fed.lines);
+    // caught up: every snapshot again
+    fed.store.setCatchingUp(false);
+    more();
+    vi.advanceTimersByTime(100);
+    expect(snap().rows.length).toBe(fed.lines);
+    expect(snap().rows[0]!.client).toBe(`198.18.0.${fed.lines}`);
     unsub();
     fed.store.dispose();
   });
