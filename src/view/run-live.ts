@@ -205,8 +205,8 @@ export function liveEngine(initial: Omit<SuggestContext, 'sampleLines'>, classif
 /**
  * Redraw pacing. The store notifies at most every 100 ms (10 redraws a second); the live view spaces redraws further
  * when they would crowd out parsing:
- * - a redraw (Ink's layout and output for the whole screen: ~20 ms for 120x40 on a small VM, more with React's part)
- *   is followed by at least RENDER_SHARE times its duration without one;
+ * - while the view keeps up, a redraw (Ink's layout and output for the whole screen: ~20 ms for 120x40 on a small VM,
+ *   more with React's part) is followed by at least RENDER_SHARE times its duration without one;
  * - while the view catches up — the main thread was busy more than BUSY of the time since the last redraw, or more
  *   than BEHIND_BYTES of input wait in the reading thread's queue (~50 ms of input at 100,000 lines/s) — the table
  *   is rebuilt only once a second (ROWS_CATCHING_UP_MS), and redraws, mostly of the header then, come every
