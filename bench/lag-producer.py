@@ -36,52 +36,44 @@ def chunk_of(k):
     return bytes(mv[offs[pos]:]) + bytes(mv[:offs[end - n]])
 
 
-def write_all(chunk):
-    while len(chunk) > 0:
-        w = os.write(1, chunk)
-        chunk = chunk[w:]
+def paced(count, after_step=None):
+    """Writes `count` lines at `rate` in steps of `step`, from now; returns (t0, t1, worst behind schedule, time
+    blocked in write, longest write), in seconds; `after_step(written)` after each step."""
+    global pos
+    t0 = time.time()
+    written = 0
+    worst = blocked = worstw = 0.0
+    while written < count:
+        due = t0 + written / rate
+        now = time.time()
+        if due > now:
+            time.sleep(due - now)
+        else:
+            worst = max(worst, now - due)
+        k = min(step, count - written)
+        chunk = chunk_of(k)
+        tw = time.time()
+        while len(chunk) > 0:
+            w = os.write(1, chunk)
+            chunk = chunk[w:]
+        bw = time.time() - tw
+        blocked += bw
+        worstw = max(worstw, bw)
+        pos = (pos + k) % n
+        written += k
+        if after_step is not None:
+            after_step(written)
+    return t0, time.time(), worst, blocked, worstw
 
 
 wait_for(go)
 if pre > 0:
-    t0 = time.time()
-    log.write('prestart %d\n' % int(t0 * 1000))
-    done_pre = 0
-    while done_pre < pre:
-        due = t0 + done_pre / rate
-        now = time.time()
-        if due > now:
-            time.sleep(due - now)
-        k = min(step, pre - done_pre)
-        write_all(chunk_of(k))
-        pos = (pos + k) % n
-        done_pre += k
+    log.write('prestart %d\n' % int(time.time() * 1000))
+    paced(pre)
     log.write('pre %d\n' % int(time.time() * 1000))
     log.flush()
     wait_for(go2)
-t0 = time.time()
-log.write('start %d\n' % int(t0 * 1000))
-written = 0
-worst = 0.0
-blocked = 0.0
-worstw = 0.0
-while written < total:
-    due = t0 + written / rate
-    now = time.time()
-    if due > now:
-        time.sleep(due - now)
-    else:
-        worst = max(worst, now - due)
-    k = min(step, total - written)
-    chunk = chunk_of(k)
-    tw = time.time()
-    write_all(chunk)
-    bw = time.time() - tw
-    blocked += bw
-    worstw = max(worstw, bw)
-    pos = (pos + k) % n
-    written += k
-    log.write('%d %d\n' % (int(time.time() * 1000), written))
-t1 = time.time()
+log.write('start %d\n' % int(time.time() * 1000))
+t0, t1, worst, blocked, worstw = paced(total, lambda written: log.write('%d %d\n' % (int(time.time() * 1000), written)))
 log.write('done %d %d %d %d %d\n' % (int(t1 * 1000), int((t1 - t0) * 1000), int(worst * 1000), int(blocked * 1000), int(worstw * 1000)))
 log.close()
