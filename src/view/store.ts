@@ -191,7 +191,7 @@ export interface ViewStore {
   /**
    * The view is behind its input, or its main thread busy (the live view's pacing says when): while on, the timed
    * snapshots rebuild the table (rows, suggestions) at most every ROWS_CATCHING_UP_MS; the header (counts, rates,
-   * sparklines, lines) is new in each. flush() rebuilds at once.
+   * sparklines, lines) is new in each. flush() (a sort, a pause, the end of the input) rebuilds at once.
    */
   setCatchingUp(on: boolean): void;
   getSnapshot(): ViewSnapshot;
