@@ -782,38 +782,63 @@ export class FlowTable {
     }
   }
 
+  /** each flow's idle time at an eviction (by its index in `order`; NaN: gone), reused */
+  private idleOf = new Float64Array(0);
+  /** each flow's noise flag at an eviction (by its index in `order`), reused */
+  private noiseOf = new Uint8Array(0);
+
   /**
    * Makes room for a fifth of the cap (amortised: one round per maxFlows/5 adds): the least recently seen noise
    * flows first, then the least recently seen of any kind. No sort: a sample of 1024 flows estimates the idle time
-   * (on each flow's clock) of the cut, then one pass removes flows idle at least that long.
+   * (on each flow's clock) of the cut, then the flows idle at least that long go, in the order they were added.
+   * One pass reads every flow's idle time and kind into arrays: the sampling and the cut read those, and touch only
+   * the flows they remove (a walk over the flows per step was most of a flood's eviction: a cache miss per flow).
    */
   private evict(): void {
     let excess = this.live - Math.floor(this.opts.maxFlows * 0.8);
     const order = this.order;
     const nows = this.nows;
+    const n = order.length;
+    if (this.idleOf.length < n) {
+      this.idleOf = new Float64Array(Math.max(n, this.idleOf.length * 2));
+      this.noiseOf = new Uint8Array(this.idleOf.length);
+    }
+    const idle = this.idleOf;
+    const noise = this.noiseOf;
+    let noisy = 0;
+    for (let k = 0; k < n; k++) {
+      const f = order[k]!;
+      if (f.gone) {
+        idle[k] = NaN;
+        continue;
+      }
+      idle[k] = nows[f.clock]! - f.lastSeen;
+      const x = isNoise(f) ? 1 : 0;
+      noise[k] = x;
+      noisy += x;
+    }
     for (const noiseOnly of [true, false]) {
       if (excess <= 0) break;
-      // every flow held is a candidate of the second round: no pass to count them
-      let candidates = noiseOnly ? 0 : this.live;
-      if (noiseOnly) for (const f of order) if (!f.gone && isNoise(f)) candidates++;
+      // every flow held is a candidate of the second round
+      const candidates = noiseOnly ? noisy : this.live;
       if (candidates === 0) continue;
       const want = Math.min(excess, candidates);
       const step = Math.max(1, Math.floor(candidates / 1024));
       const sample: number[] = [];
       let i = 0;
-      for (const f of order) {
-        if (f.gone || (noiseOnly && !isNoise(f))) continue;
-        if (i++ % step === 0) sample.push(nows[f.clock]! - f.lastSeen);
+      for (let k = 0; k < n; k++) {
+        if (Number.isNaN(idle[k]!) || (noiseOnly && noise[k] === 0)) continue;
+        if (i++ % step === 0) sample.push(idle[k]!);
       }
       sample.sort((a, b) => b - a);
       const cutoff = sample[Math.min(sample.length - 1, Math.ceil((want / candidates) * sample.length))]!;
-      for (const f of order) {
-        if (excess <= 0) break;
-        if (!f.gone && nows[f.clock]! - f.lastSeen >= cutoff && (!noiseOnly || isNoise(f))) {
-          this.remove(f);
-          this.evicted++;
-          excess--;
-        }
+      for (let k = 0; k < n && excess > 0; k++) {
+        const t = idle[k]!;
+        if (!(t >= cutoff) || (noiseOnly && noise[k] === 0)) continue;
+        this.remove(order[k]!);
+        idle[k] = NaN;
+        this.evicted++;
+        excess--;
       }
     }
   }
