@@ -2,17 +2,27 @@
  * `fwdiag parse` end to end: the real bin (built by `npm test`'s tsc step) spawned on real kernel fixtures.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { corpusText } from '../../bench/corpus.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/fwdiag.js');
 const kmsg = join(root, 'fixtures/kernel/kmsg.txt');
 const syslog = join(root, 'fixtures/kernel/syslog.txt');
+/** the temporary folders a test made (some hold a 25 MB log), removed after it, failed or not */
+const made: string[] = [];
+const tempDir = (prefix: string): string => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 const run = (args: string[], input?: string | Buffer) =>
   spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', env: { ...process.env, TZ: 'UTC', NO_COLOR: '1' } });
 
@@ -29,7 +39,7 @@ describe('fwdiag parse (bin)', () => {
   });
 
   it('reads stdin, gzip by content, several files (events name their file)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-parse-'));
+    const dir = tempDir('fwdiag-parse-');
     const gz = join(dir, 'rotated.1'); // no .gz suffix on purpose
     writeFileSync(gz, gzipSync(readFileSync(syslog)));
     const viaStdin = run(['parse'], readFileSync(syslog));
@@ -89,7 +99,7 @@ describe('fwdiag parse (bin)', () => {
 
   it('ends quietly when the reader goes away (| head)', () => {
     const big = Array.from({ length: 40 }, () => readFileSync(syslog, 'utf8')).join('');
-    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-head-'));
+    const dir = tempDir('fwdiag-head-');
     const f = join(dir, 'big.log');
     writeFileSync(f, big.repeat(50));
     const out = execFileSync('bash', ['-c', `set -o pipefail; node "${bin}" parse "${f}" 2>"${dir}/err" | head -n 2; echo "exit=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
@@ -112,7 +122,7 @@ describe('fwdiag parse (bin)', () => {
 
 describe('fwdiag parse into a file (synchronous writes from the scanner memory)', () => {
   it('writes the same bytes to a file as to a pipe: events of several files, issues and skips in input order', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-parse-file-'));
+    const dir = tempDir('fwdiag-parse-file-');
     const mixed = join(dir, 'mixed.log');
     const good = readFileSync(syslog, 'utf8').trim().split('\n');
     // scanner lines, JavaScript-only lines (odd layouts, issues) and non-netfilter lines, interleaved, many times
@@ -142,7 +152,7 @@ describe('fwdiag parse into a file (synchronous writes from the scanner memory)'
 
 describe('fwdiag parse from a pipe (stdin read on a thread, its buffers reused)', () => {
   it('prints the same bytes as from the file: plain, gzip, and a first chunk of one byte', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fwdiag-pipe-'));
+    const dir = tempDir('fwdiag-pipe-');
     // ~9 MB: more than the 4 MiB read-ahead, so the reader waits for the parser and its buffers come round again
     const f = join(dir, 'big.log');
     writeFileSync(f, corpusText(36_000, 5));
