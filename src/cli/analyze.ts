@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { Command, CliIO } from './io.js';
 import { UsageError } from './errors.js';
-import { LIVE_INPUT_FLAGS, SCOPE_FLAGS, scopeFlagsGiven, scopeOptionsOf, type ScopeOptions, addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, classifierFlagsOf, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzOf, flag, commandArgs, hostRolesOf, nameSchema } from './options.js';
+import { LIVE_INPUT_FLAGS, SCOPE_FLAGS, scopeFlagsGiven, scopeOptionsGiven, scopeOptionsOf, type ScopeOptions, addonFlagsOf, checkAddons, checkCni, checkPlatformRoles, classifierFlagsOf, prefixHelp, kmsgSchema, normaliseKmsgFlag, prefixesOf, tzOf, flag, commandArgs, hostRolesOf, nameSchema } from './options.js';
 import { readResults, reportSourceErrors } from './read-loop.js';
 import { withSignals } from './signals.js';
 import type { DropEvent, LineResult, Packet, ParseCounters } from '../parse/event.js';
@@ -246,11 +246,9 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
   const live = io.stdout.isTTY === true && !ci && !opts.json && !opts.summaryOnly;
   // a flow's trace and the suggestions are the live view's panes, with no place in a line stream: said, not dropped
   // silently, with the commands that do the same for a file (--catalog still names the ports here)
-  const { clusterSubnet, controlPlane, cni, allowUnknown } = opts.scope;
   const liveOnly = [
     opts.role !== undefined && '--role', opts.hostRoles.length > 0 && '--host-role', opts.addons !== undefined && '--addon',
-    clusterSubnet !== undefined && '--cluster-subnet', controlPlane.length > 0 && '--control-plane', cni !== undefined && '--cni',
-    allowUnknown && '--allow-unknown', opts.ruleset !== undefined && '--ruleset',
+    ...scopeOptionsGiven(opts.scope), opts.ruleset !== undefined && '--ruleset',
   ].filter((f) => f !== false);
   if (!live && liveOnly.length > 0) {
     io.stderr.write(`fwdiag analyze: only the live view uses ${liveOnly.join(', ')} (a terminal, not CI, --json or --summary): ` +

@@ -195,6 +195,14 @@ export function scopeFlagsGiven(v: ScopeFlagValues): string[] {
   }).map((f) => `--${f}`);
 }
 
+/** The scope options set (parsed), named by their flags as scopeFlagsGiven names them: for notes after parsing. */
+export function scopeOptionsGiven(o: ScopeOptions): string[] {
+  return scopeFlagsGiven({
+    'cluster-subnet': o.clusterSubnet, 'control-plane': o.controlPlane.length > 0 ? o.controlPlane : undefined, cni: o.cni,
+    'allow-unknown': o.allowUnknown,
+  });
+}
+
 /** zod safeParse → value, or a UsageError naming the flag. */
 export function flag<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const r = schema.safeParse(value, WORDED);
