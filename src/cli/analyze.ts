@@ -41,7 +41,7 @@ Classification:
   --max-flows N          flows held at once; least recently seen are evicted (default 100000)
   --platform NAME        name ports from this catalog platform first (harvester, rke2, talos, …)
   --catalog FILE         extend the role catalog (repeatable): its ports are named too
-Live view only (a terminal, not CI, --json or --summary; elsewhere a note on stderr says they do nothing):
+Live view only (a terminal, not CI, --json or --summary; elsewhere checked, and a note says they do nothing):
   --role R               with --platform: the suggestion engine's proposals for this node role (of a file,
                          without a terminal: fwdiag suggest)
   --host-role HOST=ROLE  per-host role (repeatable)
@@ -251,6 +251,9 @@ export async function runAnalyze(opts: AnalyzeOptions, io: CliIO, signal?: Abort
     ...scopeOptionsGiven(opts.scope), opts.ruleset !== undefined && '--ruleset',
   ].filter((f) => f !== false);
   if (!live && liveOnly.length > 0) {
+    // checked against the catalog all the same: `--role contol-plane` in a CI job is the same typo at a terminal, a
+    // usage error (exit 2) with suggest's message, not a note that hides it until someone runs the view
+    liveSuggestContext(opts, undefined);
     io.stderr.write(`fwdiag analyze: only the live view uses ${liveOnly.join(', ')} (a terminal, not CI, --json or --summary): ` +
       'fwdiag suggest takes them for the proposed rules, fwdiag trace --ruleset for one line\n');
   }

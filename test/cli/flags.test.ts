@@ -328,6 +328,31 @@ describe('analyze --addon (and bare fwdiag): the live view\'s suggestions take t
   });
 });
 
+// Outside the live view analyze only noted that --role, --host-role, --addon and --cni do nothing; an unknown one
+// (a typo in a CI job's command) passed with exit 0 there and was refused only when someone opened the view. They are
+// checked against the catalog in every mode, with suggest's message.
+describe('analyze: --role, --host-role, --addon, --cni checked against the catalog outside the live view too', () => {
+  it.each([
+    [['--role', 'contol-plane']],
+    [['--role', 'worker', '--host-role', 'harvester3=witnes']],
+    [['--role', 'worker', '--addon', 'longhorn']],
+    [['--role', 'worker', '--cni', 'weave']],
+  ])('%j: exit 2 with suggest\'s message, in a pipe and with --summary or --json', async (flags) => {
+    const s = await fwdiag(['suggest', '--json', '--platform', 'harvester', ...flags, SAMPLE]);
+    expect(s.code, s.err).toBe(2);
+    const msg = new RegExp(`^${s.err.split('\n')[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    for (const mode of [[], ['--summary'], ['--json']]) {
+      await expectUsage(['analyze', ...mode, '--platform', 'harvester', ...flags, SAMPLE], msg);
+    }
+  });
+  it('known ones still pass with the note', async () => {
+    const r = await fwdiag(['analyze', '--summary', '--platform', 'harvester', '--role', 'worker', '--host-role', 'harvester3=witness',
+      '--addon', 'rancher-monitoring', '--cni', 'canal', SAMPLE]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/^fwdiag analyze: only the live view uses --role, --host-role, --addon, --cni \(/);
+  });
+});
+
 // The live view runs suggest's engine, but analyze had none of suggest's scope flags: its context held no cluster
 // subnet, no control plane, the platform's CNI and no unknown port, so the view proposed other sources (observed
 // /32s) than `fwdiag suggest` for the same lines. analyze takes them, parsed and checked by suggest's helpers.
