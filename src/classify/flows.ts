@@ -177,7 +177,8 @@ export class Flow {
   readonly serverPort: number | null;
   readonly hostId: number;
   readonly protoId: number;
-  /** ICMP_ERROR for a flow of ICMP error messages, else ICMP_INFO (every flow of another protocol): see verdict.ts */
+  /** ICMP_ERROR for a flow of ICMP error messages, ICMP_LINK for one of ICMPv6 neighbour discovery and MLD, else
+   * ICMP_INFO (every flow of another protocol): see verdict.ts */
   readonly icmpClass: number;
   verdict: Verdict = 'undetermined';
   count = 0;
@@ -335,10 +336,11 @@ export class Flow {
 
 /**
  * Builds a flow key as text (for maps kept outside the table, e.g. samples per flow); one concatenation. A flow of
- * ICMP errors ends in `|error`; every other flow's key is the five fields alone.
+ * ICMP errors ends in `|error`, one of ICMPv6 neighbour discovery and MLD in `|link`; every other flow's key is the
+ * five fields alone.
  */
 export function flowKey(host: string | null, proto: string, server: string, serverPort: number | null, client: string, icmpClass = 0): string {
-  return `${host ?? ''}|${proto}|${server}|${serverPort ?? ''}|${client}${icmpClass === 0 ? '' : '|error'}`;
+  return `${host ?? ''}|${proto}|${server}|${serverPort ?? ''}|${client}${icmpClass === 0 ? '' : icmpClass === 1 ? '|error' : '|link'}`;
 }
 
 /** Mixes an int32 into a well-spread int32 (MurmurHash3's finaliser). */

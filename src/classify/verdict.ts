@@ -67,8 +67,9 @@ export interface Judgement {
   flags: number;
   /** a new-connection attempt the scan detector should count (SYN, UDP to a port, crafted TCP flags) */
   probe: boolean;
-  /** {@link ICMP_ERROR} for an ICMP or ICMPv6 error message, else {@link ICMP_INFO} (every other packet too): part of
-   * the flow key, so errors and echo between one pair of hosts are separate flows */
+  /** {@link ICMP_ERROR} for an ICMP or ICMPv6 error message, {@link ICMP_LINK} for ICMPv6 neighbour discovery and
+   * MLD, else {@link ICMP_INFO} (every other packet too): part of the flow key, so errors, the link's own messages
+   * and echo between one pair of hosts are separate flows */
   icmpClass: number;
 }
 
@@ -84,6 +85,19 @@ export interface Judgement {
  */
 export const ICMP_INFO = 0;
 export const ICMP_ERROR = 1;
+/**
+ * ICMPv6's link machinery (RFC 4861 neighbour discovery and redirect, 133-137; RFC 3810 MLD, 130-132 and 143): the
+ * messages IPv6 needs to reach its neighbours at all, refused by another rule than a ping (RFC 4890 4.4.1). Most go
+ * to a multicast group, but neighbour unreachability detection solicits a neighbour unicast: between one pair of
+ * hosts, beside their pings. A flow named after a ping would hide them (its operator opens echo, and IPv6 to that
+ * neighbour stays broken), so they are a class of their own.
+ */
+export const ICMP_LINK = 2;
+
+/** An ICMPv6 type of the link's own machinery ({@link ICMP_LINK}): neighbour discovery, redirect, MLD. */
+function isIcmp6Link(type: number): boolean {
+  return (type >= 130 && type <= 137) || type === 143;
+}
 
 /** An ICMP (v6: ICMPv6) error message type: the ones judge() reads as quoting a packet. */
 export function isIcmpError(type: number, v6: boolean): boolean {
@@ -446,6 +460,7 @@ function judgeIcmp(e: Packet, v6: boolean, out: Judgement): Judgement {
   // by the type, before the verdict: the class is the flow's, whatever its packets are judged
   const isError = isIcmpError(t, v6);
   if (isError) out.icmpClass = ICMP_ERROR;
+  else if (v6 && isIcmp6Link(t)) out.icmpClass = ICMP_LINK;
   // IPv4 ICMP to everyone (a broadcast ping, router discovery) is chatter; ICMPv6 to a multicast group is neighbour
   // discovery and the like, which IPv6 needs (judged below)
   if (!v6) {
@@ -471,7 +486,7 @@ function judgeIcmp(e: Packet, v6: boolean, out: Judgement): Judgement {
     return set(out, 'undetermined', 'icmp-error-foreign');
   }
   // 130-132 and 143 (the MLDv2 report Linux sends by default): multicast listener discovery; 133-137: neighbours
-  if (v6 && ((t >= 130 && t <= 137) || t === 143)) {
+  if (out.icmpClass === ICMP_LINK) {
     out.service = t <= 132 || t === 143 ? 'ICMPv6 multicast listener' : 'ICMPv6 neighbour discovery';
     return set(out, 'genuine-block', 'icmp-neighbour-discovery');
   }

@@ -80,3 +80,34 @@ describe('ICMP flows: echo and error messages between one pair of hosts are sepa
     expect(s.summary).toMatchObject({ events: 6, flows: 4, 'conntrack-loss': 4, 'genuine-block': 2 });
   });
 });
+
+// A real kernel's lines (fixtures/kernel/rare/captures.txt): an echo request (plain-55) and a unicast neighbour
+// solicitation (plain-72, neighbour unreachability detection), both 2001:db8:20::1 → ::2, both refused by one rule.
+// One flow held both, named after whichever came first: "ICMPv6 echo, 2 drops" hid the solicitation, and opening
+// echo would leave IPv6 between them broken. Neighbour discovery and MLD are a class of their own (verdict.ts ICMP_LINK).
+describe('ICMPv6 flows: neighbour discovery and echo between one pair of hosts are separate flows', () => {
+  const rare = readFileSync('fixtures/kernel/rare/captures.txt', 'utf8').split('\n');
+  const one = (prefix: string) => {
+    const l = rare.filter((x) => !x.startsWith('#') && x.includes(`;${prefix} IN=`));
+    expect(l, prefix).toHaveLength(1);
+    return l;
+  };
+  const echo = one('H2b537-plain-55');
+  const ns = one('H2b537-plain-72');
+  const want: Row[] = [
+    ['icmpv6', '2001:db8:20::2', '2001:db8:20::1', 'genuine-block', 'icmp-echo-request', 'ICMPv6 echo', 1],
+    ['icmpv6', '2001:db8:20::2', '2001:db8:20::1', 'genuine-block', 'icmp-neighbour-discovery', 'ICMPv6 neighbour discovery', 1],
+  ];
+  it('an echo request and a unicast solicitation: two genuine blocks, each named for itself, in either order', () => {
+    for (const lines of [[...echo, ...ns], [...ns, ...echo]]) {
+      const { summary } = classify(lines);
+      expect(sorted(summary.flows.map(row))).toEqual(sorted(want));
+      expect(summary.flows.find((f) => f.rule === 'icmp-neighbour-discovery')?.reason).toBe('ICMPv6 neighbour discovery (type 135) from 2001:db8:20::1 refused: IPv6 does not work without it');
+    }
+  });
+  it('analyze --summary (the scanner\'s packets) keys them alike', async () => {
+    const s = await analyzeSummary([...ns, ...echo, ...ns]);
+    expect(sorted(s.flows.map(row))).toEqual(sorted([want[0]!, [...want[1]!.slice(0, 6), 2] as Row]));
+    expect(s.summary).toMatchObject({ events: 3, flows: 2, 'genuine-block': 3 });
+  });
+});
