@@ -90,7 +90,10 @@ export interface FlowSummary {
   lastMono?: number;
   firstLine: number;
   lastLine: number;
+  /** the source of `firstLine`, when more than one is read */
   file?: string;
+  /** the source of `lastLine` when it is not `file`'s (a flow that went on into the next file) */
+  lastFile?: string;
   persistent: boolean;
   reason: string;
   /** TCP: packets per flag combination, e.g. {"ACK FIN": 3} */
@@ -694,7 +697,7 @@ class ClassifierCore implements Classifier {
     f.firstTs = f.lastTs = ts;
     f.firstMono = f.lastMono = mono;
     f.firstLine = f.lastLine = line;
-    f.file = file;
+    f.file = f.lastFile = file;
     f.persistAt = this.persistAtFrom(t, f.clock);
     if (w !== undefined) f.window = { before: 0, during: 0, after: 0 };
     f.probe = probe;
@@ -826,6 +829,7 @@ class ClassifierCore implements Classifier {
       } else if (f.firstMono === null || mono < f.firstMono) f.firstMono = mono;
     }
     f.lastLine = e.line;
+    f.lastFile = e.file;
     if (f.proto === 'tcp') f.addFlags(j.flags, 1);
     if (f.window !== null) {
       const w = this.options.window!;
@@ -965,6 +969,7 @@ class ClassifierCore implements Classifier {
     if (f.firstMono !== null) o.firstMono = f.firstMono;
     if (f.lastMono !== null) o.lastMono = f.lastMono;
     if (f.file !== undefined) o.file = f.file;
+    if (f.lastFile !== f.file && f.lastFile !== undefined) o.lastFile = f.lastFile;
     const fl = f.flagCounts();
     if (fl.length > 0) {
       const flags: Record<string, number> = {};
@@ -1017,10 +1022,12 @@ function mergeInto(agg: Flow, g: Flow, pool: PortBitmaps): void {
     if (g.firstSeen < agg.firstSeen) {
       agg.firstSeen = g.firstSeen;
       agg.firstLine = g.firstLine;
+      agg.file = g.file;
     }
     if (g.lastSeen > agg.lastSeen) {
       agg.lastSeen = g.lastSeen;
       agg.lastLine = g.lastLine;
+      agg.lastFile = g.lastFile;
     }
   }
   // the times shown are merged as times, whatever the clock the flows were on

@@ -243,7 +243,10 @@ export class Flow {
   firstTs: number | null = null;
   firstMono: number | null = null;
   firstLine = 0;
+  /** the source of `firstLine` (when more than one is read) */
   file: string | undefined = undefined;
+  /** the source of `lastLine`: line numbers count within their own source */
+  lastFile: string | undefined = undefined;
   /** conntrack INVALID lines (`nf_ct_proto_N:`) for this flow */
   ctInvalid = 0;
   ctReason: string | undefined = undefined;

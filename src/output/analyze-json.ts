@@ -61,6 +61,7 @@ export function flowSummaryJson(o: FlowSummary): string {
   if (o.firstMono !== undefined) t += `,"firstMono":${JSON.stringify(o.firstMono)}`;
   if (o.lastMono !== undefined) t += `,"lastMono":${JSON.stringify(o.lastMono)}`;
   if (o.file !== undefined) t += `,"file":${jsonString(o.file)}`;
+  if (o.lastFile !== undefined) t += `,"lastFile":${jsonString(o.lastFile)}`;
   if (o.flags !== undefined) {
     let f = '';
     for (const k in o.flags) f += `${f === '' ? '' : ','}${recurring(k)}:${o.flags[k]}`;

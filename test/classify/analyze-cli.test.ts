@@ -208,6 +208,29 @@ describe('analyze on the sample Harvester upgrade log', () => {
       const s = await summaryOf([join(dir, 'a.log'), join(dir, 'b.log')]);
       expect(s.summary.input).toMatchObject({ sources: 2, lines: 200 });
       expect(new Set(s.flows.map((f) => f.file))).toEqual(new Set([join(dir, 'a.log'), join(dir, 'b.log')]));
+      // line numbers count within their file: a flow that went on into b.log names b.log for its lastLine
+      const spanning = s.flows.filter((f) => f.lastFile !== undefined);
+      expect(spanning.length).toBeGreaterThan(0);
+      const b = readFileSync(join(dir, 'b.log'), 'utf8').split('\n');
+      const a = readFileSync(join(dir, 'a.log'), 'utf8').split('\n');
+      for (const f of spanning) {
+        expect([f.file, f.lastFile]).toEqual([join(dir, 'a.log'), join(dir, 'b.log')]);
+        // the lines named are this flow's: its two ends, whichever side sent them
+        for (const l of [a[f.firstLine - 1], b[f.lastLine - 1]]) {
+          expect(l, `${f.server} ${f.client}`).toMatch(new RegExp(`SRC=(${f.server}|${f.client}) DST=(${f.server}|${f.client}) `));
+        }
+      }
+      // --json (events through the classifier) names the same ends
+      const t = io();
+      expect(await analyzeCommand(['--json', join(dir, 'a.log'), join(dir, 'b.log')], t.io)).toBe(0);
+      const last = JSON.parse(t.out().trim().split('\n').at(-1)!) as AnalyzeSummary;
+      const ends = (x: AnalyzeSummary) => x.flows.map((f) => [key(f), f.file, f.firstLine, f.lastFile, f.lastLine]).sort();
+      expect(ends(last)).toEqual(ends(s));
+      // a flow within one file has no lastFile
+      for (const f of s.flows.filter((x) => x.lastFile === undefined)) {
+        const text = readFileSync(f.file!, 'utf8').split('\n');
+        expect(text[f.lastLine - 1], `${f.file}:${f.lastLine}`).toMatch(new RegExp(`SRC=(${f.server}|${f.client}) DST=(${f.server}|${f.client}) `));
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -60,6 +60,7 @@ describe('flowSummaryJson: a flow summary by hand, exactly as jsonValue() prints
     verdict: 'genuine-block', rule: 'tcp-syn', service: 'Kubernetes API \u0085', count: 3,
     firstSeen: '2026-04-22T10:00:00Z', lastSeen: '2026-04-22T10:05:00.5Z', firstLine: 1, lastLine: 99, persistent: true,
     reason: 'SYN — refused → "x"\n', firstMono: 1002.849, lastMono: 1e21, file: 'kern.log\u007f',
+    lastFile: 'kern.log.1\u2029',
     flags: { SYN: 2, 'ACK "PSH"': 1 }, attempts: 1, retransmits: 2, backoff: true, ports: 12, portsAtLeast: true,
     window: { before: 1, during: 2, after: 0 }, ctInvalid: 4, ctReason: 'invalid\tstate',
   };
@@ -89,8 +90,8 @@ describe('flowSummaryJson: a flow summary by hand, exactly as jsonValue() prints
   });
 
   it('nulls, absent keys, odd numbers', () => {
-    const { firstMono, lastMono, file, flags, retransmits, backoff, attempts, ports, portsAtLeast, window, ctInvalid, ctReason, ...base } = full;
-    void [firstMono, lastMono, file, flags, retransmits, backoff, attempts, ports, portsAtLeast, window, ctInvalid, ctReason];
+    const { firstMono, lastMono, file, lastFile, flags, retransmits, backoff, attempts, ports, portsAtLeast, window, ctInvalid, ctReason, ...base } = full;
+    void [firstMono, lastMono, file, lastFile, flags, retransmits, backoff, attempts, ports, portsAtLeast, window, ctInvalid, ctReason];
     const bare: FlowSummary = { ...base, host: null, serverPort: null, service: null, firstSeen: null, lastSeen: null, persistent: false };
     expect(flowSummaryJson(bare)).toBe(jsonValue(bare));
     for (const mono of [NaN, -0, 0.1 + 0.2, Infinity]) {
