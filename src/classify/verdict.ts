@@ -88,9 +88,9 @@ export const ICMP_ERROR = 1;
 /**
  * ICMPv6's link machinery (RFC 4861 neighbour discovery and redirect, 133-137; RFC 3810 MLD, 130-132 and 143): the
  * messages IPv6 needs to reach its neighbours at all, refused by another rule than a ping (RFC 4890 4.4.1). Most go
- * to a multicast group, but neighbour unreachability detection solicits a neighbour unicast: between one pair of
- * hosts, beside their pings. A flow named after a ping would hide them (its operator opens echo, and IPv6 to that
- * neighbour stays broken), so they are a class of their own.
+ * to a multicast group, but neighbour unreachability detection solicits a neighbour unicast, link-local to
+ * link-local: beside pings between those addresses. A flow named after a ping hid them (test/lab/ipv6-nud.test.ts:
+ * its operator opens echo, and IPv6 to that neighbour stays broken), so they are a class of their own.
  */
 export const ICMP_LINK = 2;
 

@@ -81,10 +81,11 @@ describe('ICMP flows: echo and error messages between one pair of hosts are sepa
   });
 });
 
-// A real kernel's lines (fixtures/kernel/rare/captures.txt): an echo request (plain-55) and a unicast neighbour
-// solicitation (plain-72, neighbour unreachability detection), both 2001:db8:20::1 → ::2, both refused by one rule.
-// One flow held both, named after whichever came first: "ICMPv6 echo, 2 drops" hid the solicitation, and opening
-// echo would leave IPv6 between them broken. Neighbour discovery and MLD are a class of their own (verdict.ts ICMP_LINK).
+// A real kernel's lines (fixtures/kernel/rare/captures.txt, packets an audit crafted): an echo request (plain-55) and
+// a unicast neighbour solicitation (plain-72), both 2001:db8:20::1 → ::2, both refused by one rule. One flow held
+// both, named after whichever came first: "ICMPv6 echo, 2 drops" hid the solicitation, and opening echo would leave
+// IPv6 between them broken. Neighbour discovery and MLD are a class of their own (verdict.ts ICMP_LINK); the case a
+// real stack makes (solicitations beside pings to a link-local address) is test/lab/ipv6-nud.test.ts.
 describe('ICMPv6 flows: neighbour discovery and echo between one pair of hosts are separate flows', () => {
   const rare = readFileSync('fixtures/kernel/rare/captures.txt', 'utf8').split('\n');
   const one = (prefix: string) => {
