@@ -185,6 +185,13 @@ function issues(e: z.ZodError, what: string): string[] {
   return issuesOf(e).map((i) => `${what}: ${i.path.length > 0 ? `${i.path.map(String).join('.')}: ` : ''}${i.message}`);
 }
 
+/**
+ * The ICMPv6 types every policy accepts when it accepts no ICMP as a whole (`icmp: false`): neighbour discovery (133
+ * router solicitation to 136 neighbour advertisement) and MLD (130-132, 143) — RFC 4890 4.4.1, traffic that must not
+ * be dropped. Redirect (137) is left out. `fwdiag suggest` proposes the same rule for such drops.
+ */
+export const ICMPV6_LINK_TYPES: readonly number[] = [130, 131, 132, 133, 134, 135, 136, 143];
+
 export function parsePolicy(raw: unknown): Result<Policy> {
   const r = policySchema.safeParse(raw, WORDED);
   return r.success ? { ok: true, value: r.data } : { ok: false, issues: issues(r.error, 'policy') };
@@ -269,7 +276,7 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   // IPv6 finds its neighbours (and routers) with ICMPv6: a host that drops it has no IPv6 at all. MLD (130-132, 143)
   // too: a host that never answers a switch's listener queries is pruned by MLD snooping from the multicast groups
   // neighbour solicitations go to (RFC 4890, 4.4.1: traffic that must not be dropped)
-  else rules.push({ kind: 'icmp', proto: 'icmpv6', icmpTypes: [130, 131, 132, 133, 134, 135, 136, 143], sources: [], comment: 'ICMPv6 neighbour discovery and MLD (IPv6 needs them)' });
+  else rules.push({ kind: 'icmp', proto: 'icmpv6', icmpTypes: [...ICMPV6_LINK_TYPES], sources: [], comment: 'ICMPv6 neighbour discovery and MLD (IPv6 needs them)' });
   if (podCidr !== null) rules.push({ kind: 'pod', sources: [podCidr], comment: 'Allow pod network return traffic' });
   if (policy.dhcp) {
     rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 67, to: 67 }, dport: { from: 68, to: 68 }, sources: [], family: 4, comment: 'DHCP server reply' });

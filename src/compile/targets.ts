@@ -230,6 +230,11 @@ export function compileTalos(p: ResolvedPolicy): CompileOutput {
       continue;
     }
     if (r.kind === 'dhcp') continue;
+    if (r.proto === 'icmp' || r.proto === 'icmpv6') {
+      // the seed (Talos ingress firewall): block mode accepts ICMP and ICMPv6 itself, 5 packets/s
+      warnings.push(`talos: "${r.comment}" (${r.proto}) skipped: Talos accepts ICMP and ICMPv6 itself at up to 5 packets/s; its drops on a Talos node are over that limit, which no NetworkRuleConfig raises`);
+      continue;
+    }
     if ((r.proto !== 'tcp' && r.proto !== 'udp') || r.dport === undefined) {
       warnings.push(`talos: "${r.comment}" (${r.proto ?? 'any'}) skipped: NetworkRuleConfig has tcp/udp ports only`);
       continue;

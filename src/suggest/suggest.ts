@@ -15,6 +15,7 @@ import { trace } from '../ruleset/trace.js';
 import type { RuleRef, Ruleset, TraceResult } from '../ruleset/index.js';
 import { cidrContains, collapseAddresses, isPrivateAddress, prefixLength } from './cidr.js';
 import { RULE_PROTOS, platformInterfaces, renderInsert } from './render.js';
+import { ICMPV6_LINK_TYPES } from '../compile/policy.js';
 
 /** A flow as the suggestion engine reads it: the classifier's summary plus what the read loop kept of it. */
 export interface SuggestFlow extends FlowSummary {
@@ -75,10 +76,12 @@ export type Confidence = 'high' | 'medium' | 'low';
  * - `egress`: dropped on output: not an INPUT rule
  * - `forward`: dropped while forwarded (routed or bridged through the node, IN= and OUT= both set): not an INPUT rule
  * - `conntrack-loss`: persistent lost-state drops: what to check, never a port to open
+ * - `neighbour-discovery`: ICMPv6 neighbour discovery or MLD refused: IPv6 needs them; the rule every policy `fwdiag
+ *   compile` writes has (compile/policy.ts ICMPV6_LINK_TYPES), whatever the catalog lists
  */
 export type SuggestionKind =
   | 'missing' | 'shadowed' | 'near-miss' | 'other-role' | 'addon' | 'generic' | 'unknown' | 'loopback' | 'outside-scope'
-  | 'already-accepted' | 'egress' | 'forward' | 'conntrack-loss' | 'no-source';
+  | 'already-accepted' | 'egress' | 'forward' | 'conntrack-loss' | 'no-source' | 'neighbour-discovery';
 
 export interface Evidence {
   /** drops */
@@ -162,7 +165,7 @@ export const MAX_SOURCES = 256;
 export const MAX_TRACES = 500;
 
 interface PortInfo {
-  kind: 'missing' | 'other-role' | 'addon' | 'generic' | 'unknown' | 'loopback';
+  kind: 'missing' | 'other-role' | 'addon' | 'generic' | 'unknown' | 'loopback' | 'neighbour-discovery';
   entry: CatalogEntry | undefined;
   /** merging key: ports with the same identity and adjacent numbers become one range */
   identity: string;
@@ -187,6 +190,10 @@ export function cniOf(ctx: Pick<SuggestContext, 'catalog' | 'platform' | 'cni'>)
 export function addonsOf(ctx: Pick<SuggestContext, 'catalog' | 'platform' | 'addons'>): readonly string[] {
   return ctx.addons ?? ctx.catalog.platforms.get(ctx.platform)?.policyDefaults.addons ?? [];
 }
+
+/** The group of a role's refused ICMPv6 neighbour discovery and MLD (classify/verdict.ts ICMP_LINK): not a catalog row. */
+const NEIGHBOUR_DISCOVERY: PortInfo = { kind: 'neighbour-discovery', entry: undefined, identity: 'nd' };
+const NEIGHBOUR_DISCOVERY_SERVICE = 'ICMPv6 neighbour discovery and MLD';
 
 function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: number | undefined): PortInfo {
   const inbound = (l: CatalogEntry[]) => l.filter((e) => e.direction === 'inbound');
@@ -477,9 +484,14 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
       ignored.undetermined++;
       continue;
     }
-    const key = `${role}|${proto}|${port ?? ''}`;
+    // IPv6's link machinery is one rule of its own, not the protocol's catalog rows (a ping's echo rule admits none)
+    const nd = f.rule === 'icmp-neighbour-discovery';
+    const key = nd ? `${role}|${proto}|nd` : `${role}|${proto}|${port ?? ''}`;
     let g = groups.get(key);
-    if (g === undefined) {
+    if (g === undefined && nd) {
+      g = { role, proto, port: null, flows: [], info: NEIGHBOUR_DISCOVERY };
+      groups.set(key, g);
+    } else if (g === undefined) {
       const ik = `${role}|${proto}|${port ?? ''}`;
       let info = infoCache.get(ik);
       if (info === undefined) {
@@ -552,7 +564,8 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     const pText = ports.length === 0 ? m.proto : `${m.proto}/${portsText(ports)}`;
     const sensitive = m.from === null || m.to === null ? undefined : sensitiveName(m.proto, m.from, m.to);
     const e = info.entry;
-    const service = e?.service ?? null;
+    const nd = info.kind === 'neighbour-discovery';
+    const service = nd ? NEIGHBOUR_DISCOVERY_SERVICE : e?.service ?? null;
     const notes: string[] = [];
     let action: SuggestionAction = 'accept';
     let kind: SuggestionKind = info.kind;
@@ -584,6 +597,23 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
         confidence = 'medium';
         reason = `well-known service "${service}" on ${pText}, not in the ${ctx.platform} catalog: confirm the node runs it`;
         break;
+      case 'neighbour-discovery': {
+        confidence = 'high';
+        // the types of the packets at hand: each flow's event, and its sample lines (the kernel's `TYPE=`)
+        const seen = new Set<number>();
+        for (const f of flowsOf) {
+          if (f.event?.icmp !== undefined) seen.add(f.event.icmp.type);
+          for (const l of f.samples ?? []) {
+            const t = / PROTO=ICMPv6 TYPE=(\d{1,3}) /.exec(l);
+            if (t !== null) seen.add(Number(t[1]));
+          }
+        }
+        const types = [...seen].sort((a, b) => a - b);
+        reason = `${NEIGHBOUR_DISCOVERY_SERVICE} refused${types.length === 0 ? '' : ` (type ${types.join(', ')})`}: IPv6 cannot reach its neighbours and routers without them (RFC 4890 4.4.1, traffic that must not be dropped); every policy fwdiag compile writes accepts them`;
+        const left = types.filter((t) => !ICMPV6_LINK_TYPES.includes(t));
+        if (left.length > 0) notes.push(`type ${left.join(', ')} (redirect) is not in the rule, as in compile's: a host takes no routing advice through its firewall`);
+        break;
+      }
       case 'loopback':
         confidence = 'high';
         action = 'note';
@@ -651,7 +681,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     // A client that is no address (a corrupted line's SRC=) can be no source; with none left, no rule at all — an
     // empty source list means any source.
     const usable = clients.filter((c) => parseIp(c) !== undefined);
-    const anyAllowed = info.kind !== 'unknown' && e?.scope === 'anywhere' && sensitive === undefined;
+    const anyAllowed = nd || (info.kind !== 'unknown' && e?.scope === 'anywhere' && sensitive === undefined);
     if (action === 'accept' && usable.length === 0 && !anyAllowed) {
       action = 'note';
       kind = 'no-source';
@@ -659,7 +689,11 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     } else if (usable.length < clients.length) {
       notes.push(`left out, not an IP address: ${clients.filter((c) => parseIp(c) === undefined).slice(0, 5).join(', ')}`);
     }
-    if (action === 'accept') {
+    if (action === 'accept' && nd) {
+      // compile's rule: from any source — neighbours speak from link-local addresses, and from :: while one checks
+      // that its address is unique (duplicate address detection); the hop limit of 255 keeps them on the link
+      notes.push('from any source, as compile\'s rule: neighbour discovery comes from link-local addresses, and from :: during duplicate address detection');
+    } else if (action === 'accept') {
       const scope = info.kind === 'unknown' ? undefined : e?.scope;
       // A public client refused at a private address of the node is no node: the cluster's nodes reach it over the
       // node network. A client that reached a public address of the node too is a peer over a public network (a node
@@ -697,6 +731,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     if (info.kind === 'addon' && e?.addon !== undefined) s.addon = e.addon;
     // an ICMP row of the catalog names its types: the rule is for those, not for every ICMP message
     if ((m.proto === 'icmp' || m.proto === 'icmpv6') && e?.icmpTypes !== undefined && e.icmpTypes.length > 0) s.icmpTypes = [...e.icmpTypes];
+    if (nd) s.icmpTypes = [...ICMPV6_LINK_TYPES];
     // a catalog row that fixes the peer's port (DHCP: 67 → 68): the rule matches it too
     if (e?.sourcePort !== undefined && protoHasPorts(m.proto)) {
       const sp = e.sourcePort;

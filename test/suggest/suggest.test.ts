@@ -188,6 +188,60 @@ describe('ICMP echo and ICMP errors between one pair of hosts are judged apart (
   });
 });
 
+// Refused ICMPv6 neighbour discovery was an "unknown service: protocol icmpv6 is not in the catalog" note, no rule —
+// while the classifier says IPv6 does not work without it and every policy compile writes accepts it. Lines a real
+// kernel wrote (fixtures/kernel/rare/captures.txt: packets an audit crafted through a LOG rule on INPUT); the loop on
+// a real stack is test/lab/ipv6-nud.test.ts.
+describe('refused ICMPv6 neighbour discovery: compile\'s rule, whatever the catalog lists', () => {
+  const rare = fixtureLines('fixtures/kernel/rare/captures.txt').filter((l) => !l.startsWith('#') && / IN=h2b0 OUT= /.test(l));
+  const nd = rare.filter((l) => /PROTO=ICMPv6 TYPE=13[3-6] /.test(l));
+  const echo = rare.filter((l) => l.includes(';H2b537-plain-55 '));
+  const ND_TYPES = [130, 131, 132, 133, 134, 135, 136, 143];
+  it('one ACCEPT of compile\'s types from any source over IPv6, high; the ping beside it a note of its own', () => {
+    expect(nd.length).toBeGreaterThanOrEqual(4);
+    expect(echo).toHaveLength(1);
+    const r = suggestLines([...echo, ...nd], { platform: 'harvester', role: 'control-plane' });
+    expect(r.suggestions.map((x) => [x.action, x.kind, x.proto, x.icmpTypes ?? null, x.sources, x.families, x.confidence, x.evidence.count])).toEqual([
+      ['accept', 'neighbour-discovery', 'icmpv6', ND_TYPES, [], [6], 'high', nd.length],
+      ['note', 'unknown', 'icmpv6', null, [], [6], 'low', 1],
+    ]);
+    const types = [...new Set(nd.map((l) => Number(/TYPE=(\d+)/.exec(l)![1])))].sort((a, b) => a - b);
+    expect(r.suggestions[0]!.reason).toBe(`ICMPv6 neighbour discovery and MLD refused (type ${types.join(', ')}): IPv6 cannot reach its neighbours and routers without them (RFC 4890 4.4.1, traffic that must not be dropped); every policy fwdiag compile writes accepts them`);
+    expect(r.suggestions[0]!.service).toBe('ICMPv6 neighbour discovery and MLD');
+  });
+  it('in every format, and back through compile as the rule compile writes with icmp: false', () => {
+    const r = suggestLines(nd, { platform: 'harvester', role: 'control-plane' });
+    const o = { platform: 'harvester', role: 'control-plane' };
+    expect(renderRules(r.suggestions, 'nft', o).text).toContain(`meta nfproto ipv6 icmpv6 type { ${ND_TYPES.join(', ')} } accept comment "fwdiag suggest: ICMPv6 neighbour discovery and MLD"`);
+    expect(accepts(r)[0]!.rendered.split('\n')).toEqual(ND_TYPES.map((t) =>
+      `ip6tables -I HARVESTER_INPUT 1 -p ipv6-icmp --icmpv6-type ${t} -m comment --comment "fwdiag suggest: ICMPv6 neighbour discovery and MLD" -j ACCEPT`));
+    const frag = toFragment(r.suggestions, 'control-plane').fragment;
+    expect(frag.extra).toEqual([{ proto: 'icmpv6', family: 6, icmpTypes: ND_TYPES, comment: 'fwdiag suggest: ICMPv6 neighbour discovery and MLD' }]);
+    expect(parseFragment(frag).ok).toBe(true);
+    const types = (text: string) => text.split('\n').filter((l) => l.includes('--icmpv6-type')).map((l) => Number(/--icmpv6-type (\d+)/.exec(l)![1]));
+    for (const icmp of [true, false]) {
+      const policy = parsePolicy({ platform: 'harvester', role: 'control-plane', icmp, ipv6: true });
+      if (!policy.ok) throw new Error(policy.issues.join('; '));
+      const resolved = resolvePolicy(policy.value, [frag], catalog);
+      if (!resolved.ok) throw new Error(resolved.issues.join('; '));
+      const text = compileTarget(resolved.value, 'ip6tables-restore').text;
+      expect(types(text.split('\n').filter((l) => l.includes('fwdiag suggest')).join('\n'))).toEqual(ND_TYPES);
+      // the policy's own rule admits the same: all ICMP, or (icmp: false) exactly these types
+      if (!icmp) expect(types(text.split('\n').filter((l) => l.includes('IPv6 needs them')).join('\n'))).toEqual(ND_TYPES);
+    }
+    // Talos accepts ICMPv6 itself (5/s): no NetworkRuleConfig, and the warning says why
+    const talos = renderRules(r.suggestions, 'talos', o);
+    expect(talos.warnings.join('\n')).toMatch(/Talos accepts ICMP and ICMPv6 itself at up to 5 packets\/s/);
+  });
+  it('a redirect among them (type 137): the rule leaves it out, as compile\'s does, and says so', () => {
+    // from a router on the link (a link-local address of its own), as redirects come
+    const redirect = nd[0]!.replace(/SRC=\S+/, 'SRC=fe80:0000:0000:0000:0000:c6ff:fe12:14fe').replace(/TYPE=13[3-6] /, 'TYPE=137 ');
+    const r = suggestLines([...nd, redirect], { platform: 'harvester', role: 'control-plane' });
+    expect(accepts(r).map((x) => [x.kind, x.icmpTypes])).toEqual([['neighbour-discovery', ND_TYPES]]);
+    expect(accepts(r)[0]!.notes).toContain('type 137 (redirect) is not in the rule, as in compile\'s: a host takes no routing advice through its firewall');
+  });
+});
+
 describe('kernel fixture lines (real /dev/kmsg records)', () => {
   const r = suggestLines(KMSG, { platform: 'harvester', role: 'control-plane' });
   it('the refused SYN to 10250 and the UDP to 8472 become ACCEPTs from their clients', () => {
