@@ -48,9 +48,14 @@ export function suggestionsToFragment(list: readonly ViewSuggestion[], nowMs: nu
       addons.push({ addon: s.addon, rendered: s.rendered });
       continue;
     }
-    const raw: Record<string, unknown> = { proto: s.proto, ports: s.ports, comment: commentFor(s) };
+    const raw: Record<string, unknown> = { proto: s.proto, comment: commentFor(s) };
+    // a portless protocol (ICMP) has no ports key: the schema refuses an empty list
+    if (s.ports.length > 0) raw['ports'] = s.ports;
     if (s.sources.length > 0) raw['sources'] = s.sources;
     if (s.family !== undefined) raw['family'] = s.family;
+    // as suggest's fragment: the rule is no wider than the suggestion (ICMP types, the peer's port)
+    if (s.icmpTypes !== undefined) raw['icmpTypes'] = s.icmpTypes;
+    if (s.sourcePort !== undefined) raw['sourcePort'] = s.sourcePort;
     const r = extraRuleSchema.safeParse(raw);
     if (r.success) extra.push(r.data);
     else skipped.push({ rendered: s.rendered, why: r.error.issues[0]?.message ?? 'invalid' });

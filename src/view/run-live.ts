@@ -191,10 +191,13 @@ export function liveEngine(initial: Omit<SuggestContext, 'sampleLines'>, classif
             ports: s.ports,
             sources: s.sources,
             ...(s.sources.length === 0 && s.families.length === 1 ? { family: s.families[0] } : {}),
+            // the rule's narrowing beyond ports and sources: `w` writes what suggest's fragment writes
+            ...(s.icmpTypes === undefined ? {} : { icmpTypes: s.icmpTypes }),
+            ...(s.sourcePort === undefined ? {} : { sourcePort: s.sourcePort }),
             ...(s.service !== null ? { service: s.service } : {}),
             ...(s.addon === undefined ? {} : { addon: s.addon }),
             reason: s.reason,
-            rendered: `${s.addon === undefined ? 'allow' : `enable addon ${s.addon} (policy addons):`} ${s.proto}/${s.ports.join(',')}${s.service !== null ? ` (${s.service})` : ''} from ${s.sources.length === 0 ? 'anywhere' : s.sources.join(', ')}  [${s.confidence}, role ${s.role}]`,
+            rendered: `${s.addon === undefined ? 'allow' : `enable addon ${s.addon} (policy addons):`} ${s.proto}/${s.ports.length > 0 ? s.ports.join(',') : s.icmpTypes !== undefined ? `type ${s.icmpTypes.join(',')}` : '*'}${s.sourcePort !== undefined ? ` from port ${s.sourcePort}` : ''}${s.service !== null ? ` (${s.service})` : ''} from ${s.sources.length === 0 ? 'anywhere' : s.sources.join(', ')}  [${s.confidence}, role ${s.role}]`,
           })),
         note,
       );

@@ -28,6 +28,10 @@ export interface ViewSuggestion {
   sources: string[];
   /** from anywhere, but refused over this IP family only (the engine's Suggestion.families) */
   family?: 4 | 6;
+  /** the engine's: icmp/icmpv6 types the rule accepts (a catalog row's, or neighbour discovery's); absent: every type */
+  icmpTypes?: number[];
+  /** the engine's: the peer's port the rule matches (a catalog row that fixes it: a DHCP reply from 67); absent: any */
+  sourcePort?: number | string;
   service?: string;
   /**
    * The engine's: the addon this port belongs to, which the policy's addons (`--addon`) leave out — the fix is

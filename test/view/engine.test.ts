@@ -15,6 +15,7 @@ import { liveSuggestContext, parseAnalyzeArgs } from '../../src/cli/analyze.js';
 import { SAMPLE, fixtureLines, manualClock } from './helpers.js';
 import { run } from '../../src/cli/main.js';
 import { memoryIO } from '../catalog/cli-io.js';
+import { parse as parseYaml } from 'yaml';
 
 /**
  * `lines` through the parser, the classifier, the store and the engine, as run-live feeds events; `after(n)` runs
@@ -209,5 +210,33 @@ describe('live view suggestion engine and suggest\'s scope flags: the same ACCEP
     const expected = await suggestJson(more);
     expect(rows(liveSuggestions([...ROLE, ...more], lines))).toEqual(expected);
     expect(await accepts(['report', '--format', 'json'], more)).toEqual(expected);
+  });
+});
+
+// The engine's suggestions reached the view without their ICMP types and source port: `w` wrote a DHCP reply
+// (`sourcePort: 67`) as UDP 68 from any port — wider than `fwdiag suggest --format policy` for the same lines — and
+// skipped every ICMP rule (`ports: []`, which the fragment schema refuses), a Konvoy ping's and neighbour discovery's.
+describe('live view suggestion engine: w writes the rule suggest writes, ICMP types and source port included', () => {
+  const ping = 'Apr 22 10:00:00 node1 kernel: KONVOY_DROP_IN=eth0 OUT= SRC=198.18.9.7 DST=198.18.9.1 LEN=84 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1 ';
+  const dhcp = 'Apr 22 10:00:01 node1 kernel: FWDIAG_DROP_IN=eth0 OUT= MAC=52:54:00:3a:7c:63:52:54:00:3a:7c:62:08:00 SRC=198.18.9.254 DST=198.18.9.1 LEN=120 TOS=0x00 PREC=0x00 TTL=64 ID=4242 PROTO=UDP SPT=67 DPT=68 LEN=100 ';
+  const nd = fixtureLines(new URL('../../fixtures/kernel/rare/captures.txt', import.meta.url)).filter((l) => !l.startsWith('#') && / IN=h2b0 OUT= .*PROTO=ICMPv6 TYPE=13[3-6] /.test(l));
+  /** `fwdiag suggest --format policy` of the lines: its fragment's rules, comments aside (each names its writer) */
+  const suggestRules = async (argv: string[], lines: string[]) => {
+    const m = memoryIO(`${lines.join('\n')}\n`);
+    expect(await run(['suggest', ...argv, '--format', 'policy'], m.io), m.err()).toBe(0);
+    return (parseYaml(m.out()) as { extra: Record<string, unknown>[] }).extra.map(({ comment, ...r }) => (void comment, r));
+  };
+  it.each([
+    ['a Konvoy ping', 'icmpTypes', ['--platform', 'konvoy', '--role', 'worker'], [ping]],
+    ['a DHCP reply', 'sourcePort', ['--platform', 'harvester', '--role', 'worker'], [dhcp]],
+    ['ICMPv6 neighbour discovery', 'icmpTypes', ['--platform', 'harvester', '--role', 'control-plane'], nd],
+  ] as const)('%s (%s)', async (_, narrowing, argv, lines) => {
+    const want = await suggestRules([...argv], [...lines]);
+    expect(want).toHaveLength(1);
+    expect(want[0]).toHaveProperty(narrowing);
+    const list = liveSuggestions([...argv, '--tz', 'UTC'], [...lines]);
+    const f = suggestionsToFragment(list, 0);
+    expect(f.skipped).toEqual([]);
+    expect(f.fragment.extra.map(({ comment, ...r }) => (void comment, r))).toEqual(want);
   });
 });

@@ -81,7 +81,10 @@ export function suggestionDetails(s: ViewSuggestion, width: number, describe?: D
   out.push(...wrap(`why: ${clean(reason)}`, width, 3));
   // an addon left out of the policy: enabling it is the fix, and `w` writes no rule for it (view/fragment.ts)
   if (s.addon !== undefined) out.push(...wrap(`fix: enable ${clean(s.addon)} in the policy's addons (compile then opens its ports); w writes no rule for it`, width, 2));
-  else out.push(`rule: {proto: ${clean(s.proto)}, ports: [${s.ports.join(', ')}]${s.sources.length > 0 ? `, sources: [${s.sources.length}]` : ''}} — w writes all suggestions as a fragment`);
+  else {
+    const narrowing = `${s.icmpTypes !== undefined ? `, icmpTypes: [${s.icmpTypes.join(', ')}]` : ''}${s.sourcePort !== undefined ? `, sourcePort: ${s.sourcePort}` : ''}`;
+    out.push(...wrap(`rule: {proto: ${clean(s.proto)}, ports: [${s.ports.join(', ')}]${narrowing}${s.sources.length > 0 ? `, sources: [${s.sources.length}]` : ''}} — w writes all suggestions as a fragment`, width, 2));
+  }
   return out;
 }
 
