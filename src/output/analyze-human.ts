@@ -97,7 +97,11 @@ export function createAnalyzeHumanWriter(opts: AnalyzeHumanOptions): AnalyzeWrit
     if (flows.length === 0) return '';
     let out = `\n${paint(BOLD, title)}\n`;
     for (const f of flows.slice(0, maxListed)) {
-      const span = f.firstSeen !== null ? `${f.firstSeen} … ${f.lastSeen}` : `lines ${f.firstLine}-${f.lastLine}`;
+      // without wall-clock times, where the flow is: its lines, each in its own file when more than one is read
+      const span = f.firstSeen !== null ? `${f.firstSeen} … ${f.lastSeen}`
+        : f.file === undefined ? `lines ${f.firstLine}-${f.lastLine}`
+        : f.lastFile === undefined ? `${f.file}:${f.firstLine}-${f.lastLine}`
+        : `${f.file}:${f.firstLine} … ${f.lastFile}:${f.lastLine}`;
       const extra = [
         f.persistent ? 'persistent' : '',
         f.backoff ? 'TCP backoff' : '',
