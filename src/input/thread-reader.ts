@@ -27,7 +27,7 @@ export interface ThreadReaderOptions {
   chunkBytes?: number;
   /** bytes read ahead and not yet taken, beyond which the worker stops reading @default 32 MiB */
   capBytes?: number;
-  /** a partial chunk is handed over once its first byte is this old and the pipe is empty @default 5 */
+  /** a partial chunk is handed over once its first byte is this old and the pipe is empty @default 20 */
   maxAgeMs?: number;
   /**
    * How long to sleep after a read that found nothing: `[reads, ms]` steps, taken in turn as the input stays quiet,
@@ -60,6 +60,8 @@ export interface ThreadReader {
   backlog(): number;
   /** Bytes read(2) returned for the chunks taken so far (more than their length with `kmsg`: lines were dropped). */
   bytesRead(): number;
+  /** read(2)s that found the input empty so far (each followed by a sleep of the poll schedule): its cost while idle */
+  emptyReads(): number;
   /** Settles once the worker has exited (at once when it never started): `fd` may be closed then, not before. */
   stopped(): Promise<void>;
 }
@@ -77,15 +79,24 @@ export function canReadOnThread(stream: unknown): boolean {
 
 const STOP = 0;
 const QUEUED = 1;
+const EMPTY_READS = 2;
 
 /**
- * A pipe's sleeps after empty reads: 0.05 ms ten times, 1 ms for ~0.2 s, 10 ms for ~2 s, 50 ms for ~10 s, then
+ * A pipe's sleeps after empty reads: 0.05 ms ten times, 1 ms for ~20 ms, 10 ms for ~1 s, 50 ms for ~10 s, then
  * 200 ms. A pipe quiet for long (`journalctl -f` at night) costs 5 wake-ups a second; its next line waits at most
  * 0.2 s. The first waits are short because an empty pipe in a flood means only that the writer has not run yet: it
  * fills the 64 KiB pipe in tens of microseconds, then blocks until read — a 1 ms sleep there held the reader to
- * ~64 MB/s.
+ * ~64 MB/s. Only after a flood's read, though ({@link FLOOD_READ_BYTES}): a trickle's lines start at the 1 ms step —
+ * at a line a millisecond, ten 0.05 ms polls after each cost ~20 % of a core for nothing.
  */
-export const PIPE_POLLS: ReadonlyArray<readonly [number, number]> = [[10, 0.05], [200, 1], [200, 10], [200, 50], [1, 200]];
+export const PIPE_POLLS: ReadonlyArray<readonly [number, number]> = [[10, 0.05], [20, 1], [100, 10], [200, 50], [1, 200]];
+
+/**
+ * A read at least this big (a quarter of a 64 KiB pipe) is a flood's: the sleeps start over at their first, shortest
+ * step. After a smaller one they start at the second (1 ms): the writer adds less than this a millisecond, so the
+ * pipe cannot fill during the sleep.
+ */
+export const FLOOD_READ_BYTES = 16 * 1024;
 
 /**
  * The sleeps after empty reads, by `polls` ([reads, ms] steps): `next()` is the sleep after one more empty read,
@@ -102,9 +113,10 @@ export class PollSchedule {
     this.left = polls[this.step]![0];
   }
 
-  reset(): void {
-    this.step = 0;
-    this.left = this.polls[0]![0];
+  /** Starts over once something was read: at the first step, or (`fast` false) at the second, where there is one. */
+  reset(fast = true): void {
+    this.step = fast || this.polls.length === 1 ? 0 : 1;
+    this.left = this.polls[this.step]![0];
   }
 
   next(): number {
@@ -119,7 +131,8 @@ export class PollSchedule {
 export const KMSG_RECORD_BYTES = 16 * 1024;
 
 // The worker, as a script (eval: no file to find next to dist/ or src/). ctrl[STOP] is set by the consumer to end it;
-// ctrl[QUEUED] counts bytes handed over and not yet taken (the worker adds, the consumer subtracts).
+// ctrl[QUEUED] counts bytes handed over and not yet taken (the worker adds, the consumer subtracts); ctrl[EMPTY_READS]
+// counts the reads that found nothing (the worker adds).
 const WORKER = `
 const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { readSync } = require('node:fs');
@@ -190,7 +203,8 @@ for (;;) {
     if (len === 0) firstAt = performance.now();
     read += n;
     len = kmsg ? records(len, len + n) : len + n;
-    sleeps.reset();
+    // kmsg: one record a read, whatever the rate; the ring buffer is overwritten, not held back, when we sleep
+    sleeps.reset(kmsg || n >= ${FLOOD_READ_BYTES});
     if (len === chunkBytes) post();
     continue;
   }
@@ -201,17 +215,18 @@ for (;;) {
     break;
   }
   if (len > 0 && performance.now() - firstAt >= maxAgeMs) post();
+  Atomics.add(ctrl, ${EMPTY_READS}, 1);
   Atomics.wait(ctrl, ${STOP}, 0, sleeps.next());
 }
 `;
 
 /** Reads file descriptor `fd` (a non-blocking pipe or socket: see canReadOnThread; or /dev/kmsg) on a worker thread. */
 export function threadReader(fd: number, options: ThreadReaderOptions = {}): ThreadReader {
-  const ctrl = new Int32Array(new SharedArrayBuffer(8));
+  const ctrl = new Int32Array(new SharedArrayBuffer(12));
   const kmsg = options.kmsg ?? false;
   const chunkBytes = options.chunkBytes ?? 256 * 1024;
   const capBytes = options.capBytes ?? 32 * 1024 * 1024;
-  const maxAgeMs = options.maxAgeMs ?? 5;
+  const maxAgeMs = options.maxAgeMs ?? 20;
   const polls = options.polls ?? PIPE_POLLS;
   if (polls.length === 0) throw new RangeError('threadReader: polls needs a step');
   if (kmsg && chunkBytes <= 2 * KMSG_RECORD_BYTES) throw new RangeError(`threadReader: kmsg chunks need more than ${2 * KMSG_RECORD_BYTES} bytes`);
@@ -302,5 +317,5 @@ export function threadReader(fd: number, options: ThreadReaderOptions = {}): Thr
     }
   }
 
-  return { chunks, backlog: () => Atomics.load(ctrl, QUEUED), bytesRead: () => read, stopped: () => stopped };
+  return { chunks, backlog: () => Atomics.load(ctrl, QUEUED), bytesRead: () => read, emptyReads: () => Atomics.load(ctrl, EMPTY_READS), stopped: () => stopped };
 }

@@ -209,12 +209,51 @@ describe('thread reader', () => {
   }, 30_000);
 });
 
+// A line a millisecond (a modest drop storm through `journalctl -k -f`) found the pipe empty eleven times a line: ten
+// 0.05 ms polls, kept for floods, then the 1 ms sleep — `analyze --summary` used ~40 % of a core at 1,000 lines/s.
+// After a small read the sleeps start at 1 ms: about one empty read per millisecond of quiet.
+it('a trickle of lines costs about one empty read per millisecond of quiet, not ten fast polls a line', async () => {
+  const f = fifo();
+  const reader = threadReader(f.r);
+  const LINES = 100;
+  const t0 = performance.now();
+  const writing = (async () => {
+    for (let i = 0; i < LINES; i++) {
+      writeSync(f.w, Buffer.from(`line ${i}\n`));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    closeSync(f.w);
+  })();
+  let got = '';
+  for await (const c of reader.chunks()) got += c.toString();
+  await writing;
+  const ms = performance.now() - t0;
+  await reader.stopped();
+  closeSync(f.r);
+  expect(got.split('\n').filter((l) => l !== '')).toHaveLength(LINES);
+  // each empty read sleeps at least 1 ms now; with the fast polls after every line it was >= 10 a line
+  expect(reader.emptyReads(), `${ms.toFixed(0)} ms`).toBeLessThan(ms * 1.2 + 2 * LINES + 20);
+  expect(reader.emptyReads()).toBeLessThan(10 * LINES);
+}, 30_000);
+
 describe('PollSchedule', () => {
   it('sleeps each step for its count of empty reads, stays at the last, and starts over once something is read', () => {
     const s = new PollSchedule([[2, 1], [3, 10], [1, 100]], false);
     expect(Array.from({ length: 8 }, () => s.next())).toEqual([1, 1, 10, 10, 10, 100, 100, 100]);
     s.reset();
     expect([s.next(), s.next(), s.next()]).toEqual([1, 1, 10]);
+  });
+  it('starts over at the second step after a small read (a trickle), at the first after a flood\'s', () => {
+    const s = new PollSchedule([[2, 0.05], [3, 1], [1, 10]], false);
+    for (let i = 0; i < 6; i++) s.next();
+    s.reset(false);
+    expect([s.next(), s.next(), s.next(), s.next()]).toEqual([1, 1, 1, 10]);
+    s.reset(true);
+    expect([s.next(), s.next(), s.next()]).toEqual([0.05, 0.05, 1]);
+    // one step only: that one
+    const one = new PollSchedule([[1, 5]], false);
+    one.reset(false);
+    expect(one.next()).toBe(5);
   });
   it('begins at the last step after a long quiet', () => {
     const s = new PollSchedule([[2, 1], [1, 100]], true);
