@@ -82,19 +82,22 @@ const QUEUED = 1;
 const EMPTY_READS = 2;
 
 /**
- * A pipe's sleeps after empty reads: 0.05 ms ten times, 1 ms for ~20 ms, 10 ms for ~1 s, 50 ms for ~10 s, then
+ * A pipe's sleeps after empty reads: 0.05 ms ten times, 5 ms for ~20 ms, 10 ms for ~1 s, 50 ms for ~10 s, then
  * 200 ms. A pipe quiet for long (`journalctl -f` at night) costs 5 wake-ups a second; its next line waits at most
  * 0.2 s. The first waits are short because an empty pipe in a flood means only that the writer has not run yet: it
  * fills the 64 KiB pipe in tens of microseconds, then blocks until read — a 1 ms sleep there held the reader to
- * ~64 MB/s. Only after a flood's read, though ({@link FLOOD_READ_BYTES}): a trickle's lines start at the 1 ms step —
- * at a line a millisecond, ten 0.05 ms polls after each cost ~20 % of a core for nothing.
+ * ~64 MB/s. Only after a flood's read, though ({@link FLOOD_READ_BYTES}): a trickle's lines start at the 5 ms step —
+ * at a line a millisecond, ten 0.05 ms polls after each cost ~20 % of a core for nothing, and at 100 lines a second
+ * 1 ms polls cost ~9 empty reads a line (each poll ~40 µs of CPU on the development VM: the wake-up ~30, the read
+ * that fails with EAGAIN ~8 without its stack trace, ~13 with it).
  */
-export const PIPE_POLLS: ReadonlyArray<readonly [number, number]> = [[10, 0.05], [20, 1], [100, 10], [200, 50], [1, 200]];
+export const PIPE_POLLS: ReadonlyArray<readonly [number, number]> = [[10, 0.05], [4, 5], [100, 10], [200, 50], [1, 200]];
 
 /**
  * A read at least this big (a quarter of a 64 KiB pipe) is a flood's: the sleeps start over at their first, shortest
- * step. After a smaller one they start at the second (1 ms): the writer adds less than this a millisecond, so the
- * pipe cannot fill during the sleep.
+ * step. After a smaller one they start at the second (5 ms). A writer that fills the pipe within that sleep makes the
+ * next read a flood's before it can fill it: 64 KiB in 5 ms is 16 KiB in 1.25 ms, so the read after a sleep is past
+ * this size well before the pipe is full, and the fast polls take over.
  */
 export const FLOOD_READ_BYTES = 16 * 1024;
 
@@ -137,6 +140,8 @@ const WORKER = `
 const { parentPort, workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { readSync } = require('node:fs');
 const { fd, sab, chunkBytes, capBytes, maxAgeMs, spare, polls, startQuiet, kmsg, once } = workerData;
+// an empty non-blocking read throws EAGAIN: an Error per poll, without a stack trace ~8 µs instead of ~13
+Error.stackTraceLimit = 0;
 const ctrl = new Int32Array(sab);
 let buf = Buffer.allocUnsafeSlow(chunkBytes);
 let len = 0;

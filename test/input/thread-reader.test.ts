@@ -209,10 +209,10 @@ describe('thread reader', () => {
   }, 30_000);
 });
 
-// A line a millisecond (a modest drop storm through `journalctl -k -f`) found the pipe empty eleven times a line: ten
-// 0.05 ms polls, kept for floods, then the 1 ms sleep — `analyze --summary` used ~40 % of a core at 1,000 lines/s.
-// After a small read the sleeps start at 1 ms: about one empty read per millisecond of quiet.
-it('a trickle of lines costs about one empty read per millisecond of quiet, not ten fast polls a line', async () => {
+// A line every 2 ms (a drop storm through `journalctl -k -f`) found the pipe empty eleven or twelve times a line: ten
+// 0.05 ms polls, kept for floods, then 1 ms sleeps — `analyze --summary` used ~40 % of a core at 1,000 lines/s. After
+// a small read the sleeps start at 5 ms now: at most one empty read per millisecond of quiet (counted: ~0.2).
+it('a trickle of lines costs at most one empty read per millisecond of quiet, not ten fast polls a line', async () => {
   const f = fifo();
   const reader = threadReader(f.r);
   const LINES = 100;
@@ -231,8 +231,8 @@ it('a trickle of lines costs about one empty read per millisecond of quiet, not 
   await reader.stopped();
   closeSync(f.r);
   expect(got.split('\n').filter((l) => l !== '')).toHaveLength(LINES);
-  // each empty read sleeps at least 1 ms now; with the fast polls after every line it was >= 10 a line
-  expect(reader.emptyReads(), `${ms.toFixed(0)} ms`).toBeLessThan(ms * 1.2 + 2 * LINES + 20);
+  // each empty read of a trickle sleeps at least 5 ms now; with the fast polls after every line it was >= 10 a line
+  expect(reader.emptyReads(), `${ms.toFixed(0)} ms`).toBeLessThan(ms / 2 + LINES);
   expect(reader.emptyReads()).toBeLessThan(10 * LINES);
 }, 30_000);
 
