@@ -4,9 +4,12 @@
  * with their clients as sources and the reason of the busiest flow (its `flow`: the details pane asks for it) — the
  * README's "otherwise one per blocked protocol/port with the observed clients". Nothing clever (no CIDR folding, no
  * catalog scope): with `--platform` and `--role` the store takes the engine's list instead (`store.setSuggestions`).
+ * Refused ICMPv6 neighbour discovery needs no catalog: one suggestion for it, the rule every compiled policy has
+ * (the engine's too: suggest's kind `neighbour-discovery`).
  */
 import type { Observation } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
+import { ICMPV6_LINK_TYPES } from '../compile/policy.js';
 import type { ViewSuggestion } from './store.js';
 
 /** (proto, port) groups held; beyond it new groups are not tracked (counted in `dropped`). */
@@ -18,9 +21,14 @@ const PORT_PROTOS = new Set(['tcp', 'udp', 'sctp']);
 
 interface Group {
   proto: string;
-  port: number;
+  /** null: the neighbour-discovery group */
+  port: number | null;
   flows: Set<Flow>;
 }
+
+/** The key of the neighbour-discovery group (the others are `proto/port`). */
+const ND_KEY = 'icmpv6/nd';
+const ND_SERVICE = 'ICMPv6 neighbour discovery and MLD';
 
 export class InterimSuggestions {
   private readonly groups = new Map<string, Group>();
@@ -35,15 +43,17 @@ export class InterimSuggestions {
       const f = c.flow;
       // a flow leaving genuine-block (re-labelled as part of a scan) must leave the list: mark for recompute
       if (c.kind === 'verdict' && c.from === 'genuine-block') this.changed = true;
-      if (f.verdict !== 'genuine-block' || f.serverPort === null || !PORT_PROTOS.has(f.proto)) continue;
-      const key = `${f.proto}/${f.serverPort}`;
+      if (f.verdict !== 'genuine-block') continue;
+      const nd = f.rule === 'icmp-neighbour-discovery';
+      if (!nd && (f.serverPort === null || !PORT_PROTOS.has(f.proto))) continue;
+      const key = nd ? ND_KEY : `${f.proto}/${f.serverPort}`;
       let g = this.groups.get(key);
       if (g === undefined) {
         if (this.groups.size >= MAX_GROUPS) {
           this.dropped++;
           continue;
         }
-        g = { proto: f.proto, port: f.serverPort, flows: new Set() };
+        g = { proto: f.proto, port: nd ? null : f.serverPort, flows: new Set() };
         this.groups.set(key, g);
       }
       if (g.flows.has(f)) continue;
@@ -75,6 +85,18 @@ export class InterimSuggestions {
         if (busiest === undefined || f.count > busiest.count) busiest = f;
       }
       if (busiest === undefined) continue;
+      if (g.port === null) {
+        // compile's rule: any source (link-local addresses, :: during duplicate address detection), IPv6 only
+        const types = [...ICMPV6_LINK_TYPES];
+        out.push({
+          s: {
+            proto: 'icmpv6', ports: [], sources: [], family: 6, icmpTypes: types, service: ND_SERVICE, reason: busiest.reason, flow: busiest,
+            rendered: `allow icmpv6 type ${types.join(',')} (${ND_SERVICE}) from anywhere`,
+          },
+          packets,
+        });
+        continue;
+      }
       const src = [...sources].sort();
       const s: ViewSuggestion = {
         proto: g.proto,

@@ -446,6 +446,29 @@ describe('view store', () => {
     store.dispose();
   });
 
+  // Without --platform and --role the interim list held blocked ports only: refused ICMPv6 neighbour discovery (real
+  // kernel lines: fixtures/kernel/rare/captures.txt) proposed nothing, though its rule needs no catalog.
+  it('refused ICMPv6 neighbour discovery: one suggestion, compile\'s rule, which w writes and compile takes', () => {
+    const rare = fixtureLines(new URL('../../fixtures/kernel/rare/captures.txt', import.meta.url))
+      .filter((l) => !l.startsWith('#') && / IN=h2b0 OUT= .*PROTO=ICMPv6 TYPE=(13[3-6]|128) /.test(l));
+    const nd = rare.filter((l) => !l.includes(' TYPE=128 '));
+    expect(nd.length).toBeGreaterThanOrEqual(4);
+    const { store } = feed(rare);
+    store.flush();
+    const list = store.getSnapshot().suggestions;
+    const ND = [130, 131, 132, 133, 134, 135, 136, 143];
+    // the pings beside them: no port, no interim rule, as before
+    expect(list.map((s) => [s.proto, s.ports, s.sources, s.family, s.icmpTypes, s.rendered])).toEqual([
+      ['icmpv6', [], [], 6, ND, `allow icmpv6 type ${ND.join(',')} (ICMPv6 neighbour discovery and MLD) from anywhere`],
+    ]);
+    expect(list[0]!.flow?.rule).toBe('icmp-neighbour-discovery');
+    const { fragment, skipped } = suggestionsToFragment(list, Date.UTC(2026, 3, 22, 11));
+    expect(skipped).toEqual([]);
+    const back = parseFragment(parseYaml(fragmentYaml(fragment)));
+    expect(back.ok && back.value.extra.map((x) => [x.proto, x.family, x.icmpTypes, x.sources])).toEqual([['icmpv6', 6, ND, undefined]]);
+    store.dispose();
+  });
+
   it('a fragment keeps the IP family of a rule open to any source; one whose sources disagree is skipped', () => {
     const { fragment, skipped } = suggestionsToFragment([
       { proto: 'tcp', ports: [6443], sources: [], family: 6, reason: 'engine', rendered: 'allow tcp/6443 from anywhere' },
