@@ -1,11 +1,27 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { columns, fit, fitName, fitTail } from '../../src/view/format.js';
+import stringWidth from 'string-width';
+import { NARROW_UNITS, columns, fit, fitName, fitTail } from '../../src/view/format.js';
 
 const graphemes = (s: string) => Array.from(new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(s), (g) => g.segment);
 
-/** Text mixing ASCII, two-column CJK characters and emoji (one grapheme of several code points among them). */
-const text = fc.array(fc.constantFrom('a', 'b', '7', '.', ':', ' ', '漢', '字', '🙂', '👩‍💻', 'é'), { maxLength: 24 }).map((a) => a.join(''));
+/** Text mixing ASCII, the view's symbols, two-column CJK characters and emoji (one grapheme of several code points among them). */
+const text = fc.array(fc.constantFrom('a', 'b', '7', '.', ':', ' ', '→', '·', '│', '漢', '字', '🙂', '👩‍💻', 'é'), { maxLength: 24 }).map((a) => a.join(''));
+
+describe('columns', () => {
+  it('the view\'s symbols are one UTF-16 unit and one column each (their width is taken as their length)', () => {
+    for (const c of NARROW_UNITS) {
+      expect(c.length, c).toBe(1);
+      expect(stringWidth(c), c).toBe(1);
+    }
+  });
+  it('is string-width\'s count, on any mix', () => {
+    fc.assert(fc.property(text, (s) => {
+      expect(columns(s), s).toBe(stringWidth(s));
+    }), { numRuns: 500 });
+    expect(columns(`fwdiag live · stdin │ 1:09 │ 50 lines ${NARROW_UNITS}`)).toBe(38 + NARROW_UNITS.length);
+  });
+});
 
 describe('fit and fitTail', () => {
   it('cut to the width with an ellipsis, at the end or in front, keeping whole characters, and pad to the width', () => {
