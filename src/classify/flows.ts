@@ -3,7 +3,7 @@
  * being the side that offers the service; the ICMP class keeps ICMP errors apart from echo and the other ICMP
  * messages (verdict.ts ICMP_ERROR: why) — and a bounded table holding them.
  */
-import type { RuleId, Verdict } from './verdict.js';
+import { ICMP_ERROR, ICMP_INFO, type RuleId, type Verdict } from './verdict.js';
 
 /** How verdicts rank when one flow sees packets judged differently: a refused SYN outweighs lost-state noise. */
 export const VERDICT_RANK: Record<Verdict, number> = {
@@ -343,7 +343,7 @@ export class Flow {
  * five fields alone.
  */
 export function flowKey(host: string | null, proto: string, server: string, serverPort: number | null, client: string, icmpClass = 0): string {
-  return `${host ?? ''}|${proto}|${server}|${serverPort ?? ''}|${client}${icmpClass === 0 ? '' : icmpClass === 1 ? '|error' : '|link'}`;
+  return `${host ?? ''}|${proto}|${server}|${serverPort ?? ''}|${client}${icmpClass === ICMP_INFO ? '' : icmpClass === ICMP_ERROR ? '|error' : '|link'}`;
 }
 
 /** Mixes an int32 into a well-spread int32 (MurmurHash3's finaliser). */

@@ -191,6 +191,8 @@ function issues(e: z.ZodError, what: string): string[] {
  * be dropped. Redirect (137) is left out. `fwdiag suggest` proposes the same rule for such drops.
  */
 export const ICMPV6_LINK_TYPES: readonly number[] = [130, 131, 132, 133, 134, 135, 136, 143];
+/** What that rule admits, as its comment and suggest's service name say. */
+export const ICMPV6_LINK_SERVICE = 'ICMPv6 neighbour discovery and MLD';
 
 export function parsePolicy(raw: unknown): Result<Policy> {
   const r = policySchema.safeParse(raw, WORDED);
@@ -276,7 +278,7 @@ export function resolvePolicy(policy: Policy, fragments: readonly PolicyFragment
   // IPv6 finds its neighbours (and routers) with ICMPv6: a host that drops it has no IPv6 at all. MLD (130-132, 143)
   // too: a host that never answers a switch's listener queries is pruned by MLD snooping from the multicast groups
   // neighbour solicitations go to (RFC 4890, 4.4.1: traffic that must not be dropped)
-  else rules.push({ kind: 'icmp', proto: 'icmpv6', icmpTypes: [...ICMPV6_LINK_TYPES], sources: [], comment: 'ICMPv6 neighbour discovery and MLD (IPv6 needs them)' });
+  else rules.push({ kind: 'icmp', proto: 'icmpv6', icmpTypes: [...ICMPV6_LINK_TYPES], sources: [], comment: `${ICMPV6_LINK_SERVICE} (IPv6 needs them)` });
   if (podCidr !== null) rules.push({ kind: 'pod', sources: [podCidr], comment: 'Allow pod network return traffic' });
   if (policy.dhcp) {
     rules.push({ kind: 'dhcp', proto: 'udp', sport: { from: 67, to: 67 }, dport: { from: 68, to: 68 }, sources: [], family: 4, comment: 'DHCP server reply' });

@@ -15,7 +15,7 @@ import { trace } from '../ruleset/trace.js';
 import type { RuleRef, Ruleset, TraceResult } from '../ruleset/index.js';
 import { cidrContains, collapseAddresses, isPrivateAddress, prefixLength } from './cidr.js';
 import { RULE_PROTOS, platformInterfaces, renderInsert } from './render.js';
-import { ICMPV6_LINK_TYPES } from '../compile/policy.js';
+import { ICMPV6_LINK_SERVICE, ICMPV6_LINK_TYPES } from '../compile/policy.js';
 
 /** A flow as the suggestion engine reads it: the classifier's summary plus what the read loop kept of it. */
 export interface SuggestFlow extends FlowSummary {
@@ -193,7 +193,6 @@ export function addonsOf(ctx: Pick<SuggestContext, 'catalog' | 'platform' | 'add
 
 /** The group of a role's refused ICMPv6 neighbour discovery and MLD (classify/verdict.ts ICMP_LINK): not a catalog row. */
 const NEIGHBOUR_DISCOVERY: PortInfo = { kind: 'neighbour-discovery', entry: undefined, identity: 'nd' };
-const NEIGHBOUR_DISCOVERY_SERVICE = 'ICMPv6 neighbour discovery and MLD';
 
 function lookupInfo(ctx: SuggestContext, role: string, proto: string, port: number | undefined): PortInfo {
   const inbound = (l: CatalogEntry[]) => l.filter((e) => e.direction === 'inbound');
@@ -565,7 +564,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
     const sensitive = m.from === null || m.to === null ? undefined : sensitiveName(m.proto, m.from, m.to);
     const e = info.entry;
     const nd = info.kind === 'neighbour-discovery';
-    const service = nd ? NEIGHBOUR_DISCOVERY_SERVICE : e?.service ?? null;
+    const service = nd ? ICMPV6_LINK_SERVICE : e?.service ?? null;
     const notes: string[] = [];
     let action: SuggestionAction = 'accept';
     let kind: SuggestionKind = info.kind;
@@ -609,7 +608,7 @@ export function suggest(flows: readonly SuggestFlow[], ctx: SuggestContext): Sug
           }
         }
         const types = [...seen].sort((a, b) => a - b);
-        reason = `${NEIGHBOUR_DISCOVERY_SERVICE} refused${types.length === 0 ? '' : ` (type ${types.join(', ')})`}: IPv6 cannot reach its neighbours and routers without them (RFC 4890 4.4.1, traffic that must not be dropped); every policy fwdiag compile writes accepts them`;
+        reason = `${ICMPV6_LINK_SERVICE} refused${types.length === 0 ? '' : ` (type ${types.join(', ')})`}: IPv6 cannot reach its neighbours and routers without them (RFC 4890 4.4.1, traffic that must not be dropped); every policy fwdiag compile writes accepts them`;
         const left = types.filter((t) => !ICMPV6_LINK_TYPES.includes(t));
         if (left.length > 0) notes.push(`type ${left.join(', ')} (redirect) is not in the rule, as in compile's: a host takes no routing advice through its firewall`);
         break;

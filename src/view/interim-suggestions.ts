@@ -9,7 +9,7 @@
  */
 import type { Observation } from '../classify/classifier.js';
 import type { Flow } from '../classify/flows.js';
-import { ICMPV6_LINK_TYPES } from '../compile/policy.js';
+import { ICMPV6_LINK_SERVICE, ICMPV6_LINK_TYPES } from '../compile/policy.js';
 import type { ViewSuggestion } from './store.js';
 
 /** (proto, port) groups held; beyond it new groups are not tracked (counted in `dropped`). */
@@ -28,7 +28,6 @@ interface Group {
 
 /** The key of the neighbour-discovery group (the others are `proto/port`). */
 const ND_KEY = 'icmpv6/nd';
-const ND_SERVICE = 'ICMPv6 neighbour discovery and MLD';
 
 export class InterimSuggestions {
   private readonly groups = new Map<string, Group>();
@@ -90,8 +89,8 @@ export class InterimSuggestions {
         const types = [...ICMPV6_LINK_TYPES];
         out.push({
           s: {
-            proto: 'icmpv6', ports: [], sources: [], family: 6, icmpTypes: types, service: ND_SERVICE, reason: busiest.reason, flow: busiest,
-            rendered: `allow icmpv6 type ${types.join(',')} (${ND_SERVICE}) from anywhere`,
+            proto: 'icmpv6', ports: [], sources: [], family: 6, icmpTypes: types, service: ICMPV6_LINK_SERVICE, reason: busiest.reason, flow: busiest,
+            rendered: `allow icmpv6 type ${types.join(',')} (${ICMPV6_LINK_SERVICE}) from anywhere`,
           },
           packets,
         });
